@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.ts';
+import type { Queryable } from './db.ts';
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  payload: Record<string, unknown>;
+  /** A second append with the same key is a no-op: how at-least-once jobs stay exactly-once in the trail. */
+  idempotencyKey?: string;
+}
+
+export interface AuditRecord extends Omit<AuditEntry, 'idempotencyKey'> {
+  seq: number;
+  at: string;
+  prevHash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Arbitrary constant shared by every appender: the chain has one writer at a time. */
+const AUDIT_LOCK = 7_301_002;
+
+/** The hash covers the previous hash, the record's fields and the payload's exact stored text. */
+export function auditHash(prevHash: string, record: Omit<AuditRecord, 'hash' | 'prevHash' | 'payload'>, payloadText: string): string {
+  const header = canonicalJson({
+    seq: record.seq,
+    at: record.at,
+    actor: record.actor,
+    action: record.action,
+    entityType: record.entityType,
+    entityId: record.entityId,
+  });
+  return createHash('sha256').update(prevHash).update('\n').update(header).update('\n').update(payloadText).digest('hex');
+}
+
+/**
+ * Appends one record to the chain inside the caller's transaction.
+ *
+ * Contract: takes a transaction-scoped advisory lock, so concurrent appenders (any
+ * process, any connection) serialise and can never fork the chain; the lock is held
+ * until the caller's transaction ends. If `idempotencyKey` already exists, returns the
+ * existing record and writes nothing. Otherwise writes seq = last + 1 and
+ * hash = sha256(prevHash, canonical record).
+ */
+export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<AuditRecord> {
+  await tx.query('select pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
+  if (entry.idempotencyKey) {
+    const existing = await tx.query<AuditRow>('select * from audit where idempotency_key = $1', [entry.idempotencyKey]);
+    if (existing.rows[0]) return fromRow(existing.rows[0]);
+  }
+  const last = await tx.query<{ seq: string; hash: string }>('select seq, hash from audit order by seq desc limit 1');
+  const prevHash = last.rows[0]?.hash ?? GENESIS_HASH;
+  const record = {
+    seq: Number(last.rows[0]?.seq ?? 0) + 1,
+    at: new Date().toISOString(),
+    actor: entry.actor,
+    action: entry.action,
+    entityType: entry.entityType,
+    entityId: entry.entityId,
+  };
+  const payloadText = canonicalJson(entry.payload);
+  const hash = auditHash(prevHash, record, payloadText);
+  await tx.query(
+    `insert into audit (seq, at, actor, action, entity_type, entity_id, payload, idempotency_key, prev_hash, hash)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [record.seq, record.at, record.actor, record.action, record.entityType, record.entityId,
+      payloadText, entry.idempotencyKey ?? null, prevHash, hash],
+  );
+  return { ...record, payload: JSON.parse(payloadText) as Record<string, unknown>, prevHash, hash };
+}
+
+export interface AuditVerification {
+  intact: boolean;
+  checked: number;
+  firstBrokenSeq?: number;
+}
+
+/**
+ * Replays the chain from the start: each record's hash must equal the hash recomputed
+ * from its content and the previous record's hash, and seq must have no gaps. Names
+ * the first record where that fails.
+ */
+export async function verifyAudit(db: Queryable, pageSize = 1000): Promise<AuditVerification> {
+  let prevHash = GENESIS_HASH;
+  let expectedSeq = 1;
+  let checked = 0;
+  for (;;) {
+    const page = await db.query<AuditRow>('select * from audit where seq >= $1 order by seq limit $2', [expectedSeq, pageSize]);
+    for (const row of page.rows) {
+      const record = fromRow(row);
+      const recomputed = auditHash(prevHash, record, row.payload);
+      if (record.seq !== expectedSeq || record.prevHash !== prevHash || record.hash !== recomputed) {
+        return { intact: false, checked, firstBrokenSeq: Math.min(record.seq, expectedSeq) };
+      }
+      prevHash = record.hash;
+      expectedSeq += 1;
+      checked += 1;
+    }
+    if (page.rows.length < pageSize) return { intact: true, checked };
+  }
+}
+
+export async function listAudit(db: Queryable, options: { limit: number; beforeSeq?: number; entityId?: string }): Promise<AuditRecord[]> {
+  const result = await db.query<AuditRow>(
+    `select * from audit
+      where ($1::bigint is null or seq < $1) and ($2::text is null or entity_id = $2)
+      order by seq desc limit $3`,
+    [options.beforeSeq ?? null, options.entityId ?? null, options.limit],
+  );
+  return result.rows.map(fromRow);
+}
+
+interface AuditRow {
+  seq: string | number;
+  at: string;
+  actor: string;
+  action: string;
+  entity_type: string;
+  entity_id: string;
+  payload: string;
+  prev_hash: string;
+  hash: string;
+}
+
+function fromRow(row: AuditRow): AuditRecord {
+  return {
+    seq: Number(row.seq),
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    entityType: row.entity_type,
+    entityId: row.entity_id,
+    payload: parsePayload(row.payload),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/** A tampered payload may not even be JSON; verification must report it, not crash. */
+function parsePayload(text: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { unparseable: text };
+  }
+}

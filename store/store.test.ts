@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from './db.ts';
+import { migrate } from './migrate.ts';
+import { createStore, type Store } from './store.ts';
+import type { FindingInput, NewInstance, Prioritise } from './types.ts';
+
+const prioritise: Prioritise = (s) => ({
+  priority: Math.max(0, ...s.findings.map((f) => f.probability * 100)),
+  why: s.findings.length ? `${s.findings[0].label} p=${s.findings[0].probability}` : 'awaiting AI',
+});
+
+function newInstance(overrides: Partial<NewInstance> = {}): NewInstance {
+  const study = `1.2.826.0.1.${Date.now()}.${Math.floor(Math.random() * 1e6)}`;
+  return {
+    study: { studyInstanceUid: study, patientName: 'Test^Patient', modality: 'CR' },
+    seriesInstanceUid: `${study}.1`,
+    sopInstanceUid: `${study}.1.1`,
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.1',
+    transferSyntaxUid: '1.2.840.10008.1.2',
+    modality: 'CR',
+    blobSha256: 'a'.repeat(64),
+    byteSize: 10,
+    pendingModels: ['pneumonia-cxr@1.0.0'],
+    ...overrides,
+  };
+}
+
+function finding(sop: string, probability = 0.8): FindingInput {
+  return {
+    id: `f-${sop}-pneumonia`,
+    label: 'pneumonia',
+    display: 'Pneumonia',
+    probability,
+    positive: probability >= 0.5,
+    operatingPoint: { name: 'sens-0.90', threshold: 0.5 },
+    model: { id: 'pneumonia-cxr', version: '1.0.0', weightsSha256: 'b'.repeat(64), preprocessing: 'grey-square@1' },
+    timingMs: { inference: 1 },
+  };
+}
+
+const backends: { name: string; open: () => Promise<Database> }[] = [
+  { name: 'PGlite', open: () => openDatabase({ pgliteDir: 'memory://' }) },
+];
+const postgresUrl = process.env.LANTERN_TEST_DATABASE_URL;
+if (postgresUrl) {
+  backends.push({ name: 'PostgreSQL', open: () => openDatabase({ databaseUrl: postgresUrl, schema: `t_${randomUUID().replace(/-/g, '')}` }) });
+}
+
+describe.each(backends)('store on $name', ({ open }) => {
+  let db: Database;
+  let store: Store;
+
+  beforeAll(async () => {
+    db = await open();
+    await migrate(db);
+    store = createStore(db, { prioritise });
+  });
+  afterAll(async () => db?.close());
+
+  it('when migrations run twice, then the second run applies nothing', async () => {
+    expect(await migrate(db)).toEqual([]);
+  });
+
+  it('when the same instance is recorded twice, then one row and one audit record exist', async () => {
+    const input = newInstance();
+    expect(await store.recordInstance(input, 'test')).toBe('stored');
+    expect(await store.recordInstance(input, 'test')).toBe('duplicate');
+    const rows = await db.query('select * from instances where sop_instance_uid = $1', [input.sopInstanceUid]);
+    expect(rows.rows).toHaveLength(1);
+    const audit = await store.listAudit({ limit: 10, entityId: input.sopInstanceUid });
+    expect(audit.map((a) => a.action)).toEqual(['instance.received']);
+  });
+
+  it('when findings for one job are recorded twice, then one finding and one audit record exist, and the study is re-prioritised', async () => {
+    const input = newInstance();
+    await store.recordInstance(input, 'test');
+    const f = finding(input.sopInstanceUid, 0.91);
+    await store.recordFindings(input.sopInstanceUid, [f], 'worker');
+    await store.recordFindings(input.sopInstanceUid, [f], 'worker');
+    const detail = await store.getStudy(input.study.studyInstanceUid);
+    expect(detail.findings).toHaveLength(1);
+    expect(detail.study.status).toBe('ready');
+    expect(detail.study.priority).toBeCloseTo(91);
+    expect(detail.study.why).toBe('pneumonia p=0.91');
+    expect(detail.findings[0].aiAssisted).toMatch(/AI-assisted/);
+    const audit = await store.listAudit({ limit: 10, entityId: f.id });
+    expect(audit.map((a) => a.action)).toEqual(['finding.created']);
+  });
+
+  it('when an inference failure is recorded, then the study shows the error and is failed, and a later success is not erased', async () => {
+    const input = newInstance();
+    await store.recordInstance(input, 'test');
+    const model = { id: 'pneumonia-cxr', version: '1.0.0' };
+    await store.recordInferenceFailure(input.sopInstanceUid, model, { code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: 'no decoder' }, 'worker');
+    await store.recordInferenceFailure(input.sopInstanceUid, model, { code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: 'no decoder' }, 'worker');
+    const detail = await store.getStudy(input.study.studyInstanceUid);
+    expect(detail.study.status).toBe('failed');
+    expect(detail.errors).toEqual([{ sopInstanceUid: input.sopInstanceUid, code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: 'no decoder' }]);
+    expect((await store.listAudit({ limit: 10, entityId: input.sopInstanceUid })).map((a) => a.action))
+      .toEqual(['inference.failed', 'instance.received']);
+  });
+
+  it('when a finding is overridden then accepted, then both decisions are kept and the latest is current', async () => {
+    const input = newInstance();
+    await store.recordInstance(input, 'test');
+    const f = finding(input.sopInstanceUid);
+    await store.recordFindings(input.sopInstanceUid, [f], 'worker');
+    await store.recordReview(f.id, { decision: 'override', reasonCode: 'false-positive', comment: 'old scar', reviewer: 'Dr Li' });
+    await store.recordReview(f.id, { decision: 'accept', reviewer: 'Dr Wang' });
+    const detail = await store.getStudy(input.study.studyInstanceUid);
+    expect(detail.reviews.map((r) => r.decision)).toEqual(['override', 'accept']);
+    expect(detail.findings[0].review?.reviewer).toBe('Dr Wang');
+    expect(detail.study.status).toBe('reviewed');
+    const audit = await store.listAudit({ limit: 10, entityId: f.id });
+    expect(audit.map((a) => [a.action, a.actor])).toEqual([['finding.accept', 'Dr Wang'], ['finding.override', 'Dr Li'], ['finding.created', 'worker']]);
+    expect(audit[1].payload).toMatchObject({ reasonCode: 'false-positive', comment: 'old scar' });
+  });
+
+  it('when many appends race, then the chain stays linear and verifies', async () => {
+    await Promise.all(Array.from({ length: 20 }, () => store.recordInstance(newInstance(), 'racer')));
+    expect(await store.verifyAudit()).toMatchObject({ intact: true });
+  });
+
+  it('when an audit row is edited in the database, then verify names it as the first broken link', async () => {
+    const before = await store.verifyAudit();
+    expect(before.intact).toBe(true);
+    const target = Math.max(2, Math.floor(before.checked / 2));
+    await db.query(`update audit set payload = replace(payload, 'pending', 'tampered') where seq = $1`, [target]);
+    await db.query(`update audit set actor = 'mallory' where seq = $1`, [target]);
+    expect(await store.verifyAudit()).toEqual({ intact: false, checked: target - 1, firstBrokenSeq: target });
+  });
+
+  it('when a finding or study does not exist, then a NotFoundError says so', async () => {
+    await expect(store.recordReview('nope', { decision: 'accept', reviewer: 'x' })).rejects.toThrow(/finding nope does not exist/);
+    await expect(store.getStudy('1.2.3')).rejects.toThrow(/study 1.2.3 does not exist/);
+  });
+});

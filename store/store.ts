@@ -1,0 +1,361 @@
+import { appendAudit, listAudit, verifyAudit } from './audit.ts';
+import type { Database, Queryable } from './db.ts';
+import {
+  AI_ASSISTED_NOTICE,
+  type Finding,
+  type FindingInput,
+  type InstanceError,
+  type InstanceRecord,
+  type NewInstance,
+  type Prioritise,
+  type Review,
+  type StudyDetail,
+  type StudySnapshot,
+  type StudyStatus,
+  type StudySummary,
+  type WorklistItem,
+} from './types.ts';
+
+export class NotFoundError extends Error {
+  readonly code = 'NOT_FOUND';
+}
+
+export interface StoreOptions {
+  /** Triage policy, injected so store/ stays free of clinical logic; called inside each study-changing transaction. */
+  prioritise: Prioritise;
+}
+
+export type Store = ReturnType<typeof createStore>;
+
+export function createStore(db: Database, options: StoreOptions) {
+  /**
+   * Re-reads one study inside `tx` and stores its priority and "why".
+   * Called by every transaction that changes what triage sees.
+   */
+  async function reprioritise(tx: Queryable, studyInstanceUid: string): Promise<void> {
+    const instances = await tx.query<{ sop_instance_uid: string; status: 'queued' | 'done' | 'failed'; error_code: string | null }>(
+      'select sop_instance_uid, status, error_code from instances where study_instance_uid = $1', [studyInstanceUid]);
+    const findings = await tx.query<FindingRow>('select * from findings where study_instance_uid = $1', [studyInstanceUid]);
+    const snapshot: StudySnapshot = {
+      instances: instances.rows.map((r) => ({ sopInstanceUid: r.sop_instance_uid, status: r.status, errorCode: r.error_code ?? undefined })),
+      findings: findings.rows.map(findingFromRow),
+    };
+    const { priority, why } = options.prioritise(snapshot);
+    await tx.query('update studies set priority = $2, why = $3 where study_instance_uid = $1', [studyInstanceUid, priority, why]);
+  }
+
+  return {
+    db,
+
+    /**
+     * Records a received instance with its study and series.
+     *
+     * Contract: one transaction; idempotent on SOP Instance UID. A second call for the
+     * same instance writes nothing and returns 'duplicate' (the caller then enqueues
+     * nothing). A new instance gets one audit record `instance.received`.
+     */
+    async recordInstance(input: NewInstance, actor: string): Promise<'stored' | 'duplicate'> {
+      return db.transaction(async (tx) => {
+        const s = input.study;
+        await tx.query(
+          `insert into studies (study_instance_uid, patient_id, patient_name, patient_sex, patient_age, study_date,
+             study_description, accession_number, modality)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (study_instance_uid) do nothing`,
+          [s.studyInstanceUid, s.patientId, s.patientName, s.patientSex, s.patientAge, s.studyDate, s.studyDescription,
+            s.accessionNumber, s.modality]);
+        await tx.query(
+          `insert into series (series_instance_uid, study_instance_uid, modality, series_number, body_part)
+           values ($1, $2, $3, $4, $5) on conflict (series_instance_uid) do nothing`,
+          [input.seriesInstanceUid, s.studyInstanceUid, input.modality, input.seriesNumber, input.bodyPart]);
+        const inserted = await tx.query(
+          `insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid,
+             transfer_syntax_uid, modality, blob_sha256, byte_size, image, status)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict (sop_instance_uid) do nothing
+           returning sop_instance_uid`,
+          [input.sopInstanceUid, input.seriesInstanceUid, s.studyInstanceUid, input.sopClassUid, input.transferSyntaxUid,
+            input.modality, input.blobSha256, input.byteSize, input.image ? JSON.stringify(input.image) : null,
+            input.pendingModels.length > 0 ? 'queued' : 'done']);
+        if (inserted.rows.length === 0) return 'duplicate';
+        await appendAudit(tx, {
+          actor,
+          action: 'instance.received',
+          entityType: 'instance',
+          entityId: input.sopInstanceUid,
+          payload: { studyInstanceUid: s.studyInstanceUid, blobSha256: input.blobSha256, transferSyntaxUid: input.transferSyntaxUid, pendingModels: input.pendingModels },
+          idempotencyKey: `instance.received:${input.sopInstanceUid}`,
+        });
+        await reprioritise(tx, s.studyInstanceUid);
+        return 'stored';
+      });
+    },
+
+    /**
+     * Stores one model's findings for one instance.
+     *
+     * Contract: one transaction; safe to run any number of times. Findings are keyed by
+     * their deterministic id (insert-or-ignore), each gets exactly one `finding.created`
+     * audit record (keyed), the instance becomes `done` and the study is re-prioritised.
+     */
+    async recordFindings(sopInstanceUid: string, findings: FindingInput[], actor: string): Promise<void> {
+      await db.transaction(async (tx) => {
+        const instance = await tx.query<{ study_instance_uid: string }>(
+          'select study_instance_uid from instances where sop_instance_uid = $1', [sopInstanceUid]);
+        const studyInstanceUid = instance.rows[0]?.study_instance_uid;
+        if (!studyInstanceUid) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
+        for (const f of findings) {
+          await tx.query(
+            `insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive,
+               operating_point, model, timing_ms, heatmap)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (id) do nothing`,
+            [f.id, sopInstanceUid, studyInstanceUid, f.label, f.display, f.probability, f.positive,
+              JSON.stringify(f.operatingPoint), JSON.stringify(f.model), JSON.stringify(f.timingMs),
+              f.heatmap ? JSON.stringify(f.heatmap) : null]);
+          await appendAudit(tx, {
+            actor,
+            action: 'finding.created',
+            entityType: 'finding',
+            entityId: f.id,
+            payload: { sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, operatingPoint: f.operatingPoint, model: f.model },
+            idempotencyKey: `finding.created:${f.id}`,
+          });
+        }
+        await tx.query(`update instances set status = 'done', error_code = null, error_message = null where sop_instance_uid = $1`, [sopInstanceUid]);
+        await reprioritise(tx, studyInstanceUid);
+      });
+    },
+
+    /**
+     * Marks an instance as unreadable by a model, visibly.
+     *
+     * Contract: one transaction; idempotent per (instance, model version). Findings that
+     * already exist are kept: a late failure never erases an earlier success.
+     */
+    async recordInferenceFailure(sopInstanceUid: string, model: { id: string; version: string }, error: { code: string; message: string }, actor: string): Promise<void> {
+      await db.transaction(async (tx) => {
+        const instance = await tx.query<{ study_instance_uid: string }>(
+          'select study_instance_uid from instances where sop_instance_uid = $1', [sopInstanceUid]);
+        const studyInstanceUid = instance.rows[0]?.study_instance_uid;
+        if (!studyInstanceUid) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
+        await tx.query(
+          `update instances set status = 'failed', error_code = $2, error_message = $3
+            where sop_instance_uid = $1 and status <> 'done'`, [sopInstanceUid, error.code, error.message]);
+        await appendAudit(tx, {
+          actor,
+          action: 'inference.failed',
+          entityType: 'instance',
+          entityId: sopInstanceUid,
+          payload: { model, error },
+          idempotencyKey: `inference.failed:${sopInstanceUid}:${model.id}@${model.version}`,
+        });
+        await reprioritise(tx, studyInstanceUid);
+      });
+    },
+
+    /**
+     * Records a clinician's decision on a finding.
+     *
+     * Contract: one transaction; a review row plus its audit record. Decisions are
+     * appended, never replaced: the latest one is the finding's current review.
+     */
+    async recordReview(findingId: string, decision: Omit<Review, 'id' | 'findingId' | 'createdAt'>): Promise<Review> {
+      return db.transaction(async (tx) => {
+        const finding = await tx.query<FindingRow>('select * from findings where id = $1', [findingId]);
+        if (!finding.rows[0]) throw new NotFoundError(`finding ${findingId} does not exist`);
+        const inserted = await tx.query<ReviewRow>(
+          `insert into reviews (finding_id, decision, reason_code, comment, reviewer)
+           values ($1, $2, $3, $4, $5) returning *`,
+          [findingId, decision.decision, decision.reasonCode ?? null, decision.comment ?? null, decision.reviewer]);
+        const review = reviewFromRow(inserted.rows[0]);
+        const f = finding.rows[0];
+        await appendAudit(tx, {
+          actor: decision.reviewer,
+          action: `finding.${decision.decision}`,
+          entityType: 'finding',
+          entityId: findingId,
+          payload: {
+            reviewId: review.id,
+            decision: review.decision,
+            reasonCode: review.reasonCode,
+            comment: review.comment,
+            finding: { label: f.label, probability: f.probability, positive: f.positive, model: f.model },
+            studyInstanceUid: f.study_instance_uid,
+          },
+        });
+        return review;
+      });
+    },
+
+    async getWorklist(limit = 200): Promise<WorklistItem[]> {
+      const studies = await db.query<StudyRow>(
+        `select * from studies order by priority desc, received_at asc limit $1`, [limit]);
+      const items = await hydrate(db, studies.rows);
+      // Studies that still need a human come first; among them, triage order.
+      return items.sort((a, b) => Number(a.status === 'reviewed') - Number(b.status === 'reviewed'));
+    },
+
+    async getStudy(studyInstanceUid: string): Promise<StudyDetail> {
+      const studies = await db.query<StudyRow>('select * from studies where study_instance_uid = $1', [studyInstanceUid]);
+      if (!studies.rows[0]) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
+      const [item] = await hydrate(db, studies.rows);
+      const instances = await db.query<InstanceRow>('select * from instances where study_instance_uid = $1 order by received_at', [studyInstanceUid]);
+      const reviews = await db.query<ReviewRow>(
+        `select r.* from reviews r join findings f on f.id = r.finding_id where f.study_instance_uid = $1 order by r.id`, [studyInstanceUid]);
+      const { findings, errors, ...study } = item;
+      return { study, instances: instances.rows.map(instanceFromRow), findings, reviews: reviews.rows.map(reviewFromRow), errors };
+    },
+
+    async getInstance(sopInstanceUid: string): Promise<InstanceRecord> {
+      const rows = await db.query<InstanceRow>('select * from instances where sop_instance_uid = $1', [sopInstanceUid]);
+      if (!rows.rows[0]) throw new NotFoundError(`instance ${sopInstanceUid} does not exist`);
+      return instanceFromRow(rows.rows[0]);
+    },
+
+    listAudit: (options: { limit: number; beforeSeq?: number; entityId?: string }) => listAudit(db, options),
+    verifyAudit: () => verifyAudit(db),
+  };
+}
+
+/** Attaches findings (with their latest review), errors and a derived status to study rows. */
+async function hydrate(db: Queryable, studies: StudyRow[]): Promise<WorklistItem[]> {
+  if (studies.length === 0) return [];
+  const uids = studies.map((s) => s.study_instance_uid);
+  const findings = await db.query<FindingRow & { review: ReviewRow | null }>(
+    `select f.*, (select to_jsonb(r) from reviews r where r.finding_id = f.id order by r.id desc limit 1) as review
+       from findings f where f.study_instance_uid = any($1) order by f.probability desc`, [uids]);
+  const instances = await db.query<InstanceRow>('select * from instances where study_instance_uid = any($1)', [uids]);
+  return studies.map((row) => {
+    const studyFindings = findings.rows.filter((f) => f.study_instance_uid === row.study_instance_uid).map((f) => ({
+      ...findingFromRow(f),
+      review: f.review ? reviewFromRow(f.review) : null,
+    }));
+    const studyInstances = instances.rows.filter((i) => i.study_instance_uid === row.study_instance_uid);
+    const errors: InstanceError[] = studyInstances
+      .filter((i) => i.status === 'failed')
+      .map((i) => ({ sopInstanceUid: i.sop_instance_uid, code: i.error_code ?? 'UNKNOWN', message: i.error_message ?? '' }));
+    return { ...studyFromRow(row, deriveStatus(studyInstances, studyFindings)), findings: studyFindings, errors };
+  });
+}
+
+function deriveStatus(instances: InstanceRow[], findings: Finding[]): StudyStatus {
+  if (instances.some((i) => i.status === 'queued')) return 'pending';
+  if (findings.length === 0) return instances.some((i) => i.status === 'failed') ? 'failed' : 'ready';
+  return findings.every((f) => f.review) ? 'reviewed' : 'ready';
+}
+
+interface StudyRow {
+  study_instance_uid: string;
+  patient_id: string | null;
+  patient_name: string | null;
+  patient_sex: string | null;
+  patient_age: string | null;
+  study_date: string | null;
+  study_description: string | null;
+  accession_number: string | null;
+  modality: string | null;
+  priority: number;
+  why: string;
+  received_at: Date | string;
+}
+
+interface InstanceRow {
+  sop_instance_uid: string;
+  series_instance_uid: string;
+  study_instance_uid: string;
+  modality: string | null;
+  transfer_syntax_uid: string;
+  blob_sha256: string;
+  image: Record<string, unknown> | null;
+  status: 'queued' | 'done' | 'failed';
+  error_code: string | null;
+  error_message: string | null;
+}
+
+interface FindingRow {
+  id: string;
+  sop_instance_uid: string;
+  study_instance_uid: string;
+  label: string;
+  display: string;
+  probability: number;
+  positive: boolean;
+  operating_point: FindingInput['operatingPoint'];
+  model: FindingInput['model'];
+  timing_ms: Record<string, number>;
+  heatmap: FindingInput['heatmap'] | null;
+  created_at: Date | string;
+}
+
+interface ReviewRow {
+  id: string | number;
+  finding_id: string;
+  decision: 'accept' | 'override';
+  reason_code: string | null;
+  comment: string | null;
+  reviewer: string;
+  created_at: Date | string;
+}
+
+const iso = (value: Date | string) => new Date(value).toISOString();
+const optional = <T>(value: T | null) => value ?? undefined;
+
+function studyFromRow(row: StudyRow, status: StudyStatus): StudySummary {
+  return {
+    studyInstanceUid: row.study_instance_uid,
+    patientId: optional(row.patient_id),
+    patientName: optional(row.patient_name),
+    patientSex: optional(row.patient_sex),
+    patientAge: optional(row.patient_age),
+    studyDate: optional(row.study_date),
+    studyDescription: optional(row.study_description),
+    accessionNumber: optional(row.accession_number),
+    modality: optional(row.modality),
+    status,
+    priority: row.priority,
+    why: row.why,
+    receivedAt: iso(row.received_at),
+  };
+}
+
+function instanceFromRow(row: InstanceRow): InstanceRecord {
+  return {
+    sopInstanceUid: row.sop_instance_uid,
+    seriesInstanceUid: row.series_instance_uid,
+    studyInstanceUid: row.study_instance_uid,
+    modality: optional(row.modality),
+    transferSyntaxUid: row.transfer_syntax_uid,
+    blobSha256: row.blob_sha256,
+    image: optional(row.image),
+    status: row.status,
+  };
+}
+
+function findingFromRow(row: FindingRow): Finding {
+  return {
+    id: row.id,
+    studyInstanceUid: row.study_instance_uid,
+    sopInstanceUid: row.sop_instance_uid,
+    label: row.label,
+    display: row.display,
+    probability: row.probability,
+    positive: row.positive,
+    operatingPoint: row.operating_point,
+    model: row.model,
+    timingMs: row.timing_ms,
+    heatmap: optional(row.heatmap),
+    aiAssisted: AI_ASSISTED_NOTICE,
+    createdAt: iso(row.created_at),
+    review: null,
+  };
+}
+
+function reviewFromRow(row: ReviewRow): Review {
+  return {
+    id: String(row.id),
+    findingId: row.finding_id,
+    decision: row.decision,
+    reasonCode: optional(row.reason_code),
+    comment: optional(row.comment),
+    reviewer: row.reviewer,
+    createdAt: iso(row.created_at),
+  };
+}
