@@ -1,0 +1,51 @@
+/** Display formatting shared by the screens; all of it locale-aware and PHI-neutral. */
+
+/** DICOM PN "Family^Given^Middle^Prefix^Suffix" → "Family, Given Middle". */
+export function personName(pn: string | undefined): string {
+  if (!pn) return '—';
+  const [family = '', given = '', middle = ''] = pn.split('=')[0].split('^');
+  const rest = [given, middle].filter(Boolean).join(' ');
+  return rest ? `${family}, ${rest}` : family || '—';
+}
+
+/** DICOM DA "YYYYMMDD" → "YYYY-MM-DD"; anything else is shown as it came. */
+export function dicomDate(da: string | undefined): string {
+  if (!da) return '—';
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(da);
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : da;
+}
+
+export function dateTime(iso: string | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+}
+
+export function percent(p: number): string {
+  return `${(p * 100).toFixed(p >= 0.995 || p < 0.005 ? 1 : 0)}%`;
+}
+
+export function ms(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return '—';
+  return v < 10 ? `${v.toFixed(1)} ms` : `${Math.round(v)} ms`;
+}
+
+export function hashPrefix(hash: string | undefined, n = 12): string {
+  return hash ? hash.slice(0, n) : '—';
+}
+
+/** Triage bands for colour only; the number itself is always shown beside it. */
+export function priorityBand(priority: number): 'urgent' | 'high' | 'routine' | 'low' {
+  if (priority >= 75) return 'urgent';
+  if (priority >= 50) return 'high';
+  if (priority >= 25) return 'routine';
+  return 'low';
+}
