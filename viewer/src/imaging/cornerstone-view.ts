@@ -263,11 +263,26 @@ export function createImageView(element: HTMLElement): ImageView {
     e.preventDefault();
     const vp = cornerstone.getViewport(element);
     if (!vp) return;
-    const factor = Math.pow(1.0015, -e.deltaY);
-    vp.scale = Math.min(40, Math.max(0.05, vp.scale * factor));
+    const s1 = vp.scale;
+    const s2 = Math.min(40, Math.max(0.05, s1 * Math.pow(1.0015, -e.deltaY)));
+    // Keep the image point under the cursor still. Cornerstone maps an image point p to
+    // canvas centre + scale·(translation + p − image centre) (no rotation/flip here).
+    const r = element.getBoundingClientRect();
+    const dx = e.clientX - r.left - r.width / 2;
+    const dy = e.clientY - r.top - r.height / 2;
+    vp.translation = {
+      x: dx / s2 - (dx / s1 - vp.translation.x),
+      y: dy / s2 - (dy / s1 - vp.translation.y),
+    };
+    vp.scale = s2;
     cornerstone.setViewport(element, vp);
   };
   const onContextMenu = (e: Event) => e.preventDefault();
+  // Chromium starts middle-button autoscroll on mousedown, not pointerdown.
+  const onMouseDown = (e: MouseEvent) => {
+    if (e.button === 1) e.preventDefault();
+  };
+  element.addEventListener('mousedown', onMouseDown);
   element.addEventListener('pointerdown', onPointerDown);
   element.addEventListener('pointermove', onPointerMove);
   element.addEventListener('pointerup', onPointerUp);
@@ -315,6 +330,7 @@ export function createImageView(element: HTMLElement): ImageView {
       element.removeEventListener('pointercancel', onPointerUp);
       element.removeEventListener('wheel', onWheel);
       element.removeEventListener('contextmenu', onContextMenu);
+      element.removeEventListener('mousedown', onMouseDown);
       cornerstone.disable(element);
       overlay.remove();
     },
