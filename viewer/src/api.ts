@@ -177,13 +177,34 @@ export function getStudy(studyInstanceUid: string, signal?: AbortSignal): Promis
   return json<StudyDetail>(`/v1/studies/${encodeURIComponent(studyInstanceUid)}`, { signal });
 }
 
-/** Frame `n` (from 1): stored values, little-endian, 8- or 16-bit as the instance's attributes say. */
-export async function getFrame(instance: Instance, n: number, signal?: AbortSignal): Promise<ArrayBuffer> {
+/** How the bytes of one decoded frame are laid out, as the frame's own response headers say. */
+export type FrameLayout = Partial<
+  Pick<ImageAttributes, 'rows' | 'columns' | 'bitsAllocated' | 'pixelRepresentation' | 'samplesPerPixel'>
+>;
+
+export interface Frame {
+  pixels: ArrayBuffer;
+  /** Trust this over the instance's attributes: a decoder may deliver another depth than the header declared. */
+  layout: FrameLayout;
+}
+
+/** Frame `n` (from 1): stored values, little-endian, 8- or 16-bit as the `X-…` headers say. */
+export async function getFrame(instance: Instance, n: number, signal?: AbortSignal): Promise<Frame> {
   const res = await request(`${instance.framesUrl}/${n}`, {
     signal,
     headers: { accept: 'application/octet-stream' },
   });
-  return res.arrayBuffer();
+  const layout: FrameLayout = {};
+  const header = (name: string, key: keyof FrameLayout) => {
+    const v = Number(res.headers.get(name) ?? NaN);
+    if (Number.isInteger(v) && v >= 0) layout[key] = v;
+  };
+  header('x-rows', 'rows');
+  header('x-columns', 'columns');
+  header('x-bits-allocated', 'bitsAllocated');
+  header('x-pixel-representation', 'pixelRepresentation');
+  header('x-samples-per-pixel', 'samplesPerPixel');
+  return { pixels: await res.arrayBuffer(), layout };
 }
 
 let reasonsCache: Promise<ReviewReason[]> | undefined;

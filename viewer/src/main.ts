@@ -33,7 +33,7 @@ function askReviewerName(current: string): Promise<string> {
       testid: 'reviewer-name',
       autocomplete: 'name',
       required: true,
-      maxlength: 120,
+      maxlength: 100,
       placeholder: 'e.g. Dr A. Rivera',
       value: current,
     });

@@ -139,15 +139,21 @@ function findingCard(opts: FindingCardOptions): HTMLElement {
       placeholder: 'Optional: what you see instead',
     });
     const send = h('button', { type: 'submit', class: 'primary', testid: 'submit-override', disabled: true }, 'Submit override');
-    select.addEventListener('change', () => {
-      send.disabled = !select.value;
-    });
+    const commentLabel = h('label', { for: `comment-${f.id}` }, 'Comment');
+    // "Other" says nothing on its own, so the API (and this form) insist on a comment.
+    const needsComment = () => select.value === 'other';
+    const validate = () => {
+      commentLabel.textContent = needsComment() ? 'Comment (required for “other”)' : 'Comment';
+      send.disabled = !select.value || (needsComment() && !comment.value.trim());
+    };
+    select.addEventListener('change', validate);
+    comment.addEventListener('input', validate);
     const form = h(
       'form',
       { class: 'override-form', testid: 'override-form' },
       h('label', { for: `reason-${f.id}` }, 'Reason (required)'),
       select,
-      h('label', { for: `comment-${f.id}` }, 'Comment'),
+      commentLabel,
       comment,
       h(
         'div',
@@ -158,7 +164,7 @@ function findingCard(opts: FindingCardOptions): HTMLElement {
     );
     form.addEventListener('submit', (e) => {
       e.preventDefault();
-      if (!select.value) return;
+      if (send.disabled) return;
       void submit('override', select.value, comment.value.trim() || undefined);
     });
     replaceChildren(actions, form);
@@ -349,9 +355,9 @@ export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid:
     }
     renderFindings();
     try {
-      const pixels = await getFrame(instance, 1, controller.signal);
+      const frame = await getFrame(instance, 1, controller.signal);
       if (destroyed || currentInstance !== instance) return;
-      await view!.show(instance.image, pixels, instance.sopInstanceUid);
+      await view!.show({ ...instance.image, ...frame.layout }, frame.pixels, instance.sopInstanceUid);
       imageStatus.hidden = true;
       readout.textContent = viewportReadout(view!.getViewport());
     } catch (err) {
