@@ -1,5 +1,4 @@
 import path from 'node:path';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -33,6 +32,10 @@ export interface LanternConfig {
   maxUploadBytes: number;
   /** Prefix of BullMQ keys, so several Lanterns can share a Redis. Env `LANTERN_QUEUE_PREFIX`, default `lantern`. */
   queuePrefix: string;
+  /** How long a worker's claim on a job lasts without renewal; a killed worker's job is re-run after about this long. Env `LANTERN_JOB_LOCK_MS`, default 30000. */
+  jobLockMs: number;
+  /** pino level. Env `LOG_LEVEL`, default `info`. */
+  logLevel: string;
   /** Seconds `stop()` waits for active jobs before handing them back. Env `LANTERN_SHUTDOWN_GRACE_S`, default 10. */
   shutdownGraceSeconds: number;
 }
@@ -65,9 +68,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ortThreads: integer(env, 'LANTERN_ORT_THREADS', 1, 1),
     maxUploadBytes: integer(env, 'LANTERN_MAX_UPLOAD_BYTES', 512 * 1024 * 1024, 1),
     queuePrefix: env.LANTERN_QUEUE_PREFIX || 'lantern',
+    jobLockMs: integer(env, 'LANTERN_JOB_LOCK_MS', 30_000, 1000),
+    logLevel: env.LOG_LEVEL || 'info',
     shutdownGraceSeconds: integer(env, 'LANTERN_SHUTDOWN_GRACE_S', 10, 0),
   };
   return { ...config, ...overrides };
 }
-
-export const cpuCount = os.availableParallelism();

@@ -44,7 +44,8 @@ export interface FindingInput {
   operatingPoint: { name: string; threshold: number };
   model: ModelProvenance;
   timingMs: Record<string, number>;
-  heatmap?: { width: number; height: number; data: number[] };
+  /** Coarse map over `region` (the square of the original image the model saw), values in [0, 1]. */
+  heatmap?: { width: number; height: number; data: number[]; region: { left: number; top: number; size: number } };
 }
 
 export interface Review {

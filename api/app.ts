@@ -1,0 +1,36 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
+import type { ApiDeps } from './deps.ts';
+import { ApiError, errorResponse } from './errors.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { frameRoutes } from './routes/frames.ts';
+import { healthRoutes } from './routes/health.ts';
+import { reviewRoutes } from './routes/reviews.ts';
+import { stowRoutes } from './routes/stow.ts';
+import { studyRoutes } from './routes/studies.ts';
+import { worklistRoutes } from './routes/worklist.ts';
+
+/** The HTTP surface: one module per resource, mounted here; the built viewer at `/`. */
+export function createApp(deps: ApiDeps) {
+  const app = new Hono();
+  app.onError((error, c) => errorResponse(c, error));
+
+  for (const routes of [healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, auditRoutes]) {
+    app.route('/', routes(deps));
+  }
+  app.all('/v1/*', (c) => errorResponse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));
+  app.all('/dicomweb/*', (c) => errorResponse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));
+
+  const viewerRoot = path.relative(process.cwd(), deps.config.viewerDir) || '.';
+  app.use('/*', serveStatic({ root: viewerRoot }));
+  app.get('/*', (c) => {
+    const index = path.join(deps.config.viewerDir, 'index.html');
+    if (!fs.existsSync(index)) {
+      return errorResponse(c, new ApiError(404, 'VIEWER_NOT_BUILT', 'the viewer is not built; run `npm run build:viewer` (npm start does it for you)'));
+    }
+    return c.html(fs.readFileSync(index, 'utf8'));
+  });
+  return app;
+}

@@ -1,0 +1,16 @@
+import type { Redis } from 'ioredis';
+import type { LanternConfig } from '../config.ts';
+import type { ModelRegistry } from '../inference/registry.ts';
+import type { createReadAssistQueue } from '../queue/enqueue.ts';
+import type { BlobStore } from '../store/blobs.ts';
+import type { Store } from '../store/store.ts';
+
+/** What the routes need, built once by the API role and handed to `createApp`. */
+export interface ApiDeps {
+  config: Pick<LanternConfig, 'maxUploadBytes' | 'viewerDir'>;
+  store: Store;
+  blobs: BlobStore;
+  registry: Pick<ModelRegistry, 'models' | 'forModality'>;
+  readAssist: ReturnType<typeof createReadAssistQueue>;
+  redis: Redis;
+}

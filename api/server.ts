@@ -1,0 +1,54 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { LanternConfig } from '../config.ts';
+import { loadModelRegistry } from '../inference/registry.ts';
+import { prioritiseStudy } from '../inference/triage.ts';
+import { logger } from '../log.ts';
+import { redisConnection } from '../queue/connection.ts';
+import { createReadAssistQueue } from '../queue/enqueue.ts';
+import { createResultsConsumer } from '../queue/results-consumer.ts';
+import { createBlobStore } from '../store/blobs.ts';
+import { openStore } from '../store/open.ts';
+import { createApp } from './app.ts';
+
+export interface ApiRole {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The API role: owns the store (the embedded PGlite has one owner), persists worker
+ * results, serves HTTP. Loads the model cards to route studies to models — and
+ * refuses to start if any model breaks its contract.
+ */
+export async function startApiRole(config: LanternConfig & { redisUrl: string }): Promise<ApiRole> {
+  const registry = await loadModelRegistry(config.modelsDir, { threads: 1 });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, prioritise: prioritiseStudy });
+  const redis = redisConnection(config.redisUrl);
+  const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
+  const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store });
+  const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis });
+
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host}:${port}`;
+  logger.info({ url, models: registry.models.map((m) => m.key), database: store.db.kind }, 'api listening');
+
+  return {
+    url,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await closed;
+      await results.stop();
+      await readAssist.close();
+      await redis.quit();
+      await store.db.close();
+      await registry.close();
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { ModelContractError } from './errors.ts';
+import { modelCardSchema, type ModelCard } from './model-card.ts';
+import { preprocessors } from './preprocess.ts';
+
+export interface SessionOptions {
+  /** Intra-op threads per session; 1 keeps one job per core when several workers share a box. */
+  threads: number;
+}
+
+export interface LoadedModel {
+  card: ModelCard;
+  dir: string;
+  /** `id@version`: the unit jobs and findings refer to. */
+  key: string;
+  /** `preprocessing.id@version`, recorded in every finding. */
+  preprocessing: string;
+  session: ort.InferenceSession;
+}
+
+export interface ModelRegistry {
+  models: LoadedModel[];
+  get(key: string): LoadedModel;
+  /** Read-assist models whose card lists this modality. */
+  forModality(modality: string | undefined): LoadedModel[];
+  close(): Promise<void>;
+}
+
+/**
+ * Loads every `<modelsDir>/<folder>/model.json` + weights, and checks each contract
+ * before returning: the card parses, the weights hash to the card's sha256, the graph
+ * exposes exactly the declared inputs and outputs with matching types and ranks, and
+ * a warm-up run succeeds. Any breach throws ModelContractError naming the folder.
+ */
+export async function loadModelRegistry(modelsDir: string, options: SessionOptions): Promise<ModelRegistry> {
+  const folders = fs.existsSync(modelsDir)
+    ? fs.readdirSync(modelsDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && fs.existsSync(path.join(modelsDir, d.name, 'model.json')))
+      .map((d) => path.join(modelsDir, d.name))
+    : [];
+  const models: LoadedModel[] = [];
+  for (const dir of folders) models.push(await loadModel(dir, options));
+  const byKey = new Map(models.map((m) => [m.key, m]));
+  if (byKey.size !== models.length) throw new ModelContractError(modelsDir, 'two model folders declare the same id@version');
+  return {
+    models,
+    get(key) {
+      const model = byKey.get(key);
+      if (!model) throw new ModelContractError(key, 'is not loaded in this process');
+      return model;
+    },
+    forModality: (modality) => models.filter((m) => m.card.task === 'read-assist' && modality !== undefined && m.card.modalities.includes(modality)),
+    async close() {
+      await Promise.all(models.map((m) => m.session.release()));
+    },
+  };
+}
+
+export async function loadModel(dir: string, options: SessionOptions): Promise<LoadedModel> {
+  const card = readCard(dir);
+  const weightsPath = path.join(dir, card.weights.file);
+  if (!fs.existsSync(weightsPath)) throw new ModelContractError(dir, `weights file ${card.weights.file} is missing`);
+  const weights = fs.readFileSync(weightsPath);
+  const sha256 = createHash('sha256').update(weights).digest('hex');
+  if (sha256 !== card.weights.sha256) {
+    throw new ModelContractError(dir, `weights sha256 is ${sha256} but the card says ${card.weights.sha256}; refusing weights that are not the ones evaluated`);
+  }
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(weights, {
+      intraOpNumThreads: options.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    });
+  } catch (error) {
+    throw new ModelContractError(dir, `onnxruntime cannot load ${card.weights.file}: ${(error as Error).message}`);
+  }
+  checkTensors(dir, 'input', card.inputs, session.inputMetadata);
+  checkTensors(dir, 'output', card.outputs, session.outputMetadata);
+  for (const label of card.labels) {
+    if (!card.outputs.some((o) => o.name === label.output)) throw new ModelContractError(dir, `label ${label.id} reads output ${label.output}, which the card does not declare`);
+    if (label.heatmapOutput && !card.outputs.some((o) => o.name === label.heatmapOutput)) {
+      throw new ModelContractError(dir, `label ${label.id} reads heatmap ${label.heatmapOutput}, which the card does not declare`);
+    }
+    if (!card.operatingPoints.some((p) => p.label === label.id)) throw new ModelContractError(dir, `label ${label.id} has no operating point`);
+  }
+  const preprocessing = `${card.preprocessing.id}@${card.preprocessing.version}`;
+  if (card.task === 'read-assist' && !preprocessors[preprocessing]) {
+    throw new ModelContractError(dir, `preprocessing ${preprocessing} is unknown; known: ${Object.keys(preprocessors).join(', ')}`);
+  }
+  await warmUp(dir, card, session);
+  return { card, dir, key: `${card.id}@${card.version}`, preprocessing, session };
+}
+
+function readCard(dir: string): ModelCard {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  } catch (error) {
+    throw new ModelContractError(dir, `model.json is not readable JSON: ${(error as Error).message}`);
+  }
+  const parsed = modelCardSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ModelContractError(dir, `model.json breaks the card schema: ${problems}`);
+  }
+  return parsed.data;
+}
+
+function checkTensors(dir: string, kind: string, declared: ModelCard['inputs'], actual: readonly ort.InferenceSession.ValueMetadata[]): void {
+  const declaredNames = declared.map((d) => d.name).sort().join(', ');
+  const actualNames = actual.map((a) => a.name).sort().join(', ');
+  if (declaredNames !== actualNames) throw new ModelContractError(dir, `card declares ${kind}s [${declaredNames}] but the graph has [${actualNames}]`);
+  for (const spec of declared) {
+    const meta = actual.find((a) => a.name === spec.name)!;
+    if (!meta.isTensor) throw new ModelContractError(dir, `${kind} ${spec.name} is not a tensor`);
+    if (meta.type !== spec.dtype) throw new ModelContractError(dir, `${kind} ${spec.name} is ${meta.type} in the graph but ${spec.dtype} on the card`);
+    if (meta.shape.length !== spec.shape.length) {
+      throw new ModelContractError(dir, `${kind} ${spec.name} has rank ${meta.shape.length} in the graph but ${spec.shape.length} on the card`);
+    }
+    meta.shape.forEach((dim, i) => {
+      const want = spec.shape[i];
+      if (want !== -1 && typeof dim === 'number' && dim !== want) {
+        throw new ModelContractError(dir, `${kind} ${spec.name} dimension ${i} is ${dim} in the graph but ${want} on the card`);
+      }
+    });
+  }
+}
+
+/** One run at start: the first real request must not pay allocation and kernel selection. */
+async function warmUp(dir: string, card: ModelCard, session: ort.InferenceSession): Promise<void> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of card.inputs) {
+    if (input.dtype !== 'float32') continue;
+    const shape = input.shape.map((d) => (d === -1 ? 1 : d));
+    feeds[input.name] = new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+  }
+  if (Object.keys(feeds).length !== card.inputs.length) return;
+  try {
+    const outputs = await session.run(feeds);
+    for (const output of card.outputs) {
+      const produced = outputs[output.name];
+      const expected = output.shape.map((d) => (d === -1 ? 1 : d));
+      if (produced.dims.join('x') !== expected.join('x')) {
+        throw new ModelContractError(dir, `output ${output.name} has shape ${produced.dims.join('x')} on a warm-up batch of 1, card says ${expected.join('x')}`);
+      }
+    }
+  } catch (error) {
+    if (error instanceof ModelContractError) throw error;
+    throw new ModelContractError(dir, `warm-up run failed: ${(error as Error).message}`);
+  }
+}

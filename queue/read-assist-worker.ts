@@ -1,0 +1,98 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DicomError } from '../dicom/errors.ts';
+import { readAssist } from '../inference/read-assist.ts';
+import type { ModelRegistry } from '../inference/registry.ts';
+import type { BlobStore } from '../store/blobs.ts';
+import { redisConnection } from './connection.ts';
+import { READ_ASSIST_QUEUE, RESULTS_QUEUE, resultJobId, type ReadAssistJob, type ResultJob } from './jobs.ts';
+import { logger } from '../log.ts';
+
+export interface ReadAssistWorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  registry: ModelRegistry;
+  blobs: BlobStore;
+  concurrency: number;
+  lockDurationMs: number;
+}
+
+/** How long persisted job records are kept, so a re-added id is recognised as done. */
+const KEEP_DONE = { age: 7 * 24 * 3600, count: 100_000 };
+
+/**
+ * A worker process's consumer of read-assist jobs.
+ *
+ * Errors decide what happens next: input the dicom/ layer rejects (DicomError) and a
+ * model this worker does not have fail at once (UnrecoverableError) with a visible
+ * failure result; anything else is retried with backoff, and reported as a failure
+ * only after the last attempt. Results go to the results queue under a job id derived
+ * from this job's id, so a job run twice hands back one result.
+ */
+export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
+  const connection = redisConnection(options.redisUrl);
+  const results = new Queue<ResultJob>(RESULTS_QUEUE, { connection, prefix: options.prefix });
+  const handBack = (job: Job<ReadAssistJob>, result: ResultJob) =>
+    results.add(result.kind, result, { jobId: resultJobId(job.id!), removeOnComplete: KEEP_DONE, removeOnFail: KEEP_DONE, attempts: 10, backoff: { type: 'exponential', delay: 500 } });
+
+  const failure = (job: Job<ReadAssistJob>, code: string, message: string): ResultJob => {
+    const [id, version] = job.data.modelKey.split('@');
+    return { kind: 'failure', sopInstanceUid: job.data.sopInstanceUid, model: { id, version }, error: { code, message } };
+  };
+
+  const worker = new Worker<ReadAssistJob>(READ_ASSIST_QUEUE, async (job) => {
+    let model;
+    try {
+      model = options.registry.get(job.data.modelKey);
+    } catch (error) {
+      await handBack(job, failure(job, 'MODEL_NOT_LOADED', (error as Error).message));
+      throw new UnrecoverableError((error as Error).message);
+    }
+    const bytes = await options.blobs.get(job.data.blobSha256);
+    try {
+      const { findings } = await readAssist(bytes, model);
+      await handBack(job, { kind: 'findings', sopInstanceUid: job.data.sopInstanceUid, modelKey: model.key, findings });
+      return { findings: findings.length };
+    } catch (error) {
+      if (error instanceof DicomError) {
+        await handBack(job, failure(job, error.code, error.message));
+        throw new UnrecoverableError(`${error.code}: ${error.message}`);
+      }
+      throw error instanceof Error ? error : new Error(String(error));
+    }
+  }, {
+    connection,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDurationMs,
+    stalledInterval: Math.max(1000, Math.floor(options.lockDurationMs / 2)),
+    autorun: false,
+  });
+
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    logger.warn({ jobId: job.id, attempt: job.attemptsMade, final, reason: error.message }, 'read-assist job failed');
+    if (final && !(error instanceof UnrecoverableError)) {
+      void handBack(job, failure(job, 'INFERENCE_FAILED', error.message)).catch((e) => logger.error({ err: e }, 'could not hand back a failure'));
+    }
+  });
+  worker.on('error', (error) => logger.error({ err: error }, 'read-assist worker error'));
+
+  return {
+    worker,
+    start() {
+      void worker.run();
+    },
+    /**
+     * Finishes active jobs within `graceMs`; past that, closes without them: their
+     * locks lapse and another worker re-runs them (at-least-once, idempotent writes).
+     */
+    async stop(graceMs: number) {
+      const closed = worker.close();
+      const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
+      if (await Promise.race([closed.then(() => 'closed' as const), timer]) === 'timeout') await worker.close(true);
+      await results.close();
+      await connection.quit();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { Worker } from 'bullmq';
+import { logger, uidHash } from '../log.ts';
+import type { Store } from '../store/store.ts';
+import { redisConnection } from './connection.ts';
+import { RESULTS_QUEUE, type ResultJob } from './jobs.ts';
+
+/**
+ * Persists what workers hand back. Runs beside the store (in the API role), so the
+ * embedded PGlite has one owner; every write it makes is idempotent, so a result
+ * delivered twice changes nothing. Store errors are retried by BullMQ with backoff.
+ */
+export function createResultsConsumer(options: { redisUrl: string; prefix: string; store: Store }) {
+  const connection = redisConnection(options.redisUrl);
+  const worker = new Worker<ResultJob>(RESULTS_QUEUE, async (job) => {
+    const result = job.data;
+    if (result.kind === 'findings') {
+      await options.store.recordFindings(result.sopInstanceUid, result.findings, `model:${result.modelKey}`);
+    } else {
+      await options.store.recordInferenceFailure(result.sopInstanceUid, result.model, result.error, `model:${result.model.id}@${result.model.version}`);
+    }
+    logger.info({ instance: uidHash(result.sopInstanceUid), kind: result.kind }, 'result persisted');
+  }, { connection, prefix: options.prefix, concurrency: 1, autorun: true });
+  worker.on('error', (error) => logger.error({ err: error }, 'results consumer error'));
+  return {
+    worker,
+    async stop() {
+      await worker.close();
+      await connection.quit();
+    },
+  };
+}

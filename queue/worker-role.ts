@@ -1,0 +1,34 @@
+import type { LanternConfig } from '../config.ts';
+import { loadModelRegistry } from '../inference/registry.ts';
+import { logger } from '../log.ts';
+import { createBlobStore } from '../store/blobs.ts';
+import { createReadAssistWorker } from './read-assist-worker.ts';
+
+export interface WorkerRole {
+  stop(): Promise<void>;
+}
+
+/**
+ * The worker role: loads and warms every model (refusing to start on a broken
+ * contract), then consumes read-assist jobs. Needs Redis and the shared blob folder;
+ * never the database.
+ */
+export async function startWorkerRole(config: LanternConfig & { redisUrl: string }): Promise<WorkerRole> {
+  const registry = await loadModelRegistry(config.modelsDir, { threads: config.ortThreads });
+  const worker = createReadAssistWorker({
+    redisUrl: config.redisUrl,
+    prefix: config.queuePrefix,
+    registry,
+    blobs: createBlobStore(config.blobDir),
+    concurrency: config.workerConcurrency,
+    lockDurationMs: config.jobLockMs,
+  });
+  worker.start();
+  logger.info({ models: registry.models.map((m) => m.key), concurrency: config.workerConcurrency }, 'worker ready');
+  return {
+    async stop() {
+      await worker.stop(config.shutdownGraceSeconds * 1000);
+      await registry.close();
+    },
+  };
+}
