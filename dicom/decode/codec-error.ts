@@ -1,0 +1,27 @@
+import { describeThrown, PixelDecodeError } from '../errors.ts';
+import type { ImageAttributes } from '../parse.ts';
+
+export function codecFailure(codec: string, thrown: unknown): PixelDecodeError {
+  if (thrown instanceof PixelDecodeError) return thrown;
+  return new PixelDecodeError(`${codec} could not decode the frame: ${describeThrown(thrown)}`, {
+    cause: thrown,
+  });
+}
+
+/** Codecs trust the bitstream; a frame that disagrees with the header is not this image. */
+export function checkDimensions(
+  codec: string,
+  image: ImageAttributes,
+  decoded: { width: number; height: number; componentCount: number },
+): void {
+  if (
+    decoded.width !== image.columns ||
+    decoded.height !== image.rows ||
+    decoded.componentCount !== image.samplesPerPixel
+  ) {
+    throw new PixelDecodeError(
+      `${codec} produced ${decoded.width}x${decoded.height}x${decoded.componentCount} but the header says ` +
+        `${image.columns}x${image.rows}x${image.samplesPerPixel}`,
+    );
+  }
+}

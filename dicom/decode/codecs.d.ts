@@ -1,0 +1,48 @@
+// The emscripten codec builds and jpeg-lossless-decoder-js ship without usable typings;
+// these declare only the surface our decoders call.
+
+interface EmscriptenFrameInfo {
+  width: number;
+  height: number;
+  bitsPerSample: number;
+  componentCount: number;
+  isSigned: boolean;
+}
+
+interface EmscriptenModuleOptions {
+  print?: (text: string) => void;
+  printErr?: (text: string) => void;
+}
+
+interface EmscriptenDecoder {
+  getEncodedBuffer(encodedSize: number): Uint8Array;
+  getDecodedBuffer(): Uint8Array;
+  decode(): void;
+  getFrameInfo(): EmscriptenFrameInfo;
+  delete(): void;
+}
+
+declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
+  const factory: (module?: EmscriptenModuleOptions) => Promise<{ J2KDecoder: new () => EmscriptenDecoder }>;
+  export default factory;
+}
+
+declare module '@cornerstonejs/codec-charls/decodewasmjs' {
+  interface JpegLSDecoder extends EmscriptenDecoder {
+    /** 0 = planes one after another, 1 = line interleaved, 2 = sample interleaved. */
+    getInterleaveMode(): number;
+  }
+  const factory: (module?: EmscriptenModuleOptions) => Promise<{ JpegLSDecoder: new () => JpegLSDecoder }>;
+  export default factory;
+}
+
+declare module '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs' {
+  const factory: (module?: EmscriptenModuleOptions) => Promise<{ JPEGDecoder: new () => EmscriptenDecoder }>;
+  export default factory;
+}
+
+declare module 'jpeg-lossless-decoder-js' {
+  export class Decoder {
+    decompress(buffer: ArrayBufferLike, offset?: number, length?: number): ArrayBuffer;
+  }
+}

@@ -1,0 +1,59 @@
+import { codecFailure, checkDimensions } from './codec-error.ts';
+import type { EncodedFrame } from './types.ts';
+
+interface Decoder {
+  getEncodedBuffer(encodedSize: number): Uint8Array;
+  getDecodedBuffer(): Uint8Array;
+  decode(): void;
+  getFrameInfo(): { width: number; height: number; bitsPerSample: number; componentCount: number };
+  delete(): void;
+}
+
+export interface EmscriptenResult<T> {
+  bytes: Uint8Array;
+  bytesPerSample: 1 | 2;
+  details: T;
+}
+
+/** OpenJPEG logs progress to stdout; failures still surface as thrown errors. */
+export const quietModule = { print: () => {}, printErr: () => {} };
+
+/**
+ * Loads a codec's WebAssembly build once per process. Instantiation costs tens of
+ * milliseconds, so it happens on first use rather than at import.
+ */
+export function lazyModule<M>(load: () => Promise<M>): () => Promise<M> {
+  let module: Promise<M> | undefined;
+  return () => {
+    module ??= load().catch((error: unknown) => {
+      module = undefined;
+      throw error;
+    });
+    return module;
+  };
+}
+
+/**
+ * Runs one decode on a cornerstone emscripten codec. The decoded buffer is a view into
+ * WebAssembly memory, so it is copied out before the decoder is freed; `inspect` reads
+ * anything else it needs from the live decoder.
+ */
+export function runEmscriptenDecoder<D extends Decoder, T>(
+  codec: string,
+  decoder: D,
+  frame: EncodedFrame,
+  inspect: (decoder: D) => T,
+): EmscriptenResult<T> {
+  try {
+    decoder.getEncodedBuffer(frame.bytes.length).set(frame.bytes);
+    decoder.decode();
+    const info = decoder.getFrameInfo();
+    checkDimensions(codec, frame.image, info);
+    const bytes = decoder.getDecodedBuffer().slice();
+    return { bytes, bytesPerSample: info.bitsPerSample > 8 ? 2 : 1, details: inspect(decoder) };
+  } catch (thrown) {
+    throw codecFailure(codec, thrown);
+  } finally {
+    decoder.delete();
+  }
+}

@@ -1,0 +1,47 @@
+import dicomParser from 'dicom-parser';
+import type { Element } from 'dicom-parser';
+import { describeThrown, InvalidDicomError } from '../errors.ts';
+import { nativeFrameBytes, type DicomInstance } from '../parse.ts';
+
+/** The bytes of one uncompressed frame, sliced from Pixel Data without copying. */
+export function nativeFrame(instance: DicomInstance, pixelData: Element, frameIndex: number): Uint8Array {
+  const image = instance.meta.image!;
+  const size = nativeFrameBytes(image);
+  const start = pixelData.dataOffset + frameIndex * size;
+  const { byteArray } = instance.dataSet;
+  if (start + size > byteArray.length) {
+    throw new InvalidDicomError(`Truncated DICOM: frame ${frameIndex} runs past the end of Pixel Data`, {
+      code: 'TRUNCATED_DICOM',
+    });
+  }
+  return byteArray.subarray(start, start + size);
+}
+
+/**
+ * One compressed frame assembled from its fragments. Without a Basic Offset Table the
+ * frame boundaries are inferred: a single frame owns every fragment, one fragment per
+ * frame is the common writer's layout, and otherwise JPEG markers are scanned.
+ */
+export function encapsulatedFrame(instance: DicomInstance, pixelData: Element, frameIndex: number): Uint8Array {
+  const { dataSet } = instance;
+  const frames = instance.meta.image!.numberOfFrames;
+  const fragments = pixelData.fragments ?? [];
+  try {
+    if (pixelData.basicOffsetTable?.length) {
+      return dicomParser.readEncapsulatedImageFrame(dataSet, pixelData, frameIndex);
+    }
+    if (frames === 1) {
+      return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixelData, 0, fragments.length);
+    }
+    if (fragments.length === frames) {
+      return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixelData, frameIndex, 1);
+    }
+    const offsets = dicomParser.createJPEGBasicOffsetTable(dataSet, pixelData);
+    return dicomParser.readEncapsulatedImageFrame(dataSet, pixelData, frameIndex, offsets);
+  } catch (thrown) {
+    throw new InvalidDicomError(
+      `Malformed encapsulated Pixel Data: cannot locate frame ${frameIndex} among ${fragments.length} fragment(s): ${describeThrown(thrown)}`,
+      { code: 'INVALID_PIXEL_DATA', cause: thrown },
+    );
+  }
+}

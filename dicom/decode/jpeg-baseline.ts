@@ -1,0 +1,47 @@
+import { UnsupportedTransferSyntaxError } from '../errors.ts';
+import { lazyModule, quietModule, runEmscriptenDecoder } from './emscripten.ts';
+import type { FrameDecoder } from './types.ts';
+
+const libjpegTurbo = lazyModule(async () =>
+  (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default(quietModule),
+);
+
+/**
+ * JPEG baseline (.4.50) and the 8-bit half of extended (.4.51) via libjpeg-turbo.
+ * The only npm JPEG codecs are 8-bit builds; 12-bit extended frames are refused rather
+ * than decoded wrongly.
+ */
+export const jpegBaseline: FrameDecoder = {
+  encapsulated: true,
+  async decode(frame) {
+    const precision = jpegSamplePrecision(frame.bytes);
+    if (precision !== undefined && precision > 8) {
+      throw new UnsupportedTransferSyntaxError(
+        `JPEG with ${precision}-bit samples (extended process 4) is not supported: no available decoder handles 12-bit DCT JPEG`,
+      );
+    }
+    const { JPEGDecoder } = await libjpegTurbo();
+    const { bytes } = runEmscriptenDecoder('libjpeg-turbo', new JPEGDecoder(), frame, () => null);
+    // libjpeg-turbo converts YCbCr to RGB on output whatever the header claimed.
+    const colour = frame.image.samplesPerPixel === 3;
+    return {
+      bytes,
+      bytesPerSample: 1,
+      photometricInterpretation: colour ? 'RGB' : frame.image.photometricInterpretation,
+      planar: false,
+    };
+  },
+};
+
+/** Sample precision (P) from the first SOFn marker segment, or undefined if none is found. */
+export function jpegSamplePrecision(bytes: Uint8Array): number | undefined {
+  let position = 2;
+  while (position + 4 < bytes.length) {
+    if (bytes[position] !== 0xff) return undefined;
+    const marker = bytes[position + 1];
+    const isStartOfFrame = marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker);
+    if (isStartOfFrame) return bytes[position + 4];
+    position += 2 + ((bytes[position + 2] << 8) | bytes[position + 3]);
+  }
+  return undefined;
+}

@@ -1,0 +1,21 @@
+import { lazyModule, quietModule, runEmscriptenDecoder } from './emscripten.ts';
+import type { FrameDecoder } from './types.ts';
+
+const openjpeg = lazyModule(async () => (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(quietModule));
+
+/** JPEG 2000 (.4.90 lossless, .4.91 lossy) via OpenJPEG, which undoes the colour transform itself. */
+export const jpeg2000: FrameDecoder = {
+  encapsulated: true,
+  async decode(frame) {
+    const { J2KDecoder } = await openjpeg();
+    const { bytes, bytesPerSample } = runEmscriptenDecoder('OpenJPEG', new J2KDecoder(), frame, () => null);
+    const { photometricInterpretation, samplesPerPixel } = frame.image;
+    const colourTransformed = samplesPerPixel === 3 && photometricInterpretation.startsWith('YBR_');
+    return {
+      bytes,
+      bytesPerSample,
+      photometricInterpretation: colourTransformed ? 'RGB' : photometricInterpretation,
+      planar: false,
+    };
+  },
+};

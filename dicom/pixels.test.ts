@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeFrame, type DecodedFrame } from './decode/index.ts';
+import { DicomError } from './errors.ts';
+import type { ImageAttributes } from './parse.ts';
+import { parseDicom } from './parse.ts';
+import { displayWindow, toDisplayGrey, toModalityValues } from './pixels.ts';
+import { sharedDataDir } from './test-data.ts';
+
+const image = (overrides: Partial<ImageAttributes> = {}): ImageAttributes => ({
+  rows: 1, columns: 4, samplesPerPixel: 1, photometricInterpretation: 'MONOCHROME2',
+  bitsAllocated: 16, bitsStored: 12, highBit: 11, pixelRepresentation: 0, planarConfiguration: 0,
+  numberOfFrames: 1, rescaleSlope: 1, rescaleIntercept: 0, ...overrides,
+});
+
+const frame = (pixels: DecodedFrame['pixels'], photometricInterpretation = 'MONOCHROME2', samplesPerPixel = 1): DecodedFrame => ({
+  rows: 1, columns: pixels.length / samplesPerPixel, samplesPerPixel, photometricInterpretation,
+  bitsStored: 12, pixelRepresentation: 0, pixels,
+});
+
+describe('pixels', () => {
+  it('when slope and intercept are set, then modality values apply them', () => {
+    const values = toModalityValues(frame(new Int16Array([0, 1000, -5, 24])), image({ rescaleSlope: 2, rescaleIntercept: -1024 }));
+    expect(Array.from(values)).toEqual([-1024, 976, -1034, -976]);
+  });
+
+  it('when the frame is colour, then modality values are refused with UNSUPPORTED_PHOTOMETRIC', () => {
+    const refuse = () => toModalityValues(frame(new Uint8Array(6), 'RGB', 3), image({ samplesPerPixel: 3 }));
+    expect(refuse).toThrow(DicomError);
+    expect(refuse).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_PHOTOMETRIC' }));
+  });
+
+  it('when the file has a VOI window, then displayWindow returns it unchanged', () => {
+    expect(displayWindow(image({ windowCenter: 40, windowWidth: 400 }), new Float32Array([0, 1]))).toEqual({ center: 40, width: 400 });
+  });
+
+  it('when there is no VOI window, then percentiles ignore a few extreme outliers', () => {
+    const values = new Float32Array(10_000).map((_, i) => i % 1000);
+    values[0] = -30_000;
+    values[1] = 30_000;
+    const window = displayWindow(image(), values);
+    const grey = toDisplayGrey(new Float32Array([5, 994]), window, 'MONOCHROME2');
+    expect(grey[0]).toBeLessThan(0.01);
+    expect(grey[1]).toBeGreaterThan(0.99);
+    expect(window.width).toBeLessThan(1100);
+  });
+
+  it('when values are windowed, then the DICOM linear function maps the edges and centre', () => {
+    const grey = toDisplayGrey(new Float32Array([-1000, -160.5, 39.5, 239.5, 1000]), { center: 40, width: 400 }, 'MONOCHROME2');
+    expect(grey[0]).toBe(0);
+    expect(grey[1]).toBe(0);
+    expect(grey[2]).toBeCloseTo(0.5, 5);
+    expect(grey[3]).toBe(1);
+    expect(grey[4]).toBe(1);
+  });
+
+  it('when the image is MONOCHROME1, then low stored values display bright', () => {
+    const grey = toDisplayGrey(new Float32Array([0, 100]), { center: 50.5, width: 101 }, 'MONOCHROME1');
+    expect(grey[0]).toBe(1);
+    expect(grey[1]).toBe(0);
+  });
+
+  it('when the real MONOCHROME1 chest CR is windowed, then the lungs are darker than the mediastinum', async () => {
+    const instance = parseDicom(new Uint8Array(fs.readFileSync(path.join(sharedDataDir, 'dicom/fo-dicom/files/CR-MONO1-10-chest'))));
+    const decoded = await decodeFrame(instance, 0);
+    const values = toModalityValues(decoded, instance.meta.image!);
+    const grey = toDisplayGrey(values, displayWindow(instance.meta.image!, values), decoded.photometricInterpretation);
+    const mean = (x0: number, x1: number, y0: number, y1: number) => {
+      let sum = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) sum += grey[y * decoded.columns + x];
+      return sum / ((x1 - x0) * (y1 - y0));
+    };
+    const leftLung = mean(110, 150, 180, 240);
+    const mediastinum = mean(205, 235, 180, 240);
+    expect(mediastinum).toBeGreaterThan(leftLung);
+  });
+});
