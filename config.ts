@@ -63,7 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     blobDir: path.resolve(env.LANTERN_BLOB_DIR || path.join(dataDir, 'blobs')),
     modelsDir: path.resolve(env.LANTERN_MODELS_DIR || path.join(repoRoot, 'models')),
     viewerDir: path.resolve(env.LANTERN_VIEWER_DIR || path.join(repoRoot, 'viewer', 'dist')),
-    workers: integer(env, 'LANTERN_WORKERS', 1, 1),
+    workers: integer(env, 'LANTERN_WORKERS', 1, 0),
     workerConcurrency: integer(env, 'LANTERN_WORKER_CONCURRENCY', 1, 1),
     ortThreads: integer(env, 'LANTERN_ORT_THREADS', 1, 1),
     maxUploadBytes: integer(env, 'LANTERN_MAX_UPLOAD_BYTES', 512 * 1024 * 1024, 1),

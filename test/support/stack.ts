@@ -19,6 +19,8 @@ export interface Stack {
 export interface StackOptions {
   workers?: number;
   env?: NodeJS.ProcessEnv;
+  /** Reuse this data folder (PGlite, redis AOF, blobs) and leave it in place on stop: a restart. */
+  dataDir?: string;
 }
 
 const lanternBin = path.join(repoRoot, 'bin', 'lantern.mjs');
@@ -34,7 +36,7 @@ export function spawnLantern(role: string, env: NodeJS.ProcessEnv): ChildProcess
  * the API on a free port and `workers` worker processes.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-test-'));
+  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-test-'));
   const redis: PrivateRedis = await startPrivateRedis(path.join(dataDir, 'redis'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -82,7 +84,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         clearTimeout(timer);
       }
       await redis.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

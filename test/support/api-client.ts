@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import { stowBody } from '../../cli/ingest.ts';
+import type { Finding, WorklistItem } from '../../store/types.ts';
+import { waitFor } from './stack.ts';
+
+/** Thin typed calls to a running Lantern, as an outside client makes them. */
+export function apiClient(baseUrl: string) {
+  const json = async <T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }> => {
+    const response = await fetch(new URL(path, baseUrl), init);
+    return { status: response.status, body: await response.json() as T };
+  };
+  return {
+    json,
+    stow(paths: string[] | Uint8Array[]) {
+      const bytes = paths.map((p) => (typeof p === 'string' ? fs.readFileSync(p) : p));
+      const { body, contentType } = stowBody(bytes);
+      return json<StowResponse>('/dicomweb/studies', { method: 'POST', headers: { 'content-type': contentType }, body: new Uint8Array(body) });
+    },
+    worklist: async () => (await json<{ items: WorklistItem[] }>('/v1/worklist')).body.items,
+    study: (uid: string) => json<StudyResponse>(`/v1/studies/${uid}`),
+    review: (findingId: string, body: Record<string, unknown>) =>
+      json<{ review?: { id: string }; error?: ApiErrorBody }>(`/v1/findings/${findingId}/review`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    audit: async (query = '') => (await json<{ items: AuditItem[] }>(`/v1/audit${query}`)).body.items,
+    verify: async () => (await json<{ intact: boolean; checked: number; firstBrokenSeq?: number }>('/v1/audit/verify')).body,
+    /** Waits until the study is no longer waiting for AI, and returns its worklist row. */
+    settled(studyInstanceUid: string, timeoutMs = 60_000) {
+      return waitFor(async () => {
+        const row = (await this.worklist()).find((i) => i.studyInstanceUid === studyInstanceUid);
+        return row && row.status !== 'pending' ? row : undefined;
+      }, `study ${studyInstanceUid} to leave "pending"`, timeoutMs);
+    },
+  };
+}
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export interface StowResponse {
+  stored?: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string; status: 'stored' | 'duplicate' }[];
+  failed?: { part: number; code: string; message: string }[];
+  error?: ApiErrorBody;
+}
+
+export interface StudyResponse {
+  study: WorklistItem;
+  instances: { sopInstanceUid: string; seriesInstanceUid: string; framesUrl: string; image: Record<string, number | string> }[];
+  findings: Finding[];
+  reviews: { decision: string; reasonCode?: string; reviewer: string }[];
+  errors: { code: string; message: string }[];
+}
+
+export interface AuditItem {
+  seq: number;
+  actor: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  payload: Record<string, unknown>;
+}

@@ -1,0 +1,82 @@
+/**
+ * Writes small DICOM Part-10 files byte by byte (explicit VR little endian meta, dataset
+ * in the transfer syntax's VR encoding), so tests can make edge cases no public file has.
+ */
+export interface Element {
+  tag: number;
+  vr: string;
+  value: string | number | Uint8Array | Uint8Array[];
+}
+
+const LONG_VRS = new Set(['OB', 'OW', 'OF', 'SQ', 'UT', 'UN']);
+
+function padded(bytes: Uint8Array, pad: number): Uint8Array {
+  if (bytes.length % 2 === 0) return bytes;
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  out[bytes.length] = pad;
+  return out;
+}
+
+function valueBytes(element: Element): Uint8Array {
+  const { vr, value } = element;
+  if (Array.isArray(value)) return encapsulated(value);
+  if (value instanceof Uint8Array) return padded(value, 0);
+  if (vr === 'US') return new Uint8Array(new Uint16Array([value as number]).buffer);
+  if (vr === 'UL') return new Uint8Array(new Uint32Array([value as number]).buffer);
+  return padded(new TextEncoder().encode(String(value)), vr === 'UI' ? 0 : 0x20);
+}
+
+/** Encapsulated pixel data: an empty basic offset table, one item per fragment, a sequence delimiter. */
+function encapsulated(fragments: Uint8Array[]): Uint8Array {
+  const item = (bytes: Uint8Array) => {
+    const header = new DataView(new ArrayBuffer(8));
+    header.setUint16(0, 0xfffe, true);
+    header.setUint16(2, 0xe000, true);
+    header.setUint32(4, bytes.length, true);
+    return [new Uint8Array(header.buffer), bytes];
+  };
+  const end = new DataView(new ArrayBuffer(8));
+  end.setUint16(0, 0xfffe, true);
+  end.setUint16(2, 0xe0dd, true);
+  return concat([...item(new Uint8Array(0)), ...fragments.flatMap((f) => item(padded(f, 0))), new Uint8Array(end.buffer)]);
+}
+
+function encode(element: Element): Uint8Array {
+  const body = valueBytes(element);
+  const long = LONG_VRS.has(element.vr);
+  const header = new DataView(new ArrayBuffer(long ? 12 : 8));
+  header.setUint16(0, element.tag >>> 16, true);
+  header.setUint16(2, element.tag & 0xffff, true);
+  header.setUint8(4, element.vr.charCodeAt(0));
+  header.setUint8(5, element.vr.charCodeAt(1));
+  const undefinedLength = Array.isArray(element.value);
+  if (long) header.setUint32(8, undefinedLength ? 0xffffffff : body.length, true);
+  else header.setUint16(6, body.length, true);
+  return concat([new Uint8Array(header.buffer), body]);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** A Part-10 file: preamble, DICM, file meta group (with its length), then `elements` in tag order. */
+export function buildPart10(transferSyntaxUid: string, sopClassUid: string, sopInstanceUid: string, elements: Element[]): Uint8Array {
+  const metaElements = [
+    { tag: 0x00020001, vr: 'OB', value: new Uint8Array([0, 1]) },
+    { tag: 0x00020002, vr: 'UI', value: sopClassUid },
+    { tag: 0x00020003, vr: 'UI', value: sopInstanceUid },
+    { tag: 0x00020010, vr: 'UI', value: transferSyntaxUid },
+    { tag: 0x00020012, vr: 'UI', value: '1.2.826.0.1.3680043.10.1' },
+  ].map(encode);
+  const meta = concat(metaElements);
+  const groupLength = encode({ tag: 0x00020000, vr: 'UL', value: meta.length });
+  const dataset = concat([...elements].sort((a, b) => a.tag - b.tag).map(encode));
+  return concat([new Uint8Array(128), new TextEncoder().encode('DICM'), groupLength, meta, dataset]);
+}

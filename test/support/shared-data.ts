@@ -1,0 +1,14 @@
+import path from 'node:path';
+import { sharedDataDir as sharedData } from '../../dicom/test-data.ts';
+
+export { sharedData };
+
+export const files = {
+  /** Real adult chest CR: JPEG 2000, 1841×1955, 15-bit MONOCHROME1. */
+  chestJ2k: path.join(sharedData, 'dicom/pydicom-data/files/RG1_J2KI.dcm'),
+  /** Real chest CR without a Part-10 header (raw implicit VR little endian). */
+  chestRaw: path.join(sharedData, 'dicom/fo-dicom/files/CR-MONO1-10-chest'),
+  truncated: path.join(sharedData, 'dicom/pydicom-testfiles/test_files/MR_truncated.dcm'),
+  noPixelData: path.join(sharedData, 'dicom/cornerstone-wadoloader/testImages/no-pixel-data.dcm'),
+  ct: path.join(sharedData, 'dicom/cornerstone-wadoloader/testImages/CTImage.dcm'),
+};
