@@ -21,4 +21,10 @@ program.command('ingest')
     process.exitCode = rejected > 0 ? 1 : 0;
   });
 
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (error) {
+  // Refusals at start (a model breaking its contract, no redis-server) are for a person to read, not a stack trace.
+  console.error(`lantern: ${(error as Error).message}`);
+  process.exit(1);
+}
