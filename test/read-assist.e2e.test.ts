@@ -1,0 +1,171 @@
+/**
+ * The first user story, end to end against `lantern start` (real redis-server, PGlite,
+ * API, a worker process running the bundled ONNX model): a chest radiograph goes in over
+ * STOW-RS, a prioritised AI finding comes out, a clinician reviews it, and the audit
+ * chain records it all and detects tampering.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../store/db.ts';
+import { apiClient } from './support/api-client.ts';
+import { buildPart10 } from './support/dicom-builder.ts';
+import { files } from './support/shared-data.ts';
+import { startStack, type Stack } from './support/stack.ts';
+
+describe('a chest radiograph goes in; a prioritised, reviewed, audited AI finding comes out', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-e2e-'));
+  let stack: Stack;
+  let api: ReturnType<typeof apiClient>;
+  let models: { id: string; version: string; weightsSha256: string }[];
+
+  beforeAll(async () => {
+    stack = await startStack({ workers: 1, dataDir });
+    api = apiClient(stack.baseUrl);
+    models = (await api.json<{ models: typeof models }>('/health')).body.models;
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('when two real chest CRs arrive in one STOW-RS request, then each gets an AI finding with full provenance, and the worklist is in priority order', async () => {
+    const { status, body } = await api.stow([files.chestJ2k, files.chestRaw]);
+    expect(status).toBe(200);
+    expect(body.stored?.map((s) => s.status)).toEqual(['stored', 'stored']);
+
+    for (const stored of body.stored!) {
+      const row = await api.settled(stored.studyInstanceUid);
+      expect(row.status).toBe('ready');
+      expect(row.findings).toHaveLength(1);
+      const [finding] = row.findings;
+      expect(finding.label).toBe('pneumonia');
+      expect(finding.probability).toBeGreaterThanOrEqual(0);
+      expect(finding.probability).toBeLessThanOrEqual(1);
+      expect(finding.positive).toBe(finding.probability >= finding.operatingPoint.threshold);
+      expect(finding.aiAssisted).toMatch(/AI-assisted/);
+      const model = models.find((m) => m.id === finding.model.id)!;
+      expect(finding.model).toMatchObject({ version: model.version, weightsSha256: model.weightsSha256, preprocessing: 'grey-square@1' });
+      expect(finding.timingMs.inference).toBeGreaterThan(0);
+      expect(finding.heatmap?.data.length).toBe(finding.heatmap!.width * finding.heatmap!.height);
+      expect(row.why).toMatch(/pneumonia|Pneumonia/);
+    }
+    const worklist = await api.worklist();
+    const priorities = worklist.map((i) => i.priority);
+    expect(priorities).toEqual([...priorities].sort((a, b) => b - a));
+  });
+
+  it('when a study is opened, then its instance, decoded frame and findings are there', async () => {
+    const [row] = await api.worklist();
+    const { status, body } = await api.study(row.studyInstanceUid);
+    expect(status).toBe(200);
+    const [instance] = body.instances;
+    const frame = await fetch(new URL(`${instance.framesUrl}/1`, stack.baseUrl));
+    expect(frame.status).toBe(200);
+    const bytes = new Uint8Array(await frame.arrayBuffer());
+    const rows = Number(frame.headers.get('x-rows'));
+    const columns = Number(frame.headers.get('x-columns'));
+    expect(rows).toBe(instance.image.rows);
+    expect(bytes.length).toBe(rows * columns * Number(frame.headers.get('x-bits-allocated')) / 8);
+    expect(body.findings).toHaveLength(1);
+    expect((await fetch(new URL(`${instance.framesUrl}/2`, stack.baseUrl))).status).toBe(404);
+  });
+
+  it('when the same instance is uploaded again, then it is a duplicate: one instance, one finding, one set of audit records', async () => {
+    const { body } = await api.stow([files.chestRaw]);
+    expect(body.stored?.[0].status).toBe('duplicate');
+    const sop = body.stored![0].sopInstanceUid;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const study = (await api.study(body.stored![0].studyInstanceUid)).body;
+    expect(study.instances).toHaveLength(1);
+    expect(study.findings).toHaveLength(1);
+    expect((await api.audit(`?entityId=${sop}`)).map((a) => a.action)).toEqual(['instance.received']);
+    expect((await api.audit(`?entityId=${study.findings[0].id}`)).map((a) => a.action)).toEqual(['finding.created']);
+  });
+
+  it('when a clinician overrides a finding, then a coded reason is required, and the decision is stored and audited with who, what and why', async () => {
+    const [row] = await api.worklist();
+    const finding = row.findings[0];
+    const missingReason = await api.review(finding.id, { decision: 'override', reviewer: 'Dr Chen' });
+    expect(missingReason.status).toBe(422);
+    expect(missingReason.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ field: 'reasonCode' }] });
+
+    const saved = await api.review(finding.id, { decision: 'override', reasonCode: 'false-positive', comment: 'old scarring', reviewer: 'Dr Chen' });
+    expect(saved.status).toBe(201);
+    const study = (await api.study(row.studyInstanceUid)).body;
+    expect(study.findings[0].review).toMatchObject({ decision: 'override', reasonCode: 'false-positive', reviewer: 'Dr Chen' });
+    const [latest] = await api.audit(`?entityId=${finding.id}`);
+    expect(latest).toMatchObject({ action: 'finding.override', actor: 'Dr Chen', payload: { reasonCode: 'false-positive', comment: 'old scarring' } });
+  });
+
+  it('when input is not a usable image, then a specific 4xx comes back and nothing is stored', async () => {
+    const before = { worklist: (await api.worklist()).length, audit: (await api.audit('?limit=1000')).length };
+    const cases: [string, Uint8Array, string][] = [
+      ['a PNG, not DICOM', new Uint8Array(Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')), 'INVALID_DICOM'],
+      ['a truncated file', fs.readFileSync(files.truncated), 'TRUNCATED_DICOM'],
+      ['a file without pixel data', fs.readFileSync(files.noPixelData), 'NO_PIXEL_DATA'],
+    ];
+    for (const [what, bytes, code] of cases) {
+      const { status, body } = await api.stow([bytes]);
+      expect(status, what).toBe(422);
+      expect(body.error?.code, what).toBe(code);
+      expect(body.error?.message, what).toBeTruthy();
+    }
+    const wrongType = await fetch(new URL('/dicomweb/studies', stack.baseUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(wrongType.status).toBe(415);
+    expect((await wrongType.json()).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect((await api.worklist()).length).toBe(before.worklist);
+    expect((await api.audit('?limit=1000')).length).toBe(before.audit);
+  });
+
+  it('when a valid DICOM has pixels that cannot be decoded, then it is stored, its job fails visibly with a typed error, and the worker keeps working', async () => {
+    const uid = `1.2.826.0.1.3680043.10.${Date.now()}`;
+    const broken = buildPart10('1.2.840.10008.1.2.4.50', '1.2.840.10008.5.1.4.1.1.1', `${uid}.3`, [
+      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.1' },
+      { tag: 0x00080018, vr: 'UI', value: `${uid}.3` },
+      { tag: 0x00080060, vr: 'CS', value: 'CR' },
+      { tag: 0x0020000d, vr: 'UI', value: `${uid}.1` },
+      { tag: 0x0020000e, vr: 'UI', value: `${uid}.2` },
+      { tag: 0x00280002, vr: 'US', value: 1 },
+      { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+      { tag: 0x00280010, vr: 'US', value: 64 },
+      { tag: 0x00280011, vr: 'US', value: 64 },
+      { tag: 0x00280100, vr: 'US', value: 8 },
+      { tag: 0x00280101, vr: 'US', value: 8 },
+      { tag: 0x00280102, vr: 'US', value: 7 },
+      { tag: 0x00280103, vr: 'US', value: 0 },
+      { tag: 0x7fe00010, vr: 'OB', value: [new Uint8Array([0xff, 0xd8, 0xff, 0xdb, 0x00, 0x43, 1, 2, 3, 4])] },
+    ]);
+    const { status, body } = await api.stow([broken]);
+    expect(status).toBe(200);
+    const row = await api.settled(body.stored![0].studyInstanceUid);
+    expect(row.status).toBe('failed');
+    expect(row.errors[0].code).toMatch(/PIXEL_DECODE_FAILED|INVALID_PIXEL_DATA/);
+    expect(row.why).toMatch(/could not read/);
+    const instance = await api.study(row.studyInstanceUid);
+    expect(instance.body.instances).toHaveLength(1);
+
+    const ct = await api.stow([files.ct]);
+    expect(ct.status).toBe(200);
+    expect((await api.settled(ct.body.stored![0].studyInstanceUid)).why).toMatch(/no AI model applies/);
+    const { body: health } = await api.json<{ status: string }>('/health');
+    expect(health.status).toBe('ok');
+  });
+
+  it('when the audit chain is verified, then it is intact; after a row is edited in the database, verify names that row', async () => {
+    const intact = await api.verify();
+    expect(intact.intact).toBe(true);
+    expect(intact.checked).toBeGreaterThanOrEqual(5);
+
+    await stack.stop();
+    const db = await openDatabase({ pgliteDir: path.join(dataDir, 'pglite') });
+    await db.query(`update audit set payload = replace(payload, 'false-positive', 'true-positive') where action = 'finding.override'`);
+    const tampered = Number((await db.query<{ seq: string }>(`select seq from audit where action = 'finding.override'`)).rows[0].seq);
+    await db.close();
+
+    stack = await startStack({ workers: 1, dataDir });
+    api = apiClient(stack.baseUrl);
+    expect(await api.verify()).toEqual({ intact: false, checked: tampered - 1, firstBrokenSeq: tampered });
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * At-least-once delivery, tested the hard way: a worker is killed with SIGKILL while it
+ * is reading a study. BullMQ notices the lapsed lock and hands the job to another
+ * worker; idempotent writes leave exactly one finding and one audit record.
+ */
+import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+import { QueueEvents } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAssistJobId, READ_ASSIST_QUEUE } from '../queue/jobs.ts';
+import { apiClient } from './support/api-client.ts';
+import { files } from './support/shared-data.ts';
+import { spawnLantern, startStack, waitFor, type Stack } from './support/stack.ts';
+
+describe('a worker killed mid-job', () => {
+  let stack: Stack;
+  let events: QueueEvents;
+  const workers: ChildProcess[] = [];
+
+  /** Starts `lantern worker` joined to the stack and resolves once its models are warm. */
+  async function startWorker(): Promise<ChildProcess> {
+    const child = spawnLantern('worker', { ...stack.env, LOG_LEVEL: 'info' });
+    workers.push(child);
+    let log = '';
+    child.stderr!.on('data', (chunk) => { log += chunk; });
+    await waitFor(async () => (log.includes('worker ready') ? true : undefined), 'the worker to be ready', 60_000);
+    return child;
+  }
+
+  beforeAll(async () => {
+    // No supervised workers: this test owns them. A short lock makes the lapse quick.
+    stack = await startStack({ workers: 0, env: { LANTERN_JOB_LOCK_MS: '2000' } });
+    events = new QueueEvents(READ_ASSIST_QUEUE, { connection: { url: stack.redisUrl }, prefix: 'lantern' });
+    await events.waitUntilReady();
+  });
+  afterAll(async () => {
+    for (const child of workers) child.kill('SIGKILL');
+    await events?.close();
+    await stack?.stop();
+  });
+
+  it('when its worker is SIGKILLed during the job, then another worker completes it, with exactly one finding and one audit record', async () => {
+    const api = apiClient(stack.baseUrl);
+    const { body: health } = await api.json<{ models: { id: string; version: string }[] }>('/health');
+    const model = health.models.find((m) => m.id === 'pneumonia-cxr')!;
+    const doomed = await startWorker();
+
+    const stalled = new Set<string>();
+    events.on('stalled', ({ jobId }) => stalled.add(jobId));
+    const killed = new Promise<string>((resolve) => {
+      events.on('active', ({ jobId }) => {
+        doomed.kill('SIGKILL');
+        resolve(jobId);
+      });
+    });
+
+    // The 1841×1955 JPEG 2000 takes hundreds of milliseconds to decode: the kill lands mid-job.
+    const { body } = await api.stow([files.chestJ2k]);
+    const stored = body.stored![0];
+    const jobId = await killed;
+    expect(jobId).toBe(readAssistJobId(stored.sopInstanceUid, `${model.id}@${model.version}`));
+    await once(doomed, 'exit');
+
+    await startWorker();
+    const row = await api.settled(stored.studyInstanceUid, 60_000);
+    expect(stalled.has(jobId)).toBe(true);
+    expect(row.status).toBe('ready');
+    expect(row.findings).toHaveLength(1);
+    const audit = await api.audit(`?entityId=${row.findings[0].id}`);
+    expect(audit.map((a) => a.action)).toEqual(['finding.created']);
+    expect(await api.verify()).toMatchObject({ intact: true });
+  });
+
+  it('when the same job is processed twice, then the second run changes nothing', async () => {
+    const api = apiClient(stack.baseUrl);
+    const [row] = await api.worklist();
+    const auditBefore = (await api.audit('?limit=1000')).length;
+    // Re-running completed work: remove the finished job record and enqueue it again, as a redelivery would.
+    const { Queue } = await import('bullmq');
+    const queue = new Queue(READ_ASSIST_QUEUE, { connection: { url: stack.redisUrl }, prefix: 'lantern' });
+    const [job] = await queue.getJobs(['completed']);
+    await job.remove();
+    const rerun = await queue.add('read-assist', job.data, { jobId: job.id });
+    await rerun.waitUntilFinished(events, 60_000);
+    await queue.close();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const study = (await api.study(row.studyInstanceUid)).body;
+    expect(study.findings).toHaveLength(1);
+    expect((await api.audit('?limit=1000')).length).toBe(auditBefore);
+  });
+});
