@@ -40,10 +40,13 @@ export interface Finding {
   review: Review | null;
 }
 
+/** Row-major activation map. `region` (sent by the API though not yet in docs/api.md) is the
+ * square of the original image the model saw; without it the map spans the whole image. */
 export interface Heatmap {
   width: number;
   height: number;
   data: number[];
+  region?: { left: number; top: number; size: number };
 }
 
 export interface StudySummary {

@@ -42,6 +42,11 @@ export function hashPrefix(hash: string | undefined, n = 12): string {
   return hash ? hash.slice(0, n) : '—';
 }
 
+/** Priorities and thresholds are floats; a reader needs at most a few digits. */
+export function num(v: number, digits = 1): string {
+  return Number.isFinite(v) ? String(Number(v.toFixed(digits))) : '—';
+}
+
 /** Triage bands for colour only; the number itself is always shown beside it. */
 export function priorityBand(priority: number): 'urgent' | 'high' | 'routine' | 'low' {
   if (priority >= 75) return 'urgent';

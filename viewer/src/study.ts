@@ -17,7 +17,7 @@ import {
   type StudyDetail,
 } from './api.ts';
 import { h, replaceChildren } from './dom.ts';
-import { dateTime, dicomDate, hashPrefix, ms, percent, personName, priorityBand } from './format.ts';
+import { dateTime, dicomDate, hashPrefix, ms, num, percent, personName, priorityBand } from './format.ts';
 import { createImageView, type ImageView, type ViewState } from './imaging/cornerstone-view.ts';
 import type { AppContext } from './main.ts';
 
@@ -48,7 +48,7 @@ function studyHeader(detail: StudyDetail): HTMLElement {
     h(
       'div',
       { class: 'study-meta' },
-      h('span', { class: `priority priority-${band}`, title: `Priority ${s.priority} of 100` }, String(s.priority)),
+      h('span', { class: `priority priority-${band}`, title: `Priority ${s.priority} of 100` }, num(s.priority)),
       h('span', { class: `status status-${s.status}`, testid: 'study-status' }, s.status),
       h('span', { class: 'why' }, s.why),
     ),
@@ -213,7 +213,7 @@ function findingCard(opts: FindingCardOptions): HTMLElement {
       h(
         'span',
         { class: 'muted small' },
-        ` at operating point “${f.operatingPoint.name}” (threshold ${f.operatingPoint.threshold})`,
+        ` at operating point “${f.operatingPoint.name}” (threshold ${num(f.operatingPoint.threshold, 3)})`,
       ),
     ),
     h(

@@ -5,7 +5,7 @@
  */
 import { ApiError, getWorklist, type Finding, type WorklistItem } from './api.ts';
 import { h, replaceChildren } from './dom.ts';
-import { dateTime, dicomDate, percent, personName, priorityBand } from './format.ts';
+import { dateTime, dicomDate, num, percent, personName, priorityBand } from './format.ts';
 import type { AppContext } from './main.ts';
 
 const POLL_MS = 2000;
@@ -17,7 +17,7 @@ export function findingChip(f: Finding): HTMLElement {
     {
       class: `chip ${f.positive ? 'chip-positive' : 'chip-negative'}`,
       testid: 'finding-chip',
-      title: `${f.display}: ${percent(f.probability)} (${f.positive ? 'positive' : 'negative'} at ${f.operatingPoint.name} ≥ ${f.operatingPoint.threshold}). ${f.aiAssisted}`,
+      title: `${f.display}: ${percent(f.probability)} (${f.positive ? 'positive' : 'negative'} at ${f.operatingPoint.name} ≥ ${num(f.operatingPoint.threshold, 3)}). ${f.aiAssisted}`,
     },
     h('span', { class: 'chip-ai', 'aria-label': 'AI-assisted' }, 'AI'),
     `${f.display} ${percent(f.probability)}${decided}`,
@@ -40,7 +40,7 @@ function row(item: WorklistItem, open: () => void): HTMLTableRowElement {
     h(
       'td',
       { class: 'col-priority' },
-      h('span', { class: `priority priority-${band}`, title: `Priority ${item.priority} of 100 (${band})` }, String(item.priority)),
+      h('span', { class: `priority priority-${band}`, title: `Priority ${item.priority} of 100 (${band})` }, num(item.priority)),
     ),
     h('td', {}, h('span', { class: `status status-${item.status}`, testid: 'status' }, item.status)),
     h(

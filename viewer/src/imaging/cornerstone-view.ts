@@ -143,7 +143,8 @@ function buildImage(imageId: string, attrs: ImageAttributes, pixels: ArrayBuffer
 
 /** Jet-like ramp: blue → cyan → yellow → red; opacity grows with the value so weak
  * activation fades into the image instead of tinting all of it. */
-function heatColour(t: number): [number, number, number, number] {
+function heatColour(v: number): [number, number, number, number] {
+  const t = Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
   const r = Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - 3)));
   const g = Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - 2)));
   const b = Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - 1)));
@@ -182,7 +183,7 @@ export function createImageView(element: HTMLElement): ImageView {
   overlay.className = 'image-overlay';
   overlay.dataset.testid = 'heatmap-overlay';
   element.appendChild(overlay);
-  let heatmap: HTMLCanvasElement | null = null;
+  let heatmap: { bitmap: HTMLCanvasElement; region?: Heatmap['region'] } | null = null;
   let listener: ((s: ViewState) => void) | undefined;
   let shown = false;
 
@@ -208,7 +209,9 @@ export function createImageView(element: HTMLElement): ImageView {
     if (!heatmap || !image) return;
     cornerstone.setToPixelCoordinateSystem(cornerstone.getEnabledElement(element), ctx);
     ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(heatmap, 0, 0, image.columns, image.rows);
+    const r = heatmap.region;
+    if (r) ctx.drawImage(heatmap.bitmap, r.left, r.top, r.size, r.size);
+    else ctx.drawImage(heatmap.bitmap, 0, 0, image.columns, image.rows);
   };
 
   const onRendered = () => {
@@ -315,7 +318,7 @@ export function createImageView(element: HTMLElement): ImageView {
     },
     getViewport: state,
     setHeatmap(h) {
-      heatmap = h && h.width > 0 && h.height > 0 ? heatmapBitmap(h) : null;
+      heatmap = h && h.width > 0 && h.height > 0 ? { bitmap: heatmapBitmap(h), region: h.region } : null;
       drawOverlay();
     },
     onChange(fn) {

@@ -1,0 +1,207 @@
+/**
+ * The radiologist's story, end to end in a real Chromium against the real stack
+ * (redis-server, PGlite, API, worker running the bundled ONNX model): a chest film
+ * arrives over STOW-RS, the AI flags it, the reviewer opens it, sees the actual image,
+ * overrides the finding with a coded reason, and finds the decision in an intact audit
+ * chain. Screenshots of each step land in test-output/viewer/.
+ */
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack } from './support/stack.ts';
+import { stowFiles } from './support/stow.ts';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const viewerDir = join(repo, 'viewer');
+const shots = join(repo, 'test-output', 'viewer');
+const CHEST = '/work/shared/data/dicom/fo-dicom/files/CR-MONO1-10-chest';
+const REVIEWER = 'Dr Ada Browser-Test';
+
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(path).map((f) => newestMtime(join(path, f))));
+}
+
+/** Builds viewer/dist when it is missing or older than its sources, so the test never runs a stale bundle. */
+async function ensureViewerBuilt(): Promise<void> {
+  const built = join(viewerDir, 'dist', 'index.html');
+  const sources = Math.max(
+    newestMtime(join(viewerDir, 'src')),
+    newestMtime(join(viewerDir, 'index.html')),
+    newestMtime(join(viewerDir, 'vite.config.ts')),
+  );
+  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
+  const { build } = await import('vite');
+  await build({ configFile: join(viewerDir, 'vite.config.ts'), logLevel: 'warn' });
+}
+
+/** Grey-level statistics of what the image canvas actually shows. */
+async function canvasStats(page: Page) {
+  return page.getByTestId('image-canvas').evaluate((el) => {
+    const canvas = el as HTMLCanvasElement;
+    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    let sum = 0;
+    let sumSq = 0;
+    const levels = new Set<number>();
+    const n = data.length / 4;
+    for (let i = 0; i < data.length; i += 4) {
+      const y = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+      sum += y;
+      sumSq += y * y;
+      levels.add(Math.round(y));
+    }
+    const mean = sum / n;
+    return { width: canvas.width, height: canvas.height, mean, sd: Math.sqrt(sumSq / n - mean * mean), levels: levels.size };
+  });
+}
+
+describe('viewer: reviewing an AI-flagged chest radiograph', () => {
+  let stack: { baseUrl: string; stop(): Promise<void> };
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(shots, { recursive: true });
+    await ensureViewerBuilt();
+    stack = await startStack();
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('when a reviewer overrides the AI finding on a stored chest film, then the image is shown, the decision is recorded and the audit chain stays intact', async () => {
+    // A modality sends the study over STOW-RS.
+    const res = await stowFiles(stack.baseUrl, [CHEST]);
+    expect(res.status).toBe(200);
+    const stow = (await res.json()) as { stored: { studyInstanceUid: string; status: string }[]; failed: unknown[] };
+    expect(stow.failed).toEqual([]);
+    expect(stow.stored).toHaveLength(1);
+    const studyUid = stow.stored[0].studyInstanceUid;
+
+    // First visit: the viewer asks who is reviewing, once.
+    await page.goto(stack.baseUrl);
+    await page.getByTestId('reviewer-name').waitFor();
+    await page.screenshot({ path: join(shots, '01-reviewer-name.png') });
+    await page.getByTestId('reviewer-name').fill(REVIEWER);
+    await page.getByTestId('reviewer-submit').click();
+    await expect.poll(() => page.getByTestId('reviewer').textContent()).toBe(REVIEWER);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('reviewer').textContent()).toBe(REVIEWER);
+    expect(await page.getByTestId('reviewer-name').count()).toBe(0);
+
+    // The worklist polls until the worker has read the film and attached a finding.
+    const row = page.locator(`[data-testid="worklist-row"][data-study-uid="${studyUid}"]`);
+    await row.locator('[data-testid="finding-chip"]').first().waitFor({ timeout: 120_000 });
+    expect(await row.getByTestId('why').textContent()).not.toBe('');
+    expect(await row.getByTestId('finding-chip').first().textContent()).toMatch(/AI.*\d+(\.\d)?%/);
+    await page.screenshot({ path: join(shots, '02-worklist.png') });
+
+    // The study shows the actual radiograph, not a blank or uniform canvas.
+    await row.click();
+    await page.getByTestId('image-canvas').waitFor();
+    await page.waitForFunction(() => (document.querySelector('[data-testid="image-status"]') as HTMLElement | null)?.hidden === true, undefined, {
+      timeout: 30_000,
+    });
+    const shown = await canvasStats(page);
+    expect(shown.width).toBeGreaterThan(100);
+    expect(shown.height).toBeGreaterThan(100);
+    expect(shown.sd).toBeGreaterThan(20);
+    expect(shown.levels).toBeGreaterThan(64);
+    await page.screenshot({ path: join(shots, '03-study.png') });
+
+    // Window/level follows a left drag; Reset restores the image's own window.
+    const initialReadout = await page.getByTestId('viewport-readout').textContent();
+    const box = (await page.getByTestId('viewport').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 120, box.y + box.height / 2 + 60, { steps: 6 });
+    await page.mouse.up();
+    await expect.poll(() => page.getByTestId('viewport-readout').textContent()).not.toBe(initialReadout);
+    expect((await canvasStats(page)).mean).not.toBeCloseTo(shown.mean, 0);
+    await page.getByTestId('reset-view').click();
+    await expect.poll(() => page.getByTestId('viewport-readout').textContent()).toBe(initialReadout);
+
+    // Every finding carries provenance and says it is AI-assisted.
+    const finding = page.getByTestId('finding').first();
+    const findingId = await finding.getAttribute('data-finding-id');
+    expect(await finding.getByTestId('ai-label').textContent()).toContain('AI-assisted');
+    expect(await finding.getByTestId('weights-hash').textContent()).toMatch(/^[0-9a-f]{12}$/);
+    expect(await finding.getByTestId('weights-hash').getAttribute('title')).toMatch(/[0-9a-f]{64}/);
+
+    // The model's class-activation map overlays the image on its own canvas, and hides again.
+    await finding.getByTestId('heatmap-toggle').click();
+    const overlayPixels = () =>
+      page.getByTestId('heatmap-overlay').evaluate((el) => {
+        const c = el as HTMLCanvasElement;
+        const { data } = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+        let visible = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) visible++;
+        return visible;
+      });
+    await expect.poll(overlayPixels).toBeGreaterThan(1000);
+    await page.screenshot({ path: join(shots, '03b-heatmap.png') });
+    await finding.getByTestId('heatmap-toggle').click();
+    await expect.poll(overlayPixels).toBe(0);
+
+    // Override needs a coded reason before it can be sent.
+    await finding.getByTestId('override').click();
+    const submit = finding.getByTestId('submit-override');
+    expect(await submit.isDisabled()).toBe(true);
+    await finding.getByTestId('reason-select').selectOption('false-positive');
+    await finding.getByTestId('override-comment').fill('Overlapping vessels, no consolidation');
+    expect(await submit.isDisabled()).toBe(false);
+    await page.screenshot({ path: join(shots, '04-override-form.png') });
+    await submit.click();
+
+    const decision = page.locator(`[data-testid="finding"][data-finding-id="${findingId}"] [data-testid="decision"]`);
+    await decision.waitFor();
+    expect(await decision.getAttribute('data-decision')).toBe('override');
+    expect(await decision.getByTestId('decision-reviewer').textContent()).toBe(REVIEWER);
+    expect(await decision.getByTestId('decision-reason').getAttribute('data-code')).toBe('false-positive');
+    expect(await decision.getByTestId('decision-comment').textContent()).toContain('Overlapping vessels');
+    await page.screenshot({ path: join(shots, '05-decision.png') });
+
+    // The decision is the server's, not just the page's.
+    const study = (await (await fetch(new URL(`/v1/studies/${encodeURIComponent(studyUid)}`, stack.baseUrl))).json()) as {
+      findings: { id: string; review: { decision: string; reviewer: string; reasonCode?: string } | null }[];
+    };
+    expect(study.findings.find((f) => f.id === findingId)?.review).toMatchObject({
+      decision: 'override',
+      reviewer: REVIEWER,
+      reasonCode: 'false-positive',
+    });
+
+    // The audit trail names the reviewer, and the chain verifies.
+    await page.getByTestId('nav-audit').click();
+    const reviewRow = page.locator(`[data-testid="audit-row"][data-actor="${REVIEWER}"]`);
+    await reviewRow.first().waitFor();
+    expect(await reviewRow.first().getByTestId('audit-action').textContent()).toMatch(/override|review/i);
+    await page.getByTestId('verify').click();
+    const verified = page.locator('[data-testid="verify-result"][data-intact]');
+    await verified.waitFor();
+    expect(await verified.getAttribute('data-intact')).toBe('true');
+    expect(await verified.textContent()).toMatch(/intact/i);
+    await page.screenshot({ path: join(shots, '06-audit-verified.png') });
+
+    expect(pageErrors).toEqual([]);
+  }, 240_000);
+});
