@@ -15,6 +15,8 @@ if (!process.env.REDIS_URL && !has('redis-server')) {
   }
 }
 
-await import('./ensure-deps.mjs');
+const { ensureNpmDeps, ensureViewerBuilt } = await import('./ensure-deps.mjs');
+ensureNpmDeps();
+ensureViewerBuilt();
 process.argv = [process.argv[0], 'lantern', 'start'];
 await import('../bin/lantern.mjs');

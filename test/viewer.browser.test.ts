@@ -5,38 +5,19 @@
  * overrides the finding with a coded reason, and finds the decision in an intact audit
  * chain. Screenshots of each step land in test-output/viewer/.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack } from './support/stack.ts';
-import { stowFiles } from './support/stow.ts';
+import { apiClient } from './support/api-client.ts';
+import { files } from './support/shared-data.ts';
+import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const viewerDir = join(repo, 'viewer');
 const shots = join(repo, 'test-output', 'viewer');
-const CHEST = '/work/shared/data/dicom/fo-dicom/files/CR-MONO1-10-chest';
 const REVIEWER = 'Dr Ada Browser-Test';
-
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(st.mtimeMs, ...readdirSync(path).map((f) => newestMtime(join(path, f))));
-}
-
-/** Builds viewer/dist when it is missing or older than its sources, so the test never runs a stale bundle. */
-async function ensureViewerBuilt(): Promise<void> {
-  const built = join(viewerDir, 'dist', 'index.html');
-  const sources = Math.max(
-    newestMtime(join(viewerDir, 'src')),
-    newestMtime(join(viewerDir, 'index.html')),
-    newestMtime(join(viewerDir, 'vite.config.ts')),
-  );
-  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
-  const { build } = await import('vite');
-  await build({ configFile: join(viewerDir, 'vite.config.ts'), logLevel: 'warn' });
-}
 
 /** Grey-level statistics of what the image canvas actually shows. */
 async function canvasStats(page: Page) {
@@ -66,7 +47,7 @@ describe('viewer: reviewing an AI-flagged chest radiograph', () => {
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    await ensureViewerBuilt();
+    ensureViewerBuilt();
     stack = await startStack();
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -90,12 +71,11 @@ describe('viewer: reviewing an AI-flagged chest radiograph', () => {
 
   it('when a reviewer overrides the AI finding on a stored chest film, then the image is shown, the decision is recorded and the audit chain stays intact', async () => {
     // A modality sends the study over STOW-RS.
-    const res = await stowFiles(stack.baseUrl, [CHEST]);
-    expect(res.status).toBe(200);
-    const stow = (await res.json()) as { stored: { studyInstanceUid: string; status: string }[]; failed: unknown[] };
+    const { status, body: stow } = await apiClient(stack.baseUrl).stow([files.chestRaw]);
+    expect(status).toBe(200);
     expect(stow.failed).toEqual([]);
     expect(stow.stored).toHaveLength(1);
-    const studyUid = stow.stored[0].studyInstanceUid;
+    const studyUid = stow.stored![0].studyInstanceUid;
 
     // First visit: the viewer asks who is reviewing, once.
     await page.goto(stack.baseUrl);

@@ -1,0 +1,2 @@
+export function ensureNpmDeps(): void;
+export function ensureViewerBuilt(): void;
