@@ -14,12 +14,16 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * A process forked by `lantern start` ignores the terminal's Ctrl-C (its parent
  * decides when it stops) and stops if the parent goes away.
  */
-export function onShutdown(stop: () => Promise<void>): void {
+export function onShutdown(stop: () => Promise<void>, deadlineMs: number): void {
   let stopping = false;
   const handler = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error({ deadlineMs }, 'shutdown deadline passed; exiting anyway');
+      process.exit(1);
+    }, deadlineMs).unref();
     stop().then(() => process.exit(0), (error) => {
       logger.error({ err: error }, 'unclean shutdown');
       process.exit(1);
@@ -31,20 +35,25 @@ export function onShutdown(stop: () => Promise<void>): void {
   if (forked) process.on('disconnect', () => handler('parent gone'));
 }
 
+/** Active jobs get the grace period; closing connections and the database gets the rest. */
+const shutdownDeadline = (config: LanternConfig) => config.shutdownGraceSeconds * 1000 + 15_000;
+
 function requireRedis(config: LanternConfig): LanternConfig & { redisUrl: string } {
   if (!config.redisUrl) throw new Error('REDIS_URL must be set for this role (only `lantern start` runs a private redis-server)');
   return { ...config, redisUrl: config.redisUrl };
 }
 
 export async function runApi(): Promise<void> {
-  const api = await startApiRole(requireRedis(loadConfig()));
-  onShutdown(api.stop);
+  const config = requireRedis(loadConfig());
+  const api = await startApiRole(config);
+  onShutdown(api.stop, shutdownDeadline(config));
 }
 
 export async function runWorker(): Promise<void> {
-  const worker = await startWorkerRole(requireRedis(loadConfig()));
+  const config = requireRedis(loadConfig());
+  const worker = await startWorkerRole(config);
   process.send?.('ready');
-  onShutdown(worker.stop);
+  onShutdown(worker.stop, shutdownDeadline(config));
 }
 
 /**
@@ -93,5 +102,5 @@ export async function runAll(): Promise<void> {
     })));
     await api.stop();
     await redis?.stop();
-  });
+  }, shutdownDeadline(config) + 10_000);
 }

@@ -37,7 +37,9 @@ export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
     '--logfile', path.resolve(dir, 'redis.log'), '--maxmemory-policy', 'noeviction'];
   let child: ChildProcess;
   try {
-    child = spawn('redis-server', args, { stdio: 'ignore' });
+    // Its own process group: a terminal's Ctrl-C must reach us, not redis, so that redis
+    // outlives the API and workers that still need it while they stop.
+    child = spawn('redis-server', args, { stdio: 'ignore', detached: true });
   } catch (error) {
     throw new RedisServerMissingError(`cannot start redis-server: ${(error as Error).message}`);
   }
@@ -57,10 +59,13 @@ export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
     };
     probe();
   });
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     async stop() {
+      process.removeListener('exit', killOnExit);
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
       const timeout = setTimeout(() => child.kill('SIGKILL'), 10_000);
