@@ -39,15 +39,20 @@ function finding(sop: string, probability = 0.8): FindingInput {
   };
 }
 
-const backends: { name: string; open: () => Promise<Database> }[] = [
+const backends: { name: string; open: () => Promise<Database>; cleanUp?: (db: Database) => Promise<unknown> }[] = [
   { name: 'PGlite', open: () => openDatabase({ pgliteDir: 'memory://' }) },
 ];
 const postgresUrl = process.env.LANTERN_TEST_DATABASE_URL;
 if (postgresUrl) {
-  backends.push({ name: 'PostgreSQL', open: () => openDatabase({ databaseUrl: postgresUrl, schema: `t_${randomUUID().replace(/-/g, '')}` }) });
+  const schema = `t_${randomUUID().replace(/-/g, '')}`;
+  backends.push({
+    name: 'PostgreSQL',
+    open: () => openDatabase({ databaseUrl: postgresUrl, schema }),
+    cleanUp: (db) => db.query(`drop schema ${schema} cascade`),
+  });
 }
 
-describe.each(backends)('store on $name', ({ open }) => {
+describe.each(backends)('store on $name', ({ open, cleanUp }) => {
   let db: Database;
   let store: Store;
 
@@ -56,7 +61,10 @@ describe.each(backends)('store on $name', ({ open }) => {
     await migrate(db);
     store = createStore(db, { prioritise });
   });
-  afterAll(async () => db?.close());
+  afterAll(async () => {
+    await cleanUp?.(db);
+    await db?.close();
+  });
 
   it('when migrations run twice, then the second run applies nothing', async () => {
     expect(await migrate(db)).toEqual([]);

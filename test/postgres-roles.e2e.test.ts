@@ -1,0 +1,75 @@
+/**
+ * The scale-out story: `lantern api` and two `lantern worker` processes as separate
+ * roles against one Redis and one PostgreSQL (a fresh schema of LANTERN_TEST_DATABASE_URL),
+ * exactly as they would run on separate machines. Skipped when no PostgreSQL is configured.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
+import { apiClient } from './support/api-client.ts';
+import { files } from './support/shared-data.ts';
+import { spawnLantern, waitFor } from './support/stack.ts';
+
+const postgresUrl = process.env.LANTERN_TEST_DATABASE_URL;
+
+describe.skipIf(!postgresUrl)('separate API and worker roles on PostgreSQL', () => {
+  const schema = `e2e_${randomUUID().replace(/-/g, '')}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-roles-'));
+  const children: ChildProcess[] = [];
+  let redis: PrivateRedis;
+  let baseUrl: string;
+  let admin: pg.Client;
+
+  beforeAll(async () => {
+    admin = new pg.Client({ connectionString: postgresUrl });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    redis = await startPrivateRedis(path.join(dataDir, 'redis'));
+    const url = new URL(postgresUrl!);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const env = { ...process.env, REDIS_URL: redis.url, DATABASE_URL: url.toString(), LANTERN_BLOB_DIR: path.join(dataDir, 'blobs'), PORT: '0', LOG_LEVEL: 'info' };
+    const start = (role: string, ready: RegExp) => {
+      const child = spawnLantern(role, env);
+      children.push(child);
+      let log = '';
+      child.stderr!.on('data', (chunk) => { log += chunk; });
+      return waitFor(async () => ready.exec(log) ?? undefined, `lantern ${role} to start`, 90_000);
+    };
+    const [listening] = await Promise.all([
+      start('api', /"url":"(http:[^"]+)".*"msg":"api listening"/),
+      start('worker', /worker ready/),
+      start('worker', /worker ready/),
+    ]);
+    baseUrl = listening[1];
+  });
+  afterAll(async () => {
+    await Promise.all(children.map((child) => new Promise((resolve) => {
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    })));
+    await redis?.stop();
+    await admin?.query(`drop schema if exists ${schema} cascade`);
+    await admin?.end();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('when studies arrive, then findings, reviews and the audit chain live in PostgreSQL', async () => {
+    const api = apiClient(baseUrl);
+    const { body } = await api.stow([files.chestJ2k, files.chestRaw]);
+    const rows = await Promise.all(body.stored!.map((s) => api.settled(s.studyInstanceUid)));
+    expect(rows.map((r) => r.findings.length)).toEqual([1, 1]);
+    const saved = await api.review(rows[0].findings[0].id, { decision: 'accept', reviewer: 'Dr Roles' });
+    expect(saved.status).toBe(201);
+
+    const findings = await admin.query(`select count(*)::int as n from ${schema}.findings`);
+    expect(findings.rows[0].n).toBe(2);
+    const actions = await admin.query(`select action from ${schema}.audit order by seq`);
+    expect(actions.rows.map((r) => r.action).sort()).toEqual(['finding.accept', 'finding.created', 'finding.created', 'instance.received', 'instance.received']);
+    expect(await api.verify()).toEqual({ intact: true, checked: 5 });
+  });
+});
