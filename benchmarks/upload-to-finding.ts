@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { decodeFrame } from '../dicom/decode/index.ts';
 import { parseDicom, requirePixelData } from '../dicom/parse.ts';
 import { apiClient } from '../test/support/api-client.ts';
-import { buildPart10 } from '../test/support/dicom-builder.ts';
+import { buildCr } from '../test/support/dicom-builder.ts';
 import { files } from '../test/support/shared-data.ts';
 import { startStack } from '../test/support/stack.ts';
 
@@ -25,25 +25,7 @@ async function freshCopies(count: number): Promise<Uint8Array[]> {
   const image = requirePixelData(instance);
   const frame = await decodeFrame(instance, 0);
   const pixels = new Uint8Array(frame.pixels.buffer, frame.pixels.byteOffset, frame.pixels.byteLength);
-  return Array.from({ length: count }, (_, i) => {
-    const uid = `1.2.826.0.1.3680043.10.543.${Date.now()}.${i}`;
-    return buildPart10('1.2.840.10008.1.2.1', '1.2.840.10008.5.1.4.1.1.1', `${uid}.3`, [
-      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.1' },
-      { tag: 0x00080018, vr: 'UI', value: `${uid}.3` },
-      { tag: 0x00080060, vr: 'CS', value: 'CR' },
-      { tag: 0x0020000d, vr: 'UI', value: `${uid}.1` },
-      { tag: 0x0020000e, vr: 'UI', value: `${uid}.2` },
-      { tag: 0x00280002, vr: 'US', value: 1 },
-      { tag: 0x00280004, vr: 'CS', value: image.photometricInterpretation },
-      { tag: 0x00280010, vr: 'US', value: image.rows },
-      { tag: 0x00280011, vr: 'US', value: image.columns },
-      { tag: 0x00280100, vr: 'US', value: image.bitsAllocated },
-      { tag: 0x00280101, vr: 'US', value: image.bitsStored },
-      { tag: 0x00280102, vr: 'US', value: image.highBit },
-      { tag: 0x00280103, vr: 'US', value: image.pixelRepresentation },
-      { tag: 0x7fe00010, vr: image.bitsAllocated > 8 ? 'OW' : 'OB', value: pixels },
-    ]);
-  });
+  return Array.from({ length: count }, (_, i) => buildCr(`1.2.826.0.1.3680043.10.543.${Date.now()}.${i}`, '1.2.840.10008.1.2.1', image, pixels));
 }
 
 const quantile = (values: number[], q: number) => {

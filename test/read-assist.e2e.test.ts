@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../store/db.ts';
 import { apiClient } from './support/api-client.ts';
-import { buildPart10 } from './support/dicom-builder.ts';
+import { buildCr } from './support/dicom-builder.ts';
 import { files } from './support/shared-data.ts';
 import { startStack, type Stack } from './support/stack.ts';
 
@@ -120,23 +120,9 @@ describe('a chest radiograph goes in; a prioritised, reviewed, audited AI findin
   });
 
   it('when a valid DICOM has pixels that cannot be decoded, then it is stored, its job fails visibly with a typed error, and the worker keeps working', async () => {
-    const uid = `1.2.826.0.1.3680043.10.${Date.now()}`;
-    const broken = buildPart10('1.2.840.10008.1.2.4.50', '1.2.840.10008.5.1.4.1.1.1', `${uid}.3`, [
-      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.1' },
-      { tag: 0x00080018, vr: 'UI', value: `${uid}.3` },
-      { tag: 0x00080060, vr: 'CS', value: 'CR' },
-      { tag: 0x0020000d, vr: 'UI', value: `${uid}.1` },
-      { tag: 0x0020000e, vr: 'UI', value: `${uid}.2` },
-      { tag: 0x00280002, vr: 'US', value: 1 },
-      { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
-      { tag: 0x00280010, vr: 'US', value: 64 },
-      { tag: 0x00280011, vr: 'US', value: 64 },
-      { tag: 0x00280100, vr: 'US', value: 8 },
-      { tag: 0x00280101, vr: 'US', value: 8 },
-      { tag: 0x00280102, vr: 'US', value: 7 },
-      { tag: 0x00280103, vr: 'US', value: 0 },
-      { tag: 0x7fe00010, vr: 'OB', value: [new Uint8Array([0xff, 0xd8, 0xff, 0xdb, 0x00, 0x43, 1, 2, 3, 4])] },
-    ]);
+    const image = { rows: 64, columns: 64, bitsAllocated: 8, bitsStored: 8, pixelRepresentation: 0, photometricInterpretation: 'MONOCHROME2' };
+    const notAJpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xdb, 0x00, 0x43, 1, 2, 3, 4]);
+    const broken = buildCr(`1.2.826.0.1.3680043.10.${Date.now()}`, '1.2.840.10008.1.2.4.50', image, [notAJpeg]);
     const { status, body } = await api.stow([broken]);
     expect(status).toBe(200);
     const row = await api.settled(body.stored![0].studyInstanceUid);

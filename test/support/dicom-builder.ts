@@ -80,3 +80,36 @@ export function buildPart10(transferSyntaxUid: string, sopClassUid: string, sopI
   const dataset = concat([...elements].sort((a, b) => a.tag - b.tag).map(encode));
   return concat([new Uint8Array(128), new TextEncoder().encode('DICM'), groupLength, meta, dataset]);
 }
+
+export interface GreyImage {
+  rows: number;
+  columns: number;
+  bitsAllocated: number;
+  bitsStored: number;
+  pixelRepresentation: number;
+  photometricInterpretation: string;
+}
+
+/**
+ * A single-frame CR with fresh UIDs under `uidRoot` (study .1, series .2, instance .3):
+ * native pixels (Uint8Array) or encapsulated fragments (Uint8Array[]) per `transferSyntaxUid`.
+ */
+export function buildCr(uidRoot: string, transferSyntaxUid: string, image: GreyImage, pixelData: Uint8Array | Uint8Array[]): Uint8Array {
+  const crStorage = '1.2.840.10008.5.1.4.1.1.1';
+  return buildPart10(transferSyntaxUid, crStorage, `${uidRoot}.3`, [
+    { tag: 0x00080016, vr: 'UI', value: crStorage },
+    { tag: 0x00080018, vr: 'UI', value: `${uidRoot}.3` },
+    { tag: 0x00080060, vr: 'CS', value: 'CR' },
+    { tag: 0x0020000d, vr: 'UI', value: `${uidRoot}.1` },
+    { tag: 0x0020000e, vr: 'UI', value: `${uidRoot}.2` },
+    { tag: 0x00280002, vr: 'US', value: 1 },
+    { tag: 0x00280004, vr: 'CS', value: image.photometricInterpretation },
+    { tag: 0x00280010, vr: 'US', value: image.rows },
+    { tag: 0x00280011, vr: 'US', value: image.columns },
+    { tag: 0x00280100, vr: 'US', value: image.bitsAllocated },
+    { tag: 0x00280101, vr: 'US', value: image.bitsStored },
+    { tag: 0x00280102, vr: 'US', value: image.bitsStored - 1 },
+    { tag: 0x00280103, vr: 'US', value: image.pixelRepresentation },
+    { tag: 0x7fe00010, vr: image.bitsAllocated > 8 && !Array.isArray(pixelData) ? 'OW' : 'OB', value: pixelData },
+  ]);
+}
