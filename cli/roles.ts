@@ -7,7 +7,7 @@ import { logger } from '../log.ts';
 import { startPrivateRedis } from '../queue/redis-server.ts';
 import { startWorkerRole } from '../queue/worker-role.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+const lanternBin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'lantern.mjs');
 
 /**
  * Runs `stop` once on SIGINT/SIGTERM, then exits; a second signal exits at once.
@@ -70,8 +70,7 @@ export async function runAll(): Promise<void> {
   const workers = new Set<ChildProcess>();
 
   const spawnWorker = () => {
-    const child = fork(path.join(here, 'main.ts'), ['worker'], {
-      execArgv: ['--import', 'tsx'],
+    const child = fork(lanternBin, ['worker'], {
       env: { ...process.env, REDIS_URL: config.redisUrl, LANTERN_DATA_DIR: config.dataDir, LANTERN_BLOB_DIR: config.blobDir, LANTERN_MODELS_DIR: config.modelsDir },
       stdio: 'inherit',
     });
