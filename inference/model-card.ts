@@ -1,9 +1,10 @@
 import { z } from 'zod';
 
 /**
- * The declarative contract of a model folder (`models/<id>/model.json`). The registry
- * refuses to load a model whose card does not parse, whose weights do not hash to
- * `weights.sha256`, or whose ONNX graph does not expose the declared inputs/outputs.
+ * The declarative contract of a model folder (`models/<id>/model.json`), one shape per
+ * task. The registry refuses to load a model whose card does not parse, whose weights
+ * do not hash to `weights.sha256`, or whose ONNX graph does not expose the declared
+ * inputs/outputs. See docs/models.md for the meaning of each field.
  */
 const tensorSpec = z.object({
   name: z.string().min(1),
@@ -23,20 +24,81 @@ const metric = z.object({
   n: z.number().int().optional(),
 });
 
-export const modelCardSchema = z.object({
+const range = z.tuple([z.number(), z.number()]);
+
+/**
+ * One clinical input of a risk model or score: how a request names it, what units it
+ * accepts, what is physiologically possible (else 422) and what the model was
+ * validated on (else the answer is flagged, not refused).
+ */
+export const featureSpec = z.object({
+  name: z.string().regex(/^[a-z][A-Za-z0-9]*$/, 'camelCase'),
+  display: z.string(),
+  displayZh: z.string().optional(),
+  kind: z.enum(['number', 'boolean', 'enum']),
+  /** Canonical unit: what the graph or table consumes. */
+  unit: z.string().optional(),
+  /** Accepted units → canonical: canonical = value × factor + (offset ?? 0). Include the canonical unit with factor 1. */
+  units: z.record(z.string(), z.object({ factor: z.number().positive(), offset: z.number().optional() })).optional(),
+  /** Physiologically possible range in the canonical unit; outside → 422. */
+  accept: range.optional(),
+  /** Range the model was derived/validated on, canonical unit; outside → answered but flagged. */
+  validated: range.optional(),
+  /** Enum values accepted. */
+  values: z.array(z.string()).optional(),
+  /** Enum values inside the validated population (others are answered but flagged). */
+  validatedValues: z.array(z.string()).optional(),
+  /** Enum → number fed to the graph/table; booleans are 0/1. */
+  encoding: z.record(z.string(), z.number()).optional(),
+  required: z.boolean().default(true),
+  /** Used when an optional feature is absent. */
+  default: z.union([z.number(), z.boolean(), z.string()]).optional(),
+  help: z.string().optional(),
+}).superRefine((f, ctx) => {
+  if (f.kind === 'enum' && (!f.values || !f.encoding)) ctx.addIssue({ code: 'custom', message: `enum feature ${f.name} needs values and encoding` });
+  if (f.kind === 'number' && !f.unit) ctx.addIssue({ code: 'custom', message: `number feature ${f.name} needs a unit` });
+});
+
+export type FeatureSpec = z.infer<typeof featureSpec>;
+
+const common = {
   schemaVersion: z.literal(1),
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
   version: z.string().regex(/^\d+\.\d+\.\d+$/, 'semantic version x.y.z'),
-  task: z.enum(['read-assist', 'risk', 'triage']),
   title: z.string(),
+  titleZh: z.string().optional(),
+  intendedUse: z.string().min(1),
+  limitations: z.array(z.string()).min(1),
+  aiAssisted: z.string().min(1),
+  /** How `npm run eval` re-computes the card's metrics (see docs/models.md). */
+  evaluation: z.record(z.string(), z.unknown()).optional(),
+};
+
+const weights = z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+
+/** Where the numbers come from: a training set with licence, or a publication. */
+const provenance = z.object({ name: z.string(), licence: z.string() }).passthrough();
+
+const band = z.object({
+  label: z.string(),
+  display: z.string(),
+  displayZh: z.string().optional(),
+  /** Upper bound (exclusive) of the band, in the output's unit (risk 0..1, or points); the last band has none. */
+  below: z.number().optional(),
+});
+
+const readAssistCard = z.object({
+  ...common,
+  task: z.literal('read-assist'),
   modalities: z.array(z.string()).default([]),
   bodyParts: z.array(z.string()).default([]),
-  weights: z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  weights,
   inputs: z.array(tensorSpec).min(1),
   outputs: z.array(tensorSpec).min(1),
   labels: z.array(z.object({
     id: z.string(),
     display: z.string(),
+    displayZh: z.string().optional(),
     output: z.string(),
     index: z.number().int().min(0),
     heatmapOutput: z.string().optional(),
@@ -52,12 +114,66 @@ export const modelCardSchema = z.object({
     threshold: z.number().min(0).max(1),
     rule: z.string(),
   }).passthrough()).min(1),
+  /** Probabilities in [low, high) are too uncertain to hint either way: the finding says "refer", not positive/negative. */
+  referBands: z.array(z.object({ label: z.string(), low: z.number().min(0).max(1), high: z.number().min(0).max(1), rule: z.string() })).optional(),
   calibration: z.record(z.string(), z.unknown()).optional(),
-  intendedUse: z.string().min(1),
-  limitations: z.array(z.string()).min(1),
-  trainingData: z.object({ name: z.string(), licence: z.string() }).passthrough(),
+  trainingData: provenance,
   metrics: z.array(metric).min(1),
-  aiAssisted: z.string().min(1),
 }).passthrough();
 
+/**
+ * A tabular ONNX model run in-process: input `features` float32 [N, features.length]
+ * (card order, canonical units, booleans 0/1, enums encoded); outputs `risk` [N, 1] in
+ * 0..1 and `contributions` [N, explanation.terms.length], each the exact additive
+ * contribution of a term on the explanation's scale.
+ */
+const riskCard = z.object({
+  ...common,
+  task: z.literal('risk'),
+  outcome: z.string(),
+  horizon: z.string(),
+  population: z.string(),
+  weights,
+  features: z.array(featureSpec).min(1),
+  inputs: z.array(tensorSpec).length(1),
+  outputs: z.array(tensorSpec).min(2),
+  explanation: z.object({
+    kind: z.enum(['log-hazard', 'log-odds', 'points']),
+    terms: z.array(z.object({ name: z.string(), display: z.string(), displayZh: z.string().optional() })).min(1),
+    note: z.string().optional(),
+  }),
+  bands: z.array(band).min(1),
+  source: provenance,
+  metrics: z.array(metric).default([]),
+  calibration: z.record(z.string(), z.unknown()).optional(),
+}).passthrough();
+
+/** A published points table, evaluated declaratively (no weights). `scoring` is read by inference/scores. */
+const scoreCard = z.object({
+  ...common,
+  task: z.literal('score'),
+  outcome: z.string(),
+  population: z.string(),
+  features: z.array(featureSpec).min(1),
+  scoring: z.record(z.string(), z.unknown()),
+  bands: z.array(band).min(1),
+  source: provenance,
+  metrics: z.array(metric).default([]),
+}).passthrough();
+
+/** The triage policy: fuses findings, scores and risk into priority, level and reasons. `policy` is read by inference/triage-policy. */
+const triageCard = z.object({
+  ...common,
+  task: z.literal('triage'),
+  policy: z.record(z.string(), z.unknown()),
+  source: provenance.optional(),
+  metrics: z.array(metric).default([]),
+}).passthrough();
+
+export const modelCardSchema = z.discriminatedUnion('task', [readAssistCard, riskCard, scoreCard, triageCard]);
+
 export type ModelCard = z.infer<typeof modelCardSchema>;
+export type ReadAssistCard = z.infer<typeof readAssistCard>;
+export type RiskCard = z.infer<typeof riskCard>;
+export type ScoreCard = z.infer<typeof scoreCard>;
+export type TriageCard = z.infer<typeof triageCard>;

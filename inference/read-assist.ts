@@ -5,7 +5,7 @@ import { decodeFrame } from '../dicom/decode/index.ts';
 import { parseDicom, requirePixelData, type DicomInstance } from '../dicom/parse.ts';
 import type { FindingInput } from '../store/types.ts';
 import { preprocessors, type ModelImage } from './preprocess.ts';
-import type { LoadedModel } from './registry.ts';
+import type { ReadAssistModel } from './registry.ts';
 
 export interface ReadAssistResult {
   sopInstanceUid: string;
@@ -23,7 +23,7 @@ export function findingId(sopInstanceUid: string, modelKey: string, label: strin
  * Each step is a plain function; this is the one place they are wired together.
  * Throws the dicom/ typed errors for input it cannot read.
  */
-export async function readAssist(bytes: Uint8Array, model: LoadedModel): Promise<ReadAssistResult> {
+export async function readAssist(bytes: Uint8Array, model: ReadAssistModel): Promise<ReadAssistResult> {
   const timingMs: Record<string, number> = {};
   const timed = async <T>(step: string, work: () => Promise<T> | T): Promise<T> => {
     const start = performance.now();
@@ -46,16 +46,17 @@ export async function readAssist(bytes: Uint8Array, model: LoadedModel): Promise
   return { sopInstanceUid: instance.meta.sopInstanceUid, findings };
 }
 
-function feedsFor(model: LoadedModel, input: ModelImage): Record<string, ort.Tensor> {
+function feedsFor(model: ReadAssistModel, input: ModelImage): Record<string, ort.Tensor> {
   const [spec] = model.card.inputs;
   return { [spec.name]: new ort.Tensor('float32', input.data, [1, 1, input.height, input.width]) };
 }
 
-function toFindings(instance: DicomInstance, model: LoadedModel, input: ModelImage, outputs: ort.InferenceSession.OnnxValueMapType): FindingInput[] {
+function toFindings(instance: DicomInstance, model: ReadAssistModel, input: ModelImage, outputs: ort.InferenceSession.OnnxValueMapType): FindingInput[] {
   return model.card.labels.map((label) => {
     const probability = (outputs[label.output].data as Float32Array)[label.index];
     if (!Number.isFinite(probability)) throw new Error(`model ${model.key} produced a non-finite probability for ${label.id}`);
     const operatingPoint = model.card.operatingPoints.find((p) => p.label === label.id)!;
+    const referBand = model.card.referBands?.find((b) => b.label === label.id);
     const heatmap = label.heatmapOutput ? outputs[label.heatmapOutput] : undefined;
     return {
       id: findingId(instance.meta.sopInstanceUid, model.key, label.id),
@@ -63,6 +64,7 @@ function toFindings(instance: DicomInstance, model: LoadedModel, input: ModelIma
       display: label.display,
       probability: round(probability, 4),
       positive: probability >= operatingPoint.threshold,
+      refer: referBand ? probability >= referBand.low && probability < referBand.high : false,
       operatingPoint: { name: operatingPoint.name, threshold: operatingPoint.threshold },
       model: { id: model.card.id, version: model.card.version, weightsSha256: model.card.weights.sha256, preprocessing: model.preprocessing },
       timingMs: {},

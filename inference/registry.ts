@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelContractError } from './errors.ts';
-import { modelCardSchema, type ModelCard } from './model-card.ts';
+import { modelCardSchema, type ModelCard, type ReadAssistCard, type RiskCard, type ScoreCard, type TriageCard } from './model-card.ts';
 import { preprocessors } from './preprocess.ts';
 
 export interface SessionOptions {
@@ -11,21 +11,36 @@ export interface SessionOptions {
   threads: number;
 }
 
-export interface LoadedModel {
-  card: ModelCard;
+interface Loaded<Card> {
+  card: Card;
   dir: string;
-  /** `id@version`: the unit jobs and findings refer to. */
+  /** `id@version`: the unit jobs, findings and answers refer to. */
   key: string;
+  /** SHA-256 of what the model computes with: the weights, or the card itself for declarative models. */
+  sha256: string;
+}
+
+export interface ReadAssistModel extends Loaded<ReadAssistCard> {
+  session: ort.InferenceSession;
   /** `preprocessing.id@version`, recorded in every finding. */
   preprocessing: string;
+}
+export interface RiskModel extends Loaded<RiskCard> {
   session: ort.InferenceSession;
 }
+export type ScoreModel = Loaded<ScoreCard>;
+export type TriageModel = Loaded<TriageCard>;
+export type LoadedModel = ReadAssistModel | RiskModel | ScoreModel | TriageModel;
 
 export interface ModelRegistry {
   models: LoadedModel[];
   get(key: string): LoadedModel;
+  /** A loaded read-assist model, or ModelContractError naming what `key` is instead. */
+  readAssist(key: string): ReadAssistModel;
   /** Read-assist models whose card lists this modality. */
-  forModality(modality: string | undefined): LoadedModel[];
+  forModality(modality: string | undefined): ReadAssistModel[];
+  /** The highest loaded version of a model id. */
+  latest(id: string): LoadedModel | undefined;
   close(): Promise<void>;
 }
 
@@ -45,26 +60,88 @@ export async function loadModelRegistry(modelsDir: string, options: SessionOptio
   for (const dir of folders) models.push(await loadModel(dir, options));
   const byKey = new Map(models.map((m) => [m.key, m]));
   if (byKey.size !== models.length) throw new ModelContractError(modelsDir, 'two model folders declare the same id@version');
+  const get = (key: string) => {
+    const model = byKey.get(key);
+    if (!model) throw new ModelContractError(key, 'is not loaded in this process');
+    return model;
+  };
   return {
     models,
-    get(key) {
-      const model = byKey.get(key);
-      if (!model) throw new ModelContractError(key, 'is not loaded in this process');
-      return model;
+    get,
+    readAssist(key) {
+      const model = get(key);
+      if (model.card.task !== 'read-assist') throw new ModelContractError(key, `is a ${model.card.task} model, not read-assist`);
+      return model as ReadAssistModel;
     },
-    forModality: (modality) => models.filter((m) => m.card.task === 'read-assist' && modality !== undefined && m.card.modalities.includes(modality)),
+    forModality: (modality) => models.filter((m): m is ReadAssistModel => m.card.task === 'read-assist' && modality !== undefined && m.card.modalities.includes(modality)),
+    latest: (id) => models.filter((m) => m.card.id === id).sort((a, b) => compareVersions(b.card.version, a.card.version))[0],
     async close() {
-      await Promise.all(models.map((m) => m.session.release()));
+      await Promise.all(models.map((m) => ('session' in m ? m.session.release() : undefined)));
     },
   };
 }
 
 export async function loadModel(dir: string, options: SessionOptions): Promise<LoadedModel> {
-  const card = readCard(dir);
+  const { card, text } = readCard(dir);
+  const key = `${card.id}@${card.version}`;
+  switch (card.task) {
+    case 'read-assist': {
+      const { session, sha256 } = await openSession(dir, card, options);
+      const preprocessing = `${card.preprocessing.id}@${card.preprocessing.version}`;
+      if (!preprocessors[preprocessing]) {
+        throw new ModelContractError(dir, `preprocessing ${preprocessing} is unknown; known: ${Object.keys(preprocessors).join(', ')}`);
+      }
+      for (const label of card.labels) {
+        if (!card.outputs.some((o) => o.name === label.output)) throw new ModelContractError(dir, `label ${label.id} reads output ${label.output}, which the card does not declare`);
+        if (label.heatmapOutput && !card.outputs.some((o) => o.name === label.heatmapOutput)) {
+          throw new ModelContractError(dir, `label ${label.id} reads heatmap ${label.heatmapOutput}, which the card does not declare`);
+        }
+        if (!card.operatingPoints.some((p) => p.label === label.id)) throw new ModelContractError(dir, `label ${label.id} has no operating point`);
+      }
+      return { card, dir, key, sha256, session, preprocessing };
+    }
+    case 'risk': {
+      const [input] = card.inputs;
+      if (input.name !== 'features' || input.shape.length !== 2 || input.shape[1] !== card.features.length) {
+        throw new ModelContractError(dir, `a risk model takes one input "features" of shape [-1, ${card.features.length}] (one column per card feature)`);
+      }
+      const contributions = card.outputs.find((o) => o.name === 'contributions');
+      if (!card.outputs.some((o) => o.name === 'risk') || contributions?.shape[1] !== card.explanation.terms.length) {
+        throw new ModelContractError(dir, `a risk model outputs "risk" [-1, 1] and "contributions" [-1, ${card.explanation.terms.length}] (one column per explanation term)`);
+      }
+      checkBands(dir, card.bands);
+      const { session, sha256 } = await openSession(dir, card, options);
+      return { card, dir, key, sha256, session };
+    }
+    case 'score':
+      checkBands(dir, card.bands);
+      return { card, dir, key, sha256: sha256Of(text) };
+    case 'triage':
+      return { card, dir, key, sha256: sha256Of(text) };
+  }
+}
+
+const sha256Of = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+function compareVersions(a: string, b: string): number {
+  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+}
+
+function checkBands(dir: string, bands: { label: string; below?: number }[]): void {
+  bands.forEach((band, i) => {
+    const last = i === bands.length - 1;
+    if (last !== (band.below === undefined)) throw new ModelContractError(dir, `band ${band.label}: every band but the last needs "below", the last must not have it`);
+    if (i > 0 && !last && band.below! <= bands[i - 1].below!) throw new ModelContractError(dir, `band ${band.label}: "below" must increase`);
+  });
+}
+
+/** Checks the weights against the card's hash, opens the session, checks the graph's contract and warms it up. */
+async function openSession(dir: string, card: ReadAssistCard | RiskCard, options: SessionOptions): Promise<{ session: ort.InferenceSession; sha256: string }> {
   const weightsPath = path.join(dir, card.weights.file);
   if (!fs.existsSync(weightsPath)) throw new ModelContractError(dir, `weights file ${card.weights.file} is missing`);
   const weights = fs.readFileSync(weightsPath);
-  const sha256 = createHash('sha256').update(weights).digest('hex');
+  const sha256 = sha256Of(weights);
   if (sha256 !== card.weights.sha256) {
     throw new ModelContractError(dir, `weights sha256 is ${sha256} but the card says ${card.weights.sha256}; refusing weights that are not the ones evaluated`);
   }
@@ -81,25 +158,16 @@ export async function loadModel(dir: string, options: SessionOptions): Promise<L
   }
   checkTensors(dir, 'input', card.inputs, session.inputMetadata);
   checkTensors(dir, 'output', card.outputs, session.outputMetadata);
-  for (const label of card.labels) {
-    if (!card.outputs.some((o) => o.name === label.output)) throw new ModelContractError(dir, `label ${label.id} reads output ${label.output}, which the card does not declare`);
-    if (label.heatmapOutput && !card.outputs.some((o) => o.name === label.heatmapOutput)) {
-      throw new ModelContractError(dir, `label ${label.id} reads heatmap ${label.heatmapOutput}, which the card does not declare`);
-    }
-    if (!card.operatingPoints.some((p) => p.label === label.id)) throw new ModelContractError(dir, `label ${label.id} has no operating point`);
-  }
-  const preprocessing = `${card.preprocessing.id}@${card.preprocessing.version}`;
-  if (card.task === 'read-assist' && !preprocessors[preprocessing]) {
-    throw new ModelContractError(dir, `preprocessing ${preprocessing} is unknown; known: ${Object.keys(preprocessors).join(', ')}`);
-  }
   await warmUp(dir, card, session);
-  return { card, dir, key: `${card.id}@${card.version}`, preprocessing, session };
+  return { session, sha256 };
 }
 
-function readCard(dir: string): ModelCard {
+function readCard(dir: string): { card: ModelCard; text: string } {
   let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    text = fs.readFileSync(path.join(dir, 'model.json'), 'utf8');
+    raw = JSON.parse(text);
   } catch (error) {
     throw new ModelContractError(dir, `model.json is not readable JSON: ${(error as Error).message}`);
   }
@@ -108,10 +176,10 @@ function readCard(dir: string): ModelCard {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new ModelContractError(dir, `model.json breaks the card schema: ${problems}`);
   }
-  return parsed.data;
+  return { card: parsed.data, text };
 }
 
-function checkTensors(dir: string, kind: string, declared: ModelCard['inputs'], actual: readonly ort.InferenceSession.ValueMetadata[]): void {
+function checkTensors(dir: string, kind: string, declared: ReadAssistCard['inputs'], actual: readonly ort.InferenceSession.ValueMetadata[]): void {
   const declaredNames = declared.map((d) => d.name).sort().join(', ');
   const actualNames = actual.map((a) => a.name).sort().join(', ');
   if (declaredNames !== actualNames) throw new ModelContractError(dir, `card declares ${kind}s [${declaredNames}] but the graph has [${actualNames}]`);
@@ -132,7 +200,7 @@ function checkTensors(dir: string, kind: string, declared: ModelCard['inputs'], 
 }
 
 /** One run at start: the first real request must not pay allocation and kernel selection. */
-async function warmUp(dir: string, card: ModelCard, session: ort.InferenceSession): Promise<void> {
+async function warmUp(dir: string, card: ReadAssistCard | RiskCard, session: ort.InferenceSession): Promise<void> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of card.inputs) {
     if (input.dtype !== 'float32') continue;

@@ -42,7 +42,7 @@ export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
   const worker = new Worker<ReadAssistJob>(READ_ASSIST_QUEUE, async (job) => {
     let model;
     try {
-      model = options.registry.get(job.data.modelKey);
+      model = options.registry.readAssist(job.data.modelKey);
     } catch (error) {
       await handBack(job, failure(job, 'MODEL_NOT_LOADED', (error as Error).message));
       throw new UnrecoverableError((error as Error).message);

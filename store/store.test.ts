@@ -33,6 +33,7 @@ function finding(sop: string, probability = 0.8): FindingInput {
     display: 'Pneumonia',
     probability,
     positive: probability >= 0.5,
+    refer: false,
     operatingPoint: { name: 'sens-0.90', threshold: 0.5 },
     model: { id: 'pneumonia-cxr', version: '1.0.0', weightsSha256: 'b'.repeat(64), preprocessing: 'grey-square@1' },
     timingMs: { inference: 1 },

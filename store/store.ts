@@ -104,10 +104,10 @@ export function createStore(db: Database, options: StoreOptions) {
         if (!studyInstanceUid) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
         for (const f of findings) {
           await tx.query(
-            `insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive,
+            `insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive, refer,
                operating_point, model, timing_ms, heatmap)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (id) do nothing`,
-            [f.id, sopInstanceUid, studyInstanceUid, f.label, f.display, f.probability, f.positive,
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (id) do nothing`,
+            [f.id, sopInstanceUid, studyInstanceUid, f.label, f.display, f.probability, f.positive, f.refer,
               JSON.stringify(f.operatingPoint), JSON.stringify(f.model), JSON.stringify(f.timingMs),
               f.heatmap ? JSON.stringify(f.heatmap) : null]);
           await appendAudit(tx, {
@@ -115,7 +115,7 @@ export function createStore(db: Database, options: StoreOptions) {
             action: 'finding.created',
             entityType: 'finding',
             entityId: f.id,
-            payload: { sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, operatingPoint: f.operatingPoint, model: f.model },
+            payload: { sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, refer: f.refer, operatingPoint: f.operatingPoint, model: f.model },
             idempotencyKey: `finding.created:${f.id}`,
           });
         }
@@ -278,6 +278,7 @@ interface FindingRow {
   display: string;
   probability: number;
   positive: boolean;
+  refer: boolean;
   operating_point: FindingInput['operatingPoint'];
   model: FindingInput['model'];
   timing_ms: Record<string, number>;
@@ -338,6 +339,7 @@ function findingFromRow(row: FindingRow): Finding {
     display: row.display,
     probability: row.probability,
     positive: row.positive,
+    refer: row.refer,
     operatingPoint: row.operating_point,
     model: row.model,
     timingMs: row.timing_ms,

@@ -41,6 +41,8 @@ export interface FindingInput {
   display: string;
   probability: number;
   positive: boolean;
+  /** Inside the model's refer band: too uncertain to hint either way; a human read decides. */
+  refer: boolean;
   operatingPoint: { name: string; threshold: number };
   model: ModelProvenance;
   timingMs: Record<string, number>;
@@ -109,7 +111,7 @@ export interface StudyDetail {
 /** What triage sees of a study when its priority is recomputed. */
 export interface StudySnapshot {
   instances: { sopInstanceUid: string; status: 'queued' | 'done' | 'failed'; errorCode?: string }[];
-  findings: Pick<FindingInput, 'label' | 'display' | 'probability' | 'positive' | 'operatingPoint'>[];
+  findings: Pick<FindingInput, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operatingPoint' | 'model'>[];
 }
 
 export type Prioritise = (study: StudySnapshot) => { priority: number; why: string };

@@ -13,7 +13,7 @@ export function healthRoutes(deps: ApiDeps) {
       status: ok ? 'ok' : 'degraded',
       redis,
       database,
-      models: deps.registry.models.map((m) => ({ id: m.card.id, version: m.card.version, task: m.card.task, weightsSha256: m.card.weights.sha256 })),
+      models: deps.registry.models.map((m) => ({ id: m.card.id, version: m.card.version, task: m.card.task, weightsSha256: m.sha256 })),
     }, ok ? 200 : 503);
   });
   return app;
