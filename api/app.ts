@@ -7,7 +7,9 @@ import { ApiError, errorResponse } from './errors.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { frameRoutes } from './routes/frames.ts';
 import { healthRoutes } from './routes/health.ts';
+import { modelRoutes } from './routes/models.ts';
 import { reviewRoutes } from './routes/reviews.ts';
+import { riskRoutes } from './routes/risk.ts';
 import { stowRoutes } from './routes/stow.ts';
 import { studyRoutes } from './routes/studies.ts';
 import { worklistRoutes } from './routes/worklist.ts';
@@ -17,7 +19,7 @@ export function createApp(deps: ApiDeps) {
   const app = new Hono();
   app.onError((error, c) => errorResponse(c, error));
 
-  for (const routes of [healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, auditRoutes]) {
+  for (const routes of [healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, auditRoutes, modelRoutes, riskRoutes]) {
     app.route('/', routes(deps));
   }
   app.all('/v1/*', (c) => errorResponse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));

@@ -32,6 +32,8 @@ export type ScoreModel = Loaded<ScoreCard>;
 export type TriageModel = Loaded<TriageCard>;
 export type LoadedModel = ReadAssistModel | RiskModel | ScoreModel | TriageModel;
 
+export const isRiskModel = (model: LoadedModel): model is RiskModel => model.card.task === 'risk';
+
 export interface ModelRegistry {
   models: LoadedModel[];
   get(key: string): LoadedModel;

@@ -185,6 +185,20 @@ export function createStore(db: Database, options: StoreOptions) {
       });
     },
 
+    /**
+     * Audits one synchronous calculation (risk, score, triage) for a clinician: which
+     * model, what it was given and what it answered. One audit record, no other rows.
+     */
+    async recordCalculation(actor: string, calculation: { kind: string; model: { id: string; version: string; sha256: string }; inputs: unknown; result: unknown }): Promise<void> {
+      await db.transaction((tx) => appendAudit(tx, {
+        actor,
+        action: `${calculation.kind}.calculated`,
+        entityType: 'model',
+        entityId: `${calculation.model.id}@${calculation.model.version}`,
+        payload: calculation as unknown as Record<string, unknown>,
+      }));
+    },
+
     async getWorklist(limit = 200): Promise<WorklistItem[]> {
       const studies = await db.query<StudyRow>(
         `select * from studies order by priority desc, received_at asc limit $1`, [limit]);

@@ -1,0 +1,415 @@
+import { z } from 'zod';
+
+/**
+ * One evaluator for every published points score (NEWS2, qSOFA, CURB-65, CDRS, FINDRISC, …).
+ * A score is data: `models/<id>/model.json` (task `score`) holds the table in `scoring`
+ * and the bands in `bands`; adding a score never means editing this file.
+ *
+ * Inputs arrive already validated and in canonical units (inference/features.ts does units,
+ * `accept` and `validated`). This file reads only `card.scoring` and `card.bands`.
+ *
+ * ## `scoring` format
+ *
+ * ```jsonc
+ * {
+ *   "terms": [                                  // one row of the published table each; points add up
+ *     { "term": "respiratoryRate", "display": "Respiration rate", "displayZh": "呼吸频率",
+ *       "feature": "respiratoryRate",           // (1) band lookup on a number
+ *       "bands": [ { "upTo": 8, "points": 3 },  //     rows in ascending order; each row bounds its top with
+ *                  { "upTo": 11, "points": 1 }, //     `upTo` (inclusive, "≤ 8", "9–11") or `below` (exclusive, "< 110"),
+ *                  { "upTo": 20, "points": 0 }, //     written as the publication writes it; the last row has
+ *                  { "upTo": 24, "points": 2 }, //     neither and is open ("≥ 25"). An optional `label` ("21–24")
+ *                  { "points": 3 } ] },         //     is used in the explanation instead of the computed range.
+ *     { "term": "consciousness", …, "feature": "consciousness",
+ *       "map": { "alert": 0, "confusion": 3 } },   // (2) enum or boolean (keys "true"/"false") → points
+ *     { "term": "bp", …, "when": { "anyOf": [     // (3) condition → `points`, else `otherwise` (default 0)
+ *         { "feature": "systolicBp", "op": "lt", "value": 90 },
+ *         { "feature": "diastolicBp", "op": "le", "value": 60 } ] }, "points": 1 },
+ *     { "term": "spo2", …, "select": "spo2Scale", // (4) the rule depends on another feature's value:
+ *       "cases": { "1": { "feature": "spo2", "bands": […] },   // each case is itself a rule (1)–(4),
+ *                  "2": { "select": "supplementalOxygen", "cases": { … } } } }  // so selections nest
+ *   ],
+ *   "bandRules": [                              // optional: raise the band beyond what the total says
+ *     { "when": { "anyTermPoints": { "op": "ge", "value": 3 } }, "atLeast": "low-medium",
+ *       "redFlag": "red score: a single parameter scoring 3", "because": "…" }
+ *   ]
+ * }
+ * ```
+ *
+ * A condition is `{feature, op, value}` (op `lt` | `le` | `gt` | `ge` | `eq`; booleans compare as
+ * true = 1) or `{anyOf: […]}` / `{allOf: […]}` of conditions, nested freely. `when` in a term also
+ * accepts a bare `{feature, op, value}`.
+ *
+ * Why both `upTo` and `below`: the published tables mix them on continuous inputs. FINDRISC BMI is
+ * "< 25 → 0; 25–30 → 1; > 30 → 3", so BMI 30.0 scores 1 and 30.05 scores 3; no single convention
+ * can say that without an epsilon. Each row says what the paper says, and the zod schema below
+ * refuses rows that are out of order or leave an empty band.
+ *
+ * ## Bands
+ *
+ * `card.bands` in ascending order of severity, `below` an exclusive upper bound on the total, the
+ * last band open. Two bands may share a `below` (an empty range by total): such a band is reached
+ * only through a `bandRules` entry (NEWS2 "low-medium" = a red score with a total under 5).
+ * `atLeast` moves the band up to the named one, never down.
+ */
+
+const op = z.enum(['lt', 'le', 'gt', 'ge', 'eq']);
+type Op = z.infer<typeof op>;
+
+const comparison = z.object({
+  feature: z.string().min(1),
+  op,
+  value: z.union([z.number(), z.boolean(), z.string()]),
+}).strict();
+
+export type Condition =
+  | z.infer<typeof comparison>
+  | { anyOf: Condition[] }
+  | { allOf: Condition[] };
+
+const condition: z.ZodType<Condition> = z.lazy(() => z.union([
+  comparison,
+  z.object({ anyOf: z.array(condition).min(1) }).strict(),
+  z.object({ allOf: z.array(condition).min(1) }).strict(),
+]));
+
+const bandRow = z.object({
+  upTo: z.number().optional(),
+  below: z.number().optional(),
+  points: z.number(),
+  label: z.string().optional(),
+}).strict().refine((r) => !(r.upTo !== undefined && r.below !== undefined), 'a band row has either upTo or below, not both');
+
+type BandRow = z.infer<typeof bandRow>;
+
+/** Rows ascend, every row but the last is bounded, the last is open, and no band is empty. */
+const bandTable = z.array(bandRow).min(1).superRefine((rows, ctx) => {
+  rows.forEach((row, i) => {
+    const last = i === rows.length - 1;
+    const bound = row.upTo ?? row.below;
+    if (last && bound !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: 'the last band must be open (no upTo/below)' });
+    if (!last && bound === undefined) ctx.addIssue({ code: 'custom', path: [i], message: 'only the last band may be open; this row needs upTo or below' });
+    if (i > 0 && bound !== undefined) {
+      const prev = rows[i - 1];
+      const prevBound = (prev.upTo ?? prev.below)!;
+      // `below x` then `upTo x` is the one-point band {x}; anything else must strictly ascend.
+      const ok = bound > prevBound || (bound === prevBound && prev.below !== undefined && row.upTo !== undefined);
+      if (!ok) ctx.addIssue({ code: 'custom', path: [i], message: `band bound ${bound} does not ascend after ${prevBound}: this band would be empty` });
+    }
+  });
+});
+
+export type Rule =
+  | { feature: string; bands: BandRow[] }
+  | { feature: string; map: Record<string, number> }
+  | { when: Condition; points: number; otherwise?: number }
+  | { select: string; cases: Record<string, Rule>; default?: string };
+
+const rule: z.ZodType<Rule> = z.lazy(() => z.union([
+  z.object({ feature: z.string().min(1), bands: bandTable }).strict(),
+  z.object({ feature: z.string().min(1), map: z.record(z.string(), z.number()).refine((m) => Object.keys(m).length > 0, 'map is empty') }).strict(),
+  z.object({ when: condition, points: z.number(), otherwise: z.number().optional() }).strict(),
+  z.object({
+    select: z.string().min(1),
+    cases: z.record(z.string(), rule).refine((m) => Object.keys(m).length > 0, 'cases is empty'),
+    /** Case used when the selector's value has no case of its own. */
+    default: z.string().optional(),
+  }).strict().refine((s) => s.default === undefined || s.default in s.cases, 'default names a case that does not exist'),
+]));
+
+const termMeta = z.object({
+  term: z.string().regex(/^[a-z][A-Za-z0-9]*$/, 'camelCase'),
+  display: z.string().min(1),
+  displayZh: z.string().optional(),
+});
+
+/** A term is its display metadata plus one rule; parsed in two steps so errors name the rule shape. */
+const term = z.custom<TermSpec>((raw) => typeof raw === 'object' && raw !== null).superRefine((raw, ctx) => {
+  const { term: t, display, displayZh, ...body } = raw as Record<string, unknown>;
+  const meta = termMeta.safeParse({ term: t, display, displayZh });
+  if (!meta.success) for (const issue of meta.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  const parsed = rule.safeParse(body);
+  if (!parsed.success) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `term ${String(t)} is not a band table, map, condition or selection: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(rule)'}: ${i.message}`).join('; ')}`,
+    });
+  }
+});
+
+export type TermSpec = z.infer<typeof termMeta> & Rule;
+
+const bandRule = z.object({
+  when: z.union([
+    z.object({ anyTermPoints: z.object({ op, value: z.number() }).strict() }).strict(),
+    condition,
+  ]),
+  atLeast: z.string().min(1),
+  /** Shown in `redFlags`, once per term that triggered it (or once for a feature condition). */
+  redFlag: z.string().optional(),
+  because: z.string().optional(),
+}).strict();
+
+export const scoringSchema = z.object({
+  terms: z.array(term).min(1).superRefine((terms, ctx) => {
+    const seen = new Set<string>();
+    terms.forEach((t, i) => {
+      if (seen.has(t.term)) ctx.addIssue({ code: 'custom', path: [i, 'term'], message: `term ${t.term} appears twice` });
+      seen.add(t.term);
+    });
+  }),
+  bandRules: z.array(bandRule).default([]),
+}).strict();
+
+export type Scoring = z.infer<typeof scoringSchema>;
+
+export interface ScoreBand { label: string; display: string; displayZh?: string; below?: number }
+
+/** The part of a ScoreCard (inference/model-card.ts) the evaluator reads. */
+export interface ScoreCardLike {
+  id: string;
+  scoring: Record<string, unknown>;
+  bands: ScoreBand[];
+}
+
+export type ScoreInputs = Record<string, number | boolean | string>;
+
+export interface ScoreResult {
+  score: number;
+  /** `rule` is set when a band rule, not the total, decided the band. */
+  band: { label: string; display: string; displayZh?: string; rule?: string };
+  terms: { term: string; display: string; displayZh?: string; points: number; because: string }[];
+  redFlags?: string[];
+}
+
+/** A score table that cannot be evaluated: refuse the card at start, naming the problem. */
+export class ScoringTableError extends Error {
+  readonly code = 'SCORING_TABLE';
+  constructor(readonly scoreId: string, problem: string) {
+    super(`score ${scoreId}: ${problem}`);
+  }
+}
+
+/** An input the table needs is missing or has a value the table has no row for (a bug upstream: features.ts should have refused it). */
+export class ScoreInputError extends Error {
+  readonly code = 'SCORE_INPUT';
+  constructor(readonly scoreId: string, problem: string) {
+    super(`score ${scoreId}: ${problem}`);
+  }
+}
+
+const parsedCache = new WeakMap<object, Scoring>();
+
+/**
+ * Validates `card.scoring` and `card.bands` and returns the parsed table. Call it when the card
+ * is loaded: a bad table throws ScoringTableError there, not on the first request. When
+ * `featureNames` is given, every feature the table reads must be one of them.
+ */
+export function checkScoring(card: ScoreCardLike, featureNames?: readonly string[]): Scoring {
+  const cached = parsedCache.get(card);
+  if (cached && !featureNames) return cached;
+  const parsed = scoringSchema.safeParse(card.scoring);
+  if (!parsed.success) {
+    throw new ScoringTableError(card.id, `scoring is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  const scoring = parsed.data;
+  checkBands(card);
+  const labels = card.bands.map((b) => b.label);
+  for (const r of scoring.bandRules) {
+    if (!labels.includes(r.atLeast)) throw new ScoringTableError(card.id, `band rule raises to "${r.atLeast}", which is not one of the bands [${labels.join(', ')}]`);
+  }
+  if (featureNames) {
+    const known = new Set(featureNames);
+    const read = new Set<string>();
+    for (const t of scoring.terms) featuresOf(t, read);
+    for (const r of scoring.bandRules) if (!('anyTermPoints' in r.when)) conditionFeatures(r.when, read);
+    const unknown = [...read].filter((f) => !known.has(f));
+    if (unknown.length) throw new ScoringTableError(card.id, `scoring reads ${unknown.join(', ')}, which the card's features do not declare`);
+  }
+  parsedCache.set(card, scoring);
+  return scoring;
+}
+
+function checkBands(card: ScoreCardLike): void {
+  const bands = card.bands;
+  if (!bands.length) throw new ScoringTableError(card.id, 'bands is empty');
+  bands.forEach((b, i) => {
+    const last = i === bands.length - 1;
+    if (last && b.below !== undefined) throw new ScoringTableError(card.id, `the last band (${b.label}) must be open: remove its below`);
+    if (!last && b.below === undefined) throw new ScoringTableError(card.id, `band ${b.label} needs below (only the last band is open)`);
+    if (i > 0 && !last && b.below! < bands[i - 1].below!) throw new ScoringTableError(card.id, `band ${b.label} below ${b.below} is lower than the previous band's ${bands[i - 1].below}`);
+  });
+  if (new Set(bands.map((b) => b.label)).size !== bands.length) throw new ScoringTableError(card.id, 'two bands share a label');
+}
+
+function featuresOf(r: Rule, out: Set<string>): void {
+  if ('select' in r) {
+    out.add(r.select);
+    for (const c of Object.values(r.cases)) featuresOf(c, out);
+  } else if ('when' in r) conditionFeatures(r.when, out);
+  else out.add(r.feature);
+}
+
+function conditionFeatures(c: Condition, out: Set<string>): void {
+  if ('anyOf' in c) c.anyOf.forEach((x) => conditionFeatures(x, out));
+  else if ('allOf' in c) c.allOf.forEach((x) => conditionFeatures(x, out));
+  else out.add(c.feature);
+}
+
+/** The highest total the table can give (selections take their highest case). */
+export function maxScore(card: ScoreCardLike): number {
+  return checkScoring(card).terms.reduce((sum, t) => sum + maxOf(t), 0);
+}
+
+function maxOf(r: Rule): number {
+  if ('select' in r) return Math.max(...Object.values(r.cases).map(maxOf));
+  if ('when' in r) return Math.max(r.points, r.otherwise ?? 0);
+  if ('map' in r) return Math.max(...Object.values(r.map));
+  return Math.max(...r.bands.map((b) => b.points));
+}
+
+/**
+ * Scores canonical inputs against the card's table: the total, its band, one explained line
+ * per term (in table order) and any red flags from band rules. Pure; throws ScoreInputError
+ * when an input the table needs is missing or has no row.
+ */
+export function evaluateScore(card: ScoreCardLike, inputs: ScoreInputs): ScoreResult {
+  const scoring = checkScoring(card);
+  const terms = scoring.terms.map((t) => {
+    const { points, because } = applyRule(card.id, t, inputs);
+    return {
+      term: t.term,
+      display: t.display,
+      ...(t.displayZh ? { displayZh: t.displayZh } : {}),
+      points,
+      because: `${because} → ${points} ${points === 1 ? 'point' : 'points'}`,
+    };
+  });
+  const score = roundPoints(terms.reduce((sum, t) => sum + t.points, 0));
+
+  let bandIndex = card.bands.findIndex((b) => b.below === undefined || score < b.below);
+  let raisedBy: string | undefined;
+  const redFlags: string[] = [];
+  for (const r of scoring.bandRules) {
+    let fired: string[] = [];
+    if ('anyTermPoints' in r.when) {
+      const cmp = r.when.anyTermPoints;
+      fired = terms.filter((t) => compare(t.points, cmp.op, cmp.value)).map((t) => `${t.display}: ${t.points}`);
+    } else if (holds(card.id, r.when, inputs)) {
+      fired = [describeCondition(r.when, inputs)];
+    }
+    if (!fired.length) continue;
+    if (r.redFlag) redFlags.push(...fired.map((f) => `${r.redFlag} (${f})`));
+    const target = card.bands.findIndex((b) => b.label === r.atLeast);
+    if (target > bandIndex) {
+      bandIndex = target;
+      raisedBy = r.because ?? r.redFlag ?? `band rule: at least ${r.atLeast}`;
+    }
+  }
+  const b = card.bands[bandIndex];
+  return {
+    score,
+    band: { label: b.label, display: b.display, ...(b.displayZh ? { displayZh: b.displayZh } : {}), ...(raisedBy ? { rule: raisedBy } : {}) },
+    terms,
+    ...(redFlags.length ? { redFlags } : {}),
+  };
+}
+
+function applyRule(scoreId: string, r: Rule, inputs: ScoreInputs): { points: number; because: string } {
+  if ('select' in r) {
+    const value = need(scoreId, inputs, r.select);
+    const key = caseKey(value, r.cases) ?? r.default;
+    if (key === undefined) throw new ScoreInputError(scoreId, `${r.select} = ${String(value)} selects no rule (cases: ${Object.keys(r.cases).join(', ')})`);
+    const inner = applyRule(scoreId, r.cases[key], inputs);
+    return { points: inner.points, because: `${inner.because} [${r.select} ${key}]` };
+  }
+  if ('when' in r) {
+    const met = holds(scoreId, r.when, inputs);
+    return { points: met ? r.points : r.otherwise ?? 0, because: `${describeCondition(r.when, inputs)}: ${met ? 'yes' : 'no'}` };
+  }
+  const value = need(scoreId, inputs, r.feature);
+  if ('map' in r) {
+    const key = caseKey(value, r.map);
+    if (key === undefined) throw new ScoreInputError(scoreId, `${r.feature} = ${String(value)} has no points in the table (known: ${Object.keys(r.map).join(', ')})`);
+    return { points: r.map[key], because: `${r.feature} ${key}` };
+  }
+  const x = toNumber(value);
+  if (x === undefined) throw new ScoreInputError(scoreId, `${r.feature} = ${String(value)} is not a number`);
+  const i = r.bands.findIndex((row) => (row.upTo !== undefined ? x <= row.upTo : row.below !== undefined ? x < row.below : true));
+  return { points: r.bands[i].points, because: `${r.feature} ${formatNumber(x)} in ${r.bands[i].label ?? rangeText(r.bands, i)}` };
+}
+
+function need(scoreId: string, inputs: ScoreInputs, feature: string): number | boolean | string {
+  const value = inputs[feature];
+  if (value === undefined || value === null || (typeof value === 'number' && !Number.isFinite(value))) {
+    throw new ScoreInputError(scoreId, `input ${feature} is missing`);
+  }
+  return value;
+}
+
+/** Map/case keys are strings; booleans are "true"/"false" (0/1 accepted), numbers their decimal form. */
+function caseKey(value: number | boolean | string, table: Record<string, unknown>): string | undefined {
+  const candidates = [String(value)];
+  if (typeof value === 'boolean') candidates.push(value ? '1' : '0');
+  if (value === 1 || value === 0) candidates.push(value === 1 ? 'true' : 'false');
+  return candidates.find((c) => Object.prototype.hasOwnProperty.call(table, c));
+}
+
+function toNumber(value: number | boolean | string): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return undefined;
+}
+
+function holds(scoreId: string, c: Condition, inputs: ScoreInputs): boolean {
+  if ('anyOf' in c) return c.anyOf.some((x) => holds(scoreId, x, inputs));
+  if ('allOf' in c) return c.allOf.every((x) => holds(scoreId, x, inputs));
+  const value = need(scoreId, inputs, c.feature);
+  if (c.op === 'eq') {
+    if (typeof c.value === 'string' || typeof value === 'string') return String(value) === String(c.value);
+    return toNumber(value) === toNumber(c.value);
+  }
+  const x = toNumber(value);
+  const y = toNumber(c.value);
+  if (x === undefined || y === undefined) throw new ScoreInputError(scoreId, `${c.feature} = ${String(value)} cannot be compared with ${c.op} ${String(c.value)}`);
+  return compare(x, c.op, y);
+}
+
+function compare(x: number, o: Op, y: number): boolean {
+  switch (o) {
+    case 'lt': return x < y;
+    case 'le': return x <= y;
+    case 'gt': return x > y;
+    case 'ge': return x >= y;
+    case 'eq': return x === y;
+  }
+}
+
+const opText: Record<Op, string> = { lt: '<', le: '≤', gt: '>', ge: '≥', eq: '=' };
+
+/** "systolicBp < 90 or diastolicBp ≤ 60 (systolicBp 85, diastolicBp 50)": the rule, then the values it read. */
+function describeCondition(c: Condition, inputs: ScoreInputs): string {
+  const read = new Set<string>();
+  conditionFeatures(c, read);
+  const values = [...read].map((f) => `${f} ${typeof inputs[f] === 'number' ? formatNumber(inputs[f] as number) : String(inputs[f])}`);
+  return `${conditionText(c)} (${values.join(', ')})`;
+}
+
+function conditionText(c: Condition): string {
+  if ('anyOf' in c) return c.anyOf.map((x) => ('feature' in x ? conditionText(x) : `(${conditionText(x)})`)).join(' or ');
+  if ('allOf' in c) return c.allOf.map((x) => ('feature' in x ? conditionText(x) : `(${conditionText(x)})`)).join(' and ');
+  return `${c.feature} ${opText[c.op]} ${String(c.value)}`;
+}
+
+function rangeText(rows: BandRow[], i: number): string {
+  const row = rows[i];
+  const prev = i > 0 ? rows[i - 1] : undefined;
+  const lower = prev ? (prev.upTo !== undefined ? `> ${prev.upTo}` : `≥ ${prev.below}`) : undefined;
+  const upper = row.upTo !== undefined ? `≤ ${row.upTo}` : row.below !== undefined ? `< ${row.below}` : undefined;
+  if (lower && upper) return `${lower} and ${upper}`;
+  return lower ?? upper ?? 'any value';
+}
+
+const formatNumber = (x: number) => String(Math.round(x * 1000) / 1000);
+/** Points may be fractional in some tables; keep sums free of float noise. */
+const roundPoints = (x: number) => Math.round(x * 1e9) / 1e9;
