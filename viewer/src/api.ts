@@ -31,6 +31,7 @@ export interface Finding {
   display: string;
   probability: number;
   positive: boolean;
+  refer?: boolean;
   operatingPoint: { name: string; threshold: number };
   model: { id: string; version: string; weightsSha256: string; preprocessing: string };
   timingMs: { decode: number; preprocess: number; inference: number; postprocess: number };

@@ -54,3 +54,8 @@ export function priorityBand(priority: number): 'urgent' | 'high' | 'routine' | 
   if (priority >= 25) return 'routine';
   return 'low';
 }
+
+/** The AI's call on a finding: inside the model's refer band it is too uncertain to hint either way. */
+export type FindingCall = 'positive' | 'negative' | 'refer';
+export const findingCall = (f: { positive: boolean; refer?: boolean }): FindingCall => (f.refer ? 'refer' : f.positive ? 'positive' : 'negative');
+export const findingCallText: Record<FindingCall, string> = { positive: 'Positive', negative: 'Negative', refer: 'Refer: indeterminate' };

@@ -17,7 +17,7 @@ import {
   type StudyDetail,
 } from './api.ts';
 import { h, replaceChildren } from './dom.ts';
-import { dateTime, dicomDate, hashPrefix, ms, num, percent, personName, priorityBand } from './format.ts';
+import { dateTime, dicomDate, findingCall, findingCallText, hashPrefix, ms, num, percent, personName, priorityBand } from './format.ts';
 import { createImageView, type ImageView, type ViewState } from './imaging/cornerstone-view.ts';
 import type { AppContext } from './main.ts';
 
@@ -89,7 +89,7 @@ interface FindingCardOptions {
 function findingCard(opts: FindingCardOptions): HTMLElement {
   const f = opts.finding;
   const card = h('article', {
-    class: `finding ${f.positive ? 'finding-positive' : 'finding-negative'}`,
+    class: `finding finding-${findingCall(f)}`,
     testid: 'finding',
     'data-finding-id': f.id,
     'data-label': f.label,
@@ -207,8 +207,8 @@ function findingCard(opts: FindingCardOptions): HTMLElement {
       { class: 'finding-result' },
       h(
         'span',
-        { class: `badge ${f.positive ? 'badge-positive' : 'badge-negative'}`, testid: 'finding-result' },
-        f.positive ? 'Positive' : 'Negative',
+        { class: `badge badge-${findingCall(f)}`, testid: 'finding-result' },
+        findingCallText[findingCall(f)],
       ),
       h(
         'span',

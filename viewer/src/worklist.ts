@@ -5,7 +5,7 @@
  */
 import { ApiError, getWorklist, type Finding, type WorklistItem } from './api.ts';
 import { h, replaceChildren } from './dom.ts';
-import { dateTime, dicomDate, num, percent, personName, priorityBand } from './format.ts';
+import { dateTime, dicomDate, findingCall, findingCallText, num, percent, personName, priorityBand } from './format.ts';
 import type { AppContext } from './main.ts';
 
 const POLL_MS = 2000;
@@ -15,9 +15,9 @@ export function findingChip(f: Finding): HTMLElement {
   return h(
     'span',
     {
-      class: `chip ${f.positive ? 'chip-positive' : 'chip-negative'}`,
+      class: `chip chip-${findingCall(f)}`,
       testid: 'finding-chip',
-      title: `${f.display}: ${percent(f.probability)} (${f.positive ? 'positive' : 'negative'} at ${f.operatingPoint.name} ≥ ${num(f.operatingPoint.threshold, 3)}). ${f.aiAssisted}`,
+      title: `${f.display}: ${percent(f.probability)} (${findingCallText[findingCall(f)].toLowerCase()} at ${f.operatingPoint.name} ≥ ${num(f.operatingPoint.threshold, 3)}). ${f.aiAssisted}`,
     },
     h('span', { class: 'chip-ai', 'aria-label': 'AI-assisted' }, 'AI'),
     `${f.display} ${percent(f.probability)}${decided}`,
