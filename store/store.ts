@@ -32,16 +32,20 @@ export function createStore(db: Database, options: StoreOptions) {
    * Re-reads one study inside `tx` and stores its priority and "why".
    * Called by every transaction that changes what triage sees.
    */
-  async function reprioritise(tx: Queryable, studyInstanceUid: string): Promise<void> {
+  async function reprioritise(tx: Queryable, studyInstanceUid: string): Promise<ReturnType<Prioritise>> {
     const instances = await tx.query<{ sop_instance_uid: string; status: 'queued' | 'done' | 'failed'; error_code: string | null }>(
       'select sop_instance_uid, status, error_code from instances where study_instance_uid = $1', [studyInstanceUid]);
     const findings = await tx.query<FindingRow>('select * from findings where study_instance_uid = $1', [studyInstanceUid]);
+    const clinical = await tx.query<{ clinical: unknown }>('select clinical from study_clinical where study_instance_uid = $1', [studyInstanceUid]);
     const snapshot: StudySnapshot = {
       instances: instances.rows.map((r) => ({ sopInstanceUid: r.sop_instance_uid, status: r.status, errorCode: r.error_code ?? undefined })),
       findings: findings.rows.map(findingFromRow),
+      clinical: clinical.rows[0]?.clinical,
     };
-    const { priority, why } = options.prioritise(snapshot);
-    await tx.query('update studies set priority = $2, why = $3 where study_instance_uid = $1', [studyInstanceUid, priority, why]);
+    const { priority, why, detail } = options.prioritise(snapshot);
+    await tx.query('update studies set priority = $2, why = $3, triage = $4 where study_instance_uid = $1',
+      [studyInstanceUid, priority, why, detail === undefined ? null : JSON.stringify(detail)]);
+    return { priority, why, detail };
   }
 
   return {
@@ -186,6 +190,40 @@ export function createStore(db: Database, options: StoreOptions) {
     },
 
     /**
+     * Records a bedside assessment for a study and re-prioritises it.
+     *
+     * Contract: one transaction; replaces the study's previous assessment (the audit
+     * trail keeps every version); returns the new priority. NotFoundError if the study
+     * has not been received.
+     */
+    async recordClinical(studyInstanceUid: string, clinical: Record<string, unknown>, actor: string): Promise<ReturnType<Prioritise>> {
+      return db.transaction(async (tx) => {
+        const study = await tx.query('select 1 from studies where study_instance_uid = $1', [studyInstanceUid]);
+        if (study.rows.length === 0) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
+        await tx.query(
+          `insert into study_clinical (study_instance_uid, clinical) values ($1, $2)
+           on conflict (study_instance_uid) do update set clinical = excluded.clinical, recorded_at = now()`,
+          [studyInstanceUid, JSON.stringify(clinical)]);
+        const result = await reprioritise(tx, studyInstanceUid);
+        await appendAudit(tx, {
+          actor,
+          action: 'study.assessed',
+          entityType: 'study',
+          entityId: studyInstanceUid,
+          payload: { clinical, priority: result.priority, why: result.why },
+        });
+        return result;
+      });
+    },
+
+    /** Instances of a study still waiting for AI: their jobs' priority follows the study's. */
+    async queuedInstances(studyInstanceUid: string): Promise<{ sopInstanceUid: string; modality?: string }[]> {
+      const rows = await db.query<{ sop_instance_uid: string; modality: string | null }>(
+        `select sop_instance_uid, modality from instances where study_instance_uid = $1 and status = 'queued'`, [studyInstanceUid]);
+      return rows.rows.map((r) => ({ sopInstanceUid: r.sop_instance_uid, modality: optional(r.modality) }));
+    },
+
+    /**
      * Audits one synchronous calculation (risk, score, triage) for a clinician: which
      * model, what it was given and what it answered. One audit record, no other rows.
      */
@@ -268,6 +306,7 @@ interface StudyRow {
   modality: string | null;
   priority: number;
   why: string;
+  triage: Record<string, unknown> | null;
   received_at: Date | string;
 }
 
@@ -327,6 +366,7 @@ function studyFromRow(row: StudyRow, status: StudyStatus): StudySummary {
     status,
     priority: row.priority,
     why: row.why,
+    triage: optional(row.triage),
     receivedAt: iso(row.received_at),
   };
 }

@@ -81,6 +81,8 @@ export interface StudySummary extends StudyFields {
   status: StudyStatus;
   priority: number;
   why: string;
+  /** What triage concluded (level, reasons), when a policy produced more than a priority. */
+  triage?: Record<string, unknown>;
   receivedAt: string;
 }
 
@@ -112,8 +114,10 @@ export interface StudyDetail {
 export interface StudySnapshot {
   instances: { sopInstanceUid: string; status: 'queued' | 'done' | 'failed'; errorCode?: string }[];
   findings: Pick<FindingInput, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operatingPoint' | 'model'>[];
+  /** The latest bedside assessment recorded for the study, as the triage layer stored it. */
+  clinical?: unknown;
 }
 
-export type Prioritise = (study: StudySnapshot) => { priority: number; why: string };
+export type Prioritise = (study: StudySnapshot) => { priority: number; why: string; detail?: unknown };
 
 export const AI_ASSISTED_NOTICE = 'AI-assisted finding: for a clinician to confirm or override; not a diagnosis.';
