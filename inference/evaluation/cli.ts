@@ -1,0 +1,67 @@
+/**
+ * `npm run eval -- <modelId> [--data <dir>] [--models <dir>] [--out <dir>]`
+ *
+ * Re-computes a model's card metrics from the dataset its card's `evaluation` names
+ * (paths relative to `--data`, default `<repo>/../shared/data`) and writes
+ * `models/<id>/evaluation/report.{md,json}`, `roc.svg` and `calibration.svg`.
+ * Exit code 1 when a card metric drifted beyond its tolerance or could not be recomputed.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from '../../config.ts';
+import { evaluateModel } from './evaluate.ts';
+import { writeReport } from './report.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    data: { type: 'string', default: path.join(repoRoot, '..', 'shared', 'data') },
+    models: { type: 'string', default: path.join(repoRoot, 'models') },
+    out: { type: 'string' },
+  },
+});
+
+if (positionals.length !== 1) {
+  console.error('usage: npm run eval -- <modelId> [--data <shared data dir>] [--models <models dir>] [--out <report dir>]');
+  process.exit(2);
+}
+
+const id = positionals[0];
+const dir = findModelDir(values.models!, id);
+const started = Date.now();
+const log = (m: string) => console.log(`[eval ${id}] ${((Date.now() - started) / 1000).toFixed(1)}s ${m}`);
+
+try {
+  const report = await evaluateModel(dir, { dataRoot: values.data!, threads: 1, onProgress: log });
+  const files = writeReport(report, values.out ?? path.join(dir, 'evaluation'));
+  const auc = report.auroc;
+  log(`AUROC ${auc.value.toFixed(4)} (95% CI ${auc.ci95[0].toFixed(4)}–${auc.ci95[1].toFixed(4)}), ECE ${report.calibration.ece.toFixed(4)}, Brier ${report.calibration.brier.toFixed(4)}, n=${report.dataset.n}`);
+  for (const c of report.comparison) {
+    log(`  ${c.status.padEnd(14)} ${c.name}: card ${c.card}, recomputed ${c.recomputed?.toFixed(4) ?? '–'}${c.tolerance !== undefined ? ` (±${c.tolerance})` : ''}`);
+  }
+  for (const f of files) log(`wrote ${path.relative(process.cwd(), f)}`);
+  const bad = report.comparison.filter((c) => c.status !== 'ok');
+  if (report.comparison.length === 0) {
+    log(`the card has no metrics on split "${report.spec.metricsSplit}": nothing to compare`);
+    process.exitCode = 1;
+  } else if (bad.length > 0) {
+    log(`${bad.length} card metric(s) do not match: ${bad.map((b) => `${b.name} (${b.status})`).join(', ')}`);
+    process.exitCode = 1;
+  } else log(`all ${report.comparison.length} card metrics within tolerance`);
+} catch (error) {
+  console.error(`[eval ${id}] failed: ${(error as Error).message}`);
+  process.exitCode = 1;
+}
+
+/** The folder is usually named after the id; otherwise the card whose `id` matches. */
+function findModelDir(modelsDir: string, modelId: string): string {
+  const direct = path.join(modelsDir, modelId);
+  if (fs.existsSync(path.join(direct, 'model.json'))) return direct;
+  for (const d of fs.readdirSync(modelsDir, { withFileTypes: true })) {
+    const card = path.join(modelsDir, d.name, 'model.json');
+    if (d.isDirectory() && fs.existsSync(card) && (JSON.parse(fs.readFileSync(card, 'utf8')) as { id?: string }).id === modelId) return path.join(modelsDir, d.name);
+  }
+  console.error(`no model folder with id "${modelId}" under ${modelsDir}`);
+  process.exit(2);
+}
