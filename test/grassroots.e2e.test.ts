@@ -1,0 +1,73 @@
+/**
+ * The grassroots doctor's short path, against `lantern start`: a form goes in, a
+ * calibrated risk comes back at once with its band, the reasons, the model's
+ * provenance and any validated-range warning; bad input gets one error per field; every
+ * answer is audited.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient } from './support/api-client.ts';
+import { startStack, type Stack } from './support/stack.ts';
+
+interface RiskAnswer {
+  risk: number;
+  band: { label: string };
+  contributions: { term: string; value: number }[];
+  warnings: { feature: string; code: string; message: string }[];
+  model: { id: string; version: string; sha256: string };
+  aiAssisted: string;
+  error?: { code: string; details: { field: string; message: string }[] };
+}
+
+describe('risk for a grassroots doctor', () => {
+  let stack: Stack;
+  let api: ReturnType<typeof apiClient>;
+  const post = (model: string, body: unknown, user = 'Dr Wang') =>
+    api.json<RiskAnswer>(`/v1/risk/${model}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-lantern-user': user }, body: JSON.stringify(body) });
+
+  beforeAll(async () => {
+    stack = await startStack({ workers: 0 });
+    api = apiClient(stack.baseUrl);
+  });
+  afterAll(async () => stack?.stop());
+
+  it('when a woman\'s OGTT, BMI and age are sent, then a calibrated diabetes risk comes back with band, reasons and provenance, and is audited', async () => {
+    const { status, body } = await post('diabetes-pima', { glucose2hOgtt: { value: 8.3, unit: 'mmol/L' }, bmi: 33, age: 45 });
+    expect(status).toBe(200);
+    expect(body.risk).toBeGreaterThan(0);
+    expect(body.risk).toBeLessThan(1);
+    expect(['low', 'moderate', 'high']).toContain(body.band.label);
+    expect(body.contributions.map((c) => c.term).length).toBeGreaterThanOrEqual(3);
+    expect(body.warnings).toEqual([]);
+    expect(body.aiAssisted).toBeTruthy();
+    const { body: card } = await api.json<{ version: string; sha256: string; inputSchema: { required: string[] } }>('/v1/models/diabetes-pima');
+    expect(body.model).toMatchObject({ id: 'diabetes-pima', version: card.version, sha256: card.sha256 });
+    expect(card.inputSchema.required).toEqual(expect.arrayContaining(['glucose2hOgtt', 'bmi', 'age']));
+    const [audit] = await api.audit('?entityId=diabetes-pima@' + card.version);
+    expect(audit).toMatchObject({ action: 'risk.calculated', actor: 'Dr Wang', payload: { result: { band: body.band.label } } });
+  });
+
+  it('when glucose is sent in mg/dL or mmol/L, then the answer is the same', async () => {
+    const mmol = (await post('diabetes-pima', { glucose2hOgtt: { value: 8.3, unit: 'mmol/L' }, bmi: 33, age: 45 })).body.risk;
+    const mg = (await post('diabetes-pima', { glucose2hOgtt: { value: 8.3 * 18.016, unit: 'mg/dL' }, bmi: 33, age: 45 })).body.risk;
+    expect(mg).toBeCloseTo(mmol, 6);
+  });
+
+  it('when an input lies outside the validated population, then the answer says so instead of extrapolating silently', async () => {
+    const { body } = await post('diabetes-pima', { glucose2hOgtt: { value: 150, unit: 'mg/dL' }, bmi: 30, age: 45, sex: 'male' });
+    expect(body.warnings.map((w) => w.code)).toContain('OUTSIDE_VALIDATED_POPULATION');
+  });
+
+  it('when inputs are wrong, then 422 names each field and nothing is audited', async () => {
+    const before = (await api.audit('?limit=1000')).length;
+    const { status, body } = await post('diabetes-pima', { glucose2hOgtt: 150, bmi: -3, age: 'old', shoeSize: 44 });
+    expect(status).toBe(422);
+    expect(body.error!.code).toBe('VALIDATION_FAILED');
+    expect(body.error!.details.map((d) => d.field).sort()).toEqual(['age', 'bmi', 'glucose2hOgtt', 'shoeSize']);
+    expect((await api.audit('?limit=1000')).length).toBe(before);
+  });
+
+  it('when the model does not exist or is not a risk model, then 404 says so', async () => {
+    expect((await post('no-such-model', {})).status).toBe(404);
+    expect((await post('pneumonia-cxr', {})).status).toBe(404);
+  });
+});
