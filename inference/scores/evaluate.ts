@@ -30,8 +30,10 @@ import { z } from 'zod';
  *                  "2": { "select": "supplementalOxygen", "cases": { … } } } }  // so selections nest
  *   ],
  *   "bandRules": [                              // optional: raise the band beyond what the total says
- *     { "when": { "anyTermPoints": { "op": "ge", "value": 3 } }, "atLeast": "low-medium",
- *       "redFlag": "red score: a single parameter scoring 3", "because": "…" }
+ *     { "when": { "anyTermPoints": { "op": "ge", "value": 3 } },
+ *       "band": { "label": "low-medium", "display": "…", "displayZh": "…", "above": "low" },
+ *       "redFlag": "red score: a single parameter scoring 3", "because": "…" },
+ *     { "when": { "feature": "gcs", "op": "le", "value": 8 }, "atLeast": "high" }
  *   ]
  * }
  * ```
@@ -47,10 +49,10 @@ import { z } from 'zod';
  *
  * ## Bands
  *
- * `card.bands` in ascending order of severity, `below` an exclusive upper bound on the total, the
- * last band open. Two bands may share a `below` (an empty range by total): such a band is reached
- * only through a `bandRules` entry (NEWS2 "low-medium" = a red score with a total under 5).
- * `atLeast` moves the band up to the named one, never down.
+ * `card.bands` in ascending order of severity, `below` a strictly increasing exclusive upper bound on
+ * the total, the last band open. A band rule either raises to one of those (`atLeast`), or to a band
+ * that no total reaches and that exists only by rule (`band`, ranked just above the band it names in
+ * `above`): NEWS2 "low-medium" is a red score with a total under 5. Rules move the band up, never down.
  */
 
 const op = z.enum(['lt', 'le', 'gt', 'ge', 'eq']);
@@ -144,11 +146,14 @@ const bandRule = z.object({
     z.object({ anyTermPoints: z.object({ op, value: z.number() }).strict() }).strict(),
     condition,
   ]),
-  atLeast: z.string().min(1),
+  /** Raise to at least this band of `card.bands`… */
+  atLeast: z.string().min(1).optional(),
+  /** …or to this band, reached only by the rule, ranked just above `card.bands` band `above`. */
+  band: z.object({ label: z.string().min(1), display: z.string().min(1), displayZh: z.string().optional(), above: z.string().min(1) }).strict().optional(),
   /** Shown in `redFlags`, once per term that triggered it (or once for a feature condition). */
   redFlag: z.string().optional(),
   because: z.string().optional(),
-}).strict();
+}).strict().refine((r) => (r.atLeast === undefined) !== (r.band === undefined), 'a band rule needs exactly one of atLeast or band');
 
 export const scoringSchema = z.object({
   terms: z.array(term).min(1).superRefine((terms, ctx) => {
@@ -216,7 +221,9 @@ export function checkScoring(card: ScoreCardLike, featureNames?: readonly string
   checkBands(card);
   const labels = card.bands.map((b) => b.label);
   for (const r of scoring.bandRules) {
-    if (!labels.includes(r.atLeast)) throw new ScoringTableError(card.id, `band rule raises to "${r.atLeast}", which is not one of the bands [${labels.join(', ')}]`);
+    const target = r.atLeast ?? r.band!.above;
+    if (!labels.includes(target)) throw new ScoringTableError(card.id, `band rule names "${target}", which is not one of the bands [${labels.join(', ')}]`);
+    if (r.band && labels.includes(r.band.label)) throw new ScoringTableError(card.id, `band rule defines band "${r.band.label}", which card.bands already has: use atLeast`);
   }
   if (featureNames) {
     const known = new Set(featureNames);
@@ -237,7 +244,7 @@ function checkBands(card: ScoreCardLike): void {
     const last = i === bands.length - 1;
     if (last && b.below !== undefined) throw new ScoringTableError(card.id, `the last band (${b.label}) must be open: remove its below`);
     if (!last && b.below === undefined) throw new ScoringTableError(card.id, `band ${b.label} needs below (only the last band is open)`);
-    if (i > 0 && !last && b.below! < bands[i - 1].below!) throw new ScoringTableError(card.id, `band ${b.label} below ${b.below} is lower than the previous band's ${bands[i - 1].below}`);
+    if (i > 0 && !last && b.below! <= bands[i - 1].below!) throw new ScoringTableError(card.id, `band ${b.label} below ${b.below} does not increase on the previous band's ${bands[i - 1].below}`);
   });
   if (new Set(bands.map((b) => b.label)).size !== bands.length) throw new ScoringTableError(card.id, 'two bands share a label');
 }
@@ -287,7 +294,10 @@ export function evaluateScore(card: ScoreCardLike, inputs: ScoreInputs): ScoreRe
   });
   const score = roundPoints(terms.reduce((sum, t) => sum + t.points, 0));
 
-  let bandIndex = card.bands.findIndex((b) => b.below === undefined || score < b.below);
+  // Rank 2i is card band i; rank 2i + 1 a rule-only band just above it.
+  const totalIndex = card.bands.findIndex((b) => b.below === undefined || score < b.below);
+  let rank = 2 * totalIndex;
+  let band: Omit<ScoreBand, 'below'> = card.bands[totalIndex];
   let raisedBy: string | undefined;
   const redFlags: string[] = [];
   for (const r of scoring.bandRules) {
@@ -300,16 +310,18 @@ export function evaluateScore(card: ScoreCardLike, inputs: ScoreInputs): ScoreRe
     }
     if (!fired.length) continue;
     if (r.redFlag) redFlags.push(...fired.map((f) => `${r.redFlag} (${f})`));
-    const target = card.bands.findIndex((b) => b.label === r.atLeast);
-    if (target > bandIndex) {
-      bandIndex = target;
-      raisedBy = r.because ?? r.redFlag ?? `band rule: at least ${r.atLeast}`;
+    const targetRank = r.atLeast !== undefined
+      ? 2 * card.bands.findIndex((b) => b.label === r.atLeast)
+      : 2 * card.bands.findIndex((b) => b.label === r.band!.above) + 1;
+    if (targetRank > rank) {
+      rank = targetRank;
+      band = r.atLeast !== undefined ? card.bands[targetRank / 2] : r.band!;
+      raisedBy = r.because ?? r.redFlag ?? `band rule: at least ${band.label}`;
     }
   }
-  const b = card.bands[bandIndex];
   return {
     score,
-    band: { label: b.label, display: b.display, ...(b.displayZh ? { displayZh: b.displayZh } : {}), ...(raisedBy ? { rule: raisedBy } : {}) },
+    band: { label: band.label, display: band.display, ...(band.displayZh ? { displayZh: band.displayZh } : {}), ...(raisedBy ? { rule: raisedBy } : {}) },
     terms,
     ...(redFlags.length ? { redFlags } : {}),
   };

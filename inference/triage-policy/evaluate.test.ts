@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { checkPolicy, triage, TriagePolicyError, type TriageCardLike } from './evaluate.ts';
+
+const levels = [
+  { level: 'IV', display: 'IV', displayZh: 'Ⅳ级', priority: [0, 20] },
+  { level: 'III', display: 'III', displayZh: 'Ⅲ级', priority: [20, 50] },
+  { level: 'II', display: 'II', displayZh: 'Ⅱ级', priority: [50, 80] },
+  { level: 'I', display: 'I', displayZh: 'Ⅰ级', priority: [80, 100] },
+];
+const nothing = { text: 'nothing', textZh: '无', why: 'quiet' };
+const policy = (over: Record<string, unknown> = {}): TriageCardLike => ({
+  id: 'toy',
+  policy: {
+    levels,
+    rules: [
+      { code: 'big-nodule', when: { finding: { labels: ['nodule'], atLeast: 'positive', minProbability: 0.8 } }, level: 'II', text: 'nodule {finding}', textZh: '结节 {finding}' },
+      { code: 'any-finding', when: { finding: { atLeast: 'refer' } }, level: 'III', floor: 30, text: 'finding {finding}', textZh: '发现 {finding}' },
+      { code: 'arrest', when: { allOf: [{ fact: 'news2.score', op: 'ge', value: 15 }, { fact: 'qsofa.score', op: 'gt', value: 2 }] }, level: 'I', text: 'NEWS2 {news2} qSOFA {qsofa}', textZh: 'NEWS2 {news2}' },
+    ],
+    contributions: [{ code: 'n2', fact: 'news2.score', per: 2, max: 6, text: 'NEWS2 +{points}', textZh: 'NEWS2 +{points}' }],
+    nothing,
+    ...over,
+  },
+});
+const f = (label: string, probability: number, positive: boolean, refer = false) => ({ label, display: label, probability, positive, refer, modelId: 'm' });
+
+describe('triage', () => {
+  it('when a rule has no floor, then the level’s lower bound is its floor', () => {
+    const r = triage(policy(), { findings: [f('nodule', 0.9, true)] });
+    expect(r).toMatchObject({ level: 'II', priority: 50, levelDisplayZh: 'Ⅱ级' });
+    expect(r.reasons.map((x) => [x.code, x.weight])).toEqual([['big-nodule', 50], ['any-finding', 30]]);
+    expect(r.reasons[0].text).toBe('nodule nodule p=0.90');
+  });
+
+  it('when a finding condition names labels and a minimum probability, then other labels or lower probabilities do not match', () => {
+    expect(triage(policy(), { findings: [f('nodule', 0.7, true)] }).level).toBe('III');
+    expect(triage(policy(), { findings: [f('mass', 0.95, true)] }).level).toBe('III');
+    expect(triage(policy(), { findings: [f('nodule', 0.95, false, true)] }).level).toBe('III');
+  });
+
+  it('when a rule matches several findings, then it quotes the most severe one', () => {
+    const r = triage(policy(), { findings: [f('mass', 0.99, false, true), f('nodule', 0.6, true)] });
+    expect(r.reasons[0].text).toBe('finding nodule p=0.60');
+  });
+
+  it('when contributions add up past the level ceiling, then priority is clamped into the level', () => {
+    const r = triage(policy(), { news2: { score: 10, band: 'high' } });
+    expect(r).toMatchObject({ level: 'IV', priority: 6 });
+    const clamped = triage(policy({ contributions: [{ code: 'n2', fact: 'news2.score', per: 5, max: 60, text: 'x', textZh: 'x' }] }), { news2: { score: 10, band: 'high' } });
+    expect(clamped.priority).toBe(20);
+  });
+
+  it('when a level-I rule holds, then level I and its reason text are filled in', () => {
+    const r = triage(policy(), { news2: { score: 16, band: 'high' }, qsofa: { score: 3 } });
+    expect(r).toMatchObject({ level: 'I', priority: 86, news2Band: 'high' });
+    expect(r.reasons[0].text).toBe('NEWS2 16 qSOFA 3');
+    expect(r.why).toBe('NEWS2 16 (high) · qSOFA 3');
+  });
+
+  it('when nothing holds, then the nothing reason and why are used', () => {
+    const r = triage(policy(), {});
+    expect(r.reasons).toEqual([{ code: 'nothing', text: 'nothing', textZh: '无', weight: 0 }]);
+    expect(r.why).toBe('quiet');
+  });
+
+  it('when a subsuming rule holds, then the subsumed reason is hidden and the priority is what it would be without hiding', () => {
+    const rules = [
+      { code: 'weak', when: { fact: 'news2.score', op: 'ge', value: 5 }, level: 'III', floor: 45, text: 'weak', textZh: 'weak', subsumedBy: ['strong'] },
+      { code: 'strong', when: { fact: 'news2.score', op: 'ge', value: 7 }, level: 'III', floor: 40, text: 'strong', textZh: 'strong' },
+    ];
+    const r = triage(policy({ rules, contributions: [] }), { news2: { score: 8, band: 'high' } });
+    expect(r.reasons.map((x) => x.code)).toEqual(['strong']);
+    expect(r.priority).toBe(45);
+    expect(triage(policy({ rules, contributions: [] }), { news2: { score: 5, band: 'medium' } }).reasons.map((x) => x.code)).toEqual(['weak']);
+  });
+
+  it('when a probability is not a number, then that finding is ignored rather than poisoning the max', () => {
+    const r = triage(policy(), { findings: [f('nodule', Number.NaN, true)] });
+    expect(r.level).toBe('IV');
+  });
+});
+
+describe('checkPolicy refuses a policy that breaks the contract, naming the problem', () => {
+  const rule = { code: 'r', when: { fact: 'news2.score', op: 'ge', value: 5 }, level: 'III', text: 't', textZh: 't' };
+  const refusals: [string, Record<string, unknown>, RegExp][] = [
+    ['a non-monotone comparison (lt)', { rules: [{ ...rule, when: { fact: 'news2.score', op: 'lt', value: 5 } }] }, /rules\.0\.when/],
+    ['an unknown fact', { rules: [{ ...rule, when: { fact: 'news2.total', op: 'ge', value: 5 } }] }, /rules\.0\.when/],
+    ['a negative contribution', { contributions: [{ code: 'c', fact: 'qsofa.score', per: -1, max: 3, text: 't', textZh: 't' }] }, /per must be ≥ 0 so that priority stays monotone/],
+    ['a floor outside its level', { rules: [{ ...rule, floor: 70 }] }, /rule r floor 70 lies outside level III's range \[20,50\]/],
+    ['a gap between levels', { levels: [levels[0], { ...levels[1], priority: [25, 50] }, levels[2], levels[3]] }, /level III starts at 25 but IV ends at 20/],
+    ['a rule level the policy does not define', { levels: levels.slice(0, 2), rules: [{ ...rule, level: 'II' }] }, /rule r sets level II, which the policy's levels do not define/],
+    ['an unknown placeholder', { rules: [{ ...rule, text: 'NEWS {news}' }] }, /unknown placeholder \{news\}/],
+    ['a duplicate code', { rules: [rule, rule] }, /code r is used twice/],
+    ['subsumedBy naming no rule', { rules: [{ ...rule, subsumedBy: ['ghost'] }] }, /rule r is subsumed by ghost, which is not a rule/],
+    ['no nothing text', { nothing: undefined }, /nothing/],
+  ];
+  it.each(refusals)('when the policy has %s', (_name, over, message) => {
+    const card = policy(over);
+    expect(() => checkPolicy(card)).toThrow(TriagePolicyError);
+    expect(() => checkPolicy(card)).toThrow(message);
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * NEWS2 against RISK-EQUATIONS.md section 4: every worked example and the chart's band edges,
+ * through the one generic evaluator with canonical inputs.
+ */
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { evaluateScore, maxScore } from '../../inference/scores/evaluate.ts';
+import { loadScoreCard, toCanonical } from '../../inference/scores/test-support.ts';
+
+const card = loadScoreCard(dirname(fileURLToPath(import.meta.url)));
+
+const normal = { respiratoryRate: 16, spo2: 97, spo2Scale: '1', supplementalOxygen: false, systolicBp: 125, pulse: 72, consciousness: 'alert', temperature: 37.0 };
+type Obs = typeof normal;
+const score = (o: Partial<Obs>) => evaluateScore(card, { ...normal, ...o });
+const points = (o: Partial<Obs>, term: string) => score(o).terms.find((t) => t.term === term)!.points;
+
+describe('NEWS2', () => {
+  it.each([
+    // RR, SpO2, scale, O2, SBP, HR, consciousness, T, total, band
+    [16, 97, '1', false, 125, 72, 'alert', 37.0, 0, 'low'],
+    [22, 94, '1', true, 105, 105, 'alert', 38.4, 8, 'high'],
+    [26, 90, '1', true, 88, 135, 'voice', 34.8, 20, 'high'],
+    [18, 96, '1', false, 140, 80, 'confusion', 37.0, 3, 'low-medium'],
+    [20, 89, '2', true, 120, 80, 'alert', 37.0, 2, 'low'],
+    [20, 97, '2', true, 120, 80, 'alert', 37.0, 5, 'medium'],
+  ] as const)('when RR %d, SpO2 %d (scale %s, O2 %s), SBP %d, HR %d, %s, T %d, then NEWS2 is %d (%s)',
+    (respiratoryRate, spo2, spo2Scale, supplementalOxygen, systolicBp, pulse, consciousness, temperature, total, band) => {
+      const r = score({ respiratoryRate, spo2, spo2Scale, supplementalOxygen, systolicBp, pulse, consciousness, temperature });
+      expect(r.score).toBe(total);
+      expect(r.band.label).toBe(band);
+    });
+
+  it('when the maximum is reached, then it is the chart maximum of 20', () => {
+    expect(maxScore(card)).toBe(20);
+  });
+
+  it('when a single parameter scores 3 with a total under 5, then the band is low-medium with a red flag naming it', () => {
+    const r = score({ consciousness: 'confusion' });
+    expect(r.band.label).toBe('low-medium');
+    expect(r.band.rule).toMatch(/red score/);
+    expect(r.redFlags).toEqual([expect.stringMatching(/red score.*Consciousness: 3/)]);
+    expect(r.band.displayZh).toMatch(/红色评分/);
+  });
+
+  it('when a red score comes with a total of 7 or more, then the band stays high', () => {
+    const r = score({ respiratoryRate: 26, systolicBp: 88, supplementalOxygen: true });
+    expect(r.score).toBe(8);
+    expect(r.band.label).toBe('high');
+    expect(r.band.rule).toBeUndefined();
+    expect(r.redFlags).toHaveLength(2);
+  });
+
+  it('when no parameter scores 3, then there are no red flags', () => {
+    expect(score({ respiratoryRate: 22, pulse: 105 }).redFlags).toBeUndefined();
+  });
+
+  it('when temperature sits on the chart edges, then 35.0 → 3, 35.1 → 1, 36.0 → 1, 36.1 → 0, 38.0 → 0, 38.1 → 1, 39.0 → 1, 39.1 → 2', () => {
+    const cases: [number, number][] = [[35.0, 3], [35.1, 1], [36.0, 1], [36.1, 0], [38.0, 0], [38.1, 1], [39.0, 1], [39.1, 2]];
+    for (const [t, p] of cases) expect([t, points({ temperature: t }, 'temperature')]).toEqual([t, p]);
+  });
+
+  it('when temperature arrives in °F, then the card converts it to the same °C points (98.6 °F = 37 °C, 95 °F = 35 °C → 3)', () => {
+    expect(toCanonical(card, 'temperature', 98.6, '°F')).toBeCloseTo(37, 9);
+    expect(points({ temperature: toCanonical(card, 'temperature', 95, '°F') }, 'temperature')).toBe(3);
+  });
+
+  it('when respiration rate sits on the edges, then 8 → 3, 9 → 1, 11 → 1, 12 → 0, 20 → 0, 21 → 2, 24 → 2, 25 → 3', () => {
+    for (const [rr, p] of [[8, 3], [9, 1], [11, 1], [12, 0], [20, 0], [21, 2], [24, 2], [25, 3]]) expect([rr, points({ respiratoryRate: rr }, 'respiratoryRate')]).toEqual([rr, p]);
+  });
+
+  it('when systolic BP sits on the edges, then 90 → 3, 91 → 2, 100 → 2, 101 → 1, 110 → 1, 111 → 0, 219 → 0, 220 → 3', () => {
+    for (const [sbp, p] of [[90, 3], [91, 2], [100, 2], [101, 1], [110, 1], [111, 0], [219, 0], [220, 3]]) expect([sbp, points({ systolicBp: sbp }, 'systolicBp')]).toEqual([sbp, p]);
+  });
+
+  it('when pulse sits on the edges, then 40 → 3, 41 → 1, 50 → 1, 51 → 0, 90 → 0, 91 → 1, 110 → 1, 111 → 2, 130 → 2, 131 → 3', () => {
+    for (const [hr, p] of [[40, 3], [41, 1], [50, 1], [51, 0], [90, 0], [91, 1], [110, 1], [111, 2], [130, 2], [131, 3]]) expect([hr, points({ pulse: hr }, 'pulse')]).toEqual([hr, p]);
+  });
+
+  it('when SpO2 is on Scale 1, then 91 → 3, 92 → 2, 93 → 2, 94 → 1, 95 → 1, 96 → 0, and oxygen adds 2 on its own line', () => {
+    for (const [s, p] of [[91, 3], [92, 2], [93, 2], [94, 1], [95, 1], [96, 0]]) expect([s, points({ spo2: s }, 'spo2')]).toEqual([s, p]);
+    expect(points({ supplementalOxygen: true }, 'airOrOxygen')).toBe(2);
+  });
+
+  it('when SpO2 is on Scale 2, then high saturations score only on oxygen: 93 on air → 0, 93 on O2 → 1, 95 on O2 → 2, 97 on O2 → 3', () => {
+    const s2 = (spo2: number, supplementalOxygen: boolean) => points({ spo2, spo2Scale: '2', supplementalOxygen }, 'spo2');
+    for (const [s, p] of [[83, 3], [84, 2], [85, 2], [86, 1], [87, 1], [88, 0], [92, 0]]) {
+      expect([s, s2(s, true), s2(s, false)]).toEqual([s, p, p]);
+    }
+    expect([s2(93, false), s2(97, false), s2(100, false)]).toEqual([0, 0, 0]);
+    expect([s2(93, true), s2(94, true), s2(95, true), s2(96, true), s2(97, true)]).toEqual([1, 1, 2, 2, 3]);
+  });
+
+  it('when consciousness is new confusion, voice, pain or unresponsive, then it scores 3; alert scores 0', () => {
+    for (const c of ['confusion', 'voice', 'pain', 'unresponsive']) expect(points({ consciousness: c }, 'consciousness')).toBe(3);
+    expect(points({ consciousness: 'alert' }, 'consciousness')).toBe(0);
+  });
+
+  it('when a total is 4, 5, 6 or 7, then the band edges are low | medium | medium | high', () => {
+    // RR 21–24 → 2, pulse 111–130 → 2, temperature ≥39.1 → 2, SBP 101–110 → 1: no red score.
+    expect(score({ respiratoryRate: 22, pulse: 115 }).band.label).toBe('low');
+    expect(score({ respiratoryRate: 22, pulse: 115, systolicBp: 105 }).band.label).toBe('medium');
+    expect(score({ respiratoryRate: 22, pulse: 115, temperature: 39.5 }).band.label).toBe('medium');
+    expect(score({ respiratoryRate: 22, pulse: 115, temperature: 39.5, systolicBp: 105 }).band.label).toBe('high');
+  });
+
+  it('when a term is explained, then the reason names the value and the chart row', () => {
+    const rr = score({ respiratoryRate: 22 }).terms[0];
+    expect(rr).toMatchObject({ term: 'respiratoryRate', display: 'Respiration rate', displayZh: '呼吸频率', points: 2 });
+    expect(rr.because).toBe('respiratoryRate 22 in 21–24 → 2 points');
+    expect(score({ spo2: 97, spo2Scale: '2', supplementalOxygen: true }).terms[1].because).toMatch(/≥97 on oxygen.*spo2Scale 2.*→ 3 points/);
+  });
+});
