@@ -1,5 +1,4 @@
 import { parseDicom, requirePixelData } from '../dicom/parse.ts';
-import { prioritiseStudy } from '../inference/triage.ts';
 import { logger, uidHash } from '../log.ts';
 import type { ApiDeps } from './deps.ts';
 
@@ -22,7 +21,7 @@ export async function ingestInstance(deps: Pick<ApiDeps, 'store' | 'blobs' | 're
   const meta = instance.meta;
   const models = deps.registry.forModality(meta.modality).map((m) => m.key);
   const blobSha256 = await deps.blobs.put(bytes);
-  const status = await deps.store.recordInstance({
+  const { status, priority } = await deps.store.recordInstance({
     study: {
       studyInstanceUid: meta.studyInstanceUid,
       patientId: meta.patientId,
@@ -50,8 +49,6 @@ export async function ingestInstance(deps: Pick<ApiDeps, 'store' | 'blobs' | 're
   // (Redis down after the row was written), the re-upload heals it; job ids dedupe the rest.
   const awaitingAi = status === 'stored' || (await deps.store.getInstance(meta.sopInstanceUid)).status === 'queued';
   if (awaitingAi && models.length > 0) {
-    // Until vitals arrive with a study, every new study enters at the "awaiting AI" priority.
-    const { priority } = prioritiseStudy({ instances: [{ sopInstanceUid: meta.sopInstanceUid, status: 'queued' }], findings: [] });
     await deps.readAssist.enqueue({ sopInstanceUid: meta.sopInstanceUid, studyInstanceUid: meta.studyInstanceUid, blobSha256 }, models, priority);
   }
   logger.info({ instance: uidHash(meta.sopInstanceUid), status, models }, 'instance ingested');

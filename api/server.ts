@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { LanternConfig } from '../config.ts';
 import { loadModelRegistry } from '../inference/registry.ts';
-import { prioritiseStudy } from '../inference/triage.ts';
+import { createStudyPrioritiser } from '../inference/triage.ts';
 import { logger } from '../log.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { createReadAssistQueue } from '../queue/enqueue.ts';
@@ -23,7 +23,7 @@ export interface ApiRole {
  */
 export async function startApiRole(config: LanternConfig & { redisUrl: string }): Promise<ApiRole> {
   const registry = await loadModelRegistry(config.modelsDir, { threads: 1 });
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, prioritise: prioritiseStudy });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, prioritise: createStudyPrioritiser(registry.triagePolicy) });
   const redis = redisConnection(config.redisUrl);
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store });

@@ -5,6 +5,8 @@ import * as ort from 'onnxruntime-node';
 import { ModelContractError } from './errors.ts';
 import { modelCardSchema, type ModelCard, type ReadAssistCard, type RiskCard, type ScoreCard, type TriageCard } from './model-card.ts';
 import { preprocessors } from './preprocess.ts';
+import { checkScoring } from './scores/evaluate.ts';
+import { checkPolicy } from './triage-policy/evaluate.ts';
 
 export interface SessionOptions {
   /** Intra-op threads per session; 1 keeps one job per core when several workers share a box. */
@@ -33,6 +35,7 @@ export type TriageModel = Loaded<TriageCard>;
 export type LoadedModel = ReadAssistModel | RiskModel | ScoreModel | TriageModel;
 
 export const isRiskModel = (model: LoadedModel): model is RiskModel => model.card.task === 'risk';
+export const isScoreModel = (model: LoadedModel): model is ScoreModel => model.card.task === 'score';
 
 export interface ModelRegistry {
   models: LoadedModel[];
@@ -43,6 +46,8 @@ export interface ModelRegistry {
   forModality(modality: string | undefined): ReadAssistModel[];
   /** The highest loaded version of a model id. */
   latest(id: string): LoadedModel | undefined;
+  /** The one triage policy every study and patient is prioritised by. */
+  triagePolicy: TriageModel;
   close(): Promise<void>;
 }
 
@@ -62,6 +67,10 @@ export async function loadModelRegistry(modelsDir: string, options: SessionOptio
   for (const dir of folders) models.push(await loadModel(dir, options));
   const byKey = new Map(models.map((m) => [m.key, m]));
   if (byKey.size !== models.length) throw new ModelContractError(modelsDir, 'two model folders declare the same id@version');
+  const policies = models.filter((m): m is TriageModel => m.card.task === 'triage');
+  if (policies.length !== 1) {
+    throw new ModelContractError(modelsDir, `exactly one triage policy must be loaded, found ${policies.length}${policies.length ? ` (${policies.map((p) => p.key).join(', ')})` : ''}`);
+  }
   const get = (key: string) => {
     const model = byKey.get(key);
     if (!model) throw new ModelContractError(key, 'is not loaded in this process');
@@ -70,6 +79,7 @@ export async function loadModelRegistry(modelsDir: string, options: SessionOptio
   return {
     models,
     get,
+    triagePolicy: policies[0],
     readAssist(key) {
       const model = get(key);
       if (model.card.task !== 'read-assist') throw new ModelContractError(key, `is a ${model.card.task} model, not read-assist`);
@@ -117,9 +127,20 @@ export async function loadModel(dir: string, options: SessionOptions): Promise<L
     }
     case 'score':
       checkBands(dir, card.bands);
+      refuseUnless(dir, () => checkScoring(card, card.features.map((f) => f.name)));
       return { card, dir, key, sha256: sha256Of(text) };
     case 'triage':
+      refuseUnless(dir, () => checkPolicy(card));
       return { card, dir, key, sha256: sha256Of(text) };
+  }
+}
+
+/** A declarative table or policy that its evaluator cannot read is a broken contract, found at start. */
+function refuseUnless(dir: string, check: () => unknown): void {
+  try {
+    check();
+  } catch (error) {
+    throw new ModelContractError(dir, (error as Error).message);
   }
 }
 

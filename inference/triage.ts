@@ -1,32 +1,32 @@
 import type { Prioritise } from '../store/types.ts';
+import type { TriageModel } from './registry.ts';
+import { triage, type TriageInput } from './triage-policy/evaluate.ts';
+
+/** What the triage route stores as a study's bedside assessment: the policy's inputs besides findings. */
+export type ClinicalAssessment = Omit<TriageInput, 'findings'>;
 
 /**
- * Study priority (0–100) and its one-line "why", from what the AI has said so far.
- * Deliberately simple until the triage-policy model lands (vitals, scores, risk):
- * - a positive finding ranks by its probability, above everything negative;
- * - a study the AI could not read needs a human read, so it ranks above negatives;
- * - a study still waiting for AI sits in the middle, so it is never buried;
- * - negatives rank by probability, below the rest.
+ * Study priority, level and "why" from the triage policy: the study's AI findings
+ * fused with its latest bedside assessment. The AI pipeline's own state is added to
+ * the "why" (a study still being read, one the AI could not read and a human must, one
+ * no model applies to), without changing the clinical priority.
  */
-export const prioritiseStudy: Prioritise = ({ instances, findings }) => {
-  const positives = findings.filter((f) => f.positive).sort((a, b) => b.probability - a.probability);
-  if (positives.length > 0) {
-    const top = positives[0];
+export function createStudyPrioritiser(policy: TriageModel): Prioritise {
+  return ({ instances, findings, clinical }) => {
+    const result = triage(policy.card, {
+      ...(clinical as ClinicalAssessment | undefined),
+      findings: findings.map((f) => ({ ...f, modelId: f.model.id })),
+    });
+    const failed = instances.find((i) => i.status === 'failed');
+    const pipeline = failed
+      ? `AI could not read an image (${failed.errorCode ?? 'error'}): needs a human read`
+      : instances.some((i) => i.status === 'queued') ? 'awaiting AI read'
+        // Every read-assist model answers every label, so "done" without findings means no model applied.
+        : findings.length === 0 && instances.length > 0 ? 'no AI model applies to this study' : undefined;
     return {
-      priority: round(60 + 40 * top.probability),
-      why: `${top.display} p=${top.probability.toFixed(2)} ≥ ${top.operatingPoint.threshold.toFixed(2)} (${top.operatingPoint.name})` +
-        (positives.length > 1 ? ` · +${positives.length - 1} more` : ''),
+      priority: result.priority,
+      why: [pipeline, result.why].filter(Boolean).join(' · '),
+      detail: { ...result, policy: { id: policy.card.id, version: policy.card.version, sha256: policy.sha256 } },
     };
-  }
-  const failed = instances.find((i) => i.status === 'failed');
-  if (failed) return { priority: 55, why: `AI could not read an image (${failed.errorCode ?? 'error'}): needs a human read` };
-  if (instances.some((i) => i.status === 'queued')) return { priority: 50, why: 'awaiting AI read' };
-  if (findings.length === 0) return { priority: 10, why: 'no AI model applies to this study' };
-  const top = [...findings].sort((a, b) => b.probability - a.probability)[0];
-  return {
-    priority: round(40 * top.probability),
-    why: `no AI finding above its operating point (${top.display} p=${top.probability.toFixed(2)} < ${top.operatingPoint.threshold.toFixed(2)})`,
   };
-};
-
-const round = (value: number) => Math.round(value * 10) / 10;
+}

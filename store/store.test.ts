@@ -6,8 +6,9 @@ import { createStore, type Store } from './store.ts';
 import type { FindingInput, NewInstance, Prioritise } from './types.ts';
 
 const prioritise: Prioritise = (s) => ({
-  priority: Math.max(0, ...s.findings.map((f) => f.probability * 100)),
+  priority: Math.max(0, ...s.findings.map((f) => f.probability * 100), (s.clinical as { news2?: { score: number } } | undefined)?.news2?.score ?? 0),
   why: s.findings.length ? `${s.findings[0].label} p=${s.findings[0].probability}` : 'awaiting AI',
+  detail: s.clinical ? { level: 'II' } : undefined,
 });
 
 function newInstance(overrides: Partial<NewInstance> = {}): NewInstance {
@@ -73,8 +74,8 @@ describe.each(backends)('store on $name', ({ open, cleanUp }) => {
 
   it('when the same instance is recorded twice, then one row and one audit record exist', async () => {
     const input = newInstance();
-    expect(await store.recordInstance(input, 'test')).toBe('stored');
-    expect(await store.recordInstance(input, 'test')).toBe('duplicate');
+    expect(await store.recordInstance(input, 'test')).toEqual({ status: 'stored', priority: 0 });
+    expect(await store.recordInstance(input, 'test')).toEqual({ status: 'duplicate', priority: 0 });
     const rows = await db.query('select * from instances where sop_instance_uid = $1', [input.sopInstanceUid]);
     expect(rows.rows).toHaveLength(1);
     const audit = await store.listAudit({ limit: 10, entityId: input.sopInstanceUid });
@@ -124,6 +125,17 @@ describe.each(backends)('store on $name', ({ open, cleanUp }) => {
     const audit = await store.listAudit({ limit: 10, entityId: f.id });
     expect(audit.map((a) => [a.action, a.actor])).toEqual([['finding.accept', 'Dr Wang'], ['finding.override', 'Dr Li'], ['finding.created', 'worker']]);
     expect(audit[1].payload).toMatchObject({ reasonCode: 'false-positive', comment: 'old scar' });
+  });
+
+  it('when a bedside assessment is recorded, then triage sees it, the study is re-prioritised and the assessment audited', async () => {
+    const input = newInstance();
+    await store.recordInstance(input, 'test');
+    const result = await store.recordClinical(input.study.studyInstanceUid, { news2: { score: 7, band: 'high' } }, 'Nurse Li');
+    expect(result.priority).toBe(7);
+    const detail = await store.getStudy(input.study.studyInstanceUid);
+    expect(detail.study).toMatchObject({ priority: 7, triage: { level: 'II' } });
+    expect((await store.listAudit({ limit: 5, entityId: input.study.studyInstanceUid }))[0]).toMatchObject({ action: 'study.assessed', actor: 'Nurse Li' });
+    await expect(store.recordClinical('9.9.9', {}, 'x')).rejects.toThrow(/study 9.9.9 does not exist/);
   });
 
   it('when many appends race, then the chain stays linear and verifies', async () => {

@@ -55,10 +55,10 @@ export function createStore(db: Database, options: StoreOptions) {
      * Records a received instance with its study and series.
      *
      * Contract: one transaction; idempotent on SOP Instance UID. A second call for the
-     * same instance writes nothing and returns 'duplicate' (the caller then enqueues
-     * nothing). A new instance gets one audit record `instance.received`.
+     * same instance writes nothing and returns 'duplicate'. A new instance gets one audit
+     * record `instance.received`. Returns the study's priority, for the instance's jobs.
      */
-    async recordInstance(input: NewInstance, actor: string): Promise<'stored' | 'duplicate'> {
+    async recordInstance(input: NewInstance, actor: string): Promise<{ status: 'stored' | 'duplicate'; priority: number }> {
       return db.transaction(async (tx) => {
         const s = input.study;
         await tx.query(
@@ -79,7 +79,9 @@ export function createStore(db: Database, options: StoreOptions) {
           [input.sopInstanceUid, input.seriesInstanceUid, s.studyInstanceUid, input.sopClassUid, input.transferSyntaxUid,
             input.modality, input.blobSha256, input.byteSize, input.image ? JSON.stringify(input.image) : null,
             input.pendingModels.length > 0 ? 'queued' : 'done']);
-        if (inserted.rows.length === 0) return 'duplicate';
+        const priorityOf = async () => Number((await tx.query<{ priority: number }>(
+          'select priority from studies where study_instance_uid = $1', [s.studyInstanceUid])).rows[0].priority);
+        if (inserted.rows.length === 0) return { status: 'duplicate' as const, priority: await priorityOf() };
         await appendAudit(tx, {
           actor,
           action: 'instance.received',
@@ -88,8 +90,8 @@ export function createStore(db: Database, options: StoreOptions) {
           payload: { studyInstanceUid: s.studyInstanceUid, blobSha256: input.blobSha256, transferSyntaxUid: input.transferSyntaxUid, pendingModels: input.pendingModels },
           idempotencyKey: `instance.received:${input.sopInstanceUid}`,
         });
-        await reprioritise(tx, s.studyInstanceUid);
-        return 'stored';
+        const { priority } = await reprioritise(tx, s.studyInstanceUid);
+        return { status: 'stored' as const, priority };
       });
     },
 
