@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Build model.onnx for a Cox-type published risk equation from train/coefficients.json.
 
-Run with Debian's Python (it has python3-onnx):  /usr/bin/python3 train/build.py
+Run with Debian's Python (it has python3-onnx), naming the model folder:
+    /usr/bin/python3 models/tools/build_cox_equation.py models/pce-ascvd
 
 What it does, in order:
   1. reads ../model.json (the card: feature order, enum encodings, explanation terms) and
@@ -24,9 +25,8 @@ no equation gets NaN rather than a silently wrong equation.
   contribution_t = coefficient_t * term_t (0 when the selected equation lacks the term)
   risk           = 1 - s10 ^ exp(sum_t contribution_t - meanSum)
 
-This file is identical in models/pce-ascvd, models/framingham-cvd-2008 and models/china-par
-(each model folder is self-contained); everything model-specific is in coefficients.json
-and model.json.
+One builder serves models/pce-ascvd, models/framingham-cvd-2008 and models/china-par;
+everything model-specific is in each folder's train/coefficients.json and model.json.
 """
 from __future__ import annotations
 
@@ -40,8 +40,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-HERE = Path(__file__).resolve().parent
-MODEL_DIR = HERE.parent
+if len(sys.argv) != 2:
+    sys.exit('usage: /usr/bin/python3 models/tools/build_cox_equation.py <model folder>')
+MODEL_DIR = Path(sys.argv[1]).resolve()
+HERE = MODEL_DIR / 'train'
 OPSET = 17
 
 
@@ -192,7 +194,7 @@ def build_graph(card: dict, coef: dict) -> onnx.ModelProto:
         g.inits,
         doc_string=f'{card["title"]}. features: {", ".join(features)}. contributions: {", ".join(x["name"] for x in coef["terms"])}.',
     )
-    model = helper.make_model(graph, producer_name='lantern train/build.py', opset_imports=[helper.make_opsetid('', OPSET)])
+    model = helper.make_model(graph, producer_name='lantern models/tools/build_cox_equation.py', opset_imports=[helper.make_opsetid('', OPSET)])
     model.ir_version = 8
     model.model_version = int(coef['version'].split('.')[0])
     helper.set_model_props(model, {
