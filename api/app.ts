@@ -12,6 +12,7 @@ import { reviewRoutes } from './routes/reviews.ts';
 import { riskRoutes } from './routes/risk.ts';
 import { stowRoutes } from './routes/stow.ts';
 import { studyRoutes } from './routes/studies.ts';
+import { triageRoutes } from './routes/triage.ts';
 import { worklistRoutes } from './routes/worklist.ts';
 
 /** The HTTP surface: one module per resource, mounted here; the built viewer at `/`. */
@@ -19,7 +20,7 @@ export function createApp(deps: ApiDeps) {
   const app = new Hono();
   app.onError((error, c) => errorResponse(c, error));
 
-  for (const routes of [healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, auditRoutes, modelRoutes, riskRoutes]) {
+  for (const routes of [healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes]) {
     app.route('/', routes(deps));
   }
   app.all('/v1/*', (c) => errorResponse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));

@@ -10,7 +10,7 @@ export interface ApiDeps {
   config: Pick<LanternConfig, 'maxUploadBytes' | 'viewerDir'>;
   store: Store;
   blobs: BlobStore;
-  registry: Pick<ModelRegistry, 'models' | 'forModality' | 'latest'>;
+  registry: Pick<ModelRegistry, 'models' | 'forModality' | 'latest' | 'triagePolicy'>;
   readAssist: ReturnType<typeof createReadAssistQueue>;
   redis: Redis;
 }

@@ -19,6 +19,17 @@ export function createReadAssistQueue(options: { connection: Redis; prefix: stri
       })));
       return jobs.map((j) => j.id!);
     },
+    /**
+     * Moves an instance's waiting jobs to the study's new priority (a sicker patient's
+     * film is read sooner). Jobs already running or done are left alone.
+     */
+    async reprioritise(sopInstanceUid: string, modelKeys: string[], triagePriority: number): Promise<void> {
+      for (const modelKey of modelKeys) {
+        const job = await queue.getJob(readAssistJobId(sopInstanceUid, modelKey));
+        const state = await job?.getState();
+        if (state === 'prioritized' || state === 'waiting') await job!.changePriority({ priority: bullmqPriority(triagePriority) });
+      }
+    },
     close: () => queue.close(),
   };
 }

@@ -1,0 +1,101 @@
+/**
+ * Smart triage against `lantern start`: bedside scores and imaging findings become one
+ * priority, a level on the Chinese four-level scale and the reasons; attached to a
+ * study, they re-order the worklist and the AI queue itself.
+ */
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { READ_ASSIST_QUEUE, readAssistJobId } from '../queue/jobs.ts';
+import { apiClient } from './support/api-client.ts';
+import { files } from './support/shared-data.ts';
+import { startStack, type Stack } from './support/stack.ts';
+
+interface TriageResponse {
+  triage: { priority: number; level: string; levelDisplayZh: string; news2Band?: string; reasons: { code: string; text: string; textZh: string }[]; why: string };
+  scores: Record<string, { score: number; band: { label: string } }>;
+  error?: { code: string; details: { field: string; message: string }[] };
+}
+
+const mmHg = (value: number) => ({ value, unit: 'mmHg' });
+/** RISK-EQUATIONS.md §4 row 2: NEWS2 8 (high). */
+const sickNews2 = { respiratoryRate: 22, spo2: 94, spo2Scale: '1', supplementalOxygen: true, systolicBp: mmHg(105), pulse: 105, consciousness: 'alert', temperature: { value: 38.4, unit: '°C' } };
+/** §4 row 1: NEWS2 0 (low). */
+const wellNews2 = { respiratoryRate: 16, spo2: 97, spo2Scale: '1', supplementalOxygen: false, systolicBp: mmHg(125), pulse: 72, consciousness: 'alert', temperature: { value: 37.0, unit: '°C' } };
+
+describe('smart triage', () => {
+  let stack: Stack;
+  let api: ReturnType<typeof apiClient>;
+  const post = (body: unknown) =>
+    api.json<TriageResponse>('/v1/triage', { method: 'POST', headers: { 'content-type': 'application/json', 'x-lantern-user': 'Nurse Zhang' }, body: JSON.stringify(body) });
+
+  beforeAll(async () => {
+    // No workers: studies stay queued, so the queue's order can be inspected.
+    stack = await startStack({ workers: 0 });
+    api = apiClient(stack.baseUrl);
+  });
+  afterAll(async () => stack?.stop());
+
+  it('when a grassroots doctor sends vitals and a positive pneumonia finding, then the published scores, level II and the reasons come back', async () => {
+    const { status, body } = await post({
+      scores: {
+        news2: sickNews2,
+        qsofa: { respiratoryRate: 24, systolicBp: mmHg(95), gcs: 14 },
+        curb65: { confusion: false, urea: { value: 8, unit: 'mmol/L' }, respiratoryRate: 32, systolicBp: mmHg(110), diastolicBp: mmHg(70), age: 70 },
+      },
+      findings: [{ label: 'pneumonia', display: 'Pneumonia', probability: 0.95, positive: true, modelId: 'pneumonia-cxr' }],
+    });
+    expect(status).toBe(200);
+    expect(body.scores.news2).toMatchObject({ score: 8, band: { label: 'high' } });
+    expect(body.scores.qsofa.score).toBe(3);
+    expect(body.scores.curb65.score).toBe(3);
+    expect(body.triage).toMatchObject({ level: 'II', news2Band: 'high' });
+    expect(body.triage.levelDisplayZh).toMatch(/危重/);
+    expect(body.triage.reasons.length).toBeGreaterThan(0);
+    expect(body.triage.reasons[0].textZh).toBeTruthy();
+    const [audit] = await api.audit('?limit=1');
+    expect(audit).toMatchObject({ action: 'triage.calculated', actor: 'Nurse Zhang' });
+  });
+
+  it('when the same patient is well, then the level is lower and the priority too', async () => {
+    const sick = (await post({ scores: { news2: sickNews2 } })).body.triage;
+    const well = (await post({ scores: { news2: wellNews2 } })).body.triage;
+    expect(well.priority).toBeLessThan(sick.priority);
+    expect(['III', 'IV']).toContain(well.level);
+  });
+
+  it('when vitals are attached to a study, then it moves up the worklist and its AI job moves up the queue', async () => {
+    const { body: stow } = await api.stow([files.chestRaw, files.chestJ2k]);
+    const [first, second] = stow.stored!;
+    const queue = new Queue(READ_ASSIST_QUEUE, { connection: { url: stack.redisUrl }, prefix: 'lantern' });
+    const jobPriority = async (sop: string) => (await queue.getJob(readAssistJobId(sop, 'pneumonia-cxr@1.0.0')))!.priority;
+    try {
+      expect(await jobPriority(first.sopInstanceUid)).toBe(await jobPriority(second.sopInstanceUid));
+
+      await post({ studyInstanceUid: first.studyInstanceUid, scores: { news2: wellNews2 } });
+      const { status, body } = await post({ studyInstanceUid: second.studyInstanceUid, scores: { news2: sickNews2 } });
+      expect(status).toBe(200);
+      expect(body.triage.why).toMatch(/NEWS2/);
+
+      const worklist = await api.worklist();
+      const order = worklist.map((i) => i.studyInstanceUid);
+      expect(order.indexOf(second.studyInstanceUid)).toBeLessThan(order.indexOf(first.studyInstanceUid));
+      const row = worklist.find((i) => i.studyInstanceUid === second.studyInstanceUid)!;
+      expect(row.why).toMatch(/awaiting AI read · .*NEWS2/);
+      expect(row.triage).toMatchObject({ level: 'II', news2Band: 'high' });
+      // BullMQ runs lower numbers first.
+      expect(await jobPriority(second.sopInstanceUid)).toBeLessThan(await jobPriority(first.sopInstanceUid));
+      expect((await api.audit(`?entityId=${second.studyInstanceUid}`))[0]).toMatchObject({ action: 'study.assessed', actor: 'Nurse Zhang' });
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('when inputs are wrong, then 422 names each field by score, and nothing is stored', async () => {
+    const before = (await api.audit('?limit=1000')).length;
+    const { status, body } = await post({ scores: { news2: { ...sickNews2, respiratoryRate: -4, systolicBp: 105 }, sofa: {} } });
+    expect(status).toBe(422);
+    expect(body.error!.details.map((d) => d.field).sort()).toEqual(['scores.news2.respiratoryRate', 'scores.news2.systolicBp', 'scores.sofa']);
+    expect((await api.audit('?limit=1000')).length).toBe(before);
+    expect((await post({ studyInstanceUid: '1.2.3.4', scores: { news2: wellNews2 } })).status).toBe(404);
+  });
+});
