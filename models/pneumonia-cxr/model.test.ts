@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aurocMannWhitney, confusionAt, referBandEffect } from '../metrics.ts';
 import { readNpz } from '../npz.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -20,6 +21,8 @@ const card = JSON.parse(readFileSync(join(here, 'model.json'), 'utf8')) as {
   inputs: { name: string; shape: number[] }[];
   outputs: { name: string; shape: number[] }[];
   operatingPoints: { name: string; threshold: number }[];
+  referBands: { label: string; low: number; high: number; rule: string }[];
+  referBandEffect: { referredFraction: number; accuracyOutside: number };
   metrics: Metric[];
 };
 const metric = (name: string): Metric => {
@@ -27,28 +30,6 @@ const metric = (name: string): Metric => {
   if (!m) throw new Error(`card has no metric ${name}`);
   return m;
 };
-
-/** AUROC as the Mann-Whitney U statistic, ties given half credit via mid-ranks. */
-function aurocMannWhitney(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
-  const rank = new Float64Array(scores.length);
-  for (let i = 0; i < idx.length;) {
-    let j = i;
-    while (j + 1 < idx.length && scores[idx[j + 1]] === scores[idx[i]]) j++;
-    for (let k = i; k <= j; k++) rank[idx[k]] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  let nPos = 0;
-  let rankSum = 0;
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] === 1) {
-      nPos++;
-      rankSum += rank[i];
-    }
-  }
-  const nNeg = labels.length - nPos;
-  return (rankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
-}
 
 describe('pneumonia-cxr model on the official PneumoniaMNIST test split', () => {
   let session: ort.InferenceSession;
@@ -100,15 +81,20 @@ describe('pneumonia-cxr model on the official PneumoniaMNIST test split', () => 
   });
 
   it('when the card operating point is applied, then test sensitivity and specificity match the card', () => {
+    const c = confusionAt(probability, labels, card.operatingPoints[0].threshold);
+    expect(Math.abs(c.sensitivity - metric('sensitivity@operating-point').value)).toBeLessThan(0.005);
+    expect(Math.abs(c.specificity - metric('specificity@operating-point').value)).toBeLessThan(0.005);
+  });
+
+  it('when the refer band is applied, then it brackets the operating point and its test effect matches the card', () => {
+    const [band] = card.referBands;
     const t = card.operatingPoints[0].threshold;
-    let tp = 0;
-    let tn = 0;
-    for (let i = 0; i < labels.length; i++) {
-      if (labels[i] === 1 && probability[i] >= t) tp++;
-      if (labels[i] === 0 && probability[i] < t) tn++;
-    }
-    expect(Math.abs(tp / 390 - metric('sensitivity@operating-point').value)).toBeLessThan(0.005);
-    expect(Math.abs(tn / 234 - metric('specificity@operating-point').value)).toBeLessThan(0.005);
+    expect(band.label).toBe('pneumonia');
+    expect(band.low).toBeLessThanOrEqual(t + 1e-4);
+    expect(band.high).toBeGreaterThanOrEqual(t - 1e-4);
+    const e = referBandEffect(probability, labels, band.low, band.high);
+    expect(Math.abs(e.referredFraction - card.referBandEffect.referredFraction)).toBeLessThan(0.005);
+    expect(Math.abs(e.accuracyOutside! - card.referBandEffect.accuracyOutside)).toBeLessThan(0.005);
   });
 
   it('when a batch is run, then the heatmap is [N,1,28,28] with every value in [0,1] and a peak of 1 or an all-zero map', () => {

@@ -9,18 +9,18 @@ has no onnxruntime; Python only edits the graph (for the uncalibrated variant) a
 the statistics.
 
 Chosen on the validation split (never on test): the operating point (highest threshold
-with sensitivity >= 0.90 on val). Temperature was fitted on val by train.py.
+with sensitivity >= 0.90 on val) and the refer band (NPV/PPV targets, see REFER_RULE).
+Temperature was fitted on val by train.py. Statistics: models/evaluation_stats.py.
 
 Writes evaluation/test-metrics.json, evaluation/test-predictions.csv, evaluation/roc.svg,
 evaluation/calibration.svg, and updates the numeric fields of model.json (hash, operating
-point, calibration, metrics) so the card always matches the file it describes.
+point, refer band, calibration, metrics) so the card always matches the file it describes.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import json
-import math
 import os
 import subprocess
 import sys
@@ -32,13 +32,23 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE.parent
 REPO = MODEL_DIR.parent.parent
+sys.path.insert(0, str(MODEL_DIR.parent))
+from evaluation_stats import (Z95, band_effect, confusion, delong_auc, ece, operating_threshold,  # noqa: E402
+                              refer_band, reliability, roc_curve, wilson)
 EVAL_DIR = MODEL_DIR / "evaluation"
 MODEL = MODEL_DIR / "model.onnx"
 CARD = MODEL_DIR / "model.json"
 DATA = REPO.parent / "shared" / "data" / "images" / "pneumoniamnist" / "pneumoniamnist_varun19424.npz"
 SENSITIVITY_TARGET = 0.90
-Z95 = 1.959963984540054
 TEST_SPLIT = "official test (n=624)"
+NPV_TARGET = 0.95
+PPV_TARGET = 0.95
+MIN_CASES = 10
+REFER_RULE = (f"chosen on the official validation split (n=524, 74% pneumonia): low = the largest cut <= the "
+              f"operating threshold such that the >= {MIN_CASES} validation images below it have NPV >= {NPV_TARGET:.2f} "
+              f"(0 if none); high = the smallest cut >= the operating threshold such that the >= {MIN_CASES} validation "
+              f"images at or above it have PPV >= {PPV_TARGET:.2f} (1 if none); cuts are midpoints between adjacent "
+              f"validation probabilities. p < low: negative hint; p >= high: positive hint; otherwise refer.")
 
 
 def predict(model: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -79,55 +89,18 @@ def constant(model: Path, name: str) -> float:
     raise KeyError(name)
 
 
-def delong_auc(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
-    """AUROC and its DeLong (1988) standard error."""
-    pos, neg = s[y == 1], s[y == 0]
-    psi = (pos[:, None] > neg[None, :]).astype(float) + 0.5 * (pos[:, None] == neg[None, :])
-    v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
-    auc = float(v10.mean())
-    var = v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg)
-    return auc, float(math.sqrt(var))
 
 
-def wilson(k: int, n: int) -> list[float]:
-    p = k / n
-    d = 1 + Z95 ** 2 / n
-    c = (p + Z95 ** 2 / (2 * n)) / d
-    h = Z95 * math.sqrt(p * (1 - p) / n + Z95 ** 2 / (4 * n * n)) / d
-    return [c - h, c + h]
 
 
-def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    idx = np.minimum((p * bins).astype(int), bins - 1)
-    return float(sum((idx == b).sum() / len(p) * abs(p[idx == b].mean() - y[idx == b].mean())
-                     for b in range(bins) if (idx == b).any()))
 
 
-def reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict]:
-    idx = np.minimum((p * bins).astype(int), bins - 1)
-    return [{"bin": [b / bins, (b + 1) / bins], "n": int((idx == b).sum()),
-             "meanProbability": float(p[idx == b].mean()), "observed": float(y[idx == b].mean())}
-            for b in range(bins) if (idx == b).any()]
 
 
-def operating_threshold(p: np.ndarray, y: np.ndarray, target: float) -> float:
-    pos = np.sort(p[y == 1])[::-1]
-    return float(pos[math.ceil(target * len(pos)) - 1])
 
 
-def confusion(p: np.ndarray, y: np.ndarray, t: float) -> dict:
-    pred = p >= t
-    return {"tp": int((pred & (y == 1)).sum()), "fn": int((~pred & (y == 1)).sum()),
-            "tn": int((~pred & (y == 0)).sum()), "fp": int((pred & (y == 0)).sum())}
 
 
-def roc_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
-    distinct = np.r_[np.where(np.diff(s))[0], len(s) - 1]
-    tps = np.cumsum(y)[distinct]
-    fps = (1 + distinct) - tps
-    return np.r_[0, fps / (y == 0).sum()], np.r_[0, tps / (y == 1).sum()]
 
 
 def plots(y, p_cal, p_raw, auc, ci, op) -> None:
@@ -194,6 +167,10 @@ def main() -> None:
     cv = confusion(p_val, y_val, thr)
     val_op = {"sensitivity": cv["tp"] / (cv["tp"] + cv["fn"]), "specificity": cv["tn"] / (cv["tn"] + cv["fp"])}
 
+    band = refer_band(p_val, y_val, thr, NPV_TARGET, PPV_TARGET, MIN_CASES)
+    band_val = band_effect(p_val, y_val, band["low"], band["high"])
+    band_test = band_effect(p_test, y_test, band["low"], band["high"])
+
     auc, se = delong_auc(y_test, p_test)
     auc_ci = [max(0.0, auc - Z95 * se), min(1.0, auc + Z95 * se)]
     c5 = confusion(p_test, y_test, 0.5)
@@ -222,6 +199,8 @@ def main() -> None:
                 "confusion": ct,
             },
         },
+        "referBand": {"low": band["low"], "high": band["high"], "rule": REFER_RULE,
+                      "validation": band_val, "test": band_test},
         "calibration": {
             "method": "temperature scaling fitted on val, after a fixed prior-shift log-odds offset",
             "temperature": temperature,
@@ -248,6 +227,16 @@ def main() -> None:
     op = card["operatingPoints"][0]
     op["threshold"] = thr
     op["validation"] = {"sensitivity": r4(val_op["sensitivity"]), "specificity": r4(val_op["specificity"])}
+    card["referBands"] = [{"label": "pneumonia", "low": r4(band["low"]), "high": r4(band["high"]), "rule": REFER_RULE}]
+    card["referBandEffect"] = {
+        "split": TEST_SPLIT,
+        "referredFraction": r4(band_test["referredFraction"]),
+        "accuracyOutside": None if band_test["accuracyOutside"] is None else r4(band_test["accuracyOutside"]),
+        "accuracyOutsideCi95": None if band_test["accuracyOutsideCi95"] is None else [r4(v) for v in band_test["accuracyOutsideCi95"]],
+        "outside": band_test["outside"],
+        "validationReferredFraction": r4(band_val["referredFraction"]),
+        "validationAccuracyOutside": None if band_val["accuracyOutside"] is None else r4(band_val["accuracyOutside"]),
+    }
     card["calibration"]["temperature"] = r4(temperature)
     card["calibration"]["eceBefore"] = r4(metrics["calibration"]["test"]["eceBefore"])
     card["calibration"]["eceAfter"] = r4(metrics["calibration"]["test"]["eceAfter"])
@@ -272,6 +261,7 @@ def main() -> None:
     print(f"accuracy@0.5 {acc5:.4f}  accuracy@t {acct:.4f}")
     print(f"operating point t={thr:.4f}: val sens {val_op['sensitivity']:.4f} spec {val_op['specificity']:.4f}; "
           f"test sens {sens:.4f} spec {spec:.4f}")
+    print(f"refer band [{band['low']:.4f}, {band['high']:.4f}): val {json.dumps(band_val)}\n  test {json.dumps(band_test)}")
     print(f"ECE test before {metrics['calibration']['test']['eceBefore']:.4f} after {metrics['calibration']['test']['eceAfter']:.4f}")
 
 
