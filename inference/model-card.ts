@@ -90,6 +90,13 @@ const band = z.object({
 const readAssistCard = z.object({
   ...common,
   task: z.literal('read-assist'),
+  /**
+   * `serve`: run on every incoming study of its modalities. `evaluate-only`: loaded, checked,
+   * evaluated and benchmarked, but never shown to clinicians (e.g. it does not yet beat chance
+   * convincingly); `deploymentNote` says why.
+   */
+  deployment: z.enum(['serve', 'evaluate-only']).default('serve'),
+  deploymentNote: z.string().optional(),
   modalities: z.array(z.string()).default([]),
   bodyParts: z.array(z.string()).default([]),
   weights,

@@ -42,7 +42,7 @@ export interface ModelRegistry {
   get(key: string): LoadedModel;
   /** A loaded read-assist model, or ModelContractError naming what `key` is instead. */
   readAssist(key: string): ReadAssistModel;
-  /** Read-assist models whose card lists this modality. */
+  /** Served read-assist models whose card lists this modality. */
   forModality(modality: string | undefined): ReadAssistModel[];
   /** The highest loaded version of a model id. */
   latest(id: string): LoadedModel | undefined;
@@ -85,7 +85,7 @@ export async function loadModelRegistry(modelsDir: string, options: SessionOptio
       if (model.card.task !== 'read-assist') throw new ModelContractError(key, `is a ${model.card.task} model, not read-assist`);
       return model as ReadAssistModel;
     },
-    forModality: (modality) => models.filter((m): m is ReadAssistModel => m.card.task === 'read-assist' && modality !== undefined && m.card.modalities.includes(modality)),
+    forModality: (modality) => models.filter((m): m is ReadAssistModel => m.card.task === 'read-assist' && m.card.deployment === 'serve' && modality !== undefined && m.card.modalities.includes(modality)),
     latest: (id) => models.filter((m) => m.card.id === id).sort((a, b) => compareVersions(b.card.version, a.card.version))[0],
     async close() {
       await Promise.all(models.map((m) => ('session' in m ? m.session.release() : undefined)));
