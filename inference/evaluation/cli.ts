@@ -3,7 +3,7 @@
  *
  * Re-computes a model's card metrics from the dataset its card's `evaluation` names
  * (paths relative to `--data`, default `<repo>/../shared/data`) and writes
- * `models/<id>/evaluation/report.{md,json}`, `roc.svg` and `calibration.svg`.
+ * `models/<id>/evaluation/report.{md,json}`, `report-roc.svg` and `report-calibration.svg`.
  * Exit code 1 when a card metric drifted beyond its tolerance or could not be recomputed.
  */
 import fs from 'node:fs';

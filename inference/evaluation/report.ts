@@ -1,4 +1,4 @@
-/** Writes an EvaluationReport as report.md + report.json + roc.svg + calibration.svg. */
+/** Writes an EvaluationReport as report.md + report.json + report-roc.svg + report-calibration.svg. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { TOLERANCES, round, type EvaluationReport } from './evaluate.ts';
@@ -13,8 +13,8 @@ export function writeReport(report: EvaluationReport, outDir: string): string[] 
   const files = {
     'report.json': `${JSON.stringify(reportJson(report), null, 2)}\n`,
     'report.md': reportMarkdown(report),
-    'roc.svg': rocSvg(`ROC: ${title}`, report.roc, report.auroc, report.markers),
-    'calibration.svg': calibrationSvg(`Calibration: ${title}`, report.calibration.reliability, report.calibration.ece, {
+    'report-roc.svg': rocSvg(`ROC: ${title}`, report.roc, report.auroc, report.markers),
+    'report-calibration.svg': calibrationSvg(`Calibration: ${title}`, report.calibration.reliability, report.calibration.ece, {
       slope: report.calibration.logistic.slope.value,
       slopeFitIntercept: report.calibration.logistic.slopeFitIntercept,
       intercept: report.calibration.logistic.intercept.value,
@@ -94,6 +94,6 @@ function reportMarkdown(r: EvaluationReport): string {
     lines.push('## Rows flagged by the risk path', '', '| warning | rows |', '|---|---|',
       ...Object.entries(r.inputWarnings).map(([k, v]) => `| ${k} | ${v} |`), '');
   }
-  lines.push('![ROC](roc.svg)', '', '![Calibration](calibration.svg)', '', 'Per-case probabilities are in `report.json` (`predictions`).', '');
+  lines.push('![ROC](report-roc.svg)', '', '![Calibration](report-calibration.svg)', '', 'Per-case probabilities are in `report.json` (`predictions`).', '');
   return lines.join('\n');
 }
