@@ -54,7 +54,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   child.stderr!.on('data', (chunk) => { output += chunk; });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
-  const baseUrl = await new Promise<string>((resolve, reject) => {
+  const started = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`lantern start did not come up in 90 s:\n${output}`)), 90_000);
     const check = () => {
       const match = /open (http:\/\/\S+)/.exec(output);
@@ -69,6 +69,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       reject(new Error(`lantern start exited with ${code}:\n${output}`));
     });
   });
+  let baseUrl: string;
+  try {
+    baseUrl = await started;
+  } catch (error) {
+    // A stack that never came up must not leave its redis-server or data behind.
+    child.kill('SIGKILL');
+    await redis.stop();
+    if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
 
   return {
     baseUrl,
