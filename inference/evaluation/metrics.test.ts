@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { atThreshold, auroc, brier, ece, logisticCalibration, reliability, rocCurve, wilson } from './metrics.ts';
+import { atThreshold, auroc, brier, ece, logisticCalibration, referBandEffect, reliability, rocCurve, wilson } from './metrics.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -54,6 +54,21 @@ describe('metrics against scikit-learn on a small set with ties', () => {
     const m = atThreshold(scores, labels, 0.5);
     expect(m.confusion).toEqual({ tp: 9, fn: 1, tn: 8, fp: 2 });
     expect(m.accuracy.value).toBe(17 / 20);
+  });
+});
+
+describe('refer band effect, counted by hand on the same 20 cases', () => {
+  it('when the band is [0.4, 0.6), then the 6 cases inside are referred and 12 of the 14 hints outside are right', () => {
+    // Outside: 0.35 (positive) is read negative and 0.65 (negative) positive; the rest agree.
+    expect(referBandEffect(scores, labels, 0.4, 0.6)).toEqual({ referred: 6, referredFraction: 0.3, outside: 14, accuracyOutside: 12 / 14 });
+  });
+
+  it('when p equals the band edges, then low is inside and high is outside', () => {
+    expect(referBandEffect([0.4, 0.6], [0, 1], 0.4, 0.6)).toMatchObject({ referred: 1, outside: 1, accuracyOutside: 1 });
+  });
+
+  it('when every case falls in the band, then the accuracy outside is null, not NaN', () => {
+    expect(referBandEffect(scores, labels, 0, 1).accuracyOutside).toBeNull();
   });
 });
 

@@ -137,6 +137,32 @@ export function atThreshold(scores: Scores, labels: Labels, threshold: number): 
   };
 }
 
+export interface ReferBandEffect {
+  referred: number;
+  referredFraction: number;
+  /** Cases outside the band, which get a hint. */
+  outside: number;
+  /** Accuracy of those hints; null when every case is referred. */
+  accuracyOutside: number | null;
+}
+
+/**
+ * What a refer band [low, high) does (docs/models.md `referBands`): the fraction of cases
+ * referred, and the accuracy of the hints outside it (p < low read as negative, p >= high
+ * as positive). Same definition as `band_effect` in models/evaluation_stats.py, which
+ * computed the cards' `referBandEffect`.
+ */
+export function referBandEffect(scores: Scores, labels: Labels, low: number, high: number): ReferBandEffect {
+  let referred = 0, correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const p = scores[i];
+    if (p >= low && p < high) referred++;
+    else if ((p >= high) === (labels[i] === 1)) correct++;
+  }
+  const outside = labels.length - referred;
+  return { referred, referredFraction: referred / labels.length, outside, accuracyOutside: outside ? correct / outside : null };
+}
+
 /** Brier score: mean squared difference between probability and outcome. */
 export function brier(probabilities: Scores, labels: Labels): number {
   let s = 0;

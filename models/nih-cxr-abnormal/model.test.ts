@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aurocMannWhitney, confusionAt, referBandEffect } from '../metrics.ts';
+import { atThreshold, auroc, referBandEffect } from '../../inference/evaluation/metrics.ts';
 import { loadSplit, SIZE } from './train/predict.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -68,7 +68,7 @@ describe('nih-cxr-abnormal model on the NIH1000 test split', () => {
   it('when all test images are scored, then the AUROC equals the card within 0.005', () => {
     expect(probability.length).toBe(200);
     for (const p of probability) expect(p >= 0 && p <= 1).toBe(true);
-    const auc = aurocMannWhitney(probability, labels);
+    const auc = auroc(probability, labels).value;
     const claimed = metric('AUROC');
     expect(claimed.split).toBe('NIH1000 test (n=200)');
     expect(Math.abs(auc - claimed.value)).toBeLessThan(0.005);
@@ -77,9 +77,9 @@ describe('nih-cxr-abnormal model on the NIH1000 test split', () => {
   });
 
   it('when the card operating point is applied, then test sensitivity and specificity match the card', () => {
-    const c = confusionAt(probability, labels, card.operatingPoints[0].threshold);
-    expect(Math.abs(c.sensitivity - metric('sensitivity@operating-point').value)).toBeLessThan(0.005);
-    expect(Math.abs(c.specificity - metric('specificity@operating-point').value)).toBeLessThan(0.005);
+    const c = atThreshold(probability, labels, card.operatingPoints[0].threshold);
+    expect(Math.abs(c.sensitivity.value - metric('sensitivity@operating-point').value)).toBeLessThan(0.005);
+    expect(Math.abs(c.specificity.value - metric('specificity@operating-point').value)).toBeLessThan(0.005);
   });
 
   it('when the refer band is applied, then it brackets the operating point and its test effect matches the card', () => {
