@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { atThreshold, auroc, referBandEffect } from '../../inference/evaluation/metrics.ts';
-import { readNpz } from '../npz.ts';
+import { readNpz } from '../../inference/evaluation/npz.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const NPZ = join(here, '../../../shared/data/images/pneumoniamnist/pneumoniamnist_varun19424.npz');

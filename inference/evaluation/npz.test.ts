@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { NpzFormatError, parseNpy, readNpz, readZipEntries } from './npz.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const NPZ = join(here, '../../shared/data/images/pneumoniamnist/pneumoniamnist_varun19424.npz');
+const NPZ = join(here, '../../../shared/data/images/pneumoniamnist/pneumoniamnist_varun19424.npz');
 
 /** A .npy v1.0 file, built byte by byte as numpy writes it (header padded to 64 bytes). */
 function npy(descr: string, shape: number[], data: Uint8Array): Uint8Array {
