@@ -50,6 +50,9 @@ export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
     const bytes = await options.blobs.get(job.data.blobSha256);
     try {
       const { findings } = await readAssist(bytes, model);
+      // Time the job waited in the queue: part of what a clinician waits for, so it is in every finding's timing.
+      const queueWait = Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp);
+      for (const finding of findings) finding.timingMs = { queueWait, ...finding.timingMs };
       await handBack(job, { kind: 'findings', sopInstanceUid: job.data.sopInstanceUid, modelKey: model.key, findings });
       return { findings: findings.length };
     } catch (error) {

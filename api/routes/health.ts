@@ -1,8 +1,16 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Hono } from 'hono';
 import type { ApiDeps } from '../deps.ts';
 
+const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+
 export function healthRoutes(deps: ApiDeps) {
   const app = new Hono();
+  // The API's promise is responsiveness while workers are saturated; this is how it is checked.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  let since = new Date().toISOString();
+
   app.get('/health', async (c) => {
     const [redis, database] = await Promise.all([
       deps.redis.ping().then(() => 'ok', (e: Error) => `error: ${e.message}`),
@@ -15,6 +23,23 @@ export function healthRoutes(deps: ApiDeps) {
       database,
       models: deps.registry.models.map((m) => ({ id: m.card.id, version: m.card.version, task: m.card.task, weightsSha256: m.sha256 })),
     }, ok ? 200 : 503);
+  });
+  /** Liveness: no I/O at all, so it is also the floor any other route is measured against. */
+  app.get('/health/live', (c) => c.json({ status: 'ok' }));
+  /** Event-loop delay of this API process since `since`; `?reset=true` starts a new window. */
+  app.get('/health/event-loop', (c) => {
+    const body = {
+      since,
+      samples: loopDelay.count,
+      p50Ms: ms(loopDelay.percentile(50)),
+      p99Ms: ms(loopDelay.percentile(99)),
+      maxMs: ms(loopDelay.max),
+    };
+    if (c.req.query('reset') === 'true') {
+      loopDelay.reset();
+      since = new Date().toISOString();
+    }
+    return c.json(body);
   });
   return app;
 }

@@ -1,3 +1,4 @@
+import { parseDicom } from '../../dicom/parse.ts';
 /**
  * Writes small DICOM Part-10 files byte by byte (explicit VR little endian meta, dataset
  * in the transfer syntax's VR encoding), so tests can make edge cases no public file has.
@@ -112,4 +113,25 @@ export function buildCr(uidRoot: string, transferSyntaxUid: string, image: GreyI
     { tag: 0x00280103, vr: 'US', value: image.pixelRepresentation },
     { tag: 0x7fe00010, vr: image.bitsAllocated > 8 && !Array.isArray(pixelData) ? 'OW' : 'OB', value: pixelData },
   ]);
+}
+
+/**
+ * The same file as another instance of another study: the Study, Series and SOP Instance
+ * UIDs (and the meta header's copy) get `n` (≥ 1) written over their last digits, in place, so
+ * the pixel data (compressed or not) stays byte-identical and only the identity changes.
+ */
+export function withFreshUids(bytes: Uint8Array, n: number): Uint8Array {
+  const copy = new Uint8Array(bytes);
+  const { dataSet } = parseDicom(copy);
+  if (dataSet.byteArray !== copy) throw new Error('withFreshUids needs a file parsed in place (not deflated)');
+  const suffix = String(n);
+  for (const tag of ['x00020003', 'x00080018', 'x0020000d', 'x0020000e']) {
+    const element = dataSet.elements[tag];
+    if (!element) continue;
+    let end = element.dataOffset + element.length;
+    while (end > element.dataOffset && (copy[end - 1] === 0 || copy[end - 1] === 0x20)) end--;
+    if (end - element.dataOffset < suffix.length + 2) throw new Error(`UID ${tag} too short to vary`);
+    for (let i = 0; i < suffix.length; i++) copy[end - suffix.length + i] = suffix.charCodeAt(i);
+  }
+  return copy;
 }

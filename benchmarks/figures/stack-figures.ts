@@ -1,0 +1,140 @@
+import { performance } from 'node:perf_hooks';
+import { QueueEvents } from 'bullmq';
+import { parseDicom } from '../../dicom/parse.ts';
+import { readAssistJobId, RESULTS_QUEUE, resultJobId } from '../../queue/jobs.ts';
+import { apiClient } from '../../test/support/api-client.ts';
+import type { Stack } from '../../test/support/stack.ts';
+import { progressBar } from '../progress.ts';
+import { ratio, summarise, type Summary } from '../stats.ts';
+
+/** Resolves when the result of `sop`'s read-assist job has been persisted (the results job completed). */
+function persistedWatcher(events: QueueEvents) {
+  const waiting = new Map<string, () => void>();
+  events.on('completed', ({ jobId }) => {
+    waiting.get(jobId)?.();
+    waiting.delete(jobId);
+  });
+  return (sop: string, modelKey: string) => new Promise<void>((resolve) => waiting.set(resultJobId(readAssistJobId(sop, modelKey)), resolve));
+}
+
+export interface EndToEnd {
+  total: Summary;
+  ingest: Summary;
+  stages: Record<string, Summary>;
+  samples: Record<string, number[]>;
+}
+
+/**
+ * Upload → finding persisted on an idle queue, one study at a time: STOW-RS request,
+ * then wait for the results job to complete (no polling). Stage times come from the
+ * finding's own timing; "persist + delivery" is what remains.
+ */
+export async function measureEndToEnd(stack: Stack, copies: Uint8Array[], modelKey: string): Promise<EndToEnd> {
+  const api = apiClient(stack.baseUrl);
+  const events = new QueueEvents(RESULTS_QUEUE, { connection: { url: stack.redisUrl }, prefix: 'lantern' });
+  await events.waitUntilReady();
+  const persisted = persistedWatcher(events);
+  const samples: Record<string, number[]> = { total: [], ingest: [] };
+  const bar = progressBar('end to end (idle queue)', copies.length);
+  try {
+    for (const [i, bytes] of copies.entries()) {
+      const start = performance.now();
+      const sop = parseSop(bytes);
+      const done = persisted(sop, modelKey);
+      const { status } = await api.stow([bytes]);
+      if (status !== 200) throw new Error(`upload failed with ${status}`);
+      const ingest = performance.now() - start;
+      await done;
+      const total = performance.now() - start;
+      const study = (await api.worklist()).find((row) => row.findings.some((f) => f.sopInstanceUid === sop))!;
+      const timing = study.findings[0].timingMs;
+      samples.total.push(total);
+      samples.ingest.push(ingest);
+      for (const [stage, value] of Object.entries(timing)) (samples[stage] ??= []).push(value);
+      const worker = Object.values(timing).reduce((a, b) => a + b, 0);
+      (samples['persist + delivery'] ??= []).push(Math.max(0, total - ingest - worker));
+      bar.tick(i + 1);
+    }
+  } finally {
+    bar.done();
+    await events.close();
+  }
+  const { total, ingest, ...stages } = samples;
+  return { total: summarise(total), ingest: summarise(ingest), stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, summarise(v)])), samples };
+}
+
+export interface Saturation {
+  images: number;
+  seconds: number;
+  imagesPerSecond: number;
+  eventLoop: { p50Ms: number; p99Ms: number; maxMs: number; samples: number };
+}
+
+/**
+ * Many studies at once: every upload first, then wait for every result. Meanwhile the
+ * API's own event-loop delay is recorded (reset before, read after).
+ */
+export async function measureSaturation(stack: Stack, copies: Uint8Array[], modelKey: string): Promise<Saturation> {
+  const api = apiClient(stack.baseUrl);
+  const events = new QueueEvents(RESULTS_QUEUE, { connection: { url: stack.redisUrl }, prefix: 'lantern' });
+  await events.waitUntilReady();
+  const persisted = persistedWatcher(events);
+  await api.json('/health/event-loop?reset=true');
+  const bar = progressBar('worker pool at saturation', copies.length);
+  let finished = 0;
+  const start = performance.now();
+  try {
+    const done = copies.map((bytes) => persisted(parseSop(bytes), modelKey).then(() => bar.tick(++finished)));
+    for (const bytes of copies) {
+      const { status } = await api.stow([bytes]);
+      if (status !== 200) throw new Error(`upload failed with ${status}`);
+    }
+    await Promise.all(done);
+  } finally {
+    bar.done();
+    await events.close();
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const { body: eventLoop } = await api.json<Saturation['eventLoop']>('/health/event-loop');
+  return { images: copies.length, seconds: Math.round(seconds * 1000) / 1000, imagesPerSecond: ratio(copies.length, seconds), eventLoop };
+}
+
+export interface ApiLatency {
+  risk: Summary;
+  bare: Summary;
+  ratioP50: number;
+  ratioP99: number;
+  samples: { risk: number[]; bare: number[] };
+}
+
+/** A risk answer against the floor of the same server: a route that does nothing, interleaved so both see the same noise. */
+export async function measureApiLatency(stack: Stack, requests: number): Promise<ApiLatency> {
+  const riskBody = JSON.stringify({
+    age: 55, sex: 'male', race: 'white', totalCholesterol: { value: 213, unit: 'mg/dL' }, hdlCholesterol: { value: 50, unit: 'mg/dL' },
+    systolicBp: { value: 120, unit: 'mmHg' }, onBpTreatment: false, smoker: false, diabetes: false,
+  });
+  const timed = async (init: () => Promise<Response>) => {
+    const start = performance.now();
+    const response = await init();
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return performance.now() - start;
+  };
+  const risk = () => fetch(`${stack.baseUrl}/v1/risk/pce-ascvd`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: riskBody });
+  const bare = () => fetch(`${stack.baseUrl}/health/live`);
+  const samples = { risk: [] as number[], bare: [] as number[] };
+  const bar = progressBar('API: risk vs bare route', requests);
+  for (let i = 0; i < 50; i++) await timed(i % 2 ? risk : bare);
+  for (let i = 0; i < requests; i++) {
+    samples.bare.push(await timed(bare));
+    samples.risk.push(await timed(risk));
+    if (i % 50 === 0) bar.tick(i);
+  }
+  bar.done();
+  const r = summarise(samples.risk);
+  const b = summarise(samples.bare);
+  return { risk: r, bare: b, ratioP50: ratio(r.p50, b.p50), ratioP99: ratio(r.p99, b.p99), samples };
+}
+
+/** The upload's SOP Instance UID, read before sending: the watcher must be armed before the upload. */
+const parseSop = (bytes: Uint8Array) => parseDicom(bytes).meta.sopInstanceUid;

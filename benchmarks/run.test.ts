@@ -1,0 +1,32 @@
+/**
+ * The harness on a tiny budget, so it cannot rot. It checks that every figure is
+ * produced, consistent with its reference and written out — never how fast anything is
+ * (this machine is shared and noisy; speed is for `npm run bench`).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { files } from '../test/support/shared-data.ts';
+import { runBenchmarks } from './run.ts';
+
+describe('npm run bench on a tiny budget', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-bench-'));
+  afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+
+  it('when it runs, then every figure is a ratio to its reference and the report, JSON and plots are written', async () => {
+    const report = await runBenchmarks({ quick: true, out, study: files.chestRaw });
+    const { figures, details } = report;
+    expect(figures.endToEndRatio.p50).toBeCloseTo(details.endToEnd.total.p50 / details.reference.total.p50, 2);
+    expect(details.endToEnd.total.p50).toBeGreaterThan(0);
+    expect(figures.poolThroughputRatio.imagesPerSecond).toBeGreaterThan(0);
+    expect(figures.riskApiRatio.p50).toBeCloseTo(details.api.risk.p50 / details.api.bare.p50, 2);
+    expect(figures.eventLoopLagUnderSaturation.p99Ms).toBeGreaterThanOrEqual(0);
+    expect(figures.bullmqNoop.n).toBeGreaterThan(0);
+    expect(Object.keys(details.endToEnd.stages)).toEqual(expect.arrayContaining(['queueWait', 'decode', 'preprocess', 'inference', 'persist + delivery']));
+    for (const file of ['report.md', 'report.json', 'stages.svg', 'api.svg', 'bullmq.svg']) {
+      expect(fs.statSync(path.join(out, file)).size, file).toBeGreaterThan(200);
+    }
+    expect(fs.readFileSync(path.join(out, 'report.md'), 'utf8')).toMatch(/image study end to end ÷ in-process pipeline/);
+  }, 400_000);
+});

@@ -1,0 +1,175 @@
+/**
+ * `npm run bench`: Lantern's performance, each figure measured in the same run as its
+ * reference and reported as a ratio. Writes report.md, report.json and SVG plots to
+ * benchmarks/results/<date>/ and prints a summary.
+ *
+ *   npm run bench              full budget (~5–10 min on 2 cores)
+ *   npm run bench -- --quick   tiny budget (the smoke test's)
+ *   npm run bench -- --out DIR
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from '../config.ts';
+import { files } from '../test/support/shared-data.ts';
+import { startStack } from '../test/support/stack.ts';
+import { measureBullmqNoop } from './figures/bullmq.ts';
+import { measurePipeline, MODEL_ID, studyCopies } from './figures/pipeline.ts';
+import { measureApiLatency, measureEndToEnd, measureSaturation } from './figures/stack-figures.ts';
+import { latencyHistogramSvg } from './histogram-svg.ts';
+import { ratio, type Summary } from './stats.ts';
+
+export interface BenchOptions {
+  quick: boolean;
+  out: string;
+  /** The study every image figure uses: a real full-size chest radiograph by default. */
+  study: string;
+}
+
+const budgets = {
+  full: { pipeline: 20, e2e: 20, api: 1000, saturation: 24, bullmq: 500 },
+  quick: { pipeline: 2, e2e: 2, api: 30, saturation: 3, bullmq: 20 },
+};
+
+export async function runBenchmarks(options: BenchOptions) {
+  const budget = options.quick ? budgets.quick : budgets.full;
+  const workers = Math.max(1, os.availableParallelism());
+  const machine = { cpus: os.cpus()[0]?.model, cores: os.availableParallelism(), memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
+
+  const bullmq = await measureBullmqNoop(budget.bullmq);
+  const reference = await measurePipeline(studyCopies(options.study, budget.pipeline, 1), 1);
+
+  let stack = await startStack({ workers: 1 });
+  const modelKey = await modelKeyOf(stack.baseUrl);
+  let endToEnd;
+  let api;
+  try {
+    endToEnd = await measureEndToEnd(stack, studyCopies(options.study, budget.e2e, 1000), modelKey);
+    api = await measureApiLatency(stack, budget.api);
+  } finally {
+    await stack.stop();
+  }
+  stack = await startStack({ workers });
+  let saturation;
+  try {
+    saturation = await measureSaturation(stack, studyCopies(options.study, budget.saturation, 2000), modelKey);
+  } finally {
+    await stack.stop();
+  }
+  const flops = await measureFlopsIfAvailable(options.quick);
+
+  const perImageMs = reference.total.p50;
+  const figures = {
+    endToEndRatio: { p50: ratio(endToEnd.total.p50, reference.total.p50), p95: ratio(endToEnd.total.p95, reference.total.p95), goal: '≤ 1.10' },
+    poolThroughputRatio: {
+      imagesPerSecond: saturation.imagesPerSecond,
+      reference: ratio(1000, perImageMs),
+      ratio: ratio(saturation.imagesPerSecond, 1000 / perImageMs),
+      perWorkerEfficiency: ratio(saturation.imagesPerSecond, (workers * 1000) / perImageMs),
+      workers,
+      goal: '≥ 0.90',
+    },
+    riskApiRatio: { p50: api.ratioP50, p99: api.ratioP99, goal: '≤ 1.5 at p50' },
+    eventLoopLagUnderSaturation: { p99Ms: saturation.eventLoop.p99Ms, maxMs: saturation.eventLoop.maxMs, goal: '< 20 ms' },
+    bullmqNoop: bullmq.addToCompleted,
+    flops,
+  };
+  const report = {
+    machine,
+    budget: options.quick ? 'quick' : 'full',
+    study: path.relative(repoRoot, options.study),
+    model: modelKey,
+    figures,
+    details: { reference: { total: reference.total, stages: reference.stages }, endToEnd: { total: endToEnd.total, ingest: endToEnd.ingest, stages: endToEnd.stages }, api: { risk: api.risk, bare: api.bare }, saturation },
+  };
+
+  fs.mkdirSync(options.out, { recursive: true });
+  fs.writeFileSync(path.join(options.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const stageSeries = (samples: Record<string, number[]>, summaries: Record<string, Summary>) =>
+    Object.entries(samples).map(([name, values]) => ({ name, values, summary: summaries[name] }));
+  fs.writeFileSync(path.join(options.out, 'stages.svg'), latencyHistogramSvg(`Upload → finding persisted: stages (${path.basename(options.study)}, idle queue)`, [
+    { name: 'end to end', values: endToEnd.samples.total, summary: endToEnd.total },
+    { name: 'in-process reference', values: reference.samples, summary: reference.total },
+    { name: 'ingest (HTTP + store)', values: endToEnd.samples.ingest, summary: endToEnd.ingest },
+    ...stageSeries(Object.fromEntries(Object.entries(endToEnd.samples).filter(([k]) => k !== 'total' && k !== 'ingest')), endToEnd.stages),
+  ]));
+  fs.writeFileSync(path.join(options.out, 'api.svg'), latencyHistogramSvg('API latency: risk answer vs bare route (same server, interleaved)', [
+    { name: 'POST /v1/risk/pce-ascvd', values: api.samples.risk, summary: api.risk },
+    { name: 'GET /health/live', values: api.samples.bare, summary: api.bare },
+  ]));
+  fs.writeFileSync(path.join(options.out, 'bullmq.svg'), latencyHistogramSvg('BullMQ no-op job: add → completed', [
+    { name: 'add → completed', values: bullmq.samples, summary: bullmq.addToCompleted },
+  ]));
+  fs.writeFileSync(path.join(options.out, 'report.md'), markdown(report));
+  return report;
+}
+
+async function modelKeyOf(baseUrl: string): Promise<string> {
+  const { models } = await (await fetch(`${baseUrl}/health`)).json() as { models: { id: string; version: string }[] };
+  const model = models.find((m) => m.id === MODEL_ID)!;
+  return `${model.id}@${model.version}`;
+}
+
+/** The FLOP/s figure lives in benchmarks/flops; measured last so it has the machine to itself. */
+async function measureFlopsIfAvailable(quick: boolean): Promise<unknown> {
+  const module = path.join(repoRoot, 'benchmarks', 'flops', 'measure.ts');
+  if (!fs.existsSync(module)) return { skipped: 'benchmarks/flops is not built yet' };
+  const { measureFlops } = await import(module);
+  return measureFlops({ budgetMs: quick ? 2000 : 20_000, onProgress: (message: string) => process.stderr.write(`flops: ${message}\n`) });
+}
+
+type Report = Awaited<ReturnType<typeof runBenchmarks>>;
+
+function markdown(report: Report): string {
+  const f = report.figures;
+  const d = report.details;
+  const row = (name: string, s: Summary) => `| ${name} | ${s.n} | ${s.p50.toFixed(2)} | ${s.p95.toFixed(2)} | ${s.p99.toFixed(2)} |`;
+  return [
+    `# Lantern benchmark (${report.budget} budget)`,
+    '',
+    `Machine: ${report.machine.cpus}, ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}, ${report.machine.platform}.`,
+    `Study: \`${report.study}\`; model \`${report.model}\`. Every ratio is measured against its reference in this run.`,
+    '',
+    '| figure | measured | goal |',
+    '|---|---|---|',
+    `| image study end to end ÷ in-process pipeline (decode + preprocess + session.run) | p50 ${f.endToEndRatio.p50}, p95 ${f.endToEndRatio.p95} | ${f.endToEndRatio.goal} |`,
+    `| worker-pool images/s at saturation ÷ (1 / in-process time per image) | ${f.poolThroughputRatio.ratio} (${f.poolThroughputRatio.imagesPerSecond} img/s with ${f.poolThroughputRatio.workers} workers; per-worker ${f.poolThroughputRatio.perWorkerEfficiency}) | ${f.poolThroughputRatio.goal} |`,
+    `| risk API ÷ bare route on the same server | p50 ${f.riskApiRatio.p50}, p99 ${f.riskApiRatio.p99} | ${f.riskApiRatio.goal} |`,
+    `| API event-loop delay while the image queue is saturated | p99 ${f.eventLoopLagUnderSaturation.p99Ms} ms (max ${f.eventLoopLagUnderSaturation.maxMs} ms) | ${f.eventLoopLagUnderSaturation.goal} |`,
+    `| BullMQ add → completed, no-op job | p50 ${f.bullmqNoop.p50.toFixed(2)} ms, p99 ${f.bullmqNoop.p99.toFixed(2)} ms | reported |`,
+    `| FLOP/s | see flops below | ≥ 0.85 of measured peak |`,
+    '',
+    '## Latency (ms)',
+    '',
+    '| series | n | p50 | p95 | p99 |',
+    '|---|---|---|---|---|',
+    row('end to end (upload → finding persisted)', d.endToEnd.total),
+    row('in-process pipeline (reference)', d.reference.total),
+    row('ingest (STOW-RS request)', d.endToEnd.ingest),
+    ...Object.entries(d.endToEnd.stages).map(([k, s]) => row(`stage: ${k}`, s)),
+    row('POST /v1/risk/pce-ascvd', d.api.risk),
+    row('GET /health/live', d.api.bare),
+    row('BullMQ no-op', f.bullmqNoop),
+    '',
+    '![stages](stages.svg)',
+    '',
+    '![api](api.svg)',
+    '',
+    '![bullmq](bullmq.svg)',
+    '',
+    '## FLOP/s',
+    '',
+    '```json',
+    JSON.stringify(f.flops, null, 2),
+    '```',
+    '',
+  ].join('\n');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(repoRoot, 'benchmarks', 'run.ts')) {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, study: { type: 'string' } } });
+  const out = values.out ?? path.join(repoRoot, 'benchmarks', 'results', new Date().toISOString().slice(0, 10));
+  const report = await runBenchmarks({ quick: values.quick!, out, study: values.study ?? files.chestJ2k });
+  console.log(`\n${markdown(report).split('\n').slice(0, 12).join('\n')}\n\nreport: ${path.relative(process.cwd(), out)}/report.md`);
+}
