@@ -6,230 +6,69 @@
  * train/coefficients.json, the unit handling, the validated-range flags and the shape of
  * the risk surface (monotone where the equation is, and the equation's own known
  * non-monotone corners reproduced rather than hidden).
+ *
+ * The checks every Cox-equation folder shares live in models/tools/cox-equation-checks.ts
+ * (named `it…` below); the rest of this file is what is specific to the PCE.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InputValidationError } from '../../inference/features.ts';
-import { isRiskModel, loadModel, type RiskModel } from '../../inference/registry.ts';
-import { evaluateRisk, type RiskAnswer } from '../../inference/risk.ts';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const readJson = (file: string) => JSON.parse(readFileSync(join(here, file), 'utf8'));
-
-interface Coefficient { value: number; source: string }
-interface Equation { id: string; when: Record<string, string[]>; coefficients: Record<string, Coefficient>; meanSum: Coefficient; s10: Coefficient }
-interface Coefficients { features: string[]; terms: { name: string; factors: string[] }[]; equations: Equation[]; units: Record<string, Coefficient> }
-interface WorkedExample {
-  id: string;
-  origin: string;
-  input: Record<string, unknown>;
-  expected: {
-    publishedPercent?: number; publishedTolerancePp?: number;
-    fullPrecisionPercent?: number; fullPrecisionTolerance?: number;
-    linearSum?: number; linearSumTolerance?: number; band?: string;
-  };
-}
-
-const card = readJson('model.json');
-const coef: Coefficients = readJson('train/coefficients.json');
-const examples: WorkedExample[] = readJson('evaluation/worked-examples.json').cases;
-
-let model: RiskModel;
-beforeAll(async () => {
-  const loaded = await loadModel(here, { threads: 1 });
-  if (!isRiskModel(loaded)) throw new Error(`${here} is not a risk model`);
-  model = loaded;
-});
-afterAll(async () => { await model?.session.release(); });
-
-// ---- the equation, re-evaluated from train/coefficients.json (float64) ----------------
-
-type Inputs = RiskAnswer['inputs'];
-
-function equationFor(inputs: Inputs): Equation {
-  const eq = coef.equations.find((e) => Object.entries(e.when).every(([feature, values]) => values.includes(String(inputs[feature].value))));
-  if (!eq) throw new Error(`no equation for ${JSON.stringify(inputs)}`);
-  return eq;
-}
-
-function termValue(term: { factors: string[] }, inputs: Inputs): number {
-  return term.factors.reduce((product, factor) => {
-    const [kind, feature] = factor.split(':');
-    const v = inputs[feature].value;
-    if (kind === 'ln') return product * Math.log(v as number);
-    const flag = v === true || v === 1 ? 1 : 0;
-    return product * (kind === 'flag' ? flag : 1 - flag);
-  }, 1);
-}
-
-const contributionsByTerm = (answer: RiskAnswer) => Object.fromEntries(answer.contributions.map((c) => [c.term, c.value]));
-
-// ---- request helpers ----------------------------------------------------------------
-
-type Profile = Record<string, number | string | boolean>;
-const mgdl = new Set(['totalCholesterol', 'hdlCholesterol']);
-/** A profile with cholesterol in mg/dL → the request body the API receives. */
-const body = (p: Profile) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, mgdl.has(k) ? { value: v, unit: 'mg/dL' } : v]));
-const riskOf = async (p: Profile) => (await evaluateRisk(model, body(p))).risk;
+import { evaluateRisk } from '../../inference/risk.ts';
+import {
+  coxEquationFolder, itConvertsCholesterolFromMmolPerL, itExplainsRiskByExactContributions, itMatchesItsCardAndCoefficients,
+  itScoresEveryWorkedExample, itSwitchesSbpTermsWithBpTreatment, range, type Profile,
+} from '../tools/cox-equation-checks.ts';
 
 const typical: Profile = {
   age: 55, sex: 'male', race: 'white', totalCholesterol: 213, hdlCholesterol: 50,
   systolicBp: 120, onBpTreatment: false, smoker: false, diabetes: false,
 };
-
-function* grid(axes: Record<string, readonly (number | string | boolean)[]>): Generator<Profile> {
-  const keys = Object.keys(axes);
-  const walk = function* (i: number, acc: Profile): Generator<Profile> {
-    if (i === keys.length) { yield { ...acc }; return; }
-    for (const v of axes[keys[i]]) yield* walk(i + 1, { ...acc, [keys[i]]: v });
-  };
-  yield* walk(0, {});
-}
-const range = (from: number, to: number, step: number) => Array.from({ length: Math.floor((to - from) / step) + 1 }, (_, i) => from + i * step);
-
-/** Every curve along `axis` over `values`, for every profile of `others`: risk strictly moves in `direction`. */
-async function expectMonotone(axis: string, values: number[], direction: 1 | -1, others: Record<string, readonly (number | string | boolean)[]>) {
-  let curves = 0;
-  for (const base of grid(others)) {
-    let previous: number | undefined;
-    for (const v of values) {
-      const risk = await riskOf({ ...typical, ...base, [axis]: v });
-      if (previous !== undefined && (risk - previous) * direction <= 0) {
-        throw new Error(`risk does not ${direction > 0 ? 'rise' : 'fall'} with ${axis} at ${axis}=${v} for ${JSON.stringify(base)}: ${previous} → ${risk}`);
-      }
-      previous = risk;
-    }
-    curves++;
-  }
-  expect(curves).toBeGreaterThan(0);
-}
-
-// ---- the tests ----------------------------------------------------------------------
+const folder = coxEquationFolder(dirname(fileURLToPath(import.meta.url)), typical);
+const { body, examples, expectMonotone, riskOf } = folder;
 
 describe('pce-ascvd card and weights', () => {
-  it('when the registry loads the folder, then the card, hash and graph contract are accepted', () => {
-    expect(model.card.task).toBe('risk');
-    expect(model.key).toBe(`${card.id}@${card.version}`);
-  });
-
-  it('when model.onnx is hashed, then it is the file the card names', () => {
-    const sha = createHash('sha256').update(readFileSync(join(here, card.weights.file))).digest('hex');
-    expect(sha).toBe(card.weights.sha256);
-    expect(model.sha256).toBe(card.weights.sha256);
-  });
-
-  it('when the card and coefficients.json are compared, then features, terms and the mmol/L factor agree', () => {
-    expect(card.features.map((f: { name: string }) => f.name)).toEqual(coef.features);
-    expect(card.explanation.terms.map((t: { name: string }) => t.name)).toEqual(coef.terms.map((t) => t.name));
-    for (const name of ['totalCholesterol', 'hdlCholesterol']) {
-      const feature = card.features.find((f: { name: string }) => f.name === name);
-      expect(feature.units['mmol/L'].factor).toBe(coef.units.cholesterolMmolPerLToMgPerDl.value);
-      expect(feature.units['mmol/L'].factor).toBe(38.67);
-    }
-    for (const eq of coef.equations) {
-      for (const c of [...Object.values(eq.coefficients), eq.meanSum, eq.s10]) expect(c.source).toMatch(/Goff 2014 Table A/);
-    }
-  });
-
-  it('when the card lists its validation, then every worked example is named', () => {
-    const checked = card.validation.checked.map((c: { id: string }) => c.id);
-    expect(checked).toEqual(examples.map((e) => e.id));
-  });
+  itMatchesItsCardAndCoefficients(folder, { source: /Goff 2014 Table A/ });
 });
 
 describe('pce-ascvd worked examples (RISK-EQUATIONS.md section 1)', () => {
-  for (const example of examples) {
-    it(`when ${example.id} is scored, then the risk matches (${example.origin})`, async () => {
-      const answer = await evaluateRisk(model, example.input);
-      const e = example.expected;
-      if (e.publishedPercent !== undefined) {
-        expect(Math.abs(100 * answer.risk - e.publishedPercent)).toBeLessThanOrEqual((e.publishedTolerancePp ?? 0.1) + 1e-9);
-      }
-      if (e.fullPrecisionPercent !== undefined) {
-        expect(Math.abs(answer.risk - e.fullPrecisionPercent / 100)).toBeLessThanOrEqual(e.fullPrecisionTolerance ?? 1e-4);
-      }
-      const sum = answer.contributions.reduce((s, c) => s + c.value, 0);
-      if (e.linearSum !== undefined) expect(Math.abs(sum - e.linearSum)).toBeLessThanOrEqual(e.linearSumTolerance ?? 0.001);
-      if (e.band !== undefined) expect(answer.band.label).toBe(e.band);
-      // the card's record of what was checked carries the value this graph gives
-      const recorded = card.validation.checked.find((c: { id: string }) => c.id === example.id);
-      expect(Math.abs(recorded.riskPercent - 100 * answer.risk)).toBeLessThan(5e-4);
-    });
-  }
+  itScoresEveryWorkedExample(folder, { linearSumTolerance: 0.001 });
 
   it('when the Table A white man is scored, then the full-precision 5.38 % is returned, not the printed 5.3 % from rounded intermediates', async () => {
-    const answer = await evaluateRisk(model, examples.find((e) => e.id === 'goff-table-a-white-men')!.input);
+    const answer = await evaluateRisk(folder.model, examples.find((e) => e.id === 'goff-table-a-white-men')!.input);
     expect(answer.risk).toBeCloseTo(0.0538, 3);
     expect(answer.band.label).toBe('borderline');
   });
 });
 
 describe('pce-ascvd contributions', () => {
-  it('when any worked example is scored, then each contribution is coefficient × transformed value of the selected equation, zero for its absent terms', async () => {
-    for (const example of examples) {
-      const answer = await evaluateRisk(model, example.input);
-      const eq = equationFor(answer.inputs);
-      const got = contributionsByTerm(answer);
-      expect(Object.keys(got).sort()).toEqual(coef.terms.map((t) => t.name).sort());
-      for (const term of coef.terms) {
-        const c = eq.coefficients[term.name];
-        const want = c ? c.value * termValue(term, answer.inputs) : 0;
-        expect(Math.abs(got[term.name] - want), `${example.id} ${term.name}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)));
-      }
-    }
-  });
-
-  it('when any worked example is scored, then Σ contributions − MeanSum = ln(ln(1 − risk) / ln S10)', async () => {
-    for (const example of examples) {
-      const answer = await evaluateRisk(model, example.input);
-      const eq = equationFor(answer.inputs);
-      const linear = answer.contributions.reduce((s, c) => s + c.value, 0) - eq.meanSum.value;
-      const implied = Math.log(Math.log(1 - answer.risk) / Math.log(eq.s10.value));
-      expect(Math.abs(linear - implied), example.id).toBeLessThan(1e-4);
-    }
-  });
-
-  it('when BP is untreated, then the treated-SBP terms contribute nothing, and vice versa', async () => {
-    const untreated = contributionsByTerm(await evaluateRisk(model, body({ ...typical, onBpTreatment: false })));
-    const treated = contributionsByTerm(await evaluateRisk(model, body({ ...typical, onBpTreatment: true })));
-    expect(untreated.ln_treated_sbp).toBe(0);
-    expect(untreated.ln_untreated_sbp).toBeGreaterThan(0);
-    expect(treated.ln_untreated_sbp).toBe(0);
-    expect(treated.ln_treated_sbp).toBeGreaterThan(0);
-  });
+  itExplainsRiskByExactContributions(folder);
+  itSwitchesSbpTermsWithBpTreatment(folder);
 });
 
 describe('pce-ascvd units, ranges and population', () => {
-  it('when cholesterol comes in mmol/L, then the risk equals the mg/dL request converted with × 38.67', async () => {
-    const mmol = await evaluateRisk(model, { ...body(typical), totalCholesterol: { value: 5.5, unit: 'mmol/L' }, hdlCholesterol: { value: 1.3, unit: 'mmol/L' } });
-    const mg = await evaluateRisk(model, body({ ...typical, totalCholesterol: 5.5 * 38.67, hdlCholesterol: 1.3 * 38.67 }));
-    expect(mmol.inputs.totalCholesterol.value).toBeCloseTo(5.5 * 38.67, 9);
-    expect(mmol.risk).toBe(mg.risk);
-  });
+  itConvertsCholesterolFromMmolPerL(folder, { factor: 38.67 });
 
   it('when cholesterol has no unit, then the request is refused rather than guessed', async () => {
-    await expect(evaluateRisk(model, { ...body(typical), totalCholesterol: 5.5 })).rejects.toBeInstanceOf(InputValidationError);
+    await expect(evaluateRisk(folder.model, { ...body(typical), totalCholesterol: 5.5 })).rejects.toBeInstanceOf(InputValidationError);
   });
 
   it('when a value is physiologically impossible, then the request is refused naming the field', async () => {
-    const error = await evaluateRisk(model, body({ ...typical, systolicBp: 400 })).catch((e: unknown) => e);
+    const error = await evaluateRisk(folder.model, body({ ...typical, systolicBp: 400 })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputValidationError);
     expect((error as InputValidationError).issues.map((i) => i.field)).toEqual(['systolicBp']);
   });
 
   it('when age is outside 40–79, then the risk is answered but flagged as outside the validated range', async () => {
-    const answer = await evaluateRisk(model, body({ ...typical, age: 35 }));
+    const answer = await evaluateRisk(folder.model, body({ ...typical, age: 35 }));
     expect(answer.withinValidatedRange).toBe(false);
     expect(answer.warnings).toEqual([expect.objectContaining({ feature: 'age', code: 'OUTSIDE_VALIDATED_RANGE' })]);
   });
 
   it('when race is "other", then the white equation is used and the answer is flagged as outside the validated population', async () => {
     for (const sex of ['female', 'male']) {
-      const other = await evaluateRisk(model, body({ ...typical, sex, race: 'other' }));
-      const white = await evaluateRisk(model, body({ ...typical, sex, race: 'white' }));
+      const other = await evaluateRisk(folder.model, body({ ...typical, sex, race: 'other' }));
+      const white = await evaluateRisk(folder.model, body({ ...typical, sex, race: 'white' }));
       expect(other.risk).toBe(white.risk);
       expect(other.warnings).toEqual([expect.objectContaining({ feature: 'race', code: 'OUTSIDE_VALIDATED_POPULATION' })]);
       expect(white.warnings).toEqual([]);
@@ -237,7 +76,7 @@ describe('pce-ascvd units, ranges and population', () => {
   });
 
   it('when risk crosses 5 %, 7.5 % and 20 %, then the band follows the 2018/2019 ACC/AHA categories', async () => {
-    const bandOf = async (p: Profile) => (await evaluateRisk(model, body(p))).band.label;
+    const bandOf = async (p: Profile) => (await evaluateRisk(folder.model, body(p))).band.label;
     expect(await bandOf({ ...typical, sex: 'female' })).toBe('low'); // 2.05 %
     expect(await bandOf(typical)).toBe('borderline'); // 5.38 %
     expect(await bandOf({ ...typical, systolicBp: 150 })).toBe('intermediate');
