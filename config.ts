@@ -14,6 +14,8 @@ export interface LanternConfig {
   redisUrl?: string;
   /** PostgreSQL. Env `DATABASE_URL`; unset means embedded PGlite under `dataDir`. */
   databaseUrl?: string;
+  /** Connections the API keeps to PostgreSQL. Env `LANTERN_DB_POOL_MAX`, default 10 (1 for the private PGlite server). */
+  databasePoolMax: number;
   /** Where PGlite, the private redis and stored DICOM live. Env `LANTERN_DATA_DIR`, default `<repo>/var`. */
   dataDir: string;
   /** Content-addressed DICOM store; must be shared by API and workers. Env `LANTERN_BLOB_DIR`, default `<dataDir>/blobs`. */
@@ -59,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     host: env.HOST || '127.0.0.1',
     redisUrl: env.REDIS_URL || undefined,
     databaseUrl: env.DATABASE_URL || undefined,
+    databasePoolMax: integer(env, 'LANTERN_DB_POOL_MAX', 10, 1),
     dataDir,
     blobDir: path.resolve(env.LANTERN_BLOB_DIR || path.join(dataDir, 'blobs')),
     modelsDir: path.resolve(env.LANTERN_MODELS_DIR || path.join(repoRoot, 'models')),

@@ -23,7 +23,7 @@ export interface ApiRole {
  */
 export async function startApiRole(config: LanternConfig & { redisUrl: string }): Promise<ApiRole> {
   const registry = await loadModelRegistry(config.modelsDir, { threads: 1 });
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, prioritise: createStudyPrioritiser(registry.triagePolicy) });
+  const store = await openStore({ databaseUrl: config.databaseUrl, databasePoolMax: config.databasePoolMax, dataDir: config.dataDir, prioritise: createStudyPrioritiser(registry.triagePolicy) });
   const redis = redisConnection(config.redisUrl);
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store });

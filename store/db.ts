@@ -25,10 +25,15 @@ export interface DatabaseOptions {
   pgliteDir?: string;
   /** PostgreSQL schema to use (created if missing); lets tests share one server without colliding. */
   schema?: string;
+  /**
+   * Connections in the pool (default 10). A PGlite served over a socket is one session:
+   * it needs 1, so that transactions never interleave.
+   */
+  poolMax?: number;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.schema);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.schema, options.poolMax ?? 10);
   return openPglite(options.pgliteDir ?? 'memory://');
 }
 
@@ -43,10 +48,10 @@ async function openPglite(dir: string): Promise<Database> {
   };
 }
 
-async function openPostgres(url: string, schema?: string): Promise<Database> {
+async function openPostgres(url: string, schema: string | undefined, poolMax: number): Promise<Database> {
   if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
   // The startup option applies search_path before any query on every pooled connection.
-  const pool = new pg.Pool({ connectionString: url, max: 10, options: schema ? `-c search_path=${schema}` : undefined });
+  const pool = new pg.Pool({ connectionString: url, max: poolMax, options: schema ? `-c search_path=${schema}` : undefined });
   if (schema) await pool.query(`create schema if not exists ${schema}`);
   return {
     kind: 'postgres',

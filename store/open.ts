@@ -5,6 +5,7 @@ import { createStore, type StoreOptions } from './store.ts';
 
 export interface OpenStoreOptions extends StoreOptions {
   databaseUrl?: string;
+  databasePoolMax?: number;
   /** Folder under which PGlite keeps its files when no `databaseUrl` is given. */
   dataDir: string;
   schema?: string;
@@ -16,6 +17,7 @@ export async function openStore(options: OpenStoreOptions) {
     databaseUrl: options.databaseUrl,
     pgliteDir: path.join(options.dataDir, 'pglite'),
     schema: options.schema,
+    poolMax: options.databasePoolMax,
   });
   await migrate(db);
   return createStore(db, options);
