@@ -23,7 +23,13 @@ export interface ApiRole {
  */
 export async function startApiRole(config: LanternConfig & { redisUrl: string }): Promise<ApiRole> {
   const registry = await loadModelRegistry(config.modelsDir, { threads: 1 });
-  const store = await openStore({ databaseUrl: config.databaseUrl, databasePoolMax: config.databasePoolMax, dataDir: config.dataDir, prioritise: createStudyPrioritiser(registry.triagePolicy) });
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    databasePoolMax: config.databasePoolMax,
+    dataDir: config.dataDir,
+    prioritise: createStudyPrioritiser(registry.triagePolicy),
+    onAuditError: (error) => logger.error({ err: error }, 'calculation audit commit failed; will retry'),
+  });
   const redis = redisConnection(config.redisUrl);
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store });
@@ -47,7 +53,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
       await results.stop();
       await readAssist.close();
       await redis.quit();
-      await store.db.close();
+      await store.close();
       await registry.close();
     },
   };

@@ -138,6 +138,16 @@ describe.each(backends)('store on $name', ({ open, cleanUp }) => {
     await expect(store.recordClinical('9.9.9', {}, 'x')).rejects.toThrow(/study 9.9.9 does not exist/);
   });
 
+  it('when calculations are audited, then they are group-committed into the chain in order', async () => {
+    const model = { id: 'pce-ascvd', version: '1.0.0', sha256: 'c'.repeat(64) };
+    store.recordCalculation('Dr Wu', { kind: 'risk', model, inputs: { age: 55 }, result: { risk: 0.05 } });
+    store.recordCalculation('Dr Wu', { kind: 'risk', model, inputs: { age: 65 }, result: { risk: 0.09 } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const audit = await store.listAudit({ limit: 2, entityId: 'pce-ascvd@1.0.0' });
+    expect(audit.map((a) => [a.action, a.actor, (a.payload.inputs as { age: number }).age])).toEqual([['risk.calculated', 'Dr Wu', 65], ['risk.calculated', 'Dr Wu', 55]]);
+    expect(await store.verifyAudit()).toMatchObject({ intact: true });
+  });
+
   it('when many appends race, then the chain stays linear and verifies', async () => {
     await Promise.all(Array.from({ length: 20 }, () => store.recordInstance(newInstance(), 'racer')));
     expect(await store.verifyAudit()).toMatchObject({ intact: true });

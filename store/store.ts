@@ -23,7 +23,12 @@ export class NotFoundError extends Error {
 export interface StoreOptions {
   /** Triage policy, injected so store/ stays free of clinical logic; called inside each study-changing transaction. */
   prioritise: Prioritise;
+  /** Called when a group commit of calculation audits fails (they are kept and retried). */
+  onAuditError?: (error: unknown) => void;
 }
+
+/** How long a calculation's audit record may wait to share a transaction with others. */
+const GROUP_COMMIT_MS = 20;
 
 export type Store = ReturnType<typeof createStore>;
 
@@ -46,6 +51,30 @@ export function createStore(db: Database, options: StoreOptions) {
     await tx.query('update studies set priority = $2, why = $3, triage = $4 where study_instance_uid = $1',
       [studyInstanceUid, priority, why, detail === undefined ? null : JSON.stringify(detail)]);
     return { priority, why, detail };
+  }
+
+  const pendingCalculations: Parameters<typeof appendAudit>[1][] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+
+  /** Appends every waiting calculation audit in one transaction; on failure keeps them for the next flush. */
+  function flushCalculations(): Promise<void> {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    flushing = flushing.then(async () => {
+      const batch = pendingCalculations.splice(0);
+      if (batch.length === 0) return;
+      try {
+        await db.transaction(async (tx) => {
+          for (const entry of batch) await appendAudit(tx, entry);
+        });
+      } catch (error) {
+        pendingCalculations.unshift(...batch);
+        options.onAuditError?.(error);
+        flushTimer ??= setTimeout(flushCalculations, 1000);
+      }
+    });
+    return flushing;
   }
 
   return {
@@ -227,16 +256,29 @@ export function createStore(db: Database, options: StoreOptions) {
 
     /**
      * Audits one synchronous calculation (risk, score, triage) for a clinician: which
-     * model, what it was given and what it answered. One audit record, no other rows.
+     * model, what it was given and what it answered.
+     *
+     * Contract: group commit. The record joins the others made within GROUP_COMMIT_MS
+     * and they are appended in one transaction, after the answer has left: a
+     * sub-millisecond calculation must not wait for a database round trip. A crash in
+     * that window loses those records; a failed commit keeps and retries them. Stored
+     * clinical facts (findings, reviews, assessments) are never written this way.
      */
-    async recordCalculation(actor: string, calculation: { kind: string; model: { id: string; version: string; sha256: string }; inputs: unknown; result: unknown }): Promise<void> {
-      await db.transaction((tx) => appendAudit(tx, {
+    recordCalculation(actor: string, calculation: { kind: string; model: { id: string; version: string; sha256: string }; inputs: unknown; result: unknown }): void {
+      pendingCalculations.push({
         actor,
         action: `${calculation.kind}.calculated`,
         entityType: 'model',
         entityId: `${calculation.model.id}@${calculation.model.version}`,
         payload: calculation as unknown as Record<string, unknown>,
-      }));
+      });
+      flushTimer ??= setTimeout(flushCalculations, GROUP_COMMIT_MS);
+    },
+
+    /** Writes what is waiting, then closes the database. */
+    async close(): Promise<void> {
+      await flushCalculations();
+      await db.close();
     },
 
     async getWorklist(limit = 200): Promise<WorklistItem[]> {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client.ts';
-import { startStack, type Stack } from './support/stack.ts';
+import { startStack, waitFor, type Stack } from './support/stack.ts';
 
 interface RiskAnswer {
   risk: number;
@@ -42,7 +42,8 @@ describe('risk for a grassroots doctor', () => {
     const { body: card } = await api.json<{ version: string; sha256: string; inputSchema: { required: string[] } }>('/v1/models/diabetes-pima');
     expect(body.model).toMatchObject({ id: 'diabetes-pima', version: card.version, sha256: card.sha256 });
     expect(card.inputSchema.required).toEqual(expect.arrayContaining(['glucose2hOgtt', 'bmi', 'age']));
-    const [audit] = await api.audit('?entityId=diabetes-pima@' + card.version);
+    // Calculation audits are group-committed just after the answer.
+    const audit = await waitFor(async () => (await api.audit('?entityId=diabetes-pima@' + card.version))[0], 'the calculation audit');
     expect(audit).toMatchObject({ action: 'risk.calculated', actor: 'Dr Wang', payload: { result: { band: body.band.label } } });
   });
 
@@ -58,11 +59,13 @@ describe('risk for a grassroots doctor', () => {
   });
 
   it('when inputs are wrong, then 422 names each field and nothing is audited', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const before = (await api.audit('?limit=1000')).length;
     const { status, body } = await post('diabetes-pima', { glucose2hOgtt: 150, bmi: -3, age: 'old', shoeSize: 44 });
     expect(status).toBe(422);
     expect(body.error!.code).toBe('VALIDATION_FAILED');
     expect(body.error!.details.map((d) => d.field).sort()).toEqual(['age', 'bmi', 'glucose2hOgtt', 'shoeSize']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await api.audit('?limit=1000')).length).toBe(before);
   });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { READ_ASSIST_QUEUE, readAssistJobId } from '../queue/jobs.ts';
 import { apiClient } from './support/api-client.ts';
 import { files } from './support/shared-data.ts';
-import { startStack, type Stack } from './support/stack.ts';
+import { startStack, waitFor, type Stack } from './support/stack.ts';
 
 interface TriageResponse {
   triage: { priority: number; level: string; levelDisplayZh: string; news2Band?: string; reasons: { code: string; text: string; textZh: string }[]; why: string };
@@ -52,7 +52,8 @@ describe('smart triage', () => {
     expect(body.triage.levelDisplayZh).toMatch(/危重/);
     expect(body.triage.reasons.length).toBeGreaterThan(0);
     expect(body.triage.reasons[0].textZh).toBeTruthy();
-    const [audit] = await api.audit('?limit=1');
+    // Calculation audits are group-committed just after the answer.
+    const audit = await waitFor(async () => (await api.audit('?limit=5')).find((a) => a.action === 'triage.calculated'), 'the triage audit');
     expect(audit).toMatchObject({ action: 'triage.calculated', actor: 'Nurse Zhang' });
   });
 
@@ -91,10 +92,12 @@ describe('smart triage', () => {
   });
 
   it('when inputs are wrong, then 422 names each field by score, and nothing is stored', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const before = (await api.audit('?limit=1000')).length;
     const { status, body } = await post({ scores: { news2: { ...sickNews2, respiratoryRate: -4, systolicBp: 105 }, sofa: {} } });
     expect(status).toBe(422);
     expect(body.error!.details.map((d) => d.field).sort()).toEqual(['scores.news2.respiratoryRate', 'scores.news2.systolicBp', 'scores.sofa']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await api.audit('?limit=1000')).length).toBe(before);
     expect((await post({ studyInstanceUid: '1.2.3.4', scores: { news2: wellNews2 } })).status).toBe(404);
   });

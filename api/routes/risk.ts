@@ -23,7 +23,7 @@ export function riskRoutes(deps: ApiDeps) {
       throw new InputValidationError([{ field: '(body)', message: 'the body is not valid JSON' }]);
     });
     const answer = isRiskModel(model) ? await evaluateRisk(model, body) : evaluateScoreModel(model, body);
-    await deps.store.recordCalculation(requestActor(c), {
+    deps.store.recordCalculation(requestActor(c), {
       kind: model.card.task,
       model: answer.model,
       inputs: answer.inputs,

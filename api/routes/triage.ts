@@ -86,7 +86,7 @@ export function triageRoutes(deps: ApiDeps) {
       }
     } else {
       result = { ...triage(policy.card, { ...clinical, findings: body.findings }), policy: modelReference(policy) };
-      await deps.store.recordCalculation(actor, { kind: 'triage', model: modelReference(policy), inputs: { clinical, findings: body.findings }, result });
+      deps.store.recordCalculation(actor, { kind: 'triage', model: modelReference(policy), inputs: { clinical, findings: body.findings }, result });
     }
     return c.json({
       triage: result,
