@@ -175,7 +175,10 @@ async function openSession(dir: string, card: ReadAssistCard | RiskCard, options
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
-    });
+      // Spinning threads burn a core waiting for work; on a shared box that core belongs to
+      // another worker (benchmarks/flops: 2 spinning threads ran 2.4× slower under contention).
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    } as ort.InferenceSession.SessionOptions);
   } catch (error) {
     throw new ModelContractError(dir, `onnxruntime cannot load ${card.weights.file}: ${(error as Error).message}`);
   }

@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import type { LanternConfig } from '../config.ts';
 import { loadModelRegistry } from '../inference/registry.ts';
 import { logger } from '../log.ts';
@@ -14,6 +15,8 @@ export interface WorkerRole {
  * never the database.
  */
 export async function startWorkerRole(config: LanternConfig & { redisUrl: string }): Promise<WorkerRole> {
+  // One worker process per core: libvips' own thread pool would make workers fight for cores.
+  sharp.concurrency(config.ortThreads);
   const registry = await loadModelRegistry(config.modelsDir, { threads: config.ortThreads });
   const worker = createReadAssistWorker({
     redisUrl: config.redisUrl,
