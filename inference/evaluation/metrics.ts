@@ -149,7 +149,7 @@ export interface ReferBandEffect {
 /**
  * What a refer band [low, high) does (docs/models.md `referBands`): the fraction of cases
  * referred, and the accuracy of the hints outside it (p < low read as negative, p >= high
- * as positive). Same definition as `band_effect` in models/evaluation_stats.py, which
+ * as positive). Same definition as `band_effect` in models/tools/evaluation_stats.py, which
  * computed the cards' `referBandEffect`.
  */
 export function referBandEffect(scores: Scores, labels: Labels, low: number, high: number): ReferBandEffect {

@@ -1,6 +1,7 @@
-"""Statistics shared by the read-assist models' evaluate.py scripts (Debian python3 + numpy only).
+"""Statistics shared by the model recipes (the read-assist evaluate.py scripts, diabetes-pima's
+train.py); Debian python3 + numpy only.
 
-    import sys; sys.path.insert(0, str(MODELS_DIR)); import evaluation_stats as es
+    sys.path.insert(0, str(REPO / "models" / "tools")); import evaluation_stats as es
 
 Every function takes plain numpy arrays: `p` probabilities (or scores), `y` 0/1 labels.
 """

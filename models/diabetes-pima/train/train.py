@@ -43,6 +43,12 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RepeatedStratifiedKFold
 
+# Recipes run as scripts (/usr/bin/python3 models/<id>/train/train.py), not as a package:
+# put models/tools on the path explicitly to share its statistics.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+from evaluation_stats import Z95, ece, wilson  # noqa: E402
+from evaluation_stats import delong_auc as delong  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE.parent
 REPO = MODEL_DIR.parent.parent
@@ -50,7 +56,6 @@ EVAL_DIR = MODEL_DIR / "evaluation"
 DATA = REPO.parent / "shared" / "data" / "tabular" / "pima"
 TRAIN_CSV, TEST_CSV = DATA / "Pima.tr.csv", DATA / "Pima.te.csv"
 TEST_SPLIT = "Ripley test split (n=332)"
-Z95 = 1.959963984540054
 SEED = 20261122
 N_SPLITS, N_REPEATS = 10, 20
 BOOTSTRAP = 2000
@@ -138,30 +143,6 @@ def cv_linear_predictors(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.nda
         p = 1 / (1 + np.exp(-eta))
         folds.append({"logLoss": log_loss(y[te], p), "brier": float(np.mean((p - y[te]) ** 2)), "auroc": delong(y[te], p)[0]})
     return lp, folds
-
-
-def delong(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
-    """AUROC (Mann-Whitney, ties half) and its DeLong (1988) standard error."""
-    pos, neg = s[y == 1], s[y == 0]
-    psi = (pos[:, None] > neg[None, :]).astype(float) + 0.5 * (pos[:, None] == neg[None, :])
-    v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
-    var = v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg)
-    return float(v10.mean()), float(math.sqrt(var))
-
-
-def wilson(k: int, n: int) -> list[float]:
-    p = k / n
-    d = 1 + Z95 ** 2 / n
-    c = (p + Z95 ** 2 / (2 * n)) / d
-    h = Z95 * math.sqrt(p * (1 - p) / n + Z95 ** 2 / (4 * n * n)) / d
-    return [c - h, c + h]
-
-
-def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error over 10 equal-width bins [0,0.1),...,[0.9,1.0]."""
-    idx = np.minimum((p * bins).astype(int), bins - 1)
-    return float(sum((idx == b).sum() / len(p) * abs(p[idx == b].mean() - y[idx == b].mean())
-                     for b in range(bins) if (idx == b).any()))
 
 
 def reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict]:
