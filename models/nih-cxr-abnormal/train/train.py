@@ -18,17 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
-import random
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 
@@ -39,13 +34,14 @@ DATA = REPO.parent / "shared" / "data" / "images" / "nih-cxr14-1000-64px" / "NIH
 CLASSES = (("0_normal", 0), ("1_abnormal", 1))
 SIZE = 64
 SENSITIVITY_TARGET = 0.90
-
-
-def set_seed(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
+STAGES = 4  # 64 -> 32 -> 16 -> 8: the CAM is exact on the 8x8 grid
+LOGIT_BATCH = 256
+# Recipes run as scripts (/usr/bin/python3 models/<id>/train/train.py), not as a package:
+# put models/tools on the path explicitly to share the CNN/CAM code with pneumonia-cxr.
+sys.path.insert(0, str(REPO / "models" / "tools"))
+from cnn_cam import (Net, Served, contrast_brightness, export_onnx, logits_of, optimisers,  # noqa: E402
+                     random_affine, refresh_ema_bn, set_seed, train_step, uniform, validation_report,
+                     write_summary)
 
 
 def load_split(split: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
@@ -83,55 +79,13 @@ def patient_weights(names: list[str], y: torch.Tensor, power: float) -> torch.Te
     return w
 
 
-def conv_bn(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
-
-
-class Net(nn.Module):
-    """VGG-style CNN, 64 -> 32 -> 16 -> 8, global average pooling + one linear unit.
-
-    GAP followed by a linear layer makes the class-activation map exact:
-    logit = b + sum_k w_k * mean(F_k), so CAM = sum_k w_k * F_k on the 8x8 grid.
-    """
-
-    def __init__(self, width: int, dropout: float):
-        super().__init__()
-        w = width
-        self.features = nn.Sequential(
-            *conv_bn(1, w), *conv_bn(w, w), nn.MaxPool2d(2),                # 64 -> 32
-            *conv_bn(w, 2 * w), *conv_bn(2 * w, 2 * w), nn.MaxPool2d(2),      # 32 -> 16
-            *conv_bn(2 * w, 4 * w), *conv_bn(4 * w, 4 * w), nn.MaxPool2d(2),  # 16 -> 8
-            *conv_bn(4 * w, 8 * w), *conv_bn(8 * w, 8 * w),                 # 8x8 feature maps
-        )
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(8 * w, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x already normalised
-        f = self.features(x)
-        return self.fc(self.dropout(f.mean(dim=(2, 3))))
-
-
 def augment(x: torch.Tensor, g: torch.Generator, a: argparse.Namespace) -> torch.Tensor:
-    """Rotation, shift, zoom (one affine warp), then gamma, contrast and brightness, then cutout.
-
-    No horizontal flips: situs (heart on the left) is anatomy, not nuisance.
-    """
+    """Rotation, shift, zoom (one affine warp), then gamma, contrast and brightness, then cutout."""
     n = x.shape[0]
-    u = lambda lo, hi: torch.rand(n, generator=g) * (hi - lo) + lo  # noqa: E731
-    ang = u(-a.rotate, a.rotate) * math.pi / 180
-    scale = u(1 - a.zoom, 1 + a.zoom)
-    tx = u(-a.shift, a.shift) * 2 / SIZE  # pixels -> normalised coords
-    ty = u(-a.shift, a.shift) * 2 / SIZE
-    cos, sin = torch.cos(ang) / scale, torch.sin(ang) / scale
-    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    gamma = torch.exp(u(-a.gamma, a.gamma)).view(n, 1, 1, 1)
+    x = random_affine(x, g, a, SIZE)
+    gamma = torch.exp(uniform(n, g)(-a.gamma, a.gamma)).view(n, 1, 1, 1)
     x = x.clamp(1e-4, 1) ** gamma
-    contrast = u(1 - a.contrast, 1 + a.contrast).view(n, 1, 1, 1)
-    bright = u(-a.brightness, a.brightness).view(n, 1, 1, 1)
-    mean = x.mean(dim=(2, 3), keepdim=True)
-    x = ((x - mean) * contrast + mean + bright).clamp(0, 1)
+    x = contrast_brightness(x, g, a)
     if a.cutout > 0:  # one square hole per image, filled with the image mean
         c = a.cutout
         cy = torch.randint(0, SIZE, (n,), generator=g).view(n, 1, 1)
@@ -148,24 +102,6 @@ def augment(x: torch.Tensor, g: torch.Generator, a: argparse.Namespace) -> torch
 def normalise(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
     """Global train-split pixel mean/std (the served graph does the same)."""
     return (x - mean) / std
-
-
-@torch.no_grad()
-def logits_of(model: nn.Module, x: torch.Tensor, mean: float, std: float) -> np.ndarray:
-    model.eval()
-    out = [model(normalise(x[i:i + 256], mean, std)) for i in range(0, len(x), 256)]
-    return torch.cat(out).squeeze(1).double().numpy()
-
-
-def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error of P(abnormal), equal-width bins on [0,1]."""
-    idx = np.minimum((p * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            total += m.sum() / len(p) * abs(p[m].mean() - y[m].mean())
-    return float(total)
 
 
 def fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -187,24 +123,12 @@ def fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return 1.0 / a, b
 
 
-def operating_threshold(p: np.ndarray, y: np.ndarray, target: float) -> float:
-    """Highest t such that sensitivity of (p >= t) is >= target."""
-    pos = np.sort(p[y == 1])[::-1]
-    k = math.ceil(target * len(pos))
-    return float(pos[k - 1])
-
-
 def train_member(seed: int, a, xtr, ytr, sw, xva, yva, mean, std) -> tuple[Net, list[dict]]:
     """One member: fixed epoch budget, EMA weights of the last epoch (no per-epoch selection on val)."""
     set_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    model = Net(a.width, a.dropout)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
-    steps_per_epoch = math.ceil(len(xtr) / a.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=a.lr, total_steps=a.epochs * steps_per_epoch, pct_start=0.2)
-    ema = torch.optim.swa_utils.AveragedModel(
-        model, avg_fn=lambda avg, cur, n: a.ema * avg + (1 - a.ema) * cur)
+    model = Net(a.width, a.dropout, STAGES)
+    opt, sched, ema = optimisers(model, a, len(xtr), pct_start=0.2)
     curve = []
     yv = yva.numpy().ravel()
     for epoch in range(a.epochs):
@@ -215,19 +139,10 @@ def train_member(seed: int, a, xtr, ytr, sw, xva, yva, mean, std) -> tuple[Net, 
             idx = perm[i:i + a.batch]
             xb = augment(xtr[idx], g, a)
             yb = ytr[idx] * (1 - a.smooth) + 0.5 * a.smooth
-            z = model(normalise(xb, mean, std))
-            loss = F.binary_cross_entropy_with_logits(z, yb, weight=sw[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            ema.update_parameters(model)
-            run += float(loss) * len(idx)
+            run += train_step(model, opt, sched, ema, normalise(xb, mean, std), yb, sw[idx]) * len(idx)
         if (epoch + 1) % a.eval_every == 0 or epoch + 1 == a.epochs:
-            # BatchNorm running stats of the EMA copy: recompute on un-augmented train images.
-            torch.optim.swa_utils.update_bn(
-                [normalise(xtr[i:i + 200], mean, std) for i in range(0, len(xtr), 200)], ema)
-            zv = logits_of(ema.module, xva, mean, std)
+            refresh_ema_bn(ema, xtr, mean, std, 200)
+            zv = logits_of(ema.module, xva, mean, std, LOGIT_BATCH)
             auc = roc_auc_score(yv, zv)
             vloss = float(np.mean(np.logaddexp(0, zv) - yv * zv))
             curve.append({"epoch": epoch + 1, "trainLoss": run / len(xtr), "valLoss": vloss, "valAUROC": auc})
@@ -236,56 +151,6 @@ def train_member(seed: int, a, xtr, ytr, sw, xva, yva, mean, std) -> tuple[Net, 
     member = ema.module
     member.eval()
     return member, curve
-
-
-class Served(nn.Module):
-    """Ensemble of GAP CNNs -> (calibrated probability, CAM heatmap), all in one graph.
-
-    Averaging member logits is still 'GAP + linear' over the concatenated feature maps,
-    so the averaged CAM is the exact CAM of the averaged logit.
-    """
-
-    def __init__(self, members: list[Net], mean: float, std: float, temperature: float, bias: float):
-        super().__init__()
-        self.members = nn.ModuleList(members)
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
-        self.register_buffer("temperature", torch.tensor(temperature, dtype=torch.float32))
-        self.register_buffer("calibration_bias", torch.tensor(bias, dtype=torch.float32))
-
-    def forward(self, image: torch.Tensor):
-        x = (image - self.mean) / self.std
-        logit, cam = 0, 0
-        for m in self.members:
-            f = m.features(x)                                   # [N,C,8,8]
-            w = m.fc.weight.view(1, -1, 1, 1)                    # [1,C,1,1]
-            cam = cam + (f * w).sum(dim=1, keepdim=True)         # [N,1,8,8]
-            logit = logit + m.fc(f.mean(dim=(2, 3)))             # [N,1]
-        k = float(len(self.members))
-        logit, cam = logit / k, cam / k
-        probability = torch.sigmoid(logit / self.temperature + self.calibration_bias)
-        cam = F.interpolate(cam, size=(SIZE, SIZE), mode="bilinear", align_corners=False)
-        cam = torch.relu(cam)
-        peak = cam.amax(dim=(2, 3), keepdim=True)
-        heatmap = cam / torch.clamp(peak, min=1e-6)              # all-zero CAM stays all-zero
-        return probability, heatmap
-
-
-def finalise_onnx(path: Path) -> None:
-    """Pin the heatmap's static dims (the exporter leaves them symbolic), add a doc string, check."""
-    import onnx
-
-    g = onnx.load(str(path))
-    for out in g.graph.output:
-        if out.name == "heatmap":
-            dims = out.type.tensor_type.shape.dim
-            for d, v in zip(dims[1:], (1, SIZE, SIZE)):
-                d.ClearField("dim_param")
-                d.dim_value = v
-    g.doc_string = ("Lantern nih-cxr-abnormal: P(abnormal) (Platt-calibrated on valid) and a CAM heatmap "
-                    "from a 64x64 NIH ChestX-ray14-subset-trained CNN ensemble. AI-assisted; not a diagnosis.")
-    onnx.checker.check_model(g, full_check=True)
-    onnx.save(g, str(path))
 
 
 def main() -> None:
@@ -330,57 +195,21 @@ def main() -> None:
         curves.append(c)
 
     yv = yva.numpy().ravel()
-    zv = np.mean([logits_of(m, xva, mean, std) for m in members], axis=0)
+    zv = np.mean([logits_of(m, xva, mean, std, LOGIT_BATCH) for m in members], axis=0)
     temperature, bias = fit_platt(zv, yv)
-    served = Served(members, mean, std, temperature, bias).eval()
-    with torch.no_grad():
-        pv, hv = served(xva)
-    pv = pv.squeeze(1).double().numpy()
-    thr = operating_threshold(pv, yv, SENSITIVITY_TARGET)
-    pred = pv >= thr
-    val = {
-        "AUROC": float(roc_auc_score(yv, zv)),
-        "memberAUROC": [float(roc_auc_score(yv, logits_of(m, xva, mean, std))) for m in members],
-        "temperature": temperature,
-        "calibrationBias": bias,
-        "eceBefore": ece(1 / (1 + np.exp(-zv)), yv),
-        "eceAfter": ece(pv, yv),
-        "threshold": thr,
-        "sensitivity": float(pred[yv == 1].mean()),
-        "specificity": float((~pred[yv == 0]).mean()),
-        "accuracyAt0.5": float(((pv >= 0.5) == (yv == 1)).mean()),
-        "heatmapRange": [float(hv.min()), float(hv.max())],
-    }
+    served = Served(members, mean, std, temperature, bias, SIZE, "calibration_bias").eval()
+    val = validation_report(served, members, xva, yv, zv, mean, std, LOGIT_BATCH,
+                            {"temperature": temperature, "calibrationBias": bias}, SENSITIVITY_TARGET)
     print(json.dumps(val, indent=2))
     print(f"{time.time() - t_start:.0f} s")
     if a.no_export:
         return
 
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        served, (xva[:2],), str(a.out), opset_version=17, input_names=["image"],
-        output_names=["probability", "heatmap"],
-        dynamic_axes={"image": {0: "N"}, "probability": {0: "N"}, "heatmap": {0: "N"}},
-        do_constant_folding=True,
-    )
-    finalise_onnx(a.out)
-
-    summary = {
-        "command": "/usr/bin/python3 models/nih-cxr-abnormal/train/train.py",
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()
-                 if k not in ("out", "summary", "no_export")},
-        "data": str(DATA.relative_to(REPO.parent)),
-        "pixelMean": mean,
-        "pixelStd": std,
-        "torch": torch.__version__,
-        "validation": val,
-        "curves": curves,
-        "seconds": round(time.time() - t_start, 1),
-        "onnxBytes": os.path.getsize(a.out),
-    }
-    a.summary.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"wrote {a.out} ({os.path.getsize(a.out)} bytes) in {summary['seconds']} s")
-
+    export_onnx(served, xva[:2], a.out,
+                "Lantern nih-cxr-abnormal: P(abnormal) (Platt-calibrated on valid) and a CAM heatmap "
+                "from a 64x64 NIH ChestX-ray14-subset-trained CNN ensemble. AI-assisted; not a diagnosis.")
+    write_summary(a, "/usr/bin/python3 models/nih-cxr-abnormal/train/train.py", ("out", "summary", "no_export"),
+                  str(DATA.relative_to(REPO.parent)), mean, std, val, curves, t_start)
 
 if __name__ == "__main__":
     sys.exit(main())
