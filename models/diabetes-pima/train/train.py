@@ -46,7 +46,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 # Recipes run as scripts (/usr/bin/python3 models/<id>/train/train.py), not as a package:
 # put models/tools on the path explicitly to share its statistics.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from evaluation_stats import Z95, ece, wilson  # noqa: E402
+from evaluation_stats import Z95, ece, roc_curve, wilson  # noqa: E402
 from evaluation_stats import delong_auc as delong  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -268,15 +268,6 @@ def predict_ort(model: Path, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # ------------------------------------------------------------------ plots
 
 
-def roc_points(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
-    distinct = np.r_[np.where(np.diff(s))[0], len(s) - 1]
-    tps = np.cumsum(y)[distinct]
-    fps = (1 + distinct) - tps
-    return np.r_[0, fps / (y == 0).sum()], np.r_[0, tps / (y == 1).sum()]
-
-
 def plots(y: np.ndarray, p: np.ndarray, auc: float, ci: list[float], rel: list[dict], cal: dict, ece_value: float) -> None:
     import matplotlib
 
@@ -285,7 +276,7 @@ def plots(y: np.ndarray, p: np.ndarray, auc: float, ci: list[float], rel: list[d
 
     plt.rcParams["svg.hashsalt"] = "lantern"
     plt.rcParams["svg.fonttype"] = "none"
-    fpr, tpr = roc_points(y, p)
+    fpr, tpr = roc_curve(y, p)
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(fpr, tpr, lw=2, label=f"diabetes-pima, AUROC {auc:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f})")
     for t, marker in ((0.10, "s"), (0.30, "o")):
