@@ -2,12 +2,14 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Hono } from 'hono';
 import type { ApiDeps } from '../deps.ts';
 
-const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+/** monitorEventLoopDelay samples with a timer of this period and records the whole interval, not only the delay. */
+const RESOLUTION_MS = 10;
+const lagMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
 
 export function healthRoutes(deps: ApiDeps) {
   const app = new Hono();
   // The API's promise is responsiveness while workers are saturated; this is how it is checked.
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  const loopDelay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   loopDelay.enable();
   let since = new Date().toISOString();
 
@@ -26,14 +28,14 @@ export function healthRoutes(deps: ApiDeps) {
   });
   /** Liveness: no I/O at all, so it is also the floor any other route is measured against. */
   app.get('/health/live', (c) => c.json({ status: 'ok' }));
-  /** Event-loop delay of this API process since `since`; `?reset=true` starts a new window. */
+  /** How late this API process's event loop ran timers since `since` (its lag); `?reset=true` starts a new window. */
   app.get('/health/event-loop', (c) => {
     const body = {
       since,
       samples: loopDelay.count,
-      p50Ms: ms(loopDelay.percentile(50)),
-      p99Ms: ms(loopDelay.percentile(99)),
-      maxMs: ms(loopDelay.max),
+      p50Ms: lagMs(loopDelay.percentile(50)),
+      p99Ms: lagMs(loopDelay.percentile(99)),
+      maxMs: lagMs(loopDelay.max),
     };
     if (c.req.query('reset') === 'true') {
       loopDelay.reset();
