@@ -48,14 +48,15 @@ export function auditHash(prevHash: string, record: Omit<AuditRecord, 'hash' | '
  */
 export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<AuditRecord> {
   await tx.query('select pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
-  if (entry.idempotencyKey) {
-    const existing = await tx.query<AuditRow>('select * from audit where idempotency_key = $1', [entry.idempotencyKey]);
-    if (existing.rows[0]) return fromRow(existing.rows[0]);
-  }
-  const last = await tx.query<{ seq: string; hash: string }>('select seq, hash from audit order by seq desc limit 1');
-  const prevHash = last.rows[0]?.hash ?? GENESIS_HASH;
+  // One round trip for both questions: every query is a round trip to the database.
+  const { rows: [state] } = await tx.query<{ existing: AuditRow | null; last: { seq: number; hash: string } | null }>(
+    `select (select row_to_json(a) from audit a where idempotency_key = $1) as existing,
+            (select row_to_json(l) from (select seq, hash from audit order by seq desc limit 1) l) as last`,
+    [entry.idempotencyKey ?? null]);
+  if (state.existing) return fromRow(state.existing);
+  const prevHash = state.last?.hash ?? GENESIS_HASH;
   const record = {
-    seq: Number(last.rows[0]?.seq ?? 0) + 1,
+    seq: Number(state.last?.seq ?? 0) + 1,
     at: new Date().toISOString(),
     actor: entry.actor,
     action: entry.action,

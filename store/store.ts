@@ -38,14 +38,14 @@ export function createStore(db: Database, options: StoreOptions) {
    * Called by every transaction that changes what triage sees.
    */
   async function reprioritise(tx: Queryable, studyInstanceUid: string): Promise<ReturnType<Prioritise>> {
-    const instances = await tx.query<{ sop_instance_uid: string; status: 'queued' | 'done' | 'failed'; error_code: string | null }>(
-      'select sop_instance_uid, status, error_code from instances where study_instance_uid = $1', [studyInstanceUid]);
-    const findings = await tx.query<FindingRow>('select * from findings where study_instance_uid = $1', [studyInstanceUid]);
-    const clinical = await tx.query<{ clinical: unknown }>('select clinical from study_clinical where study_instance_uid = $1', [studyInstanceUid]);
+    const { rows: [study] } = await tx.query<{ instances: InstanceRow[]; findings: FindingRow[]; clinical: unknown }>(
+      `select (select coalesce(json_agg(i), '[]') from instances i where i.study_instance_uid = $1) as instances,
+              (select coalesce(json_agg(f), '[]') from findings f where f.study_instance_uid = $1) as findings,
+              (select clinical from study_clinical where study_instance_uid = $1) as clinical`, [studyInstanceUid]);
     const snapshot: StudySnapshot = {
-      instances: instances.rows.map((r) => ({ sopInstanceUid: r.sop_instance_uid, status: r.status, errorCode: r.error_code ?? undefined })),
-      findings: findings.rows.map(findingFromRow),
-      clinical: clinical.rows[0]?.clinical,
+      instances: study.instances.map((r) => ({ sopInstanceUid: r.sop_instance_uid, status: r.status, errorCode: r.error_code ?? undefined })),
+      findings: study.findings.map(findingFromRow),
+      clinical: study.clinical ?? undefined,
     };
     const { priority, why, detail } = options.prioritise(snapshot);
     await tx.query('update studies set priority = $2, why = $3, triage = $4 where study_instance_uid = $1',
