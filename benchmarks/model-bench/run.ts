@@ -1,0 +1,197 @@
+/**
+ * Scores every case of a dataset with each model, one image at a time, timing each stage.
+ *
+ *   DICOM      → inference/read-assist.ts `readAssist` (the served path: parse, decode,
+ *                window, crop, resize, run, findings); stage times are the finding's timingMs.
+ *   PNG / JPEG → decode (sharp → 8-bit grey) → preprocess (centre square, lanczos3 to the
+ *                card's size, /255; no VOI window: these are display images already)
+ *                → inference (model.session.run) → postprocess (probability, operating point).
+ *   archive    → the same as PNG / JPEG from preprocess on (the pixels are already decoded).
+ *
+ * `runModelBench` wires load → run → report in one place for the CLI and the test.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import type { ModelImage } from '../../inference/preprocess.ts';
+import { readAssist } from '../../inference/read-assist.ts';
+import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
+import { progressBar } from '../progress.ts';
+import { loadDataset, type Case, type LoadOptions, type Skipped } from './load.ts';
+import { buildReport, writeReport, type ModelBenchReport } from './report.ts';
+
+export class ModelBenchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelBenchError';
+  }
+}
+
+export interface Score {
+  probability: number;
+  /** probability >= the operating point's threshold. */
+  positive: boolean;
+  /** Milliseconds per stage: decode (files only), preprocess, inference, postprocess. */
+  timingMs: Record<string, number>;
+}
+
+export interface ModelRun {
+  model: {
+    id: string;
+    version: string;
+    key: string;
+    sha256: string;
+    preprocessing: string;
+    dir: string;
+    label: string;
+    inputSize: [number, number];
+    operatingPoint: { name: string; threshold: number; rule: string };
+  };
+  scores: Map<string, Score>;
+  /** Cases this model could not score (decode, preprocessing or inference error), with the error. */
+  failed: Skipped[];
+}
+
+export interface RunOptions {
+  modelsDir: string;
+  /** Which card label to evaluate (default: each card's first). */
+  label?: string;
+  /** onnxruntime intra-op threads per session; 1 as in Lantern's workers. */
+  threads?: number;
+  /** Draw a progress bar on stderr. */
+  progress?: boolean;
+}
+
+/** The model folder named after `id`, or the one whose card declares it. */
+export function findModelDir(modelsDir: string, id: string): string {
+  const direct = path.join(modelsDir, id);
+  if (fs.existsSync(path.join(direct, 'model.json'))) return direct;
+  for (const d of fs.readdirSync(modelsDir, { withFileTypes: true })) {
+    const card = path.join(modelsDir, d.name, 'model.json');
+    if (d.isDirectory() && fs.existsSync(card) && (JSON.parse(fs.readFileSync(card, 'utf8')) as { id?: string }).id === id) return path.join(modelsDir, d.name);
+  }
+  throw new ModelBenchError(`no model folder with id "${id}" under ${modelsDir}`);
+}
+
+/** Loads one model through the registry (card schema, weights hash, graph contract) and scores every case. */
+export async function runModel(id: string, cases: Case[], options: RunOptions): Promise<ModelRun> {
+  const loaded = await loadModel(findModelDir(options.modelsDir, id), { threads: options.threads ?? 1 });
+  if (loaded.card.task !== 'read-assist') {
+    if ('session' in loaded) await loaded.session.release();
+    throw new ModelBenchError(`${id} is a ${loaded.card.task} model; bench:model scores images (read-assist models)`);
+  }
+  const model = loaded as ReadAssistModel;
+  try {
+    const label = options.label ? model.card.labels.find((l) => l.id === options.label) : model.card.labels[0];
+    if (!label) throw new ModelBenchError(`${id} has no label "${options.label}" (labels: ${model.card.labels.map((l) => l.id).join(', ')})`);
+    const point = model.card.operatingPoints.find((p) => p.label === label.id)!;
+    const [input] = model.card.inputs;
+    if (input.shape.length !== 4 || input.shape[1] !== 1) throw new ModelBenchError(`${id}: input ${input.name} is [${input.shape.join(', ')}]; the bench feeds one grey channel, as readAssist does`);
+    const run: ModelRun = {
+      model: {
+        id: model.card.id, version: model.card.version, key: model.key, sha256: model.sha256, preprocessing: model.preprocessing, dir: model.dir,
+        label: label.id, inputSize: model.card.preprocessing.size as [number, number],
+        operatingPoint: { name: point.name, threshold: point.threshold, rule: point.rule },
+      },
+      scores: new Map(),
+      failed: [],
+    };
+    const bar = options.progress ? progressBar(`${model.key} (${label.id})`, cases.length) : undefined;
+    for (let i = 0; i < cases.length; i++) {
+      const c = cases[i];
+      try {
+        run.scores.set(c.id, c.format === 'dicom' ? await scoreDicom(model, label.id, c) : await scoreDisplayImage(model, label, point.threshold, c));
+      } catch (error) {
+        run.failed.push({ id: c.id, reason: `${(error as Error).name}: ${(error as Error).message}` });
+      }
+      bar?.tick(i + 1);
+    }
+    bar?.done();
+    return run;
+  } finally {
+    await model.session.release();
+  }
+}
+
+/** The served path, unchanged: whatever readAssist does to a study, it does here. */
+async function scoreDicom(model: ReadAssistModel, label: string, c: Case): Promise<Score> {
+  const bytes = fs.readFileSync(c.file!);
+  const { findings } = await readAssist(bytes, model);
+  const finding = findings.find((f) => f.label === label)!;
+  return { probability: finding.probability, positive: finding.positive, timingMs: { ...finding.timingMs } };
+}
+
+async function scoreDisplayImage(model: ReadAssistModel, label: ReadAssistModel['card']['labels'][number], threshold: number, c: Case): Promise<Score> {
+  const timingMs: Record<string, number> = {};
+  const timed = async <T>(stage: string, work: () => Promise<T> | T): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      timingMs[stage] = Math.round((performance.now() - start) * 1000) / 1000;
+    }
+  };
+  const bytes = c.file ? fs.readFileSync(c.file) : undefined;
+  const grey = c.pixels ?? await timed('decode', () => decodeToGrey8(bytes!));
+  const [width, height] = model.card.preprocessing.size;
+  const image = await timed('preprocess', () => displayGreyToModel(grey, width, height));
+  const [spec] = model.card.inputs;
+  const outputs = await timed('inference', () => model.session.run({ [spec.name]: new ort.Tensor('float32', image.data, [1, 1, height, width]) }));
+  const probability = await timed('postprocess', () => {
+    const p = (outputs[label.output].data as Float32Array)[label.index];
+    if (!Number.isFinite(p)) throw new Error(`model ${model.key} produced a non-finite probability for ${label.id}`);
+    return p;
+  });
+  return { probability, positive: probability >= threshold, timingMs };
+}
+
+/** PNG / JPEG → 8-bit grey (EXIF orientation applied, alpha dropped, RGB → luminance, 16-bit scaled down). */
+export async function decodeToGrey8(bytes: Uint8Array): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const { data, info } = await sharp(bytes).autoOrient().removeAlpha().greyscale().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (info.channels !== 1) throw new Error(`decoded to ${info.channels} channels, expected grey`);
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
+
+/**
+ * A display image (already windowed by whoever exported it) → the model's input: centre
+ * square, lanczos3 to the card's size (skipped when it already is that size, so a thumbnail
+ * dataset goes in exactly as `npm run eval` feeds it), pixel/255.
+ */
+export async function displayGreyToModel(grey: { width: number; height: number; data: Uint8Array }, width: number, height: number): Promise<ModelImage> {
+  const size = Math.min(grey.width, grey.height);
+  const region = { left: Math.floor((grey.width - size) / 2), top: Math.floor((grey.height - size) / 2), size };
+  let pixels = grey.data;
+  if (grey.width !== width || grey.height !== height) {
+    const { data } = await sharp(grey.data, { raw: { width: grey.width, height: grey.height, channels: 1 } })
+      .extract({ left: region.left, top: region.top, width: size, height: size })
+      .resize(width, height, { kernel: 'lanczos3' })
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  }
+  const data = new Float32Array(width * height);
+  for (let i = 0; i < data.length; i++) data[i] = pixels[i] / 255;
+  return { width, height, data, region };
+}
+
+export interface ModelBenchOptions extends LoadOptions, RunOptions {
+  models: string[];
+  out: string;
+  /** The command line, recorded in the report. */
+  command?: string;
+}
+
+/** load → run each model → metrics and plots → files. Returns the report and the files written. */
+export async function runModelBench(options: ModelBenchOptions): Promise<{ report: ModelBenchReport; files: string[] }> {
+  if (options.models.length === 0) throw new ModelBenchError('name at least one --model');
+  const duplicate = options.models.find((m, i) => options.models.indexOf(m) !== i);
+  if (duplicate) throw new ModelBenchError(`--model ${duplicate} is given twice`);
+  const dataset = await loadDataset(options);
+  if (dataset.cases.length === 0) throw new ModelBenchError(`no labelled images under ${dataset.source} (${dataset.skipped.length} files skipped${dataset.skipped[0] ? `, e.g. ${dataset.skipped[0].id}: ${dataset.skipped[0].reason}` : ''})`);
+  const runs: ModelRun[] = [];
+  for (const id of options.models) runs.push(await runModel(id, dataset.cases, options));
+  const report = buildReport(dataset, runs, { command: options.command });
+  return { report, files: writeReport(report, options.out) };
+}
