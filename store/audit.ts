@@ -37,41 +37,63 @@ export function auditHash(prevHash: string, record: Omit<AuditRecord, 'hash' | '
   return createHash('sha256').update(prevHash).update('\n').update(header).update('\n').update(payloadText).digest('hex');
 }
 
+/** Appends one record to the chain inside the caller's transaction; see appendAudits. */
+export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<AuditRecord> {
+  return (await appendAudits(tx, [entry]))[0];
+}
+
+const AUDIT_COLUMNS = 10;
+
 /**
- * Appends one record to the chain inside the caller's transaction.
+ * Appends records to the chain, in order, inside the caller's transaction.
  *
  * Contract: takes a transaction-scoped advisory lock, so concurrent appenders (any
  * process, any connection) serialise and can never fork the chain; the lock is held
- * until the caller's transaction ends. If `idempotencyKey` already exists, returns the
- * existing record and writes nothing. Otherwise writes seq = last + 1 and
- * hash = sha256(prevHash, canonical record).
+ * until the caller's transaction ends. An entry whose `idempotencyKey` already exists
+ * (in the table or earlier in the batch) returns the existing record and writes
+ * nothing. Every other entry gets seq = previous + 1 and hash = sha256(prevHash,
+ * canonical record). Three round trips however many entries: lock, chain head with the
+ * known keys, one insert.
  */
-export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<AuditRecord> {
+export async function appendAudits(tx: Queryable, entries: AuditEntry[]): Promise<AuditRecord[]> {
   await tx.query('select pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
-  // One round trip for both questions: every query is a round trip to the database.
-  const { rows: [state] } = await tx.query<{ existing: AuditRow | null; last: { seq: number; hash: string } | null }>(
-    `select (select row_to_json(a) from audit a where idempotency_key = $1) as existing,
+  const keys = entries.map((e) => e.idempotencyKey).filter((k): k is string => k !== undefined);
+  const { rows: [state] } = await tx.query<{ existing: AuditRow[] | null; last: { seq: number; hash: string } | null }>(
+    `select (select json_agg(a) from audit a where idempotency_key = any($1)) as existing,
             (select row_to_json(l) from (select seq, hash from audit order by seq desc limit 1) l) as last`,
-    [entry.idempotencyKey ?? null]);
-  if (state.existing) return fromRow(state.existing);
-  const prevHash = state.last?.hash ?? GENESIS_HASH;
-  const record = {
-    seq: Number(state.last?.seq ?? 0) + 1,
-    at: new Date().toISOString(),
-    actor: entry.actor,
-    action: entry.action,
-    entityType: entry.entityType,
-    entityId: entry.entityId,
-  };
-  const payloadText = canonicalJson(entry.payload);
-  const hash = auditHash(prevHash, record, payloadText);
-  await tx.query(
-    `insert into audit (seq, at, actor, action, entity_type, entity_id, payload, idempotency_key, prev_hash, hash)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [record.seq, record.at, record.actor, record.action, record.entityType, record.entityId,
-      payloadText, entry.idempotencyKey ?? null, prevHash, hash],
-  );
-  return { ...record, payload: JSON.parse(payloadText) as Record<string, unknown>, prevHash, hash };
+    [keys]);
+  const byKey = new Map((state.existing ?? []).map((row) => [row.idempotency_key!, fromRow(row)]));
+  let prevHash = state.last?.hash ?? GENESIS_HASH;
+  let seq = Number(state.last?.seq ?? 0);
+  const at = new Date().toISOString();
+  const records: AuditRecord[] = [];
+  const values: unknown[] = [];
+  for (const entry of entries) {
+    const known = entry.idempotencyKey ? byKey.get(entry.idempotencyKey) : undefined;
+    if (known) {
+      records.push(known);
+      continue;
+    }
+    const header = { seq: ++seq, at, actor: entry.actor, action: entry.action, entityType: entry.entityType, entityId: entry.entityId };
+    const payloadText = canonicalJson(entry.payload);
+    const hash = auditHash(prevHash, header, payloadText);
+    values.push(header.seq, header.at, header.actor, header.action, header.entityType, header.entityId,
+      payloadText, entry.idempotencyKey ?? null, prevHash, hash);
+    const record = { ...header, payload: JSON.parse(payloadText) as Record<string, unknown>, prevHash, hash };
+    if (entry.idempotencyKey) byKey.set(entry.idempotencyKey, record);
+    records.push(record);
+    prevHash = hash;
+  }
+  if (values.length > 0) {
+    const rows = Array.from({ length: values.length / AUDIT_COLUMNS }, (_, r) =>
+      `(${Array.from({ length: AUDIT_COLUMNS }, (_, c) => `$${r * AUDIT_COLUMNS + c + 1}`).join(', ')})`);
+    await tx.query(
+      `insert into audit (seq, at, actor, action, entity_type, entity_id, payload, idempotency_key, prev_hash, hash)
+       values ${rows.join(', ')}`,
+      values,
+    );
+  }
+  return records;
 }
 
 export interface AuditVerification {
@@ -116,6 +138,7 @@ export async function listAudit(db: Queryable, options: { limit: number; beforeS
 }
 
 interface AuditRow {
+  idempotency_key?: string | null;
   seq: string | number;
   at: string;
   actor: string;

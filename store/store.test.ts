@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from './db.ts';
+import { appendAudits } from './audit.ts';
 import { migrate } from './migrate.ts';
 import { createStore, type Store } from './store.ts';
 import type { FindingInput, NewInstance, Prioritise } from './types.ts';
@@ -145,6 +146,18 @@ describe.each(backends)('store on $name', ({ open, cleanUp }) => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const audit = await store.listAudit({ limit: 2, entityId: 'pce-ascvd@1.0.0' });
     expect(audit.map((a) => [a.action, a.actor, (a.payload.inputs as { age: number }).age])).toEqual([['risk.calculated', 'Dr Wu', 65], ['risk.calculated', 'Dr Wu', 55]]);
+    expect(await store.verifyAudit()).toMatchObject({ intact: true });
+  });
+
+  it('when a batch repeats an idempotency key, or reuses one already stored, then each is written once and the chain verifies', async () => {
+    const entry = (key: string) => ({ actor: 't', action: 'test.batch', entityType: 'test', entityId: key, payload: { key }, idempotencyKey: `batch:${key}` });
+    const first = await db.transaction((tx) => appendAudits(tx, [entry('a'), entry('b'), entry('a')]));
+    expect(first[2]).toEqual(first[0]);
+    expect(first[1].seq).toBe(first[0].seq + 1);
+    const again = await db.transaction((tx) => appendAudits(tx, [entry('b'), entry('c')]));
+    expect(again[0]).toEqual(first[1]);
+    const rows = await db.query<{ n: number }>(`select count(*)::int as n from audit where action = 'test.batch'`);
+    expect(rows.rows[0].n).toBe(3);
     expect(await store.verifyAudit()).toMatchObject({ intact: true });
   });
 

@@ -1,4 +1,4 @@
-import { appendAudit, listAudit, verifyAudit } from './audit.ts';
+import { appendAudit, appendAudits, listAudit, verifyAudit } from './audit.ts';
 import type { Database, Queryable } from './db.ts';
 import {
   AI_ASSISTED_NOTICE,
@@ -65,9 +65,7 @@ export function createStore(db: Database, options: StoreOptions) {
       const batch = pendingCalculations.splice(0);
       if (batch.length === 0) return;
       try {
-        await db.transaction(async (tx) => {
-          for (const entry of batch) await appendAudit(tx, entry);
-        });
+        await db.transaction((tx) => appendAudits(tx, batch));
       } catch (error) {
         pendingCalculations.unshift(...batch);
         options.onAuditError?.(error);
