@@ -28,6 +28,11 @@ export function healthRoutes(deps: ApiDeps) {
   });
   /** Liveness: no I/O at all, so it is also the floor any other route is measured against. */
   app.get('/health/live', (c) => c.json({ status: 'ok' }));
+  /** The same for a POST: reads and parses a JSON body, then answers: the HTTP floor of any JSON API call. */
+  app.post('/health/live', async (c) => {
+    await c.req.json().catch(() => undefined);
+    return c.json({ status: 'ok' });
+  });
   /** How late this API process's event loop ran timers since `since` (its lag); `?reset=true` starts a new window. */
   app.get('/health/event-loop', (c) => {
     const body = {
