@@ -88,24 +88,25 @@ export function createStore(db: Database, options: StoreOptions) {
     async recordInstance(input: NewInstance, actor: string): Promise<{ status: 'stored' | 'duplicate'; priority: number }> {
       return db.transaction(async (tx) => {
         const s = input.study;
-        await tx.query(
-          `insert into studies (study_instance_uid, patient_id, patient_name, patient_sex, patient_age, study_date,
-             study_description, accession_number, modality)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (study_instance_uid) do nothing`,
-          [s.studyInstanceUid, s.patientId, s.patientName, s.patientSex, s.patientAge, s.studyDate, s.studyDescription,
-            s.accessionNumber, s.modality]);
-        await tx.query(
-          `insert into series (series_instance_uid, study_instance_uid, modality, series_number, body_part)
-           values ($1, $2, $3, $4, $5) on conflict (series_instance_uid) do nothing`,
-          [input.seriesInstanceUid, s.studyInstanceUid, input.modality, input.seriesNumber, input.bodyPart]);
+        // One statement, one round trip: study and series are created if new, then the instance.
         const inserted = await tx.query(
-          `insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid,
+          `with study as (
+             insert into studies (study_instance_uid, patient_id, patient_name, patient_sex, patient_age, study_date,
+               study_description, accession_number, modality)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (study_instance_uid) do nothing
+           ), series as (
+             insert into series (series_instance_uid, study_instance_uid, modality, series_number, body_part)
+             values ($10, $1, $11, $12, $13) on conflict (series_instance_uid) do nothing
+           )
+           insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid,
              transfer_syntax_uid, modality, blob_sha256, byte_size, image, status)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict (sop_instance_uid) do nothing
+           values ($14, $10, $1, $15, $16, $11, $17, $18, $19, $20) on conflict (sop_instance_uid) do nothing
            returning sop_instance_uid`,
-          [input.sopInstanceUid, input.seriesInstanceUid, s.studyInstanceUid, input.sopClassUid, input.transferSyntaxUid,
-            input.modality, input.blobSha256, input.byteSize, input.image ? JSON.stringify(input.image) : null,
-            input.pendingModels.length > 0 ? 'queued' : 'done']);
+          [s.studyInstanceUid, s.patientId, s.patientName, s.patientSex, s.patientAge, s.studyDate, s.studyDescription,
+            s.accessionNumber, s.modality,
+            input.seriesInstanceUid, input.modality, input.seriesNumber, input.bodyPart,
+            input.sopInstanceUid, input.sopClassUid, input.transferSyntaxUid, input.blobSha256, input.byteSize,
+            input.image ? JSON.stringify(input.image) : null, input.pendingModels.length > 0 ? 'queued' : 'done']);
         const priorityOf = async () => Number((await tx.query<{ priority: number }>(
           'select priority from studies where study_instance_uid = $1', [s.studyInstanceUid])).rows[0].priority);
         if (inserted.rows.length === 0) return { status: 'duplicate' as const, priority: await priorityOf() };
@@ -132,7 +133,8 @@ export function createStore(db: Database, options: StoreOptions) {
     async recordFindings(sopInstanceUid: string, findings: FindingInput[], actor: string): Promise<void> {
       await db.transaction(async (tx) => {
         const instance = await tx.query<{ study_instance_uid: string }>(
-          'select study_instance_uid from instances where sop_instance_uid = $1', [sopInstanceUid]);
+          `update instances set status = 'done', error_code = null, error_message = null
+            where sop_instance_uid = $1 returning study_instance_uid`, [sopInstanceUid]);
         const studyInstanceUid = instance.rows[0]?.study_instance_uid;
         if (!studyInstanceUid) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
         for (const f of findings) {
@@ -143,16 +145,15 @@ export function createStore(db: Database, options: StoreOptions) {
             [f.id, sopInstanceUid, studyInstanceUid, f.label, f.display, f.probability, f.positive, f.refer,
               JSON.stringify(f.operatingPoint), JSON.stringify(f.model), JSON.stringify(f.timingMs),
               f.heatmap ? JSON.stringify(f.heatmap) : null]);
-          await appendAudit(tx, {
-            actor,
-            action: 'finding.created',
-            entityType: 'finding',
-            entityId: f.id,
-            payload: { sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, refer: f.refer, operatingPoint: f.operatingPoint, model: f.model },
-            idempotencyKey: `finding.created:${f.id}`,
-          });
         }
-        await tx.query(`update instances set status = 'done', error_code = null, error_message = null where sop_instance_uid = $1`, [sopInstanceUid]);
+        await appendAudits(tx, findings.map((f) => ({
+          actor,
+          action: 'finding.created',
+          entityType: 'finding',
+          entityId: f.id,
+          payload: { sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, refer: f.refer, operatingPoint: f.operatingPoint, model: f.model },
+          idempotencyKey: `finding.created:${f.id}`,
+        })));
         await reprioritise(tx, studyInstanceUid);
       });
     },

