@@ -15,10 +15,10 @@ import { repoRoot } from '../config.ts';
 import { files } from '../test/support/shared-data.ts';
 import { startStack } from '../test/support/stack.ts';
 import { measureBullmqNoop } from './figures/bullmq.ts';
-import { measurePipeline, MODEL_ID, studyCopies } from './figures/pipeline.ts';
-import { measureApiLatency, measureEndToEnd, measureSaturation } from './figures/stack-figures.ts';
+import { measurePipeline, MODEL_ID, studyCopies, type PipelineReference } from './figures/pipeline.ts';
+import { measureApiLatency, measureEndToEnd, measureSaturation, type EndToEnd } from './figures/stack-figures.ts';
 import { latencyHistogramSvg } from './histogram-svg.ts';
-import { ratio, type Summary } from './stats.ts';
+import { ratio, summarise, type Summary } from './stats.ts';
 
 export interface BenchOptions {
   quick: boolean;
@@ -28,8 +28,8 @@ export interface BenchOptions {
 }
 
 const budgets = {
-  full: { pipeline: 20, e2e: 20, api: 1000, saturation: 24, bullmq: 500 },
-  quick: { pipeline: 2, e2e: 2, api: 30, saturation: 3, bullmq: 20 },
+  full: { e2e: 20, api: 1000, saturation: 24, bullmq: 500 },
+  quick: { e2e: 2, api: 30, saturation: 3, bullmq: 20 },
 };
 
 export async function runBenchmarks(options: BenchOptions) {
@@ -38,14 +38,14 @@ export async function runBenchmarks(options: BenchOptions) {
   const machine = { cpus: os.cpus()[0]?.model, cores: os.availableParallelism(), memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
 
   const bullmq = await measureBullmqNoop(budget.bullmq);
-  const reference = await measurePipeline(studyCopies(options.study, budget.pipeline, 1), 1);
 
   let stack = await startStack({ workers: 1 });
   const modelKey = await modelKeyOf(stack.baseUrl);
   let endToEnd;
+  let reference;
   let api;
   try {
-    endToEnd = await measureEndToEnd(stack, studyCopies(options.study, budget.e2e, 1000), modelKey);
+    ({ endToEnd, reference } = await alternate(stack, options.study, budget.e2e, modelKey));
     api = await measureApiLatency(stack, budget.api);
   } finally {
     await stack.stop();
@@ -104,6 +104,32 @@ export async function runBenchmarks(options: BenchOptions) {
   ]));
   fs.writeFileSync(path.join(options.out, 'report.md'), markdown(report));
   return report;
+}
+
+/** Chunks of in-process reference runs and end-to-end runs, alternating, so both see the same neighbours. */
+async function alternate(stack: Awaited<ReturnType<typeof startStack>>, study: string, runs: number, modelKey: string) {
+  const chunk = Math.max(1, Math.min(5, runs));
+  const referenceParts: PipelineReference[] = [];
+  const endToEndParts: EndToEnd[] = [];
+  for (let start = 0; start < runs; start += chunk) {
+    const count = Math.min(chunk, runs - start);
+    referenceParts.push(await measurePipeline(studyCopies(study, count, 1 + start), 1));
+    endToEndParts.push(await measureEndToEnd(stack, studyCopies(study, count, 1000 + start), modelKey));
+  }
+  const merge = (parts: Record<string, number[]>[]) => {
+    const merged: Record<string, number[]> = {};
+    for (const part of parts) for (const [key, values] of Object.entries(part)) (merged[key] ??= []).push(...values);
+    return merged;
+  };
+  const summaries = (samples: Record<string, number[]>) => Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarise(v)]));
+  const referenceSamples = referenceParts.flatMap((p) => p.samples);
+  const referenceStages = merge(referenceParts.map((p) => p.stageSamples));
+  const endToEndSamples = merge(endToEndParts.map((p) => p.samples));
+  const { total, ingest, ...stages } = summaries(endToEndSamples);
+  return {
+    reference: { total: summarise(referenceSamples), stages: summaries(referenceStages), samples: referenceSamples, stageSamples: referenceStages },
+    endToEnd: { total, ingest, stages, samples: endToEndSamples },
+  };
 }
 
 async function modelKeyOf(baseUrl: string): Promise<string> {
