@@ -21,6 +21,8 @@ export interface CanonicalInputs {
   values: Record<string, CanonicalValue>;
   /** The graph's input row: card order, canonical units, booleans 0/1, enums encoded. */
   vector: Float32Array;
+  /** What the model used, for the answer: each given feature's canonical value and unit. */
+  described: Record<string, { value: CanonicalValue; unit?: string }>;
   warnings: RangeWarning[];
 }
 
@@ -68,7 +70,9 @@ export function canonicalInputs(features: FeatureSpec[], body: unknown): Canonic
   if (issues.length > 0) throw new InputValidationError(issues);
 
   const vector = new Float32Array(features.map((f) => encode(f, values[f.name])));
-  return { values, vector, warnings };
+  const described = Object.fromEntries(features.filter((f) => f.name in values)
+    .map((f) => [f.name, { value: values[f.name], ...(f.unit ? { unit: f.unit } : {}) }]));
+  return { values, vector, described, warnings };
 }
 
 function describe(feature: FeatureSpec): string {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { decodeFrame } from '../dicom/decode/index.ts';
 import { parseDicom, requirePixelData, type DicomInstance } from '../dicom/parse.ts';
 import type { FindingInput } from '../store/types.ts';
 import { preprocessors, type ModelImage } from './preprocess.ts';
 import type { ReadAssistModel } from './registry.ts';
+import { stageTimer } from './stage-timer.ts';
 
 export interface ReadAssistResult {
   sopInstanceUid: string;
@@ -24,15 +24,7 @@ export function findingId(sopInstanceUid: string, modelKey: string, label: strin
  * Throws the dicom/ typed errors for input it cannot read.
  */
 export async function readAssist(bytes: Uint8Array, model: ReadAssistModel): Promise<ReadAssistResult> {
-  const timingMs: Record<string, number> = {};
-  const timed = async <T>(step: string, work: () => Promise<T> | T): Promise<T> => {
-    const start = performance.now();
-    try {
-      return await work();
-    } finally {
-      timingMs[step] = round(performance.now() - start, 2);
-    }
-  };
+  const { timingMs, timed } = stageTimer(2);
 
   const { instance, image, frame } = await timed('decode', async () => {
     const parsed = parseDicom(bytes);

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { canonicalInputs, type CanonicalValue, type RangeWarning } from './features.ts';
+import { canonicalInputs, type CanonicalInputs, type RangeWarning } from './features.ts';
 import type { RiskCard } from './model-card.ts';
 import type { RiskModel } from './registry.ts';
 
@@ -30,7 +30,7 @@ export interface RiskAnswer {
   contributions: { term: string; display: string; displayZh?: string; value: number }[];
   explanationKind: RiskCard['explanation']['kind'];
   /** What the model actually used, in its canonical units. */
-  inputs: Record<string, { value: CanonicalValue; unit?: string }>;
+  inputs: CanonicalInputs['described'];
   /** Non-empty when an input lies outside what the model was validated on: show it, never hide it. */
   warnings: RangeWarning[];
   withinValidatedRange: boolean;
@@ -55,7 +55,7 @@ export const modelReference = (model: { card: { id: string; version: string; tit
 export async function evaluateRisk(model: RiskModel, body: unknown): Promise<RiskAnswer> {
   const start = performance.now();
   const { card } = model;
-  const { values, vector, warnings } = canonicalInputs(card.features, body);
+  const { vector, described, warnings } = canonicalInputs(card.features, body);
   const outputs = await model.session.run({ features: new ort.Tensor('float32', vector, [1, vector.length]) });
   const risk = (outputs.risk.data as Float32Array)[0];
   if (!Number.isFinite(risk)) throw new Error(`model ${model.key} produced a non-finite risk`);
@@ -72,7 +72,7 @@ export async function evaluateRisk(model: RiskModel, body: unknown): Promise<Ris
     band: bandFor(card.bands, risk),
     contributions,
     explanationKind: card.explanation.kind,
-    inputs: Object.fromEntries(card.features.filter((f) => f.name in values).map((f) => [f.name, { value: values[f.name], ...(f.unit ? { unit: f.unit } : {}) }])),
+    inputs: described,
     warnings,
     withinValidatedRange: warnings.length === 0,
     aiAssisted: card.aiAssisted,

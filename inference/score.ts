@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { canonicalInputs, type CanonicalValue, type RangeWarning } from './features.ts';
+import { canonicalInputs, type CanonicalInputs, type RangeWarning } from './features.ts';
 import type { ScoreModel } from './registry.ts';
 import { modelReference, type ModelReference } from './risk.ts';
 import { evaluateScore, type ScoreResult } from './scores/evaluate.ts';
@@ -7,7 +7,7 @@ import { evaluateScore, type ScoreResult } from './scores/evaluate.ts';
 export interface ScoreAnswer extends ScoreResult {
   model: ModelReference;
   outcome: string;
-  inputs: Record<string, { value: CanonicalValue; unit?: string }>;
+  inputs: CanonicalInputs['described'];
   warnings: RangeWarning[];
   withinValidatedRange: boolean;
   aiAssisted: string;
@@ -18,13 +18,13 @@ export interface ScoreAnswer extends ScoreResult {
 export function evaluateScoreModel(model: ScoreModel, body: unknown): ScoreAnswer {
   const start = performance.now();
   const { card } = model;
-  const { values, warnings } = canonicalInputs(card.features, body);
+  const { values, described, warnings } = canonicalInputs(card.features, body);
   const result = evaluateScore(card, values);
   return {
     ...result,
     model: modelReference(model),
     outcome: card.outcome,
-    inputs: Object.fromEntries(card.features.filter((f) => f.name in values).map((f) => [f.name, { value: values[f.name], ...(f.unit ? { unit: f.unit } : {}) }])),
+    inputs: described,
     warnings,
     withinValidatedRange: warnings.length === 0,
     aiAssisted: card.aiAssisted,

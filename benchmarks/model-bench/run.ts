@@ -12,11 +12,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { ModelImage } from '../../inference/preprocess.ts';
 import { readAssist } from '../../inference/read-assist.ts';
+import { stageTimer } from '../../inference/stage-timer.ts';
 import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
 import { progressBar } from '../progress.ts';
 import { loadDataset, type Case, type LoadOptions, type Skipped } from './load.ts';
@@ -124,15 +124,7 @@ async function scoreDicom(model: ReadAssistModel, label: string, c: Case): Promi
 }
 
 async function scoreDisplayImage(model: ReadAssistModel, label: ReadAssistModel['card']['labels'][number], threshold: number, c: Case): Promise<Score> {
-  const timingMs: Record<string, number> = {};
-  const timed = async <T>(stage: string, work: () => Promise<T> | T): Promise<T> => {
-    const start = performance.now();
-    try {
-      return await work();
-    } finally {
-      timingMs[stage] = Math.round((performance.now() - start) * 1000) / 1000;
-    }
-  };
+  const { timingMs, timed } = stageTimer(3);
   const bytes = c.file ? fs.readFileSync(c.file) : undefined;
   const grey = c.pixels ?? await timed('decode', () => decodeToGrey8(bytes!));
   const [width, height] = model.card.preprocessing.size;
