@@ -8,9 +8,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack } from './support/stack.ts';
+import { canvasStats, launchChromium } from './support/browser.ts';
 import { apiClient } from './support/api-client.ts';
 import { files } from './support/shared-data.ts';
 import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
@@ -18,26 +19,6 @@ import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const shots = join(repo, 'test-output', 'viewer');
 const REVIEWER = 'Dr Ada Browser-Test';
-
-/** Grey-level statistics of what the image canvas actually shows. */
-async function canvasStats(page: Page) {
-  return page.getByTestId('image-canvas').evaluate((el) => {
-    const canvas = el as HTMLCanvasElement;
-    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-    let sum = 0;
-    let sumSq = 0;
-    const levels = new Set<number>();
-    const n = data.length / 4;
-    for (let i = 0; i < data.length; i += 4) {
-      const y = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
-      sum += y;
-      sumSq += y * y;
-      levels.add(Math.round(y));
-    }
-    const mean = sum / n;
-    return { width: canvas.width, height: canvas.height, mean, sd: Math.sqrt(sumSq / n - mean * mean), levels: levels.size };
-  });
-}
 
 describe('viewer: reviewing an AI-flagged chest radiograph', () => {
   let stack: { baseUrl: string; stop(): Promise<void> };
@@ -49,17 +30,7 @@ describe('viewer: reviewing an AI-flagged chest radiograph', () => {
     mkdirSync(shots, { recursive: true });
     ensureViewerBuilt();
     stack = await startStack();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
   }, 240_000);

@@ -1,0 +1,98 @@
+/**
+ * Browser-test support: Debian's Chromium driven by playwright-core, and pixel checks
+ * on what the page actually drew (a canvas, or a whole screenshot), so a screen test
+ * fails on a blank or broken render and not only on a missing element.
+ */
+import sharp from 'sharp';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** Debian's `/usr/bin/chromium`, headless, with everything that would reach the network off. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+export interface CanvasStats {
+  width: number;
+  height: number;
+  /** Mean luma, 0–255. */
+  mean: number;
+  sd: number;
+  /** Distinct luma levels (rounded). */
+  levels: number;
+}
+
+/** Grey-level statistics of what a canvas (found by test id) actually shows. */
+export async function canvasStats(page: Page, testId = 'image-canvas'): Promise<CanvasStats> {
+  return page.getByTestId(testId).evaluate((el) => {
+    const canvas = el as HTMLCanvasElement;
+    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    let sum = 0;
+    let sumSq = 0;
+    const levels = new Set<number>();
+    const n = data.length / 4;
+    for (let i = 0; i < data.length; i += 4) {
+      const y = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+      sum += y;
+      sumSq += y * y;
+      levels.add(Math.round(y));
+    }
+    const mean = sum / n;
+    return { width: canvas.width, height: canvas.height, mean, sd: Math.sqrt(sumSq / n - mean * mean), levels: levels.size };
+  });
+}
+
+export interface Region {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+export interface PixelStats {
+  width: number;
+  height: number;
+  /** Distinct RGB colours in the region (quantised to 4 bits per channel, so anti-aliasing noise does not count). */
+  colours: number;
+  /** Share of the region's pixels that differ from its most common colour (the background). */
+  inkShare: number;
+}
+
+/**
+ * Decodes a PNG (a saved screenshot) and measures a region of it, by default the whole
+ * image: how many colours it holds and how much of it is not background.
+ */
+export async function pngStats(png: Buffer | string, region?: Region): Promise<PixelStats> {
+  let img = sharp(png).removeAlpha();
+  if (region) {
+    const meta = await sharp(png).metadata();
+    const left = Math.max(0, Math.floor(region.left));
+    const top = Math.max(0, Math.floor(region.top));
+    const width = Math.min(meta.width! - left, Math.ceil(region.width));
+    const height = Math.min(meta.height! - top, Math.ceil(region.height));
+    img = img.extract({ left, top, width, height });
+  }
+  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+  const counts = new Map<number, number>();
+  for (let i = 0; i < data.length; i += info.channels) {
+    const key = ((data[i] >> 4) << 8) | ((data[i + 1] >> 4) << 4) | (data[i + 2] >> 4);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const n = info.width * info.height;
+  const background = Math.max(...counts.values());
+  return { width: info.width, height: info.height, colours: counts.size, inkShare: (n - background) / n };
+}
+
+/** Pixels by which the page is wider than its viewport (0 when nothing scrolls sideways). */
+export function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => Math.max(0, document.scrollingElement!.scrollWidth - window.innerWidth));
+}
