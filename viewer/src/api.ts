@@ -21,6 +21,8 @@ export interface Review {
   comment?: string;
   reviewer: string;
   createdAt: string;
+  /** Set when this decision amends an earlier one on the same finding: that review's id. */
+  amends?: string;
 }
 
 export interface Finding {
@@ -37,8 +39,14 @@ export interface Finding {
   timingMs: { decode: number; preprocess: number; inference: number; postprocess: number };
   heatmap?: Heatmap;
   aiAssisted: string;
+  aiAssistedZh: string;
+  /** The label's Chinese name from the model card; absent when the card has none. */
+  displayZh?: string;
   createdAt: string;
+  /** The latest decision; earlier ones are in `reviews`. */
   review: Review | null;
+  /** Every decision on this finding, oldest first (in study answers). */
+  reviews?: Review[];
 }
 
 /** Row-major activation map. `region` (sent by the API though not yet in docs/api.md) is the
@@ -48,6 +56,35 @@ export interface Heatmap {
   height: number;
   data: number[];
   region?: { left: number; top: number; size: number };
+}
+
+export type TriageLevel = 'I' | 'II' | 'III' | 'IV';
+
+export interface TriageReason {
+  code: string;
+  text: string;
+  textZh: string;
+  weight: number;
+}
+
+/** What the triage policy concluded for a study. */
+export interface Triage {
+  priority: number;
+  level: TriageLevel;
+  levelDisplay: string;
+  levelDisplayZh: string;
+  news2Band?: string;
+  reasons: TriageReason[];
+  why: string;
+  whyZh: string;
+}
+
+/** Time waiting against the reading target of the study's triage level (from the triage-policy card). */
+export interface Sla {
+  level: TriageLevel;
+  targetMinutes: number;
+  dueAt: string;
+  breached: boolean;
 }
 
 export interface StudySummary {
@@ -60,7 +97,13 @@ export interface StudySummary {
   status: StudyStatus;
   priority: number;
   why: string;
+  whyZh: string;
+  triage?: Triage;
   receivedAt: string;
+  /** When the study was received: the clock its SLA runs on. */
+  waitingSince: string;
+  /** Null once the study is reviewed, or when no triage level is known. */
+  sla: Sla | null;
 }
 
 export interface WorklistItem extends StudySummary {
@@ -94,14 +137,117 @@ export interface Instance {
 export interface StudyDetail {
   study: StudySummary;
   instances: Instance[];
+  /** Each with `reviews`: every decision on it, oldest first. */
   findings: Finding[];
   reviews: Review[];
+  readerFindings: ReaderFinding[];
   errors: StudyError[];
 }
 
 export interface ReviewReason {
   code: string;
   display: string;
+  displayZh: string;
+}
+
+/** A coded label a reader can add as a finding the AI missed. */
+export interface ReaderFindingLabel {
+  code: string;
+  display: string;
+  displayZh: string;
+}
+
+/** A rectangle in image pixels (columns × rows of the instance). */
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface ReaderFindingRequest {
+  label: string;
+  sopInstanceUid?: string;
+  /** Needs `sopInstanceUid`: the region is in that image's pixels. */
+  region?: Region;
+  /** Required for label `other`. */
+  comment?: string;
+  reviewer: string;
+}
+
+export interface ReaderFinding {
+  id: string;
+  studyInstanceUid: string;
+  label: string;
+  display: string;
+  displayZh: string;
+  sopInstanceUid?: string;
+  region?: Region;
+  comment?: string;
+  reviewer: string;
+  createdAt: string;
+}
+
+export type StudyChange = 'received' | 'finding' | 'failure' | 'review' | 'triage' | 'reader-finding';
+
+/**
+ * What `subscribeToEvents` delivers: a change the server announced, or a tick of the polling
+ * fallback while the event stream is down (nothing specific is known: re-fetch what is shown).
+ */
+export type LiveUpdate = { type: 'study'; studyInstanceUid: string; change: StudyChange } | { type: 'poll' };
+
+export type PriorityBand = 'urgent' | 'high' | 'routine' | 'low';
+
+/** Worklist filters; each is "any of" and all are optional. */
+export interface WorklistFilters {
+  status?: StudyStatus[];
+  modality?: string[];
+  /** Bands as in format.ts priorityBand: urgent ≥75, high ≥50, routine ≥25, low <25. */
+  priority?: PriorityBand[];
+}
+
+export interface AgreementQuery {
+  /** ISO time; findings created at or after it. */
+  from?: string;
+  /** ISO time; findings created before it. */
+  to?: string;
+  /** A model id (every version). */
+  model?: string;
+}
+
+export interface OverrideReasonCount {
+  code: string;
+  display: string;
+  displayZh: string;
+  count: number;
+  share: number;
+  cumulativeShare: number;
+}
+
+export interface AgreementGroup {
+  modelId: string;
+  modelVersion: string;
+  label: string;
+  display: string;
+  displayZh: string;
+  findings: number;
+  decided: number;
+  accepted: number;
+  overridden: number;
+  amended: number;
+  acceptanceRate: number | null;
+  acceptanceCi95: [number, number] | null;
+  /** Pareto order: most frequent first. */
+  overrideReasons: OverrideReasonCount[];
+  timeToDecisionSeconds: { median: number; p90: number } | null;
+  /** UTC days of the (latest) decision, ascending. */
+  byDay: { date: string; decided: number; accepted: number; acceptanceRate: number | null }[];
+  readerFindings: number;
+}
+
+export interface Agreement {
+  generatedAt: string;
+  groups: AgreementGroup[];
 }
 
 export interface AuditRecord {
@@ -173,8 +319,19 @@ async function json<T>(path: string, init?: RequestInit): Promise<T> {
   return (await (await request(path, init)).json()) as T;
 }
 
-export async function getWorklist(signal?: AbortSignal): Promise<WorklistItem[]> {
-  return (await json<{ items: WorklistItem[] }>('/v1/worklist', { signal })).items;
+function query(params: Record<string, string | string[] | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    const text = Array.isArray(value) ? value.join(',') : value;
+    if (text) q.set(key, text);
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export async function getWorklist(signal?: AbortSignal, filters: WorklistFilters = {}): Promise<WorklistItem[]> {
+  const q = query({ status: filters.status, modality: filters.modality, priority: filters.priority });
+  return (await json<{ items: WorklistItem[] }>(`/v1/worklist${q}`, { signal })).items;
 }
 
 export function getStudy(studyInstanceUid: string, signal?: AbortSignal): Promise<StudyDetail> {
@@ -242,4 +399,77 @@ export async function getAudit(opts: { limit?: number; before?: number } = {}): 
 
 export function verifyAudit(): Promise<AuditVerification> {
   return json<AuditVerification>('/v1/audit/verify');
+}
+
+export async function postReaderFinding(studyInstanceUid: string, body: ReaderFindingRequest): Promise<ReaderFinding> {
+  const res = await json<{ readerFinding: ReaderFinding }>(`/v1/studies/${encodeURIComponent(studyInstanceUid)}/reader-findings`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return res.readerFinding;
+}
+
+let readerLabelsCache: Promise<ReaderFindingLabel[]> | undefined;
+
+/** Like the review reasons, the labels change with a deployment: fetched once. */
+export function getReaderFindingLabels(): Promise<ReaderFindingLabel[]> {
+  readerLabelsCache ??= json<{ items: ReaderFindingLabel[] }>('/v1/reader-finding-labels').then(
+    (r) => r.items,
+    (err: unknown) => {
+      readerLabelsCache = undefined;
+      throw err;
+    },
+  );
+  return readerLabelsCache;
+}
+
+export function getAgreement(q: AgreementQuery = {}, signal?: AbortSignal): Promise<Agreement> {
+  return json<Agreement>(`/v1/agreement${query({ ...q })}`, { signal });
+}
+
+/** For a download link: the same groups as getAgreement, one CSV row each. */
+export function agreementCsvUrl(q: AgreementQuery = {}): string {
+  return url(`/v1/agreement.csv${query({ ...q })}`);
+}
+
+/** While the event stream is down, re-fetch this often. */
+const POLL_FALLBACK_MS = 10_000;
+
+/**
+ * Live updates: `GET /v1/events` (Server-Sent Events, event `study`). While the stream is
+ * down (EventSource keeps reconnecting by itself), `onEvent` gets a `poll` tick every 10 s,
+ * and one more when the stream is back, for what was missed meanwhile. Debouncing the
+ * re-fetch is the caller's (bursts of events are common). Returns the unsubscribe.
+ */
+export function subscribeToEvents(onEvent: (update: LiveUpdate) => void): () => void {
+  let poller: ReturnType<typeof setInterval> | undefined;
+  const startPolling = () => {
+    poller ??= setInterval(() => onEvent({ type: 'poll' }), POLL_FALLBACK_MS);
+  };
+  const source = typeof EventSource === 'function' ? new EventSource(url('/v1/events')) : undefined;
+  if (!source) {
+    startPolling();
+  } else {
+    source.addEventListener('study', (e) => {
+      try {
+        const data = JSON.parse((e as MessageEvent<string>).data) as { studyInstanceUid: string; change: StudyChange };
+        onEvent({ type: 'study', studyInstanceUid: data.studyInstanceUid, change: data.change });
+      } catch {
+        // A malformed event is not worth breaking the screen for; the next one will do.
+      }
+    });
+    source.addEventListener('error', startPolling);
+    source.addEventListener('open', () => {
+      if (poller === undefined) return;
+      clearInterval(poller);
+      poller = undefined;
+      onEvent({ type: 'poll' });
+    });
+  }
+  return () => {
+    source?.close();
+    clearInterval(poller);
+    poller = undefined;
+  };
 }
