@@ -473,3 +473,135 @@ export function subscribeToEvents(onEvent: (update: LiveUpdate) => void): () => 
     poller = undefined;
   };
 }
+
+/** One calculator input as `GET /v1/models` documents it: JSON Schema generated from the model card. */
+export interface InputProperty {
+  title: string;
+  'x-title-zh'?: string;
+  description?: string;
+  type?: 'boolean' | 'object';
+  /** An enum input's values. */
+  enum?: string[];
+  'x-validated-values'?: string[];
+  /** A number accepted in several units: `{ value, unit }` only. */
+  properties?: { value: unknown; unit: { enum: string[] } };
+  /** A number with one unit: bare, or `{ value, unit }`. */
+  oneOf?: [{ type: 'number' }, { properties: { unit: { enum: string[] } } }];
+  'x-canonical-unit'?: string;
+  /** Outside it (canonical unit) the API answers 422. */
+  'x-accepted-range'?: [number, number];
+  /** Outside it the API answers with an OUTSIDE_VALIDATED_RANGE warning. */
+  'x-validated-range'?: [number, number];
+}
+
+export interface InputSchema {
+  required: string[];
+  properties: Record<string, InputProperty>;
+}
+
+export interface ModelBand {
+  label: string;
+  display: string;
+  displayZh?: string;
+}
+
+export interface ModelCard {
+  id: string;
+  version: string;
+  task: string;
+  title: string;
+  titleZh?: string;
+  sha256: string;
+  intendedUse: string;
+  limitations: string[];
+  aiAssisted: string;
+  bands?: ModelBand[];
+  population?: string;
+  outcome?: string;
+  /** Risk and score models only. */
+  inputSchema?: InputSchema;
+}
+
+export interface ModelReference {
+  id: string;
+  version: string;
+  title: string;
+  sha256: string;
+}
+
+export interface RangeWarning {
+  feature: string;
+  code: 'OUTSIDE_VALIDATED_RANGE' | 'OUTSIDE_VALIDATED_POPULATION';
+  message: string;
+}
+
+interface CalculationAnswer {
+  model: ModelReference;
+  outcome: string;
+  band: ModelBand;
+  /** What the model used: each given input's canonical value and unit. */
+  inputs: Record<string, { value: number | boolean | string; unit?: string }>;
+  warnings: RangeWarning[];
+  withinValidatedRange: boolean;
+  aiAssisted: string;
+  timingMs: number;
+}
+
+export interface ScoreAnswer extends CalculationAnswer {
+  score: number;
+  terms: { term: string; display: string; displayZh?: string; points: number; because: string }[];
+  redFlags?: string[];
+}
+
+export interface RiskAnswer extends CalculationAnswer {
+  horizon: string;
+  risk: number;
+  riskPercent: number;
+  /** Exact additive terms of the linear predictor, largest first, on the `explanationKind` scale. */
+  contributions: { term: string; display: string; displayZh?: string; value: number }[];
+  explanationKind: 'log-hazard' | 'log-odds' | 'points';
+}
+
+/** Model id → that model's inputs, `{ value, unit }` for quantities. */
+export type ModelInputs = Record<string, Record<string, unknown>>;
+
+export interface TriageAnswer {
+  triage: Omit<Triage, 'whyZh'> & { whyZh?: string; policy: ModelReference };
+  scores: Record<string, ScoreAnswer>;
+  risks: Record<string, RiskAnswer>;
+  aiAssisted: string;
+}
+
+/** A 422 answer's `details`: one entry per bad field (`scores.<id>.<field>` for triage). */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+let modelsCache: Promise<ModelCard[]> | undefined;
+
+/** Every registered model's card; like the review reasons, they change with a deployment: fetched once. */
+export function getModels(): Promise<ModelCard[]> {
+  modelsCache ??= json<{ items: ModelCard[] }>('/v1/models').then(
+    (r) => r.items,
+    (err: unknown) => {
+      modelsCache = undefined;
+      throw err;
+    },
+  );
+  return modelsCache;
+}
+
+/**
+ * `POST /v1/triage` for a patient without a study: every score and risk whose inputs are
+ * given, fused into a level and priority. `user` goes in `X-Lantern-User` for the audit; a
+ * header is Latin-1 only, so a name outside it is sent percent-encoded rather than dropped.
+ */
+export function postTriage(body: { scores: ModelInputs; risks: ModelInputs }, user: string): Promise<TriageAnswer> {
+  const actor = /^[\x20-\x7e]*$/.test(user) ? user : encodeURIComponent(user);
+  return json<TriageAnswer>('/v1/triage', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(actor ? { 'x-lantern-user': actor } : {}) },
+    body: JSON.stringify(body),
+  });
+}
