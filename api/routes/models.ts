@@ -18,6 +18,8 @@ function describeModel(model: LoadedModel) {
     limitations: card.limitations,
     metrics: card.metrics,
     aiAssisted: card.aiAssisted,
+    // A reader weighs a probability by how well calibrated it is: method and ECE, as the card states them.
+    ...('calibration' in card && card.calibration ? { calibration: card.calibration } : {}),
     ...(card.task === 'risk' || card.task === 'score'
       ? { bands: card.bands, population: card.population, outcome: card.outcome, inputSchema: inputJsonSchema(card.features) }
       : {}),

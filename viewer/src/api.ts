@@ -605,3 +605,41 @@ export function postTriage(body: { scores: ModelInputs; risks: ModelInputs }, us
     body: JSON.stringify(body),
   });
 }
+
+export interface ModelMetric {
+  name: string;
+  split: string;
+  value: number;
+  ci95?: [number, number];
+  method?: string;
+  n?: number;
+}
+
+/** A model's card as `GET /v1/models/:id` describes it: what a reader needs before trusting its output. */
+export interface ModelCard {
+  id: string;
+  version: string;
+  task: string;
+  title: string;
+  titleZh?: string;
+  sha256: string;
+  intendedUse: string;
+  limitations: string[];
+  metrics: ModelMetric[];
+  aiAssisted: string;
+  /** The card's calibration statement, free-form (method, ECE before/after, split), when it has one. */
+  calibration?: Record<string, unknown>;
+}
+
+const modelCache = new Map<string, Promise<ModelCard>>();
+
+/** Cards change with a deployment, not within a session: each fetched once. */
+export function getModel(modelId: string): Promise<ModelCard> {
+  let card = modelCache.get(modelId);
+  if (!card) {
+    card = json<ModelCard>(`/v1/models/${encodeURIComponent(modelId)}`);
+    card.catch(() => modelCache.delete(modelId));
+    modelCache.set(modelId, card);
+  }
+  return card;
+}
