@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { LanternConfig } from '../config.ts';
+import { labelNamesZh } from '../inference/label-names.ts';
 import { loadModelRegistry } from '../inference/registry.ts';
 import { createStudyPrioritiser } from '../inference/triage.ts';
 import { logger } from '../log.ts';
@@ -10,6 +11,7 @@ import { createResultsConsumer } from '../queue/results-consumer.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { openStore } from '../store/open.ts';
 import { createApp } from './app.ts';
+import { createStudyEvents } from './study-events.ts';
 
 export interface ApiRole {
   url: string;
@@ -23,17 +25,19 @@ export interface ApiRole {
  */
 export async function startApiRole(config: LanternConfig & { redisUrl: string }): Promise<ApiRole> {
   const registry = await loadModelRegistry(config.modelsDir, { threads: 1 });
+  const events = createStudyEvents();
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     databasePoolMax: config.databasePoolMax,
     dataDir: config.dataDir,
-    prioritise: createStudyPrioritiser(registry.triagePolicy),
+    prioritise: createStudyPrioritiser(registry.triagePolicy, labelNamesZh(registry.models)),
+    onChange: events.emit,
     onAuditError: (error) => logger.error({ err: error }, 'calculation audit commit failed; will retry'),
   });
   const redis = redisConnection(config.redisUrl);
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store });
-  const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis });
+  const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis, events });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
   await new Promise<void>((resolve, reject) => {

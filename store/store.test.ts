@@ -9,6 +9,7 @@ import type { FindingInput, NewInstance, Prioritise } from './types.ts';
 const prioritise: Prioritise = (s) => ({
   priority: Math.max(0, ...s.findings.map((f) => f.probability * 100), (s.clinical as { news2?: { score: number } } | undefined)?.news2?.score ?? 0),
   why: s.findings.length ? `${s.findings[0].label} p=${s.findings[0].probability}` : 'awaiting AI',
+  whyZh: s.findings.length ? `${s.findings[0].label} p=${s.findings[0].probability}` : '等待 AI',
   detail: s.clinical ? { level: 'II' } : undefined,
 });
 

@@ -2,17 +2,25 @@ import { appendAudit, appendAudits, listAudit, verifyAudit } from './audit.ts';
 import type { Database, Queryable } from './db.ts';
 import {
   AI_ASSISTED_NOTICE,
+  AI_ASSISTED_NOTICE_ZH,
+  type AgreementQuery,
+  type AgreementRow,
   type Finding,
   type FindingInput,
   type InstanceError,
   type InstanceRecord,
   type NewInstance,
+  type NewReaderFinding,
   type Prioritise,
+  type ReaderFindingRecord,
   type Review,
+  type StudyChange,
+  type StudyChangeKind,
   type StudyDetail,
   type StudySnapshot,
   type StudyStatus,
   type StudySummary,
+  type WorklistFilter,
   type WorklistItem,
 } from './types.ts';
 
@@ -20,11 +28,24 @@ export class NotFoundError extends Error {
   readonly code = 'NOT_FOUND';
 }
 
+/** A write that names something which exists but does not fit (an image of another study, a region outside the image). */
+export class InvalidReferenceError extends Error {
+  readonly code = 'VALIDATION_FAILED';
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}
+
 export interface StoreOptions {
   /** Triage policy, injected so store/ stays free of clinical logic; called inside each study-changing transaction. */
   prioritise: Prioritise;
   /** Called when a group commit of calculation audits fails (they are kept and retried). */
   onAuditError?: (error: unknown) => void;
+  /**
+   * Called after a write that changes what a reader sees of a study has committed (never
+   * for a rolled-back or duplicate write): how live views learn to re-fetch. Must not throw.
+   */
+  onChange?: (change: StudyChange) => void;
 }
 
 /** How long a calculation's audit record may wait to share a transaction with others. */
@@ -47,11 +68,13 @@ export function createStore(db: Database, options: StoreOptions) {
       findings: study.findings.map(findingFromRow),
       clinical: study.clinical ?? undefined,
     };
-    const { priority, why, detail } = options.prioritise(snapshot);
-    await tx.query('update studies set priority = $2, why = $3, triage = $4 where study_instance_uid = $1',
-      [studyInstanceUid, priority, why, detail === undefined ? null : JSON.stringify(detail)]);
-    return { priority, why, detail };
+    const { priority, why, whyZh, detail } = options.prioritise(snapshot);
+    await tx.query('update studies set priority = $2, why = $3, triage = $4, why_zh = $5 where study_instance_uid = $1',
+      [studyInstanceUid, priority, why, detail === undefined ? null : JSON.stringify(detail), whyZh]);
+    return { priority, why, whyZh, detail };
   }
+
+  const changed = (studyInstanceUid: string, change: StudyChangeKind) => options.onChange?.({ studyInstanceUid, change });
 
   const pendingCalculations: Parameters<typeof appendAudit>[1][] = [];
   let flushTimer: NodeJS.Timeout | undefined;
@@ -86,7 +109,7 @@ export function createStore(db: Database, options: StoreOptions) {
      * record `instance.received`. Returns the study's priority, for the instance's jobs.
      */
     async recordInstance(input: NewInstance, actor: string): Promise<{ status: 'stored' | 'duplicate'; priority: number }> {
-      return db.transaction(async (tx) => {
+      const outcome = await db.transaction(async (tx) => {
         const s = input.study;
         // One statement, one round trip: study and series are created if new, then the instance.
         const inserted = await tx.query(
@@ -121,6 +144,8 @@ export function createStore(db: Database, options: StoreOptions) {
         const { priority } = await reprioritise(tx, s.studyInstanceUid);
         return { status: 'stored' as const, priority };
       });
+      if (outcome.status === 'stored') changed(input.study.studyInstanceUid, 'received');
+      return outcome;
     },
 
     /**
@@ -131,7 +156,7 @@ export function createStore(db: Database, options: StoreOptions) {
      * audit record (keyed), the instance becomes `done` and the study is re-prioritised.
      */
     async recordFindings(sopInstanceUid: string, findings: FindingInput[], actor: string): Promise<void> {
-      await db.transaction(async (tx) => {
+      const studyInstanceUid = await db.transaction(async (tx) => {
         const instance = await tx.query<{ study_instance_uid: string }>(
           `update instances set status = 'done', error_code = null, error_message = null
             where sop_instance_uid = $1 returning study_instance_uid`, [sopInstanceUid]);
@@ -155,7 +180,9 @@ export function createStore(db: Database, options: StoreOptions) {
           idempotencyKey: `finding.created:${f.id}`,
         })));
         await reprioritise(tx, studyInstanceUid);
+        return studyInstanceUid;
       });
+      changed(studyInstanceUid, 'finding');
     },
 
     /**
@@ -165,7 +192,7 @@ export function createStore(db: Database, options: StoreOptions) {
      * already exist are kept: a late failure never erases an earlier success.
      */
     async recordInferenceFailure(sopInstanceUid: string, model: { id: string; version: string }, error: { code: string; message: string }, actor: string): Promise<void> {
-      await db.transaction(async (tx) => {
+      const studyInstanceUid = await db.transaction(async (tx) => {
         const instance = await tx.query<{ study_instance_uid: string }>(
           'select study_instance_uid from instances where sop_instance_uid = $1', [sopInstanceUid]);
         const studyInstanceUid = instance.rows[0]?.study_instance_uid;
@@ -182,22 +209,27 @@ export function createStore(db: Database, options: StoreOptions) {
           idempotencyKey: `inference.failed:${sopInstanceUid}:${model.id}@${model.version}`,
         });
         await reprioritise(tx, studyInstanceUid);
+        return studyInstanceUid;
       });
+      changed(studyInstanceUid, 'failure');
     },
 
     /**
      * Records a clinician's decision on a finding.
      *
      * Contract: one transaction; a review row plus its audit record. Decisions are
-     * appended, never replaced: the latest one is the finding's current review.
+     * appended, never replaced: a second decision on the same finding is an amendment
+     * (`amends` = the previous review's id, also in the audit payload), and the latest one
+     * is the finding's current review. The finding row is locked so that two concurrent
+     * decisions amend in a line, never both the same one. NotFoundError: nothing written.
      */
-    async recordReview(findingId: string, decision: Omit<Review, 'id' | 'findingId' | 'createdAt'>): Promise<Review> {
-      return db.transaction(async (tx) => {
-        const finding = await tx.query<FindingRow>('select * from findings where id = $1', [findingId]);
+    async recordReview(findingId: string, decision: Omit<Review, 'id' | 'findingId' | 'createdAt' | 'amends'>): Promise<Review> {
+      const review = await db.transaction(async (tx) => {
+        const finding = await tx.query<FindingRow>('select * from findings where id = $1 for update', [findingId]);
         if (!finding.rows[0]) throw new NotFoundError(`finding ${findingId} does not exist`);
         const inserted = await tx.query<ReviewRow>(
-          `insert into reviews (finding_id, decision, reason_code, comment, reviewer)
-           values ($1, $2, $3, $4, $5) returning *`,
+          `insert into reviews (finding_id, decision, reason_code, comment, reviewer, amends)
+           values ($1, $2, $3, $4, $5, (select max(id) from reviews where finding_id = $1)) returning *`,
           [findingId, decision.decision, decision.reasonCode ?? null, decision.comment ?? null, decision.reviewer]);
         const review = reviewFromRow(inserted.rows[0]);
         const f = finding.rows[0];
@@ -208,6 +240,7 @@ export function createStore(db: Database, options: StoreOptions) {
           entityId: findingId,
           payload: {
             reviewId: review.id,
+            amends: review.amends ?? null,
             decision: review.decision,
             reasonCode: review.reasonCode,
             comment: review.comment,
@@ -215,8 +248,50 @@ export function createStore(db: Database, options: StoreOptions) {
             studyInstanceUid: f.study_instance_uid,
           },
         });
-        return review;
+        return { review, studyInstanceUid: f.study_instance_uid };
       });
+      changed(review.studyInstanceUid, 'review');
+      return review.review;
+    },
+
+    /**
+     * Records a finding a reader adds that the AI did not report.
+     *
+     * Contract: one transaction; a reader_findings row plus its audit record
+     * `finding.reader-added`. The study must exist (NotFoundError); the image, when named,
+     * must belong to it and the region lie inside that image (InvalidReferenceError).
+     * Either error writes nothing. The label is taken as given: the API checks it.
+     */
+    async recordReaderFinding(studyInstanceUid: string, input: NewReaderFinding): Promise<ReaderFindingRecord> {
+      const record = await db.transaction(async (tx) => {
+        const study = await tx.query('select 1 from studies where study_instance_uid = $1', [studyInstanceUid]);
+        if (study.rows.length === 0) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
+        if (input.sopInstanceUid !== undefined) {
+          const { rows: [instance] } = await tx.query<{ image: { rows?: number; columns?: number } | null }>(
+            'select image from instances where sop_instance_uid = $1 and study_instance_uid = $2', [input.sopInstanceUid, studyInstanceUid]);
+          if (!instance) throw new InvalidReferenceError('sopInstanceUid', `instance ${input.sopInstanceUid} is not part of study ${studyInstanceUid}`);
+          const { rows, columns } = instance.image ?? {};
+          const r = input.region;
+          if (r && rows !== undefined && columns !== undefined && (r.x + r.width > columns || r.y + r.height > rows)) {
+            throw new InvalidReferenceError('region', `the region ends at (${r.x + r.width}, ${r.y + r.height}), outside the ${columns}×${rows} image`);
+          }
+        }
+        const inserted = await tx.query<ReaderFindingRow>(
+          `insert into reader_findings (study_instance_uid, label, sop_instance_uid, region, comment, reviewer)
+           values ($1, $2, $3, $4, $5, $6) returning *`,
+          [studyInstanceUid, input.label, input.sopInstanceUid ?? null, input.region ? JSON.stringify(input.region) : null, input.comment ?? null, input.reviewer]);
+        const record = readerFindingFromRow(inserted.rows[0]);
+        await appendAudit(tx, {
+          actor: input.reviewer,
+          action: 'finding.reader-added',
+          entityType: 'reader-finding',
+          entityId: record.id,
+          payload: { studyInstanceUid, label: record.label, sopInstanceUid: record.sopInstanceUid, region: record.region, comment: record.comment },
+        });
+        return record;
+      });
+      changed(studyInstanceUid, 'reader-finding');
+      return record;
     },
 
     /**
@@ -227,7 +302,7 @@ export function createStore(db: Database, options: StoreOptions) {
      * has not been received.
      */
     async recordClinical(studyInstanceUid: string, clinical: Record<string, unknown>, actor: string): Promise<ReturnType<Prioritise>> {
-      return db.transaction(async (tx) => {
+      const result = await db.transaction(async (tx) => {
         const study = await tx.query('select 1 from studies where study_instance_uid = $1', [studyInstanceUid]);
         if (study.rows.length === 0) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
         await tx.query(
@@ -244,6 +319,8 @@ export function createStore(db: Database, options: StoreOptions) {
         });
         return result;
       });
+      changed(studyInstanceUid, 'triage');
+      return result;
     },
 
     /** Instances of a study still waiting for AI: their jobs' priority follows the study's. */
@@ -280,23 +357,109 @@ export function createStore(db: Database, options: StoreOptions) {
       await db.close();
     },
 
-    async getWorklist(limit = 200): Promise<WorklistItem[]> {
+    /** Studies that still need a human first, in triage order; then reviewed ones. Filters apply before the limit. */
+    async getWorklist(filter: WorklistFilter = {}, limit = 200): Promise<WorklistItem[]> {
+      const ranges = filter.priorityRanges;
       const studies = await db.query<StudyRow>(
-        `select * from studies order by priority desc, received_at asc limit $1`, [limit]);
-      const items = await hydrate(db, studies.rows);
-      // Studies that still need a human come first; among them, triage order.
-      return items.sort((a, b) => Number(a.status === 'reviewed') - Number(b.status === 'reviewed'));
+        `select * from (select s.*, ${STUDY_STATUS_SQL} as status from studies s) s
+          where ($1::text[] is null or s.status = any($1))
+            and ($2::text[] is null or s.modality = any($2)
+                 or exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.modality = any($2)))
+            and ($3::float8[] is null or exists (
+                 select 1 from unnest($3::float8[], $4::float8[]) as band(lo, hi) where s.priority >= band.lo and (band.hi is null or s.priority < band.hi)))
+          order by s.status = 'reviewed', s.priority desc, s.received_at asc
+          limit $5`,
+        [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit]);
+      return hydrate(db, studies.rows);
     },
 
     async getStudy(studyInstanceUid: string): Promise<StudyDetail> {
-      const studies = await db.query<StudyRow>('select * from studies where study_instance_uid = $1', [studyInstanceUid]);
+      const studies = await db.query<StudyRow>(`select s.*, ${STUDY_STATUS_SQL} as status from studies s where study_instance_uid = $1`, [studyInstanceUid]);
       if (!studies.rows[0]) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
       const [item] = await hydrate(db, studies.rows);
       const instances = await db.query<InstanceRow>('select * from instances where study_instance_uid = $1 order by received_at', [studyInstanceUid]);
-      const reviews = await db.query<ReviewRow>(
-        `select r.* from reviews r join findings f on f.id = r.finding_id where f.study_instance_uid = $1 order by r.id`, [studyInstanceUid]);
+      const reviews = (await db.query<ReviewRow>(
+        `select r.* from reviews r join findings f on f.id = r.finding_id where f.study_instance_uid = $1 order by r.id`, [studyInstanceUid])).rows.map(reviewFromRow);
+      const readerFindings = await db.query<ReaderFindingRow>('select * from reader_findings where study_instance_uid = $1 order by id', [studyInstanceUid]);
       const { findings, errors, ...study } = item;
-      return { study, instances: instances.rows.map(instanceFromRow), findings, reviews: reviews.rows.map(reviewFromRow), errors };
+      return {
+        study,
+        instances: instances.rows.map(instanceFromRow),
+        findings: findings.map((f) => ({ ...f, reviews: reviews.filter((r) => r.findingId === f.id) })),
+        reviews,
+        readerFindings: readerFindings.rows.map(readerFindingFromRow),
+        errors,
+      };
+    },
+
+    /**
+     * Agreement between readers and each model version, per label, over the findings
+     * created in the query window: one query. A finding's decision is its latest review
+     * (an amended decision counts once); time to decision runs from the finding's
+     * creation to that review.
+     */
+    async agreement(query: AgreementQuery): Promise<AgreementRow[]> {
+      const { rows } = await db.query<{
+        model_id: string; model_version: string; label: string; display: string;
+        findings: number; decided: number; accepted: number; overridden: number; amended: number;
+        median: number | null; p90: number | null;
+        override_reasons: { code: string; count: number }[]; by_day: { date: string; decided: number; accepted: number }[]; reader_findings: number;
+      }>(
+        `with scoped as (
+           select f.id, f.study_instance_uid, f.label, f.display, f.created_at,
+                  f.model->>'id' as model_id, f.model->>'version' as model_version
+             from findings f
+            where ($1::timestamptz is null or f.created_at >= $1::timestamptz)
+              and ($2::timestamptz is null or f.created_at < $2::timestamptz)
+              and ($3::text is null or f.model->>'id' = $3::text)
+         ), decided as (
+           select distinct on (r.finding_id) s.*, r.decision, r.reason_code, r.created_at as decided_at,
+                  count(*) over (partition by r.finding_id) as reviews
+             from reviews r join scoped s on s.id = r.finding_id
+            order by r.finding_id, r.id desc
+         ), groups as (
+           select s.model_id, s.model_version, s.label, max(s.display) as display,
+                  count(*)::int as findings,
+                  count(d.id)::int as decided,
+                  (count(*) filter (where d.decision = 'accept'))::int as accepted,
+                  (count(*) filter (where d.decision = 'override'))::int as overridden,
+                  (count(*) filter (where d.reviews > 1))::int as amended,
+                  percentile_cont(0.5) within group (order by extract(epoch from d.decided_at - d.created_at)::float8) as median,
+                  percentile_cont(0.9) within group (order by extract(epoch from d.decided_at - d.created_at)::float8) as p90
+             from scoped s left join decided d on d.id = s.id
+            group by s.model_id, s.model_version, s.label
+         )
+         select g.*,
+                (select coalesce(json_agg(json_build_object('code', x.code, 'count', x.n) order by x.n desc, x.code), '[]')
+                   from (select d.reason_code as code, count(*)::int as n from decided d
+                          where (d.model_id, d.model_version, d.label) = (g.model_id, g.model_version, g.label) and d.decision = 'override'
+                          group by d.reason_code) x) as override_reasons,
+                (select coalesce(json_agg(json_build_object('date', x.date, 'decided', x.decided, 'accepted', x.accepted) order by x.date), '[]')
+                   from (select to_char(d.decided_at at time zone 'UTC', 'YYYY-MM-DD') as date, count(*)::int as decided,
+                                (count(*) filter (where d.decision = 'accept'))::int as accepted
+                           from decided d where (d.model_id, d.model_version, d.label) = (g.model_id, g.model_version, g.label)
+                          group by 1) x) as by_day,
+                (select count(*)::int from reader_findings rf
+                  where rf.study_instance_uid in (select s.study_instance_uid from scoped s
+                                                   where (s.model_id, s.model_version) = (g.model_id, g.model_version))) as reader_findings
+           from groups g
+          order by g.model_id, g.model_version, g.label`,
+        [query.from?.toISOString() ?? null, query.to?.toISOString() ?? null, query.modelId ?? null]);
+      return rows.map((r) => ({
+        modelId: r.model_id,
+        modelVersion: r.model_version,
+        label: r.label,
+        display: r.display,
+        findings: r.findings,
+        decided: r.decided,
+        accepted: r.accepted,
+        overridden: r.overridden,
+        amended: r.amended,
+        timeToDecisionSeconds: r.median === null || r.p90 === null ? null : { median: r.median, p90: r.p90 },
+        overrideReasons: r.override_reasons,
+        byDay: r.by_day,
+        readerFindings: r.reader_findings,
+      }));
     },
 
     async getInstance(sopInstanceUid: string): Promise<InstanceRecord> {
@@ -327,15 +490,23 @@ async function hydrate(db: Queryable, studies: StudyRow[]): Promise<WorklistItem
     const errors: InstanceError[] = studyInstances
       .filter((i) => i.status === 'failed')
       .map((i) => ({ sopInstanceUid: i.sop_instance_uid, code: i.error_code ?? 'UNKNOWN', message: i.error_message ?? '' }));
-    return { ...studyFromRow(row, deriveStatus(studyInstances, studyFindings)), findings: studyFindings, errors };
+    return { ...studyFromRow(row), findings: studyFindings, errors };
   });
 }
 
-function deriveStatus(instances: InstanceRow[], findings: Finding[]): StudyStatus {
-  if (instances.some((i) => i.status === 'queued')) return 'pending';
-  if (findings.length === 0) return instances.some((i) => i.status === 'failed') ? 'failed' : 'ready';
-  return findings.every((f) => f.review) ? 'reviewed' : 'ready';
-}
+/**
+ * A study's status, in SQL so the worklist filters and orders by it before its limit
+ * (`s` is the studies row): pending while any image waits for AI; without findings,
+ * failed if the AI could not read an image, else ready; reviewed once every finding has
+ * a decision.
+ */
+const STUDY_STATUS_SQL = `case
+  when exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.status = 'queued') then 'pending'
+  when not exists (select 1 from findings f where f.study_instance_uid = s.study_instance_uid)
+    then case when exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.status = 'failed') then 'failed' else 'ready' end
+  when exists (select 1 from findings f where f.study_instance_uid = s.study_instance_uid
+                 and not exists (select 1 from reviews r where r.finding_id = f.id)) then 'ready'
+  else 'reviewed' end`;
 
 interface StudyRow {
   study_instance_uid: string;
@@ -349,8 +520,10 @@ interface StudyRow {
   modality: string | null;
   priority: number;
   why: string;
+  why_zh: string;
   triage: Record<string, unknown> | null;
   received_at: Date | string;
+  status: StudyStatus;
 }
 
 interface InstanceRow {
@@ -390,12 +563,24 @@ interface ReviewRow {
   comment: string | null;
   reviewer: string;
   created_at: Date | string;
+  amends: string | number | null;
+}
+
+interface ReaderFindingRow {
+  id: string | number;
+  study_instance_uid: string;
+  label: string;
+  sop_instance_uid: string | null;
+  region: ReaderFindingRecord['region'] | null;
+  comment: string | null;
+  reviewer: string;
+  created_at: Date | string;
 }
 
 const iso = (value: Date | string) => new Date(value).toISOString();
 const optional = <T>(value: T | null) => value ?? undefined;
 
-function studyFromRow(row: StudyRow, status: StudyStatus): StudySummary {
+function studyFromRow(row: StudyRow): StudySummary {
   return {
     studyInstanceUid: row.study_instance_uid,
     patientId: optional(row.patient_id),
@@ -406,9 +591,10 @@ function studyFromRow(row: StudyRow, status: StudyStatus): StudySummary {
     studyDescription: optional(row.study_description),
     accessionNumber: optional(row.accession_number),
     modality: optional(row.modality),
-    status,
+    status: row.status,
     priority: row.priority,
     why: row.why,
+    whyZh: row.why_zh || row.why,
     triage: optional(row.triage),
     receivedAt: iso(row.received_at),
   };
@@ -442,6 +628,7 @@ function findingFromRow(row: FindingRow): Finding {
     timingMs: row.timing_ms,
     heatmap: optional(row.heatmap),
     aiAssisted: AI_ASSISTED_NOTICE,
+    aiAssistedZh: AI_ASSISTED_NOTICE_ZH,
     createdAt: iso(row.created_at),
     review: null,
   };
@@ -453,6 +640,20 @@ function reviewFromRow(row: ReviewRow): Review {
     findingId: row.finding_id,
     decision: row.decision,
     reasonCode: optional(row.reason_code),
+    comment: optional(row.comment),
+    reviewer: row.reviewer,
+    createdAt: iso(row.created_at),
+    amends: row.amends === null || row.amends === undefined ? undefined : String(row.amends),
+  };
+}
+
+function readerFindingFromRow(row: ReaderFindingRow): ReaderFindingRecord {
+  return {
+    id: String(row.id),
+    studyInstanceUid: row.study_instance_uid,
+    label: row.label,
+    sopInstanceUid: optional(row.sop_instance_uid),
+    region: optional(row.region),
     comment: optional(row.comment),
     reviewer: row.reviewer,
     createdAt: iso(row.created_at),

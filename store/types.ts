@@ -58,15 +58,44 @@ export interface Review {
   comment?: string;
   reviewer: string;
   createdAt: string;
+  /** Set when this decision amends an earlier one on the same finding: that review's id. */
+  amends?: string;
 }
 
 export interface Finding extends FindingInput {
   studyInstanceUid: string;
   sopInstanceUid: string;
   aiAssisted: string;
+  aiAssistedZh: string;
   createdAt: string;
   /** The latest decision on this finding; earlier ones stay in `reviews` and the audit trail. */
   review: Review | null;
+  /** Every decision on this finding, oldest first (study detail only). */
+  reviews?: Review[];
+}
+
+/** A rectangle in image pixels (columns × rows of the instance). */
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** A finding a reader adds that the AI did not report; `label` is one of the API's coded labels. */
+export interface NewReaderFinding {
+  label: string;
+  sopInstanceUid?: string;
+  /** Only with `sopInstanceUid`: it must lie inside that image. */
+  region?: Region;
+  comment?: string;
+  reviewer: string;
+}
+
+export interface ReaderFindingRecord extends NewReaderFinding {
+  id: string;
+  studyInstanceUid: string;
+  createdAt: string;
 }
 
 export type StudyStatus = 'pending' | 'ready' | 'reviewed' | 'failed';
@@ -81,6 +110,8 @@ export interface StudySummary extends StudyFields {
   status: StudyStatus;
   priority: number;
   why: string;
+  /** `why` in Chinese; falls back to `why` for a study not re-prioritised since it was added. */
+  whyZh: string;
   /** What triage concluded (level, reasons), when a policy produced more than a priority. */
   triage?: Record<string, unknown>;
   receivedAt: string;
@@ -107,7 +138,53 @@ export interface StudyDetail {
   instances: InstanceRecord[];
   findings: Finding[];
   reviews: Review[];
+  readerFindings: ReaderFindingRecord[];
   errors: InstanceError[];
+}
+
+/** Worklist filters; each list means "any of", an absent one does not filter. */
+export interface WorklistFilter {
+  statuses?: StudyStatus[];
+  modalities?: string[];
+  /** Half-open priority ranges [min, max); max absent = no upper bound. */
+  priorityRanges?: { min: number; max?: number }[];
+}
+
+/** What changed on a study; announced after the change is committed (see StoreOptions.onChange). */
+export type StudyChangeKind = 'received' | 'finding' | 'failure' | 'review' | 'triage' | 'reader-finding';
+
+export interface StudyChange {
+  studyInstanceUid: string;
+  change: StudyChangeKind;
+}
+
+export interface AgreementQuery {
+  /** Findings created at or after this time. */
+  from?: Date;
+  /** Findings created before this time. */
+  to?: Date;
+  /** One model id (every version). */
+  modelId?: string;
+}
+
+/** One (model version, label): counts over findings in the query window; each finding's latest review is its decision. */
+export interface AgreementRow {
+  modelId: string;
+  modelVersion: string;
+  label: string;
+  display: string;
+  findings: number;
+  decided: number;
+  accepted: number;
+  overridden: number;
+  amended: number;
+  timeToDecisionSeconds: { median: number; p90: number } | null;
+  /** Most frequent first. */
+  overrideReasons: { code: string; count: number }[];
+  /** By UTC day of the decision, ascending. */
+  byDay: { date: string; decided: number; accepted: number }[];
+  /** Reader-added findings on the studies this model version read. */
+  readerFindings: number;
 }
 
 /** What triage sees of a study when its priority is recomputed. */
@@ -118,6 +195,7 @@ export interface StudySnapshot {
   clinical?: unknown;
 }
 
-export type Prioritise = (study: StudySnapshot) => { priority: number; why: string; detail?: unknown };
+export type Prioritise = (study: StudySnapshot) => { priority: number; why: string; whyZh: string; detail?: unknown };
 
 export const AI_ASSISTED_NOTICE = 'AI-assisted finding: for a clinician to confirm or override; not a diagnosis.';
+export const AI_ASSISTED_NOTICE_ZH = 'AI 辅助发现：供临床医生确认或否决，不构成诊断。';

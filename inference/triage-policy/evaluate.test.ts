@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { checkPolicy, triage, TriagePolicyError, type TriageCardLike } from './evaluate.ts';
 
 const levels = [
-  { level: 'IV', display: 'IV', displayZh: 'Ⅳ级', priority: [0, 20] },
-  { level: 'III', display: 'III', displayZh: 'Ⅲ级', priority: [20, 50] },
-  { level: 'II', display: 'II', displayZh: 'Ⅱ级', priority: [50, 80] },
-  { level: 'I', display: 'I', displayZh: 'Ⅰ级', priority: [80, 100] },
+  { level: 'IV', display: 'IV', displayZh: 'Ⅳ级', priority: [0, 20], targetMinutes: 240 },
+  { level: 'III', display: 'III', displayZh: 'Ⅲ级', priority: [20, 50], targetMinutes: 30 },
+  { level: 'II', display: 'II', displayZh: 'Ⅱ级', priority: [50, 80], targetMinutes: 10 },
+  { level: 'I', display: 'I', displayZh: 'Ⅰ级', priority: [80, 100], targetMinutes: 0 },
 ];
-const nothing = { text: 'nothing', textZh: '无', why: 'quiet' };
+const nothing = { text: 'nothing', textZh: '无', why: 'quiet', whyZh: '平稳' };
 const policy = (over: Record<string, unknown> = {}): TriageCardLike => ({
   id: 'toy',
   policy: {
@@ -61,6 +61,19 @@ describe('triage', () => {
     const r = triage(policy(), {});
     expect(r.reasons).toEqual([{ code: 'nothing', text: 'nothing', textZh: '无', weight: 0 }]);
     expect(r.why).toBe('quiet');
+    expect(r.whyZh).toBe('平稳');
+  });
+
+  it('when a finding has a Chinese name, then the Chinese why and reasons use it and say negative and indeterminate in Chinese', () => {
+    const named = { ...f('nodule', 0.9, true), displayZh: '结节' };
+    const r = triage(policy(), { findings: [named], news2: { score: 3, band: 'low' } });
+    expect(r.why).toBe('nodule p=0.90');
+    expect(r.whyZh).toBe('结节 p=0.90');
+    expect(r.reasons[0].textZh).toBe('结节 结节 p=0.90');
+    const quiet = triage(policy({ rules: [] }), { findings: [{ ...f('nodule', 0.4, false), displayZh: '结节' }] });
+    expect(quiet.whyZh).toBe('平稳');
+    expect(triage(policy(), { findings: [{ ...f('mass', 0.6, false, true), displayZh: '肿块' }] }).whyZh).toBe('肿块 不确定 p=0.60');
+    expect(triage(policy(), { findings: [f('mass', 0.6, false, true)] }).whyZh).toBe('mass 不确定 p=0.60');
   });
 
   it('when a subsuming rule holds, then the subsumed reason is hidden and the priority is what it would be without hiding', () => {
@@ -93,6 +106,9 @@ describe('checkPolicy refuses a policy that breaks the contract, naming the prob
     ['a duplicate code', { rules: [rule, rule] }, /code r is used twice/],
     ['subsumedBy naming no rule', { rules: [{ ...rule, subsumedBy: ['ghost'] }] }, /rule r is subsumed by ghost, which is not a rule/],
     ['no nothing text', { nothing: undefined }, /nothing/],
+    ['no Chinese why for nothing', { nothing: { text: 'n', textZh: 'n', why: 'n' } }, /nothing\.whyZh/],
+    ['a level without a reading target', { levels: [levels[0], { ...levels[1], targetMinutes: undefined }, levels[2], levels[3]] }, /levels\.1\.targetMinutes/],
+    ['a more urgent level with a longer target', { levels: [levels[0], levels[1], { ...levels[2], targetMinutes: 60 }, levels[3]] }, /level II may wait 60 min, longer than the less urgent III \(30 min\)/],
   ];
   it.each(refusals)('when the policy has %s', (_name, over, message) => {
     const card = policy(over);

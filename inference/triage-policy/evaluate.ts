@@ -11,7 +11,8 @@ import { z } from 'zod';
  * ```jsonc
  * {
  *   "levels": [                      // least urgent first; priority ranges contiguous and ascending
- *     { "level": "IV", "display": "IV — non-urgent", "displayZh": "Ⅳ级 非急症", "priority": [0, 25] },
+ *     { "level": "IV", "display": "IV — non-urgent", "displayZh": "Ⅳ级 非急症", "priority": [0, 25],
+ *       "targetMinutes": 240 },       // reading target: a study waiting longer is overdue (0 = immediately)
  *     { "level": "III", …, "priority": [25, 55] }, { "level": "II", …, "priority": [55, 85] },
  *     { "level": "I", …, "priority": [85, 100] }
  *   ],
@@ -24,7 +25,7 @@ import { z } from 'zod';
  *   "contributions": [               // continuous, order cases inside a level: min(max, per × fact)
  *     { "code": "news2-score", "fact": "news2.score", "per": 1, "max": 10, "text": "…", "textZh": "…" }
  *   ],
- *   "nothing": { "text": "…", "textZh": "…", "why": "no urgent finding or score" }   // when no rule holds
+ *   "nothing": { "text": "…", "textZh": "…", "why": "no urgent finding or score", "whyZh": "…" }   // when no rule holds
  * }
  * ```
  *
@@ -34,7 +35,8 @@ import { z } from 'zod';
  * red score: band low-medium or red flags), `qsofa.score`, `curb65.score`, `risk.max` (highest
  * risk 0..1), `finding.positive.maxProbability`, `finding.any.maxProbability`. A fact that was not
  * given satisfies no condition and contributes 0. Text templates may use {news2} {news2Band}
- * {qsofa} {curb65} {finding} {risk} {points}.
+ * {qsofa} {curb65} {finding} {risk} {points}; in Chinese templates {finding} names the finding by
+ * its `displayZh` when the caller gives one.
  *
  * ## Monotone by construction
  *
@@ -87,6 +89,8 @@ export const policySchema = z.object({
     display: z.string().min(1),
     displayZh: z.string().min(1),
     priority: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]),
+    /** Minutes a study of this level may wait to be read (its service-level target); 0 = immediately. */
+    targetMinutes: z.number().min(0),
   }).strict()).min(1),
   rules: z.array(z.object({
     code: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case code'),
@@ -109,7 +113,7 @@ export const policySchema = z.object({
     textZh: template,
   }).strict()).default([]),
   /** The reason when no rule holds, and the start of the worklist line then. */
-  nothing: z.object({ text: template, textZh: template, why: template }).strict(),
+  nothing: z.object({ text: template, textZh: template, why: template, whyZh: template }).strict(),
 }).strict().superRefine((p, ctx) => {
   const seen = new Set<string>();
   p.levels.forEach((l, i) => {
@@ -119,6 +123,9 @@ export const policySchema = z.object({
     const prev = p.levels[i - 1];
     if (prev && prev.priority[1] !== l.priority[0]) {
       ctx.addIssue({ code: 'custom', path: ['levels', i], message: `level ${l.level} starts at ${l.priority[0]} but ${prev.level} ends at ${prev.priority[1]}: ranges must be contiguous and ascending (least urgent first)` });
+    }
+    if (prev && l.targetMinutes > prev.targetMinutes) {
+      ctx.addIssue({ code: 'custom', path: ['levels', i, 'targetMinutes'], message: `level ${l.level} may wait ${l.targetMinutes} min, longer than the less urgent ${prev.level} (${prev.targetMinutes} min)` });
     }
   });
   const codes = new Set<string>();
@@ -148,7 +155,8 @@ export interface TriageCardLike {
 }
 
 export interface TriageInput {
-  findings?: { label: string; display: string; probability: number; positive: boolean; refer?: boolean; modelId: string }[];
+  /** `displayZh` (the model card's Chinese label name) names the finding in Chinese text. */
+  findings?: { label: string; display: string; displayZh?: string; probability: number; positive: boolean; refer?: boolean; modelId: string }[];
   news2?: { score: number; band: string; redFlags?: string[] };
   qsofa?: { score: number };
   curb65?: { score: number };
@@ -168,6 +176,8 @@ export interface TriageResult {
   reasons: TriageReason[];
   /** One line for a worklist row, e.g. "pneumonia p=0.91 · NEWS2 7 (high)". */
   why: string;
+  /** The same line in Chinese, e.g. "肺炎 p=0.91 · NEWS2 7 (high)". */
+  whyZh: string;
 }
 
 /** A policy that cannot be evaluated: refuse the card at start, naming the problem. */
@@ -219,8 +229,7 @@ export function triage(card: TriageCardLike, input: TriageInput): TriageResult {
     level = Math.max(level, levelIndex(rule.level));
     floor = Math.max(floor, ruleFloor);
     if (rule.subsumedBy?.some((code) => held.get(code)?.ok)) continue;
-    const vars = variables(ctx, result.mentions);
-    reasons.push({ code: rule.code, text: fill(rule.text, vars), textZh: fill(rule.textZh, vars), weight: ruleFloor, mentions: result.mentions });
+    reasons.push({ code: rule.code, ...fillBoth(rule, ctx, result.mentions), weight: ruleFloor, mentions: result.mentions });
   }
 
   let added = 0;
@@ -232,8 +241,7 @@ export function triage(card: TriageCardLike, input: TriageInput): TriageResult {
     if (!(points > 0)) continue;
     added += points;
     const mentions = mentionsOfFact(c.fact, ctx);
-    const vars = { ...variables(ctx, mentions), points: round1(points).toFixed(1) };
-    contributionReasons.push({ code: c.code, text: fill(c.text, vars), textZh: fill(c.textZh, vars), weight: round1(points), mentions });
+    contributionReasons.push({ code: c.code, ...fillBoth(c, ctx, mentions, { points: round1(points).toFixed(1) }), weight: round1(points), mentions });
   }
 
   const chosen = policy.levels[level];
@@ -241,9 +249,13 @@ export function triage(card: TriageCardLike, input: TriageInput): TriageResult {
   const priority = round1(Math.min(hi, Math.max(lo, floor + added)));
 
   const nothingHeld = ![...held.values()].some((r) => r.ok);
-  if (nothingHeld) reasons.push({ code: 'nothing', ...fillBoth(policy.nothing, variables(ctx, [])), weight: 0, mentions: [] });
+  if (nothingHeld) reasons.push({ code: 'nothing', ...fillBoth(policy.nothing, ctx, []), weight: 0, mentions: [] });
   const ordered = [...reasons.sort((a, b) => b.weight - a.weight), ...contributionReasons.sort((a, b) => b.weight - a.weight)];
 
+  // The worklist line names what drove the level; contributions only when no rule held.
+  const whyIn = (lang: Lang) => (nothingHeld
+    ? whyLine(ordered, ctx, lang, fill(lang === 'en' ? policy.nothing.why : policy.nothing.whyZh, variables(ctx, [], lang)))
+    : whyLine(reasons, ctx, lang, undefined));
   return {
     priority,
     level: chosen.level,
@@ -251,8 +263,8 @@ export function triage(card: TriageCardLike, input: TriageInput): TriageResult {
     levelDisplayZh: chosen.displayZh,
     ...(input.news2 ? { news2Band: input.news2.band } : {}),
     reasons: ordered.map(({ mentions: _m, ...r }) => r),
-    // The worklist line names what drove the level; contributions only when no rule held.
-    why: nothingHeld ? whyLine(ordered, ctx, fill(policy.nothing.why, variables(ctx, []))) : whyLine(reasons, ctx, undefined),
+    why: whyIn('en'),
+    whyZh: whyIn('zh'),
   };
 }
 
@@ -305,12 +317,16 @@ function mentionsOfFact(fact: Fact, ctx: Ctx): Mention[] {
   return top ? [{ kind: 'finding', finding: top }] : [];
 }
 
-function findingText(f: Finding): string {
+type Lang = 'en' | 'zh';
+
+function findingText(f: Finding, lang: Lang): string {
   const s = status(f);
-  return `${f.label} ${s === 'refer' ? 'indeterminate ' : ''}p=${f.probability.toFixed(2)}${s === 'negative' ? ' (negative)' : ''}`;
+  const p = `p=${f.probability.toFixed(2)}`;
+  if (lang === 'zh') return `${f.displayZh ?? f.label} ${s === 'refer' ? '不确定 ' : ''}${p}${s === 'negative' ? '（阴性）' : ''}`;
+  return `${f.label} ${s === 'refer' ? 'indeterminate ' : ''}${p}${s === 'negative' ? ' (negative)' : ''}`;
 }
 
-function variables(ctx: Ctx, mentions: Mention[]): Record<string, string> {
+function variables(ctx: Ctx, mentions: Mention[], lang: Lang): Record<string, string> {
   const { input } = ctx;
   const finding = mentions.find((m): m is Extract<Mention, { kind: 'finding' }> => m.kind === 'finding')?.finding;
   const topRisk = [...(input.risks ?? [])].sort((a, b) => b.risk - a.risk)[0];
@@ -319,25 +335,28 @@ function variables(ctx: Ctx, mentions: Mention[]): Record<string, string> {
     news2Band: input.news2?.band ?? '–',
     qsofa: input.qsofa ? String(input.qsofa.score) : '–',
     curb65: input.curb65 ? String(input.curb65.score) : '–',
-    finding: finding ? findingText(finding) : '–',
+    finding: finding ? findingText(finding, lang) : '–',
     risk: topRisk ? `${topRisk.modelId} ${(topRisk.risk * 100).toFixed(1)}% (${topRisk.band})` : '–',
   };
 }
 
 const fill = (text: string, vars: Record<string, string>) => text.replace(/\{(\w+)\}/g, (_, name: string) => vars[name] ?? `{${name}}`);
-const fillBoth = (t: { text: string; textZh: string }, vars: Record<string, string>) => ({ text: fill(t.text, vars), textZh: fill(t.textZh, vars) });
+const fillBoth = (t: { text: string; textZh: string }, ctx: Ctx, mentions: Mention[], extra: Record<string, string> = {}) => ({
+  text: fill(t.text, { ...variables(ctx, mentions, 'en'), ...extra }),
+  textZh: fill(t.textZh, { ...variables(ctx, mentions, 'zh'), ...extra }),
+});
 
 /** The facts behind the reasons, in reason order, each once: "pneumonia p=0.91 · NEWS2 7 (high)". */
-function whyLine(reasons: { mentions: Mention[] }[], ctx: Ctx, lead: string | undefined): string {
+function whyLine(reasons: { mentions: Mention[] }[], ctx: Ctx, lang: Lang, lead: string | undefined): string {
   const parts: string[] = lead ? [lead] : [];
   const add = (s: string) => { if (!parts.includes(s)) parts.push(s); };
   for (const r of reasons) {
     for (const m of r.mentions) {
-      if (m.kind === 'finding') add(findingText(m.finding));
+      if (m.kind === 'finding') add(findingText(m.finding, lang));
       else if (m.kind === 'news2' && ctx.input.news2) add(`NEWS2 ${ctx.input.news2.score} (${ctx.input.news2.band})`);
       else if (m.kind === 'qsofa' && ctx.input.qsofa) add(`qSOFA ${ctx.input.qsofa.score}`);
       else if (m.kind === 'curb65' && ctx.input.curb65) add(`CURB-65 ${ctx.input.curb65.score}`);
-      else if (m.kind === 'risk') add(variables(ctx, []).risk);
+      else if (m.kind === 'risk') add(variables(ctx, [], lang).risk);
     }
   }
   return parts.slice(0, 4).join(' · ');

@@ -33,6 +33,18 @@ describe('triage policy: realistic cases', () => {
     expect(r.priority).toBeLessThanOrEqual(85);
   });
 
+  it('when the finding carries its Chinese name, then the Chinese why names it in Chinese', () => {
+    const r = triage(card, { findings: [{ ...pneumonia(0.91), displayZh: '肺炎' }], news2: { score: 7, band: 'high' } });
+    expect(r.whyZh).toBe('肺炎 p=0.91 · NEWS2 7 (high)');
+    expect(r.reasons[0].textZh).toMatch(/^AI发现 肺炎 p=0\.91，NEWS2 7分/);
+    expect(triage(card, {}).whyZh).toBe('无紧急发现或评分');
+  });
+
+  it('then the reading targets are the emergency triage standard\'s waiting targets: I immediately, II 10, III 30, IV 240 minutes', () => {
+    const targets = Object.fromEntries(checkPolicy(card).levels.map((l) => [l.level, l.targetMinutes]));
+    expect(targets).toEqual({ I: 0, II: 10, III: 30, IV: 240 });
+  });
+
   it('when pneumonia is positive and qSOFA is 2 with a medium NEWS2, then level II, ranked above the same qSOFA without pneumonia', () => {
     const withPneumonia = triage(card, { findings: [pneumonia(0.95)], qsofa: { score: 2 }, news2: { score: 5, band: 'medium' } });
     const without = triage(card, { qsofa: { score: 2 }, news2: { score: 5, band: 'medium' } });
