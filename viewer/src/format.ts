@@ -1,4 +1,10 @@
 /** Display formatting shared by the screens; all of it locale-aware and PHI-neutral. */
+import { defineMessages, intlLocale } from './i18n.ts';
+
+const msg = defineMessages({
+  en: { positive: 'Positive', negative: 'Negative', refer: 'Refer: indeterminate' },
+  zh: { positive: '阳性', negative: '阴性', refer: '不确定：需人工判读' },
+});
 
 /** DICOM PN "Family^Given^Middle^Prefix^Suffix" → "Family, Given Middle". */
 export function personName(pn: string | undefined): string {
@@ -19,7 +25,7 @@ export function dateTime(iso: string | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(undefined, {
+  return d.toLocaleString(intlLocale(), {
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',
@@ -58,4 +64,15 @@ export function priorityBand(priority: number): 'urgent' | 'high' | 'routine' | 
 /** The AI's call on a finding: inside the model's refer band it is too uncertain to hint either way. */
 export type FindingCall = 'positive' | 'negative' | 'refer';
 export const findingCall = (f: { positive: boolean; refer?: boolean }): FindingCall => (f.refer ? 'refer' : f.positive ? 'positive' : 'negative');
-export const findingCallText: Record<FindingCall, string> = { positive: 'Positive', negative: 'Negative', refer: 'Refer: indeterminate' };
+/** The call in the reader's language; getters, so a screen rendered after a locale switch reads the new language. */
+export const findingCallText: Readonly<Record<FindingCall, string>> = {
+  get positive() {
+    return msg().positive;
+  },
+  get negative() {
+    return msg().negative;
+  },
+  get refer() {
+    return msg().refer;
+  },
+};

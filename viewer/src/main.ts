@@ -1,18 +1,81 @@
 /**
- * App shell: header, the reviewer's name, and a hash router over three screens. Each
+ * App shell: header (screens, language, the reviewer's name) and a hash router. Each
  * screen mounts into `#screen` and returns its own cleanup (timers, cornerstone element),
- * which runs before the next screen mounts.
+ * which runs before the next screen mounts. A language switch re-renders the header and
+ * re-mounts the current screen, so no screen has to listen for it.
  */
 import { h, replaceChildren } from './dom.ts';
+import { defineMessages, LOCALES, locale, onLocaleChange, setLocale } from './i18n.ts';
 import { mountWorklist } from './worklist.ts';
 import { mountStudy } from './study.ts';
 import { mountAudit } from './audit.ts';
+import { mountHints } from './hints.ts';
 
 export interface AppContext {
   /** The name recorded on every decision. Identity only, not access control (that comes later). */
   reviewer(): string;
   navigate(hash: string): void;
 }
+
+const msg = defineMessages({
+  en: {
+    title: 'Lantern — imaging triage',
+    sub: 'Imaging triage · AI-assisted',
+    nav: 'Screens',
+    worklist: 'Worklist',
+    hints: 'Hints',
+    agreement: 'Agreement',
+    audit: 'Audit trail',
+    language: 'Language',
+    reviewer: 'Reviewer:',
+    change: 'change',
+    changeTitle: 'Change the name recorded with your decisions',
+    who: 'Who is using Lantern?',
+    whyName: 'Your name is recorded with every decision and calculation, and in the audit trail.',
+    yourName: 'Your name',
+    namePlaceholder: 'e.g. Dr A. Rivera',
+    continue: 'Continue',
+  },
+  zh: {
+    title: 'Lantern — 影像分诊',
+    sub: '影像分诊 · AI辅助',
+    nav: '页面',
+    worklist: '工作列表',
+    hints: '诊断提示',
+    agreement: '一致性',
+    audit: '审计记录',
+    language: '语言',
+    reviewer: '阅片医师：',
+    change: '更改',
+    changeTitle: '更改随决定记录的姓名',
+    who: '请问您是哪位？',
+    whyName: '您的姓名会随每项决定和计算记录在审计记录中。',
+    yourName: '您的姓名',
+    namePlaceholder: '例如：王医生',
+    continue: '继续',
+  },
+});
+
+interface Route {
+  pattern: RegExp;
+  /** The nav link that is active while this route shows. */
+  nav: string;
+  mount(root: HTMLElement, ctx: AppContext, ...params: string[]): () => void;
+}
+
+/** First match wins; the worklist is the fallback for any other path. */
+const ROUTES: Route[] = [
+  { pattern: /^\/study\/(.+)$/, nav: '/', mount: (root, ctx, uid) => mountStudy(root, ctx, decodeURIComponent(uid)) },
+  { pattern: /^\/hints$/, nav: '/hints', mount: mountHints },
+  { pattern: /^\/audit$/, nav: '/audit', mount: mountAudit },
+  { pattern: /^/, nav: '/', mount: mountWorklist },
+];
+
+const NAV: { path: string; testid: string; text: () => string }[] = [
+  { path: '/', testid: 'nav-worklist', text: () => msg().worklist },
+  { path: '/hints', testid: 'nav-hints', text: () => msg().hints },
+  { path: '/audit', testid: 'nav-audit', text: () => msg().audit },
+];
 
 const REVIEWER_KEY = 'lantern.reviewer';
 
@@ -27,6 +90,7 @@ function storedReviewer(): string {
 /** Asks for the reviewer's name in a modal; resolves with the trimmed name. */
 function askReviewerName(current: string): Promise<string> {
   return new Promise((resolve) => {
+    const m = msg();
     const input = h('input', {
       type: 'text',
       id: 'reviewer-name',
@@ -34,21 +98,17 @@ function askReviewerName(current: string): Promise<string> {
       autocomplete: 'name',
       required: true,
       maxlength: 100,
-      placeholder: 'e.g. Dr A. Rivera',
+      placeholder: m.namePlaceholder,
       value: current,
     });
     const form = h(
       'form',
       { class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'reviewer-title' },
-      h('h2', { id: 'reviewer-title' }, 'Who is reviewing?'),
-      h(
-        'p',
-        { class: 'muted' },
-        'Your name is recorded with every accept or override decision and in the audit trail.',
-      ),
-      h('label', { for: 'reviewer-name' }, 'Your name'),
+      h('h2', { id: 'reviewer-title' }, m.who),
+      h('p', { class: 'muted' }, m.whyName),
+      h('label', { for: 'reviewer-name' }, m.yourName),
       input,
-      h('div', { class: 'dialog-actions' }, h('button', { type: 'submit', class: 'primary', testid: 'reviewer-submit' }, 'Continue')),
+      h('div', { class: 'dialog-actions' }, h('button', { type: 'submit', class: 'primary', testid: 'reviewer-submit' }, m.continue)),
     );
     const backdrop = h('div', { class: 'backdrop' }, form);
     form.addEventListener('submit', (e) => {
@@ -68,38 +128,73 @@ function askReviewerName(current: string): Promise<string> {
   });
 }
 
+function currentPath(): string {
+  return location.hash.replace(/^#/, '') || '/';
+}
+
 async function start(): Promise<void> {
   const app = document.getElementById('app')!;
-  let reviewer = storedReviewer();
-  const who = h('span', { class: 'reviewer-name', testid: 'reviewer' }, reviewer);
-  const changeName = h('button', { type: 'button', class: 'link', testid: 'change-reviewer' }, 'change');
-  const nav = h(
-    'nav',
-    {},
-    h('a', { href: '#/', testid: 'nav-worklist' }, 'Worklist'),
-    h('a', { href: '#/audit', testid: 'nav-audit' }, 'Audit trail'),
-  );
+  const header = h('header', { class: 'topbar' });
   const screen = h('main', { id: 'screen' });
-  replaceChildren(
-    app,
-    h(
-      'header',
-      { class: 'topbar' },
-      h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Lantern'),
-      h('span', { class: 'brand-sub' }, 'Imaging triage · AI-assisted'),
-      nav,
-      h('div', { class: 'who' }, 'Reviewer: ', who, ' ', changeName),
-    ),
-    screen,
-  );
+  replaceChildren(app, header, screen);
+  let reviewer = storedReviewer();
 
-  changeName.addEventListener('click', async () => {
+  const changeReviewer = async () => {
     reviewer = await askReviewerName(reviewer);
-    who.textContent = reviewer;
-  });
+    renderHeader();
+  };
+
+  const renderHeader = () => {
+    const m = msg();
+    document.title = m.title;
+    const active = ROUTES.find((r) => r.pattern.test(currentPath()))!.nav;
+    const languages = LOCALES.map(({ id, label }) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'lang',
+          lang: id === 'zh' ? 'zh-CN' : 'en',
+          testid: `lang-${id}`,
+          'aria-pressed': String(id === locale()),
+          title: label,
+          onclick: () => setLocale(id),
+        },
+        id === 'zh' ? label : 'EN',
+      ),
+    );
+    replaceChildren(
+      header,
+      h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Lantern'),
+      h('span', { class: 'brand-sub' }, m.sub),
+      h(
+        'nav',
+        { 'aria-label': m.nav },
+        NAV.map((n) =>
+          h('a', { href: `#${n.path}`, testid: n.testid, class: n.path === active ? 'active' : undefined, 'aria-current': n.path === active ? 'page' : undefined }, n.text()),
+        ),
+      ),
+      // Tools on the right; the shortcut help (shortcuts.ts) may add its button here.
+      h(
+        'div',
+        { class: 'topbar-tools', id: 'topbar-tools' },
+        h('div', { class: 'lang-switch', role: 'group', 'aria-label': m.language, testid: 'lang-switch' }, languages),
+        h(
+          'div',
+          { class: 'who' },
+          `${m.reviewer} `,
+          h('span', { class: 'reviewer-name', testid: 'reviewer' }, reviewer),
+          ' ',
+          h('button', { type: 'button', class: 'link', testid: 'change-reviewer', title: m.changeTitle, onclick: () => void changeReviewer() }, m.change),
+        ),
+      ),
+    );
+  };
+
+  renderHeader();
   if (!reviewer) {
     reviewer = await askReviewerName('');
-    who.textContent = reviewer;
+    renderHeader();
   }
 
   const ctx: AppContext = {
@@ -114,17 +209,21 @@ async function start(): Promise<void> {
     cleanup?.();
     cleanup = undefined;
     screen.replaceChildren();
-    const path = location.hash.replace(/^#/, '') || '/';
-    const study = /^\/study\/(.+)$/.exec(path);
-    for (const a of nav.querySelectorAll('a')) {
-      const target = a.getAttribute('href')!.slice(1);
-      a.classList.toggle('active', target === '/audit' ? path === '/audit' : path !== '/audit');
+    const path = currentPath();
+    renderHeader();
+    for (const r of ROUTES) {
+      const match = r.pattern.exec(path);
+      if (!match) continue;
+      cleanup = r.mount(screen, ctx, ...match.slice(1));
+      break;
     }
-    if (study) cleanup = mountStudy(screen, ctx, decodeURIComponent(study[1]));
-    else if (path === '/audit') cleanup = mountAudit(screen, ctx);
-    else cleanup = mountWorklist(screen, ctx);
   };
   window.addEventListener('hashchange', route);
+  onLocaleChange(() => {
+    route();
+    // Keyboard users keep their place: focus returns to the language they just chose.
+    header.querySelector<HTMLElement>(`[data-testid="lang-${locale()}"]`)?.focus();
+  });
   route();
 }
 
