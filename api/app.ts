@@ -4,10 +4,13 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
 import type { ApiDeps } from './deps.ts';
 import { ApiError, errorResponse } from './errors.ts';
+import { agreementRoutes } from './routes/agreement.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { eventRoutes } from './routes/events.ts';
 import { frameRoutes } from './routes/frames.ts';
 import { healthRoutes } from './routes/health.ts';
 import { modelRoutes } from './routes/models.ts';
+import { readerFindingRoutes } from './routes/reader-findings.ts';
 import { reviewRoutes } from './routes/reviews.ts';
 import { riskRoutes } from './routes/risk.ts';
 import { stowRoutes } from './routes/stow.ts';
@@ -20,7 +23,8 @@ export function createApp(deps: ApiDeps) {
   const app = new Hono();
   app.onError((error, c) => errorResponse(c, error));
 
-  for (const routes of [healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes]) {
+  for (const routes of [healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes, eventRoutes,
+    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes]) {
     app.route('/', routes(deps));
   }
   app.all('/v1/*', (c) => errorResponse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));

@@ -10,11 +10,15 @@ import { createReadAssistQueue } from '../queue/enqueue.ts';
 import { createResultsConsumer } from '../queue/results-consumer.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { openStore } from '../store/open.ts';
+import type { Store } from '../store/store.ts';
 import { createApp } from './app.ts';
-import { createStudyEvents } from './study-events.ts';
+import { createStudyEvents, type StudyEvents } from './study-events.ts';
 
 export interface ApiRole {
   url: string;
+  /** The role's own store and change events: what an in-process caller (a test) may inspect. */
+  store: Store;
+  events: StudyEvents;
   stop(): Promise<void>;
 }
 
@@ -50,6 +54,8 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
 
   return {
     url,
+    store,
+    events,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

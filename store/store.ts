@@ -366,10 +366,11 @@ export function createStore(db: Database, options: StoreOptions) {
             and ($2::text[] is null or s.modality = any($2)
                  or exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.modality = any($2)))
             and ($3::float8[] is null or exists (
-                 select 1 from unnest($3::float8[], $4::float8[]) as band(lo, hi) where s.priority >= band.lo and (band.hi is null or s.priority < band.hi)))
+                 select 1 from unnest($3::float8[], $4::float8[]) as band(lo, hi)
+                  where (band.lo is null or s.priority >= band.lo) and (band.hi is null or s.priority < band.hi)))
           order by s.status = 'reviewed', s.priority desc, s.received_at asc
           limit $5`,
-        [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit]);
+        [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min ?? null) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit]);
       return hydrate(db, studies.rows);
     },
 

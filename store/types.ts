@@ -146,8 +146,8 @@ export interface StudyDetail {
 export interface WorklistFilter {
   statuses?: StudyStatus[];
   modalities?: string[];
-  /** Half-open priority ranges [min, max); max absent = no upper bound. */
-  priorityRanges?: { min: number; max?: number }[];
+  /** Half-open priority ranges [min, max); an absent end is unbounded. */
+  priorityRanges?: { min?: number; max?: number }[];
 }
 
 /** What changed on a study; announced after the change is committed (see StoreOptions.onChange). */

@@ -5,12 +5,12 @@ import { parseBody } from '../errors.ts';
 
 /** Coded override reasons: coded so agreement statistics can count them. */
 export const REVIEW_REASONS = [
-  { code: 'false-positive', display: 'False positive: the finding is not present' },
-  { code: 'false-negative', display: 'False negative: a finding was missed' },
-  { code: 'wrong-location', display: 'Wrong location: the heatmap points elsewhere' },
-  { code: 'poor-image-quality', display: 'Poor image quality: not assessable' },
-  { code: 'clinical-context', display: 'Clinical context changes the reading' },
-  { code: 'other', display: 'Other (explain in the comment)' },
+  { code: 'false-positive', display: 'False positive: the finding is not present', displayZh: '假阳性：该发现并不存在' },
+  { code: 'false-negative', display: 'False negative: a finding was missed', displayZh: '假阴性：漏掉了一个发现' },
+  { code: 'wrong-location', display: 'Wrong location: the heatmap points elsewhere', displayZh: '位置错误：热图指向别处' },
+  { code: 'poor-image-quality', display: 'Poor image quality: not assessable', displayZh: '图像质量差：无法评估' },
+  { code: 'clinical-context', display: 'Clinical context changes the reading', displayZh: '临床背景改变了判读' },
+  { code: 'other', display: 'Other (explain in the comment)', displayZh: '其他（请在备注中说明）' },
 ] as const;
 
 const reasonCodes = REVIEW_REASONS.map((r) => r.code) as [string, ...string[]];
@@ -29,6 +29,10 @@ const reviewBody = z.object({
   }
 });
 
+/**
+ * `POST /v1/findings/{id}/review`: a reader's decision on a finding. A second decision on
+ * the same finding amends the first (`amends`); both stay, each with its audit record.
+ */
 export function reviewRoutes(deps: ApiDeps) {
   const app = new Hono();
   app.get('/v1/review-reasons', (c) => c.json({ items: REVIEW_REASONS }));

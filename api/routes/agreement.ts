@@ -1,0 +1,107 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { wilson } from '../../inference/evaluation/metrics.ts';
+import { labelNamesZh } from '../../inference/label-names.ts';
+import type { AgreementRow } from '../../store/types.ts';
+import type { ApiDeps } from '../deps.ts';
+import { ApiError, parseBody } from '../errors.ts';
+import { REVIEW_REASONS } from './reviews.ts';
+
+const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()], { error: 'an ISO date or date-time, e.g. 2026-11-01 or 2026-11-01T08:00:00Z' })
+  .transform((s) => new Date(s));
+
+const agreementQuery = z.object({
+  from: instant.optional(),
+  to: instant.optional(),
+  model: z.string().min(1).max(100).optional(),
+}).strict();
+
+/**
+ * `GET /v1/agreement?from=&to=&model=`: how readers received each model version's findings,
+ * per label: acceptance (Wilson 95 % interval), override reasons in Pareto order, time to
+ * decision, acceptance by day and missed findings readers added. The feedback loop model
+ * teams use. `GET /v1/agreement.csv`: the same groups, one row each.
+ */
+export function agreementRoutes(deps: ApiDeps) {
+  const app = new Hono();
+  const nameZh = labelNamesZh(deps.registry.models);
+
+  async function agreement(query: Record<string, string>) {
+    const q = parseBody(agreementQuery, query);
+    if (q.from && q.to && q.from >= q.to) throw new ApiError(422, 'VALIDATION_FAILED', 'the request is invalid', [{ field: 'to', message: '`to` must be after `from`' }]);
+    const rows = await deps.store.agreement({ from: q.from, to: q.to, modelId: q.model });
+    return { generatedAt: new Date().toISOString(), groups: rows.map((row) => present(row, nameZh({ id: row.modelId, version: row.modelVersion }, row.label))) };
+  }
+
+  app.get('/v1/agreement', async (c) => c.json(await agreement(c.req.query())));
+  app.get('/v1/agreement.csv', async (c) => {
+    const { generatedAt, groups } = await agreement(c.req.query());
+    return c.body(toCsv(groups), 200, {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="lantern-agreement-${generatedAt.slice(0, 10)}.csv"`,
+    });
+  });
+  return app;
+}
+
+export type AgreementGroup = ReturnType<typeof present>;
+
+const rate = (k: number, n: number) => (n > 0 ? k / n : null);
+
+function present(row: AgreementRow, displayZh: string | undefined) {
+  let cumulative = 0;
+  return {
+    modelId: row.modelId,
+    modelVersion: row.modelVersion,
+    label: row.label,
+    display: row.display,
+    displayZh: displayZh ?? row.display,
+    findings: row.findings,
+    decided: row.decided,
+    accepted: row.accepted,
+    overridden: row.overridden,
+    amended: row.amended,
+    acceptanceRate: rate(row.accepted, row.decided),
+    acceptanceCi95: row.decided > 0 ? wilson(row.accepted, row.decided).ci95 : null,
+    overrideReasons: row.overrideReasons.map(({ code, count }) => {
+      const reason = REVIEW_REASONS.find((r) => r.code === code);
+      const share = count / row.overridden;
+      cumulative += share;
+      return { code, display: reason?.display ?? code, displayZh: reason?.displayZh ?? code, count, share, cumulativeShare: cumulative };
+    }),
+    timeToDecisionSeconds: row.timeToDecisionSeconds,
+    byDay: row.byDay.map((d) => ({ ...d, acceptanceRate: rate(d.accepted, d.decided) })),
+    readerFindings: row.readerFindings,
+  };
+}
+
+/** One column per fact; override reasons get one count column per coded reason, so every row has the same shape. */
+const CSV_COLUMNS: [string, (g: AgreementGroup) => string | number | null][] = [
+  ['modelId', (g) => g.modelId],
+  ['modelVersion', (g) => g.modelVersion],
+  ['label', (g) => g.label],
+  ['display', (g) => g.display],
+  ['displayZh', (g) => g.displayZh],
+  ['findings', (g) => g.findings],
+  ['decided', (g) => g.decided],
+  ['accepted', (g) => g.accepted],
+  ['overridden', (g) => g.overridden],
+  ['amended', (g) => g.amended],
+  ['acceptanceRate', (g) => g.acceptanceRate],
+  ['acceptanceCi95Low', (g) => g.acceptanceCi95?.[0] ?? null],
+  ['acceptanceCi95High', (g) => g.acceptanceCi95?.[1] ?? null],
+  ['timeToDecisionMedianSeconds', (g) => g.timeToDecisionSeconds?.median ?? null],
+  ['timeToDecisionP90Seconds', (g) => g.timeToDecisionSeconds?.p90 ?? null],
+  ['readerFindings', (g) => g.readerFindings],
+  ...REVIEW_REASONS.map(({ code }): [string, (g: AgreementGroup) => number] => [`override:${code}`, (g) => g.overrideReasons.find((r) => r.code === code)?.count ?? 0]),
+];
+
+/** RFC 4180; empty cell for null. A UTF-8 byte order mark first, so spreadsheet programs read the Chinese names right. */
+function toCsv(groups: AgreementGroup[]): string {
+  const cell = (v: string | number | null) => {
+    const text = v === null ? '' : String(v);
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  const lines = [CSV_COLUMNS.map(([name]) => name), ...groups.map((g) => CSV_COLUMNS.map(([, value]) => cell(value(g))))];
+  return `\uFEFF${lines.map((l) => l.join(',')).join('\r\n')}\r\n`;
+}

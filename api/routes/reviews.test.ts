@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Finding, Review } from '../../store/types.ts';
+import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
+import { REVIEW_REASONS } from './reviews.ts';
+
+type StudyAnswer = { findings: (Finding & { reviews: Review[] })[]; reviews: Review[]; study: { status: string } };
+
+describe('POST /v1/findings/{id}/review', () => {
+  let api: TestApi;
+  const lastSeq = async () => (await api.client.audit('?limit=1'))[0]?.seq ?? 0;
+
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(async () => api?.stop());
+
+  it('when the coded reasons are listed, then each has an English and a Chinese text', async () => {
+    const { status, body } = await api.client.json<{ items: { code: string; display: string; displayZh: string }[] }>('/v1/review-reasons');
+    expect(status).toBe(200);
+    expect(body.items.map((r) => r.code)).toEqual(REVIEW_REASONS.map((r) => r.code));
+    for (const r of body.items) expect(r.displayZh).toMatch(/[\u4e00-\u9fff]/);
+  });
+
+  it('when a decision is amended, then both reviews and both audit records stay, the newer amends the older, and the chain verifies', async () => {
+    const { studyInstanceUid, sopInstanceUid } = await api.addStudy();
+    const finding = await api.addFinding(sopInstanceUid, { probability: 0.96 });
+
+    const first = await api.client.json<{ review: Review }>(`/v1/findings/${finding.id}/review`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'accept', reviewer: 'Dr Li' }),
+    });
+    expect(first.status).toBe(201);
+    expect(first.body.review.amends).toBeUndefined();
+    const second = await api.client.json<{ review: Review }>(`/v1/findings/${finding.id}/review`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ decision: 'override', reasonCode: 'false-positive', comment: 'old scarring', reviewer: 'Dr Wang' }),
+    });
+    expect(second.status).toBe(201);
+    expect(second.body.review).toMatchObject({ decision: 'override', reasonCode: 'false-positive', reviewer: 'Dr Wang', amends: first.body.review.id });
+
+    const { body: study } = await api.client.json<StudyAnswer>(`/v1/studies/${studyInstanceUid}`);
+    const [shown] = study.findings;
+    expect(shown.review).toEqual(second.body.review);
+    expect(shown.reviews).toEqual([first.body.review, second.body.review]);
+    expect(study.reviews).toEqual([first.body.review, second.body.review]);
+    expect(study.study.status).toBe('reviewed');
+
+    const audit = (await api.client.audit(`?entityId=${encodeURIComponent(finding.id)}`)).filter((a) => a.action.startsWith('finding.') && a.action !== 'finding.created');
+    expect(audit.map((a) => [a.action, a.actor])).toEqual([['finding.override', 'Dr Wang'], ['finding.accept', 'Dr Li']]);
+    expect(audit[0].payload).toMatchObject({ reviewId: second.body.review.id, amends: first.body.review.id, decision: 'override', reasonCode: 'false-positive' });
+    expect(audit[1].payload).toMatchObject({ reviewId: first.body.review.id, amends: null, decision: 'accept' });
+    expect(await api.client.verify()).toMatchObject({ intact: true });
+
+    const worklistRow = (await api.client.worklist()).find((i) => i.studyInstanceUid === studyInstanceUid)!;
+    expect(worklistRow.findings[0].review).toEqual(second.body.review);
+  });
+
+  it('when two readers decide the same finding at once, then one amends the other: the reviews form one line', async () => {
+    const { studyInstanceUid, sopInstanceUid } = await api.addStudy();
+    const finding = await api.addFinding(sopInstanceUid, { probability: 0.5 });
+    const answers = await Promise.all(['Dr A', 'Dr B', 'Dr C'].map((reviewer) => api.client.review(finding.id, { decision: 'accept', reviewer })));
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201]);
+    const { body } = await api.client.json<StudyAnswer>(`/v1/studies/${studyInstanceUid}`);
+    const reviews = body.findings[0].reviews;
+    expect(reviews.map((r) => r.amends)).toEqual([undefined, reviews[0].id, reviews[1].id]);
+  });
+
+  it.each([
+    ['an unknown finding', 'no-such-finding', { decision: 'accept', reviewer: 'Dr Li' }, 404, 'NOT_FOUND'],
+    ['an override without a reason', undefined, { decision: 'override', reviewer: 'Dr Li' }, 422, 'VALIDATION_FAILED'],
+    ['an unknown reason', undefined, { decision: 'override', reasonCode: 'bored', reviewer: 'Dr Li' }, 422, 'VALIDATION_FAILED'],
+    ['reason "other" without a comment', undefined, { decision: 'override', reasonCode: 'other', reviewer: 'Dr Li' }, 422, 'VALIDATION_FAILED'],
+    ['no reviewer', undefined, { decision: 'accept' }, 422, 'VALIDATION_FAILED'],
+  ])('when the decision has %s, then it is refused with a code and nothing is written or audited', async (_name, findingId, body, status, code) => {
+    const { studyInstanceUid, sopInstanceUid } = await api.addStudy();
+    const finding = await api.addFinding(sopInstanceUid, { probability: 0.5 });
+    const seq = await lastSeq();
+    const answer = await api.client.review(findingId ?? finding.id, body);
+    expect(answer.status).toBe(status);
+    expect(answer.body.error?.code).toBe(code);
+    expect(await lastSeq()).toBe(seq);
+    const { body: study } = await api.client.json<StudyAnswer>(`/v1/studies/${studyInstanceUid}`);
+    expect(study.reviews).toEqual([]);
+    expect(study.findings[0].review).toBeNull();
+  });
+});
