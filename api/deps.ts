@@ -4,6 +4,7 @@ import type { ModelRegistry } from '../inference/registry.ts';
 import type { createReadAssistQueue } from '../queue/enqueue.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
+import type { InstanceWrites } from './instance-writes.ts';
 import type { StudyEvents } from './study-events.ts';
 
 /** What the routes need, built once by the API role and handed to `createApp`. */
@@ -14,6 +15,7 @@ export interface ApiDeps {
   registry: Pick<ModelRegistry, 'models' | 'forModality' | 'latest' | 'triagePolicy'>;
   readAssist: ReturnType<typeof createReadAssistQueue>;
   redis: Redis;
+  instanceWrites: InstanceWrites;
   /** Study changes after they commit, for live views (the store announces them). */
   events: StudyEvents;
 }

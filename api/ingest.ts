@@ -12,16 +12,21 @@ export interface IngestOutcome {
 /**
  * One received DICOM object, through the whole ingest path:
  * parse + validate (throws InvalidDicomError: nothing stored) → store the bytes by hash
- * → record study/series/instance (idempotent on SOP Instance UID) → enqueue one
- * read-assist job per applicable model (job ids are derived, so this is idempotent too).
+ * → enqueue one read-assist job per applicable model, and meanwhile record
+ * study/series/instance (idempotent on SOP Instance UID).
+ *
+ * The jobs start before the row commits so that decoding overlaps the write (see
+ * instance-writes.ts for how a result waits for it). Job ids are derived, so a duplicate
+ * upload adds no work. If the write fails the upload fails; the already-started job's
+ * result is retried until a re-upload records the instance.
  */
-export async function ingestInstance(deps: Pick<ApiDeps, 'store' | 'blobs' | 'registry' | 'readAssist'>, bytes: Uint8Array, actor: string): Promise<IngestOutcome> {
+export async function ingestInstance(deps: Pick<ApiDeps, 'store' | 'blobs' | 'registry' | 'readAssist' | 'instanceWrites'>, bytes: Uint8Array, actor: string): Promise<IngestOutcome> {
   const instance = parseDicom(bytes);
   const image = requirePixelData(instance);
   const meta = instance.meta;
   const models = deps.registry.forModality(meta.modality).map((m) => m.key);
   const blobSha256 = await deps.blobs.put(bytes);
-  const { status, priority } = await deps.store.recordInstance({
+  const recorded = deps.instanceWrites.track(meta.sopInstanceUid, deps.store.recordInstance({
     study: {
       studyInstanceUid: meta.studyInstanceUid,
       patientId: meta.patientId,
@@ -44,12 +49,17 @@ export async function ingestInstance(deps: Pick<ApiDeps, 'store' | 'blobs' | 're
     byteSize: bytes.byteLength,
     image: { ...image },
     pendingModels: models,
-  }, actor);
-  // A duplicate still waiting for AI is enqueued again: if the first enqueue was lost
-  // (Redis down after the row was written), the re-upload heals it; job ids dedupe the rest.
-  const awaitingAi = status === 'stored' || (await deps.store.getInstance(meta.sopInstanceUid)).status === 'queued';
-  if (awaitingAi && models.length > 0) {
-    await deps.readAssist.enqueue({ sopInstanceUid: meta.sopInstanceUid, studyInstanceUid: meta.studyInstanceUid, blobSha256 }, models, priority);
+  }, actor));
+  let status: IngestOutcome['status'];
+  if (models.length > 0) {
+    const job = { sopInstanceUid: meta.sopInstanceUid, studyInstanceUid: meta.studyInstanceUid, blobSha256 };
+    // Queued at a new study's priority; a study that already carries findings or vitals
+    // is re-ranked once the write tells us its priority.
+    const [written] = await Promise.all([recorded, deps.readAssist.enqueue(job, models, deps.store.newStudyPriority)]);
+    if (written.priority !== deps.store.newStudyPriority) await deps.readAssist.reprioritise(meta.sopInstanceUid, models, written.priority);
+    status = written.status;
+  } else {
+    status = (await recorded).status;
   }
   logger.info({ instance: uidHash(meta.sopInstanceUid), status, models }, 'instance ingested');
   return { studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, status };

@@ -12,6 +12,7 @@ import { createBlobStore } from '../store/blobs.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { createApp } from './app.ts';
+import { createInstanceWrites } from './instance-writes.ts';
 import { createStudyEvents, type StudyEvents } from './study-events.ts';
 
 export interface ApiRole {
@@ -40,8 +41,9 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   });
   const redis = redisConnection(config.redisUrl);
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
-  const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store });
-  const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis, events });
+  const instanceWrites = createInstanceWrites();
+  const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store, instanceWrites });
+  const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis, events, instanceWrites });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
   await new Promise<void>((resolve, reject) => {

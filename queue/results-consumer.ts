@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq';
 import { logger, uidHash } from '../log.ts';
+import type { InstanceWrites } from '../api/instance-writes.ts';
 import type { Store } from '../store/store.ts';
 import { redisConnection } from './connection.ts';
 import { RESULTS_QUEUE, type ResultJob } from './jobs.ts';
@@ -7,12 +8,15 @@ import { RESULTS_QUEUE, type ResultJob } from './jobs.ts';
 /**
  * Persists what workers hand back. Runs beside the store (in the API role), so the
  * embedded PGlite has one owner; every write it makes is idempotent, so a result
- * delivered twice changes nothing. Store errors are retried by BullMQ with backoff.
+ * delivered twice changes nothing. Store errors are retried by BullMQ with backoff, among
+ * them a result whose instance is not recorded yet (its write failed or is in another
+ * process); one still being written here is awaited first.
  */
-export function createResultsConsumer(options: { redisUrl: string; prefix: string; store: Store }) {
+export function createResultsConsumer(options: { redisUrl: string; prefix: string; store: Store; instanceWrites: Pick<InstanceWrites, 'settled'> }) {
   const connection = redisConnection(options.redisUrl);
   const worker = new Worker<ResultJob>(RESULTS_QUEUE, async (job) => {
     const result = job.data;
+    await options.instanceWrites.settled(result.sopInstanceUid);
     if (result.kind === 'findings') {
       await options.store.recordFindings(result.sopInstanceUid, result.findings, `model:${result.modelKey}`);
     } else {

@@ -76,6 +76,9 @@ export function createStore(db: Database, options: StoreOptions) {
 
   const changed = (studyInstanceUid: string, change: StudyChangeKind) => options.onChange?.({ studyInstanceUid, change });
 
+  /** What a study holding one instance awaiting AI, and nothing else, is ranked at: the priority its first jobs are queued with. */
+  const newStudyPriority = options.prioritise({ instances: [{ sopInstanceUid: '', status: 'queued' }], findings: [] }).priority;
+
   const pendingCalculations: Parameters<typeof appendAudit>[1][] = [];
   let flushTimer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
@@ -100,6 +103,7 @@ export function createStore(db: Database, options: StoreOptions) {
 
   return {
     db,
+    newStudyPriority,
 
     /**
      * Records a received instance with its study and series.

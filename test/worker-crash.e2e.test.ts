@@ -45,6 +45,8 @@ describe('a worker killed mid-job', () => {
     const { body: health } = await api.json<{ models: { id: string; version: string }[] }>('/health');
     const model = health.models.find((m) => m.id === 'pneumonia-cxr')!;
     const doomed = await startWorker();
+    // The job may start (and the kill land) before the upload's response arrives.
+    const exited = once(doomed, 'exit');
 
     const stalled = new Set<string>();
     events.on('stalled', ({ jobId }) => stalled.add(jobId));
@@ -61,7 +63,7 @@ describe('a worker killed mid-job', () => {
     const jobId = await killed;
     crashedJobId = jobId;
     expect(jobId).toBe(readAssistJobId(stored.sopInstanceUid, `${model.id}@${model.version}`));
-    await once(doomed, 'exit');
+    await exited;
 
     await startWorker();
     const row = await api.settled(stored.studyInstanceUid, 60_000);

@@ -1,0 +1,117 @@
+/**
+ * The results consumer against a real redis-server and PGlite: a result that overtakes
+ * its instance's database write (ingest starts the job before the write commits) waits
+ * for the write and is persisted once; one whose instance never arrives is retried, not
+ * lost, and lands when a re-upload records the instance.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInstanceWrites } from '../api/instance-writes.ts';
+import { openDatabase } from '../store/db.ts';
+import { migrate } from '../store/migrate.ts';
+import { createStore, type Store } from '../store/store.ts';
+import type { FindingInput, NewInstance } from '../store/types.ts';
+import { RESULTS_QUEUE, type ResultJob } from './jobs.ts';
+import { startPrivateRedis, type PrivateRedis } from './redis-server.ts';
+import { createResultsConsumer } from './results-consumer.ts';
+
+const prefix = 'results-test';
+
+function newInstance(n: number): NewInstance {
+  const study = `1.2.826.0.1.3680043.10.1${Date.now()}.${n}`;
+  return {
+    study: { studyInstanceUid: study, modality: 'CR' },
+    seriesInstanceUid: `${study}.1`,
+    sopInstanceUid: `${study}.1.1`,
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.1',
+    transferSyntaxUid: '1.2.840.10008.1.2',
+    modality: 'CR',
+    blobSha256: 'c'.repeat(64),
+    byteSize: 10,
+    pendingModels: ['pneumonia-cxr@1.0.0'],
+  };
+}
+
+function findingsFor(sop: string): ResultJob {
+  const finding: FindingInput = {
+    id: `f-${sop}`,
+    label: 'pneumonia',
+    display: 'Pneumonia',
+    probability: 0.9,
+    positive: true,
+    refer: false,
+    operatingPoint: { name: 'sens-0.90', threshold: 0.5 },
+    model: { id: 'pneumonia-cxr', version: '1.0.0', weightsSha256: 'b'.repeat(64), preprocessing: 'grey-square@1' },
+    timingMs: { inference: 1 },
+  };
+  return { kind: 'findings', sopInstanceUid: sop, modelKey: 'pneumonia-cxr@1.0.0', findings: [finding] };
+}
+
+describe('results consumer', () => {
+  let redis: PrivateRedis;
+  let store: Store;
+  let results: Queue<ResultJob>;
+  let events: QueueEvents;
+  let consumer: ReturnType<typeof createResultsConsumer>;
+  const instanceWrites = createInstanceWrites();
+  const findingIds = async (sop: string) =>
+    (await store.db.query<{ id: string }>('select id from findings where sop_instance_uid = $1', [sop])).rows.map((r) => r.id);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-results-'));
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis(path.join(dir, 'redis'));
+    const db = await openDatabase({ pgliteDir: 'memory://' });
+    await migrate(db);
+    store = createStore(db, { prioritise: () => ({ priority: 10, why: 'test', whyZh: '测试' }) });
+    consumer = createResultsConsumer({ redisUrl: redis.url, prefix, store, instanceWrites });
+    results = new Queue<ResultJob>(RESULTS_QUEUE, { connection: { url: redis.url }, prefix });
+    events = new QueueEvents(RESULTS_QUEUE, { connection: { url: redis.url }, prefix });
+    await events.waitUntilReady();
+  });
+  afterAll(async () => {
+    await events?.close();
+    await results?.close();
+    await consumer?.stop();
+    await store?.close();
+    await redis?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when a result arrives while its instance is still being written, then it waits and is persisted once', async () => {
+    const input = newInstance(1);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const write = instanceWrites.track(input.sopInstanceUid, gate.then(() => store.recordInstance(input, 'test')));
+
+    const job = await results.add('findings', findingsFor(input.sopInstanceUid), { jobId: `early-${input.sopInstanceUid}`, attempts: 5, backoff: { type: 'fixed', delay: 200 } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Still waiting on the write: nothing persisted, and the job has not failed an attempt.
+    expect(await findingIds(input.sopInstanceUid)).toEqual([]);
+    expect((await results.getJob(job.id!))!.attemptsMade).toBe(0);
+
+    release();
+    await write;
+    await job.waitUntilFinished(events, 10_000);
+    expect(await findingIds(input.sopInstanceUid)).toEqual([`f-${input.sopInstanceUid}`]);
+    expect((await results.getJob(job.id!))!.attemptsMade).toBe(1);
+  });
+
+  it('when a result arrives for an instance that is not recorded, then it is retried and lands once the instance is', async () => {
+    const input = newInstance(2);
+    const job = await results.add('findings', findingsFor(input.sopInstanceUid), { jobId: `orphan-${input.sopInstanceUid}`, attempts: 20, backoff: { type: 'fixed', delay: 100 } });
+    const retried = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        if ((await results.getJob(job.id!))!.attemptsMade >= 1) return true;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return false;
+    })();
+    expect(retried).toBe(true);
+    await store.recordInstance(input, 'test');
+    await job.waitUntilFinished(events, 10_000);
+    expect(await findingIds(input.sopInstanceUid)).toEqual([`f-${input.sopInstanceUid}`]);
+  });
+});
