@@ -115,13 +115,14 @@ describe('viewer: reviewing an AI-flagged chest radiograph', () => {
 
     // Override needs a coded reason before it can be sent.
     await finding.getByTestId('override').click();
-    const submit = finding.getByTestId('submit-override');
-    expect(await submit.isDisabled()).toBe(true);
-    await finding.getByTestId('reason-select').selectOption('false-positive');
-    await finding.getByTestId('override-comment').fill('Overlapping vessels, no consolidation');
-    expect(await submit.isDisabled()).toBe(false);
+    const picker = page.getByTestId('override-picker');
+    await picker.waitFor();
+    await picker.getByTestId('picker-confirm').click();
+    expect(await picker.getByTestId('picker-error').textContent()).toMatch(/choose/i);
+    await picker.locator('[data-testid="picker-option"][data-code="false-positive"]').check();
+    await picker.getByTestId('picker-comment').fill('Overlapping vessels, no consolidation');
     await page.screenshot({ path: join(shots, '04-override-form.png') });
-    await submit.click();
+    await picker.getByTestId('picker-confirm').click();
 
     const decision = page.locator(`[data-testid="finding"][data-finding-id="${findingId}"] [data-testid="decision"]`);
     await decision.waitFor();

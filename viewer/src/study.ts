@@ -1,373 +1,510 @@
 /**
- * One study: the image (behind ImageView, so the renderer can change) and the AI
- * findings panel where the reviewer accepts or overrides each finding with a coded
- * reason. Every finding shows where it came from (model, version, weights hash, timing)
- * and that it is AI-assisted.
+ * One study, read fast: the image with its tools (study/image-pane.ts) and the AI
+ * findings, each accepted, overridden with a coded reason, or amended later, plus
+ * findings the AI missed. Everything has a key (? lists them) so a reader can go
+ * through a worklist without the mouse: decide, then `n` for the next unreviewed study.
+ *
+ * Decisions are the server's: a finding shows a decision once the API has recorded it,
+ * and `n` waits for decisions still in flight, so a fast reader never leaves one behind.
  */
 import {
   ApiError,
-  getFrame,
+  getModel,
+  getReaderFindingLabels,
   getReviewReasons,
   getStudy,
+  postReaderFinding,
   postReview,
+  subscribeToEvents,
+  type Decision,
   type Finding,
-  type Instance,
-  type Review,
+  type ReaderFinding,
   type ReviewReason,
   type StudyDetail,
 } from './api.ts';
+import { announce } from './announce.ts';
 import { h, replaceChildren } from './dom.ts';
-import { dateTime, dicomDate, findingCall, findingCallText, hashPrefix, ms, num, percent, personName, priorityBand } from './format.ts';
-import { createImageView, type ImageView, type ViewState } from './imaging/cornerstone-view.ts';
+import { dateTime, dicomDate, num, personName, priorityBand } from './format.ts';
+import { clinical, defineMessages } from './i18n.ts';
 import type { AppContext } from './main.ts';
+import { decisionText } from './reading-text.ts';
+import { helpButton, pushKeymap, type Shortcut } from './shortcuts.ts';
+import { calibrationNote, type CalibrationNote } from './study/calibration-note.ts';
+import { openCodePicker } from './study/code-picker.ts';
+import { findingCard } from './study/finding-card.ts';
+import { createImagePane, PAN_STEP, ZOOM_STEP, type ImagePane } from './study/image-pane.ts';
+import { nextStudy } from './study/next-study.ts';
+import { rememberedFilters, worklistHash } from './worklist-filters.ts';
+import { SLA_TICK_MS, slaView } from './worklist.ts';
 
-const AI_LABEL = 'AI-assisted — confirm clinically';
+/** Bursts of server events (one per instance) become one re-fetch. */
+const DEBOUNCE_MS = 200;
+
+const msg = defineMessages({
+  en: {
+    title: 'Study',
+    back: '← Worklist',
+    loading: 'Loading study…',
+    loadFailed: (detail: string) => `Study could not be loaded — ${detail}`,
+    untitled: 'Untitled study',
+    patientId: (id: string) => `ID ${id}`,
+    priorityTitle: (p: string) => `Priority ${p} of 100`,
+    status: (s: string) => ({ pending: 'pending', ready: 'ready', reviewed: 'reviewed', failed: 'failed' })[s] ?? s,
+    findings: 'AI findings',
+    findingsNote: 'Suggestions from a model, not a diagnosis. Accept or override each one.',
+    stillRunning: 'The AI read is still running…',
+    noFindings: 'No AI findings for this study.',
+    readerFindings: 'Added by readers',
+    noReaderFindings: 'None yet.',
+    addMissed: 'Add missed finding (M)',
+    next: 'Next study (N)',
+    keysHint: 'A accept · O override · E amend · M missed · N next · ? all keys',
+    // Shortcut help
+    kAccept: 'Accept the selected finding',
+    kOverride: 'Override the selected finding (then 1–6 picks the reason, Enter confirms)',
+    kAmend: 'Amend the decision on the selected finding',
+    kMissed: 'Add a finding the AI missed',
+    kNext: 'Next unreviewed study (after the last: the worklist)',
+    kNextFinding: 'Next finding',
+    kPrevFinding: 'Previous finding',
+    kHeatmap: 'Heatmap overlay on/off',
+    kPreset: (n: string) => `Window preset ${n} (lung, mediastinum, bone, default)`,
+    kInvert: 'Invert greys',
+    kReset: 'Reset the view',
+    kZoomIn: 'Zoom in',
+    kZoomOut: 'Zoom out',
+    kPan: 'Pan the image',
+    kWorklist: 'Back to the worklist',
+    // Feedback
+    saved: (what: string, name: string) => `${what}: ${name}`,
+    notSaved: (detail: string) => `Decision not saved — ${detail}`,
+    alreadyDecided: (what: string) => `Already ${what.toLowerCase()}. Press E to amend.`,
+    amendStarted: (name: string) => `Amending ${name}: choose A or O`,
+    notDecided: 'Nothing to amend: this finding has no decision yet.',
+    noFinding: 'No finding selected.',
+    overrideTitle: (name: string) => `Override: ${name}`,
+    overrideSubject: (p: string) => `AI probability ${p}. Why do you disagree?`,
+    overrideConfirm: 'Override',
+    missedTitle: 'Add a finding the AI missed',
+    missedSubject: 'Recorded as your finding on this study, beside the AI’s.',
+    missedConfirm: 'Add finding',
+    missedSaved: (name: string) => `Missed finding added: ${name}`,
+    missedNotSaved: (detail: string) => `Missed finding not saved — ${detail}`,
+    reasonsFailed: (detail: string) => `Could not load the coded choices — ${detail}`,
+    waiting: 'Saving your decisions before moving on…',
+    nextOpening: 'Opening the next unreviewed study',
+    lastDone: 'No unreviewed study left — back to the worklist',
+    nextFailed: (detail: string) => `Next study unavailable — ${detail}`,
+  },
+  zh: {
+    title: '检查',
+    back: '← 工作列表',
+    loading: '正在加载检查…',
+    loadFailed: (detail: string) => `检查无法加载 — ${detail}`,
+    untitled: '未命名检查',
+    patientId: (id: string) => `ID ${id}`,
+    priorityTitle: (p: string) => `优先级 ${p}/100`,
+    status: (s: string) => ({ pending: '等待 AI', ready: '待审阅', reviewed: '已审阅', failed: '失败' })[s] ?? s,
+    findings: 'AI 发现',
+    findingsNote: '模型给出的提示，不是诊断。请逐项接受或否决。',
+    stillRunning: 'AI 分析仍在进行…',
+    noFindings: '此检查没有 AI 发现。',
+    readerFindings: '阅片医师补充的发现',
+    noReaderFindings: '暂无。',
+    addMissed: '补充漏检发现 (M)',
+    next: '下一个检查 (N)',
+    keysHint: 'A 接受 · O 否决 · E 修改 · M 补充 · N 下一个 · ? 全部快捷键',
+    kAccept: '接受所选发现',
+    kOverride: '否决所选发现（再按 1–6 选择原因，Enter 确认）',
+    kAmend: '修改所选发现的决定',
+    kMissed: '补充 AI 漏检的发现',
+    kNext: '下一个未审阅检查（最后一个之后回到工作列表）',
+    kNextFinding: '下一项发现',
+    kPrevFinding: '上一项发现',
+    kHeatmap: '显示/隐藏热力图',
+    kPreset: (n: string) => `窗宽窗位预设 ${n}（肺窗、纵隔窗、骨窗、默认）`,
+    kInvert: '灰度反相',
+    kReset: '复位视图',
+    kZoomIn: '放大',
+    kZoomOut: '缩小',
+    kPan: '平移图像',
+    kWorklist: '返回工作列表',
+    saved: (what: string, name: string) => `${what}：${name}`,
+    notSaved: (detail: string) => `决定未保存 — ${detail}`,
+    alreadyDecided: (what: string) => `已${what.replace(/^已/, '')}。按 E 修改。`,
+    amendStarted: (name: string) => `正在修改“${name}”：请按 A 或 O`,
+    notDecided: '无可修改：此发现尚未决定。',
+    noFinding: '未选择发现。',
+    overrideTitle: (name: string) => `否决：${name}`,
+    overrideSubject: (p: string) => `AI 概率 ${p}。您不同意的原因是？`,
+    overrideConfirm: '否决',
+    missedTitle: '补充 AI 漏检的发现',
+    missedSubject: '作为您在此检查上的发现记录，与 AI 的发现并列。',
+    missedConfirm: '添加发现',
+    missedSaved: (name: string) => `已补充发现：${name}`,
+    missedNotSaved: (detail: string) => `补充的发现未保存 — ${detail}`,
+    reasonsFailed: (detail: string) => `无法加载选项 — ${detail}`,
+    waiting: '正在保存您的决定，随后前往下一个…',
+    nextOpening: '正在打开下一个未审阅检查',
+    lastDone: '没有未审阅的检查了 — 返回工作列表',
+    nextFailed: (detail: string) => `无法获取下一个检查 — ${detail}`,
+  },
+});
 
 function errorText(err: unknown): string {
   if (err instanceof ApiError) return `${err.code}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
 }
 
-function studyHeader(detail: StudyDetail): HTMLElement {
-  const s = detail.study;
+function studyHeader(d: StudyDetail, backHref: string): HTMLElement {
+  const m = msg();
+  const s = d.study;
   const band = priorityBand(s.priority);
   return h(
     'section',
-    { class: 'study-head', testid: 'study-head' },
-    h('a', { href: '#/', class: 'back', testid: 'back' }, '← Worklist'),
+    { class: 'study-head', testid: 'study-head', 'data-study-uid': s.studyInstanceUid },
+    h('a', { href: backHref, class: 'back', testid: 'back' }, m.back),
     h(
       'div',
       { class: 'study-title' },
-      h('h1', {}, s.studyDescription || 'Untitled study'),
-      h(
-        'div',
-        { class: 'muted' },
-        `${personName(s.patientName)}${s.patientId ? ` · ID ${s.patientId}` : ''} · ${s.modality ?? '—'} · ${dicomDate(s.studyDate)}`,
-      ),
+      h('h1', {}, s.studyDescription || m.untitled),
+      h('div', { class: 'muted small' }, `${personName(s.patientName)}${s.patientId ? ` · ${m.patientId(s.patientId)}` : ''} · ${s.modality ?? '—'} · ${dicomDate(s.studyDate)}`),
     ),
     h(
       'div',
       { class: 'study-meta' },
-      h('span', { class: `priority priority-${band}`, title: `Priority ${s.priority} of 100` }, num(s.priority)),
-      h('span', { class: `status status-${s.status}`, testid: 'study-status' }, s.status),
-      h('span', { class: 'why' }, s.why),
+      h('span', { class: `priority priority-${band}`, title: m.priorityTitle(num(s.priority)) }, num(s.priority)),
+      h('span', { class: `status status-${s.status}`, testid: 'study-status' }, m.status(s.status)),
+      slaView(s.sla, s.waitingSince, Date.now()),
+      h('span', { class: 'why-chip', testid: 'study-why' }, clinical(s.why, s.whyZh)),
     ),
   );
 }
 
-function decisionView(review: Review, reasons: ReviewReason[]): HTMLElement {
-  const reason = review.reasonCode
-    ? (reasons.find((r) => r.code === review.reasonCode)?.display ?? review.reasonCode)
-    : undefined;
-  const accepted = review.decision === 'accept';
+function readerFindingView(r: ReaderFinding): HTMLElement {
   return h(
-    'div',
-    {
-      class: `decision ${accepted ? 'decision-accept' : 'decision-override'}`,
-      testid: 'decision',
-      'data-decision': review.decision,
-    },
-    h('strong', {}, accepted ? 'Accepted' : 'Overridden'),
-    ' by ',
-    h('span', { testid: 'decision-reviewer' }, review.reviewer),
-    ' · ',
-    h('time', { datetime: review.createdAt }, dateTime(review.createdAt)),
-    reason ? h('div', {}, 'Reason: ', h('span', { testid: 'decision-reason', 'data-code': review.reasonCode }, reason)) : null,
-    review.comment ? h('div', { class: 'comment', testid: 'decision-comment' }, `“${review.comment}”`) : null,
+    'li',
+    { class: 'reader-finding', testid: 'reader-finding', 'data-label': r.label },
+    h('strong', {}, clinical(r.display, r.displayZh)),
+    ` · ${r.reviewer} · `,
+    h('time', { datetime: r.createdAt }, dateTime(r.createdAt)),
+    r.comment ? h('div', { class: 'comment' }, `“${r.comment}”`) : null,
   );
-}
-
-interface FindingCardOptions {
-  finding: Finding;
-  reasons: () => Promise<ReviewReason[]>;
-  reviewer: () => string;
-  onDecided: (review: Review) => void;
-  heatmapActive: boolean;
-  onToggleHeatmap?: () => void;
-}
-
-function findingCard(opts: FindingCardOptions): HTMLElement {
-  const f = opts.finding;
-  const card = h('article', {
-    class: `finding finding-${findingCall(f)}`,
-    testid: 'finding',
-    'data-finding-id': f.id,
-    'data-label': f.label,
-  });
-  const t = f.timingMs;
-  const total = t.decode + t.preprocess + t.inference + t.postprocess;
-  const actions = h('div', { class: 'finding-actions' });
-  const feedback = h('div', { class: 'inline-error', testid: 'review-error', hidden: true });
-
-  const submit = async (decision: 'accept' | 'override', reasonCode?: string, comment?: string) => {
-    feedback.hidden = true;
-    for (const b of actions.querySelectorAll('button, select, textarea')) (b as HTMLButtonElement).disabled = true;
-    try {
-      const review = await postReview(f.id, {
-        decision,
-        reviewer: opts.reviewer(),
-        ...(reasonCode ? { reasonCode } : {}),
-        ...(comment ? { comment } : {}),
-      });
-      opts.onDecided(review);
-    } catch (err) {
-      feedback.hidden = false;
-      feedback.textContent = `Decision not saved — ${errorText(err)}`;
-      for (const b of actions.querySelectorAll('button, select, textarea')) (b as HTMLButtonElement).disabled = false;
-    }
-  };
-
-  const showButtons = () => {
-    replaceChildren(
-      actions,
-      h('button', { type: 'button', class: 'accept', testid: 'accept', onclick: () => void submit('accept') }, 'Accept'),
-      h('button', { type: 'button', class: 'override', testid: 'override', onclick: () => void showOverrideForm() }, 'Override…'),
-    );
-  };
-
-  const showOverrideForm = async () => {
-    const select = h(
-      'select',
-      { testid: 'reason-select', id: `reason-${f.id}`, required: true },
-      h('option', { value: '' }, 'Loading reasons…'),
-    );
-    const comment = h('textarea', {
-      testid: 'override-comment',
-      id: `comment-${f.id}`,
-      rows: 2,
-      maxlength: 2000,
-      placeholder: 'Optional: what you see instead',
-    });
-    const send = h('button', { type: 'submit', class: 'primary', testid: 'submit-override', disabled: true }, 'Submit override');
-    const commentLabel = h('label', { for: `comment-${f.id}` }, 'Comment');
-    // "Other" says nothing on its own, so the API (and this form) insist on a comment.
-    const needsComment = () => select.value === 'other';
-    const validate = () => {
-      commentLabel.textContent = needsComment() ? 'Comment (required for “other”)' : 'Comment';
-      send.disabled = !select.value || (needsComment() && !comment.value.trim());
-    };
-    select.addEventListener('change', validate);
-    comment.addEventListener('input', validate);
-    const form = h(
-      'form',
-      { class: 'override-form', testid: 'override-form' },
-      h('label', { for: `reason-${f.id}` }, 'Reason (required)'),
-      select,
-      commentLabel,
-      comment,
-      h(
-        'div',
-        { class: 'row-actions' },
-        send,
-        h('button', { type: 'button', class: 'link', testid: 'cancel-override', onclick: showButtons }, 'Cancel'),
-      ),
-    );
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      if (send.disabled) return;
-      void submit('override', select.value, comment.value.trim() || undefined);
-    });
-    replaceChildren(actions, form);
-    try {
-      const reasons = await opts.reasons();
-      replaceChildren(
-        select,
-        h('option', { value: '' }, 'Choose a reason…'),
-        reasons.map((r) => h('option', { value: r.code }, r.display)),
-      );
-      select.focus();
-    } catch (err) {
-      replaceChildren(select, h('option', { value: '' }, 'Reasons unavailable'));
-      feedback.hidden = false;
-      feedback.textContent = `Could not load override reasons — ${errorText(err)}`;
-    }
-  };
-
-  const decisionSlot = h('div', { class: 'decision-slot' });
-  if (f.review) {
-    void opts.reasons().then(
-      (reasons) => replaceChildren(decisionSlot, decisionView(f.review!, reasons)),
-      () => replaceChildren(decisionSlot, decisionView(f.review!, [])),
-    );
-    replaceChildren(decisionSlot, decisionView(f.review, []));
-  } else {
-    showButtons();
-  }
-
-  replaceChildren(
-    card,
-    h(
-      'header',
-      { class: 'finding-head' },
-      h('h3', { testid: 'finding-display' }, f.display),
-      h('span', { class: 'probability', testid: 'finding-probability' }, percent(f.probability)),
-    ),
-    h(
-      'div',
-      { class: 'finding-result' },
-      h(
-        'span',
-        { class: `badge badge-${findingCall(f)}`, testid: 'finding-result' },
-        findingCallText[findingCall(f)],
-      ),
-      h(
-        'span',
-        { class: 'muted small' },
-        ` at operating point “${f.operatingPoint.name}” (threshold ${num(f.operatingPoint.threshold, 3)})`,
-      ),
-    ),
-    h(
-      'div',
-      { class: 'ai-label', testid: 'ai-label', title: f.aiAssisted },
-      h('strong', {}, AI_LABEL),
-      f.aiAssisted && f.aiAssisted !== AI_LABEL ? h('div', { class: 'small' }, f.aiAssisted) : null,
-    ),
-    h(
-      'dl',
-      { class: 'provenance', testid: 'provenance' },
-      h('dt', {}, 'Model'),
-      h('dd', { testid: 'model' }, `${f.model.id} v${f.model.version}`),
-      h('dt', {}, 'Weights'),
-      h('dd', {}, h('code', { title: `SHA-256 ${f.model.weightsSha256}`, testid: 'weights-hash' }, hashPrefix(f.model.weightsSha256))),
-      h('dt', {}, 'Preprocessing'),
-      h('dd', {}, f.model.preprocessing),
-      h('dt', {}, 'Timing'),
-      h(
-        'dd',
-        { testid: 'timing', title: `decode ${ms(t.decode)}, preprocess ${ms(t.preprocess)}, inference ${ms(t.inference)}, postprocess ${ms(t.postprocess)}` },
-        `${ms(total)} (inference ${ms(t.inference)})`,
-      ),
-      h('dt', {}, 'Produced'),
-      h('dd', {}, dateTime(f.createdAt)),
-    ),
-    f.heatmap && opts.onToggleHeatmap
-      ? h(
-          'button',
-          {
-            type: 'button',
-            class: `link heatmap-toggle${opts.heatmapActive ? ' active' : ''}`,
-            testid: 'heatmap-toggle',
-            'aria-pressed': String(opts.heatmapActive),
-            onclick: opts.onToggleHeatmap,
-          },
-          opts.heatmapActive ? 'Hide heatmap' : 'Show heatmap',
-        )
-      : null,
-    decisionSlot,
-    actions,
-    feedback,
-  );
-  return card;
-}
-
-function viewportReadout(s: ViewState | undefined): string {
-  if (!s) return '';
-  return `W ${Math.round(s.windowWidth)} / L ${Math.round(s.windowCenter)} · zoom ${Math.round(s.scale * 100)}%`;
 }
 
 export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid: string): () => void {
+  const m = msg();
   const controller = new AbortController();
-  let view: ImageView | undefined;
+  const backHref = worklistHash(rememberedFilters());
   let destroyed = false;
   let detail: StudyDetail | undefined;
-  let currentInstance: Instance | undefined;
-  let heatmapFindingId: string | undefined;
+  let pane: ImagePane | undefined;
+  let selectedId: string | undefined;
+  let reasons: ReviewReason[] = [];
+  const amending = new Set<string>();
+  const busy = new Set<string>();
+  const errors = new Map<string, string>();
+  const calibration = new Map<string, CalibrationNote>();
+  /** Decisions sent and not yet answered; `n` waits for them. */
+  const inFlight = new Set<Promise<unknown>>();
 
-  const findingsList = h('div', { class: 'findings', testid: 'findings' });
   const headSlot = h('div', {});
-  const viewport = h('div', { class: 'viewport', testid: 'viewport' });
-  const imageStatus = h('div', { class: 'viewport-status', testid: 'image-status' }, 'Loading image…');
-  const readout = h('span', { class: 'readout', testid: 'viewport-readout' });
-  const instancePicker = h('div', { class: 'instance-picker' });
-  const reasons = () => getReviewReasons();
+  const findingsList = h('div', { class: 'findings', testid: 'findings' });
+  const readerList = h('ul', { class: 'reader-findings', testid: 'reader-findings' });
 
-  replaceChildren(root, h('div', { class: 'muted' }, 'Loading study…'));
+  const findings = (): Finding[] => detail?.findings ?? [];
+  const selected = (): Finding | undefined => findings().find((f) => f.id === selectedId);
+  const onScreen = (f: Finding) => Boolean(f.heatmap) && f.sopInstanceUid === pane?.current()?.sopInstanceUid;
+
+  const select = (id: string | undefined, focus: boolean) => {
+    selectedId = id;
+    for (const card of findingsList.querySelectorAll<HTMLElement>('[data-finding-id]')) {
+      const on = card.dataset.findingId === id;
+      card.classList.toggle('selected', on);
+      card.tabIndex = on ? 0 : -1;
+      if (on) card.setAttribute('aria-current', 'true');
+      else card.removeAttribute('aria-current');
+      if (on && focus) card.focus();
+    }
+    // A finding on another image of the study brings its image up.
+    const f = selected();
+    const instance = f && detail?.instances.find((i) => i.sopInstanceUid === f.sopInstanceUid);
+    if (instance && pane && pane.current() !== instance) void pane.show(instance).then(renderFindings);
+  };
 
   const renderFindings = () => {
     if (!detail) return;
-    const findings = detail.findings;
+    const list = findings();
+    const hadFocus = findingsList.contains(document.activeElement);
+    if (!list.some((f) => f.id === selectedId)) selectedId = (list.find((f) => !f.review) ?? list[0])?.id;
     replaceChildren(
       findingsList,
-      findings.length
-        ? findings.map((finding) =>
-            findingCard({
-              finding,
-              reasons,
-              reviewer: ctx.reviewer,
-              heatmapActive: heatmapFindingId === finding.id,
-              onToggleHeatmap:
-                finding.sopInstanceUid === currentInstance?.sopInstanceUid
-                  ? () => {
-                      heatmapFindingId = heatmapFindingId === finding.id ? undefined : finding.id;
-                      view?.setHeatmap(heatmapFindingId ? (finding.heatmap ?? null) : null);
-                      renderFindings();
-                    }
-                  : undefined,
-              onDecided: (review) => {
-                finding.review = review;
-                renderFindings();
-                void refresh();
+      list.length
+        ? list.map((finding, index) =>
+            findingCard(
+              {
+                finding,
+                index,
+                total: list.length,
+                selected: finding.id === selectedId,
+                amending: amending.has(finding.id),
+                busy: busy.has(finding.id),
+                error: errors.get(finding.id),
+                heatmapOn: pane?.heatmapFindingId() === finding.id,
+                heatmapAvailable: onScreen(finding),
+                reasons,
+                calibration: calibration.get(finding.model.id),
               },
-            }),
+              {
+                select: () => select(finding.id, false),
+                accept: () => void decide(finding, 'accept').catch(() => {}),
+                override: () => override(finding),
+                amend: () => amend(finding),
+                cancelAmend: () => {
+                  amending.delete(finding.id);
+                  renderFindings();
+                },
+                toggleHeatmap: () => toggleHeatmap(finding),
+              },
+            ),
           )
-        : h(
-            'p',
-            { class: 'muted' },
-            detail.study.status === 'pending' ? 'The AI read is still running…' : 'No AI findings for this study.',
-          ),
+        : h('p', { class: 'muted' }, detail.study.status === 'pending' ? m.stillRunning : m.noFindings),
+    );
+    select(selectedId, hadFocus);
+    pane?.setHeatmapAvailable(list.some(onScreen));
+  };
+
+  const renderReaderFindings = () =>
+    replaceChildren(readerList, detail?.readerFindings.length ? detail.readerFindings.map(readerFindingView) : h('li', { class: 'muted small' }, m.noReaderFindings));
+
+  const renderHead = () => {
+    if (!detail) return;
+    replaceChildren(
+      headSlot,
+      studyHeader(detail, backHref),
+      detail.errors.length
+        ? h('div', { class: 'banner banner-error' }, detail.errors.map((e) => h('div', { testid: 'study-error' }, h('code', {}, e.code), ' ', e.message)))
+        : null,
     );
   };
 
-  const renderHead = (d: StudyDetail) =>
-    replaceChildren(
-      headSlot,
-      studyHeader(d),
-      d.errors.length
-        ? h(
-            'div',
-            { class: 'banner banner-error' },
-            d.errors.map((e) => h('div', { testid: 'study-error' }, h('code', {}, e.code), ' ', e.message)),
-          )
-        : null,
-    );
+  const loadCalibration = () => {
+    for (const id of new Set(findings().map((f) => f.model.id))) {
+      if (calibration.has(id)) continue;
+      getModel(id).then(
+        (card) => {
+          calibration.set(id, calibrationNote(card));
+          if (!destroyed) renderFindings();
+        },
+        () => {},
+      );
+    }
+  };
 
-  /** After a decision: status, priority and findings may all have moved on the server. */
+  /** The server's view after a change: status, priority, reviews by others, new findings. */
   const refresh = async () => {
     try {
       const next = await getStudy(studyInstanceUid, controller.signal);
       if (destroyed) return;
       detail = next;
-      renderHead(next);
+      renderHead();
       renderFindings();
+      renderReaderFindings();
+      loadCalibration();
     } catch {
-      // The decision itself is saved and shown; a stale header is not worth an alarm.
+      // What is on screen stays; the next event or poll tries again.
     }
   };
+  let debounce: ReturnType<typeof setTimeout> | undefined;
+  const refreshSoon = () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => void refresh(), DEBOUNCE_MS);
+  };
 
-  const showInstance = async (instance: Instance) => {
-    currentInstance = instance;
-    heatmapFindingId = undefined;
-    view?.setHeatmap(null);
-    imageStatus.hidden = false;
-    imageStatus.textContent = 'Loading image…';
-    for (const b of instancePicker.querySelectorAll('button')) {
-      b.classList.toggle('active', b.dataset.sop === instance.sopInstanceUid);
-    }
+  // ---- decisions ----------------------------------------------------------------
+  const name = (f: Finding) => clinical(f.display, f.displayZh);
+
+  /** Records a decision; rejects (after showing why) when the API refused it. */
+  const decide = async (finding: Finding, decision: Decision, reasonCode?: string, comment?: string) => {
+    if (busy.has(finding.id)) return;
+    busy.add(finding.id);
+    errors.delete(finding.id);
     renderFindings();
+    const sent = postReview(finding.id, { decision, reviewer: ctx.reviewer(), ...(reasonCode ? { reasonCode } : {}), ...(comment ? { comment } : {}) });
+    inFlight.add(sent);
     try {
-      const frame = await getFrame(instance, 1, controller.signal);
-      if (destroyed || currentInstance !== instance) return;
-      await view!.show({ ...instance.image, ...frame.layout }, frame.pixels, instance.sopInstanceUid);
-      imageStatus.hidden = true;
-      readout.textContent = viewportReadout(view!.getViewport());
+      const review = await sent;
+      finding.review = review;
+      finding.reviews = [...(finding.reviews ?? []), review];
+      amending.delete(finding.id);
+      announce(m.saved(decisionText(decision), name(finding)), 'ok');
+      // On to the next undecided finding, so a study with several reads straight through.
+      const list = findings();
+      const at = list.indexOf(finding);
+      const next = [...list.slice(at + 1), ...list.slice(0, at)].find((f) => !f.review);
+      if (next && selectedId === finding.id) selectedId = next.id;
     } catch (err) {
-      if (destroyed) return;
-      imageStatus.hidden = false;
-      imageStatus.dataset.testid = 'image-error';
-      imageStatus.textContent = `Image could not be shown — ${errorText(err)}`;
+      errors.set(finding.id, m.notSaved(errorText(err)));
+      announce(m.notSaved(errorText(err)), 'error');
+      throw err;
+    } finally {
+      inFlight.delete(sent);
+      busy.delete(finding.id);
+      if (!destroyed) {
+        renderFindings();
+        refreshSoon();
+      }
     }
   };
 
+  /** A decided finding changes only through Amend, so a stray key cannot replace a decision. */
+  const open = (f: Finding | undefined): f is Finding => {
+    if (!f) {
+      announce(m.noFinding, 'error');
+      return false;
+    }
+    if (f.review && !amending.has(f.id)) {
+      announce(m.alreadyDecided(decisionText(f.review.decision)), 'error');
+      return false;
+    }
+    return true;
+  };
+
+  const override = (finding: Finding | undefined) => {
+    if (!open(finding)) return;
+    getReviewReasons().then(
+      (items) =>
+        openCodePicker({
+          title: m.overrideTitle(name(finding)),
+          testid: 'override-picker',
+          subject: m.overrideSubject(`${Math.round(finding.probability * 100)}%`),
+          items,
+          commentRequired: (code) => code === 'other',
+          confirmLabel: m.overrideConfirm,
+          submit: (code, comment) => void decide(finding, 'override', code, comment).catch(() => {}),
+        }),
+      (err) => announce(m.reasonsFailed(errorText(err)), 'error'),
+    );
+  };
+
+  const amend = (finding: Finding | undefined) => {
+    if (!finding) return announce(m.noFinding, 'error');
+    if (!finding.review) return announce(m.notDecided, 'error');
+    amending.add(finding.id);
+    renderFindings();
+    announce(m.amendStarted(name(finding)));
+  };
+
+  const saveMissed = async (label: string, comment: string | undefined) => {
+    const sent = postReaderFinding(studyInstanceUid, {
+      label,
+      reviewer: ctx.reviewer(),
+      ...(pane?.current() ? { sopInstanceUid: pane.current()!.sopInstanceUid } : {}),
+      ...(comment ? { comment } : {}),
+    });
+    inFlight.add(sent);
+    try {
+      const created = await sent;
+      if (detail) detail.readerFindings = [...detail.readerFindings, created];
+      if (!destroyed) renderReaderFindings();
+      announce(m.missedSaved(clinical(created.display, created.displayZh)), 'ok');
+    } catch (err) {
+      announce(m.missedNotSaved(errorText(err)), 'error');
+    } finally {
+      inFlight.delete(sent);
+    }
+  };
+
+  const addMissed = () => {
+    getReaderFindingLabels().then(
+      (items) =>
+        openCodePicker({
+          title: m.missedTitle,
+          testid: 'missed-picker',
+          subject: m.missedSubject,
+          items,
+          commentRequired: (code) => code === 'other',
+          confirmLabel: m.missedConfirm,
+          submit: (label, comment) => void saveMissed(label, comment),
+        }),
+      (err) => announce(m.reasonsFailed(errorText(err)), 'error'),
+    );
+  };
+
+  let leaving = false;
+  const goNext = async () => {
+    if (leaving) return;
+    leaving = true;
+    try {
+      if (inFlight.size) announce(m.waiting);
+      const settled = await Promise.allSettled([...inFlight]);
+      if (settled.some((s) => s.status === 'rejected')) return; // the card shows what failed
+      const uid = await nextStudy(studyInstanceUid);
+      if (destroyed) return;
+      announce(uid ? m.nextOpening : m.lastDone, 'ok');
+      ctx.navigate(uid ? `#/study/${encodeURIComponent(uid)}` : backHref);
+    } catch (err) {
+      announce(m.nextFailed(errorText(err)), 'error');
+    } finally {
+      leaving = false;
+    }
+  };
+
+  // ---- navigation between findings, heatmap ---------------------------------------
+  const moveFinding = (by: number, e?: KeyboardEvent): void | false => {
+    const list = findings();
+    if (!list.length) return false;
+    const active = document.activeElement;
+    const onCard = active instanceof HTMLElement && active.matches('[data-finding-id]');
+    // Tab moves between findings only from a finding (or from nowhere), and lets go at
+    // either end, so the rest of the page stays reachable and nothing traps focus.
+    if (e?.key === 'Tab') {
+      if (!onCard && active !== document.body && active !== null) return false;
+      if (!onCard) return select(selectedId, true);
+    }
+    const at = list.findIndex((f) => f.id === selectedId);
+    const next = at + by;
+    if (next < 0 || next >= list.length) {
+      if (e?.key === 'Tab') return false;
+      return;
+    }
+    select(list[next].id, true);
+  };
+
+  const toggleHeatmap = (finding?: Finding) => {
+    if (!pane) return;
+    const target = finding ?? [selected(), ...findings()].find((f) => f && onScreen(f));
+    if (!target) return pane.setHeatmap(selected() ?? null);
+    pane.setHeatmap(pane.heatmapFindingId() === target.id ? null : target);
+    renderFindings();
+  };
+
+  const shortcuts: Shortcut[] = [
+    { keys: ['a'], description: () => m.kAccept, run: () => void (open(selected()) && decide(selected()!, 'accept').catch(() => {})) },
+    { keys: ['o'], description: () => m.kOverride, run: () => override(selected()) },
+    { keys: ['e'], description: () => m.kAmend, run: () => amend(selected()) },
+    { keys: ['m'], description: () => m.kMissed, run: addMissed },
+    { keys: ['n'], description: () => m.kNext, run: () => void goNext() },
+    { keys: ['Tab', ']'], description: () => m.kNextFinding, run: (e) => moveFinding(1, e) },
+    { keys: ['Shift+Tab', '['], description: () => m.kPrevFinding, run: (e) => moveFinding(-1, e) },
+    { keys: ['h'], description: () => m.kHeatmap, run: () => toggleHeatmap() },
+    { keys: ['1', '2', '3', '4'], description: () => m.kPreset('1–4'), run: (e) => pane?.applyPreset(e.key) },
+    { keys: ['i'], description: () => m.kInvert, run: () => pane?.toggleInvert() },
+    { keys: ['r'], description: () => m.kReset, run: () => pane?.reset() },
+    { keys: ['+', '='], description: () => m.kZoomIn, run: () => pane?.zoom(ZOOM_STEP) },
+    { keys: ['-'], description: () => m.kZoomOut, run: () => pane?.zoom(1 / ZOOM_STEP) },
+    {
+      keys: ['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown'],
+      description: () => m.kPan,
+      run: (e) => {
+        const d = { ArrowLeft: [-PAN_STEP, 0], ArrowRight: [PAN_STEP, 0], ArrowUp: [0, -PAN_STEP], ArrowDown: [0, PAN_STEP] }[e.key]!;
+        pane?.pan(d[0], d[1]);
+      },
+    },
+    { keys: ['w'], description: () => m.kWorklist, run: () => ctx.navigate(backHref) },
+  ];
+
+  // ---- mount ----------------------------------------------------------------------
   const load = async () => {
     try {
       detail = await getStudy(studyInstanceUid, controller.signal);
@@ -375,86 +512,75 @@ export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid:
       if (destroyed) return;
       replaceChildren(
         root,
-        h('a', { href: '#/', class: 'back' }, '← Worklist'),
-        h('div', { class: 'banner banner-error', testid: 'study-error' }, `Study could not be loaded — ${errorText(err)}`),
+        h('a', { href: backHref, class: 'back' }, m.back),
+        h('div', { class: 'banner banner-error', testid: 'study-error', role: 'alert' }, m.loadFailed(errorText(err))),
       );
       return;
     }
     if (destroyed) return;
     const d = detail;
-    const frames = (i: Instance) => (i.image.numberOfFrames > 1 ? ` (frame 1 of ${i.image.numberOfFrames})` : '');
-    replaceInstancePicker(d.instances, frames);
-    renderHead(d);
+    pane = createImagePane({ modality: d.study.modality, instances: d.instances, onToggleHeatmap: () => toggleHeatmap(), signal: controller.signal });
+    renderHead();
     replaceChildren(
       root,
       headSlot,
       h(
         'div',
         { class: 'study-body' },
-        h(
-          'section',
-          { class: 'image-pane' },
-          h(
-            'div',
-            { class: 'toolbar' },
-            h('button', { type: 'button', testid: 'reset-view', title: 'Fit to window and restore the image window (R)', onclick: () => view?.resetView() }, 'Reset view'),
-            readout,
-            h('span', { class: 'muted small hint' }, 'Drag: window/level · Shift+drag or middle drag: pan · Wheel: zoom'),
-          ),
-          instancePicker,
-          h('div', { class: 'viewport-wrap' }, viewport, imageStatus),
-        ),
+        pane.element,
         h(
           'aside',
-          { class: 'findings-pane' },
-          h('h2', {}, 'AI findings'),
-          h('p', { class: 'muted small' }, 'Suggestions from a model, not a diagnosis. Accept or override each one.'),
+          { class: 'findings-pane', 'aria-label': m.findings },
+          h('div', { class: 'pane-head' }, h('h2', {}, m.findings), helpButton()),
+          h('p', { class: 'muted small' }, m.findingsNote),
+          h('p', { class: 'small keys-hint' }, m.keysHint),
           findingsList,
+          h(
+            'section',
+            { class: 'reader-section', 'aria-label': m.readerFindings },
+            h('h3', {}, m.readerFindings),
+            readerList,
+            h('div', { class: 'row-actions' },
+              h('button', { type: 'button', testid: 'add-missed', onclick: addMissed }, m.addMissed),
+              h('button', { type: 'button', class: 'primary', testid: 'next-study', onclick: () => void goNext() }, m.next),
+            ),
+          ),
         ),
       ),
     );
-    if (!d.instances.length) {
-      imageStatus.textContent = 'This study has no displayable instances.';
-      renderFindings();
-      return;
-    }
-    view = createImageView(viewport);
-    view.onChange((s) => {
-      readout.textContent = viewportReadout(s);
-    });
-    const withFindings = d.instances.find((i) => d.findings.some((f) => f.sopInstanceUid === i.sopInstanceUid));
-    await showInstance(withFindings ?? d.instances[0]);
-  };
-
-  const replaceInstancePicker = (instances: Instance[], frames: (i: Instance) => string) => {
-    if (instances.length < 2) {
-      replaceChildren(instancePicker);
-      return;
-    }
-    replaceChildren(
-      instancePicker,
-      instances.map((inst, n) =>
-        h(
-          'button',
-          { type: 'button', class: 'link', 'data-sop': inst.sopInstanceUid, testid: 'instance', onclick: () => void showInstance(inst) },
-          `Image ${n + 1}${frames(inst)}`,
-        ),
-      ),
+    renderFindings();
+    renderReaderFindings();
+    loadCalibration();
+    getReviewReasons().then(
+      (items) => {
+        reasons = items;
+        if (!destroyed) renderFindings();
+      },
+      () => {},
     );
+    const first = selected() ?? findings()[0];
+    const instance = d.instances.find((i) => i.sopInstanceUid === first?.sopInstanceUid) ?? d.instances[0];
+    if (instance) {
+      await pane.show(instance);
+      if (!destroyed) renderFindings();
+    }
   };
 
-  const onKey = (e: KeyboardEvent) => {
-    const target = e.target as HTMLElement;
-    if (['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName)) return;
-    if (e.key === 'r' || e.key === 'R') view?.resetView();
-  };
-  document.addEventListener('keydown', onKey);
+  replaceChildren(root, h('div', { class: 'muted' }, m.loading));
+  const popKeys = pushKeymap({ title: () => m.title, shortcuts });
+  const unsubscribe = subscribeToEvents((u) => {
+    if (u.type === 'poll' || u.studyInstanceUid === studyInstanceUid) refreshSoon();
+  });
+  const clock = setInterval(renderHead, SLA_TICK_MS);
   void load();
 
   return () => {
     destroyed = true;
     controller.abort();
-    document.removeEventListener('keydown', onKey);
-    view?.destroy();
+    clearTimeout(debounce);
+    clearInterval(clock);
+    unsubscribe();
+    popKeys();
+    pane?.destroy();
   };
 }

@@ -8,7 +8,7 @@
  * cornerstone through a `lantern:` image loader.
  */
 import * as cornerstone from 'cornerstone-core';
-import type { CornerstoneImage } from 'cornerstone-core';
+import type { CornerstoneImage, Viewport } from 'cornerstone-core';
 import type { Heatmap, ImageAttributes } from '../api.ts';
 
 export interface ViewState {
@@ -16,23 +16,54 @@ export interface ViewState {
   windowWidth: number;
   /** Screen pixels per image pixel. */
   scale: number;
+  /** Image pixels the image centre is moved from the viewport centre. */
   translation: { x: number; y: number };
+  /** Greys flipped relative to how the image asks to be shown (MONOCHROME1 is already flipped once). */
   invert: boolean;
+}
+
+export interface VoiWindow {
+  center: number;
+  width: number;
+}
+
+/** What window presets need to know about the image on show. */
+export interface ImageInfo {
+  /** The window the DICOM header declares, else one spanning the values present. */
+  defaultWindow: VoiWindow;
+  /**
+   * The value (in modality units) below which fraction `q` of the pixels lie, counting from
+   * the darkest as displayed: for MONOCHROME1 that is from the highest stored value down.
+   */
+  displayQuantile(q: number): number;
+  color: boolean;
 }
 
 export interface ImageView {
   /** Shows one decoded frame; resolves once it is drawn. Throws on bytes that do not match `image`. */
-  show(image: ImageAttributes, pixels: ArrayBuffer, key: string): Promise<void>;
-  setWindow(center: number, width: number): void;
-  /** Back to fit-to-window and the image's own window. */
+  show(image: ImageAttributes, pixels: ArrayBuffer, key: string): Promise<ImageInfo>;
+  setWindow(window: VoiWindow): void;
+  setInvert(invert: boolean): void;
+  /** Multiplies the zoom, keeping the viewport centre still. */
+  zoomBy(factor: number): void;
+  /** Moves the image by screen pixels. */
+  panBy(dx: number, dy: number): void;
+  /** Back to fit-to-window, the image's own window and no inversion. */
   resetView(): void;
   getViewport(): ViewState | undefined;
   /** Overlay a model's class-activation map (values normalised to their max); `null` hides it. */
   setHeatmap(heatmap: Heatmap | null): void;
+  /** 0 (invisible) to 1; applies to the current and any later heatmap. */
+  setHeatmapOpacity(opacity: number): void;
   /** Called after every render with the current state (for W/L and zoom readouts). */
   onChange(listener: (state: ViewState) => void): void;
   destroy(): void;
 }
+
+/** Pixels sampled for the value distribution: enough for stable percentiles, cheap to sort. */
+const QUANTILE_SAMPLES = 65_536;
+const MIN_SCALE = 0.05;
+const MAX_SCALE = 40;
 
 const SCHEME = 'lantern';
 /** Images waiting for cornerstone to ask for them by imageId; removed once handed over. */
@@ -82,7 +113,15 @@ function storedValues(attrs: ImageAttributes, pixels: ArrayBuffer): Int16Array |
   return values;
 }
 
-function buildImage(imageId: string, attrs: ImageAttributes, pixels: ArrayBuffer): CornerstoneImage {
+/** Sorted modality values of an even sample of the pixels, for percentile-based windows. */
+function sortedSample(values: ArrayLike<number>, slope: number, intercept: number): Float64Array {
+  const step = Math.max(1, Math.floor(values.length / QUANTILE_SAMPLES));
+  const sample = new Float64Array(Math.ceil(values.length / step));
+  for (let i = 0, j = 0; i < values.length; i += step, j++) sample[j] = values[i] * slope + intercept;
+  return sample.sort();
+}
+
+function buildImage(imageId: string, attrs: ImageAttributes, pixels: ArrayBuffer): { image: CornerstoneImage; info: ImageInfo } {
   const { rows, columns } = attrs;
   const values = storedValues(attrs, pixels);
   const color = attrs.samplesPerPixel === 3;
@@ -119,7 +158,18 @@ function buildImage(imageId: string, attrs: ImageAttributes, pixels: ArrayBuffer
     windowWidth = Math.max(hi - lo, 1);
     windowCenter = lo + windowWidth / 2;
   }
-  return {
+  const sample = color ? new Float64Array([0, 255]) : sortedSample(values, slope, intercept);
+  const monochrome1 = attrs.photometricInterpretation === 'MONOCHROME1';
+  const info: ImageInfo = {
+    defaultWindow: { center: windowCenter, width: windowWidth },
+    displayQuantile(q) {
+      const fromLow = monochrome1 ? 1 - q : q;
+      const i = Math.round(Math.min(1, Math.max(0, fromLow)) * (sample.length - 1));
+      return sample[i];
+    },
+    color,
+  };
+  const image: CornerstoneImage = {
     imageId,
     minPixelValue: min,
     maxPixelValue: max,
@@ -134,11 +184,12 @@ function buildImage(imageId: string, attrs: ImageAttributes, pixels: ArrayBuffer
     width: columns,
     color,
     rgba: false,
-    invert: attrs.photometricInterpretation === 'MONOCHROME1',
+    invert: monochrome1,
     sizeInBytes: (data as Uint8Array).byteLength,
     columnPixelSpacing: 1,
     rowPixelSpacing: 1,
   };
+  return { image, info };
 }
 
 /** Jet-like ramp: blue → cyan → yellow → red; opacity grows with the value so weak
@@ -148,7 +199,7 @@ function heatColour(v: number): [number, number, number, number] {
   const r = Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - 3)));
   const g = Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - 2)));
   const b = Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - 1)));
-  return [r * 255, g * 255, b * 255, 200 * Math.pow(t, 1.5)];
+  return [r * 255, g * 255, b * 255, 255 * Math.pow(t, 1.5)];
 }
 
 function heatmapBitmap(h: Heatmap): HTMLCanvasElement {
@@ -184,21 +235,34 @@ export function createImageView(element: HTMLElement): ImageView {
   overlay.dataset.testid = 'heatmap-overlay';
   element.appendChild(overlay);
   let heatmap: { bitmap: HTMLCanvasElement; region?: Heatmap['region'] } | null = null;
+  let heatmapOpacity = 0.7;
   let listener: ((s: ViewState) => void) | undefined;
   let shown = false;
 
   const state = (): ViewState | undefined => {
     const vp = shown ? cornerstone.getViewport(element) : undefined;
-    if (!vp) return undefined;
+    const image = cornerstone.getEnabledElement(element).image;
+    if (!vp || !image) return undefined;
     return {
       windowCenter: vp.voi.windowCenter,
       windowWidth: vp.voi.windowWidth,
       scale: vp.scale,
       translation: { ...vp.translation },
-      invert: vp.invert,
+      invert: vp.invert !== image.invert,
     };
   };
 
+  /** Changes the viewport through cornerstone, which re-renders and so redraws the overlay. */
+  const update = (change: (vp: Viewport, image: CornerstoneImage) => void) => {
+    const vp = shown ? cornerstone.getViewport(element) : undefined;
+    const image = cornerstone.getEnabledElement(element).image;
+    if (!vp || !image) return;
+    change(vp, image);
+    cornerstone.setViewport(element, vp);
+  };
+
+  // Drawn in image pixel coordinates after every render, so it follows zoom, pan and
+  // resize exactly as the image does; `region` places it where the model looked.
   const drawOverlay = () => {
     overlay.width = enabled.canvas.width;
     overlay.height = enabled.canvas.height;
@@ -206,9 +270,10 @@ export function createImageView(element: HTMLElement): ImageView {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, overlay.width, overlay.height);
     const image = cornerstone.getEnabledElement(element).image;
-    if (!heatmap || !image) return;
+    if (!heatmap || !image || heatmapOpacity <= 0) return;
     cornerstone.setToPixelCoordinateSystem(cornerstone.getEnabledElement(element), ctx);
     ctx.imageSmoothingEnabled = true;
+    ctx.globalAlpha = heatmapOpacity;
     const r = heatmap.region;
     if (r) ctx.drawImage(heatmap.bitmap, r.left, r.top, r.size, r.size);
     else ctx.drawImage(heatmap.bitmap, 0, 0, image.columns, image.rows);
@@ -239,21 +304,18 @@ export function createImageView(element: HTMLElement): ImageView {
     const dy = e.clientY - drag.y;
     drag.x = e.clientX;
     drag.y = e.clientY;
-    const vp = cornerstone.getViewport(element);
-    const image = cornerstone.getEnabledElement(element).image;
-    if (!vp || !image) return;
     if (drag.mode === 'pan') {
-      vp.translation.x += dx / vp.scale;
-      vp.translation.y += dy / vp.scale;
-    } else {
+      panBy(dx, dy);
+      return;
+    }
+    update((vp, image) => {
       // One screen pixel moves the window by ~1/400 of the image's value range, so a
       // drag across the viewport sweeps the whole range whatever the bit depth.
       const range = Math.max((image.maxPixelValue - image.minPixelValue) * Math.abs(image.slope), 1);
       const step = range / 400;
       vp.voi.windowWidth = Math.max(1, vp.voi.windowWidth + dx * step);
       vp.voi.windowCenter += dy * step;
-    }
-    cornerstone.setViewport(element, vp);
+    });
   };
   const onPointerUp = (e: PointerEvent) => {
     if (drag && e.pointerId === drag.pointerId) {
@@ -261,24 +323,28 @@ export function createImageView(element: HTMLElement): ImageView {
       drag = null;
     }
   };
+  const panBy = (dx: number, dy: number) =>
+    update((vp) => {
+      vp.translation = { x: vp.translation.x + dx / vp.scale, y: vp.translation.y + dy / vp.scale };
+    });
+  /** Zooms by `factor`, keeping the image point at (dx, dy) screen pixels from the viewport centre still. */
+  const zoomAt = (factor: number, dx: number, dy: number) =>
+    update((vp) => {
+      const s1 = vp.scale;
+      const s2 = Math.min(MAX_SCALE, Math.max(MIN_SCALE, s1 * factor));
+      // Cornerstone maps an image point p to canvas centre + scale·(translation + p − image
+      // centre) (no rotation/flip here); solve for the translation that keeps (dx, dy) fixed.
+      vp.translation = {
+        x: dx / s2 - (dx / s1 - vp.translation.x),
+        y: dy / s2 - (dy / s1 - vp.translation.y),
+      };
+      vp.scale = s2;
+    });
   const onWheel = (e: WheelEvent) => {
     if (!shown) return;
     e.preventDefault();
-    const vp = cornerstone.getViewport(element);
-    if (!vp) return;
-    const s1 = vp.scale;
-    const s2 = Math.min(40, Math.max(0.05, s1 * Math.pow(1.0015, -e.deltaY)));
-    // Keep the image point under the cursor still. Cornerstone maps an image point p to
-    // canvas centre + scale·(translation + p − image centre) (no rotation/flip here).
     const r = element.getBoundingClientRect();
-    const dx = e.clientX - r.left - r.width / 2;
-    const dy = e.clientY - r.top - r.height / 2;
-    vp.translation = {
-      x: dx / s2 - (dx / s1 - vp.translation.x),
-      y: dy / s2 - (dy / s1 - vp.translation.y),
-    };
-    vp.scale = s2;
-    cornerstone.setViewport(element, vp);
+    zoomAt(Math.pow(1.0015, -e.deltaY), e.clientX - r.left - r.width / 2, e.clientY - r.top - r.height / 2);
   };
   const onContextMenu = (e: Event) => e.preventDefault();
   // Chromium starts middle-button autoscroll on mousedown, not pointerdown.
@@ -301,24 +367,38 @@ export function createImageView(element: HTMLElement): ImageView {
   return {
     async show(attrs, pixels, key) {
       const imageId = `${SCHEME}:${key}#${++serial}`;
-      pending.set(imageId, buildImage(imageId, attrs, pixels));
+      const built = buildImage(imageId, attrs, pixels);
+      pending.set(imageId, built.image);
       const image = await cornerstone.loadImage(imageId);
       const viewport = cornerstone.getDefaultViewportForImage(element, image);
       cornerstone.displayImage(element, image, viewport);
       shown = true;
+      return built.info;
     },
-    setWindow(center, width) {
-      const vp = shown ? cornerstone.getViewport(element) : undefined;
-      if (!vp) return;
-      vp.voi = { windowCenter: center, windowWidth: Math.max(1, width) };
-      cornerstone.setViewport(element, vp);
+    setWindow({ center, width }) {
+      update((vp) => {
+        vp.voi = { windowCenter: center, windowWidth: Math.max(1, width) };
+      });
     },
+    setInvert(invert) {
+      update((vp, image) => {
+        vp.invert = invert !== image.invert;
+      });
+    },
+    zoomBy(factor) {
+      zoomAt(factor, 0, 0);
+    },
+    panBy,
     resetView() {
       if (shown) cornerstone.reset(element);
     },
     getViewport: state,
     setHeatmap(h) {
       heatmap = h && h.width > 0 && h.height > 0 ? { bitmap: heatmapBitmap(h), region: h.region } : null;
+      drawOverlay();
+    },
+    setHeatmapOpacity(opacity) {
+      heatmapOpacity = Math.min(1, Math.max(0, opacity));
       drawOverlay();
     },
     onChange(fn) {
