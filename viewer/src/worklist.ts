@@ -113,7 +113,7 @@ const msg = defineMessages({
   },
 });
 
-export function findingChip(f: Finding): HTMLElement {
+function findingChip(f: Finding): HTMLElement {
   const m = msg();
   const name = clinical(f.display, f.displayZh);
   const decided = f.review ? ` · ${decisionText(f.review.decision)}` : '';
@@ -226,7 +226,7 @@ export function mountWorklist(root: HTMLElement, ctx: AppContext): () => void {
   const seenModalities = new Set<string>([...COMMON_MODALITIES, ...(filters.modality ?? [])]);
 
   const tbody = h('tbody', {});
-  const status = h('span', { class: 'muted small', testid: 'worklist-updated', 'aria-live': 'polite' }, m.loading);
+  const status = h('span', { class: 'muted small', testid: 'worklist-updated' }, m.loading);
   const banner = h('div', { class: 'banner banner-error', testid: 'worklist-error', role: 'alert', hidden: true });
   const empty = h('div', { class: 'empty', hidden: true, testid: 'worklist-empty' });
   const filterForm = h('form', { class: 'filters', testid: 'filters', 'aria-label': m.filters });
