@@ -476,6 +476,14 @@ describe('reading room: a radiologist reads by keyboard in Chromium', () => {
     const shot = await checkedScreenshot(p, 'zh-study.png');
     const box = (await card.boundingBox())!;
     expect((await pngStats(shot, { left: box.x, top: box.y, width: box.width, height: Math.min(box.height, VIEWPORT.height - box.y) })).colours).toBeGreaterThan(20);
+
+    // Switched at run time, the same study re-mounts in English, with one set of keys.
+    await p.getByTestId('lang-en').click();
+    await expect.poll(() => card.getByTestId('finding-display').textContent()).toBe(f.display);
+    expect(await card.getByTestId('accept').textContent()).toBe('Accept (A)');
+    await p.keyboard.press('?');
+    await expect.poll(() => p.getByTestId('shortcuts-help').count()).toBe(1);
+    expect(await p.getByTestId('shortcuts-help').textContent()).toMatch(/Accept the selected finding/);
     await ctx.close();
   });
 
