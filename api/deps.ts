@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { LanternConfig } from '../config.ts';
+import type { OffThreadDecoder } from '../dicom/decode/off-thread/index.ts';
 import type { ModelRegistry } from '../inference/registry.ts';
 import type { createReadAssistQueue } from '../queue/enqueue.ts';
 import type { BlobStore } from '../store/blobs.ts';
@@ -16,6 +17,7 @@ export interface ApiDeps {
   readAssist: ReturnType<typeof createReadAssistQueue>;
   redis: Redis;
   instanceWrites: InstanceWrites;
+  frameDecoder: OffThreadDecoder;
   /** Study changes after they commit, for live views (the store announces them). */
   events: StudyEvents;
 }

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { LanternConfig } from '../config.ts';
+import { createOffThreadDecoder } from '../dicom/decode/off-thread/index.ts';
 import { labelNamesZh } from '../inference/label-names.ts';
 import { loadModelRegistry } from '../inference/registry.ts';
 import { createStudyPrioritiser } from '../inference/triage.ts';
@@ -42,8 +43,9 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   const redis = redisConnection(config.redisUrl);
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
   const instanceWrites = createInstanceWrites();
+  const frameDecoder = createOffThreadDecoder();
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store, instanceWrites });
-  const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis, events, instanceWrites });
+  const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis, events, instanceWrites, frameDecoder });
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
   await new Promise<void>((resolve, reject) => {
@@ -63,6 +65,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       await closed;
       await results.stop();
+      await frameDecoder.close();
       await readAssist.close();
       await redis.quit();
       await store.close();

@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
-import { decodeFrame, type DecodedFrame } from '../../dicom/decode/index.ts';
-import { parseDicom, requirePixelData } from '../../dicom/parse.ts';
+import type { DecodedFrame } from '../../dicom/decode/index.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 
@@ -9,7 +8,8 @@ const CACHE_ENTRIES = 8;
 
 /**
  * WADO-RS style frame retrieval, returning decoded pixels (stored values, little-endian)
- * so the viewer needs no codecs.
+ * so the viewer needs no codecs. Decoding runs on the decoder's own thread, never on
+ * the event loop that answers risk and triage requests.
  */
 export function frameRoutes(deps: ApiDeps) {
   const app = new Hono();
@@ -28,11 +28,7 @@ export function frameRoutes(deps: ApiDeps) {
     const key = `${instance.sopInstanceUid}/${number}`;
     let decoded = cache.get(key);
     if (!decoded) {
-      decoded = deps.blobs.get(instance.blobSha256).then((bytes) => {
-        const parsed = parseDicom(bytes);
-        requirePixelData(parsed);
-        return decodeFrame(parsed, number - 1);
-      });
+      decoded = deps.blobs.get(instance.blobSha256).then((bytes) => deps.frameDecoder.decode(bytes, number - 1));
       cache.set(key, decoded);
       decoded.catch(() => cache.delete(key));
       if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);

@@ -1,0 +1,12 @@
+import type { DecodedFrame } from '../index.ts';
+
+export interface DecodeRequest {
+  id: number;
+  /** The whole Part-10 file; transferred, not copied. */
+  bytes: ArrayBuffer;
+  frameIndex: number;
+}
+
+export type DecodeReply =
+  | { id: number; frame: DecodedFrame; error?: undefined }
+  | { id: number; frame?: undefined; error: { name: string; message: string; code?: string } };
