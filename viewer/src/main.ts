@@ -10,6 +10,7 @@ import { mountWorklist } from './worklist.ts';
 import { mountStudy } from './study.ts';
 import { mountAudit } from './audit.ts';
 import { mountHints } from './hints.ts';
+import { mountDashboard } from './dashboard.ts';
 
 export interface AppContext {
   /** The name recorded on every decision. Identity only, not access control (that comes later). */
@@ -67,6 +68,7 @@ interface Route {
 const ROUTES: Route[] = [
   { pattern: /^\/study\/(.+)$/, nav: '/', mount: (root, ctx, uid) => mountStudy(root, ctx, decodeURIComponent(uid)) },
   { pattern: /^\/hints$/, nav: '/hints', mount: mountHints },
+  { pattern: /^\/agreement$/, nav: '/agreement', mount: mountDashboard },
   { pattern: /^\/audit$/, nav: '/audit', mount: mountAudit },
   { pattern: /^/, nav: '/', mount: mountWorklist },
 ];
@@ -74,6 +76,7 @@ const ROUTES: Route[] = [
 const NAV: { path: string; testid: string; text: () => string }[] = [
   { path: '/', testid: 'nav-worklist', text: () => msg().worklist },
   { path: '/hints', testid: 'nav-hints', text: () => msg().hints },
+  { path: '/agreement', testid: 'nav-agreement', text: () => msg().agreement },
   { path: '/audit', testid: 'nav-audit', text: () => msg().audit },
 ];
 
