@@ -9,6 +9,8 @@ export type Tone = 'ok' | 'info' | 'error';
 
 /** Long enough to read a short sentence; the live region has already spoken it. */
 const VISIBLE_MS = 4000;
+/** A fast reader acts several times a second: older toasts give way so the findings panel stays visible. */
+const MAX_VISIBLE = 3;
 
 let tray: HTMLElement | undefined;
 let polite: HTMLElement | undefined;
@@ -34,5 +36,6 @@ export function announce(text: string, tone: Tone = 'info'): void {
   });
   const toast = h('div', { class: `toast toast-${tone}`, testid: 'toast', 'data-tone': tone }, text);
   r.tray.append(toast);
+  while (r.tray.childElementCount > MAX_VISIBLE) r.tray.firstElementChild!.remove();
   setTimeout(() => toast.remove(), VISIBLE_MS);
 }
