@@ -203,6 +203,11 @@ describe('hints page: vitals and risk factors in, triage, scores and risks out',
     const warning = result(page, 'china-par').getByTestId('warning');
     expect(await warning.getAttribute('data-code')).toBe('OUTSIDE_VALIDATED_RANGE');
     expect(await warning.textContent()).toMatch(/Age 80 years is outside the range the model was validated on \(35–74 years\)/);
+
+    // Each calculation is in the audit trail under the doctor's name.
+    await page.getByTestId('nav-audit').click();
+    const audited = page.locator(`[data-testid="audit-row"][data-actor="${DOCTOR}"][data-action="triage.calculated"]`);
+    await expect.poll(() => audited.count()).toBe(4);
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
@@ -270,6 +275,12 @@ describe('hints page: vitals and risk factors in, triage, scores and risks out',
     expect(await pima.getByTestId('warning').getAttribute('data-code')).toBe('OUTSIDE_VALIDATED_POPULATION');
     expect(await pima.getByTestId('warning').textContent()).toBe('性别“男”不在模型的验证人群内（女）。');
     await screenshotShows(page, join(shots, 'zh-1280-china-par.png'), chinaPar);
+
+    // The audit trail reads in Chinese too.
+    await page.getByTestId('nav-audit').click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('审计记录');
+    expect(await page.getByTestId('verify').textContent()).toBe('校验链');
+    expect(await page.locator('[data-testid="audit"] th').allTextContents()).toEqual(['序号', '时间', '操作者', '操作', '对象', '内容', '哈希']);
     expect(pageErrors).toEqual([]);
   }, 120_000);
 

@@ -126,6 +126,7 @@ function readinessList(states: Readiness[]): HTMLElement[] {
       'li',
       { testid: `ready-${r.model.id}`, 'data-ready': String(!r.missing.length), class: r.missing.length ? 'not-ready' : 'ready' },
       h('span', { class: 'ready-mark', 'aria-hidden': 'true' }, r.missing.length ? '○' : '●'),
+      // The short name: card titles spell out the acronym in brackets, too long for a checklist line.
       h('span', {}, clinical(r.model.title, r.model.titleZh).replace(/\s*[(（].*$/, '')),
       h('span', { class: 'muted small' }, r.missing.length ? m.needs(r.missing.map((f) => clinical(f.title, f.titleZh)).join(', ')) : m.ready),
     ),

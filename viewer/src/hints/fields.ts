@@ -59,7 +59,7 @@ export interface FormField {
   /** Enums: the values any model using the field accepts. */
   values: string[];
   canonicalUnit?: string;
-  /** Canonical unit; outside it the API refuses the value. */
+  /** Canonical unit; outside it some model using the field refuses the value. */
   accepted?: [number, number];
 }
 
@@ -91,6 +91,14 @@ const sameUnit = (a: string, b: string) => a.replace(/²/g, '2') === b.replace(/
 /** The calculators among the registered models, in the registry's order. */
 export function calculators(models: ModelCard[]): ModelCard[] {
   return models.filter((m) => m.inputSchema && (m.task === 'score' || m.task === 'risk'));
+}
+
+/** The values every model using the field accepts (their ranges share the canonical unit), so the hint never invites a 422. */
+function acceptedByAll(uses: FieldUse[], canonicalUnit: string | undefined): [number, number] | undefined {
+  const ranges = uses.filter((u) => u.prop['x-canonical-unit'] === canonicalUnit).map((u) => u.prop['x-accepted-range']).filter((r) => r !== undefined);
+  if (!ranges.length) return undefined;
+  const range: [number, number] = [Math.max(...ranges.map((r) => r[0])), Math.min(...ranges.map((r) => r[1]))];
+  return range[0] <= range[1] ? range : undefined;
 }
 
 export function deriveFields(models: ModelCard[]): FormField[] {
@@ -125,7 +133,7 @@ export function deriveFields(models: ModelCard[]): FormField[] {
       units: units.length ? units : unitsOf(first),
       values: [...new Set(uses.flatMap((u) => u.prop.enum ?? []))],
       canonicalUnit,
-      accepted: first['x-accepted-range'],
+      accepted: acceptedByAll(uses, canonicalUnit),
     };
   });
   const rank = (f: FormField) => {
