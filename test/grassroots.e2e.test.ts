@@ -47,6 +47,13 @@ describe('risk for a grassroots doctor', () => {
     expect(audit).toMatchObject({ action: 'risk.calculated', actor: 'Dr Wang', payload: { result: { band: body.band.label } } });
   });
 
+  it('when the doctor\'s name is not ASCII, then it travels percent-encoded and the audit records it as written', async () => {
+    const { status } = await post('qsofa', { respiratoryRate: 24, systolicBp: { value: 95, unit: 'mmHg' }, gcs: 14 }, encodeURIComponent('李医生'));
+    expect(status).toBe(200);
+    const audit = await waitFor(async () => (await api.audit('?limit=1000')).find((a) => a.action === 'score.calculated' && a.actor === '李医生'), 'the calculation audit under 李医生');
+    expect(audit.entityId).toMatch(/^qsofa@/);
+  });
+
   it('when glucose is sent in mg/dL or mmol/L, then the answer is the same', async () => {
     const mmol = (await post('diabetes-pima', { glucose2hOgtt: { value: 8.3, unit: 'mmol/L' }, bmi: 33, age: 45 })).body.risk;
     const mg = (await post('diabetes-pima', { glucose2hOgtt: { value: 8.3 * 18.016, unit: 'mg/dL' }, bmi: 33, age: 45 })).body.risk;

@@ -594,11 +594,11 @@ export function getModels(): Promise<ModelCard[]> {
 
 /**
  * `POST /v1/triage` for a patient without a study: every score and risk whose inputs are
- * given, fused into a level and priority. `user` goes in `X-Lantern-User` for the audit; a
- * header is Latin-1 only, so a name outside it is sent percent-encoded rather than dropped.
+ * given, fused into a level and priority. `user` goes in `X-Lantern-User` for the audit,
+ * percent-encoded (headers are Latin-1; the API decodes it).
  */
 export function postTriage(body: { scores: ModelInputs; risks: ModelInputs }, user: string): Promise<TriageAnswer> {
-  const actor = /^[\x20-\x7e]*$/.test(user) ? user : encodeURIComponent(user);
+  const actor = encodeURIComponent(user);
   return json<TriageAnswer>('/v1/triage', {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(actor ? { 'x-lantern-user': actor } : {}) },
