@@ -28,7 +28,7 @@ export interface BenchOptions {
 }
 
 const budgets = {
-  full: { e2e: 20, api: 1000, saturation: 24, bullmq: 500 },
+  full: { e2e: 40, api: 1000, saturation: 24, bullmq: 500 },
   quick: { e2e: 2, api: 30, saturation: 3, bullmq: 20 },
 };
 
