@@ -368,19 +368,26 @@ export async function getFrame(instance: Instance, n: number, signal?: AbortSign
   return { pixels: await res.arrayBuffer(), layout };
 }
 
-let reasonsCache: Promise<ReviewReason[]> | undefined;
-
-/** The coded reasons change with a deployment, not within a session: fetched once. */
-export function getReviewReasons(): Promise<ReviewReason[]> {
-  reasonsCache ??= json<{ items: ReviewReason[] }>('/v1/review-reasons').then(
-    (r) => r.items,
-    (err: unknown) => {
-      reasonsCache = undefined;
-      throw err;
-    },
-  );
-  return reasonsCache;
+/**
+ * What changes with a deployment, not within a session (review reasons, labels, model
+ * cards), fetched once per key; a failed fetch is forgotten so the next call retries.
+ */
+function fetchedOnce<T>(load: (key: string) => Promise<T>): (key?: string) => Promise<T> {
+  const cache = new Map<string, Promise<T>>();
+  return (key = '') => {
+    let value = cache.get(key);
+    if (!value) {
+      value = load(key);
+      value.catch(() => cache.delete(key));
+      cache.set(key, value);
+    }
+    return value;
+  };
 }
+
+const listOf = <T>(path: string) => () => json<{ items: T[] }>(path).then((r) => r.items);
+
+export const getReviewReasons: () => Promise<ReviewReason[]> = fetchedOnce(listOf<ReviewReason>('/v1/review-reasons'));
 
 export async function postReview(findingId: string, body: ReviewRequest): Promise<Review> {
   const res = await json<{ review: Review }>(`/v1/findings/${encodeURIComponent(findingId)}/review`, {
@@ -410,19 +417,7 @@ export async function postReaderFinding(studyInstanceUid: string, body: ReaderFi
   return res.readerFinding;
 }
 
-let readerLabelsCache: Promise<ReaderFindingLabel[]> | undefined;
-
-/** Like the review reasons, the labels change with a deployment: fetched once. */
-export function getReaderFindingLabels(): Promise<ReaderFindingLabel[]> {
-  readerLabelsCache ??= json<{ items: ReaderFindingLabel[] }>('/v1/reader-finding-labels').then(
-    (r) => r.items,
-    (err: unknown) => {
-      readerLabelsCache = undefined;
-      throw err;
-    },
-  );
-  return readerLabelsCache;
-}
+export const getReaderFindingLabels: () => Promise<ReaderFindingLabel[]> = fetchedOnce(listOf<ReaderFindingLabel>('/v1/reader-finding-labels'));
 
 export function getAgreement(q: AgreementQuery = {}, signal?: AbortSignal): Promise<Agreement> {
   return json<Agreement>(`/v1/agreement${query({ ...q })}`, { signal });
@@ -578,19 +573,8 @@ export interface FieldIssue {
   message: string;
 }
 
-let modelsCache: Promise<ModelCard[]> | undefined;
-
-/** Every registered model's card; like the review reasons, they change with a deployment: fetched once. */
-export function getModels(): Promise<ModelCard[]> {
-  modelsCache ??= json<{ items: ModelCard[] }>('/v1/models').then(
-    (r) => r.items,
-    (err: unknown) => {
-      modelsCache = undefined;
-      throw err;
-    },
-  );
-  return modelsCache;
-}
+/** Every registered model's card. */
+export const getModels: () => Promise<ModelCard[]> = fetchedOnce(listOf<ModelCard>('/v1/models'));
 
 /**
  * `POST /v1/triage` for a patient without a study: every score and risk whose inputs are
@@ -631,15 +615,5 @@ export interface ModelCard {
   calibration?: Record<string, unknown>;
 }
 
-const modelCache = new Map<string, Promise<ModelCard>>();
-
-/** Cards change with a deployment, not within a session: each fetched once. */
-export function getModel(modelId: string): Promise<ModelCard> {
-  let card = modelCache.get(modelId);
-  if (!card) {
-    card = json<ModelCard>(`/v1/models/${encodeURIComponent(modelId)}`);
-    card.catch(() => modelCache.delete(modelId));
-    modelCache.set(modelId, card);
-  }
-  return card;
-}
+/** One model's card, with its input schema and calibration statement. */
+export const getModel: (modelId: string) => Promise<ModelCard> = fetchedOnce((modelId) => json<ModelCard>(`/v1/models/${encodeURIComponent(modelId)}`));

@@ -74,8 +74,20 @@ function provenance(a: ScoreAnswer | RiskAnswer): HTMLElement {
   return h('p', { class: 'muted small hint-provenance', title: `sha256 ${a.model.sha256}` }, msg().model(a.model.id, a.model.version));
 }
 
-function scoreCard(modelId: string, a: ScoreAnswer, model: ModelCard | undefined, fields: FormField[]): HTMLElement {
-  const m = msg();
+interface CardContent {
+  figure: { testid: string; value: number; text: string };
+  /** Under the title, above the band (a risk's horizon). */
+  note?: HTMLElement | null;
+  /** What explains the figure: points per item, or contributions. */
+  explanation: (HTMLElement | null)[];
+}
+
+/**
+ * One calculator's answer: title and headline figure, band, warnings, the explanation,
+ * provenance. Scores and risks differ only in the figure and its explanation.
+ */
+function answerCard(modelId: string, a: ScoreAnswer | RiskAnswer, model: ModelCard | undefined, fields: FormField[], content: CardContent): HTMLElement {
+  const { figure, note, explanation } = content;
   return h(
     'article',
     { class: 'hint-card', testid: 'result', 'data-model': modelId },
@@ -83,31 +95,48 @@ function scoreCard(modelId: string, a: ScoreAnswer, model: ModelCard | undefined
       'header',
       { class: 'hint-card-head' },
       h('h3', {}, titleOf(model, a.model.title)),
-      h('span', { class: `hint-figure sev-${bandSeverity(model, a.band.label)}`, testid: 'score-value', 'data-value': a.score }, String(a.score)),
+      h('span', { class: `hint-figure sev-${bandSeverity(model, a.band.label)}`, testid: figure.testid, 'data-value': figure.value }, figure.text),
     ),
+    note,
     band(model, a.band),
     warningList(modelId, a, fields),
+    ...explanation,
+    provenance(a),
+  );
+}
+
+function scoreCard(modelId: string, a: ScoreAnswer, model: ModelCard | undefined, fields: FormField[]): HTMLElement {
+  return answerCard(modelId, a, model, fields, {
+    figure: { testid: 'score-value', value: a.score, text: String(a.score) },
+    explanation: [pointsTable(a), redFlags(a)],
+  });
+}
+
+function pointsTable(a: ScoreAnswer): HTMLElement {
+  const m = msg();
+  return h(
+    'table',
+    { class: 'hint-terms' },
+    h('caption', { class: 'muted small' }, m.contributionsPoints),
     h(
-      'table',
-      { class: 'hint-terms' },
-      h('caption', { class: 'muted small' }, m.contributionsPoints),
-      h(
-        'tbody',
-        {},
-        a.terms.map((t) =>
-          h(
-            'tr',
-            { testid: 'term', 'data-term': t.term, class: t.points ? 'scored' : undefined },
-            // The table's own working ("22 in 21–24 → 2 points") comes in English only.
-            h('th', { scope: 'row' }, clinical(t.display, t.displayZh), locale() === 'en' ? h('div', { class: 'muted small because' }, t.because) : null),
-            h('td', { class: 'num' }, m.points(t.points)),
-          ),
+      'tbody',
+      {},
+      a.terms.map((t) =>
+        h(
+          'tr',
+          { testid: 'term', 'data-term': t.term, class: t.points ? 'scored' : undefined },
+          // The table's own working ("22 in 21–24 → 2 points") comes in English only.
+          h('th', { scope: 'row' }, clinical(t.display, t.displayZh), locale() === 'en' ? h('div', { class: 'muted small because' }, t.because) : null),
+          h('td', { class: 'num' }, m.points(t.points)),
         ),
       ),
     ),
-    a.redFlags?.length ? h('div', { class: 'hint-redflags' }, h('strong', {}, m.redFlags), h('ul', {}, a.redFlags.map((f) => h('li', {}, f)))) : null,
-    provenance(a),
   );
+}
+
+function redFlags(a: ScoreAnswer): HTMLElement | null {
+  if (!a.redFlags?.length) return null;
+  return h('div', { class: 'hint-redflags' }, h('strong', {}, msg().redFlags), h('ul', {}, a.redFlags.map((f) => h('li', {}, f))));
 }
 
 function contributions(a: RiskAnswer): HTMLElement {
@@ -149,25 +178,11 @@ function contributions(a: RiskAnswer): HTMLElement {
 
 function riskCard(modelId: string, a: RiskAnswer, model: ModelCard | undefined, fields: FormField[]): HTMLElement {
   const m = msg();
-  return h(
-    'article',
-    { class: 'hint-card', testid: 'result', 'data-model': modelId },
-    h(
-      'header',
-      { class: 'hint-card-head' },
-      h('h3', {}, titleOf(model, a.model.title)),
-      h(
-        'span',
-        { class: `hint-figure sev-${bandSeverity(model, a.band.label)}`, testid: 'risk-percent', 'data-value': a.riskPercent },
-        `${a.riskPercent.toFixed(1)}%`,
-      ),
-    ),
-    m.horizon(a.horizon) ? h('p', { class: 'muted small' }, m.horizon(a.horizon)) : null,
-    band(model, a.band),
-    warningList(modelId, a, fields),
-    contributions(a),
-    provenance(a),
-  );
+  return answerCard(modelId, a, model, fields, {
+    figure: { testid: 'risk-percent', value: a.riskPercent, text: `${a.riskPercent.toFixed(1)}%` },
+    note: m.horizon(a.horizon) ? h('p', { class: 'muted small' }, m.horizon(a.horizon)) : null,
+    explanation: [contributions(a)],
+  });
 }
 
 function triageCard(t: TriageAnswer['triage']): HTMLElement {
