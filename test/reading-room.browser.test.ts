@@ -546,6 +546,37 @@ describe('reading room: a radiologist reads by keyboard in Chromium', () => {
     await ctx.close();
   }, 300_000);
 
+  it('when the film is not square, then the overlay covers the centre square the model saw, not the whole film', async () => {
+    // RG1: 1841×1955, so the model saw rows 57…1897 (a centred square); a map stretched over the film would be taller than wide.
+    const { body } = await api.stow([withFreshUids(new Uint8Array(fs.readFileSync(files.chestJ2k)), copy++)]);
+    const uid = body.stored![0].studyInstanceUid;
+    await settled([uid]);
+    const answer = await study(uid);
+    const finding = answer.findings.find((f) => f.heatmap)!;
+    const image = answer.instances[0].image;
+    const region = finding.heatmap!.region!;
+    expect(region.size).toBe(Math.min(image.rows, image.columns));
+    expect(region.top).toBeGreaterThan(0);
+
+    await page.goto(`${stack.baseUrl}/#/study/${encodeURIComponent(uid)}`);
+    await openStudy(page, uid);
+    await waitForImage(page);
+    await page.locator('body').focus();
+    await page.keyboard.press('h');
+    await expect.poll(async () => (await overlayInk(page)).pixels).toBeGreaterThan(500);
+    const { box } = await overlayInk(page);
+    const want = await expectedRegion(page, region, image);
+    const filmTop = (await expectedRegion(page, { left: 0, top: 0, size: image.rows }, image)).y0;
+    expect(want.y0 - filmTop).toBeGreaterThan(5);
+    // Every inked pixel lies in the model's square, and the ink spans it: the map is placed, not stretched.
+    expect(box!.x0).toBeGreaterThanOrEqual(Math.floor(want.x0) - 2);
+    expect(box!.y0).toBeGreaterThanOrEqual(Math.floor(want.y0) - 2);
+    expect(box!.x1).toBeLessThanOrEqual(Math.ceil(want.x1) + 2);
+    expect(box!.y1).toBeLessThanOrEqual(Math.ceil(want.y1) + 2);
+    expect((box!.y1 - box!.y0) / (box!.x1 - box!.x0)).toBeCloseTo(1, 1);
+    await page.keyboard.press('h');
+  }, 120_000);
+
   it('no page raised an error', () => {
     expect(pageErrors).toEqual([]);
   });
