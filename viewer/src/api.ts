@@ -500,23 +500,6 @@ export interface ModelBand {
   displayZh?: string;
 }
 
-export interface ModelCard {
-  id: string;
-  version: string;
-  task: string;
-  title: string;
-  titleZh?: string;
-  sha256: string;
-  intendedUse: string;
-  limitations: string[];
-  aiAssisted: string;
-  bands?: ModelBand[];
-  population?: string;
-  outcome?: string;
-  /** Risk and score models only. */
-  inputSchema?: InputSchema;
-}
-
 export interface ModelReference {
   id: string;
   version: string;
@@ -611,6 +594,11 @@ export interface ModelCard {
   limitations: string[];
   metrics: ModelMetric[];
   aiAssisted: string;
+  bands?: ModelBand[];
+  population?: string;
+  outcome?: string;
+  /** Risk and score models only. */
+  inputSchema?: InputSchema;
   /** The card's calibration statement, free-form (method, ECE before/after, split), when it has one. */
   calibration?: Record<string, unknown>;
 }
