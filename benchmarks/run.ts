@@ -6,6 +6,7 @@
  *   npm run bench              full budget (~5–10 min on 2 cores)
  *   npm run bench -- --quick   tiny budget (the smoke test's)
  *   npm run bench -- --out DIR
+ *   npm run bench -- --database-url postgres://…   the PostgreSQL path (a database of its own: it is written to)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,6 +26,8 @@ export interface BenchOptions {
   out: string;
   /** The study every image figure uses: a real full-size chest radiograph by default. */
   study: string;
+  /** Run the stack on this PostgreSQL instead of the embedded PGlite. */
+  databaseUrl?: string;
 }
 
 const budgets = {
@@ -39,7 +42,8 @@ export async function runBenchmarks(options: BenchOptions) {
 
   const bullmq = await measureBullmqNoop(budget.bullmq);
 
-  let stack = await startStack({ workers: 1 });
+  const env = options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : undefined;
+  let stack = await startStack({ workers: 1, env });
   const modelKey = await modelKeyOf(stack.baseUrl);
   let endToEnd;
   let reference;
@@ -50,7 +54,7 @@ export async function runBenchmarks(options: BenchOptions) {
   } finally {
     await stack.stop();
   }
-  stack = await startStack({ workers });
+  stack = await startStack({ workers, env });
   let saturation;
   try {
     saturation = await measureSaturation(stack, studyCopies(options.study, budget.saturation, 2000), modelKey);
@@ -79,6 +83,7 @@ export async function runBenchmarks(options: BenchOptions) {
     machine,
     budget: options.quick ? 'quick' : 'full',
     study: path.relative(repoRoot, options.study),
+    database: options.databaseUrl ? 'PostgreSQL (--database-url)' : 'PGlite (embedded, its own process)',
     model: modelKey,
     figures,
     details: { reference: { total: reference.total, stages: reference.stages }, endToEnd: { total: endToEnd.total, ingest: endToEnd.ingest, stages: endToEnd.stages, coldFirstStudyMs: endToEnd.coldFirstStudyMs }, api: { risk: api.risk, bare: api.bare, bareGet: api.bareGet }, saturation },
@@ -162,7 +167,7 @@ function markdown(report: Report): string {
     `# Lantern benchmark (${report.budget} budget)`,
     '',
     `Machine: ${report.machine.cpus}, ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}, ${report.machine.platform}.`,
-    `Study: \`${report.study}\`; model \`${report.model}\`. Every ratio is measured against its reference in this run.`,
+    `Study: \`${report.study}\`; model \`${report.model}\`; database ${report.database}. Every ratio is measured against its reference in this run.`,
     '',
     '| figure | measured | goal |',
     '|---|---|---|',
@@ -203,8 +208,8 @@ function markdown(report: Report): string {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(repoRoot, 'benchmarks', 'run.ts')) {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, study: { type: 'string' } } });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, study: { type: 'string' }, 'database-url': { type: 'string' } } });
   const out = values.out ?? path.join(repoRoot, 'benchmarks', 'results', new Date().toISOString().slice(0, 10));
-  const report = await runBenchmarks({ quick: values.quick!, out, study: values.study ?? files.chestJ2k });
+  const report = await runBenchmarks({ quick: values.quick!, out, study: values.study ?? files.chestJ2k, databaseUrl: values['database-url'] });
   console.log(`\n${markdown(report).split('\n').slice(0, 12).join('\n')}\n\nreport: ${path.relative(process.cwd(), out)}/report.md`);
 }

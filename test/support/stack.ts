@@ -38,8 +38,10 @@ export function spawnLantern(role: string, env: NodeJS.ProcessEnv): ChildProcess
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-test-'));
   const redis: PrivateRedis = await startPrivateRedis(path.join(dataDir, 'redis'));
+  // The embedded PGlite unless the caller names a database: an ambient DATABASE_URL never leaks in.
+  const { DATABASE_URL: _ambient, ...inherited } = process.env;
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...inherited,
     PORT: '0',
     REDIS_URL: redis.url,
     LANTERN_DATA_DIR: dataDir,
@@ -47,7 +49,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: 'warn',
     ...options.env,
   };
-  delete env.DATABASE_URL;
   const child = spawnLantern('start', env);
   let output = '';
   child.stdout!.on('data', (chunk) => { output += chunk; });
