@@ -17,7 +17,8 @@ export interface IngestOutcome {
  *
  * The jobs start before the row commits so that decoding overlaps the write (see
  * instance-writes.ts for how a result waits for it). Job ids are derived, so a duplicate
- * upload adds no work. If the write fails the upload fails; the already-started job's
+ * upload adds no work while BullMQ keeps the finished job (7 days), and at most an
+ * idempotent re-read after that. If the write fails the upload fails; the started job's
  * result is retried until a re-upload records the instance.
  */
 export async function ingestInstance(deps: Pick<ApiDeps, 'store' | 'blobs' | 'registry' | 'readAssist' | 'instanceWrites'>, bytes: Uint8Array, actor: string): Promise<IngestOutcome> {
