@@ -435,7 +435,7 @@ const POLL_FALLBACK_MS = 10_000;
  * Live updates: `GET /v1/events` (Server-Sent Events, event `study`). While the stream is
  * down (EventSource keeps reconnecting by itself), `onEvent` gets a `poll` tick every 10 s,
  * and one more when the stream is back, for what was missed meanwhile. Debouncing the
- * re-fetch is the caller's (bursts of events are common). Returns the unsubscribe.
+ * re-fetch is the caller's (debounce.ts; bursts of events are common). Returns the unsubscribe.
  */
 export function subscribeToEvents(onEvent: (update: LiveUpdate) => void): () => void {
   let poller: ReturnType<typeof setInterval> | undefined;

@@ -22,6 +22,7 @@ import { dateTime } from './format.ts';
 import { clinical, defineMessages, intlLocale } from './i18n.ts';
 import type { AppContext } from './main.ts';
 import { CHART_MAX_WIDTH, paretoChart, trendChart, type TrendPoint } from './dashboard/charts.ts';
+import { debounced } from './debounce.ts';
 
 const msg = defineMessages({
   en: {
@@ -353,18 +354,17 @@ export function mountDashboard(root: HTMLElement, _ctx: AppContext): () => void 
   );
 
   // Decisions made elsewhere (the study screen, another reader) refresh the numbers.
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const reloadSoon = debounced(() => void load(), REFRESH_DEBOUNCE_MS);
   const unsubscribe = subscribeToEvents((update) => {
     if (update.type === 'study' && !['review', 'reader-finding', 'finding'].includes(update.change)) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => void load(), REFRESH_DEBOUNCE_MS);
+    reloadSoon();
   });
   void load();
 
   return () => {
     destroyed = true;
     controller?.abort();
-    clearTimeout(timer);
+    reloadSoon.cancel();
     unsubscribe();
   };
 }

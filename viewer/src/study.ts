@@ -36,6 +36,7 @@ import { createImagePane, PAN_STEP, ZOOM_STEP, type ImagePane } from './study/im
 import { nextStudy } from './study/next-study.ts';
 import { rememberedFilters, worklistHash } from './worklist-filters.ts';
 import { SLA_TICK_MS, slaView } from './worklist.ts';
+import { debounced } from './debounce.ts';
 
 /** Bursts of server events (one per instance) become one re-fetch. */
 const DEBOUNCE_MS = 200;
@@ -315,11 +316,7 @@ export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid:
       // What is on screen stays; the next event or poll tries again.
     }
   };
-  let debounce: ReturnType<typeof setTimeout> | undefined;
-  const refreshSoon = () => {
-    clearTimeout(debounce);
-    debounce = setTimeout(() => void refresh(), DEBOUNCE_MS);
-  };
+  const refreshSoon = debounced(() => void refresh(), DEBOUNCE_MS);
 
   // ---- decisions ----------------------------------------------------------------
   const name = (f: Finding) => clinical(f.display, f.displayZh);
@@ -577,7 +574,7 @@ export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid:
   return () => {
     destroyed = true;
     controller.abort();
-    clearTimeout(debounce);
+    refreshSoon.cancel();
     clearInterval(clock);
     unsubscribe();
     popKeys();

@@ -26,6 +26,7 @@ import { helpButton, pushKeymap } from './shortcuts.ts';
 import { BANDS, COMMON_MODALITIES, parseFilters, rememberFilters, STATUSES, worklistHash } from './worklist-filters.ts';
 import { decisionText, waitingText } from './reading-text.ts';
 import { restartStudyWalk } from './study/next-study.ts';
+import { debounced } from './debounce.ts';
 
 /** The server announces changes in bursts (one per instance); one re-fetch per burst. */
 const DEBOUNCE_MS = 200;
@@ -315,11 +316,7 @@ export function mountWorklist(root: HTMLElement, ctx: AppContext): () => void {
     }
   };
 
-  let debounce: ReturnType<typeof setTimeout> | undefined;
-  const reloadSoon = () => {
-    clearTimeout(debounce);
-    debounce = setTimeout(() => void load(), DEBOUNCE_MS);
-  };
+  const reloadSoon = debounced(() => void load(), DEBOUNCE_MS);
 
   const applyFilters = () => {
     const data = new FormData(filterForm);
@@ -388,7 +385,7 @@ export function mountWorklist(root: HTMLElement, ctx: AppContext): () => void {
   return () => {
     stopped = true;
     controller.abort();
-    clearTimeout(debounce);
+    reloadSoon.cancel();
     clearInterval(clock);
     unsubscribe();
     popKeys();
