@@ -13,42 +13,14 @@ import { createInstanceWrites } from '../api/instance-writes.ts';
 import { openDatabase } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { createStore, type Store } from '../store/store.ts';
-import type { FindingInput, NewInstance } from '../store/types.ts';
+import { finding, newInstance } from '../store/test-fixtures.ts';
 import { RESULTS_QUEUE, type ResultJob } from './jobs.ts';
 import { startPrivateRedis, type PrivateRedis } from './redis-server.ts';
 import { createResultsConsumer } from './results-consumer.ts';
 
 const prefix = 'results-test';
 
-function newInstance(n: number): NewInstance {
-  const study = `1.2.826.0.1.3680043.10.1${Date.now()}.${n}`;
-  return {
-    study: { studyInstanceUid: study, modality: 'CR' },
-    seriesInstanceUid: `${study}.1`,
-    sopInstanceUid: `${study}.1.1`,
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.1',
-    transferSyntaxUid: '1.2.840.10008.1.2',
-    modality: 'CR',
-    blobSha256: 'c'.repeat(64),
-    byteSize: 10,
-    pendingModels: ['pneumonia-cxr@1.0.0'],
-  };
-}
-
-function findingsFor(sop: string): ResultJob {
-  const finding: FindingInput = {
-    id: `f-${sop}`,
-    label: 'pneumonia',
-    display: 'Pneumonia',
-    probability: 0.9,
-    positive: true,
-    refer: false,
-    operatingPoint: { name: 'sens-0.90', threshold: 0.5 },
-    model: { id: 'pneumonia-cxr', version: '1.0.0', weightsSha256: 'b'.repeat(64), preprocessing: 'grey-square@1' },
-    timingMs: { inference: 1 },
-  };
-  return { kind: 'findings', sopInstanceUid: sop, modelKey: 'pneumonia-cxr@1.0.0', findings: [finding] };
-}
+const findingsFor = (sop: string): ResultJob => ({ kind: 'findings', sopInstanceUid: sop, modelKey: 'pneumonia-cxr@1.0.0', findings: [finding(sop, 0.9)] });
 
 describe('results consumer', () => {
   let redis: PrivateRedis;
@@ -81,7 +53,7 @@ describe('results consumer', () => {
   });
 
   it('when a result arrives while its instance is still being written, then it waits and is persisted once', async () => {
-    const input = newInstance(1);
+    const input = newInstance();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => { release = resolve; });
     const write = instanceWrites.track(input.sopInstanceUid, gate.then(() => store.recordInstance(input, 'test')));
@@ -95,12 +67,12 @@ describe('results consumer', () => {
     release();
     await write;
     await job.waitUntilFinished(events, 10_000);
-    expect(await findingIds(input.sopInstanceUid)).toEqual([`f-${input.sopInstanceUid}`]);
+    expect(await findingIds(input.sopInstanceUid)).toEqual([finding(input.sopInstanceUid).id]);
     expect((await results.getJob(job.id!))!.attemptsMade).toBe(1);
   });
 
   it('when a result arrives for an instance that is not recorded, then it is retried and lands once the instance is', async () => {
-    const input = newInstance(2);
+    const input = newInstance();
     const job = await results.add('findings', findingsFor(input.sopInstanceUid), { jobId: `orphan-${input.sopInstanceUid}`, attempts: 20, backoff: { type: 'fixed', delay: 100 } });
     const retried = await (async () => {
       for (let i = 0; i < 100; i++) {
@@ -112,6 +84,6 @@ describe('results consumer', () => {
     expect(retried).toBe(true);
     await store.recordInstance(input, 'test');
     await job.waitUntilFinished(events, 10_000);
-    expect(await findingIds(input.sopInstanceUid)).toEqual([`f-${input.sopInstanceUid}`]);
+    expect(await findingIds(input.sopInstanceUid)).toEqual([finding(input.sopInstanceUid).id]);
   });
 });

@@ -4,7 +4,8 @@ import { openDatabase, type Database } from './db.ts';
 import { appendAudits } from './audit.ts';
 import { migrate } from './migrate.ts';
 import { createStore, type Store } from './store.ts';
-import type { FindingInput, NewInstance, Prioritise } from './types.ts';
+import { finding, newInstance } from './test-fixtures.ts';
+import type { Prioritise } from './types.ts';
 
 const prioritise: Prioritise = (s) => ({
   priority: Math.max(0, ...s.findings.map((f) => f.probability * 100), (s.clinical as { news2?: { score: number } } | undefined)?.news2?.score ?? 0),
@@ -12,36 +13,6 @@ const prioritise: Prioritise = (s) => ({
   whyZh: s.findings.length ? `${s.findings[0].label} p=${s.findings[0].probability}` : '等待 AI',
   detail: s.clinical ? { level: 'II' } : undefined,
 });
-
-function newInstance(overrides: Partial<NewInstance> = {}): NewInstance {
-  const study = `1.2.826.0.1.${Date.now()}.${Math.floor(Math.random() * 1e6)}`;
-  return {
-    study: { studyInstanceUid: study, patientName: 'Test^Patient', modality: 'CR' },
-    seriesInstanceUid: `${study}.1`,
-    sopInstanceUid: `${study}.1.1`,
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.1',
-    transferSyntaxUid: '1.2.840.10008.1.2',
-    modality: 'CR',
-    blobSha256: 'a'.repeat(64),
-    byteSize: 10,
-    pendingModels: ['pneumonia-cxr@1.0.0'],
-    ...overrides,
-  };
-}
-
-function finding(sop: string, probability = 0.8): FindingInput {
-  return {
-    id: `f-${sop}-pneumonia`,
-    label: 'pneumonia',
-    display: 'Pneumonia',
-    probability,
-    positive: probability >= 0.5,
-    refer: false,
-    operatingPoint: { name: 'sens-0.90', threshold: 0.5 },
-    model: { id: 'pneumonia-cxr', version: '1.0.0', weightsSha256: 'b'.repeat(64), preprocessing: 'grey-square@1' },
-    timingMs: { inference: 1 },
-  };
-}
 
 const backends: { name: string; open: () => Promise<Database>; cleanUp?: (db: Database) => Promise<unknown> }[] = [
   { name: 'PGlite', open: () => openDatabase({ pgliteDir: 'memory://' }) },

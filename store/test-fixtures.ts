@@ -1,0 +1,32 @@
+/** Store inputs for tests: a new CR instance with unique UIDs, and a model's finding on it. */
+import type { FindingInput, NewInstance } from './types.ts';
+
+export function newInstance(overrides: Partial<NewInstance> = {}): NewInstance {
+  const study = `1.2.826.0.1.${Date.now()}.${Math.floor(Math.random() * 1e6)}`;
+  return {
+    study: { studyInstanceUid: study, patientName: 'Test^Patient', modality: 'CR' },
+    seriesInstanceUid: `${study}.1`,
+    sopInstanceUid: `${study}.1.1`,
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.1',
+    transferSyntaxUid: '1.2.840.10008.1.2',
+    modality: 'CR',
+    blobSha256: 'a'.repeat(64),
+    byteSize: 10,
+    pendingModels: ['pneumonia-cxr@1.0.0'],
+    ...overrides,
+  };
+}
+
+export function finding(sop: string, probability = 0.8): FindingInput {
+  return {
+    id: `f-${sop}-pneumonia`,
+    label: 'pneumonia',
+    display: 'Pneumonia',
+    probability,
+    positive: probability >= 0.5,
+    refer: false,
+    operatingPoint: { name: 'sens-0.90', threshold: 0.5 },
+    model: { id: 'pneumonia-cxr', version: '1.0.0', weightsSha256: 'b'.repeat(64), preprocessing: 'grey-square@1' },
+    timingMs: { inference: 1 },
+  };
+}
