@@ -113,6 +113,7 @@ def equation_selector(card: dict, coef: dict) -> tuple[list[float], list[float],
     every key some equation covers, and that equation. Keys no equation covers are left
     out: those rows get NaN. Refuses equations whose conditions overlap."""
     enums = [f for f in card['features'] if f['kind'] == 'enum']
+    encoding = {f['name']: f['encoding'] for f in enums}
     base = 1 + max((max(f['encoding'].values()) for f in enums), default=0)
     weights = [float(base ** enums.index(f)) if f in enums else 0.0 for f in card['features']]
     keys: list[float] = []
@@ -120,17 +121,13 @@ def equation_selector(card: dict, coef: dict) -> tuple[list[float], list[float],
     for codes in itertools.product(*(sorted(set(f['encoding'].values())) for f in enums)):
         by_feature = {f['name']: c for f, c in zip(enums, codes)}
         hits = [e for e, eq in enumerate(coef['equations'])
-                if all(by_feature[feat] in [card_encoding(card, feat)[v] for v in vals] for feat, vals in eq['when'].items())]
+                if all(by_feature[feat] in [encoding[feat][v] for v in vals] for feat, vals in eq['when'].items())]
         if len(hits) > 1:
             sys.exit(f'equations {[coef["equations"][e]["id"] for e in hits]} both match {by_feature}')
         if hits:
             keys.append(float(sum(c * base ** j for j, c in enumerate(codes))))
             chosen.append(hits[0])
     return weights, keys, chosen
-
-
-def card_encoding(card: dict, feature: str) -> dict:
-    return next(f for f in card['features'] if f['name'] == feature)['encoding']
 
 
 def build_graph(card: dict, coef: dict) -> onnx.ModelProto:
