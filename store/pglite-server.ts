@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { logger } from '../log.ts';
 
 export interface PgliteServer {
   /** A PostgreSQL URL for `pg`; use it with a pool of exactly one connection. */
@@ -9,23 +9,126 @@ export interface PgliteServer {
   stop(): Promise<void>;
 }
 
+const SSL_REQUEST = 80877103;
+const CANCEL_REQUEST = 80877102;
+const TERMINATE = 0x58; // 'X'
+
 /**
  * Serves the embedded PGlite database on a loopback port in the PostgreSQL wire
  * protocol. Run in its own process (`lantern db`), it keeps PGlite's synchronous WASM
  * execution and file writes off the API's event loop, and lets the API use the same
- * `pg` path as a real PostgreSQL. PGlite is one session: clients must use one connection.
+ * `pg` path as a real PostgreSQL. PGlite is one session: one client at a time.
+ *
+ * Why not @electric-sql/pglite-socket: it hands PGlite each protocol message on its
+ * own (Parse, Bind, Describe, Execute, Sync: five calls, five socket writes per
+ * statement). Here everything a client has sent — `pg` sends a statement's messages
+ * in one write — goes to PGlite in one call, and the answer back in one write, which
+ * is what the finding's transaction waits on end to end.
+ *
+ * Contract: requests are executed strictly in arrival order, each whole batch before
+ * the next; what a client sent before it went away is still executed, and a
+ * transaction it left open is rolled back before the next client is served.
  */
 export async function servePglite(dir: string): Promise<PgliteServer> {
   fs.mkdirSync(dir, { recursive: true });
   const db = await PGlite.create(dir);
-  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 1 });
-  await server.start();
-  const { port } = (server as unknown as { server: { address(): AddressInfo } }).server.address();
+  // One chain for every client, so a departed client's rollback runs before a new client's first request.
+  let queue = Promise.resolve();
+  const inOrder = (work: () => Promise<void>, onError: (error: unknown) => void) => {
+    queue = queue.then(work).catch(onError);
+  };
+  const clients = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    clients.add(socket);
+    socket.once('close', () => clients.delete(socket));
+    serveClient(db, socket, inOrder);
+  });
+  server.maxConnections = 1;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     async stop() {
-      await server.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of clients) socket.destroy();
+      await closed;
+      await queue;
       await db.close();
     },
   };
+}
+
+type InOrder = (work: () => Promise<void>, onError: (error: unknown) => void) => void;
+
+function serveClient(db: PGlite, socket: net.Socket, inOrder: InOrder) {
+  socket.setNoDelay(true);
+  let pending = Buffer.alloc(0);
+  let startedUp = false;
+
+  socket.on('data', (chunk) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    const batches: Uint8Array[] = [];
+    for (;;) {
+      if (!startedUp) {
+        if (pending.length < 8) break;
+        const length = pending.readInt32BE(0);
+        const code = pending.readInt32BE(4);
+        if (code === SSL_REQUEST) {
+          socket.write('N');
+          pending = pending.subarray(8);
+          continue;
+        }
+        if (pending.length < length) break;
+        if (code !== CANCEL_REQUEST) {
+          batches.push(pending.subarray(0, length));
+          startedUp = true;
+        }
+        pending = pending.subarray(length);
+        continue;
+      }
+      const { end, terminated } = completeMessages(pending);
+      batches.push(pending.subarray(0, end));
+      pending = pending.subarray(end);
+      if (terminated) {
+        pending = Buffer.alloc(0);
+        socket.end();
+      }
+      break;
+    }
+    for (const batch of batches) {
+      if (batch.length === 0) continue;
+      // Run even if the client has gone meanwhile: what it sent last may be its commit.
+      inOrder(async () => {
+        const reply = await db.runExclusive(() => db.execProtocolRaw(batch));
+        if (socket.writable && reply.length > 0) socket.write(reply);
+      }, (error) => {
+        logger.error({ err: error }, 'PGlite could not execute a client request; closing the connection');
+        socket.destroy();
+      });
+    }
+  });
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => {
+    inOrder(async () => {
+      if (!db.closed && db.isInTransaction()) await db.exec('rollback');
+    }, (error) => logger.error({ err: error }, 'could not roll back a departed client\'s transaction'));
+  });
+}
+
+/**
+ * How many leading bytes of `buffer` are whole messages (type byte + int32 length), up
+ * to a Terminate, which is not passed on: PGlite is one session that outlives clients.
+ */
+function completeMessages(buffer: Buffer): { end: number; terminated: boolean } {
+  let end = 0;
+  while (buffer.length - end >= 5) {
+    if (buffer[end] === TERMINATE) return { end, terminated: true };
+    const size = 1 + buffer.readInt32BE(end + 1);
+    if (buffer.length - end < size) break;
+    end += size;
+  }
+  return { end, terminated: false };
 }

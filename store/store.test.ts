@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from './db.ts';
 import { appendAudits } from './audit.ts';
 import { migrate } from './migrate.ts';
+import { servePglite, type PgliteServer } from './pglite-server.ts';
 import { createStore, type Store } from './store.ts';
 import { finding, newInstance } from './test-fixtures.ts';
 import type { Prioritise } from './types.ts';
@@ -14,8 +18,18 @@ const prioritise: Prioritise = (s) => ({
   detail: s.clinical ? { level: 'II' } : undefined,
 });
 
-const backends: { name: string; open: () => Promise<Database>; cleanUp?: (db: Database) => Promise<unknown> }[] = [
+let served: PgliteServer | undefined;
+const backends: { name: string; open: () => Promise<Database>; cleanUp?: (db: Database) => Promise<unknown>; afterClose?: () => Promise<unknown> }[] = [
   { name: 'PGlite', open: () => openDatabase({ pgliteDir: 'memory://' }) },
+  {
+    // What `lantern start` runs: PGlite in the `lantern db` server, reached through pg with one connection.
+    name: 'PGlite served over the wire protocol',
+    open: async () => {
+      served = await servePglite(fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-served-')));
+      return openDatabase({ databaseUrl: served.url, poolMax: 1 });
+    },
+    afterClose: async () => served?.stop(),
+  },
 ];
 const postgresUrl = process.env.LANTERN_TEST_DATABASE_URL;
 if (postgresUrl) {
@@ -27,7 +41,7 @@ if (postgresUrl) {
   });
 }
 
-describe.each(backends)('store on $name', ({ open, cleanUp }) => {
+describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
   let db: Database;
   let store: Store;
 
@@ -39,6 +53,7 @@ describe.each(backends)('store on $name', ({ open, cleanUp }) => {
   afterAll(async () => {
     await cleanUp?.(db);
     await db?.close();
+    await afterClose?.();
   });
 
   it('when migrations run twice, then the second run applies nothing', async () => {
