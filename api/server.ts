@@ -35,6 +35,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     databasePoolMax: config.databasePoolMax,
+    databaseNamedStatements: config.databaseNamedStatements,
     dataDir: config.dataDir,
     prioritise: createStudyPrioritiser(registry.triagePolicy, labelNamesZh(registry.models)),
     onChange: events.emit,

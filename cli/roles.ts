@@ -102,7 +102,7 @@ export async function runAll(): Promise<void> {
   const database = base.databaseUrl ? undefined : forkRole('db', { LANTERN_DATA_DIR: base.dataDir });
   const databaseUrl = base.databaseUrl ?? String((await database!.ready).url);
   // The private PGlite is one session: one pooled connection keeps transactions apart.
-  const config = { ...base, redisUrl: base.redisUrl ?? redis!.url, databaseUrl, databasePoolMax: database ? 1 : base.databasePoolMax };
+  const config = { ...base, redisUrl: base.redisUrl ?? redis!.url, databaseUrl, databasePoolMax: database ? 1 : base.databasePoolMax, databaseNamedStatements: Boolean(database) };
   let stopping = false;
   const workers = new Set<ChildProcess>();
   const workerEnv = { REDIS_URL: config.redisUrl, LANTERN_DATA_DIR: config.dataDir, LANTERN_BLOB_DIR: config.blobDir, LANTERN_MODELS_DIR: config.modelsDir };

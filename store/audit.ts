@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.ts';
-import type { Queryable } from './db.ts';
+import type { Database, Queryable } from './db.ts';
 
 export interface AuditEntry {
   actor: string;
@@ -21,9 +21,6 @@ export interface AuditRecord extends Omit<AuditEntry, 'idempotencyKey'> {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** Arbitrary constant shared by every appender: the chain has one writer at a time. */
-const AUDIT_LOCK = 7_301_002;
-
 /** The hash covers the previous hash, the record's fields and the payload's exact stored text. */
 export function auditHash(prevHash: string, record: Omit<AuditRecord, 'hash' | 'prevHash' | 'payload'>, payloadText: string): string {
   const header = canonicalJson({
@@ -37,37 +34,61 @@ export function auditHash(prevHash: string, record: Omit<AuditRecord, 'hash' | '
   return createHash('sha256').update(prevHash).update('\n').update(header).update('\n').update(payloadText).digest('hex');
 }
 
-/** Appends one record to the chain inside the caller's transaction; see appendAudits. */
-export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<AuditRecord> {
-  return (await appendAudits(tx, [entry]))[0];
-}
+/** Arbitrary constant shared by every appender: the chain has one writer at a time. */
+const AUDIT_LOCK = 7_301_002;
 
-const AUDIT_COLUMNS = 10;
+declare const auditLockHeld: unique symbol;
+/** A transaction holding the audit chain's lock since its first statement: the only place records are appended. */
+export type AuditedTx = Queryable & { readonly [auditLockHeld]: true };
 
 /**
- * Appends records to the chain, in order, inside the caller's transaction.
- *
- * Contract: takes a transaction-scoped advisory lock, so concurrent appenders (any
- * process, any connection) serialise and can never fork the chain; the lock is held
- * until the caller's transaction ends. An entry whose `idempotencyKey` already exists
- * (in the table or earlier in the batch) returns the existing record and writes
- * nothing. Every other entry gets seq = previous + 1 and hash = sha256(prevHash,
- * canonical record). Three round trips however many entries: lock, chain head with the
- * known keys, one insert.
+ * Runs `work` in a transaction that takes the audit chain's advisory lock in the same
+ * round trip as its `begin`. Concurrent appenders (any process, any connection) queue
+ * on it and can never fork the chain; it is held until the transaction ends.
  */
-export async function appendAudits(tx: Queryable, entries: AuditEntry[]): Promise<AuditRecord[]> {
-  await tx.query('select pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
-  const keys = entries.map((e) => e.idempotencyKey).filter((k): k is string => k !== undefined);
-  const { rows: [state] } = await tx.query<{ existing: AuditRow[] | null; last: { seq: number; hash: string } | null }>(
-    `select (select json_agg(a) from audit a where idempotency_key = any($1)) as existing,
-            (select row_to_json(l) from (select seq, hash from audit order by seq desc limit 1) l) as last`,
-    [keys]);
+export function auditedTransaction<T>(db: Database, work: (tx: AuditedTx) => Promise<T>): Promise<T> {
+  return db.transaction((tx) => work(tx as AuditedTx), { advisoryLock: AUDIT_LOCK });
+}
+
+/** What planning an append needs to know of the chain: its head, and the records already stored under the entries' keys. */
+export interface AuditChainState {
+  existing: AuditRow[] | null;
+  last: { seq: number | string; hash: string } | null;
+}
+
+/** The idempotency keys of `entries`: the parameter `auditChainColumns` reads the chain state for. */
+export const auditKeys = (entries: AuditEntry[]) => entries.map((e) => e.idempotencyKey).filter((k): k is string => k !== undefined);
+
+/**
+ * Select-list columns `existing` and `last` (an AuditChainState) for the keys in the
+ * text[] parameter `keysParam`, so a statement that writes something else can read the
+ * chain state in the same round trip. Must run under the chain lock (AuditedTx).
+ */
+export const auditChainColumns = (keysParam: string) =>
+  `(select json_agg(a) from audit a where idempotency_key = any(${keysParam}::text[])) as existing,
+   (select row_to_json(l) from (select seq, hash from audit order by seq desc limit 1) l) as last`;
+
+/** Records to append, chained onto a state read under the lock; `rows` is what `auditInsert` writes. */
+export interface PlannedAudits {
+  records: AuditRecord[];
+  /** JSON array of the new audit rows. */
+  rows: string;
+  /** How many rows are new: none when every entry was already recorded. */
+  added: number;
+}
+
+/**
+ * Chains `entries` onto `state`, in order. An entry whose `idempotencyKey` already exists
+ * (in the table or earlier in the batch) returns the existing record and adds no row.
+ * Every other entry gets seq = previous + 1 and hash = sha256(prevHash, canonical record).
+ */
+export function planAudits(state: AuditChainState, entries: AuditEntry[]): PlannedAudits {
   const byKey = new Map((state.existing ?? []).map((row) => [row.idempotency_key!, fromRow(row)]));
   let prevHash = state.last?.hash ?? GENESIS_HASH;
   let seq = Number(state.last?.seq ?? 0);
   const at = new Date().toISOString();
   const records: AuditRecord[] = [];
-  const values: unknown[] = [];
+  const rows: AuditRow[] = [];
   for (const entry of entries) {
     const known = entry.idempotencyKey ? byKey.get(entry.idempotencyKey) : undefined;
     if (known) {
@@ -77,23 +98,37 @@ export async function appendAudits(tx: Queryable, entries: AuditEntry[]): Promis
     const header = { seq: ++seq, at, actor: entry.actor, action: entry.action, entityType: entry.entityType, entityId: entry.entityId };
     const payloadText = canonicalJson(entry.payload);
     const hash = auditHash(prevHash, header, payloadText);
-    values.push(header.seq, header.at, header.actor, header.action, header.entityType, header.entityId,
-      payloadText, entry.idempotencyKey ?? null, prevHash, hash);
+    rows.push({ seq: header.seq, at, actor: entry.actor, action: entry.action, entity_type: entry.entityType, entity_id: entry.entityId,
+      payload: payloadText, idempotency_key: entry.idempotencyKey ?? null, prev_hash: prevHash, hash });
     const record = { ...header, payload: JSON.parse(payloadText) as Record<string, unknown>, prevHash, hash };
     if (entry.idempotencyKey) byKey.set(entry.idempotencyKey, record);
     records.push(record);
     prevHash = hash;
   }
-  if (values.length > 0) {
-    const rows = Array.from({ length: values.length / AUDIT_COLUMNS }, (_, r) =>
-      `(${Array.from({ length: AUDIT_COLUMNS }, (_, c) => `$${r * AUDIT_COLUMNS + c + 1}`).join(', ')})`);
-    await tx.query(
-      `insert into audit (seq, at, actor, action, entity_type, entity_id, payload, idempotency_key, prev_hash, hash)
-       values ${rows.join(', ')}`,
-      values,
-    );
-  }
-  return records;
+  return { records, rows: JSON.stringify(rows), added: rows.length };
+}
+
+/** Inserts planned rows (the JSON in `rowsParam`); a statement of its own or the body of a CTE. */
+export const auditInsert = (rowsParam: string) =>
+  `insert into audit (seq, at, actor, action, entity_type, entity_id, payload, idempotency_key, prev_hash, hash)
+   select seq, at, actor, action, entity_type, entity_id, payload, idempotency_key, prev_hash, hash
+     from json_populate_recordset(null::audit, ${rowsParam}::json)`;
+
+/** Appends one record to the chain inside the caller's transaction; see appendAudits. */
+export async function appendAudit(tx: AuditedTx, entry: AuditEntry): Promise<AuditRecord> {
+  return (await appendAudits(tx, [entry]))[0];
+}
+
+/**
+ * Appends records to the chain, in order, inside the caller's audited transaction (see
+ * planAudits for idempotency and chaining). Two round trips however many entries: the
+ * chain state, one insert.
+ */
+export async function appendAudits(tx: AuditedTx, entries: AuditEntry[]): Promise<AuditRecord[]> {
+  const { rows: [state] } = await tx.query<AuditChainState>(`select ${auditChainColumns('$1')}`, [auditKeys(entries)]);
+  const planned = planAudits(state, entries);
+  if (planned.added > 0) await tx.query(auditInsert('$1'), [planned.rows]);
+  return planned.records;
 }
 
 export interface AuditVerification {
@@ -138,7 +173,7 @@ export async function listAudit(db: Queryable, options: { limit: number; beforeS
 }
 
 interface AuditRow {
-  idempotency_key?: string | null;
+  idempotency_key: string | null;
   seq: string | number;
   at: string;
   actor: string;

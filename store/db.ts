@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -11,9 +12,14 @@ export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
 }
 
+export interface TransactionOptions {
+  /** Takes this transaction-scoped advisory lock in the same round trip as `begin`. */
+  advisoryLock?: number;
+}
+
 export interface Database extends Queryable {
   /** Runs `work` in one transaction: commits if it resolves, rolls back if it throws. */
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
   readonly kind: 'pglite' | 'postgres';
 }
@@ -30,10 +36,12 @@ export interface DatabaseOptions {
    * it needs 1, so that transactions never interleave.
    */
   poolMax?: number;
+  /** See LanternConfig.databaseNamedStatements. */
+  namedStatements?: boolean;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.schema, options.poolMax ?? 10);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.schema, options.poolMax ?? 10, options.namedStatements ?? false);
   return openPglite(options.pgliteDir ?? 'memory://');
 }
 
@@ -43,24 +51,33 @@ async function openPglite(dir: string): Promise<Database> {
   return {
     kind: 'pglite',
     query: (sql, params) => db.query(sql, params) as never,
-    transaction: (work) => db.transaction((tx) => work({ query: (sql, params) => tx.query(sql, params) as never })),
+    transaction: (work, options) => db.transaction(async (tx) => {
+      if (options?.advisoryLock !== undefined) await tx.query('select pg_advisory_xact_lock($1)', [options.advisoryLock]);
+      return work({ query: (sql, params) => tx.query(sql, params) as never });
+    }),
     close: () => db.close(),
   };
 }
 
-async function openPostgres(url: string, schema: string | undefined, poolMax: number): Promise<Database> {
+async function openPostgres(url: string, schema: string | undefined, poolMax: number, namedStatements: boolean): Promise<Database> {
   if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
   // The startup option applies search_path before any query on every pooled connection.
   const pool = new pg.Pool({ connectionString: url, max: poolMax, options: schema ? `-c search_path=${schema}` : undefined });
   if (schema) await pool.query(`create schema if not exists ${schema}`);
+  // Statements without parameters (migrations, begin/commit) stay in the simple protocol, which allows several per call.
+  const statement = (sql: string, params?: unknown[]): pg.QueryConfig => ({
+    text: sql,
+    values: params,
+    name: namedStatements && params !== undefined ? `s${createHash('sha1').update(sql).digest('hex')}` : undefined,
+  });
   return {
     kind: 'postgres',
-    query: (sql, params) => pool.query(sql, params as unknown[]) as never,
-    async transaction(work) {
+    query: (sql, params) => pool.query(statement(sql, params)) as never,
+    async transaction(work, options) {
       const client = await pool.connect();
       try {
-        await client.query('begin');
-        const result = await work({ query: (sql, params) => client.query(sql, params as unknown[]) as never });
+        await client.query(beginStatement(options));
+        const result = await work({ query: (sql, params) => client.query(statement(sql, params)) as never });
         await client.query('commit');
         return result;
       } catch (error) {
@@ -72,4 +89,12 @@ async function openPostgres(url: string, schema: string | undefined, poolMax: nu
     },
     close: () => pool.end(),
   };
+}
+
+/** `begin`, and the advisory lock in the same simple-protocol message: one round trip. */
+function beginStatement(options: TransactionOptions | undefined): string {
+  const lock = options?.advisoryLock;
+  if (lock === undefined) return 'begin';
+  if (!Number.isSafeInteger(lock)) throw new Error(`advisory lock key must be an integer, got ${lock}`);
+  return `begin; select pg_advisory_xact_lock(${lock})`;
 }

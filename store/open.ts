@@ -6,6 +6,7 @@ import { createStore, type StoreOptions } from './store.ts';
 export interface OpenStoreOptions extends StoreOptions {
   databaseUrl?: string;
   databasePoolMax?: number;
+  databaseNamedStatements?: boolean;
   /** Folder under which PGlite keeps its files when no `databaseUrl` is given. */
   dataDir: string;
   schema?: string;
@@ -18,6 +19,7 @@ export async function openStore(options: OpenStoreOptions) {
     pgliteDir: path.join(options.dataDir, 'pglite'),
     schema: options.schema,
     poolMax: options.databasePoolMax,
+    namedStatements: options.databaseNamedStatements,
   });
   await migrate(db);
   return createStore(db, options);

@@ -68,6 +68,19 @@ describe('PGlite served over the PostgreSQL wire protocol (real pg client, real 
     }
   });
 
+  it('when a client that prepared named statements leaves, then the next one can prepare the same names', async () => {
+    const named = { name: 'note-by-id', text: 'select body from notes where id = $1', values: [2] };
+    const first = await connect();
+    await first.query(named);
+    await first.end();
+    const second = await connectWhenFree();
+    try {
+      expect((await second.query(named)).rows).toHaveLength(1);
+    } finally {
+      await second.end();
+    }
+  });
+
   it('when a client commits and hangs up at once, then the commit is kept', async () => {
     const client = await connect();
     await client.query('begin');

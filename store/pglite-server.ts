@@ -26,8 +26,9 @@ const TERMINATE = 0x58; // 'X'
  * is what the finding's transaction waits on end to end.
  *
  * Contract: requests are executed strictly in arrival order, each whole batch before
- * the next; what a client sent before it went away is still executed, and a
- * transaction it left open is rolled back before the next client is served.
+ * the next; what a client sent before it went away is still executed, then a
+ * transaction it left open is rolled back and the session reset (`discard all`: its
+ * prepared statements, locks and settings go) before the next client is served.
  */
 export async function servePglite(dir: string): Promise<PgliteServer> {
   fs.mkdirSync(dir, { recursive: true });
@@ -113,8 +114,11 @@ function serveClient(db: PGlite, socket: net.Socket, inOrder: InOrder) {
   socket.on('error', () => socket.destroy());
   socket.on('close', () => {
     inOrder(async () => {
-      if (!db.closed && db.isInTransaction()) await db.exec('rollback');
-    }, (error) => logger.error({ err: error }, 'could not roll back a departed client\'s transaction'));
+      if (db.closed) return;
+      if (db.isInTransaction()) await db.exec('rollback');
+      // The next client must find a fresh session: no prepared statements, locks or settings of this one.
+      await db.exec('discard all');
+    }, (error) => logger.error({ err: error }, 'could not reset the session after a client left'));
   });
 }
 

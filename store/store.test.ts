@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from './db.ts';
-import { appendAudits } from './audit.ts';
+import { appendAudits, auditedTransaction } from './audit.ts';
 import { migrate } from './migrate.ts';
 import { servePglite, type PgliteServer } from './pglite-server.ts';
 import { createStore, type Store } from './store.ts';
@@ -26,7 +26,7 @@ const backends: { name: string; open: () => Promise<Database>; cleanUp?: (db: Da
     name: 'PGlite served over the wire protocol',
     open: async () => {
       served = await servePglite(fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-served-')));
-      return openDatabase({ databaseUrl: served.url, poolMax: 1 });
+      return openDatabase({ databaseUrl: served.url, poolMax: 1, namedStatements: true });
     },
     afterClose: async () => served?.stop(),
   },
@@ -138,10 +138,10 @@ describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
 
   it('when a batch repeats an idempotency key, or reuses one already stored, then each is written once and the chain verifies', async () => {
     const entry = (key: string) => ({ actor: 't', action: 'test.batch', entityType: 'test', entityId: key, payload: { key }, idempotencyKey: `batch:${key}` });
-    const first = await db.transaction((tx) => appendAudits(tx, [entry('a'), entry('b'), entry('a')]));
+    const first = await auditedTransaction(db, (tx) => appendAudits(tx, [entry('a'), entry('b'), entry('a')]));
     expect(first[2]).toEqual(first[0]);
     expect(first[1].seq).toBe(first[0].seq + 1);
-    const again = await db.transaction((tx) => appendAudits(tx, [entry('b'), entry('c')]));
+    const again = await auditedTransaction(db, (tx) => appendAudits(tx, [entry('b'), entry('c')]));
     expect(again[0]).toEqual(first[1]);
     const rows = await db.query<{ n: number }>(`select count(*)::int as n from audit where action = 'test.batch'`);
     expect(rows.rows[0].n).toBe(3);

@@ -1,4 +1,4 @@
-import { appendAudit, appendAudits, listAudit, verifyAudit } from './audit.ts';
+import { appendAudit, appendAudits, auditChainColumns, auditedTransaction, auditInsert, auditKeys, listAudit, planAudits, verifyAudit, type AuditChainState, type AuditEntry, type AuditedTx, type PlannedAudits } from './audit.ts';
 import type { Database, Queryable } from './db.ts';
 import {
   AI_ASSISTED_NOTICE,
@@ -55,17 +55,22 @@ export type Store = ReturnType<typeof createStore>;
 
 export function createStore(db: Database, options: StoreOptions) {
   /**
-   * Re-reads one study inside `tx` and stores its priority and "why".
-   * Called by every transaction that changes what triage sees.
+   * Appends `audits` (planned under the chain lock, if any) and re-reads one study in the
+   * same round trip, then stores its priority and "why". Called by every transaction that
+   * changes what triage sees, after its own writes.
    */
-  async function reprioritise(tx: Queryable, studyInstanceUid: string): Promise<ReturnType<Prioritise>> {
-    const { rows: [study] } = await tx.query<{ instances: InstanceRow[]; findings: FindingRow[]; clinical: unknown }>(
-      `select (select coalesce(json_agg(i), '[]') from instances i where i.study_instance_uid = $1) as instances,
-              (select coalesce(json_agg(f), '[]') from findings f where f.study_instance_uid = $1) as findings,
-              (select clinical from study_clinical where study_instance_uid = $1) as clinical`, [studyInstanceUid]);
+  async function reprioritise(tx: AuditedTx, studyInstanceUid: string, audits?: PlannedAudits): Promise<ReturnType<Prioritise>> {
+    const { rows: [study] } = await tx.query<{ instances: SnapshotInstanceRow[]; findings: SnapshotFindingRow[]; clinical: unknown }>(
+      `with appended as (${auditInsert('$2')})
+       select (select coalesce(json_agg(json_build_object('sop_instance_uid', i.sop_instance_uid, 'status', i.status, 'error_code', i.error_code)), '[]')
+                 from instances i where i.study_instance_uid = $1) as instances,
+              (select coalesce(json_agg(json_build_object('label', f.label, 'display', f.display, 'probability', f.probability, 'positive', f.positive,
+                        'refer', f.refer, 'operating_point', f.operating_point, 'model', f.model)), '[]')
+                 from findings f where f.study_instance_uid = $1) as findings,
+              (select clinical from study_clinical where study_instance_uid = $1) as clinical`, [studyInstanceUid, audits?.rows ?? '[]']);
     const snapshot: StudySnapshot = {
       instances: study.instances.map((r) => ({ sopInstanceUid: r.sop_instance_uid, status: r.status, errorCode: r.error_code ?? undefined })),
-      findings: study.findings.map(findingFromRow),
+      findings: study.findings.map((r) => ({ label: r.label, display: r.display, probability: r.probability, positive: r.positive, refer: r.refer, operatingPoint: r.operating_point, model: r.model })),
       clinical: study.clinical ?? undefined,
     };
     const { priority, why, whyZh, detail } = options.prioritise(snapshot);
@@ -91,7 +96,7 @@ export function createStore(db: Database, options: StoreOptions) {
       const batch = pendingCalculations.splice(0);
       if (batch.length === 0) return;
       try {
-        await db.transaction((tx) => appendAudits(tx, batch));
+        await auditedTransaction(db, (tx) => appendAudits(tx, batch));
       } catch (error) {
         pendingCalculations.unshift(...batch);
         options.onAuditError?.(error);
@@ -111,12 +116,22 @@ export function createStore(db: Database, options: StoreOptions) {
      * Contract: one transaction; idempotent on SOP Instance UID. A second call for the
      * same instance writes nothing and returns 'duplicate'. A new instance gets one audit
      * record `instance.received`. Returns the study's priority, for the instance's jobs.
+     * Round trips: begin with the audit lock; the rows with the chain state; the audit
+     * record with the study's snapshot; its priority; commit.
      */
     async recordInstance(input: NewInstance, actor: string): Promise<{ status: 'stored' | 'duplicate'; priority: number }> {
-      const outcome = await db.transaction(async (tx) => {
+      const outcome = await auditedTransaction(db, async (tx) => {
         const s = input.study;
-        // One statement, one round trip: study and series are created if new, then the instance.
-        const inserted = await tx.query(
+        const received: AuditEntry = {
+          actor,
+          action: 'instance.received',
+          entityType: 'instance',
+          entityId: input.sopInstanceUid,
+          payload: { studyInstanceUid: s.studyInstanceUid, blobSha256: input.blobSha256, transferSyntaxUid: input.transferSyntaxUid, pendingModels: input.pendingModels },
+          idempotencyKey: `instance.received:${input.sopInstanceUid}`,
+        };
+        // Study and series are created if new, then the instance; a duplicate's study priority comes along.
+        const { rows: [written] } = await tx.query<{ stored: string | null; priority: number | null } & AuditChainState>(
           `with study as (
              insert into studies (study_instance_uid, patient_id, patient_name, patient_sex, patient_age, study_date,
                study_description, accession_number, modality)
@@ -124,28 +139,22 @@ export function createStore(db: Database, options: StoreOptions) {
            ), series as (
              insert into series (series_instance_uid, study_instance_uid, modality, series_number, body_part)
              values ($10, $1, $11, $12, $13) on conflict (series_instance_uid) do nothing
+           ), instance as (
+             insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid,
+               transfer_syntax_uid, modality, blob_sha256, byte_size, image, status)
+             values ($14, $10, $1, $15, $16, $11, $17, $18, $19, $20) on conflict (sop_instance_uid) do nothing
+             returning sop_instance_uid
            )
-           insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid,
-             transfer_syntax_uid, modality, blob_sha256, byte_size, image, status)
-           values ($14, $10, $1, $15, $16, $11, $17, $18, $19, $20) on conflict (sop_instance_uid) do nothing
-           returning sop_instance_uid`,
+           select (select sop_instance_uid from instance) as stored,
+                  (select priority from studies where study_instance_uid = $1) as priority,
+                  ${auditChainColumns('$21')}`,
           [s.studyInstanceUid, s.patientId, s.patientName, s.patientSex, s.patientAge, s.studyDate, s.studyDescription,
             s.accessionNumber, s.modality,
             input.seriesInstanceUid, input.modality, input.seriesNumber, input.bodyPart,
             input.sopInstanceUid, input.sopClassUid, input.transferSyntaxUid, input.blobSha256, input.byteSize,
-            input.image ? JSON.stringify(input.image) : null, input.pendingModels.length > 0 ? 'queued' : 'done']);
-        const priorityOf = async () => Number((await tx.query<{ priority: number }>(
-          'select priority from studies where study_instance_uid = $1', [s.studyInstanceUid])).rows[0].priority);
-        if (inserted.rows.length === 0) return { status: 'duplicate' as const, priority: await priorityOf() };
-        await appendAudit(tx, {
-          actor,
-          action: 'instance.received',
-          entityType: 'instance',
-          entityId: input.sopInstanceUid,
-          payload: { studyInstanceUid: s.studyInstanceUid, blobSha256: input.blobSha256, transferSyntaxUid: input.transferSyntaxUid, pendingModels: input.pendingModels },
-          idempotencyKey: `instance.received:${input.sopInstanceUid}`,
-        });
-        const { priority } = await reprioritise(tx, s.studyInstanceUid);
+            input.image ? JSON.stringify(input.image) : null, input.pendingModels.length > 0 ? 'queued' : 'done', auditKeys([received])]);
+        if (written.stored === null) return { status: 'duplicate' as const, priority: Number(written.priority) };
+        const { priority } = await reprioritise(tx, s.studyInstanceUid, planAudits(written, [received]));
         return { status: 'stored' as const, priority };
       });
       if (outcome.status === 'stored') changed(input.study.studyInstanceUid, 'received');
@@ -158,33 +167,40 @@ export function createStore(db: Database, options: StoreOptions) {
      * Contract: one transaction; safe to run any number of times. Findings are keyed by
      * their deterministic id (insert-or-ignore), each gets exactly one `finding.created`
      * audit record (keyed), the instance becomes `done` and the study is re-prioritised.
+     * Round trips: begin with the audit lock; instance and findings with the chain state;
+     * the audit records with the study's snapshot; its priority; commit.
      */
     async recordFindings(sopInstanceUid: string, findings: FindingInput[], actor: string): Promise<void> {
-      const studyInstanceUid = await db.transaction(async (tx) => {
-        const instance = await tx.query<{ study_instance_uid: string }>(
-          `update instances set status = 'done', error_code = null, error_message = null
-            where sop_instance_uid = $1 returning study_instance_uid`, [sopInstanceUid]);
-        const studyInstanceUid = instance.rows[0]?.study_instance_uid;
-        if (!studyInstanceUid) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
-        for (const f of findings) {
-          await tx.query(
-            `insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive, refer,
+      const created: AuditEntry[] = findings.map((f) => ({
+        actor,
+        action: 'finding.created',
+        entityType: 'finding',
+        entityId: f.id,
+        payload: { sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, refer: f.refer, operatingPoint: f.operatingPoint, model: f.model },
+        idempotencyKey: `finding.created:${f.id}`,
+      }));
+      const columns = findings.map((f) => ({
+        id: f.id, label: f.label, display: f.display, probability: f.probability, positive: f.positive, refer: f.refer,
+        operating_point: f.operatingPoint, model: f.model, timing_ms: f.timingMs, heatmap: f.heatmap ?? null,
+      }));
+      const studyInstanceUid = await auditedTransaction(db, async (tx) => {
+        const { rows: [written] } = await tx.query<{ study: string | null } & AuditChainState>(
+          `with instance as (
+             update instances set status = 'done', error_code = null, error_message = null
+              where sop_instance_uid = $1 returning study_instance_uid
+           ), stored as (
+             insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive, refer,
                operating_point, model, timing_ms, heatmap)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (id) do nothing`,
-            [f.id, sopInstanceUid, studyInstanceUid, f.label, f.display, f.probability, f.positive, f.refer,
-              JSON.stringify(f.operatingPoint), JSON.stringify(f.model), JSON.stringify(f.timingMs),
-              f.heatmap ? JSON.stringify(f.heatmap) : null]);
-        }
-        await appendAudits(tx, findings.map((f) => ({
-          actor,
-          action: 'finding.created',
-          entityType: 'finding',
-          entityId: f.id,
-          payload: { sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, refer: f.refer, operatingPoint: f.operatingPoint, model: f.model },
-          idempotencyKey: `finding.created:${f.id}`,
-        })));
-        await reprioritise(tx, studyInstanceUid);
-        return studyInstanceUid;
+             select f.id, $1, instance.study_instance_uid, f.label, f.display, f.probability, f.positive, f.refer,
+               f.operating_point, f.model, f.timing_ms, f.heatmap
+               from instance, json_populate_recordset(null::findings, $2::json) f
+             on conflict (id) do nothing
+           )
+           select (select study_instance_uid from instance) as study, ${auditChainColumns('$3')}`,
+          [sopInstanceUid, JSON.stringify(columns), auditKeys(created)]);
+        if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
+        await reprioritise(tx, written.study, planAudits(written, created));
+        return written.study;
       });
       changed(studyInstanceUid, 'finding');
     },
@@ -196,24 +212,25 @@ export function createStore(db: Database, options: StoreOptions) {
      * already exist are kept: a late failure never erases an earlier success.
      */
     async recordInferenceFailure(sopInstanceUid: string, model: { id: string; version: string }, error: { code: string; message: string }, actor: string): Promise<void> {
-      const studyInstanceUid = await db.transaction(async (tx) => {
-        const instance = await tx.query<{ study_instance_uid: string }>(
-          'select study_instance_uid from instances where sop_instance_uid = $1', [sopInstanceUid]);
-        const studyInstanceUid = instance.rows[0]?.study_instance_uid;
-        if (!studyInstanceUid) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
-        await tx.query(
-          `update instances set status = 'failed', error_code = $2, error_message = $3
-            where sop_instance_uid = $1 and status <> 'done'`, [sopInstanceUid, error.code, error.message]);
-        await appendAudit(tx, {
-          actor,
-          action: 'inference.failed',
-          entityType: 'instance',
-          entityId: sopInstanceUid,
-          payload: { model, error },
-          idempotencyKey: `inference.failed:${sopInstanceUid}:${model.id}@${model.version}`,
-        });
-        await reprioritise(tx, studyInstanceUid);
-        return studyInstanceUid;
+      const failed: AuditEntry = {
+        actor,
+        action: 'inference.failed',
+        entityType: 'instance',
+        entityId: sopInstanceUid,
+        payload: { model, error },
+        idempotencyKey: `inference.failed:${sopInstanceUid}:${model.id}@${model.version}`,
+      };
+      const studyInstanceUid = await auditedTransaction(db, async (tx) => {
+        const { rows: [written] } = await tx.query<{ study: string | null } & AuditChainState>(
+          `with failed as (
+             update instances set status = 'failed', error_code = $2, error_message = $3
+              where sop_instance_uid = $1 and status <> 'done'
+           )
+           select (select study_instance_uid from instances where sop_instance_uid = $1) as study, ${auditChainColumns('$4')}`,
+          [sopInstanceUid, error.code, error.message, auditKeys([failed])]);
+        if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
+        await reprioritise(tx, written.study, planAudits(written, [failed]));
+        return written.study;
       });
       changed(studyInstanceUid, 'failure');
     },
@@ -228,7 +245,7 @@ export function createStore(db: Database, options: StoreOptions) {
      * decisions amend in a line, never both the same one. NotFoundError: nothing written.
      */
     async recordReview(findingId: string, decision: Omit<Review, 'id' | 'findingId' | 'createdAt' | 'amends'>): Promise<Review> {
-      const review = await db.transaction(async (tx) => {
+      const review = await auditedTransaction(db, async (tx) => {
         const finding = await tx.query<FindingRow>('select * from findings where id = $1 for update', [findingId]);
         if (!finding.rows[0]) throw new NotFoundError(`finding ${findingId} does not exist`);
         const inserted = await tx.query<ReviewRow>(
@@ -267,7 +284,7 @@ export function createStore(db: Database, options: StoreOptions) {
      * Either error writes nothing. The label is taken as given: the API checks it.
      */
     async recordReaderFinding(studyInstanceUid: string, input: NewReaderFinding): Promise<ReaderFindingRecord> {
-      const record = await db.transaction(async (tx) => {
+      const record = await auditedTransaction(db, async (tx) => {
         const study = await tx.query('select 1 from studies where study_instance_uid = $1', [studyInstanceUid]);
         if (study.rows.length === 0) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
         if (input.sopInstanceUid !== undefined) {
@@ -306,7 +323,7 @@ export function createStore(db: Database, options: StoreOptions) {
      * has not been received.
      */
     async recordClinical(studyInstanceUid: string, clinical: Record<string, unknown>, actor: string): Promise<ReturnType<Prioritise>> {
-      const result = await db.transaction(async (tx) => {
+      const result = await auditedTransaction(db, async (tx) => {
         const study = await tx.query('select 1 from studies where study_instance_uid = $1', [studyInstanceUid]);
         if (study.rows.length === 0) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
         await tx.query(
@@ -543,6 +560,10 @@ interface InstanceRow {
   error_code: string | null;
   error_message: string | null;
 }
+
+/** The columns of an instance and a finding that triage reads (reprioritise). */
+type SnapshotInstanceRow = Pick<InstanceRow, 'sop_instance_uid' | 'status' | 'error_code'>;
+type SnapshotFindingRow = Pick<FindingRow, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operating_point' | 'model'>;
 
 interface FindingRow {
   id: string;
