@@ -40,6 +40,12 @@ export interface LanternConfig {
   workers: number;
   /** Jobs one worker process runs at once. Env `LANTERN_WORKER_CONCURRENCY`, default 1 (inference is CPU-bound). */
   workerConcurrency: number;
+  /**
+   * CPU priority (nice, 0–19) of worker processes, every thread of them. Env `LANTERN_WORKER_NICE`,
+   * default 10: inference is batch work, while the API, the database and Redis answer people
+   * in short bursts and should preempt it; with nobody else wanting the CPU, workers still get all of it.
+   */
+  workerNice: number;
   /** onnxruntime intra-op threads per session. Env `LANTERN_ORT_THREADS`, default 1. */
   ortThreads: number;
   /** Largest accepted upload in bytes. Env `LANTERN_MAX_UPLOAD_BYTES`, default 512 MiB. */
@@ -56,12 +62,12 @@ export interface LanternConfig {
 
 export const repoRoot = path.dirname(fileURLToPath(import.meta.url));
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got "${raw}"`);
   }
   return value;
 }
@@ -81,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     viewerDir: path.resolve(env.LANTERN_VIEWER_DIR || path.join(repoRoot, 'viewer', 'dist')),
     workers: integer(env, 'LANTERN_WORKERS', os.availableParallelism(), 0),
     workerConcurrency: integer(env, 'LANTERN_WORKER_CONCURRENCY', 1, 1),
+    workerNice: integer(env, 'LANTERN_WORKER_NICE', 10, 0, 19),
     ortThreads: integer(env, 'LANTERN_ORT_THREADS', 1, 1),
     maxUploadBytes: integer(env, 'LANTERN_MAX_UPLOAD_BYTES', 512 * 1024 * 1024, 1),
     queuePrefix: env.LANTERN_QUEUE_PREFIX || 'lantern',

@@ -3,6 +3,7 @@ import type { LanternConfig } from '../config.ts';
 import { loadModelRegistry } from '../inference/registry.ts';
 import { logger } from '../log.ts';
 import { createBlobStore } from '../store/blobs.ts';
+import { lowerCpuPriority } from './cpu-priority.ts';
 import { createReadAssistWorker } from './read-assist-worker.ts';
 
 export interface WorkerRole {
@@ -11,10 +12,12 @@ export interface WorkerRole {
 
 /**
  * The worker role: loads and warms every model (refusing to start on a broken
- * contract), then consumes read-assist jobs. Needs Redis and the shared blob folder;
- * never the database.
+ * contract), then consumes read-assist jobs at a lower CPU priority than the API's.
+ * Needs Redis and the shared blob folder; never the database.
  */
 export async function startWorkerRole(config: LanternConfig & { redisUrl: string }): Promise<WorkerRole> {
+  // First, so that the threads onnxruntime and libvips start below inherit it.
+  lowerCpuPriority(config.workerNice);
   // One worker process per core: libvips' own thread pool would make workers fight for cores.
   sharp.concurrency(config.ortThreads);
   const registry = await loadModelRegistry(config.modelsDir, { threads: config.ortThreads });
