@@ -1,6 +1,26 @@
 import { createHash, randomUUID } from 'node:crypto';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+
+/**
+ * Up to this size a blob is written with synchronous calls: on the page cache that is
+ * about a millisecond, less than the four thread-pool round trips of the asynchronous
+ * calls (in situ, a 677 kB radiograph: p50 2.1–2.8 → 1.2–1.6 ms, q75 3.8–10 → 1.4–1.9 ms,
+ * on the way to its job being queued). Larger uploads are written asynchronously, so the
+ * API's event loop is never held for long.
+ */
+const SYNC_WRITE_MAX_BYTES = 4 * 1024 * 1024;
+
+/** The same four steps, either way; awaiting a synchronous result costs nothing. */
+interface FileSteps {
+  mkdir(dir: string, options: { recursive: true }): unknown;
+  exists(file: string): boolean | Promise<boolean>;
+  writeFile(file: string, bytes: Uint8Array): unknown;
+  rename(from: string, to: string): unknown;
+}
+const syncSteps: FileSteps = { mkdir: fsSync.mkdirSync, exists: fsSync.existsSync, writeFile: fsSync.writeFileSync, rename: fsSync.renameSync };
+const asyncSteps: FileSteps = { mkdir: fs.mkdir, exists: (file) => fs.access(file).then(() => true, () => false), writeFile: fs.writeFile, rename: fs.rename };
 
 /**
  * Files stored by the SHA-256 of their bytes, so the same upload is stored once and a
@@ -16,16 +36,13 @@ export function createBlobStore(dir: string) {
     async put(bytes: Uint8Array): Promise<string> {
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const target = pathOf(sha256);
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      try {
-        await fs.access(target);
-        return sha256;
-      } catch {
-        const temp = `${target}.${randomUUID()}.tmp`;
-        await fs.writeFile(temp, bytes);
-        await fs.rename(temp, target);
-        return sha256;
-      }
+      const steps = bytes.byteLength <= SYNC_WRITE_MAX_BYTES ? syncSteps : asyncSteps;
+      await steps.mkdir(path.dirname(target), { recursive: true });
+      if (await steps.exists(target)) return sha256;
+      const temp = `${target}.${randomUUID()}.tmp`;
+      await steps.writeFile(temp, bytes);
+      await steps.rename(temp, target);
+      return sha256;
     },
     async get(sha256: string): Promise<Uint8Array> {
       return new Uint8Array(await fs.readFile(pathOf(sha256)));

@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createBlobStore } from './blobs.ts';
+
+describe('blob store', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-blobs-'));
+  const blobs = createBlobStore(dir);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const filesUnder = (folder: string): string[] => fs.readdirSync(folder, { recursive: true, encoding: 'utf8' })
+    .filter((name) => fs.statSync(path.join(folder, name)).isFile());
+
+  // A radiograph-sized blob (written synchronously) and one past the synchronous limit.
+  it.each([['677 kB', 677_000], ['6 MB', 6_000_000]])('when a %s blob is put twice, then it is stored once under its SHA-256, whole, with no temp file left', async (_, size) => {
+    const bytes = new Uint8Array(size).map((_, i) => (i * 7 + size) % 251);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    expect(await blobs.put(bytes)).toBe(sha256);
+    const stored = path.join(dir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+    const firstWrite = fs.statSync(stored).mtimeMs;
+    expect(await blobs.put(bytes)).toBe(sha256);
+    expect(fs.statSync(stored).mtimeMs).toBe(firstWrite);
+    expect(Buffer.from(await blobs.get(sha256)).equals(Buffer.from(bytes))).toBe(true);
+    expect(filesUnder(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('when a name is not a SHA-256, then get refuses it rather than read outside the store', async () => {
+    await expect(blobs.get('../../etc/passwd')).rejects.toThrow(/not a sha256/);
+  });
+});
