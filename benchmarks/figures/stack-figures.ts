@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { QueueEvents } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { parseDicom } from '../../dicom/parse.ts';
-import { readAssistJobId, RESULTS_QUEUE, resultJobId } from '../../queue/jobs.ts';
+import { READ_ASSIST_QUEUE, readAssistJobId, RESULTS_QUEUE, resultJobId } from '../../queue/jobs.ts';
 import { apiClient } from '../../test/support/api-client.ts';
 import type { Stack } from '../../test/support/stack.ts';
 import { progressBar } from '../progress.ts';
@@ -26,38 +26,50 @@ export interface EndToEnd {
 
 /**
  * Upload → finding persisted on an idle queue, one study at a time: STOW-RS request,
- * then wait for the results job to complete (no polling). Stage times come from the
- * finding's own timing; "persist + delivery" is what remains.
+ * then wait for the results job to complete (no polling). The stages add up to the
+ * total: the worker's own ones come from the finding's timing, the hops between
+ * processes from the two jobs' BullMQ timestamps (ms, one clock: one machine).
  */
 export async function measureEndToEnd(stack: Stack, copies: Uint8Array[], modelKey: string): Promise<EndToEnd> {
   const api = apiClient(stack.baseUrl);
-  const events = new QueueEvents(RESULTS_QUEUE, { connection: { url: stack.redisUrl }, prefix: 'lantern' });
+  const connection = { url: stack.redisUrl };
+  const events = new QueueEvents(RESULTS_QUEUE, { connection, prefix: 'lantern' });
+  const readAssistJobs = new Queue(READ_ASSIST_QUEUE, { connection, prefix: 'lantern' });
+  const resultJobs = new Queue(RESULTS_QUEUE, { connection, prefix: 'lantern' });
   await events.waitUntilReady();
   const persisted = persistedWatcher(events);
   const samples: Record<string, number[]> = { total: [], ingest: [] };
+  const add = (stage: string, value: number) => (samples[stage] ??= []).push(value);
   const bar = progressBar('end to end (idle queue)', copies.length);
   try {
     for (const [i, bytes] of copies.entries()) {
       const sop = parseSop(bytes);
+      const jobId = readAssistJobId(sop, modelKey);
       const done = persisted(sop, modelKey);
+      const startedAt = Date.now();
       const start = performance.now();
       const { status } = await api.stow([bytes]);
       if (status !== 200) throw new Error(`upload failed with ${status}`);
       const ingest = performance.now() - start;
       await done;
       const total = performance.now() - start;
-      const study = (await api.worklist()).find((row) => row.findings.some((f) => f.sopInstanceUid === sop))!;
-      const timing = study.findings[0].timingMs;
+      const [job, result] = await Promise.all([readAssistJobs.getJob(jobId), resultJobs.getJob(resultJobId(jobId))]);
+      const { queueWait: _fromJob, ...workerStages } = result!.data.findings[0].timingMs as Record<string, number>;
+      const working = Object.values(workerStages).reduce((a, b) => a + b, 0);
       samples.total.push(total);
       samples.ingest.push(ingest);
-      for (const [stage, value] of Object.entries(timing)) (samples[stage] ??= []).push(value);
-      const worker = Object.values(timing).reduce((a, b) => a + b, 0);
-      (samples['persist + delivery'] ??= []).push(Math.max(0, total - ingest - worker));
+      add('upload → queued', job!.timestamp - startedAt);
+      add('queue wait', job!.processedOn! - job!.timestamp);
+      for (const [stage, value] of Object.entries(workerStages)) add(stage, value);
+      add('worker: blob, parse, hand back', result!.timestamp - job!.processedOn! - working);
+      add('result pickup', result!.processedOn! - result!.timestamp);
+      add('persist', result!.finishedOn! - result!.processedOn!);
+      add('delivery', startedAt + total - result!.finishedOn!);
       bar.tick(i + 1);
     }
   } finally {
     bar.done();
-    await events.close();
+    await Promise.all([events.close(), readAssistJobs.close(), resultJobs.close()]);
   }
   const { total, ingest, ...stages } = samples;
   return { total: summarise(total), ingest: summarise(ingest), stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, summarise(v)])), samples };
