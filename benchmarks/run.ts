@@ -16,7 +16,7 @@ import { repoRoot } from '../config.ts';
 import { files } from '../test/support/shared-data.ts';
 import { startStack } from '../test/support/stack.ts';
 import { measureBullmqNoop } from './figures/bullmq.ts';
-import { measurePipeline, MODEL_ID, studyCopies, type PipelineReference } from './figures/pipeline.ts';
+import { MODEL_ID, startPipelineReference, studyCopies, type PipelineReference } from './figures/pipeline.ts';
 import { measureApiLatency, measureEndToEnd, measureSaturation, type EndToEnd } from './figures/stack-figures.ts';
 import { latencyHistogramSvg } from './histogram-svg.ts';
 import { ratio, summarise, type Summary } from './stats.ts';
@@ -112,20 +112,25 @@ export async function runBenchmarks(options: BenchOptions) {
 }
 
 /**
- * Chunks of in-process reference runs and end-to-end runs, alternating, so both see the
- * same neighbours. Both arms leave out one warm-up run (the reference inside
- * measurePipeline, the stack here): a fresh worker's first study pays for compiling the
- * codec's WebAssembly and JIT, which is reported on its own as the cold first study.
+ * Chunks of reference runs and end-to-end runs, alternating, so both see the same
+ * neighbours. Both arms leave out one warm-up run (the reference process its first, the
+ * stack here): a fresh worker's first study pays for compiling the codec's WebAssembly
+ * and JIT, which is reported on its own as the cold first study.
  */
 async function alternate(stack: Awaited<ReturnType<typeof startStack>>, study: string, runs: number, modelKey: string) {
   const cold = await measureEndToEnd(stack, studyCopies(study, 1, 999), modelKey);
   const chunk = Math.max(1, Math.min(5, runs));
   const referenceParts: PipelineReference[] = [];
   const endToEndParts: EndToEnd[] = [];
-  for (let start = 0; start < runs; start += chunk) {
-    const count = Math.min(chunk, runs - start);
-    referenceParts.push(await measurePipeline(studyCopies(study, count, 1 + start), 1));
-    endToEndParts.push(await measureEndToEnd(stack, studyCopies(study, count, 1000 + start), modelKey));
+  const reference = await startPipelineReference(1);
+  try {
+    for (let start = 0; start < runs; start += chunk) {
+      const count = Math.min(chunk, runs - start);
+      referenceParts.push(await reference.measure({ file: study, count, offset: 1 + start }));
+      endToEndParts.push(await measureEndToEnd(stack, studyCopies(study, count, 1000 + start), modelKey));
+    }
+  } finally {
+    await reference.stop();
   }
   const merge = (parts: Record<string, number[]>[]) => {
     const merged: Record<string, number[]> = {};
