@@ -25,7 +25,7 @@ export async function startWorkerRole(config: LanternConfig & { redisUrl: string
     redisUrl: config.redisUrl,
     prefix: config.queuePrefix,
     registry,
-    blobs: createBlobStore(config.blobDir),
+    blobs: createBlobStore(config.blobDir, { readSynchronously: true }),
     concurrency: config.workerConcurrency,
     lockDurationMs: config.jobLockMs,
   });

@@ -26,6 +26,14 @@ describe('blob store', () => {
     expect(filesUnder(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('when a store reads synchronously (as a worker does), then it returns the same bytes', async () => {
+    const bytes = new Uint8Array(300_000).map((_, i) => i % 249);
+    const sha256 = await blobs.put(bytes);
+    const workerBlobs = createBlobStore(dir, { readSynchronously: true });
+    expect(Buffer.from(await workerBlobs.get(sha256)).equals(Buffer.from(bytes))).toBe(true);
+    await expect(workerBlobs.get('a'.repeat(64))).rejects.toThrow(/ENOENT/);
+  });
+
   it('when a name is not a SHA-256, then get refuses it rather than read outside the store', async () => {
     await expect(blobs.get('../../etc/passwd')).rejects.toThrow(/not a sha256/);
   });
