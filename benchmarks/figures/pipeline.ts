@@ -36,8 +36,8 @@ export type ChunkMessage = { ready: true } | { progress: number } | { samples: n
  * the model's real session, on the same bytes the stack gets — in a process of its own,
  * set up as a worker is (one thread for onnxruntime and for libvips), loaded and warmed
  * once, then asked for chunk after chunk. Measured inside the bench's own process instead,
- * whose heap carries the end-to-end arm's clients, its preprocess ran 12–28 ms slower
- * than the worker's: a reference that flattered the stack.
+ * its preprocess ran 12–28 ms slower than the worker's: a reference that flattered the
+ * stack. Here the gap is smaller but not gone (benchmarks/README.md says by how much).
  */
 export async function startPipelineReference(threads: number) {
   const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pipeline-process.ts');
