@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -92,6 +93,22 @@ describe('PGlite served over the PostgreSQL wire protocol (real pg client, real 
       expect((await reader.query('select body from notes where id = 4')).rows).toEqual([{ body: 'committed then gone' }]);
     } finally {
       await reader.end();
+    }
+  });
+
+  it('when a client sends bytes that are not PostgreSQL, then it is disconnected and the next client is served', async () => {
+    const { port } = new URL(server.url);
+    const garbage = net.connect(Number(port), '127.0.0.1');
+    const closed = new Promise<void>((resolve) => garbage.once('close', () => resolve()));
+    garbage.on('error', () => undefined);
+    // A startup packet whose length field (2) is shorter than the packet header itself.
+    garbage.write(Buffer.from([0, 0, 0, 2, 0, 3, 0, 0, 1, 2, 3, 4]));
+    await closed;
+    const next = await connectWhenFree();
+    try {
+      expect((await next.query('select 2 as two')).rows).toEqual([{ two: 2 }]);
+    } finally {
+      await next.end();
     }
   });
 

@@ -69,14 +69,15 @@ function serveClient(db: PGlite, socket: net.Socket, inOrder: InOrder) {
   let pending = Buffer.alloc(0);
   let startedUp = false;
 
-  socket.on('data', (chunk) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+  /** Takes the whole requests off `pending`: the startup packet, then all complete messages. Throws on bytes that are not PostgreSQL. */
+  const frame = (): Uint8Array[] => {
     const batches: Uint8Array[] = [];
     for (;;) {
       if (!startedUp) {
         if (pending.length < 8) break;
         const length = pending.readInt32BE(0);
         const code = pending.readInt32BE(4);
+        if (length < 8) throw new Error(`malformed startup message: length ${length}`);
         if (code === SSL_REQUEST) {
           socket.write('N');
           pending = pending.subarray(8);
@@ -98,6 +99,19 @@ function serveClient(db: PGlite, socket: net.Socket, inOrder: InOrder) {
         socket.end();
       }
       break;
+    }
+    return batches;
+  };
+
+  socket.on('data', (chunk) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    let batches: Uint8Array[];
+    try {
+      batches = frame();
+    } catch (error) {
+      logger.warn({ err: error }, 'closing a database client that does not speak the PostgreSQL protocol');
+      socket.destroy();
+      return;
     }
     for (const batch of batches) {
       if (batch.length === 0) continue;
@@ -130,7 +144,10 @@ function completeMessages(buffer: Buffer): { end: number; terminated: boolean } 
   let end = 0;
   while (buffer.length - end >= 5) {
     if (buffer[end] === TERMINATE) return { end, terminated: true };
-    const size = 1 + buffer.readInt32BE(end + 1);
+    const length = buffer.readInt32BE(end + 1);
+    // The length counts itself; anything shorter is not PostgreSQL, and must not stall the loop.
+    if (length < 4) throw new Error(`malformed message: length ${length}`);
+    const size = 1 + length;
     if (buffer.length - end < size) break;
     end += size;
   }
