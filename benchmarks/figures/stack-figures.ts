@@ -61,7 +61,7 @@ export async function measureEndToEnd(stack: Stack, copies: Uint8Array[], modelK
       add('upload → queued', job!.timestamp - startedAt);
       add('queue wait', job!.processedOn! - job!.timestamp);
       for (const [stage, value] of Object.entries(workerStages)) add(stage, value);
-      add('worker: blob, parse, hand back', result!.timestamp - job!.processedOn! - working);
+      add('worker: blob read, hand back', result!.timestamp - job!.processedOn! - working);
       add('result pickup', result!.processedOn! - result!.timestamp);
       add('persist', result!.finishedOn! - result!.processedOn!);
       add('delivery', startedAt + total - result!.finishedOn!);
