@@ -16,7 +16,7 @@ import { repoRoot } from '../config.ts';
 import { files } from '../test/support/shared-data.ts';
 import { startStack } from '../test/support/stack.ts';
 import { measureBullmqNoop } from './figures/bullmq.ts';
-import { MODEL_ID, startPipelineReference, studyCopies, type PipelineReference } from './figures/pipeline.ts';
+import { MODEL_ID, startPipelineReference, studyCopies, type ChunkSamples } from './figures/pipeline.ts';
 import { measureApiLatency, measureEndToEnd, measureSaturation, type EndToEnd } from './figures/stack-figures.ts';
 import { latencyHistogramSvg } from './histogram-svg.ts';
 import { ratio, summarise, type Summary } from './stats.ts';
@@ -120,7 +120,7 @@ export async function runBenchmarks(options: BenchOptions) {
 async function alternate(stack: Awaited<ReturnType<typeof startStack>>, study: string, runs: number, modelKey: string) {
   const cold = await measureEndToEnd(stack, studyCopies(study, 1, 999), modelKey);
   const chunk = Math.max(1, Math.min(5, runs));
-  const referenceParts: PipelineReference[] = [];
+  const referenceParts: ChunkSamples[] = [];
   const endToEndParts: EndToEnd[] = [];
   const reference = await startPipelineReference(1);
   try {

@@ -16,7 +16,7 @@ const threads = Number(process.argv[2]);
 sharp.concurrency(threads);
 const model = await loadModel(path.join(repoRoot, 'models', MODEL_ID), { threads }) as ReadAssistModel;
 let warm = false;
-const send = (message: ChunkMessage) => process.send!(message);
+const send = (message: ChunkMessage | { ready: true }) => process.send!(message);
 
 process.on('message', async ({ file, count, offset }: ChunkRequest) => {
   try {

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withFreshUids } from '../../test/support/dicom-builder.ts';
 import { progressBar } from '../progress.ts';
-import { summarise, type Summary } from '../stats.ts';
 
 export const MODEL_ID = 'pneumonia-cxr';
 
@@ -14,10 +13,8 @@ export function studyCopies(file: string, count: number, offset = 1): Uint8Array
   return Array.from({ length: count }, (_, i) => withFreshUids(bytes, offset + i));
 }
 
-export interface PipelineReference {
-  /** parse + decode + preprocess + session.run + postprocess, in one process, per image. */
-  total: Summary;
-  stages: Record<string, Summary>;
+/** One chunk's timings per image: parse + decode + preprocess + session.run + postprocess, and each stage. */
+export interface ChunkSamples {
   samples: number[];
   stageSamples: Record<string, number[]>;
 }
@@ -29,7 +26,8 @@ export interface ChunkRequest {
   offset: number;
 }
 
-export type ChunkMessage = { ready: true } | { progress: number } | { samples: number[]; stageSamples: Record<string, number[]> } | { error: string };
+/** What the reference process sends while it measures a chunk; before the first, one `{ ready: true }`. */
+export type ChunkMessage = { progress: number } | ChunkSamples | { error: string };
 
 /**
  * The physical floor for one image: the whole read-assist pipeline called directly, with
@@ -48,17 +46,15 @@ export async function startPipelineReference(threads: number) {
     child.once('exit', (code) => reject(new Error(`the reference process exited with ${code} before it was ready`)));
   });
   return {
-    measure(request: ChunkRequest): Promise<PipelineReference> {
+    measure(request: ChunkRequest): Promise<ChunkSamples> {
       const bar = progressBar('in-process pipeline (reference)', request.count);
       return new Promise((resolve, reject) => {
         const onMessage = (message: ChunkMessage) => {
-          if ('ready' in message) return;
           if ('progress' in message) return bar.tick(message.progress);
           child.off('message', onMessage);
           bar.done();
           if ('error' in message) return reject(new Error(`reference process: ${message.error}`));
-          const { samples, stageSamples } = message;
-          resolve({ total: summarise(samples), stages: Object.fromEntries(Object.entries(stageSamples).map(([k, v]) => [k, summarise(v)])), samples, stageSamples });
+          resolve(message);
         };
         child.on('message', onMessage);
         child.send(request);
