@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DicomError } from '../dicom/errors.ts';
 import { InputValidationError } from '../inference/features.ts';
 import { logger } from '../log.ts';
-import { InvalidReferenceError, NotFoundError } from '../store/store.ts';
+import { InvalidReferenceError, NotApplicableError, NotFoundError } from '../store/store.ts';
 
 /** Every API error leaves as `{ error: { code, message, details? } }` with a fitting status. */
 export class ApiError extends Error {
@@ -28,6 +28,7 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof NotFoundError) return new ApiError(404, error.code, error.message);
+  if (error instanceof NotApplicableError) return new ApiError(409, error.code, error.message);
   if (error instanceof InvalidReferenceError) return new ApiError(422, error.code, error.message, [{ field: error.field, message: error.message }]);
   if (error instanceof InputValidationError) return new ApiError(422, error.code, 'the inputs are invalid; see details for each field', error.issues);
   if (error instanceof DicomError) return new ApiError(422, error.code, error.message);

@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { LanternConfig } from '../config.ts';
 import { createOffThreadDecoder } from '../dicom/decode/off-thread/index.ts';
-import { labelNamesZh } from '../inference/label-names.ts';
 import { loadModelRegistry } from '../inference/registry.ts';
 import { createStudyPrioritiser } from '../inference/triage.ts';
 import { logger } from '../log.ts';
@@ -37,7 +36,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     databasePoolMax: config.databasePoolMax,
     databaseNamedStatements: config.databaseNamedStatements,
     dataDir: config.dataDir,
-    prioritise: createStudyPrioritiser(registry.triagePolicy, labelNamesZh(registry.models)),
+    prioritise: createStudyPrioritiser(registry),
     onChange: events.emit,
     onAuditError: (error) => logger.error({ err: error }, 'calculation audit commit failed; will retry'),
   });

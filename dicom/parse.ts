@@ -32,6 +32,8 @@ export interface InstanceMeta {
   instanceNumber?: number;
   bodyPartExamined?: string;
   viewPosition?: string;
+  /** Image Type (0008,0008) values, e.g. ORIGINAL, PRIMARY, LOCALIZER. */
+  imageType?: string[];
   /** Absent when there is no Pixel Data. */
   image?: ImageAttributes;
 }
@@ -193,6 +195,7 @@ function readMeta(dataSet: DataSet, decodeText: TextDecodeFn): InstanceMeta {
     instanceNumber: dataSet.intString('x00200013'),
     bodyPartExamined: str('x00180015'),
     viewPosition: str('x00185101'),
+    imageType: str('x00080008')?.split('\\').map((v) => v.trim()).filter(Boolean),
     image: dataSet.elements[PIXEL_DATA] ? readImage(dataSet) : undefined,
   };
 }

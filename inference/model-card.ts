@@ -87,6 +87,57 @@ const band = z.object({
   below: z.number().optional(),
 });
 
+/**
+ * Who and what a read-assist model was validated on. The worker checks each DICOM image
+ * against it before inference; outside it, the finding is "not applicable" with the
+ * reason, never a probability. `whenMissing` says what an absent attribute means:
+ * `run-flagged` (answer, and say the attribute could not be checked) or
+ * `not-applicable` (do not answer).
+ */
+const population = z.object({
+  /** Plain-language statement of the population, shown with not-applicable answers. */
+  description: z.string().min(1),
+  descriptionZh: z.string().min(1),
+  /** Body Part Examined (0018,0015) values accepted, upper case. */
+  bodyParts: z.array(z.string().min(1)).min(1),
+  /** View Position (0018,5101) values accepted: PA, AP, LL, RL, … */
+  views: z.array(z.string().min(1)).min(1),
+  /** Patient age in years, inclusive [min, max]: from Patient's Age (0010,1010), else Patient's Birth Date with Study Date. */
+  ageYears: z.tuple([z.number().min(0), z.number().max(150)]),
+  /** Patient's Sex (0010,0040) values accepted, when sex matters; absent = any. */
+  sexes: z.array(z.enum(['M', 'F', 'O'])).optional(),
+  /** Photometric Interpretations accepted. */
+  photometric: z.array(z.enum(['MONOCHROME1', 'MONOCHROME2'])).min(1),
+  /** Smallest Bits Stored accepted (e.g. 8: a screenshot-depth image is refused below it). */
+  minBitsStored: z.number().int().min(1).max(16).default(8),
+  /** Image Type (0008,0008) values that put an image outside (e.g. LOCALIZER, SECONDARY). */
+  excludedImageTypes: z.array(z.string().min(1)).default([]),
+  whenMissing: z.object({
+    age: z.enum(['run-flagged', 'not-applicable']),
+    view: z.enum(['run-flagged', 'not-applicable']),
+    bodyPart: z.enum(['run-flagged', 'not-applicable']),
+    sex: z.enum(['run-flagged', 'not-applicable']).default('run-flagged'),
+  }),
+});
+
+/**
+ * An image-level out-of-distribution check computed inside the graph from what the model
+ * sees: `output` is a float32 [-1, 1] score, higher = further from the training images.
+ * A score above `threshold` makes the finding "not applicable" (image unlike the training
+ * data). The threshold is chosen on validation data (`thresholdRule`); `evaluation` holds
+ * the detection figures reported on the card.
+ */
+const outOfDistribution = z.object({
+  output: z.string().min(1),
+  threshold: z.number(),
+  method: z.string().min(1),
+  thresholdRule: z.string().min(1),
+  evaluation: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type Population = z.infer<typeof population>;
+export type OutOfDistribution = z.infer<typeof outOfDistribution>;
+
 const readAssistCard = z.object({
   ...common,
   task: z.literal('read-assist'),
@@ -97,6 +148,11 @@ const readAssistCard = z.object({
    */
   deployment: z.enum(['serve', 'evaluate-only']).default('serve'),
   deploymentNote: z.string().optional(),
+  /** Whether an applicable finding may move a study's priority (the triage policy ignores it otherwise). */
+  drivesPriority: z.boolean(),
+  population,
+  /** Required to serve: a model that cannot tell an unfamiliar image from a familiar one may only be evaluated. */
+  outOfDistribution: outOfDistribution.optional(),
   modalities: z.array(z.string()).default([]),
   bodyParts: z.array(z.string()).default([]),
   weights,
@@ -126,7 +182,10 @@ const readAssistCard = z.object({
   calibration: z.record(z.string(), z.unknown()).optional(),
   trainingData: provenance,
   metrics: z.array(metric).min(1),
-}).passthrough();
+}).passthrough().refine((card) => card.deployment !== 'serve' || card.outOfDistribution, {
+  message: 'a served read-assist model needs an outOfDistribution check (or deployment "evaluate-only")',
+  path: ['outOfDistribution'],
+});
 
 /**
  * A tabular ONNX model run in-process: input `features` float32 [N, features.length]

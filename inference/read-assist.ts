@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { decodeFrame } from '../dicom/decode/index.ts';
-import { parseDicom, requirePixelData, type DicomInstance } from '../dicom/parse.ts';
-import type { FindingInput } from '../store/types.ts';
+import { parseDicom, requirePixelData } from '../dicom/parse.ts';
+import type { Applicability, FindingInput } from '../store/types.ts';
+import { checkPopulation, outOfDistributionReason } from './applicability.ts';
 import { preprocessors, type ModelImage } from './preprocess.ts';
 import type { ReadAssistModel } from './registry.ts';
 import { stageTimer } from './stage-timer.ts';
@@ -19,23 +20,48 @@ export function findingId(sopInstanceUid: string, modelKey: string, label: strin
 
 /**
  * The read-assist data path, top to bottom:
- * parse → decode first frame → preprocess (window, crop, resize) → run → findings.
+ * parse → population gate → decode first frame → preprocess (window, crop, resize) → run
+ * → out-of-distribution gate → findings.
  * Each step is a plain function; this is the one place they are wired together.
- * Throws the dicom/ typed errors for input it cannot read.
+ * An image outside the card's population is never decoded: its findings say "not
+ * applicable" and why. Throws the dicom/ typed errors for input it cannot read.
  */
 export async function readAssist(bytes: Uint8Array, model: ReadAssistModel): Promise<ReadAssistResult> {
   const { timingMs, timed } = stageTimer(2);
 
-  const { instance, image, frame } = await timed('decode', async () => {
+  const { instance, image } = await timed('parse', () => {
     const parsed = parseDicom(bytes);
-    const attributes = requirePixelData(parsed);
-    return { instance: parsed, image: attributes, frame: await decodeFrame(parsed, 0) };
+    return { instance: parsed, image: requirePixelData(parsed) };
   });
+  const population = checkPopulation(instance.meta, image, model.card);
+  const sopInstanceUid = instance.meta.sopInstanceUid;
+  if (!population.applicable) return { sopInstanceUid, findings: notApplicableFindings(sopInstanceUid, model, population, timingMs) };
+
+  const frame = await timed('decode', () => decodeFrame(instance, 0));
   const input = await timed('preprocess', () => preprocessors[model.preprocessing](frame, image, model.card.preprocessing.size));
   const outputs = await timed('inference', () => model.session.run(feedsFor(model, input)));
-  const findings = await timed('postprocess', () => toFindings(instance, model, input, outputs));
+  const findings = await timed('postprocess', () => {
+    const applicability = withOutOfDistribution(model, population, outputs);
+    return applicability.applicable
+      ? toFindings(sopInstanceUid, model, input, outputs, applicability)
+      : notApplicableFindings(sopInstanceUid, model, applicability, timingMs);
+  });
   for (const finding of findings) finding.timingMs = timingMs;
-  return { sopInstanceUid: instance.meta.sopInstanceUid, findings };
+  return { sopInstanceUid, findings };
+}
+
+/**
+ * The population verdict, overruled when the graph's out-of-distribution score is above
+ * the card's threshold. An evaluate-only model may have no check (a served one must).
+ */
+function withOutOfDistribution(model: ReadAssistModel, population: Applicability, outputs: ort.InferenceSession.OnnxValueMapType): Applicability {
+  const ood = model.card.outOfDistribution;
+  if (!ood) return population;
+  const score = (outputs[ood.output].data as Float32Array)[0];
+  const outOfDistribution = { score: round(score, 3), threshold: ood.threshold };
+  // A NaN score cannot vouch for the image: treat it as out of distribution.
+  const reason = outOfDistributionReason(ood, Number.isFinite(score) ? score : Infinity);
+  return reason ? { applicable: false, reason, caveats: population.caveats, outOfDistribution } : { ...population, outOfDistribution };
 }
 
 function feedsFor(model: ReadAssistModel, input: ModelImage): Record<string, ort.Tensor> {
@@ -43,22 +69,29 @@ function feedsFor(model: ReadAssistModel, input: ModelImage): Record<string, ort
   return { [spec.name]: new ort.Tensor('float32', input.data, [1, 1, input.height, input.width]) };
 }
 
-function toFindings(instance: DicomInstance, model: ReadAssistModel, input: ModelImage, outputs: ort.InferenceSession.OnnxValueMapType): FindingInput[] {
+const provenance = (model: ReadAssistModel) => ({ id: model.card.id, version: model.card.version, weightsSha256: model.card.weights.sha256, preprocessing: model.preprocessing });
+
+function operatingPointOf(model: ReadAssistModel, label: string) {
+  const { name, threshold } = model.card.operatingPoints.find((p) => p.label === label)!;
+  return { name, threshold };
+}
+
+function toFindings(sopInstanceUid: string, model: ReadAssistModel, input: ModelImage, outputs: ort.InferenceSession.OnnxValueMapType, applicability: Applicability): FindingInput[] {
   return model.card.labels.map((label) => {
     const probability = (outputs[label.output].data as Float32Array)[label.index];
     if (!Number.isFinite(probability)) throw new Error(`model ${model.key} produced a non-finite probability for ${label.id}`);
-    const operatingPoint = model.card.operatingPoints.find((p) => p.label === label.id)!;
+    const operatingPoint = operatingPointOf(model, label.id);
     const referBand = model.card.referBands?.find((b) => b.label === label.id);
     const heatmap = label.heatmapOutput ? outputs[label.heatmapOutput] : undefined;
     return {
-      id: findingId(instance.meta.sopInstanceUid, model.key, label.id),
+      id: findingId(sopInstanceUid, model.key, label.id),
       label: label.id,
       display: label.display,
       probability: round(probability, 4),
       positive: probability >= operatingPoint.threshold,
       refer: referBand ? probability >= referBand.low && probability < referBand.high : false,
-      operatingPoint: { name: operatingPoint.name, threshold: operatingPoint.threshold },
-      model: { id: model.card.id, version: model.card.version, weightsSha256: model.card.weights.sha256, preprocessing: model.preprocessing },
+      operatingPoint,
+      model: provenance(model),
       timingMs: {},
       heatmap: heatmap && {
         width: heatmap.dims[3],
@@ -66,8 +99,25 @@ function toFindings(instance: DicomInstance, model: ReadAssistModel, input: Mode
         data: Array.from(heatmap.data as Float32Array, (v) => round(v, 3)),
         region: input.region,
       },
+      applicability,
     };
   });
+}
+
+/** One finding per label that says the model does not answer here, and why: no probability, no call, no heatmap. */
+function notApplicableFindings(sopInstanceUid: string, model: ReadAssistModel, applicability: Applicability, timingMs: Record<string, number>): FindingInput[] {
+  return model.card.labels.map((label) => ({
+    id: findingId(sopInstanceUid, model.key, label.id),
+    label: label.id,
+    display: label.display,
+    probability: null,
+    positive: false,
+    refer: false,
+    operatingPoint: operatingPointOf(model, label.id),
+    model: provenance(model),
+    timingMs,
+    applicability,
+  }));
 }
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;

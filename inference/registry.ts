@@ -110,6 +110,11 @@ export async function loadModel(dir: string, options: SessionOptions): Promise<L
         }
         if (!card.operatingPoints.some((p) => p.label === label.id)) throw new ModelContractError(dir, `label ${label.id} has no operating point`);
       }
+      const oodOutput = card.outOfDistribution?.output;
+      const ood = card.outputs.find((o) => o.name === oodOutput);
+      if (oodOutput && (ood?.dtype !== 'float32' || ood.shape.join(',') !== '-1,1')) {
+        throw new ModelContractError(dir, `outOfDistribution reads output ${oodOutput}, which the card must declare as float32 [-1, 1]`);
+      }
       return { card, dir, key, sha256, session, preprocessing };
     }
     case 'risk': {

@@ -1,5 +1,6 @@
-import type { Prioritise } from '../store/types.ts';
-import type { TriageModel } from './registry.ts';
+import type { ApplicabilityNote, Prioritise } from '../store/types.ts';
+import { labelNamesZh } from './label-names.ts';
+import type { LoadedModel, ModelRegistry } from './registry.ts';
 import { triage, type TriageInput } from './triage-policy/evaluate.ts';
 
 /** What the triage route stores as a study's bedside assessment: the policy's inputs besides findings. */
@@ -10,27 +11,36 @@ const PIPELINE = {
   failed: (code: string) => ({ en: `AI could not read an image (${code}): needs a human read`, zh: `AI 无法读取图像（${code}）：需人工阅片` }),
   queued: { en: 'awaiting AI read', zh: '等待 AI 阅片' },
   noModel: { en: 'no AI model applies to this study', zh: '没有适用于本检查的 AI 模型' },
+  notApplicable: (model: string, reason: ApplicabilityNote) => ({ en: `AI not applicable (${model}): ${reason.text}`, zh: `AI 不适用（${model}）：${reason.textZh}` }),
 };
 
 /**
  * Study priority, level and "why" (English and Chinese) from the triage policy: the
- * study's AI findings fused with its latest bedside assessment. The AI pipeline's own
- * state is added to the "why" (a study still being read, one the AI could not read and a
- * human must, one no model applies to), without changing the clinical priority.
- * `nameZh` gives a finding's Chinese name (see label-names.ts) for the Chinese text.
+ * study's AI findings fused with its latest bedside assessment. Only applicable findings
+ * of models whose card lets them drive priority reach the policy: a "not applicable"
+ * finding, or one from an evaluate-only or advisory model, never moves a study. The AI
+ * pipeline's own state is added to the "why" (a study still being read, one the AI could
+ * not read and a human must, one no model applies to, one where every model declined and
+ * why), without changing the clinical priority.
  */
-export function createStudyPrioritiser(policy: TriageModel, nameZh: (model: { id: string; version?: string }, label: string) => string | undefined): Prioritise {
+export function createStudyPrioritiser(registry: Pick<ModelRegistry, 'triagePolicy' | 'models'>): Prioritise {
+  const policy = registry.triagePolicy;
+  const nameZh = labelNamesZh(registry.models);
+  const drives = priorityDrivers(registry.models);
   return ({ instances, findings, clinical }) => {
+    const applicable = findings.filter((f) => f.probability !== null && f.applicability?.applicable !== false);
     const result = triage(policy.card, {
       ...(clinical as ClinicalAssessment | undefined),
-      findings: findings.map((f) => ({ ...f, modelId: f.model.id, displayZh: nameZh(f.model, f.label) })),
+      findings: applicable.filter((f) => drives(f.model)).map((f) => ({ ...f, probability: f.probability!, modelId: f.model.id, displayZh: nameZh(f.model, f.label) })),
     });
+    const declined = applicable.length === 0 ? findings.find((f) => f.applicability?.reason) : undefined;
     const failed = instances.find((i) => i.status === 'failed');
     const pipeline = failed
       ? PIPELINE.failed(failed.errorCode ?? 'error')
       : instances.some((i) => i.status === 'queued') ? PIPELINE.queued
         // Every read-assist model answers every label, so "done" without findings means no model applied.
-        : findings.length === 0 && instances.length > 0 ? PIPELINE.noModel : undefined;
+        : findings.length === 0 && instances.length > 0 ? PIPELINE.noModel
+          : declined ? PIPELINE.notApplicable(declined.model.id, declined.applicability!.reason!) : undefined;
     return {
       priority: result.priority,
       why: [pipeline?.en, result.why].filter(Boolean).join(' · '),
@@ -38,4 +48,20 @@ export function createStudyPrioritiser(policy: TriageModel, nameZh: (model: { id
       detail: { ...result, policy: { id: policy.card.id, version: policy.card.version, sha256: policy.sha256 } },
     };
   };
+}
+
+/**
+ * Whether a finding's model may move priority: its card says `drivesPriority` and it is
+ * served. A finding from a model version no longer loaded falls back to the loaded card of
+ * the same id; from an unknown model, it drives nothing.
+ */
+function priorityDrivers(models: readonly LoadedModel[]): (model: { id: string; version: string }) => boolean {
+  const drives = new Map<string, boolean>();
+  for (const m of models) {
+    if (m.card.task !== 'read-assist') continue;
+    const yes = m.card.drivesPriority && m.card.deployment === 'serve';
+    drives.set(`${m.card.id}@${m.card.version}`, yes);
+    if (!drives.has(m.card.id)) drives.set(m.card.id, yes);
+  }
+  return (model) => drives.get(`${model.id}@${model.version}`) ?? drives.get(model.id) ?? false;
 }

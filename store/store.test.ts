@@ -7,12 +7,12 @@ import { openDatabase, type Database } from './db.ts';
 import { appendAudits, auditedTransaction } from './audit.ts';
 import { migrate } from './migrate.ts';
 import { servePglite, type PgliteServer } from './pglite-server.ts';
-import { createStore, type Store } from './store.ts';
-import { finding, newInstance } from './test-fixtures.ts';
+import { createStore, NotApplicableError, type Store } from './store.ts';
+import { finding, newInstance, notApplicableFinding } from './test-fixtures.ts';
 import type { Prioritise } from './types.ts';
 
 const prioritise: Prioritise = (s) => ({
-  priority: Math.max(0, ...s.findings.map((f) => f.probability * 100), (s.clinical as { news2?: { score: number } } | undefined)?.news2?.score ?? 0),
+  priority: Math.max(0, ...s.findings.map((f) => (f.probability ?? 0) * 100), (s.clinical as { news2?: { score: number } } | undefined)?.news2?.score ?? 0),
   why: s.findings.length ? `${s.findings[0].label} p=${s.findings[0].probability}` : 'awaiting AI',
   whyZh: s.findings.length ? `${s.findings[0].label} p=${s.findings[0].probability}` : '等待 AI',
   detail: s.clinical ? { level: 'II' } : undefined,
@@ -84,6 +84,27 @@ describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
     expect(detail.findings[0].aiAssisted).toMatch(/AI-assisted/);
     const audit = await store.listAudit({ limit: 10, entityId: f.id });
     expect(audit.map((a) => a.action)).toEqual(['finding.created']);
+  });
+
+  it('when a model was not applicable, then its finding keeps no probability and its reason, needs no decision, refuses one and counts in no agreement', async () => {
+    const counted = async () => (await store.agreement({ modelId: 'pneumonia-cxr' })).reduce((n, g) => n + g.findings, 0);
+    const before = await counted();
+    const input = newInstance();
+    await store.recordInstance(input, 'test');
+    const reason = { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 64 y outside 1–5 y', textZh: '患者年龄 64 岁 不在 1–5 岁之内' };
+    const f = notApplicableFinding(input.sopInstanceUid, reason);
+    await store.recordFindings(input.sopInstanceUid, [f], 'worker');
+    const detail = await store.getStudy(input.study.studyInstanceUid);
+    expect(detail.findings[0]).toMatchObject({ probability: null, positive: false, applicability: { applicable: false, reason } });
+    expect(detail.study.status).toBe('ready');
+    await expect(store.recordReview(f.id, { decision: 'accept', reviewer: 'Dr Li' })).rejects.toBeInstanceOf(NotApplicableError);
+    expect((await store.listAudit({ limit: 10, entityId: f.id })).map((a) => [a.action, (a.payload as { applicability?: unknown }).applicability]))
+      .toEqual([['finding.created', { applicable: false, reason, caveats: [] }]]);
+    expect(await counted()).toBe(before);
+    const applicable = newInstance();
+    await store.recordInstance(applicable, 'test');
+    await store.recordFindings(applicable.sopInstanceUid, [finding(applicable.sopInstanceUid, 0.7)], 'worker');
+    expect(await counted()).toBe(before + 1);
   });
 
   it('when an inference failure is recorded, then the study shows the error and is failed, and a later success is not erased', async () => {

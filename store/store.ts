@@ -36,6 +36,11 @@ export class InvalidReferenceError extends Error {
   }
 }
 
+/** A decision on a finding that makes no claim: the model was not applicable to the image. */
+export class NotApplicableError extends Error {
+  readonly code = 'FINDING_NOT_APPLICABLE';
+}
+
 export interface StoreOptions {
   /** Triage policy, injected so store/ stays free of clinical logic; called inside each study-changing transaction. */
   prioritise: Prioritise;
@@ -65,12 +70,15 @@ export function createStore(db: Database, options: StoreOptions) {
        select (select coalesce(json_agg(json_build_object('sop_instance_uid', i.sop_instance_uid, 'status', i.status, 'error_code', i.error_code)), '[]')
                  from instances i where i.study_instance_uid = $1) as instances,
               (select coalesce(json_agg(json_build_object('label', f.label, 'display', f.display, 'probability', f.probability, 'positive', f.positive,
-                        'refer', f.refer, 'operating_point', f.operating_point, 'model', f.model)), '[]')
+                        'refer', f.refer, 'operating_point', f.operating_point, 'model', f.model, 'applicability', f.applicability)), '[]')
                  from findings f where f.study_instance_uid = $1) as findings,
               (select clinical from study_clinical where study_instance_uid = $1) as clinical`, [studyInstanceUid, audits?.rows ?? '[]']);
     const snapshot: StudySnapshot = {
       instances: study.instances.map((r) => ({ sopInstanceUid: r.sop_instance_uid, status: r.status, errorCode: r.error_code ?? undefined })),
-      findings: study.findings.map((r) => ({ label: r.label, display: r.display, probability: r.probability, positive: r.positive, refer: r.refer, operatingPoint: r.operating_point, model: r.model })),
+      findings: study.findings.map((r) => ({
+        label: r.label, display: r.display, probability: r.probability, positive: r.positive, refer: r.refer, operatingPoint: r.operating_point, model: r.model,
+        applicability: optional(r.applicability),
+      })),
       clinical: study.clinical ?? undefined,
     };
     const { priority, why, whyZh, detail } = options.prioritise(snapshot);
@@ -176,12 +184,15 @@ export function createStore(db: Database, options: StoreOptions) {
         action: 'finding.created',
         entityType: 'finding',
         entityId: f.id,
-        payload: { sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, refer: f.refer, operatingPoint: f.operatingPoint, model: f.model },
+        payload: {
+          sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, refer: f.refer, operatingPoint: f.operatingPoint, model: f.model,
+          ...(f.applicability && { applicability: f.applicability }),
+        },
         idempotencyKey: `finding.created:${f.id}`,
       }));
       const columns = findings.map((f) => ({
         id: f.id, label: f.label, display: f.display, probability: f.probability, positive: f.positive, refer: f.refer,
-        operating_point: f.operatingPoint, model: f.model, timing_ms: f.timingMs, heatmap: f.heatmap ?? null,
+        operating_point: f.operatingPoint, model: f.model, timing_ms: f.timingMs, heatmap: f.heatmap ?? null, applicability: f.applicability ?? null,
       }));
       const studyInstanceUid = await auditedTransaction(db, async (tx) => {
         const { rows: [written] } = await tx.query<{ study: string | null } & AuditChainState>(
@@ -190,9 +201,9 @@ export function createStore(db: Database, options: StoreOptions) {
               where sop_instance_uid = $1 returning study_instance_uid
            ), stored as (
              insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive, refer,
-               operating_point, model, timing_ms, heatmap)
+               operating_point, model, timing_ms, heatmap, applicability)
              select f.id, $1, instance.study_instance_uid, f.label, f.display, f.probability, f.positive, f.refer,
-               f.operating_point, f.model, f.timing_ms, f.heatmap
+               f.operating_point, f.model, f.timing_ms, f.heatmap, f.applicability
                from instance, json_populate_recordset(null::findings, $2::json) f
              on conflict (id) do nothing
            )
@@ -248,6 +259,9 @@ export function createStore(db: Database, options: StoreOptions) {
       const review = await auditedTransaction(db, async (tx) => {
         const finding = await tx.query<FindingRow>('select * from findings where id = $1 for update', [findingId]);
         if (!finding.rows[0]) throw new NotFoundError(`finding ${findingId} does not exist`);
+        if (finding.rows[0].probability === null) {
+          throw new NotApplicableError(`finding ${findingId} is "not applicable" (${finding.rows[0].applicability?.reason?.text ?? 'outside the model\'s population'}): there is no AI claim to accept or override; add a reader finding instead`);
+        }
         const inserted = await tx.query<ReviewRow>(
           `insert into reviews (finding_id, decision, reason_code, comment, reviewer, amends)
            values ($1, $2, $3, $4, $5, (select max(id) from reviews where finding_id = $1)) returning *`,
@@ -434,6 +448,7 @@ export function createStore(db: Database, options: StoreOptions) {
             where ($1::timestamptz is null or f.created_at >= $1::timestamptz)
               and ($2::timestamptz is null or f.created_at < $2::timestamptz)
               and ($3::text is null or f.model->>'id' = $3::text)
+              and f.probability is not null
          ), decided as (
            select distinct on (r.finding_id) s.*, r.decision, r.reason_code, r.created_at as decided_at,
                   count(*) over (partition by r.finding_id) as reviews
@@ -501,7 +516,7 @@ async function hydrate(db: Queryable, studies: StudyRow[]): Promise<WorklistItem
   const uids = studies.map((s) => s.study_instance_uid);
   const findings = await db.query<FindingRow & { review: ReviewRow | null }>(
     `select f.*, (select to_jsonb(r) from reviews r where r.finding_id = f.id order by r.id desc limit 1) as review
-       from findings f where f.study_instance_uid = any($1) order by f.probability desc`, [uids]);
+       from findings f where f.study_instance_uid = any($1) order by f.probability desc nulls last`, [uids]);
   const instances = await db.query<InstanceRow>('select * from instances where study_instance_uid = any($1)', [uids]);
   return studies.map((row) => {
     const studyFindings = findings.rows.filter((f) => f.study_instance_uid === row.study_instance_uid).map((f) => ({
@@ -518,15 +533,15 @@ async function hydrate(db: Queryable, studies: StudyRow[]): Promise<WorklistItem
 
 /**
  * A study's status, in SQL so the worklist filters and orders by it before its limit
- * (`s` is the studies row): pending while any image waits for AI; without findings,
- * failed if the AI could not read an image, else ready; reviewed once every finding has
- * a decision.
+ * (`s` is the studies row): pending while any image waits for AI; without findings that
+ * make a claim ("not applicable" ones make none), failed if the AI could not read an
+ * image, else ready for a human read; reviewed once every claim has a decision.
  */
 const STUDY_STATUS_SQL = `case
   when exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.status = 'queued') then 'pending'
-  when not exists (select 1 from findings f where f.study_instance_uid = s.study_instance_uid)
+  when not exists (select 1 from findings f where f.study_instance_uid = s.study_instance_uid and f.probability is not null)
     then case when exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.status = 'failed') then 'failed' else 'ready' end
-  when exists (select 1 from findings f where f.study_instance_uid = s.study_instance_uid
+  when exists (select 1 from findings f where f.study_instance_uid = s.study_instance_uid and f.probability is not null
                  and not exists (select 1 from reviews r where r.finding_id = f.id)) then 'ready'
   else 'reviewed' end`;
 
@@ -563,7 +578,7 @@ interface InstanceRow {
 
 /** The columns of an instance and a finding that triage reads (reprioritise). */
 type SnapshotInstanceRow = Pick<InstanceRow, 'sop_instance_uid' | 'status' | 'error_code'>;
-type SnapshotFindingRow = Pick<FindingRow, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operating_point' | 'model'>;
+type SnapshotFindingRow = Pick<FindingRow, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operating_point' | 'model' | 'applicability'>;
 
 interface FindingRow {
   id: string;
@@ -571,13 +586,14 @@ interface FindingRow {
   study_instance_uid: string;
   label: string;
   display: string;
-  probability: number;
+  probability: number | null;
   positive: boolean;
   refer: boolean;
   operating_point: FindingInput['operatingPoint'];
   model: FindingInput['model'];
   timing_ms: Record<string, number>;
   heatmap: FindingInput['heatmap'] | null;
+  applicability: FindingInput['applicability'] | null;
   created_at: Date | string;
 }
 
@@ -653,6 +669,7 @@ function findingFromRow(row: FindingRow): Finding {
     model: row.model,
     timingMs: row.timing_ms,
     heatmap: optional(row.heatmap),
+    applicability: optional(row.applicability),
     aiAssisted: AI_ASSISTED_NOTICE,
     aiAssistedZh: AI_ASSISTED_NOTICE_ZH,
     createdAt: iso(row.created_at),

@@ -1,5 +1,5 @@
 /** Store inputs for tests: a new CR instance with unique UIDs, and a model's finding on it. */
-import type { FindingInput, NewInstance } from './types.ts';
+import type { ApplicabilityNote, FindingInput, NewInstance } from './types.ts';
 
 export function newInstance(overrides: Partial<NewInstance> = {}): NewInstance {
   const study = `1.2.826.0.1.${Date.now()}.${Math.floor(Math.random() * 1e6)}`;
@@ -29,4 +29,9 @@ export function finding(sop: string, probability = 0.8): FindingInput {
     model: { id: 'pneumonia-cxr', version: '1.0.0', weightsSha256: 'b'.repeat(64), preprocessing: 'grey-square@1' },
     timingMs: { inference: 1 },
   };
+}
+
+/** The finding a model writes when the image lies outside its card's population: no probability, the reason. */
+export function notApplicableFinding(sop: string, reason: ApplicabilityNote): FindingInput {
+  return { ...finding(sop), probability: null, positive: false, applicability: { applicable: false, reason, caveats: [] } };
 }

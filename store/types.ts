@@ -35,11 +35,33 @@ export interface ModelProvenance {
   preprocessing: string;
 }
 
+/** One reason or caveat about whether a model may answer on an image, in both languages. */
+export interface ApplicabilityNote {
+  code: string;
+  text: string;
+  textZh: string;
+}
+
+/**
+ * Whether the image lies inside the population and images the model's card declares
+ * (inference/applicability.ts). Not applicable: the finding has no probability and counts
+ * nothing toward priority; `reason` says why. Caveats: attributes that could not be
+ * checked, answered anyway because the card says so.
+ */
+export interface Applicability {
+  applicable: boolean;
+  reason?: ApplicabilityNote;
+  caveats: ApplicabilityNote[];
+  /** The graph's out-of-distribution score and the card's threshold, when the model ran. */
+  outOfDistribution?: { score: number; threshold: number };
+}
+
 export interface FindingInput {
   id: string;
   label: string;
   display: string;
-  probability: number;
+  /** Null when the model is not applicable to the image: it gives no probability there. */
+  probability: number | null;
   positive: boolean;
   /** Inside the model's refer band: too uncertain to hint either way; a human read decides. */
   refer: boolean;
@@ -48,6 +70,8 @@ export interface FindingInput {
   timingMs: Record<string, number>;
   /** Coarse map over `region` (the square of the original image the model saw), values in [0, 1]. */
   heatmap?: { width: number; height: number; data: number[]; region: { left: number; top: number; size: number } };
+  /** Absent on findings made before the population gate existed (they were all answered). */
+  applicability?: Applicability;
 }
 
 export interface Review {
@@ -190,7 +214,7 @@ export interface AgreementRow {
 /** What triage sees of a study when its priority is recomputed. */
 export interface StudySnapshot {
   instances: { sopInstanceUid: string; status: 'queued' | 'done' | 'failed'; errorCode?: string }[];
-  findings: Pick<FindingInput, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operatingPoint' | 'model'>[];
+  findings: Pick<FindingInput, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operatingPoint' | 'model' | 'applicability'>[];
   /** The latest bedside assessment recorded for the study, as the triage layer stored it. */
   clinical?: unknown;
 }
