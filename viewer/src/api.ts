@@ -31,13 +31,16 @@ export interface Finding {
   sopInstanceUid: string;
   label: string;
   display: string;
-  probability: number;
+  /** Null when the model was not applicable to the image: `applicability.reason` says why. */
+  probability: number | null;
   positive: boolean;
   refer?: boolean;
   operatingPoint: { name: string; threshold: number };
   model: { id: string; version: string; weightsSha256: string; preprocessing: string };
-  timingMs: { decode: number; preprocess: number; inference: number; postprocess: number };
+  /** Stages that ran: a model declined before decoding has only `parse`. */
+  timingMs: Partial<Record<'parse' | 'decode' | 'preprocess' | 'inference' | 'postprocess', number>>;
   heatmap?: Heatmap;
+  applicability?: Applicability;
   aiAssisted: string;
   aiAssistedZh: string;
   /** The label's Chinese name from the model card; absent when the card has none. */
@@ -47,6 +50,21 @@ export interface Finding {
   review: Review | null;
   /** Every decision on this finding, oldest first (in study answers). */
   reviews?: Review[];
+}
+
+/** One reason or caveat about whether a model may answer on an image, in both languages. */
+export interface ApplicabilityNote {
+  code: string;
+  text: string;
+  textZh: string;
+}
+
+/** Whether the image lies inside the model card's population (absent on findings older than the gate). */
+export interface Applicability {
+  applicable: boolean;
+  reason?: ApplicabilityNote;
+  caveats: ApplicabilityNote[];
+  outOfDistribution?: { score: number; threshold: number };
 }
 
 /** Row-major activation map. `region` (sent by the API though not yet in docs/api.md) is the

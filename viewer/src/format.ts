@@ -2,8 +2,8 @@
 import { defineMessages, intlLocale } from './i18n.ts';
 
 const msg = defineMessages({
-  en: { positive: 'Positive', negative: 'Negative', refer: 'Refer: indeterminate' },
-  zh: { positive: '阳性', negative: '阴性', refer: '不确定：需人工判读' },
+  en: { positive: 'Positive', negative: 'Negative', refer: 'Refer: indeterminate', notApplicable: 'Not applicable' },
+  zh: { positive: '阳性', negative: '阴性', refer: '不确定：需人工判读', notApplicable: '不适用' },
 });
 
 /** DICOM PN "Family^Given^Middle^Prefix^Suffix" → "Family, Given Middle". */
@@ -35,7 +35,9 @@ export function dateTime(iso: string | undefined): string {
   });
 }
 
-export function percent(p: number): string {
+/** A probability; a finding with none (the model was not applicable) shows a dash. */
+export function percent(p: number | null): string {
+  if (p === null) return '—';
   return `${(p * 100).toFixed(p >= 0.995 || p < 0.005 ? 1 : 0)}%`;
 }
 
@@ -61,9 +63,15 @@ export function priorityBand(priority: number): 'urgent' | 'high' | 'routine' | 
   return 'low';
 }
 
-/** The AI's call on a finding: inside the model's refer band it is too uncertain to hint either way. */
-export type FindingCall = 'positive' | 'negative' | 'refer';
-export const findingCall = (f: { positive: boolean; refer?: boolean }): FindingCall => (f.refer ? 'refer' : f.positive ? 'positive' : 'negative');
+/**
+ * The AI's call on a finding: inside the model's refer band it is too uncertain to hint
+ * either way; outside the card's population the model makes no call at all.
+ */
+export type FindingCall = 'positive' | 'negative' | 'refer' | 'not-applicable';
+export const findingCall = (f: { probability: number | null; positive: boolean; refer?: boolean }): FindingCall =>
+  f.probability === null ? 'not-applicable' : f.refer ? 'refer' : f.positive ? 'positive' : 'negative';
+/** A finding a reader still has to accept or override: one that makes a claim and has no decision yet. */
+export const awaitsDecision = (f: { probability: number | null; review: unknown }): boolean => f.probability !== null && !f.review;
 /** The call in the reader's language; getters, so a screen rendered after a locale switch reads the new language. */
 export const findingCallText: Readonly<Record<FindingCall, string>> = {
   get positive() {
@@ -74,5 +82,8 @@ export const findingCallText: Readonly<Record<FindingCall, string>> = {
   },
   get refer() {
     return msg().refer;
+  },
+  get 'not-applicable'() {
+    return msg().notApplicable;
   },
 };

@@ -24,7 +24,7 @@ import {
 } from './api.ts';
 import { announce } from './announce.ts';
 import { h, replaceChildren } from './dom.ts';
-import { dateTime, dicomDate, num, personName, priorityBand } from './format.ts';
+import { awaitsDecision, dateTime, dicomDate, num, percent, personName, priorityBand } from './format.ts';
 import { clinical, defineMessages } from './i18n.ts';
 import type { AppContext } from './main.ts';
 import { decisionText } from './reading-text.ts';
@@ -80,6 +80,7 @@ const msg = defineMessages({
     saved: (what: string, name: string) => `${what}: ${name}`,
     notSaved: (detail: string) => `Decision not saved — ${detail}`,
     alreadyDecided: (what: string) => `Already ${what.toLowerCase()}. Press E to amend.`,
+    notApplicable: (finding: string) => `${finding}: the model was not applicable to this image, so there is no AI claim to decide. Press M to add a finding.`,
     amendStarted: (name: string) => `Amending ${name}: choose A or O`,
     notDecided: 'Nothing to amend: this finding has no decision yet.',
     noFinding: 'No finding selected.',
@@ -133,6 +134,7 @@ const msg = defineMessages({
     saved: (what: string, name: string) => `${what}：${name}`,
     notSaved: (detail: string) => `决定未保存 — ${detail}`,
     alreadyDecided: (what: string) => `已${what.replace(/^已/, '')}。按 E 修改。`,
+    notApplicable: (finding: string) => `${finding}：模型不适用于此图像，没有可决定的 AI 结论。按 M 添加发现。`,
     amendStarted: (name: string) => `正在修改“${name}”：请按 A 或 O`,
     notDecided: '无可修改：此发现尚未决定。',
     noFinding: '未选择发现。',
@@ -237,7 +239,7 @@ export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid:
     if (!detail) return;
     const list = findings();
     const hadFocus = findingsList.contains(document.activeElement);
-    if (!list.some((f) => f.id === selectedId)) selectedId = (list.find((f) => !f.review) ?? list[0])?.id;
+    if (!list.some((f) => f.id === selectedId)) selectedId = (list.find(awaitsDecision) ?? list[0])?.id;
     replaceChildren(
       findingsList,
       list.length
@@ -338,7 +340,7 @@ export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid:
       // On to the next undecided finding, so a study with several reads straight through.
       const list = findings();
       const at = list.indexOf(finding);
-      const next = [...list.slice(at + 1), ...list.slice(0, at)].find((f) => !f.review);
+      const next = [...list.slice(at + 1), ...list.slice(0, at)].find(awaitsDecision);
       if (next && selectedId === finding.id) selectedId = next.id;
     } catch (err) {
       errors.set(finding.id, m.notSaved(errorText(err)));
@@ -360,6 +362,10 @@ export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid:
       announce(m.noFinding, 'error');
       return false;
     }
+    if (f.probability === null) {
+      announce(m.notApplicable(name(f)), 'error');
+      return false;
+    }
     if (f.review && !amending.has(f.id)) {
       announce(m.alreadyDecided(decisionText(f.review.decision)), 'error');
       return false;
@@ -374,7 +380,7 @@ export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid:
         openCodePicker({
           title: m.overrideTitle(name(finding)),
           testid: 'override-picker',
-          subject: m.overrideSubject(`${Math.round(finding.probability * 100)}%`),
+          subject: m.overrideSubject(percent(finding.probability)),
           items,
           commentRequired: (code) => code === 'other',
           confirmLabel: m.overrideConfirm,

@@ -118,15 +118,16 @@ function findingChip(f: Finding): HTMLElement {
   const m = msg();
   const name = clinical(f.display, f.displayZh);
   const decided = f.review ? ` · ${decisionText(f.review.decision)}` : '';
+  const call = findingCall(f);
+  const reason = f.applicability?.reason;
+  // A model that declined shows why instead of a number, so a dash is never read as "0 %".
+  const value = call === 'not-applicable' ? findingCallText[call] : percent(f.probability);
+  const detail = reason ? clinical(reason.text, reason.textZh) : findingCallText[call];
   return h(
     'span',
-    {
-      class: `chip chip-${findingCall(f)}`,
-      testid: 'finding-chip',
-      title: `${name}: ${percent(f.probability)} (${findingCallText[findingCall(f)]}). ${clinical(f.aiAssisted, f.aiAssistedZh)}`,
-    },
+    { class: `chip chip-${call}`, testid: 'finding-chip', 'data-call': call, title: `${name}: ${value} (${detail}). ${clinical(f.aiAssisted, f.aiAssistedZh)}` },
     h('span', { class: 'chip-ai', 'aria-label': m.aiAssisted }, 'AI'),
-    `${name} ${percent(f.probability)}${decided}`,
+    `${name} ${value}${decided}`,
   );
 }
 

@@ -35,6 +35,10 @@ const msg = defineMessages({
     hideHeatmap: 'Hide heatmap (H)',
     saving: 'Saving…',
     label: (n: number, total: number, name: string, p: string, call: string, state: string) => `Finding ${n} of ${total}: ${name}, ${p}, ${call}. ${state}`,
+    notApplicableState: 'No AI claim: nothing to decide.',
+    notApplicableWhy: 'The model does not answer on this image:',
+    caveats: 'Answered, but not checked:',
+    ood: (score: string, threshold: string) => `Out-of-distribution score ${score} (threshold ${threshold})`,
     undecided: 'Not yet decided: A to accept, O to override.',
     decided: (what: string, who: string) => `${what} by ${who}. E to amend.`,
   },
@@ -61,6 +65,10 @@ const msg = defineMessages({
     hideHeatmap: '隐藏热力图 (H)',
     saving: '正在保存…',
     label: (n: number, total: number, name: string, p: string, call: string, state: string) => `第 ${n}/${total} 项发现：${name}，${p}，${call}。${state}`,
+    notApplicableState: '无 AI 结论：无需决定。',
+    notApplicableWhy: '模型不对此图像给出结论：',
+    caveats: '已给出结论，但未能核对：',
+    ood: (score: string, threshold: string) => `分布外评分 ${score}（阈值 ${threshold}）`,
     undecided: '尚未决定：按 A 接受，按 O 否决。',
     decided: (what: string, who: string) => `${who} ${what}。按 E 修改。`,
   },
@@ -120,11 +128,14 @@ export function findingCard(state: FindingCardState, actions: FindingCardActions
   const call = findingCall(f);
   const name = clinical(f.display, f.displayZh);
   const t = f.timingMs;
-  const total = t.decode + t.preprocess + t.inference + t.postprocess;
+  const total = Object.values(t).reduce((a, b) => a + (b ?? 0), 0);
   const review = f.review;
   const history = f.reviews ?? (review ? [review] : []);
-  const deciding = !review || state.amending;
-  const stateText = review ? m.decided(decisionText(review.decision), review.reviewer) : m.undecided;
+  const applicable = f.probability !== null;
+  const deciding = applicable && (!review || state.amending);
+  const stateText = !applicable ? m.notApplicableState : review ? m.decided(decisionText(review.decision), review.reviewer) : m.undecided;
+  const applicability = f.applicability;
+  const ood = applicability?.outOfDistribution;
 
   const card = h(
     'article',
@@ -151,6 +162,14 @@ export function findingCard(state: FindingCardState, actions: FindingCardActions
       ' ',
       h('span', { class: 'muted small' }, m.atOperatingPoint(f.operatingPoint.name, num(f.operatingPoint.threshold, 3))),
     ),
+    !applicable && applicability?.reason
+      ? h('div', { class: 'not-applicable', testid: 'not-applicable', 'data-code': applicability.reason.code },
+          h('strong', {}, m.notApplicableWhy), ' ', clinical(applicability.reason.text, applicability.reason.textZh))
+      : null,
+    applicability?.caveats.length
+      ? h('div', { class: 'caveats small', testid: 'caveats' }, m.caveats, ' ',
+          applicability.caveats.map((c) => h('span', { class: 'caveat', 'data-code': c.code }, clinical(c.text, c.textZh))))
+      : null,
     h(
       'div',
       { class: 'calibration small', testid: 'calibration' },
@@ -172,9 +191,11 @@ export function findingCard(state: FindingCardState, actions: FindingCardActions
       h('dt', {}, m.timing),
       h(
         'dd',
-        { testid: 'timing', title: `decode ${ms(t.decode)}, preprocess ${ms(t.preprocess)}, inference ${ms(t.inference)}, postprocess ${ms(t.postprocess)}` },
+        { testid: 'timing', title: Object.entries(t).map(([stage, value]) => `${stage} ${ms(value)}`).join(', ') },
         m.timingValue(ms(total), ms(t.inference)),
       ),
+      ood ? h('dt', {}, 'OOD') : null,
+      ood ? h('dd', { testid: 'ood-score' }, m.ood(num(ood.score, 1), num(ood.threshold, 1))) : null,
       h('dt', {}, m.produced),
       h('dd', {}, dateTime(f.createdAt)),
     ),
@@ -198,7 +219,9 @@ export function findingCard(state: FindingCardState, actions: FindingCardActions
     h(
       'div',
       { class: 'finding-actions' },
-      deciding
+      !applicable
+        ? h('span', { class: 'muted small' }, m.notApplicableState)
+        : deciding
         ? [
             h('button', { type: 'button', class: 'accept', testid: 'accept', disabled: state.busy, onclick: actions.accept }, `${m.accept} (A)`),
             h('button', { type: 'button', class: 'override', testid: 'override', disabled: state.busy, onclick: actions.override }, `${m.override} (O)`),
