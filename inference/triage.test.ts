@@ -1,0 +1,71 @@
+/**
+ * Study priority from the shipped triage policy and model cards: only applicable findings
+ * of models whose card lets them drive priority move a study; the "why" says when every
+ * model declined, and why.
+ */
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../config.ts';
+import { finding, notApplicableFinding } from '../store/test-fixtures.ts';
+import type { Prioritise, StudySnapshot } from '../store/types.ts';
+import { loadModel, type LoadedModel, type TriageModel } from './registry.ts';
+import { createStudyPrioritiser } from './triage.ts';
+
+const load = (id: string) => loadModel(path.join(repoRoot, 'models', id), { threads: 1 });
+const SOP = '1.2.3.4';
+const done: StudySnapshot['instances'] = [{ sopInstanceUid: SOP, status: 'done' }];
+const tooOld = { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 64 y outside 1–5 y', textZh: '患者年龄 64 岁 不在 1–5 岁之内' };
+const positive = (model: { id: string; version: string }, probability = 0.97) => ({
+  ...finding(SOP, probability), positive: true, model: { ...finding(SOP).model, ...model },
+});
+const news2High = { news2: { score: 8, band: 'high' } };
+
+describe('study priority with the population gate', () => {
+  let prioritise: Prioritise;
+  let models: LoadedModel[];
+
+  beforeAll(async () => {
+    models = await Promise.all(['triage-policy', 'pneumonia-cxr', 'nih-cxr-abnormal'].map(load));
+    prioritise = createStudyPrioritiser({ triagePolicy: models[0] as TriageModel, models });
+  });
+
+  const card = (id: string) => models.find((m) => m.card.id === id)!.card as { id: string; version: string };
+
+  it('when a served model that drives priority calls pneumonia, then the study rises above one with no finding', () => {
+    const none = prioritise({ instances: done, findings: [] });
+    const called = prioritise({ instances: done, findings: [positive(card('pneumonia-cxr'))] });
+    expect(called.priority).toBeGreaterThan(none.priority);
+  });
+
+  it('when the model was not applicable, then the study is prioritised as if it had no finding and the why says why', () => {
+    const none = prioritise({ instances: done, findings: [] });
+    const declined = prioritise({ instances: done, findings: [notApplicableFinding(SOP, tooOld)] });
+    expect(declined.priority).toBe(none.priority);
+    expect(declined.why).toContain('AI not applicable (pneumonia-cxr): patient age 64 y outside 1–5 y');
+    expect(declined.whyZh).toContain('AI 不适用（pneumonia-cxr）：患者年龄 64 岁 不在 1–5 岁之内');
+  });
+
+  it('when vital signs are urgent and the model declined, then the priority is the vital signs\' alone', () => {
+    const vitals = prioritise({ instances: done, findings: [], clinical: news2High });
+    const declined = prioritise({ instances: done, findings: [notApplicableFinding(SOP, tooOld)], clinical: news2High });
+    expect(declined.priority).toBe(vitals.priority);
+    expect(declined.priority).toBeGreaterThan(50);
+  });
+
+  it('when an evaluate-only model (drivesPriority false) calls a finding, then priority does not move', () => {
+    const nih = card('nih-cxr-abnormal');
+    const none = prioritise({ instances: done, findings: [] });
+    expect(prioritise({ instances: done, findings: [positive(nih)] }).priority).toBe(none.priority);
+  });
+
+  it('when one model declined and another answered, then the answer drives priority and the why does not call the study unread', () => {
+    const both = prioritise({ instances: done, findings: [notApplicableFinding(SOP, tooOld), positive(card('pneumonia-cxr'))] });
+    expect(both.priority).toBe(prioritise({ instances: done, findings: [positive(card('pneumonia-cxr'))] }).priority);
+    expect(both.why).not.toMatch(/not applicable/);
+  });
+
+  it('when a finding comes from a model this process does not know, then it drives nothing', () => {
+    const none = prioritise({ instances: done, findings: [] });
+    expect(prioritise({ instances: done, findings: [positive({ id: 'someone-elses-model', version: '9.9.9' })] }).priority).toBe(none.priority);
+  });
+});
