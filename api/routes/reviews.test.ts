@@ -54,6 +54,20 @@ describe('POST /v1/findings/{id}/review', () => {
     expect(worklistRow.findings[0].review).toEqual(second.body.review);
   });
 
+  it('when the model was not applicable to the image, then a decision is refused with 409 and nothing is written', async () => {
+    const { studyInstanceUid, sopInstanceUid } = await api.addStudy();
+    const reason = { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 64 y outside 1–5 y', textZh: '患者年龄 64 岁 不在 1–5 岁之内' };
+    const finding = await api.addFinding(sopInstanceUid, { probability: 0.9, notApplicable: reason });
+    const before = await lastSeq();
+    const answer = await api.client.review(finding.id, { decision: 'accept', reviewer: 'Dr Li' });
+    expect(answer.status).toBe(409);
+    expect(answer.body).toMatchObject({ error: { code: 'FINDING_NOT_APPLICABLE', message: expect.stringContaining('patient age 64 y outside 1–5 y') } });
+    expect(await lastSeq()).toBe(before);
+    const { body: study } = await api.client.json<StudyAnswer>(`/v1/studies/${studyInstanceUid}`);
+    expect(study.findings[0]).toMatchObject({ probability: null, review: null, applicability: { applicable: false, reason } });
+    expect(study.study.status).toBe('ready');
+  });
+
   it('when two readers decide the same finding at once, then one amends the other: the reviews form one line', async () => {
     const { studyInstanceUid, sopInstanceUid } = await api.addStudy();
     const finding = await api.addFinding(sopInstanceUid, { probability: 0.5 });

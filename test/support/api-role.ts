@@ -4,7 +4,7 @@ import path from 'node:path';
 import { startApiRole, type ApiRole } from '../../api/server.ts';
 import { loadConfig, repoRoot } from '../../config.ts';
 import { startPrivateRedis } from '../../queue/redis-server.ts';
-import type { FindingInput } from '../../store/types.ts';
+import type { ApplicabilityNote, FindingInput } from '../../store/types.ts';
 import { apiClient } from './api-client.ts';
 import { withFreshUids } from './dicom-builder.ts';
 import { files } from './shared-data.ts';
@@ -16,8 +16,9 @@ export interface TestApi extends ApiRole {
   /**
    * Persists a read-assist model's finding (default pneumonia-cxr, its first label) exactly as
    * the results consumer does when a worker hands it back; positive above the card's operating point.
+   * With `notApplicable`, the finding the worker writes when the image is outside the card's population.
    */
-  addFinding(sopInstanceUid: string, finding: { probability: number; model?: string }): Promise<FindingInput>;
+  addFinding(sopInstanceUid: string, finding: { probability: number; model?: string; notApplicable?: ApplicabilityNote }): Promise<FindingInput>;
 }
 
 interface ReadAssistCardFacts {
@@ -60,7 +61,7 @@ export async function startTestApi(): Promise<TestApi> {
       if (status !== 200 || !stored) throw new Error(`upload failed: ${status} ${JSON.stringify(body)}`);
       return { studyInstanceUid: stored.studyInstanceUid, sopInstanceUid: stored.sopInstanceUid };
     },
-    async addFinding(sopInstanceUid, { probability, model = 'pneumonia-cxr' }) {
+    async addFinding(sopInstanceUid, { probability, model = 'pneumonia-cxr', notApplicable }) {
       const c = card(model);
       const [label] = c.labels;
       const [operatingPoint] = c.operatingPoints;
@@ -74,6 +75,7 @@ export async function startTestApi(): Promise<TestApi> {
         operatingPoint: { name: operatingPoint.name, threshold: operatingPoint.threshold },
         model: { id: c.id, version: c.version, weightsSha256: c.weights.sha256, preprocessing: `${c.preprocessing.id}@${c.preprocessing.version}` },
         timingMs: { decode: 1, preprocess: 1, inference: 1, postprocess: 1 },
+        ...(notApplicable && { probability: null, positive: false, applicability: { applicable: false, reason: notApplicable, caveats: [] } }),
       };
       await role.store.recordFindings(sopInstanceUid, [finding], `model:${c.id}@${c.version}`);
       return finding;
