@@ -23,7 +23,7 @@ describe('npm run bench on a tiny budget', () => {
     expect(figures.riskApiRatio.p50).toBeCloseTo(details.api.risk.p50 / details.api.bare.p50, 2);
     expect(figures.eventLoopLagUnderSaturation.p99Ms).toBeGreaterThanOrEqual(0);
     expect(figures.bullmqNoop.n).toBeGreaterThan(0);
-    const stageNames = ['upload → queued', 'queue wait', 'decode', 'preprocess', 'inference', 'postprocess', 'worker: blob read, hand back', 'result pickup', 'persist', 'delivery'];
+    const stageNames = ['upload → queued', 'queue wait', 'parse', 'decode', 'preprocess', 'inference', 'postprocess', 'worker: blob read, hand back', 'result pickup', 'persist', 'delivery'];
     expect(Object.keys(details.endToEnd.stages).sort()).toEqual([...stageNames].sort());
     // The stages are the whole of each run: nothing unaccounted for beyond the timestamps' millisecond rounding.
     details.endToEnd.samples.total.forEach((total, run) => {

@@ -107,6 +107,21 @@ describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
     expect(await counted()).toBe(before + 1);
   });
 
+  it('when two models read one instance, then it stays pending until both answer, and one model\'s failure stays visible beside the other\'s answer', async () => {
+    const input = newInstance({ pendingModels: ['pneumonia-cxr@1.0.0', 'cxr-pneumonia-adult@1.0.0'] });
+    await store.recordInstance(input, 'test');
+    const adult = { ...finding(input.sopInstanceUid, 0.7), id: `f-${input.sopInstanceUid}-adult`, model: { ...finding(input.sopInstanceUid).model, id: 'cxr-pneumonia-adult' } };
+    await store.recordFindings(input.sopInstanceUid, [adult], 'worker');
+    expect((await store.getStudy(input.study.studyInstanceUid)).study.status).toBe('pending');
+    await store.recordInferenceFailure(input.sopInstanceUid, { id: 'pneumonia-cxr', version: '1.0.0' }, { code: 'PIXEL_DECODE_FAILED', message: 'bad' }, 'worker');
+    const detail = await store.getStudy(input.study.studyInstanceUid);
+    expect(detail.study.status).toBe('ready');
+    expect(detail.errors.map((e) => e.code)).toEqual(['PIXEL_DECODE_FAILED']);
+    // A re-run of the model that already answered changes nothing.
+    await store.recordInferenceFailure(input.sopInstanceUid, { id: 'cxr-pneumonia-adult', version: '1.0.0' }, { code: 'INFERENCE_FAILED', message: 'late' }, 'worker');
+    expect((await store.getStudy(input.study.studyInstanceUid)).errors.map((e) => e.code)).toEqual(['PIXEL_DECODE_FAILED']);
+  });
+
   it('when an inference failure is recorded, then the study shows the error and is failed, and a later success is not erased', async () => {
     const input = newInstance();
     await store.recordInstance(input, 'test');

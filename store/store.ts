@@ -149,8 +149,8 @@ export function createStore(db: Database, options: StoreOptions) {
              values ($10, $1, $11, $12, $13) on conflict (series_instance_uid) do nothing
            ), instance as (
              insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid,
-               transfer_syntax_uid, modality, blob_sha256, byte_size, image, status)
-             values ($14, $10, $1, $15, $16, $11, $17, $18, $19, $20) on conflict (sop_instance_uid) do nothing
+               transfer_syntax_uid, modality, blob_sha256, byte_size, image, status, pending_models)
+             values ($14, $10, $1, $15, $16, $11, $17, $18, $19, $20, $22) on conflict (sop_instance_uid) do nothing
              returning sop_instance_uid
            )
            select (select sop_instance_uid from instance) as stored,
@@ -160,7 +160,7 @@ export function createStore(db: Database, options: StoreOptions) {
             s.accessionNumber, s.modality,
             input.seriesInstanceUid, input.modality, input.seriesNumber, input.bodyPart,
             input.sopInstanceUid, input.sopClassUid, input.transferSyntaxUid, input.blobSha256, input.byteSize,
-            input.image ? JSON.stringify(input.image) : null, input.pendingModels.length > 0 ? 'queued' : 'done', auditKeys([received])]);
+            input.image ? JSON.stringify(input.image) : null, input.pendingModels.length > 0 ? 'queued' : 'done', auditKeys([received]), input.pendingModels]);
         if (written.stored === null) return { status: 'duplicate' as const, priority: Number(written.priority) };
         const { priority } = await reprioritise(tx, s.studyInstanceUid, planAudits(written, [received]));
         return { status: 'stored' as const, priority };
@@ -174,7 +174,9 @@ export function createStore(db: Database, options: StoreOptions) {
      *
      * Contract: one transaction; safe to run any number of times. Findings are keyed by
      * their deterministic id (insert-or-ignore), each gets exactly one `finding.created`
-     * audit record (keyed), the instance becomes `done` and the study is re-prioritised.
+     * audit record (keyed), the model leaves the instance's pending list, the instance
+     * becomes `done` once that list is empty (a failure of another model stays `failed`),
+     * and the study is re-prioritised.
      * Round trips: begin with the audit lock; instance and findings with the chain state;
      * the audit records with the study's snapshot; its priority; commit.
      */
@@ -197,7 +199,9 @@ export function createStore(db: Database, options: StoreOptions) {
       const studyInstanceUid = await auditedTransaction(db, async (tx) => {
         const { rows: [written] } = await tx.query<{ study: string | null } & AuditChainState>(
           `with instance as (
-             update instances set status = 'done', error_code = null, error_message = null
+             update instances set pending_models = array_remove(pending_models, $4),
+                    status = case when status = 'failed' then 'failed'
+                                  when cardinality(array_remove(pending_models, $4)) = 0 then 'done' else 'queued' end
               where sop_instance_uid = $1 returning study_instance_uid
            ), stored as (
              insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive, refer,
@@ -208,7 +212,7 @@ export function createStore(db: Database, options: StoreOptions) {
              on conflict (id) do nothing
            )
            select (select study_instance_uid from instance) as study, ${auditChainColumns('$3')}`,
-          [sopInstanceUid, JSON.stringify(columns), auditKeys(created)]);
+          [sopInstanceUid, JSON.stringify(columns), auditKeys(created), modelKeyOf(findings)]);
         if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
         await reprioritise(tx, written.study, planAudits(written, created));
         return written.study;
@@ -220,7 +224,8 @@ export function createStore(db: Database, options: StoreOptions) {
      * Marks an instance as unreadable by a model, visibly.
      *
      * Contract: one transaction; idempotent per (instance, model version). Findings that
-     * already exist are kept: a late failure never erases an earlier success.
+     * already exist are kept: a late failure of a model that already answered changes
+     * nothing, and a failure of one model stays visible when another answers.
      */
     async recordInferenceFailure(sopInstanceUid: string, model: { id: string; version: string }, error: { code: string; message: string }, actor: string): Promise<void> {
       const failed: AuditEntry = {
@@ -234,11 +239,11 @@ export function createStore(db: Database, options: StoreOptions) {
       const studyInstanceUid = await auditedTransaction(db, async (tx) => {
         const { rows: [written] } = await tx.query<{ study: string | null } & AuditChainState>(
           `with failed as (
-             update instances set status = 'failed', error_code = $2, error_message = $3
-              where sop_instance_uid = $1 and status <> 'done'
+             update instances set status = 'failed', error_code = $2, error_message = $3, pending_models = array_remove(pending_models, $5)
+              where sop_instance_uid = $1 and ($5 = any(pending_models) or (status = 'queued' and cardinality(pending_models) = 0))
            )
            select (select study_instance_uid from instances where sop_instance_uid = $1) as study, ${auditChainColumns('$4')}`,
-          [sopInstanceUid, error.code, error.message, auditKeys([failed])]);
+          [sopInstanceUid, error.code, error.message, auditKeys([failed]), `${model.id}@${model.version}`]);
         if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
         await reprioritise(tx, written.study, planAudits(written, [failed]));
         return written.study;
@@ -617,6 +622,13 @@ interface ReaderFindingRow {
   comment: string | null;
   reviewer: string;
   created_at: Date | string;
+}
+
+/** The `id@version` key of the model that made a set of findings (one job: one model). */
+function modelKeyOf(findings: FindingInput[]): string {
+  const keys = new Set(findings.map((f) => `${f.model.id}@${f.model.version}`));
+  if (keys.size !== 1) throw new Error(`findings of one job come from one model, not ${keys.size}`);
+  return [...keys][0];
 }
 
 const iso = (value: Date | string) => new Date(value).toISOString();

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { withFreshUids } from '../../test/support/dicom-builder.ts';
 import { progressBar } from '../progress.ts';
 
-export const MODEL_ID = 'pneumonia-cxr';
+/** The served adult model: pneumonia-cxr declines adult films before decoding, so it would time nothing. */
+export const MODEL_ID = 'cxr-pneumonia-adult';
 
 /** `count` distinct instances of one real file (fresh UIDs, identical pixels), so every upload is new work. */
 export function studyCopies(file: string, count: number, offset = 1): Uint8Array[] {
