@@ -1,6 +1,8 @@
 /**
  * The dataset of a model bench: labelled cases from a folder of DICOM / PNG / JPEG files
  * (labels from a CSV or from class-folder names) or from a named split of ../shared/data.
+ * A labels CSV may also name each image's patient (per-patient metrics, patient-clustered
+ * CIs) and carry any other columns (breakdowns and metadata-only baselines in the report).
  *
  * Every file under the folder is accounted for: it becomes a case or it is listed in
  * `skipped` with the reason (unknown format, no label, label not understood, in the CSV
@@ -8,10 +10,19 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseCsv, parseEvaluationSpec, type EvaluationSpec } from '../../inference/evaluation/datasets.ts';
+import { parseCsv, parseEvaluationSpec, readImageCsvRows, type EvaluationSpec } from '../../inference/evaluation/datasets.ts';
 import { readNpz } from '../../inference/evaluation/npz.ts';
 
 export type CaseFormat = 'dicom' | 'png' | 'jpeg' | 'npz';
+
+/**
+ * How PNG/JPEG files reach a model. `served`: read as an 8-bit grey film and passed through
+ * the card's own preprocessing step (inference/image-file.ts), exactly what the worker does
+ * to a DICOM of the same pixels. `display`: centre square, lanczos3, pixel/255, no window —
+ * how the thumbnail sets the first cards were measured on are fed (`npm run eval` reads
+ * them so), kept so those cards' numbers reproduce.
+ */
+export type ImagePrep = 'served' | 'display';
 
 /** One labelled image: a file on disk, or pixels already in memory (a numpy archive's row). */
 export interface Case {
@@ -22,6 +33,10 @@ export interface Case {
   file?: string;
   /** 8-bit grey pixels, row-major (archives only). */
   pixels?: { width: number; height: number; data: Uint8Array };
+  /** The patient the image belongs to, when the labels name patients. */
+  patient?: string;
+  /** The labels CSV's other cells for this image (column → cell). */
+  metadata?: Record<string, string>;
 }
 
 export interface Skipped { id: string; reason: string }
@@ -35,6 +50,12 @@ export interface Dataset {
   cases: Case[];
   skipped: Skipped[];
   notes: string[];
+  /** The column that named patients, when there was one. */
+  patientColumn?: string;
+  /** The labels' other columns, in CSV order (each case's `metadata` has them). */
+  columns: string[];
+  /** How PNG/JPEG files reach the models. */
+  imagePrep: ImagePrep;
 }
 
 export interface LoadOptions {
@@ -46,6 +67,10 @@ export interface LoadOptions {
   positive?: string;
   /** The class name that means label 0; without it every other class is negative. */
   negative?: string;
+  /** The labels CSV's patient column (default `patient_id` when the CSV has one). */
+  patientColumn?: string;
+  /** How PNG/JPEG files reach the models (default `served`; `display` for the thumbnail npz / image-folder splits). */
+  imagePrep?: ImagePrep;
   /** Root of `../shared/data`, for `shared:` splits. */
   sharedRoot: string;
 }
@@ -65,6 +90,9 @@ export const NAMED_SPLITS: Readonly<Record<string, EvaluationSpec['dataset']>> =
   ...Object.fromEntries(['train', 'val', 'test'].map((split) => [`pneumoniamnist:${split}`, { kind: 'npz', path: 'images/pneumoniamnist/pneumoniamnist_varun19424.npz', split }])),
   ...Object.fromEntries(['train', 'val', 'test'].map((split) => [`pneumoniamnist-balanced:${split}`, { kind: 'npz', path: 'images/pneumoniamnist/pneumoniamnist_balanced_aksufatih.npz', split }])),
   ...Object.fromEntries(['train', 'valid', 'test'].map((split) => [`nih-${split}`, { kind: 'image-folder', path: `images/nih-cxr14-1000-64px/NIH1000/${split}`, labels: { '0_normal': 0, '1_abnormal': 1 } }])),
+  ...Object.fromEntries(['train', 'valid', 'test'].map((split) => [`nih-pneumonia:${split}`, {
+    kind: 'image-csv', path: 'images/nih-cxr14-pneumonia-1000/labels.csv', fileColumn: 'file', labelColumn: 'label', patientColumn: 'patient_id', splitColumn: 'split', split,
+  }])),
 } as Record<string, EvaluationSpec['dataset']>;
 
 /** Class-folder names understood without `--positive`. */
@@ -77,7 +105,9 @@ export async function loadDataset(options: LoadOptions): Promise<Dataset> {
   const skipped: Skipped[] = [];
   const found = listFiles(root).map((file) => ({ file, id: toId(root, file) }));
   const labelsFile = options.labels ? path.resolve(options.labels) : undefined;
-  const labelOf = labelsFile ? csvLabels(root, labelsFile, options, skipped) : folderLabels(options);
+  if (!labelsFile && options.patientColumn) throw new DatasetError('--patient-column names a column of the --labels CSV; there is none');
+  const csv = labelsFile ? csvLabels(root, labelsFile, options, skipped) : undefined;
+  const labelOf = csv?.labelOf ?? folderLabels(options);
   const cases: Case[] = [];
   const negativeClasses = new Set<string>();
   for (const { file, id } of found) {
@@ -87,19 +117,27 @@ export async function loadDataset(options: LoadOptions): Promise<Dataset> {
     const label = labelOf(id);
     if ('reason' in label) { skipped.push({ id, reason: label.reason }); continue; }
     if (label.negativeClass) negativeClasses.add(label.negativeClass);
-    cases.push({ id, label: label.value, format, file });
+    const info = csv?.infoOf(id);
+    cases.push({ id, label: label.value, format, file, ...(info?.patient !== undefined ? { patient: info.patient } : {}), ...(info ? { metadata: info.metadata } : {}) });
   }
   const notes: string[] = [];
   if (negativeClasses.size > 0) notes.push(`Read as negative because they are not the positive class "${options.positive}": ${[...negativeClasses].sort().map((c) => `"${c}"`).join(', ')}.`);
+  if (csv?.patientColumn) {
+    const missing = cases.filter((c) => c.patient === undefined);
+    if (missing.length > 0) throw new DatasetError(`${labelsFile}: ${missing.length} labelled images have an empty ${csv.patientColumn} (e.g. ${missing[0].id}); name every image's patient or drop --patient-column`);
+  }
   return {
     source: options.data,
     root,
     labelSource: labelsFile
-      ? `labels CSV ${labelsFile} (columns file,label; label 0/1${options.positive ? ` or class names, positive = "${options.positive}"` : ''})`
+      ? `labels CSV ${labelsFile} (columns file,label${csv?.patientColumn ? `, patients from ${csv.patientColumn}` : ''}; label 0/1${options.positive ? ` or class names, positive = "${options.positive}"` : ''})`
       : `class folder names (innermost folder that names a class: 0_*/1_*, ${Object.keys(BUILT_IN_CLASSES).join('/')}${options.positive ? `, positive = "${options.positive}"${options.negative ? `, negative = "${options.negative}"` : ', any other folder negative'}` : ''})`,
     cases,
     skipped,
     notes,
+    ...(csv?.patientColumn ? { patientColumn: csv.patientColumn } : {}),
+    columns: csv?.columns ?? [],
+    imagePrep: options.imagePrep ?? 'served',
   };
 }
 
@@ -181,12 +219,24 @@ function folderLabels(options: LoadOptions): (id: string) => LabelResult {
   };
 }
 
-function csvLabels(root: string, file: string, options: LoadOptions, skipped: Skipped[]): (id: string) => LabelResult {
+interface CsvLabels {
+  labelOf: (id: string) => LabelResult;
+  /** The patient and other cells of the file's (first) row. */
+  infoOf: (id: string) => { patient?: string; metadata: Record<string, string> } | undefined;
+  patientColumn?: string;
+  columns: string[];
+}
+
+function csvLabels(root: string, file: string, options: LoadOptions, skipped: Skipped[]): CsvLabels {
   if (!fs.existsSync(file)) throw new DatasetError(`--labels ${file} not found`);
   const [header = [], ...rows] = parseCsv(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   const fileCol = header.findIndex((h) => h.trim().toLowerCase() === 'file');
   const labelCol = header.findIndex((h) => h.trim().toLowerCase() === 'label');
   if (fileCol < 0 || labelCol < 0) throw new DatasetError(`${file}: needs a header with columns "file" and "label" (found: ${header.join(', ')})`);
+  const patientCol = options.patientColumn !== undefined ? header.findIndex((h) => h.trim() === options.patientColumn) : header.findIndex((h) => h.trim() === 'patient_id');
+  if (options.patientColumn !== undefined && patientCol < 0) throw new DatasetError(`${file}: --patient-column ${options.patientColumn} is not a column (found: ${header.join(', ')})`);
+  const other = header.map((h, i) => ({ name: h.trim(), i })).filter(({ i }) => i !== fileCol && i !== labelCol && i !== patientCol);
+  const info = new Map<string, { patient?: string; metadata: Record<string, string> }>();
   const labels = new Map<string, LabelResult>();
   rows.forEach((cells, r) => {
     const id = (cells[fileCol] ?? '').trim().replace(/\\/g, '/').replace(/^\.\//, '');
@@ -201,11 +251,18 @@ function csvLabels(root: string, file: string, options: LoadOptions, skipped: Sk
     const before = labels.get(id);
     if (before && JSON.stringify(before) !== JSON.stringify(result)) result = { reason: `conflicting labels in ${path.basename(file)} (line ${r + 2} and an earlier row)` };
     labels.set(id, result);
+    const patient = patientCol >= 0 ? (cells[patientCol] ?? '').trim() : undefined;
+    if (!info.has(id)) info.set(id, { ...(patient ? { patient } : {}), metadata: Object.fromEntries(other.map(({ name, i }) => [name, cells[i] ?? ''])) });
   });
   for (const id of labels.keys()) {
     if (!fs.existsSync(path.join(root, id))) skipped.push({ id, reason: `in ${path.basename(file)} but not found under --data` });
   }
-  return (id) => labels.get(id) ?? { reason: `no row in ${path.basename(file)}` };
+  return {
+    labelOf: (id) => labels.get(id) ?? { reason: `no row in ${path.basename(file)}` },
+    infoOf: (id) => info.get(id),
+    ...(patientCol >= 0 ? { patientColumn: header[patientCol].trim() } : {}),
+    columns: other.map((o) => o.name),
+  };
 }
 
 /**
@@ -220,6 +277,23 @@ async function loadNamedSplit(options: LoadOptions): Promise<Dataset> {
   const { dataset: spec } = parseEvaluationSpec(`shared:${name}`, { metricsSplit: name, dataset: raw });
   const location = path.join(options.sharedRoot, spec.path);
   if (!fs.existsSync(location)) throw new DatasetError(`shared:${name}: ${location} not found`);
+  if (spec.kind === 'image-csv') {
+    const { rows, columns, total } = readImageCsvRows(options.sharedRoot, spec);
+    const cases: Case[] = [];
+    const skipped: Skipped[] = [];
+    for (const row of rows) {
+      const format = sniffFormat(row.file);
+      if (typeof format !== 'string') skipped.push({ id: row.id, reason: format.reason });
+      else cases.push({ id: row.id, label: row.label, format, file: row.file, ...(row.patient !== undefined ? { patient: row.patient } : {}), metadata: row.metadata });
+    }
+    return {
+      source: options.data, root: path.dirname(location),
+      labelSource: `${spec.path} column ${spec.labelColumn}${spec.split !== undefined ? `, rows with ${spec.splitColumn} = "${spec.split}" (${rows.length} of ${total})` : ''}${spec.patientColumn ? `, patients from ${spec.patientColumn}` : ''}`,
+      cases, skipped, notes: [],
+      ...(spec.patientColumn ? { patientColumn: spec.patientColumn } : {}),
+      columns, imagePrep: options.imagePrep ?? 'served',
+    };
+  }
   if (spec.kind === 'npz') {
     const arrays = readNpz(location);
     const images = arrays.get(`${spec.split}_images`);
@@ -238,7 +312,8 @@ async function loadNamedSplit(options: LoadOptions): Promise<Dataset> {
     }
     return {
       source: options.data, root: location, labelSource: `${spec.split}_labels of the archive`, cases, skipped,
-      notes: [`Archive images are ${width}x${height} uint8 grey already in memory: there is no decode stage for them; preprocessing (centre square, lanczos3 to the model's size, /255) is the same as for PNG/JPEG.`],
+      notes: [`Archive images are ${width}x${height} uint8 grey already in memory: there is no decode stage for them; preprocessing is the display path (centre square, lanczos3 to the model's size, /255), as \`npm run eval\` feeds them.`],
+      columns: [], imagePrep: 'display',
     };
   }
   if (spec.kind !== 'image-folder') throw new DatasetError(`shared:${name} is a ${spec.kind} dataset, not images`);
@@ -255,5 +330,5 @@ async function loadNamedSplit(options: LoadOptions): Promise<Dataset> {
     else if (label === undefined || !id.includes('/')) skipped.push({ id, reason: 'not in a class folder of the split' });
     else cases.push({ id, label, format, file });
   }
-  return { source: options.data, root: location, labelSource: `class folders ${JSON.stringify(spec.labels)}`, cases, skipped, notes: [] };
+  return { source: options.data, root: location, labelSource: `class folders ${JSON.stringify(spec.labels)}`, cases, skipped, notes: [], columns: [], imagePrep: options.imagePrep ?? 'display' };
 }

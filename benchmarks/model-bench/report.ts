@@ -3,8 +3,10 @@
  * calibration-<id>.svg per model, latency.svg with every model's stages.
  *
  * Every number comes from the shared implementations: inference/evaluation/metrics.ts
- * (AUROC with DeLong CI, Wilson intervals, ECE, Brier, reliability, ROC), its svg.ts plots,
- * and benchmarks/stats.ts + histogram-svg.ts for latency.
+ * (AUROC with DeLong CI, Wilson intervals, ECE, Brier, reliability, ROC, patient-clustered
+ * bootstrap), analysis.ts (per patient, applicability, refer band, breakdowns, metadata
+ * baselines, verdict — the same as `npm run eval`), its svg.ts plots, and
+ * benchmarks/stats.ts + histogram-svg.ts for latency.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,17 +14,20 @@ import {
   atThreshold, auroc, brier, ece, logisticCalibration, reliability, rocCurve,
   type Auroc, type LogisticCalibration, type ReliabilityBin, type RocPoint, type ThresholdMetrics,
 } from '../../inference/evaluation/metrics.ts';
+import { analyse, analysisMarkdown, type Analysis } from '../../inference/evaluation/analysis.ts';
 import { calibrationSvg, rocSvg } from '../../inference/evaluation/svg.ts';
 import { latencyHistogramSvg } from '../histogram-svg.ts';
 import { summarise, type Summary } from '../stats.ts';
 import type { CaseFormat, Dataset, Skipped } from './load.ts';
 import type { ModelRun, Score } from './run.ts';
 
-const STAGES = ['decode', 'preprocess', 'inference', 'postprocess', 'total'] as const;
+const STAGES = ['parse', 'decode', 'preprocess', 'inference', 'postprocess', 'total'] as const;
 
 export const PATH_NOTES = {
   dicom: 'DICOM: inference/read-assist.ts readAssist, the served path (parse, decode first frame, VOI window or 0.5-99.5th percentile window, MONOCHROME1 inverted, centre square, lanczos3 to the card size, run); stage times are the finding\'s timingMs; probabilities are the finding\'s (rounded to 4 decimals, as served).',
-  display: 'PNG/JPEG (and archive pixels): these are display images already, so there is NO VOI windowing: decode with sharp to 8-bit grey (EXIF orientation applied, alpha dropped, RGB to luminance, 16-bit scaled to 8), centre square, lanczos3 to the card size (skipped when already that size), pixel/255, model.session.run; full-precision probabilities.',
+  display: 'PNG/JPEG (and archive pixels), display path: these are display images already, so there is NO VOI windowing: decode with sharp to 8-bit grey (EXIF orientation applied, alpha dropped, RGB to luminance, 16-bit scaled to 8), centre square, lanczos3 to the card size (skipped when already that size), pixel/255, model.session.run; full-precision probabilities. This is how the thumbnail sets behind the first cards are fed (`npm run eval` reads them so).',
+  served: 'PNG/JPEG, served path: each file read as an 8-bit grey film (inference/image-file.ts: colour and alpha flattened) and passed through the card\'s own preprocessing step — for a DICOM of the same pixels the worker does exactly this (window, crop, resize) — then model.session.run; full-precision probabilities.',
+  checks: 'After the run, as a served finding: the graph\'s out-of-distribution score against the card\'s threshold (above it: not applicable), and the card\'s refer band for applicable images. DICOM also passes the card\'s population gate first (outside it: not applicable, no probability).',
 };
 
 export interface ModelResult {
@@ -33,6 +38,7 @@ export interface ModelResult {
   label: string;
   inputSize: [number, number];
   operatingPoint: { name: string; threshold: number; rule: string };
+  /** Images with a probability (all but those a DICOM gate left unanswered): the metrics' denominator. */
   n: number;
   auroc: Auroc;
   /** Sensitivity / specificity / accuracy at the card's operating point, Wilson 95% CIs. */
@@ -44,8 +50,10 @@ export interface ModelResult {
   reliability: ReliabilityBin[];
   meanProbability: number;
   roc: RocPoint[];
-  /** Per stage (+ total), per input format: nearest-rank p50/p95/p99 of milliseconds. */
+  /** Per stage (+ total), per input format, images the model ran on: nearest-rank p50/p95/p99 of milliseconds. */
   latencyMs: Partial<Record<CaseFormat, Record<string, Summary>>>;
+  /** Per patient, patient-clustered CIs, applicability, refer band, breakdowns, baselines, verdict. */
+  analysis: Analysis;
   plots: { roc: string; calibration: string };
 }
 
@@ -64,12 +72,16 @@ export interface ModelBenchReport {
     source: string;
     root: string;
     labelSource: string;
-    /** Cases scored by every model: the metrics' denominator. */
+    /** Cases scored by every model (a not-applicable DICOM counts: the model answered "not applicable"). */
     n: number;
     positives: number;
     negatives: number;
     byFormat: Partial<Record<CaseFormat, number>>;
     notes: string[];
+    patientColumn?: string;
+    /** The labels' other columns (breakdowns and baselines). */
+    columns: string[];
+    imagePrep: 'served' | 'display';
   };
   /** How each input format reached the model. */
   paths: string[];
@@ -82,7 +94,7 @@ export interface ModelBenchReport {
  * A case counts only if every model scored it, so the side-by-side numbers are on the
  * same images; a case any model failed on is listed in `skipped` with that model's error.
  */
-export function buildReport(dataset: Dataset, runs: ModelRun[], meta: { command?: string } = {}): ModelBenchReport {
+export function buildReport(dataset: Dataset, runs: ModelRun[], meta: { command?: string; by?: string[]; aim?: number; positive?: string } = {}): ModelBenchReport {
   const skipped = [...dataset.skipped];
   const failures = new Map<string, { model: string; reason: string }[]>();
   for (const run of runs) {
@@ -99,17 +111,44 @@ export function buildReport(dataset: Dataset, runs: ModelRun[], meta: { command?
   const cases: CaseResult[] = dataset.cases
     .filter((c) => runs.every((r) => r.scores.has(c.id)))
     .map((c) => ({ id: c.id, format: c.format, label: c.label, results: Object.fromEntries(runs.map((r) => [r.model.id, r.scores.get(c.id)!])) }));
-  const labels = Uint8Array.from(cases, (c) => c.label);
-  const positives = labels.reduce((s, l) => s + l, 0);
+  const positives = cases.reduce((s, c) => s + c.label, 0);
   const byFormat: Partial<Record<CaseFormat, number>> = {};
   for (const c of cases) byFormat[c.format] = (byFormat[c.format] ?? 0) + 1;
   const formats = Object.keys(byFormat) as CaseFormat[];
+  const fileImages = formats.some((f) => f === 'png' || f === 'jpeg');
   const paths = [
     ...(formats.includes('dicom') ? [PATH_NOTES.dicom] : []),
-    ...(formats.some((f) => f !== 'dicom') ? [PATH_NOTES.display] : []),
+    ...(fileImages && dataset.imagePrep === 'served' ? [PATH_NOTES.served] : []),
+    ...(formats.includes('npz') || (fileImages && dataset.imagePrep === 'display') ? [PATH_NOTES.display] : []),
+    PATH_NOTES.checks,
   ];
+  const byId = new Map(dataset.cases.map((c) => [c.id, c]));
+  const patients = dataset.patientColumn ? { column: dataset.patientColumn, ids: cases.map((c) => byId.get(c.id)!.patient!) } : undefined;
+  const columns = Object.fromEntries(dataset.columns.map((col) => [col, cases.map((c) => byId.get(c.id)!.metadata?.[col] ?? '')]));
   const models = runs.map((run): ModelResult => {
-    const probabilities = Float64Array.from(cases, (c) => c.results[run.model.id].probability);
+    const scores = cases.map((c) => c.results[run.model.id]);
+    const answered = cases.filter((c) => c.results[run.model.id].probability !== null);
+    const probabilities = Float64Array.from(answered, (c) => c.results[run.model.id].probability!);
+    const labels = Uint8Array.from(answered, (c) => c.label);
+    const positives = labels.reduce((s, l) => s + l, 0);
+    if (positives < 2 || labels.length - positives < 2) {
+      throw new Error(`${run.model.id}: only ${labels.length} images with a probability (${positives} positive); metrics need at least 2 of each class (${cases.length - answered.length} not applicable without a probability)`);
+    }
+    const analysis = analyse({
+      // The dataset's label, which need not be the card's finding.
+      label: meta.positive ? `"${meta.positive}"` : 'this dataset\'s positives',
+      ids: cases.map((c) => c.id),
+      probabilities: scores.map((s) => s.probability),
+      labels: cases.map((c) => c.label),
+      notApplicable: scores.map((s) => s.notApplicable),
+      ...(applicabilityCheck(run, formats) ? { applicabilityCheck: applicabilityCheck(run, formats) } : {}),
+      operatingPoint: run.model.operatingPoint,
+      ...(run.model.referBand ? { referBand: run.model.referBand } : {}),
+      ...(patients ? { patients } : {}),
+      columns,
+      ...(meta.by ? { by: meta.by } : {}),
+      ...(meta.aim !== undefined ? { aim: meta.aim } : {}),
+    });
     let logistic: LogisticCalibration | null;
     try {
       logistic = logisticCalibration(probabilities, labels);
@@ -118,7 +157,8 @@ export function buildReport(dataset: Dataset, runs: ModelRun[], meta: { command?
     }
     const latencyMs: ModelResult['latencyMs'] = {};
     for (const format of formats) {
-      const timings = cases.filter((c) => c.format === format).map((c) => c.results[run.model.id].timingMs);
+      const timings = answered.filter((c) => c.format === format).map((c) => c.results[run.model.id].timingMs);
+      if (timings.length === 0) continue;
       const stages: Record<string, Summary> = {};
       for (const stage of STAGES) {
         const values = stage === 'total'
@@ -132,7 +172,7 @@ export function buildReport(dataset: Dataset, runs: ModelRun[], meta: { command?
     return {
       id: run.model.id, version: run.model.version, sha256: run.model.sha256, preprocessing: run.model.preprocessing,
       label: run.model.label, inputSize: run.model.inputSize, operatingPoint: run.model.operatingPoint,
-      n: cases.length,
+      n: answered.length,
       auroc: auroc(probabilities, labels),
       atOperatingPoint: atThreshold(probabilities, labels, run.model.operatingPoint.threshold),
       ece: ece(probabilities, labels),
@@ -142,13 +182,17 @@ export function buildReport(dataset: Dataset, runs: ModelRun[], meta: { command?
       meanProbability: probabilities.reduce((a, b) => a + b, 0) / probabilities.length,
       roc: rocCurve(probabilities, labels),
       latencyMs,
+      analysis,
       plots: { roc: `roc-${file}.svg`, calibration: `calibration-${file}.svg` },
     };
   });
   return {
     generatedAt: new Date().toISOString(),
     command: meta.command,
-    dataset: { source: dataset.source, root: dataset.root, labelSource: dataset.labelSource, n: cases.length, positives, negatives: cases.length - positives, byFormat, notes: dataset.notes },
+    dataset: {
+      source: dataset.source, root: dataset.root, labelSource: dataset.labelSource, n: cases.length, positives, negatives: cases.length - positives, byFormat, notes: dataset.notes,
+      ...(dataset.patientColumn ? { patientColumn: dataset.patientColumn } : {}), columns: dataset.columns, imagePrep: dataset.imagePrep,
+    },
     paths,
     skipped,
     models,
@@ -156,6 +200,18 @@ export function buildReport(dataset: Dataset, runs: ModelRun[], meta: { command?
   };
 }
 
+/** How applicability was checked for this model on these formats, in words (undefined: not at all). */
+function applicabilityCheck(run: ModelRun, formats: CaseFormat[]): string | undefined {
+  const ood = run.model.outOfDistribution;
+  const parts = [
+    ...(formats.includes('dicom') ? ['DICOM: the card\'s population gate in readAssist (attributes), then the out-of-distribution gate'] : []),
+    ...(ood && formats.some((f) => f !== 'dicom') ? [`image files: the graph's ${ood.output} against the card's threshold ${ood.threshold}`] : []),
+  ];
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
+const strongestBaseline = (a: Analysis) => a.baselines.filter((b) => !b.restatesLabel).sort((x, y) => y.auroc.value - x.auroc.value)[0];
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const f3 = (x: number) => x.toFixed(3);
 const ci = (c: [number, number]) => `${f3(c[0])}–${f3(c[1])}`;
 const FORMAT_NAMES: Record<CaseFormat, string> = { dicom: 'DICOM', png: 'PNG', jpeg: 'JPEG', npz: 'archive' };
@@ -165,15 +221,27 @@ export function sideBySide(report: ModelBenchReport): string[][] {
   const ms = report.models;
   const rows: string[][] = [['', ...ms.map((m) => `${m.id} ${m.version}`)]];
   const row = (name: string, cell: (m: ModelResult) => string) => rows.push([name, ...ms.map(cell)]);
+  const any = (has: (m: ModelResult) => unknown) => ms.some(has);
   row('label (card)', (m) => m.label);
   row('n (pos / neg)', (m) => `${m.n} (${m.auroc.nPos} / ${m.auroc.nNeg})`);
   row('AUROC (95% CI, DeLong)', (m) => `${f3(m.auroc.value)} (${ci(m.auroc.ci95)})`);
+  if (any((m) => m.analysis.perImage.clustered)) row('AUROC 95% CI, patient-clustered', (m) => (m.analysis.perImage.clustered ? ci(m.analysis.perImage.clustered.auroc.ci95) : '–'));
+  if (any((m) => m.analysis.perPatient)) {
+    row('AUROC per patient (95% CI)', (m) => { const p = m.analysis.perPatient; return p?.auroc ? `${f3(p.auroc.value)} (${ci(p.auroc.ci95)}) n=${p.n}` : '–'; });
+    row('sens / spec per patient', (m) => { const p = m.analysis.perPatient?.atOperatingPoint; return p ? `${p.sensitivity ? f3(p.sensitivity.value) : '–'} / ${p.specificity ? f3(p.specificity.value) : '–'}` : '–'; });
+  }
   row('operating point', (m) => `${m.operatingPoint.name}, p >= ${m.operatingPoint.threshold.toFixed(4)}`);
   row('sensitivity (95% CI, Wilson)', (m) => `${f3(m.atOperatingPoint.sensitivity.value)} (${ci(m.atOperatingPoint.sensitivity.ci95)}) ${m.atOperatingPoint.sensitivity.k}/${m.atOperatingPoint.sensitivity.n}`);
   row('specificity (95% CI, Wilson)', (m) => `${f3(m.atOperatingPoint.specificity.value)} (${ci(m.atOperatingPoint.specificity.ci95)}) ${m.atOperatingPoint.specificity.k}/${m.atOperatingPoint.specificity.n}`);
   row('ECE (10 bins)', (m) => f3(m.ece));
   row('Brier', (m) => f3(m.brier));
-  row('mean p vs prevalence', (m) => `${f3(m.meanProbability)} vs ${f3(report.dataset.positives / report.dataset.n)}`);
+  row('mean p vs prevalence', (m) => `${f3(m.meanProbability)} vs ${f3(m.auroc.nPos / m.n)}`);
+  row('referred (refer band)', (m) => (m.analysis.applicability.referBand ? `${m.analysis.applicability.referred} (${pct(m.analysis.applicability.referredShare)})` : 'no band'));
+  row('not applicable', (m) => (m.analysis.applicability.check ? `${m.analysis.applicability.notApplicable.length} (${pct(m.analysis.applicability.notApplicableShare)})` : 'not checked'));
+  if (any((m) => m.analysis.applicable)) row('AUROC, applicable images', (m) => { const a = m.analysis.applicable; return a ? (a.auroc ? `${f3(a.auroc.value)} (${ci(a.auroc.ci95)}) n=${a.n}` : `– n=${a.n}`) : 'all applicable'; });
+  if (any((m) => m.analysis.baselines.some((b) => !b.restatesLabel))) {
+    row('strongest metadata alone (AUROC)', (m) => { const b = strongestBaseline(m.analysis); return b ? `${b.column} ${f3(b.auroc.value)}` : '–'; });
+  }
   const formats = Object.keys(report.dataset.byFormat) as CaseFormat[];
   for (const format of formats) {
     for (const stage of STAGES) {
@@ -206,7 +274,9 @@ export function writeReport(report: ModelBenchReport, outDir: string): string[] 
   for (const m of report.models) {
     const title = `${m.id} ${m.version} (${m.label}), ${report.dataset.source}`;
     const point = m.atOperatingPoint;
-    files[m.plots.roc] = rocSvg(`ROC: ${title}`, m.roc, m.auroc, [{ name: `${m.operatingPoint.name} (t=${m.operatingPoint.threshold.toFixed(3)})`, fpr: 1 - point.specificity.value, tpr: point.sensitivity.value }]);
+    const pp = m.analysis.perPatient;
+    files[m.plots.roc] = rocSvg(`ROC: ${title}`, m.roc, m.auroc, [{ name: `${m.operatingPoint.name} (t=${m.operatingPoint.threshold.toFixed(3)})`, fpr: 1 - point.specificity.value, tpr: point.sensitivity.value }],
+      pp?.auroc && pp.roc ? [{ name: `per patient (n=${pp.n})`, roc: pp.roc, auc: pp.auroc }] : []);
     // A fit that did not converge is drawn as NaN (and says so in the legend) rather than invented.
     const fit = m.logisticCalibration
       ? { slope: m.logisticCalibration.slope.value, slopeFitIntercept: m.logisticCalibration.slopeFitIntercept, intercept: m.logisticCalibration.intercept.value }
@@ -224,7 +294,7 @@ function latencySvg(report: ModelBenchReport): string {
   const formats = Object.keys(report.dataset.byFormat) as CaseFormat[];
   const series = report.models.flatMap((m) => formats.flatMap((format) => STAGES.filter((s) => s !== 'total' && m.latencyMs[format]?.[s]).map((stage) => ({
     name: `${m.id} ${stage}${formats.length > 1 ? ` (${FORMAT_NAMES[format]})` : ''}`,
-    values: report.cases.filter((c) => c.format === format).map((c) => c.results[m.id].timingMs[stage]),
+    values: report.cases.filter((c) => c.format === format && c.results[m.id].probability !== null).map((c) => c.results[m.id].timingMs[stage]).filter((v) => v !== undefined),
     summary: m.latencyMs[format]![stage],
   }))));
   return `${latencyHistogramSvg(`Latency per stage, one image at a time (${report.dataset.n} images)`, series)}\n`;
@@ -249,6 +319,10 @@ function markdown(r: ModelBenchReport): string {
     `| scored by every model | n = ${r.dataset.n} (${r.dataset.positives} positive, ${r.dataset.negatives} negative): ${Object.entries(r.dataset.byFormat).map(([k, v]) => `${v} ${FORMAT_NAMES[k as CaseFormat]}`).join(', ')} |`,
     `| skipped | ${r.skipped.length} (listed below) |`,
     '',
+    '## Verdicts',
+    '',
+    ...r.models.map((m) => `- **${m.id} ${m.version}** ${m.analysis.verdict}`),
+    '',
     '## How images reach each model',
     '',
     ...r.paths.map((p) => `- ${p}`),
@@ -264,6 +338,7 @@ function markdown(r: ModelBenchReport): string {
     'Read with care: each model is scored against **this dataset\'s** label, which may not be the finding its card was trained for;',
     'the operating point is the card\'s, chosen on the card\'s validation data, so sensitivity/specificity here show how it transfers;',
     'the CIs are per model (unpaired): overlapping intervals do not show the models are equivalent, nor do separate ones prove a paired difference.',
+    ...(r.dataset.patientColumn ? [`Patients from \`${r.dataset.patientColumn}\`: per-patient rows use the rule "${r.models[0]?.analysis.perPatient?.rule ?? ''}".`] : []),
     '',
   ];
   for (const m of r.models) {
@@ -271,6 +346,8 @@ function markdown(r: ModelBenchReport): string {
     const fit = m.logisticCalibration;
     lines.push(
       `## ${m.id} ${m.version}`,
+      '',
+      `**Verdict:** ${m.analysis.verdict}`,
       '',
       `Weights sha256 \`${m.sha256}\`, preprocessing \`${m.preprocessing}\` (${m.inputSize.join('x')}), label \`${m.label}\`; operating point ${m.operatingPoint.name} (${m.operatingPoint.rule}).`,
       '',
@@ -285,6 +362,7 @@ function markdown(r: ModelBenchReport): string {
       '',
       `![ROC ${m.id}](${m.plots.roc}) ![Calibration ${m.id}](${m.plots.calibration})`,
       '',
+      ...analysisMarkdown(m.analysis, '###'),
     );
   }
   lines.push('## Latency', '', '![Latency per stage](latency.svg)', '', '| model | format | stage | n | p50 | p95 | p99 | mean | max |', '|---|---|---|---|---|---|---|---|---|');

@@ -1,12 +1,16 @@
 /**
  * Scores every case of a dataset with each model, one image at a time, timing each stage.
  *
- *   DICOM      → inference/read-assist.ts `readAssist` (the served path: parse, decode,
- *                window, crop, resize, run, findings); stage times are the finding's timingMs.
- *   PNG / JPEG → decode (sharp → 8-bit grey) → preprocess (centre square, lanczos3 to the
- *                card's size, /255; no VOI window: these are display images already)
- *                → inference (model.session.run) → postprocess (probability, operating point).
- *   archive    → the same as PNG / JPEG from preprocess on (the pixels are already decoded).
+ *   DICOM      → inference/read-assist.ts `readAssist` (the served path: parse, population
+ *                gate, decode, window, crop, resize, run, out-of-distribution gate, findings);
+ *                stage times are the finding's timingMs; a not-applicable finding has no probability.
+ *   PNG / JPEG → `served` (default): decode to an 8-bit grey film and the card's own
+ *                preprocessing step (inference/image-file.ts, what the worker does to a DICOM
+ *                of the same pixels); `display`: decode (sharp → 8-bit grey) → centre square,
+ *                lanczos3 to the card's size, /255, no window
+ *                → inference (model.session.run) → postprocess (probability, operating point,
+ *                the graph's out-of-distribution score against the card's threshold, refer band).
+ *   archive    → the display path from preprocess on (the pixels are already decoded).
  *
  * `runModelBench` wires load → run → report in one place for the CLI and the test.
  */
@@ -14,12 +18,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import type { ModelImage } from '../../inference/preprocess.ts';
+import { outOfDistributionReason } from '../../inference/applicability.ts';
+import type { NotApplicableReason } from '../../inference/evaluation/analysis.ts';
+import { readGreyImageFile } from '../../inference/image-file.ts';
+import { preprocessors, type ModelImage } from '../../inference/preprocess.ts';
 import { readAssist } from '../../inference/read-assist.ts';
 import { stageTimer } from '../../inference/stage-timer.ts';
 import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
 import { progressBar } from '../progress.ts';
-import { loadDataset, type Case, type LoadOptions, type Skipped } from './load.ts';
+import { loadDataset, type Case, type ImagePrep, type LoadOptions, type Skipped } from './load.ts';
 import { buildReport, writeReport, type ModelBenchReport } from './report.ts';
 
 export class ModelBenchError extends Error {
@@ -30,10 +37,17 @@ export class ModelBenchError extends Error {
 }
 
 export interface Score {
-  probability: number;
+  /** null when the model is not applicable and gave none (a DICOM outside the card's population or out of distribution). */
+  probability: number | null;
   /** probability >= the operating point's threshold. */
   positive: boolean;
-  /** Milliseconds per stage: decode (files only), preprocess, inference, postprocess. */
+  /** Applicable and inside the card's refer band: referred, not hinted. */
+  refer: boolean;
+  /** Why the model is not applicable to this image, as a served finding says it. */
+  notApplicable?: NotApplicableReason;
+  /** The graph's out-of-distribution score, when the model has one and ran. */
+  outOfDistribution?: number;
+  /** Milliseconds per stage: parse (DICOM), decode (files only), preprocess, inference, postprocess. */
   timingMs: Record<string, number>;
 }
 
@@ -48,6 +62,8 @@ export interface ModelRun {
     label: string;
     inputSize: [number, number];
     operatingPoint: { name: string; threshold: number; rule: string };
+    referBand?: { low: number; high: number };
+    outOfDistribution?: { output: string; threshold: number };
   };
   scores: Map<string, Score>;
   /** Cases this model could not score (decode, preprocessing or inference error), with the error. */
@@ -62,6 +78,8 @@ export interface RunOptions {
   threads?: number;
   /** Draw a progress bar on stderr. */
   progress?: boolean;
+  /** How PNG/JPEG files reach the model (the dataset's choice). */
+  imagePrep?: ImagePrep;
 }
 
 /** The model folder named after `id`, or the one whose card declares it. */
@@ -87,6 +105,8 @@ export async function runModel(id: string, cases: Case[], options: RunOptions): 
     const label = options.label ? model.card.labels.find((l) => l.id === options.label) : model.card.labels[0];
     if (!label) throw new ModelBenchError(`${id} has no label "${options.label}" (labels: ${model.card.labels.map((l) => l.id).join(', ')})`);
     const point = model.card.operatingPoints.find((p) => p.label === label.id)!;
+    const band = model.card.referBands?.find((b) => b.label === label.id);
+    const ood = model.card.outOfDistribution;
     const [input] = model.card.inputs;
     if (input.shape.length !== 4 || input.shape[1] !== 1) throw new ModelBenchError(`${id}: input ${input.name} is [${input.shape.join(', ')}]; the bench feeds one grey channel, as readAssist does`);
     const run: ModelRun = {
@@ -94,6 +114,8 @@ export async function runModel(id: string, cases: Case[], options: RunOptions): 
         id: model.card.id, version: model.card.version, key: model.key, sha256: model.sha256, preprocessing: model.preprocessing, dir: model.dir,
         label: label.id, inputSize: model.card.preprocessing.size as [number, number],
         operatingPoint: { name: point.name, threshold: point.threshold, rule: point.rule },
+        ...(band ? { referBand: { low: band.low, high: band.high } } : {}),
+        ...(ood ? { outOfDistribution: { output: ood.output, threshold: ood.threshold } } : {}),
       },
       scores: new Map(),
       failed: [],
@@ -102,7 +124,7 @@ export async function runModel(id: string, cases: Case[], options: RunOptions): 
     for (let i = 0; i < cases.length; i++) {
       const c = cases[i];
       try {
-        run.scores.set(c.id, c.format === 'dicom' ? await scoreDicom(model, label.id, c) : await scoreDisplayImage(model, label, point.threshold, c));
+        run.scores.set(c.id, c.format === 'dicom' ? await scoreDicom(model, label.id, c) : await scoreImage(model, label, point.threshold, c, options.imagePrep ?? 'served'));
       } catch (error) {
         run.failed.push({ id: c.id, reason: `${(error as Error).name}: ${(error as Error).message}` });
       }
@@ -120,23 +142,51 @@ async function scoreDicom(model: ReadAssistModel, label: string, c: Case): Promi
   const bytes = fs.readFileSync(c.file!);
   const { findings } = await readAssist(bytes, model);
   const finding = findings.find((f) => f.label === label)!;
-  return { probability: finding.probability, positive: finding.positive, timingMs: { ...finding.timingMs } };
+  const applicability = finding.applicability;
+  const reason = applicability && !applicability.applicable
+    ? applicability.reason ?? { code: 'NOT_APPLICABLE', text: 'not applicable (no reason given)', textZh: '不适用' }
+    : undefined;
+  return {
+    probability: finding.probability, positive: finding.positive, refer: finding.refer,
+    ...(reason ? { notApplicable: { code: reason.code, text: reason.text, textZh: reason.textZh } } : {}),
+    ...(applicability?.outOfDistribution ? { outOfDistribution: applicability.outOfDistribution.score } : {}),
+    timingMs: { ...finding.timingMs },
+  };
 }
 
-async function scoreDisplayImage(model: ReadAssistModel, label: ReadAssistModel['card']['labels'][number], threshold: number, c: Case): Promise<Score> {
+/** PNG / JPEG / archive pixels: the dataset's preparation, the model, and the checks a served finding gets after the run. */
+async function scoreImage(model: ReadAssistModel, label: ReadAssistModel['card']['labels'][number], threshold: number, c: Case, prep: ImagePrep): Promise<Score> {
   const { timingMs, timed } = stageTimer(3);
-  const bytes = c.file ? fs.readFileSync(c.file) : undefined;
-  const grey = c.pixels ?? await timed('decode', () => decodeToGrey8(bytes!));
-  const [width, height] = model.card.preprocessing.size;
-  const image = await timed('preprocess', () => displayGreyToModel(grey, width, height));
+  const size = model.card.preprocessing.size as [number, number];
+  const [width, height] = size;
+  let image: ModelImage;
+  if (prep === 'served' && c.file) {
+    // preprocessImageFile (inference/image-file.ts) in its two steps, each timed.
+    const { frame, image: attributes } = await timed('decode', () => readGreyImageFile(c.file!));
+    image = await timed('preprocess', () => preprocessors[model.preprocessing](frame, attributes, size));
+  } else {
+    const grey = c.pixels ?? await timed('decode', () => decodeToGrey8(fs.readFileSync(c.file!)));
+    image = await timed('preprocess', () => displayGreyToModel(grey, width, height));
+  }
   const [spec] = model.card.inputs;
   const outputs = await timed('inference', () => model.session.run({ [spec.name]: new ort.Tensor('float32', image.data, [1, 1, height, width]) }));
-  const probability = await timed('postprocess', () => {
-    const p = (outputs[label.output].data as Float32Array)[label.index];
-    if (!Number.isFinite(p)) throw new Error(`model ${model.key} produced a non-finite probability for ${label.id}`);
-    return p;
+  return timed('postprocess', () => {
+    const probability = (outputs[label.output].data as Float32Array)[label.index];
+    if (!Number.isFinite(probability)) throw new Error(`model ${model.key} produced a non-finite probability for ${label.id}`);
+    const ood = model.card.outOfDistribution;
+    const score = ood && outputs[ood.output] ? (outputs[ood.output].data as Float32Array)[0] : undefined;
+    // As in the worker: a NaN score cannot vouch for the image.
+    const reason = ood && score !== undefined ? outOfDistributionReason(ood, Number.isFinite(score) ? score : Infinity) : undefined;
+    const band = model.card.referBands?.find((b) => b.label === label.id);
+    return {
+      probability,
+      positive: !reason && probability >= threshold,
+      refer: !reason && band !== undefined && probability >= band.low && probability < band.high,
+      ...(reason ? { notApplicable: { code: reason.code, text: reason.text, textZh: reason.textZh } } : {}),
+      ...(score !== undefined ? { outOfDistribution: score } : {}),
+      timingMs,
+    };
   });
-  return { probability, positive: probability >= threshold, timingMs };
 }
 
 /** PNG / JPEG → 8-bit grey (EXIF orientation applied, alpha dropped, RGB → luminance, 16-bit scaled down). */
@@ -168,9 +218,13 @@ export async function displayGreyToModel(grey: { width: number; height: number; 
   return { width, height, data, region };
 }
 
-export interface ModelBenchOptions extends LoadOptions, RunOptions {
+export interface ModelBenchOptions extends LoadOptions, Omit<RunOptions, 'imagePrep'> {
   models: string[];
   out: string;
+  /** Break down only by these labels-CSV columns (default: every extra column). */
+  by?: string[];
+  /** The AUROC aimed for; each model's verdict holds its lower CI bound against it. */
+  aim?: number;
   /** The command line, recorded in the report. */
   command?: string;
 }
@@ -183,7 +237,7 @@ export async function runModelBench(options: ModelBenchOptions): Promise<{ repor
   const dataset = await loadDataset(options);
   if (dataset.cases.length === 0) throw new ModelBenchError(`no labelled images under ${dataset.source} (${dataset.skipped.length} files skipped${dataset.skipped[0] ? `, e.g. ${dataset.skipped[0].id}: ${dataset.skipped[0].reason}` : ''})`);
   const runs: ModelRun[] = [];
-  for (const id of options.models) runs.push(await runModel(id, dataset.cases, options));
-  const report = buildReport(dataset, runs, { command: options.command });
+  for (const id of options.models) runs.push(await runModel(id, dataset.cases, { ...options, imagePrep: dataset.imagePrep }));
+  const report = buildReport(dataset, runs, { command: options.command, by: options.by, aim: options.aim, positive: options.positive });
   return { report, files: writeReport(report, options.out) };
 }

@@ -1,9 +1,13 @@
 /**
- * `npm run eval -- <modelId> [--data <dir>] [--models <dir>] [--out <dir>]`
+ * `npm run eval -- <modelId> [--data <dir>] [--models <dir>] [--out <dir>] [--by <column> ...] [--aim <AUROC>]`
  *
  * Re-computes a model's card metrics from the dataset its card's `evaluation` names
  * (paths relative to `--data`, default `<repo>/../shared/data`) and writes
  * `models/<id>/evaluation/report.{md,json}`, `report-roc.svg` and `report-calibration.svg`.
+ * For read-assist models the report also has per-patient metrics and patient-clustered CIs
+ * (when the dataset names patients), the refer-band and not-applicable shares, breakdowns
+ * and metadata-only baselines by the dataset's other columns (`--by` to choose), and a
+ * one-line verdict (held against `--aim`, default the evaluation object's `aim`).
  * Exit code 1 when a card metric drifted beyond its tolerance or could not be recomputed.
  */
 import fs from 'node:fs';
@@ -19,11 +23,14 @@ const { values, positionals } = parseArgs({
     data: { type: 'string', default: path.join(repoRoot, '..', 'shared', 'data') },
     models: { type: 'string', default: path.join(repoRoot, 'models') },
     out: { type: 'string' },
+    by: { type: 'string', multiple: true },
+    aim: { type: 'string' },
   },
 });
 
-if (positionals.length !== 1) {
-  console.error('usage: npm run eval -- <modelId> [--data <shared data dir>] [--models <models dir>] [--out <report dir>]');
+const aim = values.aim === undefined ? undefined : Number(values.aim);
+if (positionals.length !== 1 || (aim !== undefined && !(aim > 0.5 && aim <= 1))) {
+  console.error('usage: npm run eval -- <modelId> [--data <shared data dir>] [--models <models dir>] [--out <report dir>] [--by <column> ...] [--aim <AUROC in (0.5, 1]>]');
   process.exit(2);
 }
 
@@ -33,10 +40,12 @@ const started = Date.now();
 const log = (m: string) => console.log(`[eval ${id}] ${((Date.now() - started) / 1000).toFixed(1)}s ${m}`);
 
 try {
-  const report = await evaluateModel(dir, { dataRoot: values.data!, threads: 1, onProgress: log });
+  const report = await evaluateModel(dir, { dataRoot: values.data!, threads: 1, onProgress: log, ...(values.by ? { by: values.by } : {}), ...(aim !== undefined ? { aim } : {}) });
   const files = writeReport(report, values.out ?? path.join(dir, 'evaluation'));
   const auc = report.auroc;
   log(`AUROC ${auc.value.toFixed(4)} (95% CI ${auc.ci95[0].toFixed(4)}–${auc.ci95[1].toFixed(4)}), ECE ${report.calibration.ece.toFixed(4)}, Brier ${report.calibration.brier.toFixed(4)}, n=${report.dataset.n}`);
+  if (report.patients) log(`AUROC per patient ${report.patients.auroc.value.toFixed(4)} (95% CI ${report.patients.auroc.ci95[0].toFixed(4)}–${report.patients.auroc.ci95[1].toFixed(4)}), n=${report.patients.n} patients`);
+  if (report.analysis) log(`verdict: ${report.model.id} ${report.analysis.verdict}`);
   for (const c of report.comparison) {
     log(`  ${c.status.padEnd(14)} ${c.name}: card ${c.card}, recomputed ${c.recomputed?.toFixed(4) ?? '–'}${c.tolerance !== undefined ? ` (±${c.tolerance})` : ''}`);
   }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
+import { preprocessImageFile } from '../image-file.ts';
 import { readNpz } from './npz.ts';
 
 const relativePath = z.string().min(1).refine((p) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..'), 'a path inside the data root');
@@ -24,6 +25,24 @@ const imageFolderDataset = z.object({
   labels: z.record(z.string(), z.union([z.literal(0), z.literal(1)])).refine((l) => Object.keys(l).length >= 2, 'at least two class folders'),
 });
 
+/**
+ * A CSV listing image files (PNG/JPEG), one row per image: `fileColumn` is the image's
+ * path relative to the CSV's folder (it may not leave the data root), `labelColumn` 0/1,
+ * `patientColumn` (optional) groups images of one patient for per-patient metrics and
+ * patient-clustered CIs; with `split`, only rows whose `splitColumn` cell equals it. Every
+ * other column is metadata: breakdowns and metadata-only baselines. Images go through the
+ * card's own serving preprocessing (inference/image-file.ts), not pixel/255.
+ */
+const imageCsvDataset = z.object({
+  kind: z.literal('image-csv'),
+  path: relativePath,
+  fileColumn: z.string().min(1),
+  labelColumn: z.string().min(1),
+  patientColumn: z.string().min(1).optional(),
+  splitColumn: z.string().min(1).optional(),
+  split: z.string().min(1).optional(),
+}).refine((d) => d.split === undefined || d.splitColumn !== undefined, { message: 'split needs splitColumn', path: ['split'] });
+
 /** A CSV with a header row; `columns` maps card feature → CSV column (values in the feature's canonical unit unless `units` says otherwise). */
 const csvDataset = z.object({
   kind: z.literal('csv'),
@@ -41,13 +60,16 @@ const csvDataset = z.object({
 export const evaluationSpec = z.object({
   /** The card metrics with this `split` are the ones the harness recomputes and the drift test guards. */
   metricsSplit: z.string().min(1),
-  dataset: z.discriminatedUnion('kind', [npzDataset, imageFolderDataset, csvDataset]),
+  dataset: z.discriminatedUnion('kind', [npzDataset, imageFolderDataset, imageCsvDataset, csvDataset]),
   /** read-assist: which label to evaluate (default: the card's first). */
   label: z.string().optional(),
+  /** The AUROC the team aims for: the report's verdict holds the lower CI bound against it. */
+  aim: z.number().gt(0.5).max(1).optional(),
 }).passthrough();
 
 export type EvaluationSpec = z.infer<typeof evaluationSpec>;
 export type CsvDataset = z.infer<typeof csvDataset>;
+export type ImageCsvDataset = z.infer<typeof imageCsvDataset>;
 
 export class EvaluationSpecError extends Error {
   constructor(where: string, message: string) {
@@ -64,7 +86,7 @@ export function parseEvaluationSpec(where: string, raw: unknown): EvaluationSpec
   return parsed.data;
 }
 
-/** Images as the model's input tensor: float32, NCHW, values pixel/255. */
+/** Images as the model's input tensor: float32, NCHW (pixel/255, or the card's serving preprocessing for image-csv). */
 export interface ImageSet {
   kind: 'images';
   data: Float32Array;
@@ -72,8 +94,15 @@ export interface ImageSet {
   labels: Uint8Array;
   /** Per-image identifiers (file names or archive indices), for per-case output. */
   ids: string[];
+  /** Per image, the patient it belongs to (image-csv with a patientColumn). */
+  patients?: { column: string; ids: string[] };
+  /** Every other CSV column, one cell per image (image-csv). */
+  columns?: Record<string, string[]>;
   notes: string[];
 }
+
+/** How the worker prepares an image for this model: `id@version` of the card's preprocessing and its size. */
+export interface Serving { preprocessing: string; size: [number, number] }
 
 export interface RowSet {
   kind: 'rows';
@@ -86,10 +115,12 @@ export interface RowSet {
 
 /**
  * Reads an image dataset as the tensor a read-assist model takes (`inputShape` from
- * the card, `[-1, C, H, W]` with C = 1 or 3). Pixels go in as value/255: these are
- * thumbnail datasets, so Lantern's DICOM window/crop/resize preprocessing is bypassed.
+ * the card, `[-1, C, H, W]` with C = 1 or 3). npz and image-folder pixels go in as
+ * value/255: these are thumbnail datasets, so Lantern's DICOM window/crop/resize
+ * preprocessing is bypassed (the existing cards' metrics were computed so). image-csv
+ * films go through `serving`, the card's own preprocessing step.
  */
-export async function readImageSet(dataRoot: string, spec: EvaluationSpec['dataset'], inputShape: number[]): Promise<ImageSet> {
+export async function readImageSet(dataRoot: string, spec: EvaluationSpec['dataset'], inputShape: number[], serving?: Serving): Promise<ImageSet> {
   if (inputShape.length !== 4 || (inputShape[1] !== 1 && inputShape[1] !== 3)) {
     throw new EvaluationSpecError(spec.path, `image evaluation needs an NCHW input with 1 or 3 channels; the card declares [${inputShape.join(', ')}]`);
   }
@@ -98,7 +129,101 @@ export async function readImageSet(dataRoot: string, spec: EvaluationSpec['datas
   if (!fs.existsSync(file)) throw new EvaluationSpecError(spec.path, `not found under ${dataRoot}`);
   if (spec.kind === 'npz') return readNpzImages(file, spec.split, channels, height, width);
   if (spec.kind === 'image-folder') return readImageFolder(file, spec.labels, channels, height, width);
-  throw new EvaluationSpecError(spec.path, `a read-assist model needs an image dataset (npz or image-folder), not ${spec.kind}`);
+  if (spec.kind === 'image-csv') {
+    if (!serving) throw new EvaluationSpecError(spec.path, 'an image-csv dataset is read through the card\'s serving preprocessing; none was given');
+    return readImageCsv(dataRoot, spec, channels, height, width, serving);
+  }
+  throw new EvaluationSpecError(spec.path, `a read-assist model needs an image dataset (npz, image-folder or image-csv), not ${spec.kind}`);
+}
+
+export interface ImageCsvRow {
+  /** The file cell as written (relative to the CSV's folder): the image's id in reports. */
+  id: string;
+  /** Absolute path, checked to be inside the data root. */
+  file: string;
+  label: 0 | 1;
+  patient?: string;
+  /** 1-based line in the CSV, for messages. */
+  line: number;
+  /** The other columns' cells. */
+  metadata: Record<string, string>;
+}
+
+/**
+ * The rows of an image-csv dataset (after the split filter), without reading any image.
+ * Refuses, naming the line: a missing column, a label that is not 0/1, an empty file or
+ * patient cell, a path that leaves the data root (absolute, `..`, or a symlink out), a
+ * listed image that is not on disk, a split with no rows. Nothing is dropped silently.
+ * Also the reader of `npm run bench:model`'s `shared:` image-csv splits.
+ */
+export function readImageCsvRows(dataRoot: string, spec: ImageCsvDataset): { rows: ImageCsvRow[]; columns: string[]; total: number } {
+  const csv = path.join(dataRoot, spec.path);
+  if (!fs.existsSync(csv)) throw new EvaluationSpecError(spec.path, `not found under ${dataRoot}`);
+  const root = fs.realpathSync(dataRoot);
+  const csvReal = fs.realpathSync(csv);
+  const inside = (p: string) => { const rel = path.relative(root, p); return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel); };
+  if (!inside(csvReal)) throw new EvaluationSpecError(spec.path, `resolves to ${csvReal}, outside the data root ${root}`);
+  const [header = [], ...body] = parseCsv(fs.readFileSync(csv, 'utf8').replace(/^\uFEFF/, ''));
+  const col = (name: string) => {
+    const i = header.indexOf(name);
+    if (i < 0) throw new EvaluationSpecError(spec.path, `has no column "${name}" (columns: ${header.join(', ')})`);
+    return i;
+  };
+  const fileCol = col(spec.fileColumn);
+  const labelCol = col(spec.labelColumn);
+  const patientCol = spec.patientColumn !== undefined ? col(spec.patientColumn) : -1;
+  const splitCol = spec.splitColumn !== undefined ? col(spec.splitColumn) : -1;
+  const reserved = new Set([fileCol, labelCol, patientCol, splitCol]);
+  const columns = header.filter((_, i) => !reserved.has(i));
+  const folder = path.dirname(csv);
+  const rows: ImageCsvRow[] = [];
+  const splits = new Set<string>();
+  body.forEach((cells, r) => {
+    const line = r + 2;
+    const where = `${spec.path}:${line}`;
+    if (splitCol >= 0) splits.add(cells[splitCol] ?? '');
+    if (spec.split !== undefined && (cells[splitCol] ?? '') !== spec.split) return;
+    const id = (cells[fileCol] ?? '').trim();
+    if (id === '') throw new EvaluationSpecError(where, `${spec.fileColumn} is empty`);
+    const file = path.resolve(folder, id);
+    if (path.isAbsolute(id) || !inside(file)) throw new EvaluationSpecError(where, `image path "${id}" leaves the data root; image paths are relative to the CSV's folder and stay under ${dataRoot}`);
+    if (!fs.existsSync(file)) throw new EvaluationSpecError(where, `image ${id} is not on disk (${file})`);
+    if (!inside(fs.realpathSync(file))) throw new EvaluationSpecError(where, `image path "${id}" is a link that leaves the data root`);
+    const cell = (cells[labelCol] ?? '').trim();
+    if (cell !== '0' && cell !== '1') throw new EvaluationSpecError(where, `${spec.labelColumn} "${cell}" is not 0 or 1`);
+    let patient: string | undefined;
+    if (patientCol >= 0) {
+      patient = (cells[patientCol] ?? '').trim();
+      if (patient === '') throw new EvaluationSpecError(where, `${spec.patientColumn} is empty; every image needs its patient for per-patient metrics`);
+    }
+    const metadata: Record<string, string> = {};
+    header.forEach((h, i) => { if (!reserved.has(i)) metadata[h] = cells[i] ?? ''; });
+    rows.push({ id, file, label: Number(cell) as 0 | 1, ...(patient !== undefined ? { patient } : {}), line, metadata });
+  });
+  if (rows.length === 0) {
+    throw new EvaluationSpecError(spec.path, spec.split !== undefined ? `no rows with ${spec.splitColumn} = "${spec.split}" (values: ${[...splits].join(', ')})` : 'no rows');
+  }
+  return { rows, columns, total: body.length };
+}
+
+async function readImageCsv(dataRoot: string, spec: ImageCsvDataset, channels: number, height: number, width: number, serving: Serving): Promise<ImageSet> {
+  const { rows, columns, total } = readImageCsvRows(dataRoot, spec);
+  const plane = height * width;
+  const data = new Float32Array(rows.length * channels * plane);
+  for (let i = 0; i < rows.length; i++) {
+    const image = await preprocessImageFile(rows[i].file, serving.preprocessing, serving.size);
+    if (image.width !== width || image.height !== height) throw new EvaluationSpecError(rows[i].id, `${serving.preprocessing} made a ${image.width}x${image.height} image; the model takes ${width}x${height}`);
+    for (let ch = 0; ch < channels; ch++) data.set(image.data, (i * channels + ch) * plane);
+  }
+  const where = spec.split !== undefined ? `the ${rows.length} rows of ${spec.path} with ${spec.splitColumn} = "${spec.split}" (of ${total})` : `the ${rows.length} rows of ${spec.path}`;
+  return {
+    kind: 'images', data, shape: [rows.length, channels, height, width],
+    labels: Uint8Array.from(rows, (r) => r.label),
+    ids: rows.map((r) => r.id),
+    ...(spec.patientColumn !== undefined ? { patients: { column: spec.patientColumn, ids: rows.map((r) => r.patient!) } } : {}),
+    columns: Object.fromEntries(columns.map((c) => [c, rows.map((r) => r.metadata[c])])),
+    notes: [`${where}: each film read as 8-bit grey (inference/image-file.ts) and passed through the card's serving preprocessing ${serving.preprocessing} to ${serving.size.join('x')}, as the worker prepares a DICOM of the same pixels (window, crop, resize); not pixel/255.`],
+  };
 }
 
 function readNpzImages(file: string, split: string, channels: number, height: number, width: number): ImageSet {

@@ -1,6 +1,7 @@
 /** Writes an EvaluationReport as report.md + report.json + report-roc.svg + report-calibration.svg. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { analysisMarkdown } from './analysis.ts';
 import { TOLERANCES, round, type EvaluationReport } from './evaluate.ts';
 import { calibrationSvg, rocSvg } from './svg.ts';
 
@@ -13,7 +14,8 @@ export function writeReport(report: EvaluationReport, outDir: string): string[] 
   const files = {
     'report.json': `${JSON.stringify(reportJson(report), null, 2)}\n`,
     'report.md': reportMarkdown(report),
-    'report-roc.svg': rocSvg(`ROC: ${title}`, report.roc, report.auroc, report.markers),
+    'report-roc.svg': rocSvg(`ROC: ${title}`, report.roc, report.auroc, report.markers,
+      report.patients ? [{ name: `per patient (n=${report.patients.n})`, roc: report.patients.roc, auc: report.patients.auroc }] : []),
     'report-calibration.svg': calibrationSvg(`Calibration: ${title}`, report.calibration.reliability, report.calibration.ece, {
       slope: report.calibration.logistic.slope.value,
       slopeFitIntercept: report.calibration.logistic.slopeFitIntercept,
@@ -35,16 +37,23 @@ function reportJson(r: EvaluationReport) {
     dataset: r.dataset,
     runtime: r.runtime,
     label: r.label,
-    metrics: r.metrics.map((m) => ({ ...m, value: r4(m.value), ...(m.ci95 ? { ci95: m.ci95.map(r4) } : {}) })),
+    verdict: r.analysis?.verdict,
+    metrics: r.metrics.map(roundMetric),
+    ...(r.patients ? { patients: { ...r.patients, metrics: r.patients.metrics.map(roundMetric) } } : {}),
     comparisonWithCard: r.comparison,
     tolerances: TOLERANCES.map((t) => ({ metric: t.pattern.source, tolerance: t.tolerance, why: t.why })),
     auroc: r.auroc,
     thresholds: r.thresholds,
     calibration: r.calibration,
     inputWarnings: r.inputWarnings,
-    predictions: r.predictions.map((p) => ({ ...p, probability: round(p.probability, 6) })),
+    analysis: r.analysis,
+    predictions: r.predictions.map((p) => ({ ...p, probability: round(p.probability, 6), ...(p.outOfDistribution !== undefined ? { outOfDistribution: round(p.outOfDistribution, 4) } : {}) })),
   };
 }
+
+const roundMetric = (m: EvaluationReport['metrics'][number]) => ({
+  ...m, value: r4(m.value), ...(m.ci95 ? { ci95: m.ci95.map(r4) } : {}), ...(m.ci95PatientClustered ? { ci95PatientClustered: m.ci95PatientClustered.map(r4) } : {}),
+});
 
 function reportMarkdown(r: EvaluationReport): string {
   const lines = [
@@ -62,6 +71,7 @@ function reportMarkdown(r: EvaluationReport): string {
     '',
     ...r.dataset.notes.map((n) => `- ${n}`),
     '',
+    ...(r.analysis ? [`**Verdict:** ${r.model.id} ${r.analysis.verdict}`, ''] : []),
     '## Against the card',
     '',
     '| metric | card | recomputed | difference | tolerance | status |',
@@ -70,9 +80,10 @@ function reportMarkdown(r: EvaluationReport): string {
     '',
     '## All recomputed metrics',
     '',
-    '| metric | value | 95% CI | n | method |',
-    '|---|---|---|---|---|',
-    ...r.metrics.map((m) => `| ${m.name} | ${m.value.toFixed(4)} | ${ci(m.ci95)} | ${m.n} | ${m.method} |`),
+    ...(r.patients ? [`Per-image CIs: DeLong / Wilson (images as independent) and, in the next column, a bootstrap over the ${r.patients.n} patients (\`${r.patients.column}\`) that respects images of one patient being alike. Per-patient rows: ${r.patients.rule}.`, ''] : []),
+    `| metric | value | 95% CI |${r.patients ? ' 95% CI (patient-clustered) |' : ''} n | method |`,
+    `|---|---|---|${r.patients ? '---|' : ''}---|---|`,
+    ...[...r.metrics, ...(r.patients?.metrics ?? [])].map((m) => `| ${m.name} | ${m.value.toFixed(4)} | ${ci(m.ci95)} |${r.patients ? ` ${ci(m.ci95PatientClustered)} |` : ''} ${m.n} | ${m.method} |`),
     '',
     `Mean predicted probability ${r.calibration.meanProbability.toFixed(4)} vs observed prevalence ${r.calibration.prevalence.toFixed(4)}.`,
     '',
@@ -94,6 +105,7 @@ function reportMarkdown(r: EvaluationReport): string {
     lines.push('## Rows flagged by the risk path', '', '| warning | rows |', '|---|---|',
       ...Object.entries(r.inputWarnings).map(([k, v]) => `| ${k} | ${v} |`), '');
   }
+  if (r.analysis) lines.push(...analysisMarkdown(r.analysis, '##'));
   lines.push('![ROC](report-roc.svg)', '', '![Calibration](report-calibration.svg)', '', 'Per-case probabilities are in `report.json` (`predictions`).', '');
   return lines.join('\n');
 }

@@ -51,15 +51,21 @@ function legend(lines: { text: string; colour: string; dash?: boolean; dot?: boo
   });
 }
 
-export function rocSvg(title: string, roc: RocPoint[], auc: { value: number; ci95: [number, number] }, markers: { name: string; fpr: number; tpr: number }[]): string {
+/** A further ROC curve on the same axes (e.g. per patient), drawn dashed under the main one. */
+export interface ExtraCurve { name: string; roc: RocPoint[]; auc: { value: number; ci95: [number, number] } }
+
+export function rocSvg(title: string, roc: RocPoint[], auc: { value: number; ci95: [number, number] }, markers: { name: string; fpr: number; tpr: number }[], extra: ExtraCurve[] = []): string {
   const out = frame(title, '1 − specificity (false-positive rate)', 'sensitivity (true-positive rate)');
+  const extraColours = ['#8c564b', '#17becf'];
+  extra.forEach((c, i) => out.push(`<polyline points="${c.roc.map((p) => `${f(sx(p.fpr))},${f(sy(p.tpr))}`).join(' ')}" fill="none" stroke="${extraColours[i % 2]}" stroke-width="2" stroke-dasharray="6 3"/>`));
   // Step curve: ties move diagonally, as the Mann-Whitney AUROC counts them.
   const points = roc.map((p) => `${f(sx(p.fpr))},${f(sy(p.tpr))}`).join(' ');
   out.push(`<polyline points="${points}" fill="none" stroke="#1f77b4" stroke-width="2"/>`);
   const colours = ['#d62728', '#ff7f0e', '#2ca02c', '#9467bd'];
   markers.forEach((m, i) => out.push(`<circle cx="${f(sx(m.fpr))}" cy="${f(sy(m.tpr))}" r="4.5" fill="${colours[i % colours.length]}"><title>${esc(m.name)}</title></circle>`));
   out.push(...legend([
-    { text: `AUROC ${auc.value.toFixed(3)} (95% CI ${auc.ci95[0].toFixed(3)}–${auc.ci95[1].toFixed(3)}, DeLong)`, colour: '#1f77b4' },
+    { text: `${extra.length > 0 ? 'per image: ' : ''}AUROC ${auc.value.toFixed(3)} (95% CI ${auc.ci95[0].toFixed(3)}–${auc.ci95[1].toFixed(3)}, DeLong)`, colour: '#1f77b4' },
+    ...extra.map((c, i) => ({ text: `${c.name}: AUROC ${c.auc.value.toFixed(3)} (95% CI ${c.auc.ci95[0].toFixed(3)}–${c.auc.ci95[1].toFixed(3)})`, colour: extraColours[i % 2], dash: true })),
     ...markers.map((m, i) => ({ text: `${m.name}: sens ${m.tpr.toFixed(3)}, spec ${(1 - m.fpr).toFixed(3)}`, colour: colours[i % colours.length], dot: true })),
   ].slice(0, 4)));
   out.push('</svg>', '');
