@@ -12,7 +12,7 @@ import {
   PATIENT_RULE, atThreshold, aurocValue, auroc, clusterBootstrap, patientLevel, rocCurve,
   type Auroc, type BootstrapInterval, type ClusterBootstrapOptions, type RocPoint, type ThresholdMetrics,
 } from './metrics.ts';
-import { atThresholdSafe, breakdown, chooseColumns, metadataBaseline, type AtThreshold, type Baseline, type Breakdown, type Column, type SkippedColumn } from './subgroups.ts';
+import { CLOSE, atThresholdSafe, breakdown, chooseColumns, metadataBaseline, type AtThreshold, type Baseline, type Breakdown, type Column, type SkippedColumn } from './subgroups.ts';
 
 /** Why one image is not applicable: a code and the reason in English and Chinese, as a served finding gives it. */
 export interface NotApplicableReason { code: string; text: string; textZh?: string }
@@ -92,7 +92,7 @@ export interface Analysis {
     /** Share of all images with a probability in the band, applicable or not: the card's `referBandEffect.referredFraction`. */
     referredShareIgnoringApplicability?: number;
   };
-  /** The applicable images only (absent when every image is applicable). */
+  /** The applicable images with a probability (absent when no image is not applicable). */
   applicable?: { n: number; positives: number; auroc?: Auroc; atOperatingPoint: AtThreshold };
   breakdowns: Breakdown[];
   skippedColumns: SkippedColumn[];
@@ -135,7 +135,7 @@ export function analyse(input: AnalysisInput): Analysis {
   const referred = indices(n, (i) => !input.notApplicable[i] && inBand(input.probabilities[i])).length;
   const applicableIdx = scored.filter((i) => !input.notApplicable[i]);
   let applicable: Analysis['applicable'];
-  if (applicableIdx.length < scored.length) {
+  if (notApplicable.length > 0) {
     const ap = applicableIdx.map((i) => input.probabilities[i] as number);
     const ay = applicableIdx.map((i) => input.labels[i]);
     const apos = sum(ay);
@@ -237,7 +237,10 @@ export function verdict(a: Omit<Analysis, 'verdict'>, aim?: number): string {
         : `below the ${f2(aim)} aim`);
   }
   const best = a.baselines.filter((b) => !b.restatesLabel).sort((x, y) => y.auroc.value - x.auroc.value)[0];
-  if (best) parts.push(`${best.column} alone reaches ${f2(best.auroc.value)}${best.auroc.value >= best.model.value - 0.03 ? ', about as well as the model' : ''}`);
+  if (best) {
+    const gap = best.auroc.value - best.model.value;
+    parts.push(`${best.column} alone reaches ${f2(best.auroc.value)}${gap > CLOSE ? ', better than the model on the same images' : gap >= -CLOSE ? ', about as well as the model' : ''}`);
+  }
   return `${parts.join('; ')}.`;
 }
 
@@ -282,7 +285,7 @@ export function analysisMarkdown(a: Analysis, level = '##'): string[] {
       : '- The card has no refer band for this label.',
     `- Metrics on all ${a.perImage.n} images with a probability are the card's kind; on the applicable images only: ${a.applicable
       ? `n = ${a.applicable.n} (${a.applicable.positives} positive), AUROC ${a.applicable.auroc ? `${f3(a.applicable.auroc.value)} (${ci(a.applicable.auroc.ci95)}, DeLong)` : '– (needs ≥ 2 of each class)'}, sensitivity ${prop(a.applicable.atOperatingPoint.sensitivity)}, specificity ${prop(a.applicable.atOperatingPoint.specificity)}`
-      : 'the same images (every image is applicable)'}.`, '');
+      : 'the same images (no image is not applicable)'}.`, '');
   if (ap.notApplicable.length > 0) {
     lines.push('| image | code | reason |', '|---|---|---|', ...ap.notApplicable.map((x) => `| \`${x.id}\` | ${x.code} | ${x.text.replace(/\|/g, '\\|')} |`), '');
   }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { atThreshold, auroc, brier, ece, logisticCalibration, referBandEffect, reliability, rocCurve, wilson } from './metrics.ts';
+import { atThreshold, auroc, aurocValue, brier, clusterBootstrap, ece, logisticCalibration, patientLevel, referBandEffect, reliability, rocCurve, wilson } from './metrics.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -121,5 +121,89 @@ describe('bad input', () => {
 
   it('when a label is not 0/1, then it says which', () => {
     expect(() => auroc([0.1, 0.2, 0.3, 0.4], [0, 1, 2, 0])).toThrow(/label 2 is 2/);
+  });
+});
+
+describe('cluster bootstrap over patients', () => {
+  // Patient A: three images scored 1; patient B: one image scored 0. A bootstrap that keeps
+  // patients whole can only draw AA (mean 1), AB or BA (mean 3/4) and BB (mean 0), with
+  // probabilities 1/4, 1/2, 1/4; an image-level bootstrap would also give 1/2, 1/4, 2/3...
+  const patients = ['A', 'A', 'A', 'B'];
+  const values = [1, 1, 1, 0];
+  const mean = (idx: Int32Array) => [idx.reduce((s, i) => s + values[i], 0) / idx.length];
+
+  it('when images of one patient are resampled together, then only the hand-counted means occur, about 1/4, 1/2, 1/4 of the time', () => {
+    const boot = clusterBootstrap(patients, mean, { resamples: 2000, keepSamples: true });
+    const draws = Array.from(boot.samples![0]);
+    expect(new Set(draws)).toEqual(new Set([0, 0.75, 1]));
+    const share = (v: number) => draws.filter((d) => d === v).length / draws.length;
+    expect(share(1)).toBeCloseTo(0.25, 1);
+    expect(share(0.75)).toBeCloseTo(0.5, 1);
+    expect(share(0)).toBeCloseTo(0.25, 1);
+    expect(boot.intervals[0]).toMatchObject({ value: 0.75, ci95: [0, 1], resamples: 2000 });
+    expect(boot.clusters).toBe(2);
+  });
+
+  it('when the same seed is used twice, then the interval is the same; another seed draws other resamples', () => {
+    const a = clusterBootstrap(patients, mean, { seed: 7, keepSamples: true });
+    const b = clusterBootstrap(patients, mean, { seed: 7, keepSamples: true });
+    const c = clusterBootstrap(patients, mean, { seed: 8, keepSamples: true });
+    expect(a.samples).toEqual(b.samples);
+    expect(c.samples).not.toEqual(a.samples);
+  });
+
+  it('when a resample draws only one class, then AUROC is undefined there and left out of the interval, counted', () => {
+    const boot = clusterBootstrap(['p', 'q', 'r'], (idx) => [aurocValue([0.9, 0.1, 0.2], [1, 0, 0], idx)], { resamples: 500 });
+    // P(no positive patient drawn) = (2/3)^3 and P(only the positive one) = (1/3)^3: 1/3 of resamples.
+    expect(boot.intervals[0].resamples / 500).toBeCloseTo(2 / 3, 1);
+    expect(boot.intervals[0].ci95).toEqual([1, 1]);
+  });
+
+  it('when there is one patient, then it refuses: there is nothing to resample', () => {
+    expect(() => clusterBootstrap(['a', 'a'], mean)).toThrow(/at least 2 clusters/);
+  });
+
+  it('when a resample repeats cases, then aurocValue equals auroc on the repeated arrays, ties counting one half', () => {
+    expect(aurocValue(scores, labels)).toBeCloseTo(auroc(scores, labels).value, 12);
+    const idx = [0, 0, 3, 7, 7, 7, 8, 12, 13, 17];
+    expect(aurocValue(scores, labels, idx)).toBeCloseTo(auroc(idx.map((i) => scores[i]), idx.map((i) => labels[i])).value, 12);
+  });
+});
+
+describe('with one image per patient the patient bootstrap agrees with DeLong (real test predictions)', () => {
+  const read = (model: string) => {
+    const [header, ...rows] = readFileSync(join(here, `../../models/${model}/evaluation/test-predictions.csv`), 'utf8').trim().split('\n').map((l) => l.split(','));
+    const col = (name: string) => rows.map((r) => r[header.indexOf(name)]);
+    return { y: col('label').map(Number), p: col('probability').map(Number), patients: header.includes('patient') ? col('patient') : undefined };
+  };
+
+  it.each(['pneumonia-cxr', 'nih-cxr-abnormal'])('when each of %s\'s test images is its own patient, then the percentile CI is within 0.02 of the DeLong CI', (model) => {
+    const { y, p } = read(model);
+    const delong = auroc(p, y);
+    const boot = clusterBootstrap(p.map((_, i) => `patient-${i}`), (idx) => [aurocValue(p, y, idx)]);
+    expect(boot.intervals[0].value).toBeCloseTo(delong.value, 12);
+    expect(Math.abs(boot.intervals[0].ci95[0] - delong.ci95[0])).toBeLessThan(0.02);
+    expect(Math.abs(boot.intervals[0].ci95[1] - delong.ci95[1])).toBeLessThan(0.02);
+  });
+
+  it('when the NIH1000 test images are grouped by their 59 real patients, then the CI widens as the card\'s own Python bootstrap found (0.455-0.789)', () => {
+    const { y, p, patients } = read('nih-cxr-abnormal');
+    const boot = clusterBootstrap(patients!, (idx) => [aurocValue(p, y, idx)]);
+    const delong = auroc(p, y);
+    expect(boot.clusters).toBe(59);
+    expect(boot.intervals[0].ci95[1] - boot.intervals[0].ci95[0]).toBeGreaterThan(1.5 * (delong.ci95[1] - delong.ci95[0]));
+    // Another generator, the same method: the bounds agree to bootstrap noise.
+    expect(Math.abs(boot.intervals[0].ci95[0] - 0.4549)).toBeLessThan(0.03);
+    expect(Math.abs(boot.intervals[0].ci95[1] - 0.7886)).toBeLessThan(0.03);
+  });
+});
+
+describe('per-patient aggregation', () => {
+  it('when a patient has several images, then their score is the highest and they are positive if any image is', () => {
+    const level = patientLevel([0.2, 0.9, 0.4, 0.1, 0.3], [0, 1, 0, 0, 0], ['x', 'x', 'y', 'z', 'y']);
+    expect(level.patients).toEqual(['x', 'y', 'z']);
+    expect(Array.from(level.scores)).toEqual([0.9, 0.4, 0.1]);
+    expect(Array.from(level.labels)).toEqual([1, 0, 0]);
+    expect(Array.from(level.images)).toEqual([2, 2, 1]);
   });
 });

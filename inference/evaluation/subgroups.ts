@@ -201,13 +201,14 @@ export function metadataBaseline(column: string, cells: Column, scores: ArrayLik
 }
 
 /** Within this margin of the model, a column alone "does about as well". */
-const CLOSE = 0.03;
+export const CLOSE = 0.03;
 
 function compare(column: string, alone: number, model: number, n: number, total: number, restatesLabel: boolean): string {
   const rows = n === total ? `the same ${n} images` : `the ${n} images with a ${column}`;
   if (restatesLabel) return `${column} alone separates the classes perfectly on ${rows}: it restates the label, so it is no shortcut check.`;
   const a = alone.toFixed(2);
   const m = model.toFixed(2);
+  if (alone > model + CLOSE) return `${column} alone (${a}) ranks better than the model (${m}) on ${rows}: the label goes with ${column} in this data; check that the model is not reading ${column} instead of the finding.`;
   if (alone >= model - CLOSE) return `${column} alone (${a}) does about as well as the model (${m}) on ${rows}: check that the model is not reading ${column} instead of the finding.`;
   return `the model (${m}) ranks better than ${column} alone (${a}) on ${rows}, by ${(model - alone).toFixed(2)}.`;
 }
