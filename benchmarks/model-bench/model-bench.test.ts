@@ -1,7 +1,9 @@
 /**
  * The model-team harness on images nobody in the project has scored in this form: NIH
  * thumbnails re-written as DICOM files with fresh UIDs and as renamed PNGs in one flat
- * folder, labelled only by a CSV. Checks structure and consistency, never speed.
+ * folder, labelled only by a CSV; and real NIH pneumonia films with patients, a made-up
+ * view column, the same film as PNG and as DICOM, and a lateral DICOM the model's card does
+ * not cover. Checks structure and consistency, never speed.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -11,7 +13,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../config.ts';
 import { atThreshold, auroc } from '../../inference/evaluation/metrics.ts';
-import { buildCr } from '../../test/support/dicom-builder.ts';
+import { writeNihPneumoniaSubset, type Subset } from '../../inference/evaluation/nih-pneumonia-subset.ts';
+import { buildCr, buildPart10 } from '../../test/support/dicom-builder.ts';
 import { sharedData } from '../../test/support/shared-data.ts';
 import { loadDataset } from './load.ts';
 import type { ModelBenchReport } from './report.ts';
@@ -76,7 +79,16 @@ describe('npm run bench:model on an unseen mixed DICOM + PNG folder', () => {
     expect(report.cases).toHaveLength(24);
     for (const c of report.cases) {
       expect(Object.keys(c.results).sort(), c.id).toEqual([...MODELS].sort());
-      for (const id of MODELS) expect(c.results[id].probability, `${id} ${c.id}`).toBeGreaterThanOrEqual(0);
+      for (const id of MODELS) {
+        // A model answers with a probability, or says why it is not applicable (e.g. its card needs an age the DICOM lacks).
+        const r = c.results[id];
+        if (r.probability === null) expect(r.notApplicable?.code, `${id} ${c.id}`).toMatch(/^[A-Z_]+$/);
+        else expect(r.probability, `${id} ${c.id}`).toBeGreaterThanOrEqual(0);
+      }
+    }
+    for (const m of report.models) {
+      expect(m.n, m.id).toBe(report.cases.filter((c) => c.results[m.id].probability !== null).length);
+      expect(m.analysis.applicability.notApplicable.length, m.id).toBe(report.cases.filter((c) => c.results[m.id].notApplicable).length);
     }
   });
 
@@ -102,17 +114,22 @@ describe('npm run bench:model on an unseen mixed DICOM + PNG folder', () => {
     }
   });
 
-  it('when images are DICOM or PNG, then each has decode, preprocess and inference timings per model', () => {
+  it('when images are DICOM or PNG, then each one a model ran on has decode, preprocess and inference timings', () => {
     for (const c of report.cases) {
-      for (const id of MODELS) expect(Object.keys(c.results[id].timingMs), `${id} ${c.id}`).toEqual(expect.arrayContaining(['decode', 'preprocess', 'inference']));
+      for (const id of MODELS) {
+        if (c.results[id].probability === null) continue;
+        expect(Object.keys(c.results[id].timingMs), `${id} ${c.id}`).toEqual(expect.arrayContaining(['decode', 'preprocess', 'inference']));
+      }
     }
     for (const m of report.models) {
       for (const format of ['dicom', 'png'] as const) {
-        for (const stage of ['decode', 'preprocess', 'inference', 'total']) expect(m.latencyMs[format]?.[stage]?.n, `${m.id} ${format} ${stage}`).toBe(12);
+        const ran = report.cases.filter((c) => c.format === format && c.results[m.id].probability !== null).length;
+        for (const stage of ['decode', 'preprocess', 'inference', 'total']) expect(m.latencyMs[format]?.[stage]?.n, `${m.id} ${format} ${stage}`).toBe(ran || undefined);
       }
     }
     expect(report.paths.join(' ')).toMatch(/readAssist/);
-    expect(report.paths.join(' ')).toMatch(/NO VOI windowing/);
+    // PNGs in a folder go through the card's own preprocessing, as a DICOM of the same pixels would.
+    expect(report.paths.join(' ')).toMatch(/served path.*card's own preprocessing step/);
   });
 
   it('when a file is not an image, cannot be decoded, has no label or is missing, then it is listed as skipped with the reason', () => {
@@ -131,9 +148,112 @@ describe('npm run bench:model on an unseen mixed DICOM + PNG folder', () => {
     for (const name of names.filter((n) => n.endsWith('.svg'))) expect(fs.readFileSync(path.join(out, name), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n?$/);
     const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/\| AUROC \(95% CI, DeLong\) \|/);
+    expect(md).toMatch(/## Verdicts\n\n- \*\*pneumonia-cxr 1\.0\.0\*\* .*(above|below|distinguishably from) chance/);
     expect(md).toMatch(/pneumonia-cxr 1\.0\.0 \| nih-cxr-abnormal 1\.0\.0/);
     expect(md).toMatch(/decode \(DICOM\) p50 \/ p95 ms/);
     expect(md).toMatch(/README\.txt/);
+  });
+});
+
+describe('npm run bench:model on real films with patients, a view column and a lateral DICOM', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-model-bench-patients-'));
+  const out = path.join(tmp, 'out');
+  const MODEL = 'nih-cxr-abnormal';
+  let subset: Subset;
+  let report: ModelBenchReport;
+  let files: string[];
+
+  /** A CR of the film's own pixels (8-bit MONOCHROME2, no VOI window), with a View Position. */
+  async function filmAsDicom(png: string, view: string): Promise<Uint8Array> {
+    const { data: grey, info } = await sharp(png).flatten().greyscale().raw().toBuffer({ resolveWithObject: true });
+    const uid = freshUidRoot();
+    return buildPart10(EXPLICIT_VR_LE, '1.2.840.10008.5.1.4.1.1.1', `${uid}.3`, [
+      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.1' },
+      { tag: 0x00080018, vr: 'UI', value: `${uid}.3` },
+      { tag: 0x00080060, vr: 'CS', value: 'CR' },
+      { tag: 0x00185101, vr: 'CS', value: view },
+      { tag: 0x0020000d, vr: 'UI', value: `${uid}.1` },
+      { tag: 0x0020000e, vr: 'UI', value: `${uid}.2` },
+      { tag: 0x00280002, vr: 'US', value: 1 },
+      { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+      { tag: 0x00280010, vr: 'US', value: info.height },
+      { tag: 0x00280011, vr: 'US', value: info.width },
+      { tag: 0x00280100, vr: 'US', value: 8 },
+      { tag: 0x00280101, vr: 'US', value: 8 },
+      { tag: 0x00280102, vr: 'US', value: 7 },
+      { tag: 0x00280103, vr: 'US', value: 0 },
+      { tag: 0x7fe00010, vr: 'OB', value: new Uint8Array(grey) },
+    ]);
+  }
+
+  beforeAll(async () => {
+    subset = writeNihPneumoniaSubset(tmp);
+    const first = subset.rows[0];
+    fs.mkdirSync(path.join(subset.folder, 'dicom'));
+    fs.writeFileSync(path.join(subset.folder, 'dicom', 'same.dcm'), await filmAsDicom(path.join(subset.folder, first.file), 'PA'));
+    fs.writeFileSync(path.join(subset.folder, 'dicom', 'lateral.dcm'), await filmAsDicom(path.join(subset.folder, first.file), 'LL'));
+    fs.appendFileSync(path.join(subset.folder, 'labels.csv'), [
+      `dicom/same.dcm,${first.label},${first.patient_id},${first.split},PA,${first.follow_up}`,
+      `dicom/lateral.dcm,${first.label},${first.patient_id},${first.split},LL,${first.follow_up}`,
+    ].join('\n') + '\n');
+    ({ report, files } = await runModelBench({
+      models: [MODEL], data: subset.folder, labels: path.join(subset.folder, 'labels.csv'), by: ['view', 'split'], aim: 0.75,
+      sharedRoot: sharedData, modelsDir: path.join(repoRoot, 'models'), out,
+    }));
+  }, 60_000);
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  const m = () => report.models[0];
+  const answered = () => [...subset.rows, { ...subset.rows[0], file: 'dicom/same.dcm', view: 'PA' }];
+
+  it('when the CSV has patient_id, then it names the patients without a flag, and the other columns are kept', () => {
+    expect(report.dataset).toMatchObject({ n: subset.rows.length + 2, patientColumn: 'patient_id', columns: ['split', 'view', 'follow_up'], imagePrep: 'served' });
+    expect(m().n).toBe(subset.rows.length + 1);
+    expect(m().analysis.perPatient!.n).toBe(new Set(answered().map((r) => r.patient_id)).size);
+  });
+
+  it('when the same film arrives as PNG and as DICOM, then the model gives the same probability (the served preprocessing for both)', () => {
+    const png = report.cases.find((c) => c.id === subset.rows[0].file)!.results[MODEL].probability!;
+    const dcm = report.cases.find((c) => c.id === 'dicom/same.dcm')!.results[MODEL].probability!;
+    expect(Math.abs(png - dcm)).toBeLessThan(6e-5); // the served finding is rounded to 4 decimals
+  });
+
+  it('when a DICOM is a lateral view, then it is not applicable with the card\'s reason, has no probability, and counts in the share', () => {
+    const a = m().analysis.applicability;
+    expect(a.notApplicable).toEqual([{ id: 'dicom/lateral.dcm', code: 'OUTSIDE_POPULATION_VIEW', text: expect.stringMatching(/view LL is not PA\/AP/), textZh: expect.any(String) }]);
+    expect(a.notApplicableShare).toBeCloseTo(1 / report.dataset.n, 12);
+    expect(report.cases.find((c) => c.id === 'dicom/lateral.dcm')!.results[MODEL].probability).toBeNull();
+    expect(m().analysis.applicable!.n).toBe(m().n);
+    expect(m().analysis.verdict).toContain(`; ${Math.round(100 / report.dataset.n)} % not applicable;`);
+  });
+
+  it('when broken down --by view and split, then each value has the hand-counted n, follow_up is left out, and view alone is a baseline on the same images', () => {
+    const a = m().analysis;
+    expect(a.breakdowns.map((b) => b.column)).toEqual(['view', 'split']);
+    for (const view of ['AP', 'PA']) {
+      const rows = answered().filter((r) => r.view === view);
+      expect(a.breakdowns[0].groups.find((g) => g.value === view), view).toMatchObject({ n: rows.length, positives: rows.filter((r) => r.label === 1).length });
+    }
+    expect(a.breakdowns[1].groups.map((g) => [g.value, g.n])).toEqual([['test', answered().filter((r) => r.split === 'test').length], ['train', answered().filter((r) => r.split === 'train').length]]);
+    const view = a.baselines.find((b) => b.column === 'view')!;
+    expect(view.n).toBe(m().n);
+    expect(view.model.value).toBeCloseTo(m().auroc.value, 12);
+  });
+
+  it('when the report is written, then the table, the verdict and the per-patient ROC curve are in it', () => {
+    const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/\| AUROC per patient \(95% CI\) \| [01]\.\d{3} \(/);
+    expect(md).toMatch(/\| not applicable \| 1 \(/);
+    expect(md).toMatch(/\| strongest metadata alone \(AUROC\) \| (view|split) /);
+    expect(md).toContain(`**Verdict:** ${m().analysis.verdict}`);
+    expect(m().analysis.verdict).toMatch(/per patient, n=\d+[;)].*0\.75 aim/);
+    expect(md).toMatch(/\| `dicom\/lateral\.dcm` \| OUTSIDE_POPULATION_VIEW \|/);
+    expect(fs.readFileSync(path.join(out, `roc-${MODEL}.svg`), 'utf8')).toMatch(/per patient \(n=\d+\): AUROC/);
+    expect(files.map((f) => path.basename(f))).toContain('latency.svg');
+  });
+
+  it('when --patient-column names a column the CSV lacks, then loading refuses', async () => {
+    await expect(loadDataset({ data: subset.folder, labels: path.join(subset.folder, 'labels.csv'), patientColumn: 'subject', sharedRoot: sharedData })).rejects.toThrow(/--patient-column subject is not a column/);
   });
 });
 

@@ -102,7 +102,8 @@ export function wilson(k: number, n: number): Proportion {
   const d = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / d;
   const half = (Z95 * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / d;
-  return { value: p, ci95: [Math.max(0, centre - half), Math.min(1, centre + half)], k, n };
+  // At k = 0 (k = n) the bound is exactly 0 (1); the float expression leaves a 1e-17 residue.
+  return { value: p, ci95: [k === 0 ? 0 : Math.max(0, centre - half), k === n ? 1 : Math.min(1, centre + half)], k, n };
 }
 
 export interface Confusion { tp: number; fn: number; tn: number; fp: number }
