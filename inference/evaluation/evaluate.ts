@@ -15,7 +15,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { outOfDistributionReason } from '../applicability.ts';
-import type { ModelCard } from '../model-card.ts';
+import type { ModelCard, ReadAssistCard } from '../model-card.ts';
 import { loadModel, type LoadedModel, type ReadAssistModel, type RiskModel } from '../registry.ts';
 import { evaluateRisk } from '../risk.ts';
 import { analyse, type Analysis, type NotApplicableReason } from './analysis.ts';
@@ -167,48 +167,11 @@ export async function evaluateModel(dir: string, options: EvaluateOptions): Prom
     const t3 = performance.now();
     progress('computing metrics');
     const result = computeMetrics(model.card, probabilities, labels, label);
-    let perPatient: EvaluationReport['patients'];
-    let analysis: Analysis | undefined;
-    let notApplicable: (NotApplicableReason | undefined)[] = [];
-    if (model.card.task === 'read-assist') {
-      const card = model.card;
-      if (patients) {
-        const level = patientLevel(probabilities, labels, patients.ids);
-        const m = namedMetrics(card, level.scores, level.labels, label);
-        perPatient = {
-          column: patients.column, rule: PATIENT_RULE, n: level.patients.length, positives: m.auroc.nPos,
-          metrics: m.metrics.map((x) => ({ ...x, name: `${x.name}${PER_PATIENT}`, method: `${x.method}; per patient (${PATIENT_RULE})` })),
-          auroc: m.auroc, roc: m.roc,
-        };
-      }
-      const ood = card.outOfDistribution;
-      // A NaN score cannot vouch for the image, as in the worker (inference/read-assist.ts).
-      notApplicable = ood && oodScores ? Array.from(oodScores, (s) => outOfDistributionReason(ood, Number.isFinite(s) ? s : Infinity)) : Array.from(labels, () => undefined);
-      const point = card.operatingPoints.find((p) => p.label === label)!;
-      const band = card.referBands?.find((b) => b.label === label);
-      progress(patients ? `patient-clustered bootstrap over ${new Set(patients.ids).size} patients, breakdowns, baselines` : 'applicability, breakdowns, baselines');
-      analysis = analyse({
-        label: label!, ids, probabilities, labels, notApplicable,
-        ...(ood && oodScores ? { applicabilityCheck: `the graph's out-of-distribution score (${ood.output}) against the card's threshold ${ood.threshold}; above it the image is not applicable` } : {}),
-        operatingPoint: { name: point.name, threshold: point.threshold },
-        ...(band ? { referBand: { low: band.low, high: band.high } } : {}),
-        ...(patients ? { patients } : {}),
-        ...(columns ? { columns } : {}),
-        ...(options.by ? { by: options.by } : {}),
-        ...(options.aim ?? spec.aim ? { aim: options.aim ?? spec.aim } : {}),
-        thresholds: result.thresholds.map((t) => t.threshold),
-        ...(options.bootstrap ? { bootstrap: options.bootstrap } : {}),
-      });
-      const clustered = analysis.perImage.clustered;
-      if (clustered) {
-        for (const metric of result.metrics) {
-          if (metric.name === 'AUROC') metric.ci95PatientClustered = clustered.auroc.ci95;
-          const kind = /^(accuracy|sensitivity|specificity)@/.exec(metric.name)?.[1] as 'accuracy' | 'sensitivity' | 'specificity' | undefined;
-          const c = kind && clustered.thresholds.find((x) => x.threshold === metric.threshold);
-          if (kind && c) metric.ci95PatientClustered = c[kind].ci95;
-        }
-      }
-    }
+    const extras = model.card.task === 'read-assist'
+      ? beyondTheCard(model.card, spec, options, result, { probabilities, labels, ids, label: label!, patients, columns, oodScores })
+      : undefined;
+    const perPatient = extras?.perPatient;
+    const notApplicable = extras?.notApplicable ?? [];
     const comparison = compareWithCard(model.card, spec.metricsSplit, [...result.metrics, ...(perPatient?.metrics ?? [])], perPatient?.n);
     const t4 = performance.now();
     return {
@@ -220,7 +183,7 @@ export async function evaluateModel(dir: string, options: EvaluateOptions): Prom
       ...result,
       comparison,
       ...(perPatient ? { patients: perPatient } : {}),
-      ...(analysis ? { analysis } : {}),
+      ...(extras ? { analysis: extras.analysis } : {}),
       inputWarnings,
       predictions: Array.from(probabilities, (p, i) => ({
         id: ids[i], label: labels[i], probability: p,
@@ -233,6 +196,57 @@ export async function evaluateModel(dir: string, options: EvaluateOptions): Prom
   } finally {
     if ('session' in model) await model.session.release();
   }
+}
+
+/**
+ * A read-assist model's numbers beyond the card's per-image ones: per-patient metrics (named
+ * for the card comparison), the out-of-distribution verdict per image, and the analysis
+ * (analysis.ts); the per-image metrics get their patient-clustered CIs from it, in place.
+ */
+function beyondTheCard(card: ReadAssistCard, spec: EvaluationSpec, options: EvaluateOptions, result: ReturnType<typeof computeMetrics>, data: {
+  probabilities: Float64Array; labels: Uint8Array; ids: string[]; label: string;
+  patients?: { column: string; ids: string[] }; columns?: Record<string, string[]>; oodScores?: Float64Array;
+}): { perPatient?: EvaluationReport['patients']; analysis: Analysis; notApplicable: (NotApplicableReason | undefined)[] } {
+  const { probabilities, labels, ids, label, patients, columns, oodScores } = data;
+  let perPatient: EvaluationReport['patients'];
+  if (patients) {
+    const level = patientLevel(probabilities, labels, patients.ids);
+    const m = namedMetrics(card, level.scores, level.labels, label);
+    perPatient = {
+      column: patients.column, rule: PATIENT_RULE, n: level.patients.length, positives: m.auroc.nPos,
+      metrics: m.metrics.map((x) => ({ ...x, name: `${x.name}${PER_PATIENT}`, method: `${x.method}; per patient (${PATIENT_RULE})` })),
+      auroc: m.auroc, roc: m.roc,
+    };
+  }
+  const ood = card.outOfDistribution;
+  // A NaN score cannot vouch for the image, as in the worker (inference/read-assist.ts).
+  const notApplicable = ood && oodScores ? Array.from(oodScores, (s) => outOfDistributionReason(ood, Number.isFinite(s) ? s : Infinity)) : Array.from(labels, () => undefined);
+  const point = card.operatingPoints.find((p) => p.label === label)!;
+  const band = card.referBands?.find((b) => b.label === label);
+  const aim = options.aim ?? spec.aim;
+  options.onProgress?.(patients ? `patient-clustered bootstrap over ${perPatient!.n} patients, breakdowns, baselines` : 'applicability, breakdowns, baselines');
+  const analysis = analyse({
+    label, ids, probabilities, labels, notApplicable,
+    ...(ood && oodScores ? { applicabilityCheck: `the graph's out-of-distribution score (${ood.output}) against the card's threshold ${ood.threshold}; above it the image is not applicable` } : {}),
+    operatingPoint: { name: point.name, threshold: point.threshold },
+    ...(band ? { referBand: { low: band.low, high: band.high } } : {}),
+    ...(patients ? { patients } : {}),
+    ...(columns ? { columns } : {}),
+    ...(options.by ? { by: options.by } : {}),
+    ...(aim !== undefined ? { aim } : {}),
+    thresholds: result.thresholds.map((t) => t.threshold),
+    ...(options.bootstrap ? { bootstrap: options.bootstrap } : {}),
+  });
+  const clustered = analysis.perImage.clustered;
+  if (clustered) {
+    for (const metric of result.metrics) {
+      if (metric.name === 'AUROC') metric.ci95PatientClustered = clustered.auroc.ci95;
+      const kind = /^(accuracy|sensitivity|specificity)@/.exec(metric.name)?.[1] as 'accuracy' | 'sensitivity' | 'specificity' | undefined;
+      const c = kind && clustered.thresholds.find((x) => x.threshold === metric.threshold);
+      if (kind && c) metric.ci95PatientClustered = c[kind].ci95;
+    }
+  }
+  return { ...(perPatient ? { perPatient } : {}), analysis, notApplicable };
 }
 
 /** Probabilities of one label and, when the graph has it, the out-of-distribution score per image. */

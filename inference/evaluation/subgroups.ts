@@ -170,7 +170,7 @@ export interface Baseline {
  * negatives among the filled rows.
  */
 export function metadataBaseline(column: string, cells: Column, scores: ArrayLike<number>, labels: ArrayLike<number>): Baseline | undefined {
-  const rows = cells.map((c, i) => i).filter((i) => !isEmpty(cells[i]));
+  const rows = cells.map((_, i) => i).filter((i) => !isEmpty(cells[i]));
   const y = rows.map((i) => labels[i]);
   const positives = y.reduce((a, b) => a + b, 0);
   if (positives < 2 || rows.length - positives < 2) return undefined;
