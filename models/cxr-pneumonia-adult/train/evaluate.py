@@ -196,6 +196,14 @@ def main() -> None:
                          "View Position LL, 16x16 px test thumbnail: " + "; ".join(lateral) + "), counted in otherNonChest"},
         "dicomSkipped": "see var/train-cache/cxr-pneumonia-adult/dicom-skipped.csv (summary in ood.json.dicomPrepare)",
     }
+    ood_eval["thresholdSweep"] = {
+        "note": "for information only, computed after the fact: the shipped threshold is the pre-specified percentile above",
+        "rows": [{"validPercentile": q, "threshold": float(np.percentile(ov, q)),
+                  **{name: float((s > np.percentile(ov, q)).mean()) for name, s in
+                     (("validRejected", ov), ("testRejected", ood), ("paediatricFlagged", pm_s),
+                      ("ctMrUsFlagged", od_s[is_cmu]), ("otherNonChestFlagged", od_s[is_other]))}}
+                 for q in (90.0, 95.0, 97.5, 99.0, 99.5)],
+    }
     skipped = read_csv(CACHE / "dicom-skipped.csv")
     reasons = defaultdict(int)
     for s in skipped:

@@ -12,6 +12,7 @@
     15 % frame replaced by the film's mean grey level.
 (d) the 39 films with an expert (Majkowska et al. 2020) read: NIH label vs expert airspace opacity, the
     model's scores there, and AP/PA.
+(e) the NIH follow-up index alone (no image) as a score: a metadata shortcut check.
 
 Writes evaluation/shortcuts.json.
 """
@@ -137,6 +138,16 @@ def main() -> None:
         "borderOccluded": auc_with_ci(yte, z_b, gte),
     }
 
+    # (e) metadata: the NIH follow-up index (how many earlier films the patient had) alone
+    fu = np.array([float(r["follow_up"]) for r in rte])
+    out["followUpIndex"] = {
+        "what": "the NIH follow-up number of the film (<patient>_<follow-up>.png; higher = more earlier films at NIH) used "
+                "as the score, no image at all; also reported by `npm run eval` as a metadata baseline",
+        "testAUROC": auc_with_ci(yte, fu, gte),
+        "validAUROC": float(roc_auc_score(yva, np.array([float(r["follow_up"]) for r in rva]))),
+        "spearmanWithModelLogitTest": float(np.corrcoef(np.argsort(np.argsort(fu)), np.argsort(np.argsort(z_full)))[0, 1]),
+    }
+
     # (d) expert-read films
     allp = run_predict([str(MODEL_DIR / "model.onnx"), "--npy", str(CACHE / "nih224.npy")])
     p_all = np.array(allp["probability"])
@@ -180,6 +191,7 @@ def main() -> None:
     print("borders-only", out["bordersOnlyModel"]["testAUROC"], "valid", out["bordersOnlyModel"]["validAUROC"])
     print("global stats", out["globalStatisticsModel"]["testAUROC"], "valid", out["globalStatisticsModel"]["validAUROC"])
     print("occlusion", json.dumps(out["occlusion"], indent=1))
+    print("follow-up index", json.dumps(out["followUpIndex"], indent=1))
     print("expert", json.dumps({k: out["expertRead"][k] for k in ("nihVsExpert", "view", "modelAUROC", "meanProbability")}, indent=1))
 
 
