@@ -27,8 +27,8 @@ afterEach(() => {
 describe('model registry', () => {
   it('when the shipped models load, then each is keyed id@version, warmed up, and only served models are routed by modality', async () => {
     const registry = await loadModelRegistry(shipped, { threads: 1 });
-    expect(registry.models.map((m) => m.key)).toEqual(expect.arrayContaining(['pneumonia-cxr@1.0.0', 'nih-cxr-abnormal@1.0.0', 'pce-ascvd@1.0.1', 'news2@1.0.0']));
-    expect(registry.forModality('CR').map((m) => m.card.id)).toEqual(['pneumonia-cxr']);
+    expect(registry.models.map((m) => m.key)).toEqual(expect.arrayContaining(['pneumonia-cxr@1.1.0', 'cxr-pneumonia-adult@1.0.0', 'nih-cxr-abnormal@1.0.0', 'pce-ascvd@1.0.1', 'news2@1.0.0']));
+    expect(registry.forModality('CR').map((m) => m.card.id).sort()).toEqual(['cxr-pneumonia-adult', 'pneumonia-cxr']);
     expect(registry.triagePolicy.card.id).toBe('triage-policy');
     expect(registry.forModality('CT')).toEqual([]);
     await registry.close();
@@ -42,6 +42,11 @@ describe('model registry', () => {
     ['a label reading an undeclared output', (card) => { card.labels[0].output = 'logits'; }, /label pneumonia reads output logits/],
     ['unknown preprocessing', (card) => { card.preprocessing.version = '99'; }, /preprocessing grey-square@99 is unknown/],
     ['a card without metrics', (card) => { card.metrics = []; }, /metrics: Too small/],
+    ['a served card without an out-of-distribution check', (card) => { delete card.outOfDistribution; }, /outOfDistribution: a served read-assist model needs an outOfDistribution check/],
+    ['an out-of-distribution output the card does not declare', (card) => { card.outOfDistribution.output = 'novelty'; }, /outOfDistribution reads output novelty, which the card must declare as float32 \[-1, 1\]/],
+    ['a card without a population', (card) => { delete card.population; }, /population: /],
+    ['a population with a view but no rule for a missing one', (card) => { delete card.population.whenMissing.view; }, /population.whenMissing.view/],
+    ['no word on whether it may drive priority', (card) => { delete card.drivesPriority; }, /drivesPriority/],
   ];
   it.each(refusals)('when a model folder has %s, then loading refuses it and says what is wrong', async (_what, edit, message) => {
     await expect(loadModelRegistry(modelsWith(edit), { threads: 1 })).rejects.toThrow(message);
