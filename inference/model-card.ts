@@ -150,6 +150,8 @@ const readAssistCard = z.object({
   deploymentNote: z.string().optional(),
   /** Whether an applicable finding may move a study's priority (the triage policy ignores it otherwise). */
   drivesPriority: z.boolean(),
+  /** Why the model may or may not drive priority, for the model team and the radiologist reading the card. */
+  drivesPriorityNote: z.string().optional(),
   population,
   /** Required to serve: a model that cannot tell an unfamiliar image from a familiar one may only be evaluated. */
   outOfDistribution: outOfDistribution.optional(),

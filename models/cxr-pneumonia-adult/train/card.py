@@ -16,6 +16,10 @@ from common import HERE, MODEL_DIR, sha256  # noqa: E402
 
 EVAL = MODEL_DIR / "evaluation"
 
+DRIVES_PRIORITY_NOTE = (
+    "Shown to radiologists as an AI-assisted hint, but it does not move worklist priority. Its internal test AUROC (0.896) is mostly available without reading the lungs (a borders-only model reaches 0.827, global intensity statistics 0.796, the NIH follow-up index alone 0.73; the heatmaps peak in the border on 91 of 130 test films), the data are a 50/50 case-control selection with noisy text-mined labels, and it has not been tested on films from any other source. A triage order driven by a projection or marker detector would be noise. Set to true only after an external validation on consecutive adult films shows the ranking holds."
+)
+
 
 def r4(v):
     return None if v is None else round(float(v), 4)
@@ -82,7 +86,9 @@ def main() -> None:
         "title": "Pneumonia on adult frontal chest radiographs (NIH ChestX-ray14, 224 px)",
         "titleZh": "成人正位胸片肺炎提示（NIH ChestX-ray14，224 像素）",
         "deployment": "serve",
-        "drivesPriority": True,
+        # Lantern's decision after reading the shortcut analysis, not an output of the recipe.
+        "drivesPriority": False,
+        "drivesPriorityNote": DRIVES_PRIORITY_NOTE,
         "modalities": ["CR", "DX"],
         "bodyParts": ["CHEST"],
         "population": {
