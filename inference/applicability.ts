@@ -94,10 +94,11 @@ export function checkPopulation(meta: InstanceMeta, image: ImageAttributes, card
     outside.push({ code: `OUTSIDE_POPULATION_${check.code}`, text: en, textZh: zh });
   }
   if (outside.length === 0) return { applicable: true, caveats };
+  // Declined: what could not be checked no longer matters.
   return {
     applicable: false,
     reason: { code: outside[0].code, text: outside.map((o) => o.text).join('; '), textZh: outside.map((o) => o.textZh).join('；') },
-    caveats,
+    caveats: [],
   };
 }
 

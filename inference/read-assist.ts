@@ -61,7 +61,7 @@ function withOutOfDistribution(model: ReadAssistModel, population: Applicability
   const outOfDistribution = { score: round(score, 3), threshold: ood.threshold };
   // A NaN score cannot vouch for the image: treat it as out of distribution.
   const reason = outOfDistributionReason(ood, Number.isFinite(score) ? score : Infinity);
-  return reason ? { applicable: false, reason, caveats: population.caveats, outOfDistribution } : { ...population, outOfDistribution };
+  return reason ? { applicable: false, reason, caveats: [], outOfDistribution } : { ...population, outOfDistribution };
 }
 
 function feedsFor(model: ReadAssistModel, input: ModelImage): Record<string, ort.Tensor> {

@@ -94,8 +94,9 @@ export interface GreyImage {
 /**
  * A single-frame CR with fresh UIDs under `uidRoot` (study .1, series .2, instance .3):
  * native pixels (Uint8Array) or encapsulated fragments (Uint8Array[]) per `transferSyntaxUid`.
+ * `extra` adds attributes (patient's age, view position, body part, …).
  */
-export function buildCr(uidRoot: string, transferSyntaxUid: string, image: GreyImage, pixelData: Uint8Array | Uint8Array[]): Uint8Array {
+export function buildCr(uidRoot: string, transferSyntaxUid: string, image: GreyImage, pixelData: Uint8Array | Uint8Array[], extra: Element[] = []): Uint8Array {
   const crStorage = '1.2.840.10008.5.1.4.1.1.1';
   return buildPart10(transferSyntaxUid, crStorage, `${uidRoot}.3`, [
     { tag: 0x00080016, vr: 'UI', value: crStorage },
@@ -112,6 +113,7 @@ export function buildCr(uidRoot: string, transferSyntaxUid: string, image: GreyI
     { tag: 0x00280102, vr: 'US', value: image.bitsStored - 1 },
     { tag: 0x00280103, vr: 'US', value: image.pixelRepresentation },
     { tag: 0x7fe00010, vr: image.bitsAllocated > 8 && !Array.isArray(pixelData) ? 'OW' : 'OB', value: pixelData },
+    ...extra,
   ]);
 }
 
