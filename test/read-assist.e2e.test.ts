@@ -30,27 +30,35 @@ describe('a chest radiograph goes in; a prioritised, reviewed, audited AI findin
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('when two real chest CRs arrive in one STOW-RS request, then each gets an AI finding with full provenance, and the worklist is in priority order', async () => {
+  it('when two real adult chest CRs arrive in one STOW-RS request, then the adult model answers on each with full provenance, the paediatric model says why it does not, and the worklist is in priority order', async () => {
     const { status, body } = await api.stow([files.chestJ2k, files.chestRaw]);
     expect(status).toBe(200);
     expect(body.stored?.map((s) => s.status)).toEqual(['stored', 'stored']);
 
+    const declinedBecause: string[] = [];
     for (const stored of body.stored!) {
       const row = await api.settled(stored.studyInstanceUid);
       expect(row.status).toBe('ready');
-      expect(row.findings).toHaveLength(1);
-      const [finding] = row.findings;
+      expect(row.findings.map((f) => f.model.id).sort()).toEqual(['cxr-pneumonia-adult', 'pneumonia-cxr']);
+      const finding = row.findings.find((f) => f.model.id === 'cxr-pneumonia-adult')!;
       expect(finding.label).toBe('pneumonia');
       expect(finding.probability).toBeGreaterThanOrEqual(0);
       expect(finding.probability).toBeLessThanOrEqual(1);
-      expect(finding.positive).toBe(finding.probability >= finding.operatingPoint.threshold);
+      expect(finding.positive).toBe(finding.probability! >= finding.operatingPoint.threshold);
+      expect(finding.applicability?.applicable).toBe(true);
       expect(finding.aiAssisted).toMatch(/AI-assisted/);
       const model = models.find((m) => m.id === finding.model.id)!;
       expect(finding.model).toMatchObject({ version: model.version, weightsSha256: model.weightsSha256, preprocessing: 'grey-square@1' });
       expect(finding.timingMs.inference).toBeGreaterThan(0);
       expect(finding.heatmap?.data.length).toBe(finding.heatmap!.width * finding.heatmap!.height);
-      expect(row.why).toMatch(/pneumonia|Pneumonia/);
+
+      const declined = row.findings.find((f) => f.model.id === 'pneumonia-cxr')!;
+      expect(declined).toMatchObject({ probability: null, positive: false, applicability: { applicable: false } });
+      declinedBecause.push(declined.applicability!.reason!.text);
+      // The adult model may not drive priority (its card says why): the study is ordered by what else is known.
+      expect(row.priority).toBe(0);
     }
+    expect(declinedBecause).toEqual(['patient age 64 y outside 1–5 y', 'patient age not recorded']);
     const worklist = await api.worklist();
     const priorities = worklist.map((i) => i.priority);
     expect(priorities).toEqual([...priorities].sort((a, b) => b - a));
@@ -68,7 +76,7 @@ describe('a chest radiograph goes in; a prioritised, reviewed, audited AI findin
     const columns = Number(frame.headers.get('x-columns'));
     expect(rows).toBe(instance.image.rows);
     expect(bytes.length).toBe(rows * columns * Number(frame.headers.get('x-bits-allocated')) / 8);
-    expect(body.findings).toHaveLength(1);
+    expect(body.findings).toHaveLength(2);
     expect((await fetch(new URL(`${instance.framesUrl}/2`, stack.baseUrl))).status).toBe(404);
   });
 
@@ -79,9 +87,9 @@ describe('a chest radiograph goes in; a prioritised, reviewed, audited AI findin
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const study = (await api.study(body.stored![0].studyInstanceUid)).body;
     expect(study.instances).toHaveLength(1);
-    expect(study.findings).toHaveLength(1);
+    expect(study.findings).toHaveLength(2);
     expect((await api.audit(`?entityId=${sop}`)).map((a) => a.action)).toEqual(['instance.received']);
-    expect((await api.audit(`?entityId=${study.findings[0].id}`)).map((a) => a.action)).toEqual(['finding.created']);
+    for (const finding of study.findings) expect((await api.audit(`?entityId=${finding.id}`)).map((a) => a.action)).toEqual(['finding.created']);
   });
 
   it('when a clinician overrides a finding, then a coded reason is required, and the decision is stored and audited with who, what and why', async () => {
