@@ -3,8 +3,11 @@
  * priority, a level on the Chinese four-level scale and the reasons; attached to a
  * study, they re-order the worklist and the AI queue itself.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../config.ts';
 import { READ_ASSIST_QUEUE, readAssistJobId } from '../queue/jobs.ts';
 import { apiClient } from './support/api-client.ts';
 import { files } from './support/shared-data.ts';
@@ -65,10 +68,11 @@ describe('smart triage', () => {
   });
 
   it('when vitals are attached to a study, then it moves up the worklist and its AI job moves up the queue', async () => {
+    const ADULT_MODEL = `cxr-pneumonia-adult@${JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/cxr-pneumonia-adult/model.json'), 'utf8')).version}`;
     const { body: stow } = await api.stow([files.chestRaw, files.chestJ2k]);
     const [first, second] = stow.stored!;
     const queue = new Queue(READ_ASSIST_QUEUE, { connection: { url: stack.redisUrl }, prefix: 'lantern' });
-    const jobPriority = async (sop: string) => (await queue.getJob(readAssistJobId(sop, 'pneumonia-cxr@1.0.0')))!.priority;
+    const jobPriority = async (sop: string) => (await queue.getJob(readAssistJobId(sop, ADULT_MODEL)))!.priority;
     try {
       expect(await jobPriority(first.sopInstanceUid)).toBe(await jobPriority(second.sopInstanceUid));
 
