@@ -21,8 +21,8 @@ import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const shots = join(repo, 'test-output', 'dashboard');
 const READER = 'Dr Chen Dashboard-Test';
-/** The read-assist model the stack serves on CR (nih-cxr-abnormal is evaluate-only: it reads nothing). */
-const MODEL = 'pneumonia-cxr';
+/** The read-assist model that answers on these adult CRs (pneumonia-cxr declines them; nih-cxr-abnormal is evaluate-only). */
+const MODEL = 'cxr-pneumonia-adult';
 
 interface Decision {
   findingId: string;
