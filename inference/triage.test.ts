@@ -52,10 +52,13 @@ describe('study priority with the population gate', () => {
     expect(declined.priority).toBeGreaterThan(50);
   });
 
-  it('when an evaluate-only model (drivesPriority false) calls a finding, then priority does not move', () => {
+  it('when only a model that may not drive priority calls a finding, then priority does not move and the why says the finding is shown but not used', () => {
     const nih = card('nih-cxr-abnormal');
     const none = prioritise({ instances: done, findings: [] });
-    expect(prioritise({ instances: done, findings: [positive(nih)] }).priority).toBe(none.priority);
+    const advisory = prioritise({ instances: done, findings: [positive(nih)] });
+    expect(advisory.priority).toBe(none.priority);
+    expect(advisory.why).toContain('AI finding shown, not used for priority (nih-cxr-abnormal)');
+    expect(advisory.whyZh).toContain('AI 发现仅供参考，未用于排序（nih-cxr-abnormal）');
   });
 
   it('when one model declined and another answered, then the answer drives priority and the why does not call the study unread', () => {

@@ -12,6 +12,7 @@ const PIPELINE = {
   queued: { en: 'awaiting AI read', zh: '等待 AI 阅片' },
   noModel: { en: 'no AI model applies to this study', zh: '没有适用于本检查的 AI 模型' },
   notApplicable: (model: string, reason: ApplicabilityNote) => ({ en: `AI not applicable (${model}): ${reason.text}`, zh: `AI 不适用（${model}）：${reason.textZh}` }),
+  advisory: (models: string) => ({ en: `AI finding shown, not used for priority (${models})`, zh: `AI 发现仅供参考，未用于排序（${models}）` }),
 };
 
 /**
@@ -21,7 +22,8 @@ const PIPELINE = {
  * finding, or one from an evaluate-only or advisory model, never moves a study. The AI
  * pipeline's own state is added to the "why" (a study still being read, one the AI could
  * not read and a human must, one no model applies to, one where every model declined and
- * why), without changing the clinical priority.
+ * why, one whose only answers come from models that may not drive priority), without
+ * changing the clinical priority.
  */
 export function createStudyPrioritiser(registry: Pick<ModelRegistry, 'triagePolicy' | 'models'>): Prioritise {
   const policy = registry.triagePolicy;
@@ -29,10 +31,12 @@ export function createStudyPrioritiser(registry: Pick<ModelRegistry, 'triagePoli
   const drives = priorityDrivers(registry.models);
   return ({ instances, findings, clinical }) => {
     const applicable = findings.filter((f) => f.probability !== null && f.applicability?.applicable !== false);
+    const driving = applicable.filter((f) => drives(f.model));
     const result = triage(policy.card, {
       ...(clinical as ClinicalAssessment | undefined),
-      findings: applicable.filter((f) => drives(f.model)).map((f) => ({ ...f, probability: f.probability!, modelId: f.model.id, displayZh: nameZh(f.model, f.label) })),
+      findings: driving.map((f) => ({ ...f, probability: f.probability!, modelId: f.model.id, displayZh: nameZh(f.model, f.label) })),
     });
+    const advisory = driving.length === 0 ? [...new Set(applicable.map((f) => f.model.id))].join(', ') : '';
     const declined = applicable.length === 0 ? findings.find((f) => f.applicability?.reason) : undefined;
     const failed = instances.find((i) => i.status === 'failed');
     const pipeline = failed
@@ -40,7 +44,8 @@ export function createStudyPrioritiser(registry: Pick<ModelRegistry, 'triagePoli
       : instances.some((i) => i.status === 'queued') ? PIPELINE.queued
         // Every read-assist model answers every label, so "done" without findings means no model applied.
         : findings.length === 0 && instances.length > 0 ? PIPELINE.noModel
-          : declined ? PIPELINE.notApplicable(declined.model.id, declined.applicability!.reason!) : undefined;
+          : declined ? PIPELINE.notApplicable(declined.model.id, declined.applicability!.reason!)
+            : advisory ? PIPELINE.advisory(advisory) : undefined;
     return {
       priority: result.priority,
       why: [pipeline?.en, result.why].filter(Boolean).join(' · '),
