@@ -14,6 +14,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client.ts';
 import { horizontalOverflow, launchChromium, pngStats } from './support/browser.ts';
+import { withFreshUids } from './support/dicom-builder.ts';
 import { files } from './support/shared-data.ts';
 import { startStack, waitFor, type Stack } from './support/stack.ts';
 import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
@@ -159,10 +160,12 @@ describe('agreement dashboard: what readers made of the AI, per model version an
     api = apiClient(stack.baseUrl);
     browser = await launchChromium();
 
-    // Four real chest radiographs, four studies; the model reads each.
+    // Four studies of the two real adult chest radiographs (fresh UIDs for the copies); the model answers on each.
+    // (The other CRs in the shared data are a leg and a film whose patient would be 119: the model declines them.)
     const uids: string[] = [];
-    for (const file of [files.chestRaw, files.chestJ2k, files.crJ2k1760, files.crModalityLut]) {
-      const { status, body } = await api.stow([file]);
+    const films = [files.chestRaw, files.chestJ2k].map((file) => new Uint8Array(readFileSync(file)));
+    for (const bytes of [...films, ...films.map((film, i) => withFreshUids(film, 900 + i))]) {
+      const { status, body } = await api.stow([bytes]);
       expect(status).toBe(200);
       expect(body.failed).toEqual([]);
       uids.push(body.stored![0].studyInstanceUid);
@@ -206,7 +209,7 @@ describe('agreement dashboard: what readers made of the AI, per model version an
 
     // The charts show the group: its reasons, most frequent first, with the cumulative line; and the day's acceptance.
     const charts = page.getByTestId('agreement-charts');
-    expect(await charts.getAttribute('data-group')).toMatch(/^pneumonia-cxr@.+\/pneumonia$/);
+    expect(await charts.getAttribute('data-group')).toMatch(new RegExp(`^${MODEL}@.+/pneumonia$`));
     const bars = charts.getByTestId('pareto-bar');
     expect(await bars.evaluateAll((els) => els.map((el) => [el.getAttribute('data-code'), Number(el.getAttribute('data-count'))]))).toEqual(e.reasons);
     const heights = await bars.evaluateAll((els) => els.map((el) => Number(el.getAttribute('height'))));

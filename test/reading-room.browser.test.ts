@@ -241,7 +241,7 @@ describe('reading room: a radiologist reads by keyboard in Chromium', () => {
     const [first] = await upload(1);
     await page.locator(`[data-testid="worklist-row"][data-study-uid="${first}"]`).waitFor({ timeout: 15_000 });
     // And it follows the AI read: its finding chip appears once the worker is done.
-    await page.locator(`[data-testid="worklist-row"][data-study-uid="${first}"] [data-testid="finding-chip"]`).waitFor({ timeout: 120_000 });
+    await page.locator(`[data-testid="worklist-row"][data-study-uid="${first}"] [data-testid="finding-chip"]:not([data-call="not-applicable"])`).waitFor({ timeout: 120_000 });
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
   }, 180_000);
 
@@ -318,11 +318,15 @@ describe('reading room: a radiologist reads by keyboard in Chromium', () => {
     const shotHot = { x0: Math.round(box.x) + hot.x0, y0: Math.round(box.y) + hot.y0, x1: Math.round(box.x) + hot.x1, y1: Math.round(box.y) + hot.y1 };
     expect((await colour(fs.readFileSync(studyShot), shotHot)).colouredShare).toBeGreaterThan(0.1);
 
-    // Zoom in and pan: the overlay moves and grows with the image, still on its region.
+    // Zoom in and pan toward the map's hot core (wherever the model looked, often the film's edge),
+    // so it stays in view: the overlay moves and grows with the image, still on its region.
+    const canvas = await overlayInk(page);
+    const right = (hot.x0 + hot.x1) / 2 < canvas.width / 2;
+    const down = (hot.y0 + hot.y1) / 2 < canvas.height / 2;
     await page.keyboard.press('+');
-    for (const key of ['ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowDown', 'ArrowDown', 'ArrowDown']) await page.keyboard.press(key);
+    for (const key of [...Array(3).fill(right ? 'ArrowRight' : 'ArrowLeft'), ...Array(3).fill(down ? 'ArrowDown' : 'ArrowUp')]) await page.keyboard.press(key);
     await expect.poll(async () => Number(await viewport.getAttribute('data-scale'))).toBeCloseTo(atFit.want.scale * 1.25, 3);
-    await expect.poll(async () => Number(await viewport.getAttribute('data-translate-y'))).toBeGreaterThan(atFit.want.ty);
+    await expect.poll(async () => Math.sign(Number(await viewport.getAttribute('data-translate-y')) - atFit.want.ty)).toBe(down ? 1 : -1);
     const zoomed = await inside();
     expect(zoomed.ink.box).not.toEqual(atFit.ink.box);
     // The map's hot core is where the image moved it: mapped through image pixels from
@@ -492,7 +496,7 @@ describe('reading room: a radiologist reads by keyboard in Chromium', () => {
     await settled(shift);
     for (const item of await api.worklist()) {
       if (item.status === 'reviewed' || shift.includes(item.studyInstanceUid)) continue;
-      for (const f of (await study(item.studyInstanceUid)).findings.filter((x) => !x.review)) {
+      for (const f of (await study(item.studyInstanceUid)).findings.filter((x) => !x.review && x.probability !== null)) {
         expect((await api.review(f.id, { decision: 'accept', reviewer: 'Dr Cleanup' })).status).toBe(201);
       }
     }
@@ -575,6 +579,32 @@ describe('reading room: a radiologist reads by keyboard in Chromium', () => {
     expect(box!.y1).toBeLessThanOrEqual(Math.ceil(want.y1) + 2);
     expect((box!.y1 - box!.y0) / (box!.x1 - box!.x0)).toBeCloseTo(1, 1);
     await page.keyboard.press('h');
+  }, 120_000);
+
+  it('when a model was not applicable to the film, then the study shows why in place of a probability and takes no decision, and the worklist chip says so', async () => {
+    const { body } = await api.stow([withFreshUids(new Uint8Array(fs.readFileSync(files.chestJ2k)), copy++)]);
+    const uid = body.stored![0].studyInstanceUid;
+    await settled([uid]);
+    const declined = (await study(uid)).findings.find((f) => f.model.id === 'pneumonia-cxr')!;
+    expect(declined.probability).toBeNull();
+
+    await page.goto(`${stack.baseUrl}/#/study/${encodeURIComponent(uid)}`);
+    await openStudy(page, uid);
+    const card = page.locator(`[data-testid="finding"][data-finding-id="${declined.id}"]`);
+    await card.waitFor();
+    expect(await card.getByTestId('not-applicable').textContent()).toContain('patient age 64 y outside 1–5 y');
+    expect(await card.getByTestId('finding-probability').textContent()).toBe('—');
+    expect(await card.getByTestId('accept').count()).toBe(0);
+    await card.click();
+    await page.keyboard.press('a');
+    await page.getByText(/no AI claim to decide/).first().waitFor();
+    await card.screenshot({ path: join(out, 'not-applicable.png') });
+    expect((await api.audit(`?entityId=${declined.id}`)).map((a) => a.action)).toEqual(['finding.created']);
+
+    await page.goto(`${stack.baseUrl}/#/`);
+    const chip = page.locator(`[data-testid="worklist-row"][data-study-uid="${uid}"] [data-testid="finding-chip"][data-call="not-applicable"]`);
+    await chip.waitFor();
+    expect(await chip.getAttribute('title')).toContain('patient age 64 y outside 1–5 y');
   }, 120_000);
 
   it('no page raised an error', () => {
