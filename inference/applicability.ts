@@ -86,7 +86,7 @@ export function checkPopulation(meta: InstanceMeta, image: ImageAttributes, card
       if (!check.missing) continue;
       const note = { code: `${check.code}_NOT_RECORDED`, text: check.missing.en, textZh: check.missing.zh };
       if (check.missing.policy === 'not-applicable') outside.push(note);
-      else caveats.push({ ...note, text: `${note.text}: not checked against the model's population`, textZh: `${note.textZh}：未核对模型适用人群` });
+      else caveats.push(note);
       continue;
     }
     if (check.accepted(check.value as never)) continue;

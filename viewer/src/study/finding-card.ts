@@ -37,7 +37,7 @@ const msg = defineMessages({
     label: (n: number, total: number, name: string, p: string, call: string, state: string) => `Finding ${n} of ${total}: ${name}, ${p}, ${call}. ${state}`,
     notApplicableState: 'No AI claim: nothing to decide.',
     notApplicableWhy: 'The model does not answer on this image:',
-    caveats: 'Answered, but not checked:',
+    caveats: 'Not checked against the model\'s population:',
     ood: (score: string, threshold: string) => `Out-of-distribution score ${score} (threshold ${threshold})`,
     undecided: 'Not yet decided: A to accept, O to override.',
     decided: (what: string, who: string) => `${what} by ${who}. E to amend.`,
@@ -67,7 +67,7 @@ const msg = defineMessages({
     label: (n: number, total: number, name: string, p: string, call: string, state: string) => `第 ${n}/${total} 项发现：${name}，${p}，${call}。${state}`,
     notApplicableState: '无 AI 结论：无需决定。',
     notApplicableWhy: '模型不对此图像给出结论：',
-    caveats: '已给出结论，但未能核对：',
+    caveats: '未能核对模型适用人群：',
     ood: (score: string, threshold: string) => `分布外评分 ${score}（阈值 ${threshold}）`,
     undecided: '尚未决定：按 A 接受，按 O 否决。',
     decided: (what: string, who: string) => `${who} ${what}。按 E 修改。`,
@@ -159,8 +159,7 @@ export function findingCard(state: FindingCardState, actions: FindingCardActions
       'div',
       { class: 'finding-result' },
       h('span', { class: `badge badge-${call}`, testid: 'finding-result' }, findingCallText[call]),
-      ' ',
-      h('span', { class: 'muted small' }, m.atOperatingPoint(f.operatingPoint.name, num(f.operatingPoint.threshold, 3))),
+      applicable ? [' ', h('span', { class: 'muted small' }, m.atOperatingPoint(f.operatingPoint.name, num(f.operatingPoint.threshold, 3)))] : null,
     ),
     !applicable && applicability?.reason
       ? h('div', { class: 'not-applicable', testid: 'not-applicable', 'data-code': applicability.reason.code },
@@ -170,14 +169,17 @@ export function findingCard(state: FindingCardState, actions: FindingCardActions
       ? h('div', { class: 'caveats small', testid: 'caveats' }, m.caveats, ' ',
           applicability.caveats.map((c) => h('span', { class: 'caveat', 'data-code': c.code }, clinical(c.text, c.textZh))))
       : null,
-    h(
-      'div',
-      { class: 'calibration small', testid: 'calibration' },
-      state.calibration ? state.calibration.summary : m.calibrationLoading,
-      state.calibration?.detail.length
-        ? h('details', {}, h('summary', {}, m.more), state.calibration.detail.map((d) => h('p', { lang: 'en' }, d)))
-        : null,
-    ),
+    // A probability's calibration means nothing where there is no probability.
+    applicable
+      ? h(
+          'div',
+          { class: 'calibration small', testid: 'calibration' },
+          state.calibration ? state.calibration.summary : m.calibrationLoading,
+          state.calibration?.detail.length
+            ? h('details', {}, h('summary', {}, m.more), state.calibration.detail.map((d) => h('p', { lang: 'en' }, d)))
+            : null,
+        )
+      : null,
     h('div', { class: 'ai-label', testid: 'ai-label' }, h('strong', {}, m.aiLabel), h('div', { class: 'small' }, clinical(f.aiAssisted, f.aiAssistedZh))),
     h(
       'dl',
