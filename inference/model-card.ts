@@ -156,7 +156,6 @@ const readAssistCard = z.object({
   /** Required to serve: a model that cannot tell an unfamiliar image from a familiar one may only be evaluated. */
   outOfDistribution: outOfDistribution.optional(),
   modalities: z.array(z.string()).default([]),
-  bodyParts: z.array(z.string()).default([]),
   weights,
   inputs: z.array(tensorSpec).min(1),
   outputs: z.array(tensorSpec).min(1),

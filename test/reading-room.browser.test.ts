@@ -40,6 +40,8 @@ interface StudyFinding {
   display: string;
   displayZh?: string;
   sopInstanceUid: string;
+  probability: number | null;
+  model: { id: string; version: string };
   heatmap?: { region?: { left: number; top: number; size: number } };
   review: { id: string; decision: string; reasonCode?: string } | null;
   reviews?: { id: string; decision: string; amends?: string }[];

@@ -91,7 +91,6 @@ def main() -> None:
         "drivesPriority": False,
         "drivesPriorityNote": DRIVES_PRIORITY_NOTE,
         "modalities": ["CR", "DX"],
-        "bodyParts": ["CHEST"],
         "population": {
             "description": "Adults (18 years and over), frontal (PA/AP) chest radiographs, CR/DX",
             "descriptionZh": "成人（18 岁及以上）正位（后前位/前后位）胸部 X 线片，CR/DX",
