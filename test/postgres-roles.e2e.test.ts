@@ -62,14 +62,15 @@ describe.skipIf(!postgresUrl)('separate API and worker roles on PostgreSQL', () 
     const api = apiClient(baseUrl);
     const { body } = await api.stow([files.chestJ2k, files.chestRaw]);
     const rows = await Promise.all(body.stored!.map((s) => api.settled(s.studyInstanceUid)));
-    expect(rows.map((r) => r.findings.length)).toEqual([1, 1]);
+    // Each adult film: the adult model's answer and the paediatric model's "not applicable".
+    expect(rows.map((r) => r.findings.map((f) => f.probability === null))).toEqual([[false, true], [false, true]]);
     const saved = await api.review(rows[0].findings[0].id, { decision: 'accept', reviewer: 'Dr Roles' });
     expect(saved.status).toBe(201);
 
     const findings = await admin.query(`select count(*)::int as n from ${schema}.findings`);
-    expect(findings.rows[0].n).toBe(2);
+    expect(findings.rows[0].n).toBe(4);
     const actions = await admin.query(`select action from ${schema}.audit order by seq`);
-    expect(actions.rows.map((r) => r.action).sort()).toEqual(['finding.accept', 'finding.created', 'finding.created', 'instance.received', 'instance.received']);
-    expect(await api.verify()).toEqual({ intact: true, checked: 5 });
+    expect(actions.rows.map((r) => r.action).sort()).toEqual(['finding.accept', ...Array(4).fill('finding.created'), 'instance.received', 'instance.received']);
+    expect(await api.verify()).toEqual({ intact: true, checked: 7 });
   });
 });

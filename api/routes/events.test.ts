@@ -75,6 +75,8 @@ describe('GET /v1/events', () => {
       const { studyInstanceUid, sopInstanceUid } = await api.addStudy();
       expect(await client.nextStudyEvent()).toEqual({ studyInstanceUid, change: 'received' });
       const finding = await api.addFinding(sopInstanceUid, { probability: 0.5 });
+      // One per model the CR was queued for: the paediatric model's and the adult model's answers.
+      expect(await client.nextStudyEvent()).toEqual({ studyInstanceUid, change: 'finding' });
       expect(await client.nextStudyEvent()).toEqual({ studyInstanceUid, change: 'finding' });
       expect((await post(`/v1/findings/${finding.id}/review`, { decision: 'override', reviewer: 'Dr Li' })).status).toBe(422);
       expect((await post('/v1/findings/no-such-finding/review', { decision: 'accept', reviewer: 'Dr Li' })).status).toBe(404);

@@ -64,7 +64,7 @@ describe('POST /v1/findings/{id}/review', () => {
     expect(answer.body).toMatchObject({ error: { code: 'FINDING_NOT_APPLICABLE', message: expect.stringContaining('patient age 64 y outside 1–5 y') } });
     expect(await lastSeq()).toBe(before);
     const { body: study } = await api.client.json<StudyAnswer>(`/v1/studies/${studyInstanceUid}`);
-    expect(study.findings[0]).toMatchObject({ probability: null, review: null, applicability: { applicable: false, reason } });
+    expect(study.findings.find((f) => f.id === finding.id)).toMatchObject({ probability: null, review: null, applicability: { applicable: false, reason } });
     expect(study.study.status).toBe('ready');
   });
 

@@ -148,8 +148,8 @@ describe('npm run bench:model on an unseen mixed DICOM + PNG folder', () => {
     for (const name of names.filter((n) => n.endsWith('.svg'))) expect(fs.readFileSync(path.join(out, name), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n?$/);
     const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/\| AUROC \(95% CI, DeLong\) \|/);
-    expect(md).toMatch(/## Verdicts\n\n- \*\*pneumonia-cxr 1\.0\.0\*\* .*(above|below|distinguishably from) chance/);
-    expect(md).toMatch(/pneumonia-cxr 1\.0\.0 \| nih-cxr-abnormal 1\.0\.0/);
+    expect(md).toMatch(/## Verdicts\n\n- \*\*pneumonia-cxr \d+\.\d+\.\d+\*\* .*(above|below|distinguishably from) chance/);
+    expect(md).toMatch(/pneumonia-cxr 1\.1\.0 \| nih-cxr-abnormal 1\.0\.0/);
     expect(md).toMatch(/decode \(DICOM\) p50 \/ p95 ms/);
     expect(md).toMatch(/README\.txt/);
   });

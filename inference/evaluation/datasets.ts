@@ -175,7 +175,8 @@ export function readImageCsvRows(dataRoot: string, spec: ImageCsvDataset): { row
   const splitCol = spec.splitColumn !== undefined ? col(spec.splitColumn) : -1;
   const reserved = new Set([fileCol, labelCol, patientCol, splitCol]);
   const columns = header.filter((_, i) => !reserved.has(i));
-  const folder = path.dirname(csv);
+  // Image paths are checked against the real data root, so resolve them from the CSV's real folder (the root may be reached through a link).
+  const folder = path.dirname(csvReal);
   const rows: ImageCsvRow[] = [];
   const splits = new Set<string>();
   body.forEach((cells, r) => {

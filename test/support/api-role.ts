@@ -17,6 +17,8 @@ export interface TestApi extends ApiRole {
    * Persists a read-assist model's finding (default pneumonia-cxr, its first label) exactly as
    * the results consumer does when a worker hands it back; positive above the card's operating point.
    * With `notApplicable`, the finding the worker writes when the image is outside the card's population.
+   * Every other model served for CR declines the image ("not applicable"), so the instance is
+   * settled as it would be once all its jobs have answered.
    */
   addFinding(sopInstanceUid: string, finding: { probability: number; model?: string; notApplicable?: ApplicabilityNote }): Promise<FindingInput>;
 }
@@ -24,6 +26,9 @@ export interface TestApi extends ApiRole {
 interface ReadAssistCardFacts {
   id: string;
   version: string;
+  task: string;
+  deployment?: string;
+  modalities?: string[];
   weights: { sha256: string };
   labels: { id: string; display: string }[];
   operatingPoints: { name: string; threshold: number }[];
@@ -31,6 +36,14 @@ interface ReadAssistCardFacts {
 }
 
 const card = (id: string) => JSON.parse(fs.readFileSync(path.join(repoRoot, 'models', id, 'model.json'), 'utf8')) as ReadAssistCardFacts;
+
+/** The read-assist models the API queues a CR for (served, CR among their modalities). */
+const servedForCr = () => fs.readdirSync(path.join(repoRoot, 'models'))
+  .filter((id) => fs.existsSync(path.join(repoRoot, 'models', id, 'model.json')))
+  .map(card)
+  .filter((c) => c.task === 'read-assist' && (c.deployment ?? 'serve') === 'serve' && c.modalities?.includes('CR'));
+
+const declinedInTest = { code: 'OUTSIDE_POPULATION_TEST', text: 'declined in this test', textZh: '本测试中不适用' };
 
 let studies = 0;
 
@@ -63,27 +76,35 @@ export async function startTestApi(): Promise<TestApi> {
     },
     async addFinding(sopInstanceUid, { probability, model = 'pneumonia-cxr', notApplicable }) {
       const c = card(model);
-      const [label] = c.labels;
-      const [operatingPoint] = c.operatingPoints;
-      const finding: FindingInput = {
-        id: `test-${sopInstanceUid}-${c.id}@${c.version}-${label.id}`,
-        label: label.id,
-        display: label.display,
-        probability,
-        positive: probability >= operatingPoint.threshold,
-        refer: false,
-        operatingPoint: { name: operatingPoint.name, threshold: operatingPoint.threshold },
-        model: { id: c.id, version: c.version, weightsSha256: c.weights.sha256, preprocessing: `${c.preprocessing.id}@${c.preprocessing.version}` },
-        timingMs: { decode: 1, preprocess: 1, inference: 1, postprocess: 1 },
-        ...(notApplicable && { probability: null, positive: false, applicability: { applicable: false, reason: notApplicable, caveats: [] } }),
-      };
-      await role.store.recordFindings(sopInstanceUid, [finding], `model:${c.id}@${c.version}`);
-      return finding;
+      const made = findingOf(sopInstanceUid, c, probability, notApplicable);
+      for (const other of servedForCr().filter((c) => c.id !== model)) {
+        await role.store.recordFindings(sopInstanceUid, [findingOf(sopInstanceUid, other, 0, declinedInTest)], `model:${other.id}@${other.version}`);
+      }
+      await role.store.recordFindings(sopInstanceUid, [made], `model:${c.id}@${c.version}`);
+      return made;
     },
     async stop() {
       await role.stop();
       await redis.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The finding a worker hands back for model `c` on an instance: positive above the card's operating point, or "not applicable". */
+function findingOf(sopInstanceUid: string, c: ReadAssistCardFacts, probability: number, notApplicable?: ApplicabilityNote): FindingInput {
+  const [label] = c.labels;
+  const [operatingPoint] = c.operatingPoints;
+  return {
+    id: `test-${sopInstanceUid}-${c.id}@${c.version}-${label.id}`,
+    label: label.id,
+    display: label.display,
+    probability,
+    positive: probability >= operatingPoint.threshold,
+    refer: false,
+    operatingPoint: { name: operatingPoint.name, threshold: operatingPoint.threshold },
+    model: { id: c.id, version: c.version, weightsSha256: c.weights.sha256, preprocessing: `${c.preprocessing.id}@${c.preprocessing.version}` },
+    timingMs: { decode: 1, preprocess: 1, inference: 1, postprocess: 1 },
+    ...(notApplicable && { probability: null, positive: false, applicability: { applicable: false, reason: notApplicable, caveats: [] } }),
   };
 }
