@@ -1,7 +1,8 @@
-// Runs before `npm test` and `npm start`: installs npm dependencies when missing or
-// stale, and builds the viewer when its sources are newer than the build. Plain Node
-// so it works before anything is installed; tests import `ensureViewerBuilt`.
-import { execFileSync } from 'node:child_process';
+// Runs before `npm test` and `npm start`: installs the Debian packages each needs (as root),
+// npm dependencies when missing or stale, and builds the viewer when its sources are newer
+// than the build. Plain Node, so it works before anything is installed; tests import
+// `ensureViewerBuilt`.
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,44 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const mtime = (p) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : 0);
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+
+const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Debian packages each purpose needs, and how to tell they are there. `npm start` needs a
+ * Redis (unless REDIS_URL names one); `npm test` also needs Chromium for the viewer tests,
+ * a CJK font for the Chinese screens and Debian's python3-onnx for the FLOP benchmark's
+ * generated ResNet graph. Nothing is downloaded but Debian packages.
+ */
+const SYSTEM_NEEDS = {
+  start: [
+    { pkg: 'redis-server', present: () => Boolean(process.env.REDIS_URL) || has('redis-server') },
+  ],
+  test: [
+    { pkg: 'redis-server', present: () => has('redis-server') },
+    { pkg: 'chromium', present: () => fs.existsSync('/usr/bin/chromium') },
+    { pkg: 'fonts-wqy-microhei', present: () => spawnSync('sh', ['-c', 'fc-list :lang=zh'], { encoding: 'utf8' }).stdout?.trim().length > 0 },
+    { pkg: 'python3-onnx python3-numpy', present: () => spawnSync('/usr/bin/python3', ['-c', 'import onnx, numpy'], { stdio: 'ignore' }).status === 0 },
+  ],
+};
+
+/**
+ * Installs the Debian packages `purpose` needs when run as root (as on a fresh machine or in
+ * CI); otherwise names the command to run and exits, rather than failing later and obscurely.
+ */
+export function ensureSystemPackages(purpose) {
+  const missing = SYSTEM_NEEDS[purpose].filter((need) => !need.present()).map((need) => need.pkg);
+  if (missing.length === 0) return;
+  const install = `apt-get install -y ${missing.join(' ')}`;
+  if (process.getuid?.() === 0 && has('apt-get')) {
+    console.log(`lantern: installing ${missing.join(', ')} from Debian packages…`);
+    execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(' ')} >/dev/null`], { stdio: 'inherit' });
+    return;
+  }
+  console.error(`lantern: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not installed. Install with: sudo ${install}` +
+    (purpose === 'start' ? '\n(or point REDIS_URL at a running Redis ≥ 6.2)' : ''));
+  process.exit(1);
+}
 
 export function ensureNpmDeps() {
   if (mtime(path.join(root, 'node_modules', '.package-lock.json')) < mtime(path.join(root, 'package-lock.json'))) {
@@ -35,7 +74,9 @@ export function ensureViewerBuilt() {
   run('npx', ['vite', 'build', '--config', 'viewer/vite.config.ts', '--logLevel', 'warn']);
 }
 
+// `node scripts/ensure-deps.mjs test`: what `npm test` runs first.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  ensureSystemPackages(process.argv[2] === 'start' ? 'start' : 'test');
   ensureNpmDeps();
   ensureViewerBuilt();
 }
