@@ -70,7 +70,7 @@ describe('GET /v1/agreement', () => {
     const { status, body } = await get();
     expect(status).toBe(200);
     expect(Date.parse(body.generatedAt)).toBeGreaterThan(Date.now() - 60_000);
-    expect(body.groups.map((g) => [g.modelId, g.modelVersion, g.label])).toEqual([['nih-cxr-abnormal', '1.0.0', 'abnormal'], ['pneumonia-cxr', '1.1.0', 'pneumonia']]);
+    expect(body.groups.map((g) => [g.modelId, g.modelVersion, g.label])).toEqual([['nih-cxr-abnormal', '1.1.0', 'abnormal'], ['pneumonia-cxr', '1.1.0', 'pneumonia']]);
     const [nih, pneumonia] = body.groups;
     expect(pneumonia).toMatchObject({
       display: 'Pneumonia', displayZh: '肺炎',

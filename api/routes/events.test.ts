@@ -86,7 +86,7 @@ describe('GET /v1/events', () => {
       expect(await client.nextStudyEvent()).toEqual({ studyInstanceUid, change: 'triage' });
       expect((await post(`/v1/studies/${studyInstanceUid}/reader-findings`, { label: 'effusion', reviewer: 'Dr Li' })).status).toBe(201);
       expect(await client.nextStudyEvent()).toEqual({ studyInstanceUid, change: 'reader-finding' });
-      await api.store.recordInferenceFailure(sopInstanceUid, { id: 'nih-cxr-abnormal', version: '1.0.0' }, { code: 'DECODE_FAILED', message: 'test' }, 'model:nih-cxr-abnormal@1.0.0');
+      await api.store.recordInferenceFailure(sopInstanceUid, { id: 'nih-cxr-abnormal', version: '1.1.0' }, { code: 'DECODE_FAILED', message: 'test' }, 'model:nih-cxr-abnormal@1.1.0');
       expect(await client.nextStudyEvent()).toEqual({ studyInstanceUid, change: 'failure' });
     } finally {
       client.close();

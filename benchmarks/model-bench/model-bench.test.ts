@@ -149,7 +149,7 @@ describe('npm run bench:model on an unseen mixed DICOM + PNG folder', () => {
     const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/\| AUROC \(95% CI, DeLong\) \|/);
     expect(md).toMatch(/## Verdicts\n\n- \*\*pneumonia-cxr \d+\.\d+\.\d+\*\* .*(above|below|distinguishably from) chance/);
-    expect(md).toMatch(/pneumonia-cxr 1\.1\.0 \| nih-cxr-abnormal 1\.0\.0/);
+    expect(md).toMatch(/pneumonia-cxr 1\.1\.0 \| nih-cxr-abnormal 1\.1\.0/);
     expect(md).toMatch(/decode \(DICOM\) p50 \/ p95 ms/);
     expect(md).toMatch(/README\.txt/);
   });
@@ -218,13 +218,22 @@ describe('npm run bench:model on real films with patients, a view column and a l
     expect(Math.abs(png - dcm)).toBeLessThan(6e-5); // the served finding is rounded to 4 decimals
   });
 
+  /** Films the card's out-of-distribution check (1.1.0: ood_score above its threshold) refused: some served adult films score above it. */
+  const outOfDistribution = () => m().analysis.applicability.notApplicable.filter((x) => x.id !== 'dicom/lateral.dcm');
+
   it('when a DICOM is a lateral view, then it is not applicable with the card\'s reason, has no probability, and counts in the share', () => {
     const a = m().analysis.applicability;
-    expect(a.notApplicable).toEqual([{ id: 'dicom/lateral.dcm', code: 'OUTSIDE_POPULATION_VIEW', text: expect.stringMatching(/view LL is not PA\/AP/), textZh: expect.any(String) }]);
-    expect(a.notApplicableShare).toBeCloseTo(1 / report.dataset.n, 12);
+    expect(a.notApplicable.filter((x) => x.id === 'dicom/lateral.dcm')).toEqual([{ id: 'dicom/lateral.dcm', code: 'OUTSIDE_POPULATION_VIEW', text: expect.stringMatching(/view LL is not PA\/AP/), textZh: expect.any(String) }]);
+    // every other refusal is the out-of-distribution check's, on a film the population gate let through
+    for (const x of outOfDistribution()) {
+      expect(x).toMatchObject({ code: 'OUT_OF_DISTRIBUTION', text: expect.stringMatching(/out-of-distribution score \d+\.\d > \d+\.\d/) });
+      // the graph ran, so the case keeps its probability, marked not applicable and never positive
+      expect(report.cases.find((c) => c.id === x.id)!.results[MODEL]).toMatchObject({ positive: false, notApplicable: { code: 'OUT_OF_DISTRIBUTION' } });
+    }
+    expect(a.notApplicableShare).toBeCloseTo(a.notApplicable.length / report.dataset.n, 12);
     expect(report.cases.find((c) => c.id === 'dicom/lateral.dcm')!.results[MODEL].probability).toBeNull();
-    expect(m().analysis.applicable!.n).toBe(m().n);
-    expect(m().analysis.verdict).toContain(`; ${Math.round(100 / report.dataset.n)} % not applicable;`);
+    expect(m().analysis.applicable!.n).toBe(m().n - outOfDistribution().length);
+    expect(m().analysis.verdict).toContain(`; ${Math.round((100 * a.notApplicable.length) / report.dataset.n)} % not applicable;`);
   });
 
   it('when broken down --by view and split, then each value has the hand-counted n, follow_up is left out, and view alone is a baseline on the same images', () => {
@@ -243,7 +252,7 @@ describe('npm run bench:model on real films with patients, a view column and a l
   it('when the report is written, then the table, the verdict and the per-patient ROC curve are in it', () => {
     const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/\| AUROC per patient \(95% CI\) \| [01]\.\d{3} \(/);
-    expect(md).toMatch(/\| not applicable \| 1 \(/);
+    expect(md).toContain(`| not applicable | ${m().analysis.applicability.notApplicable.length} (`);
     expect(md).toMatch(/\| strongest metadata alone \(AUROC\) \| (view|split) /);
     expect(md).toContain(`**Verdict:** ${m().analysis.verdict}`);
     expect(m().analysis.verdict).toMatch(/per patient, n=\d+[;)].*0\.75 aim/);

@@ -1,0 +1,117 @@
+"""What the read-assist add_ood.py recipes (models/pneumonia-cxr, models/nih-cxr-abnormal) share:
+running a graph in onnxruntime-node, reading the members' pooled penultimate features out of it,
+the Mahalanobis head added to the graph by surgery (weights untouched), and the detection figures
+(AUROC with a DeLong CI, share flagged above the threshold).
+
+Debian python3 with python3-onnx / numpy; imported by each train/add_ood.py after it puts
+models/tools on sys.path. The graph is run by models/cxr-pneumonia-adult/train/run-onnx.ts
+(Debian's Python has no onnxruntime).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+REPO = Path(__file__).resolve().parent.parent.parent
+RUNNER = REPO / "models" / "cxr-pneumonia-adult" / "train" / "run-onnx.ts"
+Z95 = 1.959963984540054
+
+HEAD_METHOD = ("computed inside the graph (Concat, Sub, MatMul, Mul, ReduceSum, Max 0, Sqrt); "
+               "added by graph surgery, weights unchanged")
+
+
+def run(model: Path, inp: str, outputs: list[str], tmp: Path) -> dict[str, np.ndarray]:
+    """Run `model` with onnxruntime-node over `inp` (`file.npy` or `file.npz:key`, see run-onnx.ts)."""
+    out_dir = Path(tempfile.mkdtemp(dir=tmp))
+    env = dict(os.environ, ONNXRUNTIME_NODE_INSTALL="skip")
+    r = subprocess.run(["npx", "--no-install", "tsx", str(RUNNER), str(model), inp, str(out_dir), *outputs],
+                       cwd=REPO, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"run-onnx.ts failed:\n{r.stderr}")
+    return {o: np.load(out_dir / f"{o.replace('/', '_')}.npy") for o in outputs}
+
+
+def pooled_names(g: onnx.GraphProto, members: int) -> list[str]:
+    """The members' GAP outputs: ReduceMean over (2,3) whose result feeds a member's fc Gemm."""
+    gemm_inputs = {n.input[0] for n in g.node if n.op_type == "Gemm"}
+    names = [n.output[0] for n in g.node if n.op_type == "ReduceMean" and n.output[0] in gemm_inputs]
+    assert len(names) == members, names
+    return names
+
+
+def save_probe(model: Path, names: list[str], width: int, out: Path) -> Path:
+    """A copy of `model` that also outputs the pooled features `names` ([N, width] each)."""
+    probe = onnx.load(str(model))
+    for nme in names:
+        probe.graph.output.append(helper.make_tensor_value_info(nme, TensorProto.FLOAT, ["N", width]))
+    onnx.save(probe, str(out))
+    return out
+
+
+def features(probe: Path, names: list[str], inp: str, tmp: Path) -> np.ndarray:
+    """The concatenated pooled features of every image of `inp`, float64."""
+    o = run(probe, inp, names, tmp)
+    return np.concatenate([o[n] for n in names], axis=1).astype(np.float64)
+
+
+def mahalanobis(f: np.ndarray, mu: np.ndarray, prec: np.ndarray) -> np.ndarray:
+    d = f - mu
+    return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", d, prec, d), 0))
+
+
+def add_mahalanobis_head(model: onnx.ModelProto, names: list[str], mu: np.ndarray, prec: np.ndarray,
+                         doc_suffix: str) -> onnx.ModelProto:
+    """Append ood_score [N,1] = sqrt(max(0, (f - mu) P (f - mu)^T)), f = Concat(names) (in place; returns model).
+    mu and P are stored as float32 initializers `ood_mean` [1,D] and `ood_precision` [D,D]."""
+    gr = model.graph
+    gr.initializer.extend([
+        numpy_helper.from_array(mu.astype(np.float32).reshape(1, -1), "ood_mean"),
+        numpy_helper.from_array(prec.astype(np.float32), "ood_precision"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "ood_axes"),
+        numpy_helper.from_array(np.array(0.0, dtype=np.float32), "ood_zero"),
+    ])
+    gr.node.extend([
+        helper.make_node("Concat", names, ["/ood/features"], axis=1, name="/ood/Concat"),
+        helper.make_node("Sub", ["/ood/features", "ood_mean"], ["/ood/centred"], name="/ood/Sub"),
+        helper.make_node("MatMul", ["/ood/centred", "ood_precision"], ["/ood/projected"], name="/ood/MatMul"),
+        helper.make_node("Mul", ["/ood/projected", "/ood/centred"], ["/ood/terms"], name="/ood/Mul"),
+        helper.make_node("ReduceSum", ["/ood/terms", "ood_axes"], ["/ood/squared"], keepdims=1, name="/ood/ReduceSum"),
+        helper.make_node("Max", ["/ood/squared", "ood_zero"], ["/ood/clamped"], name="/ood/Max"),
+        helper.make_node("Sqrt", ["/ood/clamped"], ["ood_score"], name="/ood/Sqrt"),
+    ])
+    gr.output.append(helper.make_tensor_value_info("ood_score", TensorProto.FLOAT, ["N", 1]))
+    model.doc_string = model.doc_string + doc_suffix
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def compare_outputs(old: dict[str, np.ndarray], new: dict[str, np.ndarray], outputs: list[str]) -> dict:
+    """Max |diff| of each old output (keys maxAbsDiff<Output>) and whether all are bit-identical."""
+    out = {f"maxAbsDiff{o[0].upper()}{o[1:]}": float(np.abs(old[o] - new[o]).max()) for o in outputs}
+    out["bitIdentical"] = bool(all(np.array_equal(old[o], new[o]) for o in outputs))
+    return out
+
+
+def delong(y: np.ndarray, s: np.ndarray) -> tuple[float, list[float]]:
+    pos, neg = s[y == 1], s[y == 0]
+    psi = (pos[:, None] > neg[None, :]).astype(float) + 0.5 * (pos[:, None] == neg[None, :])
+    v10, v01 = psi.mean(1), psi.mean(0)
+    auc = float(v10.mean())
+    se = float(np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg)))
+    return auc, [max(0.0, auc - Z95 * se), min(1.0, auc + Z95 * se)]
+
+
+def detection(id_scores: np.ndarray, ood_scores: np.ndarray, thr: float, what: str) -> dict:
+    """AUROC (DeLong CI) of the score separating `ood_scores` from `id_scores`, and the share above thr."""
+    y = np.r_[np.zeros(len(id_scores)), np.ones(len(ood_scores))]
+    auc, ci = delong(y, np.r_[id_scores, ood_scores])
+    return {"set": what, "n": len(ood_scores), "auroc": auc, "auroc95DeLong": ci,
+            "flagged": float((ood_scores > thr).mean()), "flaggedCount": int((ood_scores > thr).sum()),
+            "scoreMedian": float(np.median(ood_scores))}
