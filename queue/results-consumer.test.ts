@@ -86,4 +86,16 @@ describe('results consumer', () => {
     await job.waitUntilFinished(events, 10_000);
     expect(await findingIds(input.sopInstanceUid)).toEqual([finding(input.sopInstanceUid).id]);
   });
+
+  it('when a result breaks the contract, then it fails at once with the reason, unretried, and writes nothing', async () => {
+    const input = newInstance();
+    await store.recordInstance(input, 'test');
+    const broken = { ...finding(input.sopInstanceUid), probability: 1.7 };
+    const job = await results.add('findings', { kind: 'findings', sopInstanceUid: input.sopInstanceUid, modelKey: 'pneumonia-cxr@1.0.0', findings: [broken] },
+      { jobId: `broken-${input.sopInstanceUid}`, attempts: 5, backoff: { type: 'fixed', delay: 100 } });
+    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(/result breaks the contract: findings\.0\.probability/);
+    const failed = (await results.getJob(job.id!))!;
+    expect(failed.attemptsMade).toBe(1);
+    expect(await findingIds(input.sopInstanceUid)).toEqual([]);
+  });
 });

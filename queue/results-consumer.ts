@@ -1,4 +1,5 @@
-import { Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { resultJob } from '../contract/jobs.ts';
 import { logger, uidHash } from '../log.ts';
 import type { InstanceWrites } from '../api/instance-writes.ts';
 import type { Store } from '../store/store.ts';
@@ -10,12 +11,18 @@ import { RESULTS_QUEUE, type ResultJob } from './jobs.ts';
  * embedded PGlite has one owner; every write it makes is idempotent, so a result
  * delivered twice changes nothing. Store errors are retried by BullMQ with backoff, among
  * them a result whose instance is not recorded yet (its write failed or is in another
- * process); one still being written here is awaited first.
+ * process); one still being written here is awaited first. A result that breaks the
+ * contract (contract/jobs.ts) fails at once, visibly, and writes nothing: retrying it
+ * cannot mend it.
  */
 export function createResultsConsumer(options: { redisUrl: string; prefix: string; store: Store; instanceWrites: Pick<InstanceWrites, 'settled'> }) {
   const connection = redisConnection(options.redisUrl);
   const worker = new Worker<ResultJob>(RESULTS_QUEUE, async (job) => {
-    const result = job.data;
+    const parsed = resultJob.safeParse(job.data);
+    if (!parsed.success) {
+      throw new UnrecoverableError(`result breaks the contract: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    }
+    const result = parsed.data;
     await options.instanceWrites.settled(result.sopInstanceUid);
     if (result.kind === 'findings') {
       await options.store.recordFindings(result.sopInstanceUid, result.findings, `model:${result.modelKey}`);

@@ -1,4 +1,6 @@
-/** Shapes the store reads and writes. They mirror docs/api.md so routes can return them as they are. */
+/** Shapes the store reads and writes; those that cross the queue or HTTP are the contract's. */
+export type { Applicability, ApplicabilityNote, Finding, FindingInput, ModelProvenance, Review } from '../contract/findings.ts';
+import type { Finding, FindingInput, Review } from '../contract/findings.ts';
 
 export interface StudyFields {
   studyInstanceUid: string;
@@ -26,76 +28,6 @@ export interface NewInstance {
   image?: Record<string, unknown>;
   /** Models that will read this instance; none means there is nothing for AI to do. */
   pendingModels: string[];
-}
-
-export interface ModelProvenance {
-  id: string;
-  version: string;
-  weightsSha256: string;
-  preprocessing: string;
-}
-
-/** One reason or caveat about whether a model may answer on an image, in both languages. */
-export interface ApplicabilityNote {
-  code: string;
-  text: string;
-  textZh: string;
-}
-
-/**
- * Whether the image lies inside the population and images the model's card declares
- * (inference/applicability.ts). Not applicable: the finding has no probability and counts
- * nothing toward priority; `reason` says why. Caveats: attributes that could not be
- * checked, answered anyway because the card says so.
- */
-export interface Applicability {
-  applicable: boolean;
-  reason?: ApplicabilityNote;
-  caveats: ApplicabilityNote[];
-  /** The graph's out-of-distribution score and the card's threshold, when the model ran. */
-  outOfDistribution?: { score: number; threshold: number };
-}
-
-export interface FindingInput {
-  id: string;
-  label: string;
-  display: string;
-  /** Null when the model is not applicable to the image: it gives no probability there. */
-  probability: number | null;
-  positive: boolean;
-  /** Inside the model's refer band: too uncertain to hint either way; a human read decides. */
-  refer: boolean;
-  operatingPoint: { name: string; threshold: number };
-  model: ModelProvenance;
-  timingMs: Record<string, number>;
-  /** Coarse map over `region` (the square of the original image the model saw), values in [0, 1]. */
-  heatmap?: { width: number; height: number; data: number[]; region: { left: number; top: number; size: number } };
-  /** Absent on findings made before the population gate existed (they were all answered). */
-  applicability?: Applicability;
-}
-
-export interface Review {
-  id: string;
-  findingId: string;
-  decision: 'accept' | 'override';
-  reasonCode?: string;
-  comment?: string;
-  reviewer: string;
-  createdAt: string;
-  /** Set when this decision amends an earlier one on the same finding: that review's id. */
-  amends?: string;
-}
-
-export interface Finding extends FindingInput {
-  studyInstanceUid: string;
-  sopInstanceUid: string;
-  aiAssisted: string;
-  aiAssistedZh: string;
-  createdAt: string;
-  /** The latest decision on this finding; earlier ones stay in `reviews` and the audit trail. */
-  review: Review | null;
-  /** Every decision on this finding, oldest first (study detail only). */
-  reviews?: Review[];
 }
 
 /** A rectangle in image pixels (columns × rows of the instance). */

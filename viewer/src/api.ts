@@ -4,76 +4,16 @@
  * when a reverse proxy mounts Lantern under a path prefix.
  */
 
+// The finding's wire shape is the contract's (server and viewer are type-checked against it).
+export type { Applicability, ApplicabilityNote, Decision, Finding, Heatmap, Review } from '../../contract/findings.ts';
+import type { Decision, Finding, Review } from '../../contract/findings.ts';
+
 export type StudyStatus = 'pending' | 'ready' | 'reviewed' | 'failed';
-export type Decision = 'accept' | 'override';
 
 export interface StudyError {
   sopInstanceUid: string;
   code: string;
   message: string;
-}
-
-export interface Review {
-  id: string;
-  findingId: string;
-  decision: Decision;
-  reasonCode?: string;
-  comment?: string;
-  reviewer: string;
-  createdAt: string;
-  /** Set when this decision amends an earlier one on the same finding: that review's id. */
-  amends?: string;
-}
-
-export interface Finding {
-  id: string;
-  studyInstanceUid: string;
-  sopInstanceUid: string;
-  label: string;
-  display: string;
-  /** Null when the model was not applicable to the image: `applicability.reason` says why. */
-  probability: number | null;
-  positive: boolean;
-  refer?: boolean;
-  operatingPoint: { name: string; threshold: number };
-  model: { id: string; version: string; weightsSha256: string; preprocessing: string };
-  /** Stages that ran: a model declined before decoding has only `parse`. */
-  timingMs: Partial<Record<'parse' | 'decode' | 'preprocess' | 'inference' | 'postprocess', number>>;
-  heatmap?: Heatmap;
-  applicability?: Applicability;
-  aiAssisted: string;
-  aiAssistedZh: string;
-  /** The label's Chinese name from the model card; absent when the card has none. */
-  displayZh?: string;
-  createdAt: string;
-  /** The latest decision; earlier ones are in `reviews`. */
-  review: Review | null;
-  /** Every decision on this finding, oldest first (in study answers). */
-  reviews?: Review[];
-}
-
-/** One reason or caveat about whether a model may answer on an image, in both languages. */
-export interface ApplicabilityNote {
-  code: string;
-  text: string;
-  textZh: string;
-}
-
-/** Whether the image lies inside the model card's population (absent on findings older than the gate). */
-export interface Applicability {
-  applicable: boolean;
-  reason?: ApplicabilityNote;
-  caveats: ApplicabilityNote[];
-  outOfDistribution?: { score: number; threshold: number };
-}
-
-/** Row-major activation map. `region` (sent by the API though not yet in docs/api.md) is the
- * square of the original image the model saw; without it the map spans the whole image. */
-export interface Heatmap {
-  width: number;
-  height: number;
-  data: number[];
-  region?: { left: number; top: number; size: number };
 }
 
 export type TriageLevel = 'I' | 'II' | 'III' | 'IV';
