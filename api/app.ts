@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { ApiDeps } from './deps.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import { agreementRoutes } from './routes/agreement.ts';
@@ -18,6 +18,11 @@ import { studyRoutes } from './routes/studies.ts';
 import { triageRoutes } from './routes/triage.ts';
 import { worklistRoutes } from './routes/worklist.ts';
 
+/** Paths that belong to the API (now or by standard: FHIR, CDS Hooks, metrics, OpenAPI): unknown ones answer a JSON 404. */
+const API_PREFIXES = ['/v1', '/dicomweb', '/fhir', '/cds-services', '/metrics', '/openapi.json', '/health'];
+
+const noRoute = (c: Context) => errorResponse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
+
 /** The HTTP surface: one module per resource, mounted here; the built viewer at `/`. */
 export function createApp(deps: ApiDeps) {
   const app = new Hono();
@@ -27,8 +32,11 @@ export function createApp(deps: ApiDeps) {
     agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes]) {
     app.route('/', routes(deps));
   }
-  app.all('/v1/*', (c) => errorResponse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));
-  app.all('/dicomweb/*', (c) => errorResponse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));
+  // A client of an API path must never mistake the viewer's HTML for an answer.
+  for (const prefix of API_PREFIXES) {
+    app.all(prefix, noRoute);
+    app.all(`${prefix}/*`, noRoute);
+  }
 
   const viewerRoot = path.relative(process.cwd(), deps.config.viewerDir) || '.';
   app.use('/*', serveStatic({ root: viewerRoot }));
