@@ -1,6 +1,8 @@
 /** Shapes the store reads and writes; those that cross the queue or HTTP are the contract's. */
 export type { Applicability, ApplicabilityNote, Finding, FindingInput, ModelProvenance, Review } from '../contract/findings.ts';
 import type { Finding, FindingInput, Review } from '../contract/findings.ts';
+import type { Region } from '../contract/reading.ts';
+export type { Region } from '../contract/reading.ts';
 
 export interface StudyFields {
   studyInstanceUid: string;
@@ -28,14 +30,6 @@ export interface NewInstance {
   image?: Record<string, unknown>;
   /** Models that will read this instance; none means there is nothing for AI to do. */
   pendingModels: string[];
-}
-
-/** A rectangle in image pixels (columns × rows of the instance). */
-export interface Region {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
 }
 
 /** A finding a reader adds that the AI did not report; `label` is one of the API's coded labels. */

@@ -5,7 +5,7 @@ import { labelNamesZh } from '../../inference/label-names.ts';
 import type { AgreementRow } from '../../store/types.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError, parseBody } from '../errors.ts';
-import { REVIEW_REASONS } from './reviews.ts';
+import { REVIEW_REASONS } from '../../contract/reading.ts';
 
 const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()], { error: 'an ISO date or date-time, e.g. 2026-11-01 or 2026-11-01T08:00:00Z' })
   .transform((s) => new Date(s));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding, Review } from '../../store/types.ts';
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
-import { REVIEW_REASONS } from './reviews.ts';
+import { REVIEW_REASONS } from '../../contract/reading.ts';
 
 type StudyAnswer = { findings: (Finding & { reviews: Review[] })[]; reviews: Review[]; study: { status: string } };
 

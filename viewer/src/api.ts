@@ -4,9 +4,11 @@
  * when a reverse proxy mounts Lantern under a path prefix.
  */
 
-// The finding's wire shape is the contract's (server and viewer are type-checked against it).
+// Wire shapes that are the contract's (server and viewer are type-checked against them).
 export type { Applicability, ApplicabilityNote, Decision, Finding, Heatmap, Review } from '../../contract/findings.ts';
+export type { CodedTerm as ReaderFindingLabel, CodedTerm as ReviewReason, ReaderFinding, ReaderFindingRequest, Region, ReviewRequest } from '../../contract/reading.ts';
 import type { Decision, Finding, Review } from '../../contract/findings.ts';
+import type { CodedTerm, ReaderFinding, ReaderFindingRequest, ReviewRequest } from '../../contract/reading.ts';
 
 export type StudyStatus = 'pending' | 'ready' | 'reviewed' | 'failed';
 
@@ -102,50 +104,6 @@ export interface StudyDetail {
   errors: StudyError[];
 }
 
-export interface ReviewReason {
-  code: string;
-  display: string;
-  displayZh: string;
-}
-
-/** A coded label a reader can add as a finding the AI missed. */
-export interface ReaderFindingLabel {
-  code: string;
-  display: string;
-  displayZh: string;
-}
-
-/** A rectangle in image pixels (columns × rows of the instance). */
-export interface Region {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-export interface ReaderFindingRequest {
-  label: string;
-  sopInstanceUid?: string;
-  /** Needs `sopInstanceUid`: the region is in that image's pixels. */
-  region?: Region;
-  /** Required for label `other`. */
-  comment?: string;
-  reviewer: string;
-}
-
-export interface ReaderFinding {
-  id: string;
-  studyInstanceUid: string;
-  label: string;
-  display: string;
-  displayZh: string;
-  sopInstanceUid?: string;
-  region?: Region;
-  comment?: string;
-  reviewer: string;
-  createdAt: string;
-}
-
 export type StudyChange = 'received' | 'finding' | 'failure' | 'review' | 'triage' | 'reader-finding';
 
 /**
@@ -224,13 +182,6 @@ export interface AuditVerification {
   intact: boolean;
   checked: number;
   firstBrokenSeq?: number;
-}
-
-export interface ReviewRequest {
-  decision: Decision;
-  reasonCode?: string;
-  comment?: string;
-  reviewer: string;
 }
 
 /** An API answer that was not 2xx; `code` is the machine-readable reason when the body had one. */
@@ -345,7 +296,7 @@ function fetchedOnce<T>(load: (key: string) => Promise<T>): (key?: string) => Pr
 
 const listOf = <T>(path: string) => () => json<{ items: T[] }>(path).then((r) => r.items);
 
-export const getReviewReasons: () => Promise<ReviewReason[]> = fetchedOnce(listOf<ReviewReason>('/v1/review-reasons'));
+export const getReviewReasons: () => Promise<CodedTerm[]> = fetchedOnce(listOf<CodedTerm>('/v1/review-reasons'));
 
 export async function postReview(findingId: string, body: ReviewRequest): Promise<Review> {
   const res = await json<{ review: Review }>(`/v1/findings/${encodeURIComponent(findingId)}/review`, {
@@ -375,7 +326,7 @@ export async function postReaderFinding(studyInstanceUid: string, body: ReaderFi
   return res.readerFinding;
 }
 
-export const getReaderFindingLabels: () => Promise<ReaderFindingLabel[]> = fetchedOnce(listOf<ReaderFindingLabel>('/v1/reader-finding-labels'));
+export const getReaderFindingLabels: () => Promise<CodedTerm[]> = fetchedOnce(listOf<CodedTerm>('/v1/reader-finding-labels'));
 
 export function getAgreement(q: AgreementQuery = {}, signal?: AbortSignal): Promise<Agreement> {
   return json<Agreement>(`/v1/agreement${query({ ...q })}`, { signal });
