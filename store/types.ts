@@ -3,6 +3,8 @@ export type { Applicability, ApplicabilityNote, Finding, FindingInput, ModelProv
 import type { Finding, FindingInput, Review } from '../contract/findings.ts';
 import type { Region } from '../contract/reading.ts';
 export type { Region } from '../contract/reading.ts';
+export type { InstanceError, StudyChange, StudyChangeKind, StudyStatus } from '../contract/studies.ts';
+import type { InstanceError, StudyStatus } from '../contract/studies.ts';
 
 export interface StudyFields {
   studyInstanceUid: string;
@@ -48,13 +50,7 @@ export interface ReaderFindingRecord extends NewReaderFinding {
   createdAt: string;
 }
 
-export type StudyStatus = 'pending' | 'ready' | 'reviewed' | 'failed';
 
-export interface InstanceError {
-  sopInstanceUid: string;
-  code: string;
-  message: string;
-}
 
 export interface StudySummary extends StudyFields {
   status: StudyStatus;
@@ -100,13 +96,6 @@ export interface WorklistFilter {
   priorityRanges?: { min?: number; max?: number }[];
 }
 
-/** What changed on a study; announced after the change is committed (see StoreOptions.onChange). */
-export type StudyChangeKind = 'received' | 'finding' | 'failure' | 'review' | 'triage' | 'reader-finding';
-
-export interface StudyChange {
-  studyInstanceUid: string;
-  change: StudyChangeKind;
-}
 
 export interface AgreementQuery {
   /** Findings created at or after this time. */

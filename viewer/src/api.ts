@@ -9,14 +9,9 @@ export type { Applicability, ApplicabilityNote, Decision, Finding, Heatmap, Revi
 export type { CodedTerm as ReaderFindingLabel, CodedTerm as ReviewReason, ReaderFinding, ReaderFindingRequest, Region, ReviewRequest } from '../../contract/reading.ts';
 import type { Decision, Finding, Review } from '../../contract/findings.ts';
 import type { CodedTerm, ReaderFinding, ReaderFindingRequest, ReviewRequest } from '../../contract/reading.ts';
+export type { InstanceError as StudyError, StudyChangeKind as StudyChange, StudyStatus } from '../../contract/studies.ts';
+import type { InstanceError as StudyError, StudyChangeKind as StudyChange, StudyStatus } from '../../contract/studies.ts';
 
-export type StudyStatus = 'pending' | 'ready' | 'reviewed' | 'failed';
-
-export interface StudyError {
-  sopInstanceUid: string;
-  code: string;
-  message: string;
-}
 
 export type TriageLevel = 'I' | 'II' | 'III' | 'IV';
 
@@ -104,7 +99,6 @@ export interface StudyDetail {
   errors: StudyError[];
 }
 
-export type StudyChange = 'received' | 'finding' | 'failure' | 'review' | 'triage' | 'reader-finding';
 
 /**
  * What `subscribeToEvents` delivers: a change the server announced, or a tick of the polling
