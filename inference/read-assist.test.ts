@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../config.ts';
 import { buildCr } from '../test/support/dicom-builder.ts';
 import { files, sharedData } from '../test/support/shared-data.ts';
-import { readNpz } from './evaluation/npz.ts';
+import { readNpz } from '../tools/evaluation/npz.ts';
 import { readAssist } from './read-assist.ts';
 import { loadModel, type ReadAssistModel } from './registry.ts';
 

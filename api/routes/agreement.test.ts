@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { wilson } from '../../inference/evaluation/metrics.ts';
+import { wilson } from '../../tools/evaluation/metrics.ts';
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
 import type { AgreementGroup } from './agreement.ts';
 

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { wilson } from '../../inference/evaluation/metrics.ts';
+import { wilson } from '../../inference/proportion.ts';
 import { labelNamesZh } from '../../inference/label-names.ts';
 import type { AgreementRow } from '../../store/types.ts';
 import type { ApiDeps } from '../deps.ts';

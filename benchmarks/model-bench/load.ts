@@ -10,8 +10,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseCsv, parseEvaluationSpec, readImageCsvRows, type EvaluationSpec } from '../../inference/evaluation/datasets.ts';
-import { readNpz } from '../../inference/evaluation/npz.ts';
+import { parseCsv, parseEvaluationSpec, readImageCsvRows, type EvaluationSpec } from '../../tools/evaluation/datasets.ts';
+import { readNpz } from '../../tools/evaluation/npz.ts';
 
 export type CaseFormat = 'dicom' | 'png' | 'jpeg' | 'npz';
 
@@ -84,7 +84,7 @@ export class DatasetError extends Error {
 
 /**
  * Named splits of ../shared/data, written as the card `evaluation.dataset` objects that
- * inference/evaluation/datasets.ts validates (docs/models.md, "Evaluation").
+ * tools/evaluation/datasets.ts validates (docs/models.md, "Evaluation").
  */
 export const NAMED_SPLITS: Readonly<Record<string, EvaluationSpec['dataset']>> = {
   ...Object.fromEntries(['train', 'val', 'test'].map((split) => [`pneumoniamnist:${split}`, { kind: 'npz', path: 'images/pneumoniamnist/pneumoniamnist_varun19424.npz', split }])),

@@ -2,7 +2,7 @@
  * Metrics, plots and files of a model bench: report.md, report.json, roc-<id>.svg and
  * calibration-<id>.svg per model, latency.svg with every model's stages.
  *
- * Every number comes from the shared implementations: inference/evaluation/metrics.ts
+ * Every number comes from the shared implementations: tools/evaluation/metrics.ts
  * (AUROC with DeLong CI, Wilson intervals, ECE, Brier, reliability, ROC, patient-clustered
  * bootstrap), analysis.ts (per patient, applicability, refer band, breakdowns, metadata
  * baselines, verdict — the same as `npm run eval`), its svg.ts plots, and
@@ -13,9 +13,9 @@ import path from 'node:path';
 import {
   atThreshold, auroc, brier, ece, logisticCalibration, reliability, rocCurve,
   type Auroc, type LogisticCalibration, type ReliabilityBin, type RocPoint, type ThresholdMetrics,
-} from '../../inference/evaluation/metrics.ts';
-import { analyse, analysisMarkdown, type Analysis } from '../../inference/evaluation/analysis.ts';
-import { calibrationSvg, rocSvg } from '../../inference/evaluation/svg.ts';
+} from '../../tools/evaluation/metrics.ts';
+import { analyse, analysisMarkdown, type Analysis } from '../../tools/evaluation/analysis.ts';
+import { calibrationSvg, rocSvg } from '../../tools/evaluation/svg.ts';
 import { latencyHistogramSvg } from '../histogram-svg.ts';
 import { summarise, type Summary } from '../stats.ts';
 import type { CaseFormat, Dataset, Skipped } from './load.ts';

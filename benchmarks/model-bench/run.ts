@@ -19,7 +19,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { outOfDistributionReason } from '../../inference/applicability.ts';
-import type { NotApplicableReason } from '../../inference/evaluation/analysis.ts';
+import type { NotApplicableReason } from '../../tools/evaluation/analysis.ts';
 import { readGreyImageFile } from '../../inference/image-file.ts';
 import { preprocessors, type ModelImage } from '../../inference/preprocess.ts';
 import { readAssist } from '../../inference/read-assist.ts';

@@ -9,7 +9,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readNpz } from '../../inference/evaluation/npz.ts';
+import { readNpz } from '../../tools/evaluation/npz.ts';
 import { itHasNormalisedHeatmaps, itIsTheGraphTheCardNames, itReproducesTheCardMetrics, scoreTestSplit } from '../tools/read-assist-checks.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

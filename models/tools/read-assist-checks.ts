@@ -7,14 +7,14 @@
  *
  * The graph is run directly with onnxruntime-node on the whole split, input `image`
  * [N,1,S,S] in [0,1], outputs `probability` [N,1] and `heatmap` [N,1,S,S]; the metrics are
- * those of inference/evaluation/metrics.ts.
+ * those of tools/evaluation/metrics.ts.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { atThreshold, auroc, referBandEffect } from '../../inference/evaluation/metrics.ts';
+import { atThreshold, auroc, referBandEffect } from '../../tools/evaluation/metrics.ts';
 
 interface Metric { name: string; split: string; value: number; ci95?: [number, number]; method: string; n?: number }
 export interface ReadAssistCardClaims {

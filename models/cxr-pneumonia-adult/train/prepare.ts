@@ -27,7 +27,7 @@ import { join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
 import { decodeFrame } from '../../../dicom/decode/index.ts';
 import { parseDicom, requirePixelData } from '../../../dicom/parse.ts';
-import { readNpz } from '../../../inference/evaluation/npz.ts';
+import { readNpz } from '../../../tools/evaluation/npz.ts';
 import { preprocessImageFile } from '../../../inference/image-file.ts';
 import { preprocessors, type ModelImage } from '../../../inference/preprocess.ts';
 

@@ -12,7 +12,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { readNpz, type NpyArray } from '../../../inference/evaluation/npz.ts';
+import { readNpz, type NpyArray } from '../../../tools/evaluation/npz.ts';
 
 function readNpy(path: string): NpyArray {
   const buf = readFileSync(path);

@@ -24,8 +24,8 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { decodeFrame } from '../../../dicom/decode/index.ts';
 import { parseDicom, requirePixelData } from '../../../dicom/parse.ts';
-import { parseCsv, readImageSet } from '../../../inference/evaluation/datasets.ts';
-import { readNpz } from '../../../inference/evaluation/npz.ts';
+import { parseCsv, readImageSet } from '../../../tools/evaluation/datasets.ts';
+import { readNpz } from '../../../tools/evaluation/npz.ts';
 import { preprocessImageFile } from '../../../inference/image-file.ts';
 import { preprocessors } from '../../../inference/preprocess.ts';
 

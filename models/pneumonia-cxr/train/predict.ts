@@ -8,7 +8,7 @@
  *   npx tsx models/pneumonia-cxr/train/predict.ts <model.onnx> <npz> <split>
  */
 import * as ort from 'onnxruntime-node';
-import { readNpz } from '../../../inference/evaluation/npz.ts';
+import { readNpz } from '../../../tools/evaluation/npz.ts';
 
 export async function predictSplit(modelPath: string, npzPath: string, split: string) {
   const arrays = readNpz(npzPath);

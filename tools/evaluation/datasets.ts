@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { preprocessImageFile } from '../image-file.ts';
+import { preprocessImageFile } from '../../inference/image-file.ts';
 import { readNpz } from './npz.ts';
 
 const relativePath = z.string().min(1).refine((p) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..'), 'a path inside the data root');

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../config.ts';
-import { modelCardSchema } from '../model-card.ts';
+import { modelCardSchema } from '../../inference/model-card.ts';
 import { compareWithCard, evaluateModel, type EvaluationReport } from './evaluate.ts';
 import { writeNihPneumoniaSubset, type Subset } from './nih-pneumonia-subset.ts';
 import { writeReport } from './report.ts';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../config.ts';
-import { preprocessImageFile } from '../image-file.ts';
+import { preprocessImageFile } from '../../inference/image-file.ts';
 import { EvaluationSpecError, parseCsv, parseEvaluationSpec, readImageCsvRows, readImageSet, readRowSet, type ImageCsvDataset } from './datasets.ts';
 import { writeNihPneumoniaSubset, type Subset } from './nih-pneumonia-subset.ts';
 

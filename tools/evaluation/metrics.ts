@@ -10,8 +10,8 @@
 export type Labels = ArrayLike<number>;
 export type Scores = ArrayLike<number>;
 
-/** Two-sided 95% normal quantile. */
-export const Z95 = 1.959963984540054;
+export { wilson, Z95, type Proportion } from '../../inference/proportion.ts';
+import { wilson, Z95, type Proportion } from '../../inference/proportion.ts';
 
 function counts(labels: Labels): { nPos: number; nNeg: number } {
   let nPos = 0;
@@ -84,26 +84,6 @@ function variance(x: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += (x[i] - m) ** 2;
   return s / (x.length - 1);
-}
-
-export interface Proportion {
-  value: number;
-  /** Wilson score interval. */
-  ci95: [number, number];
-  k: number;
-  n: number;
-}
-
-/** k/n with the Wilson (1927) score 95% interval (Newcombe 1998, method 3). */
-export function wilson(k: number, n: number): Proportion {
-  if (!Number.isInteger(k) || !Number.isInteger(n) || n <= 0 || k < 0 || k > n) throw new RangeError(`wilson needs 0 <= k <= n, n > 0 (got ${k}/${n})`);
-  const p = k / n;
-  const z2 = Z95 * Z95;
-  const d = 1 + z2 / n;
-  const centre = (p + z2 / (2 * n)) / d;
-  const half = (Z95 * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / d;
-  // At k = 0 (k = n) the bound is exactly 0 (1); the float expression leaves a 1e-17 residue.
-  return { value: p, ci95: [k === 0 ? 0 : Math.max(0, centre - half), k === n ? 1 : Math.min(1, centre + half)], k, n };
 }
 
 export interface Confusion { tp: number; fn: number; tn: number; fp: number }

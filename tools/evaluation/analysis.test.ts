@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { outOfDistributionReason } from '../applicability.ts';
+import { outOfDistributionReason } from '../../inference/applicability.ts';
 import { analyse, type AnalysisInput } from './analysis.ts';
 import { auroc } from './metrics.ts';
 import { breakdown, chooseColumns, metadataBaseline } from './subgroups.ts';

@@ -14,10 +14,10 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { outOfDistributionReason } from '../applicability.ts';
-import type { ModelCard, ReadAssistCard } from '../model-card.ts';
-import { loadModel, type LoadedModel, type ReadAssistModel, type RiskModel } from '../registry.ts';
-import { evaluateRisk } from '../risk.ts';
+import { outOfDistributionReason } from '../../inference/applicability.ts';
+import type { ModelCard, ReadAssistCard } from '../../inference/model-card.ts';
+import { loadModel, type LoadedModel, type ReadAssistModel, type RiskModel } from '../../inference/registry.ts';
+import { evaluateRisk } from '../../inference/risk.ts';
 import { analyse, type Analysis, type NotApplicableReason } from './analysis.ts';
 import { EvaluationSpecError, parseEvaluationSpec, readImageSet, readRowSet, type EvaluationSpec } from './datasets.ts';
 import {
