@@ -30,7 +30,8 @@ export interface ApiRole {
  */
 export async function startApiRole(config: LanternConfig & { redisUrl: string }): Promise<ApiRole> {
   const registry = await loadModelRegistry(config.modelsDir, { threads: 1 });
-  const events = createStudyEvents();
+  const redis = redisConnection(config.redisUrl);
+  const events = await createStudyEvents({ redis, prefix: config.queuePrefix });
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     databasePoolMax: config.databasePoolMax,
@@ -40,7 +41,6 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     onChange: events.emit,
     onAuditError: (error) => logger.error({ err: error }, 'calculation audit commit failed; will retry'),
   });
-  const redis = redisConnection(config.redisUrl);
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
   const instanceWrites = createInstanceWrites();
   const frameDecoder = createOffThreadDecoder();
@@ -67,6 +67,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
       await results.stop();
       await frameDecoder.close();
       await readAssist.close();
+      await events.close();
       await redis.quit();
       await store.close();
       await registry.close();

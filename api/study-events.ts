@@ -1,28 +1,39 @@
+import type { Redis } from 'ioredis';
+import { studyChange, type StudyChange } from '../contract/studies.ts';
 import { logger } from '../log.ts';
-import type { StudyChange } from '../store/types.ts';
 
 /**
- * Study changes fanned out to whoever listens in this process (the SSE route). The store
- * announces each change after it commits (StoreOptions.onChange); this API process is
- * the only writer of its changes, findings included (its results consumer persists them).
- *
- * Known limit: with several API processes behind a load balancer, a listener hears only
- * the changes its own process committed (reviews posted to another process, findings
- * another process's consumer persisted are not announced here). Relaying through Redis
- * pub/sub would lift it.
+ * Study changes, fanned out to every listener (the SSE route) in every API process. The
+ * store announces each change after it commits (StoreOptions.onChange); the announcement
+ * goes through Redis pub/sub on `<prefix>:study-events` and each API process delivers what
+ * it hears to its own listeners — its own changes included, so one path carries them all
+ * and a reader connected to one API process hears reviews posted to another and findings
+ * another process's results consumer persisted. Pub/sub is fire-and-forget: a process that
+ * is down misses changes, which is why the viewer also polls (its 10 s fallback).
  */
-export function createStudyEvents() {
+export async function createStudyEvents(options: { redis: Redis; prefix: string }) {
+  const channel = `${options.prefix}:study-events`;
   const listeners = new Set<(change: StudyChange) => void>();
-  return {
-    emit(change: StudyChange): void {
-      for (const listener of listeners) {
-        try {
-          listener(change);
-        } catch (error) {
-          // One broken listener must not stop the others, nor fail the write that was announced.
-          logger.warn({ err: error }, 'study event listener failed');
-        }
+  const subscriber = options.redis.duplicate();
+  subscriber.on('message', (from: string, message: string) => {
+    if (from !== channel) return;
+    const parsed = studyChange.safeParse(safeJson(message));
+    if (!parsed.success) return logger.warn({ channel }, 'ignored a study event that breaks the contract');
+    for (const listener of listeners) {
+      try {
+        listener(parsed.data);
+      } catch (error) {
+        // One broken listener must not stop the others.
+        logger.warn({ err: error }, 'study event listener failed');
       }
+    }
+  });
+  subscriber.on('error', (error) => logger.warn({ err: error }, 'study event subscriber error'));
+  await subscriber.subscribe(channel);
+  return {
+    /** Announces a committed change; never fails the write it announces. */
+    emit(change: StudyChange): void {
+      options.redis.publish(channel, JSON.stringify(change)).catch((error) => logger.warn({ err: error }, 'study event not published'));
     },
     /** Returns the unsubscribe; call it when the listener goes away, or it leaks. */
     subscribe(listener: (change: StudyChange) => void): () => void {
@@ -34,7 +45,19 @@ export function createStudyEvents() {
     get listenerCount(): number {
       return listeners.size;
     },
+    async close(): Promise<void> {
+      listeners.clear();
+      await subscriber.quit();
+    },
   };
 }
 
-export type StudyEvents = ReturnType<typeof createStudyEvents>;
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+export type StudyEvents = Awaited<ReturnType<typeof createStudyEvents>>;
