@@ -1,14 +1,10 @@
 import { labelNamesZh } from '../inference/label-names.ts';
-import { checkPolicy, type TriageLevel } from '../inference/triage-policy/evaluate.ts';
+import type { Sla, TriageLevel } from '../contract/studies.ts';
+import { checkPolicy } from '../inference/triage-policy/evaluate.ts';
 import type { Finding, StudySummary } from '../store/types.ts';
 import type { ApiDeps } from './deps.ts';
 
-export interface Sla {
-  level: TriageLevel;
-  targetMinutes: number;
-  dueAt: string;
-  breached: boolean;
-}
+export type { Sla } from '../contract/studies.ts';
 
 /**
  * What the worklist and study answers add to the stored study: the Chinese names of its

@@ -22,7 +22,40 @@ export const studyChange = z.object({
   change: studyChangeKind,
 });
 
+/** The Chinese four-level emergency triage scale: I 濒危, II 危重, III 急症, IV 非急症. */
+export const triageLevel = z.enum(['I', 'II', 'III', 'IV']);
+
+/** One reason the triage policy gives, in both languages, with the points it weighed. */
+export const triageReason = z.object({ code: z.string(), text: z.string(), textZh: z.string(), weight: z.number() });
+
+/** What the triage policy concluded for a patient or study (inference/triage-policy). */
+export const triageResult = z.object({
+  priority: z.number(),
+  level: triageLevel,
+  levelDisplay: z.string(),
+  levelDisplayZh: z.string(),
+  news2Band: z.string().optional(),
+  /** Most important first: rules by their floor, then contributions by the points they added. */
+  reasons: z.array(triageReason),
+  /** One line for a worklist row, e.g. "pneumonia p=0.91 · NEWS2 7 (high)". */
+  why: z.string(),
+  /** The same line in Chinese. */
+  whyZh: z.string(),
+});
+
+/** Time waiting against the reading target of the study's triage level (from the triage-policy card). */
+export const sla = z.object({
+  level: triageLevel,
+  targetMinutes: z.number(),
+  dueAt: z.string(),
+  breached: z.boolean(),
+});
+
 export type StudyStatus = z.infer<typeof studyStatus>;
+export type TriageLevel = z.infer<typeof triageLevel>;
+export type TriageReason = z.infer<typeof triageReason>;
+export type TriageResult = z.infer<typeof triageResult>;
+export type Sla = z.infer<typeof sla>;
 export type InstanceError = z.infer<typeof instanceError>;
 export type StudyChangeKind = z.infer<typeof studyChangeKind>;
 export type StudyChange = z.infer<typeof studyChange>;

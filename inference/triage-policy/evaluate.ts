@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { triageLevel, type TriageLevel, type TriageReason, type TriageResult } from '../../contract/studies.ts';
 
 /**
  * The triage policy: imaging findings, NEWS2, qSOFA, CURB-65 and risk answers for one patient
@@ -51,8 +52,8 @@ import { z } from 'zod';
  * monotone too, and sorting a worklist by priority never contradicts the levels.
  */
 
-const LEVELS = ['I', 'II', 'III', 'IV'] as const;
-export type TriageLevel = (typeof LEVELS)[number];
+const LEVELS = triageLevel.options;
+export type { TriageLevel, TriageReason, TriageResult } from '../../contract/studies.ts';
 
 const FACTS = ['news2.score', 'news2.redScore', 'qsofa.score', 'curb65.score', 'risk.max', 'finding.positive.maxProbability', 'finding.any.maxProbability'] as const;
 type Fact = (typeof FACTS)[number];
@@ -164,21 +165,7 @@ export interface TriageInput {
   risks?: { modelId: string; risk: number; band: string }[];
 }
 
-export interface TriageReason { code: string; text: string; textZh: string; weight: number }
 
-export interface TriageResult {
-  priority: number;
-  level: TriageLevel;
-  levelDisplay: string;
-  levelDisplayZh: string;
-  news2Band?: string;
-  /** Most important first: rules by their floor, then contributions by the points they added. */
-  reasons: TriageReason[];
-  /** One line for a worklist row, e.g. "pneumonia p=0.91 · NEWS2 7 (high)". */
-  why: string;
-  /** The same line in Chinese, e.g. "肺炎 p=0.91 · NEWS2 7 (high)". */
-  whyZh: string;
-}
 
 /** A policy that cannot be evaluated: refuse the card at start, naming the problem. */
 export class TriagePolicyError extends Error {

@@ -9,38 +9,9 @@ export type { Applicability, ApplicabilityNote, Decision, Finding, Heatmap, Revi
 export type { CodedTerm as ReaderFindingLabel, CodedTerm as ReviewReason, ReaderFinding, ReaderFindingRequest, Region, ReviewRequest } from '../../contract/reading.ts';
 import type { Decision, Finding, Review } from '../../contract/findings.ts';
 import type { CodedTerm, ReaderFinding, ReaderFindingRequest, ReviewRequest } from '../../contract/reading.ts';
-export type { InstanceError as StudyError, StudyChangeKind as StudyChange, StudyStatus } from '../../contract/studies.ts';
-import type { InstanceError as StudyError, StudyChangeKind as StudyChange, StudyStatus } from '../../contract/studies.ts';
+export type { InstanceError as StudyError, Sla, StudyChangeKind as StudyChange, StudyStatus, TriageResult as Triage, TriageLevel, TriageReason } from '../../contract/studies.ts';
+import type { InstanceError as StudyError, Sla, StudyChangeKind as StudyChange, StudyStatus, TriageResult as Triage } from '../../contract/studies.ts';
 
-
-export type TriageLevel = 'I' | 'II' | 'III' | 'IV';
-
-export interface TriageReason {
-  code: string;
-  text: string;
-  textZh: string;
-  weight: number;
-}
-
-/** What the triage policy concluded for a study. */
-export interface Triage {
-  priority: number;
-  level: TriageLevel;
-  levelDisplay: string;
-  levelDisplayZh: string;
-  news2Band?: string;
-  reasons: TriageReason[];
-  why: string;
-  whyZh: string;
-}
-
-/** Time waiting against the reading target of the study's triage level (from the triage-policy card). */
-export interface Sla {
-  level: TriageLevel;
-  targetMinutes: number;
-  dueAt: string;
-  breached: boolean;
-}
 
 export interface StudySummary {
   studyInstanceUid: string;
