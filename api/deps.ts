@@ -5,7 +5,7 @@ import type { ModelRegistry } from '../inference/registry.ts';
 import type { createReadAssistQueue } from '../queue/enqueue.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
-import type { InstanceWrites } from './instance-writes.ts';
+import type { InstanceWrites } from '../queue/instance-writes.ts';
 import type { StudyEvents } from './study-events.ts';
 
 /** What the routes need, built once by the API role and handed to `createApp`. */

@@ -16,7 +16,7 @@ export interface IngestOutcome {
  * study/series/instance (idempotent on SOP Instance UID).
  *
  * The jobs start before the row commits so that decoding overlaps the write (see
- * instance-writes.ts for how a result waits for it). Job ids are derived, so a duplicate
+ * queue/instance-writes.ts for how a result waits for it). Job ids are derived, so a duplicate
  * upload adds no work while BullMQ keeps the finished job (7 days), and at most an
  * idempotent re-read after that. If the write fails the upload fails; the started job's
  * result is retried until a re-upload records the instance.

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ingestPaths } from './ingest.ts';
-import { runAll, runApi, runDatabase, runWorker } from './roles.ts';
+import { runAll, runApi, runDatabase, runWorker } from '../roles/processes.ts';
 
 const program = new Command('lantern')
   .description('Lantern: AI clinical decision support and imaging triage');

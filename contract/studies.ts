@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { FindingInput } from './findings.ts';
 
 /**
  * A study's state as the worklist, the study view and the live event stream present it.
@@ -59,3 +60,17 @@ export type Sla = z.infer<typeof sla>;
 export type InstanceError = z.infer<typeof instanceError>;
 export type StudyChangeKind = z.infer<typeof studyChangeKind>;
 export type StudyChange = z.infer<typeof studyChange>;
+
+/**
+ * What triage sees of a study when its priority is recomputed: the store builds it inside
+ * each study-changing transaction and hands it to the prioritiser the composition root
+ * gave it (inference/triage.ts), so neither layer imports the other.
+ */
+export interface StudySnapshot {
+  instances: { sopInstanceUid: string; status: 'queued' | 'done' | 'failed'; errorCode?: string }[];
+  findings: Pick<FindingInput, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operatingPoint' | 'model' | 'applicability'>[];
+  /** The latest bedside assessment recorded for the study, as the triage layer stored it. */
+  clinical?: unknown;
+}
+
+export type Prioritise = (study: StudySnapshot) => { priority: number; why: string; whyZh: string; detail?: unknown };

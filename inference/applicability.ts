@@ -1,5 +1,5 @@
 import type { ImageAttributes, InstanceMeta } from '../dicom/parse.ts';
-import type { Applicability, ApplicabilityNote } from '../store/types.ts';
+import type { Applicability, ApplicabilityNote } from '../contract/findings.ts';
 import type { OutOfDistribution, Population } from './model-card.ts';
 
 /**

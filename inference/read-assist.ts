@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { decodeFrame } from '../dicom/decode/index.ts';
 import { parseDicom, requirePixelData } from '../dicom/parse.ts';
-import type { Applicability, FindingInput } from '../store/types.ts';
+import type { Applicability, FindingInput } from '../contract/findings.ts';
 import { checkPopulation, outOfDistributionReason } from './applicability.ts';
 import { preprocessors, type ModelImage } from './preprocess.ts';
 import type { ReadAssistModel } from './registry.ts';

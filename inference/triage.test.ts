@@ -7,7 +7,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../config.ts';
 import { finding, notApplicableFinding } from '../store/test-fixtures.ts';
-import type { Prioritise, StudySnapshot } from '../store/types.ts';
+import type { Prioritise, StudySnapshot } from '../contract/studies.ts';
 import { loadModel, type LoadedModel, type TriageModel } from './registry.ts';
 import { createStudyPrioritiser } from './triage.ts';
 

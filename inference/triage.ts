@@ -1,4 +1,5 @@
-import type { ApplicabilityNote, Prioritise } from '../store/types.ts';
+import type { ApplicabilityNote } from '../contract/findings.ts';
+import type { Prioritise } from '../contract/studies.ts';
 import { labelNamesZh } from './label-names.ts';
 import type { LoadedModel, ModelRegistry } from './registry.ts';
 import { triage, type TriageInput } from './triage-policy/evaluate.ts';

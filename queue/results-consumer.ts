@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import { resultJob } from '../contract/jobs.ts';
 import { logger, uidHash } from '../log.ts';
-import type { InstanceWrites } from '../api/instance-writes.ts';
+import type { InstanceWrites } from './instance-writes.ts';
 import type { Store } from '../store/store.ts';
 import { redisConnection } from './connection.ts';
 import { RESULTS_QUEUE, type ResultJob } from './jobs.ts';

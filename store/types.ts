@@ -1,9 +1,9 @@
 /** Shapes the store reads and writes; those that cross the queue or HTTP are the contract's. */
 export type { Applicability, ApplicabilityNote, Finding, FindingInput, ModelProvenance, Review } from '../contract/findings.ts';
-import type { Finding, FindingInput, Review } from '../contract/findings.ts';
+import type { Finding, Review } from '../contract/findings.ts';
 import type { Region } from '../contract/reading.ts';
 export type { Region } from '../contract/reading.ts';
-export type { InstanceError, StudyChange, StudyChangeKind, StudyStatus } from '../contract/studies.ts';
+export type { InstanceError, Prioritise, StudyChange, StudyChangeKind, StudySnapshot, StudyStatus } from '../contract/studies.ts';
 import type { InstanceError, StudyStatus } from '../contract/studies.ts';
 
 export interface StudyFields {
@@ -125,16 +125,6 @@ export interface AgreementRow {
   /** Reader-added findings on the studies this model version read. */
   readerFindings: number;
 }
-
-/** What triage sees of a study when its priority is recomputed. */
-export interface StudySnapshot {
-  instances: { sopInstanceUid: string; status: 'queued' | 'done' | 'failed'; errorCode?: string }[];
-  findings: Pick<FindingInput, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operatingPoint' | 'model' | 'applicability'>[];
-  /** The latest bedside assessment recorded for the study, as the triage layer stored it. */
-  clinical?: unknown;
-}
-
-export type Prioritise = (study: StudySnapshot) => { priority: number; why: string; whyZh: string; detail?: unknown };
 
 export const AI_ASSISTED_NOTICE = 'AI-assisted finding: for a clinician to confirm or override; not a diagnosis.';
 export const AI_ASSISTED_NOTICE_ZH = 'AI 辅助发现：供临床医生确认或否决，不构成诊断。';

@@ -1,6 +1,7 @@
 /**
  * Import directions the layout promises (../shared/DESIGN.md): run-time code never imports
- * offline tooling, and the contract depends on nothing but zod. Read from the sources, so a
+ * offline tooling, layers import only downward (roles/ wires them all), and the contract
+ * depends on nothing but zod. Read from the sources, so a
  * wrong import fails here before it ships.
  */
 import fs from 'node:fs';
@@ -8,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../config.ts';
 
-const RUNTIME = ['api', 'queue', 'inference', 'store', 'dicom', 'cli', 'contract'];
+const RUNTIME = ['roles', 'api', 'queue', 'inference', 'store', 'dicom', 'cli', 'contract'];
 
 function sources(dir: string): string[] {
   return fs.readdirSync(path.join(repoRoot, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -25,6 +26,22 @@ describe('import directions', () => {
   it('when run-time code imports, then never from tools/, benchmarks/ or test/', () => {
     const offending = RUNTIME.flatMap(sources).flatMap((file) =>
       importsOf(file).filter((target) => /(^|\/)(tools|benchmarks|test)\//.test(path.posix.join(path.posix.dirname(file), target))).map((target) => `${file} → ${target}`));
+    expect(offending).toEqual([]);
+  });
+
+  it('when a layer imports, then only downward: roles → api → queue / inference / store → dicom / contract', () => {
+    const above: Record<string, string[]> = {
+      api: ['roles'],
+      queue: ['roles', 'api'],
+      inference: ['roles', 'api', 'queue', 'store'],
+      store: ['roles', 'api', 'queue', 'inference'],
+      dicom: ['roles', 'api', 'queue', 'inference', 'store'],
+    };
+    const offending = Object.entries(above).flatMap(([layer, forbidden]) => sources(layer).flatMap((file) =>
+      importsOf(file)
+        .map((target) => path.posix.join(path.posix.dirname(file), target))
+        .filter((resolved) => forbidden.some((top) => resolved.startsWith(`${top}/`)))
+        .map((resolved) => `${file} → ${resolved}`)));
     expect(offending).toEqual([]);
   });
 

@@ -12,7 +12,7 @@ import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
 import { MODEL_ID, studyCopies, type ChunkMessage, type ChunkRequest } from './pipeline.ts';
 
 const threads = Number(process.argv[2]);
-// The worker's settings (queue/worker-role.ts).
+// The worker's settings (roles/worker.ts).
 sharp.concurrency(threads);
 const model = await loadModel(path.join(repoRoot, 'models', MODEL_ID), { threads }) as ReadAssistModel;
 let warm = false;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startApiRole, type ApiRole } from '../../api/server.ts';
+import { startApiRole, type ApiRole } from '../../roles/api.ts';
 import { loadConfig, repoRoot } from '../../config.ts';
 import { startPrivateRedis } from '../../queue/redis-server.ts';
 import type { ApplicabilityNote, FindingInput } from '../../store/types.ts';

@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { createApp } from '../api/app.ts';
+import { createStudyEvents, type StudyEvents } from '../api/study-events.ts';
 import type { LanternConfig } from '../config.ts';
 import { createOffThreadDecoder } from '../dicom/decode/off-thread/index.ts';
 import { loadModelRegistry } from '../inference/registry.ts';
@@ -7,13 +9,11 @@ import { createStudyPrioritiser } from '../inference/triage.ts';
 import { logger } from '../log.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { createReadAssistQueue } from '../queue/enqueue.ts';
+import { createInstanceWrites } from '../queue/instance-writes.ts';
 import { createResultsConsumer } from '../queue/results-consumer.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
-import { createApp } from './app.ts';
-import { createInstanceWrites } from './instance-writes.ts';
-import { createStudyEvents, type StudyEvents } from './study-events.ts';
 
 export interface ApiRole {
   url: string;

@@ -3,8 +3,8 @@ import type { LanternConfig } from '../config.ts';
 import { loadModelRegistry } from '../inference/registry.ts';
 import { logger } from '../log.ts';
 import { createBlobStore } from '../store/blobs.ts';
-import { lowerCpuPriority } from './cpu-priority.ts';
-import { createReadAssistWorker } from './read-assist-worker.ts';
+import { lowerCpuPriority } from '../queue/cpu-priority.ts';
+import { createReadAssistWorker } from '../queue/read-assist-worker.ts';
 
 export interface WorkerRole {
   stop(): Promise<void>;

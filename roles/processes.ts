@@ -1,12 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startApiRole } from '../api/server.ts';
 import { loadConfig, type LanternConfig } from '../config.ts';
 import { logger } from '../log.ts';
 import { startPrivateRedis } from '../queue/redis-server.ts';
-import { startWorkerRole } from '../queue/worker-role.ts';
 import { servePglite } from '../store/pglite-server.ts';
+import { startApiRole } from './api.ts';
+import { startWorkerRole } from './worker.ts';
 
 const lanternBin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'lantern.mjs');
 
