@@ -2,10 +2,10 @@ import type { Redis } from 'ioredis';
 import type { LanternConfig } from '../config.ts';
 import type { OffThreadDecoder } from '../dicom/decode/off-thread/index.ts';
 import type { ModelRegistry } from '../inference/registry.ts';
-import type { createReadAssistQueue } from '../queue/enqueue.ts';
+import type { ReadAssistQueue } from '../queue/enqueue.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
-import type { InstanceWrites } from '../queue/instance-writes.ts';
+import type { InstanceWrites } from '../pipeline/instance-writes.ts';
 import type { StudyEvents } from './study-events.ts';
 
 /** What the routes need, built once by the API role and handed to `createApp`. */
@@ -14,7 +14,7 @@ export interface ApiDeps {
   store: Store;
   blobs: BlobStore;
   registry: Pick<ModelRegistry, 'models' | 'forModality' | 'latest' | 'triagePolicy'>;
-  readAssist: ReturnType<typeof createReadAssistQueue>;
+  readAssist: ReadAssistQueue;
   redis: Redis;
   instanceWrites: InstanceWrites;
   frameDecoder: OffThreadDecoder;

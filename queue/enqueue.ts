@@ -33,3 +33,5 @@ export function createReadAssistQueue(options: { connection: Redis; prefix: stri
     close: () => queue.close(),
   };
 }
+
+export type ReadAssistQueue = ReturnType<typeof createReadAssistQueue>;

@@ -4,7 +4,7 @@ import { loadModelRegistry } from '../inference/registry.ts';
 import { logger } from '../log.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { lowerCpuPriority } from '../queue/cpu-priority.ts';
-import { createReadAssistWorker } from '../queue/read-assist-worker.ts';
+import { createReadAssistWorker } from '../pipeline/read-assist-worker.ts';
 
 export interface WorkerRole {
   stop(): Promise<void>;

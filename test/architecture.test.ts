@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../config.ts';
 
-const RUNTIME = ['roles', 'api', 'queue', 'inference', 'store', 'dicom', 'cli', 'contract'];
+const RUNTIME = ['roles', 'api', 'pipeline', 'queue', 'inference', 'store', 'dicom', 'cli', 'contract'];
 
 function sources(dir: string): string[] {
   return fs.readdirSync(path.join(repoRoot, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -29,13 +29,14 @@ describe('import directions', () => {
     expect(offending).toEqual([]);
   });
 
-  it('when a layer imports, then only downward: roles → api → queue / inference / store → dicom / contract', () => {
+  it('when a layer imports, then only downward: roles → api → pipeline → queue / inference / store → dicom / contract', () => {
     const above: Record<string, string[]> = {
       api: ['roles'],
-      queue: ['roles', 'api'],
-      inference: ['roles', 'api', 'queue', 'store'],
-      store: ['roles', 'api', 'queue', 'inference'],
-      dicom: ['roles', 'api', 'queue', 'inference', 'store'],
+      pipeline: ['roles', 'api'],
+      queue: ['roles', 'api', 'pipeline', 'inference', 'store', 'dicom'],
+      inference: ['roles', 'api', 'pipeline', 'queue', 'store'],
+      store: ['roles', 'api', 'pipeline', 'queue', 'inference', 'dicom'],
+      dicom: ['roles', 'api', 'pipeline', 'queue', 'inference', 'store'],
     };
     const offending = Object.entries(above).flatMap(([layer, forbidden]) => sources(layer).flatMap((file) =>
       importsOf(file)

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { DicomError } from '../../dicom/errors.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError, toApiError } from '../errors.ts';
-import { ingestInstance, type IngestOutcome } from '../ingest.ts';
+import { ingestInstance, type IngestOutcome } from '../../pipeline/ingest.ts';
 
 interface PartFailure {
   part: number;

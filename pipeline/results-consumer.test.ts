@@ -9,13 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInstanceWrites } from './instance-writes.ts';
+import { RESULTS_QUEUE, type ResultJob } from '../queue/jobs.ts';
+import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
 import { openDatabase } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { createStore, type Store } from '../store/store.ts';
 import { finding, newInstance } from '../store/test-fixtures.ts';
-import { RESULTS_QUEUE, type ResultJob } from './jobs.ts';
-import { startPrivateRedis, type PrivateRedis } from './redis-server.ts';
+import { createInstanceWrites } from './instance-writes.ts';
 import { createResultsConsumer } from './results-consumer.ts';
 
 const prefix = 'results-test';

@@ -1,10 +1,10 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import { resultJob } from '../contract/jobs.ts';
 import { logger, uidHash } from '../log.ts';
-import type { InstanceWrites } from './instance-writes.ts';
+import { redisConnection } from '../queue/connection.ts';
+import { RESULTS_QUEUE, type ResultJob } from '../queue/jobs.ts';
 import type { Store } from '../store/store.ts';
-import { redisConnection } from './connection.ts';
-import { RESULTS_QUEUE, type ResultJob } from './jobs.ts';
+import type { InstanceWrites } from './instance-writes.ts';
 
 /**
  * Persists what workers hand back. Runs beside the store (in the API role), so the

@@ -2,10 +2,10 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { DicomError } from '../dicom/errors.ts';
 import { readAssist } from '../inference/read-assist.ts';
 import type { ModelRegistry } from '../inference/registry.ts';
-import type { BlobStore } from '../store/blobs.ts';
-import { redisConnection } from './connection.ts';
-import { READ_ASSIST_QUEUE, RESULTS_QUEUE, resultJobId, type ReadAssistJob, type ResultJob } from './jobs.ts';
 import { logger } from '../log.ts';
+import { redisConnection } from '../queue/connection.ts';
+import { READ_ASSIST_QUEUE, RESULTS_QUEUE, resultJobId, type ReadAssistJob, type ResultJob } from '../queue/jobs.ts';
+import type { BlobStore } from '../store/blobs.ts';
 
 export interface ReadAssistWorkerOptions {
   redisUrl: string;

@@ -1,6 +1,10 @@
 import { parseDicom, requirePixelData } from '../dicom/parse.ts';
 import { logger, uidHash } from '../log.ts';
-import type { ApiDeps } from './deps.ts';
+import type { ModelRegistry } from '../inference/registry.ts';
+import type { ReadAssistQueue } from '../queue/enqueue.ts';
+import type { BlobStore } from '../store/blobs.ts';
+import type { Store } from '../store/store.ts';
+import type { InstanceWrites } from './instance-writes.ts';
 
 export interface IngestOutcome {
   studyInstanceUid: string;
@@ -16,12 +20,21 @@ export interface IngestOutcome {
  * study/series/instance (idempotent on SOP Instance UID).
  *
  * The jobs start before the row commits so that decoding overlaps the write (see
- * queue/instance-writes.ts for how a result waits for it). Job ids are derived, so a duplicate
+ * pipeline/instance-writes.ts for how a result waits for it). Job ids are derived, so a duplicate
  * upload adds no work while BullMQ keeps the finished job (7 days), and at most an
  * idempotent re-read after that. If the write fails the upload fails; the started job's
  * result is retried until a re-upload records the instance.
  */
-export async function ingestInstance(deps: Pick<ApiDeps, 'store' | 'blobs' | 'registry' | 'readAssist' | 'instanceWrites'>, bytes: Uint8Array, actor: string): Promise<IngestOutcome> {
+/** What ingest writes to: the blobs, the store, the read-assist queue, and the writes in flight the results consumer waits for. */
+export interface IngestDeps {
+  store: Store;
+  blobs: BlobStore;
+  registry: Pick<ModelRegistry, 'forModality'>;
+  readAssist: ReadAssistQueue;
+  instanceWrites: InstanceWrites;
+}
+
+export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, actor: string): Promise<IngestOutcome> {
   const instance = parseDicom(bytes);
   const image = requirePixelData(instance);
   const meta = instance.meta;
