@@ -9,15 +9,21 @@ models/tools on sys.path. The graph is run by models/cxr-pneumonia-adult/train/r
 """
 from __future__ import annotations
 
+import csv
+import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+from sklearn.covariance import LedoitWolf
 
 REPO = Path(__file__).resolve().parent.parent.parent
 RUNNER = REPO / "models" / "cxr-pneumonia-adult" / "train" / "run-onnx.ts"
@@ -115,3 +121,83 @@ def detection(id_scores: np.ndarray, ood_scores: np.ndarray, thr: float, what: s
     return {"set": what, "n": len(ood_scores), "auroc": auc, "auroc95DeLong": ci,
             "flagged": float((ood_scores > thr).mean()), "flaggedCount": int((ood_scores > thr).sum()),
             "scoreMedian": float(np.median(ood_scores))}
+
+
+@dataclass
+class Surgery:
+    """The new graph (under tmp) and what the recipe reports about it."""
+    path: Path
+    names: list[str]
+    location: np.ndarray
+    precision: np.ndarray
+    shrinkage: float
+    train_scores: np.ndarray
+    valid_scores: np.ndarray
+    check: dict
+    old_sha: str
+
+
+def add_ood(source: Path, members: int, width: int, train: str, valid: str, doc: str, valid_name: str, tmp: Path) -> Surgery:
+    """The Mahalanobis head on `source`'s members' pooled features, fitted (Ledoit-Wolf) on `train`;
+    refuses (exits) unless `probability` and `heatmap` are unchanged on `valid` (max |diff| <= 1e-6)
+    and the graph's ood_score is what numpy computes (relative difference <= 1e-3)."""
+    names = pooled_names(onnx.load(str(source)).graph, members)
+    # 1. the features, from the graph itself
+    probe = save_probe(source, names, width, tmp / "probe.onnx")
+    f_train = features(probe, names, train, tmp)
+    f_val = features(probe, names, valid, tmp)
+    lw = LedoitWolf().fit(f_train)
+    mu, prec = lw.location_, lw.precision_
+    # 2. graph surgery: concat -> sub mean -> matmul precision -> mul -> reducesum -> sqrt
+    new_path = tmp / "model.onnx"
+    onnx.save(add_mahalanobis_head(onnx.load(str(source)), names, mu, prec, doc), str(new_path))
+    # 3. the old outputs must be unchanged; ood_score must be what numpy computes
+    old_val = run(source, valid, ["probability", "heatmap"], tmp)
+    new_val = run(new_path, valid, ["probability", "heatmap", "ood_score"], tmp)
+    s_val = new_val["ood_score"][:, 0].astype(np.float64)
+    expected = mahalanobis(f_val, mu, prec)
+    check = compare_outputs(old_val, new_val, ["probability", "heatmap"])
+    check["maxRelDiffOodVsNumpy"] = float((np.abs(s_val - expected) / expected).max())
+    check["split"] = valid_name
+    print(json.dumps(check))
+    if check["maxAbsDiffProbability"] > 1e-6 or check["maxAbsDiffHeatmap"] > 1e-6 or check["maxRelDiffOodVsNumpy"] > 1e-3:
+        sys.exit(f"new graph changes the old outputs or mis-computes ood_score: {check}; model.onnx left alone")
+    return Surgery(new_path, names, mu, prec, float(lw.shrinkage_), mahalanobis(f_train, mu, prec), s_val, check,
+                   hashlib.sha256(source.read_bytes()).hexdigest())
+
+
+def scores(model: Path, inp: str, tmp: Path) -> np.ndarray:
+    """The graph's ood_score for every image of `inp`, float64."""
+    return run(model, inp, ["ood_score"], tmp)["ood_score"][:, 0].astype(np.float64)
+
+
+def dicom_figures(dicom_csv: Path, dicom_npy: Path, model: Path, id_scores: np.ndarray, thr: float, px: int, tmp: Path) -> dict:
+    """The shared DICOM sets (models/cxr-pneumonia-adult/train/prepare.ts's dicom.csv, one frame per
+    series, prepared at `px`): CT/MR/US, other non-chest images, and each frontal chest film's score."""
+    dicom = list(csv.DictReader(open(dicom_csv)))
+    s_dcm = scores(model, str(dicom_npy), tmp)
+    mod = np.array([d["modality"] for d in dicom])
+    part = np.array([d["body_part"].upper() for d in dicom])
+    view = np.array([d["view_position"].upper() for d in dicom])
+    cmu = np.isin(mod, ["CT", "MR", "US"])
+    chest = np.isin(mod, ["CR", "DX"]) & (part == "CHEST") & np.isin(view, ["PA", "AP"])
+    other = ~cmu & ~chest
+    return {
+        "nonChestCtMrUs": detection(id_scores, s_dcm[cmu], thr, "CT/MR/US greyscale DICOM frames, one per series, parseDicom -> "
+                                                               f"decodeFrame -> grey-square@1 at {px} px"),
+        "otherNonChest": detection(id_scores, s_dcm[other], thr, "other decodable greyscale DICOM frames that are not frontal chest "
+                                                                "films (OT test patterns, XA, MG, NM, CR extremity/C-spine/dental)"),
+        "frontalChestDicom": [{"file": dicom[i]["file"], "oodScore": float(s_dcm[i]), "flagged": bool(s_dcm[i] > thr)}
+                              for i in np.flatnonzero(chest)],
+        "lateralChest": "none exists in ../shared/data (every DICOM searched for View Position LL/RL/LATERAL; only a lateral C-spine)",
+    }
+
+
+def install(new_path: Path, model: Path, result: dict) -> dict:
+    """Replace `model` with the checked graph and write <model dir>/evaluation/ood.json with its sha256."""
+    shutil.copyfile(new_path, model)
+    result["weightsSha256"] = hashlib.sha256(model.read_bytes()).hexdigest()
+    (model.parent / "evaluation").mkdir(exist_ok=True)
+    (model.parent / "evaluation" / "ood.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: result[k] for k in ("threshold", "weightsSha256", "inDistribution")}, indent=1))
+    return result

@@ -25,8 +25,6 @@ Writes models/nih-cxr-abnormal/model.onnx (if the check passes) and evaluation/o
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import shutil
 import sys
 import tempfile
@@ -34,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from sklearn.covariance import LedoitWolf
 
 HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE.parent
@@ -54,39 +51,13 @@ DOC = (" ood_score: Mahalanobis distance of the four members' pooled last-conv f
 
 def build(source: Path, tmp: Path) -> tuple[Path, dict]:
     """The new graph (written under tmp) from the original graph `source`, and the figures."""
-    original = onnx.load(str(source))
-    old_sha = hashlib.sha256(source.read_bytes()).hexdigest()
-    names = oo.pooled_names(original.graph, MEMBERS)
-    # 1. the features, from the graph itself
-    probe = oo.save_probe(source, names, WIDTH, tmp / "probe.onnx")
-    f_train = oo.features(probe, names, str(CACHE / "nih1000-train.npy"), tmp)
-    f_val = oo.features(probe, names, str(CACHE / "nih1000-valid.npy"), tmp)
-    lw = LedoitWolf().fit(f_train)
-    mu, prec = lw.location_, lw.precision_
+    sg = oo.add_ood(source, MEMBERS, WIDTH, str(CACHE / "nih1000-train.npy"), str(CACHE / "nih1000-valid.npy"), DOC,
+                    "NIH1000 valid (200)", tmp)
+    s_val = sg.valid_scores
 
-    def maha(f):
-        return oo.mahalanobis(f, mu, prec)
-
-    # 2. graph surgery
-    g = oo.add_mahalanobis_head(onnx.load(str(source)), names, mu, prec, DOC)
-    new_path = tmp / "model.onnx"
-    onnx.save(g, str(new_path))
-
-    # 3. the old outputs must be unchanged; ood_score must be what numpy computes
-    valid = str(CACHE / "nih1000-valid.npy")
-    old_val = oo.run(source, valid, ["probability", "heatmap"], tmp)
-    new_val = oo.run(new_path, valid, ["probability", "heatmap", "ood_score"], tmp)
-    s_val = new_val["ood_score"][:, 0].astype(np.float64)
-    check = oo.compare_outputs(old_val, new_val, ["probability", "heatmap"])
-    check["maxRelDiffOodVsNumpy"] = float((np.abs(s_val - maha(f_val)) / maha(f_val)).max())
-    check["split"] = "NIH1000 valid (200)"
-    print(json.dumps(check))
-    if check["maxAbsDiffProbability"] > 1e-6 or check["maxAbsDiffHeatmap"] > 1e-6 or check["maxRelDiffOodVsNumpy"] > 1e-3:
-        sys.exit(f"new graph changes the old outputs or mis-computes ood_score: {check}; model.onnx left alone")
-
-    # 4. threshold on valid; figures
+    # threshold on valid; figures
     def score(name: str) -> np.ndarray:
-        return oo.run(new_path, str(CACHE / name), ["ood_score"], tmp)["ood_score"][:, 0].astype(np.float64)
+        return oo.scores(sg.path, str(CACHE / name), tmp)
 
     thr = float(np.percentile(s_val, PERCENTILE))
     s_test = score("nih1000-test.npy")
@@ -95,14 +66,7 @@ def build(source: Path, tmp: Path) -> tuple[Path, dict]:
     s_adult = score("adultnih64.npy")
     adult = list(csv.DictReader(open(CACHE / "adultnih64.csv")))
     adult_new = np.array([r["patient_in_nih1000_64px"].strip() == "" for r in adult])  # else: the NIH1000 splits they are in
-    dicom = list(csv.DictReader(open(DICOM_CSV)))
-    s_dcm = score("dicom64.npy")
-    mod = np.array([d["modality"] for d in dicom])
-    part = np.array([d["body_part"].upper() for d in dicom])
-    view = np.array([d["view_position"].upper() for d in dicom])
-    cmu = np.isin(mod, ["CT", "MR", "US"])
-    chest = np.isin(mod, ["CR", "DX"]) & (part == "CHEST") & np.isin(view, ["PA", "AP"])
-    other = ~cmu & ~chest
+    dcm = oo.dicom_figures(DICOM_CSV, CACHE / "dicom64.npy", sg.path, s_test, thr, 64, tmp)
     served_adult = oo.detection(s_test, s_adult, thr,
                                 "adult NIH ChestX-ray14 films (test split of nih-cxr14-pneumonia-1000, full-size PNGs) through "
                                 "preprocessImageFile(file, 'grey-square@1', [64, 64]): the card's own population as a served "
@@ -117,32 +81,29 @@ def build(source: Path, tmp: Path) -> tuple[Path, dict]:
                   "npm run eval feeds them): mean + Ledoit-Wolf-shrunk covariance; " + oo.HEAD_METHOD,
         "threshold": thr,
         "thresholdRule": f"{PERCENTILE:g}th percentile (numpy linear interpolation) of ood_score on the NIH1000 valid split (n={len(s_val)})",
-        "ledoitWolfShrinkage": float(lw.shrinkage_),
-        "weightsSha256Before": old_sha,
-        "check": check,
+        "ledoitWolfShrinkage": sg.shrinkage,
+        "weightsSha256Before": sg.old_sha,
+        "check": sg.check,
         "inDistribution": {
             "validRejected": float((s_val > thr).mean()), "validN": len(s_val),
             "testRejected": float((s_test > thr).mean()), "testRejectedCount": int((s_test > thr).sum()), "testN": len(s_test),
             "testThroughServingPreprocessingRejected": float((s_test_served > thr).mean()),
             "testThroughServingPreprocessingNote": "the same 200 test PNGs through preprocessImageFile(file, 'grey-square@1', [64, 64]) "
                                                    "(percentile window + lanczos3 of a 64 px image)",
-            "trainScoreMedian": float(np.median(maha(f_train))), "validScoreMedian": float(np.median(s_val)),
+            "trainScoreMedian": float(np.median(sg.train_scores)), "validScoreMedian": float(np.median(s_val)),
             "testScoreMedian": float(np.median(s_test)),
         },
         "referenceForAUROC": "NIH1000 test split (200, sharp greyscale pixel/255, as npm run eval feeds it)",
         "paediatricPneumoniaMnistTest": oo.detection(s_test, s_pm, thr,
                                                      "PneumoniaMNIST official test split (624 paediatric 28 px films): PNG -> "
                                                      "preprocessImageFile(buffer, 'grey-square@1', [64, 64]), as served"),
-        "nonChestCtMrUs": oo.detection(s_test, s_dcm[cmu], thr, "CT/MR/US greyscale DICOM frames, one per series, parseDicom -> "
-                                                                 "decodeFrame -> grey-square@1 at 64 px"),
-        "otherNonChest": oo.detection(s_test, s_dcm[other], thr, "other decodable greyscale DICOM frames that are not frontal chest "
-                                                                  "films (OT test patterns, XA, MG, NM, CR extremity/C-spine/dental)"),
+        "nonChestCtMrUs": dcm["nonChestCtMrUs"],
+        "otherNonChest": dcm["otherNonChest"],
         "servedAdultNihFilms": served_adult,
-        "frontalChestDicom": [{"file": dicom[i]["file"], "oodScore": float(s_dcm[i]), "flagged": bool(s_dcm[i] > thr)}
-                              for i in np.flatnonzero(chest)],
-        "lateralChest": "none exists in ../shared/data (every DICOM searched for View Position LL/RL/LATERAL; only a lateral C-spine)",
+        "frontalChestDicom": dcm["frontalChestDicom"],
+        "lateralChest": dcm["lateralChest"],
     }
-    return new_path, result
+    return sg.path, result
 
 
 def main() -> None:
@@ -155,11 +116,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="nih-cxr-abnormal-ood-"))
     try:
         new_path, result = build(MODEL, tmp)
-        shutil.copyfile(new_path, MODEL)
-        result["weightsSha256"] = hashlib.sha256(MODEL.read_bytes()).hexdigest()
-        (MODEL_DIR / "evaluation").mkdir(exist_ok=True)
-        (MODEL_DIR / "evaluation" / "ood.json").write_text(json.dumps(result, indent=2) + "\n")
-        print(json.dumps({k: result[k] for k in ("threshold", "weightsSha256", "inDistribution")}, indent=1))
+        oo.install(new_path, MODEL, result)
         for k in ("paediatricPneumoniaMnistTest", "nonChestCtMrUs", "otherNonChest", "servedAdultNihFilms"):
             print(k, {kk: result[k][kk] for kk in ("n", "auroc", "auroc95DeLong", "flagged")})
         print("frontalChestDicom", result["frontalChestDicom"])
