@@ -291,6 +291,15 @@ async function readImageFolder(root: string, classes: Record<string, 0 | 1>, cha
   return { kind: 'images', data, shape: [files.length, channels, height, width], labels, ids: files.map((f) => f.id), notes };
 }
 
+/** Writes rows as RFC 4180 CSV (the inverse of parseCsv): fields with a comma, quote or newline are quoted. */
+export function writeCsv(path: string, header: string[], rows: (string | number)[][]): void {
+  const line = (values: (string | number)[]) => values.map((v) => {
+    const text = String(v ?? '');
+    return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  }).join(',');
+  fs.writeFileSync(path, [line(header), ...rows.map(line)].join('\n') + '\n');
+}
+
 /** Minimal RFC 4180 CSV parser: quoted fields, doubled quotes, CRLF. */
 export function parseCsv(text: string): string[][] {
   const rows: string[][] = [];

@@ -6,7 +6,7 @@
  * `savez` forces zip64 headers), `.npy` format versions 1–3, C order, little-endian or
  * byte-sized dtypes. Anything else is refused with a clear error rather than misread.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 
 export type NpyData = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
@@ -153,3 +153,17 @@ export function readNpz(path: string): Map<string, NpyArray> {
   }
   return arrays;
 }
+
+/** Writes a C-order .npy (format 1.0) of float32 or uint16 values: what the training recipes hand to numpy. */
+export function writeNpy(path: string, data: Float32Array | Uint16Array, shape: number[]): void {
+  const descr = data instanceof Float32Array ? '<f4' : '<u2';
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  // The data starts on a 64-byte boundary: 10 bytes of preamble, the header, its newline.
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const preamble = Buffer.alloc(10);
+  preamble.write('\x93NUMPY', 0, 'latin1');
+  preamble[6] = 1;
+  preamble.writeUInt16LE(header.length, 8);
+  writeFileSync(path, Buffer.concat([preamble, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+}
+

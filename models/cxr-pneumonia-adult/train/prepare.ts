@@ -27,7 +27,8 @@ import { join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
 import { decodeFrame } from '../../../dicom/decode/index.ts';
 import { parseDicom, requirePixelData } from '../../../dicom/parse.ts';
-import { readNpz } from '../../../tools/evaluation/npz.ts';
+import { writeCsv } from '../../../tools/evaluation/datasets.ts';
+import { readNpz, writeNpy } from '../../../tools/evaluation/npz.ts';
 import { preprocessImageFile } from '../../../inference/image-file.ts';
 import { preprocessors, type ModelImage } from '../../../inference/preprocess.ts';
 
@@ -50,29 +51,6 @@ function toU16(img: ModelImage, into: Uint16Array, offset: number): void {
     if (Math.fround(u / 65535) !== d[i]) throw new Error(`value ${d[i]} is not u/65535`);
     into[offset + i] = u;
   }
-}
-
-function writeNpyU16(path: string, data: Uint16Array, shape: number[]): void {
-  let header = `{'descr': '<u2', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const total = 10 + header.length + 1;
-  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
-  const pre = Buffer.alloc(10);
-  pre.write('\x93NUMPY', 0, 'latin1');
-  pre[6] = 1;
-  pre[7] = 0;
-  pre.writeUInt16LE(header.length, 8);
-  writeFileSync(path, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
-}
-
-function csvLine(values: (string | number)[]): string {
-  return values.map((v) => {
-    const s = String(v ?? '');
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  }).join(',');
-}
-
-function writeCsv(path: string, header: string[], rows: (string | number)[][]): void {
-  writeFileSync(path, [csvLine(header), ...rows.map(csvLine)].join('\n') + '\n');
 }
 
 /** Runs `fn` over items with a small concurrency (sharp is async, the rest is CPU). */
@@ -105,7 +83,7 @@ for (const size of [224, 28]) {
     const img = await preprocessImageFile(join(NIH, r.file), PREPROCESSING, [size, size]);
     toU16(img, arr, i * size * size);
   });
-  writeNpyU16(join(OUT, `nih${size}.npy`), arr, [rows.length, size, size]);
+  writeNpy(join(OUT, `nih${size}.npy`), arr, [rows.length, size, size]);
   console.log(`nih${size}: ${rows.length} films (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 writeCsv(join(OUT, 'nih.csv'), ['index', ...header], rows.map((r, i) => [i, ...header.map((h) => r[h])]));
@@ -125,7 +103,7 @@ summary.nih = { n: rows.length, source: relative(DATA, NIH) };
       const png = await sharp(pixels, { raw: { width: w, height: h, channels: 1 } }).png().toBuffer();
       toU16(await preprocessImageFile(png, PREPROCESSING, [size, size]), arr, i * size * size);
     });
-    writeNpyU16(join(OUT, `pmnist${size}.npy`), arr, [n, size, size]);
+    writeNpy(join(OUT, `pmnist${size}.npy`), arr, [n, size, size]);
   }
   writeCsv(join(OUT, 'pmnist.csv'), ['index', 'split', 'label'], idx.map((i) => [i, 'test', Number((labels.data as Uint8Array)[i])]));
   summary.pmnist = { n, source: `${relative(DATA, PMNIST)} test split` };
@@ -175,7 +153,7 @@ const dicomRows = [...kept.values()];
 for (const size of [224, 28]) {
   const arr = new Uint16Array(dicomRows.length * size * size);
   dicomRows.forEach((k, i) => toU16(k.images[size], arr, i * size * size));
-  writeNpyU16(join(OUT, `dicom${size}.npy`), arr, [dicomRows.length, size, size]);
+  writeNpy(join(OUT, `dicom${size}.npy`), arr, [dicomRows.length, size, size]);
 }
 writeCsv(join(OUT, 'dicom.csv'),
   ['index', 'file', 'modality', 'body_part', 'view_position', 'description', 'rows', 'columns', 'bits_stored', 'photometric', 'transfer_syntax', 'frames', 'sop_instance_uid', 'series_instance_uid'],

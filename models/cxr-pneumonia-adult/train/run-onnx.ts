@@ -9,42 +9,17 @@
  * <input>: `file.npy` (uint8 -> /255, uint16 -> /65535, float32 as is; [N,H,W]) or
  * `file.npz:<key>` (same rules). The input is fed as `image` [N,1,H,W] in batches of 256.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { readNpz, type NpyArray } from '../../../tools/evaluation/npz.ts';
-
-function readNpy(path: string): NpyArray {
-  const buf = readFileSync(path);
-  const major = buf[6];
-  const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const start = major === 1 ? 10 : 12;
-  const header = buf.toString('latin1', start, start + hlen);
-  const descr = header.match(/'descr':\s*'([^']+)'/)![1];
-  if (header.includes('True')) throw new Error('Fortran order not supported');
-  const shape = header.match(/\(([^)]*)\)/)![1].split(',').filter((s) => s.trim()).map(Number);
-  const body = new Uint8Array(buf.subarray(start + hlen)).buffer;
-  const data = descr === '|u1' ? new Uint8Array(body) : descr === '<u2' ? new Uint16Array(body) : descr === '<f4' ? new Float32Array(body) : null;
-  if (!data) throw new Error(`dtype ${descr} not supported`);
-  return { dtype: descr.slice(1), shape, data };
-}
-
-function writeNpyF32(path: string, data: Float32Array, shape: number[]): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const pre = Buffer.alloc(10);
-  pre.write('\x93NUMPY', 0, 'latin1');
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
-  writeFileSync(path, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
-}
+import { parseNpy, readNpz, writeNpy } from '../../../tools/evaluation/npz.ts';
 
 const [model, input, outDir, ...outputs] = process.argv.slice(2);
 if (!model || !input || !outDir || outputs.length === 0) {
   console.error('usage: run-onnx.ts <model.onnx> <file.npy | file.npz:key> <outDir> <output>...');
   process.exit(2);
 }
-const arr = input.includes('.npz:') ? readNpz(input.split(':')[0]).get(input.split(':')[1]) : readNpy(input);
+const arr = input.includes('.npz:') ? readNpz(input.split(':')[0]).get(input.split(':')[1]) : parseNpy(readFileSync(input), input);
 if (!arr) throw new Error(`${input}: not found`);
 const [n, h, w] = arr.shape;
 const scale = arr.data instanceof Uint8Array ? 255 : arr.data instanceof Uint16Array ? 65535 : 1;
@@ -72,6 +47,6 @@ for (const o of outputs) {
     all.set(p, off);
     off += p.length;
   }
-  writeNpyF32(join(outDir, `${o.replace(/[^A-Za-z0-9_.-]/g, '_')}.npy`), all, [n, ...dims[o]]);
+  writeNpy(join(outDir, `${o.replace(/[^A-Za-z0-9_.-]/g, '_')}.npy`), all, [n, ...dims[o]]);
 }
 console.log(JSON.stringify({ n, outputs: Object.fromEntries(outputs.map((o) => [o, [n, ...dims[o]]])) }));

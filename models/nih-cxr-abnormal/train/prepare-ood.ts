@@ -24,8 +24,8 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { decodeFrame } from '../../../dicom/decode/index.ts';
 import { parseDicom, requirePixelData } from '../../../dicom/parse.ts';
-import { parseCsv, readImageSet } from '../../../tools/evaluation/datasets.ts';
-import { readNpz } from '../../../tools/evaluation/npz.ts';
+import { parseCsv, readImageSet, writeCsv } from '../../../tools/evaluation/datasets.ts';
+import { readNpz, writeNpy } from '../../../tools/evaluation/npz.ts';
 import { preprocessImageFile } from '../../../inference/image-file.ts';
 import { preprocessors } from '../../../inference/preprocess.ts';
 
@@ -40,21 +40,6 @@ const P = 'grey-square@1';
 const S = 64;
 mkdirSync(OUT, { recursive: true });
 
-function writeNpyF32(path: string, data: Float32Array, shape: number[]): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const pre = Buffer.alloc(10);
-  pre.write('\x93NUMPY', 0, 'latin1');
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
-  writeFileSync(path, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
-}
-
-function writeCsv(path: string, header: string[], rows: (string | number)[][]): void {
-  const cell = (v: string | number) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-  writeFileSync(path, [header, ...rows].map((r) => r.map(cell).join(',')).join('\n') + '\n');
-}
-
 const t0 = Date.now();
 const log = (s: string) => console.log(`${s} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 const summary: Record<string, number> = {};
@@ -64,7 +49,7 @@ const labels = { '0_normal': 0, '1_abnormal': 1 } as const;
 for (const split of ['train', 'valid', 'test']) {
   const set = await readImageSet(DATA, { kind: 'image-folder', path: `${NIH1000}/${split}`, labels }, [-1, 1, S, S]);
   if (set.kind !== 'images') throw new Error('expected images');
-  writeNpyF32(join(OUT, `nih1000-${split}.npy`), set.data, [set.shape[0], S, S]);
+  writeNpy(join(OUT, `nih1000-${split}.npy`), set.data, [set.shape[0], S, S]);
   writeCsv(join(OUT, `nih1000-${split}.csv`), ['index', 'id', 'label'], set.ids.map((id, i) => [i, id, set.labels[i]]));
   summary[`nih1000-${split}`] = set.shape[0];
   if (split === 'test') {
@@ -72,7 +57,7 @@ for (const split of ['train', 'valid', 'test']) {
     for (let i = 0; i < set.ids.length; i++) {
       served.set((await preprocessImageFile(join(DATA, NIH1000, split, set.ids[i]), P, [S, S])).data, i * S * S);
     }
-    writeNpyF32(join(OUT, 'nih1000-test-served.npy'), served, [set.ids.length, S, S]);
+    writeNpy(join(OUT, 'nih1000-test-served.npy'), served, [set.ids.length, S, S]);
     summary['nih1000-test-served'] = set.ids.length;
   }
   log(`nih1000-${split}: ${set.shape[0]}`);
@@ -89,7 +74,7 @@ for (const split of ['train', 'valid', 'test']) {
     const png = await sharp(pixels, { raw: { width: w, height: h, channels: 1 } }).png().toBuffer();
     arr.set((await preprocessImageFile(png, P, [S, S])).data, i * S * S);
   }
-  writeNpyF32(join(OUT, 'pmnist64.npy'), arr, [n, S, S]);
+  writeNpy(join(OUT, 'pmnist64.npy'), arr, [n, S, S]);
   summary.pmnist64 = n;
   log(`pmnist64: ${n}`);
 }
@@ -112,7 +97,7 @@ for (const split of ['train', 'valid', 'test']) {
     for (let j = 0; j < small.length; j++) if (Math.round(small[j] * 65535) !== refData[i * 784 + j]) { mismatched++; break; }
   }
   if (mismatched > 0) throw new Error(`${mismatched} DICOM frames differ from the cache's dicom28.npy`);
-  writeNpyF32(join(OUT, 'dicom64.npy'), arr, [rows.length, S, S]);
+  writeNpy(join(OUT, 'dicom64.npy'), arr, [rows.length, S, S]);
   summary.dicom64 = rows.length;
   log(`dicom64: ${rows.length} (28 px re-make equals dicom28.npy)`);
 }
@@ -124,7 +109,7 @@ for (const split of ['train', 'valid', 'test']) {
   const test = rows.filter((r) => r[col('split')] === 'test');
   const arr = new Float32Array(test.length * S * S);
   for (let i = 0; i < test.length; i++) arr.set((await preprocessImageFile(join(ADULT, test[i][col('file')]), P, [S, S])).data, i * S * S);
-  writeNpyF32(join(OUT, 'adultnih64.npy'), arr, [test.length, S, S]);
+  writeNpy(join(OUT, 'adultnih64.npy'), arr, [test.length, S, S]);
   writeCsv(join(OUT, 'adultnih64.csv'), ['index', 'file', 'label', 'patient_id', 'patient_in_nih1000_64px'],
     test.map((r, i) => [i, r[col('file')], r[col('label')], r[col('patient_id')], r[col('patient_in_nih1000_64px')]]));
   summary.adultnih64 = test.length;
