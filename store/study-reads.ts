@@ -1,0 +1,210 @@
+/**
+ * What readers see of a study: the worklist, one study's detail, an instance. The study,
+ * instance and AI finding rows and their mappers live here; the writes are in studies.ts.
+ */
+import type { Queryable } from './db.ts';
+import { readerFindingFromRow, reviewFromRow, type ReaderFindingRow, type ReviewRow } from './reviews.ts';
+import { iso, NotFoundError, optional, type StoreContext } from './shared.ts';
+import {
+  AI_ASSISTED_NOTICE,
+  AI_ASSISTED_NOTICE_ZH,
+  type Finding,
+  type FindingInput,
+  type InstanceError,
+  type InstanceRecord,
+  type StudyDetail,
+  type StudyStatus,
+  type StudySummary,
+  type WorklistFilter,
+  type WorklistItem,
+} from './types.ts';
+
+/** The study reads, each given the store's context first (bindContext). */
+export const studyReads = { queuedInstances, getWorklist, getStudy, getInstance };
+
+/** Instances of a study still waiting for AI: their jobs' priority follows the study's. */
+async function queuedInstances({ db }: StoreContext, studyInstanceUid: string): Promise<{ sopInstanceUid: string; modality?: string }[]> {
+  const rows = await db.query<{ sop_instance_uid: string; modality: string | null }>(
+    `select sop_instance_uid, modality from instances where study_instance_uid = $1 and status = 'queued'`, [studyInstanceUid]);
+  return rows.rows.map((r) => ({ sopInstanceUid: r.sop_instance_uid, modality: optional(r.modality) }));
+}
+
+/** Studies that still need a human first, in triage order; then reviewed ones. Filters apply before the limit. */
+async function getWorklist({ db }: StoreContext, filter: WorklistFilter = {}, limit = 200): Promise<WorklistItem[]> {
+  const ranges = filter.priorityRanges;
+  const studies = await db.query<StudyRow>(
+    `select * from (select s.*, ${STUDY_STATUS_SQL} as status from studies s) s
+      where ($1::text[] is null or s.status = any($1))
+        and ($2::text[] is null or s.modality = any($2)
+             or exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.modality = any($2)))
+        and ($3::float8[] is null or exists (
+             select 1 from unnest($3::float8[], $4::float8[]) as band(lo, hi)
+              where (band.lo is null or s.priority >= band.lo) and (band.hi is null or s.priority < band.hi)))
+      order by s.status = 'reviewed', s.priority desc, s.received_at asc
+      limit $5`,
+    [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min ?? null) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit]);
+  return hydrate(db, studies.rows);
+}
+
+async function getStudy({ db }: StoreContext, studyInstanceUid: string): Promise<StudyDetail> {
+  const studies = await db.query<StudyRow>(`select s.*, ${STUDY_STATUS_SQL} as status from studies s where study_instance_uid = $1`, [studyInstanceUid]);
+  if (!studies.rows[0]) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
+  const [item] = await hydrate(db, studies.rows);
+  const instances = await db.query<InstanceRow>('select * from instances where study_instance_uid = $1 order by received_at', [studyInstanceUid]);
+  const reviews = (await db.query<ReviewRow>(
+    `select r.* from reviews r join findings f on f.id = r.finding_id where f.study_instance_uid = $1 order by r.id`, [studyInstanceUid])).rows.map(reviewFromRow);
+  const readerFindings = await db.query<ReaderFindingRow>('select * from reader_findings where study_instance_uid = $1 order by id', [studyInstanceUid]);
+  const { findings, errors, ...study } = item;
+  return {
+    study,
+    instances: instances.rows.map(instanceFromRow),
+    findings: findings.map((f) => ({ ...f, reviews: reviews.filter((r) => r.findingId === f.id) })),
+    reviews,
+    readerFindings: readerFindings.rows.map(readerFindingFromRow),
+    errors,
+  };
+}
+
+async function getInstance({ db }: StoreContext, sopInstanceUid: string): Promise<InstanceRecord> {
+  const rows = await db.query<InstanceRow>('select * from instances where sop_instance_uid = $1', [sopInstanceUid]);
+  if (!rows.rows[0]) throw new NotFoundError(`instance ${sopInstanceUid} does not exist`);
+  return instanceFromRow(rows.rows[0]);
+}
+
+/** Attaches findings (with their latest review), errors and a derived status to study rows. */
+async function hydrate(db: Queryable, studies: StudyRow[]): Promise<WorklistItem[]> {
+  if (studies.length === 0) return [];
+  const uids = studies.map((s) => s.study_instance_uid);
+  const findings = await db.query<FindingRow & { review: ReviewRow | null }>(
+    `select f.*, (select to_jsonb(r) from reviews r where r.finding_id = f.id order by r.id desc limit 1) as review
+       from findings f where f.study_instance_uid = any($1) order by f.probability desc nulls last`, [uids]);
+  const instances = await db.query<InstanceRow>('select * from instances where study_instance_uid = any($1)', [uids]);
+  return studies.map((row) => {
+    const studyFindings = findings.rows.filter((f) => f.study_instance_uid === row.study_instance_uid).map((f) => ({
+      ...findingFromRow(f),
+      review: f.review ? reviewFromRow(f.review) : null,
+    }));
+    const studyInstances = instances.rows.filter((i) => i.study_instance_uid === row.study_instance_uid);
+    const errors: InstanceError[] = studyInstances
+      .filter((i) => i.status === 'failed')
+      .map((i) => ({ sopInstanceUid: i.sop_instance_uid, code: i.error_code ?? 'UNKNOWN', message: i.error_message ?? '' }));
+    return { ...studyFromRow(row), findings: studyFindings, errors };
+  });
+}
+
+/**
+ * A study's status, in SQL so the worklist filters and orders by it before its limit
+ * (`s` is the studies row): pending while any image waits for AI; without findings that
+ * make a claim ("not applicable" ones make none), failed if the AI could not read an
+ * image, else ready for a human read; reviewed once every claim has a decision.
+ */
+const STUDY_STATUS_SQL = `case
+  when exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.status = 'queued') then 'pending'
+  when not exists (select 1 from findings f where f.study_instance_uid = s.study_instance_uid and f.probability is not null)
+    then case when exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.status = 'failed') then 'failed' else 'ready' end
+  when exists (select 1 from findings f where f.study_instance_uid = s.study_instance_uid and f.probability is not null
+                 and not exists (select 1 from reviews r where r.finding_id = f.id)) then 'ready'
+  else 'reviewed' end`;
+
+interface StudyRow {
+  study_instance_uid: string;
+  patient_id: string | null;
+  patient_name: string | null;
+  patient_sex: string | null;
+  patient_age: string | null;
+  study_date: string | null;
+  study_description: string | null;
+  accession_number: string | null;
+  modality: string | null;
+  priority: number;
+  why: string;
+  why_zh: string;
+  triage: Record<string, unknown> | null;
+  received_at: Date | string;
+  status: StudyStatus;
+}
+
+export interface InstanceRow {
+  sop_instance_uid: string;
+  series_instance_uid: string;
+  study_instance_uid: string;
+  modality: string | null;
+  transfer_syntax_uid: string;
+  blob_sha256: string;
+  image: Record<string, unknown> | null;
+  status: 'queued' | 'done' | 'failed';
+  error_code: string | null;
+  error_message: string | null;
+}
+
+export interface FindingRow {
+  id: string;
+  sop_instance_uid: string;
+  study_instance_uid: string;
+  label: string;
+  display: string;
+  probability: number | null;
+  positive: boolean;
+  refer: boolean;
+  operating_point: FindingInput['operatingPoint'];
+  model: FindingInput['model'];
+  timing_ms: Record<string, number>;
+  heatmap: FindingInput['heatmap'] | null;
+  applicability: FindingInput['applicability'] | null;
+  created_at: Date | string;
+}
+
+function studyFromRow(row: StudyRow): StudySummary {
+  return {
+    studyInstanceUid: row.study_instance_uid,
+    patientId: optional(row.patient_id),
+    patientName: optional(row.patient_name),
+    patientSex: optional(row.patient_sex),
+    patientAge: optional(row.patient_age),
+    studyDate: optional(row.study_date),
+    studyDescription: optional(row.study_description),
+    accessionNumber: optional(row.accession_number),
+    modality: optional(row.modality),
+    status: row.status,
+    priority: row.priority,
+    why: row.why,
+    whyZh: row.why_zh || row.why,
+    triage: optional(row.triage),
+    receivedAt: iso(row.received_at),
+  };
+}
+
+function instanceFromRow(row: InstanceRow): InstanceRecord {
+  return {
+    sopInstanceUid: row.sop_instance_uid,
+    seriesInstanceUid: row.series_instance_uid,
+    studyInstanceUid: row.study_instance_uid,
+    modality: optional(row.modality),
+    transferSyntaxUid: row.transfer_syntax_uid,
+    blobSha256: row.blob_sha256,
+    image: optional(row.image),
+    status: row.status,
+  };
+}
+
+function findingFromRow(row: FindingRow): Finding {
+  return {
+    id: row.id,
+    studyInstanceUid: row.study_instance_uid,
+    sopInstanceUid: row.sop_instance_uid,
+    label: row.label,
+    display: row.display,
+    probability: row.probability,
+    positive: row.positive,
+    refer: row.refer,
+    operatingPoint: row.operating_point,
+    model: row.model,
+    timingMs: row.timing_ms,
+    heatmap: optional(row.heatmap),
+    applicability: optional(row.applicability),
+    aiAssisted: AI_ASSISTED_NOTICE,
+    aiAssistedZh: AI_ASSISTED_NOTICE_ZH,
+    createdAt: iso(row.created_at),
+    review: null,
+  };
+}
