@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { ModelContractError } from './errors.ts';
 import { modelCardSchema, type ModelCard, type ReadAssistCard, type RiskCard, type ScoreCard, type TriageCard } from './model-card.ts';
 import { preprocessors } from './preprocess.ts';
+import { bandTableProblems } from './rules/bands.ts';
 import { checkScoring } from './scores/evaluate.ts';
 import { checkPolicy } from './triage-policy/evaluate.ts';
 
@@ -157,11 +158,8 @@ function compareVersions(a: string, b: string): number {
 }
 
 function checkBands(dir: string, bands: { label: string; below?: number }[]): void {
-  bands.forEach((band, i) => {
-    const last = i === bands.length - 1;
-    if (last !== (band.below === undefined)) throw new ModelContractError(dir, `band ${band.label}: every band but the last needs "below", the last must not have it`);
-    if (i > 0 && !last && band.below! <= bands[i - 1].below!) throw new ModelContractError(dir, `band ${band.label}: "below" must increase`);
-  });
+  const [problem] = bandTableProblems(bands);
+  if (problem) throw new ModelContractError(dir, problem.message);
 }
 
 /** Checks the weights against the card's hash, opens the session, checks the graph's contract and warms it up. */

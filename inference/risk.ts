@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { canonicalInputs, type CanonicalInputs, type RangeWarning } from './features.ts';
 import type { RiskCard } from './model-card.ts';
 import type { RiskModel } from './registry.ts';
+import { bandOf } from './rules/bands.ts';
 
 export interface Band {
   label: string;
@@ -40,7 +41,7 @@ export interface RiskAnswer {
 
 /** The band a value falls in: the first whose exclusive upper bound exceeds it, else the last. */
 export function bandFor(bands: (Band & { below?: number })[], value: number): Band {
-  const band = bands.find((b) => b.below === undefined || value < b.below)!;
+  const band = bandOf(bands, value);
   return { label: band.label, display: band.display, ...(band.displayZh ? { displayZh: band.displayZh } : {}) };
 }
 

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { bandIndex, bandTableProblems, type BandBound } from '../rules/bands.ts';
+import { compare, conditionSchema, conditionText, evaluateCondition, namesRead, OPS, toNumber, type Condition as AnyCondition } from '../rules/conditions.ts';
 
 /**
  * One evaluator for every published points score (NEWS2, qSOFA, CURB-65, CDRS, FINDRISC, …).
@@ -38,14 +40,13 @@ import { z } from 'zod';
  * }
  * ```
  *
- * A condition is `{feature, op, value}` (op `lt` | `le` | `gt` | `ge` | `eq`; booleans compare as
- * true = 1) or `{anyOf: […]}` / `{allOf: […]}` of conditions, nested freely. `when` in a term also
- * accepts a bare `{feature, op, value}`.
+ * Conditions are Lantern's one condition language (`inference/rules/conditions.ts`) with the key
+ * `feature`: `{feature, op, value}` (op `lt` | `le` | `gt` | `ge` | `eq`; booleans compare as
+ * true = 1) or `{anyOf: […]}` / `{allOf: […]}` of conditions, nested freely.
  *
- * Why both `upTo` and `below`: the published tables mix them on continuous inputs. FINDRISC BMI is
- * "< 25 → 0; 25–30 → 1; > 30 → 3", so BMI 30.0 scores 1 and 30.05 scores 3; no single convention
- * can say that without an epsilon. Each row says what the paper says, and the zod schema below
- * refuses rows that are out of order or leave an empty band.
+ * Band rows (`upTo` / `below`, why both) are checked and looked up by `inference/rules/bands.ts`,
+ * the same code that bands a total or a risk: rows out of order or leaving an empty band are
+ * refused when the card loads.
  *
  * ## Bands
  *
@@ -55,50 +56,26 @@ import { z } from 'zod';
  * `above`): NEWS2 "low-medium" is a red score with a total under 5. Rules move the band up, never down.
  */
 
-const op = z.enum(['lt', 'le', 'gt', 'ge', 'eq']);
+const op = z.enum(OPS);
 type Op = z.infer<typeof op>;
 
-const comparison = z.object({
-  feature: z.string().min(1),
-  op,
-  value: z.union([z.number(), z.boolean(), z.string()]),
-}).strict();
+export type Condition = AnyCondition<'feature'>;
 
-export type Condition =
-  | z.infer<typeof comparison>
-  | { anyOf: Condition[] }
-  | { allOf: Condition[] };
-
-const condition: z.ZodType<Condition> = z.lazy(() => z.union([
-  comparison,
-  z.object({ anyOf: z.array(condition).min(1) }).strict(),
-  z.object({ allOf: z.array(condition).min(1) }).strict(),
-]));
+const condition = conditionSchema('feature');
 
 const bandRow = z.object({
   upTo: z.number().optional(),
   below: z.number().optional(),
   points: z.number(),
   label: z.string().optional(),
-}).strict().refine((r) => !(r.upTo !== undefined && r.below !== undefined), 'a band row has either upTo or below, not both');
+}).strict();
 
 type BandRow = z.infer<typeof bandRow>;
 
 /** Rows ascend, every row but the last is bounded, the last is open, and no band is empty. */
 const bandTable = z.array(bandRow).min(1).superRefine((rows, ctx) => {
-  rows.forEach((row, i) => {
-    const last = i === rows.length - 1;
-    const bound = row.upTo ?? row.below;
-    if (last && bound !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: 'the last band must be open (no upTo/below)' });
-    if (!last && bound === undefined) ctx.addIssue({ code: 'custom', path: [i], message: 'only the last band may be open; this row needs upTo or below' });
-    if (i > 0 && bound !== undefined) {
-      const prev = rows[i - 1];
-      const prevBound = (prev.upTo ?? prev.below)!;
-      // `below x` then `upTo x` is the one-point band {x}; anything else must strictly ascend.
-      const ok = bound > prevBound || (bound === prevBound && prev.below !== undefined && row.upTo !== undefined);
-      if (!ok) ctx.addIssue({ code: 'custom', path: [i], message: `band bound ${bound} does not ascend after ${prevBound}: this band would be empty` });
-    }
-  });
+  // Table rows are named by position; a row's `label` is display text, not a name.
+  for (const p of bandTableProblems(rows.map(({ upTo, below }) => ({ upTo, below })))) ctx.addIssue({ code: 'custom', path: [p.index], message: p.message });
 });
 
 export type Rule =
@@ -229,7 +206,7 @@ export function checkScoring(card: ScoreCardLike, featureNames?: readonly string
     const known = new Set(featureNames);
     const read = new Set<string>();
     for (const t of scoring.terms) featuresOf(t, read);
-    for (const r of scoring.bandRules) if (!('anyTermPoints' in r.when)) conditionFeatures(r.when, read);
+    for (const r of scoring.bandRules) if (!('anyTermPoints' in r.when)) namesRead(r.when, 'feature').forEach((f) => read.add(f));
     const unknown = [...read].filter((f) => !known.has(f));
     if (unknown.length) throw new ScoringTableError(card.id, `scoring reads ${unknown.join(', ')}, which the card's features do not declare`);
   }
@@ -238,29 +215,16 @@ export function checkScoring(card: ScoreCardLike, featureNames?: readonly string
 }
 
 function checkBands(card: ScoreCardLike): void {
-  const bands = card.bands;
-  if (!bands.length) throw new ScoringTableError(card.id, 'bands is empty');
-  bands.forEach((b, i) => {
-    const last = i === bands.length - 1;
-    if (last && b.below !== undefined) throw new ScoringTableError(card.id, `the last band (${b.label}) must be open: remove its below`);
-    if (!last && b.below === undefined) throw new ScoringTableError(card.id, `band ${b.label} needs below (only the last band is open)`);
-    if (i > 0 && !last && b.below! <= bands[i - 1].below!) throw new ScoringTableError(card.id, `band ${b.label} below ${b.below} does not increase on the previous band's ${bands[i - 1].below}`);
-  });
-  if (new Set(bands.map((b) => b.label)).size !== bands.length) throw new ScoringTableError(card.id, 'two bands share a label');
+  const [problem] = bandTableProblems(card.bands);
+  if (problem) throw new ScoringTableError(card.id, problem.message);
 }
 
 function featuresOf(r: Rule, out: Set<string>): void {
   if ('select' in r) {
     out.add(r.select);
     for (const c of Object.values(r.cases)) featuresOf(c, out);
-  } else if ('when' in r) conditionFeatures(r.when, out);
+  } else if ('when' in r) namesRead(r.when, 'feature').forEach((f) => out.add(f));
   else out.add(r.feature);
-}
-
-function conditionFeatures(c: Condition, out: Set<string>): void {
-  if ('anyOf' in c) c.anyOf.forEach((x) => conditionFeatures(x, out));
-  else if ('allOf' in c) c.allOf.forEach((x) => conditionFeatures(x, out));
-  else out.add(c.feature);
 }
 
 /** The highest total the table can give (selections take their highest case). */
@@ -273,6 +237,16 @@ function maxOf(r: Rule): number {
   if ('when' in r) return Math.max(r.points, r.otherwise ?? 0);
   if ('map' in r) return Math.max(...Object.values(r.map));
   return Math.max(...r.bands.map((b) => b.points));
+}
+
+/**
+ * Every band the score can answer, least severe first: the card's bands, each followed by the
+ * bands that exist only by rule just above it (NEWS2 "low-medium" after "low"). A band rule
+ * raises the band to a later one here, never to an earlier one.
+ */
+export function bandOrder(card: ScoreCardLike): Omit<ScoreBand, 'below'>[] {
+  const ruleBands = checkScoring(card).bandRules.flatMap((r) => (r.band ? [r.band] : []));
+  return card.bands.flatMap((b) => [b, ...ruleBands.filter((r, i) => r.above === b.label && ruleBands.findIndex((x) => x.label === r.label) === i)]);
 }
 
 /**
@@ -294,10 +268,9 @@ export function evaluateScore(card: ScoreCardLike, inputs: ScoreInputs): ScoreRe
   });
   const score = roundPoints(terms.reduce((sum, t) => sum + t.points, 0));
 
-  // Rank 2i is card band i; rank 2i + 1 a rule-only band just above it.
-  const totalIndex = card.bands.findIndex((b) => b.below === undefined || score < b.below);
-  let rank = 2 * totalIndex;
-  let band: Omit<ScoreBand, 'below'> = card.bands[totalIndex];
+  const order = bandOrder(card);
+  const rankOf = (label: string) => order.findIndex((b) => b.label === label);
+  let band: Omit<ScoreBand, 'below'> = card.bands[bandIndex(card.bands, score)];
   let raisedBy: string | undefined;
   const redFlags: string[] = [];
   for (const r of scoring.bandRules) {
@@ -310,12 +283,9 @@ export function evaluateScore(card: ScoreCardLike, inputs: ScoreInputs): ScoreRe
     }
     if (!fired.length) continue;
     if (r.redFlag) redFlags.push(...fired.map((f) => `${r.redFlag} (${f})`));
-    const targetRank = r.atLeast !== undefined
-      ? 2 * card.bands.findIndex((b) => b.label === r.atLeast)
-      : 2 * card.bands.findIndex((b) => b.label === r.band!.above) + 1;
-    if (targetRank > rank) {
-      rank = targetRank;
-      band = r.atLeast !== undefined ? card.bands[targetRank / 2] : r.band!;
+    const target = r.atLeast !== undefined ? card.bands.find((b) => b.label === r.atLeast)! : r.band!;
+    if (rankOf(target.label) > rankOf(band.label)) {
+      band = target;
       raisedBy = r.because ?? r.redFlag ?? `band rule: at least ${band.label}`;
     }
   }
@@ -347,7 +317,7 @@ function applyRule(scoreId: string, r: Rule, inputs: ScoreInputs): { points: num
   }
   const x = toNumber(value);
   if (x === undefined) throw new ScoreInputError(scoreId, `${r.feature} = ${String(value)} is not a number`);
-  const i = r.bands.findIndex((row) => (row.upTo !== undefined ? x <= row.upTo : row.below !== undefined ? x < row.below : true));
+  const i = bandIndex(r.bands, x);
   return { points: r.bands[i].points, because: `${r.feature} ${formatNumber(x)} in ${r.bands[i].label ?? rangeText(r.bands, i)}` };
 }
 
@@ -367,53 +337,22 @@ function caseKey(value: number | boolean | string, table: Record<string, unknown
   return candidates.find((c) => Object.prototype.hasOwnProperty.call(table, c));
 }
 
-function toNumber(value: number | boolean | string): number | undefined {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  return undefined;
-}
-
 function holds(scoreId: string, c: Condition, inputs: ScoreInputs): boolean {
-  if ('anyOf' in c) return c.anyOf.some((x) => holds(scoreId, x, inputs));
-  if ('allOf' in c) return c.allOf.every((x) => holds(scoreId, x, inputs));
-  const value = need(scoreId, inputs, c.feature);
-  if (c.op === 'eq') {
-    if (typeof c.value === 'string' || typeof value === 'string') return String(value) === String(c.value);
-    return toNumber(value) === toNumber(c.value);
-  }
-  const x = toNumber(value);
-  const y = toNumber(c.value);
-  if (x === undefined || y === undefined) throw new ScoreInputError(scoreId, `${c.feature} = ${String(value)} cannot be compared with ${c.op} ${String(c.value)}`);
-  return compare(x, c.op, y);
+  return evaluateCondition(c, 'feature', {
+    value: (feature) => need(scoreId, inputs, feature),
+    incomparable: (cmp, value) => {
+      throw new ScoreInputError(scoreId, `${cmp.feature} = ${String(value)} cannot be compared with ${cmp.op} ${String(cmp.value)}`);
+    },
+  }).ok;
 }
-
-function compare(x: number, o: Op, y: number): boolean {
-  switch (o) {
-    case 'lt': return x < y;
-    case 'le': return x <= y;
-    case 'gt': return x > y;
-    case 'ge': return x >= y;
-    case 'eq': return x === y;
-  }
-}
-
-const opText: Record<Op, string> = { lt: '<', le: '≤', gt: '>', ge: '≥', eq: '=' };
 
 /** "systolicBp < 90 or diastolicBp ≤ 60 (systolicBp 85, diastolicBp 50)": the rule, then the values it read. */
 function describeCondition(c: Condition, inputs: ScoreInputs): string {
-  const read = new Set<string>();
-  conditionFeatures(c, read);
-  const values = [...read].map((f) => `${f} ${typeof inputs[f] === 'number' ? formatNumber(inputs[f] as number) : String(inputs[f])}`);
-  return `${conditionText(c)} (${values.join(', ')})`;
+  const values = namesRead(c, 'feature').map((f) => `${f} ${typeof inputs[f] === 'number' ? formatNumber(inputs[f] as number) : String(inputs[f])}`);
+  return `${conditionText(c, 'feature')} (${values.join(', ')})`;
 }
 
-function conditionText(c: Condition): string {
-  if ('anyOf' in c) return c.anyOf.map((x) => ('feature' in x ? conditionText(x) : `(${conditionText(x)})`)).join(' or ');
-  if ('allOf' in c) return c.allOf.map((x) => ('feature' in x ? conditionText(x) : `(${conditionText(x)})`)).join(' and ');
-  return `${c.feature} ${opText[c.op]} ${String(c.value)}`;
-}
-
-function rangeText(rows: BandRow[], i: number): string {
+function rangeText(rows: BandBound[], i: number): string {
   const row = rows[i];
   const prev = i > 0 ? rows[i - 1] : undefined;
   const lower = prev ? (prev.upTo !== undefined ? `> ${prev.upTo}` : `≥ ${prev.below}`) : undefined;
