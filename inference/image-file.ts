@@ -1,20 +1,28 @@
 import sharp from 'sharp';
 import type { DecodedFrame } from '../dicom/decode/index.ts';
 import type { ImageAttributes } from '../dicom/parse.ts';
-import { preprocessors, type ModelImage } from './preprocess.ts';
+import { namedChain, type Chain, type ModelImage } from './preprocess/index.ts';
 
 /**
  * A PNG or JPEG film (the labelled research sets under ../shared/data) as a model sees
  * it: read as an 8-bit MONOCHROME2 frame with no VOI window and passed through the
- * card's own preprocessing step — exactly what a DICOM of the same pixels goes through
+ * card's own preprocessing chain — exactly what a DICOM of the same pixels goes through
  * in the worker. Training recipes, `npm run eval` and `npm run bench:model` all prepare
  * image files here, so a model is trained and judged on what it will be served.
+ *
+ * `preprocessing` is a loaded model's chain (`model.chain`), or the name of a chain
+ * Lantern knows (`'grey-square@1'`) with the size to make.
  */
-export async function preprocessImageFile(file: string | Buffer, preprocessing: string, size: [number, number]): Promise<ModelImage> {
-  const step = preprocessors[preprocessing];
-  if (!step) throw new Error(`preprocessing ${preprocessing} is unknown; known: ${Object.keys(preprocessors).join(', ')}`);
+export async function preprocessImageFile(file: string | Buffer, preprocessing: Chain | string, size?: [number, number]): Promise<ModelImage> {
+  let chain: Chain;
+  if (typeof preprocessing === 'string') {
+    if (!size) throw new Error(`preprocessing ${preprocessing} by name needs the size to make`);
+    chain = namedChain(preprocessing, size);
+  } else {
+    chain = preprocessing;
+  }
   const { frame, image } = await readGreyImageFile(file);
-  return step(frame, image, size);
+  return chain.run(frame, image);
 }
 
 /** Decodes an image file to one 8-bit grey channel (colour and alpha are flattened, as the source sets were). */

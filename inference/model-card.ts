@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { preprocessingDeclaration } from './preprocess/declaration.ts';
 
 /**
  * The declarative contract of a model folder (`models/<id>/model.json`), one shape per
@@ -163,15 +164,15 @@ const readAssistCard = z.object({
     id: z.string(),
     display: z.string(),
     displayZh: z.string().optional(),
+    /** The output holding this label's probability, [N, labels]: `index` is its column. */
     output: z.string(),
     index: z.number().int().min(0),
+    /** The output holding this label's heatmap, [N, maps, h, w]: `heatmapIndex` (default 0) is its map. */
     heatmapOutput: z.string().optional(),
+    heatmapIndex: z.number().int().min(0).default(0),
   })).min(1),
-  preprocessing: z.object({
-    id: z.string(),
-    version: z.string(),
-    size: z.tuple([z.number().int().positive(), z.number().int().positive()]),
-  }).passthrough(),
+  /** The chain of steps from a decoded frame to the graph's input (inference/preprocess/, docs/models.md). */
+  preprocessing: preprocessingDeclaration,
   operatingPoints: z.array(z.object({
     label: z.string(),
     name: z.string(),

@@ -4,7 +4,7 @@ import { decodeFrame } from '../dicom/decode/index.ts';
 import { parseDicom, requirePixelData } from '../dicom/parse.ts';
 import type { Applicability, FindingInput } from '../contract/findings.ts';
 import { checkPopulation, outOfDistributionReason } from './applicability.ts';
-import { preprocessors, type ModelImage } from './preprocess.ts';
+import type { ModelImage } from './preprocess/index.ts';
 import type { ReadAssistModel } from './registry.ts';
 import { stageTimer } from './stage-timer.ts';
 
@@ -20,7 +20,7 @@ export function findingId(sopInstanceUid: string, modelKey: string, label: strin
 
 /**
  * The read-assist data path, top to bottom:
- * parse → population gate → decode first frame → preprocess (window, crop, resize) → run
+ * parse → population gate → decode first frame → preprocess (the card's chain) → run
  * → out-of-distribution gate → findings.
  * Each step is a plain function; this is the one place they are wired together.
  * An image outside the card's population is never decoded: its findings say "not
@@ -38,7 +38,7 @@ export async function readAssist(bytes: Uint8Array, model: ReadAssistModel): Pro
   if (!population.applicable) return { sopInstanceUid, findings: notApplicableFindings(sopInstanceUid, model, population, timingMs) };
 
   const frame = await timed('decode', () => decodeFrame(instance, 0));
-  const input = await timed('preprocess', () => preprocessors[model.preprocessing](frame, image, model.card.preprocessing.size));
+  const input = await timed('preprocess', () => model.chain.run(frame, image));
   const outputs = await timed('inference', () => model.session.run(feedsFor(model, input)));
   const findings = await timed('postprocess', () => {
     const applicability = withOutOfDistribution(model, population, outputs);
@@ -66,7 +66,7 @@ function withOutOfDistribution(model: ReadAssistModel, population: Applicability
 
 function feedsFor(model: ReadAssistModel, input: ModelImage): Record<string, ort.Tensor> {
   const [spec] = model.card.inputs;
-  return { [spec.name]: new ort.Tensor('float32', input.data, [1, 1, input.height, input.width]) };
+  return { [spec.name]: new ort.Tensor(input.dtype, input.data, [1, input.channels, input.height, input.width]) };
 }
 
 const provenance = (model: ReadAssistModel) => ({ id: model.card.id, version: model.card.version, weightsSha256: model.card.weights.sha256, preprocessing: model.preprocessing });
@@ -93,15 +93,17 @@ function toFindings(sopInstanceUid: string, model: ReadAssistModel, input: Model
       operatingPoint,
       model: provenance(model),
       timingMs: {},
-      heatmap: heatmap && {
-        width: heatmap.dims[3],
-        height: heatmap.dims[2],
-        data: Array.from(heatmap.data as Float32Array, (v) => round(v, 3)),
-        region: input.region,
-      },
+      heatmap: heatmap && heatmapOf(heatmap, label.heatmapIndex, input),
       applicability,
     };
   });
+}
+
+/** One label's map of a [1, maps, h, w] heatmap output, over the region of the frame the model saw. */
+function heatmapOf(output: ort.Tensor, index: number, input: ModelImage) {
+  const [height, width] = [Number(output.dims[2]), Number(output.dims[3])];
+  const map = (output.data as Float32Array).subarray(index * width * height, (index + 1) * width * height);
+  return { width, height, data: Array.from(map, (v) => round(v, 3)), region: input.region };
 }
 
 /** One finding per label that says the model does not answer here, and why: no probability, no call, no heatmap. */

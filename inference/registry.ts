@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelContractError } from './errors.ts';
 import { modelCardSchema, type ModelCard, type ReadAssistCard, type RiskCard, type ScoreCard, type TriageCard } from './model-card.ts';
-import { preprocessors } from './preprocess.ts';
+import { chainMismatch, compileChain, PreprocessingError, type Chain } from './preprocess/index.ts';
 import { bandTableProblems } from './rules/bands.ts';
 import { checkScoring } from './scores/evaluate.ts';
 import { checkPolicy } from './triage-policy/evaluate.ts';
@@ -27,6 +27,8 @@ export interface ReadAssistModel extends Loaded<ReadAssistCard> {
   session: ort.InferenceSession;
   /** `preprocessing.id@version`, recorded in every finding. */
   preprocessing: string;
+  /** The card's preprocessing steps, checked at load against the graph's input. */
+  chain: Chain;
 }
 export interface RiskModel extends Loaded<RiskCard> {
   session: ort.InferenceSession;
@@ -100,14 +102,19 @@ export async function loadModel(dir: string, options: SessionOptions): Promise<L
   switch (card.task) {
     case 'read-assist': {
       const { session, sha256 } = await openSession(dir, card, options);
-      const preprocessing = `${card.preprocessing.id}@${card.preprocessing.version}`;
-      if (!preprocessors[preprocessing]) {
-        throw new ModelContractError(dir, `preprocessing ${preprocessing} is unknown; known: ${Object.keys(preprocessors).join(', ')}`);
-      }
+      const chain = compileChainOf(dir, key, card);
       for (const label of card.labels) {
-        if (!card.outputs.some((o) => o.name === label.output)) throw new ModelContractError(dir, `label ${label.id} reads output ${label.output}, which the card does not declare`);
-        if (label.heatmapOutput && !card.outputs.some((o) => o.name === label.heatmapOutput)) {
+        const output = card.outputs.find((o) => o.name === label.output);
+        if (!output) throw new ModelContractError(dir, `label ${label.id} reads output ${label.output}, which the card does not declare`);
+        if (output.shape.length !== 2 || (output.shape[1] !== -1 && label.index >= output.shape[1])) {
+          throw new ModelContractError(dir, `label ${label.id} reads column ${label.index} of output ${label.output}, which the card declares as [${output.shape.join(', ')}]; a label output is [N, labels]`);
+        }
+        const heatmap = label.heatmapOutput === undefined ? undefined : card.outputs.find((o) => o.name === label.heatmapOutput);
+        if (label.heatmapOutput && !heatmap) {
           throw new ModelContractError(dir, `label ${label.id} reads heatmap ${label.heatmapOutput}, which the card does not declare`);
+        }
+        if (heatmap && (heatmap.shape.length !== 4 || (heatmap.shape[1] !== -1 && label.heatmapIndex >= heatmap.shape[1]))) {
+          throw new ModelContractError(dir, `label ${label.id} reads map ${label.heatmapIndex} of heatmap ${heatmap.name}, which the card declares as [${heatmap.shape.join(', ')}]; a heatmap output is [N, maps, height, width]`);
         }
         if (!card.operatingPoints.some((p) => p.label === label.id)) throw new ModelContractError(dir, `label ${label.id} has no operating point`);
       }
@@ -116,7 +123,10 @@ export async function loadModel(dir: string, options: SessionOptions): Promise<L
       if (oodOutput && (ood?.dtype !== 'float32' || ood.shape.join(',') !== '-1,1')) {
         throw new ModelContractError(dir, `outOfDistribution reads output ${oodOutput}, which the card must declare as float32 [-1, 1]`);
       }
-      return { card, dir, key, sha256, session, preprocessing };
+      const [input] = card.inputs;
+      const problem = await chainMismatch(chain, input, session.inputMetadata.find((m) => m.name === input.name) as Parameters<typeof chainMismatch>[2]);
+      if (problem) throw new ModelContractError(dir, `${key}: ${problem}`);
+      return { card, dir, key, sha256, session, preprocessing: chain.key, chain };
     }
     case 'risk': {
       const [input] = card.inputs;
@@ -138,6 +148,16 @@ export async function loadModel(dir: string, options: SessionOptions): Promise<L
     case 'triage':
       refuseUnless(dir, () => checkPolicy(card));
       return { card, dir, key, sha256: sha256Of(text) };
+  }
+}
+
+/** The card's preprocessing as a runnable chain; a step Lantern does not know or options it cannot read refuse the model. */
+function compileChainOf(dir: string, key: string, card: ReadAssistCard): Chain {
+  try {
+    return compileChain(card.preprocessing);
+  } catch (error) {
+    if (error instanceof PreprocessingError) throw new ModelContractError(dir, `${key}: ${error.message}`);
+    throw error;
   }
 }
 

@@ -21,7 +21,7 @@ import sharp from 'sharp';
 import { outOfDistributionReason } from '../../inference/applicability.ts';
 import type { NotApplicableReason } from '../../tools/evaluation/analysis.ts';
 import { readGreyImageFile } from '../../inference/image-file.ts';
-import { preprocessors, type ModelImage } from '../../inference/preprocess.ts';
+import type { ModelImage } from '../../inference/preprocess/index.ts';
 import { readAssist } from '../../inference/read-assist.ts';
 import { stageTimer } from '../../inference/stage-timer.ts';
 import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
@@ -163,7 +163,7 @@ async function scoreImage(model: ReadAssistModel, label: ReadAssistModel['card']
   if (prep === 'served' && c.file) {
     // preprocessImageFile (inference/image-file.ts) in its two steps, each timed.
     const { frame, image: attributes } = await timed('decode', () => readGreyImageFile(c.file!));
-    image = await timed('preprocess', () => preprocessors[model.preprocessing](frame, attributes, size));
+    image = await timed('preprocess', () => model.chain.run(frame, attributes));
   } else {
     const grey = c.pixels ?? await timed('decode', () => decodeToGrey8(fs.readFileSync(c.file!)));
     image = await timed('preprocess', () => displayGreyToModel(grey, width, height));
@@ -215,7 +215,7 @@ export async function displayGreyToModel(grey: { width: number; height: number; 
   }
   const data = new Float32Array(width * height);
   for (let i = 0; i < data.length; i++) data[i] = pixels[i] / 255;
-  return { width, height, data, region };
+  return { channels: 1, width, height, dtype: 'float32', data, region };
 }
 
 export interface ModelBenchOptions extends LoadOptions, Omit<RunOptions, 'imagePrep'> {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
 import { preprocessImageFile } from '../../inference/image-file.ts';
+import type { Chain } from '../../inference/preprocess/index.ts';
 import { readNpz } from './npz.ts';
 
 const relativePath = z.string().min(1).refine((p) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..'), 'a path inside the data root');
@@ -101,8 +102,12 @@ export interface ImageSet {
   notes: string[];
 }
 
-/** How the worker prepares an image for this model: `id@version` of the card's preprocessing and its size. */
-export interface Serving { preprocessing: string; size: [number, number] }
+/**
+ * How the worker prepares an image for this model: `id@version` of the card's preprocessing
+ * and its size, and the loaded model's chain (without it, `preprocessing` must be a chain
+ * Lantern knows by name).
+ */
+export interface Serving { preprocessing: string; size: [number, number]; chain?: Chain }
 
 export interface RowSet {
   kind: 'rows';
@@ -212,9 +217,10 @@ async function readImageCsv(dataRoot: string, spec: ImageCsvDataset, channels: n
   const plane = height * width;
   const data = new Float32Array(rows.length * channels * plane);
   for (let i = 0; i < rows.length; i++) {
-    const image = await preprocessImageFile(rows[i].file, serving.preprocessing, serving.size);
+    const image = await preprocessImageFile(rows[i].file, serving.chain ?? serving.preprocessing, serving.size);
     if (image.width !== width || image.height !== height) throw new EvaluationSpecError(rows[i].id, `${serving.preprocessing} made a ${image.width}x${image.height} image; the model takes ${width}x${height}`);
-    for (let ch = 0; ch < channels; ch++) data.set(image.data, (i * channels + ch) * plane);
+    if (image.channels === channels) data.set(image.data, i * channels * plane);
+    else for (let ch = 0; ch < channels; ch++) data.set(image.data.subarray(0, plane), (i * channels + ch) * plane);
   }
   const where = spec.split !== undefined ? `the ${rows.length} rows of ${spec.path} with ${spec.splitColumn} = "${spec.split}" (of ${total})` : `the ${rows.length} rows of ${spec.path}`;
   return {

@@ -137,7 +137,7 @@ export async function evaluateModel(dir: string, options: EvaluateOptions): Prom
       label = labelSpec.id;
       const input = m.card.inputs[0];
       progress(`reading ${spec.dataset.kind} ${spec.dataset.path}`);
-      const set = await readImageSet(options.dataRoot, spec.dataset, input.shape, { preprocessing: m.preprocessing, size: m.card.preprocessing.size as [number, number] });
+      const set = await readImageSet(options.dataRoot, spec.dataset, input.shape, { preprocessing: m.preprocessing, size: m.card.preprocessing.size as [number, number], chain: m.chain });
       t2 = performance.now();
       progress(`running ${set.shape[0]} images through model.session.run (batch ${options.batchSize ?? 64})`);
       ({ probabilities, oodScores } = await runImages(m, input.name, labelSpec.output, labelSpec.index, set.data, set.shape, options.batchSize ?? 64, progress));

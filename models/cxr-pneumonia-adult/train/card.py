@@ -163,8 +163,10 @@ def main() -> None:
         ],
         "labels": [{"id": "pneumonia", "display": "Pneumonia", "displayZh": "肺炎", "output": "probability", "index": 0,
                     "heatmapOutput": "heatmap"}],
-        "preprocessing": {"id": "grey-square", "version": "1", "size": [224, 224], "window": "dicom-voi-or-percentile",
-                          "photometric": "monochrome2", "resize": "lanczos3", "crop": "centre-square", "scale": [0, 1]},
+        "preprocessing": {"id": "grey-square", "version": "1", "size": [224, 224], "steps": [
+            {"step": "modality-values@1"}, {"step": "window@1", "method": "dicom-voi-or-percentile"},
+            {"step": "photometric@1", "to": "monochrome2"}, {"step": "crop@1", "method": "centre-square"},
+            {"step": "resize@1", "kernel": "lanczos3"}, {"step": "channels@1", "count": 1}, {"step": "normalise@1", "scale": [0, 1]}]},
         "operatingPoints": [{
             "label": "pneumonia", "name": "sensitivity-0.90", "threshold": thr,
             "rule": f"highest threshold with sensitivity >= 0.90 on the valid split (n={s['validSplit']['n']}, "

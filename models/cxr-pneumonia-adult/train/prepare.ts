@@ -30,7 +30,7 @@ import { parseDicom, requirePixelData } from '../../../dicom/parse.ts';
 import { writeCsv } from '../../../tools/evaluation/datasets.ts';
 import { readNpz, writeNpy } from '../../../tools/evaluation/npz.ts';
 import { preprocessImageFile } from '../../../inference/image-file.ts';
-import { preprocessors, type ModelImage } from '../../../inference/preprocess.ts';
+import { preprocessors, type ModelImage } from '../../../inference/preprocess/index.ts';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const DATA = resolve(REPO, '../shared/data');

@@ -27,7 +27,7 @@ import { parseDicom, requirePixelData } from '../../../dicom/parse.ts';
 import { parseCsv, readImageSet, writeCsv } from '../../../tools/evaluation/datasets.ts';
 import { readNpz, writeNpy } from '../../../tools/evaluation/npz.ts';
 import { preprocessImageFile } from '../../../inference/image-file.ts';
-import { preprocessors } from '../../../inference/preprocess.ts';
+import { preprocessors } from '../../../inference/preprocess/index.ts';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const DATA = resolve(REPO, '../shared/data');

@@ -1,0 +1,72 @@
+import type { DecodedFrame } from '../../dicom/decode/index.ts';
+import type { ImageAttributes } from '../../dicom/parse.ts';
+import type { DisplayWindow } from '../../dicom/pixels.ts';
+
+/** A rectangle of the decoded frame, in its pixels. */
+export interface Rect {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** What the chain is given: one decoded frame and the attributes that say how to read it. */
+export interface SourceImage {
+  kind: 'source';
+  frame: DecodedFrame;
+  image: ImageAttributes;
+}
+
+/** Modality values (Rescale Slope and Intercept applied: Hounsfield units, detector units…), row-major. */
+export interface ValuesImage {
+  kind: 'values';
+  width: number;
+  height: number;
+  values: Float32Array;
+  image: ImageAttributes;
+}
+
+/**
+ * Display grey in [0, 1], kept as the modality values plus the window that maps them, so
+ * that value steps (window, photometric) compose into one pass over the pixels made by
+ * the step that needs pixels (resize). That pass is `toDisplayGrey` exactly, which is why
+ * grey-square@1 as declared steps is bit-identical to the fused function it replaced; it
+ * is also the seam for a lookup table over stored integer values (issue 16). `region` is
+ * the part of the frame kept so far (crop narrows it without copying).
+ */
+export interface DisplayImage {
+  kind: 'display';
+  width: number;
+  height: number;
+  values: Float32Array;
+  window: DisplayWindow;
+  /** MONOCHROME1 stored: the window's bright end is dark, so the map is mirrored (1 − y). */
+  invert: boolean;
+  /** The source's Photometric Interpretation, for the photometric step. */
+  photometric: string;
+  region: Rect;
+}
+
+/** Model space: float32, planar channels × height × width, ready to be one batch item of [N, C, H, W]. */
+export interface TensorImage {
+  kind: 'tensor';
+  channels: number;
+  width: number;
+  height: number;
+  data: Float32Array;
+  region: Rect;
+}
+
+export type StepImage = SourceImage | ValuesImage | DisplayImage | TensorImage;
+
+/** What a chain hands the graph: one batch item of [N, C, H, W], and where in the frame it came from. */
+export interface ModelImage {
+  channels: number;
+  width: number;
+  height: number;
+  dtype: 'float32';
+  /** Planar: channel 0's rows, then channel 1's, … */
+  data: Float32Array;
+  /** The square of the original image the model saw, to register heatmaps back onto it. */
+  region: { left: number; top: number; size: number };
+}
