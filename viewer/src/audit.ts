@@ -3,8 +3,9 @@
  * findings, reviews), newest first, and a button that asks the server to replay the
  * chain and say whether any record was altered.
  */
-import { ApiError, getAudit, verifyAudit, type AuditRecord } from './api.ts';
+import { getAudit, verifyAudit, type AuditRecord } from './api.ts';
 import { h, replaceChildren } from './dom.ts';
+import { errorText } from './error-text.ts';
 import { dateTime, hashPrefix } from './format.ts';
 import { defineMessages } from './i18n.ts';
 import type { AppContext } from './main.ts';
@@ -54,9 +55,6 @@ const msg = defineMessages({
   },
 });
 
-function errorText(err: unknown): string {
-  return err instanceof ApiError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
-}
 
 /** One line of `key=value` pairs; the full JSON sits in the cell's title. */
 function payloadSummary(payload: unknown): string {

@@ -4,9 +4,10 @@
  * button with a label and a key, and says what it did (announce), so the keyboard, the
  * mouse and a screen reader reach the same tools.
  */
-import { ApiError, getFrame, type Finding, type Instance } from '../api.ts';
+import { getFrame, type Finding, type Instance } from '../api.ts';
 import { announce } from '../announce.ts';
 import { h, replaceChildren } from '../dom.ts';
+import { errorText } from '../error-text.ts';
 import { clinical, defineMessages } from '../i18n.ts';
 import { createImageView, type ImageView, type ViewState } from '../imaging/cornerstone-view.ts';
 import { windowPresets, type PresetId, type WindowPreset } from '../imaging/window-presets.ts';
@@ -100,10 +101,6 @@ export interface ImagePaneOptions {
   signal: AbortSignal;
 }
 
-function errorText(err: unknown): string {
-  if (err instanceof ApiError) return `${err.code}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
-}
 
 export function createImagePane(options: ImagePaneOptions): ImagePane {
   const m = msg();

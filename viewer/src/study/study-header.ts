@@ -1,0 +1,58 @@
+/**
+ * The study's head: patient, description, priority, status, the waiting clock against
+ * its reading target and why it was triaged so, with any processing failures under it.
+ * Re-rendered on every server change and on every clock tick.
+ */
+import type { StudyDetail } from '../api.ts';
+import { h, replaceChildren } from '../dom.ts';
+import { dicomDate, num, personName, priorityBand } from '../format.ts';
+import { clinical } from '../i18n.ts';
+import { slaView } from '../worklist/sla-clock.ts';
+import { msg } from './messages.ts';
+import type { StudyState } from './state.ts';
+
+function studyHeader(d: StudyDetail, backHref: string): HTMLElement {
+  const m = msg();
+  const s = d.study;
+  const band = priorityBand(s.priority);
+  return h(
+    'section',
+    { class: 'study-head', testid: 'study-head', 'data-study-uid': s.studyInstanceUid },
+    h('a', { href: backHref, class: 'back', testid: 'back' }, m.back),
+    h(
+      'div',
+      { class: 'study-title' },
+      h('h1', {}, s.studyDescription || m.untitled),
+      h('div', { class: 'muted small' }, `${personName(s.patientName)}${s.patientId ? ` · ${m.patientId(s.patientId)}` : ''} · ${s.modality ?? '—'} · ${dicomDate(s.studyDate)}`),
+    ),
+    h(
+      'div',
+      { class: 'study-meta' },
+      h('span', { class: `priority priority-${band}`, title: m.priorityTitle(num(s.priority)) }, num(s.priority)),
+      h('span', { class: `status status-${s.status}`, testid: 'study-status' }, m.status(s.status)),
+      slaView(s.sla, s.waitingSince, Date.now()),
+      h('span', { class: 'why-chip', testid: 'study-why' }, clinical(s.why, s.whyZh)),
+    ),
+  );
+}
+
+export interface StudyHead {
+  element: HTMLElement;
+  render(): void;
+}
+
+export function createStudyHead(state: StudyState): StudyHead {
+  const element = h('div', {});
+  const render = () => {
+    const detail = state.detail;
+    if (!detail) return;
+    replaceChildren(
+      element,
+      studyHeader(detail, state.backHref),
+      detail.errors.length
+        ? h('div', { class: 'banner banner-error' }, detail.errors.map((e) => h('div', { testid: 'study-error' }, h('code', {}, e.code), ' ', e.message)))
+        : null,
+    );
+  };
+  return { element, render };
+}

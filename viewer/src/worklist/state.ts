@@ -1,0 +1,13 @@
+/** What the parts of the worklist share while it is mounted; each part takes it explicitly. */
+import type { WorklistFilters, WorklistItem } from '../api.ts';
+
+export interface WorklistState {
+  /** As in the URL hash. */
+  filters: WorklistFilters;
+  /** As the server last listed them, in its order. */
+  items: WorklistItem[];
+  /** Offered in the modality filter: the common ones, then every one seen since mounting. */
+  readonly seenModalities: Set<string>;
+  /** Set on unmount: answers arriving later must not touch the DOM. */
+  stopped: boolean;
+}
