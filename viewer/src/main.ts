@@ -135,6 +135,78 @@ function currentPath(): string {
   return location.hash.replace(/^#/, '') || '/';
 }
 
+function languageButtons(): HTMLElement[] {
+  return LOCALES.map(({ id, label }) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'lang',
+        lang: id === 'zh' ? 'zh-CN' : 'en',
+        testid: `lang-${id}`,
+        'aria-pressed': String(id === locale()),
+        title: label,
+        onclick: () => setLocale(id),
+      },
+      id === 'zh' ? label : 'EN',
+    ),
+  );
+}
+
+/** The top bar: brand, the screens (the current one marked), language, and who is reading. */
+function renderHeader(header: HTMLElement, reviewer: string, changeReviewer: () => void): void {
+  const m = msg();
+  document.title = m.title;
+  const active = ROUTES.find((r) => r.pattern.test(currentPath()))!.nav;
+  replaceChildren(
+    header,
+    h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Lantern'),
+    h('span', { class: 'brand-sub' }, m.sub),
+    h(
+      'nav',
+      { 'aria-label': m.nav },
+      NAV.map((n) =>
+        h('a', { href: `#${n.path}`, testid: n.testid, class: n.path === active ? 'active' : undefined, 'aria-current': n.path === active ? 'page' : undefined }, n.text()),
+      ),
+    ),
+    // Tools on the right; the shortcut help (shortcuts.ts) may add its button here.
+    h(
+      'div',
+      { class: 'topbar-tools', id: 'topbar-tools' },
+      h('div', { class: 'lang-switch', role: 'group', 'aria-label': m.language, testid: 'lang-switch' }, languageButtons()),
+      h(
+        'div',
+        { class: 'who' },
+        `${m.reviewer} `,
+        h('span', { class: 'reviewer-name', testid: 'reviewer' }, reviewer),
+        ' ',
+        h('button', { type: 'button', class: 'link', testid: 'change-reviewer', title: m.changeTitle, onclick: changeReviewer }, m.change),
+      ),
+    ),
+  );
+}
+
+/** Mounts the screen the hash names, after the previous screen's cleanup has run. */
+function startRouter(screen: HTMLElement, ctx: AppContext, beforeMount: () => void): () => void {
+  let cleanup: (() => void) | undefined;
+  const route = () => {
+    cleanup?.();
+    cleanup = undefined;
+    screen.replaceChildren();
+    const path = currentPath();
+    beforeMount();
+    for (const r of ROUTES) {
+      const match = r.pattern.exec(path);
+      if (!match) continue;
+      cleanup = r.mount(screen, ctx, ...match.slice(1));
+      break;
+    }
+  };
+  window.addEventListener('hashchange', route);
+  route();
+  return route;
+}
+
 async function start(): Promise<void> {
   const app = document.getElementById('app')!;
   const header = h('header', { class: 'topbar' });
@@ -142,62 +214,16 @@ async function start(): Promise<void> {
   replaceChildren(app, header, screen);
   let reviewer = storedReviewer();
 
-  const changeReviewer = async () => {
-    reviewer = await askReviewerName(reviewer);
-    renderHeader();
-  };
+  const showHeader = () =>
+    renderHeader(header, reviewer, async () => {
+      reviewer = await askReviewerName(reviewer);
+      showHeader();
+    });
 
-  const renderHeader = () => {
-    const m = msg();
-    document.title = m.title;
-    const active = ROUTES.find((r) => r.pattern.test(currentPath()))!.nav;
-    const languages = LOCALES.map(({ id, label }) =>
-      h(
-        'button',
-        {
-          type: 'button',
-          class: 'lang',
-          lang: id === 'zh' ? 'zh-CN' : 'en',
-          testid: `lang-${id}`,
-          'aria-pressed': String(id === locale()),
-          title: label,
-          onclick: () => setLocale(id),
-        },
-        id === 'zh' ? label : 'EN',
-      ),
-    );
-    replaceChildren(
-      header,
-      h('a', { class: 'brand', href: '#/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Lantern'),
-      h('span', { class: 'brand-sub' }, m.sub),
-      h(
-        'nav',
-        { 'aria-label': m.nav },
-        NAV.map((n) =>
-          h('a', { href: `#${n.path}`, testid: n.testid, class: n.path === active ? 'active' : undefined, 'aria-current': n.path === active ? 'page' : undefined }, n.text()),
-        ),
-      ),
-      // Tools on the right; the shortcut help (shortcuts.ts) may add its button here.
-      h(
-        'div',
-        { class: 'topbar-tools', id: 'topbar-tools' },
-        h('div', { class: 'lang-switch', role: 'group', 'aria-label': m.language, testid: 'lang-switch' }, languages),
-        h(
-          'div',
-          { class: 'who' },
-          `${m.reviewer} `,
-          h('span', { class: 'reviewer-name', testid: 'reviewer' }, reviewer),
-          ' ',
-          h('button', { type: 'button', class: 'link', testid: 'change-reviewer', title: m.changeTitle, onclick: () => void changeReviewer() }, m.change),
-        ),
-      ),
-    );
-  };
-
-  renderHeader();
+  showHeader();
   if (!reviewer) {
     reviewer = await askReviewerName('');
-    renderHeader();
+    showHeader();
   }
 
   const ctx: AppContext = {
@@ -207,27 +233,12 @@ async function start(): Promise<void> {
     },
   };
 
-  let cleanup: (() => void) | undefined;
-  const route = () => {
-    cleanup?.();
-    cleanup = undefined;
-    screen.replaceChildren();
-    const path = currentPath();
-    renderHeader();
-    for (const r of ROUTES) {
-      const match = r.pattern.exec(path);
-      if (!match) continue;
-      cleanup = r.mount(screen, ctx, ...match.slice(1));
-      break;
-    }
-  };
-  window.addEventListener('hashchange', route);
+  const route = startRouter(screen, ctx, showHeader);
   onLocaleChange(() => {
     route();
     // Keyboard users keep their place: focus returns to the language they just chose.
     header.querySelector<HTMLElement>(`[data-testid="lang-${locale()}"]`)?.focus();
   });
-  route();
 }
 
 void start();
