@@ -29,26 +29,27 @@ export function calculationAudits({ db, options }: StoreContext) {
     return flushing;
   }
 
-  /**
-   * Audits one synchronous calculation (risk, score, triage) for a clinician: which
-   * model, what it was given and what it answered.
-   *
-   * Contract: group commit. The record joins the others made within GROUP_COMMIT_MS
-   * and they are appended in one transaction, after the answer has left: a
-   * sub-millisecond calculation must not wait for a database round trip. A crash in
-   * that window loses those records; a failed commit keeps and retries them. Stored
-   * clinical facts (findings, reviews, assessments) are never written this way.
-   */
-  function recordCalculation(actor: string, calculation: { kind: string; model: { id: string; version: string; sha256: string }; inputs: unknown; result: unknown }): void {
-    pending.push({
-      actor,
-      action: `${calculation.kind}.calculated`,
-      entityType: 'model',
-      entityId: `${calculation.model.id}@${calculation.model.version}`,
-      payload: calculation as unknown as Record<string, unknown>,
-    });
-    flushTimer ??= setTimeout(flush, GROUP_COMMIT_MS);
-  }
-
-  return { recordCalculation, flush };
+  return {
+    /**
+     * Audits one synchronous calculation (risk, score, triage) for a clinician: which
+     * model, what it was given and what it answered.
+     *
+     * Contract: group commit. The record joins the others made within GROUP_COMMIT_MS
+     * and they are appended in one transaction, after the answer has left: a
+     * sub-millisecond calculation must not wait for a database round trip. A crash in
+     * that window loses those records; a failed commit keeps and retries them. Stored
+     * clinical facts (findings, reviews, assessments) are never written this way.
+     */
+    recordCalculation(actor: string, calculation: { kind: string; model: { id: string; version: string; sha256: string }; inputs: unknown; result: unknown }): void {
+      pending.push({
+        actor,
+        action: `${calculation.kind}.calculated`,
+        entityType: 'model',
+        entityId: `${calculation.model.id}@${calculation.model.version}`,
+        payload: calculation as unknown as Record<string, unknown>,
+      });
+      flushTimer ??= setTimeout(flush, GROUP_COMMIT_MS);
+    },
+    flush,
+  };
 }

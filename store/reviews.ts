@@ -5,90 +5,90 @@ import type { FindingRow } from './study-reads.ts';
 import type { NewReaderFinding, ReaderFindingRecord, Review } from './types.ts';
 
 /** The reader's writes, each given the store's context first (bindContext). */
-export const reviewWrites = { recordReview, recordReaderFinding };
-
-/**
- * Records a clinician's decision on a finding.
- *
- * Contract: one transaction; a review row plus its audit record. Decisions are
- * appended, never replaced: a second decision on the same finding is an amendment
- * (`amends` = the previous review's id, also in the audit payload), and the latest one
- * is the finding's current review. The finding row is locked so that two concurrent
- * decisions amend in a line, never both the same one. NotFoundError: nothing written.
- */
-async function recordReview({ db, options }: StoreContext, findingId: string, decision: Omit<Review, 'id' | 'findingId' | 'createdAt' | 'amends'>): Promise<Review> {
-  const review = await auditedTransaction(db, async (tx) => {
-    const finding = await tx.query<FindingRow>('select * from findings where id = $1 for update', [findingId]);
-    if (!finding.rows[0]) throw new NotFoundError(`finding ${findingId} does not exist`);
-    if (finding.rows[0].probability === null) {
-      throw new NotApplicableError(`finding ${findingId} is "not applicable" (${finding.rows[0].applicability?.reason?.text ?? 'outside the model\'s population'}): there is no AI claim to accept or override; add a reader finding instead`);
-    }
-    const inserted = await tx.query<ReviewRow>(
-      `insert into reviews (finding_id, decision, reason_code, comment, reviewer, amends)
-       values ($1, $2, $3, $4, $5, (select max(id) from reviews where finding_id = $1)) returning *`,
-      [findingId, decision.decision, decision.reasonCode ?? null, decision.comment ?? null, decision.reviewer]);
-    const review = reviewFromRow(inserted.rows[0]);
-    const f = finding.rows[0];
-    await appendAudit(tx, {
-      actor: decision.reviewer,
-      action: `finding.${decision.decision}`,
-      entityType: 'finding',
-      entityId: findingId,
-      payload: {
-        reviewId: review.id,
-        amends: review.amends ?? null,
-        decision: review.decision,
-        reasonCode: review.reasonCode,
-        comment: review.comment,
-        finding: { label: f.label, probability: f.probability, positive: f.positive, model: f.model },
-        studyInstanceUid: f.study_instance_uid,
-      },
-    });
-    return { review, studyInstanceUid: f.study_instance_uid };
-  });
-  options.onChange?.({ studyInstanceUid: review.studyInstanceUid, change: 'review' });
-  return review.review;
-}
-
-/**
- * Records a finding a reader adds that the AI did not report.
- *
- * Contract: one transaction; a reader_findings row plus its audit record
- * `finding.reader-added`. The study must exist (NotFoundError); the image, when named,
- * must belong to it and the region lie inside that image (InvalidReferenceError).
- * Either error writes nothing. The label is taken as given: the API checks it.
- */
-async function recordReaderFinding({ db, options }: StoreContext, studyInstanceUid: string, input: NewReaderFinding): Promise<ReaderFindingRecord> {
-  const record = await auditedTransaction(db, async (tx) => {
-    const study = await tx.query('select 1 from studies where study_instance_uid = $1', [studyInstanceUid]);
-    if (study.rows.length === 0) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
-    if (input.sopInstanceUid !== undefined) {
-      const { rows: [instance] } = await tx.query<{ image: { rows?: number; columns?: number } | null }>(
-        'select image from instances where sop_instance_uid = $1 and study_instance_uid = $2', [input.sopInstanceUid, studyInstanceUid]);
-      if (!instance) throw new InvalidReferenceError('sopInstanceUid', `instance ${input.sopInstanceUid} is not part of study ${studyInstanceUid}`);
-      const { rows, columns } = instance.image ?? {};
-      const r = input.region;
-      if (r && rows !== undefined && columns !== undefined && (r.x + r.width > columns || r.y + r.height > rows)) {
-        throw new InvalidReferenceError('region', `the region ends at (${r.x + r.width}, ${r.y + r.height}), outside the ${columns}×${rows} image`);
+export const reviewWrites = {
+  /**
+   * Records a clinician's decision on a finding.
+   *
+   * Contract: one transaction; a review row plus its audit record. Decisions are
+   * appended, never replaced: a second decision on the same finding is an amendment
+   * (`amends` = the previous review's id, also in the audit payload), and the latest one
+   * is the finding's current review. The finding row is locked so that two concurrent
+   * decisions amend in a line, never both the same one. NotFoundError: nothing written.
+   */
+  async recordReview({ db, options }: StoreContext, findingId: string, decision: Omit<Review, 'id' | 'findingId' | 'createdAt' | 'amends'>): Promise<Review> {
+    const review = await auditedTransaction(db, async (tx) => {
+      const finding = await tx.query<FindingRow>('select * from findings where id = $1 for update', [findingId]);
+      if (!finding.rows[0]) throw new NotFoundError(`finding ${findingId} does not exist`);
+      if (finding.rows[0].probability === null) {
+        throw new NotApplicableError(`finding ${findingId} is "not applicable" (${finding.rows[0].applicability?.reason?.text ?? 'outside the model\'s population'}): there is no AI claim to accept or override; add a reader finding instead`);
       }
-    }
-    const inserted = await tx.query<ReaderFindingRow>(
-      `insert into reader_findings (study_instance_uid, label, sop_instance_uid, region, comment, reviewer)
-       values ($1, $2, $3, $4, $5, $6) returning *`,
-      [studyInstanceUid, input.label, input.sopInstanceUid ?? null, input.region ? JSON.stringify(input.region) : null, input.comment ?? null, input.reviewer]);
-    const record = readerFindingFromRow(inserted.rows[0]);
-    await appendAudit(tx, {
-      actor: input.reviewer,
-      action: 'finding.reader-added',
-      entityType: 'reader-finding',
-      entityId: record.id,
-      payload: { studyInstanceUid, label: record.label, sopInstanceUid: record.sopInstanceUid, region: record.region, comment: record.comment },
+      const inserted = await tx.query<ReviewRow>(
+        `insert into reviews (finding_id, decision, reason_code, comment, reviewer, amends)
+         values ($1, $2, $3, $4, $5, (select max(id) from reviews where finding_id = $1)) returning *`,
+        [findingId, decision.decision, decision.reasonCode ?? null, decision.comment ?? null, decision.reviewer]);
+      const review = reviewFromRow(inserted.rows[0]);
+      const f = finding.rows[0];
+      await appendAudit(tx, {
+        actor: decision.reviewer,
+        action: `finding.${decision.decision}`,
+        entityType: 'finding',
+        entityId: findingId,
+        payload: {
+          reviewId: review.id,
+          amends: review.amends ?? null,
+          decision: review.decision,
+          reasonCode: review.reasonCode,
+          comment: review.comment,
+          finding: { label: f.label, probability: f.probability, positive: f.positive, model: f.model },
+          studyInstanceUid: f.study_instance_uid,
+        },
+      });
+      return { review, studyInstanceUid: f.study_instance_uid };
     });
+    options.onChange?.({ studyInstanceUid: review.studyInstanceUid, change: 'review' });
+    return review.review;
+  },
+
+  /**
+   * Records a finding a reader adds that the AI did not report.
+   *
+   * Contract: one transaction; a reader_findings row plus its audit record
+   * `finding.reader-added`. The study must exist (NotFoundError); the image, when named,
+   * must belong to it and the region lie inside that image (InvalidReferenceError).
+   * Either error writes nothing. The label is taken as given: the API checks it.
+   */
+  async recordReaderFinding({ db, options }: StoreContext, studyInstanceUid: string, input: NewReaderFinding): Promise<ReaderFindingRecord> {
+    const record = await auditedTransaction(db, async (tx) => {
+      const study = await tx.query('select 1 from studies where study_instance_uid = $1', [studyInstanceUid]);
+      if (study.rows.length === 0) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
+      if (input.sopInstanceUid !== undefined) {
+        const { rows: [instance] } = await tx.query<{ image: { rows?: number; columns?: number } | null }>(
+          'select image from instances where sop_instance_uid = $1 and study_instance_uid = $2', [input.sopInstanceUid, studyInstanceUid]);
+        if (!instance) throw new InvalidReferenceError('sopInstanceUid', `instance ${input.sopInstanceUid} is not part of study ${studyInstanceUid}`);
+        const { rows, columns } = instance.image ?? {};
+        const r = input.region;
+        if (r && rows !== undefined && columns !== undefined && (r.x + r.width > columns || r.y + r.height > rows)) {
+          throw new InvalidReferenceError('region', `the region ends at (${r.x + r.width}, ${r.y + r.height}), outside the ${columns}×${rows} image`);
+        }
+      }
+      const inserted = await tx.query<ReaderFindingRow>(
+        `insert into reader_findings (study_instance_uid, label, sop_instance_uid, region, comment, reviewer)
+         values ($1, $2, $3, $4, $5, $6) returning *`,
+        [studyInstanceUid, input.label, input.sopInstanceUid ?? null, input.region ? JSON.stringify(input.region) : null, input.comment ?? null, input.reviewer]);
+      const record = readerFindingFromRow(inserted.rows[0]);
+      await appendAudit(tx, {
+        actor: input.reviewer,
+        action: 'finding.reader-added',
+        entityType: 'reader-finding',
+        entityId: record.id,
+        payload: { studyInstanceUid, label: record.label, sopInstanceUid: record.sopInstanceUid, region: record.region, comment: record.comment },
+      });
+      return record;
+    });
+    options.onChange?.({ studyInstanceUid, change: 'reader-finding' });
     return record;
-  });
-  options.onChange?.({ studyInstanceUid, change: 'reader-finding' });
-  return record;
-}
+  },
+};
 
 export interface ReviewRow {
   id: string | number;

@@ -4,7 +4,7 @@
  * (reviews.ts), calculation audits (calculations.ts), agreement (agreement.ts) and the
  * audit trail (audit.ts); what they share is in shared.ts.
  */
-import { agreement } from './agreement.ts';
+import { agreementReads } from './agreement.ts';
 import { listAudit, verifyAudit } from './audit.ts';
 import { calculationAudits } from './calculations.ts';
 import type { Database } from './db.ts';
@@ -19,16 +19,16 @@ export type Store = ReturnType<typeof createStore>;
 
 export function createStore(db: Database, options: StoreOptions) {
   const context: StoreContext = { db, options };
-  const calculations = calculationAudits(context);
+  const { flush: flushCalculations, ...calculations } = calculationAudits(context);
   return {
     db,
     newStudyPriority: newStudyPriority(options.prioritise),
-    ...bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, agreement }),
-    recordCalculation: calculations.recordCalculation,
+    ...bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...agreementReads }),
+    ...calculations,
 
     /** Writes what is waiting, then closes the database. */
     async close(): Promise<void> {
-      await calculations.flush();
+      await flushCalculations();
       await db.close();
     },
 

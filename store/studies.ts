@@ -9,169 +9,169 @@ import type { FindingRow, InstanceRow } from './study-reads.ts';
 import type { FindingInput, NewInstance, Prioritise, StudySnapshot } from './types.ts';
 
 /** The study writes, each given the store's context first (bindContext). */
-export const studyWrites = { recordInstance, recordFindings, recordInferenceFailure, recordClinical };
-
-/**
- * Records a received instance with its study and series.
- *
- * Contract: one transaction; idempotent on SOP Instance UID. A second call for the
- * same instance writes nothing and returns 'duplicate'. A new instance gets one audit
- * record `instance.received`. Returns the study's priority, for the instance's jobs.
- * Round trips: begin with the audit lock; the rows with the chain state; the audit
- * record with the study's snapshot; its priority; commit.
- */
-async function recordInstance({ db, options }: StoreContext, input: NewInstance, actor: string): Promise<{ status: 'stored' | 'duplicate'; priority: number }> {
-  const outcome = await auditedTransaction(db, async (tx) => {
-    const s = input.study;
-    const received: AuditEntry = {
-      actor,
-      action: 'instance.received',
-      entityType: 'instance',
-      entityId: input.sopInstanceUid,
-      payload: { studyInstanceUid: s.studyInstanceUid, blobSha256: input.blobSha256, transferSyntaxUid: input.transferSyntaxUid, pendingModels: input.pendingModels },
-      idempotencyKey: `instance.received:${input.sopInstanceUid}`,
-    };
-    // Study and series are created if new, then the instance; a duplicate's study priority comes along.
-    const { rows: [written] } = await tx.query<{ stored: string | null; priority: number | null } & AuditChainState>(
-      `with study as (
-         insert into studies (study_instance_uid, patient_id, patient_name, patient_sex, patient_age, study_date,
-           study_description, accession_number, modality)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (study_instance_uid) do nothing
-       ), series as (
-         insert into series (series_instance_uid, study_instance_uid, modality, series_number, body_part)
-         values ($10, $1, $11, $12, $13) on conflict (series_instance_uid) do nothing
-       ), instance as (
-         insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid,
-           transfer_syntax_uid, modality, blob_sha256, byte_size, image, status, pending_models)
-         values ($14, $10, $1, $15, $16, $11, $17, $18, $19, $20, $22) on conflict (sop_instance_uid) do nothing
-         returning sop_instance_uid
-       )
-       select (select sop_instance_uid from instance) as stored,
-              (select priority from studies where study_instance_uid = $1) as priority,
-              ${auditChainColumns('$21')}`,
-      [s.studyInstanceUid, s.patientId, s.patientName, s.patientSex, s.patientAge, s.studyDate, s.studyDescription,
-        s.accessionNumber, s.modality,
-        input.seriesInstanceUid, input.modality, input.seriesNumber, input.bodyPart,
-        input.sopInstanceUid, input.sopClassUid, input.transferSyntaxUid, input.blobSha256, input.byteSize,
-        input.image ? JSON.stringify(input.image) : null, input.pendingModels.length > 0 ? 'queued' : 'done', auditKeys([received]), input.pendingModels]);
-    if (written.stored === null) return { status: 'duplicate' as const, priority: Number(written.priority) };
-    const { priority } = await reprioritise(tx, options.prioritise, s.studyInstanceUid, planAudits(written, [received]));
-    return { status: 'stored' as const, priority };
-  });
-  if (outcome.status === 'stored') options.onChange?.({ studyInstanceUid: input.study.studyInstanceUid, change: 'received' });
-  return outcome;
-}
-
-/**
- * Stores one model's findings for one instance.
- *
- * Contract: one transaction; safe to run any number of times. Findings are keyed by
- * their deterministic id (insert-or-ignore), each gets exactly one `finding.created`
- * audit record (keyed), the model leaves the instance's pending list, the instance
- * becomes `done` once that list is empty (a failure of another model stays `failed`),
- * and the study is re-prioritised.
- * Round trips: begin with the audit lock; instance and findings with the chain state;
- * the audit records with the study's snapshot; its priority; commit.
- */
-async function recordFindings({ db, options }: StoreContext, sopInstanceUid: string, findings: FindingInput[], actor: string): Promise<void> {
-  const created: AuditEntry[] = findings.map((f) => ({
-    actor,
-    action: 'finding.created',
-    entityType: 'finding',
-    entityId: f.id,
-    payload: {
-      sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, refer: f.refer, operatingPoint: f.operatingPoint, model: f.model,
-      ...(f.applicability && { applicability: f.applicability }),
-    },
-    idempotencyKey: `finding.created:${f.id}`,
-  }));
-  const columns = findings.map((f) => ({
-    id: f.id, label: f.label, display: f.display, probability: f.probability, positive: f.positive, refer: f.refer,
-    operating_point: f.operatingPoint, model: f.model, timing_ms: f.timingMs, heatmap: f.heatmap ?? null, applicability: f.applicability ?? null,
-  }));
-  const studyInstanceUid = await auditedTransaction(db, async (tx) => {
-    const { rows: [written] } = await tx.query<{ study: string | null } & AuditChainState>(
-      `with instance as (
-         update instances set pending_models = array_remove(pending_models, $4),
-                status = case when status = 'failed' then 'failed'
-                              when cardinality(array_remove(pending_models, $4)) = 0 then 'done' else 'queued' end
-          where sop_instance_uid = $1 returning study_instance_uid
-       ), stored as (
-         insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive, refer,
-           operating_point, model, timing_ms, heatmap, applicability)
-         select f.id, $1, instance.study_instance_uid, f.label, f.display, f.probability, f.positive, f.refer,
-           f.operating_point, f.model, f.timing_ms, f.heatmap, f.applicability
-           from instance, json_populate_recordset(null::findings, $2::json) f
-         on conflict (id) do nothing
-       )
-       select (select study_instance_uid from instance) as study, ${auditChainColumns('$3')}`,
-      [sopInstanceUid, JSON.stringify(columns), auditKeys(created), modelKeyOf(findings)]);
-    if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
-    await reprioritise(tx, options.prioritise, written.study, planAudits(written, created));
-    return written.study;
-  });
-  options.onChange?.({ studyInstanceUid, change: 'finding' });
-}
-
-/**
- * Marks an instance as unreadable by a model, visibly.
- *
- * Contract: one transaction; idempotent per (instance, model version). Findings that
- * already exist are kept: a late failure of a model that already answered changes
- * nothing, and a failure of one model stays visible when another answers.
- */
-async function recordInferenceFailure({ db, options }: StoreContext, sopInstanceUid: string, model: { id: string; version: string }, error: { code: string; message: string }, actor: string): Promise<void> {
-  const failed: AuditEntry = {
-    actor,
-    action: 'inference.failed',
-    entityType: 'instance',
-    entityId: sopInstanceUid,
-    payload: { model, error },
-    idempotencyKey: `inference.failed:${sopInstanceUid}:${model.id}@${model.version}`,
-  };
-  const studyInstanceUid = await auditedTransaction(db, async (tx) => {
-    const { rows: [written] } = await tx.query<{ study: string | null } & AuditChainState>(
-      `with failed as (
-         update instances set status = 'failed', error_code = $2, error_message = $3, pending_models = array_remove(pending_models, $5)
-          where sop_instance_uid = $1 and ($5 = any(pending_models) or (status = 'queued' and cardinality(pending_models) = 0))
-       )
-       select (select study_instance_uid from instances where sop_instance_uid = $1) as study, ${auditChainColumns('$4')}`,
-      [sopInstanceUid, error.code, error.message, auditKeys([failed]), `${model.id}@${model.version}`]);
-    if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
-    await reprioritise(tx, options.prioritise, written.study, planAudits(written, [failed]));
-    return written.study;
-  });
-  options.onChange?.({ studyInstanceUid, change: 'failure' });
-}
-
-/**
- * Records a bedside assessment for a study and re-prioritises it.
- *
- * Contract: one transaction; replaces the study's previous assessment (the audit
- * trail keeps every version); returns the new priority. NotFoundError if the study
- * has not been received.
- */
-async function recordClinical({ db, options }: StoreContext, studyInstanceUid: string, clinical: Record<string, unknown>, actor: string): Promise<ReturnType<Prioritise>> {
-  const result = await auditedTransaction(db, async (tx) => {
-    const study = await tx.query('select 1 from studies where study_instance_uid = $1', [studyInstanceUid]);
-    if (study.rows.length === 0) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
-    await tx.query(
-      `insert into study_clinical (study_instance_uid, clinical) values ($1, $2)
-       on conflict (study_instance_uid) do update set clinical = excluded.clinical, recorded_at = now()`,
-      [studyInstanceUid, JSON.stringify(clinical)]);
-    const result = await reprioritise(tx, options.prioritise, studyInstanceUid);
-    await appendAudit(tx, {
-      actor,
-      action: 'study.assessed',
-      entityType: 'study',
-      entityId: studyInstanceUid,
-      payload: { clinical, priority: result.priority, why: result.why },
+export const studyWrites = {
+  /**
+   * Records a received instance with its study and series.
+   *
+   * Contract: one transaction; idempotent on SOP Instance UID. A second call for the
+   * same instance writes nothing and returns 'duplicate'. A new instance gets one audit
+   * record `instance.received`. Returns the study's priority, for the instance's jobs.
+   * Round trips: begin with the audit lock; the rows with the chain state; the audit
+   * record with the study's snapshot; its priority; commit.
+   */
+  async recordInstance({ db, options }: StoreContext, input: NewInstance, actor: string): Promise<{ status: 'stored' | 'duplicate'; priority: number }> {
+    const outcome = await auditedTransaction(db, async (tx) => {
+      const s = input.study;
+      const received: AuditEntry = {
+        actor,
+        action: 'instance.received',
+        entityType: 'instance',
+        entityId: input.sopInstanceUid,
+        payload: { studyInstanceUid: s.studyInstanceUid, blobSha256: input.blobSha256, transferSyntaxUid: input.transferSyntaxUid, pendingModels: input.pendingModels },
+        idempotencyKey: `instance.received:${input.sopInstanceUid}`,
+      };
+      // Study and series are created if new, then the instance; a duplicate's study priority comes along.
+      const { rows: [written] } = await tx.query<{ stored: string | null; priority: number | null } & AuditChainState>(
+        `with study as (
+           insert into studies (study_instance_uid, patient_id, patient_name, patient_sex, patient_age, study_date,
+             study_description, accession_number, modality)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (study_instance_uid) do nothing
+         ), series as (
+           insert into series (series_instance_uid, study_instance_uid, modality, series_number, body_part)
+           values ($10, $1, $11, $12, $13) on conflict (series_instance_uid) do nothing
+         ), instance as (
+           insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid,
+             transfer_syntax_uid, modality, blob_sha256, byte_size, image, status, pending_models)
+           values ($14, $10, $1, $15, $16, $11, $17, $18, $19, $20, $22) on conflict (sop_instance_uid) do nothing
+           returning sop_instance_uid
+         )
+         select (select sop_instance_uid from instance) as stored,
+                (select priority from studies where study_instance_uid = $1) as priority,
+                ${auditChainColumns('$21')}`,
+        [s.studyInstanceUid, s.patientId, s.patientName, s.patientSex, s.patientAge, s.studyDate, s.studyDescription,
+          s.accessionNumber, s.modality,
+          input.seriesInstanceUid, input.modality, input.seriesNumber, input.bodyPart,
+          input.sopInstanceUid, input.sopClassUid, input.transferSyntaxUid, input.blobSha256, input.byteSize,
+          input.image ? JSON.stringify(input.image) : null, input.pendingModels.length > 0 ? 'queued' : 'done', auditKeys([received]), input.pendingModels]);
+      if (written.stored === null) return { status: 'duplicate' as const, priority: Number(written.priority) };
+      const { priority } = await reprioritise(tx, options.prioritise, s.studyInstanceUid, planAudits(written, [received]));
+      return { status: 'stored' as const, priority };
     });
+    if (outcome.status === 'stored') options.onChange?.({ studyInstanceUid: input.study.studyInstanceUid, change: 'received' });
+    return outcome;
+  },
+
+  /**
+   * Stores one model's findings for one instance.
+   *
+   * Contract: one transaction; safe to run any number of times. Findings are keyed by
+   * their deterministic id (insert-or-ignore), each gets exactly one `finding.created`
+   * audit record (keyed), the model leaves the instance's pending list, the instance
+   * becomes `done` once that list is empty (a failure of another model stays `failed`),
+   * and the study is re-prioritised.
+   * Round trips: begin with the audit lock; instance and findings with the chain state;
+   * the audit records with the study's snapshot; its priority; commit.
+   */
+  async recordFindings({ db, options }: StoreContext, sopInstanceUid: string, findings: FindingInput[], actor: string): Promise<void> {
+    const created: AuditEntry[] = findings.map((f) => ({
+      actor,
+      action: 'finding.created',
+      entityType: 'finding',
+      entityId: f.id,
+      payload: {
+        sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, refer: f.refer, operatingPoint: f.operatingPoint, model: f.model,
+        ...(f.applicability && { applicability: f.applicability }),
+      },
+      idempotencyKey: `finding.created:${f.id}`,
+    }));
+    const columns = findings.map((f) => ({
+      id: f.id, label: f.label, display: f.display, probability: f.probability, positive: f.positive, refer: f.refer,
+      operating_point: f.operatingPoint, model: f.model, timing_ms: f.timingMs, heatmap: f.heatmap ?? null, applicability: f.applicability ?? null,
+    }));
+    const studyInstanceUid = await auditedTransaction(db, async (tx) => {
+      const { rows: [written] } = await tx.query<{ study: string | null } & AuditChainState>(
+        `with instance as (
+           update instances set pending_models = array_remove(pending_models, $4),
+                  status = case when status = 'failed' then 'failed'
+                                when cardinality(array_remove(pending_models, $4)) = 0 then 'done' else 'queued' end
+            where sop_instance_uid = $1 returning study_instance_uid
+         ), stored as (
+           insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive, refer,
+             operating_point, model, timing_ms, heatmap, applicability)
+           select f.id, $1, instance.study_instance_uid, f.label, f.display, f.probability, f.positive, f.refer,
+             f.operating_point, f.model, f.timing_ms, f.heatmap, f.applicability
+             from instance, json_populate_recordset(null::findings, $2::json) f
+           on conflict (id) do nothing
+         )
+         select (select study_instance_uid from instance) as study, ${auditChainColumns('$3')}`,
+        [sopInstanceUid, JSON.stringify(columns), auditKeys(created), modelKeyOf(findings)]);
+      if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
+      await reprioritise(tx, options.prioritise, written.study, planAudits(written, created));
+      return written.study;
+    });
+    options.onChange?.({ studyInstanceUid, change: 'finding' });
+  },
+
+  /**
+   * Marks an instance as unreadable by a model, visibly.
+   *
+   * Contract: one transaction; idempotent per (instance, model version). Findings that
+   * already exist are kept: a late failure of a model that already answered changes
+   * nothing, and a failure of one model stays visible when another answers.
+   */
+  async recordInferenceFailure({ db, options }: StoreContext, sopInstanceUid: string, model: { id: string; version: string }, error: { code: string; message: string }, actor: string): Promise<void> {
+    const failed: AuditEntry = {
+      actor,
+      action: 'inference.failed',
+      entityType: 'instance',
+      entityId: sopInstanceUid,
+      payload: { model, error },
+      idempotencyKey: `inference.failed:${sopInstanceUid}:${model.id}@${model.version}`,
+    };
+    const studyInstanceUid = await auditedTransaction(db, async (tx) => {
+      const { rows: [written] } = await tx.query<{ study: string | null } & AuditChainState>(
+        `with failed as (
+           update instances set status = 'failed', error_code = $2, error_message = $3, pending_models = array_remove(pending_models, $5)
+            where sop_instance_uid = $1 and ($5 = any(pending_models) or (status = 'queued' and cardinality(pending_models) = 0))
+         )
+         select (select study_instance_uid from instances where sop_instance_uid = $1) as study, ${auditChainColumns('$4')}`,
+        [sopInstanceUid, error.code, error.message, auditKeys([failed]), `${model.id}@${model.version}`]);
+      if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
+      await reprioritise(tx, options.prioritise, written.study, planAudits(written, [failed]));
+      return written.study;
+    });
+    options.onChange?.({ studyInstanceUid, change: 'failure' });
+  },
+
+  /**
+   * Records a bedside assessment for a study and re-prioritises it.
+   *
+   * Contract: one transaction; replaces the study's previous assessment (the audit
+   * trail keeps every version); returns the new priority. NotFoundError if the study
+   * has not been received.
+   */
+  async recordClinical({ db, options }: StoreContext, studyInstanceUid: string, clinical: Record<string, unknown>, actor: string): Promise<ReturnType<Prioritise>> {
+    const result = await auditedTransaction(db, async (tx) => {
+      const study = await tx.query('select 1 from studies where study_instance_uid = $1', [studyInstanceUid]);
+      if (study.rows.length === 0) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
+      await tx.query(
+        `insert into study_clinical (study_instance_uid, clinical) values ($1, $2)
+         on conflict (study_instance_uid) do update set clinical = excluded.clinical, recorded_at = now()`,
+        [studyInstanceUid, JSON.stringify(clinical)]);
+      const result = await reprioritise(tx, options.prioritise, studyInstanceUid);
+      await appendAudit(tx, {
+        actor,
+        action: 'study.assessed',
+        entityType: 'study',
+        entityId: studyInstanceUid,
+        payload: { clinical, priority: result.priority, why: result.why },
+      });
+      return result;
+    });
+    options.onChange?.({ studyInstanceUid, change: 'triage' });
     return result;
-  });
-  options.onChange?.({ studyInstanceUid, change: 'triage' });
-  return result;
-}
+  },
+};
 
 /** What a study holding one instance awaiting AI, and nothing else, is ranked at: the priority its first jobs are queued with. */
 export const newStudyPriority = (prioritise: Prioritise) => prioritise({ instances: [{ sopInstanceUid: '', status: 'queued' }], findings: [] }).priority;

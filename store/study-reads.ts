@@ -20,56 +20,56 @@ import {
 } from './types.ts';
 
 /** The study reads, each given the store's context first (bindContext). */
-export const studyReads = { queuedInstances, getWorklist, getStudy, getInstance };
+export const studyReads = {
+  /** Instances of a study still waiting for AI: their jobs' priority follows the study's. */
+  async queuedInstances({ db }: StoreContext, studyInstanceUid: string): Promise<{ sopInstanceUid: string; modality?: string }[]> {
+    const rows = await db.query<{ sop_instance_uid: string; modality: string | null }>(
+      `select sop_instance_uid, modality from instances where study_instance_uid = $1 and status = 'queued'`, [studyInstanceUid]);
+    return rows.rows.map((r) => ({ sopInstanceUid: r.sop_instance_uid, modality: optional(r.modality) }));
+  },
 
-/** Instances of a study still waiting for AI: their jobs' priority follows the study's. */
-async function queuedInstances({ db }: StoreContext, studyInstanceUid: string): Promise<{ sopInstanceUid: string; modality?: string }[]> {
-  const rows = await db.query<{ sop_instance_uid: string; modality: string | null }>(
-    `select sop_instance_uid, modality from instances where study_instance_uid = $1 and status = 'queued'`, [studyInstanceUid]);
-  return rows.rows.map((r) => ({ sopInstanceUid: r.sop_instance_uid, modality: optional(r.modality) }));
-}
+  /** Studies that still need a human first, in triage order; then reviewed ones. Filters apply before the limit. */
+  async getWorklist({ db }: StoreContext, filter: WorklistFilter = {}, limit = 200): Promise<WorklistItem[]> {
+    const ranges = filter.priorityRanges;
+    const studies = await db.query<StudyRow>(
+      `select * from (select s.*, ${STUDY_STATUS_SQL} as status from studies s) s
+        where ($1::text[] is null or s.status = any($1))
+          and ($2::text[] is null or s.modality = any($2)
+               or exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.modality = any($2)))
+          and ($3::float8[] is null or exists (
+               select 1 from unnest($3::float8[], $4::float8[]) as band(lo, hi)
+                where (band.lo is null or s.priority >= band.lo) and (band.hi is null or s.priority < band.hi)))
+        order by s.status = 'reviewed', s.priority desc, s.received_at asc
+        limit $5`,
+      [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min ?? null) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit]);
+    return hydrate(db, studies.rows);
+  },
 
-/** Studies that still need a human first, in triage order; then reviewed ones. Filters apply before the limit. */
-async function getWorklist({ db }: StoreContext, filter: WorklistFilter = {}, limit = 200): Promise<WorklistItem[]> {
-  const ranges = filter.priorityRanges;
-  const studies = await db.query<StudyRow>(
-    `select * from (select s.*, ${STUDY_STATUS_SQL} as status from studies s) s
-      where ($1::text[] is null or s.status = any($1))
-        and ($2::text[] is null or s.modality = any($2)
-             or exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.modality = any($2)))
-        and ($3::float8[] is null or exists (
-             select 1 from unnest($3::float8[], $4::float8[]) as band(lo, hi)
-              where (band.lo is null or s.priority >= band.lo) and (band.hi is null or s.priority < band.hi)))
-      order by s.status = 'reviewed', s.priority desc, s.received_at asc
-      limit $5`,
-    [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min ?? null) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit]);
-  return hydrate(db, studies.rows);
-}
+  async getStudy({ db }: StoreContext, studyInstanceUid: string): Promise<StudyDetail> {
+    const studies = await db.query<StudyRow>(`select s.*, ${STUDY_STATUS_SQL} as status from studies s where study_instance_uid = $1`, [studyInstanceUid]);
+    if (!studies.rows[0]) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
+    const [item] = await hydrate(db, studies.rows);
+    const instances = await db.query<InstanceRow>('select * from instances where study_instance_uid = $1 order by received_at', [studyInstanceUid]);
+    const reviews = (await db.query<ReviewRow>(
+      `select r.* from reviews r join findings f on f.id = r.finding_id where f.study_instance_uid = $1 order by r.id`, [studyInstanceUid])).rows.map(reviewFromRow);
+    const readerFindings = await db.query<ReaderFindingRow>('select * from reader_findings where study_instance_uid = $1 order by id', [studyInstanceUid]);
+    const { findings, errors, ...study } = item;
+    return {
+      study,
+      instances: instances.rows.map(instanceFromRow),
+      findings: findings.map((f) => ({ ...f, reviews: reviews.filter((r) => r.findingId === f.id) })),
+      reviews,
+      readerFindings: readerFindings.rows.map(readerFindingFromRow),
+      errors,
+    };
+  },
 
-async function getStudy({ db }: StoreContext, studyInstanceUid: string): Promise<StudyDetail> {
-  const studies = await db.query<StudyRow>(`select s.*, ${STUDY_STATUS_SQL} as status from studies s where study_instance_uid = $1`, [studyInstanceUid]);
-  if (!studies.rows[0]) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
-  const [item] = await hydrate(db, studies.rows);
-  const instances = await db.query<InstanceRow>('select * from instances where study_instance_uid = $1 order by received_at', [studyInstanceUid]);
-  const reviews = (await db.query<ReviewRow>(
-    `select r.* from reviews r join findings f on f.id = r.finding_id where f.study_instance_uid = $1 order by r.id`, [studyInstanceUid])).rows.map(reviewFromRow);
-  const readerFindings = await db.query<ReaderFindingRow>('select * from reader_findings where study_instance_uid = $1 order by id', [studyInstanceUid]);
-  const { findings, errors, ...study } = item;
-  return {
-    study,
-    instances: instances.rows.map(instanceFromRow),
-    findings: findings.map((f) => ({ ...f, reviews: reviews.filter((r) => r.findingId === f.id) })),
-    reviews,
-    readerFindings: readerFindings.rows.map(readerFindingFromRow),
-    errors,
-  };
-}
-
-async function getInstance({ db }: StoreContext, sopInstanceUid: string): Promise<InstanceRecord> {
-  const rows = await db.query<InstanceRow>('select * from instances where sop_instance_uid = $1', [sopInstanceUid]);
-  if (!rows.rows[0]) throw new NotFoundError(`instance ${sopInstanceUid} does not exist`);
-  return instanceFromRow(rows.rows[0]);
-}
+  async getInstance({ db }: StoreContext, sopInstanceUid: string): Promise<InstanceRecord> {
+    const rows = await db.query<InstanceRow>('select * from instances where sop_instance_uid = $1', [sopInstanceUid]);
+    if (!rows.rows[0]) throw new NotFoundError(`instance ${sopInstanceUid} does not exist`);
+    return instanceFromRow(rows.rows[0]);
+  },
+};
 
 /** Attaches findings (with their latest review), errors and a derived status to study rows. */
 async function hydrate(db: Queryable, studies: StudyRow[]): Promise<WorklistItem[]> {
