@@ -7,6 +7,8 @@ import { ApiError, errorResponse } from './errors.ts';
 import { agreementRoutes } from './routes/agreement.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { eventRoutes } from './routes/events.ts';
+import { openApiRoutes, undeclaredRoutes } from './openapi.ts';
+import { declaredRoutes } from './route.ts';
 import { frameRoutes } from './routes/frames.ts';
 import { healthRoutes } from './routes/health.ts';
 import { modelRoutes } from './routes/models.ts';
@@ -23,15 +25,17 @@ const API_PREFIXES = ['/v1', '/dicomweb', '/fhir', '/cds-services', '/metrics', 
 
 const noRoute = (c: Context) => errorResponse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
 
-/** The HTTP surface: one module per resource, mounted here; the built viewer at `/`. */
+/** The HTTP surface: one module per resource, mounted here, its OpenAPI document generated from them; the built viewer at `/`. */
 export function createApp(deps: ApiDeps) {
   const app = new Hono();
   app.onError((error, c) => errorResponse(c, error));
 
-  for (const routes of [healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes, eventRoutes,
-    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes]) {
-    app.route('/', routes(deps));
-  }
+  const features = [healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes, eventRoutes,
+    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes].map((routes) => routes(deps));
+  const openApi = openApiRoutes(features.flatMap(declaredRoutes));
+  for (const routes of [...features, openApi]) app.route('/', routes);
+  const undeclared = undeclaredRoutes(app, [...features, openApi].flatMap(declaredRoutes));
+  if (undeclared.length) throw new Error(`routes without a declaration (api/route.ts mount) would be missing from /openapi.json: ${undeclared.join(', ')}`);
   // A client of an API path must never mistake the viewer's HTML for an answer.
   for (const prefix of API_PREFIXES) {
     app.all(prefix, noRoute);

@@ -77,7 +77,10 @@ export const review = z.object({
   createdAt: z.string(),
   /** Set when this decision amends an earlier one on the same finding: that review's id. */
   amends: z.string().optional(),
-});
+}).meta({ id: 'Review' });
+
+/** `POST /v1/findings/{id}/review` answers the decision as recorded. */
+export const reviewAnswer = z.object({ review }).meta({ id: 'ReviewAnswer' });
 
 /** A stored finding as the API presents it. */
 export const finding = findingInput.extend({
@@ -92,7 +95,7 @@ export const finding = findingInput.extend({
   review: review.nullable(),
   /** Every decision on this finding, oldest first (study detail only). */
   reviews: z.array(review).optional(),
-});
+}).meta({ id: 'Finding' });
 
 export type ApplicabilityNote = z.infer<typeof applicabilityNote>;
 export type Applicability = z.infer<typeof applicability>;

@@ -8,11 +8,10 @@ import { decision } from './findings.ts';
  */
 
 /** A coded term with its English and Chinese names. */
-export interface CodedTerm {
-  code: string;
-  display: string;
-  displayZh: string;
-}
+export const codedTerm = z.object({ code: z.string(), display: z.string(), displayZh: z.string() });
+
+/** `GET /v1/review-reasons`, `GET /v1/reader-finding-labels`. */
+export const codedTerms = z.object({ items: z.array(codedTerm) }).meta({ id: 'CodedTerms' });
 
 /** Coded override reasons: coded so agreement statistics can count them (`GET /v1/review-reasons`). */
 export const REVIEW_REASONS = [
@@ -88,8 +87,12 @@ export const readerFinding = z.object({
   comment: z.string().optional(),
   reviewer: z.string(),
   createdAt: z.string(),
-});
+}).meta({ id: 'ReaderFinding' });
 
+/** `POST /v1/studies/{uid}/reader-findings` answers the finding as recorded. */
+export const readerFindingAnswer = z.object({ readerFinding }).meta({ id: 'ReaderFindingAnswer' });
+
+export type CodedTerm = z.infer<typeof codedTerm>;
 export type ReviewRequest = z.input<typeof reviewRequest>;
 export type Region = z.infer<typeof region>;
 export type ReaderFindingRequest = z.input<typeof readerFindingRequest>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { FindingInput } from './findings.ts';
+import { finding, review, type FindingInput } from './findings.ts';
+import { readerFinding } from './reading.ts';
 
 /**
  * A study's state as the worklist, the study view and the live event stream present it.
@@ -21,7 +22,7 @@ export const studyChangeKind = z.enum(['received', 'finding', 'failure', 'review
 export const studyChange = z.object({
   studyInstanceUid: z.string(),
   change: studyChangeKind,
-});
+}).meta({ id: 'StudyChange' });
 
 /** The Chinese four-level emergency triage scale: I 濒危, II 危重, III 急症, IV 非急症. */
 export const triageLevel = z.enum(['I', 'II', 'III', 'IV']);
@@ -52,6 +53,110 @@ export const sla = z.object({
   breached: z.boolean(),
 });
 
+/** The triage policy's answer as stored on a study, with the policy card that gave it. */
+export const studyTriage = triageResult.extend({
+  policy: z.object({ id: z.string(), version: z.string(), sha256: z.string() }),
+});
+
+/** A study as the worklist and the study view present it. */
+export const studySummary = z.object({
+  studyInstanceUid: z.string(),
+  patientId: z.string().optional(),
+  patientName: z.string().optional(),
+  patientSex: z.string().optional(),
+  patientAge: z.string().optional(),
+  studyDate: z.string().optional(),
+  studyDescription: z.string().optional(),
+  accessionNumber: z.string().optional(),
+  modality: z.string().optional(),
+  status: studyStatus,
+  /** 0–100, higher is read first. */
+  priority: z.number(),
+  /** One line: what put the study where it is in the worklist. */
+  why: z.string(),
+  /** `why` in Chinese; falls back to `why` for a study not re-prioritised since it was added. */
+  whyZh: z.string(),
+  /** Absent until the triage policy has run on the study. */
+  triage: studyTriage.optional(),
+  receivedAt: z.string(),
+  /** When the study was received: the clock its SLA runs on. */
+  waitingSince: z.string(),
+  /** Null once the study is reviewed, or when no triage level is known. */
+  sla: sla.nullable(),
+}).meta({ id: 'StudySummary' });
+
+/** Worklist bands of priority, [min, max): the worklist's `priority` filter and the viewer's colours. */
+export const PRIORITY_BANDS = {
+  urgent: { min: 75 },
+  high: { min: 50, max: 75 },
+  routine: { min: 25, max: 50 },
+  low: { max: 25 },
+} as const satisfies Record<string, { min?: number; max?: number }>;
+export type PriorityBand = keyof typeof PRIORITY_BANDS;
+
+/** `a,b,c` → ['a','b','c']; an empty or absent parameter does not filter. */
+const commaList = <T extends z.ZodType<string, string>>(item: T) => z.string().optional()
+  .transform((s) => s?.split(',').map((v) => v.trim()).filter(Boolean))
+  .transform((list) => (list?.length ? list : undefined))
+  .pipe(z.array(item).optional());
+
+/** `GET /v1/worklist?status=pending,ready&modality=CR,DX&priority=urgent,high`: each a comma list, "any of". */
+export const worklistQuery = z.object({
+  status: commaList(studyStatus).meta({ description: 'comma-separated statuses: pending, ready, reviewed, failed' }),
+  modality: commaList(z.string().regex(/^[A-Z0-9]{1,16}$/, 'a DICOM modality code, e.g. CR')).meta({ description: 'comma-separated DICOM modality codes, e.g. CR,DX' }),
+  priority: commaList(z.enum(Object.keys(PRIORITY_BANDS) as [PriorityBand, ...PriorityBand[]])).meta({ description: 'comma-separated priority bands: urgent (≥75), high, routine, low (<25)' }),
+});
+
+export const worklistItem = studySummary.extend({
+  findings: z.array(finding),
+  errors: z.array(instanceError),
+}).meta({ id: 'WorklistItem' });
+
+export const worklist = z.object({ items: z.array(worklistItem) }).meta({ id: 'Worklist' });
+
+/** The image attributes of an instance that a viewer needs to render its frames. */
+export const imageAttributes = z.object({
+  rows: z.number().int(),
+  columns: z.number().int(),
+  samplesPerPixel: z.number().int(),
+  photometricInterpretation: z.string(),
+  bitsAllocated: z.number().int(),
+  bitsStored: z.number().int(),
+  highBit: z.number().int(),
+  pixelRepresentation: z.union([z.literal(0), z.literal(1)]),
+  planarConfiguration: z.union([z.literal(0), z.literal(1)]),
+  numberOfFrames: z.number().int(),
+  rescaleSlope: z.number(),
+  rescaleIntercept: z.number(),
+  windowCenter: z.number().optional(),
+  windowWidth: z.number().optional(),
+  /** [row spacing, column spacing] in mm. */
+  pixelSpacing: z.tuple([z.number(), z.number()]).optional(),
+}).meta({ id: 'ImageAttributes' });
+
+export const studyInstance = z.object({
+  sopInstanceUid: z.string(),
+  seriesInstanceUid: z.string(),
+  modality: z.string().optional(),
+  transferSyntaxUid: z.string(),
+  /** queued: AI has not answered yet; done: every model answered; failed: one could not read it. */
+  status: z.enum(['queued', 'done', 'failed']),
+  image: imageAttributes,
+  /** WADO-RS frames of this instance: append `/1` for the first frame. */
+  framesUrl: z.string(),
+});
+
+/** `GET /v1/studies/{uid}`: everything the study view shows. */
+export const studyDetail = z.object({
+  study: studySummary,
+  instances: z.array(studyInstance),
+  /** Each with `reviews`: every decision on it, oldest first. */
+  findings: z.array(finding),
+  reviews: z.array(review),
+  readerFindings: z.array(readerFinding),
+  errors: z.array(instanceError),
+}).meta({ id: 'StudyDetail' });
+
 export type StudyStatus = z.infer<typeof studyStatus>;
 export type TriageLevel = z.infer<typeof triageLevel>;
 export type TriageReason = z.infer<typeof triageReason>;
@@ -60,6 +165,14 @@ export type Sla = z.infer<typeof sla>;
 export type InstanceError = z.infer<typeof instanceError>;
 export type StudyChangeKind = z.infer<typeof studyChangeKind>;
 export type StudyChange = z.infer<typeof studyChange>;
+export type StudyTriage = z.infer<typeof studyTriage>;
+export type StudySummary = z.infer<typeof studySummary>;
+export type WorklistQuery = z.input<typeof worklistQuery>;
+export type WorklistItem = z.infer<typeof worklistItem>;
+export type Worklist = z.infer<typeof worklist>;
+export type ImageAttributes = z.infer<typeof imageAttributes>;
+export type StudyInstance = z.infer<typeof studyInstance>;
+export type StudyDetail = z.infer<typeof studyDetail>;
 
 /**
  * What triage sees of a study when its priority is recomputed: the store builds it inside

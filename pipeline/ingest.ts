@@ -5,13 +5,7 @@ import type { ReadAssistQueue } from '../queue/enqueue.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from './instance-writes.ts';
-
-export interface IngestOutcome {
-  studyInstanceUid: string;
-  seriesInstanceUid: string;
-  sopInstanceUid: string;
-  status: 'stored' | 'duplicate';
-}
+import type { StoredInstance } from '../contract/dicomweb.ts';
 
 /**
  * One received DICOM object, through the whole ingest path:
@@ -34,7 +28,7 @@ export interface IngestDeps {
   instanceWrites: InstanceWrites;
 }
 
-export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, actor: string): Promise<IngestOutcome> {
+export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, actor: string): Promise<StoredInstance> {
   const instance = parseDicom(bytes);
   const image = requirePixelData(instance);
   const meta = instance.meta;
@@ -64,7 +58,7 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, actor:
     image: { ...image },
     pendingModels: models,
   }, actor));
-  let status: IngestOutcome['status'];
+  let status: StoredInstance['status'];
   if (models.length > 0) {
     const job = { sopInstanceUid: meta.sopInstanceUid, studyInstanceUid: meta.studyInstanceUid, blobSha256 };
     // Queued at a new study's priority; a study that already carries findings or vitals

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wilson } from '../../tools/evaluation/metrics.ts';
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
-import type { AgreementGroup } from './agreement.ts';
+import type { AgreementGroup } from '../../contract/agreement.ts';
 
 type Answer = { generatedAt: string; groups: AgreementGroup[]; error?: { code: string; details: { field: string }[] } };
 

@@ -1,20 +1,13 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { agreement, agreementQuery, type AgreementGroup } from '../../contract/agreement.ts';
+import { REVIEW_REASONS } from '../../contract/reading.ts';
 import { wilson } from '../../inference/proportion.ts';
 import { labelNamesZh } from '../../inference/label-names.ts';
 import type { AgreementRow } from '../../store/types.ts';
 import type { ApiDeps } from '../deps.ts';
-import { ApiError, parseBody } from '../errors.ts';
-import { REVIEW_REASONS } from '../../contract/reading.ts';
-
-const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()], { error: 'an ISO date or date-time, e.g. 2026-11-01 or 2026-11-01T08:00:00Z' })
-  .transform((s) => new Date(s));
-
-const agreementQuery = z.object({
-  from: instant.optional(),
-  to: instant.optional(),
-  model: z.string().min(1).max(100).optional(),
-}).strict();
+import { ApiError } from '../errors.ts';
+import { mount } from '../route.ts';
 
 /**
  * `GET /v1/agreement?from=&to=&model=`: how readers received each model version's findings,
@@ -26,17 +19,29 @@ export function agreementRoutes(deps: ApiDeps) {
   const app = new Hono();
   const nameZh = labelNamesZh(deps.registry.models);
 
-  async function agreement(query: Record<string, string>) {
-    const q = parseBody(agreementQuery, query);
+  async function groups(q: z.output<typeof agreementQuery>) {
     if (q.from && q.to && q.from >= q.to) throw new ApiError(422, 'VALIDATION_FAILED', 'the request is invalid', [{ field: 'to', message: '`to` must be after `from`' }]);
     const rows = await deps.store.agreement({ from: q.from, to: q.to, modelId: q.model });
     return { generatedAt: new Date().toISOString(), groups: rows.map((row) => present(row, nameZh({ id: row.modelId, version: row.modelVersion }, row.label))) };
   }
 
-  app.get('/v1/agreement', async (c) => c.json(await agreement(c.req.query())));
-  app.get('/v1/agreement.csv', async (c) => {
-    const { generatedAt, groups } = await agreement(c.req.query());
-    return c.body(toCsv(groups), 200, {
+  const about = 'Findings created in [from, to) (ISO dates or date-times), one model id or all; each finding\'s latest review is its decision.';
+  mount(app, {
+    method: 'get', path: '/v1/agreement', operationId: 'getAgreement', tag: 'model teams',
+    summary: 'How readers received each model version\'s findings, per label',
+    description: `Acceptance with its Wilson 95 % interval, override reasons in Pareto order, time to decision, acceptance by day, reader-added findings. ${about}`,
+    query: agreementQuery,
+    responses: { 200: { description: 'One group per (model version, label).', json: agreement } },
+  }, async (c, { query }) => c.json(await groups(query)));
+  mount(app, {
+    method: 'get', path: '/v1/agreement.csv', operationId: 'getAgreementCsv', tag: 'model teams',
+    summary: 'The same groups as CSV, one row each (UTF-8 with a byte order mark)',
+    description: about,
+    query: agreementQuery,
+    responses: { 200: { description: 'RFC 4180 CSV; one count column per coded override reason.', media: { type: 'text/csv' } } },
+  }, async (c, { query }) => {
+    const { generatedAt, groups: rows } = await groups(query);
+    return c.body(toCsv(rows), 200, {
       'content-type': 'text/csv; charset=utf-8',
       'content-disposition': `attachment; filename="lantern-agreement-${generatedAt.slice(0, 10)}.csv"`,
     });
@@ -44,11 +49,9 @@ export function agreementRoutes(deps: ApiDeps) {
   return app;
 }
 
-export type AgreementGroup = ReturnType<typeof present>;
-
 const rate = (k: number, n: number) => (n > 0 ? k / n : null);
 
-function present(row: AgreementRow, displayZh: string | undefined) {
+function present(row: AgreementRow, displayZh: string | undefined): AgreementGroup {
   let cumulative = 0;
   return {
     modelId: row.modelId,

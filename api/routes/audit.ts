@@ -1,20 +1,21 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import { auditPage, auditQuery, auditVerification } from '../../contract/audit.ts';
 import type { ApiDeps } from '../deps.ts';
-import { parseBody } from '../errors.ts';
-
-const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  before: z.coerce.number().int().min(1).optional(),
-  entityId: z.string().max(200).optional(),
-});
+import { mount } from '../route.ts';
 
 export function auditRoutes(deps: ApiDeps) {
   const app = new Hono();
-  app.get('/v1/audit', async (c) => {
-    const query = parseBody(listQuery, c.req.query());
-    return c.json({ items: await deps.store.listAudit({ limit: query.limit, beforeSeq: query.before, entityId: query.entityId }) });
-  });
-  app.get('/v1/audit/verify', async (c) => c.json(await deps.store.verifyAudit()));
+  mount(app, {
+    method: 'get', path: '/v1/audit', operationId: 'listAudit', tag: 'audit',
+    summary: 'The audit trail, newest first',
+    description: 'Every AI output, clinician decision and calculation, hash-chained. Page with `before` = the last `seq` seen.',
+    query: auditQuery,
+    responses: { 200: { description: 'A page of records.', json: auditPage } },
+  }, async (c, { query }) => c.json({ items: await deps.store.listAudit({ limit: query.limit, beforeSeq: query.before, entityId: query.entityId }) }));
+  mount(app, {
+    method: 'get', path: '/v1/audit/verify', operationId: 'verifyAudit', tag: 'audit',
+    summary: 'Re-hash the whole chain and name the first broken record',
+    responses: { 200: { description: 'Whether the chain is intact.', json: auditVerification } },
+  }, async (c) => c.json(await deps.store.verifyAudit()));
   return app;
 }

@@ -1,6 +1,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Hono } from 'hono';
+import { eventLoopLag, eventLoopQuery, health, liveness } from '../../contract/system.ts';
 import type { ApiDeps } from '../deps.ts';
+import { mount } from '../route.ts';
 
 /** monitorEventLoopDelay samples with a timer of this period and records the whole interval, not only the delay. */
 const RESOLUTION_MS = 10;
@@ -13,7 +15,11 @@ export function healthRoutes(deps: ApiDeps) {
   loopDelay.enable();
   let since = new Date().toISOString();
 
-  app.get('/health', async (c) => {
+  mount(app, {
+    method: 'get', path: '/health', operationId: 'getHealth', tag: 'system',
+    summary: 'Readiness: Redis and the database answer; the models loaded',
+    responses: { 200: { description: 'Ready.', json: health }, 503: { description: 'Degraded: what failed is named.', json: health } },
+  }, async (c) => {
     const [redis, database] = await Promise.all([
       deps.redis.ping().then(() => 'ok', (e: Error) => `error: ${e.message}`),
       deps.store.db.query('select 1').then(() => 'ok', (e: Error) => `error: ${e.message}`),
@@ -27,14 +33,25 @@ export function healthRoutes(deps: ApiDeps) {
     }, ok ? 200 : 503);
   });
   /** Liveness: no I/O at all, so it is also the floor any other route is measured against. */
-  app.get('/health/live', (c) => c.json({ status: 'ok' }));
+  const live = { 200: { description: 'Alive.', json: liveness } };
+  mount(app, { method: 'get', path: '/health/live', operationId: 'getLiveness', tag: 'system', summary: 'Liveness (no I/O)', responses: live },
+    (c) => c.json({ status: 'ok' }));
   /** The same for a POST: reads and parses a JSON body, then answers: the HTTP floor of any JSON API call. */
-  app.post('/health/live', async (c) => {
+  mount(app, {
+    method: 'post', path: '/health/live', operationId: 'postLiveness', tag: 'system', summary: 'Liveness after reading a JSON body (the floor of any JSON call)',
+    rawBody: { description: 'Any JSON; it is read and discarded.', mediaTypes: ['application/json'] },
+    responses: live,
+  }, async (c) => {
     await c.req.json().catch(() => undefined);
     return c.json({ status: 'ok' });
   });
   /** How late this API process's event loop ran timers since `since` (its lag); `?reset=true` starts a new window. */
-  app.get('/health/event-loop', (c) => {
+  mount(app, {
+    method: 'get', path: '/health/event-loop', operationId: 'getEventLoopLag', tag: 'system',
+    summary: 'How late this API process ran timers (its event-loop lag) since the window began',
+    query: eventLoopQuery,
+    responses: { 200: { description: 'Lag percentiles in milliseconds.', json: eventLoopLag } },
+  }, (c, { query }) => {
     const body = {
       since,
       samples: loopDelay.count,
@@ -42,7 +59,7 @@ export function healthRoutes(deps: ApiDeps) {
       p99Ms: lagMs(loopDelay.percentile(99)),
       maxMs: lagMs(loopDelay.max),
     };
-    if (c.req.query('reset') === 'true') {
+    if (query.reset === 'true') {
       loopDelay.reset();
       since = new Date().toISOString();
     }

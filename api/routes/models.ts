@@ -1,12 +1,15 @@
 import { Hono } from 'hono';
+import { modelDescription, modelList, type ModelDescription } from '../../contract/models.ts';
 import { inputJsonSchema } from '../../inference/features.ts';
 import type { LoadedModel } from '../../inference/registry.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
+import { mount } from '../route.ts';
 
 /** What a user of a model needs to know before trusting it: the card's facts, and for calculators the input schema. */
-function describeModel(model: LoadedModel) {
+function describeModel(model: LoadedModel): ModelDescription {
   const { card } = model;
+  const { calibration } = card as { calibration?: Record<string, unknown> };
   return {
     id: card.id,
     version: card.version,
@@ -19,7 +22,7 @@ function describeModel(model: LoadedModel) {
     metrics: card.metrics,
     aiAssisted: card.aiAssisted,
     // A reader weighs a probability by how well calibrated it is: method and ECE, as the card states them.
-    ...('calibration' in card && card.calibration ? { calibration: card.calibration } : {}),
+    ...(calibration ? { calibration } : {}),
     ...(card.task === 'risk' || card.task === 'score'
       ? { bands: card.bands, population: card.population, outcome: card.outcome, inputSchema: inputJsonSchema(card.features) }
       : {}),
@@ -28,10 +31,19 @@ function describeModel(model: LoadedModel) {
 
 export function modelRoutes(deps: ApiDeps) {
   const app = new Hono();
-  app.get('/v1/models', (c) => c.json({ items: deps.registry.models.map(describeModel) }));
-  app.get('/v1/models/:modelId', (c) => {
-    const model = deps.registry.latest(c.req.param('modelId'));
-    if (!model) throw new ApiError(404, 'MODEL_NOT_FOUND', `no model ${c.req.param('modelId')}; GET /v1/models lists them`);
+  mount(app, {
+    method: 'get', path: '/v1/models', operationId: 'listModels', tag: 'models',
+    summary: 'Every loaded model with its card: intended use, limitations, metrics with intervals',
+    responses: { 200: { description: 'The models.', json: modelList } },
+  }, (c) => c.json({ items: deps.registry.models.map(describeModel) }));
+  mount(app, {
+    method: 'get', path: '/v1/models/{modelId}', operationId: 'getModel', tag: 'models',
+    summary: 'The latest loaded version of one model; for a calculator, the JSON Schema of its inputs',
+    responses: { 200: { description: 'The model.', json: modelDescription } },
+    errors: { 404: 'MODEL_NOT_FOUND' },
+  }, (c, { params }) => {
+    const model = deps.registry.latest(params.modelId);
+    if (!model) throw new ApiError(404, 'MODEL_NOT_FOUND', `no model ${params.modelId}; GET /v1/models lists them`);
     return c.json(describeModel(model));
   });
   return app;

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import { READER_FINDING_LABELS, readerFindingRequest, type ReaderFinding } from '../../contract/reading.ts';
+import { codedTerms, READER_FINDING_LABELS, readerFindingAnswer, readerFindingRequest, type ReaderFinding } from '../../contract/reading.ts';
 import type { ReaderFindingRecord } from '../../store/types.ts';
 import type { ApiDeps } from '../deps.ts';
-import { parseBody } from '../errors.ts';
+import { mount } from '../route.ts';
 
 /** A stored reader finding with its label's names, as every answer shows it. */
 export function presentReaderFinding(record: ReaderFindingRecord): ReaderFinding {
@@ -16,10 +16,20 @@ export function presentReaderFinding(record: ReaderFindingRecord): ReaderFinding
  */
 export function readerFindingRoutes(deps: ApiDeps) {
   const app = new Hono();
-  app.get('/v1/reader-finding-labels', (c) => c.json({ items: READER_FINDING_LABELS }));
-  app.post('/v1/studies/:studyInstanceUid/reader-findings', async (c) => {
-    const body = parseBody(readerFindingRequest, await c.req.json().catch(() => undefined));
-    const record = await deps.store.recordReaderFinding(c.req.param('studyInstanceUid'), { ...body, comment: body.comment || undefined });
+  mount(app, {
+    method: 'get', path: '/v1/reader-finding-labels', operationId: 'listReaderFindingLabels', tag: 'reading',
+    summary: 'The coded labels a reader-added finding may have',
+    responses: { 200: { description: 'Codes with English and Chinese names.', json: codedTerms } },
+  }, (c) => c.json({ items: READER_FINDING_LABELS }));
+  mount(app, {
+    method: 'post', path: '/v1/studies/{studyInstanceUid}/reader-findings', operationId: 'addReaderFinding', tag: 'reading',
+    summary: 'Add a finding the AI missed',
+    description: 'Optionally on one image (`sopInstanceUid`) with a region inside it. Audited as `finding.reader-added`.',
+    body: readerFindingRequest,
+    responses: { 201: { description: 'The reader finding as recorded.', json: readerFindingAnswer } },
+    errors: { 404: 'No such study.' },
+  }, async (c, { params, body }) => {
+    const record = await deps.store.recordReaderFinding(params.studyInstanceUid, { ...body, comment: body.comment || undefined });
     return c.json({ readerFinding: presentReaderFinding(record) }, 201);
   });
   return app;

@@ -6,6 +6,7 @@ import { evaluateScoreModel } from '../../inference/score.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { requestActor } from '../actor.ts';
+import { mount } from '../route.ts';
 
 /**
  * `POST /v1/risk/{modelId}`: a calibrated risk (risk model) or a published score for one patient,
@@ -14,10 +15,17 @@ import { requestActor } from '../actor.ts';
  */
 export function riskRoutes(deps: ApiDeps) {
   const app = new Hono();
-  app.post('/v1/risk/:modelId', async (c) => {
-    const model = deps.registry.latest(c.req.param('modelId'));
+  mount(app, {
+    method: 'post', path: '/v1/risk/{modelId}', operationId: 'calculateRisk', tag: 'calculations',
+    summary: 'A calibrated risk (risk model) or a published score for one patient',
+    description: 'Computed in-process, with its band, the reasons and validated-range warnings (an input outside what the model was validated on is answered and flagged, never hidden). Audited.',
+    rawBody: { description: 'The model\'s inputs by name, in any accepted unit: `GET /v1/models/{modelId}` gives their JSON Schema as `inputSchema`.', mediaTypes: ['application/json'], schema: { type: 'object' } },
+    responses: { 200: { description: 'The answer.', media: { type: 'application/json' } } },
+    errors: { 404: 'MODEL_NOT_FOUND', 422: 'VALIDATION_FAILED: each bad input named, with the unit or range expected.' },
+  }, async (c, { params }) => {
+    const model = deps.registry.latest(params.modelId);
     if (!model || !(isRiskModel(model) || isScoreModel(model))) {
-      throw new ApiError(404, 'MODEL_NOT_FOUND', `no risk model or score ${c.req.param('modelId')}; GET /v1/models lists them`);
+      throw new ApiError(404, 'MODEL_NOT_FOUND', `no risk model or score ${params.modelId}; GET /v1/models lists them`);
     }
     const body = await c.req.json().catch(() => {
       throw new InputValidationError([{ field: '(body)', message: 'the body is not valid JSON' }]);

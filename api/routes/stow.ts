@@ -1,15 +1,11 @@
 import { getMultipartBoundary, MaxFileSizeExceededError, MaxPartsExceededError, MaxTotalSizeExceededError, MultipartParseError, parseMultipartStream } from '@remix-run/multipart-parser';
 import { Hono } from 'hono';
+import { stowAnswer, type PartFailure, type StoredInstance } from '../../contract/dicomweb.ts';
 import { DicomError } from '../../dicom/errors.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError, toApiError } from '../errors.ts';
-import { ingestInstance, type IngestOutcome } from '../../pipeline/ingest.ts';
-
-interface PartFailure {
-  part: number;
-  code: string;
-  message: string;
-}
+import { ingestInstance } from '../../pipeline/ingest.ts';
+import { mount } from '../route.ts';
 
 const MAX_PARTS = 10_000;
 
@@ -20,7 +16,23 @@ const MAX_PARTS = 10_000;
  */
 export function stowRoutes(deps: ApiDeps) {
   const app = new Hono();
-  app.post('/dicomweb/studies', async (c) => {
+  mount(app, {
+    method: 'post', path: '/dicomweb/studies', operationId: 'storeInstances', tag: 'dicomweb',
+    summary: 'STOW-RS: store DICOM instances; each image is queued for the models that apply to it',
+    description: 'Each part is ingested on its own: a bad part is reported and stores nothing, the good ones are kept.',
+    rawBody: {
+      description: 'DICOM Part 10 files as `multipart/related; type="application/dicom"`, or one file as `application/dicom`.',
+      mediaTypes: ['multipart/related; type="application/dicom"', 'application/dicom'],
+      schema: { type: 'string', contentMediaType: 'application/dicom' },
+    },
+    responses: { 200: { description: 'What was stored (or already held) and which parts were refused.', json: stowAnswer } },
+    errors: {
+      400: 'EMPTY_BODY or MALFORMED_MULTIPART.',
+      413: 'PAYLOAD_TOO_LARGE or TOO_MANY_PARTS.',
+      415: 'UNSUPPORTED_MEDIA_TYPE.',
+      422: 'Every part was refused: the first failure, with all of them in `details`.',
+    },
+  }, async (c) => {
     const contentType = c.req.header('content-type') ?? '';
     const declaredLength = Number(c.req.header('content-length') ?? 0);
     if (declaredLength > deps.config.maxUploadBytes) throw tooLarge(deps.config.maxUploadBytes);
@@ -53,7 +65,7 @@ export function stowRoutes(deps: ApiDeps) {
       throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `content-type ${contentType || '(none)'} is not accepted; send multipart/related; type="application/dicom"`);
     }
 
-    const stored: IngestOutcome[] = [];
+    const stored: StoredInstance[] = [];
     const failed: PartFailure[] = [];
     for (const [index, bytes] of parts.entries()) {
       try {

@@ -1,13 +1,20 @@
 import { Hono } from 'hono';
+import { studyDetail } from '../../contract/studies.ts';
 import type { ApiDeps } from '../deps.ts';
+import { mount } from '../route.ts';
 import { createStudyView } from '../study-view.ts';
 import { presentReaderFinding } from './reader-findings.ts';
 
 export function studyRoutes(deps: ApiDeps) {
   const app = new Hono();
   const view = createStudyView(deps.registry);
-  app.get('/v1/studies/:studyInstanceUid', async (c) => {
-    const detail = await deps.store.getStudy(c.req.param('studyInstanceUid'));
+  mount(app, {
+    method: 'get', path: '/v1/studies/{studyInstanceUid}', operationId: 'getStudy', tag: 'studies',
+    summary: 'One study: its images, AI findings with every decision on them, reader findings and errors',
+    responses: { 200: { description: 'The study.', json: studyDetail } },
+    errors: { 404: 'No study with that Study Instance UID.' },
+  }, async (c, { params }) => {
+    const detail = await deps.store.getStudy(params.studyInstanceUid);
     return c.json({
       ...detail,
       study: view.study(detail.study, new Date()),

@@ -6,12 +6,10 @@ import { evaluateRisk, modelReference, type RiskAnswer } from '../../inference/r
 import { evaluateScoreModel, type ScoreAnswer } from '../../inference/score.ts';
 import type { ClinicalAssessment } from '../../inference/triage.ts';
 import { triage } from '../../inference/triage-policy/evaluate.ts';
+import { answerFacts, factCatalogue } from '../../inference/triage-policy/facts.ts';
 import { requestActor } from '../actor.ts';
 import type { ApiDeps } from '../deps.ts';
-import { parseBody } from '../errors.ts';
-
-/** Scores the triage policy reads as facts, by model id (`news2.score`, `qsofa.score`, `curb65.score`). */
-const TRIAGE_SCORES = ['news2', 'qsofa', 'curb65'] as const;
+import { mount } from '../route.ts';
 
 const finding = z.object({
   label: z.string(),
@@ -36,13 +34,20 @@ const triageBody = z.object({
 /**
  * `POST /v1/triage`: the scores and risks for one patient, fused by the triage policy
  * into a priority, a level on the Chinese four-level scale, the NEWS2 response band and
- * the reasons. With `studyInstanceUid` the assessment is stored on the study, which
+ * the reasons. Every triage fact that an evaluated card declares reaches the policy; no
+ * model is named here. With `studyInstanceUid` the assessment is stored on the study, which
  * re-orders the worklist and the AI queue. Every answer is audited.
  */
 export function triageRoutes(deps: ApiDeps) {
   const app = new Hono();
-  app.post('/v1/triage', async (c) => {
-    const body = parseBody(triageBody, await c.req.json().catch(() => undefined));
+  mount(app, {
+    method: 'post', path: '/v1/triage', operationId: 'triage', tag: 'calculations',
+    summary: 'Fuse a patient\'s scores, risks and imaging findings into a priority, a triage level and reasons',
+    description: 'With `studyInstanceUid` the assessment is stored on the study, which re-orders the worklist and the AI queue. Audited.',
+    body: triageBody,
+    responses: { 200: { description: 'The triage, with each score and risk computed.', media: { type: 'application/json' } } },
+    errors: { 404: 'No such study.', 422: 'VALIDATION_FAILED: an unknown model or a bad input, each named.' },
+  }, async (c, { body }) => {
     const issues: { field: string; message: string }[] = [];
     const scores: Record<string, ScoreAnswer> = {};
     const risks: Record<string, RiskAnswer> = {};
@@ -65,13 +70,9 @@ export function triageRoutes(deps: ApiDeps) {
     }
     if (issues.length > 0) throw new InputValidationError(issues);
 
+    const facts = factCatalogue(deps.registry.models);
     const clinical: ClinicalAssessment = {
-      ...Object.fromEntries(TRIAGE_SCORES.filter((id) => scores[id]).map((id) => [id, {
-        score: scores[id].score,
-        band: scores[id].band.label,
-        ...(scores[id].redFlags ? { redFlags: scores[id].redFlags } : {}),
-      }])),
-      ...(Object.keys(risks).length ? { risks: Object.entries(risks).map(([modelId, r]) => ({ modelId, risk: r.risk, band: r.band.label })) } : {}),
+      facts: Object.assign({}, ...[...Object.values(scores), ...Object.values(risks)].map((answer) => answerFacts(facts, answer.model.id, { ...answer }))),
     };
     const policy = deps.registry.triagePolicy;
     const actor = requestActor(c);
@@ -85,7 +86,7 @@ export function triageRoutes(deps: ApiDeps) {
         await deps.readAssist.reprioritise(instance.sopInstanceUid, modelKeys, assessed.priority);
       }
     } else {
-      result = { ...triage(policy.card, { ...clinical, findings: body.findings }), policy: modelReference(policy) };
+      result = { ...triage(policy.card, { ...clinical, findings: body.findings }, facts), policy: modelReference(policy) };
       deps.store.recordCalculation(actor, { kind: 'triage', model: modelReference(policy), inputs: { clinical, findings: body.findings }, result });
     }
     return c.json({

@@ -1,13 +1,22 @@
 import fs from 'node:fs';
 import { stowBody } from '../../cli/ingest.ts';
 import type { Finding, WorklistItem } from '../../store/types.ts';
+import { conformanceChecker, type ConformanceChecker } from './openapi-conformance.ts';
 import { waitFor } from './stack.ts';
 
-/** Thin typed calls to a running Lantern, as an outside client makes them. */
+/**
+ * Thin typed calls to a running Lantern, as an outside client makes them. Every JSON
+ * answer is checked against the server's own OpenAPI document (openapi-conformance.ts).
+ */
 export function apiClient(baseUrl: string) {
+  let checker: Promise<ConformanceChecker> | undefined;
   const json = async <T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }> => {
-    const response = await fetch(new URL(path, baseUrl), init);
-    return { status: response.status, body: await response.json() as T };
+    const url = new URL(path, baseUrl);
+    const response = await fetch(url, init);
+    const body = await response.json() as T;
+    checker ??= fetch(new URL('/openapi.json', baseUrl)).then(async (r) => conformanceChecker(await r.json()));
+    (await checker).check(init?.method ?? 'GET', url.pathname, response.status, body);
+    return { status: response.status, body };
   };
   return {
     json,

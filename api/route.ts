@@ -1,0 +1,92 @@
+import type { Context, Hono } from 'hono';
+import type { z } from 'zod';
+import { parseBody } from './errors.ts';
+
+/**
+ * A route is declared once: its method, path, the contract schemas of what it takes and
+ * answers, and a handler that receives the parsed input. `mount` registers the handler on
+ * a hono app and keeps the declaration, from which `GET /openapi.json` is generated — so
+ * the document lists exactly the routes that exist, with the schemas they really parse.
+ */
+
+export interface ResponseSpec {
+  description: string;
+  /** A JSON answer's contract schema; it must carry a component id (`.meta({ id })`). */
+  json?: z.ZodType;
+  /** A non-JSON answer: its media type and (optionally) a JSON Schema of its content. */
+  media?: { type: string; schema?: Record<string, unknown> };
+  headers?: Record<string, string>;
+}
+
+/** A body the handler reads itself (a stream, or one whose schema depends on the path), documented here. */
+export interface RawBodySpec {
+  description: string;
+  mediaTypes: string[];
+  schema?: Record<string, unknown>;
+}
+
+type Schema = z.ZodType | undefined;
+
+export interface RouteSpec<P extends Schema = Schema, Q extends Schema = Schema, B extends Schema = Schema> {
+  method: 'get' | 'post';
+  /** OpenAPI template, e.g. `/v1/studies/{studyInstanceUid}`. */
+  path: string;
+  operationId: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  params?: P;
+  query?: Q;
+  /** A JSON body, parsed with this schema (invalid → 422 naming each field). */
+  body?: B;
+  rawBody?: RawBodySpec;
+  responses: Record<number, ResponseSpec>;
+  /** Error answers this route gives on purpose, by status: what each means here. */
+  errors?: Record<number, string>;
+}
+
+type Output<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteInput<P, Q, B> {
+  /** Without a params schema, the path's parameters as strings. */
+  params: P extends z.ZodType ? z.output<P> : Record<string, string>;
+  query: Output<Q>;
+  body: Output<B>;
+}
+
+/** A JSON Schema reference to a contract schema's component in the generated document. */
+export function componentRef(schema: z.ZodType): { $ref: string } {
+  const id = schema.meta()?.id;
+  if (!id) throw new Error('only a schema with a component id (.meta({ id })) can be referenced');
+  return { $ref: `#/components/schemas/${id}` };
+}
+
+const declared = new WeakMap<Hono, RouteSpec[]>();
+
+/** `{name}` → `:name`, hono's path syntax. */
+export const honoPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+
+/** Registers `handler` for `spec` on `app`, parsing params, query and JSON body with the spec's schemas first. */
+export function mount<P extends Schema = undefined, Q extends Schema = undefined, B extends Schema = undefined>(
+  app: Hono,
+  spec: RouteSpec<P, Q, B>,
+  handler: (c: Context, input: RouteInput<P, Q, B>) => Response | Promise<Response>,
+): void {
+  for (const response of Object.values(spec.responses)) if (response.json) componentRef(response.json);
+  declared.set(app, [...(declared.get(app) ?? []), spec as unknown as RouteSpec]);
+  app.on(spec.method.toUpperCase(), honoPath(spec.path), async (c) => handler(c, {
+    params: (spec.params ? parseBody(spec.params, c.req.param()) : c.req.param()) as RouteInput<P, Q, B>['params'],
+    query: (spec.query ? parseBody(spec.query, c.req.query()) : undefined) as Output<Q>,
+    body: (spec.body ? parseBody(spec.body, await jsonBody(c)) : undefined) as Output<B>,
+  }));
+}
+
+/** An unreadable body parses as `undefined`, which every body schema refuses with a 422 on `(body)`. */
+async function jsonBody(c: Context): Promise<unknown> {
+  return c.req.json().catch(() => undefined);
+}
+
+/** The declarations mounted on `app` (one feature's routes). */
+export function declaredRoutes(app: Hono): readonly RouteSpec[] {
+  return declared.get(app) ?? [];
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** `GET /health`: 200 when Redis and the database answer, 503 (same body) when either does not. */
+export const health = z.object({
+  status: z.enum(['ok', 'degraded']),
+  redis: z.string(),
+  database: z.string(),
+  models: z.array(z.object({ id: z.string(), version: z.string(), task: z.string(), weightsSha256: z.string() })),
+}).meta({ id: 'Health' });
+
+export const liveness = z.object({ status: z.literal('ok') }).meta({ id: 'Liveness' });
+
+/** `GET /health/event-loop`: how late this API process ran timers since `since`. */
+export const eventLoopLag = z.object({
+  since: z.string(),
+  samples: z.number().int(),
+  p50Ms: z.number(),
+  p99Ms: z.number(),
+  maxMs: z.number(),
+}).meta({ id: 'EventLoopLag' });
+
+export const eventLoopQuery = z.object({
+  reset: z.enum(['true', 'false']).optional().meta({ description: '`true` starts a new window after answering' }),
+});
