@@ -218,80 +218,62 @@ function heatmapBitmap(h: Heatmap): HTMLCanvasElement {
   return c;
 }
 
+function viewState(element: HTMLElement, shown: boolean): ViewState | undefined {
+  const vp = shown ? cornerstone.getViewport(element) : undefined;
+  const image = cornerstone.getEnabledElement(element).image;
+  if (!vp || !image) return undefined;
+  return {
+    windowCenter: vp.voi.windowCenter,
+    windowWidth: vp.voi.windowWidth,
+    scale: vp.scale,
+    translation: { ...vp.translation },
+    invert: vp.invert !== image.invert,
+  };
+}
+
+interface HeatmapBitmap {
+  bitmap: HTMLCanvasElement;
+  region?: Heatmap['region'];
+}
+
 /**
- * Makes `element` an image viewport: left drag = window/level, middle or shift+left
- * drag = pan, wheel = zoom. `element` must have a size (cornerstone sizes its canvas
- * from the element's client box).
+ * Drawn in image pixel coordinates after every render, so it follows zoom, pan and
+ * resize exactly as the image does; `region` places it where the model looked.
  */
-export function createImageView(element: HTMLElement): ImageView {
-  registerLoader();
-  cornerstone.enable(element);
-  const enabled = cornerstone.getEnabledElement(element);
-  enabled.canvas.dataset.testid = 'image-canvas';
+function drawHeatmap(overlay: HTMLCanvasElement, element: HTMLElement, canvas: HTMLCanvasElement, heatmap: HeatmapBitmap | null, opacity: number): void {
+  overlay.width = canvas.width;
+  overlay.height = canvas.height;
+  const ctx = overlay.getContext('2d')!;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, overlay.width, overlay.height);
+  const image = cornerstone.getEnabledElement(element).image;
+  if (!heatmap || !image || opacity <= 0) return;
+  cornerstone.setToPixelCoordinateSystem(cornerstone.getEnabledElement(element), ctx);
+  ctx.imageSmoothingEnabled = true;
+  ctx.globalAlpha = opacity;
+  const r = heatmap.region;
+  if (r) ctx.drawImage(heatmap.bitmap, r.left, r.top, r.size, r.size);
+  else ctx.drawImage(heatmap.bitmap, 0, 0, image.columns, image.rows);
+}
 
-  // The heatmap lives on its own canvas so the image canvas only ever shows the image.
-  const overlay = document.createElement('canvas');
-  overlay.className = 'image-overlay';
-  overlay.dataset.testid = 'heatmap-overlay';
-  element.appendChild(overlay);
-  let heatmap: { bitmap: HTMLCanvasElement; region?: Heatmap['region'] } | null = null;
-  let heatmapOpacity = 0.7;
-  let listener: ((s: ViewState) => void) | undefined;
-  let shown = false;
+type ViewportChange = (change: (vp: Viewport, image: CornerstoneImage) => void) => void;
 
-  const state = (): ViewState | undefined => {
-    const vp = shown ? cornerstone.getViewport(element) : undefined;
-    const image = cornerstone.getEnabledElement(element).image;
-    if (!vp || !image) return undefined;
-    return {
-      windowCenter: vp.voi.windowCenter,
-      windowWidth: vp.voi.windowWidth,
-      scale: vp.scale,
-      translation: { ...vp.translation },
-      invert: vp.invert !== image.invert,
-    };
-  };
-
-  /** Changes the viewport through cornerstone, which re-renders and so redraws the overlay. */
-  const update = (change: (vp: Viewport, image: CornerstoneImage) => void) => {
-    const vp = shown ? cornerstone.getViewport(element) : undefined;
-    const image = cornerstone.getEnabledElement(element).image;
-    if (!vp || !image) return;
-    change(vp, image);
-    cornerstone.setViewport(element, vp);
-  };
-
-  // Drawn in image pixel coordinates after every render, so it follows zoom, pan and
-  // resize exactly as the image does; `region` places it where the model looked.
-  const drawOverlay = () => {
-    overlay.width = enabled.canvas.width;
-    overlay.height = enabled.canvas.height;
-    const ctx = overlay.getContext('2d')!;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, overlay.width, overlay.height);
-    const image = cornerstone.getEnabledElement(element).image;
-    if (!heatmap || !image || heatmapOpacity <= 0) return;
-    cornerstone.setToPixelCoordinateSystem(cornerstone.getEnabledElement(element), ctx);
-    ctx.imageSmoothingEnabled = true;
-    ctx.globalAlpha = heatmapOpacity;
-    const r = heatmap.region;
-    if (r) ctx.drawImage(heatmap.bitmap, r.left, r.top, r.size, r.size);
-    else ctx.drawImage(heatmap.bitmap, 0, 0, image.columns, image.rows);
-  };
-
-  const onRendered = () => {
-    drawOverlay();
-    const s = state();
-    if (s && listener) listener(s);
-  };
-  element.addEventListener(cornerstone.EVENTS.IMAGE_RENDERED, onRendered);
-
-  // ---- interactions -------------------------------------------------------------
+/**
+ * The mouse tools on `element`: left drag = window/level, middle or shift+left drag = pan,
+ * wheel = zoom about the pointer. Returns what takes them off again.
+ */
+function attachPointerTools(
+  element: HTMLElement,
+  isShown: () => boolean,
+  update: ViewportChange,
+  panBy: (dx: number, dy: number) => void,
+  zoomAt: (factor: number, dx: number, dy: number) => void,
+): () => void {
   type Drag = { mode: 'window' | 'pan'; x: number; y: number; pointerId: number };
   let drag: Drag | null = null;
 
   const onPointerDown = (e: PointerEvent) => {
-    if (!shown) return;
+    if (!isShown()) return;
     const pan = e.button === 1 || (e.button === 0 && e.shiftKey);
     if (!pan && e.button !== 0) return;
     e.preventDefault(); // middle button would otherwise start autoscroll
@@ -323,6 +305,73 @@ export function createImageView(element: HTMLElement): ImageView {
       drag = null;
     }
   };
+  const onWheel = (e: WheelEvent) => {
+    if (!isShown()) return;
+    e.preventDefault();
+    const r = element.getBoundingClientRect();
+    zoomAt(Math.pow(1.0015, -e.deltaY), e.clientX - r.left - r.width / 2, e.clientY - r.top - r.height / 2);
+  };
+  const onContextMenu = (e: Event) => e.preventDefault();
+  // Chromium starts middle-button autoscroll on mousedown, not pointerdown.
+  const onMouseDown = (e: MouseEvent) => {
+    if (e.button === 1) e.preventDefault();
+  };
+  const listeners: [string, EventListener, AddEventListenerOptions?][] = [
+    ['mousedown', onMouseDown as EventListener],
+    ['pointerdown', onPointerDown as EventListener],
+    ['pointermove', onPointerMove as EventListener],
+    ['pointerup', onPointerUp as EventListener],
+    ['pointercancel', onPointerUp as EventListener],
+    ['wheel', onWheel as EventListener, { passive: false }],
+    ['contextmenu', onContextMenu],
+  ];
+  for (const [type, fn, options] of listeners) element.addEventListener(type, fn, options);
+  return () => {
+    for (const [type, fn] of listeners) element.removeEventListener(type, fn);
+  };
+}
+
+/**
+ * Makes `element` an image viewport: left drag = window/level, middle or shift+left
+ * drag = pan, wheel = zoom. `element` must have a size (cornerstone sizes its canvas
+ * from the element's client box).
+ */
+export function createImageView(element: HTMLElement): ImageView {
+  registerLoader();
+  cornerstone.enable(element);
+  const enabled = cornerstone.getEnabledElement(element);
+  enabled.canvas.dataset.testid = 'image-canvas';
+
+  // The heatmap lives on its own canvas so the image canvas only ever shows the image.
+  const overlay = document.createElement('canvas');
+  overlay.className = 'image-overlay';
+  overlay.dataset.testid = 'heatmap-overlay';
+  element.appendChild(overlay);
+  let heatmap: HeatmapBitmap | null = null;
+  let heatmapOpacity = 0.7;
+  let listener: ((s: ViewState) => void) | undefined;
+  let shown = false;
+
+  const state = () => viewState(element, shown);
+
+  /** Changes the viewport through cornerstone, which re-renders and so redraws the overlay. */
+  const update = (change: (vp: Viewport, image: CornerstoneImage) => void) => {
+    const vp = shown ? cornerstone.getViewport(element) : undefined;
+    const image = cornerstone.getEnabledElement(element).image;
+    if (!vp || !image) return;
+    change(vp, image);
+    cornerstone.setViewport(element, vp);
+  };
+
+  const drawOverlay = () => drawHeatmap(overlay, element, enabled.canvas, heatmap, heatmapOpacity);
+
+  const onRendered = () => {
+    drawOverlay();
+    const s = state();
+    if (s && listener) listener(s);
+  };
+  element.addEventListener(cornerstone.EVENTS.IMAGE_RENDERED, onRendered);
+
   const panBy = (dx: number, dy: number) =>
     update((vp) => {
       vp.translation = { x: vp.translation.x + dx / vp.scale, y: vp.translation.y + dy / vp.scale };
@@ -340,24 +389,7 @@ export function createImageView(element: HTMLElement): ImageView {
       };
       vp.scale = s2;
     });
-  const onWheel = (e: WheelEvent) => {
-    if (!shown) return;
-    e.preventDefault();
-    const r = element.getBoundingClientRect();
-    zoomAt(Math.pow(1.0015, -e.deltaY), e.clientX - r.left - r.width / 2, e.clientY - r.top - r.height / 2);
-  };
-  const onContextMenu = (e: Event) => e.preventDefault();
-  // Chromium starts middle-button autoscroll on mousedown, not pointerdown.
-  const onMouseDown = (e: MouseEvent) => {
-    if (e.button === 1) e.preventDefault();
-  };
-  element.addEventListener('mousedown', onMouseDown);
-  element.addEventListener('pointerdown', onPointerDown);
-  element.addEventListener('pointermove', onPointerMove);
-  element.addEventListener('pointerup', onPointerUp);
-  element.addEventListener('pointercancel', onPointerUp);
-  element.addEventListener('wheel', onWheel, { passive: false });
-  element.addEventListener('contextmenu', onContextMenu);
+  const detachPointerTools = attachPointerTools(element, () => shown, update, panBy, zoomAt);
 
   const resizeObserver = new ResizeObserver(() => {
     if (shown) cornerstone.resize(element, false);
@@ -407,13 +439,7 @@ export function createImageView(element: HTMLElement): ImageView {
     destroy() {
       resizeObserver.disconnect();
       element.removeEventListener(cornerstone.EVENTS.IMAGE_RENDERED, onRendered);
-      element.removeEventListener('pointerdown', onPointerDown);
-      element.removeEventListener('pointermove', onPointerMove);
-      element.removeEventListener('pointerup', onPointerUp);
-      element.removeEventListener('pointercancel', onPointerUp);
-      element.removeEventListener('wheel', onWheel);
-      element.removeEventListener('contextmenu', onContextMenu);
-      element.removeEventListener('mousedown', onMouseDown);
+      detachPointerTools();
       cornerstone.disable(element);
       overlay.remove();
     },

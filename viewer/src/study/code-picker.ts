@@ -53,6 +53,49 @@ const msg = defineMessages({
 /** At most nine items get a digit; the API's lists are shorter than that. */
 const DIGITS = ['1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
+/** The picker's controls, built before the dialog so the keys can reach them. */
+interface PickerControls {
+  radios: HTMLInputElement[];
+  commentLabel: HTMLElement;
+  comment: HTMLInputElement;
+  error: HTMLElement;
+  confirm: HTMLButtonElement;
+}
+
+/** The dialog's form: the coded choices with their digits, the comment, and Cancel/confirm. */
+function pickerForm(options: CodePickerOptions, c: PickerControls, close: () => void, sync: () => void, send: (close: () => void) => void): HTMLFormElement {
+  const m = msg();
+  const form = h(
+    'form',
+    { class: 'picker-form' },
+    h('p', { class: 'muted small' }, options.subject),
+    h(
+      'div',
+      { role: 'radiogroup', 'aria-label': options.title, class: 'picker-options' },
+      options.items.map((item, n) =>
+        h(
+          'label',
+          { class: 'picker-option', for: c.radios[n].id },
+          c.radios[n],
+          n < DIGITS.length ? h('kbd', { 'aria-hidden': 'true' }, DIGITS[n]) : null,
+          h('span', {}, clinical(item.display, item.displayZh)),
+        ),
+      ),
+    ),
+    c.commentLabel,
+    c.comment,
+    c.error,
+    h('p', { class: 'muted small' }, m.hint(Math.min(options.items.length, DIGITS.length))),
+    h('div', { class: 'dialog-actions' }, h('button', { type: 'button', class: 'link', onclick: close, testid: 'picker-cancel' }, m.cancel), c.confirm),
+  );
+  form.addEventListener('change', sync);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    send(close);
+  });
+  return form;
+}
+
 export function openCodePicker(options: CodePickerOptions): void {
   const m = msg();
   const name = `${options.testid}-choice`;
@@ -107,37 +150,7 @@ export function openCodePicker(options: CodePickerOptions): void {
     title: options.title,
     testid: options.testid,
     className: 'picker',
-    body: (close) => {
-      const form = h(
-        'form',
-        { class: 'picker-form' },
-        h('p', { class: 'muted small' }, options.subject),
-        h(
-          'div',
-          { role: 'radiogroup', 'aria-label': options.title, class: 'picker-options' },
-          options.items.map((item, n) =>
-            h(
-              'label',
-              { class: 'picker-option', for: radios[n].id },
-              radios[n],
-              n < DIGITS.length ? h('kbd', { 'aria-hidden': 'true' }, DIGITS[n]) : null,
-              h('span', {}, clinical(item.display, item.displayZh)),
-            ),
-          ),
-        ),
-        commentLabel,
-        comment,
-        error,
-        h('p', { class: 'muted small' }, m.hint(Math.min(options.items.length, DIGITS.length))),
-        h('div', { class: 'dialog-actions' }, h('button', { type: 'button', class: 'link', onclick: close, testid: 'picker-cancel' }, m.cancel), confirm),
-      );
-      form.addEventListener('change', sync);
-      form.addEventListener('submit', (e) => {
-        e.preventDefault();
-        send(close);
-      });
-      return form;
-    },
+    body: (close) => pickerForm(options, { radios, commentLabel, comment, error, confirm }, close, sync, send),
     keys: (close) => [
       ...options.items.slice(0, DIGITS.length).map((item, n) => ({
         keys: [DIGITS[n]],

@@ -122,20 +122,108 @@ function reviewView(review: Review, reasons: ReviewReason[], testid: string): HT
   );
 }
 
+/** Why the model gave no answer, and what it could not check against its population. */
+function applicabilityNotes(f: Finding): (HTMLElement | null)[] {
+  const m = msg();
+  const applicability = f.applicability;
+  return [
+    f.probability === null && applicability?.reason
+      ? h('div', { class: 'not-applicable', testid: 'not-applicable', 'data-code': applicability.reason.code },
+          h('strong', {}, m.notApplicableWhy), ' ', clinical(applicability.reason.text, applicability.reason.textZh))
+      : null,
+    applicability?.caveats.length
+      ? h('div', { class: 'caveats small', testid: 'caveats' }, m.caveats, ' ',
+          applicability.caveats.map((c) => h('span', { class: 'caveat', 'data-code': c.code }, clinical(c.text, c.textZh))))
+      : null,
+  ];
+}
+
+function calibrationView(calibration: CalibrationNote | undefined): HTMLElement {
+  const m = msg();
+  return h(
+    'div',
+    { class: 'calibration small', testid: 'calibration' },
+    calibration ? calibration.summary : m.calibrationLoading,
+    calibration?.detail.length ? h('details', {}, h('summary', {}, m.more), calibration.detail.map((d) => h('p', { lang: 'en' }, d))) : null,
+  );
+}
+
+/** Which model, weights and preprocessing produced the finding, how long it took and when. */
+function provenance(f: Finding): HTMLElement {
+  const m = msg();
+  const t = f.timingMs;
+  const total = Object.values(t).reduce((a, b) => a + (b ?? 0), 0);
+  const ood = f.applicability?.outOfDistribution;
+  return h(
+    'dl',
+    { class: 'provenance', testid: 'provenance' },
+    h('dt', {}, m.model),
+    h('dd', { testid: 'model' }, `${f.model.id} v${f.model.version}`),
+    h('dt', {}, m.weights),
+    h('dd', {}, h('code', { title: `SHA-256 ${f.model.weightsSha256}`, testid: 'weights-hash' }, hashPrefix(f.model.weightsSha256))),
+    h('dt', {}, m.preprocessing),
+    h('dd', {}, f.model.preprocessing),
+    h('dt', {}, m.timing),
+    h(
+      'dd',
+      { testid: 'timing', title: Object.entries(t).map(([stage, value]) => `${stage} ${ms(value)}`).join(', ') },
+      m.timingValue(ms(total), ms(t.inference)),
+    ),
+    ood ? h('dt', {}, 'OOD') : null,
+    ood ? h('dd', { testid: 'ood-score' }, m.ood(num(ood.score, 1), num(ood.threshold, 1))) : null,
+    h('dt', {}, m.produced),
+    h('dd', {}, dateTime(f.createdAt)),
+  );
+}
+
+/** The decision now in force, then every decision in order once there is more than one. */
+function decisions(f: Finding, reasons: ReviewReason[]): (HTMLElement | null)[] {
+  const m = msg();
+  const review = f.review;
+  const history = f.reviews ?? (review ? [review] : []);
+  return [
+    review ? reviewView(review, reasons, 'decision') : null,
+    history.length > 1
+      ? h(
+          'details',
+          { class: 'history', testid: 'review-history', open: true },
+          h('summary', {}, m.history(history.length)),
+          h('ol', {}, history.map((r) => h('li', {}, reviewView(r, reasons, 'history-entry')))),
+        )
+      : null,
+  ];
+}
+
+/** Accept and Override while undecided (or amending), else Amend; nothing where the model gave no answer. */
+function actionButtons(state: FindingCardState, actions: FindingCardActions): HTMLElement {
+  const m = msg();
+  const f = state.finding;
+  const applicable = f.probability !== null;
+  const deciding = applicable && (!f.review || state.amending);
+  return h(
+    'div',
+    { class: 'finding-actions' },
+    !applicable
+      ? h('span', { class: 'muted small' }, m.notApplicableState)
+      : deciding
+      ? [
+          h('button', { type: 'button', class: 'accept', testid: 'accept', disabled: state.busy, onclick: actions.accept }, `${m.accept} (A)`),
+          h('button', { type: 'button', class: 'override', testid: 'override', disabled: state.busy, onclick: actions.override }, `${m.override} (O)`),
+          state.amending ? h('button', { type: 'button', class: 'link', testid: 'cancel-amend', onclick: actions.cancelAmend }, m.cancelAmend) : null,
+        ]
+      : h('button', { type: 'button', testid: 'amend', onclick: actions.amend }, `${m.amend} (E)`),
+    state.busy ? h('span', { class: 'muted small', role: 'status' }, m.saving) : null,
+  );
+}
+
 export function findingCard(state: FindingCardState, actions: FindingCardActions): HTMLElement {
   const m = msg();
   const f = state.finding;
   const call = findingCall(f);
   const name = clinical(f.display, f.displayZh);
-  const t = f.timingMs;
-  const total = Object.values(t).reduce((a, b) => a + (b ?? 0), 0);
   const review = f.review;
-  const history = f.reviews ?? (review ? [review] : []);
   const applicable = f.probability !== null;
-  const deciding = applicable && (!review || state.amending);
   const stateText = !applicable ? m.notApplicableState : review ? m.decided(decisionText(review.decision), review.reviewer) : m.undecided;
-  const applicability = f.applicability;
-  const ood = applicability?.outOfDistribution;
 
   const card = h(
     'article',
@@ -161,46 +249,11 @@ export function findingCard(state: FindingCardState, actions: FindingCardActions
       h('span', { class: `badge badge-${call}`, testid: 'finding-result' }, findingCallText[call]),
       applicable ? [' ', h('span', { class: 'muted small' }, m.atOperatingPoint(f.operatingPoint.name, num(f.operatingPoint.threshold, 3)))] : null,
     ),
-    !applicable && applicability?.reason
-      ? h('div', { class: 'not-applicable', testid: 'not-applicable', 'data-code': applicability.reason.code },
-          h('strong', {}, m.notApplicableWhy), ' ', clinical(applicability.reason.text, applicability.reason.textZh))
-      : null,
-    applicability?.caveats.length
-      ? h('div', { class: 'caveats small', testid: 'caveats' }, m.caveats, ' ',
-          applicability.caveats.map((c) => h('span', { class: 'caveat', 'data-code': c.code }, clinical(c.text, c.textZh))))
-      : null,
+    applicabilityNotes(f),
     // A probability's calibration means nothing where there is no probability.
-    applicable
-      ? h(
-          'div',
-          { class: 'calibration small', testid: 'calibration' },
-          state.calibration ? state.calibration.summary : m.calibrationLoading,
-          state.calibration?.detail.length
-            ? h('details', {}, h('summary', {}, m.more), state.calibration.detail.map((d) => h('p', { lang: 'en' }, d)))
-            : null,
-        )
-      : null,
+    applicable ? calibrationView(state.calibration) : null,
     h('div', { class: 'ai-label', testid: 'ai-label' }, h('strong', {}, m.aiLabel), h('div', { class: 'small' }, clinical(f.aiAssisted, f.aiAssistedZh))),
-    h(
-      'dl',
-      { class: 'provenance', testid: 'provenance' },
-      h('dt', {}, m.model),
-      h('dd', { testid: 'model' }, `${f.model.id} v${f.model.version}`),
-      h('dt', {}, m.weights),
-      h('dd', {}, h('code', { title: `SHA-256 ${f.model.weightsSha256}`, testid: 'weights-hash' }, hashPrefix(f.model.weightsSha256))),
-      h('dt', {}, m.preprocessing),
-      h('dd', {}, f.model.preprocessing),
-      h('dt', {}, m.timing),
-      h(
-        'dd',
-        { testid: 'timing', title: Object.entries(t).map(([stage, value]) => `${stage} ${ms(value)}`).join(', ') },
-        m.timingValue(ms(total), ms(t.inference)),
-      ),
-      ood ? h('dt', {}, 'OOD') : null,
-      ood ? h('dd', { testid: 'ood-score' }, m.ood(num(ood.score, 1), num(ood.threshold, 1))) : null,
-      h('dt', {}, m.produced),
-      h('dd', {}, dateTime(f.createdAt)),
-    ),
+    provenance(f),
     state.heatmapAvailable
       ? h(
           'button',
@@ -208,30 +261,9 @@ export function findingCard(state: FindingCardState, actions: FindingCardActions
           state.heatmapOn ? m.hideHeatmap : m.showHeatmap,
         )
       : null,
-    review ? reviewView(review, state.reasons, 'decision') : null,
-    history.length > 1
-      ? h(
-          'details',
-          { class: 'history', testid: 'review-history', open: true },
-          h('summary', {}, m.history(history.length)),
-          h('ol', {}, history.map((r) => h('li', {}, reviewView(r, state.reasons, 'history-entry')))),
-        )
-      : null,
+    decisions(f, state.reasons),
     state.amending ? h('p', { class: 'muted small' }, m.amending) : null,
-    h(
-      'div',
-      { class: 'finding-actions' },
-      !applicable
-        ? h('span', { class: 'muted small' }, m.notApplicableState)
-        : deciding
-        ? [
-            h('button', { type: 'button', class: 'accept', testid: 'accept', disabled: state.busy, onclick: actions.accept }, `${m.accept} (A)`),
-            h('button', { type: 'button', class: 'override', testid: 'override', disabled: state.busy, onclick: actions.override }, `${m.override} (O)`),
-            state.amending ? h('button', { type: 'button', class: 'link', testid: 'cancel-amend', onclick: actions.cancelAmend }, m.cancelAmend) : null,
-          ]
-        : h('button', { type: 'button', testid: 'amend', onclick: actions.amend }, `${m.amend} (E)`),
-      state.busy ? h('span', { class: 'muted small', role: 'status' }, m.saving) : null,
-    ),
+    actionButtons(state, actions),
     state.error ? h('div', { class: 'inline-error', role: 'alert', testid: 'review-error' }, state.error) : null,
   );
   card.addEventListener('click', (e) => {

@@ -102,95 +102,118 @@ export interface ImagePaneOptions {
 }
 
 
-export function createImagePane(options: ImagePaneOptions): ImagePane {
+/** The pane's lasting elements; the pane's methods update them in place. */
+interface PaneElements {
+  element: HTMLElement;
+  viewport: HTMLElement;
+  status: HTMLElement;
+  readout: HTMLElement;
+  presetBar: HTMLElement;
+  heatmapButton: HTMLButtonElement;
+  opacity: HTMLInputElement;
+  invertButton: HTMLButtonElement;
+  picker: HTMLElement;
+}
+
+/** Toolbar, sub-toolbar (readout, image picker, mouse hint) and viewport; the buttons call `pane`. */
+function paneElements(pane: () => ImagePane, onToggleHeatmap: () => void): PaneElements {
   const m = msg();
   const viewport = h('div', { class: 'viewport', testid: 'viewport', role: 'img', 'aria-label': m.viewport });
   const status = h('div', { class: 'viewport-status', testid: 'image-status' }, m.loading);
   const readout = h('span', { class: 'readout', testid: 'viewport-readout', 'aria-live': 'off' });
   const presetBar = h('div', { class: 'tool-group', role: 'group', 'aria-label': m.presets, testid: 'presets' });
-  const heatmapButton = h(
-    'button',
-    { type: 'button', testid: 'heatmap-button', 'aria-pressed': 'false', disabled: true, onclick: () => options.onToggleHeatmap() },
-    m.heatmap,
-  );
-  const opacity = h('input', {
-    type: 'range',
-    min: 0,
-    max: 100,
-    step: 5,
-    value: 70,
-    id: 'heatmap-opacity',
-    testid: 'heatmap-opacity',
-    'aria-label': m.opacity,
-    title: m.opacity,
-  });
-  const invertButton = h('button', { type: 'button', testid: 'invert', 'aria-pressed': 'false', onclick: () => pane.toggleInvert() }, m.invert);
+  const heatmapButton = h('button', { type: 'button', testid: 'heatmap-button', 'aria-pressed': 'false', disabled: true, onclick: () => onToggleHeatmap() }, m.heatmap);
+  const opacity = h('input', { type: 'range', min: 0, max: 100, step: 5, value: 70, id: 'heatmap-opacity', testid: 'heatmap-opacity', 'aria-label': m.opacity, title: m.opacity });
+  const invertButton = h('button', { type: 'button', testid: 'invert', 'aria-pressed': 'false', onclick: () => pane().toggleInvert() }, m.invert);
   const picker = h('div', { class: 'instance-picker' });
+  const element = h(
+    'section',
+    { class: 'image-pane' },
+    h(
+      'div',
+      { class: 'toolbar', role: 'toolbar', 'aria-label': m.viewport },
+      presetBar,
+      h(
+        'div',
+        { class: 'tool-group' },
+        h('button', { type: 'button', testid: 'zoom-out', 'aria-label': m.zoomOut, title: m.zoomOut, onclick: () => pane().zoom(1 / ZOOM_STEP) }, '−'),
+        h('button', { type: 'button', testid: 'zoom-in', 'aria-label': m.zoomIn, title: m.zoomIn, onclick: () => pane().zoom(ZOOM_STEP) }, '+'),
+        invertButton,
+        h('button', { type: 'button', testid: 'reset-view', onclick: () => pane().reset() }, m.reset),
+      ),
+      h('div', { class: 'tool-group' }, heatmapButton, opacity),
+    ),
+    h('div', { class: 'toolbar toolbar-sub' }, readout, picker, h('span', { class: 'muted small hint' }, m.hint)),
+    h('div', { class: 'viewport-wrap' }, viewport, status),
+  );
+  return { element, viewport, status, readout, presetBar, heatmapButton, opacity, invertButton, picker };
+}
 
+function renderPresets(els: PaneElements, presets: WindowPreset[], apply: (key: string) => void): void {
+  const m = msg();
+  replaceChildren(
+    els.presetBar,
+    presets.map((p) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          'data-key': p.key,
+          testid: `preset-${p.id}`,
+          'aria-pressed': 'false',
+          title: m.presetTitle(m.preset(p.id), p.key, p.basis),
+          onclick: () => apply(p.key),
+        },
+        h('kbd', { 'aria-hidden': 'true' }, p.key),
+        ` ${m.preset(p.id)}`,
+      ),
+    ),
+  );
+}
+
+/** Readout, invert and preset buttons as the view now stands. */
+function syncState(els: PaneElements, presets: WindowPreset[], s: ViewState | undefined): void {
+  if (!s) return;
+  els.readout.textContent = msg().readout(Math.round(s.windowWidth), Math.round(s.windowCenter), Math.round(s.scale * 100), s.invert);
+  els.invertButton.setAttribute('aria-pressed', String(s.invert));
+  // The transform as data, so a test can check the overlay is registered to the image.
+  els.viewport.dataset.scale = String(s.scale);
+  els.viewport.dataset.translateX = String(s.translation.x);
+  els.viewport.dataset.translateY = String(s.translation.y);
+  for (const b of els.presetBar.querySelectorAll<HTMLButtonElement>('button')) {
+    const p = presets.find((x) => x.key === b.dataset.key);
+    const on = Boolean(p && Math.abs(p.window.center - s.windowCenter) < 0.5 && Math.abs(p.window.width - s.windowWidth) < 0.5);
+    b.setAttribute('aria-pressed', String(on));
+  }
+}
+
+function renderInstancePicker(els: PaneElements, instances: Instance[], show: (instance: Instance) => void): void {
+  const m = msg();
+  if (instances.length > 1) {
+    replaceChildren(
+      els.picker,
+      instances.map((inst, n) =>
+        h('button', { type: 'button', class: 'link', 'data-sop': inst.sopInstanceUid, testid: 'instance', onclick: () => show(inst) }, m.image(n + 1, inst.image.numberOfFrames)),
+      ),
+    );
+  }
+  if (!instances.length) els.status.textContent = m.noInstances;
+}
+
+export function createImagePane(options: ImagePaneOptions): ImagePane {
+  const m = msg();
+  const els = paneElements(() => pane, options.onToggleHeatmap);
+  const { status, opacity, picker, heatmapButton } = els;
   let view: ImageView | undefined;
   let presets: WindowPreset[] = [];
   let shown: Instance | undefined;
   let heatmapId: string | undefined;
   let destroyed = false;
 
-  const syncState = (s: ViewState | undefined) => {
-    if (!s) return;
-    readout.textContent = m.readout(Math.round(s.windowWidth), Math.round(s.windowCenter), Math.round(s.scale * 100), s.invert);
-    invertButton.setAttribute('aria-pressed', String(s.invert));
-    // The transform as data, so a test can check the overlay is registered to the image.
-    viewport.dataset.scale = String(s.scale);
-    viewport.dataset.translateX = String(s.translation.x);
-    viewport.dataset.translateY = String(s.translation.y);
-    for (const b of presetBar.querySelectorAll<HTMLButtonElement>('button')) {
-      const p = presets.find((x) => x.key === b.dataset.key);
-      const on = Boolean(p && Math.abs(p.window.center - s.windowCenter) < 0.5 && Math.abs(p.window.width - s.windowWidth) < 0.5);
-      b.setAttribute('aria-pressed', String(on));
-    }
-  };
-
-  const renderPresets = () =>
-    replaceChildren(
-      presetBar,
-      presets.map((p) =>
-        h(
-          'button',
-          {
-            type: 'button',
-            'data-key': p.key,
-            testid: `preset-${p.id}`,
-            'aria-pressed': 'false',
-            title: m.presetTitle(m.preset(p.id), p.key, p.basis),
-            onclick: () => pane.applyPreset(p.key),
-          },
-          h('kbd', { 'aria-hidden': 'true' }, p.key),
-          ` ${m.preset(p.id)}`,
-        ),
-      ),
-    );
-
   opacity.addEventListener('input', () => view?.setHeatmapOpacity(Number(opacity.value) / 100));
 
   const pane: ImagePane = {
-    element: h(
-      'section',
-      { class: 'image-pane' },
-      h(
-        'div',
-        { class: 'toolbar', role: 'toolbar', 'aria-label': m.viewport },
-        presetBar,
-        h(
-          'div',
-          { class: 'tool-group' },
-          h('button', { type: 'button', testid: 'zoom-out', 'aria-label': m.zoomOut, title: m.zoomOut, onclick: () => pane.zoom(1 / ZOOM_STEP) }, '−'),
-          h('button', { type: 'button', testid: 'zoom-in', 'aria-label': m.zoomIn, title: m.zoomIn, onclick: () => pane.zoom(ZOOM_STEP) }, '+'),
-          invertButton,
-          h('button', { type: 'button', testid: 'reset-view', onclick: () => pane.reset() }, m.reset),
-        ),
-        h('div', { class: 'tool-group' }, heatmapButton, opacity),
-      ),
-      h('div', { class: 'toolbar toolbar-sub' }, readout, picker, h('span', { class: 'muted small hint' }, m.hint)),
-      h('div', { class: 'viewport-wrap' }, viewport, status),
-    ),
+    element: els.element,
     current: () => shown,
     async show(instance) {
       shown = instance;
@@ -200,16 +223,16 @@ export function createImagePane(options: ImagePaneOptions): ImagePane {
       delete status.dataset.error;
       for (const b of picker.querySelectorAll<HTMLButtonElement>('button')) b.classList.toggle('active', b.dataset.sop === instance.sopInstanceUid);
       try {
-        view ??= createImageView(viewport);
-        view.onChange(syncState);
+        view ??= createImageView(els.viewport);
+        view.onChange((s) => syncState(els, presets, s));
         view.setHeatmapOpacity(Number(opacity.value) / 100);
         const frame = await getFrame(instance, 1, options.signal);
         if (destroyed || shown !== instance) return;
         const info = await view.show({ ...instance.image, ...frame.layout }, frame.pixels, instance.sopInstanceUid);
         presets = windowPresets(instance.modality ?? options.modality, info);
-        renderPresets();
+        renderPresets(els, presets, (key) => pane.applyPreset(key));
         status.hidden = true;
-        syncState(view.getViewport());
+        syncState(els, presets, view.getViewport());
       } catch (err) {
         if (destroyed) return;
         status.hidden = false;
@@ -261,14 +284,6 @@ export function createImagePane(options: ImagePaneOptions): ImagePane {
     },
   };
 
-  if (options.instances.length > 1) {
-    replaceChildren(
-      picker,
-      options.instances.map((inst, n) =>
-        h('button', { type: 'button', class: 'link', 'data-sop': inst.sopInstanceUid, testid: 'instance', onclick: () => void pane.show(inst) }, m.image(n + 1, inst.image.numberOfFrames)),
-      ),
-    );
-  }
-  if (!options.instances.length) status.textContent = m.noInstances;
+  renderInstancePicker(els, options.instances, (inst) => void pane.show(inst));
   return pane;
 }
