@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { triageFactsSchema, triageMentionSchema } from './triage-policy/facts.ts';
 import { preprocessingDeclaration } from './preprocess/declaration.ts';
 
 /**
@@ -189,6 +190,12 @@ const readAssistCard = z.object({
   path: ['outOfDistribution'],
 });
 
+/** What the triage policy may read of a score's or risk's answer (inference/triage-policy/facts.ts). */
+const triageVisible = {
+  triageFacts: triageFactsSchema.default([]),
+  triageMention: triageMentionSchema.optional(),
+};
+
 /**
  * A tabular ONNX model run in-process: input `features` float32 [N, features.length]
  * (card order, canonical units, booleans 0/1, enums encoded); outputs `risk` [N, 1] in
@@ -214,6 +221,7 @@ const riskCard = z.object({
   source: provenance,
   metrics: z.array(metric).default([]),
   calibration: z.record(z.string(), z.unknown()).optional(),
+  ...triageVisible,
 }).passthrough();
 
 /** A published points table, evaluated declaratively (no weights). `scoring` is read by inference/scores. */
@@ -227,6 +235,7 @@ const scoreCard = z.object({
   bands: z.array(band).min(1),
   source: provenance,
   metrics: z.array(metric).default([]),
+  ...triageVisible,
 }).passthrough();
 
 /** The triage policy: fuses findings, scores and risk into priority, level and reasons. `policy` is read by inference/triage-policy. */

@@ -8,6 +8,7 @@ import { chainMismatch, compileChain, PreprocessingError, type Chain } from './p
 import { bandTableProblems } from './rules/bands.ts';
 import { checkScoring } from './scores/evaluate.ts';
 import { checkPolicy } from './triage-policy/evaluate.ts';
+import { checkTriageFacts, factCatalogue } from './triage-policy/facts.ts';
 
 export interface SessionOptions {
   /** Intra-op threads per session; 1 keeps one job per core when several workers share a box. */
@@ -74,6 +75,9 @@ export async function loadModelRegistry(modelsDir: string, options: SessionOptio
   if (policies.length !== 1) {
     throw new ModelContractError(modelsDir, `exactly one triage policy must be loaded, found ${policies.length}${policies.length ? ` (${policies.map((p) => p.key).join(', ')})` : ''}`);
   }
+  // The policy may read only facts the loaded score and risk cards declare (and the built-in finding facts).
+  refuseUnless(modelsDir, () => factCatalogue(models));
+  refuseUnless(policies[0].dir, () => checkPolicy(policies[0].card, factCatalogue(models)));
   const get = (key: string) => {
     const model = byKey.get(key);
     if (!model) throw new ModelContractError(key, 'is not loaded in this process');
@@ -138,12 +142,14 @@ export async function loadModel(dir: string, options: SessionOptions): Promise<L
         throw new ModelContractError(dir, `a risk model outputs "risk" [-1, 1] and "contributions" [-1, ${card.explanation.terms.length}] (one column per explanation term)`);
       }
       checkBands(dir, card.bands);
+      refuseUnless(dir, () => checkTriageFacts(card));
       const { session, sha256 } = await openSession(dir, card, options);
       return { card, dir, key, sha256, session };
     }
     case 'score':
       checkBands(dir, card.bands);
       refuseUnless(dir, () => checkScoring(card, card.features.map((f) => f.name)));
+      refuseUnless(dir, () => checkTriageFacts(card));
       return { card, dir, key, sha256: sha256Of(text) };
     case 'triage':
       refuseUnless(dir, () => checkPolicy(card));

@@ -25,7 +25,8 @@ describe('study priority with the population gate', () => {
   let models: LoadedModel[];
 
   beforeAll(async () => {
-    models = await Promise.all(['triage-policy', 'pneumonia-cxr', 'nih-cxr-abnormal'].map(load));
+    // The score and risk cards declare the facts the policy reads; the prioritiser refuses a policy without them.
+    models = await Promise.all(['triage-policy', 'pneumonia-cxr', 'nih-cxr-abnormal', 'news2', 'qsofa', 'curb65', 'pce-ascvd', 'china-par', 'framingham-cvd-2008', 'diabetes-pima'].map(load));
     prioritise = createStudyPrioritiser({ triagePolicy: models[0] as TriageModel, models });
   });
 
@@ -70,5 +71,20 @@ describe('study priority with the population gate', () => {
   it('when a finding comes from a model this process does not know, then it drives nothing', () => {
     const none = prioritise({ instances: done, findings: [] });
     expect(prioritise({ instances: done, findings: [positive({ id: 'someone-elses-model', version: '9.9.9' })] }).priority).toBe(none.priority);
+  });
+
+  it('when a study was assessed before triage facts, then its stored answers are read as the same facts and it keeps its priority and why', () => {
+    const before = { news2: { score: 3, band: 'low-medium', redFlags: ['red score: a single parameter scoring 3 (Consciousness: 3)'] }, qsofa: { score: 2, band: 'positive' }, risks: [{ modelId: 'pce-ascvd', risk: 0.25, band: 'intermediate' }] };
+    const now = { facts: { 'news2.score': 3, 'news2.band': 'low-medium', 'news2.redScore': 1, 'qsofa.score': 2, 'qsofa.band': 'positive', 'pce-ascvd.risk': 0.25, 'pce-ascvd.band': 'intermediate' } };
+    const old = prioritise({ instances: done, findings: [], clinical: before });
+    expect(old).toEqual(prioritise({ instances: done, findings: [], clinical: now }));
+    expect(old.why).toBe('no AI model applies to this study · qSOFA 2 · NEWS2 3 (low-medium)');
+    expect((old.detail as { reasons: { code: string }[] }).reasons.map((r) => r.code)).toEqual(['qsofa-positive', 'news2-red-score', 'news2-score', 'qsofa-score', 'chronic-risk']);
+  });
+
+  it('when a stored assessment names a model this process does not load, then that model moves nothing', () => {
+    const none = prioritise({ instances: done, findings: [] });
+    expect(prioritise({ instances: done, findings: [], clinical: { sofa: { score: 12 }, facts: undefined } }).priority).toBe(none.priority);
+    expect(prioritise({ instances: done, findings: [], clinical: { facts: { 'sofa.score': 12 } } }).priority).toBe(none.priority);
   });
 });

@@ -2,10 +2,11 @@ import type { ApplicabilityNote } from '../contract/findings.ts';
 import type { Prioritise } from '../contract/studies.ts';
 import { labelNamesZh } from './label-names.ts';
 import type { LoadedModel, ModelRegistry } from './registry.ts';
-import { triage, type TriageInput } from './triage-policy/evaluate.ts';
+import { checkPolicy, triage } from './triage-policy/evaluate.ts';
+import { factCatalogue, readAssessment } from './triage-policy/facts.ts';
 
-/** What the triage route stores as a study's bedside assessment: the policy's inputs besides findings. */
-export type ClinicalAssessment = Omit<TriageInput, 'findings'>;
+/** What the triage route stores as a study's bedside assessment: the triage facts of its scores and risks. */
+export type { ClinicalAssessment } from './triage-policy/facts.ts';
 
 /** How the AI pipeline's state reads in the "why", in both languages. */
 const PIPELINE = {
@@ -25,18 +26,23 @@ const PIPELINE = {
  * not read and a human must, one no model applies to, one where every model declined and
  * why, one whose only answers come from models that may not drive priority), without
  * changing the clinical priority.
+ *
+ * The stored assessment is read in either form (`readAssessment`): today's triage facts, or the
+ * answers by model id that studies assessed before triage facts hold, converted with the cards.
  */
 export function createStudyPrioritiser(registry: Pick<ModelRegistry, 'triagePolicy' | 'models'>): Prioritise {
   const policy = registry.triagePolicy;
+  const facts = factCatalogue(registry.models);
+  checkPolicy(policy.card, facts);
   const nameZh = labelNamesZh(registry.models);
   const drives = priorityDrivers(registry.models);
   return ({ instances, findings, clinical }) => {
     const applicable = findings.filter((f) => f.probability !== null && f.applicability?.applicable !== false);
     const driving = applicable.filter((f) => drives(f.model));
     const result = triage(policy.card, {
-      ...(clinical as ClinicalAssessment | undefined),
+      facts: readAssessment(clinical, facts),
       findings: driving.map((f) => ({ ...f, probability: f.probability!, modelId: f.model.id, displayZh: nameZh(f.model, f.label) })),
-    });
+    }, facts);
     const advisory = driving.length === 0 ? [...new Set(applicable.map((f) => f.model.id))].join(', ') : '';
     const declined = applicable.length === 0 ? findings.find((f) => f.applicability?.reason) : undefined;
     const failed = instances.find((i) => i.status === 'failed');

@@ -1,5 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { checkPolicy, triage, TriagePolicyError, type TriageCardLike } from './evaluate.ts';
+import { checkPolicy, triage as evaluate, TriagePolicyError, type TriageCardLike } from './evaluate.ts';
+import { factCatalogue } from './facts.ts';
+import { assessedBefore, type AssessedBefore } from './test-support.ts';
+
+/** Two toy score cards that declare the facts the toy policy reads. */
+const toyScore = (id: string, mention: string, facts: string[]) => ({
+  card: {
+    id, version: '1.0.0', task: 'score' as const,
+    scoring: { terms: [{ term: 'x', display: 'x', feature: 'x', map: { a: 0 } }] },
+    bands: [{ label: 'low', display: 'low', below: 5 }, { label: 'high', display: 'high' }],
+    triageFacts: facts.map((name) => ({ name, from: name, meaning: `${id} ${name}` })),
+    triageMention: { text: mention },
+  },
+});
+const facts = factCatalogue([toyScore('news2', 'NEWS2 {score} ({band})', ['score', 'band']), toyScore('qsofa', 'qSOFA {score}', ['score'])]);
+/** Patients are written as a study's stored assessment (scores by model id), read as the prioritiser reads one. */
+const triage = (card: TriageCardLike, input: AssessedBefore) => evaluate(card, assessedBefore(input, facts), facts);
 
 const levels = [
   { level: 'IV', display: 'IV', displayZh: 'Ⅳ级', priority: [0, 20], targetMinutes: 240 },
@@ -15,10 +31,11 @@ const policy = (over: Record<string, unknown> = {}): TriageCardLike => ({
     rules: [
       { code: 'big-nodule', when: { finding: { labels: ['nodule'], atLeast: 'positive', minProbability: 0.8 } }, level: 'II', text: 'nodule {finding}', textZh: '结节 {finding}' },
       { code: 'any-finding', when: { finding: { atLeast: 'refer' } }, level: 'III', floor: 30, text: 'finding {finding}', textZh: '发现 {finding}' },
-      { code: 'arrest', when: { allOf: [{ fact: 'news2.score', op: 'ge', value: 15 }, { fact: 'qsofa.score', op: 'gt', value: 2 }] }, level: 'I', text: 'NEWS2 {news2} qSOFA {qsofa}', textZh: 'NEWS2 {news2}' },
+      { code: 'arrest', when: { allOf: [{ fact: 'news2.score', op: 'ge', value: 15 }, { fact: 'qsofa.score', op: 'gt', value: 2 }] }, level: 'I', text: 'NEWS2 {news2.score} qSOFA {qsofa.score}', textZh: 'NEWS2 {news2.score}' },
     ],
     contributions: [{ code: 'n2', fact: 'news2.score', per: 2, max: 6, text: 'NEWS2 +{points}', textZh: 'NEWS2 +{points}' }],
     nothing,
+    news2Band: 'news2.band',
     ...over,
   },
 });
@@ -112,7 +129,7 @@ describe('checkPolicy refuses a policy that breaks the contract, naming the prob
   ];
   it.each(refusals)('when the policy has %s', (_name, over, message) => {
     const card = policy(over);
-    expect(() => checkPolicy(card)).toThrow(TriagePolicyError);
-    expect(() => checkPolicy(card)).toThrow(message);
+    expect(() => checkPolicy(card, facts)).toThrow(TriagePolicyError);
+    expect(() => checkPolicy(card, facts)).toThrow(message);
   });
 });

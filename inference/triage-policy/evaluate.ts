@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { triageLevel, type TriageLevel, type TriageReason, type TriageResult } from '../../contract/studies.ts';
+import { comparisonsIn, conditionSchema as sharedConditionSchema, evaluateCondition, type Condition, type Evaluation } from '../rules/conditions.ts';
+import { mentionText, resolveFacts, thresholdOf, type FactCatalogue, type FactValues } from './facts.ts';
 
 /**
- * The triage policy: imaging findings, NEWS2, qSOFA, CURB-65 and risk answers for one patient
- * or study become one priority (0–100), a level on the Chinese four-level emergency scale
+ * The triage policy: imaging findings and the triage facts of score and risk answers (NEWS2,
+ * qSOFA, CURB-65, chronic risk, whatever the loaded cards declare) for one patient or study
+ * become one priority (0–100), a level on the Chinese four-level emergency scale
  * (I 濒危, II 危重, III 急症, IV 非急症), and the reasons. The policy is data
  * (`models/triage-policy/model.json`, task `triage`, field `policy`); this file only reads it.
  *
@@ -20,24 +23,32 @@ import { triageLevel, type TriageLevel, type TriageReason, type TriageResult } f
  *   "rules": [                       // each rule that holds sets a minimum level and a priority floor
  *     { "code": "news2-high", "when": { "fact": "news2.score", "op": "ge", "value": 7 },
  *       "level": "II", "floor": 62,   // floor defaults to the level's lower bound and must lie in its range
- *       "text": "NEWS2 {news2} ({news2Band}) …", "textZh": "…",
+ *       "text": "NEWS2 {news2.score} ({news2.band}) …", "textZh": "…",
  *       "subsumedBy": ["…"] }         // optional: hide this reason when a stronger rule holds too
  *   ],
  *   "contributions": [               // continuous, order cases inside a level: min(max, per × fact)
  *     { "code": "news2-score", "fact": "news2.score", "per": 1, "max": 10, "text": "…", "textZh": "…" }
  *   ],
- *   "nothing": { "text": "…", "textZh": "…", "why": "no urgent finding or score", "whyZh": "…" }   // when no rule holds
+ *   "nothing": { "text": "…", "textZh": "…", "why": "no urgent finding or score", "whyZh": "…" },  // when no rule holds
+ *   "news2Band": "news2.band"        // optional: the band fact the result reports as news2Band
  * }
  * ```
  *
- * A condition is `{fact, op, value}`, `{finding: {labels?, atLeast: 'refer' | 'positive',
- * minProbability?}}` (some finding with one of the labels, or any label, at least that status),
- * or `{anyOf: […]}` / `{allOf: […]}`. Facts: `news2.score`, `news2.redScore` (1 when NEWS2 has a
- * red score: band low-medium or red flags), `qsofa.score`, `curb65.score`, `risk.max` (highest
- * risk 0..1), `finding.positive.maxProbability`, `finding.any.maxProbability`. A fact that was not
- * given satisfies no condition and contributes 0. Text templates may use {news2} {news2Band}
- * {qsofa} {curb65} {finding} {risk} {points}; in Chinese templates {finding} names the finding by
- * its `displayZh` when the caller gives one.
+ * Conditions are Lantern's one condition language (`inference/rules/conditions.ts`) with the key
+ * `fact`: `{fact, op, value}` or `{anyOf: […]}` / `{allOf: […]}`, plus the policy's own atom
+ * `{finding: {labels?, atLeast: 'refer' | 'positive', minProbability?}}` (some finding with one of
+ * the labels, or any label, at least that status). A fact is `<source>.<fact>` from the catalogue
+ * the registry builds from the loaded cards (`facts.ts`): `news2.score`, `news2.redScore`,
+ * `qsofa.score`, `curb65.score`, `risk.max` (the highest of pool `risk`), the built-in
+ * `finding.positive.maxProbability` and `finding.any.maxProbability`, and whatever a new card
+ * declares. A band fact may be compared with a band label (`"value": "medium"`). A fact that was
+ * not given satisfies no condition and contributes 0. The registry refuses at start a policy
+ * naming a fact, band or placeholder no loaded card declares.
+ *
+ * Text templates may use `{<source>.<fact>}` (the fact: `{news2.score}` → "7", `{news2.band}` →
+ * "high"), `{<source>}` (how the worklist's "why" names it: `{risk}` → "pce-ascvd 12.0% (high)"),
+ * `{finding}` (the finding the rule matched; in Chinese by its `displayZh` when the caller gives
+ * one) and, in contributions, `{points}`. A source or fact not given reads "–".
  *
  * ## Monotone by construction
  *
@@ -55,34 +66,24 @@ import { triageLevel, type TriageLevel, type TriageReason, type TriageResult } f
 const LEVELS = triageLevel.options;
 export type { TriageLevel, TriageReason, TriageResult } from '../../contract/studies.ts';
 
-const FACTS = ['news2.score', 'news2.redScore', 'qsofa.score', 'curb65.score', 'risk.max', 'finding.positive.maxProbability', 'finding.any.maxProbability'] as const;
-type Fact = (typeof FACTS)[number];
-const PLACEHOLDERS = ['news2', 'news2Band', 'qsofa', 'curb65', 'finding', 'risk', 'points'];
+type FindingAtom = { finding: { labels?: string[]; atLeast: 'refer' | 'positive'; minProbability?: number } };
+export type PolicyCondition = Condition<'fact', FindingAtom, number | string>;
 
-export type PolicyCondition =
-  | { fact: Fact; op: 'ge' | 'gt'; value: number }
-  | { finding: { labels?: string[]; atLeast: 'refer' | 'positive'; minProbability?: number } }
-  | { anyOf: PolicyCondition[] }
-  | { allOf: PolicyCondition[] };
-
-const conditionSchema: z.ZodType<PolicyCondition> = z.lazy(() => z.union([
-  z.object({ fact: z.enum(FACTS), op: z.enum(['ge', 'gt']), value: z.number() }).strict(),
-  z.object({
+const conditionSchema = sharedConditionSchema('fact', {
+  ops: ['ge', 'gt'],
+  opsReason: 'a more severe input must never lower the priority',
+  value: z.union([z.number(), z.string().min(1)]),
+  atom: z.object({
     finding: z.object({
       labels: z.array(z.string().min(1)).min(1).optional(),
       atLeast: z.enum(['refer', 'positive']),
       minProbability: z.number().min(0).max(1).optional(),
     }).strict(),
   }).strict(),
-  z.object({ anyOf: z.array(conditionSchema).min(1) }).strict(),
-  z.object({ allOf: z.array(conditionSchema).min(1) }).strict(),
-]));
-
-const template = z.string().min(1).superRefine((text, ctx) => {
-  for (const [, name] of text.matchAll(/\{(\w+)\}/g)) {
-    if (!PLACEHOLDERS.includes(name)) ctx.addIssue({ code: 'custom', message: `unknown placeholder {${name}}; known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}` });
-  }
 });
+
+/** Placeholders are checked against the catalogue in `checkPolicy`, where the loaded cards are known. */
+const template = z.string().min(1);
 
 export const policySchema = z.object({
   levels: z.array(z.object({
@@ -107,7 +108,7 @@ export const policySchema = z.object({
   }).strict()),
   contributions: z.array(z.object({
     code: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case code'),
-    fact: z.enum(FACTS),
+    fact: z.string().min(1),
     per: z.number().min(0, 'per must be ≥ 0 so that priority stays monotone'),
     max: z.number().min(0, 'max must be ≥ 0 so that priority stays monotone'),
     text: template,
@@ -115,6 +116,8 @@ export const policySchema = z.object({
   }).strict()).default([]),
   /** The reason when no rule holds, and the start of the worklist line then. */
   nothing: z.object({ text: template, textZh: template, why: template, whyZh: template }).strict(),
+  /** The band fact whose label the result reports as `news2Band` (the worklist shows it), e.g. `news2.band`. */
+  news2Band: z.string().min(1).optional(),
 }).strict().superRefine((p, ctx) => {
   const seen = new Set<string>();
   p.levels.forEach((l, i) => {
@@ -155,17 +158,14 @@ export interface TriageCardLike {
   policy: Record<string, unknown>;
 }
 
+type Finding = { label: string; display: string; displayZh?: string; probability: number; positive: boolean; refer?: boolean; modelId: string };
+
 export interface TriageInput {
+  /** Triage facts by `<source>.<fact>` (facts.ts): what the scores and risks gave. */
+  facts?: FactValues;
   /** `displayZh` (the model card's Chinese label name) names the finding in Chinese text. */
-  findings?: { label: string; display: string; displayZh?: string; probability: number; positive: boolean; refer?: boolean; modelId: string }[];
-  news2?: { score: number; band: string; redFlags?: string[] };
-  qsofa?: { score: number };
-  curb65?: { score: number };
-  /** e.g. CVD risk: low weight, not acute. */
-  risks?: { modelId: string; risk: number; band: string }[];
+  findings?: Finding[];
 }
-
-
 
 /** A policy that cannot be evaluated: refuse the card at start, naming the problem. */
 export class TriagePolicyError extends Error {
@@ -176,38 +176,90 @@ export class TriagePolicyError extends Error {
 }
 
 const cache = new WeakMap<object, TriagePolicy>();
+const checkedAgainst = new WeakMap<object, WeakSet<FactCatalogue>>();
 
-/** Validates `card.policy`; call it when the card loads so a bad policy refuses to start. */
-export function checkPolicy(card: TriageCardLike): TriagePolicy {
-  const cached = cache.get(card);
-  if (cached) return cached;
-  const parsed = policySchema.safeParse(card.policy);
-  if (!parsed.success) {
-    throw new TriagePolicyError(card.id, `policy is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+/**
+ * Validates `card.policy`; call it when the card loads so a bad policy refuses to start. With the
+ * catalogue of the loaded cards' facts, every fact, band label and placeholder the policy names
+ * must be in it; without, only the policy's structure is checked (e.g. to read its levels).
+ */
+export function checkPolicy(card: TriageCardLike, catalogue?: FactCatalogue): TriagePolicy {
+  let policy = cache.get(card);
+  if (!policy) {
+    const parsed = policySchema.safeParse(card.policy);
+    if (!parsed.success) {
+      throw new TriagePolicyError(card.id, `policy is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    }
+    policy = parsed.data;
+    cache.set(card, policy);
   }
-  cache.set(card, parsed.data);
-  return parsed.data;
+  if (catalogue && !checkedAgainst.get(card)?.has(catalogue)) {
+    const problems = policyFactProblems(policy, catalogue);
+    if (problems.length) throw new TriagePolicyError(card.id, problems.join('; '));
+    if (!checkedAgainst.has(card)) checkedAgainst.set(card, new WeakSet());
+    checkedAgainst.get(card)!.add(catalogue);
+  }
+  return policy;
 }
 
-type Finding = NonNullable<TriageInput['findings']>[number];
+/** Every fact, band label and placeholder the policy names that the loaded cards do not declare. */
+function policyFactProblems(policy: TriagePolicy, catalogue: FactCatalogue): string[] {
+  const problems: string[] = [];
+  const knownFacts = [...catalogue.facts.keys()];
+  const unknownFact = (fact: string) => `fact ${fact} is not declared by any loaded card (known: ${knownFacts.join(', ')})`;
+  const checkFact = (where: string, fact: string, value?: number | string) => {
+    const def = catalogue.facts.get(fact);
+    if (!def) problems.push(`${where}: ${unknownFact(fact)}`);
+    else if (typeof value === 'string' && !def.bands?.includes(value)) {
+      problems.push(`${where}: ${fact} ${def.bands ? `has no band "${value}" (bands: ${def.bands.join(', ')})` : `is a number (${def.unit}); compare it with a number, not "${value}"`}`);
+    }
+  };
+  const placeholders = new Set(['finding', 'points', ...catalogue.sources.keys(), ...knownFacts]);
+  const checkText = (where: string, text: string) => {
+    for (const [, name] of text.matchAll(/\{([\w.]+)\}/g)) {
+      if (!placeholders.has(name)) problems.push(`${where}: unknown placeholder {${name}}; known: ${[...placeholders].map((p) => `{${p}}`).join(' ')}`);
+    }
+  };
+  policy.rules.forEach((r, i) => {
+    for (const c of comparisonsIn(r.when, 'fact')) checkFact(`rules.${i}.when`, c.fact, c.value);
+    checkText(`rules.${i}.text`, r.text);
+    checkText(`rules.${i}.textZh`, r.textZh);
+  });
+  policy.contributions.forEach((c, i) => {
+    checkFact(`contributions.${i}.fact`, c.fact);
+    checkText(`contributions.${i}.text`, c.text);
+    checkText(`contributions.${i}.textZh`, c.textZh);
+  });
+  for (const key of ['text', 'textZh', 'why', 'whyZh'] as const) checkText(`nothing.${key}`, policy.nothing[key]);
+  if (policy.news2Band) {
+    checkFact('news2Band', policy.news2Band);
+    if (catalogue.facts.get(policy.news2Band) && !catalogue.facts.get(policy.news2Band)!.bands) problems.push(`news2Band: ${policy.news2Band} is not a band fact`);
+  }
+  return problems;
+}
+
 const STATUS_RANK = { negative: 0, refer: 1, positive: 2 } as const;
 const status = (f: Finding): keyof typeof STATUS_RANK => (f.positive ? 'positive' : f.refer ? 'refer' : 'negative');
 
-/** Things a reason or the worklist line can mention. */
-type Mention = { kind: 'news2' | 'qsofa' | 'curb65' | 'risk' } | { kind: 'finding'; finding: Finding };
+/** Things a reason or the worklist line can mention: a fact's source (a model or pool), or one finding. */
+type Mention = { kind: 'source'; source: string } | { kind: 'finding'; finding: Finding };
 
-/** Scores a patient or study against the policy. Pure; inputs are trusted (the API validates them). */
-export function triage(card: TriageCardLike, input: TriageInput): TriageResult {
-  const policy = checkPolicy(card);
+/**
+ * Scores a patient or study against the policy. Pure; inputs are trusted (the API validates
+ * them). `catalogue` is the loaded cards' facts (`factCatalogue(registry.models)`).
+ */
+export function triage(card: TriageCardLike, input: TriageInput, catalogue: FactCatalogue): TriageResult {
+  const policy = checkPolicy(card, catalogue);
   const findings = (input.findings ?? []).filter((f) => Number.isFinite(f.probability));
-  const facts = factsOf(input, findings);
-  const ctx = { input, findings, facts };
+  const facts = resolveFacts(catalogue, input.facts ?? {});
+  addFindingFacts(facts, findings);
+  const ctx: Ctx = { catalogue, findings, facts };
 
   const levelIndex = (l: TriageLevel) => policy.levels.findIndex((x) => x.level === l);
   let level = 0;
   let floor = 0;
   const reasons: (TriageReason & { mentions: Mention[] })[] = [];
-  const held = new Map(policy.rules.map((rule) => [rule.code, evalCondition(rule.when, ctx)]));
+  const held = new Map(policy.rules.map((rule) => [rule.code, holds(rule.when, ctx)]));
   for (const rule of policy.rules) {
     const result = held.get(rule.code)!;
     if (!result.ok) continue;
@@ -216,13 +268,13 @@ export function triage(card: TriageCardLike, input: TriageInput): TriageResult {
     level = Math.max(level, levelIndex(rule.level));
     floor = Math.max(floor, ruleFloor);
     if (rule.subsumedBy?.some((code) => held.get(code)?.ok)) continue;
-    reasons.push({ code: rule.code, ...fillBoth(rule, ctx, result.mentions), weight: ruleFloor, mentions: result.mentions });
+    reasons.push({ code: rule.code, ...fillBoth(rule, ctx, result.matched), weight: ruleFloor, mentions: result.matched });
   }
 
   let added = 0;
   const contributionReasons: typeof reasons = [];
   for (const c of policy.contributions) {
-    const value = facts[c.fact];
+    const value = facts.get(c.fact)?.value;
     if (value === undefined) continue;
     const points = Math.min(c.max, c.per * value);
     if (!(points > 0)) continue;
@@ -241,64 +293,48 @@ export function triage(card: TriageCardLike, input: TriageInput): TriageResult {
 
   // The worklist line names what drove the level; contributions only when no rule held.
   const whyIn = (lang: Lang) => (nothingHeld
-    ? whyLine(ordered, ctx, lang, fill(lang === 'en' ? policy.nothing.why : policy.nothing.whyZh, variables(ctx, [], lang)))
+    ? whyLine(ordered, ctx, lang, fillIn(lang === 'en' ? policy.nothing.why : policy.nothing.whyZh, ctx, [], lang))
     : whyLine(reasons, ctx, lang, undefined));
+  const news2Band = policy.news2Band ? facts.get(policy.news2Band)?.text : undefined;
   return {
     priority,
     level: chosen.level,
     levelDisplay: chosen.display,
     levelDisplayZh: chosen.displayZh,
-    ...(input.news2 ? { news2Band: input.news2.band } : {}),
+    ...(news2Band !== undefined ? { news2Band } : {}),
     reasons: ordered.map(({ mentions: _m, ...r }) => r),
     why: whyIn('en'),
     whyZh: whyIn('zh'),
   };
 }
 
-type Ctx = { input: TriageInput; findings: Finding[]; facts: Partial<Record<Fact, number>> };
+type Ctx = { catalogue: FactCatalogue; findings: Finding[]; facts: ReturnType<typeof resolveFacts> };
 
-function factsOf(input: TriageInput, findings: Finding[]): Partial<Record<Fact, number>> {
-  const facts: Partial<Record<Fact, number>> = {};
-  if (input.news2) {
-    facts['news2.score'] = input.news2.score;
-    facts['news2.redScore'] = input.news2.band === 'low-medium' || (input.news2.redFlags?.length ?? 0) > 0 ? 1 : 0;
-  }
-  if (input.qsofa) facts['qsofa.score'] = input.qsofa.score;
-  if (input.curb65) facts['curb65.score'] = input.curb65.score;
-  const risks = (input.risks ?? []).filter((r) => Number.isFinite(r.risk));
-  if (risks.length) facts['risk.max'] = Math.max(...risks.map((r) => r.risk));
+/** The built-in `finding` facts, from the findings themselves. */
+function addFindingFacts(facts: ReturnType<typeof resolveFacts>, findings: Finding[]): void {
   const positives = findings.filter((f) => f.positive);
-  if (positives.length) facts['finding.positive.maxProbability'] = Math.max(...positives.map((f) => f.probability));
-  if (findings.length) facts['finding.any.maxProbability'] = Math.max(...findings.map((f) => f.probability));
-  return facts;
+  const max = (fs: Finding[]) => Math.max(...fs.map((f) => f.probability));
+  if (positives.length) facts.set('finding.positive.maxProbability', { value: max(positives), text: String(max(positives)) });
+  if (findings.length) facts.set('finding.any.maxProbability', { value: max(findings), text: String(max(findings)) });
 }
 
-function evalCondition(c: PolicyCondition, ctx: Ctx): { ok: boolean; mentions: Mention[] } {
-  if ('anyOf' in c) {
-    const held = c.anyOf.map((x) => evalCondition(x, ctx)).filter((r) => r.ok);
-    return { ok: held.length > 0, mentions: held.flatMap((r) => r.mentions) };
-  }
-  if ('allOf' in c) {
-    const all = c.allOf.map((x) => evalCondition(x, ctx));
-    return all.every((r) => r.ok) ? { ok: true, mentions: all.flatMap((r) => r.mentions) } : { ok: false, mentions: [] };
-  }
-  if ('finding' in c) {
-    const { labels, atLeast, minProbability } = c.finding;
-    const match = ctx.findings
-      .filter((f) => (!labels || labels.includes(f.label)) && STATUS_RANK[status(f)] >= STATUS_RANK[atLeast] && f.probability >= (minProbability ?? 0))
-      .sort((a, b) => STATUS_RANK[status(b)] - STATUS_RANK[status(a)] || b.probability - a.probability)[0];
-    return match ? { ok: true, mentions: [{ kind: 'finding', finding: match }] } : { ok: false, mentions: [] };
-  }
-  const value = ctx.facts[c.fact];
-  const ok = value !== undefined && (c.op === 'ge' ? value >= c.value : value > c.value);
-  return { ok, mentions: ok ? mentionsOfFact(c.fact, ctx) : [] };
+function holds(c: PolicyCondition, ctx: Ctx): Evaluation<Mention> {
+  return evaluateCondition(c, 'fact', {
+    value: (fact) => ctx.facts.get(fact)?.value,
+    threshold: (cmp) => thresholdOf(ctx.catalogue, cmp.fact, cmp.value),
+    match: (cmp) => mentionsOfFact(cmp.fact, ctx)[0],
+    atom: ({ finding: { labels, atLeast, minProbability } }) => {
+      const match = ctx.findings
+        .filter((f) => (!labels || labels.includes(f.label)) && STATUS_RANK[status(f)] >= STATUS_RANK[atLeast] && f.probability >= (minProbability ?? 0))
+        .sort((a, b) => STATUS_RANK[status(b)] - STATUS_RANK[status(a)] || b.probability - a.probability)[0];
+      return match ? { ok: true, matched: [{ kind: 'finding', finding: match }] } : { ok: false, matched: [] };
+    },
+  });
 }
 
-function mentionsOfFact(fact: Fact, ctx: Ctx): Mention[] {
-  if (fact.startsWith('news2.')) return [{ kind: 'news2' }];
-  if (fact === 'qsofa.score') return [{ kind: 'qsofa' }];
-  if (fact === 'curb65.score') return [{ kind: 'curb65' }];
-  if (fact === 'risk.max') return [{ kind: 'risk' }];
+function mentionsOfFact(fact: string, ctx: Ctx): Mention[] {
+  const source = ctx.catalogue.facts.get(fact)?.source;
+  if (source !== 'finding') return source ? [{ kind: 'source', source }] : [];
   const pool = fact === 'finding.positive.maxProbability' ? ctx.findings.filter((f) => f.positive) : ctx.findings;
   const top = [...pool].sort((a, b) => b.probability - a.probability)[0];
   return top ? [{ kind: 'finding', finding: top }] : [];
@@ -313,38 +349,31 @@ function findingText(f: Finding, lang: Lang): string {
   return `${f.label} ${s === 'refer' ? 'indeterminate ' : ''}${p}${s === 'negative' ? ' (negative)' : ''}`;
 }
 
-function variables(ctx: Ctx, mentions: Mention[], lang: Lang): Record<string, string> {
-  const { input } = ctx;
-  const finding = mentions.find((m): m is Extract<Mention, { kind: 'finding' }> => m.kind === 'finding')?.finding;
-  const topRisk = [...(input.risks ?? [])].sort((a, b) => b.risk - a.risk)[0];
-  return {
-    news2: input.news2 ? String(input.news2.score) : '–',
-    news2Band: input.news2?.band ?? '–',
-    qsofa: input.qsofa ? String(input.qsofa.score) : '–',
-    curb65: input.curb65 ? String(input.curb65.score) : '–',
-    finding: finding ? findingText(finding, lang) : '–',
-    risk: topRisk ? `${topRisk.modelId} ${(topRisk.risk * 100).toFixed(1)}% (${topRisk.band})` : '–',
-  };
+/** A placeholder's value: `{finding}` (the mentioned finding), `{<source>}` (its mention), `{<source>.<fact>}` (its text); '–' when not given. */
+function variable(ctx: Ctx, mentions: Mention[], lang: Lang, name: string): string | undefined {
+  if (name === 'finding') {
+    const finding = mentions.find((m): m is Extract<Mention, { kind: 'finding' }> => m.kind === 'finding')?.finding;
+    return finding ? findingText(finding, lang) : '–';
+  }
+  if (ctx.catalogue.facts.has(name)) return ctx.facts.get(name)?.text ?? '–';
+  if (ctx.catalogue.sources.has(name)) return mentionText(ctx.catalogue, ctx.facts, name, lang) ?? '–';
+  return undefined;
 }
 
-const fill = (text: string, vars: Record<string, string>) => text.replace(/\{(\w+)\}/g, (_, name: string) => vars[name] ?? `{${name}}`);
+const fill = (text: string, value: (name: string) => string | undefined) => text.replace(/\{([\w.]+)\}/g, (_, name: string) => value(name) ?? `{${name}}`);
+const fillIn = (text: string, ctx: Ctx, mentions: Mention[], lang: Lang, extra: Record<string, string> = {}) =>
+  fill(text, (name) => extra[name] ?? variable(ctx, mentions, lang, name));
 const fillBoth = (t: { text: string; textZh: string }, ctx: Ctx, mentions: Mention[], extra: Record<string, string> = {}) => ({
-  text: fill(t.text, { ...variables(ctx, mentions, 'en'), ...extra }),
-  textZh: fill(t.textZh, { ...variables(ctx, mentions, 'zh'), ...extra }),
+  text: fillIn(t.text, ctx, mentions, 'en', extra),
+  textZh: fillIn(t.textZh, ctx, mentions, 'zh', extra),
 });
 
 /** The facts behind the reasons, in reason order, each once: "pneumonia p=0.91 · NEWS2 7 (high)". */
 function whyLine(reasons: { mentions: Mention[] }[], ctx: Ctx, lang: Lang, lead: string | undefined): string {
   const parts: string[] = lead ? [lead] : [];
-  const add = (s: string) => { if (!parts.includes(s)) parts.push(s); };
+  const add = (s: string | undefined) => { if (s && !parts.includes(s)) parts.push(s); };
   for (const r of reasons) {
-    for (const m of r.mentions) {
-      if (m.kind === 'finding') add(findingText(m.finding, lang));
-      else if (m.kind === 'news2' && ctx.input.news2) add(`NEWS2 ${ctx.input.news2.score} (${ctx.input.news2.band})`);
-      else if (m.kind === 'qsofa' && ctx.input.qsofa) add(`qSOFA ${ctx.input.qsofa.score}`);
-      else if (m.kind === 'curb65' && ctx.input.curb65) add(`CURB-65 ${ctx.input.curb65.score}`);
-      else if (m.kind === 'risk') add(variables(ctx, [], lang).risk);
-    }
+    for (const m of r.mentions) add(m.kind === 'finding' ? findingText(m.finding, lang) : mentionText(ctx.catalogue, ctx.facts, m.source, lang));
   }
   return parts.slice(0, 4).join(' · ');
 }

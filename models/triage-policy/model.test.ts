@@ -7,13 +7,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { modelCardSchema, type TriageCard } from '../../inference/model-card.ts';
-import { checkPolicy, triage, type TriageInput } from '../../inference/triage-policy/evaluate.ts';
+import { checkPolicy, triage as evaluate } from '../../inference/triage-policy/evaluate.ts';
+import { assessedBefore, shippedFactCatalogue, type AssessedBefore } from '../../inference/triage-policy/test-support.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const parsed = modelCardSchema.parse(JSON.parse(readFileSync(join(here, 'model.json'), 'utf8')));
 if (parsed.task !== 'triage') throw new Error('triage-policy card is not task triage');
 const card: TriageCard = parsed;
-checkPolicy(card);
+/** The facts the shipped score and risk cards declare: what the registry checks the policy against. */
+const facts = shippedFactCatalogue();
+checkPolicy(card, facts);
+
+/** Patients are written as a study's stored assessment (scores by model id); read as the prioritiser reads one. */
+type TriageInput = AssessedBefore & { news2?: { score: number; band: string; redFlags?: string[] }; qsofa?: { score: number }; curb65?: { score: number }; risks?: { modelId: string; risk: number; band: string }[] };
+const triage = (c: TriageCard, input: TriageInput) => evaluate(c, assessedBefore(input, facts), facts);
 
 const pneumonia = (probability: number, positive = true, refer = false) => ({
   label: 'pneumonia', display: 'Pneumonia', probability, positive, refer, modelId: 'pneumonia-cxr@1.0.0',
@@ -41,7 +48,7 @@ describe('triage policy: realistic cases', () => {
   });
 
   it('then the reading targets are the emergency triage standard\'s waiting targets: I immediately, II 10, III 30, IV 240 minutes', () => {
-    const targets = Object.fromEntries(checkPolicy(card).levels.map((l) => [l.level, l.targetMinutes]));
+    const targets = Object.fromEntries(checkPolicy(card, facts).levels.map((l) => [l.level, l.targetMinutes]));
     expect(targets).toEqual({ I: 0, II: 10, III: 30, IV: 240 });
   });
 
@@ -101,7 +108,7 @@ describe('triage policy: realistic cases', () => {
 
   it('when a chronic CVD risk is high, then it nudges the priority a little but never changes the level', () => {
     const base = triage(card, { findings: [pneumonia(0.2, false)] });
-    const risky = triage(card, { findings: [pneumonia(0.2, false)], risks: [{ modelId: 'pce@1.0.0', risk: 0.35, band: 'high' }] });
+    const risky = triage(card, { findings: [pneumonia(0.2, false)], risks: [{ modelId: 'pce-ascvd', risk: 0.35, band: 'high' }] });
     expect(risky.level).toBe('IV');
     expect(risky.priority - base.priority).toBeGreaterThan(0);
     expect(risky.priority - base.priority).toBeLessThanOrEqual(2);
@@ -165,7 +172,7 @@ describe('triage policy: priority is monotone', () => {
     if (random() < 0.6) { const score = int(21); input.news2 = { score, band: 'x', ...(random() < 0.3 ? { redFlags: ['r'] } : {}) }; }
     if (random() < 0.5) input.qsofa = { score: int(4) };
     if (random() < 0.5) input.curb65 = { score: int(6) };
-    if (random() < 0.4) input.risks = [{ modelId: 'r', risk: random() * 0.5, band: 'x' }];
+    if (random() < 0.4) input.risks = [{ modelId: 'pce-ascvd', risk: random() * 0.5, band: 'x' }];
     return input;
   };
   /** One step that makes the picture no less severe. */
@@ -187,7 +194,7 @@ describe('triage policy: priority is monotone', () => {
         if (f && !f.positive) { if (f.refer) { f.refer = false; f.positive = true; } else f.refer = true; }
         return ['status up', next];
       }
-      default: next.risks = [...(next.risks ?? []), { modelId: 'r2', risk: random(), band: 'x' }]; return ['one more risk', next];
+      default: next.risks = [...(next.risks ?? []), { modelId: 'china-par', risk: random(), band: 'x' }]; return ['one more risk', next];
     }
   };
 

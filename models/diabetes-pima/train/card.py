@@ -147,6 +147,14 @@ def card(summary: dict, m: dict, names: list[str], ranges: dict, split: str) -> 
             {"label": "high", "display": "High (>=30%)", "displayZh": "高风险（≥30%）"},
         ],
         "bandsSource": "Lantern's own display bands (<10%, 10-30%, >=30%), chosen for readability; not taken from any guideline.",
+        # What the triage policy may read (inference/triage-policy/facts.ts): the risk joins pool "risk" (risk.max).
+        "triageFacts": [
+            {"name": "risk", "from": "risk", "pool": "risk",
+             "meaning": "risk of diabetes (Pima logistic model) (probability 0–1); in pool risk, so the policy's risk.max is the highest chronic risk given",
+             "meaningZh": "糖尿病风险（概率0–1）"},
+            {"name": "band", "from": "band", "meaning": "risk band, lowest first: low, moderate, high"},
+        ],
+        "triageMention": {"text": "diabetes-pima {risk} ({band})"},
         "calibration": {
             "method": cal["method"] + "; fitted on 20x repeated 10-fold CV predictions of the train split only",
             "a": r4(cal["a"]), "b": r4(cal["b"]),

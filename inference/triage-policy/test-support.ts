@@ -1,0 +1,27 @@
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../../config.ts';
+import { modelCardSchema } from '../model-card.ts';
+import { factCatalogue, readAssessment, type FactCatalogue } from './facts.ts';
+import type { TriageInput } from './evaluate.ts';
+
+/**
+ * Test support: the triage facts the shipped score and risk cards declare, read the way the
+ * registry reads them (card schema, then the catalogue), without opening any ONNX session.
+ */
+export function shippedFactCatalogue(): FactCatalogue {
+  const dir = join(repoRoot, 'models');
+  const cards = readdirSync(dir)
+    .filter((id) => existsSync(join(dir, id, 'model.json')))
+    .map((id) => modelCardSchema.parse(JSON.parse(readFileSync(join(dir, id, 'model.json'), 'utf8'))))
+    .filter((card) => card.task === 'score' || card.task === 'risk');
+  return factCatalogue(cards.map((card) => ({ card })));
+}
+
+/**
+ * A patient described as a study assessed before triage facts stored it (scores by model id,
+ * `risks` as a list), turned into the policy's input exactly as the prioritiser reads such a study.
+ */
+export type AssessedBefore = Record<string, unknown> & { findings?: TriageInput['findings'] };
+export const assessedBefore = ({ findings, ...clinical }: AssessedBefore, catalogue: FactCatalogue): TriageInput =>
+  ({ facts: readAssessment(clinical, catalogue), ...(findings ? { findings } : {}) });
