@@ -7,69 +7,23 @@
 // Wire shapes that are the contract's (server and viewer are type-checked against them).
 export type { Applicability, ApplicabilityNote, Decision, Finding, Heatmap, Review } from '../../contract/findings.ts';
 export type { CodedTerm as ReaderFindingLabel, CodedTerm as ReviewReason, ReaderFinding, ReaderFindingRequest, Region, ReviewRequest } from '../../contract/reading.ts';
-import type { Decision, Finding, Review } from '../../contract/findings.ts';
+import type { Review } from '../../contract/findings.ts';
 import type { CodedTerm, ReaderFinding, ReaderFindingRequest, ReviewRequest } from '../../contract/reading.ts';
-export type { InstanceError as StudyError, Sla, StudyChangeKind as StudyChange, StudyStatus, TriageResult as Triage, TriageLevel, TriageReason } from '../../contract/studies.ts';
-import type { InstanceError as StudyError, Sla, StudyChangeKind as StudyChange, StudyStatus, TriageResult as Triage } from '../../contract/studies.ts';
+export type {
+  ImageAttributes, InstanceError as StudyError, PriorityBand, Sla, StudyChangeKind as StudyChange, StudyDetail, StudyInstance as Instance, StudyStatus,
+  StudySummary, TriageResult as Triage, TriageLevel, TriageReason, WorklistItem,
+} from '../../contract/studies.ts';
+import type { ImageAttributes, PriorityBand, StudyChangeKind as StudyChange, StudyDetail, StudyInstance as Instance, StudyStatus, TriageResult as Triage, WorklistItem } from '../../contract/studies.ts';
+export type { Agreement, AgreementGroup, AgreementQuery } from '../../contract/agreement.ts';
+import type { Agreement, AgreementGroup, AgreementQuery } from '../../contract/agreement.ts';
+export type { AuditRecord, AuditVerification } from '../../contract/audit.ts';
+import type { AuditRecord, AuditVerification } from '../../contract/audit.ts';
+export type { FieldIssue } from '../../contract/errors.ts';
+export type { Band as ModelBand, CardMetric as ModelMetric } from '../../contract/models.ts';
+import type { Band as ModelBand, ModelDescription } from '../../contract/models.ts';
 
-
-export interface StudySummary {
-  studyInstanceUid: string;
-  patientName?: string;
-  patientId?: string;
-  modality?: string;
-  studyDate?: string;
-  studyDescription?: string;
-  status: StudyStatus;
-  priority: number;
-  why: string;
-  whyZh: string;
-  triage?: Triage;
-  receivedAt: string;
-  /** When the study was received: the clock its SLA runs on. */
-  waitingSince: string;
-  /** Null once the study is reviewed, or when no triage level is known. */
-  sla: Sla | null;
-}
-
-export interface WorklistItem extends StudySummary {
-  findings: Finding[];
-  errors: StudyError[];
-}
-
-export interface ImageAttributes {
-  rows: number;
-  columns: number;
-  samplesPerPixel: number;
-  photometricInterpretation: string;
-  bitsAllocated: number;
-  bitsStored: number;
-  pixelRepresentation: number;
-  numberOfFrames: number;
-  rescaleSlope: number;
-  rescaleIntercept: number;
-  windowCenter?: number;
-  windowWidth?: number;
-}
-
-export interface Instance {
-  sopInstanceUid: string;
-  seriesInstanceUid: string;
-  modality?: string;
-  image: ImageAttributes;
-  framesUrl: string;
-}
-
-export interface StudyDetail {
-  study: StudySummary;
-  instances: Instance[];
-  /** Each with `reviews`: every decision on it, oldest first. */
-  findings: Finding[];
-  reviews: Review[];
-  readerFindings: ReaderFinding[];
-  errors: StudyError[];
-}
-
+/** One override reason of an agreement group, with its share of the group's overrides. */
+export type OverrideReasonCount = AgreementGroup['overrideReasons'][number];
 
 /**
  * What `subscribeToEvents` delivers: a change the server announced, or a tick of the polling
@@ -77,76 +31,12 @@ export interface StudyDetail {
  */
 export type LiveUpdate = { type: 'study'; studyInstanceUid: string; change: StudyChange } | { type: 'poll' };
 
-export type PriorityBand = 'urgent' | 'high' | 'routine' | 'low';
-
 /** Worklist filters; each is "any of" and all are optional. */
 export interface WorklistFilters {
   status?: StudyStatus[];
   modality?: string[];
   /** Bands as in format.ts priorityBand: urgent ≥75, high ≥50, routine ≥25, low <25. */
   priority?: PriorityBand[];
-}
-
-export interface AgreementQuery {
-  /** ISO time; findings created at or after it. */
-  from?: string;
-  /** ISO time; findings created before it. */
-  to?: string;
-  /** A model id (every version). */
-  model?: string;
-}
-
-export interface OverrideReasonCount {
-  code: string;
-  display: string;
-  displayZh: string;
-  count: number;
-  share: number;
-  cumulativeShare: number;
-}
-
-export interface AgreementGroup {
-  modelId: string;
-  modelVersion: string;
-  label: string;
-  display: string;
-  displayZh: string;
-  findings: number;
-  decided: number;
-  accepted: number;
-  overridden: number;
-  amended: number;
-  acceptanceRate: number | null;
-  acceptanceCi95: [number, number] | null;
-  /** Pareto order: most frequent first. */
-  overrideReasons: OverrideReasonCount[];
-  timeToDecisionSeconds: { median: number; p90: number } | null;
-  /** UTC days of the (latest) decision, ascending. */
-  byDay: { date: string; decided: number; accepted: number; acceptanceRate: number | null }[];
-  readerFindings: number;
-}
-
-export interface Agreement {
-  generatedAt: string;
-  groups: AgreementGroup[];
-}
-
-export interface AuditRecord {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  entityType: string;
-  entityId: string;
-  payload: unknown;
-  prevHash: string;
-  hash: string;
-}
-
-export interface AuditVerification {
-  intact: boolean;
-  checked: number;
-  firstBrokenSeq?: number;
 }
 
 /** An API answer that was not 2xx; `code` is the machine-readable reason when the body had one. */
@@ -229,16 +119,18 @@ export async function getFrame(instance: Instance, n: number, signal?: AbortSign
     signal,
     headers: { accept: 'application/octet-stream' },
   });
-  const layout: FrameLayout = {};
-  const header = (name: string, key: keyof FrameLayout) => {
+  const header = (name: string) => {
     const v = Number(res.headers.get(name) ?? NaN);
-    if (Number.isInteger(v) && v >= 0) layout[key] = v;
+    return Number.isInteger(v) && v >= 0 ? v : undefined;
   };
-  header('x-rows', 'rows');
-  header('x-columns', 'columns');
-  header('x-bits-allocated', 'bitsAllocated');
-  header('x-pixel-representation', 'pixelRepresentation');
-  header('x-samples-per-pixel', 'samplesPerPixel');
+  const pixelRepresentation = header('x-pixel-representation');
+  const layout: FrameLayout = {
+    rows: header('x-rows'),
+    columns: header('x-columns'),
+    bitsAllocated: header('x-bits-allocated'),
+    pixelRepresentation: pixelRepresentation === 0 || pixelRepresentation === 1 ? pixelRepresentation : undefined,
+    samplesPerPixel: header('x-samples-per-pixel'),
+  };
   return { pixels: await res.arrayBuffer(), layout };
 }
 
@@ -368,12 +260,6 @@ export interface InputSchema {
   properties: Record<string, InputProperty>;
 }
 
-export interface ModelBand {
-  label: string;
-  display: string;
-  displayZh?: string;
-}
-
 export interface ModelReference {
   id: string;
   version: string;
@@ -424,12 +310,6 @@ export interface TriageAnswer {
   aiAssisted: string;
 }
 
-/** A 422 answer's `details`: one entry per bad field (`scores.<id>.<field>` for triage). */
-export interface FieldIssue {
-  field: string;
-  message: string;
-}
-
 /** Every registered model's card. */
 export const getModels: () => Promise<ModelCard[]> = fetchedOnce(listOf<ModelCard>('/v1/models'));
 
@@ -447,35 +327,8 @@ export function postTriage(body: { scores: ModelInputs; risks: ModelInputs }, us
   });
 }
 
-export interface ModelMetric {
-  name: string;
-  split: string;
-  value: number;
-  ci95?: [number, number];
-  method?: string;
-  n?: number;
-}
-
-/** A model's card as `GET /v1/models/:id` describes it: what a reader needs before trusting its output. */
-export interface ModelCard {
-  id: string;
-  version: string;
-  task: string;
-  title: string;
-  titleZh?: string;
-  sha256: string;
-  intendedUse: string;
-  limitations: string[];
-  metrics: ModelMetric[];
-  aiAssisted: string;
-  bands?: ModelBand[];
-  population?: string;
-  outcome?: string;
-  /** Risk and score models only. */
-  inputSchema?: InputSchema;
-  /** The card's calibration statement, free-form (method, ECE before/after, split), when it has one. */
-  calibration?: Record<string, unknown>;
-}
+/** A model's card as `GET /v1/models/:id` describes it, its calculator inputs read as the viewer uses them. */
+export type ModelCard = Omit<ModelDescription, 'inputSchema'> & { inputSchema?: InputSchema };
 
 /** One model's card, with its input schema and calibration statement. */
 export const getModel: (modelId: string) => Promise<ModelCard> = fetchedOnce((modelId) => json<ModelCard>(`/v1/models/${encodeURIComponent(modelId)}`));
