@@ -1,0 +1,190 @@
+/**
+ * A score that affects triage is a folder, not code: a new score card declares a triage fact, a
+ * copy of the shipped policy gains one rule reading it, and `POST /v1/triage` — through the real
+ * hono app, the real registry and the real route — answers a different level with the rule's
+ * reason. A policy naming a fact no loaded card declares refuses to start, naming it.
+ *
+ * The card is CRB-65 (Lim et al., Thorax 2003; BTS community-acquired pneumonia guideline 2009):
+ * CURB-65 without urea, for use where no blood test is at hand. It is written into a temporary
+ * models folder beside copies of the shipped score, risk and policy cards; nothing is shipped.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../config.ts';
+import { loadModelRegistry, type ModelRegistry } from '../../inference/registry.ts';
+import { createApp } from '../app.ts';
+import type { ApiDeps } from '../deps.ts';
+
+const shipped = path.join(repoRoot, 'models');
+const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
+
+const mmHg = (value: number) => ({ value, unit: 'mmHg' });
+const crb65Card = {
+  schemaVersion: 1,
+  id: 'crb65',
+  version: '1.0.0',
+  task: 'score',
+  title: 'CRB-65 (community-acquired pneumonia severity without urea)',
+  titleZh: 'CRB-65社区获得性肺炎严重程度评分（无需尿素）',
+  intendedUse: 'Severity of community-acquired pneumonia in adults in the community or primary care, where blood urea is not available, to decide on referral to hospital. Test card of api/routes/triage.test.ts.',
+  limitations: ['Community-acquired pneumonia in adults only; supports, never replaces, clinical judgement.'],
+  aiAssisted: 'Score calculated from a published table: for a clinician to interpret; not a diagnosis.',
+  outcome: '30-day mortality in community-acquired pneumonia.',
+  population: 'Adults with community-acquired pneumonia (Lim 2003 derivation cohorts; validated in primary care, Bauer 2006).',
+  source: {
+    name: 'Lim WS, van der Eerden MM, Laing R, et al. Thorax 2003;58:377–382; Lim WS, Baudouin SV, George RC, et al. BTS guidelines for the management of community acquired pneumonia in adults: update 2009. Thorax 2009;64 Suppl 3:iii1–55.',
+    licence: 'Published clinical criteria (four items), encoded from the publications.',
+  },
+  features: [
+    { name: 'confusion', display: 'New confusion', kind: 'boolean', required: false, default: false },
+    { name: 'respiratoryRate', display: 'Respiratory rate', kind: 'number', unit: '/min', units: { '/min': { factor: 1 } }, accept: [0, 80] },
+    { name: 'systolicBp', display: 'Systolic blood pressure', kind: 'number', unit: 'mmHg', units: { mmHg: { factor: 1 } }, accept: [30, 300] },
+    { name: 'diastolicBp', display: 'Diastolic blood pressure', kind: 'number', unit: 'mmHg', units: { mmHg: { factor: 1 } }, accept: [10, 200] },
+    { name: 'age', display: 'Age', kind: 'number', unit: 'years', units: { years: { factor: 1 } }, accept: [18, 120] },
+  ],
+  scoring: {
+    terms: [
+      { term: 'confusion', display: 'Confusion', feature: 'confusion', map: { false: 0, true: 1 } },
+      { term: 'respiratoryRate', display: 'Respiratory rate ≥30/min', when: { feature: 'respiratoryRate', op: 'ge', value: 30 }, points: 1 },
+      { term: 'bloodPressure', display: 'SBP <90 or DBP ≤60 mmHg', when: { anyOf: [{ feature: 'systolicBp', op: 'lt', value: 90 }, { feature: 'diastolicBp', op: 'le', value: 60 }] }, points: 1 },
+      { term: 'age65', display: 'Age ≥65', when: { feature: 'age', op: 'ge', value: 65 }, points: 1 },
+    ],
+  },
+  bands: [
+    { label: 'low', below: 1, display: 'CRB-65 0: low risk of death; likely suitable for home treatment.' },
+    { label: 'intermediate', below: 3, display: 'CRB-65 1–2: increased risk of death; consider hospital referral.' },
+    { label: 'high', display: 'CRB-65 3–4: high risk of death; urgent hospital admission.' },
+  ],
+  triageFacts: [
+    { name: 'score', from: 'score', meaning: 'CRB-65, 0–4: 3 or more is high risk' },
+    { name: 'band', from: 'band', meaning: 'risk band, lowest first: low, intermediate, high' },
+  ],
+  triageMention: { text: 'CRB-65 {score}' },
+  metrics: [],
+};
+
+/** The one rule a department adds to its policy to act on the new score. */
+const crb65Rule = {
+  code: 'crb65-high',
+  when: { fact: 'crb65.band', op: 'ge', value: 'high' },
+  level: 'II',
+  floor: 60,
+  text: 'CRB-65 {crb65.score} ({crb65.band}): high risk of death from pneumonia; urgent hospital assessment',
+  textZh: 'CRB-65 {crb65.score}分（{crb65.band}）：肺炎死亡风险高，需紧急住院评估',
+};
+
+const temps: string[] = [];
+const registries: ModelRegistry[] = [];
+afterAll(async () => {
+  await Promise.all(registries.map((r) => r.close()));
+  for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A models folder: copies of the shipped score, risk and policy cards, the new card, the policy edited as asked. */
+function modelsFolder({ withCrb65 = true, editPolicy = (_policy: Record<string, any>) => {} } = {}): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-triage-facts-'));
+  temps.push(root);
+  for (const id of fs.readdirSync(shipped)) {
+    const card = path.join(shipped, id, 'model.json');
+    if (fs.existsSync(card) && ['score', 'risk', 'triage'].includes(readJson(card).task)) fs.cpSync(path.join(shipped, id), path.join(root, id), { recursive: true });
+  }
+  if (withCrb65) {
+    fs.mkdirSync(path.join(root, 'crb65'));
+    fs.writeFileSync(path.join(root, 'crb65', 'model.json'), JSON.stringify(crb65Card, null, 2));
+  }
+  const policyFile = path.join(root, 'triage-policy', 'model.json');
+  const policyCard = readJson(policyFile);
+  editPolicy(policyCard.policy);
+  fs.writeFileSync(policyFile, JSON.stringify(policyCard, null, 2));
+  return root;
+}
+
+/** Everything the app needs that triage does not touch: using any of it fails the test, naming it. */
+const untouched = (name: string) => new Proxy({}, { get: (_t, key) => { throw new Error(`the triage route used deps.${name}.${String(key)}`); } });
+
+interface TriageAnswer {
+  triage: { level: string; priority: number; reasons: { code: string; text: string; textZh: string }[]; why: string; whyZh: string };
+  scores: Record<string, { score: number; band: { label: string } }>;
+}
+
+/** The real hono app over a real registry; the store only keeps the calculation audits for the test to read. */
+async function appOver(modelsDir: string) {
+  const registry = await loadModelRegistry(modelsDir, { threads: 1 });
+  registries.push(registry);
+  const audits: { actor: string; inputs: { clinical: { facts: Record<string, unknown> } } }[] = [];
+  const deps = {
+    config: { maxUploadBytes: 1 << 20, viewerDir: modelsDir },
+    registry,
+    store: { recordCalculation: (actor: string, calculation: { inputs: never }) => audits.push({ actor, inputs: calculation.inputs }) },
+    blobs: untouched('blobs'), readAssist: untouched('readAssist'), redis: untouched('redis'),
+    instanceWrites: untouched('instanceWrites'), frameDecoder: untouched('frameDecoder'), events: untouched('events'),
+  } as unknown as ApiDeps;
+  const app = createApp(deps);
+  const post = async (body: unknown) => {
+    const response = await app.request('/v1/triage', { method: 'POST', headers: { 'content-type': 'application/json', 'x-lantern-user': 'Dr Zhou' }, body: JSON.stringify(body) });
+    return { status: response.status, body: await response.json() as TriageAnswer };
+  };
+  return { post, audits };
+}
+
+/** A 72-year-old with pneumonia, breathing 32/min, BP 85/50, not confused: CRB-65 3. */
+const sickPatient = { scores: { crb65: { respiratoryRate: 32, systolicBp: mmHg(85), diastolicBp: mmHg(50), age: 72 } } };
+
+describe('a new score that affects triage, added as folders only', () => {
+  it('when the card declares a triage fact and the policy gains one rule reading it, then POST /v1/triage answers the rule\'s level and reason', async () => {
+    const before = await appOver(modelsFolder());
+    const after = await appOver(modelsFolder({ editPolicy: (policy) => { policy.rules.unshift(crb65Rule); } }));
+
+    const unread = await before.post(sickPatient);
+    expect(unread.status).toBe(200);
+    expect(unread.body.scores.crb65).toMatchObject({ score: 3, band: { label: 'high' } });
+    expect(unread.body.triage).toMatchObject({ level: 'IV', priority: 0, why: 'no urgent finding or score' });
+
+    const read = await after.post(sickPatient);
+    expect(read.status).toBe(200);
+    expect(read.body.triage).toMatchObject({ level: 'II', priority: 60, why: 'CRB-65 3', whyZh: 'CRB-65 3' });
+    expect(read.body.triage.reasons[0]).toEqual({
+      code: 'crb65-high',
+      text: 'CRB-65 3 (high): high risk of death from pneumonia; urgent hospital assessment',
+      textZh: 'CRB-65 3分（high）：肺炎死亡风险高，需紧急住院评估',
+      weight: 60,
+    });
+    // The audited assessment holds every fact the card declares, by its catalogue name.
+    expect(after.audits.at(-1)).toMatchObject({ actor: 'Dr Zhou', inputs: { clinical: { facts: { 'crb65.score': 3, 'crb65.band': 'high' } } } });
+  });
+
+  it('when the new score is below the rule\'s band, then the rule does not hold and the shipped rules decide as before', async () => {
+    const app = await appOver(modelsFolder({ editPolicy: (policy) => { policy.rules.unshift(crb65Rule); } }));
+    const { body } = await app.post({ scores: { crb65: { respiratoryRate: 18, systolicBp: mmHg(125), diastolicBp: mmHg(75), age: 72 }, qsofa: { respiratoryRate: 24, systolicBp: mmHg(95), gcs: 14 } } });
+    expect(body.scores.crb65.score).toBe(1);
+    expect(body.triage.level).toBe('II');
+    expect(body.triage.reasons.map((r) => r.code)).toEqual(['qsofa-positive', 'qsofa-score']);
+  });
+});
+
+describe('a policy is checked against the facts the loaded cards declare', () => {
+  const refusals: [string, Parameters<typeof modelsFolder>[0], RegExp][] = [
+    ['a fact no card declares', { editPolicy: (p) => { p.rules.unshift({ ...crb65Rule, when: { fact: 'crb65.total', op: 'ge', value: 3 } }); } },
+      /triage policy triage-policy: rules\.0\.when: fact crb65\.total is not declared by any loaded card \(known: .*crb65\.score/],
+    ['a fact of a card that is not loaded', { withCrb65: false, editPolicy: (p) => { p.rules.unshift(crb65Rule); } },
+      /rules\.0\.when: fact crb65\.band is not declared by any loaded card/],
+    ['a band the fact does not have', { editPolicy: (p) => { p.rules.unshift({ ...crb65Rule, when: { fact: 'crb65.band', op: 'ge', value: 'severe' } }); } },
+      /rules\.0\.when: crb65\.band has no band "severe" \(bands: low, intermediate, high\)/],
+    ['a placeholder no card declares', { editPolicy: (p) => { p.rules.unshift({ ...crb65Rule, text: 'CRB-65 {crb65.points}' }); } },
+      /rules\.0\.text: unknown placeholder \{crb65\.points\}/],
+    ['a contribution reading an unknown fact', { editPolicy: (p) => { p.contributions.push({ code: 'x', fact: 'sofa.score', per: 1, max: 2, text: 'x', textZh: 'x' }); } },
+      /contributions\.6\.fact: fact sofa\.score is not declared/],
+  ];
+  it.each(refusals)('when the policy names %s, then the registry refuses to start and names it', async (_what, folder, message) => {
+    await expect(loadModelRegistry(modelsFolder(folder), { threads: 1 })).rejects.toThrow(message);
+  });
+
+  it('when a card declares a fact from an output its answer does not have, then the card is refused at start', async () => {
+    const root = modelsFolder();
+    const file = path.join(root, 'crb65', 'model.json');
+    fs.writeFileSync(file, JSON.stringify({ ...crb65Card, triageFacts: [{ name: 'risk', from: 'risk', meaning: 'x' }] }));
+    await expect(loadModelRegistry(root, { threads: 1 })).rejects.toThrow(/crb65: triage fact risk is from risk, which a score answer does not have \(it has score, band, redFlags\)/);
+  });
+});
