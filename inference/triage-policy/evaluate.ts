@@ -46,7 +46,7 @@ import { mentionText, resolveFacts, thresholdOf, type FactCatalogue, type FactVa
  * naming a fact, band or placeholder no loaded card declares.
  *
  * Text templates may use `{<source>.<fact>}` (the fact: `{news2.score}` → "7", `{news2.band}` →
- * "high"), `{<source>}` (how the worklist's "why" names it: `{risk}` → "pce-ascvd 12.0% (high)"),
+ * "high"), `{<source>}` (how the worklist's "why" names it: `{risk}` → "pce-ascvd 24.0% (high)"),
  * `{finding}` (the finding the rule matched; in Chinese by its `displayZh` when the caller gives
  * one) and, in contributions, `{points}`. A source or fact not given reads "–".
  *
