@@ -9,6 +9,7 @@ import { bandTableProblems } from './rules/bands.ts';
 import { checkScoring } from './scores/evaluate.ts';
 import { checkPolicy } from './triage-policy/evaluate.ts';
 import { checkTriageFacts, factCatalogue } from './triage-policy/facts.ts';
+import { compareVersions } from './versions.ts';
 
 export interface SessionOptions {
   /** Intra-op threads per session; 1 keeps one job per core when several workers share a box. */
@@ -177,11 +178,6 @@ function refuseUnless(dir: string, check: () => unknown): void {
 }
 
 const sha256Of = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-function compareVersions(a: string, b: string): number {
-  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
-  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
-}
 
 function checkBands(dir: string, bands: { label: string; below?: number }[]): void {
   const [problem] = bandTableProblems(bands);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { conditionSchema, evaluateCondition, namesRead, type Condition, type Scalar } from '../rules/conditions.ts';
 import { bandOrder } from '../scores/evaluate.ts';
+import { compareVersions } from '../versions.ts';
 
 /**
  * Triage facts: the values the triage policy may read, each named `<source>.<fact>`. A score or
@@ -223,11 +224,6 @@ export function factCatalogue(models: readonly { card: { task: string } }[]): Fa
   const catalogue = { facts, sources };
   catalogues.set(models, catalogue);
   return catalogue;
-}
-
-function compareVersions(a: string, b: string): number {
-  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
-  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
 }
 
 /** Fact values as a route stores them: numbers, and band labels for band facts. */
