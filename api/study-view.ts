@@ -1,6 +1,7 @@
+import { studyTriage, type Sla, type StudySummary as PresentedStudySummary, type StudyTriage } from '../contract/studies.ts';
 import { labelNamesZh } from '../inference/label-names.ts';
-import type { Sla, TriageLevel } from '../contract/studies.ts';
 import { checkPolicy } from '../inference/triage-policy/evaluate.ts';
+import { logger } from '../log.ts';
 import type { Finding, StudySummary } from '../store/types.ts';
 import type { ApiDeps } from './deps.ts';
 
@@ -17,8 +18,8 @@ export function createStudyView(registry: ApiDeps['registry']) {
   const targets = new Map(checkPolicy(registry.triagePolicy.card).levels.map((l) => [l.level, l.targetMinutes]));
 
   /** Null once the study is reviewed (nothing is waiting), or when triage gave it no level. */
-  function sla(study: StudySummary, now: Date): Sla | null {
-    const level = (study.triage as { level?: TriageLevel } | undefined)?.level;
+  function sla(study: StudySummary, triage: StudyTriage | undefined, now: Date): Sla | null {
+    const level = triage?.level;
     const targetMinutes = level === undefined ? undefined : targets.get(level);
     if (study.status === 'reviewed' || !level || targetMinutes === undefined) return null;
     const dueAt = new Date(Date.parse(study.receivedAt) + targetMinutes * 60_000);
@@ -26,8 +27,23 @@ export function createStudyView(registry: ApiDeps['registry']) {
   }
 
   return {
-    study: <S extends StudySummary>(study: S, now: Date) => ({ ...study, waitingSince: study.receivedAt, sla: sla(study, now) }),
+    study<S extends StudySummary>(study: S, now: Date): Omit<S, 'triage'> & Pick<PresentedStudySummary, 'triage' | 'waitingSince' | 'sla'> {
+      const triage = storedTriage(study);
+      return { ...study, triage, waitingSince: study.receivedAt, sla: sla(study, triage, now) };
+    },
     finding: <F extends Finding>(finding: F) => ({ ...finding, displayZh: nameZh(finding.model, finding.label) }),
     nameZh,
   };
+}
+
+/**
+ * The triage the prioritiser stored, checked against the contract: a row the current
+ * contract cannot read (written by another version) is shown without it, and logged.
+ */
+function storedTriage(study: StudySummary): StudyTriage | undefined {
+  if (study.triage === undefined) return undefined;
+  const parsed = studyTriage.safeParse(study.triage);
+  if (parsed.success) return parsed.data;
+  logger.warn({ study: study.studyInstanceUid, issues: parsed.error.issues.slice(0, 3) }, 'stored triage does not match the contract; presented without it');
+  return undefined;
 }

@@ -141,7 +141,8 @@ export const studyInstance = z.object({
   transferSyntaxUid: z.string(),
   /** queued: AI has not answered yet; done: every model answered; failed: one could not read it. */
   status: z.enum(['queued', 'done', 'failed']),
-  image: imageAttributes,
+  /** Absent for an object stored without pixel data. */
+  image: imageAttributes.optional(),
   /** WADO-RS frames of this instance: append `/1` for the first frame. */
   framesUrl: z.string(),
 });

@@ -2,6 +2,7 @@
  * What readers see of a study: the worklist, one study's detail, an instance. The study,
  * instance and AI finding rows and their mappers live here; the writes are in studies.ts.
  */
+import type { ImageAttributes } from '../contract/studies.ts';
 import type { Queryable } from './db.ts';
 import { readerFindingFromRow, reviewFromRow, type ReaderFindingRow, type ReviewRow } from './reviews.ts';
 import { iso, NotFoundError, optional, type StoreContext } from './shared.ts';
@@ -131,7 +132,7 @@ export interface InstanceRow {
   modality: string | null;
   transfer_syntax_uid: string;
   blob_sha256: string;
-  image: Record<string, unknown> | null;
+  image: ImageAttributes | null;
   status: 'queued' | 'done' | 'failed';
   error_code: string | null;
   error_message: string | null;

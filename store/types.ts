@@ -4,7 +4,7 @@ import type { Finding, Review } from '../contract/findings.ts';
 import type { Region } from '../contract/reading.ts';
 export type { Region } from '../contract/reading.ts';
 export type { InstanceError, Prioritise, StudyChange, StudyChangeKind, StudySnapshot, StudyStatus } from '../contract/studies.ts';
-import type { InstanceError, StudyStatus } from '../contract/studies.ts';
+import type { ImageAttributes, InstanceError, StudyStatus, StudySummary as PresentedStudySummary } from '../contract/studies.ts';
 
 export interface StudyFields {
   studyInstanceUid: string;
@@ -29,7 +29,7 @@ export interface NewInstance {
   modality?: string;
   blobSha256: string;
   byteSize: number;
-  image?: Record<string, unknown>;
+  image?: ImageAttributes;
   /** Models that will read this instance; none means there is nothing for AI to do. */
   pendingModels: string[];
 }
@@ -52,16 +52,12 @@ export interface ReaderFindingRecord extends NewReaderFinding {
 
 
 
-export interface StudySummary extends StudyFields {
-  status: StudyStatus;
-  priority: number;
-  why: string;
-  /** `why` in Chinese; falls back to `why` for a study not re-prioritised since it was added. */
-  whyZh: string;
-  /** What triage concluded (level, reasons), when a policy produced more than a priority. */
-  triage?: Record<string, unknown>;
-  receivedAt: string;
-}
+/**
+ * A study as stored. `triage` is what the prioritiser wrote (opaque here: store/ holds no
+ * clinical logic); the API checks it against the contract and adds the SLA clock when it
+ * presents the study.
+ */
+export type StudySummary = Omit<PresentedStudySummary, 'waitingSince' | 'sla' | 'triage'> & { triage?: unknown };
 
 export interface WorklistItem extends StudySummary {
   findings: Finding[];
@@ -75,7 +71,7 @@ export interface InstanceRecord {
   modality?: string;
   transferSyntaxUid: string;
   blobSha256: string;
-  image?: Record<string, unknown>;
+  image?: ImageAttributes;
   status: 'queued' | 'done' | 'failed';
 }
 

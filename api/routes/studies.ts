@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { studyDetail } from '../../contract/studies.ts';
+import { studyDetail, type StudyDetail } from '../../contract/studies.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
 import { createStudyView } from '../study-view.ts';
@@ -29,7 +29,7 @@ export function studyRoutes(deps: ApiDeps) {
         image: i.image,
         framesUrl: `/dicomweb/studies/${i.studyInstanceUid}/series/${i.seriesInstanceUid}/instances/${i.sopInstanceUid}/frames`,
       })),
-    });
+    } satisfies StudyDetail);
   });
   return app;
 }

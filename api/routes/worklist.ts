@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { PRIORITY_BANDS, worklist, worklistQuery } from '../../contract/studies.ts';
+import { PRIORITY_BANDS, worklist, worklistQuery, type Worklist } from '../../contract/studies.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
 import { createStudyView } from '../study-view.ts';
@@ -20,7 +20,7 @@ export function worklistRoutes(deps: ApiDeps) {
       priorityRanges: query.priority?.map((band) => PRIORITY_BANDS[band]),
     });
     const now = new Date();
-    return c.json({ items: items.map((item) => ({ ...view.study(item, now), findings: item.findings.map(view.finding) })) });
+    return c.json({ items: items.map((item) => ({ ...view.study(item, now), findings: item.findings.map(view.finding) })) } satisfies Worklist);
   });
   return app;
 }

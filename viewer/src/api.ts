@@ -131,6 +131,8 @@ export async function getFrame(instance: Instance, n: number, signal?: AbortSign
     pixelRepresentation: pixelRepresentation === 0 || pixelRepresentation === 1 ? pixelRepresentation : undefined,
     samplesPerPixel: header('x-samples-per-pixel'),
   };
+  // An absent header must not hide the instance's own attribute when the two are spread together.
+  for (const key of Object.keys(layout) as (keyof FrameLayout)[]) if (layout[key] === undefined) delete layout[key];
   return { pixels: await res.arrayBuffer(), layout };
 }
 

@@ -18,7 +18,7 @@ import { errorText } from './error-text.ts';
 import type { AppContext } from './main.ts';
 import { helpButton, pushKeymap } from './shortcuts.ts';
 import { createFindingsPanel, type FindingsPanel } from './study/findings-panel.ts';
-import { createImagePane } from './study/image-pane.ts';
+import { createImagePane, isDisplayable } from './study/image-pane.ts';
 import { msg } from './study/messages.ts';
 import { createReaderFindings, type ReaderFindings } from './study/reader-findings.ts';
 import { createReviewActions, type ReviewActions } from './study/review-actions.ts';
@@ -88,7 +88,8 @@ async function load(root: HTMLElement, state: StudyState, parts: StudyParts): Pr
   }
   if (state.destroyed) return;
   const d = state.detail;
-  const pane = createImagePane({ modality: d.study.modality, instances: d.instances, onToggleHeatmap: () => parts.findings.toggleHeatmap(), signal: state.signal });
+  const images = d.instances.filter(isDisplayable);
+  const pane = createImagePane({ modality: d.study.modality, instances: images, onToggleHeatmap: () => parts.findings.toggleHeatmap(), signal: state.signal });
   state.pane = pane;
   replaceChildren(root, parts.head.element, h('div', { class: 'study-body' }, pane.element, findingsAside(parts)));
   renderAll(state, parts);
@@ -100,7 +101,7 @@ async function load(root: HTMLElement, state: StudyState, parts: StudyParts): Pr
     () => {},
   );
   const first = selectedFinding(state) ?? findingsOf(state)[0];
-  const instance = d.instances.find((i) => i.sopInstanceUid === first?.sopInstanceUid) ?? d.instances[0];
+  const instance = images.find((i) => i.sopInstanceUid === first?.sopInstanceUid) ?? images[0];
   if (instance) {
     await pane.show(instance);
     if (!state.destroyed) parts.findings.render();

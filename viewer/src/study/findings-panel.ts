@@ -9,6 +9,7 @@ import { h, replaceChildren } from '../dom.ts';
 import { awaitsDecision } from '../format.ts';
 import { calibrationNote } from './calibration-note.ts';
 import { findingCard } from './finding-card.ts';
+import { isDisplayable } from './image-pane.ts';
 import { msg } from './messages.ts';
 import { findingsOf, heatmapOnScreen, selectedFinding, type StudyState } from './state.ts';
 
@@ -110,7 +111,7 @@ export function createFindingsPanel(state: StudyState, decisions: FindingDecisio
     }
     // A finding on another image of the study brings its image up.
     const f = selectedFinding(state);
-    const instance = f && state.detail?.instances.find((i) => i.sopInstanceUid === f.sopInstanceUid);
+    const instance = f && state.detail?.instances.filter(isDisplayable).find((i) => i.sopInstanceUid === f.sopInstanceUid);
     if (instance && state.pane && state.pane.current() !== instance) void state.pane.show(instance).then(render);
   };
 

@@ -4,7 +4,12 @@
  * button with a label and a key, and says what it did (announce), so the keyboard, the
  * mouse and a screen reader reach the same tools.
  */
-import { getFrame, type Finding, type Instance } from '../api.ts';
+import { getFrame, type Finding, type ImageAttributes, type Instance } from '../api.ts';
+
+/** An instance with pixel data: the only kind the pane can show. */
+export type DisplayableInstance = Instance & { image: ImageAttributes };
+
+export const isDisplayable = (instance: Instance): instance is DisplayableInstance => instance.image !== undefined;
 import { announce } from '../announce.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { errorText } from '../error-text.ts';
@@ -78,8 +83,8 @@ export const PAN_STEP = 40;
 export interface ImagePane {
   element: HTMLElement;
   /** The instance on screen. */
-  current(): Instance | undefined;
-  show(instance: Instance): Promise<void>;
+  current(): DisplayableInstance | undefined;
+  show(instance: DisplayableInstance): Promise<void>;
   applyPreset(key: string): void;
   zoom(factor: number): void;
   pan(dx: number, dy: number): void;
@@ -95,7 +100,7 @@ export interface ImagePane {
 
 export interface ImagePaneOptions {
   modality?: string;
-  instances: Instance[];
+  instances: DisplayableInstance[];
   /** The toolbar's heatmap button: the study decides which finding's map to show. */
   onToggleHeatmap: () => void;
   signal: AbortSignal;
@@ -187,7 +192,7 @@ function syncState(els: PaneElements, presets: WindowPreset[], s: ViewState | un
   }
 }
 
-function renderInstancePicker(els: PaneElements, instances: Instance[], show: (instance: Instance) => void): void {
+function renderInstancePicker(els: PaneElements, instances: DisplayableInstance[], show: (instance: DisplayableInstance) => void): void {
   const m = msg();
   if (instances.length > 1) {
     replaceChildren(
@@ -206,7 +211,7 @@ export function createImagePane(options: ImagePaneOptions): ImagePane {
   const { status, opacity, picker, heatmapButton } = els;
   let view: ImageView | undefined;
   let presets: WindowPreset[] = [];
-  let shown: Instance | undefined;
+  let shown: DisplayableInstance | undefined;
   let heatmapId: string | undefined;
   let destroyed = false;
 
