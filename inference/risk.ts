@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { canonicalInputs, type CanonicalInputs, type RangeWarning } from './features.ts';
-import type { RiskCard } from './model-card.ts';
+import type { ModelReference, RiskAnswer } from '../contract/calculations.ts';
+import { canonicalInputs } from './features.ts';
 import type { RiskModel } from './registry.ts';
 import { bandOf } from './rules/bands.ts';
 
@@ -11,33 +11,7 @@ export interface Band {
   displayZh?: string;
 }
 
-export interface ModelReference {
-  id: string;
-  version: string;
-  title: string;
-  /** SHA-256 of the weights (or of the card, for declarative models). */
-  sha256: string;
-}
-
-export interface RiskAnswer {
-  model: ModelReference;
-  outcome: string;
-  horizon: string;
-  /** 0..1 */
-  risk: number;
-  riskPercent: number;
-  band: Band;
-  /** Each term's exact additive part of the linear predictor, largest magnitude first. */
-  contributions: { term: string; display: string; displayZh?: string; value: number }[];
-  explanationKind: RiskCard['explanation']['kind'];
-  /** What the model actually used, in its canonical units. */
-  inputs: CanonicalInputs['described'];
-  /** Non-empty when an input lies outside what the model was validated on: show it, never hide it. */
-  warnings: RangeWarning[];
-  withinValidatedRange: boolean;
-  aiAssisted: string;
-  timingMs: number;
-}
+export type { ModelReference, RiskAnswer } from '../contract/calculations.ts';
 
 /** The band a value falls in: the first whose exclusive upper bound exceeds it, else the last. */
 export function bandFor(bands: (Band & { below?: number })[], value: number): Band {

@@ -1,18 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { canonicalInputs, type CanonicalInputs, type RangeWarning } from './features.ts';
+import type { ScoreAnswer } from '../contract/calculations.ts';
+import { canonicalInputs } from './features.ts';
 import type { ScoreModel } from './registry.ts';
-import { modelReference, type ModelReference } from './risk.ts';
-import { evaluateScore, type ScoreResult } from './scores/evaluate.ts';
+import { modelReference } from './risk.ts';
+import { evaluateScore } from './scores/evaluate.ts';
 
-export interface ScoreAnswer extends ScoreResult {
-  model: ModelReference;
-  outcome: string;
-  inputs: CanonicalInputs['described'];
-  warnings: RangeWarning[];
-  withinValidatedRange: boolean;
-  aiAssisted: string;
-  timingMs: number;
-}
+export type { ScoreAnswer } from '../contract/calculations.ts';
 
 /** One published score for one request: the same input contract and warnings as a risk model. */
 export function evaluateScoreModel(model: ScoreModel, body: unknown): ScoreAnswer {

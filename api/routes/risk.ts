@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { calculationAnswer, type CalculationAnswer } from '../../contract/calculations.ts';
 import { InputValidationError } from '../../inference/features.ts';
 import { evaluateRisk } from '../../inference/risk.ts';
 import { isRiskModel, isScoreModel } from '../../inference/registry.ts';
@@ -20,7 +21,7 @@ export function riskRoutes(deps: ApiDeps) {
     summary: 'A calibrated risk (risk model) or a published score for one patient',
     description: 'Computed in-process, with its band, the reasons and validated-range warnings (an input outside what the model was validated on is answered and flagged, never hidden). Audited.',
     rawBody: { description: 'The model\'s inputs by name, in any accepted unit: `GET /v1/models/{modelId}` gives their JSON Schema as `inputSchema`.', mediaTypes: ['application/json'], schema: { type: 'object' } },
-    responses: { 200: { description: 'The answer.', media: { type: 'application/json' } } },
+    responses: { 200: { description: 'A risk answer (risk model) or a score answer (published score).', json: calculationAnswer } },
     errors: { 404: 'MODEL_NOT_FOUND', 422: 'VALIDATION_FAILED: each bad input named, with the unit or range expected.' },
   }, async (c, { params }) => {
     const model = deps.registry.latest(params.modelId);
@@ -37,7 +38,7 @@ export function riskRoutes(deps: ApiDeps) {
       inputs: answer.inputs,
       result: { ...('risk' in answer ? { risk: answer.risk } : { score: answer.score }), band: answer.band.label, warnings: answer.warnings.map((w) => w.code) },
     });
-    return c.json(answer);
+    return c.json(answer satisfies CalculationAnswer);
   });
   return app;
 }

@@ -1,35 +1,16 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import { triageAnswer, triageRequest, type RiskAnswer, type ScoreAnswer, type TriageAnswer } from '../../contract/calculations.ts';
+import { studyTriage } from '../../contract/studies.ts';
 import { InputValidationError } from '../../inference/features.ts';
 import { isRiskModel, isScoreModel } from '../../inference/registry.ts';
-import { evaluateRisk, modelReference, type RiskAnswer } from '../../inference/risk.ts';
-import { evaluateScoreModel, type ScoreAnswer } from '../../inference/score.ts';
+import { evaluateRisk, modelReference } from '../../inference/risk.ts';
+import { evaluateScoreModel } from '../../inference/score.ts';
 import type { ClinicalAssessment } from '../../inference/triage.ts';
 import { triage } from '../../inference/triage-policy/evaluate.ts';
 import { answerFacts, factCatalogue } from '../../inference/triage-policy/facts.ts';
 import { requestActor } from '../actor.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
-
-const finding = z.object({
-  label: z.string(),
-  display: z.string(),
-  probability: z.number().min(0).max(1),
-  positive: z.boolean(),
-  refer: z.boolean().optional(),
-  modelId: z.string(),
-}).strict();
-
-const triageBody = z.object({
-  /** Attach the assessment to a received study: it re-prioritises the worklist and the study's queued jobs. */
-  studyInstanceUid: z.string().min(1).max(64).optional(),
-  /** Score model id → its inputs, e.g. { "news2": { "respiratoryRate": 22, … } }. */
-  scores: z.record(z.string(), z.unknown()).default({}),
-  /** Risk model id → its inputs. */
-  risks: z.record(z.string(), z.unknown()).default({}),
-  /** Imaging findings from elsewhere, for a patient without a study here. */
-  findings: z.array(finding).optional(),
-}).strict().refine((b) => !(b.studyInstanceUid && b.findings), { message: 'give either studyInstanceUid (its findings are used) or findings, not both', path: ['findings'] });
 
 /**
  * `POST /v1/triage`: the scores and risks for one patient, fused by the triage policy
@@ -44,8 +25,8 @@ export function triageRoutes(deps: ApiDeps) {
     method: 'post', path: '/v1/triage', operationId: 'triage', tag: 'calculations',
     summary: 'Fuse a patient\'s scores, risks and imaging findings into a priority, a triage level and reasons',
     description: 'With `studyInstanceUid` the assessment is stored on the study, which re-orders the worklist and the AI queue. Audited.',
-    body: triageBody,
-    responses: { 200: { description: 'The triage, with each score and risk computed.', media: { type: 'application/json' } } },
+    body: triageRequest,
+    responses: { 200: { description: 'The triage, with each score and risk computed.', json: triageAnswer } },
     errors: { 404: 'No such study.', 422: 'VALIDATION_FAILED: an unknown model or a bad input, each named.' },
   }, async (c, { body }) => {
     const issues: { field: string; message: string }[] = [];
@@ -77,10 +58,10 @@ export function triageRoutes(deps: ApiDeps) {
     const policy = deps.registry.triagePolicy;
     const actor = requestActor(c);
 
-    let result: unknown;
+    let result: TriageAnswer['triage'];
     if (body.studyInstanceUid) {
       const assessed = await deps.store.recordClinical(body.studyInstanceUid, { ...clinical }, actor);
-      result = assessed.detail;
+      result = studyTriage.parse(assessed.detail);
       for (const instance of await deps.store.queuedInstances(body.studyInstanceUid)) {
         const modelKeys = deps.registry.forModality(instance.modality).map((m) => m.key);
         await deps.readAssist.reprioritise(instance.sopInstanceUid, modelKeys, assessed.priority);
@@ -95,7 +76,7 @@ export function triageRoutes(deps: ApiDeps) {
       risks,
       ...(body.studyInstanceUid ? { studyInstanceUid: body.studyInstanceUid } : {}),
       aiAssisted: policy.card.aiAssisted,
-    });
+    } satisfies TriageAnswer);
   });
   return app;
 }

@@ -13,14 +13,16 @@ export type {
   ImageAttributes, InstanceError as StudyError, PriorityBand, Sla, StudyChangeKind as StudyChange, StudyDetail, StudyInstance as Instance, StudyStatus,
   StudySummary, TriageResult as Triage, TriageLevel, TriageReason, WorklistItem,
 } from '../../contract/studies.ts';
-import type { ImageAttributes, PriorityBand, StudyChangeKind as StudyChange, StudyDetail, StudyInstance as Instance, StudyStatus, TriageResult as Triage, WorklistItem } from '../../contract/studies.ts';
+import type { ImageAttributes, PriorityBand, StudyChangeKind as StudyChange, StudyDetail, StudyInstance as Instance, StudyStatus, WorklistItem } from '../../contract/studies.ts';
 export type { Agreement, AgreementGroup, AgreementQuery } from '../../contract/agreement.ts';
 import type { Agreement, AgreementGroup, AgreementQuery } from '../../contract/agreement.ts';
 export type { AuditRecord, AuditVerification } from '../../contract/audit.ts';
 import type { AuditRecord, AuditVerification } from '../../contract/audit.ts';
 export type { FieldIssue } from '../../contract/errors.ts';
+export type { ModelReference, RangeWarning, RiskAnswer, ScoreAnswer, TriageAnswer } from '../../contract/calculations.ts';
+import type { TriageAnswer } from '../../contract/calculations.ts';
 export type { Band as ModelBand, CardMetric as ModelMetric } from '../../contract/models.ts';
-import type { Band as ModelBand, ModelDescription } from '../../contract/models.ts';
+import type { ModelDescription } from '../../contract/models.ts';
 
 /** One override reason of an agreement group, with its share of the group's overrides. */
 export type OverrideReasonCount = AgreementGroup['overrideReasons'][number];
@@ -262,55 +264,8 @@ export interface InputSchema {
   properties: Record<string, InputProperty>;
 }
 
-export interface ModelReference {
-  id: string;
-  version: string;
-  title: string;
-  sha256: string;
-}
-
-export interface RangeWarning {
-  feature: string;
-  code: 'OUTSIDE_VALIDATED_RANGE' | 'OUTSIDE_VALIDATED_POPULATION';
-  message: string;
-}
-
-interface CalculationAnswer {
-  model: ModelReference;
-  outcome: string;
-  band: ModelBand;
-  /** What the model used: each given input's canonical value and unit. */
-  inputs: Record<string, { value: number | boolean | string; unit?: string }>;
-  warnings: RangeWarning[];
-  withinValidatedRange: boolean;
-  aiAssisted: string;
-  timingMs: number;
-}
-
-export interface ScoreAnswer extends CalculationAnswer {
-  score: number;
-  terms: { term: string; display: string; displayZh?: string; points: number; because: string }[];
-  redFlags?: string[];
-}
-
-export interface RiskAnswer extends CalculationAnswer {
-  horizon: string;
-  risk: number;
-  riskPercent: number;
-  /** Exact additive terms of the linear predictor, largest first, on the `explanationKind` scale. */
-  contributions: { term: string; display: string; displayZh?: string; value: number }[];
-  explanationKind: 'log-hazard' | 'log-odds' | 'points';
-}
-
 /** Model id → that model's inputs, `{ value, unit }` for quantities. */
 export type ModelInputs = Record<string, Record<string, unknown>>;
-
-export interface TriageAnswer {
-  triage: Omit<Triage, 'whyZh'> & { whyZh?: string; policy: ModelReference };
-  scores: Record<string, ScoreAnswer>;
-  risks: Record<string, RiskAnswer>;
-  aiAssisted: string;
-}
 
 /** Every registered model's card. */
 export const getModels: () => Promise<ModelCard[]> = fetchedOnce(listOf<ModelCard>('/v1/models'));
