@@ -1,4 +1,6 @@
 import { z } from 'zod';
+// A card's figures and bands are what `GET /v1/models` presents: their shapes are the contract's.
+import { band, cardMetric } from '../contract/models.ts';
 import { triageFactsSchema, triageMentionSchema } from './triage-policy/facts.ts';
 import { preprocessingDeclaration } from './preprocess/declaration.ts';
 
@@ -15,15 +17,6 @@ const tensorSpec = z.object({
   shape: z.array(z.number().int().min(-1)),
   units: z.string().optional(),
   range: z.tuple([z.number(), z.number()]).optional(),
-});
-
-const metric = z.object({
-  name: z.string(),
-  split: z.string(),
-  value: z.number(),
-  ci95: z.tuple([z.number(), z.number()]).optional(),
-  method: z.string().optional(),
-  n: z.number().int().optional(),
 });
 
 const range = z.tuple([z.number(), z.number()]);
@@ -81,13 +74,6 @@ const weights = z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]
 /** Where the numbers come from: a training set with licence, or a publication. */
 const provenance = z.object({ name: z.string(), licence: z.string() }).passthrough();
 
-const band = z.object({
-  label: z.string(),
-  display: z.string(),
-  displayZh: z.string().optional(),
-  /** Upper bound (exclusive) of the band, in the output's unit (risk 0..1, or points); the last band has none. */
-  below: z.number().optional(),
-});
 
 /**
  * Who and what a read-assist model was validated on. The worker checks each DICOM image
@@ -184,7 +170,7 @@ const readAssistCard = z.object({
   referBands: z.array(z.object({ label: z.string(), low: z.number().min(0).max(1), high: z.number().min(0).max(1), rule: z.string() })).optional(),
   calibration: z.record(z.string(), z.unknown()).optional(),
   trainingData: provenance,
-  metrics: z.array(metric).min(1),
+  metrics: z.array(cardMetric).min(1),
 }).passthrough().refine((card) => card.deployment !== 'serve' || card.outOfDistribution, {
   message: 'a served read-assist model needs an outOfDistribution check (or deployment "evaluate-only")',
   path: ['outOfDistribution'],
@@ -219,7 +205,7 @@ const riskCard = z.object({
   }),
   bands: z.array(band).min(1),
   source: provenance,
-  metrics: z.array(metric).default([]),
+  metrics: z.array(cardMetric).default([]),
   calibration: z.record(z.string(), z.unknown()).optional(),
   ...triageVisible,
 }).passthrough();
@@ -234,7 +220,7 @@ const scoreCard = z.object({
   scoring: z.record(z.string(), z.unknown()),
   bands: z.array(band).min(1),
   source: provenance,
-  metrics: z.array(metric).default([]),
+  metrics: z.array(cardMetric).default([]),
   ...triageVisible,
 }).passthrough();
 
@@ -244,7 +230,7 @@ const triageCard = z.object({
   task: z.literal('triage'),
   policy: z.record(z.string(), z.unknown()),
   source: provenance.optional(),
-  metrics: z.array(metric).default([]),
+  metrics: z.array(cardMetric).default([]),
 }).passthrough();
 
 export const modelCardSchema = z.discriminatedUnion('task', [readAssistCard, riskCard, scoreCard, triageCard]);
