@@ -1,5 +1,5 @@
-// cornerstone-core 2.6 ships no types. These cover only what cornerstone-view.ts uses;
-// nothing else in the viewer may import cornerstone-core.
+// cornerstone-core 2.6 ships no types. These cover only what this folder uses;
+// nothing outside viewer/src/imaging may import cornerstone-core.
 declare module 'cornerstone-core' {
   export interface CornerstoneImage {
     imageId: string;

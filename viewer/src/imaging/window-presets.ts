@@ -5,7 +5,7 @@
  * brightness distribution: "lung" spreads the darker part over the grey scale,
  * "bone" the brightest. Adding a preset is one row below.
  */
-import type { ImageInfo, VoiWindow } from './cornerstone-view.ts';
+import type { ImageInfo, VoiWindow } from './image-view.ts';
 
 export type PresetId = 'lung' | 'mediastinum' | 'bone' | 'default';
 

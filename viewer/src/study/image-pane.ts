@@ -4,77 +4,20 @@
  * button with a label and a key, and says what it did (announce), so the keyboard, the
  * mouse and a screen reader reach the same tools.
  */
+import { announce } from '../announce.ts';
 import { getFrame, type Finding, type ImageAttributes, type Instance } from '../api.ts';
+import { h, replaceChildren } from '../dom.ts';
+import { errorText } from '../error-text.ts';
+import { clinical } from '../i18n.ts';
+import { createImageView } from '../imaging/cornerstone-view.ts';
+import type { ImageView, ViewState } from '../imaging/image-view.ts';
+import { windowPresets, type WindowPreset } from '../imaging/window-presets.ts';
+import { msg } from './image-pane-messages.ts';
 
 /** An instance with pixel data: the only kind the pane can show. */
 export type DisplayableInstance = Instance & { image: ImageAttributes };
 
 export const isDisplayable = (instance: Instance): instance is DisplayableInstance => instance.image !== undefined;
-import { announce } from '../announce.ts';
-import { h, replaceChildren } from '../dom.ts';
-import { errorText } from '../error-text.ts';
-import { clinical, defineMessages } from '../i18n.ts';
-import { createImageView, type ImageView, type ViewState } from '../imaging/cornerstone-view.ts';
-import { windowPresets, type PresetId, type WindowPreset } from '../imaging/window-presets.ts';
-
-const msg = defineMessages({
-  en: {
-    presets: 'Window presets',
-    preset: (id: PresetId) => ({ lung: 'Lung', mediastinum: 'Mediastinum', bone: 'Bone', default: 'Default' })[id],
-    presetTitle: (name: string, key: string, basis: WindowPreset['basis']) =>
-      `${name} window (${key}): ${
-        basis === 'hounsfield' ? 'Hounsfield units' : basis === 'percentile' ? "from this image's brightness percentiles (radiographs have no absolute units)" : 'as the DICOM header sets it'
-      }`,
-    windowSet: (name: string, w: number, l: number) => `Window: ${name} (W ${w} / L ${l})`,
-    zoomIn: 'Zoom in (+)',
-    zoomOut: 'Zoom out (−)',
-    zoomed: (pct: number) => `Zoom ${pct}%`,
-    invert: 'Invert (I)',
-    inverted: 'Greys inverted',
-    notInverted: 'Greys as acquired',
-    reset: 'Reset (R)',
-    resetDone: 'View reset: fit to window, image window, no inversion',
-    heatmap: 'Heatmap (H)',
-    heatmapOn: (name: string) => `Heatmap on: ${name}`,
-    heatmapOff: 'Heatmap off',
-    noHeatmap: 'No heatmap for this image',
-    opacity: 'Overlay opacity',
-    readout: (w: number, l: number, zoom: number, inverted: boolean) => `W ${w} / L ${l} · zoom ${zoom}%${inverted ? ' · inverted' : ''}`,
-    hint: 'Drag: window/level · Shift+drag: pan · Wheel: zoom',
-    loading: 'Loading image…',
-    noInstances: 'This study has no displayable instances.',
-    failed: (detail: string) => `Image could not be shown — ${detail}`,
-    image: (n: number, frames: number) => `Image ${n}${frames > 1 ? ` (frame 1 of ${frames})` : ''}`,
-    viewport: 'Radiograph viewport',
-  },
-  zh: {
-    presets: '窗宽窗位预设',
-    preset: (id: PresetId) => ({ lung: '肺窗', mediastinum: '纵隔窗', bone: '骨窗', default: '默认' })[id],
-    presetTitle: (name: string, key: string, basis: WindowPreset['basis']) =>
-      `${name}（${key}）：${basis === 'hounsfield' ? 'CT 值（HU）' : basis === 'percentile' ? '按本图像亮度百分位（X 线片没有绝对单位）' : '采用 DICOM 头中的窗'}`,
-    windowSet: (name: string, w: number, l: number) => `窗：${name}（W ${w} / L ${l}）`,
-    zoomIn: '放大 (+)',
-    zoomOut: '缩小 (−)',
-    zoomed: (pct: number) => `缩放 ${pct}%`,
-    invert: '反相 (I)',
-    inverted: '灰度已反相',
-    notInverted: '灰度为原始显示',
-    reset: '复位 (R)',
-    resetDone: '视图已复位：适应窗口、原始窗宽窗位、不反相',
-    heatmap: '热力图 (H)',
-    heatmapOn: (name: string) => `已显示热力图：${name}`,
-    heatmapOff: '已隐藏热力图',
-    noHeatmap: '此图像没有热力图',
-    opacity: '叠加不透明度',
-    readout: (w: number, l: number, zoom: number, inverted: boolean) => `W ${w} / L ${l} · 缩放 ${zoom}%${inverted ? ' · 已反相' : ''}`,
-    hint: '拖动：窗宽窗位 · Shift+拖动：平移 · 滚轮：缩放',
-    loading: '正在加载图像…',
-    noInstances: '此检查没有可显示的图像。',
-    failed: (detail: string) => `图像无法显示 — ${detail}`,
-    image: (n: number, frames: number) => `图像 ${n}${frames > 1 ? `（第 1 帧，共 ${frames} 帧）` : ''}`,
-    viewport: 'X 线片视窗',
-  },
-});
 
 export const ZOOM_STEP = 1.25;
 /** Screen pixels per arrow-key press. */
@@ -105,7 +48,6 @@ export interface ImagePaneOptions {
   onToggleHeatmap: () => void;
   signal: AbortSignal;
 }
-
 
 /** The pane's lasting elements; the pane's methods update them in place. */
 interface PaneElements {
@@ -205,90 +147,111 @@ function renderInstancePicker(els: PaneElements, instances: DisplayableInstance[
   if (!instances.length) els.status.textContent = m.noInstances;
 }
 
-export function createImagePane(options: ImagePaneOptions): ImagePane {
-  const m = msg();
-  const els = paneElements(() => pane, options.onToggleHeatmap);
-  const { status, opacity, picker, heatmapButton } = els;
-  let view: ImageView | undefined;
-  let presets: WindowPreset[] = [];
-  let shown: DisplayableInstance | undefined;
-  let heatmapId: string | undefined;
-  let destroyed = false;
+/** What the pane's operations share: its elements, the view once made, and what is on it. */
+interface PaneState {
+  els: PaneElements;
+  options: ImagePaneOptions;
+  /** Made on the first `show`. */
+  view?: ImageView;
+  /** For the image on show. */
+  presets: WindowPreset[];
+  shown?: DisplayableInstance;
+  heatmapId?: string;
+  destroyed: boolean;
+}
 
-  opacity.addEventListener('input', () => view?.setHeatmapOpacity(Number(opacity.value) / 100));
+async function showInstance(state: PaneState, instance: DisplayableInstance): Promise<void> {
+  const m = msg();
+  const { els, options } = state;
+  const { status } = els;
+  state.shown = instance;
+  setHeatmap(state, null, true);
+  status.hidden = false;
+  status.textContent = m.loading;
+  delete status.dataset.error;
+  for (const b of els.picker.querySelectorAll<HTMLButtonElement>('button')) b.classList.toggle('active', b.dataset.sop === instance.sopInstanceUid);
+  try {
+    const view = (state.view ??= createImageView(els.viewport));
+    view.onChange((s) => syncState(els, state.presets, s));
+    view.setHeatmapOpacity(Number(els.opacity.value) / 100);
+    const frame = await getFrame(instance, 1, options.signal);
+    if (state.destroyed || state.shown !== instance) return;
+    const info = await view.show({ ...instance.image, ...frame.layout }, frame.pixels, instance.sopInstanceUid);
+    state.presets = windowPresets(instance.modality ?? options.modality, info);
+    renderPresets(els, state.presets, (key) => applyPreset(state, key));
+    status.hidden = true;
+    syncState(els, state.presets, view.getViewport());
+  } catch (err) {
+    if (state.destroyed) return;
+    status.hidden = false;
+    status.dataset.error = 'true';
+    status.textContent = m.failed(errorText(err));
+  }
+}
+
+function applyPreset(state: PaneState, key: string): void {
+  const m = msg();
+  const p = state.presets.find((x) => x.key === key);
+  if (!p || !state.view) return;
+  state.view.setWindow(p.window);
+  announce(m.windowSet(m.preset(p.id), Math.round(p.window.width), Math.round(p.window.center)), 'ok');
+}
+
+function zoom({ view }: PaneState, factor: number): void {
+  if (!view?.getViewport()) return;
+  view.zoomBy(factor);
+  announce(msg().zoomed(Math.round(view.getViewport()!.scale * 100)));
+}
+
+function toggleInvert({ view }: PaneState): void {
+  const s = view?.getViewport();
+  if (!s) return;
+  view!.setInvert(!s.invert);
+  announce(s.invert ? msg().notInverted : msg().inverted, 'ok');
+}
+
+function resetView({ view }: PaneState): void {
+  if (!view?.getViewport()) return;
+  view.resetView();
+  announce(msg().resetDone, 'ok');
+}
+
+function setHeatmap(state: PaneState, finding: Finding | null, quiet = false): void {
+  const m = msg();
+  const map = finding?.heatmap && finding.sopInstanceUid === state.shown?.sopInstanceUid ? finding.heatmap : null;
+  state.heatmapId = map ? finding!.id : undefined;
+  state.view?.setHeatmap(map);
+  state.els.heatmapButton.setAttribute('aria-pressed', String(Boolean(map)));
+  if (quiet) return;
+  if (map) announce(m.heatmapOn(clinical(finding!.display, finding!.displayZh)), 'ok');
+  else announce(finding ? m.noHeatmap : m.heatmapOff, finding ? 'error' : 'ok');
+}
+
+export function createImagePane(options: ImagePaneOptions): ImagePane {
+  const state: PaneState = { els: paneElements(() => pane, options.onToggleHeatmap), options, presets: [], destroyed: false };
+  const { opacity } = state.els;
+  opacity.addEventListener('input', () => state.view?.setHeatmapOpacity(Number(opacity.value) / 100));
 
   const pane: ImagePane = {
-    element: els.element,
-    current: () => shown,
-    async show(instance) {
-      shown = instance;
-      pane.setHeatmap(null, true);
-      status.hidden = false;
-      status.textContent = m.loading;
-      delete status.dataset.error;
-      for (const b of picker.querySelectorAll<HTMLButtonElement>('button')) b.classList.toggle('active', b.dataset.sop === instance.sopInstanceUid);
-      try {
-        view ??= createImageView(els.viewport);
-        view.onChange((s) => syncState(els, presets, s));
-        view.setHeatmapOpacity(Number(opacity.value) / 100);
-        const frame = await getFrame(instance, 1, options.signal);
-        if (destroyed || shown !== instance) return;
-        const info = await view.show({ ...instance.image, ...frame.layout }, frame.pixels, instance.sopInstanceUid);
-        presets = windowPresets(instance.modality ?? options.modality, info);
-        renderPresets(els, presets, (key) => pane.applyPreset(key));
-        status.hidden = true;
-        syncState(els, presets, view.getViewport());
-      } catch (err) {
-        if (destroyed) return;
-        status.hidden = false;
-        status.dataset.error = 'true';
-        status.textContent = m.failed(errorText(err));
-      }
-    },
-    applyPreset(key) {
-      const p = presets.find((x) => x.key === key);
-      if (!p || !view) return;
-      view.setWindow(p.window);
-      announce(m.windowSet(m.preset(p.id), Math.round(p.window.width), Math.round(p.window.center)), 'ok');
-    },
-    zoom(factor) {
-      if (!view?.getViewport()) return;
-      view.zoomBy(factor);
-      announce(m.zoomed(Math.round(view.getViewport()!.scale * 100)));
-    },
-    pan(dx, dy) {
-      view?.panBy(dx, dy);
-    },
-    toggleInvert() {
-      const s = view?.getViewport();
-      if (!s) return;
-      view!.setInvert(!s.invert);
-      announce(s.invert ? m.notInverted : m.inverted, 'ok');
-    },
-    reset() {
-      if (!view?.getViewport()) return;
-      view.resetView();
-      announce(m.resetDone, 'ok');
-    },
-    setHeatmap(finding, quiet = false) {
-      const map = finding?.heatmap && finding.sopInstanceUid === shown?.sopInstanceUid ? finding.heatmap : null;
-      heatmapId = map ? finding!.id : undefined;
-      view?.setHeatmap(map);
-      heatmapButton.setAttribute('aria-pressed', String(Boolean(map)));
-      if (quiet) return;
-      if (map) announce(m.heatmapOn(clinical(finding!.display, finding!.displayZh)), 'ok');
-      else announce(finding ? m.noHeatmap : m.heatmapOff, finding ? 'error' : 'ok');
-    },
-    heatmapFindingId: () => heatmapId,
+    element: state.els.element,
+    current: () => state.shown,
+    show: (instance) => showInstance(state, instance),
+    applyPreset: (key) => applyPreset(state, key),
+    zoom: (factor) => zoom(state, factor),
+    pan: (dx, dy) => state.view?.panBy(dx, dy),
+    toggleInvert: () => toggleInvert(state),
+    reset: () => resetView(state),
+    setHeatmap: (finding, quiet) => setHeatmap(state, finding, quiet),
+    heatmapFindingId: () => state.heatmapId,
     setHeatmapAvailable(available) {
-      heatmapButton.disabled = !available;
+      state.els.heatmapButton.disabled = !available;
     },
     destroy() {
-      destroyed = true;
-      view?.destroy();
+      state.destroyed = true;
+      state.view?.destroy();
     },
   };
 
-  renderInstancePicker(els, options.instances, (inst) => void pane.show(inst));
+  renderInstancePicker(state.els, options.instances, (inst) => void showInstance(state, inst));
   return pane;
 }
