@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ImageAttributes } from './attributes.ts';
 import { decodeFrame, type DecodedFrame } from './decode/index.ts';
 import { DicomError } from './errors.ts';
-import type { ImageAttributes } from './parse.ts';
 import { parseDicom } from './parse.ts';
 import { displayWindow, toDisplayGrey, toModalityValues } from './pixels.ts';
 import { sharedDataDir } from './test-data.ts';

@@ -1,6 +1,6 @@
+import type { ImageAttributes } from './attributes.ts';
 import type { DecodedFrame } from './decode/index.ts';
 import { UnsupportedTransferSyntaxError } from './errors.ts';
-import type { ImageAttributes } from './parse.ts';
 
 export interface DisplayWindow {
   center: number;

@@ -1,5 +1,5 @@
-import type { ImageAttributes, InstanceMeta } from '../dicom/parse.ts';
 import type { Applicability, ApplicabilityNote } from '../contract/findings.ts';
+import type { ImageAttributes, InstanceMeta } from '../dicom/attributes.ts';
 import type { OutOfDistribution, Population } from './model-card.ts';
 
 /**

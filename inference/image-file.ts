@@ -1,6 +1,6 @@
 import sharp from 'sharp';
+import type { ImageAttributes } from '../dicom/attributes.ts';
 import type { DecodedFrame } from '../dicom/decode/index.ts';
-import type { ImageAttributes } from '../dicom/parse.ts';
 import { namedChain, type Chain, type ModelImage } from './preprocess/index.ts';
 
 /**

@@ -1,5 +1,5 @@
+import type { ImageAttributes } from '../attributes.ts';
 import { describeThrown, PixelDecodeError } from '../errors.ts';
-import type { ImageAttributes } from '../parse.ts';
 
 export function codecFailure(codec: string, thrown: unknown): PixelDecodeError {
   if (thrown instanceof PixelDecodeError) return thrown;

@@ -1,4 +1,4 @@
-import type { ImageAttributes } from '../parse.ts';
+import type { ImageAttributes } from '../attributes.ts';
 import type { DecodedFrame } from './index.ts';
 import type { RawSamples } from './types.ts';
 

@@ -1,4 +1,4 @@
-import type { ImageAttributes } from '../parse.ts';
+import type { ImageAttributes } from '../attributes.ts';
 
 /** One frame's bytes as stored, plus what a decoder needs to know about them. */
 export interface EncodedFrame {

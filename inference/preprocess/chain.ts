@@ -1,5 +1,5 @@
+import type { ImageAttributes } from '../../dicom/attributes.ts';
 import type { DecodedFrame } from '../../dicom/decode/index.ts';
-import type { ImageAttributes } from '../../dicom/parse.ts';
 import { namedChains } from './chains.ts';
 import type { PreprocessingDeclaration, StepDeclaration } from './declaration.ts';
 import type { ModelImage, StepImage } from './image.ts';

@@ -1,5 +1,5 @@
+import type { ImageAttributes } from '../../dicom/attributes.ts';
 import type { DecodedFrame } from '../../dicom/decode/index.ts';
-import type { ImageAttributes } from '../../dicom/parse.ts';
 import type { Chain } from './chain.ts';
 
 /** A graph input as onnxruntime reports it (`session.inputMetadata`): dimensions are numbers, or names / -1 when dynamic. */

@@ -1,5 +1,5 @@
+import type { ImageAttributes } from '../../dicom/attributes.ts';
 import type { DecodedFrame } from '../../dicom/decode/index.ts';
-import type { ImageAttributes } from '../../dicom/parse.ts';
 import type { DisplayWindow } from '../../dicom/pixels.ts';
 
 /** A rectangle of the decoded frame, in its pixels. */

@@ -5,8 +5,8 @@
  * card's chain and, at load, runs it on a synthetic frame to check that what it makes fits
  * the graph's input. docs/models.md says how a card declares one.
  */
+import type { ImageAttributes } from '../../dicom/attributes.ts';
 import type { DecodedFrame } from '../../dicom/decode/index.ts';
-import type { ImageAttributes } from '../../dicom/parse.ts';
 import { compileChain } from './chain.ts';
 import { namedChains } from './chains.ts';
 import type { ModelImage } from './image.ts';
