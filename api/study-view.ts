@@ -1,6 +1,6 @@
 import { studyTriage, type Sla, type StudySummary as PresentedStudySummary, type StudyTriage } from '../contract/studies.ts';
 import { labelNamesZh } from '../inference/label-names.ts';
-import { checkPolicy } from '../inference/triage-policy/evaluate.ts';
+import { checkPolicy } from '../inference/triage-policy/policy.ts';
 import { logger } from '../log.ts';
 import type { Finding, StudySummary } from '../store/types.ts';
 import type { ApiDeps } from './deps.ts';

@@ -6,9 +6,9 @@ import { ModelContractError } from './errors.ts';
 import { modelCardSchema, type ModelCard, type ReadAssistCard, type RiskCard, type ScoreCard, type TriageCard } from './model-card.ts';
 import { chainMismatch, compileChain, PreprocessingError, type Chain } from './preprocess/index.ts';
 import { bandTableProblems } from './rules/bands.ts';
-import { checkScoring } from './scores/evaluate.ts';
-import { checkPolicy } from './triage-policy/evaluate.ts';
+import { checkScoring } from './scores/table.ts';
 import { checkTriageFacts, factCatalogue } from './triage-policy/facts.ts';
+import { checkPolicy } from './triage-policy/policy.ts';
 import { compareVersions } from './versions.ts';
 
 export interface SessionOptions {

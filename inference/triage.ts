@@ -2,11 +2,13 @@ import type { ApplicabilityNote } from '../contract/findings.ts';
 import type { Prioritise } from '../contract/studies.ts';
 import { labelNamesZh } from './label-names.ts';
 import type { LoadedModel, ModelRegistry } from './registry.ts';
-import { checkPolicy, triage } from './triage-policy/evaluate.ts';
-import { factCatalogue, readAssessment } from './triage-policy/facts.ts';
+import { triage } from './triage-policy/evaluate.ts';
+import { readAssessment } from './triage-policy/fact-values.ts';
+import { factCatalogue } from './triage-policy/facts.ts';
+import { checkPolicy } from './triage-policy/policy.ts';
 
 /** What the triage route stores as a study's bedside assessment: the triage facts of its scores and risks. */
-export type { ClinicalAssessment } from './triage-policy/facts.ts';
+export type { ClinicalAssessment } from './triage-policy/fact-values.ts';
 
 /** How the AI pipeline's state reads in the "why", in both languages. */
 const PIPELINE = {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkScoring, evaluateScore, maxScore, ScoreInputError, ScoringTableError, type ScoreCardLike } from './evaluate.ts';
+import { evaluateScore, ScoreInputError } from './evaluate.ts';
+import { checkScoring, maxScore, ScoringTableError, type ScoreCardLike } from './table.ts';
 
 const bands = [
   { label: 'low', display: 'Low', below: 3 },

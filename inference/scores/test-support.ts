@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelCardSchema, type ScoreCard } from '../model-card.ts';
-import { checkScoring } from './evaluate.ts';
+import { checkScoring } from './table.ts';
 
 /**
  * Test support for models/<score>/model.test.ts: reads a score card the way the registry

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkPolicy, triage as evaluate, TriagePolicyError, type TriageCardLike } from './evaluate.ts';
+import { triage as evaluate } from './evaluate.ts';
 import { factCatalogue } from './facts.ts';
+import { checkPolicy, TriagePolicyError, type TriageCardLike } from './policy.ts';
 import { assessedBefore, type AssessedBefore } from './test-support.ts';
 
 /** Two toy score cards that declare the facts the toy policy reads. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { answerFacts, factCatalogue, mentionText, readAssessment, resolveFacts, TriageFactError, type FactSourceCard } from './facts.ts';
+import { answerFacts, mentionText, readAssessment, resolveFacts } from './fact-values.ts';
+import { factCatalogue, TriageFactError, type FactSourceCard } from './facts.ts';
 
 const bands = [{ label: 'low', display: 'low', below: 0.1 }, { label: 'high', display: 'high' }];
 const risk = (id: string, over: Partial<FactSourceCard> = {}) => ({

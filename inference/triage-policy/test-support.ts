@@ -2,8 +2,9 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../config.ts';
 import { modelCardSchema } from '../model-card.ts';
-import { factCatalogue, readAssessment, type FactCatalogue } from './facts.ts';
 import type { TriageInput } from './evaluate.ts';
+import { readAssessment } from './fact-values.ts';
+import { factCatalogue, type FactCatalogue } from './facts.ts';
 
 /**
  * Test support: the triage facts the shipped score and risk cards declare, read the way the

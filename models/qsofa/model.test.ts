@@ -2,7 +2,8 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { evaluateScore, maxScore } from '../../inference/scores/evaluate.ts';
+import { evaluateScore } from '../../inference/scores/evaluate.ts';
+import { maxScore } from '../../inference/scores/table.ts';
 import { loadScoreCard } from '../../inference/scores/test-support.ts';
 
 const card = loadScoreCard(dirname(fileURLToPath(import.meta.url)));

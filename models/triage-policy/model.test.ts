@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { modelCardSchema, type TriageCard } from '../../inference/model-card.ts';
-import { checkPolicy, triage as evaluate } from '../../inference/triage-policy/evaluate.ts';
+import { triage as evaluate } from '../../inference/triage-policy/evaluate.ts';
+import { checkPolicy } from '../../inference/triage-policy/policy.ts';
 import { assessedBefore, shippedFactCatalogue, type AssessedBefore } from '../../inference/triage-policy/test-support.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
