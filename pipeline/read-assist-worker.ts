@@ -1,4 +1,5 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { readAssistJob } from '../contract/jobs.ts';
 import { DicomError } from '../dicom/errors.ts';
 import { readAssist } from '../inference/read-assist.ts';
 import type { ModelRegistry } from '../inference/registry.ts';
@@ -6,6 +7,7 @@ import { logger } from '../log.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { READ_ASSIST_QUEUE, RESULTS_QUEUE, resultJobId, type ReadAssistJob, type ResultJob } from '../queue/jobs.ts';
 import type { BlobStore } from '../store/blobs.ts';
+import { parseJob } from './job-contract.ts';
 
 export interface ReadAssistWorkerOptions {
   redisUrl: string;
@@ -40,6 +42,7 @@ export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
   };
 
   const worker = new Worker<ReadAssistJob>(READ_ASSIST_QUEUE, async (job) => {
+    parseJob(readAssistJob, job.data, 'read-assist job');
     let model;
     try {
       model = options.registry.readAssist(job.data.modelKey);

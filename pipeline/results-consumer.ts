@@ -5,6 +5,7 @@ import { redisConnection } from '../queue/connection.ts';
 import { RESULTS_QUEUE, type ResultJob } from '../queue/jobs.ts';
 import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from './instance-writes.ts';
+import { parseJob } from './job-contract.ts';
 
 /**
  * Persists what workers hand back. Runs beside the store (in the API role), so the
@@ -18,11 +19,7 @@ import type { InstanceWrites } from './instance-writes.ts';
 export function createResultsConsumer(options: { redisUrl: string; prefix: string; store: Store; instanceWrites: Pick<InstanceWrites, 'settled'> }) {
   const connection = redisConnection(options.redisUrl);
   const worker = new Worker<ResultJob>(RESULTS_QUEUE, async (job) => {
-    const parsed = resultJob.safeParse(job.data);
-    if (!parsed.success) {
-      throw new UnrecoverableError(`result breaks the contract: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-    }
-    const result = parsed.data;
+    const result = parseJob(resultJob, job.data, 'result');
     await options.instanceWrites.settled(result.sopInstanceUid);
     if (result.kind === 'findings') {
       await options.store.recordFindings(result.sopInstanceUid, result.findings, `model:${result.modelKey}`);

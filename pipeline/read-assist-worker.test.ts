@@ -1,0 +1,64 @@
+/**
+ * The read-assist worker against a real redis-server and the real model registry: a job
+ * whose data breaks the contract fails at once with the reason and is never retried (a
+ * retry cannot repair it), and the worker goes on to the next job.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../config.ts';
+import { loadModelRegistry, type ModelRegistry } from '../inference/registry.ts';
+import { READ_ASSIST_QUEUE, RESULTS_QUEUE, type ReadAssistJob } from '../queue/jobs.ts';
+import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
+import { createBlobStore } from '../store/blobs.ts';
+import { createReadAssistWorker } from './read-assist-worker.ts';
+
+const prefix = 'read-assist-worker-test';
+
+describe('read-assist worker', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-worker-'));
+  let redis: PrivateRedis;
+  let registry: ModelRegistry;
+  let worker: ReturnType<typeof createReadAssistWorker>;
+  let jobs: Queue;
+  let events: QueueEvents;
+  let results: Queue;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis(path.join(dir, 'redis'));
+    registry = await loadModelRegistry(path.join(repoRoot, 'models'), { threads: 1 });
+    worker = createReadAssistWorker({ redisUrl: redis.url, prefix, registry, blobs: createBlobStore(path.join(dir, 'blobs')), concurrency: 1, lockDurationMs: 10_000 });
+    worker.start();
+    jobs = new Queue(READ_ASSIST_QUEUE, { connection: { url: redis.url }, prefix });
+    results = new Queue(RESULTS_QUEUE, { connection: { url: redis.url }, prefix });
+    events = new QueueEvents(READ_ASSIST_QUEUE, { connection: { url: redis.url }, prefix });
+    await events.waitUntilReady();
+  });
+  afterAll(async () => {
+    await events?.close();
+    await jobs?.close();
+    await results?.close();
+    await worker?.stop(1000);
+    await registry?.close();
+    await redis?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when a job breaks the contract, then it fails at once naming the field, unretried, and hands nothing back', async () => {
+    const broken = { sopInstanceUid: '1.2.3', studyInstanceUid: '1.2', blobSha256: 'not-a-hash', modelKey: 'pneumonia-cxr@1.1.0' } satisfies ReadAssistJob;
+    const job = await jobs.add('read', broken, { jobId: 'broken-1', attempts: 5, backoff: { type: 'fixed', delay: 100 } });
+    await expect(job.waitUntilFinished(events, 20_000)).rejects.toThrow(/read-assist job breaks the contract: blobSha256/);
+    expect((await jobs.getJob(job.id!))!.attemptsMade).toBe(1);
+    expect(await results.count()).toBe(0);
+  });
+
+  it('when the next job names a model this worker does not have, then it still runs and fails visibly', async () => {
+    const job = await jobs.add('read', { sopInstanceUid: '1.2.4', studyInstanceUid: '1.2', blobSha256: 'a'.repeat(64), modelKey: 'no-such-model@1.0.0' } satisfies ReadAssistJob,
+      { jobId: 'unknown-model-1', attempts: 5 });
+    await expect(job.waitUntilFinished(events, 20_000)).rejects.toThrow();
+    const [handedBack] = await results.getJobs(['waiting', 'prioritized', 'delayed']);
+    expect(handedBack.data).toMatchObject({ kind: 'failure', sopInstanceUid: '1.2.4', error: { code: 'MODEL_NOT_LOADED' } });
+  });
+});
