@@ -8,7 +8,9 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ensureModels, measureFlops, type FlopsModel, type FlopsResult } from './measure.ts';
+import { measureFlops } from './measure.ts';
+import { ensureModels } from './models.ts';
+import type { FlopsModel, FlopsResult } from './result.ts';
 
 const { values } = parseArgs({
   options: {

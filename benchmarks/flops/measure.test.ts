@@ -6,7 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MODELS_DIR, describeCpu, ensureModels, measureFlops, summarize } from './measure.ts';
+import { describeCpu } from './cpu.ts';
+import { measureFlops } from './measure.ts';
+import { DEFAULT_MODELS_DIR, ensureModels } from './models.ts';
+import { summarize } from './runner.ts';
 
 const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)));
 

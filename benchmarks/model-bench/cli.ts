@@ -18,7 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../config.ts';
 import { NAMED_SPLITS } from './load.ts';
-import { formatTable, sideBySide } from './report.ts';
+import { formatTable, sideBySide } from './render.ts';
 import { runModelBench } from './run.ts';
 
 const usage = `usage: npm run bench:model -- --model <id> [--model <id> ...] --data <folder | shared:<split>> [--labels <csv>] [--patient-column <column>] [--by <column> ...] [--aim <AUROC>] [--positive <class>] [--negative <class>] [--label <card label>] [--image-prep served|display] [--out <dir>] [--models <dir>] [--shared <dir>] [--threads <n>]

@@ -26,8 +26,10 @@ import { readAssist } from '../../inference/read-assist.ts';
 import { stageTimer } from '../../inference/stage-timer.ts';
 import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
 import { progressBar } from '../progress.ts';
-import { loadDataset, type Case, type ImagePrep, type LoadOptions, type Skipped } from './load.ts';
-import { buildReport, writeReport, type ModelBenchReport } from './report.ts';
+import type { Case, ImagePrep, LoadOptions, Skipped } from './dataset.ts';
+import { loadDataset } from './load.ts';
+import { writeReport } from './render.ts';
+import { buildReport, type ModelBenchReport } from './report.ts';
 
 export class ModelBenchError extends Error {
   constructor(message: string) {

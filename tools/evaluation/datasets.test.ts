@@ -10,8 +10,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../config.ts';
 import { preprocessImageFile } from '../../inference/image-file.ts';
-import { EvaluationSpecError, parseCsv, parseEvaluationSpec, readImageCsvRows, readImageSet, readRowSet, type ImageCsvDataset } from './datasets.ts';
+import { parseCsv, readImageCsvRows, readImageSet, readRowSet } from './datasets.ts';
 import { writeNihPneumoniaSubset, type Subset } from './nih-pneumonia-subset.ts';
+import { EvaluationSpecError, parseEvaluationSpec, type ImageCsvDataset } from './spec.ts';
 
 const dataRoot = path.join(repoRoot, '..', 'shared', 'data');
 const nih = { kind: 'image-folder' as const, path: 'images/nih-cxr14-1000-64px/NIH1000/test', labels: { '0_normal': 0 as const, '1_abnormal': 1 as const } };

@@ -1,7 +1,7 @@
 /**
  * CI drift guard: every model folder whose card has an `evaluation` object is re-evaluated
  * on its test split through Lantern's serving path, and every card metric on that split
- * must be recomputed within its tolerance (evaluate.ts TOLERANCES: AUROC ±0.005,
+ * must be recomputed within its tolerance (card-metrics.ts TOLERANCES: AUROC ±0.005,
  * accuracy/sensitivity/specificity ±0.01, ECE ±0.01, Brier ±0.005, calibration
  * slope/intercept ±0.05) on the same n. Per-patient claims (`AUROC (per patient)` …, on a
  * split that says "per patient") are held to the same tolerances on the same number of
@@ -15,7 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../config.ts';
-import { PER_PATIENT, evaluateModel } from './evaluate.ts';
+import { PER_PATIENT } from './card-metrics.ts';
+import { evaluateModel } from './evaluate.ts';
 
 const modelsDir = path.join(repoRoot, 'models');
 const dataRoot = path.join(repoRoot, '..', 'shared', 'data');

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../config.ts';
 import { modelCardSchema } from '../../inference/model-card.ts';
-import { compareWithCard, evaluateModel, type EvaluationReport } from './evaluate.ts';
+import { compareWithCard } from './card-metrics.ts';
+import { evaluateModel, type EvaluationReport } from './evaluate.ts';
 import { writeNihPneumoniaSubset, type Subset } from './nih-pneumonia-subset.ts';
 import { writeReport } from './report.ts';
 

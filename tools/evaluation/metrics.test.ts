@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { atThreshold, auroc, aurocValue, brier, clusterBootstrap, ece, logisticCalibration, patientLevel, referBandEffect, reliability, rocCurve, wilson } from './metrics.ts';
+import { atThreshold, auroc, brier, ece, logisticCalibration, referBandEffect, reliability, rocCurve, wilson } from './metrics.ts';
+import { aurocValue, clusterBootstrap, patientLevel } from './patients.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

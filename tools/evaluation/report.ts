@@ -1,8 +1,9 @@
 /** Writes an EvaluationReport as report.md + report.json + report-roc.svg + report-calibration.svg. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { analysisMarkdown } from './analysis.ts';
-import { TOLERANCES, round, type EvaluationReport } from './evaluate.ts';
+import { analysisMarkdown } from './analysis-text.ts';
+import { TOLERANCES, round } from './card-metrics.ts';
+import type { EvaluationReport } from './evaluate.ts';
 import { calibrationSvg, rocSvg } from './svg.ts';
 
 const r4 = (x: number) => round(x, 4);
