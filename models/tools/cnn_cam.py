@@ -1,7 +1,8 @@
 """What the grey-image read-assist recipes (models/pneumonia-cxr, models/nih-cxr-abnormal) share:
 a VGG-style CNN ending in global average pooling + one linear unit (so the class-activation
-map is exact), its augmentation and training steps, the served ensemble graph (calibrated
-probability + CAM heatmap), its ONNX export, and the validation report of train-summary.json.
+map is exact), its augmentation steps, the served ensemble graph (calibrated probability + CAM
+heatmap), its ONNX export, and the validation report of train-summary.json. The training loop's
+pieces are in cnn_training.py (shared with cxr-pneumonia-adult too).
 
 Debian python3 with python3-torch / python3-onnx; imported by each train/train.py after it
 puts models/tools on sys.path. Each recipe keeps what is specific to it: data loading, the
@@ -16,7 +17,6 @@ import argparse
 import json
 import math
 import os
-import random
 import time
 from pathlib import Path
 
@@ -27,13 +27,6 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 import evaluation_stats as es
-
-
-def set_seed(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
 
 
 def conv_bn(cin: int, cout: int) -> list[nn.Module]:
@@ -104,35 +97,6 @@ def logits_of(model: nn.Module, x: torch.Tensor, mean: float, std: float, batch:
     model.eval()
     out = [model((x[i:i + batch] - mean) / std) for i in range(0, len(x), batch)]
     return torch.cat(out).squeeze(1).double().numpy()
-
-
-def optimisers(model: nn.Module, a: argparse.Namespace, n_train: int, pct_start: float):
-    """AdamW with a one-cycle schedule over a.epochs, and an EMA copy of the weights (decay a.ema)."""
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
-    steps_per_epoch = math.ceil(n_train / a.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=a.lr, total_steps=a.epochs * steps_per_epoch, pct_start=pct_start)
-    ema = torch.optim.swa_utils.AveragedModel(
-        model, avg_fn=lambda avg, cur, n: a.ema * avg + (1 - a.ema) * cur)
-    return opt, sched, ema
-
-
-def train_step(model, opt, sched, ema, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor) -> float:
-    """One weighted BCE step on normalised images; updates the EMA copy. Returns the batch loss."""
-    z = model(x)
-    loss = F.binary_cross_entropy_with_logits(z, y, weight=weight)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    sched.step()
-    ema.update_parameters(model)
-    return float(loss)
-
-
-def refresh_ema_bn(ema, xtr: torch.Tensor, mean: float, std: float, batch: int) -> None:
-    """BatchNorm running stats of the EMA copy: recompute on un-augmented train images."""
-    torch.optim.swa_utils.update_bn(
-        [(xtr[i:i + batch] - mean) / std for i in range(0, len(xtr), batch)], ema)
 
 
 class Served(nn.Module):

@@ -24,6 +24,12 @@ def delong_auc(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     return auc, float(math.sqrt(var))
 
 
+def auroc_ci(y: np.ndarray, s: np.ndarray) -> tuple[float, float, list[float]]:
+    """AUROC, its DeLong standard error, and the normal 95% CI clipped to [0, 1]."""
+    auc, se = delong_auc(y, s)
+    return auc, se, [max(0.0, auc - Z95 * se), min(1.0, auc + Z95 * se)]
+
+
 def cluster_bootstrap_auc(y: np.ndarray, s: np.ndarray, groups: list[str], reps: int = 2000,
                           seed: int = 1) -> list[float]:
     """Percentile 95% CI of AUROC resampling whole clusters (patients) with replacement.

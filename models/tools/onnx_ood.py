@@ -1,7 +1,9 @@
 """What the read-assist add_ood.py recipes (models/pneumonia-cxr, models/nih-cxr-abnormal) share:
 running a graph in onnxruntime-node, reading the members' pooled penultimate features out of it,
 the Mahalanobis head added to the graph by surgery (weights untouched), and the detection figures
-(AUROC with a DeLong CI, share flagged above the threshold).
+(AUROC with a DeLong CI, share flagged above the threshold), the strata of the DICOM sets (also read
+by models/cxr-pneumonia-adult's ood.py and evaluate.py), the first fields of ood.json, and the
+run-and-install step.
 
 Debian python3 with python3-onnx / numpy; imported by each train/add_ood.py after it puts
 models/tools on sys.path. The graph is run by models/cxr-pneumonia-adult/train/run-onnx.ts
@@ -25,9 +27,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from sklearn.covariance import LedoitWolf
 
+import evaluation_stats as es
+
 REPO = Path(__file__).resolve().parent.parent.parent
 RUNNER = REPO / "models" / "cxr-pneumonia-adult" / "train" / "run-onnx.ts"
-Z95 = 1.959963984540054
 
 HEAD_METHOD = ("computed inside the graph (Concat, Sub, MatMul, Mul, ReduceSum, Max 0, Sqrt); "
                "added by graph surgery, weights unchanged")
@@ -105,19 +108,10 @@ def compare_outputs(old: dict[str, np.ndarray], new: dict[str, np.ndarray], outp
     return out
 
 
-def delong(y: np.ndarray, s: np.ndarray) -> tuple[float, list[float]]:
-    pos, neg = s[y == 1], s[y == 0]
-    psi = (pos[:, None] > neg[None, :]).astype(float) + 0.5 * (pos[:, None] == neg[None, :])
-    v10, v01 = psi.mean(1), psi.mean(0)
-    auc = float(v10.mean())
-    se = float(np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg)))
-    return auc, [max(0.0, auc - Z95 * se), min(1.0, auc + Z95 * se)]
-
-
 def detection(id_scores: np.ndarray, ood_scores: np.ndarray, thr: float, what: str) -> dict:
     """AUROC (DeLong CI) of the score separating `ood_scores` from `id_scores`, and the share above thr."""
     y = np.r_[np.zeros(len(id_scores)), np.ones(len(ood_scores))]
-    auc, ci = delong(y, np.r_[id_scores, ood_scores])
+    auc, _, ci = es.auroc_ci(y, np.r_[id_scores, ood_scores])
     return {"set": what, "n": len(ood_scores), "auroc": auc, "auroc95DeLong": ci,
             "flagged": float((ood_scores > thr).mean()), "flaggedCount": int((ood_scores > thr).sum()),
             "scoreMedian": float(np.median(ood_scores))}
@@ -171,17 +165,27 @@ def scores(model: Path, inp: str, tmp: Path) -> np.ndarray:
     return run(model, inp, ["ood_score"], tmp)["ood_score"][:, 0].astype(np.float64)
 
 
-def dicom_figures(dicom_csv: Path, dicom_npy: Path, model: Path, id_scores: np.ndarray, thr: float, px: int, tmp: Path) -> dict:
-    """The shared DICOM sets (models/cxr-pneumonia-adult/train/prepare.ts's dicom.csv, one frame per
-    series, prepared at `px`): CT/MR/US, other non-chest images, and each frontal chest film's score."""
-    dicom = list(csv.DictReader(open(dicom_csv)))
-    s_dcm = scores(model, str(dicom_npy), tmp)
+def dicom_strata(dicom: list[dict]) -> dict[str, np.ndarray]:
+    """The strata of prepare.ts's dicom.csv rows every OOD evaluation reports: `nonChestCtMrUs` (CT, MR,
+    US), `frontalChest` (CR/DX, body part CHEST, view PA/AP: in distribution for an adult chest model)
+    and `otherNonChest` (everything else), boolean masks; with the `modality`, `bodyPart` and `view`
+    (upper-cased) columns they were read from."""
     mod = np.array([d["modality"] for d in dicom])
     part = np.array([d["body_part"].upper() for d in dicom])
     view = np.array([d["view_position"].upper() for d in dicom])
     cmu = np.isin(mod, ["CT", "MR", "US"])
     chest = np.isin(mod, ["CR", "DX"]) & (part == "CHEST") & np.isin(view, ["PA", "AP"])
-    other = ~cmu & ~chest
+    return {"modality": mod, "bodyPart": part, "view": view,
+            "nonChestCtMrUs": cmu, "frontalChest": chest, "otherNonChest": ~cmu & ~chest}
+
+
+def dicom_figures(dicom_csv: Path, dicom_npy: Path, model: Path, id_scores: np.ndarray, thr: float, px: int, tmp: Path) -> dict:
+    """The shared DICOM sets (models/cxr-pneumonia-adult/train/prepare.ts's dicom.csv, one frame per
+    series, prepared at `px`): CT/MR/US, other non-chest images, and each frontal chest film's score."""
+    dicom = list(csv.DictReader(open(dicom_csv)))
+    s_dcm = scores(model, str(dicom_npy), tmp)
+    strata = dicom_strata(dicom)
+    cmu, chest, other = strata["nonChestCtMrUs"], strata["frontalChest"], strata["otherNonChest"]
     return {
         "nonChestCtMrUs": detection(id_scores, s_dcm[cmu], thr, "CT/MR/US greyscale DICOM frames, one per series, parseDicom -> "
                                                                f"decodeFrame -> grey-square@1 at {px} px"),
@@ -191,6 +195,54 @@ def dicom_figures(dicom_csv: Path, dicom_npy: Path, model: Path, id_scores: np.n
                               for i in np.flatnonzero(chest)],
         "lateralChest": "none exists in ../shared/data (every DICOM searched for View Position LL/RL/LATERAL; only a lateral C-spine)",
     }
+
+
+def result_head(model_id: str, method: str, sg: Surgery, thr: float, percentile: float, valid_split: str,
+                test_scores: np.ndarray, served_scores: np.ndarray, served_note: str, **in_distribution) -> dict:
+    """The first fields of every ood.json: what the score is, its threshold and the rule that chose it
+    on validation, the fit and the surgery check, and the in-distribution rejections (valid, test, and
+    the test images through the serving preprocessing, `served_note` saying how), then
+    `in_distribution`'s extra fields."""
+    s_val = sg.valid_scores
+    return {
+        "model": model_id,
+        "output": "ood_score",
+        "method": method + "; " + HEAD_METHOD,
+        "threshold": thr,
+        "thresholdRule": f"{percentile:g}th percentile (numpy linear interpolation) of ood_score on the {valid_split} (n={len(s_val)})",
+        "ledoitWolfShrinkage": sg.shrinkage,
+        "weightsSha256Before": sg.old_sha,
+        "check": sg.check,
+        "inDistribution": {
+            "validRejected": float((s_val > thr).mean()), "validN": len(s_val),
+            "testRejected": float((test_scores > thr).mean()), "testRejectedCount": int((test_scores > thr).sum()),
+            "testN": len(test_scores),
+            "testThroughServingPreprocessingRejected": float((served_scores > thr).mean()),
+            "testThroughServingPreprocessingNote": served_note,
+            "trainScoreMedian": float(np.median(sg.train_scores)), "validScoreMedian": float(np.median(s_val)),
+            **in_distribution,
+        },
+    }
+
+
+def run_recipe(model: Path, needs: list[Path], prepare: str, restore: str, build, report: tuple[str, ...]) -> dict:
+    """What every add_ood.py does when run: refuse unless the arrays `needs` exist (else: run `prepare`)
+    and `model` has no ood_score yet (`restore` says how to get its graph back), build(model, tmp) ->
+    (new graph, ood.json fields), install both, print the `report` sets' figures. Returns the result."""
+    for need in needs:
+        if not need.exists():
+            sys.exit(f"{need} missing: run `{prepare}` first")
+    if any(o.name == "ood_score" for o in onnx.load(str(model)).graph.output):
+        sys.exit(f"model.onnx already has ood_score; {restore}")
+    tmp = Path(tempfile.mkdtemp(prefix=f"{model.parent.name}-ood-"))
+    try:
+        new_path, result = build(model, tmp)
+        install(new_path, model, result)
+        for k in report:
+            print(k, {kk: result[k][kk] for kk in ("n", "auroc", "auroc95DeLong", "flagged")})
+        return result
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def install(new_path: Path, model: Path, result: dict) -> dict:

@@ -13,11 +13,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 import evaluation_stats as es
+import svg_figures
 
 
 def run_predict(repo: Path, cmd_args: list[str], heatmap_size: int) -> dict:
@@ -60,6 +62,70 @@ def constant(model: Path, name: str) -> float:
 
 def r4(x: float) -> float:
     return round(float(x), 4)
+
+
+def raw_predictions(predict, model: Path, neutral: dict[str, float], splits: list[str]) -> list:
+    """predict(graph, split) for each split, on a temporary copy of `model` with its calibration
+    constants set to `neutral`: what the network gives before calibration."""
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "uncalibrated.onnx"
+        uncalibrated_copy(model, raw, neutral)
+        return [predict(raw, split) for split in splits]
+
+
+def refer_rule(valid: str, images: str, npv_target: float, ppv_target: float, min_cases: int) -> str:
+    """The card's words for es.refer_band on the validation split `valid` (its images called `images`)."""
+    return (f"chosen on the {valid}: low = the largest cut <= the operating threshold such that the >= {min_cases} "
+            f"{images} images below it have NPV >= {npv_target:.2f} (0 if none); high = the smallest cut >= the "
+            f"operating threshold such that the >= {min_cases} {images} images at or above it have PPV >= "
+            f"{ppv_target:.2f} (1 if none); cuts are midpoints between adjacent {images} probabilities. p < low: "
+            f"negative hint; p >= high: positive hint; otherwise refer.")
+
+
+def calibration_metrics(method: str, constants: dict[str, float], y_test, p_test, p_test_raw, y_val, p_val,
+                        p_val_raw) -> dict:
+    """`calibration` of test-metrics.json: the method and its fitted `constants`, ECE (10 bins) before
+    and after on test and validation, and test reliability before and after."""
+    return {
+        "method": method,
+        **constants,
+        "bins": 10,
+        "test": {"eceBefore": es.ece(p_test_raw, y_test), "eceAfter": es.ece(p_test, y_test),
+                 "reliabilityBefore": es.reliability(p_test_raw, y_test),
+                 "reliabilityAfter": es.reliability(p_test, y_test)},
+        "validation": {"eceBefore": es.ece(p_val_raw, y_val), "eceAfter": es.ece(p_val, y_val)},
+    }
+
+
+def test_metrics(model: Path, sha: str, split: str, counts: dict, auroc: dict, more: dict, t: dict, chosen: dict,
+                 op_rule: str, refer_rule: str, calibration: dict, ci_method: str) -> dict:
+    """test-metrics.json: the graph, split and counts, AUROC, the model's `more` metrics, accuracy at
+    0.5, the operating point and refer band chosen on validation, calibration, and how CIs were made."""
+    c5 = t["c5"]
+    band = chosen["band"]
+    return {
+        "model": {"file": model.name, "sha256": sha, "bytes": model.stat().st_size},
+        "split": split,
+        "counts": counts,
+        "runtime": "onnxruntime-node (train/predict.ts)",
+        "AUROC": auroc,
+        **more,
+        "accuracyAt0.5": {"value": t["acc5"], "ci95": es.wilson(c5["tp"] + c5["tn"], t["n"]), "confusion": c5},
+        "operatingPoint": operating_point_metrics(chosen, t, op_rule),
+        "referBand": {"low": band["low"], "high": band["high"], "rule": refer_rule,
+                      "validation": chosen["band_val"], "test": chosen["band_test"]},
+        "calibration": calibration,
+        "ciMethod": ci_method,
+    }
+
+
+def update_card_calibration(card: dict, constants: dict[str, float], calibration: dict) -> None:
+    """The card's calibration: its `constants` (card key -> value) and the test ECE before and after."""
+    for k, v in constants.items():
+        card["calibration"][k] = r4(v)
+    card["calibration"]["eceBefore"] = r4(calibration["test"]["eceBefore"])
+    card["calibration"]["eceAfter"] = r4(calibration["test"]["eceAfter"])
+    card["calibration"]["split"] = "test"
 
 
 def choose_on_validation(p_val, y_val, p_test, y_test, sensitivity_target: float, npv_target: float,
@@ -139,13 +205,7 @@ def threshold_card_metrics(test_split: str, t: dict, thr: float, chosen_on: str,
 def plots(eval_dir: Path, y, p_cal, p_raw, auc, ci, op, text: dict) -> None:
     """roc.svg and calibration.svg (deterministic bytes). `text`: model, chosen_on, roc_title,
     raw_name, calibrated_name, hist_bins, observed_label, calibration_title, predicted_label."""
-    import matplotlib
-
-    matplotlib.use("svg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "lantern"  # deterministic SVG ids
-    plt.rcParams["svg.fonttype"] = "none"
+    plt = svg_figures.pyplot()
     fpr, tpr = es.roc_curve(y, p_cal)
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(fpr, tpr, lw=2, label=f"{text['model']}, AUROC {auc:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f})")
@@ -153,14 +213,7 @@ def plots(eval_dir: Path, y, p_cal, p_raw, auc, ci, op, text: dict) -> None:
     ax.plot([1 - op["specificity"]], [op["sensitivity"]], "o", c="C3",
             label=f"operating point t={op['threshold']:.3f} (chosen on {text['chosen_on']})\n"
                   f"sens {op['sensitivity']:.3f}, spec {op['specificity']:.3f}")
-    ax.set_xlabel("1 - specificity")
-    ax.set_ylabel("sensitivity")
-    ax.set_title(text["roc_title"])
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_aspect("equal")
-    fig.tight_layout()
-    fig.savefig(eval_dir / "roc.svg", metadata={"Date": None})
-    plt.close(fig)
+    svg_figures.finish_roc(fig, ax, text["roc_title"], eval_dir / "roc.svg")
 
     fig, (ax, hx) = plt.subplots(2, 1, figsize=(5, 6), gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
     ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1, label="perfect calibration")
@@ -174,9 +227,7 @@ def plots(eval_dir: Path, y, p_cal, p_raw, auc, ci, op, text: dict) -> None:
     ax.legend(loc="upper left", fontsize=8)
     hx.set_xlabel(text["predicted_label"])
     hx.set_ylabel("images")
-    fig.tight_layout()
-    fig.savefig(eval_dir / "calibration.svg", metadata={"Date": None})
-    plt.close(fig)
+    svg_figures.save(fig, eval_dir / "calibration.svg")
 
 
 def print_summary(t: dict, chosen: dict, ece_before: float, ece_after: float) -> None:

@@ -10,7 +10,6 @@ import csv
 import json
 import math
 import os
-import random
 import subprocess
 import sys
 import time
@@ -34,6 +33,8 @@ U16 = 65535.0
 
 sys.path.insert(0, str(REPO / "models" / "tools"))
 import evaluation_stats as es  # noqa: E402,F401  (re-exported for the scripts)
+from cnn_training import (BestCheckpoint, class_balanced_weights, optimisers, refresh_ema_bn,  # noqa: E402
+                          set_seed, train_epoch, weighted_logloss)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,13 +68,6 @@ def split_of(x: torch.Tensor, rows: list[dict], split: str) -> tuple[torch.Tenso
 
 def load_cached(name: str) -> torch.Tensor:
     return torch.from_numpy(u16_to_float(np.load(CACHE / f"{name}.npy"))).unsqueeze(1)
-
-
-def set_seed(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,79 +169,61 @@ def train_model(a, xtr: torch.Tensor, ytr: np.ndarray, xva: torch.Tensor, yva: n
     set_seed(a.seed)
     g = torch.Generator().manual_seed(a.seed)
     model = Net(dropout=a.dropout, extra=a.extra)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
-    steps = math.ceil(len(xtr) / a.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.epochs * steps, pct_start=0.2)
-    ema = torch.optim.swa_utils.AveragedModel(model, avg_fn=lambda avg, cur, n: a.ema * avg + (1 - a.ema) * cur)
+    opt, sched, ema = optimisers(model, a, len(xtr), pct_start=0.2)
     ytr_t = torch.from_numpy(ytr).view(-1, 1)
-    n_pos = float(ytr.sum())
-    w_pos, w_neg = len(ytr) / (2 * n_pos), len(ytr) / (2 * (len(ytr) - n_pos))   # class-balanced
-    best, best_state, curve = -1e9, None, []
+    w_pos, w_neg = class_balanced_weights(ytr)
+    best, curve = BestCheckpoint(a.min_epoch), []
+
+    def inputs(idx):  # augmented (then transformed), normalised films; labels; class weights
+        xb = augment(xtr[idx], g, a)
+        if transform is not None:
+            xb = transform(xb)
+        yb = ytr_t[idx]
+        return (xb - mean) / std, yb, yb * w_pos + (1 - yb) * w_neg
+
     for epoch in range(a.epochs):
         t0 = time.time()
-        model.train()
-        perm = torch.randperm(len(xtr), generator=g)
-        run = 0.0
-        for i in range(0, len(xtr), a.batch):
-            idx = perm[i:i + a.batch]
-            if len(idx) < 2:
-                continue
-            xb = augment(xtr[idx], g, a)
-            if transform is not None:
-                xb = transform(xb)
-            yb = ytr_t[idx]
-            w = yb * w_pos + (1 - yb) * w_neg
-            z = model((xb - mean) / std)
-            loss = F.binary_cross_entropy_with_logits(z, yb, weight=w)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            ema.update_parameters(model)
-            run += float(loss) * len(idx)
+        loss = train_epoch(model, opt, sched, ema, len(xtr), g, a.batch, inputs, min_batch=2)
         # BatchNorm statistics of the EMA copy from the un-augmented training images
-        torch.optim.swa_utils.update_bn(
-            [((transform(xtr[i:i + 64]) if transform else xtr[i:i + 64]) - mean) / std for i in range(0, len(xtr), 64)],
-            ema)
+        refresh_ema_bn(ema, xtr, mean, std, 64, transform)
         zv, _ = forward_all(ema.module, xva, mean, std, transform=transform)
         auc = float(roc_auc_score(yva, zv))
-        wv = np.where(yva == 1, w_pos, w_neg)
-        vloss = float(np.sum(wv * (np.logaddexp(0, zv) - yva * zv)) / np.sum(wv))
-        rec = {"epoch": epoch + 1, "trainLoss": round(run / len(xtr), 5), "valLoss": round(vloss, 5),
+        vloss = weighted_logloss(zv, yva, w_pos, w_neg)
+        rec = {"epoch": epoch + 1, "trainLoss": round(loss, 5), "valLoss": round(vloss, 5),
                "valAUROC": round(auc, 5), "seconds": round(time.time() - t0, 1)}
-        score = auc - 1e-3 * vloss
-        if epoch + 1 >= a.min_epoch and score > best:
-            best, best_state = score, {k: v.clone() for k, v in ema.module.state_dict().items()}
+        if best.offer(epoch + 1, auc, vloss, ema.module):
             rec["best"] = True
         curve.append(rec)
         print(f"{tag}epoch {epoch + 1:2d} train {rec['trainLoss']:.4f} val loss {vloss:.4f} AUROC {auc:.4f} "
               f"({rec['seconds']}s)", flush=True)
     final = Net(dropout=a.dropout, extra=a.extra)
-    final.load_state_dict(best_state)
+    final.load_state_dict(best.state)
     final.eval()
     return final, curve
 
 
 # ---------------------------------------------------------------------------------------------
 # the served graph
-class Served(nn.Module):
-    """image [N,1,224,224] in [0,1] -> probability [N,1] (Platt-calibrated), heatmap [N,1,28,28]
-    (CAM of the last conv features, bilinear-upsampled, min-max normalised per image), ood_score
-    [N,1] (Mahalanobis distance of the pooled features from the training split's distribution)."""
+class CalibratedCam(nn.Module):
+    """What every served graph of this model computes from the network (common.Served and ood.py's
+    ServedMultiOOD differ only in their ood_score): the in-graph pixel normalisation, and from the last
+    feature map the Platt-calibrated probability [N,1] and the heatmap [N,1,28,28] (CAM of the last conv
+    features, bilinear-upsampled, min-max normalised per image). The buffers' names are the graph's
+    initialiser names."""
 
-    def __init__(self, net: Net, mean: float, std: float, scale: float, bias: float, mu: np.ndarray, precision: np.ndarray):
+    def __init__(self, net: Net, mean: float, std: float, scale: float, bias: float):
         super().__init__()
         self.net = net
         self.register_buffer("pixel_mean", torch.tensor(mean, dtype=torch.float32))
         self.register_buffer("pixel_std", torch.tensor(std, dtype=torch.float32))
         self.register_buffer("calibration_scale", torch.tensor(scale, dtype=torch.float32))
         self.register_buffer("calibration_bias", torch.tensor(bias, dtype=torch.float32))
-        self.register_buffer("ood_mean", torch.tensor(mu, dtype=torch.float32).view(1, -1))
-        self.register_buffer("ood_precision", torch.tensor(precision, dtype=torch.float32))
 
-    def forward(self, image):
-        x = (image - self.pixel_mean) / self.pixel_std
-        f = self.net.features(x)                                        # [N,C,7,7]
+    def normalise(self, image: torch.Tensor) -> torch.Tensor:
+        return (image - self.pixel_mean) / self.pixel_std
+
+    def classify(self, f: torch.Tensor):
+        """(probability, heatmap, pooled features [N,C]) from the last feature map f [N,C,7,7]."""
         pooled = f.mean(dim=(2, 3))                                     # [N,C]
         logit = self.net.fc(pooled)                                     # [N,1]
         probability = torch.sigmoid(logit * self.calibration_scale + self.calibration_bias)
@@ -256,6 +232,20 @@ class Served(nn.Module):
         lo = cam.amin(dim=(2, 3), keepdim=True)
         hi = cam.amax(dim=(2, 3), keepdim=True)
         heatmap = (cam - lo) / torch.clamp(hi - lo, min=1e-6)
+        return probability, heatmap, pooled
+
+
+class Served(CalibratedCam):
+    """image [N,1,224,224] in [0,1] -> probability [N,1], heatmap [N,1,28,28] (CalibratedCam), ood_score
+    [N,1] (Mahalanobis distance of the pooled features from the training split's distribution)."""
+
+    def __init__(self, net: Net, mean: float, std: float, scale: float, bias: float, mu: np.ndarray, precision: np.ndarray):
+        super().__init__(net, mean, std, scale, bias)
+        self.register_buffer("ood_mean", torch.tensor(mu, dtype=torch.float32).view(1, -1))
+        self.register_buffer("ood_precision", torch.tensor(precision, dtype=torch.float32))
+
+    def forward(self, image):
+        probability, heatmap, pooled = self.classify(self.net.features(self.normalise(image)))
         d = pooled - self.ood_mean
         ood = torch.sqrt(torch.clamp(((d @ self.ood_precision) * d).sum(dim=1, keepdim=True), min=0))
         return probability, heatmap, ood
@@ -296,22 +286,6 @@ def sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Minimise NLL of sigmoid(a z + b) (Newton's method, 2 parameters)."""
-    a, b = 1.0, 0.0
-    for _ in range(100):
-        s = a * z + b
-        p = 1 / (1 + np.exp(-s))
-        g = np.array([np.sum((p - y) * z), np.sum(p - y)])
-        w = p * (1 - p)
-        h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]) + 1e-9 * np.eye(2)
-        step = np.linalg.solve(h, g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-10:
-            break
-    return float(a), float(b)
 
 
 def border_mask(size: int, frac: float) -> torch.Tensor:

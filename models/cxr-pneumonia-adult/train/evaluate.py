@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import CACHE, HERE, MODEL_DIR, es, load_cached, read_csv, run_predict, sha256, u16_to_float  # noqa: E402
+from onnx_ood import dicom_strata  # noqa: E402  (models/tools, on the path since common)
 
 EVAL = MODEL_DIR / "evaluation"
 ONNX = MODEL_DIR / "model.onnx"
@@ -162,12 +163,9 @@ def main() -> None:
     od_s, pm_s = np.array(od["ood_score"]), np.array(pm["ood_score"])
     od_p = np.array(od["probability"])
     pm_rows = read_csv(CACHE / "pmnist.csv")
-    mod = np.array([d["modality"] for d in dicom])
-    part = np.array([d["body_part"].upper() for d in dicom])
-    view = np.array([d["view_position"].upper() for d in dicom])
-    is_cmu = np.isin(mod, ["CT", "MR", "US"])
-    is_chest_frontal = np.isin(mod, ["CR", "DX"]) & (part == "CHEST") & np.isin(view, ["PA", "AP"])
-    is_other = ~is_cmu & ~is_chest_frontal
+    strata = dicom_strata(dicom)
+    mod, part, view = strata["modality"], strata["bodyPart"], strata["view"]
+    is_cmu, is_chest_frontal, is_other = strata["nonChestCtMrUs"], strata["frontalChest"], strata["otherNonChest"]
     # report halves: ood.py chose the design on the other (tuning) halves
     pm_rep = np.ones(len(pm_s), bool)
     pm_rep[oodsum["split"]["paediatricTune"]] = False

@@ -34,15 +34,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from sklearn.covariance import LedoitWolf
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import KFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (CACHE, HEATMAP, HERE, MODEL_DIR, Net, export_onnx, load_cached, load_nih, read_csv,  # noqa: E402
+from common import (CACHE, HERE, MODEL_DIR, CalibratedCam, Net, export_onnx, load_cached, load_nih, read_csv,  # noqa: E402
                     run_predict, sha256, split_of)
+from onnx_ood import dicom_strata  # noqa: E402  (models/tools, on the path since common)
 
 SEED = 20240611
 PERCENTILE = 99.0
@@ -137,26 +137,12 @@ def ood_split() -> dict:
     return {"pmTune": pm_tune, "dicomTune": dc_tune, "groupOf": [group(d["file"]) for d in dicom]}
 
 
-def dicom_strata(dicom: list[dict]) -> dict:
-    mod = np.array([d["modality"] for d in dicom])
-    part = np.array([d["body_part"].upper() for d in dicom])
-    view = np.array([d["view_position"].upper() for d in dicom])
-    cmu = np.isin(mod, ["CT", "MR", "US"])
-    chest = np.isin(mod, ["CR", "DX"]) & (part == "CHEST") & np.isin(view, ["PA", "AP"])
-    return {"nonChestCtMrUs": cmu, "frontalChest": chest, "otherNonChest": ~cmu & ~chest}
-
-
-class ServedMultiOOD(nn.Module):
+class ServedMultiOOD(CalibratedCam):
     """image [N,1,224,224] in [0,1] -> probability [N,1], heatmap [N,1,28,28] (both exactly as common.Served),
     ood_score [N,1] = max over stages of the standardised Mahalanobis distance."""
 
     def __init__(self, net: Net, mean: float, std: float, scale: float, bias: float, fits: dict):
-        super().__init__()
-        self.net = net
-        self.register_buffer("pixel_mean", torch.tensor(mean, dtype=torch.float32))
-        self.register_buffer("pixel_std", torch.tensor(std, dtype=torch.float32))
-        self.register_buffer("calibration_scale", torch.tensor(scale, dtype=torch.float32))
-        self.register_buffer("calibration_bias", torch.tensor(bias, dtype=torch.float32))
+        super().__init__(net, mean, std, scale, bias)
         self.keys = list(fits)
         for i, k in enumerate(self.keys):
             f = fits[k]
@@ -171,22 +157,13 @@ class ServedMultiOOD(nn.Module):
         return (dist - getattr(self, f"ood{i}_median")) / getattr(self, f"ood{i}_spread")
 
     def forward(self, image):
-        x = (image - self.pixel_mean) / self.pixel_std
+        h = self.normalise(image)
         pooled_stage = {"sharpness": sharpness(image)}
-        h = x
         for j, m in enumerate(self.net.features):
             h = m(h)
             if j in STAGES:
                 pooled_stage[j] = pool(h, CHOSEN["pool"])
-        f = h                                                           # [N,C,7,7]
-        pooled = f.mean(dim=(2, 3))
-        logit = self.net.fc(pooled)
-        probability = torch.sigmoid(logit * self.calibration_scale + self.calibration_bias)
-        cam = (f * self.net.fc.weight.view(1, -1, 1, 1)).sum(dim=1, keepdim=True)
-        cam = F.interpolate(cam, size=(HEATMAP, HEATMAP), mode="bilinear", align_corners=False)
-        lo = cam.amin(dim=(2, 3), keepdim=True)
-        hi = cam.amax(dim=(2, 3), keepdim=True)
-        heatmap = (cam - lo) / torch.clamp(hi - lo, min=1e-6)
+        probability, heatmap, _ = self.classify(h)                     # h: the last feature map [N,C,7,7]
         z = torch.cat([self._z(i, pooled_stage[k]) for i, k in enumerate(self.keys)], 1)
         ood = z.amax(dim=1, keepdim=True)
         return probability, heatmap, ood

@@ -24,8 +24,9 @@ from sklearn.covariance import LedoitWolf
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (CACHE, HERE, MODEL_DIR, REPO, Served, es, export_onnx, fit_platt, forward_all,  # noqa: E402
+from common import (CACHE, HERE, MODEL_DIR, REPO, Served, es, export_onnx, forward_all,  # noqa: E402
                     load_nih, n_params, run_predict, split_of, train_model, Net)
+from cnn_training import fit_platt  # noqa: E402  (models/tools, on the path since common)
 
 SENSITIVITY_TARGET = 0.90
 REFER_TARGETS = (0.95, 0.90, 0.85, 0.80)   # first (NPV, PPV) target pair reachable on valid, tried in order
@@ -83,7 +84,7 @@ def main() -> None:
     _, ftr = forward_all(net, xtr, mean, std)
     lw = LedoitWolf().fit(ftr)
     zv, fv = forward_all(net, xva, mean, std)
-    scale, bias = fit_platt(zv, yva)
+    scale, bias = fit_platt(zv, yva, reduce=np.sum)
     served = Served(net, mean, std, scale, bias, lw.location_, lw.precision_).eval()
     export_onnx(served, xva[:2], a.out,
                 "Lantern cxr-pneumonia-adult: P(pneumonia) (Platt-calibrated on valid), CAM heatmap and a Mahalanobis "

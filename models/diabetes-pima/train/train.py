@@ -48,6 +48,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 from evaluation_stats import Z95, ece, roc_curve, wilson  # noqa: E402
 from evaluation_stats import delong_auc as delong  # noqa: E402
+import svg_figures  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE.parent
@@ -269,13 +270,7 @@ def predict_ort(model: Path, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def plots(y: np.ndarray, p: np.ndarray, auc: float, ci: list[float], rel: list[dict], cal: dict, ece_value: float) -> None:
-    import matplotlib
-
-    matplotlib.use("svg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "lantern"
-    plt.rcParams["svg.fonttype"] = "none"
+    plt = svg_figures.pyplot()
     fpr, tpr = roc_curve(y, p)
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(fpr, tpr, lw=2, label=f"diabetes-pima, AUROC {auc:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f})")
@@ -284,14 +279,7 @@ def plots(y: np.ndarray, p: np.ndarray, auc: float, ci: list[float], rel: list[d
         ax.plot([(pred & (y == 0)).sum() / (y == 0).sum()], [(pred & (y == 1)).sum() / (y == 1).sum()], marker, c="C3",
                 label=f"risk >= {t:.0%} (band boundary)")
     ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1)
-    ax.set_xlabel("1 - specificity")
-    ax.set_ylabel("sensitivity")
-    ax.set_title(f"ROC, Pima {TEST_SPLIT}")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_aspect("equal")
-    fig.tight_layout()
-    fig.savefig(EVAL_DIR / "test-roc.svg", metadata={"Date": None})
-    plt.close(fig)
+    svg_figures.finish_roc(fig, ax, f"ROC, Pima {TEST_SPLIT}", EVAL_DIR / "test-roc.svg")
 
     fig, (ax, hx) = plt.subplots(2, 1, figsize=(5, 6), gridspec_kw={"height_ratios": [4, 1]}, sharex=True)
     ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1, label="perfect calibration")
@@ -316,9 +304,7 @@ def plots(y: np.ndarray, p: np.ndarray, auc: float, ci: list[float], rel: list[d
     hx.set_xlabel("predicted risk")
     hx.set_ylabel("n")
     hx.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(EVAL_DIR / "test-calibration.svg", metadata={"Date": None})
-    plt.close(fig)
+    svg_figures.save(fig, EVAL_DIR / "test-calibration.svg")
 
 
 # ------------------------------------------------------------------ main

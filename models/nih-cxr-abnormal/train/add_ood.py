@@ -25,13 +25,10 @@ Writes models/nih-cxr-abnormal/model.onnx (if the check passes) and evaluation/o
 from __future__ import annotations
 
 import csv
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnx
 
 HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE.parent
@@ -74,25 +71,14 @@ def build(source: Path, tmp: Path) -> tuple[Path, dict]:
     served_adult["flaggedPatientsNotInNih1000"] = float((s_adult[adult_new] > thr).mean())
     served_adult["nPatientsNotInNih1000"] = int(adult_new.sum())
     result = {
-        "model": "nih-cxr-abnormal",
-        "output": "ood_score",
-        "method": "Mahalanobis distance of the pooled penultimate features (the four ensemble members' global-average-pooled "
-                  "last conv features, concatenated, 512-d) from the NIH1000 train split (600 images, sharp greyscale pixel/255 as "
-                  "npm run eval feeds them): mean + Ledoit-Wolf-shrunk covariance; " + oo.HEAD_METHOD,
-        "threshold": thr,
-        "thresholdRule": f"{PERCENTILE:g}th percentile (numpy linear interpolation) of ood_score on the NIH1000 valid split (n={len(s_val)})",
-        "ledoitWolfShrinkage": sg.shrinkage,
-        "weightsSha256Before": sg.old_sha,
-        "check": sg.check,
-        "inDistribution": {
-            "validRejected": float((s_val > thr).mean()), "validN": len(s_val),
-            "testRejected": float((s_test > thr).mean()), "testRejectedCount": int((s_test > thr).sum()), "testN": len(s_test),
-            "testThroughServingPreprocessingRejected": float((s_test_served > thr).mean()),
-            "testThroughServingPreprocessingNote": "the same 200 test PNGs through preprocessImageFile(file, 'grey-square@1', [64, 64]) "
-                                                   "(percentile window + lanczos3 of a 64 px image)",
-            "trainScoreMedian": float(np.median(sg.train_scores)), "validScoreMedian": float(np.median(s_val)),
-            "testScoreMedian": float(np.median(s_test)),
-        },
+        **oo.result_head("nih-cxr-abnormal",
+                         "Mahalanobis distance of the pooled penultimate features (the four ensemble members' global-average-pooled "
+                         "last conv features, concatenated, 512-d) from the NIH1000 train split (600 images, sharp greyscale pixel/255 as "
+                         "npm run eval feeds them): mean + Ledoit-Wolf-shrunk covariance",
+                         sg, thr, PERCENTILE, "NIH1000 valid split", s_test, s_test_served,
+                         "the same 200 test PNGs through preprocessImageFile(file, 'grey-square@1', [64, 64]) "
+                         "(percentile window + lanczos3 of a 64 px image)",
+                         testScoreMedian=float(np.median(s_test))),
         "referenceForAUROC": "NIH1000 test split (200, sharp greyscale pixel/255, as npm run eval feeds it)",
         "paediatricPneumoniaMnistTest": oo.detection(s_test, s_pm, thr,
                                                      "PneumoniaMNIST official test split (624 paediatric 28 px films): PNG -> "
@@ -107,21 +93,12 @@ def build(source: Path, tmp: Path) -> tuple[Path, dict]:
 
 
 def main() -> None:
-    for need in ("nih1000-train.npy", "nih1000-valid.npy", "nih1000-test.npy", "nih1000-test-served.npy", "pmnist64.npy",
-                 "dicom64.npy", "adultnih64.npy", "adultnih64.csv"):
-        if not (CACHE / need).exists():
-            sys.exit(f"{CACHE / need} missing: run `npx tsx models/nih-cxr-abnormal/train/prepare-ood.ts` first")
-    if any(o.name == "ood_score" for o in onnx.load(str(MODEL)).graph.output):
-        sys.exit("model.onnx already has ood_score; restore the 1.0.0 graph first (sha256 dd049a47…, from git history)")
-    tmp = Path(tempfile.mkdtemp(prefix="nih-cxr-abnormal-ood-"))
-    try:
-        new_path, result = build(MODEL, tmp)
-        oo.install(new_path, MODEL, result)
-        for k in ("paediatricPneumoniaMnistTest", "nonChestCtMrUs", "otherNonChest", "servedAdultNihFilms"):
-            print(k, {kk: result[k][kk] for kk in ("n", "auroc", "auroc95DeLong", "flagged")})
-        print("frontalChestDicom", result["frontalChestDicom"])
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    needs = ("nih1000-train.npy", "nih1000-valid.npy", "nih1000-test.npy", "nih1000-test-served.npy", "pmnist64.npy",
+             "dicom64.npy", "adultnih64.npy", "adultnih64.csv")
+    result = oo.run_recipe(MODEL, [CACHE / n for n in needs], "npx tsx models/nih-cxr-abnormal/train/prepare-ood.ts",
+                           "restore the 1.0.0 graph first (sha256 dd049a47…, from git history)", build,
+                           ("paediatricPneumoniaMnistTest", "nonChestCtMrUs", "otherNonChest", "servedAdultNihFilms"))
+    print("frontalChestDicom", result["frontalChestDicom"])
 
 
 if __name__ == "__main__":

@@ -12,9 +12,11 @@ sensitivity >= 0.90) and the refer band (NPV/PPV targets, see REFER_RULE). Platt
 was fitted on valid by train.py. Statistics: models/tools/evaluation_stats.py; what both
 read-assist evaluations share: models/tools/read_assist_eval.py.
 
-Writes evaluation/test-metrics.json, evaluation/test-predictions.csv, evaluation/roc.svg,
-evaluation/calibration.svg, and updates the numeric fields of model.json (hash, operating
-point, refer band, calibration, metrics) so the card always matches the file it describes.
+Writes evaluation/test-metrics.json (with a patient-cluster bootstrap CI and the AUROC on images
+of patients absent from train), evaluation/test-predictions.csv (file, patient, patient in train,
+label, probability, hint), evaluation/roc.svg and evaluation/calibration.svg, and updates the
+numeric fields of model.json (hash, operating point, refer band, Platt temperature and bias, ECE,
+metrics) so the card always matches the file it describes.
 """
 from __future__ import annotations
 
@@ -22,7 +24,6 @@ import csv
 import hashlib
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -45,13 +46,7 @@ NPV_TARGET = 0.80
 PPV_TARGET = 0.80
 MIN_CASES = 10
 TEST_SPLIT = "NIH1000 test (n=200)"
-REFER_RULE = (f"chosen on the valid split (n=200, 50% abnormal): low = the largest cut <= the operating threshold "
-              f"such that the >= {MIN_CASES} valid images below it have NPV >= {NPV_TARGET:.2f} (0 if none); "
-              f"high = the smallest cut >= the operating threshold such that the >= {MIN_CASES} valid images at or "
-              f"above it have PPV >= {PPV_TARGET:.2f} (1 if none); cuts are midpoints between adjacent valid "
-              f"probabilities. p < low: negative hint; p >= high: positive hint; otherwise refer.")
-
-
+REFER_RULE = rae.refer_rule("valid split (n=200, 50% abnormal)", "valid", NPV_TARGET, PPV_TARGET, MIN_CASES)
 PLOT_TEXT = {
     "model": "nih-cxr-abnormal", "chosen_on": "valid", "roc_title": "ROC, NIH1000 test split (n=200)",
     "raw_name": "before (raw ensemble)", "calibrated_name": "after (Platt, fitted on valid)", "hist_bins": 20,
@@ -78,59 +73,40 @@ def main() -> None:
     p_val, y_val, _ = predict(MODEL, "valid")
     p_test, y_test, names = predict(MODEL, "test")
     _, _, train_names = predict(MODEL, "train")
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "uncalibrated.onnx"
-        # temperature 1 and calibration bias 0: the raw ensemble's sigmoid
-        rae.uncalibrated_copy(MODEL, raw, {"temperature": 1.0, "calibration_bias": 0.0})
-        p_val_raw, _, _ = predict(raw, "valid")
-        p_test_raw, _, _ = predict(raw, "test")
+    # temperature 1 and calibration bias 0: the raw ensemble's sigmoid
+    (p_val_raw, _, _), (p_test_raw, _, _) = rae.raw_predictions(
+        predict, MODEL, {"temperature": 1.0, "calibration_bias": 0.0}, ["valid", "test"])
     assert len(y_test) == 200 and int(y_test.sum()) == 100 and len(y_val) == 200
 
     # Operating point and refer band: chosen on valid only, then applied to test.
     chosen = rae.choose_on_validation(p_val, y_val, p_test, y_test, SENSITIVITY_TARGET, NPV_TARGET, PPV_TARGET, MIN_CASES)
     thr, band = chosen["thr"], chosen["band"]
 
-    auc, se = es.delong_auc(y_test, p_test)
-    auc_ci = [max(0.0, auc - es.Z95 * se), min(1.0, auc + es.Z95 * se)]
+    auc, se, auc_ci = es.auroc_ci(y_test, p_test)
     groups = [patient(n) for n in names]
     auc_ci_cluster = es.cluster_bootstrap_auc(y_test, p_test, groups)
     seen = {patient(n) for n in train_names}
     unseen = np.array([g not in seen for g in groups])
-    auc_unseen, se_unseen = es.delong_auc(y_test[unseen], p_test[unseen])
-    auc_val, se_val = es.delong_auc(y_val, p_val)
+    auc_unseen, _, ci_unseen = es.auroc_ci(y_test[unseen], p_test[unseen])
+    auc_val, _, ci_val = es.auroc_ci(y_val, p_val)
     t = rae.test_at_thresholds(p_test, y_test, thr)
-    n, c5 = t["n"], t["c5"]
-    metrics = {
-        "model": {"file": "model.onnx", "sha256": sha, "bytes": MODEL.stat().st_size},
-        "split": TEST_SPLIT,
-        "counts": {"n": n, "abnormal": int(y_test.sum()), "normal": int((y_test == 0).sum()),
-                   "patients": len(set(groups)), "imagesOfPatientsAlsoInTrain": int((~unseen).sum())},
-        "runtime": "onnxruntime-node (train/predict.ts)",
-        "AUROC": {"value": auc, "ci95": auc_ci, "se": se, "method": "DeLong 1988 asymptotic variance, normal 95% CI",
-                  "ci95PatientBootstrap": auc_ci_cluster,
-                  "patientBootstrapMethod": "percentile CI, 2000 resamples of test patients (images clustered by patient)"},
-        "AUROCPatientsNotInTrain": {"value": auc_unseen, "n": int(unseen.sum()),
-                                    "abnormal": int(y_test[unseen].sum()),
-                                    "ci95": [max(0.0, auc_unseen - es.Z95 * se_unseen), min(1.0, auc_unseen + es.Z95 * se_unseen)]},
-        "validationAUROC": {"value": auc_val, "ci95": [auc_val - es.Z95 * se_val, auc_val + es.Z95 * se_val],
-                            "note": "valid was used for recipe choice and calibration: optimistic"},
-        "accuracyAt0.5": {"value": t["acc5"], "ci95": es.wilson(c5["tp"] + c5["tn"], n), "confusion": c5},
-        "operatingPoint": rae.operating_point_metrics(
-            chosen, t, "highest threshold with sensitivity >= 0.90 on the valid split; positive if p >= t"),
-        "referBand": {"low": band["low"], "high": band["high"], "rule": REFER_RULE,
-                      "validation": chosen["band_val"], "test": chosen["band_test"]},
-        "calibration": {
-            "method": "Platt scaling (temperature and bias) of the mean member logit, fitted by NLL on valid",
-            "temperature": temperature,
-            "bias": bias,
-            "bins": 10,
-            "test": {"eceBefore": es.ece(p_test_raw, y_test), "eceAfter": es.ece(p_test, y_test),
-                     "reliabilityBefore": es.reliability(p_test_raw, y_test),
-                     "reliabilityAfter": es.reliability(p_test, y_test)},
-            "validation": {"eceBefore": es.ece(p_val_raw, y_val), "eceAfter": es.ece(p_val, y_val)},
-        },
-        "ciMethod": "Wilson score 95% intervals for proportions; DeLong (and a patient-cluster bootstrap) for AUROC",
-    }
+    n = t["n"]
+    calibration = rae.calibration_metrics(
+        "Platt scaling (temperature and bias) of the mean member logit, fitted by NLL on valid",
+        {"temperature": temperature, "bias": bias}, y_test, p_test, p_test_raw, y_val, p_val, p_val_raw)
+    metrics = rae.test_metrics(
+        MODEL, sha, TEST_SPLIT,
+        {"n": n, "abnormal": int(y_test.sum()), "normal": int((y_test == 0).sum()),
+         "patients": len(set(groups)), "imagesOfPatientsAlsoInTrain": int((~unseen).sum())},
+        {"value": auc, "ci95": auc_ci, "se": se, "method": "DeLong 1988 asymptotic variance, normal 95% CI",
+         "ci95PatientBootstrap": auc_ci_cluster,
+         "patientBootstrapMethod": "percentile CI, 2000 resamples of test patients (images clustered by patient)"},
+        {"AUROCPatientsNotInTrain": {"value": auc_unseen, "n": int(unseen.sum()), "abnormal": int(y_test[unseen].sum()),
+                                     "ci95": ci_unseen},
+         "validationAUROC": {"value": auc_val, "ci95": ci_val,
+                             "note": "valid was used for recipe choice and calibration: optimistic"}},
+        t, chosen, "highest threshold with sensitivity >= 0.90 on the valid split; positive if p >= t", REFER_RULE,
+        calibration, "Wilson score 95% intervals for proportions; DeLong (and a patient-cluster bootstrap) for AUROC")
     (EVAL_DIR / "test-metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     with open(EVAL_DIR / "test-predictions.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -143,11 +119,7 @@ def main() -> None:
 
     card = json.loads(CARD.read_text())
     rae.update_card_operating_point(card, sha, chosen, "abnormal", REFER_RULE, TEST_SPLIT)
-    card["calibration"]["temperature"] = rae.r4(temperature)
-    card["calibration"]["bias"] = rae.r4(bias)
-    card["calibration"]["eceBefore"] = rae.r4(metrics["calibration"]["test"]["eceBefore"])
-    card["calibration"]["eceAfter"] = rae.r4(metrics["calibration"]["test"]["eceAfter"])
-    card["calibration"]["split"] = "test"
+    rae.update_card_calibration(card, {"temperature": temperature, "bias": bias}, calibration)
     card["metrics"] = [
         {"name": "AUROC", "split": TEST_SPLIT, "value": rae.r4(auc), "ci95": [rae.r4(v) for v in auc_ci],
          "method": "Mann-Whitney AUROC; 95% CI from DeLong 1988 variance (assumes independent images)", "n": n,
@@ -155,10 +127,10 @@ def main() -> None:
          "ci95PatientClustered": [rae.r4(v) for v in auc_ci_cluster],
          "ci95PatientClusteredMethod": f"percentile 95% CI from 2000 bootstrap resamples of the {len(set(groups))} test patients"},
         {"name": "AUROC (patients not in train)", "split": f"NIH1000 test, images of patients absent from train (n={int(unseen.sum())})",
-         "value": rae.r4(auc_unseen), "ci95": [rae.r4(max(0.0, auc_unseen - es.Z95 * se_unseen)), rae.r4(min(1.0, auc_unseen + es.Z95 * se_unseen))],
+         "value": rae.r4(auc_unseen), "ci95": [rae.r4(v) for v in ci_unseen],
          "method": "Mann-Whitney AUROC; DeLong 95% CI", "n": int(unseen.sum())},
         *rae.threshold_card_metrics(TEST_SPLIT, t, thr, "valid", "abnormal"),
-        {"name": "ECE", "split": TEST_SPLIT, "value": rae.r4(metrics["calibration"]["test"]["eceAfter"]),
+        {"name": "ECE", "split": TEST_SPLIT, "value": rae.r4(calibration["test"]["eceAfter"]),
          "method": "expected calibration error, 10 equal-width bins, calibrated probability", "n": n},
     ]
     CARD.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
@@ -167,7 +139,7 @@ def main() -> None:
     print(f"valid AUROC {auc_val:.4f}")
     print(f"AUROC {auc:.4f} (95% CI {auc_ci[0]:.4f}-{auc_ci[1]:.4f}, DeLong; patient bootstrap "
           f"{auc_ci_cluster[0]:.4f}-{auc_ci_cluster[1]:.4f}); patients not in train {auc_unseen:.4f} (n={int(unseen.sum())})")
-    rae.print_summary(t, chosen, metrics["calibration"]["test"]["eceBefore"], metrics["calibration"]["test"]["eceAfter"])
+    rae.print_summary(t, chosen, calibration["test"]["eceBefore"], calibration["test"]["eceAfter"])
 
 if __name__ == "__main__":
     main()

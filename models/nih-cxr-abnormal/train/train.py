@@ -39,9 +39,9 @@ LOGIT_BATCH = 256
 # Recipes run as scripts (/usr/bin/python3 models/<id>/train/train.py), not as a package:
 # put models/tools on the path explicitly to share the CNN/CAM code with pneumonia-cxr.
 sys.path.insert(0, str(REPO / "models" / "tools"))
-from cnn_cam import (Net, Served, contrast_brightness, export_onnx, logits_of, optimisers,  # noqa: E402
-                     random_affine, refresh_ema_bn, set_seed, train_step, uniform, validation_report,
-                     write_summary)
+from cnn_cam import (Net, Served, contrast_brightness, export_onnx, logits_of, random_affine,  # noqa: E402
+                     uniform, validation_report, write_summary)
+from cnn_training import fit_platt, optimisers, refresh_ema_bn, set_seed, train_epoch  # noqa: E402
 
 
 def load_split(split: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
@@ -104,25 +104,6 @@ def normalise(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
     return (x - mean) / std
 
 
-def fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Platt scaling: minimise validation NLL of sigmoid(z / T + b) over (log T, b) (Newton on (1/T, b))."""
-    a, b = 1.0, 0.0
-    for _ in range(100):
-        s = a * z + b
-        p = 1 / (1 + np.exp(-s))
-        r = p - y
-        grad = np.array([np.mean(r * z), np.mean(r)])
-        w = p * (1 - p)
-        hess = np.array([[np.mean(w * z * z), np.mean(w * z)], [np.mean(w * z), np.mean(w)]]) + 1e-9 * np.eye(2)
-        step = np.linalg.solve(hess, grad)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-10:
-            break
-    if a <= 0:
-        raise RuntimeError(f"Platt slope {a} <= 0: the ensemble's validation ranking is inverted")
-    return 1.0 / a, b
-
-
 def train_member(seed: int, a, xtr, ytr, sw, xva, yva, mean, std) -> tuple[Net, list[dict]]:
     """One member: fixed epoch budget, EMA weights of the last epoch (no per-epoch selection on val)."""
     set_seed(seed)
@@ -131,22 +112,20 @@ def train_member(seed: int, a, xtr, ytr, sw, xva, yva, mean, std) -> tuple[Net, 
     opt, sched, ema = optimisers(model, a, len(xtr), pct_start=0.2)
     curve = []
     yv = yva.numpy().ravel()
+
+    def inputs(idx):  # augmented, normalised images; smoothed labels; patient weights
+        return (normalise(augment(xtr[idx], g, a), mean, std), ytr[idx] * (1 - a.smooth) + 0.5 * a.smooth, sw[idx])
+
     for epoch in range(a.epochs):
-        model.train()
-        perm = torch.randperm(len(xtr), generator=g)
-        t0, run = time.time(), 0.0
-        for i in range(0, len(xtr), a.batch):
-            idx = perm[i:i + a.batch]
-            xb = augment(xtr[idx], g, a)
-            yb = ytr[idx] * (1 - a.smooth) + 0.5 * a.smooth
-            run += train_step(model, opt, sched, ema, normalise(xb, mean, std), yb, sw[idx]) * len(idx)
+        t0 = time.time()
+        loss = train_epoch(model, opt, sched, ema, len(xtr), g, a.batch, inputs)
         if (epoch + 1) % a.eval_every == 0 or epoch + 1 == a.epochs:
             refresh_ema_bn(ema, xtr, mean, std, 200)
             zv = logits_of(ema.module, xva, mean, std, LOGIT_BATCH)
             auc = roc_auc_score(yv, zv)
             vloss = float(np.mean(np.logaddexp(0, zv) - yv * zv))
-            curve.append({"epoch": epoch + 1, "trainLoss": run / len(xtr), "valLoss": vloss, "valAUROC": auc})
-            print(f"seed {seed} epoch {epoch + 1:3d} train {run / len(xtr):.4f} val loss {vloss:.4f} "
+            curve.append({"epoch": epoch + 1, "trainLoss": loss, "valLoss": vloss, "valAUROC": auc})
+            print(f"seed {seed} epoch {epoch + 1:3d} train {loss:.4f} val loss {vloss:.4f} "
                   f"AUROC {auc:.4f} ({time.time() - t0:.1f}s/epoch)", flush=True)
     member = ema.module
     member.eval()
@@ -196,7 +175,9 @@ def main() -> None:
 
     yv = yva.numpy().ravel()
     zv = np.mean([logits_of(m, xva, mean, std, LOGIT_BATCH) for m in members], axis=0)
-    temperature, bias = fit_platt(zv, yv)
+    # Platt scaling of the mean member logit, stored as temperature 1/a and bias b
+    slope, bias = fit_platt(zv, yv, reduce=np.mean)
+    temperature = 1.0 / slope
     served = Served(members, mean, std, temperature, bias, SIZE, "calibration_bias").eval()
     val = validation_report(served, members, xva, yv, zv, mean, std, LOGIT_BATCH,
                             {"temperature": temperature, "calibrationBias": bias}, SENSITIVITY_TARGET)

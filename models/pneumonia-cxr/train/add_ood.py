@@ -24,13 +24,10 @@ models/nih-cxr-abnormal/train/add_ood.py in models/tools/onnx_ood.py.
 from __future__ import annotations
 
 import csv
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnx
 
 HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE.parent
@@ -63,24 +60,13 @@ def build(source: Path, tmp: Path) -> tuple[Path, dict]:
     dcm = oo.dicom_figures(CACHE / "dicom.csv", CACHE / "dicom28.npy", sg.path, s_test, thr, 28, tmp)
     ref = "official PneumoniaMNIST test split (624, uint8/255, as the evaluation harness feeds it)"
     result = {
-        "model": "pneumonia-cxr",
-        "output": "ood_score",
-        "method": "Mahalanobis distance of the pooled penultimate features (the two ensemble members' global-average-pooled "
-                  "last conv features, concatenated, 256-d) from the PneumoniaMNIST train split (3,882 films, uint8/255): mean + "
-                  "Ledoit-Wolf-shrunk covariance; " + oo.HEAD_METHOD,
-        "threshold": thr,
-        "thresholdRule": f"{PERCENTILE:g}th percentile (numpy linear interpolation) of ood_score on the official validation split (n={len(s_val)})",
-        "ledoitWolfShrinkage": sg.shrinkage,
-        "weightsSha256Before": sg.old_sha,
-        "check": sg.check,
-        "inDistribution": {
-            "validRejected": float((s_val > thr).mean()), "validN": len(s_val),
-            "testRejected": float((s_test > thr).mean()), "testRejectedCount": int((s_test > thr).sum()), "testN": len(s_test),
-            "testThroughServingPreprocessingRejected": float((s_pm_served > thr).mean()),
-            "testThroughServingPreprocessingNote": "the same 624 test films as PNG -> preprocessImageFile(buffer, 'grey-square@1', [28, 28]) "
-                                                   "(percentile window + lanczos3 resize of a 28 px image): what a served paediatric film looks like",
-            "trainScoreMedian": float(np.median(sg.train_scores)), "validScoreMedian": float(np.median(s_val)),
-        },
+        **oo.result_head("pneumonia-cxr",
+                         "Mahalanobis distance of the pooled penultimate features (the two ensemble members' global-average-pooled "
+                         "last conv features, concatenated, 256-d) from the PneumoniaMNIST train split (3,882 films, uint8/255): mean + "
+                         "Ledoit-Wolf-shrunk covariance",
+                         sg, thr, PERCENTILE, "official validation split", s_test, s_pm_served,
+                         "the same 624 test films as PNG -> preprocessImageFile(buffer, 'grey-square@1', [28, 28]) "
+                         "(percentile window + lanczos3 resize of a 28 px image): what a served paediatric film looks like"),
         "referenceForAUROC": ref,
         "adultNihTest": oo.detection(s_test, s_nih, thr, "adult NIH ChestX-ray14 test split (130 films of nih-cxr14-pneumonia-1000), "
                                                          "preprocessImageFile(file, 'grey-square@1', [28, 28])"),
@@ -90,19 +76,10 @@ def build(source: Path, tmp: Path) -> tuple[Path, dict]:
 
 
 def main() -> None:
-    for need in ("nih28.npy", "dicom28.npy", "pmnist28.npy", "nih.csv", "dicom.csv"):
-        if not (CACHE / need).exists():
-            sys.exit(f"{CACHE / need} missing: run `npx tsx models/cxr-pneumonia-adult/train/prepare.ts` first")
-    if any(o.name == "ood_score" for o in onnx.load(str(MODEL)).graph.output):
-        sys.exit("model.onnx already has ood_score; restore the original graph first (git show d2feeb6~:models/pneumonia-cxr/model.onnx)")
-    tmp = Path(tempfile.mkdtemp(prefix="pneumonia-cxr-ood-"))
-    try:
-        new_path, result = build(MODEL, tmp)
-        oo.install(new_path, MODEL, result)
-        for k in ("adultNihTest", "nonChestCtMrUs", "otherNonChest"):
-            print(k, {kk: result[k][kk] for kk in ("n", "auroc", "auroc95DeLong", "flagged")})
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    oo.run_recipe(MODEL, [CACHE / n for n in ("nih28.npy", "dicom28.npy", "pmnist28.npy", "nih.csv", "dicom.csv")],
+                  "npx tsx models/cxr-pneumonia-adult/train/prepare.ts",
+                  "restore the original graph first (git show d2feeb6~:models/pneumonia-cxr/model.onnx)", build,
+                  ("adultNihTest", "nonChestCtMrUs", "otherNonChest"))
 
 
 if __name__ == "__main__":

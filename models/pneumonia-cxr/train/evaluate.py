@@ -13,9 +13,10 @@ with sensitivity >= 0.90 on val) and the refer band (NPV/PPV targets, see REFER_
 Temperature was fitted on val by train.py. Statistics: models/tools/evaluation_stats.py; what
 both read-assist evaluations share: models/tools/read_assist_eval.py.
 
-Writes evaluation/test-metrics.json, evaluation/test-predictions.csv, evaluation/roc.svg,
-evaluation/calibration.svg, and updates the numeric fields of model.json (hash, operating
-point, refer band, calibration, metrics) so the card always matches the file it describes.
+Writes evaluation/test-metrics.json, evaluation/test-predictions.csv (index, label, probability),
+evaluation/roc.svg and evaluation/calibration.svg, and updates the numeric fields of model.json
+(hash, operating point, refer band, temperature, ECE, metrics; the prior offset is fixed, not
+fitted) so the card always matches the file it describes.
 """
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ import csv
 import hashlib
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ REPO = MODEL_DIR.parent.parent
 # put models/tools on the path explicitly to share its statistics and evaluation steps.
 sys.path.insert(0, str(REPO / "models" / "tools"))
 import read_assist_eval as rae  # noqa: E402
-from evaluation_stats import Z95, delong_auc, ece, reliability, wilson  # noqa: E402
+from evaluation_stats import auroc_ci  # noqa: E402
 
 EVAL_DIR = MODEL_DIR / "evaluation"
 MODEL = MODEL_DIR / "model.onnx"
@@ -46,11 +46,8 @@ TEST_SPLIT = "official test (n=624)"
 NPV_TARGET = 0.95
 PPV_TARGET = 0.95
 MIN_CASES = 10
-REFER_RULE = (f"chosen on the official validation split (n=524, 74% pneumonia): low = the largest cut <= the "
-              f"operating threshold such that the >= {MIN_CASES} validation images below it have NPV >= {NPV_TARGET:.2f} "
-              f"(0 if none); high = the smallest cut >= the operating threshold such that the >= {MIN_CASES} validation "
-              f"images at or above it have PPV >= {PPV_TARGET:.2f} (1 if none); cuts are midpoints between adjacent "
-              f"validation probabilities. p < low: negative hint; p >= high: positive hint; otherwise refer.")
+REFER_RULE = rae.refer_rule("official validation split (n=524, 74% pneumonia)", "validation", NPV_TARGET, PPV_TARGET,
+                            MIN_CASES)
 PLOT_TEXT = {
     "model": "pneumonia-cxr", "chosen_on": "val", "roc_title": "ROC, PneumoniaMNIST official test split (n=624)",
     "raw_name": "before (raw network)", "calibrated_name": "after (temperature + prior)", "hist_bins": 10,
@@ -71,44 +68,25 @@ def main() -> None:
 
     p_val, y_val = predict(MODEL, "val")
     p_test, y_test = predict(MODEL, "test")
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "uncalibrated.onnx"
-        # temperature 1 and no prior offset: the raw network's sigmoid
-        rae.uncalibrated_copy(MODEL, raw, {"temperature": 1.0, "prior_offset": 0.0})
-        p_val_raw, _ = predict(raw, "val")
-        p_test_raw, _ = predict(raw, "test")
+    # temperature 1 and no prior offset: the raw network's sigmoid
+    (p_val_raw, _), (p_test_raw, _) = rae.raw_predictions(
+        predict, MODEL, {"temperature": 1.0, "prior_offset": 0.0}, ["val", "test"])
     assert len(y_test) == 624 and len(y_val) == 524
 
     chosen = rae.choose_on_validation(p_val, y_val, p_test, y_test, SENSITIVITY_TARGET, NPV_TARGET, PPV_TARGET, MIN_CASES)
-    thr, band = chosen["thr"], chosen["band"]
+    thr = chosen["thr"]
 
-    auc, se = delong_auc(y_test, p_test)
-    auc_ci = [max(0.0, auc - Z95 * se), min(1.0, auc + Z95 * se)]
+    auc, se, auc_ci = auroc_ci(y_test, p_test)
     t = rae.test_at_thresholds(p_test, y_test, thr)
-    n, c5 = t["n"], t["c5"]
-    metrics = {
-        "model": {"file": "model.onnx", "sha256": sha, "bytes": MODEL.stat().st_size},
-        "split": TEST_SPLIT,
-        "counts": {"n": n, "pneumonia": int(y_test.sum()), "normal": int((y_test == 0).sum())},
-        "runtime": "onnxruntime-node (train/predict.ts)",
-        "AUROC": {"value": auc, "ci95": auc_ci, "se": se, "method": "DeLong 1988 asymptotic variance, normal 95% CI"},
-        "accuracyAt0.5": {"value": t["acc5"], "ci95": wilson(c5["tp"] + c5["tn"], n), "confusion": c5},
-        "operatingPoint": rae.operating_point_metrics(
-            chosen, t, "highest threshold with sensitivity >= 0.90 on the official validation split; positive if p >= t"),
-        "referBand": {"low": band["low"], "high": band["high"], "rule": REFER_RULE,
-                      "validation": chosen["band_val"], "test": chosen["band_test"]},
-        "calibration": {
-            "method": "temperature scaling fitted on val, after a fixed prior-shift log-odds offset",
-            "temperature": temperature,
-            "priorOffset": offset,
-            "bins": 10,
-            "test": {"eceBefore": ece(p_test_raw, y_test), "eceAfter": ece(p_test, y_test),
-                     "reliabilityBefore": reliability(p_test_raw, y_test),
-                     "reliabilityAfter": reliability(p_test, y_test)},
-            "validation": {"eceBefore": ece(p_val_raw, y_val), "eceAfter": ece(p_val, y_val)},
-        },
-        "ciMethod": "Wilson score 95% intervals for proportions; DeLong for AUROC",
-    }
+    n = t["n"]
+    calibration = rae.calibration_metrics(
+        "temperature scaling fitted on val, after a fixed prior-shift log-odds offset",
+        {"temperature": temperature, "priorOffset": offset}, y_test, p_test, p_test_raw, y_val, p_val, p_val_raw)
+    metrics = rae.test_metrics(
+        MODEL, sha, TEST_SPLIT, {"n": n, "pneumonia": int(y_test.sum()), "normal": int((y_test == 0).sum())},
+        {"value": auc, "ci95": auc_ci, "se": se, "method": "DeLong 1988 asymptotic variance, normal 95% CI"}, {},
+        t, chosen, "highest threshold with sensitivity >= 0.90 on the official validation split; positive if p >= t",
+        REFER_RULE, calibration, "Wilson score 95% intervals for proportions; DeLong for AUROC")
     (EVAL_DIR / "test-metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     with open(EVAL_DIR / "test-predictions.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -120,10 +98,7 @@ def main() -> None:
 
     card = json.loads(CARD.read_text())
     rae.update_card_operating_point(card, sha, chosen, "pneumonia", REFER_RULE, TEST_SPLIT)
-    card["calibration"]["temperature"] = rae.r4(temperature)
-    card["calibration"]["eceBefore"] = rae.r4(metrics["calibration"]["test"]["eceBefore"])
-    card["calibration"]["eceAfter"] = rae.r4(metrics["calibration"]["test"]["eceAfter"])
-    card["calibration"]["split"] = "test"
+    rae.update_card_calibration(card, {"temperature": temperature}, calibration)
     card["metrics"] = [
         {"name": "AUROC", "split": TEST_SPLIT, "value": rae.r4(auc), "ci95": [rae.r4(v) for v in auc_ci],
          "method": "Mann-Whitney AUROC; 95% CI from DeLong 1988 variance", "n": n},
@@ -133,7 +108,7 @@ def main() -> None:
 
     print(f"sha256 {sha}")
     print(f"AUROC {auc:.4f} (95% CI {auc_ci[0]:.4f}-{auc_ci[1]:.4f}, DeLong)")
-    rae.print_summary(t, chosen, metrics["calibration"]["test"]["eceBefore"], metrics["calibration"]["test"]["eceAfter"])
+    rae.print_summary(t, chosen, calibration["test"]["eceBefore"], calibration["test"]["eceAfter"])
 
 
 if __name__ == "__main__":

@@ -33,8 +33,10 @@ DATA = REPO.parent / "shared" / "data" / "images" / "pneumoniamnist" / "pneumoni
 # Recipes run as scripts (/usr/bin/python3 models/<id>/train/train.py), not as a package:
 # put models/tools on the path explicitly to share the CNN/CAM code with nih-cxr-abnormal.
 sys.path.insert(0, str(REPO / "models" / "tools"))
-from cnn_cam import (Net, Served, contrast_brightness, export_onnx, logits_of, optimisers,  # noqa: E402
-                     random_affine, refresh_ema_bn, set_seed, train_step, validation_report, write_summary)
+from cnn_cam import (Net, Served, contrast_brightness, export_onnx, logits_of, random_affine,  # noqa: E402
+                     validation_report, write_summary)
+from cnn_training import (BestCheckpoint, class_balanced_weights, optimisers, refresh_ema_bn,  # noqa: E402
+                          set_seed, train_epoch, weighted_logloss)
 
 # Pixel statistics of the training split (uint8/255), baked into the graph so callers
 # feed plain [0,1] display grey levels.
@@ -80,36 +82,28 @@ def train_member(seed: int, a, xtr, ytr, xva, yva, mean, std) -> tuple[Net, list
     model = Net(a.width, a.dropout, STAGES)
     opt, sched, ema = optimisers(model, a, len(xtr), pct_start=0.15)
     # Class weighting: the train split is 10% normal. Each class contributes equally to the loss.
-    n_pos = float(ytr.sum())
-    n_neg = float(len(ytr) - n_pos)
-    w_pos, w_neg = len(ytr) / (2 * n_pos), len(ytr) / (2 * n_neg)
-    best, best_state, curve = -1.0, None, []
+    w_pos, w_neg = class_balanced_weights(ytr)
+    best, curve = BestCheckpoint(a.min_epoch), []
+    yv = yva.numpy().ravel()
+
+    def inputs(idx):  # augmented, normalised images; labels; class weights
+        xb, yb = augment(xtr[idx], g, a), ytr[idx]
+        return (xb - mean) / std, yb, yb * w_pos + (1 - yb) * w_neg
+
     for epoch in range(a.epochs):
-        model.train()
-        perm = torch.randperm(len(xtr), generator=g)
-        t0, run = time.time(), 0.0
-        for i in range(0, len(xtr), a.batch):
-            idx = perm[i:i + a.batch]
-            xb = augment(xtr[idx], g, a)
-            yb = ytr[idx]
-            w = yb * w_pos + (1 - yb) * w_neg
-            run += train_step(model, opt, sched, ema, (xb - mean) / std, yb, w) * len(idx)
+        t0 = time.time()
+        loss = train_epoch(model, opt, sched, ema, len(xtr), g, a.batch, inputs)
         refresh_ema_bn(ema, xtr, mean, std, 256)
         zv = logits_of(ema.module, xva, mean, std, LOGIT_BATCH)
-        auc = roc_auc_score(yva.numpy().ravel(), zv)
-        yv = yva.numpy().ravel()
-        wv = np.where(yv == 1, w_pos, w_neg)
-        vloss = float(np.sum(wv * (np.logaddexp(0, zv) - yv * zv)) / np.sum(wv))
-        curve.append({"epoch": epoch + 1, "trainLoss": run / len(xtr), "valLoss": vloss, "valAUROC": auc,
+        auc = roc_auc_score(yv, zv)
+        vloss = weighted_logloss(zv, yv, w_pos, w_neg)
+        curve.append({"epoch": epoch + 1, "trainLoss": loss, "valLoss": vloss, "valAUROC": auc,
                       "seconds": round(time.time() - t0, 1)})
-        print(f"seed {seed} epoch {epoch + 1:2d} train {run / len(xtr):.4f} val loss {vloss:.4f} "
+        print(f"seed {seed} epoch {epoch + 1:2d} train {loss:.4f} val loss {vloss:.4f} "
               f"AUROC {auc:.4f} ({time.time() - t0:.1f}s)", flush=True)
-        # Select on val: AUROC, ties broken by the weighted val loss (only after warm-up).
-        score = auc - 1e-3 * vloss
-        if epoch + 1 >= a.min_epoch and score > best:
-            best, best_state = score, {k: v.clone() for k, v in ema.module.state_dict().items()}
+        if best.offer(epoch + 1, auc, vloss, ema.module):
             curve[-1]["selected"] = True
-    model.load_state_dict(best_state)
+    model.load_state_dict(best.state)
     model.eval()
     return model, curve
 
