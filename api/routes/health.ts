@@ -7,6 +7,23 @@ import { mount } from '../route.ts';
 /** monitorEventLoopDelay samples with a timer of this period and records the whole interval, not only the delay. */
 const RESOLUTION_MS = 10;
 const lagMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
+/** How long `/health` waits for Redis or the database before it names them down. */
+export const PING_TIMEOUT_MS = 500;
+
+/**
+ * Runs `ping` with a deadline and answers 'ok' or `error: …`, never hangs. A ping still in
+ * flight is shared with the next caller rather than repeated, so a dead dependency that
+ * swallows commands (ioredis queues them while it reconnects) is not sent one per request.
+ */
+function boundedProbe(ping: () => Promise<unknown>, timeoutMs: number): () => Promise<string> {
+  let inFlight: Promise<string> | undefined;
+  return () => {
+    inFlight ??= ping().then(() => 'ok', (e: Error) => `error: ${e.message}`).finally(() => { inFlight = undefined; });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => { timer = setTimeout(resolve, timeoutMs, `error: no answer within ${timeoutMs} ms`); });
+    return Promise.race([inFlight, late]).finally(() => clearTimeout(timer));
+  };
+}
 
 export function healthRoutes(deps: ApiDeps) {
   const app = new Hono();
@@ -14,16 +31,16 @@ export function healthRoutes(deps: ApiDeps) {
   const loopDelay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   loopDelay.enable();
   let since = new Date().toISOString();
+  // A connection that is not ready would queue the ping until it is: say so at once instead.
+  const pingRedis = boundedProbe(() => (deps.redis.status === 'ready' ? deps.redis.ping() : Promise.reject(new Error(`not connected (${deps.redis.status})`))), PING_TIMEOUT_MS);
+  const pingDatabase = boundedProbe(() => deps.store.db.query('select 1'), PING_TIMEOUT_MS);
 
   mount(app, {
     method: 'get', path: '/health', operationId: 'getHealth', tag: 'system',
-    summary: 'Readiness: Redis and the database answer; the models loaded',
+    summary: `Readiness: Redis and the database answer within ${PING_TIMEOUT_MS} ms; the models loaded`,
     responses: { 200: { description: 'Ready.', json: health }, 503: { description: 'Degraded: what failed is named.', json: health } },
   }, async (c) => {
-    const [redis, database] = await Promise.all([
-      deps.redis.ping().then(() => 'ok', (e: Error) => `error: ${e.message}`),
-      deps.store.db.query('select 1').then(() => 'ok', (e: Error) => `error: ${e.message}`),
-    ]);
+    const [redis, database] = await Promise.all([pingRedis(), pingDatabase()]);
     const ok = redis === 'ok' && database === 'ok';
     return c.json({
       status: ok ? 'ok' : 'degraded',
