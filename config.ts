@@ -58,6 +58,26 @@ export interface LanternConfig {
   logLevel: string;
   /** Seconds `stop()` waits for active jobs before handing them back. Env `LANTERN_SHUTDOWN_GRACE_S`, default 10. */
   shutdownGraceSeconds: number;
+  /**
+   * PEM certificate chain and private key: with both, the API serves HTTPS (and sends HSTS).
+   * Env `LANTERN_TLS_CERT` / `LANTERN_TLS_KEY` (file paths); default unset (plain HTTP, or TLS at a reverse proxy).
+   */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /**
+   * Host names the API answers to besides `localhost` and IP literals (DNS-rebinding defence: a
+   * browser sends the attacker's name as Host). Env `LANTERN_ALLOWED_HOSTS`, comma-separated, e.g. `lantern.clinic.example`.
+   */
+  allowedHosts: string[];
+  /** Other origins allowed to send state-changing requests (a page served elsewhere). Env `LANTERN_ALLOWED_ORIGINS`, comma-separated full origins. */
+  allowedOrigins: string[];
+  /**
+   * Requests per minute one client (IP) may make to an expensive route (STOW, risk, triage,
+   * agreement CSV), also its burst. Env `LANTERN_RATE_LIMIT`, default 600; 0 turns it off.
+   */
+  rateLimitPerMinute: number;
+  /** Login attempts per minute one client may make. Env `LANTERN_LOGIN_RATE_LIMIT`, default 10. */
+  loginRateLimitPerMinute: number;
 }
 
 export const repoRoot = path.dirname(fileURLToPath(import.meta.url));
@@ -70,6 +90,15 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0
     throw new Error(`${name} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got "${raw}"`);
   }
   return value;
+}
+
+const list = (raw: string | undefined) => (raw ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+
+function tlsFiles(env: NodeJS.ProcessEnv): Pick<LanternConfig, 'tlsCertFile' | 'tlsKeyFile'> {
+  const cert = env.LANTERN_TLS_CERT || undefined;
+  const key = env.LANTERN_TLS_KEY || undefined;
+  if (Boolean(cert) !== Boolean(key)) throw new Error('LANTERN_TLS_CERT and LANTERN_TLS_KEY must be set together');
+  return { tlsCertFile: cert && path.resolve(cert), tlsKeyFile: key && path.resolve(key) };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<LanternConfig> = {}): LanternConfig {
@@ -94,6 +123,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     jobLockMs: integer(env, 'LANTERN_JOB_LOCK_MS', 30_000, 1000),
     logLevel: env.LOG_LEVEL || 'info',
     shutdownGraceSeconds: integer(env, 'LANTERN_SHUTDOWN_GRACE_S', 10, 0),
+    ...tlsFiles(env),
+    allowedHosts: list(env.LANTERN_ALLOWED_HOSTS),
+    allowedOrigins: list(env.LANTERN_ALLOWED_ORIGINS),
+    rateLimitPerMinute: integer(env, 'LANTERN_RATE_LIMIT', 600, 0),
+    loginRateLimitPerMinute: integer(env, 'LANTERN_LOGIN_RATE_LIMIT', 10, 0),
   };
   return { ...config, ...overrides };
 }

@@ -19,6 +19,7 @@ import { stowRoutes } from './routes/stow.ts';
 import { studyRoutes } from './routes/studies.ts';
 import { triageRoutes } from './routes/triage.ts';
 import { worklistRoutes } from './routes/worklist.ts';
+import { security } from './security.ts';
 
 /** Paths that belong to the API (now or by standard: FHIR, CDS Hooks, metrics, OpenAPI): unknown ones answer a JSON 404. */
 const API_PREFIXES = ['/v1', '/dicomweb', '/fhir', '/cds-services', '/metrics', '/openapi.json', '/health'];
@@ -29,6 +30,7 @@ const noRoute = (c: Context) => errorResponse(c, new ApiError(404, 'NOT_FOUND', 
 export function createApp(deps: ApiDeps) {
   const app = new Hono();
   app.onError((error, c) => errorResponse(c, error));
+  app.use('*', ...security({ ...deps.config, tls: Boolean(deps.config.tlsCertFile) }));
 
   const features = [healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes, eventRoutes,
     agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes].map((routes) => routes(deps));

@@ -10,7 +10,7 @@ import type { StudyEvents } from './study-events.ts';
 
 /** What the routes need, built once by the API role and handed to `createApp`. */
 export interface ApiDeps {
-  config: Pick<LanternConfig, 'maxUploadBytes' | 'viewerDir'>;
+  config: Pick<LanternConfig, 'maxUploadBytes' | 'viewerDir'> & Partial<Pick<LanternConfig, 'allowedHosts' | 'allowedOrigins' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'tlsCertFile'>>;
   store: Store;
   blobs: BlobStore;
   registry: Pick<ModelRegistry, 'models' | 'forModality' | 'latest' | 'triagePolicy'>;

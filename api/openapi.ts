@@ -98,7 +98,13 @@ export function openApiDocument(specs: readonly RouteSpec[], version: string): J
 
 const require = createRequire(import.meta.url);
 const swaggerUiDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
-const SWAGGER_FILES = { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'text/javascript; charset=utf-8' } as const;
+/** Starts Swagger UI; a file of its own, because the CSP (api/security.ts) runs no inline script. */
+const REFERENCE_SCRIPT = `SwaggerUIBundle({ url: new URL('../openapi.json', location.href).href, dom_id: '#reference', validatorUrl: null, deepLinking: true });\n`;
+const ASSETS = {
+  'swagger-ui.css': { type: 'text/css; charset=utf-8', body: () => fs.readFileSync(path.join(swaggerUiDir, 'swagger-ui.css')) },
+  'swagger-ui-bundle.js': { type: 'text/javascript; charset=utf-8', body: () => fs.readFileSync(path.join(swaggerUiDir, 'swagger-ui-bundle.js')) },
+  'reference.js': { type: 'text/javascript; charset=utf-8', body: () => REFERENCE_SCRIPT },
+} as const;
 
 /** Relative URLs only, so the page works under a reverse proxy's path prefix like the viewer does. */
 const REFERENCE_PAGE = `<!doctype html>
@@ -106,7 +112,8 @@ const REFERENCE_PAGE = `<!doctype html>
 <link rel="stylesheet" href="api/swagger-ui.css"></head>
 <body><div id="reference"></div>
 <script src="api/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({ url: new URL('../openapi.json', location.href).href, dom_id: '#reference', validatorUrl: null, deepLinking: true });</script>
+<!-- api/reference.js starts SwaggerUIBundle over ../openapi.json: a file, as the CSP runs no inline script -->
+<script src="api/reference.js"></script>
 </body></html>`;
 
 const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -130,11 +137,11 @@ export function openApiRoutes(specs: readonly RouteSpec[]) {
     responses: { 200: { description: 'An HTML page.', media: { type: 'text/html' } } },
   }, (c) => c.html(REFERENCE_PAGE));
   mount(app, {
-    method: 'get', path: '/docs/api/{asset}', operationId: 'getApiReferenceAsset', tag: 'meta', summary: 'The reference page\'s script and stylesheet',
-    params: z.object({ asset: z.enum(Object.keys(SWAGGER_FILES) as (keyof typeof SWAGGER_FILES)[]) }),
-    responses: { 200: { description: 'The file, from the installed swagger-ui-dist.', media: { type: 'text/javascript' } } },
-  }, (c, { params }) => c.body(fs.readFileSync(path.join(swaggerUiDir, params.asset)), 200, {
-    'content-type': SWAGGER_FILES[params.asset], 'cache-control': 'public, max-age=86400',
+    method: 'get', path: '/docs/api/{asset}', operationId: 'getApiReferenceAsset', tag: 'meta', summary: 'The reference page\'s scripts and stylesheet',
+    params: z.object({ asset: z.enum(Object.keys(ASSETS) as (keyof typeof ASSETS)[]) }),
+    responses: { 200: { description: 'The file: Swagger UI\'s from the installed swagger-ui-dist, or the script that starts it.', media: { type: 'text/javascript' } } },
+  }, (c, { params }) => c.body(ASSETS[params.asset].body(), 200, {
+    'content-type': ASSETS[params.asset].type, 'cache-control': 'public, max-age=86400',
   }));
   const declaredHere = declaredRoutes(app);
   return app;

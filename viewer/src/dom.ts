@@ -18,6 +18,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
       el.addEventListener(key.slice(2).toLowerCase(), value);
     } else if (key === 'class') {
       el.className = String(value);
+    } else if (key === 'style') {
+      // Through the CSSOM: a style attribute in markup would need CSP's 'unsafe-inline' (api/security.ts).
+      el.style.cssText = String(value);
     } else if (key === 'testid') {
       el.dataset.testid = String(value);
     } else {

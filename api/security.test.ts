@@ -1,0 +1,138 @@
+/**
+ * The deployment defences every request passes (api/security.ts), probed as a browser on
+ * another site and a DNS-rebinding page would probe them, against a small hono app that
+ * uses the same middleware as createApp.
+ */
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import { tokenBuckets } from './rate-limit.ts';
+import { security, type SecurityOptions } from './security.ts';
+
+function appWith(options: Partial<SecurityOptions> = {}) {
+  const app = new Hono();
+  app.use('*', ...security(options));
+  let writes = 0;
+  app.post('/v1/findings/:id/review', (c) => { writes += 1; return c.json({ ok: true }); });
+  app.post('/v1/triage', (c) => c.json({ ok: true }));
+  app.get('/v1/worklist', (c) => c.json({ items: [] }));
+  return { app, writes: () => writes };
+}
+
+const at = (host: string, init: RequestInit & { headers?: Record<string, string> } = {}) =>
+  ({ ...init, headers: { host, ...init.headers } });
+
+describe('security headers', () => {
+  it('when any answer leaves, then it carries a CSP without inline script, no framing, nosniff and no referrer', async () => {
+    const { app } = appWith();
+    for (const response of [await app.request('/v1/worklist', at('127.0.0.1:8080')), await app.request('/nothing', at('127.0.0.1:8080'))]) {
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(csp).not.toContain('unsafe-eval');
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(response.headers.get('strict-transport-security')).toBeNull();
+    }
+  });
+
+  it('when TLS is on, then HSTS is sent', async () => {
+    const { app } = appWith({ tls: true });
+    expect((await app.request('/v1/worklist', at('localhost'))).headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+  });
+
+  it('when a request is refused, then the refusal carries the headers too', async () => {
+    const { app } = appWith();
+    const response = await app.request('/v1/worklist', at('evil.example'));
+    expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+  });
+});
+
+describe('Host check (DNS rebinding)', () => {
+  it.each(['evil.example', 'evil.example:8080', 'localhost.evil.example', '127.0.0.1.nip.io'])(
+    'when the Host is %s, then the answer is 421 and no data', async (host) => {
+      const { app } = appWith();
+      const response = await app.request('/v1/worklist', at(host));
+      expect(response.status).toBe(421);
+      expect(await response.json()).toMatchObject({ error: { code: 'HOST_NOT_ALLOWED' } });
+    });
+
+  it.each(['127.0.0.1:8080', 'localhost:8080', 'LOCALHOST', '[::1]:8080', '10.1.2.3', 'lantern.clinic.example', 'Lantern.Clinic.Example:443'])(
+    'when the Host is %s, then it is served', async (host) => {
+      const { app } = appWith({ allowedHosts: ['lantern.clinic.example'] });
+      expect((await app.request('/v1/worklist', at(host))).status).toBe(200);
+    });
+});
+
+describe('Origin check (cross-site request forgery)', () => {
+  const review = (headers: Record<string, string>) => at('127.0.0.1:8080', {
+    method: 'POST', headers: { 'content-type': 'text/plain', ...headers }, body: JSON.stringify({ decision: 'override', reasonCode: 'artefact' }),
+  });
+
+  it('when a page on another origin posts a text/plain JSON review, then it is refused with 403 and nothing is written', async () => {
+    const { app, writes } = appWith();
+    const response = await app.request('/v1/findings/f1/review', review({ origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }));
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: { code: 'CROSS_ORIGIN_REQUEST' } });
+    expect(writes()).toBe(0);
+  });
+
+  it.each([
+    ['another port of this host', { origin: 'http://127.0.0.1:9999' }],
+    ['an opaque origin', { origin: 'null' }],
+    ['no Origin but a foreign Referer', { referer: 'https://evil.example/page' }],
+    ['no Origin or Referer but a cross-site fetch', { 'sec-fetch-site': 'cross-site' }],
+  ])('when the request comes from %s, then it is refused', async (_what, headers) => {
+    const { app, writes } = appWith();
+    expect((await app.request('/v1/findings/f1/review', review(headers))).status).toBe(403);
+    expect(writes()).toBe(0);
+  });
+
+  it.each([
+    ['this server\'s own page', { origin: 'http://127.0.0.1:8080' }],
+    ['this server\'s page by Referer', { referer: 'http://127.0.0.1:8080/#/study/1' }],
+    ['a client that is not a browser page (no Origin, no Referer)', {}],
+    ['a configured origin', { origin: 'https://portal.clinic.example' }],
+  ])('when the request comes from %s, then it is served', async (_what, headers) => {
+    const { app, writes } = appWith({ allowedOrigins: ['https://portal.clinic.example'] });
+    expect((await app.request('/v1/findings/f1/review', review(headers))).status).toBe(200);
+    expect(writes()).toBe(1);
+  });
+
+  it('when a foreign page only reads (GET), then the Origin check leaves it to CORS, which grants nothing', async () => {
+    const { app } = appWith();
+    const response = await app.request('/v1/worklist', at('127.0.0.1:8080', { headers: { origin: 'https://evil.example' } }));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('rate limits', () => {
+  it('when one client exceeds the expensive routes\' budget, then it gets 429 with Retry-After, and cheap routes still answer', async () => {
+    const { app } = appWith({ rateLimitPerMinute: 5 });
+    const triage = () => app.request('/v1/triage', at('localhost', { method: 'POST', body: '{}' }));
+    for (let i = 0; i < 5; i++) expect((await triage()).status).toBe(200);
+    const refused = await triage();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await refused.json()).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+    expect((await app.request('/v1/worklist', at('localhost'))).status).toBe(200);
+  });
+
+  it('when the limit is 0, then nothing is limited', async () => {
+    const { app } = appWith({ rateLimitPerMinute: 0 });
+    for (let i = 0; i < 50; i++) expect((await app.request('/v1/triage', at('localhost', { method: 'POST', body: '{}' }))).status).toBe(200);
+  });
+
+  it('when time passes, then a bucket refills at its rate, and clients have their own buckets', () => {
+    let now = 0;
+    const buckets = tokenBuckets(60, () => now);
+    for (let i = 0; i < 60; i++) expect(buckets.take('a').allowed).toBe(true);
+    expect(buckets.take('a')).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    expect(buckets.take('b').allowed).toBe(true);
+    now += 1000;
+    expect(buckets.take('a').allowed).toBe(true);
+    expect(buckets.take('a').allowed).toBe(false);
+  });
+});
