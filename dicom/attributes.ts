@@ -97,7 +97,8 @@ function readText(dataSet: DataSet, tag: string, decodeText: TextDecodeFn): stri
   const element = dataSet.elements[tag];
   if (!element || element.length <= 0) return undefined;
   const raw = dataSet.byteArray.subarray(element.dataOffset, element.dataOffset + element.length);
-  return decodeText(raw).trim() || undefined;
+  // Text VRs may not hold NUL (PS3.5 §6.2); a stray one ends the value, as dicom-parser's own string readers end it.
+  return decodeText(raw).split('\0', 1)[0].trim() || undefined;
 }
 
 function readImage(dataSet: DataSet): ImageAttributes {

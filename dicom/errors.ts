@@ -51,3 +51,14 @@ export function describeThrown(thrown: unknown): string {
   }
   return String(thrown);
 }
+
+/**
+ * The object breaks one of the bounds Lantern parses within (element count, nesting, value
+ * length, inflated size, decoded pixels, time): refused like any invalid input, and the code
+ * and message name the bound (`limit` is its setting) so a sender knows what to change.
+ */
+export class DicomLimitError extends InvalidDicomError {
+  constructor(message: string, readonly limit: string, options: DicomErrorOptions & { code: string }) {
+    super(message, options);
+  }
+}

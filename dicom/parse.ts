@@ -1,9 +1,10 @@
 import dicomParser from 'dicom-parser';
 import type { DataSet, Element } from 'dicom-parser';
-import { inflateRaw } from 'pako';
 import { PIXEL_DATA, readInstanceMeta, type ImageAttributes, type InstanceMeta } from './attributes.ts';
 import { textDecoderFor } from './charset.ts';
 import { DicomError, describeThrown, InvalidDicomError } from './errors.ts';
+import { DEFAULT_DICOM_LIMITS, overLimit, RATIO_FLOOR_BYTES, type DicomLimits } from './limits.ts';
+import { scanDicom } from './scan.ts';
 
 /**
  * Bytes to one instance Lantern will store: the container (preamble or none, byte order,
@@ -30,17 +31,29 @@ export const TS = {
 
 const NATIVE_SYNTAXES = new Set<string>(Object.values(TS));
 
-/** Parses and validates one instance; anything we would not store throws InvalidDicomError. */
-export function parseDicom(bytes: Uint8Array): DicomInstance {
+/**
+ * Parses and validates one instance; anything we would not store throws InvalidDicomError
+ * (DicomLimitError when it breaks one of `limits`). The element headers are walked within
+ * the limits first (scan.ts), so dicom-parser only ever reads an object of bounded size.
+ */
+export function parseDicom(bytes: Uint8Array, limits: DicomLimits = DEFAULT_DICOM_LIMITS): DicomInstance {
+  const startedAt = Date.now();
   if (bytes.length === 0) throw new InvalidDicomError('Not DICOM: the input is empty');
   const hasPart10Header = hasDicmPrefix(bytes);
   const rawSyntax = hasPart10Header ? undefined : guessRawTransferSyntax(bytes);
-  const dataSet = runParser(bytes, rawSyntax);
+  const scanned = wrapParserThrows(() => scanDicom(bytes, rawSyntax, limits, startedAt));
+  const dataSet = runParser(bytes, rawSyntax, scanned.bytes);
   checkElementsWithinData(dataSet);
   return wrapParserThrows(() => {
     const transferSyntaxUid = readTransferSyntax(dataSet, rawSyntax);
     const meta = readInstanceMeta(dataSet, textDecoderFor(dataSet.string('x00080005')));
-    if (meta.image) checkPixelDataLength(dataSet, meta.image, transferSyntaxUid);
+    if (meta.image) {
+      checkPixelDataLength(dataSet, meta.image, transferSyntaxUid);
+      checkPixelBudget(dataSet, meta.image, transferSyntaxUid, limits);
+    }
+    if (Date.now() - startedAt > limits.parseDeadlineMs) {
+      throw overLimit('parseDeadlineMs', limits, `parsing took longer than ${limits.parseDeadlineMs} ms`);
+    }
     return { bytes, dataSet, transferSyntaxUid, hasPart10Header, meta };
   });
 }
@@ -83,9 +96,10 @@ function isUpper(byte: number): boolean {
   return byte >= 0x41 && byte <= 0x5a;
 }
 
-function runParser(bytes: Uint8Array, rawSyntax: string | undefined): DataSet {
+/** `inflated` is the scan's bounded inflation (the input itself when nothing is deflated). */
+function runParser(bytes: Uint8Array, rawSyntax: string | undefined, inflated: Uint8Array): DataSet {
   return wrapParserThrows(() =>
-    dicomParser.parseDicom(bytes, { TransferSyntaxUID: rawSyntax, inflater: inflate }),
+    dicomParser.parseDicom(bytes, { TransferSyntaxUID: rawSyntax, inflater: () => inflated }),
   );
 }
 
@@ -112,15 +126,6 @@ function checkElementsWithinData(dataSet: DataSet): void {
       throw truncated(`element ${element.tag} declares ${element.length} bytes but the data ends first`);
     }
   }
-}
-
-/** dicom-parser's own Node path needs a Buffer; pako works on any Uint8Array. */
-function inflate(bytes: Uint8Array, position: number): Uint8Array {
-  const inflated = inflateRaw(bytes.subarray(position));
-  const whole = new Uint8Array(position + inflated.length);
-  whole.set(bytes.subarray(0, position), 0);
-  whole.set(inflated, position);
-  return whole;
 }
 
 function readTransferSyntax(dataSet: DataSet, rawSyntax: string | undefined): string {
@@ -163,6 +168,24 @@ function checkPixelDataLength(dataSet: DataSet, image: ImageAttributes, transfer
   if (present < expected) {
     throw truncated(`Pixel Data holds ${present} bytes but ${image.numberOfFrames} frame(s) of ` +
       `${image.rows}x${image.columns}x${image.samplesPerPixel} at ${image.bitsAllocated} bits need ${expected}`);
+  }
+}
+
+/**
+ * What decoding will cost, bounded before any worker tries: one frame's decoded bytes, and
+ * for encapsulated Pixel Data how far the fragments expand (an RLE frame of 16 MiB that
+ * expands 64:1 once held a worker at 11 GB). Over either, the object is refused as bad input.
+ */
+function checkPixelBudget(dataSet: DataSet, image: ImageAttributes, transferSyntaxUid: string, limits: DicomLimits): void {
+  const frameBytes = image.rows * image.columns * image.samplesPerPixel * Math.ceil(image.bitsAllocated / 8);
+  if (frameBytes > limits.maxDecodedFrameBytes) {
+    throw overLimit('maxDecodedFrameBytes', limits, `one ${image.rows}x${image.columns}x${image.samplesPerPixel} frame at ${image.bitsAllocated} bits decodes to ${frameBytes} bytes`);
+  }
+  if (NATIVE_SYNTAXES.has(transferSyntaxUid)) return;
+  const decoded = frameBytes * image.numberOfFrames;
+  const encoded = (dataSet.elements[PIXEL_DATA].fragments ?? []).reduce((sum, f) => sum + f.length, 0);
+  if (decoded > RATIO_FLOOR_BYTES && decoded > encoded * limits.maxDecompressionRatio) {
+    throw overLimit('maxDecompressionRatio', limits, `${encoded} encoded bytes of Pixel Data decode to ${decoded} bytes`);
   }
 }
 
