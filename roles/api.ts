@@ -14,6 +14,7 @@ import { createReadAssistQueue } from '../queue/enqueue.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
+import { tlsServing } from './tls.ts';
 
 export interface ApiRole {
   url: string;
@@ -47,13 +48,14 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store, instanceWrites });
   const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis, events, instanceWrites, frameDecoder });
 
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+  const tls = tlsServing(config);
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, ...tls.serveOptions });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host}:${port}`;
+  const url = `${tls.scheme}://${config.host}:${port}`;
   logger.info({ url, models: registry.models.map((m) => m.key), database: store.db.kind }, 'api listening');
 
   return {
