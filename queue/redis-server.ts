@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -11,6 +12,28 @@ export interface PrivateRedis {
 
 export class RedisServerMissingError extends Error {
   readonly code = 'REDIS_SERVER_MISSING';
+}
+
+/** redis-server's own settings file, 0600: the password stays out of `ps` and survives a restart, so clients' URLs stay valid. */
+const CONFIG_FILE = 'lantern-redis.conf';
+
+/**
+ * The private redis's password (`requirepass`): 32 random bytes, made once per data folder and
+ * kept in `dir/lantern-redis.conf` (0600). Loopback alone is not enough: any local user or a
+ * browser page's fetch to 127.0.0.1 could otherwise read and write the queues.
+ */
+export function privatePassword(dir: string): string {
+  const file = path.join(dir, CONFIG_FILE);
+  try {
+    const kept = /^requirepass ([0-9a-f]{64})$/m.exec(fs.readFileSync(file, 'utf8'))?.[1];
+    if (kept) return kept;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const password = randomBytes(32).toString('hex');
+  fs.writeFileSync(file, `# Written by Lantern (queue/redis-server.ts); clients get the password in REDIS_URL.\nrequirepass ${password}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  return password;
 }
 
 export async function freePort(): Promise<number> {
@@ -30,16 +53,24 @@ export async function freePort(): Promise<number> {
  * `stop()` asks it to shut down (flushing the AOF) and waits for it to exit.
  */
 export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+  const password = privatePassword(dir);
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', path.resolve(dir), '--appendonly', 'yes',
+  const args = [path.resolve(dir, CONFIG_FILE), '--port', String(port), '--bind', '127.0.0.1', '--dir', path.resolve(dir), '--appendonly', 'yes',
     '--save', '', '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'warning',
     '--logfile', path.resolve(dir, 'redis.log'), '--maxmemory-policy', 'noeviction'];
   let child: ChildProcess;
   try {
     // Its own process group: a terminal's Ctrl-C must reach us, not redis, so that redis
     // outlives the API and workers that still need it while they stop.
-    child = spawn('redis-server', args, { stdio: 'ignore', detached: true });
+    // Its AOF and log are patient-data-adjacent: created 0600 whatever the caller's umask (spawn copies ours).
+    const umask = process.umask(0o077);
+    try {
+      child = spawn('redis-server', args, { stdio: 'ignore', detached: true });
+    } finally {
+      process.umask(umask);
+    }
   } catch (error) {
     throw new RedisServerMissingError(`cannot start redis-server: ${(error as Error).message}`);
   }
@@ -62,7 +93,7 @@ export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://:${password}@127.0.0.1:${port}`,
     port,
     async stop() {
       process.removeListener('exit', killOnExit);
