@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { logger } from '../log.ts';
+import { AUTH_TIMEOUT_MS, authenticationFailed, passwordMatches, passwordRequest, pglitePassword, readPassword, restrictToOwner } from './pglite-auth.ts';
 
 export interface PgliteServer {
   /** A PostgreSQL URL for `pg`; use it with a pool of exactly one connection. */
@@ -33,6 +34,9 @@ const TERMINATE = 0x58; // 'X'
 export async function servePglite(dir: string): Promise<PgliteServer> {
   fs.mkdirSync(dir, { recursive: true });
   const db = await PGlite.create(dir);
+  // After create: PGlite initialises only an empty folder.
+  restrictToOwner(dir);
+  const password = pglitePassword(dir);
   // One chain for every client, so a departed client's rollback runs before a new client's first request.
   let queue = Promise.resolve();
   const inOrder = (work: () => Promise<void>, onError: (error: unknown) => void) => {
@@ -42,7 +46,7 @@ export async function servePglite(dir: string): Promise<PgliteServer> {
   const server = net.createServer((socket) => {
     clients.add(socket);
     socket.once('close', () => clients.delete(socket));
-    serveClient(db, socket, inOrder);
+    serveClient(db, socket, inOrder, password);
   });
   server.maxConnections = 1;
   await new Promise<void>((resolve, reject) => {
@@ -51,7 +55,7 @@ export async function servePglite(dir: string): Promise<PgliteServer> {
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of clients) socket.destroy();
@@ -64,15 +68,35 @@ export async function servePglite(dir: string): Promise<PgliteServer> {
 
 type InOrder = (work: () => Promise<void>, onError: (error: unknown) => void) => void;
 
-function serveClient(db: PGlite, socket: net.Socket, inOrder: InOrder) {
+function serveClient(db: PGlite, socket: net.Socket, inOrder: InOrder, password: string) {
   socket.setNoDelay(true);
   let pending = Buffer.alloc(0);
   let startedUp = false;
+  /** The client's startup packet, held until its password is right (store/pglite-auth.ts). */
+  let held: Buffer | undefined;
+  const authDeadline = setTimeout(() => socket.destroy(), AUTH_TIMEOUT_MS);
+  socket.once('close', () => clearTimeout(authDeadline));
 
   /** Takes the whole requests off `pending`: the startup packet, then all complete messages. Throws on bytes that are not PostgreSQL. */
   const frame = (): Uint8Array[] => {
     const batches: Uint8Array[] = [];
     for (;;) {
+      if (held) {
+        const answer = readPassword(pending);
+        if (!answer) break;
+        pending = pending.subarray(answer.size);
+        if (!passwordMatches(answer.password, password)) {
+          socket.end(authenticationFailed());
+          pending = Buffer.alloc(0);
+          held = undefined;
+          break;
+        }
+        clearTimeout(authDeadline);
+        batches.push(held);
+        held = undefined;
+        startedUp = true;
+        continue;
+      }
       if (!startedUp) {
         if (pending.length < 8) break;
         const length = pending.readInt32BE(0);
@@ -85,8 +109,8 @@ function serveClient(db: PGlite, socket: net.Socket, inOrder: InOrder) {
         }
         if (pending.length < length) break;
         if (code !== CANCEL_REQUEST) {
-          batches.push(pending.subarray(0, length));
-          startedUp = true;
+          held = Buffer.from(pending.subarray(0, length));
+          socket.write(passwordRequest());
         }
         pending = pending.subarray(length);
         continue;
