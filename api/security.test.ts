@@ -120,6 +120,17 @@ describe('rate limits', () => {
     expect((await app.request('/v1/worklist', at('localhost'))).status).toBe(200);
   });
 
+  it('when one client keeps trying to sign in, then the 11th attempt in a minute gets 429 (password guessing)', async () => {
+    const app = new Hono();
+    app.use('*', ...security());
+    app.post('/v1/session', (c) => c.json({ error: { code: 'BAD_CREDENTIALS', message: 'no' } }, 401));
+    const signIn = () => app.request('/v1/session', at('localhost', { method: 'POST', body: '{}' }));
+    for (let i = 0; i < 10; i++) expect((await signIn()).status).toBe(401);
+    const refused = await signIn();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
   it('when the limit is 0, then nothing is limited', async () => {
     const { app } = appWith({ rateLimitPerMinute: 0 });
     for (let i = 0; i < 50; i++) expect((await app.request('/v1/triage', at('localhost', { method: 'POST', body: '{}' }))).status).toBe(200);
