@@ -59,6 +59,17 @@ export interface LanternConfig {
   /** Seconds `stop()` waits for active jobs before handing them back. Env `LANTERN_SHUTDOWN_GRACE_S`, default 10. */
   shutdownGraceSeconds: number;
   /**
+   * The audit chain's Ed25519 signing key, kept outside the database (created 0600 when missing; its public half
+   * beside it as `.pub`, what `lantern audit verify --key` reads). Env `LANTERN_AUDIT_KEY`, default (unset) `<dataDir>/audit/signing-key.pem`.
+   */
+  auditKeyFile?: string;
+  /** Append-only file of signed chain heads; one per chain. Env `LANTERN_AUDIT_CHECKPOINTS`, default (unset) `<dataDir>/audit/checkpoints.jsonl`. */
+  auditCheckpointFile?: string;
+  /** Seconds between checkpoints of a head that moved (0: only on demand and at stop). Env `LANTERN_AUDIT_CHECKPOINT_S`, default 10. */
+  auditCheckpointSeconds: number;
+  /** How long a calculation waits for its audit record before answering 503. Env `LANTERN_AUDIT_WAIT_MS`, default 2000. */
+  auditWaitMs: number;
+  /**
    * PEM certificate chain and private key: with both, the API serves HTTPS (and sends HSTS).
    * Env `LANTERN_TLS_CERT` / `LANTERN_TLS_KEY` (file paths); default unset (plain HTTP, or TLS at a reverse proxy).
    */
@@ -123,6 +134,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     jobLockMs: integer(env, 'LANTERN_JOB_LOCK_MS', 30_000, 1000),
     logLevel: env.LOG_LEVEL || 'info',
     shutdownGraceSeconds: integer(env, 'LANTERN_SHUTDOWN_GRACE_S', 10, 0),
+    // Unset means under dataDir, resolved where the store opens: an overridden dataDir takes its audit files along.
+    auditKeyFile: env.LANTERN_AUDIT_KEY ? path.resolve(env.LANTERN_AUDIT_KEY) : undefined,
+    auditCheckpointFile: env.LANTERN_AUDIT_CHECKPOINTS ? path.resolve(env.LANTERN_AUDIT_CHECKPOINTS) : undefined,
+    auditCheckpointSeconds: integer(env, 'LANTERN_AUDIT_CHECKPOINT_S', 10, 0),
+    auditWaitMs: integer(env, 'LANTERN_AUDIT_WAIT_MS', 2000, 1),
     ...tlsFiles(env),
     allowedHosts: list(env.LANTERN_ALLOWED_HOSTS),
     allowedOrigins: list(env.LANTERN_ALLOWED_ORIGINS),

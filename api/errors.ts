@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DicomError } from '../dicom/errors.ts';
 import { InputValidationError } from '../inference/features.ts';
 import { logger } from '../log.ts';
-import { InvalidReferenceError, NotApplicableError, NotFoundError } from '../store/store.ts';
+import { AuditBrokenError, AuditUnavailableError, InvalidReferenceError, NotApplicableError, NotFoundError } from '../store/store.ts';
 
 /** Every API error leaves as `{ error: { code, message, details? } }` with a fitting status. */
 export class ApiError extends Error {
@@ -32,6 +32,9 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof InvalidReferenceError) return new ApiError(422, error.code, error.message, [{ field: error.field, message: error.message }]);
   if (error instanceof InputValidationError) return new ApiError(422, error.code, 'the inputs are invalid; see details for each field', error.issues);
   if (error instanceof DicomError) return new ApiError(422, error.code, error.message);
+  // An answer whose audit record could not be kept is not given: 503, the record is retried.
+  if (error instanceof AuditUnavailableError) return new ApiError(503, error.code, error.message);
+  if (error instanceof AuditBrokenError) return new ApiError(409, error.code, error.message);
   logger.error({ err: error }, 'unhandled error');
   return new ApiError(500, 'INTERNAL', 'an internal error occurred; it has been logged');
 }

@@ -1,5 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
+import { describeVerification, fetchAudit, verifyFile, writeDocument, type RemoteOptions } from './audit.ts';
 import { ingestPaths } from './ingest.ts';
+import { loadConfig } from '../config.ts';
 import { runAll, runApi, runDatabase, runWorker } from '../roles/processes.ts';
 
 const program = new Command('lantern')
@@ -20,6 +24,45 @@ program.command('ingest')
     const rejected = reports.filter((r) => r.status === 'rejected').length;
     console.log(`${reports.length - rejected} accepted, ${rejected} rejected`);
     process.exitCode = rejected > 0 ? 1 : 0;
+  });
+
+const audit = program.command('audit').description('export, bundle and verify the signed audit trail');
+const remote = (command: Command) => command
+  .option('--url <url>', 'Lantern base URL', process.env.LANTERN_URL ?? 'http://127.0.0.1:8080')
+  .option('--token <token>', 'an admin\'s API token (default: LANTERN_TOKEN)', process.env.LANTERN_TOKEN);
+remote(audit.command('export'))
+  .description('save a segment of the chain with the signed heads covering it (verifiable offline)')
+  .option('--from <seq>', 'first record', '1')
+  .option('--to <seq>', 'last record (default: the head)')
+  .option('--out <file>', 'where to write it (default: audit-segment-<from>-<to>.json)')
+  .action(async (options: RemoteOptions & { from: string; to?: string; out?: string }) => {
+    const query = new URLSearchParams({ from: options.from, ...(options.to ? { to: options.to } : {}) });
+    const segment = await fetchAudit(options, `/v1/audit/export?${query}`) as { from: number; to: number; records: unknown[] };
+    const file = writeDocument(options.out ?? `audit-segment-${segment.from}-${segment.to}.json`, segment);
+    console.log(`${file}: records ${segment.from}–${segment.to} (${segment.records.length})`);
+  });
+remote(audit.command('bundle'))
+  .description('save a study\'s accountability bundle: images\' SHA-256, findings, decisions, audit records, signed head')
+  .argument('<studyInstanceUid>')
+  .option('--out <file>', 'where to write it (default: bundle-<studyInstanceUid>.json)')
+  .action(async (studyUid: string, options: RemoteOptions & { out?: string }) => {
+    const bundle = await fetchAudit(options, `/v1/audit/bundle/${encodeURIComponent(studyUid)}`) as { body: { audit: unknown[] } };
+    const file = writeDocument(options.out ?? `bundle-${studyUid}.json`, bundle);
+    console.log(`${file}: ${bundle.body.audit.length} audit records`);
+  });
+remote(audit.command('checkpoint'))
+  .description('sign the chain\'s head now and append it to the checkpoint file')
+  .action(async (options: RemoteOptions) => console.log(JSON.stringify(await fetchAudit(options, '/v1/audit/checkpoint', 'POST'))));
+audit.command('verify')
+  .description('verify an exported segment or a bundle offline (no database, no network)')
+  .argument('<file>')
+  .option('--key <file>', 'the trusted public key (default: LANTERN_AUDIT_KEY + ".pub" when it exists)')
+  .action((file: string, options: { key?: string }) => {
+    const config = loadConfig();
+    const fallback = `${config.auditKeyFile ?? path.join(config.dataDir, 'audit', 'signing-key.pem')}.pub`;
+    const result = verifyFile(file, options.key ?? (fs.existsSync(fallback) ? fallback : undefined));
+    for (const line of describeVerification(file, result)) console.log(line);
+    process.exitCode = result.ok ? 0 : 1;
   });
 
 try {

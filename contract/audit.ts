@@ -24,12 +24,71 @@ export const auditRecord = z.object({
 
 export const auditPage = z.object({ items: z.array(auditRecord) }).meta({ id: 'AuditPage' });
 
-/** The whole chain re-hashed: `firstBrokenSeq` names the first row that does not follow from the one before. */
+/** A chain head (seq, hash) signed with the audit's Ed25519 key (kept outside the database); `signature` is over the canonical JSON of the other fields. */
+export const signedHead = z.object({
+  seq: z.number().int(),
+  hash: z.string(),
+  at: z.string(),
+  keyId: z.string(),
+  signature: z.string(),
+}).meta({ id: 'SignedAuditHead' });
+
+/**
+ * The whole chain re-hashed and compared with every signed checkpoint: `firstBrokenSeq`
+ * names the first row that does not follow from the one before, the first removed by a
+ * truncation, or the signed seq whose hash a re-hashing changed; `reason` says which.
+ */
 export const auditVerification = z.object({
   intact: z.boolean(),
   checked: z.number().int(),
   firstBrokenSeq: z.number().int().optional(),
+  reason: z.enum(['chain', 'truncated', 'rewritten', 'checkpoint']).optional(),
+  detail: z.string().optional(),
+  anchor: z.object({
+    checkpoints: z.number().int(),
+    latest: z.object({ seq: z.number().int(), hash: z.string(), at: z.string() }).optional(),
+    /** Records newer than the latest checkpoint: not yet protected against truncation or re-hashing. */
+    unanchored: z.number().int(),
+  }).optional(),
 }).meta({ id: 'AuditVerification' });
+
+/** `GET /v1/audit/export`: records `from`–`to` (default: the whole chain, at most 50,000). */
+export const auditExportQuery = z.object({
+  from: z.coerce.number().int().min(1).optional(),
+  to: z.coerce.number().int().min(1).optional(),
+});
+
+const storedRecord = auditRecord.extend({ payload: z.string().meta({ description: 'The payload exactly as stored: the text the hash covers.' }) });
+
+/** A contiguous segment of the chain with the signed heads covering it; `lantern audit verify` checks it offline. */
+export const auditSegment = z.object({
+  format: z.literal('lantern-audit-segment/1'),
+  exportedAt: z.string(),
+  keyId: z.string(),
+  publicKey: z.string(),
+  from: z.number().int(),
+  to: z.number().int(),
+  records: z.array(storedRecord),
+  heads: z.array(signedHead),
+}).meta({ id: 'AuditSegment' });
+
+/** A study's accountability bundle, signed as a whole; `lantern audit verify` checks it offline. */
+export const accountabilityBundle = z.object({
+  format: z.literal('lantern-accountability-bundle/1'),
+  keyId: z.string(),
+  publicKey: z.string(),
+  body: z.object({
+    studyInstanceUid: z.string(),
+    issuedAt: z.string(),
+    images: z.array(z.object({ sopInstanceUid: z.string(), seriesInstanceUid: z.string(), sha256: z.string() })),
+    findings: z.array(z.unknown()),
+    decisions: z.object({ reviews: z.array(z.unknown()), readerFindings: z.array(z.unknown()) }),
+    audit: z.array(storedRecord),
+    head: signedHead,
+    chain: z.object({ intact: z.literal(true), checked: z.number().int() }),
+  }),
+  signature: z.string(),
+}).meta({ id: 'AccountabilityBundle' });
 
 export type AuditQuery = z.input<typeof auditQuery>;
 export type AuditRecord = z.infer<typeof auditRecord>;

@@ -5,6 +5,12 @@ export const health = z.object({
   status: z.enum(['ok', 'degraded']),
   redis: z.string(),
   database: z.string(),
+  /** Degraded while an audit record waits on a failed commit, after one was quarantined, or when a checkpoint could not be signed. */
+  audit: z.object({
+    state: z.enum(['ok', 'degraded']),
+    records: z.object({ state: z.enum(['ok', 'degraded']), pending: z.number().int(), quarantined: z.number().int(), lastError: z.string().optional(), lastErrorAt: z.string().optional() }),
+    checkpoints: z.object({ state: z.enum(['ok', 'degraded']), lastCheckpoint: z.object({ seq: z.number().int(), at: z.string() }).optional(), checkpointError: z.string().optional() }),
+  }).optional(),
   models: z.array(z.object({ id: z.string(), version: z.string(), task: z.string(), weightsSha256: z.string() })),
 }).meta({ id: 'Health' });
 

@@ -40,7 +40,11 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     dataDir: config.dataDir,
     prioritise: createStudyPrioritiser(registry),
     onChange: events.emit,
-    onAuditError: (error) => logger.error({ err: error }, 'calculation audit commit failed; will retry'),
+    onAuditError: (error) => logger.error({ err: error }, 'audit trail: a record or checkpoint could not be written'),
+    auditKeyFile: config.auditKeyFile,
+    auditCheckpointFile: config.auditCheckpointFile,
+    auditCheckpointSeconds: config.auditCheckpointSeconds,
+    auditWaitMs: config.auditWaitMs,
   });
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
   const instanceWrites = createInstanceWrites();

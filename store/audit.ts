@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.ts';
 import type { Database, Queryable } from './db.ts';
+import { UnstorableTextError } from './shared.ts';
 
 export interface AuditEntry {
   actor: string;
@@ -77,12 +78,32 @@ export interface PlannedAudits {
   added: number;
 }
 
+/** The header fields PostgreSQL stores as text: the payload is stored as escaped JSON, so only these can be unstorable. */
+const TEXT_FIELDS = ['actor', 'action', 'entityType', 'entityId', 'idempotencyKey'] as const;
+const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
- * Chains `entries` onto `state`, in order. An entry whose `idempotencyKey` already exists
+ * Refuses, before any statement, an entry PostgreSQL could not store: a NUL or a lone
+ * surrogate in a text field fails the whole insert, and with it every other record of the
+ * batch or transaction. Refused, not rewritten: the trail must say who acted exactly as given.
+ */
+export function checkAuditEntry(entry: AuditEntry): void {
+  for (const field of TEXT_FIELDS) {
+    const value = entry[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || UNSTORABLE.test(value)) {
+      throw new UnstorableTextError(field, `the audit record's ${field} cannot be stored: it contains a NUL character or an unpaired surrogate`);
+    }
+  }
+}
+
+/**
+ * Chains `entries` onto `state`, in order (each checked by checkAuditEntry first). An entry whose `idempotencyKey` already exists
  * (in the table or earlier in the batch) returns the existing record and adds no row.
  * Every other entry gets seq = previous + 1 and hash = sha256(prevHash, canonical record).
  */
 export function planAudits(state: AuditChainState, entries: AuditEntry[]): PlannedAudits {
+  entries.forEach(checkAuditEntry);
   const byKey = new Map((state.existing ?? []).map((row) => [row.idempotency_key!, fromRow(row)]));
   let prevHash = state.last?.hash ?? GENESIS_HASH;
   let seq = Number(state.last?.seq ?? 0);
@@ -137,29 +158,62 @@ export interface AuditVerification {
   firstBrokenSeq?: number;
 }
 
+/** A replay of the chain: its verification, the head it ended on, and the stored hash at each seq asked about. */
+export interface ChainReplay {
+  verification: AuditVerification;
+  head: { seq: number; hash: string };
+  hashesAt: Map<number, string>;
+}
+
 /**
  * Replays the chain from the start: each record's hash must equal the hash recomputed
  * from its content and the previous record's hash, and seq must have no gaps. Names
  * the first record where that fails.
  */
 export async function verifyAudit(db: Queryable, pageSize = 1000): Promise<AuditVerification> {
+  return (await replayChain(db, new Set(), pageSize)).verification;
+}
+
+/** verifyAudit, also keeping the hash stored at each seq in `watch` (the checkpointed ones). */
+export async function replayChain(db: Queryable, watch: Set<number>, pageSize = 1000): Promise<ChainReplay> {
   let prevHash = GENESIS_HASH;
   let expectedSeq = 1;
   let checked = 0;
+  const hashesAt = new Map<number, string>();
   for (;;) {
     const page = await db.query<AuditRow>('select * from audit where seq >= $1 order by seq limit $2', [expectedSeq, pageSize]);
     for (const row of page.rows) {
       const record = fromRow(row);
       const recomputed = auditHash(prevHash, record, row.payload);
       if (record.seq !== expectedSeq || record.prevHash !== prevHash || record.hash !== recomputed) {
-        return { intact: false, checked, firstBrokenSeq: Math.min(record.seq, expectedSeq) };
+        return { verification: { intact: false, checked, firstBrokenSeq: Math.min(record.seq, expectedSeq) }, head: { seq: expectedSeq - 1, hash: prevHash }, hashesAt };
       }
+      if (watch.has(record.seq)) hashesAt.set(record.seq, record.hash);
       prevHash = record.hash;
       expectedSeq += 1;
       checked += 1;
     }
-    if (page.rows.length < pageSize) return { intact: true, checked };
+    if (page.rows.length < pageSize) return { verification: { intact: true, checked }, head: { seq: expectedSeq - 1, hash: prevHash }, hashesAt };
   }
+}
+
+/** The newest record's seq and hash (seq 0 and the genesis hash for an empty chain). */
+export async function auditHead(db: Queryable): Promise<{ seq: number; hash: string }> {
+  const { rows: [last] } = await db.query<{ seq: string | number; hash: string }>('select seq, hash from audit order by seq desc limit 1');
+  return last ? { seq: Number(last.seq), hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
+}
+
+/** Records as stored, payload as its exact text (what the hash covers): what an export carries. */
+export interface StoredAuditRecord extends Omit<AuditRecord, 'payload'> {
+  payload: string;
+}
+
+/** Records with seq in [fromSeq, toSeq], or whose entity is one of `entityIds`, in seq order, payload text verbatim. */
+export async function storedAuditRecords(db: Queryable, select: { fromSeq: number; toSeq: number } | { entityIds: string[]; toSeq: number }): Promise<StoredAuditRecord[]> {
+  const { rows } = 'entityIds' in select
+    ? await db.query<AuditRow>('select * from audit where entity_id = any($1::text[]) and seq <= $2 order by seq', [select.entityIds, select.toSeq])
+    : await db.query<AuditRow>('select * from audit where seq between $1 and $2 order by seq', [select.fromSeq, select.toSeq]);
+  return rows.map((row) => ({ ...fromRow(row), payload: row.payload }));
 }
 
 export async function listAudit(db: Queryable, options: { limit: number; beforeSeq?: number; entityId?: string }): Promise<AuditRecord[]> {

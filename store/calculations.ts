@@ -1,55 +1,231 @@
-/** The audit of synchronous calculations (risk, score, triage), group-committed so that answering never waits for the database. */
-import { appendAudits, auditedTransaction, type AuditEntry } from './audit.ts';
-import type { StoreContext } from './shared.ts';
+/**
+ * The audit of synchronous calculations (risk, score, triage): group-committed, and awaited.
+ *
+ * Contract: `recordCalculation` resolves once the record is in the chain. Records made
+ * within GROUP_COMMIT_MS share one transaction, so a burst costs one round trip; the
+ * caller answers only after that (a few ms more than the calculation), and answers 503
+ * when the record is not written within `auditWaitMs`. Such a record is not dropped: it
+ * stays queued and is retried with backoff until written (its idempotency key makes a
+ * retry after an ambiguous commit a no-op), so the trail may show a calculation whose
+ * answer was a 503, never an answer without its record. At close what is still queued is
+ * flushed, and what cannot be flushed is written to the spool file, replayed at the next
+ * start. A record the database refuses on its own (while the others of its batch commit)
+ * is quarantined: the others are written, it is recorded escaped as `audit.unstorable`,
+ * its caller gets an error and `auditStatus()` turns degraded.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { canonicalJson } from './canonical-json.ts';
+import { appendAudits, auditedTransaction, checkAuditEntry, type AuditEntry } from './audit.ts';
+import { AuditUnavailableError, type StoreContext } from './shared.ts';
 
 /** How long a calculation's audit record may wait to share a transaction with others. */
 const GROUP_COMMIT_MS = 20;
+/** Retry backoff after a failed commit: doubles from the first to the last. */
+const RETRY_MS = [250, 30_000] as const;
+/** How long after a quarantined record the audit stays degraded: someone must look. */
+const QUARANTINE_DEGRADES_MS = 10 * 60_000;
+/** How long `close` keeps retrying before it spools what is left. */
+const CLOSE_DEADLINE_MS = 5_000;
 
-/** One store's calculation audits: `recordCalculation`, and `flush` for what is still waiting when it closes. */
+export interface CalculationAudit {
+  kind: string;
+  model: { id: string; version: string; sha256: string };
+  inputs: unknown;
+  result: unknown;
+}
+
+/** What health reads: whether every audit record made so far is in the chain. */
+export interface CalculationAuditStatus {
+  state: 'ok' | 'degraded';
+  /** Records waiting for a commit (a failed one is retried). */
+  pending: number;
+  /** Records the database refused on their own since start; each is in the chain as `audit.unstorable`. */
+  quarantined: number;
+  lastError?: string;
+  lastErrorAt?: string;
+}
+
+interface Waiting {
+  entry: AuditEntry;
+  settle?: { resolve: () => void; reject: (error: Error) => void };
+}
+
+/** One store's calculation audits: `recordCalculation`, `calculationAuditStatus`, and `close` for what is still waiting. */
 export function calculationAudits({ db, options }: StoreContext) {
-  const pending: AuditEntry[] = [];
-  let flushTimer: NodeJS.Timeout | undefined;
+  const waitMs = options.auditWaitMs ?? 2_000;
+  const spoolFile = options.auditSpoolFile;
+  const pending: Waiting[] = readSpool(spoolFile);
+  let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
+  let retryMs: number = RETRY_MS[0];
+  let failing = false;
+  let quarantined = 0;
+  let lastQuarantineAt = 0;
+  let lastError: { message: string; at: string } | undefined;
+  let closed = false;
 
-  /** Appends every waiting calculation audit in one transaction; on failure keeps them for the next flush. */
+  const report = (error: unknown) => {
+    lastError = { message: (error as Error).message ?? String(error), at: new Date().toISOString() };
+    options.onAuditError?.(error);
+  };
+  const schedule = (ms: number) => {
+    if (!closed) timer ??= setTimeout(flush, ms);
+  };
+
+  /** Writes one batch; on failure finds the record at fault, one transaction each, and writes the rest. */
+  async function write(batch: Waiting[]): Promise<Waiting[]> {
+    try {
+      await auditedTransaction(db, (tx) => appendAudits(tx, batch.map((w) => w.entry)));
+      batch.forEach((w) => w.settle?.resolve());
+      return [];
+    } catch (error) {
+      if (!(await databaseAnswers())) {
+        report(error);
+        return batch;
+      }
+    }
+    const retry: Waiting[] = [];
+    for (const waiting of batch) {
+      try {
+        await auditedTransaction(db, (tx) => appendAudits(tx, [waiting.entry]));
+        waiting.settle?.resolve();
+      } catch (error) {
+        if (!(await databaseAnswers()) || !(await quarantine(waiting, error))) retry.push(waiting);
+      }
+    }
+    return retry;
+  }
+
+  const databaseAnswers = () => db.query('select 1').then(() => true, () => false);
+
+  /** Records a refused record in a form that is always storable, so the trail keeps it; false when even that fails. */
+  async function quarantine(waiting: Waiting, error: unknown): Promise<boolean> {
+    const { entry } = waiting;
+    try {
+      await auditedTransaction(db, (tx) => appendAudits(tx, [{
+        actor: 'lantern',
+        action: 'audit.unstorable',
+        entityType: 'audit',
+        entityId: entry.idempotencyKey ?? 'unkeyed',
+        payload: { record: canonicalJson(entry), error: (error as Error).message },
+        idempotencyKey: entry.idempotencyKey && `unstorable:${entry.idempotencyKey}`,
+      }]));
+    } catch {
+      return false;
+    }
+    quarantined += 1;
+    lastQuarantineAt = Date.now();
+    report(new Error(`calculation audit ${entry.idempotencyKey} refused by the database and quarantined: ${(error as Error).message}`));
+    waiting.settle?.reject(new AuditUnavailableError(`the audit record could not be stored: ${(error as Error).message}`));
+    return true;
+  }
+
+  /** Appends every waiting record; what failed for want of a database waits for the next try, with backoff. */
   function flush(): Promise<void> {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
+    clearTimeout(timer);
+    timer = undefined;
     flushing = flushing.then(async () => {
       const batch = pending.splice(0);
       if (batch.length === 0) return;
-      try {
-        await auditedTransaction(db, (tx) => appendAudits(tx, batch));
-      } catch (error) {
-        pending.unshift(...batch);
-        options.onAuditError?.(error);
-        flushTimer ??= setTimeout(flush, 1000);
+      const retry = await write(batch);
+      pending.unshift(...retry);
+      if (retry.length === 0) {
+        failing = false;
+        retryMs = RETRY_MS[0];
+        if (spoolFile && pending.length === 0) fs.rmSync(spoolFile, { force: true });
+      } else {
+        failing = true;
+        schedule(retryMs);
+        retryMs = Math.min(retryMs * 2, RETRY_MS[1]);
       }
     });
     return flushing;
   }
+  if (pending.length > 0) schedule(0);
 
   return {
     /**
      * Audits one synchronous calculation (risk, score, triage) for a clinician: which
-     * model, what it was given and what it answered.
-     *
-     * Contract: group commit. The record joins the others made within GROUP_COMMIT_MS
-     * and they are appended in one transaction, after the answer has left: a
-     * sub-millisecond calculation must not wait for a database round trip. A crash in
-     * that window loses those records; a failed commit keeps and retries them. Stored
-     * clinical facts (findings, reviews, assessments) are never written this way.
+     * model, what it was given and what it answered. Resolves once written (see the
+     * contract at the top); rejects with UnstorableTextError (nothing queued) or
+     * AuditUnavailableError (not written within `auditWaitMs`; still queued).
      */
-    recordCalculation(actor: string, calculation: { kind: string; model: { id: string; version: string; sha256: string }; inputs: unknown; result: unknown }): void {
-      pending.push({
+    async recordCalculation(actor: string, calculation: CalculationAudit): Promise<void> {
+      const entry: AuditEntry = {
         actor,
         action: `${calculation.kind}.calculated`,
         entityType: 'model',
         entityId: `${calculation.model.id}@${calculation.model.version}`,
         payload: calculation as unknown as Record<string, unknown>,
+        idempotencyKey: `calculation:${randomUUID()}`,
+      };
+      checkAuditEntry(entry);
+      if (closed) throw new AuditUnavailableError('the store is closing');
+      let expire: NodeJS.Timeout | undefined;
+      const written = new Promise<void>((resolve, reject) => {
+        pending.push({ entry, settle: { resolve, reject } });
+        schedule(GROUP_COMMIT_MS);
       });
-      flushTimer ??= setTimeout(flush, GROUP_COMMIT_MS);
+      const late = new Promise<never>((_, reject) => {
+        expire = setTimeout(() => reject(new AuditUnavailableError(`the audit record was not written within ${waitMs} ms; it is kept and retried`)), waitMs);
+      });
+      try {
+        await Promise.race([written, late]);
+      } finally {
+        clearTimeout(expire);
+      }
     },
-    flush,
+
+    calculationAuditStatus(): CalculationAuditStatus {
+      const degraded = failing || (lastQuarantineAt > 0 && Date.now() - lastQuarantineAt < QUARANTINE_DEGRADES_MS);
+      return {
+        state: degraded ? 'degraded' : 'ok',
+        pending: pending.length,
+        quarantined,
+        ...(lastError ? { lastError: lastError.message, lastErrorAt: lastError.at } : {}),
+      };
+    },
+
+    /** Flushes what is waiting, retrying until a deadline; what is still unwritten goes to the spool file (or is reported lost). */
+    async close(): Promise<void> {
+      closed = true;
+      const deadline = Date.now() + CLOSE_DEADLINE_MS;
+      for (let wait = RETRY_MS[0]; ; wait *= 2) {
+        await flush();
+        if (pending.length === 0 || Date.now() + wait > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+      clearTimeout(timer);
+      if (pending.length === 0) return;
+      if (spoolFile) {
+        writeSpool(spoolFile, pending.map((w) => w.entry));
+        report(new Error(`${pending.length} calculation audit records could not be written before close; spooled to ${spoolFile} for the next start`));
+      } else {
+        report(new Error(`${pending.length} calculation audit records could not be written before close and are lost (no spool file configured)`));
+      }
+      pending.forEach((w) => w.settle?.reject(new AuditUnavailableError('the store closed before the audit record was written')));
+    },
   };
+}
+
+/** Entries left by the last close; written again at start (their idempotency keys make that safe). */
+function readSpool(file: string | undefined): Waiting[] {
+  if (!file || !fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => ({ entry: JSON.parse(line) as AuditEntry }));
+}
+
+/** Atomically: a crash while spooling leaves the previous spool, never half of one. */
+function writeSpool(file: string, entries: AuditEntry[]): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(temporary, 'w', 0o600);
+  try {
+    fs.writeSync(fd, entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temporary, file);
 }

@@ -1,4 +1,5 @@
 /** What every aggregate of the store shares: its options, the typed errors its writes throw, and row-mapping helpers. */
+import type { AuditSeal } from './audit-anchor.ts';
 import type { Database } from './db.ts';
 import type { Prioritise, StudyChange } from './types.ts';
 
@@ -14,6 +15,19 @@ export class InvalidReferenceError extends Error {
   }
 }
 
+/** Text PostgreSQL cannot store as given (a NUL, an unpaired surrogate): refused before any write, naming the field. */
+export class UnstorableTextError extends InvalidReferenceError {}
+
+/** An audit record that could not be kept within the wait an answer allows: the answer must not claim success (503). */
+export class AuditUnavailableError extends Error {
+  readonly code = 'AUDIT_UNAVAILABLE';
+}
+
+/** The chain does not verify against its checkpoints: nothing is signed over it until someone looks. */
+export class AuditBrokenError extends Error {
+  readonly code = 'AUDIT_BROKEN';
+}
+
 /** A decision on a finding that makes no claim: the model was not applicable to the image. */
 export class NotApplicableError extends Error {
   readonly code = 'FINDING_NOT_APPLICABLE';
@@ -22,8 +36,14 @@ export class NotApplicableError extends Error {
 export interface StoreOptions {
   /** Triage policy, injected so store/ stays free of clinical logic; called inside each study-changing transaction. */
   prioritise: Prioritise;
-  /** Called when a group commit of calculation audits fails (they are kept and retried). */
+  /** Called when an audit write or checkpoint fails (calculation audits are kept and retried), or a record is quarantined. */
   onAuditError?: (error: unknown) => void;
+  /** How long a calculation waits for its audit record to be written before its answer is a 503 (default 2000 ms). */
+  auditWaitMs?: number;
+  /** Where calculation audits still unwritten at close are kept for the next start; without it they are reported lost. */
+  auditSpoolFile?: string;
+  /** The signing key and checkpoint file; without it the chain is verified by its hashes alone (no truncation or re-hash detection). */
+  auditSeal?: AuditSeal;
   /**
    * Called after a write that changes what a reader sees of a study has committed (never
    * for a rolled-back or duplicate write): how live views learn to re-fetch. Must not throw.

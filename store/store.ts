@@ -2,10 +2,12 @@
  * The store: one object over one database, composed of its aggregates. Studies
  * (studies.ts writes, study-reads.ts reads), the reader's reviews and findings
  * (reviews.ts), calculation audits (calculations.ts), agreement (agreement.ts) and the
- * audit trail (audit.ts); what they share is in shared.ts.
+ * audit trail (audit.ts; its seal and checkpoints in audit-anchor.ts, what leaves for
+ * outside verification in audit-trail.ts); what they share is in shared.ts.
  */
 import { agreementReads } from './agreement.ts';
-import { listAudit, verifyAudit } from './audit.ts';
+import { listAudit } from './audit.ts';
+import { auditTrail } from './audit-trail.ts';
 import { calculationAudits } from './calculations.ts';
 import type { Database } from './db.ts';
 import { reviewWrites } from './reviews.ts';
@@ -13,26 +15,36 @@ import { bindContext, type StoreContext, type StoreOptions } from './shared.ts';
 import { newStudyPriority, studyWrites } from './studies.ts';
 import { studyReads } from './study-reads.ts';
 
-export { InvalidReferenceError, NotApplicableError, NotFoundError, type StoreOptions } from './shared.ts';
+export { AuditBrokenError, AuditUnavailableError, InvalidReferenceError, NotApplicableError, NotFoundError, UnstorableTextError, type StoreOptions } from './shared.ts';
 
 export type Store = ReturnType<typeof createStore>;
 
 export function createStore(db: Database, options: StoreOptions) {
   const context: StoreContext = { db, options };
-  const { flush: flushCalculations, ...calculations } = calculationAudits(context);
+  const { close: closeCalculations, calculationAuditStatus, ...calculations } = calculationAudits(context);
+  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...agreementReads });
+  const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, reads.getStudy);
   return {
     db,
     newStudyPriority: newStudyPriority(options.prioritise),
-    ...bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...agreementReads }),
+    ...reads,
     ...calculations,
+    ...trail,
 
-    /** Writes what is waiting, then closes the database. */
+    /** Whether every audit record made is in the chain and the head is checkpointed: what health reads. */
+    auditStatus() {
+      const records = calculationAuditStatus();
+      const checkpoints = trailStatus();
+      return { state: records.state === 'ok' && checkpoints.state === 'ok' ? 'ok' as const : 'degraded' as const, records, checkpoints };
+    },
+
+    /** Writes what is waiting (spooling what cannot be), checkpoints the head, then closes the database. */
     async close(): Promise<void> {
-      await flushCalculations();
+      await closeCalculations();
+      await stopTrail();
       await db.close();
     },
 
     listAudit: (options: { limit: number; beforeSeq?: number; entityId?: string }) => listAudit(db, options),
-    verifyAudit: () => verifyAudit(db),
   };
 }

@@ -1,7 +1,9 @@
 import { Hono } from 'hono';
-import { auditPage, auditQuery, auditVerification } from '../../contract/audit.ts';
+import { accountabilityBundle, auditExportQuery, auditPage, auditQuery, auditSegment, auditVerification, signedHead } from '../../contract/audit.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
+
+const notSigned = '503: AUDIT_UNAVAILABLE when signing is not configured. 409: AUDIT_BROKEN when the chain does not verify (nothing is signed over it).';
 
 export function auditRoutes(deps: ApiDeps) {
   const app = new Hono();
@@ -14,8 +16,31 @@ export function auditRoutes(deps: ApiDeps) {
   }, async (c, { query }) => c.json({ items: await deps.store.listAudit({ limit: query.limit, beforeSeq: query.before, entityId: query.entityId }) }));
   mount(app, {
     method: 'get', path: '/v1/audit/verify', operationId: 'verifyAudit', tag: 'audit',
-    summary: 'Re-hash the whole chain and name the first broken record',
-    responses: { 200: { description: 'Whether the chain is intact.', json: auditVerification } },
+    summary: 'Re-hash the whole chain, compare it with the signed checkpoints, and name the first broken record',
+    description: 'Detects an edited, deleted or swapped record (the hash chain), and a truncation or a re-hashing (the checkpoints of the signed head, kept outside the database).',
+    responses: { 200: { description: 'Whether the chain is intact, and why not.', json: auditVerification } },
   }, async (c) => c.json(await deps.store.verifyAudit()));
+  mount(app, {
+    method: 'post', path: '/v1/audit/checkpoint', operationId: 'checkpointAudit', tag: 'audit',
+    summary: 'Sign the chain\'s head now and append it to the checkpoint file',
+    description: 'Also done periodically (`LANTERN_AUDIT_CHECKPOINT_S`) and at stop. Refused when the chain no longer extends the last checkpoint.',
+    responses: { 200: { description: 'The signed head.', json: signedHead } },
+    errors: { 503: 'AUDIT_UNAVAILABLE: signing is not configured, or the chain no longer extends the last checkpoint.' },
+  }, async (c) => c.json(await deps.store.checkpointAudit()));
+  mount(app, {
+    method: 'get', path: '/v1/audit/export', operationId: 'exportAudit', tag: 'audit',
+    summary: 'A segment of the chain with the signed heads covering it, for `lantern audit verify`',
+    description: 'Records `from`–`to` with their payloads as stored; verifiable offline with the public key.',
+    query: auditExportQuery,
+    responses: { 200: { description: 'The segment.', json: auditSegment } },
+    errors: { 409: notSigned },
+  }, async (c, { query }) => c.json(await deps.store.exportAudit({ from: query.from, to: query.to })));
+  mount(app, {
+    method: 'get', path: '/v1/audit/bundle/{studyInstanceUid}', operationId: 'auditBundle', tag: 'audit',
+    summary: 'A study\'s accountability bundle: images\' SHA-256, findings with provenance, decisions, their audit records, a signed head',
+    description: 'Signed as a whole after the chain verified against its checkpoints; `lantern audit verify` checks it offline.',
+    responses: { 200: { description: 'The bundle.', json: accountabilityBundle } },
+    errors: { 404: 'No such study.', 409: notSigned },
+  }, async (c, { params }) => c.json(await deps.store.auditBundle(params.studyInstanceUid)));
   return app;
 }

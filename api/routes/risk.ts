@@ -22,7 +22,7 @@ export function riskRoutes(deps: ApiDeps) {
     description: 'Computed in-process, with its band, the reasons and validated-range warnings (an input outside what the model was validated on is answered and flagged, never hidden). Audited.',
     rawBody: { description: 'The model\'s inputs by name, in any accepted unit: `GET /v1/models/{modelId}` gives their JSON Schema as `inputSchema`.', mediaTypes: ['application/json'], schema: { type: 'object' } },
     responses: { 200: { description: 'A risk answer (risk model) or a score answer (published score).', json: calculationAnswer } },
-    errors: { 404: 'MODEL_NOT_FOUND', 422: 'VALIDATION_FAILED: each bad input named, with the unit or range expected.' },
+    errors: { 404: 'MODEL_NOT_FOUND', 422: 'VALIDATION_FAILED: each bad input named, with the unit or range expected.', 503: 'AUDIT_UNAVAILABLE: the answer\'s audit record could not be written in time (it is retried); no answer is given without it.' },
   }, async (c, { params }) => {
     const model = deps.registry.latest(params.modelId);
     if (!model || !(isRiskModel(model) || isScoreModel(model))) {
@@ -32,7 +32,7 @@ export function riskRoutes(deps: ApiDeps) {
       throw new InputValidationError([{ field: '(body)', message: 'the body is not valid JSON' }]);
     });
     const answer = isRiskModel(model) ? await evaluateRisk(model, body) : evaluateScoreModel(model, body);
-    deps.store.recordCalculation(requestActor(c), {
+    await deps.store.recordCalculation(requestActor(c), {
       kind: model.card.task,
       model: answer.model,
       inputs: answer.inputs,

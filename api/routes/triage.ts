@@ -28,7 +28,7 @@ export function triageRoutes(deps: ApiDeps) {
     description: 'With `studyInstanceUid` the assessment is stored on the study, which re-orders the worklist and the AI queue. Audited.',
     body: triageRequest,
     responses: { 200: { description: 'The triage, with each score and risk computed.', json: triageAnswer } },
-    errors: { 404: 'No such study.', 422: 'VALIDATION_FAILED: an unknown model or a bad input, each named.' },
+    errors: { 404: 'No such study.', 422: 'VALIDATION_FAILED: an unknown model or a bad input, each named.', 503: 'AUDIT_UNAVAILABLE: the answer\'s audit record could not be written in time (it is retried).' },
   }, async (c, { body }) => {
     const issues: { field: string; message: string }[] = [];
     const scores: Record<string, ScoreAnswer> = {};
@@ -69,7 +69,7 @@ export function triageRoutes(deps: ApiDeps) {
       }
     } else {
       result = { ...triage(policy.card, { ...clinical, findings: body.findings }, facts), policy: modelReference(policy) };
-      deps.store.recordCalculation(actor, { kind: 'triage', model: modelReference(policy), inputs: { clinical, findings: body.findings }, result });
+      await deps.store.recordCalculation(actor, { kind: 'triage', model: modelReference(policy), inputs: { clinical, findings: body.findings }, result });
     }
     return c.json({
       triage: result,
