@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { describeVerification, fetchAudit, verifyFile, writeDocument, type RemoteOptions } from './audit.ts';
 import { ingestPaths } from './ingest.ts';
+import { exportCommand } from './export.ts';
 import { loadConfig } from '../config.ts';
 import { runAll, runApi, runDatabase, runWorker } from '../roles/processes.ts';
 
@@ -64,6 +65,8 @@ audit.command('verify')
     for (const line of describeVerification(file, result)) console.log(line);
     process.exitCode = result.ok ? 0 : 1;
   });
+
+program.addCommand(exportCommand());
 
 try {
   await program.parseAsync();

@@ -16,8 +16,9 @@ const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdi
 /**
  * Debian packages each purpose needs, and how to tell they are there. `npm start` needs a
  * Redis (unless REDIS_URL names one); `npm test` also needs Chromium for the viewer tests,
- * a CJK font for the Chinese screens and Debian's python3-onnx for the FLOP benchmark's
- * generated ResNet graph. Nothing is downloaded but Debian packages.
+ * a CJK font for the Chinese screens, Debian's python3-onnx for the FLOP benchmark's
+ * generated ResNet graph, and dcmtk and dicom3tools to read and validate de-identified
+ * DICOM. Nothing is downloaded but Debian packages.
  */
 const SYSTEM_NEEDS = {
   start: [
@@ -28,6 +29,8 @@ const SYSTEM_NEEDS = {
     { pkg: 'chromium', present: () => fs.existsSync('/usr/bin/chromium') },
     { pkg: 'fonts-wqy-microhei', present: () => spawnSync('sh', ['-c', 'fc-list :lang=zh'], { encoding: 'utf8' }).stdout?.trim().length > 0 },
     { pkg: 'python3-onnx python3-numpy', present: () => spawnSync('/usr/bin/python3', ['-c', 'import onnx, numpy'], { stdio: 'ignore' }).status === 0 },
+    // dcmdump reads and dciodvfy validates the de-identified exports (dicom/deidentify).
+    { pkg: 'dcmtk dicom3tools', present: () => has('dcmdump') && has('dciodvfy') },
   ],
 };
 

@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDicom } from '../dicom/parse.ts';
+import { sharedDataDir } from '../dicom/test-data.ts';
+import { createBlobStore } from '../store/blobs.ts';
+import { exportDeidentified, type ExportOptions } from './export.ts';
+
+/** A model team asks for one study out of a Lantern data dir holding several. */
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-export-'));
+const blobDir = path.join(work, 'blobs');
+const studyDir = path.join(sharedDataDir, 'dicom/pydicom-testfiles/test_files/dicomdirtests/98892003');
+const others = ['dicom/pydicom-testfiles/test_files/CT_small.dcm', 'dicom/pydicom-data/files/RG1_J2KI.dcm'];
+let studyUid = '';
+let studyFiles: string[] = [];
+
+const options = (out: string, extra: Partial<ExportOptions> = {}): ExportOptions => ({
+  blobDir, out, studies: [studyUid], burnedInAnnotation: 'refuse', retainLongitudinalModifiedDates: true, ...extra,
+});
+
+beforeAll(async () => {
+  const blobs = createBlobStore(blobDir);
+  const walk = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  const inStudy = walk(studyDir);
+  studyUid = parseDicom(new Uint8Array(fs.readFileSync(inStudy[0]))).meta.studyInstanceUid;
+  studyFiles = inStudy.filter((file) => parseDicom(new Uint8Array(fs.readFileSync(file))).meta.studyInstanceUid === studyUid);
+  for (const file of [...inStudy, ...others.map((one) => path.join(sharedDataDir, one))]) await blobs.put(new Uint8Array(fs.readFileSync(file)));
+});
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+describe('lantern export --deidentify', () => {
+  it('when one study is asked for, then only its instances are written, under new UIDs, with a manifest naming no original identifier', () => {
+    const out = path.join(work, 'export-1');
+    const manifest = exportDeidentified(options(out));
+    expect(manifest.instances.length).toBe(studyFiles.length);
+    expect(new Set(manifest.instances.map((one) => one.studyInstanceUid)).size).toBe(1);
+    for (const one of manifest.instances) {
+      const bytes = new Uint8Array(fs.readFileSync(path.join(out, one.path)));
+      expect(parseDicom(bytes).meta.sopInstanceUid).toBe(one.sopInstanceUid);
+    }
+    const text = fs.readFileSync(path.join(out, 'manifest.json'), 'utf8');
+    expect(text).not.toContain(studyUid);
+    const original = parseDicom(new Uint8Array(fs.readFileSync(studyFiles[0])));
+    expect(text).not.toContain(original.dataSet.string('x00100020')!);
+    expect(fs.readdirSync(out).filter((name) => /mapping/i.test(name))).toEqual([]);
+  });
+
+  it('when the mapping is asked for, then it is written apart, readable by its owner only, and maps back to the originals', () => {
+    const out = path.join(work, 'export-2');
+    const mappingFile = path.join(work, 'private', 'mapping.json');
+    const manifest = exportDeidentified(options(out, { mapping: mappingFile }));
+    const mapping = JSON.parse(fs.readFileSync(mappingFile, 'utf8')) as { uids: Record<string, string> };
+    expect(mapping.uids[studyUid]).toBe(manifest.instances[0].studyInstanceUid);
+    expect(fs.statSync(mappingFile).mode & 0o077).toBe(0);
+  });
+
+  it('when the mapping would land inside the export, then the export is refused before anything is written', () => {
+    const out = path.join(work, 'export-3');
+    expect(() => exportDeidentified(options(out, { mapping: path.join(out, 'mapping.json') }))).toThrow(/outside the export/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('when all studies are exported twice with one key file, then both exports agree; without it, they do not', () => {
+    const keyFile = path.join(work, 'key');
+    fs.writeFileSync(keyFile, new Uint8Array(32).fill(3));
+    const a = exportDeidentified(options(path.join(work, 'a'), { studies: [], keyFile }));
+    const b = exportDeidentified(options(path.join(work, 'b'), { studies: [], keyFile }));
+    const c = exportDeidentified(options(path.join(work, 'c'), { studies: [] }));
+    expect(new Set(a.instances.map((one) => one.studyInstanceUid)).size).toBeGreaterThanOrEqual(3);
+    expect(b.instances.map((one) => one.path)).toEqual(a.instances.map((one) => one.path));
+    expect(c.instances.map((one) => one.path)).not.toEqual(a.instances.map((one) => one.path));
+  });
+});
