@@ -83,7 +83,7 @@ export interface LanternConfig {
   /** Other origins allowed to send state-changing requests (a page served elsewhere). Env `LANTERN_ALLOWED_ORIGINS`, comma-separated full origins. */
   allowedOrigins: string[];
   /**
-   * Requests per minute one client (IP) may make to an expensive route (STOW, risk, triage,
+   * Requests per minute one client (its bearer token, else its IP) may make to an expensive route (STOW, risk, triage,
    * agreement CSV), also its burst. Env `LANTERN_RATE_LIMIT`, default 600; 0 turns it off.
    */
   rateLimitPerMinute: number;

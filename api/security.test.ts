@@ -131,6 +131,15 @@ describe('rate limits', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
+  it('when API clients behind one address send their own bearer tokens, then each has its own budget', async () => {
+    const { app } = appWith({ rateLimitPerMinute: 2 });
+    const triage = (token?: string) => app.request('/v1/triage', at('localhost', { method: 'POST', body: '{}', headers: token ? { authorization: `Bearer ${token}` } : {} }));
+    for (const token of ['alice', 'alice', undefined, undefined]) expect((await triage(token)).status).toBe(200);
+    expect((await triage('alice')).status).toBe(429);
+    expect((await triage()).status).toBe(429);
+    expect((await triage('bob')).status).toBe(200);
+  });
+
   it('when the limit is 0, then nothing is limited', async () => {
     const { app } = appWith({ rateLimitPerMinute: 0 });
     for (let i = 0; i < 50; i++) expect((await app.request('/v1/triage', at('localhost', { method: 'POST', body: '{}' }))).status).toBe(200);

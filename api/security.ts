@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -20,7 +21,7 @@ import { tokenBuckets } from './rate-limit.ts';
  *   absent, `Referer`) is another origin is refused with 403 — whatever its content type, so
  *   a `text/plain` "simple" request from another site cannot write. Requests with neither
  *   header are not from a browser page (curl, DICOMweb clients) and pass.
- * - Rate limits: a token bucket per client on the expensive routes and on login (429 + Retry-After).
+ * - Rate limits: a token bucket per client (bearer token, else IP) on the expensive routes and on login (429 + Retry-After).
  *
  * Defaults: everything on; `LANTERN_ALLOWED_HOSTS`, `LANTERN_ALLOWED_ORIGINS`,
  * `LANTERN_RATE_LIMIT`, `LANTERN_LOGIN_RATE_LIMIT` and the TLS files adjust it (config.ts).
@@ -133,6 +134,16 @@ function originCheck(allowed: readonly string[]): MiddlewareHandler {
   };
 }
 
+/**
+ * Whose bucket a request draws from: an API client's bearer token when it sends one (each
+ * client behind one proxy or NAT address gets its own budget; a made-up token is refused by
+ * authentication before any expensive work, so inventing tokens buys nothing), else its IP.
+ */
+function clientKey(c: Context): string {
+  const bearer = /^bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
+  return bearer ? `token:${createHash('sha256').update(bearer).digest('base64url')}` : `ip:${clientIp(c)}`;
+}
+
 function clientIp(c: Context): string {
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
@@ -147,7 +158,7 @@ function rateLimit(routes: readonly [string, RegExp][], perMinute: number, what:
   return async (c, next) => {
     const limited = routes.some(([method, path]) => method === c.req.method && path.test(c.req.path));
     if (!limited) return next();
-    const taken = buckets.take(clientIp(c));
+    const taken = buckets.take(clientKey(c));
     if (!taken.allowed) {
       c.header('Retry-After', String(taken.retryAfterSeconds));
       return errorResponse(c, new ApiError(429, 'RATE_LIMITED', `too many requests to this ${what}; retry after ${taken.retryAfterSeconds} s`));
