@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_DICOM_LIMITS, LIMIT_SETTINGS, type DicomLimits } from './dicom/limits.ts';
 
 /**
  * Lantern's only reader of `process.env`. Everything else receives a typed
@@ -50,6 +51,14 @@ export interface LanternConfig {
   ortThreads: number;
   /** Largest accepted upload in bytes. Env `LANTERN_MAX_UPLOAD_BYTES`, default 512 MiB. */
   maxUploadBytes: number;
+  /**
+   * Largest body of any other request (JSON, or anything sent to a JSON route), refused with 413
+   * before it is read past this. Env `LANTERN_MAX_JSON_BYTES`, default 1 MiB: the largest real
+   * request (a triage with vitals and findings) is a few KiB.
+   */
+  maxJsonBodyBytes: number;
+  /** The bounds DICOM is parsed within (elements, nesting, value length, inflation, decoded pixels, time); env `LANTERN_DICOM_*`, see dicom/limits.ts. */
+  dicomLimits: DicomLimits;
   /** Prefix of BullMQ keys, so several Lanterns can share a Redis. Env `LANTERN_QUEUE_PREFIX`, default `lantern`. */
   queuePrefix: string;
   /** How long a worker's claim on a job lasts without renewal; a killed worker's job is re-run after about this long. Env `LANTERN_JOB_LOCK_MS`, default 30000. */
@@ -130,6 +139,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     workerNice: integer(env, 'LANTERN_WORKER_NICE', 10, 0, 19),
     ortThreads: integer(env, 'LANTERN_ORT_THREADS', 1, 1),
     maxUploadBytes: integer(env, 'LANTERN_MAX_UPLOAD_BYTES', 512 * 1024 * 1024, 1),
+    maxJsonBodyBytes: integer(env, 'LANTERN_MAX_JSON_BYTES', 1024 * 1024, 1),
+    dicomLimits: Object.fromEntries(Object.entries(LIMIT_SETTINGS).map(([key, name]) =>
+      [key, integer(env, name, DEFAULT_DICOM_LIMITS[key as keyof DicomLimits], key === 'parseDeadlineMs' ? 0 : 1)])) as unknown as DicomLimits,
     queuePrefix: env.LANTERN_QUEUE_PREFIX || 'lantern',
     jobLockMs: integer(env, 'LANTERN_JOB_LOCK_MS', 30_000, 1000),
     logLevel: env.LOG_LEVEL || 'info',

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type Context } from 'hono';
-import type { ApiDeps } from './deps.ts';
+import { bodyLimits } from './body-limit.ts';
+import { DEFAULT_MAX_JSON_BYTES, type ApiDeps } from './deps.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import { agreementRoutes } from './routes/agreement.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -31,6 +32,7 @@ export function createApp(deps: ApiDeps) {
   const app = new Hono();
   app.onError((error, c) => errorResponse(c, error));
   app.use('*', ...security({ ...deps.config, tls: Boolean(deps.config.tlsCertFile) }));
+  app.use('*', bodyLimits({ maxUploadBytes: deps.config.maxUploadBytes, maxJsonBodyBytes: deps.config.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BYTES }));
 
   const features = [healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes, eventRoutes,
     agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes].map((routes) => routes(deps));

@@ -8,9 +8,12 @@ import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from '../pipeline/instance-writes.ts';
 import type { StudyEvents } from './study-events.ts';
 
+/** The request body bound when the config does not set one (config.ts: LANTERN_MAX_JSON_BYTES). */
+export const DEFAULT_MAX_JSON_BYTES = 1024 * 1024;
+
 /** What the routes need, built once by the API role and handed to `createApp`. */
 export interface ApiDeps {
-  config: Pick<LanternConfig, 'maxUploadBytes' | 'viewerDir'> & Partial<Pick<LanternConfig, 'allowedHosts' | 'allowedOrigins' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'tlsCertFile'>>;
+  config: Pick<LanternConfig, 'maxUploadBytes' | 'viewerDir'> & Partial<Pick<LanternConfig, 'maxJsonBodyBytes' | 'dicomLimits' | 'dataDir' | 'allowedHosts' | 'allowedOrigins' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'tlsCertFile'>>;
   store: Store;
   blobs: BlobStore;
   registry: Pick<ModelRegistry, 'models' | 'forModality' | 'latest' | 'triagePolicy'>;

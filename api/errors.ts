@@ -13,10 +13,35 @@ export class ApiError extends Error {
   }
 }
 
-/** Turns a zod failure into a 422 that names every bad field. */
+/**
+ * An error answer never echoes unbounded input: at most this many `details`, each message cut to
+ * `MAX_DETAIL_CHARS` (a JSON body with a million unknown keys once made an 85 MiB answer).
+ */
+export const MAX_DETAILS = 20;
+const MAX_DETAIL_CHARS = 300;
+
+const clip = (text: string) => (text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}… (${text.length} characters)` : text);
+
+/** Turns a zod failure into a 422 that names the bad fields (the first `MAX_DETAILS`). */
 export function validationError(error: z.ZodError): ApiError {
-  return new ApiError(422, 'VALIDATION_FAILED', 'the request body is invalid',
-    error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message })));
+  const issues = error.issues;
+  const more = issues.length > MAX_DETAILS ? `; ${issues.length - MAX_DETAILS} more not listed` : '';
+  return new ApiError(422, 'VALIDATION_FAILED', `the request body is invalid${more}`,
+    issues.slice(0, MAX_DETAILS).map((issue) => ({ field: clip(issue.path.join('.')) || '(body)', message: clip(issue.message) })));
+}
+
+/** 413 before a body is read past `limit`; `setting` names the variable that raises it. */
+export function payloadTooLarge(limit: number, setting: string): ApiError {
+  const size = limit >= 1024 * 1024 ? `${Math.round((limit / 1024 / 1024) * 10) / 10} MiB` : `${limit} bytes`;
+  return new ApiError(413, 'PAYLOAD_TOO_LARGE', `the request body exceeds the ${size} limit (${setting})`);
+}
+
+/** Details as sent: a list is cut to `MAX_DETAILS`, and long strings inside an entry are clipped. */
+function boundedDetails(details: unknown): unknown {
+  if (!Array.isArray(details)) return details;
+  return details.slice(0, MAX_DETAILS).map((entry) => (entry && typeof entry === 'object'
+    ? Object.fromEntries(Object.entries(entry).map(([k, v]) => [k, typeof v === 'string' ? clip(v) : v]))
+    : entry));
 }
 
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -41,6 +66,6 @@ export function toApiError(error: unknown): ApiError {
 
 export function errorResponse(c: Context, error: unknown) {
   const apiError = toApiError(error);
-  const body = { error: { code: apiError.code, message: apiError.message, ...(apiError.details === undefined ? {} : { details: apiError.details }) } };
+  const body = { error: { code: apiError.code, message: apiError.message, ...(apiError.details === undefined ? {} : { details: boundedDetails(apiError.details) }) } };
   return c.json(body, apiError.status);
 }

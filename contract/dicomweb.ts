@@ -21,10 +21,23 @@ export const stowAnswer = z.object({
   failed: z.array(partFailure),
 }).meta({ id: 'StowAnswer' });
 
+/**
+ * A DICOM UID (PS3.5 §9.1): dot-separated components of digits, none with a leading zero
+ * (a lone 0 is fine), at most 64 characters. Lantern keys rows and paths by them, so a path
+ * parameter that is not one is refused before anything looks it up.
+ */
+export const DICOM_UID_PATTERN = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
+export const dicomUid = z.string()
+  .max(64, 'not a DICOM UID (PS3.5 §9.1): at most 64 characters')
+  .regex(DICOM_UID_PATTERN, 'not a DICOM UID (PS3.5 §9.1): digits and dots, no empty component, no leading zero')
+  .meta({ description: 'A DICOM UID (PS3.5 §9.1)' });
+
+export const studyParams = z.object({ studyInstanceUid: dicomUid });
+
 export const frameParams = z.object({
-  study: z.string(),
-  series: z.string(),
-  instance: z.string(),
+  study: dicomUid,
+  series: dicomUid,
+  instance: dicomUid,
   frame: z.string().meta({ description: '1-based frame number' }),
 });
 

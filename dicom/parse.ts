@@ -22,6 +22,9 @@ export interface DicomInstance {
   meta: InstanceMeta;
 }
 
+/** What ingest needs of a parsed instance (the data set stays where it was parsed). */
+export type ParsedInstance = Pick<DicomInstance, 'bytes' | 'transferSyntaxUid' | 'hasPart10Header' | 'meta'>;
+
 export const TS = {
   implicitLittle: '1.2.840.10008.1.2',
   explicitLittle: '1.2.840.10008.1.2.1',
@@ -58,7 +61,7 @@ export function parseDicom(bytes: Uint8Array, limits: DicomLimits = DEFAULT_DICO
   });
 }
 
-export function requirePixelData(instance: DicomInstance): ImageAttributes {
+export function requirePixelData(instance: Pick<DicomInstance, 'meta'>): ImageAttributes {
   if (!instance.meta.image) {
     throw new InvalidDicomError(
       `Instance has no Pixel Data (7FE0,0010); SOP Class ${instance.meta.sopClassUid} is not an image`,

@@ -1,4 +1,5 @@
-import { parseDicom, requirePixelData } from '../dicom/parse.ts';
+import { parseDicom, requirePixelData, type ParsedInstance } from '../dicom/parse.ts';
+import { requireValidUids } from '../dicom/uid.ts';
 import { logger, uidHash } from '../log.ts';
 import type { ModelRegistry } from '../inference/registry.ts';
 import type { ReadAssistQueue } from '../queue/enqueue.ts';
@@ -26,12 +27,19 @@ export interface IngestDeps {
   registry: Pick<ModelRegistry, 'forModality'>;
   readAssist: ReadAssistQueue;
   instanceWrites: InstanceWrites;
+  /**
+   * Parses and validates the bytes; the API passes its off-thread parser (dicom/parse-off-thread),
+   * so no upload is parsed on its event loop. Default: in-process, within the default limits.
+   */
+  parse?: (bytes: Uint8Array) => Promise<ParsedInstance>;
 }
 
 export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, actor: string): Promise<StoredInstance> {
-  const instance = parseDicom(bytes);
+  const instance = deps.parse ? await deps.parse(bytes) : parseDicom(bytes);
+  bytes = instance.bytes;
   const image = requirePixelData(instance);
   const meta = instance.meta;
+  requireValidUids(meta);
   const models = deps.registry.forModality(meta.modality).map((m) => m.key);
   const blobSha256 = await deps.blobs.put(bytes);
   const recorded = deps.instanceWrites.track(meta.sopInstanceUid, deps.store.recordInstance({

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { studyParams } from '../../contract/dicomweb.ts';
 import { codedTerms, READER_FINDING_LABELS, readerFindingAnswer, readerFindingRequest, type ReaderFinding } from '../../contract/reading.ts';
 import type { ReaderFindingRecord } from '../../store/types.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -25,6 +26,7 @@ export function readerFindingRoutes(deps: ApiDeps) {
     method: 'post', path: '/v1/studies/{studyInstanceUid}/reader-findings', operationId: 'addReaderFinding', tag: 'reading',
     summary: 'Add a finding the AI missed',
     description: 'Optionally on one image (`sopInstanceUid`) with a region inside it. Audited as `finding.reader-added`.',
+    params: studyParams,
     body: readerFindingRequest,
     responses: { 201: { description: 'The reader finding as recorded.', json: readerFindingAnswer } },
     errors: { 404: 'No such study.' },

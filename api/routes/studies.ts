@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { studyParams } from '../../contract/dicomweb.ts';
 import { studyDetail, type StudyDetail } from '../../contract/studies.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
@@ -11,8 +12,9 @@ export function studyRoutes(deps: ApiDeps) {
   mount(app, {
     method: 'get', path: '/v1/studies/{studyInstanceUid}', operationId: 'getStudy', tag: 'studies',
     summary: 'One study: its images, AI findings with every decision on them, reader findings and errors',
+    params: studyParams,
     responses: { 200: { description: 'The study.', json: studyDetail } },
-    errors: { 404: 'No study with that Study Instance UID.' },
+    errors: { 404: 'No study with that Study Instance UID.', 422: 'VALIDATION_FAILED: the path holds no DICOM UID.' },
   }, async (c, { params }) => {
     const detail = await deps.store.getStudy(params.studyInstanceUid);
     return c.json({

@@ -1,0 +1,263 @@
+/**
+ * Issue 12, bounded resources: each hostile request that once stalled, exhausted or crashed
+ * the API now gets its specific 4xx, stores nothing, and `/health/live` answers while it is in
+ * flight. The API role runs as `lantern api` does (PGlite, a private redis-server), with its
+ * limits scaled down by configuration so the files stay small enough for CI.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config.ts';
+import { corruptedLength, crWithUids, deepNesting, deflateBomb, manyElements, rleBomb, validCr } from '../dicom/hostile-files.ts';
+import { dicomLimits } from '../dicom/limits.ts';
+import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
+import { startApiRole, type ApiRole } from '../roles/api.ts';
+
+const MAX_UPLOAD = 16 * 1024 * 1024;
+const root = '1.2.826.0.1.3680043.10.998';
+let redis: PrivateRedis;
+let role: ApiRole;
+let dataDir: string;
+let seq = 0;
+const uidRoot = () => `${root}.${++seq}`;
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-bounded-'));
+  redis = await startPrivateRedis(path.join(dataDir, 'redis'));
+  const config = loadConfig({}, {
+    port: 0, dataDir, blobDir: path.join(dataDir, 'blobs'), redisUrl: redis.url, logLevel: 'silent',
+    maxUploadBytes: MAX_UPLOAD,
+    dicomLimits: dicomLimits({ maxElements: 300_000, maxInflatedBytes: 8 * 1024 * 1024, maxDecodedFrameBytes: 4 * 1024 * 1024 }),
+  });
+  role = await startApiRole({ ...config, redisUrl: redis.url });
+}, 120_000);
+
+afterAll(async () => {
+  await role?.stop();
+  await redis?.stop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Answer { status: number; body: { error?: { code: string; message: string; details?: unknown[] }; stored?: unknown[] }; bytes: number; at: number }
+
+async function send(pathname: string, body: Uint8Array | string, headers: Record<string, string>): Promise<Answer> {
+  const response = await fetch(new URL(pathname, role.url), { method: 'POST', body, headers });
+  const text = await response.text();
+  return { status: response.status, body: JSON.parse(text), bytes: text.length, at: performance.now() };
+}
+
+const stowOne = (bytes: Uint8Array) => send('/dicomweb/studies', bytes, { 'content-type': 'application/dicom' });
+
+function multipart(parts: Uint8Array[]): { body: Uint8Array; contentType: string } {
+  const boundary = 'lantern-bounded-test';
+  const chunks: Buffer[] = [];
+  for (const part of parts) chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), Buffer.from(part), Buffer.from('\r\n'));
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: new Uint8Array(Buffer.concat(chunks)), contentType: `multipart/related; type="application/dicom"; boundary=${boundary}` };
+}
+
+/**
+ * Sends `total` bytes chunked (no declared length), `head` first; resolves with the answer as
+ * soon as it comes, and how many bytes had been written by then.
+ */
+function chunkedUpload(pathname: string, contentType: string, head: Uint8Array, total: number): Promise<{ status: number; code?: string; written: number; at: number }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(pathname, role.url);
+    const request = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': contentType, 'transfer-encoding': 'chunked' } });
+    let written = 0;
+    let answered = false;
+    const chunk = Buffer.alloc(256 * 1024, 0x41);
+    const pump = () => {
+      while (!answered && written < total) {
+        const piece = written === 0 ? Buffer.from(head) : chunk;
+        written += piece.length;
+        if (!request.write(piece)) return void request.once('drain', pump);
+      }
+      if (!answered) request.end();
+    };
+    request.on('response', (response) => {
+      answered = true;
+      let text = '';
+      response.on('data', (d) => { text += d; });
+      response.on('end', () => {
+        request.destroy();
+        resolve({ status: response.statusCode!, code: text ? JSON.parse(text).error?.code : undefined, written, at: performance.now() });
+      });
+    });
+    request.on('error', (error) => (answered ? undefined : reject(error)));
+    pump();
+  });
+}
+
+/** Asks `/health/live` while `hostile` is in flight; returns both answers' times and the health latency. */
+async function healthDuring<T extends { at: number }>(hostile: Promise<T>, delayMs = 50) {
+  await new Promise((r) => setTimeout(r, delayMs));
+  const asked = performance.now();
+  const health = await fetch(new URL('/health/live', role.url));
+  const healthAt = performance.now();
+  const answer = await hostile;
+  return { answer, healthStatus: health.status, healthMs: healthAt - asked, healthFirst: healthAt < answer.at };
+}
+
+async function storedCounts() {
+  const rows = await role.store.db.query('select (select count(*) from studies) as studies, (select count(*) from instances) as instances');
+  const blobs = fs.existsSync(path.join(dataDir, 'blobs')) ? fs.readdirSync(path.join(dataDir, 'blobs'), { recursive: true }).filter((f) => fs.statSync(path.join(dataDir, 'blobs', String(f))).isFile()).length : 0;
+  const spooled = fs.existsSync(path.join(dataDir, 'tmp')) ? fs.readdirSync(path.join(dataDir, 'tmp')).length : 0;
+  const row = (rows as unknown as { rows: Record<string, unknown>[] }).rows?.[0] ?? (rows as unknown as Record<string, unknown>[])[0];
+  return { studies: Number(row.studies), instances: Number(row.instances), blobs, spooled };
+}
+
+describe('bounded resources: hostile uploads', () => {
+  it('when a valid CR is uploaded, then it is stored (the baseline the refusals are measured against)', async () => {
+    const answer = await stowOne(validCr(uidRoot()));
+    expect(answer.status).toBe(200);
+    expect(await storedCounts()).toMatchObject({ studies: 1, instances: 1, blobs: 1, spooled: 0 });
+  });
+
+  it('when an object has 400,000 elements (limit 300,000), then 422 DICOM_TOO_MANY_ELEMENTS, and health answers first', async () => {
+    const { answer, healthStatus, healthMs, healthFirst } = await healthDuring(stowOne(manyElements(uidRoot(), 400_000)), 5);
+    expect(answer.status).toBe(422);
+    expect(answer.body.error?.code).toBe('DICOM_TOO_MANY_ELEMENTS');
+    expect(answer.body.error?.message).toContain('LANTERN_DICOM_MAX_ELEMENTS');
+    expect(healthStatus).toBe(200);
+    console.info(`health during a 400,000-element upload: ${healthMs.toFixed(1)} ms; answered before the upload: ${healthFirst}`);
+  });
+
+  it('when an object just under the element limit is parsed (off-thread), then health answers while it is in flight', async () => {
+    // 290,000 elements: about half a second of dicom-parser, all of it on the parsing thread.
+    const { answer, healthStatus, healthMs, healthFirst } = await healthDuring(stowOne(manyElements(uidRoot(), 290_000)), 300);
+    expect(answer.status).toBe(422);
+    expect(answer.body.error?.code).toBe('NO_PIXEL_DATA');
+    expect(healthStatus).toBe(200);
+    expect(healthFirst).toBe(true);
+    console.info(`health while a 290,000-element object was parsed: ${healthMs.toFixed(1)} ms`);
+  });
+
+  it.each([
+    ['sequences nested 40 deep', () => deepNesting(uidRoot(), 40), 'DICOM_NESTING_TOO_DEEP'],
+    ['a deflate bomb (64 MiB from about 64 KiB; limit 8 MiB)', () => deflateBomb(uidRoot(), 64 * 1024 * 1024), 'DICOM_INFLATED_TOO_LARGE'],
+    ['an RLE frame expanding 64:1 past the frame budget', () => rleBomb(uidRoot(), 4096, 4096), 'DICOM_FRAME_TOO_LARGE'],
+    ['a corrupted length field', () => corruptedLength(uidRoot(), 0xfffffff0), 'TRUNCATED_DICOM'],
+  ])('when the upload is %s, then 422 with its code and nothing is stored', async (_, file, code) => {
+    const before = await storedCounts();
+    const answer = await stowOne(file());
+    expect(answer.status).toBe(422);
+    expect(answer.body.error?.code).toBe(code);
+    expect(await storedCounts()).toEqual(before);
+  });
+
+  it.each([
+    ['a path', () => '../../etc/passwd'],
+    ['markup', () => '<script>alert(1)</script>'],
+    ['10,000 characters', () => '1'.repeat(10_000)],
+    ['a leading zero', (s: string) => `1.2.04.${s}`],
+    ['an empty component', (s: string) => `1.2..${s}`],
+  ])('when a file\'s UIDs hold %s, then 422 INVALID_UID and nothing is stored', async (_, uid) => {
+    const before = await storedCounts();
+    const answer = await stowOne(crWithUids(uidRoot(), uid));
+    expect(answer.status).toBe(422);
+    expect(answer.body.error?.code).toBe('INVALID_UID');
+    expect(await storedCounts()).toEqual(before);
+  });
+
+  it('when a chunked application/dicom body runs past the upload limit, then 413 before it is read whole, and health answers meanwhile', async () => {
+    const before = await storedCounts();
+    const upload = chunkedUpload('/dicomweb/studies', 'application/dicom', validCr(uidRoot()), 8 * MAX_UPLOAD);
+    const { answer, healthStatus, healthFirst, healthMs } = await healthDuring(upload, 5);
+    expect(answer.status).toBe(413);
+    expect(answer.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(answer.written).toBeLessThan(4 * MAX_UPLOAD);
+    expect(healthStatus).toBe(200);
+    console.info(`chunked oversize upload: answered after ${answer.written} of ${8 * MAX_UPLOAD} bytes; health ${healthMs.toFixed(1)} ms, first: ${healthFirst}`);
+    expect(await storedCounts()).toEqual(before);
+  });
+
+  it('when a chunked multipart body runs past the upload limit after a good part, then 413 and nothing is stored, not even the good part', async () => {
+    const before = await storedCounts();
+    const { body, contentType } = multipart([validCr(uidRoot())]);
+    const head = body.subarray(0, body.length - `--lantern-bounded-test--\r\n`.length);
+    const answer = await chunkedUpload('/dicomweb/studies', contentType, head, 4 * MAX_UPLOAD);
+    expect(answer.status).toBe(413);
+    expect(await storedCounts()).toEqual(before);
+  });
+
+  it('when a multipart body has more parts than allowed, then 413 TOO_MANY_PARTS and nothing is stored', async () => {
+    const before = await storedCounts();
+    const tiny = new Uint8Array(8);
+    const { body, contentType } = multipart([validCr(uidRoot()), ...Array.from({ length: 10_000 }, () => tiny)]);
+    const answer = await send('/dicomweb/studies', body, { 'content-type': contentType });
+    expect(answer.status).toBe(413);
+    expect(answer.body.error?.code).toBe('TOO_MANY_PARTS');
+    expect(await storedCounts()).toEqual(before);
+  });
+
+  it('when many bad parts are refused, then the 422 lists at most 20 of them', async () => {
+    const { body, contentType } = multipart(Array.from({ length: 500 }, () => new Uint8Array(8)));
+    const answer = await send('/dicomweb/studies', body, { 'content-type': contentType });
+    expect(answer.status).toBe(422);
+    expect(answer.body.error?.details).toHaveLength(20);
+  });
+});
+
+describe('bounded resources: JSON bodies, NUL and path parameters', () => {
+  const triage = (body: string, headers: Record<string, string> = {}) => send('/v1/triage', body, { 'content-type': 'application/json', ...headers });
+
+  it('when a JSON body is over 1 MiB, then 413 PAYLOAD_TOO_LARGE on every JSON route', async () => {
+    const big = JSON.stringify({ pad: 'x'.repeat(1_100_000) });
+    for (const route of ['/v1/triage', '/v1/risk/news2', '/v1/findings/x/review', '/v1/studies/1.2.3/reader-findings', '/health/live']) {
+      const answer = await send(route, big, { 'content-type': 'application/json' });
+      expect(answer.status, route).toBe(413);
+      expect(answer.body.error?.code).toBe('PAYLOAD_TOO_LARGE');
+    }
+  });
+
+  it('when a chunked JSON body runs past 1 MiB, then 413 before it is read whole', async () => {
+    const answer = await chunkedUpload('/v1/triage', 'application/json', new TextEncoder().encode('{"pad":"'), 64 * 1024 * 1024);
+    expect(answer.status).toBe(413);
+    expect(answer.written).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('when JSON carries a million unknown keys, then 413; with 60,000 (under the limit), then a 422 whose answer stays small', async () => {
+    const keys = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":1`).join(',')}}`;
+    const million = keys(1_000_000);
+    expect(million.length).toBeGreaterThan(10 * 1024 * 1024);
+    expect((await triage(million)).status).toBe(413);
+    const { answer, healthStatus } = await healthDuring(triage(keys(60_000)), 0);
+    expect(answer.status).toBe(422);
+    expect(answer.bytes).toBeLessThan(16 * 1024);
+    expect((answer.body.error?.details ?? []).length).toBeLessThanOrEqual(20);
+    expect(healthStatus).toBe(200);
+  });
+
+  it('when a JSON string holds a NUL, then 422 NUL_CHARACTER on triage, risk, review and reader findings, never a 500', async () => {
+    for (const route of ['/v1/triage', '/v1/risk/news2', '/v1/findings/x/review', '/v1/studies/1.2.3/reader-findings']) {
+      const answer = await send(route, '{"comment":"a\\u0000b","reviewer":"x\\u0000"}', { 'content-type': 'application/json' });
+      expect(answer.status, route).toBe(422);
+      expect(answer.body.error?.code).toBe('NUL_CHARACTER');
+    }
+  });
+
+  it('when a path parameter holds a NUL, then 400 NUL_CHARACTER', async () => {
+    for (const route of ['/v1/studies/1.2.3%00', '/v1/findings/a%00/review', '/v1/models/news2%00']) {
+      const response = await fetch(new URL(route, role.url), route.endsWith('review') ? { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } } : {});
+      expect(response.status, route).toBe(400);
+      expect((await response.json()).error.code).toBe('NUL_CHARACTER');
+    }
+  });
+
+  it.each([
+    ['/v1/studies/..%2F..%2Fetc%2Fpasswd'],
+    ['/v1/studies/%3Cscript%3E'],
+    [`/v1/studies/${'1'.repeat(65)}`],
+    ['/v1/studies/1.02.3'],
+    ['/dicomweb/studies/1.2/series/1.2/instances/1.2.x/frames/1'],
+  ])('when a UID in the path is malformed (%s), then 422 naming the parameter', async (route) => {
+    const response = await fetch(new URL(route, role.url));
+    expect(response.status).toBe(422);
+    const { error } = await response.json();
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(JSON.stringify(error.details)).toMatch(/not a DICOM UID/);
+  });
+});
