@@ -29,6 +29,7 @@ export interface ExportOptions {
   keyFile?: string;
   burnedInAnnotation: 'refuse' | 'flag';
   retainLongitudinalModifiedDates: boolean;
+  retainPatientCharacteristics?: boolean;
 }
 
 export interface ExportManifest {
@@ -66,7 +67,10 @@ export function exportDeidentified(options: ExportOptions, onProgress?: (done: n
   const wanted = new Set(options.studies);
   const manifest: ExportManifest = {
     profile: `DICOM PS3.15 ${PROFILE_EDITION} Annex E, Basic Application Level Confidentiality Profile`,
-    options: options.retainLongitudinalModifiedDates ? ['Retain Longitudinal Temporal Information with Modified Dates'] : [],
+    options: [
+      ...(options.retainLongitudinalModifiedDates ? ['Retain Longitudinal Temporal Information with Modified Dates'] : []),
+      ...(options.retainPatientCharacteristics ? ['Retain Patient Characteristics'] : []),
+    ],
     tool: 'lantern export --deidentify 1',
     instances: [],
     refused: [],
@@ -84,7 +88,10 @@ export function exportDeidentified(options: ExportOptions, onProgress?: (done: n
     }
     if (wanted.size > 0 && !wanted.has(instance.meta.studyInstanceUid)) continue;
     try {
-      const out = deidentify(instance, { context, burnedInAnnotation: options.burnedInAnnotation, retainLongitudinalModifiedDates: options.retainLongitudinalModifiedDates });
+      const out = deidentify(instance, {
+        context, burnedInAnnotation: options.burnedInAnnotation,
+        retainLongitudinalModifiedDates: options.retainLongitudinalModifiedDates, retainPatientCharacteristics: options.retainPatientCharacteristics,
+      });
       const relative = path.join(out.studyInstanceUid, out.seriesInstanceUid, `${out.sopInstanceUid}.dcm`);
       fs.mkdirSync(path.join(options.out, path.dirname(relative)), { recursive: true, mode: 0o700 });
       fs.writeFileSync(path.join(options.out, relative), out.bytes, { mode: 0o600 });
@@ -121,7 +128,11 @@ export function exportCommand(): Command {
     .option('--key-file <file>', 'key (≥ 32 bytes) that makes this export link with another made with the same key')
     .option('--flag-burned-in', 'export images marked Burned In Annotation YES and flag them, instead of refusing them')
     .option('--remove-dates', 'empty or dummy dates instead of shifting them per patient')
-    .action((flags: { out: string; study?: string[]; blobDir?: string; mapping?: string; keyFile?: string; flagBurnedIn?: boolean; removeDates?: boolean }) => {
+    .option('--retain-patient-characteristics', 'keep age, sex, size, weight, ethnic group, smoking and pregnancy status (PS3.15 option)')
+    .action((flags: {
+      out: string; study?: string[]; blobDir?: string; mapping?: string; keyFile?: string;
+      flagBurnedIn?: boolean; removeDates?: boolean; retainPatientCharacteristics?: boolean;
+    }) => {
       const manifest = exportDeidentified({
         blobDir: flags.blobDir ?? loadConfig().blobDir,
         out: flags.out,
@@ -130,6 +141,7 @@ export function exportCommand(): Command {
         keyFile: flags.keyFile,
         burnedInAnnotation: flags.flagBurnedIn ? 'flag' : 'refuse',
         retainLongitudinalModifiedDates: !flags.removeDates,
+        retainPatientCharacteristics: flags.retainPatientCharacteristics ?? false,
       });
       const studies = new Set(manifest.instances.map((one) => one.studyInstanceUid)).size;
       console.log(`${manifest.instances.length} instances of ${studies} studies written to ${flags.out}; ${manifest.refused.length} not exported (see manifest.json)`);

@@ -39,14 +39,27 @@ const FREE_TEXT_VRS = new Set(['PN', 'LO', 'SH', 'ST', 'LT', 'UT', 'UC']);
 /** …except the coded vocabulary of a code item, which names a concept and never a person. */
 const CODE_ITEM = new Set([0x00080100, 0x00080102, 0x00080103, 0x00080104, 0x00080119, 0x00080120, 0x00080105]);
 
+/**
+ * The K rows of the Retain Patient Characteristics option: what a model's population gate
+ * reads (age, sex, size, weight) and a few more facts about the body. Its C rows (allergies,
+ * medical alerts, pre-medication, free-text history) stay removed: cleaning free text is not
+ * something this code can promise.
+ */
+const PATIENT_CHARACTERISTICS = new Set([
+  0x00101010, 0x00100040, 0x00101020, 0x00101030, // Patient's Age, Sex, Size, Weight
+  0x00102160, 0x001021a0, 0x001021c0, 0x00102203, // Ethnic Group, Smoking Status, Pregnancy Status, Patient's Sex Neutered
+]);
+
 export interface ActionOptions {
   retainLongitudinalModifiedDates: boolean;
+  retainPatientCharacteristics?: boolean;
   /** Inside a D sequence: free text is replaced too. */
   dummyText: boolean;
 }
 
 export function actionFor(tag: number, vr: string, options: ActionOptions): Action {
   const row = byTag.get(tag);
+  if (row && options.retainPatientCharacteristics && PATIENT_CHARACTERISTICS.has(tag)) return 'K';
   if (row) {
     if (options.retainLongitudinalModifiedDates && DATE_VRS.has(vr) && !BIRTH.has(tag)) return 'C';
     switch (row.action) {

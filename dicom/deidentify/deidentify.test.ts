@@ -280,6 +280,27 @@ describe('burned-in annotation', () => {
   });
 });
 
+describe('options', () => {
+  const file = () => new Uint8Array(fs.readFileSync(path.join(dicomDir, 'pydicom-testfiles/test_files/CT_small.dcm')));
+
+  it('when patient characteristics are retained, then age, sex and weight stay, the option is declared, and names and IDs still go', () => {
+    const out = parseDicom(deidentify(file(), { context: createDeidentifyContext(), retainPatientCharacteristics: true }).bytes);
+    const input = parseDicom(file());
+    for (const key of ['x00101010', 'x00100040', 'x00101030']) expect(top(out, key)).toBe(top(input, key));
+    expect(out.dataSet.elements.x00120064.items!.map((item) => item.dataSet!.string('x00080100'))).toEqual(['113100', '113107', '113108']);
+    expect(top(out, 'x00100010')).toBe('');
+    expect(top(out, 'x00100020')).toMatch(/^LANTERN-/);
+  });
+
+  it('when dates are not retained, then they are dummies and the data set says REMOVED', () => {
+    const out = parseDicom(deidentify(file(), { context: createDeidentifyContext(), retainLongitudinalModifiedDates: false }).bytes);
+    expect(top(out, 'x00080020')).toBe('');
+    expect(top(out, 'x00080021')).toBe('19000101');
+    expect(top(out, 'x00280303')).toBe('REMOVED');
+    expect(top(out, 'x00101010')).toBe('');
+  });
+});
+
 describe('keys', () => {
   it('when two exports use different keys, then their UIDs and pseudonyms cannot be linked; with the same key, they match', () => {
     const file = new Uint8Array(fs.readFileSync(path.join(dicomDir, 'pydicom-testfiles/test_files/CT_small.dcm')));

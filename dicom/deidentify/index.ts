@@ -29,6 +29,8 @@ export interface DeidentifyOptions {
   context: DeidentifyContext;
   /** Shift dates by a per-patient offset (default) rather than empty or dummy them. */
   retainLongitudinalModifiedDates?: boolean;
+  /** Retain Patient Characteristics Option: keep age, sex, size, weight and the like (default off). */
+  retainPatientCharacteristics?: boolean;
   /** 'refuse' (default) throws BurnedInAnnotationError for Burned In Annotation YES; 'flag' exports and reports it. */
   burnedInAnnotation?: 'refuse' | 'flag';
 }
@@ -72,9 +74,10 @@ export function deidentify(input: Uint8Array | DicomInstance, options: Deidentif
   }
   const patient = options.context.patient(rawString(dataSet, 'x00100020'), rawString(dataSet, 'x00100010'));
   const walk = new Walk(options.context, patient, transferSyntaxUid, retainDates);
-  const body = walk.dataSet(dataSet, { retainLongitudinalModifiedDates: retainDates, dummyText: false }, true)
+  const characteristics = options.retainPatientCharacteristics ?? false;
+  const body = walk.dataSet(dataSet, { retainLongitudinalModifiedDates: retainDates, retainPatientCharacteristics: characteristics, dummyText: false }, true)
     .filter((element) => !Object.values(WRITTEN).includes(element.tag));
-  body.push(...methodAttributes(retainDates));
+  body.push(...methodAttributes(retainDates, characteristics));
   const value = (tag: number) => {
     const found = body.find((element) => element.tag === tag);
     return found && 'value' in found ? readText(found.value) : '';
@@ -104,13 +107,16 @@ export function deidentify(input: Uint8Array | DicomInstance, options: Deidentif
 }
 
 /** (0012,0062), (0012,0063), (0012,0064) and (0028,0303) as PS3.3 C.7.1.1 and C.7.6.1 require after de-identification. */
-function methodAttributes(retainDates: boolean): OutElement[] {
+function methodAttributes(retainDates: boolean, characteristics: boolean): OutElement[] {
   const code = (value: string, meaning: string): OutElement[] => [
     { tag: 0x00080100, vr: 'SH', value: textValue(value, 'SH') },
     { tag: 0x00080102, vr: 'SH', value: textValue('DCM', 'SH') },
     { tag: 0x00080104, vr: 'LO', value: textValue(meaning, 'LO') },
   ];
-  const methods = [`DICOM PS3.15 ${PROFILE_EDITION} Basic Profile`, ...(retainDates ? ['Retain Longitudinal Modified Dates'] : []), 'Lantern dicom/deidentify 1'];
+  const methods = [
+    `DICOM PS3.15 ${PROFILE_EDITION} Basic Profile`, ...(retainDates ? ['Retain Longitudinal Modified Dates'] : []),
+    ...(characteristics ? ['Retain Patient Characteristics'] : []), 'Lantern dicom/deidentify 1',
+  ];
   return [
     { tag: WRITTEN.identityRemoved, vr: 'CS', value: textValue('YES', 'CS') },
     { tag: WRITTEN.method, vr: 'LO', value: textValue(methods.join('\\'), 'LO') },
@@ -118,6 +124,7 @@ function methodAttributes(retainDates: boolean): OutElement[] {
       tag: WRITTEN.methodCodes, vr: 'SQ', items: [
         code('113100', 'Basic Application Confidentiality Profile'),
         ...(retainDates ? [code('113107', 'Retain Longitudinal Temporal Information Modified Dates Option')] : []),
+        ...(characteristics ? [code('113108', 'Retain Patient Characteristics Option')] : []),
       ],
     },
     { tag: WRITTEN.temporal, vr: 'CS', value: textValue(retainDates ? 'MODIFIED' : 'REMOVED', 'CS') },

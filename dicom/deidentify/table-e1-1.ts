@@ -10,7 +10,10 @@
  * reading every IOD, `./actions.ts` takes the branch that can never break conformance
  * (Z for X/Z, D whenever D is offered, U* for X/Z/U*), which removes the same information.
  *
- * Rows are grouped by action only to keep this file short; `TABLE_E1_1` is the flat table.
+ * Transcribed from the edition's table as machine-extracted in KitwareMedical/dicom-anonymizer
+ * (dicomfields_2024b.py, its action lists only), with spot checks against the extraction in
+ * innolitics/dicom-standard (confidentiality_profile_attributes.json), which also carries the
+ * options' columns. Rows are grouped by action only to keep this file short; `TABLE_E1_1` is the flat table.
  * The date/time rows are what the "Retain Longitudinal Temporal Information with Modified
  * Dates" option turns into C (see `./actions.ts`).
  */
