@@ -34,15 +34,17 @@ export const signedHead = z.object({
 }).meta({ id: 'SignedAuditHead' });
 
 /**
- * The whole chain re-hashed and compared with every signed checkpoint: `firstBrokenSeq`
- * names the first row that does not follow from the one before, the first removed by a
- * truncation, or the signed seq whose hash a re-hashing changed; `reason` says which.
+ * The whole chain re-hashed and compared with every signed checkpoint. Without `reason`,
+ * `firstBrokenSeq` names the first row that does not follow from the one before (edited,
+ * deleted, moved); `reason` names what only the checkpoints reveal: `truncated` (the first
+ * removed row), `rewritten` (the signed seq whose hash a re-hashing changed), `checkpoint`
+ * (a checkpoint line not validly signed).
  */
 export const auditVerification = z.object({
   intact: z.boolean(),
   checked: z.number().int(),
   firstBrokenSeq: z.number().int().optional(),
-  reason: z.enum(['chain', 'truncated', 'rewritten', 'checkpoint']).optional(),
+  reason: z.enum(['truncated', 'rewritten', 'checkpoint']).optional(),
   detail: z.string().optional(),
   anchor: z.object({
     checkpoints: z.number().int(),

@@ -18,10 +18,14 @@ export interface AuditSeal {
 }
 
 export interface AnchoredVerification extends AuditVerification {
-  /** Why it is not intact: the chain itself, a truncation, a re-hash, or a checkpoint that is not validly signed. */
-  reason?: 'chain' | 'truncated' | 'rewritten' | 'checkpoint';
+  /**
+   * What only the checkpoints reveal: a truncation, a re-hash, or a checkpoint that is not
+   * validly signed. Absent when the chain itself breaks (`firstBrokenSeq` does not follow
+   * from the record before it: edited, deleted or moved).
+   */
+  reason?: 'truncated' | 'rewritten' | 'checkpoint';
   detail?: string;
-  anchor: {
+  anchor?: {
     /** Checkpoints signed by this key and compared with the chain. */
     checkpoints: number;
     latest?: { seq: number; hash: string; at: string };
@@ -44,9 +48,8 @@ export async function verifyAnchored(db: Queryable, key: Pick<AuditKey, 'publicK
     ...(latest ? { latest: { seq: latest.seq, hash: latest.hash, at: latest.at } } : {}),
     unanchored: Math.max(0, head.seq - (latest?.seq ?? 0)),
   };
-  if (!verification.intact) {
-    return { ...verification, reason: 'chain', detail: `record ${verification.firstBrokenSeq} does not follow from the one before (edited, deleted or moved)`, anchor };
-  }
+  // A break in the chain itself keeps the answer it always had: the first record that does not follow.
+  if (!verification.intact) return verification;
   if (invalid >= 0) {
     return { ...verification, intact: false, reason: 'checkpoint', detail: `checkpoint line ${invalid + 1} is not a validly signed head: the checkpoint file was altered`, anchor };
   }
