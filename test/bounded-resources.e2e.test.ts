@@ -43,7 +43,7 @@ afterAll(async () => {
 interface Answer { status: number; body: { error?: { code: string; message: string; details?: unknown[] }; stored?: unknown[] }; bytes: number; at: number }
 
 async function send(pathname: string, body: Uint8Array | string, headers: Record<string, string>): Promise<Answer> {
-  const response = await fetch(new URL(pathname, role.url), { method: 'POST', body, headers });
+  const response = await fetch(new URL(pathname, role.url), { method: 'POST', body: body as BodyInit, headers });
   const text = await response.text();
   return { status: response.status, body: JSON.parse(text), bytes: text.length, at: performance.now() };
 }
