@@ -36,11 +36,13 @@ afterEach(async () => {
 
 /** A store over the test's PGlite (its chain emptied) with its key and checkpoints in a fresh folder; `fail` makes every query fail while true. */
 async function sealedStore(options: Partial<StoreOptions> = {}, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-audit-'))) {
-  const control = { fail: false };
+  const control = { fail: false, conflicts: 0 };
+  const conflict = () => Object.assign(new Error('could not serialize access'), { code: '40001' });
   const flaky: Database = {
     kind: db.kind,
     query: (sql, params) => (control.fail ? Promise.reject(new Error('connection refused')) : db.query(sql, params)),
-    transaction: (work, o) => (control.fail ? Promise.reject(new Error('connection refused')) : db.transaction(work, o)),
+    transaction: (work, o) => (control.fail ? Promise.reject(new Error('connection refused'))
+      : control.conflicts-- > 0 ? Promise.reject(conflict()) : db.transaction(work, o)),
     close: async () => undefined,
   };
   const seal: AuditSeal = { key: openAuditKey(path.join(dir, 'signing-key.pem')), checkpointFile: path.join(dir, 'checkpoints.jsonl'), intervalMs: 0 };
@@ -150,6 +152,14 @@ describe('calculation audits that must not be lost', () => {
     expect(trail.find((r) => r.action === 'audit.unstorable')!.payload.record).toMatch(/"actor":"poison"/);
     expect(store.auditStatus()).toMatchObject({ state: 'degraded', records: { quarantined: 1, pending: 0 } });
     expect(errors.join()).toMatch(/quarantined/);
+  });
+
+  it('when commits fail for a transient reason while the database answers, then no record is quarantined: all are written on retry', async () => {
+    const { store, control } = await sealedStore();
+    control.conflicts = 3;
+    await Promise.all([store.recordCalculation('Dr Wu', calculation(50)), store.recordCalculation('Dr Li', calculation(51))]);
+    expect(store.auditStatus()).toMatchObject({ state: 'ok', records: { pending: 0, quarantined: 0 } });
+    expect((await store.listAudit({ limit: 10 })).map((r) => r.action)).toEqual(['risk.calculated', 'risk.calculated']);
   });
 
   it('when the database is down, then the answer fails within the wait, health is degraded, and the record is written once it returns', async () => {

@@ -1,9 +1,11 @@
 /**
  * The audit of synchronous calculations (risk, score, triage): group-committed, and awaited.
  *
- * Contract: `recordCalculation` resolves once the record is in the chain. Records made
- * within GROUP_COMMIT_MS share one transaction, so a burst costs one round trip; the
- * caller answers only after that (a few ms more than the calculation), and answers 503
+ * Contract: `recordCalculation` resolves once the record is in the chain. Group commit
+ * without an added wait: the first record is written at once, and records arriving while
+ * a commit is in flight share the next transaction, so a burst costs one round trip per
+ * commit, not per record. The caller answers only after that (one commit more than the
+ * calculation: the price of never answering without a record), and answers 503
  * when the record is not written within `auditWaitMs`. Such a record is not dropped: it
  * stays queued and is retried with backoff until written (its idempotency key makes a
  * retry after an ambiguous commit a no-op), so the trail may show a calculation whose
@@ -20,8 +22,8 @@ import { canonicalJson } from './canonical-json.ts';
 import { appendAudits, auditedTransaction, checkAuditEntry, type AuditEntry } from './audit.ts';
 import { AuditUnavailableError, type StoreContext } from './shared.ts';
 
-/** How long a calculation's audit record may wait to share a transaction with others. */
-const GROUP_COMMIT_MS = 20;
+/** Records of the same event-loop turn share a transaction; later ones queue behind the commit in flight. */
+const GROUP_COMMIT_MS = 0;
 /** Retry backoff after a failed commit: doubles from the first to the last. */
 const RETRY_MS = [250, 30_000] as const;
 /** How long after a quarantined record the audit stays degraded: someone must look. */
@@ -92,7 +94,7 @@ export function calculationAudits({ db, options }: StoreContext) {
         await auditedTransaction(db, (tx) => appendAudits(tx, [waiting.entry]));
         waiting.settle?.resolve();
       } catch (error) {
-        if (!(await databaseAnswers()) || !(await quarantine(waiting, error))) retry.push(waiting);
+        if (!refusesThisRecord(error) || !(await databaseAnswers()) || !(await quarantine(waiting, error))) retry.push(waiting);
       }
     }
     return retry;
@@ -208,6 +210,16 @@ export function calculationAudits({ db, options }: StoreContext) {
       pending.forEach((w) => w.settle?.reject(new AuditUnavailableError('the store closed before the audit record was written')));
     },
   };
+}
+
+/**
+ * Whether an error is the database refusing this record's content (data, constraint, a
+ * trigger's exception), which no retry will change; connection, concurrency and resource
+ * failures (SQLSTATE classes 08, 40, 53, 55, 57, 58) or errors without a code are retried.
+ */
+function refusesThisRecord(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !['08', '40', '53', '55', '57', '58'].includes(code.slice(0, 2));
 }
 
 /** Entries left by the last close; written again at start (their idempotency keys make that safe). */
