@@ -12,7 +12,9 @@ const program = new Command('lantern')
 
 program.command('start').description('run everything on this machine (private redis unless REDIS_URL, PGlite unless DATABASE_URL, API, workers)').action(runAll);
 program.command('api').description('run the API role (needs REDIS_URL; DATABASE_URL for a shared PostgreSQL)').action(runApi);
-program.command('db').description('serve the embedded PGlite database to the other roles (what `lantern start` runs when DATABASE_URL is unset)').action(runDatabase);
+program.command('db').description('serve the embedded PGlite database to the other roles (what `lantern start` runs when DATABASE_URL is unset)')
+  .option('--port <port>', 'loopback port (default: a free one; `lantern start` passes the old one when it restarts the server)')
+  .action(runDatabase);
 program.command('worker').description('run one worker process (needs REDIS_URL and the shared LANTERN_BLOB_DIR)').action(runWorker);
 program.command('ingest')
   .description('upload DICOM files or folders to a running Lantern through STOW-RS')

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { resultJob } from '../contract/jobs.ts';
 import { logger, uidHash } from '../log.ts';
 import { redisConnection } from '../queue/connection.ts';
@@ -29,10 +29,27 @@ export function createResultsConsumer(options: { redisUrl: string; prefix: strin
     logger.info({ instance: uidHash(result.sopInstanceUid), kind: result.kind }, 'result persisted');
   }, { connection, prefix: options.prefix, concurrency: 1, autorun: true });
   worker.on('error', (error) => logger.error({ err: error }, 'results consumer error'));
+  const queue = new Queue<ResultJob>(RESULTS_QUEUE, { connection, prefix: options.prefix });
   return {
     worker,
+    /**
+     * Persists the results waiting or being persisted, for up to `deadlineMs` (when stopping,
+     * after the workers): what they handed back is written before the database stops. Results
+     * waiting out a retry's backoff stay queued in Redis for the next start. True if none are left.
+     */
+    async drain(deadlineMs: number): Promise<boolean> {
+      const until = Date.now() + deadlineMs;
+      const pending = () => queue.getJobCounts('waiting', 'prioritized', 'active').then((counts) => Object.values(counts).reduce((a, b) => a + b, 0));
+      for (;;) {
+        const left = await Promise.race([pending(), new Promise<number>((resolve) => setTimeout(resolve, Math.max(0, until - Date.now()), -1).unref())]);
+        if (left === 0) return true;
+        if (Date.now() >= until) return false;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
     async stop() {
       await worker.close();
+      await queue.close();
       await connection.quit();
     },
   };

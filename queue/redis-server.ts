@@ -7,6 +7,8 @@ import path from 'node:path';
 export interface PrivateRedis {
   url: string;
   port: number;
+  /** Settles when the redis-server exits, for whatever reason (a supervisor restarts it). */
+  exited: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,16 +50,19 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts a redis-server owned by this process: loopback only, a free port, AOF
- * persistence under `dir` (queued jobs survive a restart), no RDB snapshots.
- * `stop()` asks it to shut down (flushing the AOF) and waits for it to exit.
+ * Starts a redis-server owned by this process: loopback only, a free port (or `port`,
+ * to restart one on the address its clients know), AOF persistence under `dir` (queued
+ * jobs survive a restart), no RDB snapshots. `stop()` asks it to shut down (flushing the
+ * AOF) and waits for it to exit. A redis-server that an earlier owner left running on
+ * the same folder (its owner was killed) is stopped first: two must never append to one AOF.
  */
-export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
+export async function startPrivateRedis(dir: string, options: { port?: number } = {}): Promise<PrivateRedis> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dir, 0o700);
   const password = privatePassword(dir);
-  const port = await freePort();
-  const args = [path.resolve(dir, CONFIG_FILE), '--port', String(port), '--bind', '127.0.0.1', '--dir', path.resolve(dir), '--appendonly', 'yes',
+  await stopOrphan(dir);
+  const port = options.port ?? await freePort();
+  const args = [path.resolve(dir, CONFIG_FILE), '--port', String(port), '--pidfile', path.resolve(dir, PID_FILE), '--bind', '127.0.0.1', '--dir', path.resolve(dir), '--appendonly', 'yes',
     '--save', '', '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'warning',
     '--logfile', path.resolve(dir, 'redis.log'), '--maxmemory-policy', 'noeviction'];
   let child: ChildProcess;
@@ -74,7 +79,7 @@ export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
   } catch (error) {
     throw new RedisServerMissingError(`cannot start redis-server: ${(error as Error).message}`);
   }
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     child.once('error', (error) => reject(new RedisServerMissingError(
       `redis-server is not installed (${error.message}); install it with: sudo apt-get install -y redis-server`)));
@@ -95,6 +100,7 @@ export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
   return {
     url: `redis://:${password}@127.0.0.1:${port}`,
     port,
+    exited,
     async stop() {
       process.removeListener('exit', killOnExit);
       if (child.exitCode !== null) return;
@@ -104,4 +110,29 @@ export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
       clearTimeout(timeout);
     },
   };
+}
+
+/** redis-server writes it at start and removes it on a clean shutdown: one left behind names a server whose owner died. */
+const PID_FILE = 'redis.pid';
+
+/**
+ * Stops the redis-server named by `dir`'s pid file if it still runs in `dir` (its working
+ * folder, where it appends the AOF): SIGTERM, which flushes the AOF, then SIGKILL after 10 s.
+ * A pid reused by an unrelated process is left alone.
+ */
+async function stopOrphan(dir: string): Promise<void> {
+  let pid: number;
+  let cwd: string;
+  try {
+    pid = Number.parseInt(fs.readFileSync(path.join(dir, PID_FILE), 'utf8').trim(), 10);
+    cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return; // no pid file, the process is gone, or it is not ours to inspect
+  }
+  if (cwd !== path.resolve(dir) || !fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('redis-server')) return;
+  process.kill(pid, 'SIGTERM');
+  for (const deadline = Date.now() + 10_000; fs.existsSync(`/proc/${pid}`);) {
+    if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
@@ -8,19 +9,28 @@ import { loadModelRegistry } from '../inference/registry.ts';
 import { createStudyPrioritiser } from '../inference/triage.ts';
 import { logger } from '../log.ts';
 import { createInstanceWrites } from '../pipeline/instance-writes.ts';
+import { createReconciler } from '../pipeline/reconcile.ts';
 import { createResultsConsumer } from '../pipeline/results-consumer.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { createReadAssistQueue } from '../queue/enqueue.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
+import { drainableServer } from './http-drain.ts';
 import { tlsServing } from './tls.ts';
+
+/** How long a stopping API waits for requests in flight, and then for results waiting to be persisted. */
+const HTTP_GRACE_MS = 10_000;
+const RESULTS_DRAIN_MS = 5_000;
 
 export interface ApiRole {
   url: string;
   /** The role's own store and change events: what an in-process caller (a test) may inspect. */
   store: Store;
   events: StudyEvents;
+  /** Stops taking requests and lets those in flight finish: the first step of a shutdown. */
+  stopAccepting(): Promise<void>;
+  /** Stops taking requests, persists the results waiting, closes everything. */
   stop(): Promise<void>;
 }
 
@@ -54,6 +64,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
 
   const tls = tlsServing(config);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, ...tls.serveOptions });
+  const http = drainableServer(server as Server, (request) => request.url?.startsWith('/v1/events') ?? false);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -62,14 +73,21 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   const url = `${tls.scheme}://${config.host}:${port}`;
   logger.info({ url, models: registry.models.map((m) => m.key), database: store.db.kind }, 'api listening');
 
+  // Work stored but never queued (Redis died between the two) is queued again now and whenever Redis comes back.
+  const reconciler = createReconciler({ store, readAssist });
+  const reconcile = () => void reconciler.run().catch((error) => logger.error({ err: error }, 'reconciliation failed; it runs again when Redis reconnects'));
+  redis.on('ready', reconcile);
+  reconcile();
+
   return {
     url,
     store,
     events,
+    stopAccepting: () => http.close(HTTP_GRACE_MS),
     async stop() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      await closed;
+      redis.off('ready', reconcile);
+      await http.close(HTTP_GRACE_MS);
+      await results.drain(RESULTS_DRAIN_MS);
       await results.stop();
       await frameDecoder.close();
       await readAssist.close();

@@ -1,39 +1,54 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig, type LanternConfig } from '../config.ts';
 import { logger } from '../log.ts';
 import { startPrivateRedis } from '../queue/redis-server.ts';
 import { servePglite } from '../store/pglite-server.ts';
-import { startApiRole } from './api.ts';
+import { startApiRole, type ApiRole } from './api.ts';
+import { forkRole, supervise, type Supervised } from './supervisor.ts';
 import { startWorkerRole } from './worker.ts';
 
-const lanternBin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'lantern.mjs');
+export interface Shutdown {
+  /** What to run on the first stop request; one that came earlier waits for it. */
+  stopWith(stop: () => Promise<void>): void;
+}
 
 /**
- * Runs `stop` once on SIGINT/SIGTERM, then exits; a second signal exits at once.
- * A process forked by `lantern start` ignores the terminal's Ctrl-C (its parent
- * decides when it stops) and stops if the parent goes away.
+ * Installed before a role starts, so that a stop request during start-up is not lost:
+ * it runs `stop` (once the role has handed it over) exactly once, then exits; a second
+ * signal exits at once. A process forked by `lantern start` ignores the terminal's
+ * Ctrl-C, stops when its parent asks (IPC `{ stop: true }`) or goes away, and with
+ * `parentDecides` also ignores SIGTERM: a signal to the whole process group must not
+ * stop the database before the API that writes to it.
  */
-export function onShutdown(stop: () => Promise<void>, deadlineMs: number): void {
+export function onShutdown(deadlineMs: number, options: { parentDecides?: boolean } = {}): Shutdown {
+  let handOver: (stop: () => Promise<void>) => void = () => undefined;
+  const stopFn = new Promise<() => Promise<void>>((resolve) => { handOver = resolve; });
   let stopping = false;
-  const handler = (signal: string) => {
-    if (stopping) process.exit(1);
+  const handler = (reason: string, isSignal: boolean) => {
+    if (stopping) {
+      if (isSignal) process.exit(1);
+      return;
+    }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ reason }, 'shutting down');
     setTimeout(() => {
       logger.error({ deadlineMs }, 'shutdown deadline passed; exiting anyway');
       process.exit(1);
     }, deadlineMs).unref();
-    stop().then(() => process.exit(0), (error) => {
+    stopFn.then((stop) => stop()).then(() => process.exit(0), (error) => {
       logger.error({ err: error }, 'unclean shutdown');
       process.exit(1);
     });
   };
   const forked = typeof process.send === 'function';
-  process.on('SIGINT', () => (forked ? undefined : handler('SIGINT')));
-  process.on('SIGTERM', () => handler('SIGTERM'));
-  if (forked) process.on('disconnect', () => handler('parent gone'));
+  process.on('SIGINT', () => (forked ? undefined : handler('SIGINT', true)));
+  process.on('SIGTERM', () => (forked && options.parentDecides ? undefined : handler('SIGTERM', true)));
+  if (forked) {
+    process.on('message', (message: { stop?: boolean } | null) => (message?.stop ? handler('asked by lantern start', false) : undefined));
+    process.on('disconnect', () => handler('parent gone', false));
+  }
+  return { stopWith: (stop) => handOver(stop) };
 }
 
 /** Active jobs get the grace period; closing connections and the database gets the rest. */
@@ -46,89 +61,147 @@ function requireRedis(config: LanternConfig): LanternConfig & { redisUrl: string
 
 export async function runApi(): Promise<void> {
   const config = requireRedis(loadConfig());
+  const shutdown = onShutdown(shutdownDeadline(config));
   const api = await startApiRole(config);
-  onShutdown(api.stop, shutdownDeadline(config));
+  shutdown.stopWith(api.stop);
 }
 
-/** Serves the embedded PGlite to the other roles of `lantern start` (see store/pglite-server.ts). */
-export async function runDatabase(): Promise<void> {
+/** Serves the embedded PGlite to the other roles of `lantern start` (see store/pglite-server.ts), on `port` when restarted. */
+export async function runDatabase(options: { port?: string } = {}): Promise<void> {
   const config = loadConfig();
-  const server = await servePglite(path.join(config.dataDir, 'pglite'));
-  process.send?.({ url: server.url });
+  const shutdown = onShutdown(shutdownDeadline(config), { parentDecides: true });
+  const server = await servePglite(path.join(config.dataDir, 'pglite'), Number(options.port ?? 0));
+  shutdown.stopWith(server.stop);
+  process.send?.({ ready: true, url: server.url });
   console.log(`lantern db: PGlite under ${path.join(config.dataDir, 'pglite')} at ${server.url}`);
-  onShutdown(server.stop, shutdownDeadline(config));
 }
 
 export async function runWorker(): Promise<void> {
   const config = requireRedis(loadConfig());
+  const shutdown = onShutdown(shutdownDeadline(config));
   const worker = await startWorkerRole(config);
+  shutdown.stopWith(worker.stop);
   process.send?.({ ready: true });
-  onShutdown(worker.stop, shutdownDeadline(config));
 }
 
-/**
- * Forks `lantern <role>` and resolves with the first message it sends (its readiness);
- * rejects if it exits before that.
- */
-function forkRole(role: string, env: NodeJS.ProcessEnv): { child: ChildProcess; ready: Promise<Record<string, unknown>> } {
-  const child = fork(lanternBin, [role], { env: { ...process.env, ...env }, stdio: 'inherit' });
-  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.once('message', (message) => resolve(message as Record<string, unknown>));
-    child.once('exit', (code) => reject(new Error(`lantern ${role} exited with code ${code} before it was ready`)));
-  });
-  return { child, ready };
-}
-
-/** Asks a child role to stop and waits for it, killing it if it outlives `graceMs`. */
-function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), graceMs).unref();
-  });
+/** What `lantern start` runs, filled in as each part comes up. */
+interface Parts {
+  redis?: Supervised;
+  database?: Supervised;
+  api?: ApiRole;
+  workers: Supervised[];
 }
 
 /**
  * Everything on one machine: a private redis-server unless REDIS_URL is set, a private
  * PGlite server process (`lantern db`, data under var/) unless DATABASE_URL is set, the
- * API role in this process and LANTERN_WORKERS worker processes, restarted if they die.
- * Ctrl-C stops workers first (they finish or hand back their jobs), then the API, then
- * the database and redis.
+ * API role in this process and LANTERN_WORKERS worker processes. Each child is restarted
+ * with backoff when it dies (redis and the database on the same port, so their clients
+ * reconnect); one that fails to start never takes down the rest. SIGINT/SIGTERM, at any
+ * moment, including during start-up, stop the parts in order: the API stops taking
+ * requests, workers finish (or hand back) their jobs, the results they handed back are
+ * persisted, then the database and redis.
  */
 export async function runAll(): Promise<void> {
   const base = loadConfig();
-  const redis = base.redisUrl ? undefined : await startPrivateRedis(path.join(base.dataDir, 'redis'));
-  const database = base.databaseUrl ? undefined : forkRole('db', { LANTERN_DATA_DIR: base.dataDir });
-  const databaseUrl = base.databaseUrl ?? String((await database!.ready).url);
-  // The private PGlite is one session: one pooled connection keeps transactions apart.
-  const config = { ...base, redisUrl: base.redisUrl ?? redis!.url, databaseUrl, databasePoolMax: database ? 1 : base.databasePoolMax, databaseNamedStatements: Boolean(database) };
+  const shutdown = onShutdown(shutdownDeadline(base) + 20_000);
+  const releaseDataDir = base.redisUrl && base.databaseUrl ? () => undefined : claimDataDir(base.dataDir);
+  const parts: Parts = { workers: [] };
   let stopping = false;
-  const workers = new Set<ChildProcess>();
-  const workerEnv = { REDIS_URL: config.redisUrl, LANTERN_DATA_DIR: config.dataDir, LANTERN_BLOB_DIR: config.blobDir, LANTERN_MODELS_DIR: config.modelsDir };
-
-  const spawnWorker = async () => {
-    const { child, ready } = forkRole('worker', workerEnv);
-    workers.add(child);
-    child.once('exit', (code, signal) => {
-      workers.delete(child);
-      if (stopping) return;
-      logger.warn({ code, signal }, 'worker process exited; starting another');
-      setTimeout(spawnWorker, 1000);
-    });
-    await ready;
-  };
-
-  const api = await startApiRole(config);
-  await Promise.all(Array.from({ length: config.workers }, spawnWorker));
-  console.log(`\nLantern is running: open ${api.url}\n  redis ${redis ? `${redis.url} (private, AOF under ${path.join(config.dataDir, 'redis')})` : '(REDIS_URL)'}` +
-    `\n  database ${database ? `PGlite under ${path.join(config.dataDir, 'pglite')} (private server process)` : '(DATABASE_URL)'}\n  workers ${config.workers}\nPress Ctrl-C to stop.\n`);
-
-  onShutdown(async () => {
+  const started = startParts(base, parts, () => stopping);
+  shutdown.stopWith(async () => {
     stopping = true;
-    await Promise.all([...workers].map((child) => stopChild(child, (config.shutdownGraceSeconds + 5) * 1000)));
-    await api.stop();
-    if (database) await stopChild(database.child, 10_000);
-    await redis?.stop();
-  }, shutdownDeadline(config) + 20_000);
+    await started.catch(() => undefined);
+    await stopParts(parts);
+    releaseDataDir();
+  });
+  try {
+    await started;
+  } catch (error) {
+    if (stopping) return; // the shutdown under way reports and exits
+    stopping = true;
+    await stopParts(parts);
+    releaseDataDir();
+    throw error;
+  }
 }
+
+async function startParts(base: LanternConfig, parts: Parts, stopping: () => boolean): Promise<void> {
+  const childGraceMs = (base.shutdownGraceSeconds + 5) * 1000;
+  let redisUrl = base.redisUrl;
+  if (!redisUrl) {
+    const dir = path.join(base.dataDir, 'redis');
+    let port: number | undefined;
+    parts.redis = supervise('redis-server', async () => {
+      const redis = await startPrivateRedis(dir, { port });
+      port = redis.port;
+      redisUrl = redis.url;
+      return { ready: Promise.resolve(), exited: redis.exited.then(() => 'exited'), stop: redis.stop };
+    });
+    await refuseIfFailed(parts.redis);
+  }
+  let databaseUrl = base.databaseUrl;
+  if (!databaseUrl && !stopping()) {
+    let port: string | undefined;
+    parts.database = supervise('lantern db', async () => forkRole('db', port ? ['--port', port] : [], { LANTERN_DATA_DIR: base.dataDir }, 10_000, (message) => {
+      databaseUrl = String(message.url);
+      port = new URL(databaseUrl).port;
+    }));
+    await refuseIfFailed(parts.database);
+  }
+  if (stopping()) return;
+  // The private PGlite is one session: one pooled connection keeps transactions apart.
+  const privateDb = !base.databaseUrl;
+  const config = { ...base, redisUrl: redisUrl!, databaseUrl, databasePoolMax: privateDb ? 1 : base.databasePoolMax, databaseNamedStatements: privateDb };
+  parts.api = await startApiRole(config);
+  if (stopping()) return;
+  const workerEnv = { REDIS_URL: config.redisUrl, LANTERN_DATA_DIR: config.dataDir, LANTERN_BLOB_DIR: config.blobDir, LANTERN_MODELS_DIR: config.modelsDir };
+  parts.workers = Array.from({ length: config.workers }, (_, i) => supervise(`worker ${i + 1}`, async () => forkRole('worker', [], workerEnv, childGraceMs)));
+  const failed = (await Promise.all(parts.workers.map((w) => w.firstStart))).filter(Boolean).length;
+  if (stopping()) return;
+  console.log(`\nLantern is running: open ${parts.api.url}\n  redis ${parts.redis ? `${redisUrl} (private, AOF under ${path.join(config.dataDir, 'redis')})` : '(REDIS_URL)'}` +
+    `\n  database ${privateDb ? `PGlite under ${path.join(config.dataDir, 'pglite')} (private server process)` : '(DATABASE_URL)'}` +
+    `\n  workers ${config.workers}${failed ? ` (${failed} failed to start; restarting)` : ''}\nPress Ctrl-C to stop.\n`);
+}
+
+async function refuseIfFailed(part: Supervised): Promise<void> {
+  const error = await part.firstStart;
+  if (error) throw error;
+}
+
+/** The API stops taking requests; workers finish; the results they handed back are persisted; then the database and redis. */
+async function stopParts(parts: Parts): Promise<void> {
+  await parts.api?.stopAccepting();
+  await Promise.all(parts.workers.map((w) => w.stop()));
+  await parts.api?.stop();
+  await parts.database?.stop();
+  await parts.redis?.stop();
+}
+
+/**
+ * One `lantern start` per data folder: a second would open the same PGlite files and
+ * redis AOF. A pid file names the owner; one left by a process that is gone is taken over.
+ */
+function claimDataDir(dataDir: string): () => void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const pidFile = path.join(dataDir, 'lantern-start.pid');
+  let owner: number | undefined;
+  try {
+    owner = Number.parseInt(fs.readFileSync(pidFile, 'utf8'), 10);
+  } catch {
+    // no owner
+  }
+  if (owner && owner !== process.pid && isLantern(owner)) {
+    throw new Error(`another lantern start (pid ${owner}) is using ${dataDir}; stop it first`);
+  }
+  fs.writeFileSync(pidFile, String(process.pid));
+  return () => fs.rmSync(pidFile, { force: true });
+}
+
+const isLantern = (pid: number) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('lantern');
+  } catch {
+    return false;
+  }
+};

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { logger } from '../log.ts';
 
 /**
  * The one database surface Lantern uses. PGlite (embedded default) and PostgreSQL
@@ -63,6 +64,8 @@ async function openPostgres(url: string, schema: string | undefined, poolMax: nu
   if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
   // The startup option applies search_path before any query on every pooled connection.
   const pool = new pg.Pool({ connectionString: url, max: poolMax, options: schema ? `-c search_path=${schema}` : undefined });
+  // An idle connection the server drops (a restart) is discarded by the pool; unheard, its error would end the process.
+  pool.on('error', (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'));
   if (schema) await pool.query(`create schema if not exists ${schema}`);
   // Statements without parameters (migrations, begin/commit) stay in the simple protocol, which allows several per call.
   const statement = (sql: string, params?: unknown[]): pg.QueryConfig => ({
@@ -75,6 +78,9 @@ async function openPostgres(url: string, schema: string | undefined, poolMax: nu
     query: (sql, params) => pool.query(statement(sql, params)) as never,
     async transaction(work, options) {
       const client = await pool.connect();
+      // Checked out, the client has no pool listener: a connection lost between two statements would end the process.
+      const lost = (error: Error) => logger.warn({ err: error }, 'database connection lost in a transaction');
+      client.on('error', lost);
       try {
         await client.query(beginStatement(options));
         const result = await work({ query: (sql, params) => client.query(statement(sql, params)) as never });
@@ -84,6 +90,7 @@ async function openPostgres(url: string, schema: string | undefined, poolMax: nu
         await client.query('rollback').catch(() => undefined);
         throw error;
       } finally {
+        client.removeListener('error', lost);
         client.release();
       }
     },

@@ -30,8 +30,9 @@ const TERMINATE = 0x58; // 'X'
  * the next; what a client sent before it went away is still executed, then a
  * transaction it left open is rolled back and the session reset (`discard all`: its
  * prepared statements, locks and settings go) before the next client is served.
+ * `port` 0 (default) picks a free one; a restarted server takes its predecessor's, which its clients know.
  */
-export async function servePglite(dir: string): Promise<PgliteServer> {
+export async function servePglite(dir: string, port = 0): Promise<PgliteServer> {
   fs.mkdirSync(dir, { recursive: true });
   const db = await PGlite.create(dir);
   // After create: PGlite initialises only an empty folder.
@@ -51,11 +52,11 @@ export async function servePglite(dir: string): Promise<PgliteServer> {
   server.maxConnections = 1;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(port, '127.0.0.1', resolve);
   });
-  const { port } = server.address() as AddressInfo;
+  const { port: listening } = server.address() as AddressInfo;
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres:${password}@127.0.0.1:${listening}/postgres`,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of clients) socket.destroy();

@@ -29,6 +29,19 @@ export const studyReads = {
     return rows.rows.map((r) => ({ sopInstanceUid: r.sop_instance_uid, modality: optional(r.modality) }));
   },
 
+  /**
+   * Instances still waiting for some model's answer, in UID order after `after` (one page):
+   * what reconciliation holds against the queue, to re-queue the jobs Redis lost.
+   */
+  async instancesAwaitingModels({ db }: StoreContext, after = '', limit = 500): Promise<AwaitingInstance[]> {
+    const { rows } = await db.query<{ sop_instance_uid: string; study_instance_uid: string; blob_sha256: string; pending_models: string[]; priority: number }>(
+      `select i.sop_instance_uid, i.study_instance_uid, i.blob_sha256, i.pending_models, s.priority
+         from instances i join studies s on s.study_instance_uid = i.study_instance_uid
+        where i.status = 'queued' and cardinality(i.pending_models) > 0 and i.sop_instance_uid > $1
+        order by i.sop_instance_uid limit $2`, [after, limit]);
+    return rows.map((r) => ({ sopInstanceUid: r.sop_instance_uid, studyInstanceUid: r.study_instance_uid, blobSha256: r.blob_sha256, pendingModels: r.pending_models, priority: Number(r.priority) }));
+  },
+
   /** Studies that still need a human first, in triage order; then reviewed ones. Filters apply before the limit. */
   async getWorklist({ db }: StoreContext, filter: WorklistFilter = {}, limit = 200): Promise<WorklistItem[]> {
     const ranges = filter.priorityRanges;
@@ -123,6 +136,16 @@ interface StudyRow {
   triage: Record<string, unknown> | null;
   received_at: Date | string;
   status: StudyStatus;
+}
+
+/** An instance some model has not answered yet, with what its read-assist jobs carry. */
+export interface AwaitingInstance {
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  blobSha256: string;
+  /** `id@version` of each model still to answer. */
+  pendingModels: string[];
+  priority: number;
 }
 
 export interface InstanceRow {
