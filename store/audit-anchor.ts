@@ -8,6 +8,7 @@
 import { auditHead, GENESIS_HASH, replayChain, type AuditVerification } from './audit.ts';
 import { appendCheckpoint, headSignatureValid, readCheckpoints, signHead, type AuditKey, type SignedHead } from './audit-seal.ts';
 import type { Queryable } from './db.ts';
+import { AuditBrokenError } from './shared.ts';
 
 export interface AuditSeal {
   key: AuditKey;
@@ -87,7 +88,7 @@ export function auditCheckpoints(db: Queryable, seal: AuditSeal, onError: (error
     if (last && last.seq > 0) {
       const { rows: [then] } = await db.query<{ hash: string }>('select hash from audit where seq = $1', [last.seq]);
       if (head.seq < last.seq || then?.hash !== last.hash) {
-        throw new Error(`the audit chain no longer extends the head signed at ${last.at} (seq ${last.seq}); refusing to sign it: run lantern audit verify`);
+        throw new AuditBrokenError(`the audit chain no longer extends the head signed at ${last.at} (seq ${last.seq}); refusing to sign it: run lantern audit verify`);
       }
     }
     const signed = signHead(seal.key, head.seq === 0 ? { seq: 0, hash: GENESIS_HASH } : head);

@@ -3,7 +3,7 @@ import { accountabilityBundle, auditExportQuery, auditPage, auditQuery, auditSeg
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
 
-const notSigned = '503: AUDIT_UNAVAILABLE when signing is not configured. 409: AUDIT_BROKEN when the chain does not verify (nothing is signed over it).';
+const notSigned = 'AUDIT_BROKEN: the chain does not verify against its checkpoints; nothing is signed over it.';
 
 export function auditRoutes(deps: ApiDeps) {
   const app = new Hono();
@@ -25,7 +25,7 @@ export function auditRoutes(deps: ApiDeps) {
     summary: 'Sign the chain\'s head now and append it to the checkpoint file',
     description: 'Also done periodically (`LANTERN_AUDIT_CHECKPOINT_S`) and at stop. Refused when the chain no longer extends the last checkpoint.',
     responses: { 200: { description: 'The signed head.', json: signedHead } },
-    errors: { 503: 'AUDIT_UNAVAILABLE: signing is not configured, or the chain no longer extends the last checkpoint.' },
+    errors: { 409: 'AUDIT_BROKEN: the chain no longer extends the last checkpoint (nothing is signed over it).', 503: 'AUDIT_UNAVAILABLE: signing is not configured.' },
   }, async (c) => c.json(await deps.store.checkpointAudit()));
   mount(app, {
     method: 'get', path: '/v1/audit/export', operationId: 'exportAudit', tag: 'audit',
