@@ -98,6 +98,10 @@ export interface LanternConfig {
   rateLimitPerMinute: number;
   /** Login attempts per minute one client may make. Env `LANTERN_LOGIN_RATE_LIMIT`, default 10. */
   loginRateLimitPerMinute: number;
+  /** A browser session ends after this many minutes unused. Env `LANTERN_SESSION_IDLE_MIN`, default 30. */
+  sessionIdleMinutes: number;
+  /** …and this many hours after sign-in at the latest. Env `LANTERN_SESSION_MAX_H`, default 12 (a shift). */
+  sessionAbsoluteHours: number;
 }
 
 export const repoRoot = path.dirname(fileURLToPath(import.meta.url));
@@ -156,6 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     allowedOrigins: list(env.LANTERN_ALLOWED_ORIGINS),
     rateLimitPerMinute: integer(env, 'LANTERN_RATE_LIMIT', 600, 0),
     loginRateLimitPerMinute: integer(env, 'LANTERN_LOGIN_RATE_LIMIT', 10, 0),
+    sessionIdleMinutes: integer(env, 'LANTERN_SESSION_IDLE_MIN', 30, 1),
+    sessionAbsoluteHours: integer(env, 'LANTERN_SESSION_MAX_H', 12, 1),
   };
   return { ...config, ...overrides };
 }

@@ -4,6 +4,7 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type Context } from 'hono';
 import { bodyLimits } from './body-limit.ts';
 import { DEFAULT_MAX_JSON_BYTES, type ApiDeps } from './deps.ts';
+import { authentication } from './auth.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import { agreementRoutes } from './routes/agreement.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -16,9 +17,11 @@ import { modelRoutes } from './routes/models.ts';
 import { readerFindingRoutes } from './routes/reader-findings.ts';
 import { reviewRoutes } from './routes/reviews.ts';
 import { riskRoutes } from './routes/risk.ts';
+import { sessionRoutes } from './routes/session.ts';
 import { stowRoutes } from './routes/stow.ts';
 import { studyRoutes } from './routes/studies.ts';
 import { triageRoutes } from './routes/triage.ts';
+import { userRoutes } from './routes/users.ts';
 import { worklistRoutes } from './routes/worklist.ts';
 import { security } from './security.ts';
 
@@ -34,7 +37,9 @@ export function createApp(deps: ApiDeps) {
   app.use('*', ...security({ ...deps.config, tls: Boolean(deps.config.tlsCertFile) }));
   app.use('*', bodyLimits({ maxUploadBytes: deps.config.maxUploadBytes, maxJsonBodyBytes: deps.config.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BYTES }));
 
-  const features = [healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes, eventRoutes,
+  app.use('*', authentication(deps, { idleMinutes: deps.config.sessionIdleMinutes, absoluteHours: deps.config.sessionAbsoluteHours }));
+
+  const features = [sessionRoutes, userRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes, eventRoutes,
     agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));
   for (const routes of [...features, openApi]) app.route('/', routes);

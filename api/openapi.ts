@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { apiErrorBody } from '../contract/errors.ts';
 import { repoRoot } from '../config.ts';
+import { SESSION_COOKIE } from './auth.ts';
 import { componentRef, declaredRoutes, honoPath, mount, type RouteSpec } from './route.ts';
 
 /**
@@ -62,7 +63,11 @@ function responses(spec: RouteSpec): JsonSchema {
     ...(r.json ? { content: { 'application/json': { schema: componentRef(r.json) } } } : {}),
     ...(r.media ? { content: { [r.media.type]: { schema: r.media.schema ?? {} } } } : {}),
   }]);
-  const errors = Object.entries(spec.errors ?? {}).map(([status, description]) => [status, { description, content: { 'application/json': { schema: errorRef } } }]);
+  const denied = spec.access === 'public' ? {} : {
+    401: 'UNAUTHENTICATED: nobody signed in (or the session ended, or the token is unknown).',
+    403: `FORBIDDEN: the user holds none of the roles ${spec.access.join(', ')}; or CSRF_TOKEN_MISSING.`,
+  };
+  const errors = Object.entries({ ...denied, ...spec.errors }).map(([status, description]) => [status, { description, content: { 'application/json': { schema: errorRef } } }]);
   const fallback = { description: 'Any other error (e.g. 422 for an invalid request, 500): `{ error: { code, message, details? } }`.', content: { 'application/json': { schema: errorRef } } };
   return { ...Object.fromEntries([...answers, ...errors]), default: fallback };
 }
@@ -80,6 +85,9 @@ export function openApiDocument(specs: readonly RouteSpec[], version: string): J
       ...(params.length ? { parameters: params } : {}),
       ...(body ? { requestBody: body } : {}),
       responses: responses(spec),
+      // Public operations need nobody; the rest a bearer token or the session cookie, and one of `x-roles`.
+      security: spec.access === 'public' ? [] : [{ bearer: [] }, { session: [] }],
+      ...(spec.access === 'public' ? {} : { 'x-roles': spec.access }),
     };
   }
   return {
@@ -92,7 +100,13 @@ export function openApiDocument(specs: readonly RouteSpec[], version: string): J
     },
     tags: [...new Set(specs.map((s) => s.tag))].map((name) => ({ name })),
     paths,
-    components: { schemas: components() },
+    components: {
+      schemas: components(),
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'A token from `POST /v1/tokens` (programs, DICOMweb clients).' },
+        session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'The browser session from `POST /v1/session`; state-changing requests also send `X-CSRF-Token`.' },
+      },
+    },
   };
 }
 
@@ -129,15 +143,15 @@ export function openApiRoutes(specs: readonly RouteSpec[]) {
   const app = new Hono();
   let document: JsonSchema | undefined;
   mount(app, {
-    method: 'get', path: '/openapi.json', operationId: 'getOpenApi', tag: 'meta', summary: 'This OpenAPI 3.1 document',
+    method: 'get', path: '/openapi.json', operationId: 'getOpenApi', access: 'public', tag: 'meta', summary: 'This OpenAPI 3.1 document',
     responses: { 200: { description: 'The document.', media: { type: 'application/json' } } },
   }, (c) => c.json(document ??= openApiDocument([...specs, ...declaredHere], version)));
   mount(app, {
-    method: 'get', path: '/docs/api', operationId: 'getApiReference', tag: 'meta', summary: 'A browsable reference of this API (Swagger UI)',
+    method: 'get', path: '/docs/api', operationId: 'getApiReference', access: 'public', tag: 'meta', summary: 'A browsable reference of this API (Swagger UI)',
     responses: { 200: { description: 'An HTML page.', media: { type: 'text/html' } } },
   }, (c) => c.html(REFERENCE_PAGE));
   mount(app, {
-    method: 'get', path: '/docs/api/{asset}', operationId: 'getApiReferenceAsset', tag: 'meta', summary: 'The reference page\'s scripts and stylesheet',
+    method: 'get', path: '/docs/api/{asset}', operationId: 'getApiReferenceAsset', access: 'public', tag: 'meta', summary: 'The reference page\'s scripts and stylesheet',
     params: z.object({ asset: z.enum(Object.keys(ASSETS) as (keyof typeof ASSETS)[]) }),
     responses: { 200: { description: 'The file: Swagger UI\'s from the installed swagger-ui-dist, or the script that starts it.', media: { type: 'text/javascript' } } },
   }, (c, { params }) => c.body(ASSETS[params.asset].body(), 200, {

@@ -1,5 +1,7 @@
 import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
+import type { Role } from '../contract/identity.ts';
+import { requireRole, type Authenticated } from './auth.ts';
 import { parseBody } from './errors.ts';
 
 /**
@@ -27,11 +29,19 @@ export interface RawBodySpec {
 
 type Schema = z.ZodType | undefined;
 
-export interface RouteSpec<P extends Schema = Schema, Q extends Schema = Schema, B extends Schema = Schema> {
-  method: 'get' | 'post';
+type Access = readonly Role[] | 'public';
+
+export interface RouteSpec<P extends Schema = Schema, Q extends Schema = Schema, B extends Schema = Schema, A extends Access = Access> {
+  method: 'get' | 'post' | 'delete';
   /** OpenAPI template, e.g. `/v1/studies/{studyInstanceUid}`. */
   path: string;
   operationId: string;
+  /**
+   * Who may call it: the roles (any one suffices), or `public` for the few routes that carry
+   * no patient data and must answer before sign-in (health probes, this API's description,
+   * signing in). Required, so a new route is born protected by a decision, not by default.
+   */
+  access: A;
   tag: string;
   summary: string;
   description?: string;
@@ -47,11 +57,13 @@ export interface RouteSpec<P extends Schema = Schema, Q extends Schema = Schema,
 
 type Output<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface RouteInput<P, Q, B> {
+export interface RouteInput<P, Q, B, A extends Access = Access> {
   /** Without a params schema, the path's parameters as strings. */
   params: P extends z.ZodType ? z.output<P> : Record<string, string>;
   query: Output<Q>;
   body: Output<B>;
+  /** The signed-in user; none on a public route (which may call `authOf` itself). */
+  auth: A extends 'public' ? undefined : Authenticated;
 }
 
 /** A JSON Schema reference to a contract schema's component in the generated document. */
@@ -67,18 +79,24 @@ const declared = new WeakMap<Hono, RouteSpec[]>();
 export const honoPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 
 /** Registers `handler` for `spec` on `app`, parsing params, query and JSON body with the spec's schemas first. */
-export function mount<P extends Schema = undefined, Q extends Schema = undefined, B extends Schema = undefined>(
+export function mount<P extends Schema = undefined, Q extends Schema = undefined, B extends Schema = undefined, A extends Access = Access>(
   app: Hono,
-  spec: RouteSpec<P, Q, B>,
-  handler: (c: Context, input: RouteInput<P, Q, B>) => Response | Promise<Response>,
+  spec: RouteSpec<P, Q, B, A>,
+  handler: (c: Context, input: RouteInput<P, Q, B, A>) => Response | Promise<Response>,
 ): void {
   for (const response of Object.values(spec.responses)) if (response.json) componentRef(response.json);
   declared.set(app, [...(declared.get(app) ?? []), spec as unknown as RouteSpec]);
-  app.on(spec.method.toUpperCase(), honoPath(spec.path), async (c) => handler(c, {
-    params: (spec.params ? parseBody(spec.params, c.req.param()) : c.req.param()) as RouteInput<P, Q, B>['params'],
-    query: (spec.query ? parseBody(spec.query, c.req.query()) : undefined) as Output<Q>,
-    body: (spec.body ? parseBody(spec.body, await jsonBody(c)) : undefined) as Output<B>,
-  }));
+  app.on(spec.method.toUpperCase(), honoPath(spec.path), async (c) => {
+    // Who asks is settled before anything of the request is read.
+    const access: Access = spec.access;
+    const auth = access === 'public' ? undefined : await requireRole(c, access);
+    return handler(c, {
+      params: (spec.params ? parseBody(spec.params, c.req.param()) : c.req.param()) as RouteInput<P, Q, B>['params'],
+      query: (spec.query ? parseBody(spec.query, c.req.query()) : undefined) as Output<Q>,
+      body: (spec.body ? parseBody(spec.body, await jsonBody(c)) : undefined) as Output<B>,
+      auth: auth as RouteInput<P, Q, B, A>['auth'],
+    });
+  });
 }
 
 /** An unreadable body parses as `undefined`, which every body schema refuses with a 422 on `(body)`. */

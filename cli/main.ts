@@ -3,8 +3,10 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { describeVerification, fetchAudit, verifyFile, writeDocument, type RemoteOptions } from './audit.ts';
 import { ingestPaths } from './ingest.ts';
+import { addUser } from './users.ts';
 import { exportCommand } from './export.ts';
 import { loadConfig } from '../config.ts';
+import { ROLES } from '../contract/identity.ts';
 import { runAll, runApi, runDatabase, runWorker } from '../roles/processes.ts';
 
 const program = new Command('lantern')
@@ -20,14 +22,22 @@ program.command('ingest')
   .description('upload DICOM files or folders to a running Lantern through STOW-RS')
   .argument('<paths...>', 'files or folders')
   .option('--url <url>', 'Lantern base URL', process.env.LANTERN_URL ?? 'http://127.0.0.1:8080')
-  .action(async (paths: string[], options: { url: string }) => {
-    const reports = await ingestPaths(options.url, paths, (report, done, total) => {
+  .option('--token <token>', 'an API token of a user who may send images (default: LANTERN_TOKEN; POST /v1/tokens makes one)', process.env.LANTERN_TOKEN)
+  .action(async (paths: string[], options: { url: string; token?: string }) => {
+    const reports = await ingestPaths(options.url, options.token, paths, (report, done, total) => {
       console.log(`[${done}/${total}] ${report.status.padEnd(9)} ${report.file}  ${report.detail}`);
     });
     const rejected = reports.filter((r) => r.status === 'rejected').length;
     console.log(`${reports.length - rejected} accepted, ${rejected} rejected`);
     process.exitCode = rejected > 0 ? 1 : 0;
   });
+
+program.command('user-add')
+  .description('create a local account (reads the password from stdin); with the embedded database, run it while Lantern is stopped')
+  .argument('<username>')
+  .requiredOption('--roles <roles>', `comma-separated: ${ROLES.join(', ')}`)
+  .option('--display-name <name>', 'the name the viewer shows (default: the user name)')
+  .action((username: string, options: { roles: string; displayName?: string }) => addUser(username, options));
 
 const audit = program.command('audit').description('export, bundle and verify the signed audit trail');
 const remote = (command: Command) => command

@@ -45,7 +45,6 @@ export const reviewRequest = z.object({
   decision,
   reasonCode: z.enum(reasonCodes).optional(),
   comment: z.string().trim().max(2000).optional(),
-  reviewer: z.string().trim().min(1, 'say who decides').max(100),
 }).strict().superRefine((body, ctx) => {
   if (body.decision === 'override' && !body.reasonCode) {
     ctx.addIssue({ code: 'custom', path: ['reasonCode'], message: `an override needs a reason code: one of ${reasonCodes.join(', ')}` });
@@ -69,7 +68,6 @@ export const readerFindingRequest = z.object({
   sopInstanceUid: z.string().min(1).max(64).optional(),
   region: region.optional(),
   comment: z.string().trim().max(2000).optional(),
-  reviewer: z.string().trim().min(1, 'say who adds it').max(100),
 }).strict().superRefine((body, ctx) => {
   if (body.region && !body.sopInstanceUid) ctx.addIssue({ code: 'custom', path: ['region'], message: 'a region needs the sopInstanceUid of the image it is on' });
   if (body.label === 'other' && !body.comment) ctx.addIssue({ code: 'custom', path: ['comment'], message: 'label "other" needs a comment' });

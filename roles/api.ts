@@ -15,9 +15,10 @@ import { redisConnection } from '../queue/connection.ts';
 import { createReadAssistQueue } from '../queue/enqueue.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { openStore } from '../store/open.ts';
+import { ensureFirstAdmin } from './first-admin.ts';
 import type { Store } from '../store/store.ts';
-import { drainableServer } from './http-drain.ts';
 import { tlsServing } from './tls.ts';
+import { drainableServer } from './http-drain.ts';
 
 /** How long a stopping API waits for requests in flight, and then for results waiting to be persisted. */
 const HTTP_GRACE_MS = 10_000;
@@ -56,6 +57,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     auditCheckpointSeconds: config.auditCheckpointSeconds,
     auditWaitMs: config.auditWaitMs,
   });
+  await ensureFirstAdmin(store, config.dataDir);
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
   const instanceWrites = createInstanceWrites();
   const frameDecoder = createOffThreadDecoder();

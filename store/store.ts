@@ -14,6 +14,7 @@ import { reviewWrites } from './reviews.ts';
 import { bindContext, type StoreContext, type StoreOptions } from './shared.ts';
 import { newStudyPriority, studyWrites } from './studies.ts';
 import { studyReads } from './study-reads.ts';
+import { userAccess } from './users.ts';
 
 export { AuditBrokenError, AuditUnavailableError, InvalidReferenceError, NotApplicableError, NotFoundError, UnstorableTextError, type StoreOptions } from './shared.ts';
 
@@ -22,7 +23,7 @@ export type Store = ReturnType<typeof createStore>;
 export function createStore(db: Database, options: StoreOptions) {
   const context: StoreContext = { db, options };
   const { close: closeCalculations, calculationAuditStatus, ...calculations } = calculationAudits(context);
-  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...agreementReads });
+  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...agreementReads, ...userAccess });
   const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, reads.getStudy);
   return {
     db,

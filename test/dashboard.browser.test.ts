@@ -21,7 +21,6 @@ import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const shots = join(repo, 'test-output', 'dashboard');
-const READER = 'Dr Chen Dashboard-Test';
 /** The read-assist model that answers on these adult CRs (pneumonia-cxr declines them; nih-cxr-abnormal is evaluate-only). */
 const MODEL = 'cxr-pneumonia-adult';
 
@@ -87,7 +86,7 @@ describe('agreement dashboard: what readers made of the AI, per model version an
   const decisions: Decision[] = [];
 
   const review = async (d: Decision) => {
-    const { status, body } = await api.review(d.findingId, { decision: d.decision, reasonCode: d.reasonCode, comment: d.comment, reviewer: READER });
+    const { status, body } = await api.review(d.findingId, { decision: d.decision, reasonCode: d.reasonCode, comment: d.comment });
     expect(status, JSON.stringify(body)).toBe(201);
     decisions.push(d);
   };
@@ -117,7 +116,7 @@ describe('agreement dashboard: what readers made of the AI, per model version an
   async function openDashboard(viewport: { width: number; height: number }, browserLocale = 'en-GB'): Promise<Page> {
     const context = await browser.newContext({ viewport, locale: browserLocale, acceptDownloads: true });
     contexts.push(context);
-    await context.addInitScript((name) => localStorage.setItem('lantern.reviewer', name), READER);
+    await stack.signInBrowser(context);
     const page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(`${stack.baseUrl}#/agreement`);
@@ -157,7 +156,7 @@ describe('agreement dashboard: what readers made of the AI, per model version an
     mkdirSync(shots, { recursive: true });
     ensureViewerBuilt();
     stack = await startStack();
-    api = apiClient(stack.baseUrl);
+    api = apiClient(stack.baseUrl, stack.token);
     browser = await launchChromium();
 
     // Four studies of the two real adult chest radiographs (fresh UIDs for the copies); the model answers on each.
@@ -188,7 +187,7 @@ describe('agreement dashboard: what readers made of the AI, per model version an
     const added = await api.json<{ readerFinding?: { id: string } }>(`/v1/studies/${encodeURIComponent(uids[0])}/reader-findings`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ label: 'nodule', reviewer: READER, comment: 'Right upper zone' }),
+      body: JSON.stringify({ label: 'nodule', comment: 'Right upper zone' }),
     });
     expect(added.status).toBe(201);
   }, 300_000);
@@ -266,7 +265,7 @@ describe('agreement dashboard: what readers made of the AI, per model version an
     expect(await page.getByTestId('agreement-row').count()).toBe(0);
     const href = (await page.getByTestId('download-csv').getAttribute('href'))!;
     expect(new URL(href).searchParams.get('from')).toBe(new Date(tomorrow.getFullYear(), tomorrow.getMonth(), tomorrow.getDate()).toISOString());
-    const empty = await (await fetch(href)).text();
+    const empty = await (await fetch(href, { headers: stack.authorization })).text();
     expect(parseCsv(empty)).toHaveLength(0);
     await page.screenshot({ path: join(shots, 'en-1280-empty-range.png') });
 

@@ -20,7 +20,7 @@ describe('files under the data folder', () => {
   afterAll(async () => stack?.stop());
 
   it('when a study has been stored and read, then no file or folder is open to group or others', async () => {
-    const api = apiClient(stack.baseUrl);
+    const api = apiClient(stack.baseUrl, stack.token);
     const { status, body } = await api.stow([files.chestRaw]);
     expect(status).toBe(200);
     await api.settled(body.stored![0].studyInstanceUid, 120_000);

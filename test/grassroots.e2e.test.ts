@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client.ts';
+import { newUser, type SignedIn } from './support/sign-in.ts';
 import { startStack, waitFor, type Stack } from './support/stack.ts';
 
 interface RiskAnswer {
@@ -21,12 +22,16 @@ interface RiskAnswer {
 describe('risk for a grassroots doctor', () => {
   let stack: Stack;
   let api: ReturnType<typeof apiClient>;
-  const post = (model: string, body: unknown, user = 'Dr Wang') =>
-    api.json<RiskAnswer>(`/v1/risk/${model}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-lantern-user': user }, body: JSON.stringify(body) });
+  /** The village doctors asking, each signed in with their own account. */
+  const doctors: Record<'wang' | 'li', SignedIn> = {} as never;
+  const post = (model: string, body: unknown, doctor: 'wang' | 'li' = 'wang') =>
+    apiClient(stack.baseUrl, doctors[doctor].token).json<RiskAnswer>(`/v1/risk/${model}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   beforeAll(async () => {
     stack = await startStack({ workers: 0 });
-    api = apiClient(stack.baseUrl);
+    api = apiClient(stack.baseUrl, stack.token);
+    doctors.wang = await newUser(stack.baseUrl, stack.token, { username: 'dr-wang', displayName: 'Dr Wang', roles: ['grassroots-doctor'] });
+    doctors.li = await newUser(stack.baseUrl, stack.token, { username: 'dr-li', displayName: '李医生', roles: ['grassroots-doctor'] });
   });
   afterAll(async () => stack?.stop());
 
@@ -44,13 +49,13 @@ describe('risk for a grassroots doctor', () => {
     expect(card.inputSchema.required).toEqual(expect.arrayContaining(['glucose2hOgtt', 'bmi', 'age']));
     // Calculation audits are group-committed just after the answer.
     const audit = await waitFor(async () => (await api.audit('?entityId=diabetes-pima@' + card.version))[0], 'the calculation audit');
-    expect(audit).toMatchObject({ action: 'risk.calculated', actor: 'Dr Wang', payload: { result: { band: body.band.label } } });
+    expect(audit).toMatchObject({ action: 'risk.calculated', actor: 'dr-wang', payload: { result: { band: body.band.label } } });
   });
 
-  it('when the doctor\'s name is not ASCII, then it travels percent-encoded and the audit records it as written', async () => {
-    const { status } = await post('qsofa', { respiratoryRate: 24, systolicBp: { value: 95, unit: 'mmHg' }, gcs: 14 }, encodeURIComponent('李医生'));
+  it('when the doctor\'s display name is Chinese, then the audit records her account, never a name the request sends', async () => {
+    const { status } = await post('qsofa', { respiratoryRate: 24, systolicBp: { value: 95, unit: 'mmHg' }, gcs: 14 }, 'li');
     expect(status).toBe(200);
-    const audit = await waitFor(async () => (await api.audit('?limit=1000')).find((a) => a.action === 'score.calculated' && a.actor === '李医生'), 'the calculation audit under 李医生');
+    const audit = await waitFor(async () => (await api.audit('?limit=1000')).find((a) => a.action === 'score.calculated' && a.actor === 'dr-li'), 'the calculation audit under 李医生\'s account');
     expect(audit.entityId).toMatch(/^qsofa@/);
   });
 

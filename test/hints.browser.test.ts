@@ -12,12 +12,14 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { horizontalOverflow, launchChromium, pngStats } from './support/browser.ts';
+import { newUser, type SignedIn } from './support/sign-in.ts';
 import { startStack, type Stack } from './support/stack.ts';
 import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const shots = join(repo, 'test-output', 'hints');
-const DOCTOR = 'Dr Li Hints-Test';
+/** The doctor's account (a grassroots doctor who also administers the clinic's Lantern, so she may read the audit trail). */
+const DOCTOR = 'dr-li-hints';
 
 /** A form entry: text for a number (optionally with its unit), a choice for a select, a tick for a checkbox. */
 type Entry = string | { value: string; unit: string } | boolean;
@@ -117,11 +119,13 @@ describe('hints page: vitals and risk factors in, triage, scores and risks out',
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
 
-  /** A fresh doctor's browser at this size; the reviewer name is already known, the language is the browser's. */
+  let doctor: SignedIn;
+
+  /** A fresh doctor's browser at this size; she is signed in, the language is the browser's. */
   async function openHints(viewport: { width: number; height: number }, browserLocale = 'en-GB'): Promise<Page> {
     const context = await browser.newContext({ viewport, locale: browserLocale });
     contexts.push(context);
-    await context.addInitScript((name) => localStorage.setItem('lantern.reviewer', name), DOCTOR);
+    await doctor.signInBrowser(context);
     const page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(`${stack.baseUrl}#/hints`);
@@ -133,6 +137,7 @@ describe('hints page: vitals and risk factors in, triage, scores and risks out',
     mkdirSync(shots, { recursive: true });
     ensureViewerBuilt();
     stack = await startStack({ workers: 0 });
+    doctor = await newUser(stack.baseUrl, stack.token, { username: DOCTOR, displayName: 'Dr Li', roles: ['grassroots-doctor', 'admin'] });
     browser = await launchChromium();
   }, 240_000);
 

@@ -151,7 +151,7 @@ describe('the same folder under lantern start', () => {
   });
 
   it('when a real adult chest CR is uploaded over STOW-RS, then the study comes back with the 14 findings of the new model beside the shipped ones, each with its heatmap', async () => {
-    const api = apiClient(stack.baseUrl);
+    const api = apiClient(stack.baseUrl, stack.token);
     const { status, body } = await api.stow([files.chestJ2k]);
     expect(status).toBe(200);
     const row = await api.settled(body.stored![0].studyInstanceUid);

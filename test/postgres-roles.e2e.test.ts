@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
 import { apiClient } from './support/api-client.ts';
+import { signInAsFirstAdmin, type SignedIn } from './support/sign-in.ts';
 import { files } from './support/shared-data.ts';
 import { spawnLantern, waitFor } from './support/stack.ts';
 
@@ -23,6 +24,7 @@ describe.skipIf(!postgresUrl)('separate API and worker roles on PostgreSQL', () 
   const children: ChildProcess[] = [];
   let redis: PrivateRedis;
   let baseUrl: string;
+  let signedIn: SignedIn;
   let admin: pg.Client;
 
   beforeAll(async () => {
@@ -32,7 +34,7 @@ describe.skipIf(!postgresUrl)('separate API and worker roles on PostgreSQL', () 
     redis = await startPrivateRedis(path.join(dataDir, 'redis'));
     const url = new URL(postgresUrl!);
     url.searchParams.set('options', `-c search_path=${schema}`);
-    const env = { ...process.env, REDIS_URL: redis.url, DATABASE_URL: url.toString(), LANTERN_BLOB_DIR: path.join(dataDir, 'blobs'), PORT: '0', LOG_LEVEL: 'info' };
+    const env = { ...process.env, REDIS_URL: redis.url, DATABASE_URL: url.toString(), LANTERN_DATA_DIR: dataDir, LANTERN_BLOB_DIR: path.join(dataDir, 'blobs'), PORT: '0', LOG_LEVEL: 'info' };
     const start = (role: string, ready: RegExp) => {
       const child = spawnLantern(role, env);
       children.push(child);
@@ -46,6 +48,7 @@ describe.skipIf(!postgresUrl)('separate API and worker roles on PostgreSQL', () 
       start('worker', /worker ready/),
     ]);
     baseUrl = listening[1];
+    signedIn = await signInAsFirstAdmin(baseUrl, dataDir);
   });
   afterAll(async () => {
     await Promise.all(children.map((child) => new Promise((resolve) => {
@@ -59,18 +62,19 @@ describe.skipIf(!postgresUrl)('separate API and worker roles on PostgreSQL', () 
   });
 
   it('when studies arrive, then findings, reviews and the audit chain live in PostgreSQL', async () => {
-    const api = apiClient(baseUrl);
+    const api = apiClient(baseUrl, signedIn.token);
     const { body } = await api.stow([files.chestJ2k, files.chestRaw]);
     const rows = await Promise.all(body.stored!.map((s) => api.settled(s.studyInstanceUid)));
     // Each adult film: the adult model's answer and the paediatric model's "not applicable".
     expect(rows.map((r) => r.findings.map((f) => f.probability === null))).toEqual([[false, true], [false, true]]);
-    const saved = await api.review(rows[0].findings[0].id, { decision: 'accept', reviewer: 'Dr Roles' });
+    const saved = await api.review(rows[0].findings[0].id, { decision: 'accept' });
     expect(saved.status).toBe(201);
 
     const findings = await admin.query(`select count(*)::int as n from ${schema}.findings`);
     expect(findings.rows[0].n).toBe(4);
     const actions = await admin.query(`select action from ${schema}.audit order by seq`);
-    expect(actions.rows.map((r) => r.action).sort()).toEqual(['finding.accept', ...Array(4).fill('finding.created'), 'instance.received', 'instance.received']);
-    expect(await api.verify()).toEqual({ intact: true, checked: 7 });
+    // The first admin was created, signed in and took the test's token: identity is audited in the same chain.
+    expect(actions.rows.map((r) => r.action).sort()).toEqual(['finding.accept', ...Array(4).fill('finding.created'), 'instance.received', 'instance.received', 'session.started', 'token.created', 'user.created']);
+    expect(await api.verify()).toMatchObject({ intact: true, checked: 10 });
   });
 });

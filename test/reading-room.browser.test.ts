@@ -14,6 +14,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
 import { apiClient, type AuditItem } from './support/api-client.ts';
+import { newUser, type SignedIn } from './support/sign-in.ts';
 import { canvasStats, horizontalOverflow, launchChromium, pngStats } from './support/browser.ts';
 import { withFreshUids } from './support/dicom-builder.ts';
 import { files } from './support/shared-data.ts';
@@ -21,8 +22,9 @@ import { startStack, waitFor, type Stack } from './support/stack.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const out = join(repo, 'test-output', 'reading-room');
-const READER = 'Dr Lin Reading-Room';
-const SHIFT_READER = 'Dr Shift Keyboard';
+/** Reader accounts: the audit trail records their user names. */
+const READER = 'dr-lin';
+const SHIFT_READER = 'dr-shift';
 const VIEWPORT = { width: 1280, height: 720 };
 
 const mmHg = (value: number) => ({ value, unit: 'mmHg' });
@@ -158,15 +160,13 @@ describe('reading room: a radiologist reads by keyboard in Chromium', () => {
     p.on('pageerror', (err) => pageErrors.push(err.message));
     return p;
   };
+  const readers = new Map<string, Promise<SignedIn>>();
+  /** A browser in which `reviewer` (an account made once, a radiologist) is signed in, in `locale`. */
   const readerContext = (reviewer: string, locale: 'en' | 'zh') =>
     browser.newContext({ viewport: VIEWPORT }).then(async (ctx) => {
-      await ctx.addInitScript(
-        ([name, loc]) => {
-          localStorage.setItem('lantern.reviewer', name);
-          localStorage.setItem('lantern.locale', loc);
-        },
-        [reviewer, locale],
-      );
+      if (!readers.has(reviewer)) readers.set(reviewer, newUser(stack.baseUrl, stack.token, { username: reviewer, displayName: reviewer, roles: ['radiologist'] }));
+      await (await readers.get(reviewer)!).signInBrowser(ctx);
+      await ctx.addInitScript((loc) => localStorage.setItem('lantern.locale', loc), locale);
       return ctx;
     });
   const waitForImage = (p: Page) =>
@@ -188,7 +188,7 @@ describe('reading room: a radiologist reads by keyboard in Chromium', () => {
     fs.mkdirSync(out, { recursive: true });
     ensureViewerBuilt();
     stack = await startStack();
-    api = apiClient(stack.baseUrl);
+    api = apiClient(stack.baseUrl, stack.token);
     browser = await launchChromium();
     [well, unwell, sick] = await upload(3);
     await settled([well, unwell, sick]);
@@ -499,7 +499,7 @@ describe('reading room: a radiologist reads by keyboard in Chromium', () => {
     for (const item of await api.worklist()) {
       if (item.status === 'reviewed' || shift.includes(item.studyInstanceUid)) continue;
       for (const f of (await study(item.studyInstanceUid)).findings.filter((x) => !x.review && x.probability !== null)) {
-        expect((await api.review(f.id, { decision: 'accept', reviewer: 'Dr Cleanup' })).status).toBe(201);
+        expect((await api.review(f.id, { decision: 'accept' })).status).toBe(201);
       }
     }
     const ctx = await readerContext(SHIFT_READER, 'en');

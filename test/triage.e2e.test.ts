@@ -11,6 +11,7 @@ import { repoRoot } from '../config.ts';
 import { READ_ASSIST_QUEUE, readAssistJobId } from '../queue/jobs.ts';
 import { apiClient } from './support/api-client.ts';
 import { files } from './support/shared-data.ts';
+import { newUser, type SignedIn } from './support/sign-in.ts';
 import { startStack, waitFor, type Stack } from './support/stack.ts';
 
 interface TriageResponse {
@@ -28,13 +29,16 @@ const wellNews2 = { respiratoryRate: 16, spo2: 97, spo2Scale: '1', supplementalO
 describe('smart triage', () => {
   let stack: Stack;
   let api: ReturnType<typeof apiClient>;
+  /** The triage nurse's account: a grassroots-doctor role, which may calculate and triage. */
+  let nurse: SignedIn;
   const post = (body: unknown) =>
-    api.json<TriageResponse>('/v1/triage', { method: 'POST', headers: { 'content-type': 'application/json', 'x-lantern-user': 'Nurse Zhang' }, body: JSON.stringify(body) });
+    apiClient(stack.baseUrl, nurse.token).json<TriageResponse>('/v1/triage', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   beforeAll(async () => {
     // No workers: studies stay queued, so the queue's order can be inspected.
     stack = await startStack({ workers: 0 });
-    api = apiClient(stack.baseUrl);
+    api = apiClient(stack.baseUrl, stack.token);
+    nurse = await newUser(stack.baseUrl, stack.token, { username: 'nurse-zhang', displayName: 'Nurse Zhang', roles: ['grassroots-doctor'] });
   });
   afterAll(async () => stack?.stop());
 
@@ -57,7 +61,7 @@ describe('smart triage', () => {
     expect(body.triage.reasons[0].textZh).toBeTruthy();
     // Calculation audits are group-committed just after the answer.
     const audit = await waitFor(async () => (await api.audit('?limit=5')).find((a) => a.action === 'triage.calculated'), 'the triage audit');
-    expect(audit).toMatchObject({ action: 'triage.calculated', actor: 'Nurse Zhang' });
+    expect(audit).toMatchObject({ action: 'triage.calculated', actor: 'nurse-zhang' });
   });
 
   it('when the same patient is well, then the level is lower and the priority too', async () => {
@@ -89,7 +93,7 @@ describe('smart triage', () => {
       expect(row.triage).toMatchObject({ level: 'II', news2Band: 'high' });
       // BullMQ runs lower numbers first.
       expect(await jobPriority(second.sopInstanceUid)).toBeLessThan(await jobPriority(first.sopInstanceUid));
-      expect((await api.audit(`?entityId=${second.studyInstanceUid}`))[0]).toMatchObject({ action: 'study.assessed', actor: 'Nurse Zhang' });
+      expect((await api.audit(`?entityId=${second.studyInstanceUid}`))[0]).toMatchObject({ action: 'study.assessed', actor: 'nurse-zhang' });
     } finally {
       await queue.close();
     }

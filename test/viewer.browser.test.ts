@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack } from './support/stack.ts';
+import { startStack, type Stack } from './support/stack.ts';
 import { canvasStats, launchChromium } from './support/browser.ts';
 import { apiClient } from './support/api-client.ts';
 import { files } from './support/shared-data.ts';
@@ -18,10 +18,13 @@ import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const shots = join(repo, 'test-output', 'viewer');
-const REVIEWER = 'Dr Ada Browser-Test';
+/** The reviewer's account: decisions and the audit trail name its user name; the header shows the display name. */
+const REVIEWER = 'dr-ada';
+const REVIEWER_NAME = 'Dr Ada Browser-Test';
+const PASSWORD = 'a long browser-test password';
 
 describe('viewer: reviewing an AI-flagged chest radiograph', () => {
-  let stack: { baseUrl: string; stop(): Promise<void> };
+  let stack: Stack;
   let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
@@ -42,22 +45,31 @@ describe('viewer: reviewing an AI-flagged chest radiograph', () => {
 
   it('when a reviewer overrides the AI finding on a stored chest film, then the image is shown, the decision is recorded and the audit chain stays intact', async () => {
     // A modality sends the study over STOW-RS.
-    const { status, body: stow } = await apiClient(stack.baseUrl).stow([files.chestRaw]);
+    const { status, body: stow } = await apiClient(stack.baseUrl, stack.token).stow([files.chestRaw]);
     expect(status).toBe(200);
     expect(stow.failed).toEqual([]);
     expect(stow.stored).toHaveLength(1);
     const studyUid = stow.stored![0].studyInstanceUid;
 
-    // First visit: the viewer asks who is reviewing, once.
+    // An admin made the reviewer's account; on the first visit the viewer asks them to sign in, once.
+    const created = await apiClient(stack.baseUrl, stack.token).json('/v1/users', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: REVIEWER, displayName: REVIEWER_NAME, roles: ['radiologist', 'admin'], password: PASSWORD }),
+    });
+    expect(created.status).toBe(201);
     await page.goto(stack.baseUrl);
-    await page.getByTestId('reviewer-name').waitFor();
-    await page.screenshot({ path: join(shots, '01-reviewer-name.png') });
-    await page.getByTestId('reviewer-name').fill(REVIEWER);
-    await page.getByTestId('reviewer-submit').click();
-    await expect.poll(() => page.getByTestId('reviewer').textContent()).toBe(REVIEWER);
+    await page.getByTestId('sign-in-username').waitFor();
+    await page.getByTestId('sign-in-username').fill(REVIEWER);
+    await page.getByTestId('sign-in-password').fill('not the password');
+    await page.getByTestId('sign-in-submit').click();
+    await page.getByTestId('sign-in-error').waitFor();
+    await page.screenshot({ path: join(shots, '01-sign-in.png') });
+    await page.getByTestId('sign-in-password').fill(PASSWORD);
+    await page.getByTestId('sign-in-submit').click();
+    await expect.poll(() => page.getByTestId('reviewer').textContent()).toBe(REVIEWER_NAME);
     await page.reload();
-    await expect.poll(() => page.getByTestId('reviewer').textContent()).toBe(REVIEWER);
-    expect(await page.getByTestId('reviewer-name').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('reviewer').textContent()).toBe(REVIEWER_NAME);
+    expect(await page.getByTestId('sign-in-username').count()).toBe(0);
 
     // The worklist polls until the worker has read the film and attached a finding.
     const row = page.locator(`[data-testid="worklist-row"][data-study-uid="${studyUid}"]`);
@@ -133,7 +145,7 @@ describe('viewer: reviewing an AI-flagged chest radiograph', () => {
     await page.screenshot({ path: join(shots, '05-decision.png') });
 
     // The decision is the server's, not just the page's.
-    const study = (await (await fetch(new URL(`/v1/studies/${encodeURIComponent(studyUid)}`, stack.baseUrl))).json()) as {
+    const study = (await (await fetch(new URL(`/v1/studies/${encodeURIComponent(studyUid)}`, stack.baseUrl), { headers: stack.authorization })).json()) as {
       findings: { id: string; review: { decision: string; reviewer: string; reasonCode?: string } | null }[];
     };
     expect(study.findings.find((f) => f.id === findingId)?.review).toMatchObject({

@@ -43,7 +43,7 @@ describe('a worker killed mid-job', () => {
   });
 
   it('when its worker is SIGKILLed during the job, then another worker completes it, with exactly one finding per model and one audit record each', async () => {
-    const api = apiClient(stack.baseUrl);
+    const api = apiClient(stack.baseUrl, stack.token);
     const { body: health } = await api.json<{ models: { id: string; version: string }[] }>('/health');
     // The model that decodes the film: the paediatric one declines an adult's film within a millisecond.
     const model = health.models.find((m) => m.id === 'cxr-pneumonia-adult')!;
@@ -81,7 +81,7 @@ describe('a worker killed mid-job', () => {
   });
 
   it('when the same job is processed twice, then the second run changes nothing', async () => {
-    const api = apiClient(stack.baseUrl);
+    const api = apiClient(stack.baseUrl, stack.token);
     const [row] = await api.worklist();
     const auditBefore = (await api.audit('?limit=1000')).length;
     // Re-running completed work: remove the finished job record and enqueue it again, as a redelivery would.

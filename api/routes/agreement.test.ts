@@ -25,7 +25,7 @@ describe('GET /v1/agreement', () => {
   let api: TestApi;
   const get = (query = '') => api.client.json<Answer>(`/v1/agreement${query}`);
   const decide = async (findingId: string, decision: 'accept' | 'override', reasonCode?: string) =>
-    expect((await api.client.review(findingId, { decision, reasonCode, reviewer: 'Dr Li' })).status).toBe(201);
+    expect((await api.client.review(findingId, { decision, reasonCode })).status).toBe(201);
   /** Pins when a finding was made and when each of its decisions came, so time to decision and days are known. */
   const pin = (findingId: string, createdAt: string, decidedAfterSeconds: number) => Promise.all([
     api.store.db.query('update findings set created_at = $2 where id = $1', [findingId, createdAt]),
@@ -55,7 +55,7 @@ describe('GET /v1/agreement', () => {
     await pin(f5, '2026-11-21T10:00:00Z', 0);
     await pin(f6, '2026-11-21T23:59:30Z', 50); // decided on 22 November, UTC
     // A missed effusion on the first pneumonia study; one on a study no model read counts nowhere.
-    expect((await api.client.json(`/v1/studies/${pneumonia[0].study.studyInstanceUid}/reader-findings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: 'effusion', reviewer: 'Dr Li' }) })).status).toBe(201);
+    expect((await api.client.json(`/v1/studies/${pneumonia[0].study.studyInstanceUid}/reader-findings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: 'effusion' }) })).status).toBe(201);
 
     for (let i = 0; i < 2; i++) {
       const study = await api.addStudy();
@@ -119,7 +119,7 @@ describe('GET /v1/agreement', () => {
   });
 
   it('when exported as CSV, then it downloads with a dated name, a header row and one row per group that matches the JSON', async () => {
-    const response = await fetch(new URL('/v1/agreement.csv?model=pneumonia-cxr', api.url));
+    const response = await fetch(new URL('/v1/agreement.csv?model=pneumonia-cxr', api.url), { headers: api.authorization });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(response.headers.get('content-disposition')).toBe(`attachment; filename="lantern-agreement-${new Date().toISOString().slice(0, 10)}.csv"`);

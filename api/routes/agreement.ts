@@ -8,6 +8,7 @@ import type { AgreementRow } from '../../store/types.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { mount } from '../route.ts';
+import { ACCESS } from '../access.ts';
 
 /**
  * `GET /v1/agreement?from=&to=&model=`: how readers received each model version's findings,
@@ -27,14 +28,14 @@ export function agreementRoutes(deps: ApiDeps) {
 
   const about = 'Findings created in [from, to) (ISO dates or date-times), one model id or all; each finding\'s latest review is its decision.';
   mount(app, {
-    method: 'get', path: '/v1/agreement', operationId: 'getAgreement', tag: 'model teams',
+    method: 'get', path: '/v1/agreement', operationId: 'getAgreement', access: ACCESS.modelQuality, tag: 'model teams',
     summary: 'How readers received each model version\'s findings, per label',
     description: `Acceptance with its Wilson 95 % interval, override reasons in Pareto order, time to decision, acceptance by day, reader-added findings. ${about}`,
     query: agreementQuery,
     responses: { 200: { description: 'One group per (model version, label).', json: agreement } },
   }, async (c, { query }) => c.json(await groups(query)));
   mount(app, {
-    method: 'get', path: '/v1/agreement.csv', operationId: 'getAgreementCsv', tag: 'model teams',
+    method: 'get', path: '/v1/agreement.csv', operationId: 'getAgreementCsv', access: ACCESS.modelQuality, tag: 'model teams',
     summary: 'The same groups as CSV, one row each (UTF-8 with a byte order mark)',
     description: about,
     query: agreementQuery,

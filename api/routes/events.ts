@@ -3,6 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import { studyChange, type StudyChange } from '../../contract/studies.ts';
 import type { ApiDeps } from '../deps.ts';
 import { componentRef, mount } from '../route.ts';
+import { ACCESS } from '../access.ts';
 
 /** A comment line this often keeps idle proxies and load balancers from closing the stream. */
 const HEARTBEAT_MS = 15_000;
@@ -15,7 +16,7 @@ const HEARTBEAT_MS = 15_000;
 export function eventRoutes(deps: ApiDeps) {
   const app = new Hono();
   mount(app, {
-    method: 'get', path: '/v1/events', operationId: 'streamStudyEvents', tag: 'studies',
+    method: 'get', path: '/v1/events', operationId: 'streamStudyEvents', access: ACCESS.patientData, tag: 'studies',
     summary: 'Server-Sent Events: one `study` event per committed change to a study',
     description: 'Each event\'s data is a StudyChange (`{ studyInstanceUid, change }`); a `: heartbeat` comment comes every 15 s. Events carry no clinical content: a client re-fetches what it shows.',
     responses: { 200: { description: 'An endless event stream.', media: { type: 'text/event-stream', schema: { type: 'string', contentMediaType: 'text/event-stream', 'x-event-data': componentRef(studyChange) } } } },

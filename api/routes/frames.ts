@@ -4,6 +4,7 @@ import type { DecodedFrame } from '../../dicom/decode/index.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { mount } from '../route.ts';
+import { ACCESS } from '../access.ts';
 
 /** Decoding a large JPEG 2000 costs ~1 s; a reader flicking between a few studies should pay it once. */
 const CACHE_ENTRIES = 8;
@@ -18,7 +19,7 @@ export function frameRoutes(deps: ApiDeps) {
   const cache = new Map<string, Promise<DecodedFrame>>();
 
   mount(app, {
-    method: 'get', path: '/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frame}', operationId: 'getFrame', tag: 'dicomweb',
+    method: 'get', path: '/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frame}', operationId: 'getFrame', access: ACCESS.patientData, tag: 'dicomweb',
     summary: 'WADO-RS frame: decoded stored values, little-endian, so a viewer needs no codecs',
     params: frameParams,
     responses: {

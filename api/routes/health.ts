@@ -36,7 +36,7 @@ export function healthRoutes(deps: ApiDeps) {
   const pingDatabase = boundedProbe(() => deps.store.db.query('select 1'), PING_TIMEOUT_MS);
 
   mount(app, {
-    method: 'get', path: '/health', operationId: 'getHealth', tag: 'system',
+    method: 'get', path: '/health', operationId: 'getHealth', access: 'public', tag: 'system',
     summary: `Readiness: Redis and the database answer within ${PING_TIMEOUT_MS} ms; the models loaded`,
     responses: { 200: { description: 'Ready.', json: health }, 503: { description: 'Degraded: what failed is named.', json: health } },
   }, async (c) => {
@@ -54,11 +54,11 @@ export function healthRoutes(deps: ApiDeps) {
   });
   /** Liveness: no I/O at all, so it is also the floor any other route is measured against. */
   const live = { 200: { description: 'Alive.', json: liveness } };
-  mount(app, { method: 'get', path: '/health/live', operationId: 'getLiveness', tag: 'system', summary: 'Liveness (no I/O)', responses: live },
+  mount(app, { method: 'get', path: '/health/live', operationId: 'getLiveness', access: 'public', tag: 'system', summary: 'Liveness (no I/O)', responses: live },
     (c) => c.json({ status: 'ok' }));
   /** The same for a POST: reads and parses a JSON body, then answers: the HTTP floor of any JSON API call. */
   mount(app, {
-    method: 'post', path: '/health/live', operationId: 'postLiveness', tag: 'system', summary: 'Liveness after reading a JSON body (the floor of any JSON call)',
+    method: 'post', path: '/health/live', operationId: 'postLiveness', access: 'public', tag: 'system', summary: 'Liveness after reading a JSON body (the floor of any JSON call)',
     rawBody: { description: 'Any JSON; it is read and discarded.', mediaTypes: ['application/json'] },
     responses: live,
   }, async (c) => {
@@ -67,7 +67,7 @@ export function healthRoutes(deps: ApiDeps) {
   });
   /** How late this API process's event loop ran timers since `since` (its lag); `?reset=true` starts a new window. */
   mount(app, {
-    method: 'get', path: '/health/event-loop', operationId: 'getEventLoopLag', tag: 'system',
+    method: 'get', path: '/health/event-loop', operationId: 'getEventLoopLag', access: 'public', tag: 'system',
     summary: 'How late this API process ran timers (its event-loop lag) since the window began',
     query: eventLoopQuery,
     responses: { 200: { description: 'Lag percentiles in milliseconds.', json: eventLoopLag } },

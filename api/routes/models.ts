@@ -5,6 +5,7 @@ import type { LoadedModel } from '../../inference/registry.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { mount } from '../route.ts';
+import { ACCESS } from '../access.ts';
 
 /** What a user of a model needs to know before trusting it: the card's facts, and for calculators the input schema. */
 function describeModel(model: LoadedModel): ModelDescription {
@@ -32,12 +33,12 @@ function describeModel(model: LoadedModel): ModelDescription {
 export function modelRoutes(deps: ApiDeps) {
   const app = new Hono();
   mount(app, {
-    method: 'get', path: '/v1/models', operationId: 'listModels', tag: 'models',
+    method: 'get', path: '/v1/models', operationId: 'listModels', access: ACCESS.anyone, tag: 'models',
     summary: 'Every loaded model with its card: intended use, limitations, metrics with intervals',
     responses: { 200: { description: 'The models.', json: modelList } },
   }, (c) => c.json({ items: deps.registry.models.map(describeModel) }));
   mount(app, {
-    method: 'get', path: '/v1/models/{modelId}', operationId: 'getModel', tag: 'models',
+    method: 'get', path: '/v1/models/{modelId}', operationId: 'getModel', access: ACCESS.anyone, tag: 'models',
     summary: 'The latest loaded version of one model; for a calculator, the JSON Schema of its inputs',
     responses: { 200: { description: 'The model.', json: modelDescription } },
     errors: { 404: 'MODEL_NOT_FOUND' },

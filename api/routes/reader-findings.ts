@@ -4,6 +4,7 @@ import { codedTerms, READER_FINDING_LABELS, readerFindingAnswer, readerFindingRe
 import type { ReaderFindingRecord } from '../../store/types.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
+import { ACCESS } from '../access.ts';
 
 /** A stored reader finding with its label's names, as every answer shows it. */
 export function presentReaderFinding(record: ReaderFindingRecord): ReaderFinding {
@@ -18,20 +19,20 @@ export function presentReaderFinding(record: ReaderFindingRecord): ReaderFinding
 export function readerFindingRoutes(deps: ApiDeps) {
   const app = new Hono();
   mount(app, {
-    method: 'get', path: '/v1/reader-finding-labels', operationId: 'listReaderFindingLabels', tag: 'reading',
+    method: 'get', path: '/v1/reader-finding-labels', operationId: 'listReaderFindingLabels', access: ACCESS.anyone, tag: 'reading',
     summary: 'The coded labels a reader-added finding may have',
     responses: { 200: { description: 'Codes with English and Chinese names.', json: codedTerms } },
   }, (c) => c.json({ items: READER_FINDING_LABELS }));
   mount(app, {
-    method: 'post', path: '/v1/studies/{studyInstanceUid}/reader-findings', operationId: 'addReaderFinding', tag: 'reading',
+    method: 'post', path: '/v1/studies/{studyInstanceUid}/reader-findings', operationId: 'addReaderFinding', access: ACCESS.reading, tag: 'reading',
     summary: 'Add a finding the AI missed',
     description: 'Optionally on one image (`sopInstanceUid`) with a region inside it. Audited as `finding.reader-added`.',
     params: studyParams,
     body: readerFindingRequest,
     responses: { 201: { description: 'The reader finding as recorded.', json: readerFindingAnswer } },
     errors: { 404: 'No such study.' },
-  }, async (c, { params, body }) => {
-    const record = await deps.store.recordReaderFinding(params.studyInstanceUid, { ...body, comment: body.comment || undefined });
+  }, async (c, { params, body, auth }) => {
+    const record = await deps.store.recordReaderFinding(params.studyInstanceUid, { ...body, comment: body.comment || undefined, reviewer: auth.user.username });
     return c.json({ readerFinding: presentReaderFinding(record) }, 201);
   });
   return app;

@@ -25,17 +25,19 @@ describe('POST /v1/findings/{id}/review', () => {
     const { studyInstanceUid, sopInstanceUid } = await api.addStudy();
     const finding = await api.addFinding(sopInstanceUid, { probability: 0.96 });
 
-    const first = await api.client.json<{ review: Review }>(`/v1/findings/${finding.id}/review`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'accept', reviewer: 'Dr Li' }),
+    const li = await api.signIn('dr-li', ['radiologist']);
+    const wang = await api.signIn('dr-wang', ['consultant']);
+    const first = await li.client.json<{ review: Review }>(`/v1/findings/${finding.id}/review`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'accept' }),
     });
     expect(first.status).toBe(201);
     expect(first.body.review.amends).toBeUndefined();
-    const second = await api.client.json<{ review: Review }>(`/v1/findings/${finding.id}/review`, {
+    const second = await wang.client.json<{ review: Review }>(`/v1/findings/${finding.id}/review`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ decision: 'override', reasonCode: 'false-positive', comment: 'old scarring', reviewer: 'Dr Wang' }),
+      body: JSON.stringify({ decision: 'override', reasonCode: 'false-positive', comment: 'old scarring' }),
     });
     expect(second.status).toBe(201);
-    expect(second.body.review).toMatchObject({ decision: 'override', reasonCode: 'false-positive', reviewer: 'Dr Wang', amends: first.body.review.id });
+    expect(second.body.review).toMatchObject({ decision: 'override', reasonCode: 'false-positive', reviewer: 'dr-wang', amends: first.body.review.id });
 
     const { body: study } = await api.client.json<StudyAnswer>(`/v1/studies/${studyInstanceUid}`);
     const [shown] = study.findings;
@@ -45,7 +47,7 @@ describe('POST /v1/findings/{id}/review', () => {
     expect(study.study.status).toBe('reviewed');
 
     const audit = (await api.client.audit(`?entityId=${encodeURIComponent(finding.id)}`)).filter((a) => a.action.startsWith('finding.') && a.action !== 'finding.created');
-    expect(audit.map((a) => [a.action, a.actor])).toEqual([['finding.override', 'Dr Wang'], ['finding.accept', 'Dr Li']]);
+    expect(audit.map((a) => [a.action, a.actor])).toEqual([['finding.override', 'dr-wang'], ['finding.accept', 'dr-li']]);
     expect(audit[0].payload).toMatchObject({ reviewId: second.body.review.id, amends: first.body.review.id, decision: 'override', reasonCode: 'false-positive' });
     expect(audit[1].payload).toMatchObject({ reviewId: first.body.review.id, amends: null, decision: 'accept' });
     expect(await api.client.verify()).toMatchObject({ intact: true });
@@ -59,7 +61,7 @@ describe('POST /v1/findings/{id}/review', () => {
     const reason = { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 64 y outside 1–5 y', textZh: '患者年龄 64 岁 不在 1–5 岁之内' };
     const finding = await api.addFinding(sopInstanceUid, { probability: 0.9, notApplicable: reason });
     const before = await lastSeq();
-    const answer = await api.client.review(finding.id, { decision: 'accept', reviewer: 'Dr Li' });
+    const answer = await api.client.review(finding.id, { decision: 'accept' });
     expect(answer.status).toBe(409);
     expect(answer.body).toMatchObject({ error: { code: 'FINDING_NOT_APPLICABLE', message: expect.stringContaining('patient age 64 y outside 1–5 y') } });
     expect(await lastSeq()).toBe(before);
@@ -71,7 +73,8 @@ describe('POST /v1/findings/{id}/review', () => {
   it('when two readers decide the same finding at once, then one amends the other: the reviews form one line', async () => {
     const { studyInstanceUid, sopInstanceUid } = await api.addStudy();
     const finding = await api.addFinding(sopInstanceUid, { probability: 0.5 });
-    const answers = await Promise.all(['Dr A', 'Dr B', 'Dr C'].map((reviewer) => api.client.review(finding.id, { decision: 'accept', reviewer })));
+    const readers = await Promise.all(['dr-a', 'dr-b', 'dr-c'].map((name) => api.signIn(name, ['radiologist'])));
+    const answers = await Promise.all(readers.map((reader) => reader.client.review(finding.id, { decision: 'accept' })));
     expect(answers.map((a) => a.status)).toEqual([201, 201, 201]);
     const { body } = await api.client.json<StudyAnswer>(`/v1/studies/${studyInstanceUid}`);
     const reviews = body.findings[0].reviews;
@@ -79,11 +82,12 @@ describe('POST /v1/findings/{id}/review', () => {
   });
 
   it.each([
-    ['an unknown finding', 'no-such-finding', { decision: 'accept', reviewer: 'Dr Li' }, 404, 'NOT_FOUND'],
-    ['an override without a reason', undefined, { decision: 'override', reviewer: 'Dr Li' }, 422, 'VALIDATION_FAILED'],
-    ['an unknown reason', undefined, { decision: 'override', reasonCode: 'bored', reviewer: 'Dr Li' }, 422, 'VALIDATION_FAILED'],
-    ['reason "other" without a comment', undefined, { decision: 'override', reasonCode: 'other', reviewer: 'Dr Li' }, 422, 'VALIDATION_FAILED'],
-    ['no reviewer', undefined, { decision: 'accept' }, 422, 'VALIDATION_FAILED'],
+    ['an unknown finding', 'no-such-finding', { decision: 'accept' }, 404, 'NOT_FOUND'],
+    ['an override without a reason', undefined, { decision: 'override' }, 422, 'VALIDATION_FAILED'],
+    ['an unknown reason', undefined, { decision: 'override', reasonCode: 'bored' }, 422, 'VALIDATION_FAILED'],
+    ['reason "other" without a comment', undefined, { decision: 'override', reasonCode: 'other' }, 422, 'VALIDATION_FAILED'],
+    // The reviewer is whoever is signed in; a name in the body is not taken.
+    ['a reviewer named in the body', undefined, { decision: 'accept', reviewer: 'Dr Li' }, 422, 'VALIDATION_FAILED'],
   ])('when the decision has %s, then it is refused with a code and nothing is written or audited', async (_name, findingId, body, status, code) => {
     const { studyInstanceUid, sopInstanceUid } = await api.addStudy();
     const finding = await api.addFinding(sopInstanceUid, { probability: 0.5 });

@@ -3,6 +3,7 @@ import { reviewAnswer } from '../../contract/findings.ts';
 import { codedTerms, REVIEW_REASONS, reviewRequest } from '../../contract/reading.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
+import { ACCESS } from '../access.ts';
 
 /**
  * `POST /v1/findings/{id}/review`: a reader's decision on a finding. A second decision on
@@ -11,23 +12,23 @@ import { mount } from '../route.ts';
 export function reviewRoutes(deps: ApiDeps) {
   const app = new Hono();
   mount(app, {
-    method: 'get', path: '/v1/review-reasons', operationId: 'listReviewReasons', tag: 'reading',
+    method: 'get', path: '/v1/review-reasons', operationId: 'listReviewReasons', access: ACCESS.anyone, tag: 'reading',
     summary: 'The coded reasons an override must give',
     responses: { 200: { description: 'Codes with English and Chinese names.', json: codedTerms } },
   }, (c) => c.json({ items: REVIEW_REASONS }));
   mount(app, {
-    method: 'post', path: '/v1/findings/{findingId}/review', operationId: 'reviewFinding', tag: 'reading',
+    method: 'post', path: '/v1/findings/{findingId}/review', operationId: 'reviewFinding', access: ACCESS.reading, tag: 'reading',
     summary: 'Accept or override an AI finding',
     description: 'A later decision on the same finding amends the earlier one (`amends`); both stay, each audited.',
     body: reviewRequest,
     responses: { 201: { description: 'The decision as recorded.', json: reviewAnswer } },
     errors: { 404: 'No such finding.', 409: 'FINDING_NOT_APPLICABLE: the model made no claim on this image, so there is nothing to decide.' },
-  }, async (c, { params, body }) => {
+  }, async (c, { params, body, auth }) => {
     const review = await deps.store.recordReview(params.findingId, {
       decision: body.decision,
       reasonCode: body.reasonCode,
       comment: body.comment || undefined,
-      reviewer: body.reviewer,
+      reviewer: auth.user.username,
     });
     return c.json({ review }, 201);
   });

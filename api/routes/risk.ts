@@ -6,8 +6,8 @@ import { isRiskModel, isScoreModel } from '../../inference/registry.ts';
 import { evaluateScoreModel } from '../../inference/score.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
-import { requestActor } from '../actor.ts';
 import { mount } from '../route.ts';
+import { ACCESS } from '../access.ts';
 
 /**
  * `POST /v1/risk/{modelId}`: a calibrated risk (risk model) or a published score for one patient,
@@ -17,13 +17,13 @@ import { mount } from '../route.ts';
 export function riskRoutes(deps: ApiDeps) {
   const app = new Hono();
   mount(app, {
-    method: 'post', path: '/v1/risk/{modelId}', operationId: 'calculateRisk', tag: 'calculations',
+    method: 'post', path: '/v1/risk/{modelId}', operationId: 'calculateRisk', access: ACCESS.calculate, tag: 'calculations',
     summary: 'A calibrated risk (risk model) or a published score for one patient',
     description: 'Computed in-process, with its band, the reasons and validated-range warnings (an input outside what the model was validated on is answered and flagged, never hidden). Audited.',
     rawBody: { description: 'The model\'s inputs by name, in any accepted unit: `GET /v1/models/{modelId}` gives their JSON Schema as `inputSchema`.', mediaTypes: ['application/json'], schema: { type: 'object' } },
     responses: { 200: { description: 'A risk answer (risk model) or a score answer (published score).', json: calculationAnswer } },
     errors: { 404: 'MODEL_NOT_FOUND', 422: 'VALIDATION_FAILED: each bad input named, with the unit or range expected.', 503: 'AUDIT_UNAVAILABLE: the answer\'s audit record could not be written in time (it is retried); no answer is given without it.' },
-  }, async (c, { params }) => {
+  }, async (c, { params, auth }) => {
     const model = deps.registry.latest(params.modelId);
     if (!model || !(isRiskModel(model) || isScoreModel(model))) {
       throw new ApiError(404, 'MODEL_NOT_FOUND', `no risk model or score ${params.modelId}; GET /v1/models lists them`);
@@ -32,7 +32,7 @@ export function riskRoutes(deps: ApiDeps) {
       throw new InputValidationError([{ field: '(body)', message: 'the body is not valid JSON' }]);
     });
     const answer = isRiskModel(model) ? await evaluateRisk(model, body) : evaluateScoreModel(model, body);
-    await deps.store.recordCalculation(requestActor(c), {
+    await deps.store.recordCalculation(auth.user.username, {
       kind: model.card.task,
       model: answer.model,
       inputs: answer.inputs,

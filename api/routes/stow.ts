@@ -10,6 +10,7 @@ import { ApiError, toApiError } from '../errors.ts';
 import { ingestInstance } from '../../pipeline/ingest.ts';
 import { mount } from '../route.ts';
 import { receiveDicomBody } from '../stow-body.ts';
+import { ACCESS } from '../access.ts';
 
 /** Parts in one request; each costs a parse and a database write, so an upload of more should be split. */
 const MAX_PARTS = 10_000;
@@ -24,7 +25,7 @@ export function stowRoutes(deps: ApiDeps) {
   // Uploads are parsed on their own thread, within the configured limits: never on the event loop that answers everyone else.
   const parser = createOffThreadParser({ limits: dicomLimits(deps.config.dicomLimits) });
   mount(app, {
-    method: 'post', path: '/dicomweb/studies', operationId: 'storeInstances', tag: 'dicomweb',
+    method: 'post', path: '/dicomweb/studies', operationId: 'storeInstances', access: ACCESS.ingest, tag: 'dicomweb',
     summary: 'STOW-RS: store DICOM instances; each image is queued for the models that apply to it',
     description: 'Each part is ingested on its own: a bad part is reported and stores nothing, the good ones are kept.',
     rawBody: {
@@ -39,7 +40,7 @@ export function stowRoutes(deps: ApiDeps) {
       415: 'UNSUPPORTED_MEDIA_TYPE.',
       422: 'Every part was refused: the first failure, with all of them in `details`.',
     },
-  }, async (c) => {
+  }, async (c, { auth }) => {
     const body = c.req.raw.body;
     if (!body) throw new ApiError(400, 'EMPTY_BODY', 'the request has no body; send DICOM as multipart/related; type="application/dicom"');
     const parts = await receiveDicomBody(c.req.header('content-type') ?? '', body, {
@@ -51,7 +52,7 @@ export function stowRoutes(deps: ApiDeps) {
     try {
       for (let index = 0; index < parts.count; index++) {
         try {
-          stored.push(await ingestInstance(ingestDeps, await parts.read(index), 'stow-rs'));
+          stored.push(await ingestInstance(ingestDeps, await parts.read(index), auth.user.username));
         } catch (error) {
           if (!(error instanceof DicomError)) throw error;
           const { code, message } = toApiError(error);

@@ -5,12 +5,13 @@ import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
 import { createStudyView } from '../study-view.ts';
 import { presentReaderFinding } from './reader-findings.ts';
+import { ACCESS } from '../access.ts';
 
 export function studyRoutes(deps: ApiDeps) {
   const app = new Hono();
   const view = createStudyView(deps.registry);
   mount(app, {
-    method: 'get', path: '/v1/studies/{studyInstanceUid}', operationId: 'getStudy', tag: 'studies',
+    method: 'get', path: '/v1/studies/{studyInstanceUid}', operationId: 'getStudy', access: ACCESS.patientData, tag: 'studies',
     summary: 'One study: its images, AI findings with every decision on them, reader findings and errors',
     params: studyParams,
     responses: { 200: { description: 'The study.', json: studyDetail } },

@@ -109,21 +109,27 @@ interface TriageAnswer {
   scores: Record<string, { score: number; band: { label: string } }>;
 }
 
-/** The real hono app over a real registry; the store only keeps the calculation audits for the test to read. */
+/** The bearer token the store below knows: Dr Zhou, a grassroots doctor. */
+const zhouToken = 'zhou-token';
+
+/** The real hono app over a real registry; the store only knows Dr Zhou's token and keeps the calculation audits for the test to read. */
 async function appOver(modelsDir: string) {
   const registry = await loadModelRegistry(modelsDir, { threads: 1 });
   registries.push(registry);
   const audits: { actor: string; inputs: { clinical: { facts: Record<string, unknown> } } }[] = [];
   const deps = {
-    config: { maxUploadBytes: 1 << 20, viewerDir: modelsDir },
+    config: { maxUploadBytes: 1 << 20, viewerDir: modelsDir, sessionIdleMinutes: 30, sessionAbsoluteHours: 12 },
     registry,
-    store: { recordCalculation: (actor: string, calculation: { inputs: never }) => audits.push({ actor, inputs: calculation.inputs }) },
+    store: {
+      recordCalculation: (actor: string, calculation: { inputs: never }) => audits.push({ actor, inputs: calculation.inputs }),
+      userForToken: async (token: string) => (token === zhouToken ? { username: 'dr-zhou', displayName: 'Dr Zhou', roles: ['grassroots-doctor'] } : undefined),
+    },
     blobs: untouched('blobs'), readAssist: untouched('readAssist'), redis: untouched('redis'),
     instanceWrites: untouched('instanceWrites'), frameDecoder: untouched('frameDecoder'), events: untouched('events'),
   } as unknown as ApiDeps;
   const app = createApp(deps);
   const post = async (body: unknown) => {
-    const response = await app.request('/v1/triage', { method: 'POST', headers: { 'content-type': 'application/json', 'x-lantern-user': 'Dr Zhou' }, body: JSON.stringify(body) });
+    const response = await app.request('/v1/triage', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${zhouToken}` }, body: JSON.stringify(body) });
     return { status: response.status, body: await response.json() as TriageAnswer };
   };
   return { post, audits };
@@ -152,7 +158,7 @@ describe('a new score that affects triage, added as folders only', () => {
       weight: 60,
     });
     // The audited assessment holds every fact the card declares, by its catalogue name.
-    expect(after.audits.at(-1)).toMatchObject({ actor: 'Dr Zhou', inputs: { clinical: { facts: { 'crb65.score': 3, 'crb65.band': 'high' } } } });
+    expect(after.audits.at(-1)).toMatchObject({ actor: 'dr-zhou', inputs: { clinical: { facts: { 'crb65.score': 3, 'crb65.band': 'high' } } } });
   });
 
   it('when the new score is below the rule\'s band, then the rule does not hold and the shipped rules decide as before', async () => {

@@ -9,9 +9,9 @@ import type { ClinicalAssessment } from '../../inference/triage.ts';
 import { triage } from '../../inference/triage-policy/evaluate.ts';
 import { answerFacts } from '../../inference/triage-policy/fact-values.ts';
 import { factCatalogue } from '../../inference/triage-policy/facts.ts';
-import { requestActor } from '../actor.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
+import { ACCESS } from '../access.ts';
 
 /**
  * `POST /v1/triage`: the scores and risks for one patient, fused by the triage policy
@@ -23,13 +23,13 @@ import { mount } from '../route.ts';
 export function triageRoutes(deps: ApiDeps) {
   const app = new Hono();
   mount(app, {
-    method: 'post', path: '/v1/triage', operationId: 'triage', tag: 'calculations',
+    method: 'post', path: '/v1/triage', operationId: 'triage', access: ACCESS.calculate, tag: 'calculations',
     summary: 'Fuse a patient\'s scores, risks and imaging findings into a priority, a triage level and reasons',
     description: 'With `studyInstanceUid` the assessment is stored on the study, which re-orders the worklist and the AI queue. Audited.',
     body: triageRequest,
     responses: { 200: { description: 'The triage, with each score and risk computed.', json: triageAnswer } },
     errors: { 404: 'No such study.', 422: 'VALIDATION_FAILED: an unknown model or a bad input, each named.', 503: 'AUDIT_UNAVAILABLE: the answer\'s audit record could not be written in time (it is retried).' },
-  }, async (c, { body }) => {
+  }, async (c, { body, auth }) => {
     const issues: { field: string; message: string }[] = [];
     const scores: Record<string, ScoreAnswer> = {};
     const risks: Record<string, RiskAnswer> = {};
@@ -57,7 +57,7 @@ export function triageRoutes(deps: ApiDeps) {
       facts: Object.assign({}, ...[...Object.values(scores), ...Object.values(risks)].map((answer) => answerFacts(facts, answer.model.id, { ...answer }))),
     };
     const policy = deps.registry.triagePolicy;
-    const actor = requestActor(c);
+    const actor = auth.user.username;
 
     let result: TriageAnswer['triage'];
     if (body.studyInstanceUid) {

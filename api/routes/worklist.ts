@@ -3,12 +3,13 @@ import { PRIORITY_BANDS, worklist, worklistQuery, type Worklist } from '../../co
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
 import { createStudyView } from '../study-view.ts';
+import { ACCESS } from '../access.ts';
 
 export function worklistRoutes(deps: ApiDeps) {
   const app = new Hono();
   const view = createStudyView(deps.registry);
   mount(app, {
-    method: 'get', path: '/v1/worklist', operationId: 'getWorklist', tag: 'studies',
+    method: 'get', path: '/v1/worklist', operationId: 'getWorklist', access: ACCESS.patientData, tag: 'studies',
     summary: 'Studies that need a human first, in triage order',
     description: 'Each study with its "why" in English and Chinese, its AI findings (AI-assisted) and its time waiting against its triage level\'s reading target. Filters are comma lists, each "any of".',
     query: worklistQuery,

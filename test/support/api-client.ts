@@ -5,14 +5,17 @@ import { conformanceChecker, type ConformanceChecker } from './openapi-conforman
 import { waitFor } from './stack.ts';
 
 /**
- * Thin typed calls to a running Lantern, as an outside client makes them. Every JSON
- * answer is checked against the server's own OpenAPI document (openapi-conformance.ts).
+ * Thin typed calls to a running Lantern, as an outside client makes them (with `token`, as
+ * that bearer token's user). Every JSON answer is checked against the server's own OpenAPI
+ * document (openapi-conformance.ts).
  */
-export function apiClient(baseUrl: string) {
+export function apiClient(baseUrl: string, token?: string) {
   let checker: Promise<ConformanceChecker> | undefined;
   const json = async <T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }> => {
     const url = new URL(path, baseUrl);
-    const response = await fetch(url, init);
+    const headers = new Headers(init?.headers);
+    if (token && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
+    const response = await fetch(url, { ...init, headers });
     const body = await response.json() as T;
     checker ??= fetch(new URL('/openapi.json', baseUrl)).then(async (r) => conformanceChecker(await r.json()));
     (await checker).check(init?.method ?? 'GET', url.pathname, response.status, body);

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ROLES, type Role } from '../../contract/identity.ts';
 import { startApiRole, type ApiRole } from '../../roles/api.ts';
 import { loadConfig, repoRoot } from '../../config.ts';
 import { startPrivateRedis } from '../../queue/redis-server.ts';
@@ -10,7 +12,14 @@ import { withFreshUids } from './dicom-builder.ts';
 import { files } from './shared-data.ts';
 
 export interface TestApi extends ApiRole {
+  /** Signed in as `tester`, who holds every role. */
   client: ReturnType<typeof apiClient>;
+  /** `tester`'s bearer token, for requests a test makes by hand. */
+  token: string;
+  /** `Authorization` for such requests. */
+  authorization: { authorization: string };
+  /** A signed-in client of a new user with exactly `roles` (the audited actor is `username`). */
+  signIn(username: string, roles: Role[]): Promise<{ client: ReturnType<typeof apiClient>; token: string }>;
   /** Uploads a real radiograph as a new study (fresh UIDs) over STOW-RS; its AI job waits, as no worker runs. */
   addStudy(file?: string): Promise<{ studyInstanceUid: string; sopInstanceUid: string }>;
   /**
@@ -64,10 +73,19 @@ export async function startTestApi(): Promise<TestApi> {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
-  const client = apiClient(role.url);
+  const signIn = async (username: string, roles: Role[]) => {
+    const user = { username, displayName: username, roles };
+    await role.store.createUser({ ...user, password: randomBytes(16).toString('hex') }, 'test');
+    const { token } = await role.store.createApiToken(user, 'test', 1);
+    return { client: apiClient(role.url, token), token };
+  };
+  const { client, token } = await signIn('tester', [...ROLES]);
   return {
     ...role,
     client,
+    token,
+    authorization: { authorization: `Bearer ${token}` },
+    signIn,
     async addStudy(file = files.chestRaw) {
       const { status, body } = await client.stow([withFreshUids(fs.readFileSync(file), ++studies)]);
       const stored = body.stored?.[0];

@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../../config.ts';
 import { startPrivateRedis, type PrivateRedis } from '../../queue/redis-server.ts';
+import { signInAsFirstAdmin, type SignedIn } from './sign-in.ts';
 
-export interface Stack {
+export interface Stack extends SignedIn {
   baseUrl: string;
   redisUrl: string;
   dataDir: string;
@@ -116,6 +117,7 @@ export async function stackOf(launch: Launch, options: StackOptions = {}): Promi
   }
 
   return {
+    ...(await signInAsFirstAdmin(baseUrl, dataDir)),
     baseUrl,
     redisUrl: redis?.url ?? /redis (redis:\/\/\S+) \(private/.exec(launch.output())![1],
     dataDir,

@@ -19,6 +19,8 @@ import type { Agreement, AgreementGroup, AgreementQuery } from '../../contract/a
 export type { AuditRecord, AuditVerification } from '../../contract/audit.ts';
 import type { AuditRecord, AuditVerification } from '../../contract/audit.ts';
 export type { FieldIssue } from '../../contract/errors.ts';
+export type { Session, User } from '../../contract/identity.ts';
+import type { Session } from '../../contract/identity.ts';
 export type { ModelReference, RangeWarning, RiskAnswer, ScoreAnswer, TriageAnswer } from '../../contract/calculations.ts';
 import type { TriageAnswer } from '../../contract/calculations.ts';
 export type { Band as ModelBand, CardMetric as ModelMetric } from '../../contract/models.ts';
@@ -59,14 +61,23 @@ function url(path: string): string {
   return new URL(path.replace(/^\//, ''), document.baseURI).toString();
 }
 
+/** The session's CSRF token, sent with every state-changing request (the cookie alone is not enough). */
+let csrfToken: string | undefined;
+
+/** Fired on `window` when an answer says nobody is signed in any more (the session ended or expired). */
+export const SIGNED_OUT_EVENT = 'lantern:signed-out';
+
 async function request(path: string, init?: RequestInit): Promise<Response> {
   let res: Response;
+  const headers = new Headers(init?.headers);
+  if (init?.method && init.method !== 'GET' && csrfToken) headers.set('x-csrf-token', csrfToken);
   try {
-    res = await fetch(url(path), init);
+    res = await fetch(url(path), { ...init, headers });
   } catch (err) {
     throw new ApiError(0, 'NETWORK', `Lantern API unreachable: ${(err as Error).message}`);
   }
   if (res.ok) return res;
+  if (res.status === 401 && path !== '/v1/session') window.dispatchEvent(new Event(SIGNED_OUT_EVENT));
   let code = `HTTP_${res.status}`;
   let message = res.statusText || `HTTP ${res.status}`;
   let details: unknown;
@@ -272,16 +283,37 @@ export const getModels: () => Promise<ModelCard[]> = fetchedOnce(listOf<ModelCar
 
 /**
  * `POST /v1/triage` for a patient without a study: every score and risk whose inputs are
- * given, fused into a level and priority. `user` goes in `X-Lantern-User` for the audit,
- * percent-encoded (headers are Latin-1; the API decodes it).
+ * given, fused into a level and priority; audited as the signed-in user.
  */
-export function postTriage(body: { scores: ModelInputs; risks: ModelInputs }, user: string): Promise<TriageAnswer> {
-  const actor = encodeURIComponent(user);
+export function postTriage(body: { scores: ModelInputs; risks: ModelInputs }): Promise<TriageAnswer> {
   return json<TriageAnswer>('/v1/triage', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(actor ? { 'x-lantern-user': actor } : {}) },
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
+}
+
+/** Who is signed in, or undefined; remembers the session's CSRF token. */
+export async function getSession(): Promise<Session | undefined> {
+  try {
+    const session = await json<Session>('/v1/session');
+    csrfToken = session.csrfToken;
+    return session;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return undefined;
+    throw err;
+  }
+}
+
+export async function signIn(username: string, password: string): Promise<Session> {
+  const session = await json<Session>('/v1/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  csrfToken = session.csrfToken;
+  return session;
+}
+
+export async function signOut(): Promise<void> {
+  await request('/v1/session', { method: 'DELETE' });
+  csrfToken = undefined;
 }
 
 /** A model's card as `GET /v1/models/:id` describes it, its calculator inputs read as the viewer uses them. */

@@ -124,7 +124,7 @@ async function calculate(view: HintsView, models: ModelCard[], fields: FormField
   submit.disabled = true;
   submit.textContent = m.calculating;
   try {
-    const answer = await postTriage(triageBody(ready, fields, saved.values), view.ctx.reviewer());
+    const answer = await postTriage(triageBody(ready, fields, saved.values));
     if (view.destroyed()) return;
     saved.answer = answer;
     showAnswer(view, models, fields, answer, states);

@@ -1,9 +1,10 @@
 /**
- * App shell: header (screens, language, the reviewer's name) and a hash router. Each
+ * App shell: sign-in, header (screens, language, who is signed in) and a hash router. Each
  * screen mounts into `#screen` and returns its own cleanup (timers, cornerstone element),
  * which runs before the next screen mounts. A language switch re-renders the header and
  * re-mounts the current screen, so no screen has to listen for it.
  */
+import { getSession, SIGNED_OUT_EVENT, signIn, signOut, type Session, type User } from './api.ts';
 import { h, replaceChildren } from './dom.ts';
 import { defineMessages, LOCALES, locale, onLocaleChange, setLocale } from './i18n.ts';
 import { mountWorklist } from './worklist.ts';
@@ -13,8 +14,8 @@ import { mountHints } from './hints.ts';
 import { mountDashboard } from './dashboard.ts';
 
 export interface AppContext {
-  /** The name recorded on every decision. Identity only, not access control (that comes later). */
-  reviewer(): string;
+  /** The signed-in user: the server records them on every decision, whatever the page sends. */
+  user(): User;
   navigate(hash: string): void;
 }
 
@@ -28,14 +29,14 @@ const msg = defineMessages({
     agreement: 'Agreement',
     audit: 'Audit trail',
     language: 'Language',
-    reviewer: 'Reviewer:',
-    change: 'change',
-    changeTitle: 'Change the name recorded with your decisions',
-    who: 'Who is using Lantern?',
-    whyName: 'Your name is recorded with every decision and calculation, and in the audit trail.',
-    yourName: 'Your name',
-    namePlaceholder: 'e.g. Dr A. Rivera',
-    continue: 'Continue',
+    reviewer: 'Signed in:',
+    signOut: 'sign out',
+    signInTitle: 'Sign in to Lantern',
+    whyName: 'Every decision and calculation is recorded under your account, in the audit trail.',
+    username: 'User name',
+    password: 'Password',
+    signIn: 'Sign in',
+    signInFailed: 'Unknown user or wrong password.',
   },
   zh: {
     title: 'Lantern — 影像分诊',
@@ -46,14 +47,14 @@ const msg = defineMessages({
     agreement: '一致性',
     audit: '审计记录',
     language: '语言',
-    reviewer: '阅片医师：',
-    change: '更改',
-    changeTitle: '更改随决定记录的姓名',
-    who: '请问您是哪位？',
-    whyName: '您的姓名会随每项决定和计算记录在审计记录中。',
-    yourName: '您的姓名',
-    namePlaceholder: '例如：王医生',
-    continue: '继续',
+    reviewer: '当前用户：',
+    signOut: '退出',
+    signInTitle: '登录 Lantern',
+    whyName: '每项决定和计算都以您的账号记录在审计记录中。',
+    username: '用户名',
+    password: '密码',
+    signIn: '登录',
+    signInFailed: '用户名或密码错误。',
   },
 });
 
@@ -80,54 +81,40 @@ const NAV: { path: string; testid: string; text: () => string }[] = [
   { path: '/audit', testid: 'nav-audit', text: () => msg().audit },
 ];
 
-const REVIEWER_KEY = 'lantern.reviewer';
-
-function storedReviewer(): string {
-  try {
-    return localStorage.getItem(REVIEWER_KEY)?.trim() ?? '';
-  } catch {
-    return '';
-  }
-}
-
-/** Asks for the reviewer's name in a modal; resolves with the trimmed name. */
-function askReviewerName(current: string): Promise<string> {
+/** Asks for a user name and password in a modal until they sign in; resolves with the session. */
+function askToSignIn(): Promise<Session> {
   return new Promise((resolve) => {
     const m = msg();
-    const input = h('input', {
-      type: 'text',
-      id: 'reviewer-name',
-      testid: 'reviewer-name',
-      autocomplete: 'name',
-      required: true,
-      maxlength: 100,
-      placeholder: m.namePlaceholder,
-      value: current,
-    });
+    const field = (id: string, type: string, autocomplete: string) => h('input', { type, id, testid: id, autocomplete, required: true, maxlength: 1024 });
+    const username = field('sign-in-username', 'text', 'username');
+    const password = field('sign-in-password', 'password', 'current-password');
+    const error = h('p', { class: 'error', role: 'alert', testid: 'sign-in-error', hidden: true }, m.signInFailed);
     const form = h(
       'form',
-      { class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'reviewer-title' },
-      h('h2', { id: 'reviewer-title' }, m.who),
+      { class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'sign-in-title' },
+      h('h2', { id: 'sign-in-title' }, m.signInTitle),
       h('p', { class: 'muted' }, m.whyName),
-      h('label', { for: 'reviewer-name' }, m.yourName),
-      input,
-      h('div', { class: 'dialog-actions' }, h('button', { type: 'submit', class: 'primary', testid: 'reviewer-submit' }, m.continue)),
+      h('label', { for: 'sign-in-username' }, m.username),
+      username,
+      h('label', { for: 'sign-in-password' }, m.password),
+      password,
+      error,
+      h('div', { class: 'dialog-actions' }, h('button', { type: 'submit', class: 'primary', testid: 'sign-in-submit' }, m.signIn)),
     );
     const backdrop = h('div', { class: 'backdrop' }, form);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
-      const name = input.value.trim();
-      if (!name) return;
-      try {
-        localStorage.setItem(REVIEWER_KEY, name);
-      } catch {
-        // Private mode: the name lives for this page only.
-      }
-      backdrop.remove();
-      resolve(name);
+      signIn(username.value.trim(), password.value).then((session) => {
+        backdrop.remove();
+        resolve(session);
+      }, () => {
+        error.hidden = false;
+        password.value = '';
+        password.focus();
+      });
     });
     document.body.appendChild(backdrop);
-    input.focus();
+    username.focus();
   });
 }
 
@@ -153,8 +140,8 @@ function languageButtons(): HTMLElement[] {
   );
 }
 
-/** The top bar: brand, the screens (the current one marked), language, and who is reading. */
-function renderHeader(header: HTMLElement, reviewer: string, changeReviewer: () => void): void {
+/** The top bar: brand, the screens (the current one marked), language, and who is signed in. */
+function renderHeader(header: HTMLElement, user: User, onSignOut: () => void): void {
   const m = msg();
   document.title = m.title;
   const active = ROUTES.find((r) => r.pattern.test(currentPath()))!.nav;
@@ -178,9 +165,9 @@ function renderHeader(header: HTMLElement, reviewer: string, changeReviewer: () 
         'div',
         { class: 'who' },
         `${m.reviewer} `,
-        h('span', { class: 'reviewer-name', testid: 'reviewer' }, reviewer),
+        h('span', { class: 'reviewer-name', testid: 'reviewer', title: user.username }, user.displayName),
         ' ',
-        h('button', { type: 'button', class: 'link', testid: 'change-reviewer', title: m.changeTitle, onclick: changeReviewer }, m.change),
+        h('button', { type: 'button', class: 'link', testid: 'sign-out', onclick: onSignOut }, m.signOut),
       ),
     ),
   );
@@ -212,22 +199,26 @@ async function start(): Promise<void> {
   const header = h('header', { class: 'topbar' });
   const screen = h('main', { id: 'screen' });
   replaceChildren(app, header, screen);
-  let reviewer = storedReviewer();
+  let session = (await getSession()) ?? (await askToSignIn());
+  // A session that ends while the page is open (idle timeout, signed out elsewhere): sign in again, stay on the screen.
+  let asking = false;
+  window.addEventListener(SIGNED_OUT_EVENT, () => {
+    if (asking) return;
+    asking = true;
+    void askToSignIn().then((renewed) => {
+      asking = false;
+      session = renewed;
+      route();
+    });
+  });
 
   const showHeader = () =>
-    renderHeader(header, reviewer, async () => {
-      reviewer = await askReviewerName(reviewer);
-      showHeader();
+    renderHeader(header, session.user, () => {
+      void signOut().finally(() => location.reload());
     });
 
-  showHeader();
-  if (!reviewer) {
-    reviewer = await askReviewerName('');
-    showHeader();
-  }
-
   const ctx: AppContext = {
-    reviewer: () => reviewer,
+    user: () => session.user,
     navigate: (hash) => {
       location.hash = hash;
     },

@@ -42,7 +42,6 @@ export function createReaderFindings(state: StudyState): ReaderFindings {
     const shown = state.pane?.current();
     const sent = postReaderFinding(state.studyInstanceUid, {
       label,
-      reviewer: state.ctx.reviewer(),
       ...(shown ? { sopInstanceUid: shown.sopInstanceUid } : {}),
       ...(comment ? { comment } : {}),
     });

@@ -62,7 +62,7 @@ async function decide(state: StudyState, hooks: ReviewHooks, finding: Finding, d
   state.busy.add(finding.id);
   state.errors.delete(finding.id);
   hooks.changed();
-  const sent = postReview(finding.id, { decision, reviewer: state.ctx.reviewer(), ...(reasonCode ? { reasonCode } : {}), ...(comment ? { comment } : {}) });
+  const sent = postReview(finding.id, { decision, ...(reasonCode ? { reasonCode } : {}), ...(comment ? { comment } : {}) });
   state.inFlight.add(sent);
   try {
     const review = await sent;

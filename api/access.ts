@@ -1,0 +1,24 @@
+import { ROLES, type Role } from '../contract/identity.ts';
+
+/**
+ * Who may call what, by kind of route: the one table to read (and to change) when a role's
+ * reach is questioned. Patient data (names, images, decisions) is for the clinical roles;
+ * model teams see agreement statistics, never a worklist; admins run the service and read
+ * the audit trail, and hold a clinical role too when they need patient data.
+ */
+export const ACCESS = {
+  /** Anyone signed in: vocabularies, model cards, their own session and tokens. */
+  anyone: ROLES,
+  /** Worklist, studies, frames, live study events. */
+  patientData: ['radiologist', 'grassroots-doctor', 'consultant'],
+  /** Decisions on AI findings and reader-added findings. */
+  reading: ['radiologist', 'grassroots-doctor', 'consultant'],
+  /** Sending images in (STOW-RS): clinics and devices (a device signs in with a token of a user holding this role). */
+  ingest: ['radiologist', 'grassroots-doctor', 'consultant', 'admin'],
+  /** Risks, scores and triage for a patient. */
+  calculate: ['radiologist', 'grassroots-doctor', 'consultant'],
+  /** How readers received each model (no patient data). */
+  modelQuality: ['model-team', 'radiologist', 'admin'],
+  /** Accounts and the audit trail. */
+  admin: ['admin'],
+} as const satisfies Record<string, readonly Role[]>;

@@ -1,0 +1,64 @@
+import { Hono, type Context } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { loginRequest, session, tokenAnswer, tokenRequest, type Session } from '../../contract/identity.ts';
+import { ACCESS } from '../access.ts';
+import { SESSION_COOKIE } from '../auth.ts';
+import type { ApiDeps } from '../deps.ts';
+import { ApiError } from '../errors.ts';
+import { mount } from '../route.ts';
+
+/** Over HTTPS the cookie is Secure; on plain loopback HTTP (the embedded default) it cannot be. */
+const secure = (c: Context) => new URL(c.req.url).protocol === 'https:';
+
+/**
+ * Signing in and out with a local account, and bearer tokens for programs. The session
+ * cookie is HttpOnly and SameSite=Strict; the answer carries the CSRF token the page must
+ * echo on every state-changing request.
+ */
+export function sessionRoutes(deps: ApiDeps) {
+  const app = new Hono();
+  const lifetime = { idleMinutes: deps.config.sessionIdleMinutes, absoluteHours: deps.config.sessionAbsoluteHours };
+
+  mount(app, {
+    method: 'post', path: '/v1/session', operationId: 'signIn', access: 'public', tag: 'identity',
+    summary: 'Sign in with a local account: sets the session cookie, answers the user and the CSRF token',
+    body: loginRequest,
+    responses: { 200: { description: 'Signed in.', json: session } },
+    errors: { 401: 'UNAUTHENTICATED: unknown user or wrong password (not told apart).' },
+  }, async (c, { body }) => {
+    const user = await deps.store.checkPassword(body.username, body.password);
+    if (!user) throw new ApiError(401, 'UNAUTHENTICATED', 'unknown user or wrong password');
+    const started = await deps.store.startSession(user, lifetime);
+    setCookie(c, SESSION_COOKIE, started.token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: secure(c), maxAge: lifetime.absoluteHours * 3600 });
+    return c.json({ user, csrfToken: started.csrfToken, expiresAt: started.expiresAt } satisfies Session);
+  });
+
+  mount(app, {
+    method: 'get', path: '/v1/session', operationId: 'getSession', access: ACCESS.anyone, tag: 'identity',
+    summary: 'Who is signed in (and, for a browser session, its CSRF token)',
+    responses: { 200: { description: 'The signed-in user.', json: session } },
+    errors: { 401: 'UNAUTHENTICATED: nobody is signed in, or the session ended.' },
+  }, (c, { auth }) => c.json({ user: auth.user, csrfToken: auth.csrfToken, expiresAt: auth.expiresAt } satisfies Session));
+
+  mount(app, {
+    method: 'delete', path: '/v1/session', operationId: 'signOut', access: ACCESS.anyone, tag: 'identity',
+    summary: 'Sign out: the session ends on the server and the cookie is cleared',
+    responses: { 204: { description: 'Signed out.' } },
+  }, async (c, { auth }) => {
+    if (auth.sessionToken) await deps.store.endSession(auth.sessionToken);
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: secure(c) });
+    return c.body(null, 204);
+  });
+
+  mount(app, {
+    method: 'post', path: '/v1/tokens', operationId: 'createToken', access: ACCESS.anyone, tag: 'identity',
+    summary: 'A bearer token for a program (an API or DICOMweb client) acting as the signed-in user',
+    description: 'Shown once; only its hash is kept. Send it as `Authorization: Bearer <token>`.',
+    body: tokenRequest,
+    responses: { 201: { description: 'The token.', json: tokenAnswer } },
+  }, async (c, { body, auth }) => {
+    const { token, expiresAt } = await deps.store.createApiToken(auth.user, body.name, body.days);
+    return c.json({ token, name: body.name, expiresAt }, 201);
+  });
+  return app;
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+/**
+ * Who may use Lantern and as what. Every route but the public few (health probes, the
+ * API's own description, signing in) needs a signed-in user holding one of the roles the
+ * route declares; the audited actor is always that user, never a name the client sends.
+ */
+
+/** A user may hold several. Sites will scope them (issue 14); the names will not change. */
+export const ROLES = ['radiologist', 'grassroots-doctor', 'consultant', 'model-team', 'admin'] as const;
+export const role = z.enum(ROLES);
+
+export const username = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, dot, dash or underscore; 1–63 characters');
+
+export const user = z.object({
+  username,
+  displayName: z.string(),
+  roles: z.array(role),
+}).meta({ id: 'User' });
+
+/** `POST /v1/session`: sign in with a local account. */
+export const loginRequest = z.object({
+  username: z.string().min(1).max(63),
+  password: z.string().min(1).max(1024),
+}).strict();
+
+/**
+ * The signed-in user. A browser session also gets its CSRF token: every state-changing
+ * request made with the session cookie must send it as `X-CSRF-Token`.
+ */
+export const session = z.object({
+  user,
+  csrfToken: z.string().optional(),
+  /** When the session ends at the latest (absolute timeout); each request also renews an idle timeout. */
+  expiresAt: z.string().optional(),
+}).meta({ id: 'Session' });
+
+/** `POST /v1/users` (admins): a local account. */
+export const newUserRequest = z.object({
+  username,
+  displayName: z.string().trim().min(1).max(100),
+  roles: z.array(role).min(1),
+  password: z.string().min(12, 'at least 12 characters').max(1024),
+}).strict();
+
+export const userList = z.object({ items: z.array(user) }).meta({ id: 'UserList' });
+
+/** `POST /v1/tokens`: a bearer token for an API or DICOMweb client, acting as the signed-in user. */
+export const tokenRequest = z.object({
+  name: z.string().trim().min(1).max(100),
+  /** Days until it expires (default 90). */
+  days: z.number().int().min(1).max(365).default(90),
+}).strict();
+
+/** The token is shown once; only its hash is kept. */
+export const tokenAnswer = z.object({ token: z.string(), name: z.string(), expiresAt: z.string() }).meta({ id: 'TokenAnswer' });
+
+export type Role = z.infer<typeof role>;
+export type User = z.infer<typeof user>;
+export type LoginRequest = z.infer<typeof loginRequest>;
+export type Session = z.infer<typeof session>;
+export type NewUserRequest = z.infer<typeof newUserRequest>;
+export type TokenAnswer = z.infer<typeof tokenAnswer>;

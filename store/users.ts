@@ -1,0 +1,145 @@
+/**
+ * Users, browser sessions and API tokens. Passwords are kept as scrypt hashes (memory-hard:
+ * 32 MiB per guess), session and token values only as SHA-256 (they are 256 random bits,
+ * so a fast hash is enough); a database dump signs nobody in.
+ */
+import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import type { Role, User } from '../contract/identity.ts';
+import { appendAudit, auditedTransaction } from './audit.ts';
+import { iso, type StoreContext } from './shared.ts';
+
+/** N=2^15, r=8 → 32 MiB and ~50–100 ms per hash on this class of CPU: slow for an attacker, bearable at sign-in. */
+const SCRYPT: ScryptOptions & { N: number; r: number; p: number } = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const KEY_LENGTH = 32;
+
+function scryptHash(password: string, salt: Buffer, options = SCRYPT): Promise<Buffer> {
+  return new Promise((resolve, reject) => scrypt(password.normalize('NFC'), salt, KEY_LENGTH, options, (error, key) => (error ? reject(error) : resolve(key))));
+}
+
+/** `scrypt$N$r$p$salt$hash` (base64): the parameters travel with the hash, so they can be raised later. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptHash(password, salt);
+  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64'), key.toString('base64')].join('$');
+}
+
+export async function passwordMatches(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, key] = stored.split('$');
+  if (scheme !== 'scrypt') return false;
+  const expected = Buffer.from(key, 'base64');
+  const actual = await scryptHash(password, Buffer.from(salt, 'base64'), { N: Number(n), r: Number(r), p: Number(p), maxmem: SCRYPT.maxmem });
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** A fresh secret (session, token, CSRF) and the hash under which it is stored. */
+export function newSecret(): { value: string; hash: string } {
+  const value = randomBytes(32).toString('base64url');
+  return { value, hash: secretHash(value) };
+}
+
+export const secretHash = (value: string) => createHash('sha256').update(value).digest('hex');
+
+interface UserRow {
+  username: string;
+  display_name: string;
+  roles: Role[];
+  password_hash: string | null;
+}
+
+const userFromRow = (row: UserRow): User => ({ username: row.username, displayName: row.display_name, roles: row.roles });
+
+/** How long a browser session lives: renewed by use up to `idleMinutes`, never past `absoluteHours`. */
+export interface SessionLifetime {
+  idleMinutes: number;
+  absoluteHours: number;
+}
+
+export interface SessionRecord {
+  user: User;
+  csrfToken: string;
+  expiresAt: string;
+}
+
+/** The identity writes and reads, each given the store's context first (bindContext). */
+export const userAccess = {
+  /** Contract: one transaction; the user row and its audit record (`user.created`, actor = who created it). A taken name → false, nothing written. */
+  async createUser({ db }: StoreContext, user: User & { password: string }, actor: string): Promise<boolean> {
+    const passwordHash = await hashPassword(user.password);
+    return auditedTransaction(db, async (tx) => {
+      const inserted = await tx.query('insert into users (username, display_name, roles, password_hash) values ($1, $2, $3, $4) on conflict do nothing returning username',
+        [user.username, user.displayName, user.roles, passwordHash]);
+      if (inserted.rows.length === 0) return false;
+      await appendAudit(tx, { actor, action: 'user.created', entityType: 'user', entityId: user.username, payload: { displayName: user.displayName, roles: user.roles } });
+      return true;
+    });
+  },
+
+  async countUsers({ db }: StoreContext): Promise<number> {
+    const { rows: [row] } = await db.query<{ n: number }>('select count(*)::int as n from users');
+    return row.n;
+  },
+
+  async listUsers({ db }: StoreContext): Promise<User[]> {
+    const { rows } = await db.query<UserRow>('select * from users where disabled_at is null order by username');
+    return rows.map(userFromRow);
+  },
+
+  /** The user whose password this is, or undefined (unknown user, disabled, wrong password: not told apart). */
+  async checkPassword({ db }: StoreContext, username: string, password: string): Promise<User | undefined> {
+    const { rows: [row] } = await db.query<UserRow>('select * from users where username = $1 and disabled_at is null', [username]);
+    // An unknown name costs a hash too, so timing does not tell which names exist.
+    const stored = row?.password_hash ?? (await (dummyHash ??= hashPassword(randomBytes(16).toString('hex'))));
+    const matches = await passwordMatches(password, stored);
+    return row && matches ? userFromRow(row) : undefined;
+  },
+
+  /** Contract: one transaction; the session row and `session.started`. The cookie value is returned once. */
+  async startSession({ db }: StoreContext, user: User, lifetime: SessionLifetime): Promise<SessionRecord & { token: string }> {
+    const { value, hash } = newSecret();
+    const csrfToken = newSecret().value;
+    const expiresAt = new Date(Date.now() + lifetime.absoluteHours * 3600_000);
+    await auditedTransaction(db, async (tx) => {
+      await tx.query('insert into sessions (token_hash, username, csrf_token, expires_at) values ($1, $2, $3, $4)', [hash, user.username, csrfToken, expiresAt]);
+      await appendAudit(tx, { actor: user.username, action: 'session.started', entityType: 'user', entityId: user.username, payload: {} });
+    });
+    return { token: value, user, csrfToken, expiresAt: iso(expiresAt) };
+  },
+
+  /** The live session with this cookie value, renewed; undefined when unknown, past its idle or absolute limit, or its user disabled. */
+  async sessionFor({ db }: StoreContext, token: string, lifetime: SessionLifetime): Promise<SessionRecord | undefined> {
+    const { rows: [row] } = await db.query<UserRow & { csrf_token: string; expires_at: Date }>(
+      `update sessions s set last_seen_at = now() from users u
+        where s.token_hash = $1 and u.username = s.username and u.disabled_at is null
+          and s.expires_at > now() and s.last_seen_at > now() - make_interval(mins => $2)
+        returning u.*, s.csrf_token, s.expires_at`, [secretHash(token), lifetime.idleMinutes]);
+    return row ? { user: userFromRow(row), csrfToken: row.csrf_token, expiresAt: iso(row.expires_at) } : undefined;
+  },
+
+  /** Contract: the session row goes and `session.ended` is audited, in one transaction; an unknown cookie changes nothing. */
+  async endSession({ db }: StoreContext, token: string): Promise<void> {
+    await auditedTransaction(db, async (tx) => {
+      const { rows: [ended] } = await tx.query<{ username: string }>('delete from sessions where token_hash = $1 returning username', [secretHash(token)]);
+      if (ended) await appendAudit(tx, { actor: ended.username, action: 'session.ended', entityType: 'user', entityId: ended.username, payload: {} });
+    });
+  },
+
+  /** Contract: one transaction; the token's hash and `token.created` (its name, never its value). */
+  async createApiToken({ db }: StoreContext, user: User, name: string, days: number): Promise<{ token: string; expiresAt: string }> {
+    const { value, hash } = newSecret();
+    const expiresAt = new Date(Date.now() + days * 86_400_000);
+    await auditedTransaction(db, async (tx) => {
+      await tx.query('insert into api_tokens (token_hash, username, name, expires_at) values ($1, $2, $3, $4)', [hash, user.username, name, expiresAt]);
+      await appendAudit(tx, { actor: user.username, action: 'token.created', entityType: 'user', entityId: user.username, payload: { name, expiresAt: iso(expiresAt) } });
+    });
+    return { token: value, expiresAt: iso(expiresAt) };
+  },
+
+  async userForToken({ db }: StoreContext, token: string): Promise<User | undefined> {
+    const { rows: [row] } = await db.query<UserRow>(
+      `select u.* from api_tokens t join users u on u.username = t.username
+        where t.token_hash = $1 and t.expires_at > now() and u.disabled_at is null`, [secretHash(token)]);
+    return row ? userFromRow(row) : undefined;
+  },
+};
+
+let dummyHash: Promise<string> | undefined;
