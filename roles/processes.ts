@@ -5,7 +5,6 @@ import { logger } from '../log.ts';
 import { startPrivateRedis } from '../queue/redis-server.ts';
 import { servePglite } from '../store/pglite-server.ts';
 import { startApiRole, type ApiRole } from './api.ts';
-import { firstAdminPasswordFile } from './first-admin.ts';
 import { forkRole, supervise, type Supervised } from './supervisor.ts';
 import { startWorkerRole } from './worker.ts';
 
@@ -162,9 +161,7 @@ async function startParts(base: LanternConfig, parts: Parts, stopping: () => boo
   if (stopping()) return;
   console.log(`\nLantern is running: open ${parts.api.url}\n  redis ${parts.redis ? `${redisUrl} (private, AOF under ${path.join(config.dataDir, 'redis')})` : '(REDIS_URL)'}` +
     `\n  database ${privateDb ? `PGlite under ${path.join(config.dataDir, 'pglite')} (private server process)` : '(DATABASE_URL)'}` +
-    `\n  workers ${config.workers}${failed ? ` (${failed} failed to start; restarting)` : ''}` +
-    (fs.existsSync(firstAdminPasswordFile(config.dataDir)) ? `\n  sign in as admin with the password in ${firstAdminPasswordFile(config.dataDir)}` : '') +
-    '\nPress Ctrl-C to stop.\n');
+    `\n  workers ${config.workers}${failed ? ` (${failed} failed to start; restarting)` : ''}\nPress Ctrl-C to stop.\n`);
 }
 
 async function refuseIfFailed(part: Supervised): Promise<void> {
@@ -194,16 +191,18 @@ function claimDataDir(dataDir: string): () => void {
   } catch {
     // no owner
   }
-  if (owner && owner !== process.pid && isLantern(owner)) {
+  if (owner && owner !== process.pid && isLanternStart(owner)) {
     throw new Error(`another lantern start (pid ${owner}) is using ${dataDir}; stop it first`);
   }
   fs.writeFileSync(pidFile, String(process.pid));
   return () => fs.rmSync(pidFile, { force: true });
 }
 
-const isLantern = (pid: number) => {
+/** Whether `pid` is a `lantern start`, run as such or through `npm start` (scripts/start.mjs). */
+const isLanternStart = (pid: number) => {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('lantern');
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args.some((a) => a.endsWith('scripts/start.mjs')) || (args.some((a) => a.endsWith('lantern.mjs')) && args.includes('start'));
   } catch {
     return false;
   }

@@ -278,4 +278,13 @@ describe('SIGTERM and SIGINT to the process group', () => {
     expect(all).toHaveLength(6);
     await expectExactly(stack.baseUrl, all.map((r) => r.studyInstanceUid));
   }, 300_000);
+
+  it('when a second lantern start is pointed at a data folder in use, then it refuses, naming the first, and the first keeps running', async () => {
+    const second = await launchStack({ dataDir, privateRedis: true, workers: 0 });
+    const { code } = await second.exited;
+    expect(code).toBe(1);
+    expect(second.output()).toContain(`another lantern start (pid ${stack!.process.pid}) is using ${dataDir}`);
+    expect(redisServersIn(dataDir)).toEqual([String(redisPid(dataDir))]);
+    expect((await health(stack!.baseUrl)).status).toBe(200);
+  }, 120_000);
 });
