@@ -5,6 +5,7 @@ import { logger } from '../log.ts';
 import { startPrivateRedis } from '../queue/redis-server.ts';
 import { servePglite } from '../store/pglite-server.ts';
 import { startApiRole, type ApiRole } from './api.ts';
+import { firstAdminPasswordFile } from './first-admin.ts';
 import { forkRole, supervise, type Supervised } from './supervisor.ts';
 import { startWorkerRole } from './worker.ts';
 
@@ -161,7 +162,9 @@ async function startParts(base: LanternConfig, parts: Parts, stopping: () => boo
   if (stopping()) return;
   console.log(`\nLantern is running: open ${parts.api.url}\n  redis ${parts.redis ? `${redisUrl} (private, AOF under ${path.join(config.dataDir, 'redis')})` : '(REDIS_URL)'}` +
     `\n  database ${privateDb ? `PGlite under ${path.join(config.dataDir, 'pglite')} (private server process)` : '(DATABASE_URL)'}` +
-    `\n  workers ${config.workers}${failed ? ` (${failed} failed to start; restarting)` : ''}\nPress Ctrl-C to stop.\n`);
+    `\n  workers ${config.workers}${failed ? ` (${failed} failed to start; restarting)` : ''}` +
+    (fs.existsSync(firstAdminPasswordFile(config.dataDir)) ? `\n  sign in as admin with the password in ${firstAdminPasswordFile(config.dataDir)}` : '') +
+    '\nPress Ctrl-C to stop.\n');
 }
 
 async function refuseIfFailed(part: Supervised): Promise<void> {
