@@ -26,10 +26,13 @@ function film(): { bytes: Uint8Array; studyInstanceUid: string } {
   return { bytes, studyInstanceUid: parseDicom(bytes).meta.studyInstanceUid };
 }
 
+/** A running stack and the first admin's token: who the test acts as. */
+type Target = Pick<Stack, 'baseUrl' | 'token'>;
+
 /** Uploads one film; false when the service did not accept it (a client would send it again). */
-async function upload(baseUrl: string, bytes: Uint8Array): Promise<boolean> {
+async function upload(target: Target, bytes: Uint8Array): Promise<boolean> {
   try {
-    const { status, body } = await apiClient(baseUrl).stow([bytes]);
+    const { status, body } = await apiClient(target.baseUrl, target.token).stow([bytes]);
     return status === 200 && body.stored?.length === 1;
   } catch {
     return false;
@@ -37,8 +40,8 @@ async function upload(baseUrl: string, bytes: Uint8Array): Promise<boolean> {
 }
 
 /** Every study read exactly once by each model: the counts the issue asks for. */
-async function expectExactly(baseUrl: string, studies: string[]) {
-  const api = apiClient(baseUrl);
+async function expectExactly(target: Target, studies: string[]) {
+  const api = apiClient(target.baseUrl, target.token);
   for (const uid of studies) expect((await api.settled(uid, 180_000)).status).toBe('ready');
   const findings = (await Promise.all(studies.map(async (uid) => (await api.study(uid)).body.findings))).flat();
   const audit = await api.audit('?limit=1000');
@@ -104,8 +107,8 @@ describe('a child that dies', () => {
     const { baseUrl } = stack;
     expect(launch.output()).not.toMatch(/unhandled|exited with code/i);
     const films = [film(), film(), film(), film()];
-    for (const f of films) expect(await upload(baseUrl, f.bytes)).toBe(true);
-    await expectExactly(baseUrl, films.map((f) => f.studyInstanceUid));
+    for (const f of films) expect(await upload(stack!, f.bytes)).toBe(true);
+    await expectExactly(stack!, films.map((f) => f.studyInstanceUid));
     const workers = childrenOf(launch.process.pid!).filter((c) => c.cmdline.includes(' worker'));
     expect(workers).toHaveLength(2);
     expect(workers.map((w) => w.pid)).not.toContain(doomed.pid);
@@ -114,7 +117,7 @@ describe('a child that dies', () => {
   it('when the database process is killed, then health says so at once, it is restarted on the same port, and films before and after are each read once', async () => {
     const { baseUrl } = stack!;
     const before = [film(), film()];
-    for (const f of before) expect(await upload(baseUrl, f.bytes)).toBe(true);
+    for (const f of before) expect(await upload(stack!, f.bytes)).toBe(true);
     const database = childrenOf(stack!.process.pid!).find((c) => c.cmdline.includes(' db'))!;
     process.kill(database.pid, 'SIGKILL');
     await waitFor(async () => (alive(database.pid) ? undefined : true), 'the database process to die');
@@ -125,9 +128,9 @@ describe('a child that dies', () => {
     await waitFor(async () => ((await health(baseUrl)).status === 200 ? true : undefined), 'health to be ok again', 60_000);
     expect(childrenOf(stack!.process.pid!).filter((c) => c.cmdline.includes(' db'))).toHaveLength(1);
     const after = [film(), film()];
-    for (const f of after) expect(await upload(baseUrl, f.bytes)).toBe(true);
-    const all = await apiClient(baseUrl).worklist();
-    await expectExactly(baseUrl, all.map((r) => r.studyInstanceUid));
+    for (const f of after) expect(await upload(stack!, f.bytes)).toBe(true);
+    const all = await apiClient(stack!.baseUrl, stack!.token).worklist();
+    await expectExactly(stack!, all.map((r) => r.studyInstanceUid));
     expect(all).toHaveLength(4 + before.length + after.length);
   }, 300_000);
 });
@@ -142,7 +145,7 @@ describe('redis that dies', () => {
     const films = Array.from({ length: 6 }, film);
     const first = redisPid(dataDir)!;
     // Uploads and reads in flight when redis dies: the second upload's answer is the cue.
-    const uploads = films.map((f, i) => new Promise((resolve) => setTimeout(resolve, i * 150)).then(() => upload(baseUrl, f.bytes)));
+    const uploads = films.map((f, i) => new Promise((resolve) => setTimeout(resolve, i * 150)).then(() => upload(stack!, f.bytes)));
     await uploads[1];
     process.kill(first, 'SIGKILL');
     await waitFor(async () => (alive(first) ? undefined : true), 'redis to die');
@@ -157,8 +160,8 @@ describe('redis that dies', () => {
     expect(stack.output()).toContain(`redis ${stack.redisUrl} (private`);
     // A client sends again what was not accepted; an accepted one sent again is a duplicate, not a second instance.
     const accepted = await Promise.all(uploads);
-    for (const [i, f] of films.entries()) if (!accepted[i]) expect(await upload(baseUrl, f.bytes)).toBe(true);
-    await expectExactly(baseUrl, films.map((f) => f.studyInstanceUid));
+    for (const [i, f] of films.entries()) if (!accepted[i]) expect(await upload(stack!, f.bytes)).toBe(true);
+    await expectExactly(stack!, films.map((f) => f.studyInstanceUid));
   }, 300_000);
 });
 
@@ -180,7 +183,7 @@ describe('work stored but not queued', () => {
 
   it('when Redis lost the jobs of stored films, then the API queues them again at start', async () => {
     stack = await startStack({ dataDir, workers: 0 });
-    for (const f of films.slice(0, 2)) expect(await upload(stack.baseUrl, f.bytes)).toBe(true);
+    for (const f of films.slice(0, 2)) expect(await upload(stack!, f.bytes)).toBe(true);
     expect(await waitingJobs(stack.redisUrl)).toBe(2 * MODELS_PER_CR);
     await stack.stop();
     wipeRedis();
@@ -189,7 +192,7 @@ describe('work stored but not queued', () => {
   }, 300_000);
 
   it('when Redis comes back empty while the API runs, then the API queues the stored films again, and a worker reads each once', async () => {
-    for (const f of films.slice(2)) expect(await upload(stack!.baseUrl, f.bytes)).toBe(true);
+    for (const f of films.slice(2)) expect(await upload(stack!, f.bytes)).toBe(true);
     expect(await waitingJobs(stack!.redisUrl)).toBe(4 * MODELS_PER_CR);
     // The stack's redis is this test's: stop it, lose its data, start an empty one where it was.
     const port = Number(new URL(stack!.redisUrl).port);
@@ -200,7 +203,7 @@ describe('work stored but not queued', () => {
       await waitFor(async () => (await waitingJobs(fresh.url) === 4 * MODELS_PER_CR ? true : undefined), 'the jobs to be queued again', 30_000);
       const worker = spawnLantern('worker', stack!.env);
       try {
-        await expectExactly(stack!.baseUrl, films.map((f) => f.studyInstanceUid));
+        await expectExactly(stack!, films.map((f) => f.studyInstanceUid));
       } finally {
         worker.kill('SIGTERM');
       }
@@ -250,7 +253,7 @@ describe('SIGTERM and SIGINT to the process group', () => {
     const launch = await launchStack({ dataDir, privateRedis: true, group: true, workers: 1 });
     stack = await stackOf(launch, { dataDir });
     const films = Array.from({ length: 6 }, film);
-    const uploads = films.map((f, i) => new Promise((resolve) => setTimeout(resolve, i * 150)).then(() => upload(stack!.baseUrl, f.bytes)));
+    const uploads = films.map((f, i) => new Promise((resolve) => setTimeout(resolve, i * 150)).then(() => upload(stack!, f.bytes)));
     await uploads[2];
     const children = childrenOf(launch.process.pid!).map((c) => c.pid);
     process.kill(-launch.process.pid!, 'SIGTERM');
@@ -262,8 +265,8 @@ describe('SIGTERM and SIGINT to the process group', () => {
     expect(redisServersIn(dataDir)).toEqual([]);
 
     stack = await startStack({ dataDir, privateRedis: true, workers: 1 });
-    for (const [i, f] of films.entries()) if (!accepted[i]) expect(await upload(stack.baseUrl, f.bytes)).toBe(true);
-    await expectExactly(stack.baseUrl, films.map((f) => f.studyInstanceUid));
+    for (const [i, f] of films.entries()) if (!accepted[i]) expect(await upload(stack!, f.bytes)).toBe(true);
+    await expectExactly(stack!, films.map((f) => f.studyInstanceUid));
   }, 300_000);
 
   it('when lantern start is SIGKILLed, its orphaned redis-server is stopped by the next start, which shares no AOF with it and loses nothing', async () => {
@@ -274,9 +277,9 @@ describe('SIGTERM and SIGINT to the process group', () => {
     stack = await startStack({ dataDir, privateRedis: true, workers: 1 });
     expect(alive(orphan)).toBe(false);
     expect(redisServersIn(dataDir)).toEqual([String(redisPid(dataDir))]);
-    const all = await apiClient(stack.baseUrl).worklist();
+    const all = await apiClient(stack.baseUrl, stack.token).worklist();
     expect(all).toHaveLength(6);
-    await expectExactly(stack.baseUrl, all.map((r) => r.studyInstanceUid));
+    await expectExactly(stack!, all.map((r) => r.studyInstanceUid));
   }, 300_000);
 
   it('when a second lantern start is pointed at a data folder in use, then it refuses, naming the first, and the first keeps running', async () => {
