@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * Issue 12, bounded resources: each hostile request that once stalled, exhausted or crashed
  * the API now gets its specific 4xx, stores nothing, and `/health/live` answers while it is in
@@ -14,12 +15,14 @@ import { corruptedLength, crWithUids, deepNesting, deflateBomb, manyElements, rl
 import { dicomLimits } from '../dicom/limits.ts';
 import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
 import { startApiRole, type ApiRole } from '../roles/api.ts';
+import { ROLES } from '../contract/identity.ts';
 
 const MAX_UPLOAD = 16 * 1024 * 1024;
 const root = '1.2.826.0.1.3680043.10.998';
 let redis: PrivateRedis;
 let role: ApiRole;
 let dataDir: string;
+const auth = { authorization: '' };
 let seq = 0;
 const uidRoot = () => `${root}.${++seq}`;
 
@@ -32,6 +35,10 @@ beforeAll(async () => {
     dicomLimits: dicomLimits({ maxElements: 300_000, maxInflatedBytes: 8 * 1024 * 1024, maxDecodedFrameBytes: 4 * 1024 * 1024 }),
   });
   role = await startApiRole({ ...config, redisUrl: redis.url });
+  // Every probe comes from a signed-in user: what is measured is the bounds, not the door.
+  const prober = { username: 'prober', displayName: 'Prober', roles: [...ROLES] };
+  await role.store.createUser({ ...prober, password: randomBytes(16).toString('hex') }, 'test');
+  auth.authorization = `Bearer ${(await role.store.createApiToken(prober, 'test', 1)).token}`;
 }, 120_000);
 
 afterAll(async () => {
@@ -43,7 +50,7 @@ afterAll(async () => {
 interface Answer { status: number; body: { error?: { code: string; message: string; details?: unknown[] }; stored?: unknown[] }; bytes: number; at: number }
 
 async function send(pathname: string, body: Uint8Array | string, headers: Record<string, string>): Promise<Answer> {
-  const response = await fetch(new URL(pathname, role.url), { method: 'POST', body: body as BodyInit, headers });
+  const response = await fetch(new URL(pathname, role.url), { method: 'POST', body: body as BodyInit, headers: { ...auth, ...headers } });
   const text = await response.text();
   return { status: response.status, body: JSON.parse(text), bytes: text.length, at: performance.now() };
 }
@@ -65,7 +72,7 @@ function multipart(parts: Uint8Array[]): { body: Uint8Array; contentType: string
 function chunkedUpload(pathname: string, contentType: string, head: Uint8Array, total: number): Promise<{ status: number; code?: string; written: number; at: number }> {
   return new Promise((resolve, reject) => {
     const url = new URL(pathname, role.url);
-    const request = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': contentType, 'transfer-encoding': 'chunked' } });
+    const request = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...auth, 'content-type': contentType, 'transfer-encoding': 'chunked' } });
     let written = 0;
     let answered = false;
     const chunk = Buffer.alloc(256 * 1024, 0x41);
@@ -127,7 +134,7 @@ describe('bounded resources: hostile uploads', () => {
 
   it('when an object just under the element limit is parsed (off-thread), then health answers while it is in flight', async () => {
     // 290,000 elements: about half a second of dicom-parser, all of it on the parsing thread.
-    const { answer, healthStatus, healthMs, healthFirst } = await healthDuring(stowOne(manyElements(uidRoot(), 290_000)), 300);
+    const { answer, healthStatus, healthMs, healthFirst } = await healthDuring(stowOne(manyElements(uidRoot(), 290_000)), 100);
     expect(answer.status).toBe(422);
     expect(answer.body.error?.code).toBe('NO_PIXEL_DATA');
     expect(healthStatus).toBe(200);
@@ -241,7 +248,7 @@ describe('bounded resources: JSON bodies, NUL and path parameters', () => {
 
   it('when a path parameter holds a NUL, then 400 NUL_CHARACTER', async () => {
     for (const route of ['/v1/studies/1.2.3%00', '/v1/findings/a%00/review', '/v1/models/news2%00']) {
-      const response = await fetch(new URL(route, role.url), route.endsWith('review') ? { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } } : {});
+      const response = await fetch(new URL(route, role.url), route.endsWith('review') ? { method: 'POST', body: '{}', headers: { ...auth, 'content-type': 'application/json' } } : { headers: auth });
       expect(response.status, route).toBe(400);
       expect((await response.json()).error.code).toBe('NUL_CHARACTER');
     }
@@ -254,7 +261,7 @@ describe('bounded resources: JSON bodies, NUL and path parameters', () => {
     ['/v1/studies/1.02.3'],
     ['/dicomweb/studies/1.2/series/1.2/instances/1.2.x/frames/1'],
   ])('when a UID in the path is malformed (%s), then 422 naming the parameter', async (route) => {
-    const response = await fetch(new URL(route, role.url));
+    const response = await fetch(new URL(route, role.url), { headers: auth });
     expect(response.status).toBe(422);
     const { error } = await response.json();
     expect(error.code).toBe('VALIDATION_FAILED');
