@@ -1,7 +1,11 @@
 /**
  * The read-assist worker against a real redis-server and the real model registry: a job
  * whose data breaks the contract fails at once with the reason and is never retried (a
- * retry cannot repair it), and the worker goes on to the next job.
+ * retry cannot repair it), and the worker goes on to the next job. A stored object whose
+ * pixels would blow the worker's budget (an RLE frame expanding 64:1 to over 256 MiB: a
+ * 16 MiB file of this shape once held a worker at 11.4 GB for 4 minutes) fails its job at
+ * once as bad input, before any decoder allocates the frame. Ingest refuses such an upload;
+ * this is the object stored before the limit, or by another path.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +13,7 @@ import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../config.ts';
+import { rleBomb } from '../dicom/hostile-files.ts';
 import { loadModelRegistry, type ModelRegistry } from '../inference/registry.ts';
 import { READ_ASSIST_QUEUE, RESULTS_QUEUE, type ReadAssistJob } from '../queue/jobs.ts';
 import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
@@ -19,6 +24,7 @@ const prefix = 'read-assist-worker-test';
 
 describe('read-assist worker', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-worker-'));
+  const blobs = createBlobStore(path.join(dir, 'blobs'));
   let redis: PrivateRedis;
   let registry: ModelRegistry;
   let worker: ReturnType<typeof createReadAssistWorker>;
@@ -29,7 +35,7 @@ describe('read-assist worker', () => {
   beforeAll(async () => {
     redis = await startPrivateRedis(path.join(dir, 'redis'));
     registry = await loadModelRegistry(path.join(repoRoot, 'models'), { threads: 1 });
-    worker = createReadAssistWorker({ redisUrl: redis.url, prefix, registry, blobs: createBlobStore(path.join(dir, 'blobs')), concurrency: 1, lockDurationMs: 10_000 });
+    worker = createReadAssistWorker({ redisUrl: redis.url, prefix, registry, blobs, concurrency: 1, lockDurationMs: 10_000 });
     worker.start();
     jobs = new Queue(READ_ASSIST_QUEUE, { connection: { url: redis.url }, prefix });
     results = new Queue(RESULTS_QUEUE, { connection: { url: redis.url }, prefix });
@@ -61,4 +67,24 @@ describe('read-assist worker', () => {
     const [handedBack] = await results.getJobs(['waiting', 'prioritized', 'delayed']);
     expect(handedBack.data).toMatchObject({ kind: 'failure', sopInstanceUid: '1.2.4', error: { code: 'MODEL_NOT_LOADED' } });
   });
+
+  it('when a job\'s image would decode past the frame budget, then it fails at once as DICOM_FRAME_TOO_LARGE, unretried, handed back as a visible failure, and memory stays flat', async () => {
+    const root = '1.2.826.0.1.3680043.10.996.1';
+    // 16,400 × 16,400 8-bit pixels (269 MB decoded) from about 4 MB of PackBits runs.
+    const bomb = rleBomb(root, 16_400, 16_400);
+    const blobSha256 = await blobs.put(bomb);
+    const model = registry.models.find((m) => m.card.task === 'read-assist')!;
+    const rssBefore = process.memoryUsage().rss;
+    const job = await jobs.add('read', { sopInstanceUid: `${root}.3`, studyInstanceUid: `${root}.1`, blobSha256, modelKey: model.key } satisfies ReadAssistJob,
+      { jobId: 'rle-bomb-1', attempts: 5, backoff: { type: 'fixed', delay: 100 } });
+    await expect(job.waitUntilFinished(events, 30_000)).rejects.toThrow(/DICOM_FRAME_TOO_LARGE/);
+    expect((await jobs.getJob(job.id!))!.attemptsMade).toBe(1);
+    // The failure is handed back (the instance shows it), once, with the limit's code.
+    const handedBack = (await results.getJobs(['waiting', 'delayed', 'prioritized'])).filter((r) => r.data.sopInstanceUid === `${root}.3`);
+    expect(handedBack).toHaveLength(1);
+    expect(JSON.stringify(handedBack[0].data)).toContain('DICOM_FRAME_TOO_LARGE');
+    const grewMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
+    console.info(`worker RSS grew ${grewMb.toFixed(0)} MiB on a 64:1 RLE bomb of ${(bomb.length / 1024 / 1024).toFixed(1)} MiB`);
+    expect(grewMb).toBeLessThan(200);
+  }, 60_000);
 });
