@@ -31,7 +31,7 @@ export interface EndToEnd {
  * processes from the two jobs' BullMQ timestamps (ms, one clock: one machine).
  */
 export async function measureEndToEnd(stack: Stack, copies: Uint8Array[], modelKey: string): Promise<EndToEnd> {
-  const api = apiClient(stack.baseUrl);
+  const api = apiClient(stack.baseUrl, stack.token);
   const connection = { url: stack.redisUrl };
   const events = new QueueEvents(RESULTS_QUEUE, { connection, prefix: 'lantern' });
   const readAssistJobs = new Queue(READ_ASSIST_QUEUE, { connection, prefix: 'lantern' });
@@ -87,7 +87,7 @@ export interface Saturation {
  * API's own event-loop delay is recorded (reset before, read after).
  */
 export async function measureSaturation(stack: Stack, copies: Uint8Array[], modelKey: string): Promise<Saturation> {
-  const api = apiClient(stack.baseUrl);
+  const api = apiClient(stack.baseUrl, stack.token);
   const events = new QueueEvents(RESULTS_QUEUE, { connection: { url: stack.redisUrl }, prefix: 'lantern' });
   await events.waitUntilReady();
   const persisted = persistedWatcher(events);
@@ -126,7 +126,8 @@ export interface ApiLatency {
 /**
  * A risk answer against the floor of the same server: the bare liveness route, posted
  * the same JSON body (and, for reference, fetched with GET), interleaved so all see the
- * same noise.
+ * same noise. The risk call carries a bearer token, as every real call must; the floor is
+ * public, so the ratio includes the token lookup and the wait for the calculation's audit.
  */
 export async function measureApiLatency(stack: Stack, requests: number): Promise<ApiLatency> {
   const riskBody = JSON.stringify({
@@ -140,7 +141,7 @@ export async function measureApiLatency(stack: Stack, requests: number): Promise
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     return performance.now() - start;
   };
-  const risk = () => fetch(`${stack.baseUrl}/v1/risk/pce-ascvd`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: riskBody });
+  const risk = () => fetch(`${stack.baseUrl}/v1/risk/pce-ascvd`, { method: 'POST', headers: { 'content-type': 'application/json', ...stack.authorization }, body: riskBody });
   const bare = () => fetch(`${stack.baseUrl}/health/live`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: riskBody });
   const bareGet = () => fetch(`${stack.baseUrl}/health/live`);
   const samples = { risk: [] as number[], bare: [] as number[], bareGet: [] as number[] };
