@@ -11,6 +11,8 @@ import { iso, type StoreContext } from './shared.ts';
 /** N=2^15, r=8 → 32 MiB and ~50–100 ms per hash on this class of CPU: slow for an attacker, bearable at sign-in. */
 const SCRYPT: ScryptOptions & { N: number; r: number; p: number } = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const KEY_LENGTH = 32;
+/** Hashed on the first unknown user name, so that a miss costs what a hit costs. */
+let dummyHash: Promise<string> | undefined;
 
 function scryptHash(password: string, salt: Buffer, options = SCRYPT): Promise<Buffer> {
   return new Promise((resolve, reject) => scrypt(password.normalize('NFC'), salt, KEY_LENGTH, options, (error, key) => (error ? reject(error) : resolve(key))));
@@ -142,4 +144,3 @@ export const userAccess = {
   },
 };
 
-let dummyHash: Promise<string> | undefined;
