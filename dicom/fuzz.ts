@@ -56,6 +56,7 @@ function headerOffsets(bytes: Uint8Array): number[] {
   return offsets;
 }
 
+/** One mutation of a seed file, reproducible from `rngSeed`; over 80 lines because it is one switch over every mutation kind, each a few lines. */
 export function mutate(seed: Uint8Array, mutation: Mutation, rngSeed: number): Uint8Array {
   const rng = random(rngSeed);
   const headers = headerOffsets(seed);

@@ -54,7 +54,11 @@ interface Waiting {
   settle?: { resolve: () => void; reject: (error: Error) => void };
 }
 
-/** One store's calculation audits: `recordCalculation`, `calculationAuditStatus`, and `close` for what is still waiting. */
+/**
+ * One store's calculation audits: `recordCalculation`, `calculationAuditStatus`, and `close`
+ * for what is still waiting. One closure (over 80 lines) because the queue, the commit in
+ * flight, the retry timer and the status are one piece of state that every method changes.
+ */
 export function calculationAudits({ db, options }: StoreContext) {
   const waitMs = options.auditWaitMs ?? 2_000;
   const spoolFile = options.auditSpoolFile;

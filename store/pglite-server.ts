@@ -69,6 +69,11 @@ export async function servePglite(dir: string, port = 0): Promise<PgliteServer> 
 
 type InOrder = (work: () => Promise<void>, onError: (error: unknown) => void) => void;
 
+/**
+ * One client connection, from the password exchange to the end: over 80 lines because the
+ * frame reader, the authentication step and the query relay share the connection's buffer
+ * and state, in the order the PostgreSQL protocol sets.
+ */
 function serveClient(db: PGlite, socket: net.Socket, inOrder: InOrder, password: string) {
   socket.setNoDelay(true);
   let pending = Buffer.alloc(0);

@@ -1,6 +1,8 @@
 /**
  * DICOM PS3.15 2024b, Annex E, Table E.1-1 "Application Level Confidentiality Profile
- * Attributes", column "Basic Prof." — every attribute the table lists, as data.
+ * Attributes", column "Basic Prof." — every attribute the table lists, as data. Over 300
+ * lines because it is the standard's table, one row a line, kept whole to be checked
+ * against the standard in one place.
  * https://dicom.nema.org/medical/dicom/2024b/output/chtml/part15/chapter_E.html#table_E.1-1
  *
  * Actions (E.3.1): D replace with a non-zero-length dummy consistent with the VR; Z replace
