@@ -123,6 +123,14 @@ describe('browser sessions', () => {
     expect((await fetch(`${api.url}/v1/session`, headers(old.cookie))).status).toBe(401);
   });
 
+  it('when a session is used after a few minutes, then its idle clock restarts (written at most once a minute)', async () => {
+    const { cookie, body } = await signIn();
+    const seen = async () => (await api.store.db.query<{ idle: number }>('select extract(epoch from now() - last_seen_at)::int as idle from sessions where csrf_token = $1', [body.csrfToken])).rows[0].idle;
+    await api.store.db.query("update sessions set last_seen_at = now() - interval '5 minutes' where csrf_token = $1", [body.csrfToken]);
+    expect((await fetch(`${api.url}/v1/session`, { headers: { cookie } })).status).toBe(200);
+    expect(await seen()).toBeLessThan(5);
+  });
+
   it('when the user signs out, then the cookie is cleared and the session is gone on the server', async () => {
     const { cookie, body } = await signIn();
     const out = await fetch(`${api.url}/v1/session`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': body.csrfToken } });

@@ -51,8 +51,8 @@ async function resolve(c: Context, deps: Pick<ApiDeps, 'store'>, lifetime: Sessi
   return session && { user: session.user, via: 'session', csrfToken: session.csrfToken, sessionToken: cookie, expiresAt: session.expiresAt };
 }
 
-/** The request's user, if any (public routes may ask too). */
-export async function authOf(c: Context): Promise<Authenticated | undefined> {
+/** The request's user, if any. */
+async function authOf(c: Context): Promise<Authenticated | undefined> {
   const find = c.get(RESOLVER as never) as Resolve | undefined;
   return find?.();
 }

@@ -62,7 +62,7 @@ export interface RouteInput<P, Q, B, A extends Access = Access> {
   params: P extends z.ZodType ? z.output<P> : Record<string, string>;
   query: Output<Q>;
   body: Output<B>;
-  /** The signed-in user; none on a public route (which may call `authOf` itself). */
+  /** The signed-in user; none on a public route, which is not asked who calls it. */
   auth: A extends 'public' ? undefined : Authenticated;
 }
 

@@ -11,6 +11,8 @@ import { iso, type StoreContext } from './shared.ts';
 /** N=2^15, r=8 → 32 MiB and ~50–100 ms per hash on this class of CPU: slow for an attacker, bearable at sign-in. */
 const SCRYPT: ScryptOptions & { N: number; r: number; p: number } = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const KEY_LENGTH = 32;
+/** A session's last use is written at most this often (see sessionFor). */
+const RENEW_AFTER_SECONDS = 60;
 /** Hashed on the first unknown user name, so that a miss costs what a hit costs. */
 let dummyHash: Promise<string> | undefined;
 
@@ -107,13 +109,22 @@ export const userAccess = {
     return { token: value, user, csrfToken, expiresAt: iso(expiresAt) };
   },
 
-  /** The live session with this cookie value, renewed; undefined when unknown, past its idle or absolute limit, or its user disabled. */
+  /**
+   * The live session with this cookie value; undefined when unknown, past its idle or
+   * absolute limit, or its user disabled. Use renews it, but at most once a minute: a
+   * viewer makes a request per frame and per poll, and a write for each would load the
+   * database for nothing (the idle limit is then kept to within that minute).
+   */
   async sessionFor({ db }: StoreContext, token: string, lifetime: SessionLifetime): Promise<SessionRecord | undefined> {
     const { rows: [row] } = await db.query<UserRow & { csrf_token: string; expires_at: Date }>(
-      `update sessions s set last_seen_at = now() from users u
-        where s.token_hash = $1 and u.username = s.username and u.disabled_at is null
-          and s.expires_at > now() and s.last_seen_at > now() - make_interval(mins => $2)
-        returning u.*, s.csrf_token, s.expires_at`, [secretHash(token), lifetime.idleMinutes]);
+      `with live as (
+         select u.*, s.token_hash, s.csrf_token, s.expires_at, s.last_seen_at as seen from sessions s join users u on u.username = s.username
+          where s.token_hash = $1 and u.disabled_at is null
+            and s.expires_at > now() and s.last_seen_at > now() - make_interval(mins => $2)),
+       renewed as (
+         update sessions set last_seen_at = now()
+          where token_hash in (select token_hash from live where seen < now() - interval '${RENEW_AFTER_SECONDS} seconds'))
+       select * from live`, [secretHash(token), lifetime.idleMinutes]);
     return row ? { user: userFromRow(row), csrfToken: row.csrf_token, expiresAt: iso(row.expires_at) } : undefined;
   },
 
