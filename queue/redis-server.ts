@@ -7,6 +7,8 @@ import path from 'node:path';
 export interface PrivateRedis {
   url: string;
   port: number;
+  /** The 0600 file holding the password in `url`: what to name where the URL is shown to people. */
+  passwordFile: string;
   /** Settles when the redis-server exits, for whatever reason (a supervisor restarts it). */
   exited: Promise<void>;
   stop(): Promise<void>;
@@ -100,6 +102,7 @@ export async function startPrivateRedis(dir: string, options: { port?: number } 
   return {
     url: `redis://:${password}@127.0.0.1:${port}`,
     port,
+    passwordFile: path.resolve(dir, CONFIG_FILE),
     exited,
     async stop() {
       process.removeListener('exit', killOnExit);

@@ -4,7 +4,9 @@ import { loadConfig, type LanternConfig } from '../config.ts';
 import { logger } from '../log.ts';
 import { startPrivateRedis } from '../queue/redis-server.ts';
 import { servePglite } from '../store/pglite-server.ts';
+import { pglitePasswordFile } from '../store/pglite-auth.ts';
 import { startApiRole, type ApiRole } from './api.ts';
+import { printableUrl, startBanner, type StartFacts } from './banner.ts';
 import { firstAdminPasswordFile } from './first-admin.ts';
 import { forkRole, supervise, type Supervised } from './supervisor.ts';
 import { startWorkerRole } from './worker.ts';
@@ -74,7 +76,8 @@ export async function runDatabase(options: { port?: string } = {}): Promise<void
   const server = await servePglite(path.join(config.dataDir, 'pglite'), Number(options.port ?? 0));
   shutdown.stopWith(server.stop);
   process.send?.({ ready: true, url: server.url });
-  console.log(`lantern db: PGlite under ${path.join(config.dataDir, 'pglite')} at ${server.url}`);
+  const dir = path.join(config.dataDir, 'pglite');
+  console.log(`lantern db: PGlite under ${dir} at ${printableUrl(server.url)} (password in ${pglitePasswordFile(dir)})`);
 }
 
 export async function runWorker(): Promise<void> {
@@ -130,6 +133,7 @@ export async function runAll(): Promise<void> {
 async function startParts(base: LanternConfig, parts: Parts, stopping: () => boolean): Promise<void> {
   const childGraceMs = (base.shutdownGraceSeconds + 5) * 1000;
   let redisUrl = base.redisUrl;
+  let privateRedis: StartFacts['privateRedis'];
   if (!redisUrl) {
     const dir = path.join(base.dataDir, 'redis');
     let port: number | undefined;
@@ -137,6 +141,7 @@ async function startParts(base: LanternConfig, parts: Parts, stopping: () => boo
       const redis = await startPrivateRedis(dir, { port });
       port = redis.port;
       redisUrl = redis.url;
+      privateRedis = { url: redis.url, passwordFile: redis.passwordFile, dir };
       return { ready: Promise.resolve(), exited: redis.exited.then(() => 'exited'), stop: redis.stop };
     });
     await refuseIfFailed(parts.redis);
@@ -160,11 +165,14 @@ async function startParts(base: LanternConfig, parts: Parts, stopping: () => boo
   parts.workers = Array.from({ length: config.workers }, (_, i) => supervise(`worker ${i + 1}`, async () => forkRole('worker', [], workerEnv, childGraceMs)));
   const failed = (await Promise.all(parts.workers.map((w) => w.firstStart))).filter(Boolean).length;
   if (stopping()) return;
-  console.log(`\nLantern is running: open ${parts.api.url}\n  redis ${parts.redis ? `${redisUrl} (private, AOF under ${path.join(config.dataDir, 'redis')})` : '(REDIS_URL)'}` +
-    `\n  database ${privateDb ? `PGlite under ${path.join(config.dataDir, 'pglite')} (private server process)` : '(DATABASE_URL)'}` +
-    `\n  workers ${config.workers}${failed ? ` (${failed} failed to start; restarting)` : ''}` +
-    (fs.existsSync(firstAdminPasswordFile(config.dataDir)) ? `\n  sign in as admin with the password in ${firstAdminPasswordFile(config.dataDir)}` : '') +
-    '\nPress Ctrl-C to stop.\n');
+  console.log(startBanner({
+    apiUrl: parts.api.url,
+    privateRedis,
+    privateDatabaseDir: privateDb ? path.join(config.dataDir, 'pglite') : undefined,
+    workers: config.workers,
+    failedWorkers: failed,
+    firstAdminPasswordFile: fs.existsSync(firstAdminPasswordFile(config.dataDir)) ? firstAdminPasswordFile(config.dataDir) : undefined,
+  }));
 }
 
 async function refuseIfFailed(part: Supervised): Promise<void> {

@@ -18,8 +18,11 @@ const PASSWORD_FILE = 'lantern-password';
 /** How long a connected client has to send its password: the server takes one client at a time. */
 export const AUTH_TIMEOUT_MS = 5_000;
 
+/** Where the password of the database in `dir` is kept: what `lantern db` names instead of printing it. */
+export const pglitePasswordFile = (dir: string) => path.join(dir, PASSWORD_FILE);
+
 export function pglitePassword(dir: string): string {
-  const file = path.join(dir, PASSWORD_FILE);
+  const file = pglitePasswordFile(dir);
   try {
     const kept = fs.readFileSync(file, 'utf8').trim();
     if (/^[0-9a-f]{64}$/.test(kept)) return kept;

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseDicom } from '../dicom/parse.ts';
 import { READ_ASSIST_QUEUE } from '../queue/jobs.ts';
 import { startPrivateRedis } from '../queue/redis-server.ts';
+import { printableUrl } from '../roles/banner.ts';
 import { apiClient } from './support/api-client.ts';
 import { withFreshUids } from './support/dicom-builder.ts';
 import { files } from './support/shared-data.ts';
@@ -157,7 +158,10 @@ describe('redis that dies', () => {
     const second = redisPid(dataDir)!;
     expect(second).not.toBe(first);
     expect(redisServersIn(dataDir)).toEqual([String(second)]);
-    expect(stack.output()).toContain(`redis ${stack.redisUrl} (private`);
+    // The banner (and the database process's line) name where the passwords are, never the passwords.
+    expect(stack.output()).toContain(`redis ${printableUrl(stack.redisUrl)} (private; password in ${path.join(dataDir, 'redis', 'lantern-redis.conf')}`);
+    expect(stack.output()).not.toContain(new URL(stack.redisUrl).password);
+    expect(stack.output()).not.toContain(fs.readFileSync(path.join(dataDir, 'pglite', 'lantern-password'), 'utf8').trim());
     // A client sends again what was not accepted; an accepted one sent again is a duplicate, not a second instance.
     const accepted = await Promise.all(uploads);
     for (const [i, f] of films.entries()) if (!accepted[i]) expect(await upload(stack!, f.bytes)).toBe(true);

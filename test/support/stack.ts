@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../../config.ts';
-import { startPrivateRedis, type PrivateRedis } from '../../queue/redis-server.ts';
+import { privatePassword, startPrivateRedis, type PrivateRedis } from '../../queue/redis-server.ts';
 import { signInAsFirstAdmin, type SignedIn } from './sign-in.ts';
 
 export interface Stack extends SignedIn {
@@ -119,7 +119,7 @@ export async function stackOf(launch: Launch, options: StackOptions = {}): Promi
   return {
     ...(await signInAsFirstAdmin(baseUrl, dataDir)),
     baseUrl,
-    redisUrl: redis?.url ?? /redis (redis:\/\/\S+) \(private/.exec(launch.output())![1],
+    redisUrl: redis?.url ?? privateRedisUrl(launch.output(), dataDir),
     dataDir,
     process: child,
     testRedis: redis,
@@ -136,6 +136,13 @@ export async function stackOf(launch: Launch, options: StackOptions = {}): Promi
       if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The private redis-server's URL: its address from the banner, its password from the file the banner names (it prints no secret). */
+function privateRedisUrl(output: string, dataDir: string): string {
+  const url = new URL(/redis (redis:\/\/\S+) \(private/.exec(output)![1]);
+  url.password = privatePassword(path.join(dataDir, 'redis'));
+  return url.toString().replace(/\/$/, '');
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
