@@ -5,6 +5,8 @@ export const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().min(1).optional(),
   entityId: z.string().max(200).optional(),
+  /** Only records of this action, e.g. `study.viewed` (who opened which study). */
+  action: z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/, 'an action name, e.g. study.viewed').max(100).optional(),
 });
 
 /** One link of the hash-chained audit trail: who did what to which entity, and when. */

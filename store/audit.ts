@@ -216,12 +216,20 @@ export async function storedAuditRecords(db: Queryable, select: { fromSeq: numbe
   return rows.map((row) => ({ ...fromRow(row), payload: row.payload }));
 }
 
-export async function listAudit(db: Queryable, options: { limit: number; beforeSeq?: number; entityId?: string }): Promise<AuditRecord[]> {
+export interface AuditFilter {
+  limit: number;
+  beforeSeq?: number;
+  entityId?: string;
+  /** One action, e.g. `study.viewed`. */
+  action?: string;
+}
+
+export async function listAudit(db: Queryable, options: AuditFilter): Promise<AuditRecord[]> {
   const result = await db.query<AuditRow>(
     `select * from audit
-      where ($1::bigint is null or seq < $1) and ($2::text is null or entity_id = $2)
+      where ($1::bigint is null or seq < $1) and ($2::text is null or entity_id = $2) and ($4::text is null or action = $4)
       order by seq desc limit $3`,
-    [options.beforeSeq ?? null, options.entityId ?? null, options.limit],
+    [options.beforeSeq ?? null, options.entityId ?? null, options.limit, options.action ?? null],
   );
   return result.rows.map(fromRow);
 }

@@ -151,6 +151,16 @@ export function calculationAudits({ db, options }: StoreContext) {
   }
   if (pending.length > 0) schedule(0);
 
+  /** Queues a checked entry for the next commit; settles when it is written (or quarantined, or left at close). */
+  function enqueue(entry: AuditEntry): Promise<void> {
+    checkAuditEntry(entry);
+    if (closed) return Promise.reject(new AuditUnavailableError('the store is closing'));
+    return new Promise<void>((resolve, reject) => {
+      pending.push({ entry, settle: { resolve, reject } });
+      schedule(GROUP_COMMIT_MS);
+    });
+  }
+
   return {
     /**
      * Audits one synchronous calculation (risk, score, triage) for a clinician: which
@@ -167,13 +177,8 @@ export function calculationAudits({ db, options }: StoreContext) {
         payload: calculation as unknown as Record<string, unknown>,
         idempotencyKey: `calculation:${randomUUID()}`,
       };
-      checkAuditEntry(entry);
-      if (closed) throw new AuditUnavailableError('the store is closing');
+      const written = enqueue(entry);
       let expire: NodeJS.Timeout | undefined;
-      const written = new Promise<void>((resolve, reject) => {
-        pending.push({ entry, settle: { resolve, reject } });
-        schedule(GROUP_COMMIT_MS);
-      });
       const late = new Promise<never>((_, reject) => {
         expire = setTimeout(() => reject(new AuditUnavailableError(`the audit record was not written within ${waitMs} ms; it is kept and retried`)), waitMs);
       });
@@ -183,6 +188,14 @@ export function calculationAudits({ db, options }: StoreContext) {
         clearTimeout(expire);
       }
     },
+
+    /**
+     * Appends a record that nobody waits for (a read of patient data, coalesced in
+     * read-audits.ts) through the same group commit: retried until written, spooled at close.
+     * Resolves once written; rejects only if quarantined or left unwritten at close, both
+     * already reported (onAuditError, `calculationAuditStatus`).
+     */
+    appendLater: enqueue,
 
     calculationAuditStatus(): CalculationAuditStatus {
       const degraded = failing || (lastQuarantineAt > 0 && Date.now() - lastQuarantineAt < QUARANTINE_DEGRADES_MS);

@@ -40,6 +40,8 @@ export interface StoreOptions {
   onAuditError?: (error: unknown) => void;
   /** How long a calculation waits for its audit record to be written before its answer is a 503 (default 2000 ms). */
   auditWaitMs?: number;
+  /** How long a record of reads of patient data stays open, counting the same user's reads of the same thing (default 5 minutes; read-audits.ts). */
+  readAuditWindowMs?: number;
   /** Where calculation audits still unwritten at close are kept for the next start; without it they are reported lost. */
   auditSpoolFile?: string;
   /** The signing key and checkpoint file; without it the chain is verified by its hashes alone (no truncation or re-hash detection). */

@@ -1,14 +1,15 @@
 /**
  * The store: one object over one database, composed of its aggregates. Studies
  * (studies.ts writes, study-reads.ts reads), the reader's reviews and findings
- * (reviews.ts), calculation audits (calculations.ts), agreement (agreement.ts) and the
+ * (reviews.ts), calculation audits (calculations.ts), reads of patient data (read-audits.ts), agreement (agreement.ts) and the
  * audit trail (audit.ts; its seal and checkpoints in audit-anchor.ts, what leaves for
  * outside verification in audit-trail.ts); what they share is in shared.ts.
  */
 import { agreementReads } from './agreement.ts';
-import { listAudit } from './audit.ts';
+import { listAudit, type AuditFilter } from './audit.ts';
 import { auditTrail } from './audit-trail.ts';
 import { calculationAudits } from './calculations.ts';
+import { readAudits } from './read-audits.ts';
 import type { Database } from './db.ts';
 import { reviewWrites } from './reviews.ts';
 import { bindContext, type StoreContext, type StoreOptions } from './shared.ts';
@@ -22,7 +23,8 @@ export type Store = ReturnType<typeof createStore>;
 
 export function createStore(db: Database, options: StoreOptions) {
   const context: StoreContext = { db, options };
-  const { close: closeCalculations, calculationAuditStatus, ...calculations } = calculationAudits(context);
+  const { close: closeCalculations, calculationAuditStatus, appendLater, ...calculations } = calculationAudits(context);
+  const { close: closeReads, ...readAudit } = readAudits(context, { appendLater, unwritten: () => calculationAuditStatus().pending });
   const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...agreementReads, ...userAccess });
   const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, reads.getStudy);
   return {
@@ -30,6 +32,7 @@ export function createStore(db: Database, options: StoreOptions) {
     newStudyPriority: newStudyPriority(options.prioritise),
     ...reads,
     ...calculations,
+    ...readAudit,
     ...trail,
 
     /** Whether every audit record made is in the chain and the head is checkpointed: what health reads. */
@@ -41,11 +44,12 @@ export function createStore(db: Database, options: StoreOptions) {
 
     /** Writes what is waiting (spooling what cannot be), checkpoints the head, then closes the database. */
     async close(): Promise<void> {
+      closeReads();
       await closeCalculations();
       await stopTrail();
       await db.close();
     },
 
-    listAudit: (options: { limit: number; beforeSeq?: number; entityId?: string }) => listAudit(db, options),
+    listAudit: (options: AuditFilter) => listAudit(db, options),
   };
 }

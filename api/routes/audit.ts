@@ -3,6 +3,7 @@ import { accountabilityBundle, auditExportQuery, auditPage, auditQuery, auditSeg
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
 import { ACCESS } from '../access.ts';
+import { auditStudyRead } from '../read-audit.ts';
 
 const notSigned = 'AUDIT_BROKEN: the chain does not verify against its checkpoints; nothing is signed over it.';
 
@@ -11,10 +12,10 @@ export function auditRoutes(deps: ApiDeps) {
   mount(app, {
     method: 'get', path: '/v1/audit', operationId: 'listAudit', access: ACCESS.admin, tag: 'audit',
     summary: 'The audit trail, newest first',
-    description: 'Every AI output, clinician decision and calculation, hash-chained. Page with `before` = the last `seq` seen.',
+    description: 'Every AI output, clinician decision, calculation and read of patient data, hash-chained. Page with `before` = the last `seq` seen; filter by `entityId` and `action` (`study.viewed`: who opened which study).',
     query: auditQuery,
     responses: { 200: { description: 'A page of records.', json: auditPage } },
-  }, async (c, { query }) => c.json({ items: await deps.store.listAudit({ limit: query.limit, beforeSeq: query.before, entityId: query.entityId }) }));
+  }, async (c, { query }) => c.json({ items: await deps.store.listAudit({ limit: query.limit, beforeSeq: query.before, entityId: query.entityId, action: query.action }) }));
   mount(app, {
     method: 'get', path: '/v1/audit/verify', operationId: 'verifyAudit', access: ACCESS.admin, tag: 'audit',
     summary: 'Re-hash the whole chain, compare it with the signed checkpoints, and name the first broken record',
@@ -42,6 +43,10 @@ export function auditRoutes(deps: ApiDeps) {
     description: 'Signed as a whole after the chain verified against its checkpoints; `lantern audit verify` checks it offline.',
     responses: { 200: { description: 'The bundle.', json: accountabilityBundle } },
     errors: { 404: 'No such study.', 409: notSigned },
-  }, async (c, { params }) => c.json(await deps.store.auditBundle(params.studyInstanceUid)));
+  }, async (c, { params, auth }) => {
+    const bundle = await deps.store.auditBundle(params.studyInstanceUid);
+    auditStudyRead(deps, auth, params.studyInstanceUid, 'export');
+    return c.json(bundle);
+  });
   return app;
 }

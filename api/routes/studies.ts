@@ -6,6 +6,7 @@ import { mount } from '../route.ts';
 import { createStudyView } from '../study-view.ts';
 import { presentReaderFinding } from './reader-findings.ts';
 import { ACCESS } from '../access.ts';
+import { auditStudyRead } from '../read-audit.ts';
 
 export function studyRoutes(deps: ApiDeps) {
   const app = new Hono();
@@ -15,9 +16,13 @@ export function studyRoutes(deps: ApiDeps) {
     summary: 'One study: its images, AI findings with every decision on them, reader findings and errors',
     params: studyParams,
     responses: { 200: { description: 'The study.', json: studyDetail } },
-    errors: { 404: 'No study with that Study Instance UID.', 422: 'VALIDATION_FAILED: the path holds no DICOM UID.' },
-  }, async (c, { params }) => {
+    errors: {
+      404: 'No study with that Study Instance UID.', 422: 'VALIDATION_FAILED: the path holds no DICOM UID.',
+      503: 'AUDIT_UNAVAILABLE: reads of patient data cannot be recorded at the moment.',
+    },
+  }, async (c, { params, auth }) => {
     const detail = await deps.store.getStudy(params.studyInstanceUid);
+    auditStudyRead(deps, auth, params.studyInstanceUid, 'view');
     return c.json({
       ...detail,
       study: view.study(detail.study, new Date()),

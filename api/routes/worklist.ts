@@ -4,6 +4,7 @@ import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
 import { createStudyView } from '../study-view.ts';
 import { ACCESS } from '../access.ts';
+import { auditListRead } from '../read-audit.ts';
 
 export function worklistRoutes(deps: ApiDeps) {
   const app = new Hono();
@@ -14,12 +15,13 @@ export function worklistRoutes(deps: ApiDeps) {
     description: 'Each study with its "why" in English and Chinese, its AI findings (AI-assisted) and its time waiting against its triage level\'s reading target. Filters are comma lists, each "any of".',
     query: worklistQuery,
     responses: { 200: { description: 'The worklist.', json: worklist } },
-  }, async (c, { query }) => {
+  }, async (c, { query, auth }) => {
     const items = await deps.store.getWorklist({
       statuses: query.status,
       modalities: query.modality,
       priorityRanges: query.priority?.map((band) => PRIORITY_BANDS[band]),
     });
+    auditListRead(deps, auth, 'worklist', items.map((item) => item.studyInstanceUid));
     const now = new Date();
     return c.json({ items: items.map((item) => ({ ...view.study(item, now), findings: item.findings.map(view.finding) })) } satisfies Worklist);
   });

@@ -1,0 +1,26 @@
+import type { ApiDeps } from './deps.ts';
+import type { Authenticated } from './auth.ts';
+
+/**
+ * The names reads of patient data go by in the audit trail, in one place. Each call counts
+ * one read by the signed-in user into a record the store writes in the background
+ * (store/read-audits.ts: one record per user × study or list × window, never waited for);
+ * it throws AuditUnavailableError (503) only while the audit cannot keep up.
+ */
+
+/** What of a study was read: its view, a frame, its accountability bundle, or their de-identified forms. */
+export type StudyReadKind = 'view' | 'frames' | 'export' | 'deidentified-view' | 'deidentified-frames';
+
+/** `study.viewed`, entity the study (its real Study Instance UID, as every other record of it). */
+export function auditStudyRead(deps: Pick<ApiDeps, 'store'>, auth: Authenticated, studyInstanceUid: string, what: StudyReadKind): void {
+  deps.store.recordRead(auth.user.username, { action: 'study.viewed', entityType: 'study', entityId: studyInstanceUid, what });
+}
+
+/**
+ * A list that showed these studies' patient data: one record per user per window naming
+ * the union of studies shown (`worklist.viewed`, or `research.listed` for the de-identified list).
+ */
+export function auditListRead(deps: Pick<ApiDeps, 'store'>, auth: Authenticated, list: 'worklist' | 'research', studies: readonly string[]): void {
+  const action = list === 'worklist' ? 'worklist.viewed' : 'research.listed';
+  deps.store.recordRead(auth.user.username, { action, entityType: 'list', entityId: list, what: 'view', studies });
+}
