@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { decodeFrame } from '../dicom/decode/index.ts';
+import { DEFAULT_DICOM_LIMITS, type DicomLimits } from '../dicom/limits.ts';
 import { parseDicom, requirePixelData } from '../dicom/parse.ts';
 import type { Applicability, FindingInput } from '../contract/findings.ts';
 import { checkPopulation, outOfDistributionReason } from './applicability.ts';
@@ -24,13 +25,15 @@ export function findingId(sopInstanceUid: string, modelKey: string, label: strin
  * → out-of-distribution gate → findings.
  * Each step is a plain function; this is the one place they are wired together.
  * An image outside the card's population is never decoded: its findings say "not
- * applicable" and why. Throws the dicom/ typed errors for input it cannot read.
+ * applicable" and why. Throws the dicom/ typed errors for input it cannot read, and
+ * DicomLimitError for an object over `limits` (the decoded-pixel budget among them) before
+ * anything is decoded: a worker must hold the deployment's limits, as ingest does.
  */
-export async function readAssist(bytes: Uint8Array, model: ReadAssistModel): Promise<ReadAssistResult> {
+export async function readAssist(bytes: Uint8Array, model: ReadAssistModel, limits: DicomLimits = DEFAULT_DICOM_LIMITS): Promise<ReadAssistResult> {
   const { timingMs, timed } = stageTimer(2);
 
   const { instance, image } = await timed('parse', () => {
-    const parsed = parseDicom(bytes);
+    const parsed = parseDicom(bytes, limits);
     return { instance: parsed, image: requirePixelData(parsed) };
   });
   const population = checkPopulation(instance.meta, image, model.card);

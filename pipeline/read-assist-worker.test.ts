@@ -14,6 +14,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../config.ts';
 import { rleBomb } from '../dicom/hostile-files.ts';
+import { dicomLimits } from '../dicom/limits.ts';
 import { loadModelRegistry, type ModelRegistry } from '../inference/registry.ts';
 import { READ_ASSIST_QUEUE, RESULTS_QUEUE, type ReadAssistJob } from '../queue/jobs.ts';
 import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
@@ -35,7 +36,7 @@ describe('read-assist worker', () => {
   beforeAll(async () => {
     redis = await startPrivateRedis(path.join(dir, 'redis'));
     registry = await loadModelRegistry(path.join(repoRoot, 'models'), { threads: 1 });
-    worker = createReadAssistWorker({ redisUrl: redis.url, prefix, registry, blobs, concurrency: 1, lockDurationMs: 10_000 });
+    worker = createReadAssistWorker({ redisUrl: redis.url, prefix, registry, blobs, concurrency: 1, lockDurationMs: 10_000, dicomLimits: dicomLimits() });
     worker.start();
     jobs = new Queue(READ_ASSIST_QUEUE, { connection: { url: redis.url }, prefix });
     results = new Queue(RESULTS_QUEUE, { connection: { url: redis.url }, prefix });

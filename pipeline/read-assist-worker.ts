@@ -1,6 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { readAssistJob } from '../contract/jobs.ts';
 import { DicomError } from '../dicom/errors.ts';
+import type { DicomLimits } from '../dicom/limits.ts';
 import { readAssist } from '../inference/read-assist.ts';
 import type { ModelRegistry } from '../inference/registry.ts';
 import { logger } from '../log.ts';
@@ -16,6 +17,8 @@ export interface ReadAssistWorkerOptions {
   blobs: BlobStore;
   concurrency: number;
   lockDurationMs: number;
+  /** The bounds every job's object is parsed and decoded within: the deployment's (config.ts), the same the API ingests with. */
+  dicomLimits: DicomLimits;
 }
 
 /** How long persisted job records are kept, so a re-added id is recognised as done. */
@@ -52,7 +55,7 @@ export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
     }
     const bytes = await options.blobs.get(job.data.blobSha256);
     try {
-      const { findings } = await readAssist(bytes, model);
+      const { findings } = await readAssist(bytes, model, options.dicomLimits);
       // Time the job waited in the queue: part of what a clinician waits for, so it is in every finding's timing.
       const queueWait = Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp);
       for (const finding of findings) finding.timingMs = { queueWait, ...finding.timingMs };

@@ -28,6 +28,7 @@ export async function startWorkerRole(config: LanternConfig & { redisUrl: string
     blobs: createBlobStore(config.blobDir, { readSynchronously: true }),
     concurrency: config.workerConcurrency,
     lockDurationMs: config.jobLockMs,
+    dicomLimits: config.dicomLimits,
   });
   worker.start();
   logger.info({ models: registry.models.map((m) => m.key), concurrency: config.workerConcurrency }, 'worker ready');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROLES, type Role } from '../../contract/identity.ts';
 import { startApiRole, type ApiRole } from '../../roles/api.ts';
-import { loadConfig, repoRoot } from '../../config.ts';
+import { loadConfig, repoRoot, type LanternConfig } from '../../config.ts';
 import { startPrivateRedis } from '../../queue/redis-server.ts';
 import type { ApplicabilityNote, FindingInput } from '../../store/types.ts';
 import { apiClient } from './api-client.ts';
@@ -12,6 +12,8 @@ import { withFreshUids } from './dicom-builder.ts';
 import { files } from './shared-data.ts';
 
 export interface TestApi extends ApiRole {
+  /** What the role runs with: its redis, blob folder and data folder, for another role (a worker) to join it. */
+  config: LanternConfig & { redisUrl: string };
   /** Signed in as `tester`, who holds every role. */
   client: ReturnType<typeof apiClient>;
   /** `tester`'s bearer token, for requests a test makes by hand. */
@@ -82,6 +84,7 @@ export async function startTestApi(): Promise<TestApi> {
   const { client, token } = await signIn('tester', [...ROLES]);
   return {
     ...role,
+    config: { ...config, redisUrl: redis.url },
     client,
     token,
     authorization: { authorization: `Bearer ${token}` },
