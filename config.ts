@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ROLES, type Role } from './contract/identity.ts';
 import { DEFAULT_DICOM_LIMITS, LIMIT_SETTINGS, type DicomLimits } from './dicom/limits.ts';
 
 /**
@@ -102,6 +103,48 @@ export interface LanternConfig {
   sessionIdleMinutes: number;
   /** …and this many hours after sign-in at the latest. Env `LANTERN_SESSION_MAX_H`, default 12 (a shift). */
   sessionAbsoluteHours: number;
+  /** Signing in with a hospital's OpenID Connect provider; unset (no `LANTERN_OIDC_ISSUER`) means local accounts only. */
+  oidc?: OidcSettings;
+}
+
+/** An OpenID Connect provider Lantern signs users in with (api/oidc.ts); every field from `LANTERN_OIDC_*`. */
+export interface OidcSettings {
+  /** Env `LANTERN_OIDC_ISSUER`: the provider's issuer URL, exactly as its discovery document and tokens state it. */
+  issuer: string;
+  /** Env `LANTERN_OIDC_CLIENT_ID`. */
+  clientId: string;
+  /** Env `LANTERN_OIDC_CLIENT_SECRET`; unset means a public client (PKCE alone protects the code). */
+  clientSecret?: string;
+  /** Env `LANTERN_OIDC_REDIRECT_URL`, e.g. `https://lantern.clinic.example/v1/session/oidc/callback`; default: derived from each request (right unless a proxy rewrites scheme or host). */
+  redirectUrl?: string;
+  /** What the sign-in button says. Env `LANTERN_OIDC_NAME`, default the issuer's host name. */
+  name: string;
+  /** Env `LANTERN_OIDC_SCOPES` (space-separated), default `openid profile email`; add what the provider needs to put roles in the ID token. */
+  scopes: string[];
+  /** The ID token claim naming the Lantern user. Env `LANTERN_OIDC_USERNAME_CLAIM`, default `preferred_username` (falls back to `email`, then `sub`). */
+  usernameClaim: string;
+  /** The claim listing the user's roles or groups. Env `LANTERN_OIDC_ROLES_CLAIM`, default `roles`. */
+  rolesClaim: string;
+  /**
+   * Claim value → Lantern roles. Env `LANTERN_OIDC_ROLE_MAP`, a JSON object (group names may hold
+   * commas and `=`), e.g. `{"cn=radiology,ou=groups": "radiologist", "lantern-admins": ["admin", "radiologist"]}`.
+   * Unset: a claim value that is a Lantern role's name is that role.
+   */
+  roleMap?: Record<string, Role[]>;
+  /** Whether a user the provider vouches for but Lantern has never seen gets an account at once. Env `LANTERN_OIDC_PROVISION`, default `true`. */
+  provisionUsers: boolean;
+  /**
+   * The `aud` of the provider's JWT access tokens for this API: with it, programs may send them as
+   * bearer tokens. Env `LANTERN_OIDC_API_AUDIENCE`; unset means no provider bearer tokens. Must differ
+   * from the client id, whose audience ID tokens carry: an ID token is never an access token.
+   */
+  apiAudience?: string;
+  /**
+   * A token signed with a key Lantern has not seen refetches the provider's JWKS (key rotation), but
+   * at most once per this many seconds, so forged key ids cannot make Lantern hammer the provider.
+   * Env `LANTERN_OIDC_JWKS_COOLDOWN_S`, default 30.
+   */
+  jwksCooldownSeconds: number;
 }
 
 export const repoRoot = path.dirname(fileURLToPath(import.meta.url));
@@ -123,6 +166,48 @@ function tlsFiles(env: NodeJS.ProcessEnv): Pick<LanternConfig, 'tlsCertFile' | '
   const key = env.LANTERN_TLS_KEY || undefined;
   if (Boolean(cert) !== Boolean(key)) throw new Error('LANTERN_TLS_CERT and LANTERN_TLS_KEY must be set together');
   return { tlsCertFile: cert && path.resolve(cert), tlsKeyFile: key && path.resolve(key) };
+}
+
+function oidcSettings(env: NodeJS.ProcessEnv): OidcSettings | undefined {
+  const issuer = env.LANTERN_OIDC_ISSUER;
+  if (!issuer) return undefined;
+  const clientId = env.LANTERN_OIDC_CLIENT_ID;
+  if (!clientId) throw new Error('LANTERN_OIDC_ISSUER needs LANTERN_OIDC_CLIENT_ID');
+  const apiAudience = env.LANTERN_OIDC_API_AUDIENCE || undefined;
+  if (apiAudience === clientId) throw new Error('LANTERN_OIDC_API_AUDIENCE must differ from LANTERN_OIDC_CLIENT_ID (ID tokens carry the client id as audience)');
+  const provision = env.LANTERN_OIDC_PROVISION ?? 'true';
+  if (!['true', 'false'].includes(provision)) throw new Error(`LANTERN_OIDC_PROVISION must be true or false, got "${provision}"`);
+  return {
+    issuer,
+    clientId,
+    clientSecret: env.LANTERN_OIDC_CLIENT_SECRET || undefined,
+    redirectUrl: env.LANTERN_OIDC_REDIRECT_URL || undefined,
+    name: env.LANTERN_OIDC_NAME || new URL(issuer).hostname,
+    scopes: (env.LANTERN_OIDC_SCOPES || 'openid profile email').split(/\s+/).filter(Boolean),
+    usernameClaim: env.LANTERN_OIDC_USERNAME_CLAIM || 'preferred_username',
+    rolesClaim: env.LANTERN_OIDC_ROLES_CLAIM || 'roles',
+    roleMap: env.LANTERN_OIDC_ROLE_MAP ? roleMap(env.LANTERN_OIDC_ROLE_MAP) : undefined,
+    provisionUsers: provision === 'true',
+    apiAudience,
+    jwksCooldownSeconds: integer(env, 'LANTERN_OIDC_JWKS_COOLDOWN_S', 30, 0),
+  };
+}
+
+/** `LANTERN_OIDC_ROLE_MAP`, checked at start: a typo in a role name would otherwise lock a whole department out. */
+function roleMap(raw: string): Record<string, Role[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error('LANTERN_OIDC_ROLE_MAP must be a JSON object of claim value → role or [roles]');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('LANTERN_OIDC_ROLE_MAP must be a JSON object of claim value → role or [roles]');
+  return Object.fromEntries(Object.entries(parsed).map(([value, roles]) => {
+    const list = [roles].flat();
+    const unknown = list.filter((r) => !(ROLES as readonly unknown[]).includes(r));
+    if (unknown.length) throw new Error(`LANTERN_OIDC_ROLE_MAP: "${value}" maps to ${unknown.map((r) => JSON.stringify(r)).join(', ')}, not among ${ROLES.join(', ')}`);
+    return [value, list as Role[]];
+  }));
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<LanternConfig> = {}): LanternConfig {
@@ -162,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     loginRateLimitPerMinute: integer(env, 'LANTERN_LOGIN_RATE_LIMIT', 10, 0),
     sessionIdleMinutes: integer(env, 'LANTERN_SESSION_IDLE_MIN', 30, 1),
     sessionAbsoluteHours: integer(env, 'LANTERN_SESSION_MAX_H', 12, 1),
+    oidc: oidcSettings(env),
   };
   return { ...config, ...overrides };
 }

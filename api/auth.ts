@@ -1,13 +1,15 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { getCookie } from 'hono/cookie';
+import { getCookie, setCookie } from 'hono/cookie';
 import type { Role, User } from '../contract/identity.ts';
 import type { SessionLifetime } from '../store/users.ts';
 import type { ApiDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
+import { refusal } from './oidc.ts';
 
 /**
  * Who is asking, resolved once per request and only when a route needs it: a bearer token
- * (API and DICOMweb clients) or the browser's session cookie. A cookie session must also
+ * (API and DICOMweb clients: one Lantern issued, or a JWT access token of the hospital's
+ * OpenID Connect provider, verified against its JWKS) or the browser's session cookie. A cookie session must also
  * prove, on every state-changing request, that the page knows its CSRF token — a page on
  * another origin can make the browser send the cookie, but cannot read the token.
  */
@@ -16,12 +18,17 @@ export const SESSION_COOKIE = 'lantern_session';
 
 export interface Authenticated {
   user: User;
-  via: 'token' | 'session';
+  via: 'token' | 'provider-token' | 'session';
   /** Cookie sessions only. */
   csrfToken?: string;
   /** Cookie sessions only: the cookie's value (to end the session). */
   sessionToken?: string;
   expiresAt?: string;
+  /**
+   * Whether this sign-in still holds (session not ended or expired, token not revoked or
+   * expired, user not disabled): for an answer that outlives its request, the event stream.
+   */
+  stillValid(): Promise<boolean>;
 }
 
 type Resolve = () => Promise<Authenticated | undefined>;
@@ -30,7 +37,7 @@ const RESOLVER = 'lantern.auth';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Registers, for each request, how to find its user; nothing is looked up until a route asks. */
-export function authentication(deps: Pick<ApiDeps, 'store'>, lifetime: SessionLifetime): MiddlewareHandler {
+export function authentication(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config'>, lifetime: SessionLifetime): MiddlewareHandler {
   return async (c, next) => {
     let resolved: Promise<Authenticated | undefined> | undefined;
     c.set(RESOLVER as never, (() => (resolved ??= resolve(c, deps, lifetime))) as never);
@@ -38,17 +45,42 @@ export function authentication(deps: Pick<ApiDeps, 'store'>, lifetime: SessionLi
   };
 }
 
-async function resolve(c: Context, deps: Pick<ApiDeps, 'store'>, lifetime: SessionLifetime): Promise<Authenticated | undefined> {
+async function resolve(c: Context, deps: Pick<ApiDeps, 'store' | 'oidc' | 'config'>, lifetime: SessionLifetime): Promise<Authenticated | undefined> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+  // Lantern's own tokens are one base64url word; a JWT has three, joined by dots.
+  if (bearer && deps.oidc?.acceptsAccessTokens && bearer.split('.').length === 3) return providerToken(deps, bearer);
   if (bearer) {
     const user = await deps.store.userForToken(bearer);
     if (!user) throw new ApiError(401, 'UNAUTHENTICATED', 'the bearer token is unknown or expired');
-    return { user, via: 'token' };
+    return { user, via: 'token', stillValid: async () => Boolean(await deps.store.userForToken(bearer)) };
   }
   const cookie = getCookie(c, SESSION_COOKIE);
   if (!cookie) return undefined;
   const session = await deps.store.sessionFor(cookie, lifetime);
-  return session && { user: session.user, via: 'session', csrfToken: session.csrfToken, sessionToken: cookie, expiresAt: session.expiresAt };
+  return session && {
+    user: session.user, via: 'session', csrfToken: session.csrfToken, sessionToken: cookie, expiresAt: session.expiresAt,
+    stillValid: async () => Boolean(await deps.store.sessionFor(cookie, lifetime)),
+  };
+}
+
+/** The user a provider's access token speaks for, with the roles it carries (else those of their last sign-in). */
+async function providerToken(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config'>, token: string): Promise<Authenticated> {
+  const { identity, expiresAt } = await deps.oidc!.verifyAccessToken(token);
+  const outcome = await deps.store.userFromProvider(identity, deps.config.oidc?.provisionUsers ?? false);
+  if ('refused' in outcome) throw refusal(outcome.refused, identity.username);
+  return {
+    user: outcome.user, via: 'provider-token', expiresAt: expiresAt.toISOString(),
+    stillValid: async () => Date.now() < expiresAt.getTime() && !('refused' in await deps.store.userFromProvider({ ...identity, roles: undefined }, false)),
+  };
+}
+
+/** Over HTTPS cookies are Secure; on plain loopback HTTP (the embedded default) they cannot be. */
+export const isTls = (c: Context) => new URL(c.req.url).protocol === 'https:';
+
+/** The browser session's cookie, HttpOnly and SameSite=Strict, kept by the browser exactly as long as the session lives. */
+export function setSessionCookie(c: Context, token: string, expiresAt: string): void {
+  const maxAge = Math.max(0, Math.floor((Date.parse(expiresAt) - Date.now()) / 1000));
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: isTls(c), maxAge });
 }
 
 /** The request's user, if any. */
@@ -71,4 +103,32 @@ export async function requireRole(c: Context, roles: readonly Role[]): Promise<A
     throw new ApiError(403, 'CSRF_TOKEN_MISSING', 'a signed-in browser request that changes something must send the X-CSRF-Token of its session');
   }
   return auth;
+}
+
+/** setTimeout's longest delay (about 24.8 days); a later expiry is caught by the periodic check. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * For an answer that outlives its request (the event stream): resolves with why the sign-in
+ * behind it ended — at its expiry to the millisecond, or when a check every `checkEveryMs`
+ * finds it signed out, idle past its limit, revoked or its user disabled. `stop()` when the
+ * answer ends first.
+ */
+export function whenSignInEnds(auth: Authenticated, checkEveryMs: number): { ended: Promise<'expired' | 'signed-out'>; stop(): void } {
+  let expiry: ReturnType<typeof setTimeout> | undefined;
+  let check: ReturnType<typeof setInterval> | undefined;
+  const ended = new Promise<'expired' | 'signed-out'>((resolve) => {
+    if (auth.expiresAt) expiry = setTimeout(() => resolve('expired'), Math.min(MAX_TIMER_MS, Math.max(0, Date.parse(auth.expiresAt) - Date.now())));
+    check = setInterval(() => {
+      // A check that cannot reach the database says nothing about the sign-in; the next one will.
+      auth.stillValid().then((valid) => valid || resolve('signed-out'), () => undefined);
+    }, checkEveryMs);
+  });
+  return {
+    ended,
+    stop() {
+      clearTimeout(expiry);
+      clearInterval(check);
+    },
+  };
 }

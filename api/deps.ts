@@ -6,6 +6,7 @@ import type { ReadAssistQueue } from '../queue/enqueue.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from '../pipeline/instance-writes.ts';
+import type { OidcClient } from './oidc.ts';
 import type { StudyEvents } from './study-events.ts';
 
 /** The request body bound when the config does not set one (config.ts: LANTERN_MAX_JSON_BYTES). */
@@ -13,7 +14,7 @@ export const DEFAULT_MAX_JSON_BYTES = 1024 * 1024;
 
 /** What the routes need, built once by the API role and handed to `createApp`. */
 export interface ApiDeps {
-  config: Pick<LanternConfig, 'maxUploadBytes' | 'viewerDir' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'> & Partial<Pick<LanternConfig, 'maxJsonBodyBytes' | 'dicomLimits' | 'dataDir' | 'allowedHosts' | 'allowedOrigins' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'tlsCertFile'>>;
+  config: Pick<LanternConfig, 'maxUploadBytes' | 'viewerDir' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'> & Partial<Pick<LanternConfig, 'maxJsonBodyBytes' | 'dicomLimits' | 'dataDir' | 'allowedHosts' | 'allowedOrigins' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'tlsCertFile' | 'oidc'>>;
   store: Store;
   blobs: BlobStore;
   registry: Pick<ModelRegistry, 'models' | 'forModality' | 'latest' | 'triagePolicy'>;
@@ -23,4 +24,6 @@ export interface ApiDeps {
   frameDecoder: OffThreadDecoder;
   /** Study changes after they commit, for live views (the store announces them). */
   events: StudyEvents;
+  /** The hospital's OpenID Connect provider, when `config.oidc` names one (built from it by the API role). */
+  oidc?: OidcClient;
 }

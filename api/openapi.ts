@@ -103,7 +103,7 @@ export function openApiDocument(specs: readonly RouteSpec[], version: string): J
     components: {
       schemas: components(),
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'A token from `POST /v1/tokens` (programs, DICOMweb clients).' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'A token from `POST /v1/tokens` (programs, DICOMweb clients), or, when configured, a JWT access token of the hospital\'s OpenID Connect provider for this API\'s audience.' },
         session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'The browser session from `POST /v1/session`; state-changing requests also send `X-CSRF-Token`.' },
       },
     },

@@ -61,3 +61,27 @@ export type LoginRequest = z.infer<typeof loginRequest>;
 export type Session = z.infer<typeof session>;
 export type NewUserRequest = z.infer<typeof newUserRequest>;
 export type TokenAnswer = z.infer<typeof tokenAnswer>;
+
+/** `GET /v1/session/options`, asked before anyone signs in: which ways of signing in this Lantern offers. */
+export const signInOptions = z.object({
+  /** Local accounts (`POST /v1/session`) always work. */
+  local: z.literal(true),
+  /** The hospital's OpenID Connect provider, when one is configured: what the button says and where it goes. */
+  oidc: z.object({ name: z.string(), start: z.string() }).optional(),
+}).meta({ id: 'SignInOptions' });
+
+/** `GET /v1/session/oidc/start`: where the viewer wants to be once signed in (a path of this site, never another site). */
+export const oidcStartQuery = z.object({
+  returnTo: z.string().max(2000).regex(/^\/(?![/\\])/, 'a path on this site, starting with a single /').optional(),
+});
+
+/** `GET /v1/session/oidc/callback`: what the provider sends the browser back with (OAuth 2.0 §4.1.2, RFC 9207 `iss`). */
+export const oidcCallbackQuery = z.object({
+  code: z.string().max(4096).optional(),
+  state: z.string().max(512).optional(),
+  iss: z.string().max(2048).optional(),
+  error: z.string().max(256).optional(),
+  error_description: z.string().max(2048).optional(),
+});
+
+export type SignInOptions = z.infer<typeof signInOptions>;

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
+import { oidcClient } from '../api/oidc.ts';
 import { createStudyEvents, type StudyEvents } from '../api/study-events.ts';
 import type { LanternConfig } from '../config.ts';
 import { createOffThreadDecoder } from '../dicom/decode/off-thread/index.ts';
@@ -62,7 +63,8 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   const instanceWrites = createInstanceWrites();
   const frameDecoder = createOffThreadDecoder();
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store, instanceWrites });
-  const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis, events, instanceWrites, frameDecoder });
+  const oidc = config.oidc && oidcClient(config.oidc);
+  const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc });
 
   const tls = tlsServing(config);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, ...tls.serveOptions });

@@ -97,11 +97,14 @@ export const userAccess = {
     return row && matches ? userFromRow(row) : undefined;
   },
 
-  /** Contract: one transaction; the session row and `session.started`. The cookie value is returned once. */
-  async startSession({ db }: StoreContext, user: User, lifetime: SessionLifetime): Promise<SessionRecord & { token: string }> {
+  /**
+   * Contract: one transaction; the session row and `session.started`. The cookie value is returned once.
+   * `notAfter`: what the identity provider granted; the session never outlives it.
+   */
+  async startSession({ db }: StoreContext, user: User, lifetime: SessionLifetime, notAfter?: Date): Promise<SessionRecord & { token: string }> {
     const { value, hash } = newSecret();
     const csrfToken = newSecret().value;
-    const expiresAt = new Date(Date.now() + lifetime.absoluteHours * 3600_000);
+    const expiresAt = new Date(Math.min(Date.now() + lifetime.absoluteHours * 3600_000, notAfter?.getTime() ?? Infinity));
     await auditedTransaction(db, async (tx) => {
       await tx.query('insert into sessions (token_hash, username, csrf_token, expires_at) values ($1, $2, $3, $4)', [hash, user.username, csrfToken, expiresAt]);
       await appendAudit(tx, { actor: user.username, action: 'session.started', entityType: 'user', entityId: user.username, payload: {} });
@@ -153,5 +156,56 @@ export const userAccess = {
         where t.token_hash = $1 and t.expires_at > now() and u.disabled_at is null`, [secretHash(token)]);
     return row ? userFromRow(row) : undefined;
   },
+
+  /**
+   * The account of a user an OpenID Connect provider vouches for, found by (issuer, subject).
+   * The provider is authoritative: roles and display name it states replace the stored ones
+   * (written and audited as `user.updated` only when they differ, so a bearer token used per
+   * request costs one read). Contract for an unknown subject: with `provision`, one transaction
+   * inserts the user and audits `user.created` (actor: the user, vouched for by the issuer);
+   * a user name another account holds is refused, nothing written. Without `identity.roles`
+   * (a token that does not carry them) the stored roles stand and an unknown subject is refused.
+   */
+  async userFromProvider({ db }: StoreContext, identity: ProviderIdentity, provision: boolean): Promise<ProviderSignIn> {
+    const { rows: [known] } = await db.query<UserRow & { disabled_at: Date | null }>(
+      'select * from users where oidc_issuer = $1 and oidc_subject = $2', [identity.issuer, identity.subject]);
+    if (known?.disabled_at) return { refused: 'USER_DISABLED' };
+    if (known) {
+      const roles = identity.roles ?? known.roles;
+      if (sameSet(roles, known.roles) && identity.displayName === known.display_name) return { user: userFromRow(known) };
+      return auditedTransaction(db, async (tx) => {
+        const { rows: [row] } = await tx.query<UserRow>('update users set roles = $2, display_name = $3 where username = $1 returning *', [known.username, roles, identity.displayName]);
+        await appendAudit(tx, { actor: row.username, action: 'user.updated', entityType: 'user', entityId: row.username, payload: { displayName: row.display_name, roles, issuer: identity.issuer } });
+        return { user: userFromRow(row) };
+      });
+    }
+    if (!provision || !identity.roles) return { refused: 'USER_UNKNOWN' };
+    const roles = identity.roles;
+    return auditedTransaction(db, async (tx): Promise<ProviderSignIn> => {
+      const { rows: [row] } = await tx.query<UserRow>(
+        'insert into users (username, display_name, roles, oidc_issuer, oidc_subject) values ($1, $2, $3, $4, $5) on conflict do nothing returning *',
+        [identity.username, identity.displayName, roles, identity.issuer, identity.subject]);
+      if (!row) return { refused: 'USERNAME_TAKEN' };
+      await appendAudit(tx, {
+        actor: row.username, action: 'user.created', entityType: 'user', entityId: row.username,
+        payload: { displayName: row.display_name, roles, issuer: identity.issuer, subject: identity.subject },
+      });
+      return { user: userFromRow(row) };
+    });
+  },
 };
+
+/** What an OpenID Connect provider states about a user, read from a token Lantern has verified. */
+export interface ProviderIdentity {
+  issuer: string;
+  subject: string;
+  username: string;
+  displayName: string;
+  /** Undefined when the token does not carry the roles claim. */
+  roles?: Role[];
+}
+
+export type ProviderSignIn = { user: User } | { refused: 'USER_UNKNOWN' | 'USER_DISABLED' | 'USERNAME_TAKEN' };
+
+const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 

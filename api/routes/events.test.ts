@@ -1,48 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
+import { connectEvents } from '../../test/support/event-stream.ts';
 import { waitFor } from '../../test/support/stack.ts';
 
-interface SseMessage { event?: string; data?: string; comment?: string }
-
-/** A client of GET /v1/events over real HTTP, reading the stream as a browser's EventSource would. */
-async function connect(api: TestApi) {
-  const controller = new AbortController();
-  const response = await fetch(new URL('/v1/events', api.url), { signal: controller.signal, headers: { accept: 'text/event-stream', ...api.authorization } });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  const queue: SseMessage[] = [];
-  /** The next message (event or comment), waiting for the stream if need be. */
-  async function next(timeoutMs = 10_000): Promise<SseMessage> {
-    const deadline = Date.now() + timeoutMs;
-    while (queue.length === 0) {
-      const cut = buffer.indexOf('\n\n');
-      if (cut >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const message: SseMessage = {};
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) message.comment = line.slice(1).trim();
-          else if (line.startsWith('event: ')) message.event = line.slice(7);
-          else if (line.startsWith('data: ')) message.data = (message.data ? `${message.data}\n` : '') + line.slice(6);
-        }
-        queue.push(message);
-        continue;
-      }
-      const read = await Promise.race([reader.read(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no event in time')), Math.max(0, deadline - Date.now())))]);
-      if (read.done) throw new Error('the event stream ended');
-      buffer += read.value;
-    }
-    return queue.shift()!;
-  }
-  /** The next `study` event's data, skipping heartbeats. */
-  async function nextStudyEvent(): Promise<{ studyInstanceUid: string; change: string }> {
-    for (;;) {
-      const message = await next();
-      if (message.event === 'study') return JSON.parse(message.data!);
-    }
-  }
-  return { response, next, nextStudyEvent, close: () => controller.abort() };
-}
+/** A client of GET /v1/events as the test's all-roles user. */
+const connect = (api: TestApi) => connectEvents(api.url, api.authorization);
 
 describe('GET /v1/events', () => {
   let api: TestApi;

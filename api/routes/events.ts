@@ -4,6 +4,7 @@ import { studyChange, type StudyChange } from '../../contract/studies.ts';
 import type { ApiDeps } from '../deps.ts';
 import { componentRef, mount } from '../route.ts';
 import { ACCESS } from '../access.ts';
+import { whenSignInEnds } from '../auth.ts';
 
 /** A comment line this often keeps idle proxies and load balancers from closing the stream. */
 const HEARTBEAT_MS = 15_000;
@@ -19,8 +20,8 @@ export function eventRoutes(deps: ApiDeps) {
     method: 'get', path: '/v1/events', operationId: 'streamStudyEvents', access: ACCESS.patientData, tag: 'studies',
     summary: 'Server-Sent Events: one `study` event per committed change to a study',
     description: 'Each event\'s data is a StudyChange (`{ studyInstanceUid, change }`); a `: heartbeat` comment comes every 15 s. Events carry no clinical content: a client re-fetches what it shows.',
-    responses: { 200: { description: 'An endless event stream.', media: { type: 'text/event-stream', schema: { type: 'string', contentMediaType: 'text/event-stream', 'x-event-data': componentRef(studyChange) } } } },
-  }, (c) => {
+    responses: { 200: { description: 'An event stream, open until the client leaves or its sign-in ends (expiry, sign-out, revoked token, disabled user: checked every 15 s, expiry to the moment), which a last `signed-out` event (data `{ reason: "expired" | "signed-out" }`) announces.', media: { type: 'text/event-stream', schema: { type: 'string', contentMediaType: 'text/event-stream', 'x-event-data': componentRef(studyChange) } } } },
+  }, (c, { auth }) => {
     // nginx and similar buffer responses unless told not to; a buffered stream is no stream.
     c.header('X-Accel-Buffering', 'no');
     return streamSSE(c, async (stream) => {
@@ -29,11 +30,15 @@ export function eventRoutes(deps: ApiDeps) {
       });
       const heartbeat = setInterval(() => void stream.write(': heartbeat\n\n'), HEARTBEAT_MS);
       const closed = new Promise<void>((resolve) => stream.onAbort(resolve));
+      const signIn = whenSignInEnds(auth, HEARTBEAT_MS);
       try {
         // Sends the headers now, so the client's `open` fires before the first change.
         await stream.write(': connected\n\n');
-        await closed;
+        const ended = await Promise.race([closed.then(() => undefined), signIn.ended]);
+        // Said before the stream ends, so the viewer asks the user to sign in instead of reconnecting into a 401.
+        if (ended) await stream.writeSSE({ event: 'signed-out', data: JSON.stringify({ reason: ended }) });
       } finally {
+        signIn.stop();
         clearInterval(heartbeat);
         unsubscribe();
       }

@@ -1,17 +1,15 @@
-import { Hono, type Context } from 'hono';
-import { deleteCookie, setCookie } from 'hono/cookie';
+import { Hono } from 'hono';
+import { deleteCookie } from 'hono/cookie';
 import { loginRequest, session, tokenAnswer, tokenRequest, type Session } from '../../contract/identity.ts';
 import { ACCESS } from '../access.ts';
-import { SESSION_COOKIE } from '../auth.ts';
+import { isTls, SESSION_COOKIE, setSessionCookie } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { mount } from '../route.ts';
-
-/** Over HTTPS the cookie is Secure; on plain loopback HTTP (the embedded default) it cannot be. */
-const secure = (c: Context) => new URL(c.req.url).protocol === 'https:';
+import { oidcSignInRoutes } from './oidc.ts';
 
 /**
- * Signing in and out with a local account, and bearer tokens for programs. The session
+ * Signing in and out with a local account (or the hospital's identity provider: ./oidc.ts), and bearer tokens for programs. The session
  * cookie is HttpOnly and SameSite=Strict; the answer carries the CSRF token the page must
  * echo on every state-changing request.
  */
@@ -29,7 +27,7 @@ export function sessionRoutes(deps: ApiDeps) {
     const user = await deps.store.checkPassword(body.username, body.password);
     if (!user) throw new ApiError(401, 'UNAUTHENTICATED', 'unknown user or wrong password');
     const started = await deps.store.startSession(user, lifetime);
-    setCookie(c, SESSION_COOKIE, started.token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: secure(c), maxAge: lifetime.absoluteHours * 3600 });
+    setSessionCookie(c, started.token, started.expiresAt);
     return c.json({ user, csrfToken: started.csrfToken, expiresAt: started.expiresAt } satisfies Session);
   });
 
@@ -46,7 +44,7 @@ export function sessionRoutes(deps: ApiDeps) {
     responses: { 204: { description: 'Signed out.' } },
   }, async (c, { auth }) => {
     if (auth.sessionToken) await deps.store.endSession(auth.sessionToken);
-    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: secure(c) });
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: isTls(c) });
     return c.body(null, 204);
   });
 
@@ -60,5 +58,7 @@ export function sessionRoutes(deps: ApiDeps) {
     const { token, expiresAt } = await deps.store.createApiToken(auth.user, body.name, body.days);
     return c.json({ token, name: body.name, expiresAt }, 201);
   });
+
+  oidcSignInRoutes(app, deps);
   return app;
 }

@@ -60,13 +60,14 @@ let studies = 0;
 
 /**
  * The API role in this process, as `lantern api` runs it: PGlite under a temp folder, a
- * private redis-server, the results consumer, no workers. Route tests talk to it over HTTP;
+ * private redis-server, the results consumer, no workers (`overrides` adjust its config, as
+ * the environment would). Route tests talk to it over HTTP;
  * its store and events are at hand for what only a worker or the clock would otherwise do.
  */
-export async function startTestApi(): Promise<TestApi> {
+export async function startTestApi(overrides: Partial<LanternConfig> = {}): Promise<TestApi> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-api-test-'));
   const redis = await startPrivateRedis(path.join(dataDir, 'redis'));
-  const config = loadConfig({}, { port: 0, dataDir, blobDir: path.join(dataDir, 'blobs'), redisUrl: redis.url });
+  const config = loadConfig({}, { port: 0, dataDir, blobDir: path.join(dataDir, 'blobs'), redisUrl: redis.url, ...overrides });
   let role: ApiRole;
   try {
     role = await startApiRole({ ...config, redisUrl: redis.url });
