@@ -3,8 +3,10 @@
  * another site and a DNS-rebinding page would probe them, against a small hono app that
  * uses the same middleware as createApp.
  */
+import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tokenBuckets } from './rate-limit.ts';
 import { security, type SecurityOptions } from './security.ts';
 
@@ -154,5 +156,57 @@ describe('rate limits', () => {
     now += 1000;
     expect(buckets.take('a').allowed).toBe(true);
     expect(buckets.take('a').allowed).toBe(false);
+  });
+});
+
+/**
+ * Sign-in limits across API processes (the scale path: several `lantern api` behind a load
+ * balancer), against the real Redis on 127.0.0.1:6379 under a key prefix of this run's own.
+ */
+describe('sign-in limits shared through Redis', () => {
+  const keyPrefix = `lantern-test-${randomUUID()}`;
+  const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  afterAll(async () => {
+    const keys = await redis.keys(`${keyPrefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  /** One API process's front door, sharing sign-in counts through `shared` (a connection of its own, as each process has). */
+  function apiProcess(shared: Redis) {
+    const app = new Hono();
+    app.use('*', ...security({ loginRateLimitPerMinute: 10, sharedLogin: { redis: shared, keyPrefix } }));
+    app.post('/v1/session', (c) => c.json({ error: { code: 'BAD_CREDENTIALS', message: 'no' } }, 401));
+    return () => app.request('/v1/session', at('localhost', { method: 'POST', body: '{}' }));
+  }
+
+  it('when a guesser spreads sign-in attempts over three API processes, then the 11th attempt in a minute gets 429 whichever process it reaches', async () => {
+    const connections = [redis.duplicate(), redis.duplicate(), redis.duplicate()];
+    try {
+      await Promise.all(connections.map((c) => new Promise((resolve) => (c.status === 'ready' ? resolve(undefined) : c.once('ready', resolve)))));
+      const processes = connections.map((connection) => apiProcess(connection));
+      for (let i = 0; i < 10; i++) expect((await processes[i % 3]()).status).toBe(401);
+      for (const signIn of processes) {
+        const refused = await signIn();
+        expect(refused.status).toBe(429);
+        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      }
+      expect(await redis.keys(`${keyPrefix}:*`)).toHaveLength(1);
+    } finally {
+      await Promise.all(connections.map((c) => c.quit()));
+    }
+  });
+
+  it('when Redis cannot be reached, then sign-in answers at once, still limited by the process\'s own count', async () => {
+    const unreachable = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: null, lazyConnect: true });
+    try {
+      const signIn = apiProcess(unreachable);
+      const started = performance.now();
+      for (let i = 0; i < 10; i++) expect((await signIn()).status).toBe(401);
+      expect((await signIn()).status).toBe(429);
+      expect(performance.now() - started).toBeLessThan(1000);
+    } finally {
+      unreachable.disconnect();
+    }
   });
 });

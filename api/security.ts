@@ -5,7 +5,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import type { LanternConfig } from '../config.ts';
 import { ApiError, errorResponse } from './errors.ts';
-import { tokenBuckets } from './rate-limit.ts';
+import type { Redis } from 'ioredis';
+import { redisTokenBuckets, tokenBuckets, type TokenBuckets } from './rate-limit.ts';
 
 /**
  * What every request passes before a route sees it: the browser-facing defences of a
@@ -21,12 +22,17 @@ import { tokenBuckets } from './rate-limit.ts';
  *   absent, `Referer`) is another origin is refused with 403 — whatever its content type, so
  *   a `text/plain` "simple" request from another site cannot write. Requests with neither
  *   header are not from a browser page (curl, DICOMweb clients) and pass.
- * - Rate limits: a token bucket per client (bearer token, else IP) on the expensive routes and on login (429 + Retry-After).
+ * - Rate limits: a token bucket per client (bearer token, else IP) on the expensive routes and on login (429 + Retry-After);
+ *   with `sharedLogin`, login's buckets are kept in Redis and hold across every API process using it.
  *
  * Defaults: everything on; `LANTERN_ALLOWED_HOSTS`, `LANTERN_ALLOWED_ORIGINS`,
  * `LANTERN_RATE_LIMIT`, `LANTERN_LOGIN_RATE_LIMIT` and the TLS files adjust it (config.ts).
  */
-export type SecurityOptions = Pick<LanternConfig, 'allowedHosts' | 'allowedOrigins' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute'> & { tls: boolean };
+export type SecurityOptions = Pick<LanternConfig, 'allowedHosts' | 'allowedOrigins' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute'> & {
+  tls: boolean;
+  /** Count sign-in attempts in this Redis, under `keyPrefix`, across API processes (config `sharedRateLimits`); unset: in this process's memory. */
+  sharedLogin?: { redis: Redis; keyPrefix: string };
+};
 
 const DEFAULTS: SecurityOptions = { allowedHosts: [], allowedOrigins: [], rateLimitPerMinute: 600, loginRateLimitPerMinute: 10, tls: false };
 
@@ -49,8 +55,10 @@ export function security(options: Partial<SecurityOptions> = {}): MiddlewareHand
     headers(o.tls),
     hostCheck(o.allowedHosts),
     originCheck(o.allowedOrigins),
-    rateLimit(EXPENSIVE, o.rateLimitPerMinute, 'expensive route'),
-    rateLimit(LOGIN, o.loginRateLimitPerMinute, 'login'),
+    rateLimit(EXPENSIVE, o.rateLimitPerMinute, 'expensive route', tokenBuckets),
+    rateLimit(LOGIN, o.loginRateLimitPerMinute, 'login', (perMinute) => (o.sharedLogin
+      ? redisTokenBuckets(o.sharedLogin.redis, `${o.sharedLogin.keyPrefix}:rate:login`, perMinute)
+      : tokenBuckets(perMinute))),
   ];
 }
 
@@ -152,13 +160,13 @@ function clientIp(c: Context): string {
   }
 }
 
-function rateLimit(routes: readonly [string, RegExp][], perMinute: number, what: string): MiddlewareHandler {
+function rateLimit(routes: readonly [string, RegExp][], perMinute: number, what: string, bucketsOf: (perMinute: number) => TokenBuckets): MiddlewareHandler {
   if (perMinute === 0) return (_c, next) => next();
-  const buckets = tokenBuckets(perMinute);
+  const buckets = bucketsOf(perMinute);
   return async (c, next) => {
     const limited = routes.some(([method, path]) => method === c.req.method && path.test(c.req.path));
     if (!limited) return next();
-    const taken = buckets.take(clientKey(c));
+    const taken = await buckets.take(clientKey(c));
     if (!taken.allowed) {
       c.header('Retry-After', String(taken.retryAfterSeconds));
       return errorResponse(c, new ApiError(429, 'RATE_LIMITED', `too many requests to this ${what}; retry after ${taken.retryAfterSeconds} s`));
