@@ -18,6 +18,7 @@ import { readerFindingRoutes } from './routes/reader-findings.ts';
 import { reviewRoutes } from './routes/reviews.ts';
 import { riskRoutes } from './routes/risk.ts';
 import { sessionRoutes } from './routes/session.ts';
+import { siteRoutes } from './routes/sites.ts';
 import { stowRoutes } from './routes/stow.ts';
 import { studyRoutes } from './routes/studies.ts';
 import { triageRoutes } from './routes/triage.ts';
@@ -39,7 +40,7 @@ export function createApp(deps: ApiDeps) {
 
   app.use('*', authentication(deps, { idleMinutes: deps.config.sessionIdleMinutes, absoluteHours: deps.config.sessionAbsoluteHours }));
 
-  const features = [sessionRoutes, userRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes, eventRoutes,
+  const features = [sessionRoutes, userRoutes, siteRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes, eventRoutes,
     agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));
   for (const routes of [...features, openApi]) app.route('/', routes);

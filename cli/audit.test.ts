@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { openAuditKey } from '../store/audit-seal.ts';
-import { createStore, type Store } from '../store/store.ts';
+import { ALL_SITES, createStore, type Store } from '../store/store.ts';
 import { finding, newInstance } from '../store/test-fixtures.ts';
 
 const run = promisify(execFile);
@@ -43,7 +43,7 @@ beforeAll(async () => {
   await store.recordInstance(input, 'stow-rs');
   const f = finding(input.sopInstanceUid);
   await store.recordFindings(input.sopInstanceUid, [f], 'worker:1');
-  await store.recordReview(f.id, { decision: 'accept', reviewer: 'Dr Li' });
+  await store.recordReview(f.id, { decision: 'accept', reviewer: 'Dr Li' }, ALL_SITES);
   await store.recordCalculation('Dr Wu', { kind: 'risk', model: { id: 'pce-ascvd', version: '1.0.0', sha256: 'c'.repeat(64) }, inputs: { age: 60 }, result: { risk: 0.1 } });
 });
 afterAll(async () => {

@@ -36,8 +36,9 @@ program.command('user-add')
   .description('create a local account (reads the password from stdin); with the embedded database, run it while Lantern is stopped')
   .argument('<username>')
   .requiredOption('--roles <roles>', `comma-separated: ${ROLES.join(', ')}`)
+  .option('--sites <sites>', 'comma-separated site ids the user acts for; the first is where what it sends in is filed (default: main)')
   .option('--display-name <name>', 'the name the viewer shows (default: the user name)')
-  .action((username: string, options: { roles: string; displayName?: string }) => addUser(username, options));
+  .action((username: string, options: { roles: string; sites?: string; displayName?: string }) => addUser(username, options));
 
 const audit = program.command('audit').description('export, bundle and verify the signed audit trail');
 const remote = (command: Command) => command

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SITE, siteId } from './sites.ts';
 
 /**
  * Who may use Lantern and as what. Every route but the public few (health probes, the
@@ -6,7 +7,7 @@ import { z } from 'zod';
  * route declares; the audited actor is always that user, never a name the client sends.
  */
 
-/** A user may hold several. Sites will scope them (issue 14); the names will not change. */
+/** A user may hold several; they apply at every site the user acts for (`sites`). */
 export const ROLES = ['radiologist', 'grassroots-doctor', 'consultant', 'model-team', 'admin'] as const;
 export const role = z.enum(ROLES);
 
@@ -16,6 +17,11 @@ export const user = z.object({
   username,
   displayName: z.string(),
   roles: z.array(role),
+  /**
+   * The sites whose studies the user reads and writes (a study of any other site does not
+   * exist for them: 404); what the user sends in is filed under the first.
+   */
+  sites: z.array(siteId).min(1),
 }).meta({ id: 'User' });
 
 /** `POST /v1/session`: sign in with a local account. */
@@ -40,6 +46,8 @@ export const newUserRequest = z.object({
   username,
   displayName: z.string().trim().min(1).max(100),
   roles: z.array(role).min(1),
+  /** Default: the one site of a single-clinic installation. */
+  sites: z.array(siteId).min(1).default([DEFAULT_SITE]),
   password: z.string().min(12, 'at least 12 characters').max(1024),
 }).strict();
 

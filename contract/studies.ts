@@ -69,6 +69,8 @@ export const studySummary = z.object({
   studyDescription: z.string().optional(),
   accessionNumber: z.string().optional(),
   modality: z.string().optional(),
+  /** The site (institution) the study belongs to: the uploader's. */
+  siteId: z.string(),
   status: studyStatus,
   /** 0–100, higher is read first. */
   priority: z.number(),

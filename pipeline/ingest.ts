@@ -1,3 +1,4 @@
+import { DicomError } from '../dicom/errors.ts';
 import { parseDicom, requirePixelData, type ParsedInstance } from '../dicom/parse.ts';
 import { requireValidUids } from '../dicom/uid.ts';
 import { logger, uidHash } from '../log.ts';
@@ -34,12 +35,28 @@ export interface IngestDeps {
   parse?: (bytes: Uint8Array) => Promise<ParsedInstance>;
 }
 
-export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, actor: string): Promise<StoredInstance> {
+/** Who sends an instance in: the audited actor, and the site a new study is filed under. */
+export interface Uploader {
+  actor: string;
+  siteId: string;
+}
+
+/** An instance of a study another site holds: refused like bad input, and the study's existence there is not confirmed beyond this. */
+export class StudyOfAnotherSiteError extends DicomError {
+  constructor(studyInstanceUid: string) {
+    super(`study ${studyInstanceUid} is filed under another site; send it from a user of that site`, 'STUDY_OF_ANOTHER_SITE');
+  }
+}
+
+export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, uploader: Uploader): Promise<StoredInstance> {
   const instance = deps.parse ? await deps.parse(bytes) : parseDicom(bytes);
   bytes = instance.bytes;
   const image = requirePixelData(instance);
   const meta = instance.meta;
   requireValidUids(meta);
+  // Checked before any job starts; the write checks again, in its transaction, for a race.
+  const site = await deps.store.studySite(meta.studyInstanceUid);
+  if (site !== undefined && site !== uploader.siteId) throw new StudyOfAnotherSiteError(meta.studyInstanceUid);
   const models = deps.registry.forModality(meta.modality).map((m) => m.key);
   const blobSha256 = await deps.blobs.put(bytes);
   const recorded = deps.instanceWrites.track(meta.sopInstanceUid, deps.store.recordInstance({
@@ -65,7 +82,8 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, actor:
     byteSize: bytes.byteLength,
     image: { ...image },
     pendingModels: models,
-  }, actor));
+    siteId: uploader.siteId,
+  }, uploader.actor));
   let status: StoredInstance['status'];
   if (models.length > 0) {
     const job = { sopInstanceUid: meta.sopInstanceUid, studyInstanceUid: meta.studyInstanceUid, blobSha256 };

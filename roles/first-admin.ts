@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROLES } from '../contract/identity.ts';
+import { DEFAULT_SITE } from '../contract/sites.ts';
 import { logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 
@@ -17,7 +18,7 @@ export const firstAdminPasswordFile = (dataDir: string) => path.join(dataDir, 'i
 export async function ensureFirstAdmin(store: Store, dataDir: string): Promise<void> {
   if ((await store.countUsers()) > 0) return;
   const password = randomBytes(18).toString('base64url');
-  const created = await store.createUser({ username: 'admin', displayName: 'Administrator', roles: [...ROLES], password }, 'lantern');
+  const created = await store.createUser({ username: 'admin', displayName: 'Administrator', roles: [...ROLES], sites: [DEFAULT_SITE], password }, 'lantern');
   if (!created) return;
   const file = firstAdminPasswordFile(dataDir);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });

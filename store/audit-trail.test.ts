@@ -14,7 +14,7 @@ import { verifyAuditDocument } from './audit-offline.ts';
 import { openAuditKey, publicKeyPem } from './audit-seal.ts';
 import { openDatabase, type Database } from './db.ts';
 import { migrate } from './migrate.ts';
-import { AuditUnavailableError, createStore, UnstorableTextError, type Store, type StoreOptions } from './store.ts';
+import { ALL_SITES, AuditUnavailableError, createStore, UnstorableTextError, type Store, type StoreOptions } from './store.ts';
 import { finding, newInstance } from './test-fixtures.ts';
 
 const prioritise: StoreOptions['prioritise'] = () => ({ priority: 0, why: 'awaiting AI', whyZh: '等待 AI' });
@@ -219,7 +219,7 @@ describe('verified offline', () => {
     await store.recordInstance(input, 'stow-rs');
     const f = finding(input.sopInstanceUid, 0.9);
     await store.recordFindings(input.sopInstanceUid, [f], 'worker:1');
-    await store.recordReview(f.id, { decision: 'override', reasonCode: 'not-visible', reviewer: 'Dr Li' });
+    await store.recordReview(f.id, { decision: 'override', reasonCode: 'not-visible', reviewer: 'Dr Li' }, ALL_SITES);
     await store.recordCalculation('Dr Wu', calculation(55));
     const bundle = await store.auditBundle(input.study.studyInstanceUid);
     expect(bundle.body.audit.map((r) => r.action)).toEqual(['instance.received', 'finding.created', 'finding.override']);

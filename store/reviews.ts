@@ -1,6 +1,7 @@
 /** The reader's side of a study: decisions on AI findings (reviews) and findings the reader adds. */
 import { appendAudit, auditedTransaction } from './audit.ts';
 import { InvalidReferenceError, iso, NotApplicableError, NotFoundError, optional, type StoreContext } from './shared.ts';
+import { requireStudyInScope, sitesParam, type SiteScope } from './sites.ts';
 import type { FindingRow } from './study-reads.ts';
 import type { NewReaderFinding, ReaderFindingRecord, Review } from './types.ts';
 
@@ -13,11 +14,14 @@ export const reviewWrites = {
    * appended, never replaced: a second decision on the same finding is an amendment
    * (`amends` = the previous review's id, also in the audit payload), and the latest one
    * is the finding's current review. The finding row is locked so that two concurrent
-   * decisions amend in a line, never both the same one. NotFoundError: nothing written.
+   * decisions amend in a line, never both the same one. NotFoundError (also for a finding
+   * of a study outside `scope`): nothing written.
    */
-  async recordReview({ db, options }: StoreContext, findingId: string, decision: Omit<Review, 'id' | 'findingId' | 'createdAt' | 'amends'>): Promise<Review> {
+  async recordReview({ db, options }: StoreContext, findingId: string, decision: Omit<Review, 'id' | 'findingId' | 'createdAt' | 'amends'>, scope: SiteScope): Promise<Review> {
     const review = await auditedTransaction(db, async (tx) => {
-      const finding = await tx.query<FindingRow>('select * from findings where id = $1 for update', [findingId]);
+      const finding = await tx.query<FindingRow>(
+        `select f.* from findings f join studies s on s.study_instance_uid = f.study_instance_uid
+          where f.id = $1 and ($2::text[] is null or s.site_id = any($2)) for update of f`, [findingId, sitesParam(scope)]);
       if (!finding.rows[0]) throw new NotFoundError(`finding ${findingId} does not exist`);
       if (finding.rows[0].probability === null) {
         throw new NotApplicableError(`finding ${findingId} is "not applicable" (${finding.rows[0].applicability?.reason?.text ?? 'outside the model\'s population'}): there is no AI claim to accept or override; add a reader finding instead`);
@@ -53,14 +57,13 @@ export const reviewWrites = {
    * Records a finding a reader adds that the AI did not report.
    *
    * Contract: one transaction; a reader_findings row plus its audit record
-   * `finding.reader-added`. The study must exist (NotFoundError); the image, when named,
+   * `finding.reader-added`. The study must exist within `scope` (NotFoundError); the image, when named,
    * must belong to it and the region lie inside that image (InvalidReferenceError).
    * Either error writes nothing. The label is taken as given: the API checks it.
    */
-  async recordReaderFinding({ db, options }: StoreContext, studyInstanceUid: string, input: NewReaderFinding): Promise<ReaderFindingRecord> {
+  async recordReaderFinding({ db, options }: StoreContext, studyInstanceUid: string, input: NewReaderFinding, scope: SiteScope): Promise<ReaderFindingRecord> {
     const record = await auditedTransaction(db, async (tx) => {
-      const study = await tx.query('select 1 from studies where study_instance_uid = $1', [studyInstanceUid]);
-      if (study.rows.length === 0) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
+      await requireStudyInScope(tx, studyInstanceUid, scope);
       if (input.sopInstanceUid !== undefined) {
         const { rows: [instance] } = await tx.query<{ image: { rows?: number; columns?: number } | null }>(
           'select image from instances where sop_instance_uid = $1 and study_instance_uid = $2', [input.sopInstanceUid, studyInstanceUid]);

@@ -7,7 +7,7 @@ import { openDatabase, type Database } from './db.ts';
 import { appendAudits, auditedTransaction } from './audit.ts';
 import { migrate } from './migrate.ts';
 import { servePglite, type PgliteServer } from './pglite-server.ts';
-import { createStore, NotApplicableError, type Store } from './store.ts';
+import { ALL_SITES, createStore, NotApplicableError, type Store } from './store.ts';
 import { finding, newInstance, notApplicableFinding } from './test-fixtures.ts';
 import type { Prioritise } from './types.ts';
 
@@ -76,7 +76,7 @@ describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
     const f = finding(input.sopInstanceUid, 0.91);
     await store.recordFindings(input.sopInstanceUid, [f], 'worker');
     await store.recordFindings(input.sopInstanceUid, [f], 'worker');
-    const detail = await store.getStudy(input.study.studyInstanceUid);
+    const detail = await store.getStudy(input.study.studyInstanceUid, ALL_SITES);
     expect(detail.findings).toHaveLength(1);
     expect(detail.study.status).toBe('ready');
     expect(detail.study.priority).toBeCloseTo(91);
@@ -94,10 +94,10 @@ describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
     const reason = { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 64 y outside 1–5 y', textZh: '患者年龄 64 岁 不在 1–5 岁之内' };
     const f = notApplicableFinding(input.sopInstanceUid, reason);
     await store.recordFindings(input.sopInstanceUid, [f], 'worker');
-    const detail = await store.getStudy(input.study.studyInstanceUid);
+    const detail = await store.getStudy(input.study.studyInstanceUid, ALL_SITES);
     expect(detail.findings[0]).toMatchObject({ probability: null, positive: false, applicability: { applicable: false, reason } });
     expect(detail.study.status).toBe('ready');
-    await expect(store.recordReview(f.id, { decision: 'accept', reviewer: 'Dr Li' })).rejects.toBeInstanceOf(NotApplicableError);
+    await expect(store.recordReview(f.id, { decision: 'accept', reviewer: 'Dr Li' }, ALL_SITES)).rejects.toBeInstanceOf(NotApplicableError);
     expect((await store.listAudit({ limit: 10, entityId: f.id })).map((a) => [a.action, (a.payload as { applicability?: unknown }).applicability]))
       .toEqual([['finding.created', { applicable: false, reason, caveats: [] }]]);
     expect(await counted()).toBe(before);
@@ -112,14 +112,14 @@ describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
     await store.recordInstance(input, 'test');
     const adult = { ...finding(input.sopInstanceUid, 0.7), id: `f-${input.sopInstanceUid}-adult`, model: { ...finding(input.sopInstanceUid).model, id: 'cxr-pneumonia-adult' } };
     await store.recordFindings(input.sopInstanceUid, [adult], 'worker');
-    expect((await store.getStudy(input.study.studyInstanceUid)).study.status).toBe('pending');
+    expect((await store.getStudy(input.study.studyInstanceUid, ALL_SITES)).study.status).toBe('pending');
     await store.recordInferenceFailure(input.sopInstanceUid, { id: 'pneumonia-cxr', version: '1.0.0' }, { code: 'PIXEL_DECODE_FAILED', message: 'bad' }, 'worker');
-    const detail = await store.getStudy(input.study.studyInstanceUid);
+    const detail = await store.getStudy(input.study.studyInstanceUid, ALL_SITES);
     expect(detail.study.status).toBe('ready');
     expect(detail.errors.map((e) => e.code)).toEqual(['PIXEL_DECODE_FAILED']);
     // A re-run of the model that already answered changes nothing.
     await store.recordInferenceFailure(input.sopInstanceUid, { id: 'cxr-pneumonia-adult', version: '1.0.0' }, { code: 'INFERENCE_FAILED', message: 'late' }, 'worker');
-    expect((await store.getStudy(input.study.studyInstanceUid)).errors.map((e) => e.code)).toEqual(['PIXEL_DECODE_FAILED']);
+    expect((await store.getStudy(input.study.studyInstanceUid, ALL_SITES)).errors.map((e) => e.code)).toEqual(['PIXEL_DECODE_FAILED']);
   });
 
   it('when an inference failure is recorded, then the study shows the error and is failed, and a later success is not erased', async () => {
@@ -128,7 +128,7 @@ describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
     const model = { id: 'pneumonia-cxr', version: '1.0.0' };
     await store.recordInferenceFailure(input.sopInstanceUid, model, { code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: 'no decoder' }, 'worker');
     await store.recordInferenceFailure(input.sopInstanceUid, model, { code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: 'no decoder' }, 'worker');
-    const detail = await store.getStudy(input.study.studyInstanceUid);
+    const detail = await store.getStudy(input.study.studyInstanceUid, ALL_SITES);
     expect(detail.study.status).toBe('failed');
     expect(detail.errors).toEqual([{ sopInstanceUid: input.sopInstanceUid, code: 'UNSUPPORTED_TRANSFER_SYNTAX', message: 'no decoder' }]);
     expect((await store.listAudit({ limit: 10, entityId: input.sopInstanceUid })).map((a) => a.action))
@@ -140,9 +140,9 @@ describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
     await store.recordInstance(input, 'test');
     const f = finding(input.sopInstanceUid);
     await store.recordFindings(input.sopInstanceUid, [f], 'worker');
-    await store.recordReview(f.id, { decision: 'override', reasonCode: 'false-positive', comment: 'old scar', reviewer: 'Dr Li' });
-    await store.recordReview(f.id, { decision: 'accept', reviewer: 'Dr Wang' });
-    const detail = await store.getStudy(input.study.studyInstanceUid);
+    await store.recordReview(f.id, { decision: 'override', reasonCode: 'false-positive', comment: 'old scar', reviewer: 'Dr Li' }, ALL_SITES);
+    await store.recordReview(f.id, { decision: 'accept', reviewer: 'Dr Wang' }, ALL_SITES);
+    const detail = await store.getStudy(input.study.studyInstanceUid, ALL_SITES);
     expect(detail.reviews.map((r) => r.decision)).toEqual(['override', 'accept']);
     expect(detail.findings[0].review?.reviewer).toBe('Dr Wang');
     expect(detail.study.status).toBe('reviewed');
@@ -154,12 +154,12 @@ describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
   it('when a bedside assessment is recorded, then triage sees it, the study is re-prioritised and the assessment audited', async () => {
     const input = newInstance();
     await store.recordInstance(input, 'test');
-    const result = await store.recordClinical(input.study.studyInstanceUid, { news2: { score: 7, band: 'high' } }, 'Nurse Li');
+    const result = await store.recordClinical(input.study.studyInstanceUid, { news2: { score: 7, band: 'high' } }, 'Nurse Li', ALL_SITES);
     expect(result.priority).toBe(7);
-    const detail = await store.getStudy(input.study.studyInstanceUid);
+    const detail = await store.getStudy(input.study.studyInstanceUid, ALL_SITES);
     expect(detail.study).toMatchObject({ priority: 7, triage: { level: 'II' } });
     expect((await store.listAudit({ limit: 5, entityId: input.study.studyInstanceUid }))[0]).toMatchObject({ action: 'study.assessed', actor: 'Nurse Li' });
-    await expect(store.recordClinical('9.9.9', {}, 'x')).rejects.toThrow(/study 9.9.9 does not exist/);
+    await expect(store.recordClinical('9.9.9', {}, 'x', ALL_SITES)).rejects.toThrow(/study 9.9.9 does not exist/);
   });
 
   it('when calculations are audited, then they are group-committed into the chain in order', async () => {
@@ -199,7 +199,7 @@ describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
   });
 
   it('when a finding or study does not exist, then a NotFoundError says so', async () => {
-    await expect(store.recordReview('nope', { decision: 'accept', reviewer: 'x' })).rejects.toThrow(/finding nope does not exist/);
-    await expect(store.getStudy('1.2.3')).rejects.toThrow(/study 1.2.3 does not exist/);
+    await expect(store.recordReview('nope', { decision: 'accept', reviewer: 'x' }, ALL_SITES)).rejects.toThrow(/finding nope does not exist/);
+    await expect(store.getStudy('1.2.3', ALL_SITES)).rejects.toThrow(/study 1.2.3 does not exist/);
   });
 });

@@ -15,8 +15,10 @@ import { reviewWrites } from './reviews.ts';
 import { bindContext, type StoreContext, type StoreOptions } from './shared.ts';
 import { newStudyPriority, studyWrites } from './studies.ts';
 import { studyReads } from './study-reads.ts';
+import { ALL_SITES, siteAccess } from './sites.ts';
 import { userAccess } from './users.ts';
 
+export { ALL_SITES, type SiteScope } from './sites.ts';
 export { AuditBrokenError, AuditUnavailableError, InvalidReferenceError, NotApplicableError, NotFoundError, UnstorableTextError, type StoreOptions } from './shared.ts';
 
 export type Store = ReturnType<typeof createStore>;
@@ -25,8 +27,8 @@ export function createStore(db: Database, options: StoreOptions) {
   const context: StoreContext = { db, options };
   const { close: closeCalculations, calculationAuditStatus, appendLater, ...calculations } = calculationAudits(context);
   const { close: closeReads, ...readAudit } = readAudits(context, { appendLater, unwritten: () => calculationAuditStatus().pending });
-  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...agreementReads, ...userAccess });
-  const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, reads.getStudy);
+  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...agreementReads, ...userAccess, ...siteAccess });
+  const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, (uid) => reads.getStudy(uid, ALL_SITES));
   return {
     db,
     newStudyPriority: newStudyPriority(options.prioritise),

@@ -4,7 +4,8 @@
  * transaction that ends by re-ranking the study (reprioritise); reads are in study-reads.ts.
  */
 import { appendAudit, auditChainColumns, auditedTransaction, auditInsert, auditKeys, planAudits, type AuditChainState, type AuditEntry, type AuditedTx, type PlannedAudits } from './audit.ts';
-import { NotFoundError, optional, type StoreContext } from './shared.ts';
+import { InvalidReferenceError, NotFoundError, optional, type StoreContext } from './shared.ts';
+import { requireStudyInScope, type SiteScope } from './sites.ts';
 import type { FindingRow, InstanceRow } from './study-reads.ts';
 import type { FindingInput, NewInstance, Prioritise, StudySnapshot } from './types.ts';
 
@@ -14,7 +15,9 @@ export const studyWrites = {
    * Records a received instance with its study and series.
    *
    * Contract: one transaction; idempotent on SOP Instance UID. A second call for the
-   * same instance writes nothing and returns 'duplicate'. A new instance gets one audit
+   * same instance writes nothing and returns 'duplicate'. A new study is filed under
+   * `input.siteId`; an instance of a study filed under another site is refused
+   * (InvalidReferenceError), nothing written. A new instance gets one audit
    * record `instance.received`. Returns the study's priority, for the instance's jobs.
    * Round trips: begin with the audit lock; the rows with the chain state; the audit
    * record with the study's snapshot; its priority; commit.
@@ -31,28 +34,36 @@ export const studyWrites = {
         idempotencyKey: `instance.received:${input.sopInstanceUid}`,
       };
       // Study and series are created if new, then the instance; a duplicate's study priority comes along.
-      const { rows: [written] } = await tx.query<{ stored: string | null; priority: number | null } & AuditChainState>(
-        `with study as (
+      // Series and instance are not written into a study filed under another site.
+      const { rows: [written] } = await tx.query<{ stored: string | null; priority: number | null; foreign_site: boolean } & AuditChainState>(
+        `with foreign_study as (
+           select 1 from studies where study_instance_uid = $1 and site_id <> $23
+         ), study as (
            insert into studies (study_instance_uid, patient_id, patient_name, patient_sex, patient_age, study_date,
-             study_description, accession_number, modality)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (study_instance_uid) do nothing
+             study_description, accession_number, modality, site_id)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $23) on conflict (study_instance_uid) do nothing
          ), series as (
            insert into series (series_instance_uid, study_instance_uid, modality, series_number, body_part)
-           values ($10, $1, $11, $12, $13) on conflict (series_instance_uid) do nothing
+           select $10, $1, $11, $12::int, $13 where not exists (select 1 from foreign_study)
+           on conflict (series_instance_uid) do nothing
          ), instance as (
            insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid,
              transfer_syntax_uid, modality, blob_sha256, byte_size, image, status, pending_models)
-           values ($14, $10, $1, $15, $16, $11, $17, $18, $19, $20, $22) on conflict (sop_instance_uid) do nothing
+           select $14, $10, $1, $15, $16, $11, $17, $18::bigint, $19::jsonb, $20, $22::text[] where not exists (select 1 from foreign_study)
+           on conflict (sop_instance_uid) do nothing
            returning sop_instance_uid
          )
          select (select sop_instance_uid from instance) as stored,
                 (select priority from studies where study_instance_uid = $1) as priority,
+                exists (select 1 from foreign_study) as foreign_site,
                 ${auditChainColumns('$21')}`,
         [s.studyInstanceUid, s.patientId, s.patientName, s.patientSex, s.patientAge, s.studyDate, s.studyDescription,
           s.accessionNumber, s.modality,
           input.seriesInstanceUid, input.modality, input.seriesNumber, input.bodyPart,
           input.sopInstanceUid, input.sopClassUid, input.transferSyntaxUid, input.blobSha256, input.byteSize,
-          input.image ? JSON.stringify(input.image) : null, input.pendingModels.length > 0 ? 'queued' : 'done', auditKeys([received]), input.pendingModels]);
+          input.image ? JSON.stringify(input.image) : null, input.pendingModels.length > 0 ? 'queued' : 'done', auditKeys([received]), input.pendingModels,
+          input.siteId]);
+      if (written.foreign_site) throw new InvalidReferenceError('studyInstanceUid', `study ${s.studyInstanceUid} is filed under another site`);
       if (written.stored === null) return { status: 'duplicate' as const, priority: Number(written.priority) };
       const { priority } = await reprioritise(tx, options.prioritise, s.studyInstanceUid, planAudits(written, [received]));
       return { status: 'stored' as const, priority };
@@ -148,12 +159,11 @@ export const studyWrites = {
    *
    * Contract: one transaction; replaces the study's previous assessment (the audit
    * trail keeps every version); returns the new priority. NotFoundError if the study
-   * has not been received.
+   * has not been received or is outside `scope`.
    */
-  async recordClinical({ db, options }: StoreContext, studyInstanceUid: string, clinical: Record<string, unknown>, actor: string): Promise<ReturnType<Prioritise>> {
+  async recordClinical({ db, options }: StoreContext, studyInstanceUid: string, clinical: Record<string, unknown>, actor: string, scope: SiteScope): Promise<ReturnType<Prioritise>> {
     const result = await auditedTransaction(db, async (tx) => {
-      const study = await tx.query('select 1 from studies where study_instance_uid = $1', [studyInstanceUid]);
-      if (study.rows.length === 0) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
+      await requireStudyInScope(tx, studyInstanceUid, scope);
       await tx.query(
         `insert into study_clinical (study_instance_uid, clinical) values ($1, $2)
          on conflict (study_instance_uid) do update set clinical = excluded.clinical, recorded_at = now()`,

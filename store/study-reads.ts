@@ -6,6 +6,7 @@ import type { ImageAttributes } from '../contract/studies.ts';
 import type { Queryable } from './db.ts';
 import { readerFindingFromRow, reviewFromRow, type ReaderFindingRow, type ReviewRow } from './reviews.ts';
 import { iso, NotFoundError, optional, type StoreContext } from './shared.ts';
+import { sitesParam, type SiteScope } from './sites.ts';
 import {
   AI_ASSISTED_NOTICE,
   AI_ASSISTED_NOTICE_ZH,
@@ -43,10 +44,10 @@ export const studyReads = {
   },
 
   /** Studies that still need a human first, in triage order; then reviewed ones. Filters apply before the limit. */
-  async getWorklist({ db }: StoreContext, filter: WorklistFilter = {}, limit = 200): Promise<WorklistItem[]> {
+  async getWorklist({ db }: StoreContext, filter: WorklistFilter, limit = 200): Promise<WorklistItem[]> {
     const ranges = filter.priorityRanges;
     const studies = await db.query<StudyRow>(
-      `select * from (select s.*, ${STUDY_STATUS_SQL} as status from studies s) s
+      `select * from (select s.*, ${STUDY_STATUS_SQL} as status from studies s where $6::text[] is null or s.site_id = any($6)) s
         where ($1::text[] is null or s.status = any($1))
           and ($2::text[] is null or s.modality = any($2)
                or exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.modality = any($2)))
@@ -55,12 +56,14 @@ export const studyReads = {
                 where (band.lo is null or s.priority >= band.lo) and (band.hi is null or s.priority < band.hi)))
         order by s.status = 'reviewed', s.priority desc, s.received_at asc
         limit $5`,
-      [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min ?? null) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit]);
+      [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min ?? null) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit, sitesParam(filter.sites)]);
     return hydrate(db, studies.rows);
   },
 
-  async getStudy({ db }: StoreContext, studyInstanceUid: string): Promise<StudyDetail> {
-    const studies = await db.query<StudyRow>(`select s.*, ${STUDY_STATUS_SQL} as status from studies s where study_instance_uid = $1`, [studyInstanceUid]);
+  /** The study, if it exists within `scope` (a study of another site does not exist for the caller). */
+  async getStudy({ db }: StoreContext, studyInstanceUid: string, scope: SiteScope): Promise<StudyDetail> {
+    const studies = await db.query<StudyRow>(`select s.*, ${STUDY_STATUS_SQL} as status from studies s
+      where study_instance_uid = $1 and ($2::text[] is null or s.site_id = any($2))`, [studyInstanceUid, sitesParam(scope)]);
     if (!studies.rows[0]) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
     const [item] = await hydrate(db, studies.rows);
     const instances = await db.query<InstanceRow>('select * from instances where study_instance_uid = $1 order by received_at', [studyInstanceUid]);
@@ -78,8 +81,10 @@ export const studyReads = {
     };
   },
 
-  async getInstance({ db }: StoreContext, sopInstanceUid: string): Promise<InstanceRecord> {
-    const rows = await db.query<InstanceRow>('select * from instances where sop_instance_uid = $1', [sopInstanceUid]);
+  /** The instance, if its study is within `scope`. */
+  async getInstance({ db }: StoreContext, sopInstanceUid: string, scope: SiteScope): Promise<InstanceRecord> {
+    const rows = await db.query<InstanceRow>(`select i.* from instances i join studies s on s.study_instance_uid = i.study_instance_uid
+      where i.sop_instance_uid = $1 and ($2::text[] is null or s.site_id = any($2))`, [sopInstanceUid, sitesParam(scope)]);
     if (!rows.rows[0]) throw new NotFoundError(`instance ${sopInstanceUid} does not exist`);
     return instanceFromRow(rows.rows[0]);
   },
@@ -130,6 +135,7 @@ interface StudyRow {
   study_description: string | null;
   accession_number: string | null;
   modality: string | null;
+  site_id: string;
   priority: number;
   why: string;
   why_zh: string;
@@ -189,6 +195,7 @@ function studyFromRow(row: StudyRow): StudySummary {
     studyDescription: optional(row.study_description),
     accessionNumber: optional(row.accession_number),
     modality: optional(row.modality),
+    siteId: row.site_id,
     status: row.status,
     priority: row.priority,
     why: row.why,

@@ -1,4 +1,5 @@
 /** Store inputs for tests: a new CR instance with unique UIDs, and a model's finding on it. */
+import { DEFAULT_SITE } from '../contract/sites.ts';
 import type { ApplicabilityNote, FindingInput, NewInstance } from './types.ts';
 
 export function newInstance(overrides: Partial<NewInstance> = {}): NewInstance {
@@ -13,6 +14,7 @@ export function newInstance(overrides: Partial<NewInstance> = {}): NewInstance {
     blobSha256: 'a'.repeat(64),
     byteSize: 10,
     pendingModels: ['pneumonia-cxr@1.0.0'],
+    siteId: DEFAULT_SITE,
     ...overrides,
   };
 }

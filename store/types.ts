@@ -4,6 +4,7 @@ import type { Finding, Review } from '../contract/findings.ts';
 import type { Region } from '../contract/reading.ts';
 export type { Region } from '../contract/reading.ts';
 export type { InstanceError, Prioritise, StudyChange, StudyChangeKind, StudySnapshot, StudyStatus } from '../contract/studies.ts';
+import type { SiteScope } from './sites.ts';
 import type { ImageAttributes, InstanceError, StudyStatus, StudySummary as PresentedStudySummary } from '../contract/studies.ts';
 
 export interface StudyFields {
@@ -20,6 +21,8 @@ export interface StudyFields {
 
 export interface NewInstance {
   study: StudyFields;
+  /** The uploader's site: a new study is filed under it; a study of another site refuses the instance. */
+  siteId: string;
   seriesInstanceUid: string;
   seriesNumber?: number;
   bodyPart?: string;
@@ -86,6 +89,8 @@ export interface StudyDetail {
 
 /** Worklist filters; each list means "any of", an absent one does not filter. */
 export interface WorklistFilter {
+  /** Only studies of these sites: the reader's. */
+  sites: SiteScope;
   statuses?: StudyStatus[];
   modalities?: string[];
   /** Half-open priority ranges [min, max); an absent end is unbounded. */

@@ -7,6 +7,7 @@ import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } 
 import type { Role, User } from '../contract/identity.ts';
 import { appendAudit, auditedTransaction } from './audit.ts';
 import { iso, type StoreContext } from './shared.ts';
+import { requireSites } from './sites.ts';
 
 /** N=2^15, r=8 → 32 MiB and ~50–100 ms per hash on this class of CPU: slow for an attacker, bearable at sign-in. */
 const SCRYPT: ScryptOptions & { N: number; r: number; p: number } = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
@@ -47,10 +48,11 @@ interface UserRow {
   username: string;
   display_name: string;
   roles: Role[];
+  sites: string[];
   password_hash: string | null;
 }
 
-const userFromRow = (row: UserRow): User => ({ username: row.username, displayName: row.display_name, roles: row.roles });
+const userFromRow = (row: UserRow): User => ({ username: row.username, displayName: row.display_name, roles: row.roles, sites: row.sites });
 
 /** How long a browser session lives: renewed by use up to `idleMinutes`, never past `absoluteHours`. */
 export interface SessionLifetime {
@@ -66,14 +68,18 @@ export interface SessionRecord {
 
 /** The identity writes and reads, each given the store's context first (bindContext). */
 export const userAccess = {
-  /** Contract: one transaction; the user row and its audit record (`user.created`, actor = who created it). A taken name → false, nothing written. */
+  /**
+   * Contract: one transaction; the user row and its audit record (`user.created`, actor = who
+   * created it). A taken name → false, nothing written; a site that does not exist → InvalidReferenceError.
+   */
   async createUser({ db }: StoreContext, user: User & { password: string }, actor: string): Promise<boolean> {
     const passwordHash = await hashPassword(user.password);
     return auditedTransaction(db, async (tx) => {
-      const inserted = await tx.query('insert into users (username, display_name, roles, password_hash) values ($1, $2, $3, $4) on conflict do nothing returning username',
-        [user.username, user.displayName, user.roles, passwordHash]);
+      await requireSites(tx, user.sites);
+      const inserted = await tx.query('insert into users (username, display_name, roles, sites, password_hash) values ($1, $2, $3, $4, $5) on conflict do nothing returning username',
+        [user.username, user.displayName, user.roles, user.sites, passwordHash]);
       if (inserted.rows.length === 0) return false;
-      await appendAudit(tx, { actor, action: 'user.created', entityType: 'user', entityId: user.username, payload: { displayName: user.displayName, roles: user.roles } });
+      await appendAudit(tx, { actor, action: 'user.created', entityType: 'user', entityId: user.username, payload: { displayName: user.displayName, roles: user.roles, sites: user.sites } });
       return true;
     });
   },

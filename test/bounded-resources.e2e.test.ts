@@ -16,6 +16,7 @@ import { dicomLimits } from '../dicom/limits.ts';
 import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
 import { startApiRole, type ApiRole } from '../roles/api.ts';
 import { ROLES } from '../contract/identity.ts';
+import { DEFAULT_SITE } from '../contract/sites.ts';
 
 const MAX_UPLOAD = 16 * 1024 * 1024;
 const root = '1.2.826.0.1.3680043.10.998';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   });
   role = await startApiRole({ ...config, redisUrl: redis.url });
   // Every probe comes from a signed-in user: what is measured is the bounds, not the door.
-  const prober = { username: 'prober', displayName: 'Prober', roles: [...ROLES] };
+  const prober = { username: 'prober', displayName: 'Prober', roles: [...ROLES], sites: [DEFAULT_SITE] };
   await role.store.createUser({ ...prober, password: randomBytes(16).toString('hex') }, 'test');
   auth.authorization = `Bearer ${(await role.store.createApiToken(prober, 'test', 1)).token}`;
 }, 120_000);

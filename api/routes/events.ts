@@ -8,14 +8,33 @@ import { whenSignInEnds } from '../auth.ts';
 
 /** A comment line this often keeps idle proxies and load balancers from closing the stream. */
 const HEARTBEAT_MS = 15_000;
+/** Studies whose site is remembered; a study never changes site, so entries never go stale. */
+const SITE_CACHE_ENTRIES = 10_000;
+
+/** The site of a study, looked up once per API process: every listener asks for every change. */
+function studySites(store: ApiDeps['store']) {
+  const known = new Map<string, Promise<string | undefined>>();
+  return (studyInstanceUid: string) => {
+    let site = known.get(studyInstanceUid);
+    if (!site) {
+      site = store.studySite(studyInstanceUid);
+      known.set(studyInstanceUid, site);
+      site.then((found) => found ?? known.delete(studyInstanceUid), () => known.delete(studyInstanceUid));
+      if (known.size > SITE_CACHE_ENTRIES) known.delete(known.keys().next().value!);
+    }
+    return site;
+  };
+}
 
 /**
  * `GET /v1/events`: Server-Sent Events, one `study` event (data `{ studyInstanceUid, change }`)
- * per committed change, a `: heartbeat` comment every 15 s. Events carry no clinical
- * content: a client re-fetches what it shows. A client that goes away is unsubscribed.
+ * per committed change to a study of the user's sites, a `: heartbeat` comment every 15 s.
+ * Events carry no clinical content: a client re-fetches what it shows. A client that goes
+ * away is unsubscribed.
  */
 export function eventRoutes(deps: ApiDeps) {
   const app = new Hono();
+  const siteOf = studySites(deps.store);
   mount(app, {
     method: 'get', path: '/v1/events', operationId: 'streamStudyEvents', access: ACCESS.patientData, tag: 'studies',
     summary: 'Server-Sent Events: one `study` event per committed change to a study',
@@ -26,7 +45,10 @@ export function eventRoutes(deps: ApiDeps) {
     c.header('X-Accel-Buffering', 'no');
     return streamSSE(c, async (stream) => {
       const unsubscribe = deps.events.subscribe((change) => {
-        void stream.writeSSE({ event: 'study', data: JSON.stringify({ studyInstanceUid: change.studyInstanceUid, change: change.change } satisfies StudyChange) });
+        void siteOf(change.studyInstanceUid).then((site) => {
+          if (site === undefined || !auth.user.sites.includes(site)) return;
+          return stream.writeSSE({ event: 'study', data: JSON.stringify({ studyInstanceUid: change.studyInstanceUid, change: change.change } satisfies StudyChange) });
+        }).catch(() => undefined); // a lost event is made good by the viewer's poll
       });
       const heartbeat = setInterval(() => void stream.write(': heartbeat\n\n'), HEARTBEAT_MS);
       const closed = new Promise<void>((resolve) => stream.onAbort(resolve));

@@ -18,11 +18,11 @@ export function frameRoutes(deps: ApiDeps) {
     params: frameParams,
     responses: { 200: FRAME_RESPONSE },
     errors: {
-      404: 'NOT_FOUND (no such instance in that study and series) or NO_SUCH_FRAME.',
+      404: 'NOT_FOUND (no such instance in that study and series at the user\'s sites) or NO_SUCH_FRAME.',
       503: 'AUDIT_UNAVAILABLE: reads of patient data cannot be recorded at the moment.',
     },
   }, async (c, { params, auth }) => {
-    const instance = await deps.store.getInstance(params.instance);
+    const instance = await deps.store.getInstance(params.instance, auth.user.sites);
     if (instance.studyInstanceUid !== params.study || instance.seriesInstanceUid !== params.series) {
       throw new ApiError(404, 'NOT_FOUND', 'no such instance in that study and series');
     }

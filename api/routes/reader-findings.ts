@@ -30,9 +30,9 @@ export function readerFindingRoutes(deps: ApiDeps) {
     params: studyParams,
     body: readerFindingRequest,
     responses: { 201: { description: 'The reader finding as recorded.', json: readerFindingAnswer } },
-    errors: { 404: 'No such study.' },
+    errors: { 404: 'No such study at the user\'s sites.' },
   }, async (c, { params, body, auth }) => {
-    const record = await deps.store.recordReaderFinding(params.studyInstanceUid, { ...body, comment: body.comment || undefined, reviewer: auth.user.username });
+    const record = await deps.store.recordReaderFinding(params.studyInstanceUid, { ...body, comment: body.comment || undefined, reviewer: auth.user.username }, auth.user.sites);
     return c.json({ readerFinding: presentReaderFinding(record) }, 201);
   });
   return app;

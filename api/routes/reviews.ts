@@ -22,14 +22,14 @@ export function reviewRoutes(deps: ApiDeps) {
     description: 'A later decision on the same finding amends the earlier one (`amends`); both stay, each audited.',
     body: reviewRequest,
     responses: { 201: { description: 'The decision as recorded.', json: reviewAnswer } },
-    errors: { 404: 'No such finding.', 409: 'FINDING_NOT_APPLICABLE: the model made no claim on this image, so there is nothing to decide.' },
+    errors: { 404: 'No such finding at the user\'s sites.', 409: 'FINDING_NOT_APPLICABLE: the model made no claim on this image, so there is nothing to decide.' },
   }, async (c, { params, body, auth }) => {
     const review = await deps.store.recordReview(params.findingId, {
       decision: body.decision,
       reasonCode: body.reasonCode,
       comment: body.comment || undefined,
       reviewer: auth.user.username,
-    });
+    }, auth.user.sites);
     return c.json({ review }, 201);
   });
   return app;

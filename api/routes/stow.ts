@@ -52,7 +52,7 @@ export function stowRoutes(deps: ApiDeps) {
     try {
       for (let index = 0; index < parts.count; index++) {
         try {
-          stored.push(await ingestInstance(ingestDeps, await parts.read(index), auth.user.username));
+          stored.push(await ingestInstance(ingestDeps, await parts.read(index), { actor: auth.user.username, siteId: auth.user.sites[0] }));
         } catch (error) {
           if (!(error instanceof DicomError)) throw error;
           const { code, message } = toApiError(error);

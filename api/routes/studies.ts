@@ -17,11 +17,11 @@ export function studyRoutes(deps: ApiDeps) {
     params: studyParams,
     responses: { 200: { description: 'The study.', json: studyDetail } },
     errors: {
-      404: 'No study with that Study Instance UID.', 422: 'VALIDATION_FAILED: the path holds no DICOM UID.',
+      404: 'No study with that Study Instance UID at the user\'s sites.', 422: 'VALIDATION_FAILED: the path holds no DICOM UID.',
       503: 'AUDIT_UNAVAILABLE: reads of patient data cannot be recorded at the moment.',
     },
   }, async (c, { params, auth }) => {
-    const detail = await deps.store.getStudy(params.studyInstanceUid);
+    const detail = await deps.store.getStudy(params.studyInstanceUid, auth.user.sites);
     auditStudyRead(deps, auth, params.studyInstanceUid, 'view');
     return c.json({
       ...detail,

@@ -61,7 +61,7 @@ export function triageRoutes(deps: ApiDeps) {
 
     let result: TriageAnswer['triage'];
     if (body.studyInstanceUid) {
-      const assessed = await deps.store.recordClinical(body.studyInstanceUid, { ...clinical }, actor);
+      const assessed = await deps.store.recordClinical(body.studyInstanceUid, { ...clinical }, actor, auth.user.sites);
       result = studyTriage.parse(assessed.detail);
       for (const instance of await deps.store.queuedInstances(body.studyInstanceUid)) {
         const modelKeys = deps.registry.forModality(instance.modality).map((m) => m.key);

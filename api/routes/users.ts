@@ -18,9 +18,9 @@ export function userRoutes(deps: ApiDeps) {
     summary: 'Create a local account',
     body: newUserRequest,
     responses: { 201: { description: 'The account.', json: user } },
-    errors: { 409: 'USERNAME_TAKEN' },
+    errors: { 409: 'USERNAME_TAKEN', 422: 'VALIDATION_FAILED: a bad field, or a site that does not exist.' },
   }, async (c, { body, auth }) => {
-    const created = { username: body.username, displayName: body.displayName, roles: body.roles } satisfies User;
+    const created = { username: body.username, displayName: body.displayName, roles: body.roles, sites: body.sites } satisfies User;
     if (!(await deps.store.createUser({ ...created, password: body.password }, auth.user.username))) {
       throw new ApiError(409, 'USERNAME_TAKEN', `there is already a user ${body.username}`);
     }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROLES, type Role } from '../../contract/identity.ts';
+import { DEFAULT_SITE } from '../../contract/sites.ts';
 import { startApiRole, type ApiRole } from '../../roles/api.ts';
 import { loadConfig, repoRoot, type LanternConfig } from '../../config.ts';
 import { startPrivateRedis } from '../../queue/redis-server.ts';
@@ -20,10 +21,13 @@ export interface TestApi extends ApiRole {
   token: string;
   /** `Authorization` for such requests. */
   authorization: { authorization: string };
-  /** A signed-in client of a new user with exactly `roles` (the audited actor is `username`). */
-  signIn(username: string, roles: Role[]): Promise<{ client: ReturnType<typeof apiClient>; token: string }>;
-  /** Uploads a real radiograph as a new study (fresh UIDs) over STOW-RS; its AI job waits, as no worker runs. */
-  addStudy(file?: string): Promise<{ studyInstanceUid: string; sopInstanceUid: string }>;
+  /** A signed-in client of a new user with exactly `roles` at `sites` (default: the one default site; the audited actor is `username`). */
+  signIn(username: string, roles: Role[], sites?: string[]): Promise<{ client: ReturnType<typeof apiClient>; token: string }>;
+  /**
+   * Uploads a real radiograph as a new study (fresh UIDs) over STOW-RS, as `by` (default
+   * `tester`; the study is filed under its first site); its AI job waits, as no worker runs.
+   */
+  addStudy(file?: string, by?: ReturnType<typeof apiClient>): Promise<{ studyInstanceUid: string; sopInstanceUid: string }>;
   /**
    * Persists a read-assist model's finding (default pneumonia-cxr, its first label) exactly as
    * the results consumer does when a worker hands it back; positive above the card's operating point.
@@ -76,8 +80,8 @@ export async function startTestApi(overrides: Partial<LanternConfig> = {}): Prom
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
-  const signIn = async (username: string, roles: Role[]) => {
-    const user = { username, displayName: username, roles };
+  const signIn = async (username: string, roles: Role[], sites: string[] = [DEFAULT_SITE]) => {
+    const user = { username, displayName: username, roles, sites };
     await role.store.createUser({ ...user, password: randomBytes(16).toString('hex') }, 'test');
     const { token } = await role.store.createApiToken(user, 'test', 1);
     return { client: apiClient(role.url, token), token };
@@ -90,8 +94,8 @@ export async function startTestApi(overrides: Partial<LanternConfig> = {}): Prom
     token,
     authorization: { authorization: `Bearer ${token}` },
     signIn,
-    async addStudy(file = files.chestRaw) {
-      const { status, body } = await client.stow([withFreshUids(fs.readFileSync(file), ++studies)]);
+    async addStudy(file = files.chestRaw, by = client) {
+      const { status, body } = await by.stow([withFreshUids(fs.readFileSync(file), ++studies)]);
       const stored = body.stored?.[0];
       if (status !== 200 || !stored) throw new Error(`upload failed: ${status} ${JSON.stringify(body)}`);
       return { studyInstanceUid: stored.studyInstanceUid, sopInstanceUid: stored.sopInstanceUid };

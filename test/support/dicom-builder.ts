@@ -121,8 +121,9 @@ export function buildCr(uidRoot: string, transferSyntaxUid: string, image: GreyI
  * The same file as another instance of another study: the Study, Series and SOP Instance
  * UIDs (and the meta header's copy) get `n` (≥ 1) written over their last digits, in place, so
  * the pixel data (compressed or not) stays byte-identical and only the identity changes.
+ * With `into`, a new instance of that existing study instead.
  */
-export function withFreshUids(bytes: Uint8Array, n: number): Uint8Array {
+export function withFreshUids(bytes: Uint8Array, n: number, into?: { studyInstanceUid: string }): Uint8Array {
   const copy = new Uint8Array(bytes);
   const { dataSet } = parseDicom(copy);
   if (dataSet.byteArray !== copy) throw new Error('withFreshUids needs a file parsed in place (not deflated)');
@@ -130,6 +131,13 @@ export function withFreshUids(bytes: Uint8Array, n: number): Uint8Array {
   for (const tag of ['x00020003', 'x00080018', 'x0020000d', 'x0020000e']) {
     const element = dataSet.elements[tag];
     if (!element) continue;
+    if (tag === 'x0020000d' && into) {
+      // Into an existing study: its UID, NUL-padded to the element's length (UIDs of one source file are as long).
+      if (into.studyInstanceUid.length > element.length) throw new Error('the study UID does not fit');
+      copy.fill(0, element.dataOffset, element.dataOffset + element.length);
+      for (let i = 0; i < into.studyInstanceUid.length; i++) copy[element.dataOffset + i] = into.studyInstanceUid.charCodeAt(i);
+      continue;
+    }
     let end = element.dataOffset + element.length;
     while (end > element.dataOffset && (copy[end - 1] === 0 || copy[end - 1] === 0x20)) end--;
     if (end - element.dataOffset < suffix.length + 2) throw new Error(`UID ${tag} too short to vary`);

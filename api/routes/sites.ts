@@ -1,0 +1,27 @@
+import { Hono } from 'hono';
+import { newSiteRequest, site, siteList } from '../../contract/sites.ts';
+import { ACCESS } from '../access.ts';
+import type { ApiDeps } from '../deps.ts';
+import { ApiError } from '../errors.ts';
+import { mount } from '../route.ts';
+
+/** The sites of the network: listed for anyone signed in (names, not patients), created by admins, audited. */
+export function siteRoutes(deps: ApiDeps) {
+  const app = new Hono();
+  mount(app, {
+    method: 'get', path: '/v1/sites', operationId: 'listSites', access: ACCESS.anyone, tag: 'identity',
+    summary: 'The sites (institutions) of this Lantern',
+    responses: { 200: { description: 'The sites.', json: siteList } },
+  }, async (c) => c.json({ items: await deps.store.listSites() }));
+  mount(app, {
+    method: 'post', path: '/v1/sites', operationId: 'createSite', access: ACCESS.admin, tag: 'identity',
+    summary: 'Add a site',
+    body: newSiteRequest,
+    responses: { 201: { description: 'The site.', json: site } },
+    errors: { 409: 'SITE_EXISTS', 422: 'VALIDATION_FAILED: a bad field, or a parent site that does not exist.' },
+  }, async (c, { body, auth }) => {
+    if (!(await deps.store.createSite(body, auth.user.username))) throw new ApiError(409, 'SITE_EXISTS', `there is already a site ${body.id}`);
+    return c.json(body, 201);
+  });
+  return app;
+}
