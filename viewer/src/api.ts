@@ -21,8 +21,8 @@ import type { Agreement, AgreementGroup, AgreementQuery } from '../../contract/a
 export type { AuditRecord, AuditVerification } from '../../contract/audit.ts';
 import type { AuditRecord, AuditVerification } from '../../contract/audit.ts';
 export type { FieldIssue } from '../../contract/errors.ts';
-export type { Session, User } from '../../contract/identity.ts';
-import type { Session } from '../../contract/identity.ts';
+export type { Session, SignInOptions, User } from '../../contract/identity.ts';
+import type { Session, SignInOptions } from '../../contract/identity.ts';
 export type { ModelReference, RangeWarning, RiskAnswer, ScoreAnswer, TriageAnswer } from '../../contract/calculations.ts';
 import type { TriageAnswer } from '../../contract/calculations.ts';
 export type { Band as ModelBand, CardMetric as ModelMetric } from '../../contract/models.ts';
@@ -238,6 +238,11 @@ export function subscribeToEvents(onEvent: (update: LiveUpdate) => void): () => 
       }
     });
     source.addEventListener('error', startPolling);
+    // The server ends the stream when the sign-in behind it ends, saying so first: ask to sign in instead of reconnecting into a 401.
+    source.addEventListener('signed-out', () => {
+      source.close();
+      window.dispatchEvent(new Event(SIGNED_OUT_EVENT));
+    });
     source.addEventListener('open', () => {
       if (poller === undefined) return;
       clearInterval(poller);
@@ -305,6 +310,16 @@ export async function getSession(): Promise<Session | undefined> {
     if (err instanceof ApiError && err.status === 401) return undefined;
     throw err;
   }
+}
+
+/** How one may sign in here, asked before anyone is: local accounts, and the hospital's identity provider when one is configured. */
+export function getSignInOptions(): Promise<SignInOptions> {
+  return json<SignInOptions>('/v1/session/options');
+}
+
+/** Where a sign-in with the identity provider starts; the browser leaves the page and comes back to `returnTo` (a path of this site) signed in. */
+export function providerSignInUrl(start: string, returnTo: string): string {
+  return `${url(start)}?${new URLSearchParams({ returnTo })}`;
 }
 
 export async function signIn(username: string, password: string): Promise<Session> {

@@ -4,7 +4,7 @@
  * which runs before the next screen mounts. A language switch re-renders the header and
  * re-mounts the current screen, so no screen has to listen for it.
  */
-import { getSession, SIGNED_OUT_EVENT, signIn, signOut, type Session, type User } from './api.ts';
+import { getSession, getSignInOptions, providerSignInUrl, SIGNED_OUT_EVENT, signIn, signOut, type Session, type SignInOptions, type User } from './api.ts';
 import { h, replaceChildren } from './dom.ts';
 import { defineMessages, LOCALES, locale, onLocaleChange, setLocale } from './i18n.ts';
 import { mountWorklist } from './worklist.ts';
@@ -37,6 +37,8 @@ const msg = defineMessages({
     password: 'Password',
     signIn: 'Sign in',
     signInFailed: 'Unknown user or wrong password.',
+    signInWith: (provider: string) => `Sign in with ${provider}`,
+    orLocal: 'or with a Lantern account:',
   },
   zh: {
     title: 'Lantern — 影像分诊',
@@ -55,6 +57,8 @@ const msg = defineMessages({
     password: '密码',
     signIn: '登录',
     signInFailed: '用户名或密码错误。',
+    signInWith: (provider: string) => `通过 ${provider} 登录`,
+    orLocal: '或使用 Lantern 账号：',
   },
 });
 
@@ -81,8 +85,14 @@ const NAV: { path: string; testid: string; text: () => string }[] = [
   { path: '/audit', testid: 'nav-audit', text: () => msg().audit },
 ];
 
-/** Asks for a user name and password in a modal until they sign in; resolves with the session. */
-function askToSignIn(): Promise<Session> {
+/**
+ * Asks for a user name and password in a modal until they sign in; resolves with the session.
+ * With the hospital's identity provider configured, it offers that first: the browser goes
+ * there and comes back to this very screen, signed in (the page starts again).
+ */
+async function askToSignIn(): Promise<Session> {
+  // Without the answer (an old server, a blip) the local form still works.
+  const options: Partial<SignInOptions> = await getSignInOptions().catch(() => ({}));
   return new Promise((resolve) => {
     const m = msg();
     const field = (id: string, type: string, autocomplete: string) => h('input', { type, id, testid: id, autocomplete, required: true, maxlength: 1024 });
@@ -94,6 +104,10 @@ function askToSignIn(): Promise<Session> {
       { class: 'dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'sign-in-title' },
       h('h2', { id: 'sign-in-title' }, m.signInTitle),
       h('p', { class: 'muted' }, m.whyName),
+      options.oidc && [
+        h('a', { class: 'button-link', testid: 'sign-in-provider', href: providerSignInUrl(options.oidc.start, location.pathname + location.search + location.hash) }, m.signInWith(options.oidc.name)),
+        h('p', { class: 'muted' }, m.orLocal),
+      ],
       h('label', { for: 'sign-in-username' }, m.username),
       username,
       h('label', { for: 'sign-in-password' }, m.password),
