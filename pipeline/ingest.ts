@@ -3,7 +3,7 @@ import { parseDicom, requirePixelData, type ParsedInstance } from '../dicom/pars
 import { requireValidUids } from '../dicom/uid.ts';
 import { logger, uidHash } from '../log.ts';
 import type { ModelRegistry } from '../inference/registry.ts';
-import type { ReadAssistQueue } from '../queue/enqueue.ts';
+import { REQUEST_REDIS_WAIT_MS, type ReadAssistQueue } from '../queue/enqueue.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from './instance-writes.ts';
@@ -19,7 +19,10 @@ import type { StoredInstance } from '../contract/dicomweb.ts';
  * pipeline/instance-writes.ts for how a result waits for it). Job ids are derived, so a duplicate
  * upload adds no work while BullMQ keeps the finished job (7 days), and at most an
  * idempotent re-read after that. If the write fails the upload fails; the started job's
- * result is retried until a re-upload records the instance.
+ * result is retried until a re-upload records the instance. A Redis that is down or stalled
+ * does not hold the upload (queue/enqueue.ts `within`): the committed instance is answered
+ * at once and its jobs are added when Redis returns (the held commands, and the reconciler
+ * at every reconnect and start).
  */
 /** What ingest writes to: the blobs, the store, the read-assist queue, and the writes in flight the results consumer waits for. */
 export interface IngestDeps {
@@ -89,8 +92,14 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
     const job = { sopInstanceUid: meta.sopInstanceUid, studyInstanceUid: meta.studyInstanceUid, blobSha256 };
     // Queued at a new study's priority; a study that already carries findings or vitals
     // is re-ranked once the write tells us its priority.
-    const [written] = await Promise.all([recorded, deps.readAssist.enqueue(job, models, deps.store.newStudyPriority)]);
-    if (written.priority !== deps.store.newStudyPriority) await deps.readAssist.reprioritise(meta.sopInstanceUid, models, written.priority);
+    const queued = deps.readAssist.enqueue(job, models, deps.store.newStudyPriority);
+    // Awaited through `queuing` below; caught here so that a failed write leaves no unhandled rejection.
+    queued.catch(() => undefined);
+    const written = await recorded;
+    const queuing = queued.then(() => (written.priority !== deps.store.newStudyPriority ? deps.readAssist.reprioritise(meta.sopInstanceUid, models, written.priority) : undefined));
+    if (!await deps.readAssist.within(queuing, REQUEST_REDIS_WAIT_MS)) {
+      logger.warn({ instance: uidHash(meta.sopInstanceUid), models }, 'Redis is unavailable: the instance is stored, its jobs are queued when Redis returns');
+    }
     status = written.status;
   } else {
     status = (await recorded).status;

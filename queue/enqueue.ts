@@ -1,10 +1,17 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { logger } from '../log.ts';
 import { READ_ASSIST_QUEUE, bullmqPriority, readAssistJobId, type ReadAssistJob } from './jobs.ts';
 
 /** Retries for faults that may pass (a busy disk, a restarting Redis); bad input never gets here twice. */
 const RETRY = { attempts: 3, backoff: { type: 'exponential' as const, delay: 1000 } };
 const KEEP = { age: 7 * 24 * 3600, count: 100_000 };
+
+/**
+ * How long a request waits for its Redis commands. Redis answers in well under a millisecond;
+ * past this it is failing, and the request goes on without it (see `within`).
+ */
+export const REQUEST_REDIS_WAIT_MS = 500;
 
 export function createReadAssistQueue(options: { connection: Redis; prefix: string }) {
   const queue = new Queue<ReadAssistJob>(READ_ASSIST_QUEUE, { connection: options.connection, prefix: options.prefix });
@@ -28,6 +35,30 @@ export function createReadAssistQueue(options: { connection: Redis; prefix: stri
         const job = await queue.getJob(readAssistJobId(sopInstanceUid, modelKey));
         const state = await job?.getState();
         if (state === 'prioritized' || state === 'waiting') await job!.changePriority({ priority: bullmqPriority(triagePriority) });
+      }
+    },
+    /**
+     * Whether `work` (commands to this queue's Redis) finished within `waitMs` — not waiting at
+     * all while the connection is down, when ioredis holds commands until it reconnects and a
+     * request awaiting them would hang for as long as Redis is away. Late work is not cancelled:
+     * held commands run when Redis returns (job ids are derived, so running twice adds nothing),
+     * and a later failure is logged. Work that fails in time throws. For requests; the
+     * reconciler, which has nobody waiting, awaits its commands whole.
+     */
+    async within(work: Promise<unknown>, waitMs: number): Promise<boolean> {
+      const late = work.then(() => true, (error: unknown) => {
+        if (!answered) throw error;
+        logger.warn({ err: error }, 'Redis work a request stopped waiting for failed; reconciliation queues it again');
+        return false;
+      });
+      let answered = false;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<false>((resolve) => { timer = setTimeout(resolve, options.connection.status === 'ready' ? waitMs : 0, false); });
+      try {
+        return await Promise.race([late, timeout]);
+      } finally {
+        answered = true;
+        clearTimeout(timer);
       }
     },
     close: () => queue.close(),

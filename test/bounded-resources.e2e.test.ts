@@ -1,21 +1,26 @@
 import { randomBytes } from 'node:crypto';
 /**
  * Issue 12, bounded resources: each hostile request that once stalled, exhausted or crashed
- * the API now gets its specific 4xx, stores nothing, and `/health/live` answers while it is in
- * flight. The API role runs as `lantern api` does (PGlite, a private redis-server), with its
+ * the API now gets its specific 4xx, stores nothing, and `/health` (Redis and database
+ * pinged) is asked every 20 ms while it is in flight; each case's slowest health answer is
+ * printed at the end. Redis killed: uploads are stored and answered at once and queued when it
+ * returns. The API role runs as `lantern api` does (PGlite, a private redis-server), with its
  * limits scaled down by configuration so the files stay small enough for CI.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { corruptedLength, crWithUids, deepNesting, deflateBomb, manyElements, rleBomb, validCr } from '../dicom/hostile-files.ts';
 import { dicomLimits } from '../dicom/limits.ts';
+import { READ_ASSIST_QUEUE } from '../queue/jobs.ts';
 import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
 import { startApiRole, type ApiRole } from '../roles/api.ts';
 import { ROLES } from '../contract/identity.ts';
+import { waitFor } from './support/stack.ts';
 import { DEFAULT_SITE } from '../contract/sites.ts';
 
 const MAX_UPLOAD = 16 * 1024 * 1024;
@@ -43,6 +48,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  console.info(`slowest /health answer while each case was in flight:\n${[...healthLatency].map(([name, { maxMs, probes, statuses }]) =>
+    `  ${maxMs.toFixed(1).padStart(7)} ms  (${probes} probes, ${[...statuses].join('/')})  ${name}`).join('\n')}`);
   await role?.stop();
   await redis?.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
@@ -99,14 +106,40 @@ function chunkedUpload(pathname: string, contentType: string, head: Uint8Array, 
   });
 }
 
-/** Asks `/health/live` while `hostile` is in flight; returns both answers' times and the health latency. */
-async function healthDuring<T extends { at: number }>(hostile: Promise<T>, delayMs = 50) {
-  await new Promise((r) => setTimeout(r, delayMs));
-  const asked = performance.now();
-  const health = await fetch(new URL('/health/live', role.url));
-  const healthAt = performance.now();
-  const answer = await hostile;
-  return { answer, healthStatus: health.status, healthMs: healthAt - asked, healthFirst: healthAt < answer.at };
+/** Each case's slowest `/health` answer while its hostile request was in flight (printed after the run). */
+const healthLatency = new Map<string, { maxMs: number; probes: number; statuses: Set<number> }>();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Asks `/health` every 20 ms from `delayMs` until `hostile` has answered (at least once), and
+ * records the slowest answer under the running test's name. `healthStatus` is the first status
+ * that was not 200, else 200; `healthFirst` whether the first probe answered before `hostile`.
+ */
+async function healthDuring<T extends { at: number }>(hostile: Promise<T>, delayMs = 0) {
+  let done = false;
+  const settled = hostile.finally(() => { done = true; });
+  await sleep(delayMs);
+  const probes: { status: number; ms: number; at: number }[] = [];
+  do {
+    const asked = performance.now();
+    const response = await fetch(new URL('/health', role.url));
+    await response.arrayBuffer();
+    probes.push({ status: response.status, ms: performance.now() - asked, at: performance.now() });
+    if (!done) await sleep(20);
+  } while (!done);
+  const answer = await settled;
+  const healthMs = Math.max(...probes.map((p) => p.ms));
+  const name = expect.getState().currentTestName ?? 'unnamed';
+  const seen = healthLatency.get(name) ?? { maxMs: 0, probes: 0, statuses: new Set<number>() };
+  healthLatency.set(name, { maxMs: Math.max(seen.maxMs, healthMs), probes: seen.probes + probes.length, statuses: new Set([...seen.statuses, ...probes.map((p) => p.status)]) });
+  return { answer, healthStatus: probes.find((p) => p.status !== 200)?.status ?? 200, healthMs, healthFirst: probes[0].at < answer.at };
+}
+
+/** Runs `requests` one after another as one hostile case; resolves when the last has answered. */
+async function inTurn<T>(requests: (() => Promise<T>)[]): Promise<{ answers: T[]; at: number }> {
+  const answers: T[] = [];
+  for (const request of requests) answers.push(await request());
+  return { answers, at: performance.now() };
 }
 
 async function storedCounts() {
@@ -150,9 +183,10 @@ describe('bounded resources: hostile uploads', () => {
     ['a corrupted length field', () => corruptedLength(uidRoot(), 0xfffffff0), 'TRUNCATED_DICOM'],
   ])('when the upload is %s, then 422 with its code and nothing is stored', async (_, file, code) => {
     const before = await storedCounts();
-    const answer = await stowOne(file());
+    const { answer, healthStatus } = await healthDuring(stowOne(file()));
     expect(answer.status).toBe(422);
     expect(answer.body.error?.code).toBe(code);
+    expect(healthStatus).toBe(200);
     expect(await storedCounts()).toEqual(before);
   });
 
@@ -164,9 +198,10 @@ describe('bounded resources: hostile uploads', () => {
     ['an empty component', (s: string) => `1.2..${s}`],
   ])('when a file\'s UIDs hold %s, then 422 INVALID_UID and nothing is stored', async (_, uid) => {
     const before = await storedCounts();
-    const answer = await stowOne(crWithUids(uidRoot(), uid));
+    const { answer, healthStatus } = await healthDuring(stowOne(crWithUids(uidRoot(), uid)));
     expect(answer.status).toBe(422);
     expect(answer.body.error?.code).toBe('INVALID_UID');
+    expect(healthStatus).toBe(200);
     expect(await storedCounts()).toEqual(before);
   });
 
@@ -186,8 +221,9 @@ describe('bounded resources: hostile uploads', () => {
     const before = await storedCounts();
     const { body, contentType } = multipart([validCr(uidRoot())]);
     const head = body.subarray(0, body.length - `--lantern-bounded-test--\r\n`.length);
-    const answer = await chunkedUpload('/dicomweb/studies', contentType, head, 4 * MAX_UPLOAD);
+    const { answer, healthStatus } = await healthDuring(chunkedUpload('/dicomweb/studies', contentType, head, 4 * MAX_UPLOAD));
     expect(answer.status).toBe(413);
+    expect(healthStatus).toBe(200);
     expect(await storedCounts()).toEqual(before);
   });
 
@@ -195,17 +231,19 @@ describe('bounded resources: hostile uploads', () => {
     const before = await storedCounts();
     const tiny = new Uint8Array(8);
     const { body, contentType } = multipart([validCr(uidRoot()), ...Array.from({ length: 10_000 }, () => tiny)]);
-    const answer = await send('/dicomweb/studies', body, { 'content-type': contentType });
+    const { answer, healthStatus } = await healthDuring(send('/dicomweb/studies', body, { 'content-type': contentType }));
     expect(answer.status).toBe(413);
     expect(answer.body.error?.code).toBe('TOO_MANY_PARTS');
+    expect(healthStatus).toBe(200);
     expect(await storedCounts()).toEqual(before);
   });
 
   it('when many bad parts are refused, then the 422 lists at most 20 of them', async () => {
     const { body, contentType } = multipart(Array.from({ length: 500 }, () => new Uint8Array(8)));
-    const answer = await send('/dicomweb/studies', body, { 'content-type': contentType });
+    const { answer, healthStatus } = await healthDuring(send('/dicomweb/studies', body, { 'content-type': contentType }));
     expect(answer.status).toBe(422);
     expect(answer.body.error?.details).toHaveLength(20);
+    expect(healthStatus).toBe(200);
   });
 });
 
@@ -214,25 +252,30 @@ describe('bounded resources: JSON bodies, NUL and path parameters', () => {
 
   it('when a JSON body is over 1 MiB, then 413 PAYLOAD_TOO_LARGE on every JSON route', async () => {
     const big = JSON.stringify({ pad: 'x'.repeat(1_100_000) });
-    for (const route of ['/v1/triage', '/v1/risk/news2', '/v1/findings/x/review', '/v1/studies/1.2.3/reader-findings', '/health/live']) {
-      const answer = await send(route, big, { 'content-type': 'application/json' });
-      expect(answer.status, route).toBe(413);
+    const routes = ['/v1/triage', '/v1/risk/news2', '/v1/findings/x/review', '/v1/studies/1.2.3/reader-findings', '/health/live'];
+    const { answer: { answers }, healthStatus } = await healthDuring(inTurn(routes.map((route) => () => send(route, big, { 'content-type': 'application/json' }))));
+    for (const [i, answer] of answers.entries()) {
+      expect(answer.status, routes[i]).toBe(413);
       expect(answer.body.error?.code).toBe('PAYLOAD_TOO_LARGE');
     }
+    expect(healthStatus).toBe(200);
   });
 
   it('when a chunked JSON body runs past 1 MiB, then 413 before it is read whole', async () => {
-    const answer = await chunkedUpload('/v1/triage', 'application/json', new TextEncoder().encode('{"pad":"'), 64 * 1024 * 1024);
+    const { answer, healthStatus } = await healthDuring(chunkedUpload('/v1/triage', 'application/json', new TextEncoder().encode('{"pad":"'), 64 * 1024 * 1024));
     expect(answer.status).toBe(413);
     expect(answer.written).toBeLessThan(32 * 1024 * 1024);
+    expect(healthStatus).toBe(200);
   });
 
   it('when JSON carries a million unknown keys, then 413; with 60,000 (under the limit), then a 422 whose answer stays small', async () => {
     const keys = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":1`).join(',')}}`;
     const million = keys(1_000_000);
     expect(million.length).toBeGreaterThan(10 * 1024 * 1024);
-    expect((await triage(million)).status).toBe(413);
-    const { answer, healthStatus } = await healthDuring(triage(keys(60_000)), 0);
+    const refused = await healthDuring(triage(million));
+    expect(refused.answer.status).toBe(413);
+    expect(refused.healthStatus).toBe(200);
+    const { answer, healthStatus } = await healthDuring(triage(keys(60_000)));
     expect(answer.status).toBe(422);
     expect(answer.bytes).toBeLessThan(16 * 1024);
     expect((answer.body.error?.details ?? []).length).toBeLessThanOrEqual(20);
@@ -240,11 +283,13 @@ describe('bounded resources: JSON bodies, NUL and path parameters', () => {
   });
 
   it('when a JSON string holds a NUL, then 422 NUL_CHARACTER on triage, risk, review and reader findings, never a 500', async () => {
-    for (const route of ['/v1/triage', '/v1/risk/news2', '/v1/findings/x/review', '/v1/studies/1.2.3/reader-findings']) {
-      const answer = await send(route, '{"comment":"a\\u0000b","reviewer":"x\\u0000"}', { 'content-type': 'application/json' });
-      expect(answer.status, route).toBe(422);
+    const routes = ['/v1/triage', '/v1/risk/news2', '/v1/findings/x/review', '/v1/studies/1.2.3/reader-findings'];
+    const { answer: { answers }, healthStatus } = await healthDuring(inTurn(routes.map((route) => () => send(route, '{"comment":"a\\u0000b","reviewer":"x\\u0000"}', { 'content-type': 'application/json' }))));
+    for (const [i, answer] of answers.entries()) {
+      expect(answer.status, routes[i]).toBe(422);
       expect(answer.body.error?.code).toBe('NUL_CHARACTER');
     }
+    expect(healthStatus).toBe(200);
   });
 
   it('when a path parameter holds a NUL, then 400 NUL_CHARACTER', async () => {
@@ -268,4 +313,48 @@ describe('bounded resources: JSON bodies, NUL and path parameters', () => {
     expect(error.code).toBe('VALIDATION_FAILED');
     expect(JSON.stringify(error.details)).toMatch(/not a DICOM UID/);
   });
+});
+
+describe('bounded resources: redis killed', () => {
+  const sickNews2 = { respiratoryRate: 22, spo2: 94, spo2Scale: '1', supplementalOxygen: true, systolicBp: { value: 105, unit: 'mmHg' }, pulse: 105, consciousness: 'alert', temperature: { value: 38.4, unit: '°C' } };
+
+  /** Uploads a film and triages its study with Redis dead: both answer at once, health says 503 meanwhile. */
+  async function whileRedisIsDown(): Promise<string> {
+    const before = await storedCounts();
+    const asked = performance.now();
+    // Without a bound the upload would wait for Redis as long as it is away: the signal turns that into a failure.
+    const upload = fetch(new URL('/dicomweb/studies', role.url), { method: 'POST', body: validCr(uidRoot()) as BodyInit, headers: { ...auth, 'content-type': 'application/dicom' }, signal: AbortSignal.timeout(10_000) })
+      .then(async (response) => ({ status: response.status, body: await response.json(), at: performance.now() }));
+    const { answer, healthStatus } = await healthDuring(upload);
+    console.info(`upload with redis killed: ${answer.status} in ${(answer.at - asked).toFixed(0)} ms`);
+    expect(answer.status).toBe(200);
+    expect(answer.at - asked).toBeLessThan(3000);
+    expect(healthStatus).toBe(503);
+    expect(await storedCounts()).toMatchObject({ studies: before.studies + 1, instances: before.instances + 1 });
+    const [{ studyInstanceUid, sopInstanceUid }] = answer.body.stored;
+    const triage = await healthDuring(send('/v1/triage', JSON.stringify({ studyInstanceUid, scores: { news2: sickNews2 } }), { 'content-type': 'application/json' }));
+    expect(triage.answer.status).toBe(200);
+    expect(triage.healthStatus).toBe(503);
+    return sopInstanceUid;
+  }
+
+  it('when redis is killed, then an upload is stored and answered at once, a triage of its study too, health says 503 at once, and its jobs are queued when redis returns', async () => {
+    process.kill(Number(fs.readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8')), 'SIGKILL');
+    await redis.exited;
+    // Redis comes back whatever happened: the role cannot stop cleanly without it.
+    const restart = async () => { redis = await startPrivateRedis(path.join(dataDir, 'redis'), { port: redis.port }); };
+    let sopInstanceUid: string;
+    try {
+      sopInstanceUid = await whileRedisIsDown();
+    } finally {
+      await restart();
+    }
+    const jobs = new Queue(READ_ASSIST_QUEUE, { connection: { url: redis.url }, prefix: 'lantern' });
+    try {
+      await waitFor(async () => ((await jobs.getJobs(['waiting', 'prioritized'])).some((job) => job.data.sopInstanceUid === sopInstanceUid) || undefined), 'the stored film to be queued', 30_000);
+    } finally {
+      await jobs.close();
+    }
+    await waitFor(async () => ((await fetch(new URL('/health', role.url))).status === 200 || undefined), 'health to recover', 10_000);
+  }, 60_000);
 });

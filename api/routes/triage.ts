@@ -9,6 +9,7 @@ import type { ClinicalAssessment } from '../../inference/triage.ts';
 import { triage } from '../../inference/triage-policy/evaluate.ts';
 import { answerFacts } from '../../inference/triage-policy/fact-values.ts';
 import { factCatalogue } from '../../inference/triage-policy/facts.ts';
+import { REQUEST_REDIS_WAIT_MS } from '../../queue/enqueue.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
 import { ACCESS } from '../access.ts';
@@ -63,10 +64,10 @@ export function triageRoutes(deps: ApiDeps) {
     if (body.studyInstanceUid) {
       const assessed = await deps.store.recordClinical(body.studyInstanceUid, { ...clinical }, actor, auth.user.sites);
       result = studyTriage.parse(assessed.detail);
-      for (const instance of await deps.store.queuedInstances(body.studyInstanceUid)) {
-        const modelKeys = deps.registry.forModality(instance.modality).map((m) => m.key);
-        await deps.readAssist.reprioritise(instance.sopInstanceUid, modelKeys, assessed.priority);
-      }
+      // The assessment is committed; moving the study's waiting jobs up must not hold the answer while Redis is away.
+      const waiting = await deps.store.queuedInstances(body.studyInstanceUid);
+      await deps.readAssist.within(Promise.all(waiting.map((instance) =>
+        deps.readAssist.reprioritise(instance.sopInstanceUid, deps.registry.forModality(instance.modality).map((m) => m.key), assessed.priority))), REQUEST_REDIS_WAIT_MS);
     } else {
       result = { ...triage(policy.card, { ...clinical, findings: body.findings }, facts), policy: modelReference(policy) };
       await deps.store.recordCalculation(actor, { kind: 'triage', model: modelReference(policy), inputs: { clinical, findings: body.findings }, result });
