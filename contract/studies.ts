@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PRIORITY_BANDS, type PriorityBand } from './priority-bands.ts';
 import { finding, review, type FindingInput } from './findings.ts';
 import { readerFinding } from './reading.ts';
 
@@ -87,14 +88,7 @@ export const studySummary = z.object({
   sla: sla.nullable(),
 }).meta({ id: 'StudySummary' });
 
-/** Worklist bands of priority, [min, max): the worklist's `priority` filter and the viewer's colours. */
-export const PRIORITY_BANDS = {
-  urgent: { min: 75 },
-  high: { min: 50, max: 75 },
-  routine: { min: 25, max: 50 },
-  low: { max: 25 },
-} as const satisfies Record<string, { min?: number; max?: number }>;
-export type PriorityBand = keyof typeof PRIORITY_BANDS;
+export { PRIORITY_BANDS, type PriorityBand } from './priority-bands.ts';
 
 /** `a,b,c` → ['a','b','c']; an empty or absent parameter does not filter. */
 const commaList = <T extends z.ZodType<string, string>>(item: T) => z.string().optional()

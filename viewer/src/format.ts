@@ -55,13 +55,8 @@ export function num(v: number, digits = 1): string {
   return Number.isFinite(v) ? String(Number(v.toFixed(digits))) : '—';
 }
 
-/** Triage bands for colour only; the number itself is always shown beside it. */
-export function priorityBand(priority: number): 'urgent' | 'high' | 'routine' | 'low' {
-  if (priority >= 75) return 'urgent';
-  if (priority >= 50) return 'high';
-  if (priority >= 25) return 'routine';
-  return 'low';
-}
+/** Triage bands for colour only (the worklist filter's bands); the number itself is always shown beside it. */
+export { priorityBand } from '../../contract/priority-bands.ts';
 
 /**
  * The AI's call on a finding: inside the model's refer band it is too uncertain to hint
