@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, type Role } from '../contract/identity.ts';
 import { startTestApi, type TestApi } from '../test/support/api-role.ts';
+import { connectEvents } from '../test/support/event-stream.ts';
 
 type Operation = { operationId: string; 'x-roles'?: Role[]; security: unknown[] };
 type Document = { paths: Record<string, Record<string, Operation>> };
@@ -129,6 +130,17 @@ describe('browser sessions', () => {
     await api.store.db.query("update sessions set last_seen_at = now() - interval '5 minutes' where csrf_token = $1", [body.csrfToken]);
     expect((await fetch(`${api.url}/v1/session`, { headers: { cookie } })).status).toBe(200);
     expect(await seen()).toBeLessThan(5);
+  });
+
+  it('when the user signs out with the live event stream open, then the stream says so and ends at once', async () => {
+    const { cookie, body } = await signIn();
+    const stream = await connectEvents(api.url, { cookie });
+    expect(await stream.next()).toEqual({ comment: 'connected' });
+    const signingOut = Date.now();
+    expect((await fetch(`${api.url}/v1/session`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': body.csrfToken } })).status).toBe(204);
+    expect((await stream.untilEnd(5000)).at(-1)).toEqual({ event: 'signed-out', data: JSON.stringify({ reason: 'signed-out' }) });
+    // At once, not at the next periodic check (15 s).
+    expect(Date.now() - signingOut).toBeLessThan(2000);
   });
 
   it('when the user signs out, then the cookie is cleared and the session is gone on the server', async () => {

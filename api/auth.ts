@@ -108,16 +108,29 @@ export async function requireRole(c: Context, roles: readonly Role[]): Promise<A
 /** setTimeout's longest delay (about 24.8 days); a later expiry is caught by the periodic check. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Who waits on a session of this process ending (its cookie value → callbacks): a sign-out here ends them at once. */
+const sessionWatchers = new Map<string, Set<() => void>>();
+
+/** Called when a session is signed out in this process; a sign-out in another API process is found by the periodic check. */
+export function announceSignOut(sessionToken: string): void {
+  for (const ended of sessionWatchers.get(sessionToken) ?? []) ended();
+}
+
 /**
  * For an answer that outlives its request (the event stream): resolves with why the sign-in
- * behind it ended — at its expiry to the millisecond, or when a check every `checkEveryMs`
- * finds it signed out, idle past its limit, revoked or its user disabled. `stop()` when the
- * answer ends first.
+ * behind it ended — at its expiry to the millisecond, at a sign-out in this process at once,
+ * or when a check every `checkEveryMs` finds it signed out elsewhere, idle past its limit,
+ * revoked or its user disabled. `stop()` when the answer ends first.
  */
 export function whenSignInEnds(auth: Authenticated, checkEveryMs: number): { ended: Promise<'expired' | 'signed-out'>; stop(): void } {
   let expiry: ReturnType<typeof setTimeout> | undefined;
   let check: ReturnType<typeof setInterval> | undefined;
+  let signedOut: (() => void) | undefined;
   const ended = new Promise<'expired' | 'signed-out'>((resolve) => {
+    if (auth.sessionToken) {
+      signedOut = () => resolve('signed-out');
+      sessionWatchers.set(auth.sessionToken, (sessionWatchers.get(auth.sessionToken) ?? new Set()).add(signedOut));
+    }
     if (auth.expiresAt) expiry = setTimeout(() => resolve('expired'), Math.min(MAX_TIMER_MS, Math.max(0, Date.parse(auth.expiresAt) - Date.now())));
     check = setInterval(() => {
       // A check that cannot reach the database says nothing about the sign-in; the next one will.
@@ -129,6 +142,11 @@ export function whenSignInEnds(auth: Authenticated, checkEveryMs: number): { end
     stop() {
       clearTimeout(expiry);
       clearInterval(check);
+      const watchers = auth.sessionToken ? sessionWatchers.get(auth.sessionToken) : undefined;
+      if (watchers && signedOut) {
+        watchers.delete(signedOut);
+        if (watchers.size === 0) sessionWatchers.delete(auth.sessionToken!);
+      }
     },
   };
 }

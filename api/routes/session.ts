@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { deleteCookie } from 'hono/cookie';
 import { loginRequest, session, tokenAnswer, tokenRequest, type Session } from '../../contract/identity.ts';
 import { ACCESS } from '../access.ts';
-import { isTls, SESSION_COOKIE, setSessionCookie } from '../auth.ts';
+import { announceSignOut, isTls, SESSION_COOKIE, setSessionCookie } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { mount } from '../route.ts';
@@ -43,7 +43,10 @@ export function sessionRoutes(deps: ApiDeps) {
     summary: 'Sign out: the session ends on the server and the cookie is cleared',
     responses: { 204: { description: 'Signed out.' } },
   }, async (c, { auth }) => {
-    if (auth.sessionToken) await deps.store.endSession(auth.sessionToken);
+    if (auth.sessionToken) {
+      await deps.store.endSession(auth.sessionToken);
+      announceSignOut(auth.sessionToken);
+    }
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: isTls(c) });
     return c.body(null, 204);
   });
