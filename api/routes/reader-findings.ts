@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
 import { studyParams } from '../../contract/dicomweb.ts';
-import { codedTerms, READER_FINDING_LABELS, readerFindingAnswer, readerFindingRequest, type ReaderFinding } from '../../contract/reading.ts';
+import { READER_FINDING_LABELS, readerFindingAnswer, readerFindingRequest, type ReaderFinding } from '../../contract/reading.ts';
 import type { ReaderFindingRecord } from '../../store/types.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
+import { mountCodedTerms } from './coded-terms.ts';
 import { ACCESS } from '../access.ts';
 
 /** A stored reader finding with its label's names, as every answer shows it. */
@@ -18,11 +19,7 @@ export function presentReaderFinding(record: ReaderFindingRecord): ReaderFinding
  */
 export function readerFindingRoutes(deps: ApiDeps) {
   const app = new Hono();
-  mount(app, {
-    method: 'get', path: '/v1/reader-finding-labels', operationId: 'listReaderFindingLabels', access: ACCESS.anyone, tag: 'reading',
-    summary: 'The coded labels a reader-added finding may have',
-    responses: { 200: { description: 'Codes with English and Chinese names.', json: codedTerms } },
-  }, (c) => c.json({ items: READER_FINDING_LABELS }));
+  mountCodedTerms(app, { path: '/v1/reader-finding-labels', operationId: 'listReaderFindingLabels', summary: 'The coded labels a reader-added finding may have' }, READER_FINDING_LABELS);
   mount(app, {
     method: 'post', path: '/v1/studies/{studyInstanceUid}/reader-findings', operationId: 'addReaderFinding', access: ACCESS.reading, tag: 'reading',
     summary: 'Add a finding the AI missed',

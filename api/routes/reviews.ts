@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import { reviewAnswer } from '../../contract/findings.ts';
-import { codedTerms, REVIEW_REASONS, reviewRequest } from '../../contract/reading.ts';
+import { REVIEW_REASONS, reviewRequest } from '../../contract/reading.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
+import { mountCodedTerms } from './coded-terms.ts';
 import { ACCESS } from '../access.ts';
 
 /**
@@ -11,11 +12,7 @@ import { ACCESS } from '../access.ts';
  */
 export function reviewRoutes(deps: ApiDeps) {
   const app = new Hono();
-  mount(app, {
-    method: 'get', path: '/v1/review-reasons', operationId: 'listReviewReasons', access: ACCESS.anyone, tag: 'reading',
-    summary: 'The coded reasons an override must give',
-    responses: { 200: { description: 'Codes with English and Chinese names.', json: codedTerms } },
-  }, (c) => c.json({ items: REVIEW_REASONS }));
+  mountCodedTerms(app, { path: '/v1/review-reasons', operationId: 'listReviewReasons', summary: 'The coded reasons an override must give' }, REVIEW_REASONS);
   mount(app, {
     method: 'post', path: '/v1/findings/{findingId}/review', operationId: 'reviewFinding', access: ACCESS.reading, tag: 'reading',
     summary: 'Accept or override an AI finding',
