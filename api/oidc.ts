@@ -69,9 +69,12 @@ export function oidcClient(settings: OidcSettings) {
         })),
       };
       // A failed fetch is forgotten, so the next sign-in tries again rather than failing for an hour.
+      // (Handled here for both promises: the caller awaiting one of them reports it, and an
+      // unawaited rejection would take the API process down.)
       document.catch(() => {
         if (discovered === entry) discovered = undefined;
       });
+      entry.jwks.catch(() => undefined);
       discovered = entry;
     }
     return discovered;

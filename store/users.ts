@@ -191,7 +191,11 @@ export const userAccess = {
       const { rows: [row] } = await tx.query<UserRow>(
         'insert into users (username, display_name, roles, oidc_issuer, oidc_subject) values ($1, $2, $3, $4, $5) on conflict do nothing returning *',
         [identity.username, identity.displayName, roles, identity.issuer, identity.subject]);
-      if (!row) return { refused: 'USERNAME_TAKEN' };
+      if (!row) {
+        // Either the name is another account's, or a second sign-in of the same person has just created it.
+        const { rows: [raced] } = await tx.query<UserRow>('select * from users where oidc_issuer = $1 and oidc_subject = $2', [identity.issuer, identity.subject]);
+        return raced ? { user: userFromRow(raced) } : { refused: 'USERNAME_TAKEN' };
+      }
       await appendAudit(tx, {
         actor: row.username, action: 'user.created', entityType: 'user', entityId: row.username,
         payload: { displayName: row.display_name, roles, issuer: identity.issuer, subject: identity.subject },
