@@ -99,6 +99,12 @@ export interface LanternConfig {
   rateLimitPerMinute: number;
   /** Login attempts per minute one client may make. Env `LANTERN_LOGIN_RATE_LIMIT`, default 10. */
   loginRateLimitPerMinute: number;
+  /**
+   * Count login attempts in Redis, across API processes, rather than in each one's memory. Not a setting
+   * of its own: on when `REDIS_URL` is set (a shared Redis: the API may be one of several behind a load
+   * balancer, each of which would otherwise allow the limit); `npm start`'s private redis serves one API process.
+   */
+  sharedRateLimits: boolean;
   /** A browser session ends after this many minutes unused. Env `LANTERN_SESSION_IDLE_MIN`, default 30. */
   sessionIdleMinutes: number;
   /** …and this many hours after sign-in at the latest. Env `LANTERN_SESSION_MAX_H`, default 12 (a shift). */
@@ -245,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     allowedOrigins: list(env.LANTERN_ALLOWED_ORIGINS),
     rateLimitPerMinute: integer(env, 'LANTERN_RATE_LIMIT', 600, 0),
     loginRateLimitPerMinute: integer(env, 'LANTERN_LOGIN_RATE_LIMIT', 10, 0),
+    sharedRateLimits: Boolean(env.REDIS_URL),
     sessionIdleMinutes: integer(env, 'LANTERN_SESSION_IDLE_MIN', 30, 1),
     sessionAbsoluteHours: integer(env, 'LANTERN_SESSION_MAX_H', 12, 1),
     oidc: oidcSettings(env),

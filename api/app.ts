@@ -19,6 +19,7 @@ import { reviewRoutes } from './routes/reviews.ts';
 import { riskRoutes } from './routes/risk.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { siteRoutes } from './routes/sites.ts';
+import { consentRoutes } from './routes/consent.ts';
 import { stowRoutes } from './routes/stow.ts';
 import { studyRoutes } from './routes/studies.ts';
 import { triageRoutes } from './routes/triage.ts';
@@ -35,12 +36,13 @@ const noRoute = (c: Context) => errorResponse(c, new ApiError(404, 'NOT_FOUND', 
 export function createApp(deps: ApiDeps) {
   const app = new Hono();
   app.onError((error, c) => errorResponse(c, error));
-  app.use('*', ...security({ ...deps.config, tls: Boolean(deps.config.tlsCertFile) }));
+  const sharedLogin = deps.config.sharedRateLimits ? { redis: deps.redis, keyPrefix: deps.config.queuePrefix ?? 'lantern' } : undefined;
+  app.use('*', ...security({ ...deps.config, tls: Boolean(deps.config.tlsCertFile), sharedLogin }));
   app.use('*', bodyLimits({ maxUploadBytes: deps.config.maxUploadBytes, maxJsonBodyBytes: deps.config.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BYTES }));
 
   app.use('*', authentication(deps, { idleMinutes: deps.config.sessionIdleMinutes, absoluteHours: deps.config.sessionAbsoluteHours }));
 
-  const features = [sessionRoutes, userRoutes, siteRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes, eventRoutes,
+  const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes, eventRoutes,
     agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));
   for (const routes of [...features, openApi]) app.route('/', routes);

@@ -14,7 +14,7 @@ export const DEFAULT_MAX_JSON_BYTES = 1024 * 1024;
 
 /** What the routes need, built once by the API role and handed to `createApp`. */
 export interface ApiDeps {
-  config: Pick<LanternConfig, 'maxUploadBytes' | 'viewerDir' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'> & Partial<Pick<LanternConfig, 'maxJsonBodyBytes' | 'dicomLimits' | 'dataDir' | 'allowedHosts' | 'allowedOrigins' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'tlsCertFile' | 'oidc'>>;
+  config: Pick<LanternConfig, 'maxUploadBytes' | 'viewerDir' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'> & Partial<Pick<LanternConfig, 'maxJsonBodyBytes' | 'dicomLimits' | 'dataDir' | 'allowedHosts' | 'allowedOrigins' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'sharedRateLimits' | 'queuePrefix' | 'tlsCertFile' | 'oidc'>>;
   store: Store;
   blobs: BlobStore;
   registry: Pick<ModelRegistry, 'models' | 'forModality' | 'latest' | 'triagePolicy'>;
