@@ -56,6 +56,22 @@ export interface ModelRegistry {
   close(): Promise<void>;
 }
 
+/** Every folder under `modelsDir` that holds a `model.json`. */
+export function modelFolders(modelsDir: string): string[] {
+  return fs.existsSync(modelsDir)
+    ? fs.readdirSync(modelsDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && fs.existsSync(path.join(modelsDir, d.name, 'model.json')))
+      .map((d) => path.join(modelsDir, d.name))
+    : [];
+}
+
+/** The folder of the model whose card has this id: the folder named so, else the one whose card says so. */
+export function findModelFolder(modelsDir: string, id: string): string | undefined {
+  const direct = path.join(modelsDir, id);
+  if (fs.existsSync(path.join(direct, 'model.json'))) return direct;
+  return modelFolders(modelsDir).find((dir) => (JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as { id?: string }).id === id);
+}
+
 /**
  * Loads every `<modelsDir>/<folder>/model.json` + weights, and checks each contract
  * before returning: the card parses, the weights hash to the card's sha256, the graph
@@ -63,13 +79,8 @@ export interface ModelRegistry {
  * a warm-up run succeeds. Any breach throws ModelContractError naming the folder.
  */
 export async function loadModelRegistry(modelsDir: string, options: SessionOptions): Promise<ModelRegistry> {
-  const folders = fs.existsSync(modelsDir)
-    ? fs.readdirSync(modelsDir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && fs.existsSync(path.join(modelsDir, d.name, 'model.json')))
-      .map((d) => path.join(modelsDir, d.name))
-    : [];
   const models: LoadedModel[] = [];
-  for (const dir of folders) models.push(await loadModel(dir, options));
+  for (const dir of modelFolders(modelsDir)) models.push(await loadModel(dir, options));
   const byKey = new Map(models.map((m) => [m.key, m]));
   if (byKey.size !== models.length) throw new ModelContractError(modelsDir, 'two model folders declare the same id@version');
   const policies = models.filter((m): m is TriageModel => m.card.task === 'triage');

@@ -24,7 +24,7 @@ import { readGreyImageFile } from '../../inference/image-file.ts';
 import type { ModelImage } from '../../inference/preprocess/index.ts';
 import { readAssist } from '../../inference/read-assist.ts';
 import { stageTimer } from '../../inference/stage-timer.ts';
-import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
+import { findModelFolder, loadModel, type ReadAssistModel } from '../../inference/registry.ts';
 import { progressBar } from '../progress.ts';
 import type { Case, ImagePrep, LoadOptions, Skipped } from './dataset.ts';
 import { loadDataset } from './load.ts';
@@ -86,13 +86,9 @@ export interface RunOptions {
 
 /** The model folder named after `id`, or the one whose card declares it. */
 export function findModelDir(modelsDir: string, id: string): string {
-  const direct = path.join(modelsDir, id);
-  if (fs.existsSync(path.join(direct, 'model.json'))) return direct;
-  for (const d of fs.readdirSync(modelsDir, { withFileTypes: true })) {
-    const card = path.join(modelsDir, d.name, 'model.json');
-    if (d.isDirectory() && fs.existsSync(card) && (JSON.parse(fs.readFileSync(card, 'utf8')) as { id?: string }).id === id) return path.join(modelsDir, d.name);
-  }
-  throw new ModelBenchError(`no model folder with id "${id}" under ${modelsDir}`);
+  const dir = findModelFolder(modelsDir, id);
+  if (!dir) throw new ModelBenchError(`no model folder with id "${id}" under ${modelsDir}`);
+  return dir;
 }
 
 /** Loads one model through the registry (card schema, weights hash, graph contract) and scores every case. */

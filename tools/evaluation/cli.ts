@@ -10,10 +10,10 @@
  * one-line verdict (held against `--aim`, default the evaluation object's `aim`).
  * Exit code 1 when a card metric drifted beyond its tolerance or could not be recomputed.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../config.ts';
+import { findModelFolder } from '../../inference/registry.ts';
 import { evaluateModel } from './evaluate.ts';
 import { writeReport } from './report.ts';
 
@@ -65,12 +65,8 @@ try {
 
 /** The folder is usually named after the id; otherwise the card whose `id` matches. */
 function findModelDir(modelsDir: string, modelId: string): string {
-  const direct = path.join(modelsDir, modelId);
-  if (fs.existsSync(path.join(direct, 'model.json'))) return direct;
-  for (const d of fs.readdirSync(modelsDir, { withFileTypes: true })) {
-    const card = path.join(modelsDir, d.name, 'model.json');
-    if (d.isDirectory() && fs.existsSync(card) && (JSON.parse(fs.readFileSync(card, 'utf8')) as { id?: string }).id === modelId) return path.join(modelsDir, d.name);
-  }
+  const dir = findModelFolder(modelsDir, modelId);
+  if (dir) return dir;
   console.error(`no model folder with id "${modelId}" under ${modelsDir}`);
   process.exit(2);
 }
