@@ -80,6 +80,11 @@ export interface LanternConfig {
   /** How long a calculation waits for its audit record before answering 503. Env `LANTERN_AUDIT_WAIT_MS`, default 2000. */
   auditWaitMs: number;
   /**
+   * The de-identification key behind the model teams' views (`/v1/research/…`; created 0600 when missing): keep it to keep
+   * their pseudonyms stable. Env `LANTERN_DEIDENTIFY_KEY`, default (unset) `<dataDir>/research/deidentify.key`.
+   */
+  deidentifyKeyFile?: string;
+  /**
    * PEM certificate chain and private key: with both, the API serves HTTPS (and sends HSTS).
    * Env `LANTERN_TLS_CERT` / `LANTERN_TLS_KEY` (file paths); default unset (plain HTTP, or TLS at a reverse proxy).
    */
@@ -246,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     auditCheckpointFile: env.LANTERN_AUDIT_CHECKPOINTS ? path.resolve(env.LANTERN_AUDIT_CHECKPOINTS) : undefined,
     auditCheckpointSeconds: integer(env, 'LANTERN_AUDIT_CHECKPOINT_S', 10, 0),
     auditWaitMs: integer(env, 'LANTERN_AUDIT_WAIT_MS', 2000, 1),
+    deidentifyKeyFile: env.LANTERN_DEIDENTIFY_KEY ? path.resolve(env.LANTERN_DEIDENTIFY_KEY) : undefined,
     ...tlsFiles(env),
     allowedHosts: list(env.LANTERN_ALLOWED_HOSTS),
     allowedOrigins: list(env.LANTERN_ALLOWED_ORIGINS),

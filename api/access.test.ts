@@ -62,7 +62,7 @@ describe('the role matrix: every operation × no user and each role', () => {
     expect(outcomes.some((o) => o.allowed)).toBe(true);
   });
 
-  it('then patient data is never for model teams or admins alone, and the audit trail is for admins only', () => {
+  it('then patient data is never for model teams or admins alone, de-identified studies are for model teams, and the audit trail is for admins only', () => {
     const rolesOf = (method: string, path: string) => operations.find((o) => o.method === method && o.path === path)!.op['x-roles'];
     for (const [method, path] of [['GET', '/v1/worklist'], ['GET', '/v1/studies/{studyInstanceUid}'], ['GET', '/v1/events'],
       ['GET', '/dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frame}']]) {
@@ -70,6 +70,9 @@ describe('the role matrix: every operation × no user and each role', () => {
       expect(rolesOf(method, path)).not.toContain('admin');
     }
     expect(rolesOf('GET', '/v1/audit')).toEqual(['admin']);
+    for (const path of ['/v1/research/studies', '/v1/research/studies/{pseudonymousUid}', '/v1/research/studies/{pseudonymousUid}/instances/{instance}/frames/{frame}']) {
+      expect(rolesOf('GET', path)).toEqual(['model-team']);
+    }
   });
 });
 

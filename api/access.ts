@@ -3,7 +3,7 @@ import { ROLES, type Role } from '../contract/identity.ts';
 /**
  * Who may call what, by kind of route: the one table to read (and to change) when a role's
  * reach is questioned. Patient data (names, images, decisions) is for the clinical roles;
- * model teams see agreement statistics, never a worklist; admins run the service and read
+ * model teams see agreement statistics and de-identified studies, never a worklist; admins run the service and read
  * the audit trail, and hold a clinical role too when they need patient data.
  */
 export const ACCESS = {
@@ -17,6 +17,11 @@ export const ACCESS = {
   ingest: ['radiologist', 'grassroots-doctor', 'consultant', 'admin'],
   /** Risks, scores and triage for a patient. */
   calculate: ['radiologist', 'grassroots-doctor', 'consultant'],
+  /**
+   * Studies de-identified (PS3.15 Basic Profile, pseudonyms, shifted dates) for building and
+   * checking models. A model-team user who needs identified data is granted a clinical role.
+   */
+  research: ['model-team'],
   /** How readers received each model (no patient data). */
   modelQuality: ['model-team', 'radiologist', 'admin'],
   /** Accounts and the audit trail. */

@@ -15,6 +15,7 @@ import { frameRoutes } from './routes/frames.ts';
 import { healthRoutes } from './routes/health.ts';
 import { modelRoutes } from './routes/models.ts';
 import { readerFindingRoutes } from './routes/reader-findings.ts';
+import { researchRoutes } from './routes/research.ts';
 import { reviewRoutes } from './routes/reviews.ts';
 import { riskRoutes } from './routes/risk.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -41,7 +42,8 @@ export function createApp(deps: ApiDeps) {
 
   app.use('*', authentication(deps, { idleMinutes: deps.config.sessionIdleMinutes, absoluteHours: deps.config.sessionAbsoluteHours }));
 
-  const features = [sessionRoutes, userRoutes, siteRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes, eventRoutes,
+  const features = [sessionRoutes, userRoutes, siteRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes,
+    researchRoutes, eventRoutes,
     agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));
   for (const routes of [...features, openApi]) app.route('/', routes);

@@ -26,4 +26,6 @@ export interface ApiDeps {
   events: StudyEvents;
   /** The hospital's OpenID Connect provider, when `config.oidc` names one (built from it by the API role). */
   oidc?: OidcClient;
+  /** The installation's de-identification key (dicom/deidentify/key.ts): model teams' pseudonyms derive from it. */
+  deidentifyKey: Uint8Array;
 }

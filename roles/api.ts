@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
@@ -6,6 +7,7 @@ import { oidcClient } from '../api/oidc.ts';
 import { createStudyEvents, type StudyEvents } from '../api/study-events.ts';
 import type { LanternConfig } from '../config.ts';
 import { createOffThreadDecoder } from '../dicom/decode/off-thread/index.ts';
+import { openDeidentifyKey } from '../dicom/deidentify/key.ts';
 import { loadModelRegistry } from '../inference/registry.ts';
 import { createStudyPrioritiser } from '../inference/triage.ts';
 import { logger } from '../log.ts';
@@ -42,6 +44,7 @@ export interface ApiRole {
  * refuses to start if any model breaks its contract.
  */
 export async function startApiRole(config: LanternConfig & { redisUrl: string }): Promise<ApiRole> {
+  const deidentifyKey = openDeidentifyKey(config.deidentifyKeyFile ?? path.join(config.dataDir, 'research', 'deidentify.key'));
   const registry = await loadModelRegistry(config.modelsDir, { threads: 1 });
   const redis = redisConnection(config.redisUrl);
   const events = await createStudyEvents({ redis, prefix: config.queuePrefix });
@@ -64,7 +67,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   const frameDecoder = createOffThreadDecoder();
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store, instanceWrites });
   const oidc = config.oidc && oidcClient(config.oidc);
-  const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc });
+  const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, deidentifyKey });
 
   const tls = tlsServing(config);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, ...tls.serveOptions });

@@ -130,7 +130,7 @@ describe('reads of patient data in the audit trail', () => {
     expect(store.auditStatus().records.pending).toBe(20_000);
     expect(() => store.recordRead('dr.wu', viewed())).toThrow(/wait for the database/);
     control.down = false;
-    await expect.poll(() => store.auditStatus().records.pending, { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => store.auditStatus().records.pending, { timeout: 30_000 }).toBe(0);
     expect(() => store.recordRead('dr.wu', viewed())).not.toThrow();
   });
 });

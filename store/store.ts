@@ -14,6 +14,7 @@ import type { Database } from './db.ts';
 import { reviewWrites } from './reviews.ts';
 import { bindContext, type StoreContext, type StoreOptions } from './shared.ts';
 import { newStudyPriority, studyWrites } from './studies.ts';
+import { studyIndex } from './study-index.ts';
 import { studyReads } from './study-reads.ts';
 import { ALL_SITES, siteAccess } from './sites.ts';
 import { userAccess } from './users.ts';
@@ -27,7 +28,7 @@ export function createStore(db: Database, options: StoreOptions) {
   const context: StoreContext = { db, options };
   const { close: closeCalculations, calculationAuditStatus, appendLater, ...calculations } = calculationAudits(context);
   const { close: closeReads, ...readAudit } = readAudits(context, { appendLater, unwritten: () => calculationAuditStatus().pending });
-  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...agreementReads, ...userAccess, ...siteAccess });
+  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...userAccess, ...siteAccess });
   const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, (uid) => reads.getStudy(uid, ALL_SITES));
   return {
     db,

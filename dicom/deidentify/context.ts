@@ -13,6 +13,8 @@ export interface DeidentifyContext {
   uid(original: string): string;
   /** The pseudonymous patient (ID and name) and the whole-day date offset of everything about that patient. */
   patient(originalId: string, originalName: string): PatientReplacement;
+  /** A stable pseudonym for a person who is not the patient (a reader who decided on a finding): `READER-` and 12 hex digits. */
+  reader(original: string): string;
   /** Original → replacement, for `--mapping` only. */
   mapping(): DeidentifyMapping;
 }
@@ -69,6 +71,9 @@ export function createDeidentifyContext(options: ContextOptions = {}): Deidentif
         patients.set(identity, entry);
       }
       return { pseudonym: entry.pseudonym, offsetDays: entry.offsetDays };
+    },
+    reader(original) {
+      return `READER-${digest('reader', original).subarray(0, 6).toString('hex').toUpperCase()}`;
     },
     mapping() {
       return { uids: Object.fromEntries(uids), patients: [...patients.values()] };

@@ -131,7 +131,8 @@ function methodAttributes(retainDates: boolean, characteristics: boolean): OutEl
   ];
 }
 
-function readBurnedIn(dataSet: DataSet): DeidentifiedInstance['burnedInAnnotation'] {
+/** Burned In Annotation (0028,0301) of a parsed instance: whether its pixels may show identifying text. */
+export function readBurnedIn(dataSet: DataSet): DeidentifiedInstance['burnedInAnnotation'] {
   const flag = rawString(dataSet, 'x00280301').toUpperCase();
   return flag === 'YES' || flag === 'NO' ? flag : 'unknown';
 }

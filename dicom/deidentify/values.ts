@@ -34,7 +34,8 @@ export function remapUids(value: Uint8Array, remap: (uid: string) => string): Ui
 
 const DAY_MS = 86_400_000;
 
-function shiftDate(date: string, days: number): string {
+/** One DA value (YYYY, YYYYMM or YYYYMMDD) moved by whole days, at the precision it had; '' when it is not a date. */
+export function shiftDate(date: string, days: number): string {
   const plain = date.replace(/\./g, ''); // ACR-NEMA wrote YYYY.MM.DD
   if (!/^\d{4}(\d{2}(\d{2})?)?$/.test(plain)) return '';
   const year = Number(plain.slice(0, 4));

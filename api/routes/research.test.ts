@@ -1,0 +1,159 @@
+/**
+ * Story: a model team reads studies de-identified. Real radiographs from ../shared/data (and
+ * one made here with a full set of identifiers) are uploaded with their own UIDs, a
+ * radiologist decides on an AI finding with a comment naming the patient; the model-team
+ * user lists and opens them and reads a frame: nothing identifying of the real studies
+ * appears anywhere in what it gets, pseudonyms are the same at every call, its reads are
+ * audited, and it still gets 403 on the identified routes. Whoever also holds a clinical
+ * role (what an admin grants) reads the identified study too.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDicom } from '../../dicom/parse.ts';
+import { readText } from '../../dicom/deidentify/values.ts';
+import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
+import { buildCr } from '../../test/support/dicom-builder.ts';
+import { files } from '../../test/support/shared-data.ts';
+
+interface Summary { pseudonymousUid: string; patient: string; studyDate?: string; receivedAt: string; findings: number; decided: number }
+interface Detail {
+  study: Summary;
+  instances: { sopInstanceUid: string; seriesInstanceUid: string; framesUrl: string; image?: { rows: number; bitsAllocated: number } }[];
+  findings: { sopInstanceUid: string; model: { id: string; weightsSha256: string }; decisions: { decision: string; reader: string; reasonCode?: string }[] }[];
+}
+
+/** Attributes PS3.15 calls identifying that a test can look for as text: names, IDs, dates, UIDs, institution. */
+const IDENTIFYING = {
+  x00100010: 'PatientName', x00100020: 'PatientID', x00100030: 'PatientBirthDate', x00080050: 'AccessionNumber',
+  x00080020: 'StudyDate', x00080021: 'SeriesDate', x00080022: 'AcquisitionDate', x00080023: 'ContentDate', x00200010: 'StudyID',
+  x0020000d: 'StudyInstanceUID', x0020000e: 'SeriesInstanceUID', x00080018: 'SOPInstanceUID', x00080080: 'InstitutionName',
+  x00080090: 'ReferringPhysicianName', x00081030: 'StudyDescription',
+};
+
+const IDENTIFIED = buildCr('1.2.826.0.1.3680043.8.498.7731', '1.2.840.10008.1.2.1', {
+  rows: 8, columns: 8, bitsAllocated: 16, bitsStored: 12, pixelRepresentation: 0, photometricInterpretation: 'MONOCHROME2',
+}, new Uint8Array(128), [
+  { tag: 0x00100010, vr: 'PN', value: 'Doe^Jane^Q' }, { tag: 0x00100020, vr: 'LO', value: 'PID-4711-X' },
+  { tag: 0x00100030, vr: 'DA', value: '19610203' }, { tag: 0x00080050, vr: 'SH', value: 'ACC-99123' },
+  { tag: 0x00080020, vr: 'DA', value: '20240115' }, { tag: 0x00080080, vr: 'LO', value: 'St Elsewhere Hospital' },
+  { tag: 0x00081030, vr: 'LO', value: 'Chest PA for Jane Doe' },
+]);
+const BURNED_IN = buildCr('1.2.826.0.1.3680043.8.498.7732', '1.2.840.10008.1.2.1', {
+  rows: 8, columns: 8, bitsAllocated: 8, bitsStored: 8, pixelRepresentation: 0, photometricInterpretation: 'MONOCHROME2',
+}, new Uint8Array(64), [{ tag: 0x00280301, vr: 'CS', value: 'YES' }, { tag: 0x00100010, vr: 'PN', value: 'Roe^Richard' }]);
+
+/** Every identifying value of a file, as stored text and, for dates, also as ISO (YYYY-MM-DD). */
+function identifiersOf(bytes: Uint8Array): string[] {
+  const { dataSet } = parseDicom(bytes);
+  return Object.keys(IDENTIFYING).flatMap((tag) => {
+    const element = dataSet.elements[tag];
+    if (!element) return [];
+    const text = readText(dataSet.byteArray.subarray(element.dataOffset, element.dataOffset + element.length));
+    const values = text.split('\\').map((v) => v.trim()).filter((v) => v.length >= 4);
+    return values.flatMap((v) => (/^\d{8}$/.test(v) ? [v, `${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6)}`] : [v, ...v.split('^').filter((p) => p.length >= 4)]));
+  });
+}
+
+describe('de-identified studies for model teams', () => {
+  let api: TestApi;
+  let team: Awaited<ReturnType<TestApi['signIn']>>;
+  const uploads = [fs.readFileSync(files.chestJ2k), fs.readFileSync(files.crJ2k1760), fs.readFileSync(files.chestRaw), IDENTIFIED, BURNED_IN].map((b) => new Uint8Array(b));
+  const identifiers = new Set(uploads.flatMap(identifiersOf));
+  const stored: { studyInstanceUid: string; sopInstanceUid: string }[] = [];
+
+  const list = async () => (await team.client.json<{ items: Summary[] }>('/v1/research/studies')).body.items;
+  const detail = (uid: string) => team.client.json<Detail>(`/v1/research/studies/${uid}`);
+  const leaks = (json: unknown) => [...identifiers].filter((value) => JSON.stringify(json).includes(value));
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    const { status, body } = await api.client.stow(uploads);
+    expect(status).toBe(200);
+    expect(body.failed).toEqual([]);
+    stored.push(...body.stored!);
+    const finding = await api.addFinding(stored[3].sopInstanceUid, { probability: 0.95 });
+    const radiologist = await api.signIn('dr.wu', ['radiologist']);
+    const review = await radiologist.client.review(finding.id, { decision: 'override', reasonCode: 'false-positive', comment: 'Jane Doe, PID-4711-X: old scarring' });
+    expect(review.status).toBe(201);
+    team = await api.signIn('ml.chen', ['model-team']);
+  });
+  afterAll(async () => api?.stop());
+
+  it('when a model-team user lists the studies, then every uploaded one is there and nothing identifying of any appears', async () => {
+    expect(identifiers.size).toBeGreaterThan(20);
+    expect(identifiers).toContain('Doe^Jane^Q');
+    const items = await list();
+    expect(items).toHaveLength(5);
+    expect(leaks(items)).toEqual([]);
+    expect(new Set(items.map((i) => i.pseudonymousUid)).size).toBe(5);
+    for (const item of items) expect(item.pseudonymousUid).toMatch(/^2\.25\.\d+$/);
+  });
+
+  it('when it opens each study, then findings keep their model provenance, the decision its code with a pseudonymous reader, and nothing identifying appears', async () => {
+    for (const item of await list()) {
+      const { status, body } = await detail(item.pseudonymousUid);
+      expect(status).toBe(200);
+      expect(leaks(body)).toEqual([]);
+      expect(JSON.stringify(body)).not.toMatch(/dr\.wu|old scarring|Jane|Elsewhere/);
+    }
+    const decided = (await list()).find((i) => i.decided === 1)!;
+    const { body } = await detail(decided.pseudonymousUid);
+    const withDecision = body.findings.find((f) => f.decisions.length === 1)!;
+    expect(withDecision.model).toMatchObject({ id: 'pneumonia-cxr', weightsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(withDecision.decisions[0]).toMatchObject({ decision: 'override', reasonCode: 'false-positive', reader: expect.stringMatching(/^READER-[0-9A-F]{12}$/) });
+    expect(withDecision.sopInstanceUid).toBe(body.instances[0].sopInstanceUid);
+    // The made-up study's date 2024-01-15 moved by the patient's whole-day offset, one to ten years back.
+    const shiftedDays = (Date.parse('2024-01-15') - Date.parse(`${body.study.studyDate!.slice(0, 4)}-${body.study.studyDate!.slice(4, 6)}-${body.study.studyDate!.slice(6)}`)) / 86_400_000;
+    expect(shiftedDays).toBeGreaterThanOrEqual(366);
+    expect(shiftedDays).toBeLessThanOrEqual(3652);
+  });
+
+  it('when it asks again, then pseudonyms, shifted dates and reader names are the same', async () => {
+    const first = await list();
+    expect(await list()).toEqual(first);
+    const uid = first.find((i) => i.decided === 1)!.pseudonymousUid;
+    expect((await detail(uid)).body).toEqual((await detail(uid)).body);
+  });
+
+  it('when it reads a frame, then it gets the pixels the clinical route serves; an image with burned-in text is refused (409)', async () => {
+    const bodies = await Promise.all((await list()).map(async (i) => (await detail(i.pseudonymousUid)).body));
+    const identified = bodies.find((d) => d.findings.length > 0)!;
+    const frame = await fetch(new URL(`${identified.instances[0].framesUrl}/1`, api.url), { headers: { authorization: `Bearer ${team.token}` } });
+    expect(frame.status).toBe(200);
+    const clinical = await fetch(new URL(`/dicomweb/studies/${stored[3].studyInstanceUid}/series/1.2.826.0.1.3680043.8.498.7731.2/instances/${stored[3].sopInstanceUid}/frames/1`, api.url), { headers: api.authorization });
+    expect(Buffer.from(await frame.arrayBuffer())).toEqual(Buffer.from(await clinical.arrayBuffer()));
+
+    const burned = bodies.find((d) => d.instances[0].image?.bitsAllocated === 8 && d.instances[0].image.rows === 8)!;
+    const refused = await team.client.json<{ error: { code: string } }>(`${burned.instances[0].framesUrl}/1`);
+    expect(refused).toMatchObject({ status: 409, body: { error: { code: 'BURNED_IN_ANNOTATION' } } });
+    expect((await team.client.json(`/v1/research/studies/${identified.study.pseudonymousUid}/instances/2.25.1/frames/1`)).status).toBe(404);
+    expect((await team.client.json('/v1/research/studies/2.25.12345/instances/2.25.1/frames/1')).status).toBe(404);
+  });
+
+  it('when it asks for a pseudonym no study has, or something that is not a UID, then 404 and 422', async () => {
+    expect((await detail('2.25.12345')).status).toBe(404);
+    expect((await detail(stored[0].studyInstanceUid)).status).toBe(404);
+    expect((await detail('not-a-uid')).status).toBe(422);
+  });
+
+  it('when it asks for the identified study, its frames or the worklist, then 403; a user granted a clinical role too reads both', async () => {
+    expect((await team.client.study(stored[3].studyInstanceUid)).status).toBe(403);
+    expect((await team.client.json('/v1/worklist')).status).toBe(403);
+    const granted = await api.signIn('ml.zhang', ['model-team', 'radiologist']);
+    expect((await granted.client.study(stored[3].studyInstanceUid)).status).toBe(200);
+    expect((await granted.client.json('/v1/research/studies')).status).toBe(200);
+    const clinician = await api.signIn('dr.li', ['radiologist']);
+    expect((await clinician.client.json('/v1/research/studies')).status).toBe(403);
+  });
+
+  it('when its reads are flushed, then the trail names the model-team user, the real studies and what was read de-identified', async () => {
+    await api.store.flushReadAudits();
+    const viewed = (await api.client.audit('?action=study.viewed')).filter((r) => r.actor === 'ml.chen');
+    expect(new Set(viewed.map((r) => r.entityId))).toEqual(new Set(stored.map((s) => s.studyInstanceUid)));
+    expect(viewed.every((r) => Object.keys(r.payload.reads as object).every((k) => k.startsWith('deidentified-')))).toBe(true);
+    expect(viewed.find((r) => r.entityId === stored[3].studyInstanceUid)!.payload.reads).toMatchObject({ 'deidentified-frames': 1 });
+    const [listed] = (await api.client.audit('?action=research.listed')).filter((r) => r.actor === 'ml.chen');
+    expect(listed.payload.studies).toEqual(stored.map((s) => s.studyInstanceUid).sort());
+    expect(await api.client.verify()).toMatchObject({ intact: true });
+  });
+});
