@@ -84,6 +84,21 @@ describe('body limits', () => {
     expect((await response.json()).got.name).toBe('\\u0000');
   });
 
+  it('when a body under the byte limit holds more than 10,000 members, then 413 TOO_MANY_JSON_MEMBERS before anything parses it; commas and colons in strings do not count', async () => {
+    const hono = new Hono();
+    hono.use('*', bodyLimits({ maxJsonBodyBytes: 1024 * 1024, maxUploadBytes: 4096 }));
+    let parsed = 0;
+    hono.post('/v1/echo', async (c) => c.json({ keys: Object.keys(await c.req.json()).length, parsed: ++parsed }));
+    const send = (body: string) => hono.request('/v1/echo', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    // n keys are n colons and n - 1 commas.
+    const keys = (n: number) => JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])));
+    expect(await (await send(keys(5000))).json()).toEqual({ keys: 5000, parsed: 1 });
+    const refused = await send(keys(5001));
+    expect(refused.status).toBe(413);
+    expect((await refused.json()).error.code).toBe('TOO_MANY_JSON_MEMBERS');
+    expect(await (await send(JSON.stringify({ note: 'a,b:"c\\'.repeat(20_000) }))).json()).toEqual({ keys: 1, parsed: 2 });
+  });
+
   it('when the path holds %00, then 400 NUL_CHARACTER', async () => {
     const response = await app().request('/v1/studies/1.2.3%00');
     expect(response.status).toBe(400);
