@@ -70,7 +70,7 @@ describe('the role matrix: every operation × no user and each role', () => {
       expect(rolesOf(method, path)).not.toContain('admin');
     }
     expect(rolesOf('GET', '/v1/audit')).toEqual(['admin']);
-    for (const path of ['/v1/research/studies', '/v1/research/studies/{pseudonymousUid}', '/v1/research/studies/{pseudonymousUid}/instances/{instance}/frames/{frame}']) {
+    for (const path of ['/v1/research/studies', '/v1/research/studies/{pseudonymousUid}', '/v1/research/studies/{pseudonymousUid}/instances/{pseudonymousInstanceUid}/frames/{frame}']) {
       expect(rolesOf('GET', path)).toEqual(['model-team']);
     }
   });

@@ -21,7 +21,8 @@ export const researchListQuery = worklistQuery.extend({
 export const researchStudyParams = z.object({ pseudonymousUid: dicomUid });
 export const researchFrameParams = z.object({
   pseudonymousUid: dicomUid,
-  instance: dicomUid,
+  /** The instance's pseudonymous SOP Instance UID, as the study lists it. */
+  pseudonymousInstanceUid: dicomUid,
   frame: z.string().meta({ description: '1-based frame number' }),
 });
 

@@ -146,6 +146,17 @@ describe('de-identified studies for model teams', () => {
     expect((await clinician.client.json('/v1/research/studies')).status).toBe(403);
   });
 
+  it('when a model-team user of another site asks, then it lists none of these studies, and naming one is 404', async () => {
+    const site = { id: 'township-b', name: 'Township B clinic', level: 'township', parentId: 'main' };
+    expect((await api.client.json('/v1/sites', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(site) })).status).toBe(201);
+    const elsewhere = await api.signIn('ml.wang', ['model-team'], ['township-b']);
+    expect((await elsewhere.client.json<{ items: Summary[] }>('/v1/research/studies')).body.items).toEqual([]);
+    const [one] = await list();
+    const { body } = await detail(one.pseudonymousUid);
+    expect((await elsewhere.client.json(`/v1/research/studies/${one.pseudonymousUid}`)).status).toBe(404);
+    expect((await elsewhere.client.json(`${body.instances[0].framesUrl}/1`)).status).toBe(404);
+  });
+
   it('when its reads are flushed, then the trail names the model-team user, the real studies and what was read de-identified', async () => {
     await api.store.flushReadAudits();
     const viewed = (await api.client.audit('?action=study.viewed')).filter((r) => r.actor === 'ml.chen');

@@ -48,18 +48,18 @@ export function researchRoutes(deps: ApiDeps) {
   });
 
   mount(app, {
-    method: 'get', path: '/v1/research/studies/{pseudonymousUid}/instances/{instance}/frames/{frame}', operationId: 'getResearchFrame', access: ACCESS.research, tag: 'research',
+    method: 'get', path: '/v1/research/studies/{pseudonymousUid}/instances/{pseudonymousInstanceUid}/frames/{frame}', operationId: 'getResearchFrame', access: ACCESS.research, tag: 'research',
     summary: 'A frame of a de-identified study: decoded pixels, as the WADO-RS frame route answers them',
     description: 'The pixels are not cleaned: an image marked Burned In Annotation YES is refused.',
     params: researchFrameParams,
     responses: { 200: FRAME_RESPONSE },
     errors: {
-      404: 'NOT_FOUND (no such study or instance) or NO_SUCH_FRAME.',
+      404: 'NOT_FOUND (no such study of the user\'s sites, or no such instance in it) or NO_SUCH_FRAME.',
       409: 'BURNED_IN_ANNOTATION: the image says identifying text is burned into its pixels.',
       503: AUDIT_UNAVAILABLE,
     },
   }, async (c, { params, auth }) => {
-    const instance = await view.instance(params.pseudonymousUid, params.instance, auth.user.sites);
+    const instance = await view.instance(params.pseudonymousUid, params.pseudonymousInstanceUid, auth.user.sites);
     const answer = await frames.answer(c, instance, frames.frameNumber(instance, params.frame));
     auditStudyRead(deps, auth, instance.studyInstanceUid, 'deidentified-frames');
     return answer;
