@@ -8,11 +8,12 @@ export function codecFailure(codec: string, thrown: unknown): PixelDecodeError {
   });
 }
 
-/** Codecs trust the bitstream; a frame that disagrees with the header is not this image. */
+/** Codecs trust the bitstream; a frame that disagrees with the header is not this image (`found`: what the codec produced, or what the codestream declares). */
 export function checkDimensions(
   codec: string,
   image: ImageAttributes,
   decoded: { width: number; height: number; componentCount: number },
+  found: 'produced' | 'declares' = 'produced',
 ): void {
   if (
     decoded.width !== image.columns ||
@@ -20,7 +21,7 @@ export function checkDimensions(
     decoded.componentCount !== image.samplesPerPixel
   ) {
     throw new PixelDecodeError(
-      `${codec} produced ${decoded.width}x${decoded.height}x${decoded.componentCount} but the header says ` +
+      `${codec} ${found} ${decoded.width}x${decoded.height}x${decoded.componentCount} but the header says ` +
         `${image.columns}x${image.rows}x${image.samplesPerPixel}`,
     );
   }

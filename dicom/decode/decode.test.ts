@@ -190,3 +190,25 @@ describe('decodeFrame on colour and unsupported encodings', () => {
     expect((error as DicomError).message).toContain('1.2.840.10008.1.2.4.55');
   });
 });
+
+describe('decodeFrame on a codestream that disagrees with its header', () => {
+  /** A real chest CR in JPEG 2000 (1841 × 1955) whose SIZ segment is edited to declare `size` × `size`; the DICOM header is untouched. */
+  function j2kDeclaring(size: number): Uint8Array {
+    const bytes = new Uint8Array(fs.readFileSync(path.join(dicomDir, 'pydicom-data/files/RG1_J2KI.dcm')));
+    const siz = bytes.findIndex((b, i) => b === 0xff && bytes[i + 1] === 0x4f && bytes[i + 2] === 0xff && bytes[i + 3] === 0x51);
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    view.setUint32(siz + 8, size);
+    view.setUint32(siz + 12, size);
+    return bytes;
+  }
+
+  it('when a JPEG 2000 codestream declares 20,000 × 20,000 under a 1841 × 1955 header, then it is refused before OpenJPEG allocates for it, and memory stays flat', async () => {
+    // The header's frame is within every budget, so parsing passes; only the codestream lies (it once held a process at 1.6 GB).
+    const instance = parseDicom(j2kDeclaring(20_000));
+    const rssBefore = process.memoryUsage().rss;
+    const error = await decodeFrame(instance, 0).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DicomError);
+    expect(error).toMatchObject({ code: 'PIXEL_DECODE_FAILED', message: 'OpenJPEG declares 20000x20000x1 but the header says 1841x1955x1' });
+    expect((process.memoryUsage().rss - rssBefore) / 1024 / 1024).toBeLessThan(100);
+  });
+});

@@ -1,4 +1,5 @@
 import { codecFailure, checkDimensions } from './codec-error.ts';
+import { checkDeclaredSize, type DeclaredSize } from './codestream.ts';
 import type { EncodedFrame } from './types.ts';
 
 interface Decoder {
@@ -34,17 +35,20 @@ export function lazyModule<M>(load: () => Promise<M>): () => Promise<M> {
 }
 
 /**
- * Runs one decode on a cornerstone emscripten codec. The decoded buffer is a view into
- * WebAssembly memory, so it is copied out before the decoder is freed; `inspect` reads
- * anything else it needs from the live decoder.
+ * Runs one decode on a cornerstone emscripten codec, once the size its codestream declares
+ * (`declared`) matches the header. The decoded buffer is a view into WebAssembly memory, so
+ * it is copied out before the decoder is freed; `inspect` reads anything else it needs from
+ * the live decoder.
  */
 export function runEmscriptenDecoder<D extends Decoder, T>(
   codec: string,
   decoder: D,
   frame: EncodedFrame,
+  declared: DeclaredSize | undefined,
   inspect: (decoder: D) => T,
 ): EmscriptenResult<T> {
   try {
+    checkDeclaredSize(codec, frame.image, declared);
     decoder.getEncodedBuffer(frame.bytes.length).set(frame.bytes);
     decoder.decode();
     const info = decoder.getFrameInfo();

@@ -1,5 +1,6 @@
 import { UnsupportedTransferSyntaxError } from '../errors.ts';
 import { lazyModule, quietModule, runEmscriptenDecoder } from './emscripten.ts';
+import { jpegStartOfFrame } from './codestream.ts';
 import type { FrameDecoder } from './types.ts';
 
 const libjpegTurbo = lazyModule(async () =>
@@ -14,14 +15,15 @@ const libjpegTurbo = lazyModule(async () =>
 export const jpegBaseline: FrameDecoder = {
   encapsulated: true,
   async decode(frame) {
-    const precision = jpegSamplePrecision(frame.bytes);
+    const startOfFrame = jpegStartOfFrame(frame.bytes);
+    const precision = startOfFrame?.precision;
     if (precision !== undefined && precision > 8) {
       throw new UnsupportedTransferSyntaxError(
         `JPEG with ${precision}-bit samples (extended process 4) is not supported: no available decoder handles 12-bit DCT JPEG`,
       );
     }
     const { JPEGDecoder } = await libjpegTurbo();
-    const { bytes } = runEmscriptenDecoder('libjpeg-turbo', new JPEGDecoder(), frame, () => null);
+    const { bytes } = runEmscriptenDecoder('libjpeg-turbo', new JPEGDecoder(), frame, startOfFrame, () => null);
     // libjpeg-turbo converts YCbCr to RGB on output whatever the header claimed.
     const colour = frame.image.samplesPerPixel === 3;
     return {
@@ -32,16 +34,3 @@ export const jpegBaseline: FrameDecoder = {
     };
   },
 };
-
-/** Sample precision (P) from the first SOFn marker segment, or undefined if none is found. */
-export function jpegSamplePrecision(bytes: Uint8Array): number | undefined {
-  let position = 2;
-  while (position + 4 < bytes.length) {
-    if (bytes[position] !== 0xff) return undefined;
-    const marker = bytes[position + 1];
-    const isStartOfFrame = marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker);
-    if (isStartOfFrame) return bytes[position + 4];
-    position += 2 + ((bytes[position + 2] << 8) | bytes[position + 3]);
-  }
-  return undefined;
-}

@@ -1,6 +1,7 @@
 import { Decoder } from 'jpeg-lossless-decoder-js';
 import { PixelDecodeError } from '../errors.ts';
 import { codecFailure } from './codec-error.ts';
+import { checkDeclaredSize, jpegStartOfFrame } from './codestream.ts';
 import type { FrameDecoder } from './types.ts';
 
 /** JPEG lossless process 14 (.4.57, and .4.70 which is its selection-value-1 subset). */
@@ -8,6 +9,7 @@ export const jpegLossless: FrameDecoder = {
   encapsulated: true,
   async decode(frame) {
     const { rows, columns, samplesPerPixel } = frame.image;
+    checkDeclaredSize('JPEG lossless decoder', frame.image, jpegStartOfFrame(frame.bytes));
     let output: ArrayBuffer;
     try {
       const stream = withFillBeforeEndOfImage(frame.bytes);

@@ -1,4 +1,5 @@
 import { lazyModule, quietModule, runEmscriptenDecoder } from './emscripten.ts';
+import { jpegStartOfFrame } from './codestream.ts';
 import type { FrameDecoder } from './types.ts';
 
 const charls = lazyModule(async () => (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(quietModule));
@@ -12,6 +13,7 @@ export const jpegLs: FrameDecoder = {
       'CharLS',
       new JpegLSDecoder(),
       frame,
+      jpegStartOfFrame(frame.bytes),
       (decoder) => decoder.getInterleaveMode(),
     );
     return {

@@ -1,4 +1,5 @@
 import { lazyModule, quietModule, runEmscriptenDecoder } from './emscripten.ts';
+import { j2kSize } from './codestream.ts';
 import type { FrameDecoder } from './types.ts';
 
 const openjpeg = lazyModule(async () => (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(quietModule));
@@ -8,7 +9,7 @@ export const jpeg2000: FrameDecoder = {
   encapsulated: true,
   async decode(frame) {
     const { J2KDecoder } = await openjpeg();
-    const { bytes, bytesPerSample } = runEmscriptenDecoder('OpenJPEG', new J2KDecoder(), frame, () => null);
+    const { bytes, bytesPerSample } = runEmscriptenDecoder('OpenJPEG', new J2KDecoder(), frame, j2kSize(frame.bytes), () => null);
     const { photometricInterpretation, samplesPerPixel } = frame.image;
     const colourTransformed = samplesPerPixel === 3 && photometricInterpretation.startsWith('YBR_');
     return {
