@@ -85,6 +85,11 @@ export interface LanternConfig {
    */
   deidentifyKeyFile?: string;
   /**
+   * Seconds one record of reads of patient data stays open, counting the same user's reads of the same study or list
+   * (store/read-audits.ts): longer makes fewer records; a crash loses at most this much of them. Env `LANTERN_READ_AUDIT_WINDOW_S`, default 300.
+   */
+  readAuditWindowSeconds: number;
+  /**
    * PEM certificate chain and private key: with both, the API serves HTTPS (and sends HSTS).
    * Env `LANTERN_TLS_CERT` / `LANTERN_TLS_KEY` (file paths); default unset (plain HTTP, or TLS at a reverse proxy).
    */
@@ -252,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     auditCheckpointSeconds: integer(env, 'LANTERN_AUDIT_CHECKPOINT_S', 10, 0),
     auditWaitMs: integer(env, 'LANTERN_AUDIT_WAIT_MS', 2000, 1),
     deidentifyKeyFile: env.LANTERN_DEIDENTIFY_KEY ? path.resolve(env.LANTERN_DEIDENTIFY_KEY) : undefined,
+    readAuditWindowSeconds: integer(env, 'LANTERN_READ_AUDIT_WINDOW_S', 300, 1, 3600),
     ...tlsFiles(env),
     allowedHosts: list(env.LANTERN_ALLOWED_HOSTS),
     allowedOrigins: list(env.LANTERN_ALLOWED_ORIGINS),

@@ -60,6 +60,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     auditCheckpointFile: config.auditCheckpointFile,
     auditCheckpointSeconds: config.auditCheckpointSeconds,
     auditWaitMs: config.auditWaitMs,
+    readAuditWindowMs: config.readAuditWindowSeconds * 1000,
   });
   await ensureFirstAdmin(store, config.dataDir);
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
