@@ -146,6 +146,16 @@ describe('browser sessions', () => {
     expect(Date.now() - signingOut).toBeLessThan(2000);
   });
 
+  it('when an open event stream checks that its session still holds, then the check does not count as use (an unattended screen still times out)', async () => {
+    const { cookie, body } = await signIn();
+    await api.store.db.query("update sessions set last_seen_at = now() - interval '29 minutes' where csrf_token = $1", [body.csrfToken]);
+    const lifetime = { idleMinutes: 30, absoluteHours: 12 };
+    const value = cookie.slice(cookie.indexOf('=') + 1);
+    expect(await api.store.sessionFor(value, lifetime, false)).toBeDefined();
+    await api.store.db.query("update sessions set last_seen_at = last_seen_at - interval '2 minutes' where csrf_token = $1", [body.csrfToken]);
+    expect(await api.store.sessionFor(value, lifetime, false)).toBeUndefined();
+  });
+
   it('when the user signs out, then the cookie is cleared and the session is gone on the server', async () => {
     const { cookie, body } = await signIn();
     const out = await fetch(`${api.url}/v1/session`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': body.csrfToken } });

@@ -59,7 +59,8 @@ async function resolve(c: Context, deps: Pick<ApiDeps, 'store' | 'oidc' | 'confi
   const session = await deps.store.sessionFor(cookie, lifetime);
   return session && {
     user: session.user, via: 'session', csrfToken: session.csrfToken, sessionToken: cookie, expiresAt: session.expiresAt,
-    stillValid: async () => Boolean(await deps.store.sessionFor(cookie, lifetime)),
+    // Asked by an open stream, not by the user: it must not renew the idle timeout.
+    stillValid: async () => Boolean(await deps.store.sessionFor(cookie, lifetime, false)),
   };
 }
 

@@ -122,9 +122,11 @@ export const userAccess = {
    * The live session with this cookie value; undefined when unknown, past its idle or
    * absolute limit, or its user disabled. Use renews it, but at most once a minute: a
    * viewer makes a request per frame and per poll, and a write for each would load the
-   * database for nothing (the idle limit is then kept to within that minute).
+   * database for nothing (the idle limit is then kept to within that minute). `renew: false`
+   * for a check that is not the user's doing (an open event stream asking whether its session
+   * still holds), which must not keep an unattended screen signed in.
    */
-  async sessionFor({ db }: StoreContext, token: string, lifetime: SessionLifetime): Promise<SessionRecord | undefined> {
+  async sessionFor({ db }: StoreContext, token: string, lifetime: SessionLifetime, renew = true): Promise<SessionRecord | undefined> {
     const { rows: [row] } = await db.query<UserRow & { csrf_token: string; expires_at: Date }>(
       `with live as (
          select u.*, s.token_hash, s.csrf_token, s.expires_at, s.last_seen_at as seen from sessions s join users u on u.username = s.username
@@ -132,8 +134,8 @@ export const userAccess = {
             and s.expires_at > now() and s.last_seen_at > now() - make_interval(mins => $2)),
        renewed as (
          update sessions set last_seen_at = now()
-          where token_hash in (select token_hash from live where seen < now() - interval '${RENEW_AFTER_SECONDS} seconds'))
-       select * from live`, [secretHash(token), lifetime.idleMinutes]);
+          where $3::boolean and token_hash in (select token_hash from live where seen < now() - interval '${RENEW_AFTER_SECONDS} seconds'))
+       select * from live`, [secretHash(token), lifetime.idleMinutes, renew]);
     return row ? { user: userFromRow(row), csrfToken: row.csrf_token, expiresAt: iso(row.expires_at) } : undefined;
   },
 
