@@ -15,6 +15,8 @@ export const ACCESS = {
   reading: ['radiologist', 'grassroots-doctor', 'consultant'],
   /** Sending images in (STOW-RS): clinics and devices (a device signs in with a token of a user holding this role). */
   ingest: ['radiologist', 'grassroots-doctor', 'consultant', 'admin'],
+  /** A patient's consent decisions (AI processing, sharing): recorded and read by the clinicians of the patient's site. */
+  consent: ['radiologist', 'grassroots-doctor', 'consultant'],
   /** Risks, scores and triage for a patient. */
   calculate: ['radiologist', 'grassroots-doctor', 'consultant'],
   /**

@@ -20,6 +20,7 @@ import { reviewRoutes } from './routes/reviews.ts';
 import { riskRoutes } from './routes/risk.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { siteRoutes } from './routes/sites.ts';
+import { consentRoutes } from './routes/consent.ts';
 import { stowRoutes } from './routes/stow.ts';
 import { studyRoutes } from './routes/studies.ts';
 import { triageRoutes } from './routes/triage.ts';
@@ -42,7 +43,7 @@ export function createApp(deps: ApiDeps) {
 
   app.use('*', authentication(deps, { idleMinutes: deps.config.sessionIdleMinutes, absoluteHours: deps.config.sessionAbsoluteHours }));
 
-  const features = [sessionRoutes, userRoutes, siteRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes,
+  const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes,
     researchRoutes, eventRoutes,
     agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WithheldCode } from '../contract/consent.ts';
 import { parseDicom } from '../dicom/parse.ts';
 import { sharedDataDir } from '../dicom/test-data.ts';
 import { createBlobStore } from '../store/blobs.ts';
@@ -14,9 +15,11 @@ const studyDir = path.join(sharedDataDir, 'dicom/pydicom-testfiles/test_files/di
 const others = ['dicom/pydicom-testfiles/test_files/CT_small.dcm', 'dicom/pydicom-data/files/RG1_J2KI.dcm'];
 let studyUid = '';
 let studyFiles: string[] = [];
+/** Every stored object recorded and free to leave its site, as the store's sharingDecisions would say of them (api/routes/consent.test.ts asks a real store). */
+const sharing = new Map<string, null>();
 
 const options = (out: string, extra: Partial<ExportOptions> = {}): ExportOptions => ({
-  blobDir, out, studies: [studyUid], burnedInAnnotation: 'refuse', retainLongitudinalModifiedDates: true, ...extra,
+  blobDir, out, studies: [studyUid], burnedInAnnotation: 'refuse', retainLongitudinalModifiedDates: true, sharing, ...extra,
 });
 
 beforeAll(async () => {
@@ -26,7 +29,11 @@ beforeAll(async () => {
   const inStudy = walk(studyDir);
   studyUid = parseDicom(new Uint8Array(fs.readFileSync(inStudy[0]))).meta.studyInstanceUid;
   studyFiles = inStudy.filter((file) => parseDicom(new Uint8Array(fs.readFileSync(file))).meta.studyInstanceUid === studyUid);
-  for (const file of [...inStudy, ...others.map((one) => path.join(sharedDataDir, one))]) await blobs.put(new Uint8Array(fs.readFileSync(file)));
+  for (const file of [...inStudy, ...others.map((one) => path.join(sharedDataDir, one))]) {
+    const bytes = new Uint8Array(fs.readFileSync(file));
+    await blobs.put(bytes);
+    sharing.set(parseDicom(bytes).meta.sopInstanceUid, null);
+  }
 });
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -60,6 +67,26 @@ describe('lantern export --deidentify', () => {
     const out = path.join(work, 'export-3');
     expect(() => exportDeidentified(options(out, { mapping: path.join(out, 'mapping.json') }))).toThrow(/outside the export/);
     expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('when consent withholds one instance and another is not recorded, then neither is written, nor given a new UID, and each is counted', () => {
+    const [refused, unrecorded] = studyFiles.map((file) => parseDicom(new Uint8Array(fs.readFileSync(file))).meta.sopInstanceUid);
+    const decisions = new Map<string, WithheldCode | null>(sharing);
+    decisions.set(refused, 'patient-refused');
+    decisions.delete(unrecorded);
+    const mappingFile = path.join(work, 'private', 'mapping-consent.json');
+    const manifest = exportDeidentified(options(path.join(work, 'export-consent'), { studies: [], sharing: decisions, mapping: mappingFile }));
+    expect(manifest.instances.length).toBe(sharing.size - 2);
+    expect(manifest.withheld).toEqual({ 'patient-refused': 1, NOT_RECORDED: 1 });
+    expect(manifest.refused).toEqual([]);
+    // Not even given a new UID: nothing of theirs is in the export or its mapping.
+    const mapping = JSON.parse(fs.readFileSync(mappingFile, 'utf8')) as { uids: Record<string, string> };
+    expect(Object.keys(mapping.uids)).not.toContain(refused);
+    expect(Object.keys(mapping.uids)).not.toContain(unrecorded);
+    // The study held these two instances only: it left nothing behind either, while the other studies did.
+    expect(studyFiles).toHaveLength(2);
+    expect(Object.keys(mapping.uids)).not.toContain(studyUid);
+    expect(Object.keys(mapping.uids).length).toBeGreaterThan(0);
   });
 
   it('when all studies are exported twice with one key file, then both exports agree; without it, they do not', () => {

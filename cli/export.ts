@@ -6,12 +6,19 @@ import { loadConfig } from '../config.ts';
 import { DicomError } from '../dicom/errors.ts';
 import { parseDicom } from '../dicom/parse.ts';
 import { createDeidentifyContext, deidentify, PROFILE_EDITION } from '../dicom/deidentify/index.ts';
+import type { WithheldCode } from '../contract/consent.ts';
+import { ALL_SITES } from '../store/store.ts';
+import { openStore } from '../store/open.ts';
 
 /**
  * `lantern export --deidentify`: de-identified copies of stored studies for a model team.
- * Reads the blob store directly (every stored object is a DICOM file named by its hash), so
- * it needs no running service and holds no database session; one context per run, so UIDs
- * and date offsets agree across every file of the export and with nothing outside it.
+ * Reads the blob store directly (every stored object is a DICOM file named by its hash); one
+ * context per run, so UIDs and date offsets agree across every file of the export and with
+ * nothing outside it. What may leave its site is the database's to say (consent): the command
+ * reads every instance's sharing decision once, before the first file, and exports only
+ * instances allowed; the others are counted, never listed (even a new UID would link them).
+ * With the embedded database, run it while Lantern is stopped (PGlite has one owner), as
+ * `lantern user-add`; with DATABASE_URL, any time.
  *
  * The output folder holds the files (study/series/instance by their new UIDs) and
  * `manifest.json`, which names no original identifier. The mapping back to the originals is
@@ -30,6 +37,12 @@ export interface ExportOptions {
   burnedInAnnotation: 'refuse' | 'flag';
   retainLongitudinalModifiedDates: boolean;
   retainPatientCharacteristics?: boolean;
+  /**
+   * Each recorded instance's SOP Instance UID → null when it may leave its site, or why not
+   * (store.sharingDecisions). An object absent from it is not recorded: its site and patient
+   * are unknown, so it is not shared either.
+   */
+  sharing: ReadonlyMap<string, WithheldCode | null>;
 }
 
 export interface ExportManifest {
@@ -42,6 +55,8 @@ export interface ExportManifest {
   }[];
   /** Stored objects not exported, by their new UID when known, with the reason code. */
   refused: { sopInstanceUid?: string; studyInstanceUid?: string; reason: string; message: string }[];
+  /** Instances not shared, counted by reason (consent keeps them inside their site, or they are not recorded); listed nowhere. */
+  withheld: Partial<Record<WithheldCode | 'NOT_RECORDED', number>>;
 }
 
 function blobFiles(dir: string): string[] {
@@ -74,6 +89,7 @@ export function exportDeidentified(options: ExportOptions, onProgress?: (done: n
     tool: 'lantern export --deidentify 1',
     instances: [],
     refused: [],
+    withheld: {},
   };
   fs.mkdirSync(options.out, { recursive: true, mode: 0o700 });
   const files = blobFiles(options.blobDir);
@@ -87,6 +103,11 @@ export function exportDeidentified(options: ExportOptions, onProgress?: (done: n
       continue;
     }
     if (wanted.size > 0 && !wanted.has(instance.meta.studyInstanceUid)) continue;
+    const withheld = options.sharing.has(instance.meta.sopInstanceUid) ? options.sharing.get(instance.meta.sopInstanceUid) : 'NOT_RECORDED';
+    if (withheld) {
+      manifest.withheld[withheld] = (manifest.withheld[withheld] ?? 0) + 1;
+      continue;
+    }
     try {
       const out = deidentify(instance, {
         context, burnedInAnnotation: options.burnedInAnnotation,
@@ -129,12 +150,17 @@ export function exportCommand(): Command {
     .option('--flag-burned-in', 'export images marked Burned In Annotation YES and flag them, instead of refusing them')
     .option('--remove-dates', 'empty or dummy dates instead of shifting them per patient')
     .option('--retain-patient-characteristics', 'keep age, sex, size, weight, ethnic group, smoking and pregnancy status (PS3.15 option)')
-    .action((flags: {
+    .action(async (flags: {
       out: string; study?: string[]; blobDir?: string; mapping?: string; keyFile?: string;
       flagBurnedIn?: boolean; removeDates?: boolean; retainPatientCharacteristics?: boolean;
     }) => {
+      const config = loadConfig();
+      // Reading decisions changes no study, so nothing here is ever prioritised.
+      const store = await openStore({ ...config, prioritise: () => ({ priority: 0, why: '', whyZh: '' }) });
+      const sharing = await store.sharingDecisions(ALL_SITES).finally(() => store.close());
       const manifest = exportDeidentified({
-        blobDir: flags.blobDir ?? loadConfig().blobDir,
+        sharing,
+        blobDir: flags.blobDir ?? config.blobDir,
         out: flags.out,
         studies: flags.study ?? [],
         mapping: flags.mapping,
@@ -144,7 +170,8 @@ export function exportCommand(): Command {
         retainPatientCharacteristics: flags.retainPatientCharacteristics ?? false,
       });
       const studies = new Set(manifest.instances.map((one) => one.studyInstanceUid)).size;
-      console.log(`${manifest.instances.length} instances of ${studies} studies written to ${flags.out}; ${manifest.refused.length} not exported (see manifest.json)`);
+      const notShared = Object.values(manifest.withheld).reduce((a, b) => a + b, 0);
+      console.log(`${manifest.instances.length} instances of ${studies} studies written to ${flags.out}; ${manifest.refused.length} not exported (see manifest.json); ${notShared} withheld by consent or not recorded`);
       if (flags.mapping) console.log(`mapping written to ${flags.mapping}: it re-identifies the export, keep it apart from the data`);
     });
 }

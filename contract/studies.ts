@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PRIORITY_BANDS, type PriorityBand } from './priority-bands.ts';
 import { finding, review, type FindingInput } from './findings.ts';
+import { aiWithheld } from './consent.ts';
 import { readerFinding } from './reading.ts';
 
 /**
@@ -81,6 +82,8 @@ export const studySummary = z.object({
   whyZh: z.string(),
   /** Absent until the triage policy has run on the study. */
   triage: studyTriage.optional(),
+  /** Present when consent kept AI from some of the study's images: shown in place of findings. */
+  aiWithheld: aiWithheld.optional(),
   receivedAt: z.string(),
   /** When the study was received: the clock its SLA runs on. */
   waitingSince: z.string(),

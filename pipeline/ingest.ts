@@ -12,7 +12,8 @@ import type { StoredInstance } from '../contract/dicomweb.ts';
 /**
  * One received DICOM object, through the whole ingest path:
  * parse + validate (throws InvalidDicomError: nothing stored) → store the bytes by hash
- * → enqueue one read-assist job per applicable model, and meanwhile record
+ * → enqueue one read-assist job per applicable model (none when the patient's consent
+ * withholds AI processing: the instance is stored, marked withheld), and meanwhile record
  * study/series/instance (idempotent on SOP Instance UID).
  *
  * The jobs start before the row commits so that decoding overlaps the write (see
@@ -60,7 +61,9 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   // Checked before any job starts; the write checks again, in its transaction, for a race.
   const site = await deps.store.studySite(meta.studyInstanceUid);
   if (site !== undefined && site !== uploader.siteId) throw new StudyOfAnotherSiteError(meta.studyInstanceUid);
-  const models = deps.registry.forModality(meta.modality).map((m) => m.key);
+  // No job is queued for a patient whose consent keeps AI away; the write asks again, under the lock a consent change takes.
+  const aiWithheld = await deps.store.consentWithheld(uploader.siteId, meta.patientId, 'ai-processing');
+  const models = aiWithheld ? [] : deps.registry.forModality(meta.modality).map((m) => m.key);
   const blobSha256 = await deps.blobs.put(bytes);
   const recorded = deps.instanceWrites.track(meta.sopInstanceUid, deps.store.recordInstance({
     study: {
@@ -85,6 +88,7 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
     byteSize: bytes.byteLength,
     image: { ...image },
     pendingModels: models,
+    aiWithheld,
     siteId: uploader.siteId,
   }, uploader.actor));
   let status: StoredInstance['status'];
@@ -104,6 +108,6 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   } else {
     status = (await recorded).status;
   }
-  logger.info({ instance: uidHash(meta.sopInstanceUid), status, models }, 'instance ingested');
+  logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, aiWithheld }, 'instance ingested');
   return { studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, status };
 }

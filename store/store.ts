@@ -1,7 +1,7 @@
 /**
  * The store: one object over one database, composed of its aggregates. Studies
  * (studies.ts writes, study-reads.ts reads), the reader's reviews and findings
- * (reviews.ts), calculation audits (calculations.ts), reads of patient data (read-audits.ts), agreement (agreement.ts) and the
+ * (reviews.ts), consent (consent.ts), calculation audits (calculations.ts), reads of patient data (read-audits.ts), agreement (agreement.ts) and the
  * audit trail (audit.ts; its seal and checkpoints in audit-anchor.ts, what leaves for
  * outside verification in audit-trail.ts); what they share is in shared.ts.
  */
@@ -9,6 +9,7 @@ import { agreementReads } from './agreement.ts';
 import { listAudit, type AuditFilter } from './audit.ts';
 import { auditTrail } from './audit-trail.ts';
 import { calculationAudits } from './calculations.ts';
+import { consentAccess } from './consent.ts';
 import { readAudits } from './read-audits.ts';
 import type { Database } from './db.ts';
 import { reviewWrites } from './reviews.ts';
@@ -28,7 +29,7 @@ export function createStore(db: Database, options: StoreOptions) {
   const context: StoreContext = { db, options };
   const { close: closeCalculations, calculationAuditStatus, appendLater, ...calculations } = calculationAudits(context);
   const { close: closeReads, ...readAudit } = readAudits(context, { appendLater, unwritten: () => calculationAuditStatus().pending });
-  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...userAccess, ...siteAccess });
+  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...userAccess, ...siteAccess, ...consentAccess });
   const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, (uid) => reads.getStudy(uid, ALL_SITES));
   return {
     db,

@@ -17,7 +17,9 @@ export const studyWrites = {
    * Contract: one transaction; idempotent on SOP Instance UID. A second call for the
    * same instance writes nothing and returns 'duplicate'. A new study is filed under
    * `input.siteId`; an instance of a study filed under another site is refused
-   * (InvalidReferenceError), nothing written. A new instance gets one audit
+   * (InvalidReferenceError), nothing written. An instance whose patient's consent does not
+   * allow AI processing (asked again here, under the audit lock a consent change also takes)
+   * is stored with no pending models and `ai_withheld` saying why. A new instance gets one audit
    * record `instance.received`. Returns the study's priority, for the instance's jobs.
    * Round trips: begin with the audit lock; the rows with the chain state; the audit
    * record with the study's snapshot; its priority; commit.
@@ -30,7 +32,10 @@ export const studyWrites = {
         action: 'instance.received',
         entityType: 'instance',
         entityId: input.sopInstanceUid,
-        payload: { studyInstanceUid: s.studyInstanceUid, blobSha256: input.blobSha256, transferSyntaxUid: input.transferSyntaxUid, pendingModels: input.pendingModels },
+        payload: {
+          studyInstanceUid: s.studyInstanceUid, blobSha256: input.blobSha256, transferSyntaxUid: input.transferSyntaxUid, pendingModels: input.pendingModels,
+          ...(input.aiWithheld && { aiWithheld: input.aiWithheld }),
+        },
         idempotencyKey: `instance.received:${input.sopInstanceUid}`,
       };
       // Study and series are created if new, then the instance; a duplicate's study priority comes along.
@@ -46,10 +51,15 @@ export const studyWrites = {
            insert into series (series_instance_uid, study_instance_uid, modality, series_number, body_part)
            select $10, $1, $11, $12::int, $13 where not exists (select 1 from foreign_study)
            on conflict (series_instance_uid) do nothing
+         ), consent as (
+           select consent_withheld($23, $2, 'ai-processing') as withheld
          ), instance as (
            insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid,
-             transfer_syntax_uid, modality, blob_sha256, byte_size, image, status, pending_models)
-           select $14, $10, $1, $15, $16, $11, $17, $18::bigint, $19::jsonb, $20, $22::text[] where not exists (select 1 from foreign_study)
+             transfer_syntax_uid, modality, blob_sha256, byte_size, image, status, pending_models, ai_withheld)
+           select $14, $10, $1, $15, $16, $11, $17, $18::bigint, $19::jsonb,
+                  case when consent.withheld is null then $20 else 'done' end,
+                  case when consent.withheld is null then $22::text[] else '{}' end, consent.withheld
+             from consent where not exists (select 1 from foreign_study)
            on conflict (sop_instance_uid) do nothing
            returning sop_instance_uid
          )
@@ -79,8 +89,10 @@ export const studyWrites = {
    * their deterministic id (insert-or-ignore), each gets exactly one `finding.created`
    * audit record (keyed), the model leaves the instance's pending list, the instance
    * becomes `done` once that list is empty (a failure of another model stays `failed`),
-   * and the study is re-prioritised.
-   * Round trips: begin with the audit lock; instance and findings with the chain state;
+   * and the study is re-prioritised. Findings of an instance consent withholds from AI (the
+   * patient refused while its job waited) are dropped: the model leaves the pending list,
+   * the instance says why, and one `ai.withheld` record (keyed) replaces the findings' records.
+   * Round trips: begin with the audit lock; the consent check; instance and findings with the chain state;
    * the audit records with the study's snapshot; its priority; commit.
    */
   async recordFindings({ db, options }: StoreContext, sopInstanceUid: string, findings: FindingInput[], actor: string): Promise<void> {
@@ -100,6 +112,8 @@ export const studyWrites = {
       operating_point: f.operatingPoint, model: f.model, timing_ms: f.timingMs, heatmap: f.heatmap ?? null, applicability: f.applicability ?? null,
     }));
     const studyInstanceUid = await auditedTransaction(db, async (tx) => {
+      const withheld = await withheldFindings(tx, options.prioritise, sopInstanceUid, modelKeyOf(findings), actor);
+      if (withheld) return withheld;
       const { rows: [written] } = await tx.query<{ study: string | null } & AuditChainState>(
         `with instance as (
            update instances set pending_models = array_remove(pending_models, $4),
@@ -191,7 +205,7 @@ export const newStudyPriority = (prioritise: Prioritise) => prioritise({ instanc
  * same round trip, then stores its priority and "why". Called by every transaction that
  * changes what triage sees, after its own writes.
  */
-async function reprioritise(tx: AuditedTx, prioritise: Prioritise, studyInstanceUid: string, audits?: PlannedAudits): Promise<ReturnType<Prioritise>> {
+export async function reprioritise(tx: AuditedTx, prioritise: Prioritise, studyInstanceUid: string, audits?: PlannedAudits): Promise<ReturnType<Prioritise>> {
   const { rows: [study] } = await tx.query<{ instances: SnapshotInstanceRow[]; findings: SnapshotFindingRow[]; clinical: unknown }>(
     `with appended as (${auditInsert('$2')})
      select (select coalesce(json_agg(json_build_object('sop_instance_uid', i.sop_instance_uid, 'status', i.status, 'error_code', i.error_code)), '[]')
@@ -212,6 +226,33 @@ async function reprioritise(tx: AuditedTx, prioritise: Prioritise, studyInstance
   await tx.query('update studies set priority = $2, why = $3, triage = $4, why_zh = $5 where study_instance_uid = $1',
     [studyInstanceUid, priority, why, detail === undefined ? null : JSON.stringify(detail), whyZh]);
   return { priority, why, whyZh, detail };
+}
+
+/**
+ * When consent no longer allows AI on the instance (asked under the audit lock, so a refusal
+ * is either before this or after it): settles the model as answered without its findings —
+ * the instance says why, one `ai.withheld` record (keyed per instance and model) — and returns
+ * the study. Undefined when the findings may be stored; NotFoundError for an unknown instance.
+ */
+async function withheldFindings(tx: AuditedTx, prioritise: Prioritise, sopInstanceUid: string, modelKey: string, actor: string): Promise<string | undefined> {
+  const { rows: [instance] } = await tx.query<{ study: string; withheld: string | null }>(
+    `select i.study_instance_uid as study, coalesce(i.ai_withheld, consent_withheld(s.site_id, s.patient_id, 'ai-processing')) as withheld
+       from instances i join studies s on s.study_instance_uid = i.study_instance_uid where i.sop_instance_uid = $1`, [sopInstanceUid]);
+  if (!instance) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
+  if (instance.withheld === null) return undefined;
+  const dropped: AuditEntry = {
+    actor, action: 'ai.withheld', entityType: 'instance', entityId: sopInstanceUid,
+    payload: { model: modelKey, reason: instance.withheld, findingsDropped: true },
+    idempotencyKey: `ai.withheld:${sopInstanceUid}:${modelKey}`,
+  };
+  const { rows: [state] } = await tx.query<AuditChainState>(
+    `with instance as (
+       update instances set ai_withheld = $2, pending_models = array_remove(pending_models, $3),
+              status = case when status = 'failed' then 'failed' when cardinality(array_remove(pending_models, $3)) = 0 then 'done' else 'queued' end
+        where sop_instance_uid = $1
+     ) select ${auditChainColumns('$4')}`, [sopInstanceUid, instance.withheld, modelKey, auditKeys([dropped])]);
+  await reprioritise(tx, prioritise, instance.study, planAudits(state, [dropped]));
+  return instance.study;
 }
 
 /** The columns of an instance and a finding that triage reads (reprioritise). */

@@ -2,6 +2,7 @@
  * What readers see of a study: the worklist, one study's detail, an instance. The study,
  * instance and AI finding rows and their mappers live here; the writes are in studies.ts.
  */
+import { aiWithheldNotice, type AiWithheld, type WithheldCode } from '../contract/consent.ts';
 import type { ImageAttributes } from '../contract/studies.ts';
 import type { Queryable } from './db.ts';
 import { readerFindingFromRow, reviewFromRow, type ReaderFindingRow, type ReviewRow } from './reviews.ts';
@@ -107,7 +108,7 @@ async function hydrate(db: Queryable, studies: StudyRow[]): Promise<WorklistItem
     const errors: InstanceError[] = studyInstances
       .filter((i) => i.status === 'failed')
       .map((i) => ({ sopInstanceUid: i.sop_instance_uid, code: i.error_code ?? 'UNKNOWN', message: i.error_message ?? '' }));
-    return { ...studyFromRow(row), findings: studyFindings, errors };
+    return { ...studyFromRow(row), ...aiWithheldOf(studyInstances), findings: studyFindings, errors };
   });
 }
 
@@ -165,6 +166,7 @@ export interface InstanceRow {
   status: 'queued' | 'done' | 'failed';
   error_code: string | null;
   error_message: string | null;
+  ai_withheld: WithheldCode | null;
 }
 
 export interface FindingRow {
@@ -203,6 +205,12 @@ function studyFromRow(row: StudyRow): StudySummary {
     triage: optional(row.triage),
     receivedAt: iso(row.received_at),
   };
+}
+
+/** The notice for a study some of whose images consent kept from AI (the first image's reason speaks for all). */
+function aiWithheldOf(instances: InstanceRow[]): { aiWithheld?: AiWithheld } {
+  const withheld = instances.filter((i) => i.ai_withheld !== null);
+  return withheld.length === 0 ? {} : { aiWithheld: aiWithheldNotice(withheld[0].ai_withheld!, withheld.length) };
 }
 
 function instanceFromRow(row: InstanceRow): InstanceRecord {

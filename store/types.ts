@@ -5,6 +5,7 @@ import type { Region } from '../contract/reading.ts';
 export type { Region } from '../contract/reading.ts';
 export type { InstanceError, Prioritise, StudyChange, StudyChangeKind, StudySnapshot, StudyStatus } from '../contract/studies.ts';
 import type { SiteScope } from './sites.ts';
+import type { WithheldCode } from '../contract/consent.ts';
 import type { ImageAttributes, InstanceError, StudyStatus, StudySummary as PresentedStudySummary } from '../contract/studies.ts';
 
 export interface StudyFields {
@@ -35,6 +36,8 @@ export interface NewInstance {
   image?: ImageAttributes;
   /** Models that will read this instance; none means there is nothing for AI to do. */
   pendingModels: string[];
+  /** Why consent keeps AI from this instance, as ingest found it (the write asks again). */
+  aiWithheld?: WithheldCode;
 }
 
 /** A finding a reader adds that the AI did not report; `label` is one of the API's coded labels. */

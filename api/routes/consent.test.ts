@@ -1,0 +1,221 @@
+/**
+ * Consent, told as the clinic lives it, against the API role with a real redis and PGlite and
+ * real radiographs: a patient who refused AI is still stored and read, with no job queued and
+ * a notice where findings would be; a grant brings AI back for new images; an opt-in site
+ * needs a grant; a refusal while jobs wait stops their findings; sharing outside the site
+ * leaves refused patients out of a de-identified export. Every change is audited with the
+ * signed-in user as actor; a clinician of another site neither reads nor changes it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportDeidentified } from '../../cli/export.ts';
+import type { PatientConsent } from '../../contract/consent.ts';
+import { parseDicom } from '../../dicom/parse.ts';
+import { redisConnection } from '../../queue/connection.ts';
+import { READ_ASSIST_QUEUE } from '../../queue/jobs.ts';
+import { ALL_SITES } from '../../store/store.ts';
+import type { apiClient } from '../../test/support/api-client.ts';
+import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
+import { withFreshUids } from '../../test/support/dicom-builder.ts';
+import { files } from '../../test/support/shared-data.ts';
+
+type Client = ReturnType<typeof apiClient>;
+type ErrorBody = { error: { code: string; details?: { field: string }[] } };
+
+let api: TestApi;
+let mainDoctor: Client;
+let townshipDoctor: Client;
+let queue: Queue;
+let connection: ReturnType<typeof redisConnection>;
+let uploads = 0;
+
+const post = <T>(by: Client, url: string, body: unknown) => by.json<T>(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const record = (by: Client, body: Record<string, unknown>) => post<PatientConsent & ErrorBody>(by, '/v1/consent', body);
+const lookup = (by: Client, body: Record<string, unknown>) => post<PatientConsent & ErrorBody>(by, '/v1/consent/lookup', body);
+
+/**
+ * A real CR (JPEG 2000) as a new study of patient `patientId` (4 characters: written over the
+ * file's own 4-character Patient ID, in place), uploaded by `by`.
+ */
+async function upload(patientId: string, by: Client) {
+  const bytes = withFreshUids(fs.readFileSync(files.chestJ2k), 700 + ++uploads);
+  const element = parseDicom(bytes).dataSet.elements.x00100020;
+  if (patientId.length !== element.length) throw new Error(`the patient ID must have ${element.length} characters`);
+  for (let i = 0; i < patientId.length; i++) bytes[element.dataOffset + i] = patientId.charCodeAt(i);
+  const { status, body } = await by.stow([bytes]);
+  expect(status).toBe(200);
+  return body.stored![0];
+}
+
+/** The read-assist jobs redis holds for an instance. */
+const jobsFor = async (sopInstanceUid: string) => (await queue.getJobs(['prioritized', 'waiting', 'delayed', 'active'])).filter((j) => j.data.sopInstanceUid === sopInstanceUid);
+
+const auditOf = (action: string) => api.client.audit(`?action=${action}&limit=500`);
+
+beforeAll(async () => {
+  api = await startTestApi();
+  expect((await post(api.client, '/v1/sites', { id: 'township-b', name: 'Township B clinic', level: 'township', parentId: 'main' })).status).toBe(201);
+  mainDoctor = (await api.signIn('dr-wang', ['radiologist'])).client;
+  townshipDoctor = (await api.signIn('dr-zhao', ['grassroots-doctor'], ['township-b'])).client;
+  connection = redisConnection(api.config.redisUrl);
+  queue = new Queue(READ_ASSIST_QUEUE, { connection, prefix: api.config.queuePrefix });
+}, 120_000);
+afterAll(async () => {
+  await queue?.close();
+  await connection?.quit();
+  await api?.stop();
+});
+
+describe('consent to AI processing', () => {
+  it('when a patient has refused AI, then their image is stored and readable, no job is queued, and the worklist and study say why in both languages', async () => {
+    const refused = await record(mainDoctor, { patientId: 'PR01', purpose: 'ai-processing', decision: 'refused', note: 'signed form 2026-12-02' });
+    expect(refused.status).toBe(200);
+    expect(refused.body.purposes.find((p) => p.purpose === 'ai-processing')).toMatchObject({ allowed: false, withheld: 'patient-refused', policy: 'opt-out', decision: { decision: 'refused', recordedBy: 'dr-wang' } });
+
+    const stored = await upload('PR01', mainDoctor);
+    expect(stored.status).toBe('stored');
+    expect(await jobsFor(stored.sopInstanceUid)).toEqual([]);
+    const { body: view } = await mainDoctor.study(stored.studyInstanceUid);
+    expect(view.instances).toHaveLength(1);
+    expect(view.findings).toEqual([]);
+    expect(view.study.status).toBe('ready');
+    expect(view.study.aiWithheld).toMatchObject({ code: 'patient-refused', instances: 1, reason: expect.stringMatching(/^AI not run: the patient declined/) });
+    expect(view.study.aiWithheld!.reasonZh).toMatch(/患者拒绝/);
+    const row = (await mainDoctor.worklist()).find((s) => s.studyInstanceUid === stored.studyInstanceUid);
+    expect(row).toMatchObject({ status: 'ready', aiWithheld: { code: 'patient-refused' } });
+    const [received] = (await auditOf('instance.received')).filter((r) => r.entityId === stored.sopInstanceUid);
+    expect(received.payload).toMatchObject({ pendingModels: [], aiWithheld: 'patient-refused' });
+  });
+
+  it('when a patient without a decision sends an image to an opt-out site, then AI is queued as before', async () => {
+    const stored = await upload('PN02', mainDoctor);
+    expect((await jobsFor(stored.sopInstanceUid)).length).toBeGreaterThan(0);
+    expect((await mainDoctor.study(stored.studyInstanceUid)).body.study).toMatchObject({ status: 'pending' });
+    expect((await mainDoctor.study(stored.studyInstanceUid)).body.study.aiWithheld).toBeUndefined();
+  });
+
+  it('when the patient later grants AI, then new images are analysed and the earlier study keeps its notice (it is not re-run)', async () => {
+    const before = await upload('PG03', mainDoctor);
+    expect((await record(mainDoctor, { patientId: 'PG03', purpose: 'ai-processing', decision: 'refused' })).status).toBe(200);
+    const earlier = await upload('PG03', mainDoctor);
+    expect((await record(mainDoctor, { patientId: 'PG03', purpose: 'ai-processing', decision: 'granted' })).status).toBe(200);
+    const later = await upload('PG03', mainDoctor);
+    expect((await jobsFor(later.sopInstanceUid)).length).toBeGreaterThan(0);
+    expect(await jobsFor(earlier.sopInstanceUid)).toEqual([]);
+    expect((await mainDoctor.study(earlier.studyInstanceUid)).body.study.aiWithheld?.code).toBe('patient-refused');
+    expect((await mainDoctor.study(later.studyInstanceUid)).body.study.aiWithheld).toBeUndefined();
+    // The first image was waiting when the refusal came: it was settled as withheld then.
+    expect((await mainDoctor.study(before.studyInstanceUid)).body.study).toMatchObject({ status: 'ready', aiWithheld: { code: 'patient-refused' } });
+  });
+
+  it('when the refusal comes while the jobs wait, then the study leaves "pending" at once and what the model hands back later is dropped, audited', async () => {
+    const stored = await upload('PW04', mainDoctor);
+    expect((await mainDoctor.study(stored.studyInstanceUid)).body.study.status).toBe('pending');
+    expect((await record(mainDoctor, { patientId: 'PW04', purpose: 'ai-processing', decision: 'refused' })).status).toBe(200);
+    expect((await mainDoctor.study(stored.studyInstanceUid)).body.study).toMatchObject({ status: 'ready', aiWithheld: { code: 'patient-refused' } });
+    const [recorded] = (await auditOf('consent.recorded')).filter((r) => r.entityId === 'main:PW04');
+    expect(recorded).toMatchObject({ actor: 'dr-wang', payload: { stoppedInstances: [stored.sopInstanceUid] } });
+
+    // What the results consumer does with the worker's answer for each model queued.
+    await api.addFinding(stored.sopInstanceUid, { probability: 0.97 });
+    const { body: view } = await mainDoctor.study(stored.studyInstanceUid);
+    expect(view.findings).toEqual([]);
+    expect(view.study.status).toBe('ready');
+    const dropped = (await auditOf('ai.withheld')).filter((r) => r.entityId === stored.sopInstanceUid);
+    expect(dropped.length).toBeGreaterThan(0);
+    expect(dropped.every((r) => r.payload.reason === 'patient-refused')).toBe(true);
+    expect((await auditOf('finding.created')).filter((r) => r.payload.sopInstanceUid === stored.sopInstanceUid)).toEqual([]);
+  });
+
+  it('when a site makes AI opt-in, then a patient without a grant gets no AI (images already waiting included); with a grant, AI runs', async () => {
+    const waiting = await upload('PO05', townshipDoctor);
+    expect((await townshipDoctor.study(waiting.studyInstanceUid)).body.study.status).toBe('pending');
+    const policy = await post<{ purposes: { purpose: string; mode: string; updatedBy?: string }[] }>(api.client, '/v1/sites/township-b/consent-policy', { purpose: 'ai-processing', mode: 'opt-in' });
+    expect(policy.status).toBe(200);
+    expect(policy.body.purposes).toContainEqual({ purpose: 'ai-processing', mode: 'opt-in', updatedBy: 'tester', updatedAt: expect.any(String) });
+    expect((await townshipDoctor.study(waiting.studyInstanceUid)).body.study).toMatchObject({ status: 'ready', aiWithheld: { code: 'no-consent-recorded' } });
+
+    const without = await upload('PO06', townshipDoctor);
+    expect(await jobsFor(without.sopInstanceUid)).toEqual([]);
+    const notice = (await townshipDoctor.study(without.studyInstanceUid)).body.study.aiWithheld!;
+    expect(notice.reason).toMatch(/only with the patient's consent/);
+    expect(notice.reasonZh).toMatch(/同意/);
+
+    expect((await record(townshipDoctor, { patientId: 'PO07', purpose: 'ai-processing', decision: 'granted' })).status).toBe(200);
+    const granted = await upload('PO07', townshipDoctor);
+    expect((await jobsFor(granted.sopInstanceUid)).length).toBeGreaterThan(0);
+
+    const [set] = (await auditOf('consent.policy-set')).filter((r) => r.entityId === 'township-b');
+    expect(set).toMatchObject({ actor: 'tester', payload: { purpose: 'ai-processing', mode: 'opt-in', before: 'opt-out', stoppedInstances: [waiting.sopInstanceUid] } });
+    // The main site's policy did not move.
+    expect((await mainDoctor.json<{ purposes: { purpose: string; mode: string }[] }>('/v1/sites/main/consent-policy')).body.purposes)
+      .toEqual([{ purpose: 'ai-processing', mode: 'opt-out' }, { purpose: 'sharing', mode: 'opt-in' }]);
+  });
+});
+
+describe('who may read and change consent', () => {
+  it('when a clinician of another site names a patient of this one, then the site does not exist for them and nothing changes', async () => {
+    const auditBefore = (await api.client.audit('?limit=500')).length;
+    const foreign = await record(townshipDoctor, { siteId: 'main', patientId: 'PR01', purpose: 'ai-processing', decision: 'granted' });
+    expect(foreign.status).toBe(404);
+    expect((await lookup(townshipDoctor, { siteId: 'main', patientId: 'PR01' })).status).toBe(404);
+    expect((await api.client.audit('?limit=500')).length).toBe(auditBefore);
+    const own = await lookup(mainDoctor, { patientId: 'PR01' });
+    expect(own.body.purposes.find((p) => p.purpose === 'ai-processing')).toMatchObject({ allowed: false, decision: { decision: 'refused' } });
+    // Its own site's patient of the same ID is another person: no decision there.
+    expect((await lookup(townshipDoctor, { patientId: 'PR01' })).body.purposes.find((p) => p.purpose === 'ai-processing')).toMatchObject({ allowed: false, withheld: 'no-consent-recorded', policy: 'opt-in' });
+  });
+
+  it('when a clinician sets a site policy, then 403; an admin naming an unknown site gets 404', async () => {
+    expect((await post(mainDoctor, '/v1/sites/main/consent-policy', { purpose: 'sharing', mode: 'opt-out' })).status).toBe(403);
+    expect((await post(api.client, '/v1/sites/atlantis/consent-policy', { purpose: 'sharing', mode: 'opt-out' })).status).toBe(404);
+    expect((await auditOf('consent.policy-set')).filter((r) => r.entityId !== 'township-b')).toEqual([]);
+  });
+
+  it.each([
+    ['an unknown purpose', { patientId: 'PB08', purpose: 'marketing', decision: 'refused' }, 'purpose'],
+    ['no patient ID', { purpose: 'ai-processing', decision: 'refused' }, 'patientId'],
+    ['a blank patient ID', { patientId: '   ', purpose: 'ai-processing', decision: 'refused' }, 'patientId'],
+    ['an unknown decision', { patientId: 'PB08', purpose: 'ai-processing', decision: 'maybe' }, 'decision'],
+    ['an unknown field', { patientId: 'PB08', purpose: 'ai-processing', decision: 'refused', reviewer: 'someone-else' }, ''],
+  ])('when the body has %s, then 422 naming it and nothing is recorded', async (_case, body, field) => {
+    const auditBefore = (await api.client.audit('?limit=500')).length;
+    const answer = await record(mainDoctor, body);
+    expect(answer.status).toBe(422);
+    expect(JSON.stringify(answer.body.error.details)).toContain(field);
+    expect((await api.client.audit('?limit=500')).length).toBe(auditBefore);
+    expect((await lookup(mainDoctor, { patientId: 'PB08' })).body.purposes.every((p) => p.decision === undefined)).toBe(true);
+  });
+
+  it('when a patient ID or note holds a NUL, then 422 and nothing is recorded', async () => {
+    const auditBefore = (await api.client.audit('?limit=500')).length;
+    for (const body of [{ patientId: 'PB\u000008', purpose: 'ai-processing', decision: 'refused' }, { patientId: 'PB08', purpose: 'ai-processing', decision: 'refused', note: 'a\u0000b' }]) {
+      expect((await record(mainDoctor, body)).status).toBe(422);
+    }
+    expect((await api.client.audit('?limit=500')).length).toBe(auditBefore);
+    expect((await lookup(mainDoctor, { patientId: 'PB08' })).body.purposes.every((p) => p.decision === undefined)).toBe(true);
+  });
+});
+
+describe('sharing outside the site', () => {
+  it('when a de-identified export is made, then only patients whose sharing is allowed are in it, and the others are counted', async () => {
+    const shared = await upload('PS09', mainDoctor);
+    const refusedSharing = await upload('PS10', mainDoctor);
+    const undecided = await upload('PS11', mainDoctor);
+    expect((await record(mainDoctor, { patientId: 'PS09', purpose: 'sharing', decision: 'granted' })).status).toBe(200);
+    expect((await record(mainDoctor, { patientId: 'PS10', purpose: 'sharing', decision: 'refused' })).status).toBe(200);
+
+    const out = path.join(api.config.dataDir, 'export');
+    const manifest = exportDeidentified({
+      blobDir: api.config.blobDir, out, studies: [shared, refusedSharing, undecided].map((s) => s.studyInstanceUid),
+      burnedInAnnotation: 'flag', retainLongitudinalModifiedDates: true, sharing: await api.store.sharingDecisions(ALL_SITES),
+    });
+    expect(manifest.instances).toHaveLength(1);
+    expect(manifest.withheld).toEqual({ 'patient-refused': 1, 'no-consent-recorded': 1 });
+    const exported = parseDicom(new Uint8Array(fs.readFileSync(path.join(out, manifest.instances[0].path))));
+    expect(exported.meta.patientId).toBe(manifest.instances[0].patient);
+    expect(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')).not.toMatch(/PS1[01]/);
+  });
+});
