@@ -48,10 +48,10 @@ export function createResearchView(deps: Pick<ApiDeps, 'store' | 'blobs' | 'deid
     for (;;) {
       const page = await deps.store.studiesArrivedAfter(after, INDEX_PAGE);
       for (const arrival of page) studies.set(ctx.uid(arrival.studyInstanceUid), arrival.studyInstanceUid);
-      after = page.at(-1) ?? after;
+      // The overlap is re-read from the newest arrival seen, never from an earlier overlap: misses do not creep back.
+      if (page.length > 0) indexedTo = after = page.at(-1);
       if (page.length < INDEX_PAGE) break;
     }
-    indexedTo = after;
   }
 
   /** The real Study Instance UID behind a pseudonymous one: 404 for a pseudonym no study has. */

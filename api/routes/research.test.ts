@@ -8,7 +8,9 @@
  * role (what an admin grants) reads the identified study too.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDeidentifyContext, deidentify } from '../../dicom/deidentify/index.ts';
 import { parseDicom } from '../../dicom/parse.ts';
 import { readText } from '../../dicom/deidentify/values.ts';
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
@@ -166,5 +168,22 @@ describe('de-identified studies for model teams', () => {
     const [listed] = (await api.client.audit('?action=research.listed')).filter((r) => r.actor === 'ml.chen');
     expect(listed.payload.studies).toEqual(stored.map((s) => s.studyInstanceUid).sort());
     expect(await api.client.verify()).toMatchObject({ intact: true });
+  });
+
+  it('when the installation\'s key is given to the de-identifier (as lantern export --key-file does), then its DICOM carries the UIDs, patient and date the routes show; a study never listed is found by that pseudonym', async () => {
+    const key = new Uint8Array(fs.readFileSync(path.join(api.config.dataDir, 'research', 'deidentify.key')));
+    const context = createDeidentifyContext({ key });
+    const exported = deidentify(IDENTIFIED, { context });
+    const { status, body } = await detail(exported.studyInstanceUid);
+    expect(status).toBe(200);
+    expect(body.study.patient).toBe(exported.patientPseudonym);
+    expect(body.instances[0]).toMatchObject({ sopInstanceUid: exported.sopInstanceUid, seriesInstanceUid: exported.seriesInstanceUid });
+    expect(body.study.studyDate).toBe(parseDicom(exported.bytes).dataSet.string('x00080020'));
+
+    const late = buildCr('1.2.826.0.1.3680043.8.498.7733', '1.2.840.10008.1.2.1', {
+      rows: 8, columns: 8, bitsAllocated: 8, bitsStored: 8, pixelRepresentation: 0, photometricInterpretation: 'MONOCHROME2',
+    }, new Uint8Array(64), [{ tag: 0x00100020, vr: 'LO', value: 'PID-LATE-1' }]);
+    expect((await api.client.stow([late])).status).toBe(200);
+    expect((await detail(deidentify(late, { context }).studyInstanceUid)).status).toBe(200);
   });
 });
