@@ -104,6 +104,13 @@ describe('signing in with the hospital\'s OpenID Connect provider', () => {
     expect(flow).toMatch(/SameSite=Lax/i);
   });
 
+  it.each(['//evil.example/', 'https://evil.example/', '/\\evil.example'])('when the place to return to is %s (another site), then 422 and the browser goes nowhere', async (returnTo) => {
+    const response = await fetch(new URL(`/v1/session/oidc/start?${new URLSearchParams({ returnTo })}`, lantern), { redirect: 'manual' });
+    expect(response.status).toBe(422);
+    expect(response.headers.get('location')).toBeNull();
+    expect((await answer<ErrorBody>(response, 'GET', '/v1/session/oidc/start')).error.code).toBe('VALIDATION_FAILED');
+  });
+
   it('when a radiologist signs in for the first time, then Lantern creates their account with the mapped role, starts its own session and returns to where they were', async () => {
     const { response, cookie, url } = await signIn('wei', '/v1/session/oidc/start?returnTo=/%23/studies');
     expect(response.status).toBe(302);
@@ -170,6 +177,12 @@ describe('signing in with the hospital\'s OpenID Connect provider', () => {
     const mismatch = await fetch(callback, { headers: { cookie: a.header(callback) }, redirect: 'manual' });
     expect(mismatch.status).toBe(400);
     expect((await answer<ErrorBody>(mismatch, 'GET', callbackPath)).error.code).toBe('OIDC_STATE_MISMATCH');
+    // RFC 9207: an answer naming another issuer is a mix-up, whatever else it carries.
+    const mixedUp = new URL(callback);
+    mixedUp.searchParams.set('iss', 'https://evil.example');
+    const mixUp = await fetch(mixedUp, { headers: { cookie: b.header(callback) }, redirect: 'manual' });
+    expect(mixUp.status).toBe(400);
+    expect((await answer<ErrorBody>(mixUp, 'GET', callbackPath)).error.code).toBe('OIDC_ISSUER_MISMATCH');
     const none = await fetch(callback, { redirect: 'manual' });
     expect(none.status).toBe(400);
     expect((await answer<ErrorBody>(none, 'GET', callbackPath)).error.code).toBe('OIDC_FLOW_MISSING');
