@@ -32,7 +32,7 @@ type Schema = z.ZodType | undefined;
 type Access = readonly Role[] | 'public';
 
 export interface RouteSpec<P extends Schema = Schema, Q extends Schema = Schema, B extends Schema = Schema, A extends Access = Access> {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI template, e.g. `/v1/studies/{studyInstanceUid}`. */
   path: string;
   operationId: string;

@@ -53,6 +53,35 @@ export const newUserRequest = z.object({
 
 export const userList = z.object({ items: z.array(user) }).meta({ id: 'UserList' });
 
+/** `PATCH /v1/users/{username}` (admins): what changes; a disabled user's sessions and tokens stop at once. */
+export const userChange = z.object({
+  displayName: z.string().trim().min(1).max(100).optional(),
+  roles: z.array(role).min(1).optional(),
+  sites: z.array(siteId).min(1).optional(),
+  disabled: z.boolean().optional(),
+}).strict().refine((c) => Object.keys(c).length > 0, { message: 'name at least one of displayName, roles, sites, disabled' });
+
+export const usernameParams = z.object({ username });
+
+/** `PUT /v1/session/password`: a local account's own password; every other session of the user ends. */
+export const passwordChange = z.object({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: z.string().min(12, 'at least 12 characters').max(1024),
+}).strict();
+
+/** One of the signed-in user's bearer tokens, as listed (never its value). */
+export const tokenInfo = z.object({
+  /** Stable, not secret: the start of the token's hash. */
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+}).meta({ id: 'TokenInfo' });
+
+export const tokenList = z.object({ items: z.array(tokenInfo) }).meta({ id: 'TokenList' });
+
+export const tokenParams = z.object({ tokenId: z.string().regex(/^[0-9a-f]{16}$/, 'a token id as listed') });
+
 /** `POST /v1/tokens`: a bearer token for an API or DICOMweb client, acting as the signed-in user. */
 export const tokenRequest = z.object({
   name: z.string().trim().min(1).max(100),
@@ -69,6 +98,8 @@ export type LoginRequest = z.infer<typeof loginRequest>;
 export type Session = z.infer<typeof session>;
 export type NewUserRequest = z.infer<typeof newUserRequest>;
 export type TokenAnswer = z.infer<typeof tokenAnswer>;
+export type UserChange = z.infer<typeof userChange>;
+export type TokenInfo = z.infer<typeof tokenInfo>;
 
 /** `GET /v1/session/options`, asked before anyone signs in: which ways of signing in this Lantern offers. */
 export const signInOptions = z.object({

@@ -18,6 +18,7 @@ import { newStudyPriority, studyWrites } from './studies.ts';
 import { studyIndex } from './study-index.ts';
 import { studyReads } from './study-reads.ts';
 import { ALL_SITES, siteAccess } from './sites.ts';
+import { accountCare } from './accounts.ts';
 import { userAccess } from './users.ts';
 
 export { ALL_SITES, type SiteScope } from './sites.ts';
@@ -29,7 +30,7 @@ export function createStore(db: Database, options: StoreOptions) {
   const context: StoreContext = { db, options };
   const { close: closeCalculations, calculationAuditStatus, appendLater, ...calculations } = calculationAudits(context);
   const { close: closeReads, ...readAudit } = readAudits(context, { appendLater, unwritten: () => calculationAuditStatus().pending });
-  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...userAccess, ...siteAccess, ...consentAccess });
+  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...userAccess, ...accountCare, ...siteAccess, ...consentAccess });
   const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, (uid) => reads.getStudy(uid, ALL_SITES));
   return {
     db,

@@ -44,7 +44,7 @@ export function newSecret(): { value: string; hash: string } {
 
 export const secretHash = (value: string) => createHash('sha256').update(value).digest('hex');
 
-interface UserRow {
+export interface UserRow {
   username: string;
   display_name: string;
   roles: Role[];
@@ -52,7 +52,7 @@ interface UserRow {
   password_hash: string | null;
 }
 
-const userFromRow = (row: UserRow): User => ({ username: row.username, displayName: row.display_name, roles: row.roles, sites: row.sites });
+export const userFromRow = (row: UserRow): User => ({ username: row.username, displayName: row.display_name, roles: row.roles, sites: row.sites });
 
 /** How long a browser session lives: renewed by use up to `idleMinutes`, never past `absoluteHours`. */
 export interface SessionLifetime {

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { deleteCookie } from 'hono/cookie';
-import { loginRequest, session, tokenAnswer, tokenRequest, type Session } from '../../contract/identity.ts';
+import { loginRequest, passwordChange, session, tokenAnswer, tokenList, tokenParams, tokenRequest, type Session } from '../../contract/identity.ts';
 import { ACCESS } from '../access.ts';
 import { announceSignOut, isTls, SESSION_COOKIE, setSessionCookie } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -60,6 +60,36 @@ export function sessionRoutes(deps: ApiDeps) {
   }, async (c, { body, auth }) => {
     const { token, expiresAt } = await deps.store.createApiToken(auth.user, body.name, body.days);
     return c.json({ token, name: body.name, expiresAt }, 201);
+  });
+
+  mount(app, {
+    method: 'get', path: '/v1/tokens', operationId: 'listTokens', access: ACCESS.anyone, tag: 'identity',
+    summary: 'The signed-in user\'s bearer tokens that have not expired (names and dates, never values)',
+    responses: { 200: { description: 'The tokens.', json: tokenList } },
+  }, async (c, { auth }) => c.json({ items: await deps.store.listApiTokens(auth.user.username) }));
+
+  mount(app, {
+    method: 'delete', path: '/v1/tokens/{tokenId}', operationId: 'revokeToken', access: ACCESS.anyone, tag: 'identity',
+    summary: 'Revoke one of the signed-in user\'s bearer tokens',
+    params: tokenParams,
+    responses: { 204: { description: 'Revoked: the token signs nobody in any more.' } },
+    errors: { 404: 'The user has no token with that id.' },
+  }, async (c, { params, auth }) => {
+    if (!(await deps.store.revokeApiToken(auth.user.username, params.tokenId))) throw new ApiError(404, 'NOT_FOUND', `you have no token ${params.tokenId}`);
+    return c.body(null, 204);
+  });
+
+  mount(app, {
+    method: 'put', path: '/v1/session/password', operationId: 'changePassword', access: ACCESS.anyone, tag: 'identity',
+    summary: 'Change the signed-in user\'s own password; every other session of the user ends',
+    body: passwordChange,
+    responses: { 204: { description: 'Changed.' } },
+    errors: { 403: 'WRONG_PASSWORD: the current password is wrong, or the account signs in through the identity provider.' },
+  }, async (c, { body, auth }) => {
+    if (!(await deps.store.changePassword(auth.user.username, body.currentPassword, body.newPassword, auth.sessionToken))) {
+      throw new ApiError(403, 'WRONG_PASSWORD', 'the current password is wrong (or this account signs in through the identity provider)');
+    }
+    return c.body(null, 204);
   });
 
   oidcSignInRoutes(app, deps);

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
-import { newUserRequest, user, userList, type User } from '../../contract/identity.ts';
+import { newUserRequest, user, userChange, userList, usernameParams, type User } from '../../contract/identity.ts';
 import { ACCESS } from '../access.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { mount } from '../route.ts';
 
-/** Local accounts, managed by admins; each creation is audited with the admin as actor. */
+/** Accounts, managed by admins; each creation and change is audited with the admin as actor. */
 export function userRoutes(deps: ApiDeps) {
   const app = new Hono();
   mount(app, {
@@ -25,6 +25,21 @@ export function userRoutes(deps: ApiDeps) {
       throw new ApiError(409, 'USERNAME_TAKEN', `there is already a user ${body.username}`);
     }
     return c.json(created, 201);
+  });
+  mount(app, {
+    method: 'patch', path: '/v1/users/{username}', operationId: 'updateUser', access: ACCESS.admin, tag: 'identity',
+    summary: 'Change a user\'s name, roles or sites, or disable (or enable) the account',
+    description: 'Disabling ends the user\'s sessions and bearer tokens at once (an open event stream within 15 s). Audited as user.updated, user.disabled or user.enabled.',
+    params: usernameParams,
+    body: userChange,
+    responses: { 200: { description: 'The account as it now is.', json: user } },
+    errors: { 404: 'No such user.', 409: 'OWN_ACCOUNT: an admin cannot disable themselves or drop their own admin role.', 422: 'VALIDATION_FAILED: a bad field, or a site that does not exist.' },
+  }, async (c, { params, body, auth }) => {
+    // Locking oneself out of administration needs a second admin to undo: refused.
+    if (params.username === auth.user.username && (body.disabled || (body.roles && !body.roles.includes('admin')))) {
+      throw new ApiError(409, 'OWN_ACCOUNT', 'you cannot disable your own account or remove your own admin role; another admin can');
+    }
+    return c.json(await deps.store.updateUser(params.username, body, auth.user.username));
   });
   return app;
 }
