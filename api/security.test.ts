@@ -133,6 +133,15 @@ describe('rate limits', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
+  it('when one client keeps arriving at the identity provider\'s callback, then each arrival counts as a sign-in attempt (each would make Lantern call the provider)', async () => {
+    const app = new Hono();
+    app.use('*', ...security({ loginRateLimitPerMinute: 3 }));
+    app.get('/v1/session/oidc/callback', (c) => c.json({ error: { code: 'OIDC_CODE_REJECTED', message: 'no' } }, 401));
+    const arrive = () => app.request('/v1/session/oidc/callback?code=stolen&state=guessed', at('localhost'));
+    for (let i = 0; i < 3; i++) expect((await arrive()).status).toBe(401);
+    expect((await arrive()).status).toBe(429);
+  });
+
   it('when API clients behind one address send their own bearer tokens, then each has its own budget', async () => {
     const { app } = appWith({ rateLimitPerMinute: 2 });
     const triage = (token?: string) => app.request('/v1/triage', at('localhost', { method: 'POST', body: '{}', headers: token ? { authorization: `Bearer ${token}` } : {} }));

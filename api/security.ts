@@ -43,8 +43,11 @@ const EXPENSIVE: readonly [method: string, path: RegExp][] = [
   ['POST', /^\/v1\/triage$/],
   ['GET', /^\/v1\/agreement\.csv$/],
 ];
-/** Password guessing: whatever the identity routes call their login. */
-const LOGIN: readonly [method: string, path: RegExp][] = [['POST', /^\/v1\/(auth\/)?(login|sessions?)$/]];
+/**
+ * Password guessing: whatever the identity routes call their login; and the identity provider's
+ * callback, each of which makes Lantern call the provider (a code to redeem).
+ */
+const LOGIN: readonly [method: string, path: RegExp][] = [['POST', /^\/v1\/(auth\/)?(login|sessions?)$/], ['GET', /^\/v1\/session\/oidc\/callback$/]];
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
