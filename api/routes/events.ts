@@ -39,7 +39,7 @@ export function eventRoutes(deps: ApiDeps) {
     method: 'get', path: '/v1/events', operationId: 'streamStudyEvents', access: ACCESS.patientData, tag: 'studies',
     summary: 'Server-Sent Events: one `study` event per committed change to a study',
     description: 'Each event\'s data is a StudyChange (`{ studyInstanceUid, change }`); a `: heartbeat` comment comes every 15 s. Events carry no clinical content: a client re-fetches what it shows.',
-    responses: { 200: { description: 'An event stream, open until the client leaves or its sign-in ends (expiry, sign-out, revoked token, disabled user: checked every 15 s, expiry to the moment), which a last `signed-out` event (data `{ reason: "expired" | "signed-out" }`) announces.', media: { type: 'text/event-stream', schema: { type: 'string', contentMediaType: 'text/event-stream', 'x-event-data': componentRef(studyChange) } } } },
+    responses: { 200: { description: 'An event stream, open until the client leaves or its sign-in ends (at expiry and at a sign-out in this process at once; an idle timeout, revoked token or disabled user within 15 s), which a last `signed-out` event (data `{ reason: "expired" | "signed-out" }`) announces.', media: { type: 'text/event-stream', schema: { type: 'string', contentMediaType: 'text/event-stream', 'x-event-data': componentRef(studyChange) } } } },
   }, (c, { auth }) => {
     // nginx and similar buffer responses unless told not to; a buffered stream is no stream.
     c.header('X-Accel-Buffering', 'no');
