@@ -1,3 +1,4 @@
+import { studyRead, type StudyReadKind } from '../store/read-audits.ts';
 import type { ApiDeps } from './deps.ts';
 import type { Authenticated } from './auth.ts';
 
@@ -8,12 +9,9 @@ import type { Authenticated } from './auth.ts';
  * it throws AuditUnavailableError (503) only while the audit cannot keep up.
  */
 
-/** What of a study was read: its view, a frame, its accountability bundle, or their de-identified forms. */
-export type StudyReadKind = 'view' | 'frames' | 'export' | 'deidentified-view' | 'deidentified-frames';
-
-/** `study.viewed`, entity the study (its real Study Instance UID, as every other record of it). */
+/** `study.viewed` of one study (store/read-audits.ts `studyRead`). */
 export function auditStudyRead(deps: Pick<ApiDeps, 'store'>, auth: Authenticated, studyInstanceUid: string, what: StudyReadKind): void {
-  deps.store.recordRead(auth.user.username, { action: 'study.viewed', entityType: 'study', entityId: studyInstanceUid, what });
+  deps.store.recordRead(auth.user.username, studyRead(studyInstanceUid, what));
 }
 
 /**

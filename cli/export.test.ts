@@ -89,6 +89,19 @@ describe('lantern export --deidentify', () => {
     expect(Object.keys(mapping.uids).length).toBeGreaterThan(0);
   });
 
+  it('when instances are written, then each is reported with its original study (what the command audits as study.viewed), and none that consent kept', () => {
+    const [refused] = studyFiles.map((file) => parseDicom(new Uint8Array(fs.readFileSync(file))).meta.sopInstanceUid);
+    const decisions = new Map<string, WithheldCode | null>(sharing);
+    decisions.set(refused, 'patient-refused');
+    const reported: string[] = [];
+    const manifest = exportDeidentified(options(path.join(work, 'export-reported'), { studies: [], sharing: decisions, onExported: (uid) => reported.push(uid) }));
+    expect(reported).toHaveLength(manifest.instances.length);
+    expect(reported.filter((uid) => uid === studyUid)).toHaveLength(1);
+    const stored = fs.readdirSync(blobDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+      .map((e) => parseDicom(new Uint8Array(fs.readFileSync(path.join(e.parentPath, e.name)))).meta.studyInstanceUid);
+    expect(new Set(reported)).toEqual(new Set(stored));
+  });
+
   it('when all studies are exported twice with one key file, then both exports agree; without it, they do not', () => {
     const keyFile = path.join(work, 'key');
     fs.writeFileSync(keyFile, new Uint8Array(32).fill(3));

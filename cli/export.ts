@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config.ts';
@@ -9,6 +10,7 @@ import { createDeidentifyContext, deidentify, PROFILE_EDITION } from '../dicom/d
 import type { WithheldCode } from '../contract/consent.ts';
 import { ALL_SITES } from '../store/store.ts';
 import { openStore } from '../store/open.ts';
+import { studyRead } from '../store/read-audits.ts';
 
 /**
  * `lantern export --deidentify`: de-identified copies of stored studies for a model team.
@@ -43,6 +45,8 @@ export interface ExportOptions {
    * are unknown, so it is not shared either.
    */
   sharing: ReadonlyMap<string, WithheldCode | null>;
+  /** Called with each written instance's original Study Instance UID: how the command audits what left. */
+  onExported?: (studyInstanceUid: string) => void;
 }
 
 export interface ExportManifest {
@@ -121,6 +125,7 @@ export function exportDeidentified(options: ExportOptions, onProgress?: (done: n
         sopClassUid: out.sopClassUid, modality: out.modality, transferSyntaxUid: out.transferSyntaxUid, patient: out.patientPseudonym,
         sha256: createHash('sha256').update(out.bytes).digest('hex'), bytes: out.bytes.length, burnedInAnnotation: out.burnedInAnnotation,
       });
+      options.onExported?.(instance.meta.studyInstanceUid);
     } catch (error) {
       if (!(error instanceof DicomError)) throw error;
       manifest.refused.push({
@@ -157,9 +162,11 @@ export function exportCommand(): Command {
       const config = loadConfig();
       // Reading decisions changes no study, so nothing here is ever prioritised.
       const store = await openStore({ ...config, prioritise: () => ({ priority: 0, why: '', whyZh: '' }) });
-      const sharing = await store.sharingDecisions(ALL_SITES).finally(() => store.close());
-      const manifest = exportDeidentified({
+      // Each study that leaves is a read of its patient data: one study.viewed record per study, written as the store closes.
+      const actor = `lantern export (${os.userInfo().username})`;
+      const manifest = await store.sharingDecisions(ALL_SITES).then((sharing) => exportDeidentified({
         sharing,
+        onExported: (studyInstanceUid) => store.recordRead(actor, studyRead(studyInstanceUid, 'deidentified-export')),
         blobDir: flags.blobDir ?? config.blobDir,
         out: flags.out,
         studies: flags.study ?? [],
@@ -168,7 +175,7 @@ export function exportCommand(): Command {
         burnedInAnnotation: flags.flagBurnedIn ? 'flag' : 'refuse',
         retainLongitudinalModifiedDates: !flags.removeDates,
         retainPatientCharacteristics: flags.retainPatientCharacteristics ?? false,
-      });
+      })).finally(() => store.close());
       const studies = new Set(manifest.instances.map((one) => one.studyInstanceUid)).size;
       const notShared = Object.values(manifest.withheld).reduce((a, b) => a + b, 0);
       console.log(`${manifest.instances.length} instances of ${studies} studies written to ${flags.out}; ${manifest.refused.length} not exported (see manifest.json); ${notShared} withheld by consent or not recorded`);

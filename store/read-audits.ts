@@ -45,6 +45,16 @@ export interface PatientDataRead {
   studies?: readonly string[];
 }
 
+/**
+ * What of a study was read: its view, a frame, its accountability bundle, or their
+ * de-identified forms (the model teams' routes, `lantern export --deidentify`).
+ */
+export type StudyReadKind = 'view' | 'frames' | 'export' | 'deidentified-view' | 'deidentified-frames' | 'deidentified-export';
+
+/** A read of one study's data: `study.viewed`, entity the study (its real Study Instance UID, as every other record of it). */
+export const studyRead = (studyInstanceUid: string, what: StudyReadKind): PatientDataRead =>
+  ({ action: 'study.viewed', entityType: 'study', entityId: studyInstanceUid, what });
+
 interface OpenRecord {
   actor: string;
   read: Omit<PatientDataRead, 'what' | 'studies'>;
