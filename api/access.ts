@@ -21,7 +21,7 @@ export const ACCESS = {
   calculate: ['radiologist', 'grassroots-doctor', 'consultant'],
   /**
    * Studies de-identified (PS3.15 Basic Profile, pseudonyms, shifted dates) for building and
-   * checking models. A model-team user who needs identified data is granted a clinical role.
+   * checking models. A model-team user who needs identified data is granted a clinical role (PATCH /v1/users/{username}).
    */
   research: ['model-team'],
   /** How readers received each model (no patient data). */

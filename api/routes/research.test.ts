@@ -138,10 +138,13 @@ describe('de-identified studies for model teams', () => {
     expect((await detail('not-a-uid')).status).toBe(422);
   });
 
-  it('when it asks for the identified study, its frames or the worklist, then 403; a user granted a clinical role too reads both', async () => {
+  it('when it asks for the identified study, its frames or the worklist, then 403; once an admin grants it a clinical role, it reads both', async () => {
     expect((await team.client.study(stored[3].studyInstanceUid)).status).toBe(403);
     expect((await team.client.json('/v1/worklist')).status).toBe(403);
-    const granted = await api.signIn('ml.zhang', ['model-team', 'radiologist']);
+    const granted = await api.signIn('ml.zhang', ['model-team']);
+    expect((await granted.client.study(stored[3].studyInstanceUid)).status).toBe(403);
+    const grant = await api.client.json('/v1/users/ml.zhang', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ roles: ['model-team', 'radiologist'] }) });
+    expect(grant.status).toBe(200);
     expect((await granted.client.study(stored[3].studyInstanceUid)).status).toBe(200);
     expect((await granted.client.json('/v1/research/studies')).status).toBe(200);
     const clinician = await api.signIn('dr.li', ['radiologist']);
