@@ -55,6 +55,7 @@ function providerUnavailable(what: string, error: unknown): ApiError {
   return new ApiError(502, 'OIDC_PROVIDER_UNAVAILABLE', `the identity provider did not answer ${what}: ${(error as Error).message}`);
 }
 
+/** One closure of about 110 lines: discovery and the JWKS cache are state its methods share. */
 export function oidcClient(settings: OidcSettings) {
   let discovered: { at: number; document: Promise<Discovery>; jwks: Promise<ReturnType<typeof createRemoteJWKSet>> } | undefined;
 

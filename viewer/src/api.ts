@@ -1,7 +1,7 @@
 /**
  * Typed client for Lantern's HTTP API (docs/api.md). The viewer is served by the API
  * itself, so every call is same-origin and relative to the page: the app keeps working
- * when a reverse proxy mounts Lantern under a path prefix. One file (just over 300 lines)
+ * when a reverse proxy mounts Lantern under a path prefix. One file (about 340 lines)
  * because the session's CSRF token and the error handling are shared by every call; the
  * wire shapes themselves are the contract's.
  */
