@@ -54,11 +54,17 @@ export function createResearchView(deps: Pick<ApiDeps, 'store' | 'blobs' | 'deid
     }
   }
 
-  /** The real Study Instance UID behind a pseudonymous one: 404 for a pseudonym no study has. */
+  /**
+   * The real Study Instance UID behind a pseudonymous one: 404 for a pseudonym no study has,
+   * and for a study whose patient's consent keeps it inside its site (the list leaves it out
+   * and counts it; what it is withheld for is not said of one pseudonymous patient).
+   */
   async function studyOf(pseudonymousUid: string): Promise<string> {
     if (!studies.has(pseudonymousUid)) await (catchingUp ??= catchUp().finally(() => { catchingUp = undefined; }));
     const uid = studies.get(pseudonymousUid);
-    if (!uid) throw new ApiError(404, 'NOT_FOUND', `no study has the pseudonymous UID ${pseudonymousUid}`);
+    if (!uid || await deps.store.studyConsentWithheld(uid, 'sharing')) {
+      throw new ApiError(404, 'NOT_FOUND', `no study that may be shared has the pseudonymous UID ${pseudonymousUid}`);
+    }
     return uid;
   }
 
@@ -113,13 +119,17 @@ export function createResearchView(deps: Pick<ApiDeps, 'store' | 'blobs' | 'deid
   }
 
   return {
-    /** List rows for `items` (the worklist's order and filters); each study's pseudonym is indexed as it is shown. */
-    async list(filter: WorklistFilter, limit: number): Promise<{ items: ResearchStudySummary[]; shown: WorklistItem[] }> {
+    /**
+     * List rows for `items` (the worklist's order and filters) of the studies that may leave
+     * their site, and how many of the user's sites' studies consent keeps in; each study's
+     * pseudonym is indexed as it is shown.
+     */
+    async list(filter: WorklistFilter, limit: number): Promise<{ items: ResearchStudySummary[]; shown: WorklistItem[]; withheldByConsent: number }> {
       const ctx = context();
-      const shown = await deps.store.getWorklist(filter, limit);
+      const shown = await deps.store.getWorklist({ ...filter, shareableOnly: true }, limit);
       const items = shown.map((item) => summary(ctx, item, item.findings));
       items.forEach((item, i) => studies.set(item.pseudonymousUid, shown[i].studyInstanceUid));
-      return { items, shown };
+      return { items, shown, withheldByConsent: await deps.store.studiesWithheldFromSharing(filter.sites) };
     },
 
     /**

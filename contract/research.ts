@@ -74,7 +74,11 @@ export const researchStudySummary = z.object({
   decided: z.number().int(),
 }).meta({ id: 'ResearchStudySummary' });
 
-export const researchStudyList = z.object({ items: z.array(researchStudySummary) }).meta({ id: 'ResearchStudyList' });
+export const researchStudyList = z.object({
+  items: z.array(researchStudySummary),
+  /** Studies of the user's sites left out because their patient's consent keeps them inside the site (contract/consent.ts `sharing`). */
+  withheldByConsent: z.number().int(),
+}).meta({ id: 'ResearchStudyList' });
 
 export const researchInstance = z.object({
   sopInstanceUid: z.string(),

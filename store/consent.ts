@@ -98,6 +98,21 @@ export const consentAccess = {
     return policy;
   },
 
+  /** Why `purpose` is not allowed for the patient of a stored study, or undefined (also for a study not stored). */
+  async studyConsentWithheld({ db }: StoreContext, studyInstanceUid: string, purpose: ConsentPurpose): Promise<WithheldCode | undefined> {
+    const { rows: [row] } = await db.query<{ withheld: WithheldCode | null }>(
+      'select consent_withheld(site_id, patient_id, $2) as withheld from studies where study_instance_uid = $1', [studyInstanceUid, purpose]);
+    return optional(row?.withheld ?? null);
+  },
+
+  /** How many studies within `scope` consent keeps inside their site: what a model team's list says it leaves out. */
+  async studiesWithheldFromSharing({ db }: StoreContext, scope: SiteScope): Promise<number> {
+    const { rows: [row] } = await db.query<{ count: number }>(
+      `select count(*)::int as count from studies s
+        where ($1::text[] is null or s.site_id = any($1)) and consent_withheld(s.site_id, s.patient_id, 'sharing') is not null`, [sitesParam(scope)]);
+    return row.count;
+  },
+
   /**
    * Every stored instance within `scope` → null when it may leave its site, else why not.
    * What anything that shares data outside the site filters by (`lantern export`, research

@@ -55,9 +55,10 @@ export const studyReads = {
           and ($3::float8[] is null or exists (
                select 1 from unnest($3::float8[], $4::float8[]) as band(lo, hi)
                 where (band.lo is null or s.priority >= band.lo) and (band.hi is null or s.priority < band.hi)))
+          and ($7::boolean is not true or consent_withheld(s.site_id, s.patient_id, 'sharing') is null)
         order by s.status = 'reviewed', s.priority desc, s.received_at asc
         limit $5`,
-      [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min ?? null) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit, sitesParam(filter.sites)]);
+      [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min ?? null) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit, sitesParam(filter.sites), filter.shareableOnly ?? false]);
     return hydrate(db, studies.rows);
   },
 

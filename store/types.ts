@@ -98,6 +98,8 @@ export interface WorklistFilter {
   modalities?: string[];
   /** Half-open priority ranges [min, max); an absent end is unbounded. */
   priorityRanges?: { min?: number; max?: number }[];
+  /** Only studies whose patient's consent lets them leave the site: what model teams are shown. */
+  shareableOnly?: boolean;
 }
 
 

@@ -218,4 +218,22 @@ describe('sharing outside the site', () => {
     expect(exported.meta.patientId).toBe(manifest.instances[0].patient);
     expect(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')).not.toMatch(/PS1[01]/);
   });
+
+  it('when a model team lists de-identified studies, then only patients who may be shared are there, the others counted; a withdrawal takes a study out at once', async () => {
+    const team = (await api.signIn('ml-sun', ['model-team'])).client;
+    type List = { items: { pseudonymousUid: string }[]; withheldByConsent: number };
+    const studies = await api.store.getWorklist({ sites: ['main'] }, 1000);
+    const shareable = studies.filter((s) => s.patientId === 'PS09');
+    const before = await team.json<List>('/v1/research/studies?limit=200');
+    expect(before.status).toBe(200);
+    expect(before.body.items).toHaveLength(shareable.length);
+    expect(before.body.withheldByConsent).toBe(studies.length - shareable.length);
+
+    const [{ pseudonymousUid }] = before.body.items;
+    expect((await team.json(`/v1/research/studies/${pseudonymousUid}`)).status).toBe(200);
+    expect((await record(mainDoctor, { patientId: 'PS09', purpose: 'sharing', decision: 'refused' })).status).toBe(200);
+    const after = await team.json<List>('/v1/research/studies?limit=200');
+    expect(after.body).toEqual({ items: [], withheldByConsent: studies.length });
+    expect((await team.json(`/v1/research/studies/${pseudonymousUid}`)).status).toBe(404);
+  });
 });

@@ -69,6 +69,9 @@ describe('de-identified studies for model teams', () => {
 
   beforeAll(async () => {
     api = await startTestApi();
+    // Sharing outside the site is opt-in by default (consent.test.ts tells that story); this clinic's patients agreed to it by policy.
+    const policy = await api.client.json('/v1/sites/main/consent-policy', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ purpose: 'sharing', mode: 'opt-out' }) });
+    expect(policy.status).toBe(200);
     const { status, body } = await api.client.stow(uploads);
     expect(status).toBe(200);
     expect(body.failed).toEqual([]);

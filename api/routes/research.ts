@@ -23,16 +23,16 @@ export function researchRoutes(deps: ApiDeps) {
   mount(app, {
     method: 'get', path: '/v1/research/studies', operationId: 'listResearchStudies', access: ACCESS.research, tag: 'research',
     summary: 'Studies de-identified for model teams, in worklist order',
-    description: 'PS3.15 Annex E Basic Profile with modified dates, over the installation\'s key: pseudonyms and shifted dates are stable across calls. Filters as the worklist\'s.',
+    description: 'PS3.15 Annex E Basic Profile with modified dates, over the installation\'s key: pseudonyms and shifted dates are stable across calls. Filters as the worklist\'s. Only studies whose patient\'s consent lets them leave the site (their site\'s sharing policy and the patient\'s decision); the others are counted in withheldByConsent.',
     query: researchListQuery,
     responses: { 200: { description: 'The studies.', json: researchStudyList } },
     errors: { 503: AUDIT_UNAVAILABLE },
   }, async (c, { query, auth }) => {
-    const { items, shown } = await view.list({
+    const { items, shown, withheldByConsent } = await view.list({
       sites: auth.user.sites, statuses: query.status, modalities: query.modality, priorityRanges: query.priority?.map((band) => PRIORITY_BANDS[band]),
     }, query.limit);
     auditListRead(deps, auth, 'research', shown.map((s) => s.studyInstanceUid));
-    return c.json({ items });
+    return c.json({ items, withheldByConsent });
   });
 
   mount(app, {
@@ -40,7 +40,7 @@ export function researchRoutes(deps: ApiDeps) {
     summary: 'One study de-identified: AI findings with model provenance, decisions by pseudonymous readers, images',
     params: researchStudyParams,
     responses: { 200: { description: 'The study.', json: researchStudy } },
-    errors: { 404: 'No study of the user\'s sites has that pseudonymous UID.', 503: AUDIT_UNAVAILABLE },
+    errors: { 404: 'No study of the user\'s sites that may be shared (consent) has that pseudonymous UID.', 503: AUDIT_UNAVAILABLE },
   }, async (c, { params, auth }) => {
     const { study, studyInstanceUid } = await view.study(params.pseudonymousUid, auth.user.sites);
     auditStudyRead(deps, auth, studyInstanceUid, 'deidentified-view');
