@@ -252,6 +252,20 @@ describe('signing in with the hospital\'s OpenID Connect provider', () => {
     expect(idAsBearer.body.error.message).toMatch(/"aud" claim/);
   });
 
+  it('when Lantern\'s account of a provider user is disabled, then neither a new sign-in nor their provider token gets in (403 USER_DISABLED), whatever the provider says', async () => {
+    const { access_token } = await programTokens('wei');
+    await api.store.db.query("update users set disabled_at = now() where username = 'wei.zhang'");
+    try {
+      const { response } = await signIn('wei');
+      expect(response.status).toBe(403);
+      expect((await answer<ErrorBody>(response, 'GET', callbackPath)).error.code).toBe('USER_DISABLED');
+      const bearer = await apiClient(api.url, access_token).json<ErrorBody>('/v1/worklist');
+      expect([bearer.status, bearer.body.error.code]).toEqual([403, 'USER_DISABLED']);
+    } finally {
+      await api.store.db.query("update users set disabled_at = null where username = 'wei.zhang'");
+    }
+  });
+
   it('when the provider rotates its signing key, then a token signed with the new key works at once (the JWKS is fetched again), and one with the old key still does', async () => {
     const before = (await programTokens('wei')).access_token;
     expect((await apiClient(api.url, before).json('/v1/worklist')).status).toBe(200);
