@@ -81,6 +81,14 @@ export interface LanternConfig {
   /** How long a calculation waits for its audit record before answering 503. Env `LANTERN_AUDIT_WAIT_MS`, default 2000. */
   auditWaitMs: number;
   /**
+   * A remote witness of the audit chain's signed heads (another Lantern, e.g. the county hospital's): each checkpoint is
+   * also sent there, so a chain rewritten and re-signed on this box is caught against what the witness saw. Env
+   * `LANTERN_AUDIT_WITNESS_URL` (HTTPS; plain HTTP only to a loopback address) and `LANTERN_AUDIT_WITNESS_TOKEN` (a bearer
+   * token of an admin at the witness), set together; `LANTERN_AUDIT_WITNESS_LAG_S` (default 300): how long a head may stay
+   * undelivered before health turns degraded. Unset: no witness.
+   */
+  auditWitness?: AuditWitnessSettings;
+  /**
    * The de-identification key behind the model teams' views (`/v1/research/…`; created 0600 when missing): keep it to keep
    * their pseudonyms stable. Env `LANTERN_DEIDENTIFY_KEY`, default (unset) `<dataDir>/research/deidentify.key`.
    */
@@ -164,6 +172,13 @@ export interface OidcSettings {
   jwksCooldownSeconds: number;
 }
 
+/** Where the audit chain's heads are witnessed (store/audit-witness.ts); every field from `LANTERN_AUDIT_WITNESS_*`. */
+export interface AuditWitnessSettings {
+  url: string;
+  token: string;
+  maxLagSeconds: number;
+}
+
 export const repoRoot = path.dirname(fileURLToPath(import.meta.url));
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -208,6 +223,25 @@ function oidcSettings(env: NodeJS.ProcessEnv): OidcSettings | undefined {
     apiAudience,
     jwksCooldownSeconds: integer(env, 'LANTERN_OIDC_JWKS_COOLDOWN_S', 30, 0),
   };
+}
+
+function auditWitness(env: NodeJS.ProcessEnv): AuditWitnessSettings | undefined {
+  const url = env.LANTERN_AUDIT_WITNESS_URL || undefined;
+  const token = env.LANTERN_AUDIT_WITNESS_TOKEN || undefined;
+  if (!url && !token) return undefined;
+  if (!url || !token) throw new Error('LANTERN_AUDIT_WITNESS_URL and LANTERN_AUDIT_WITNESS_TOKEN must be set together');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`LANTERN_AUDIT_WITNESS_URL is not a URL: "${url}"`);
+  }
+  // The token is an admin's at the witness: it must not cross a network in clear text.
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
+    throw new Error(`LANTERN_AUDIT_WITNESS_URL must be https (plain http only to a loopback address), got "${url}"`);
+  }
+  return { url, token, maxLagSeconds: integer(env, 'LANTERN_AUDIT_WITNESS_LAG_S', 300, 1) };
 }
 
 /** `LANTERN_OIDC_ROLE_MAP`, checked at start: a typo in a role name would otherwise lock a whole department out. */
@@ -257,6 +291,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     auditCheckpointFile: env.LANTERN_AUDIT_CHECKPOINTS ? path.resolve(env.LANTERN_AUDIT_CHECKPOINTS) : undefined,
     auditCheckpointSeconds: integer(env, 'LANTERN_AUDIT_CHECKPOINT_S', 10, 0),
     auditWaitMs: integer(env, 'LANTERN_AUDIT_WAIT_MS', 2000, 1),
+    auditWitness: auditWitness(env),
     deidentifyKeyFile: env.LANTERN_DEIDENTIFY_KEY ? path.resolve(env.LANTERN_DEIDENTIFY_KEY) : undefined,
     readAuditWindowSeconds: integer(env, 'LANTERN_READ_AUDIT_WINDOW_S', 300, 1, 3600),
     ...tlsFiles(env),

@@ -1,10 +1,13 @@
 /**
  * `lantern audit export | bundle | checkpoint` fetch from a running Lantern (an admin's
  * token); `lantern audit verify` needs nothing but the file and the public key: no
- * database, no network, so whoever receives a segment or a bundle can check it.
+ * database, no network, so whoever receives a segment or a bundle can check it. With
+ * `--witness`, it also asks the chain's witness (another Lantern) for the heads it holds.
  */
 import fs from 'node:fs';
 import { verifyAuditDocument, type DocumentVerification } from '../store/audit-offline.ts';
+import { parsePublicKey } from '../store/audit-seal.ts';
+import { fetchWitnessedHeads } from '../store/audit-witness.ts';
 
 export interface RemoteOptions {
   url: string;
@@ -31,16 +34,20 @@ export function writeDocument(file: string, document: unknown): string {
 /**
  * Verifies a segment or bundle file. `keyFile` is the trusted public key (PEM); without
  * one, the key inside the file is used, which proves the file is unaltered since signing
- * but not who signed it.
+ * but not who signed it. With `witness`, also against every head the witness holds for
+ * that key (a witness that cannot be asked is an Error: nothing was verified against it).
  */
-export function verifyFile(file: string, keyFile?: string): DocumentVerification {
+export async function verifyFile(file: string, keyFile?: string, witness?: RemoteOptions & { token: string }): Promise<DocumentVerification> {
   let document: unknown;
   try {
     document = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (error) {
     return { ok: false, kind: 'unknown', checked: 0, key: keyFile ? 'given' : 'embedded', problems: [`${file} is not JSON: ${(error as Error).message}`] };
   }
-  return verifyAuditDocument(document, keyFile ? fs.readFileSync(keyFile, 'utf8') : undefined);
+  const keyPem = keyFile ? fs.readFileSync(keyFile, 'utf8') : undefined;
+  const keyId = keyPem ? parsePublicKey(keyPem).keyId : String((document as { keyId?: unknown } | null)?.keyId);
+  const witnessed = witness ? await fetchWitnessedHeads(witness, keyId) : undefined;
+  return verifyAuditDocument(document, keyPem, witnessed);
 }
 
 /** The lines `lantern audit verify` prints. */
@@ -48,6 +55,7 @@ export function describeVerification(file: string, result: DocumentVerification)
   const head = result.head ? `, anchored to the head signed at seq ${result.head.seq} (${result.head.at})` : '';
   const lines = [`${file}: ${result.kind}, ${result.checked} records checked${head}`];
   if (result.key === 'embedded') lines.push('warning: no --key given; checked against the key inside the file (proves it is unaltered, not who signed it)');
+  if (result.witnessHeads !== undefined) lines.push(`compared with ${result.witnessHeads} heads the witness received`);
   lines.push(result.ok ? 'VERIFIED' : `NOT VERIFIED (${result.problems.length} problems)`, ...result.problems.map((p) => `  - ${p}`));
   return lines;
 }

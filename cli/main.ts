@@ -68,13 +68,18 @@ remote(audit.command('checkpoint'))
   .description('sign the chain\'s head now and append it to the checkpoint file')
   .action(async (options: RemoteOptions) => console.log(JSON.stringify(await fetchAudit(options, '/v1/audit/checkpoint', 'POST'))));
 audit.command('verify')
-  .description('verify an exported segment or a bundle offline (no database, no network)')
+  .description('verify an exported segment or a bundle offline (no database, no network), or also against the chain\'s witness')
   .argument('<file>')
   .option('--key <file>', 'the trusted public key (default: LANTERN_AUDIT_KEY + ".pub" when it exists)')
-  .action((file: string, options: { key?: string }) => {
+  .option('--witness <url>', 'also compare with the heads this witness (another Lantern) received for the key; export the segment to the head')
+  .option('--witness-token <token>', 'an admin\'s API token at the witness (default: LANTERN_AUDIT_WITNESS_TOKEN)')
+  .action(async (file: string, options: { key?: string; witness?: string; witnessToken?: string }) => {
     const config = loadConfig();
     const fallback = `${config.auditKeyFile ?? path.join(config.dataDir, 'audit', 'signing-key.pem')}.pub`;
-    const result = verifyFile(file, options.key ?? (fs.existsSync(fallback) ? fallback : undefined));
+    const token = options.witnessToken ?? config.auditWitness?.token;
+    if (options.witness && !token) throw new Error('--witness needs --witness-token (or LANTERN_AUDIT_WITNESS_TOKEN)');
+    const witness = options.witness && token ? { url: options.witness, token } : undefined;
+    const result = await verifyFile(file, options.key ?? (fs.existsSync(fallback) ? fallback : undefined), witness);
     for (const line of describeVerification(file, result)) console.log(line);
     process.exitCode = result.ok ? 0 : 1;
   });

@@ -54,7 +54,51 @@ export const auditVerification = z.object({
     /** Records newer than the latest checkpoint: not yet protected against truncation or re-hashing. */
     unanchored: z.number().int(),
   }).optional(),
+  /** With `witness=true`: how many of the compared heads came from the witness, and the newest of them. */
+  witness: z.object({
+    url: z.string(),
+    heads: z.number().int(),
+    latest: z.object({ seq: z.number().int(), hash: z.string(), at: z.string() }).optional(),
+  }).optional(),
 }).meta({ id: 'AuditVerification' });
+
+/** `GET /v1/audit/verify`: `witness=true` also compares the chain with the heads this Lantern's witness holds. */
+export const auditVerifyQuery = z.object({
+  witness: z.enum(['true', 'false']).optional(),
+});
+
+/**
+ * `POST /v1/audit/witness`: another Lantern's signed head, to be remembered outside its box.
+ * `publicKey` (SPKI PEM) introduces its key on first contact; the witness trusts the key a
+ * keyId was first introduced with (the keyId is a hash of that key, so no other key can
+ * claim it later).
+ */
+export const witnessHeadSubmission = z.object({
+  seq: z.number().int().min(0),
+  hash: z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in lower-case hex'),
+  at: z.string().max(40),
+  keyId: z.string().regex(/^[0-9a-f]{16}$/, 'a key id: 16 lower-case hex'),
+  signature: z.string().max(200),
+  publicKey: z.string().max(1000).optional(),
+});
+
+/** What the witness did with a head: `new` (appended) or `already` (it held this very head). */
+export const witnessReceipt = z.object({
+  keyId: z.string(),
+  seq: z.number().int(),
+  witnessed: z.enum(['new', 'already']),
+}).meta({ id: 'WitnessReceipt' });
+
+export const witnessKeyParams = z.object({ keyId: z.string().regex(/^[0-9a-f]{16}$/, 'a key id: 16 lower-case hex') });
+
+/** `GET /v1/audit/witness/{keyId}`: every head witnessed for one chain's key, oldest first. */
+export const witnessedHeads = z.object({
+  keyId: z.string(),
+  publicKey: z.string(),
+  introducedBy: z.string(),
+  introducedAt: z.string(),
+  heads: z.array(signedHead.extend({ receivedAt: z.string(), receivedBy: z.string() })),
+}).meta({ id: 'WitnessedHeads' });
 
 /** `GET /v1/audit/export`: records `from`–`to` (default: the whole chain, at most 50,000). */
 export const auditExportQuery = z.object({

@@ -9,7 +9,23 @@ export const health = z.object({
   audit: z.object({
     state: z.enum(['ok', 'degraded']),
     records: z.object({ state: z.enum(['ok', 'degraded']), pending: z.number().int(), quarantined: z.number().int(), lastError: z.string().optional(), lastErrorAt: z.string().optional() }),
-    checkpoints: z.object({ state: z.enum(['ok', 'degraded']), lastCheckpoint: z.object({ seq: z.number().int(), at: z.string() }).optional(), checkpointError: z.string().optional() }),
+    checkpoints: z.object({
+      state: z.enum(['ok', 'degraded']),
+      lastCheckpoint: z.object({ seq: z.number().int(), at: z.string() }).optional(),
+      checkpointError: z.string().optional(),
+      /**
+       * The remote witness, when one is configured: degraded while a head has waited longer than
+       * `LANTERN_AUDIT_WITNESS_LAG_S` or the witness refused one (evidence against this chain).
+       */
+      witness: z.object({
+        state: z.enum(['ok', 'degraded']),
+        url: z.string(),
+        delivered: z.object({ seq: z.number().int(), at: z.string() }).optional(),
+        pending: z.object({ seq: z.number().int(), since: z.string() }).optional(),
+        lastError: z.string().optional(),
+        refused: z.boolean(),
+      }).optional(),
+    }),
   }).optional(),
   models: z.array(z.object({ id: z.string(), version: z.string(), task: z.string(), weightsSha256: z.string() })),
 }).meta({ id: 'Health' });

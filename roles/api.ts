@@ -55,10 +55,11 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     dataDir: config.dataDir,
     prioritise: createStudyPrioritiser(registry),
     onChange: events.emit,
-    onAuditError: (error) => logger.error({ err: error }, 'audit trail: a record or checkpoint could not be written'),
+    onAuditError: (error) => logger.error({ err: error }, 'audit trail: a record, a checkpoint or its delivery to the witness failed'),
     auditKeyFile: config.auditKeyFile,
     auditCheckpointFile: config.auditCheckpointFile,
     auditCheckpointSeconds: config.auditCheckpointSeconds,
+    auditWitnessTarget: config.auditWitness && { url: config.auditWitness.url, token: config.auditWitness.token, maxLagMs: config.auditWitness.maxLagSeconds * 1000 },
     auditWaitMs: config.auditWaitMs,
     readAuditWindowMs: config.readAuditWindowSeconds * 1000,
   });

@@ -3,10 +3,13 @@
  * periodically, on demand and at close, and a verification that compares the chain with
  * them. The hash chain alone detects an edited, deleted or swapped record; the
  * checkpoints add truncation (a head older than one signed before) and re-hashing (a
- * different hash at a signed seq), which a chain without a key cannot see.
+ * different hash at a signed seq), which a chain without a key cannot see. The heads a
+ * remote witness holds (audit-witness.ts) are compared the same way, and catch what the
+ * file cannot: a checkpoint file rewritten and re-signed by whoever holds the key.
  */
 import { auditHead, GENESIS_HASH, replayChain, type AuditVerification } from './audit.ts';
 import { appendCheckpoint, headSignatureValid, readCheckpoints, signHead, type AuditKey, type SignedHead } from './audit-seal.ts';
+import type { WitnessTarget } from './audit-witness.ts';
 import type { Queryable } from './db.ts';
 import { AuditBrokenError } from './shared.ts';
 
@@ -16,6 +19,8 @@ export interface AuditSeal {
   checkpointFile: string;
   /** How often the head is checkpointed when it moved; 0 = only on demand and at close. */
   intervalMs: number;
+  /** Where each checkpoint is also sent, to be remembered outside this box; none by default. */
+  witness?: WitnessTarget;
 }
 
 export interface AnchoredVerification extends AuditVerification {
@@ -36,12 +41,14 @@ export interface AnchoredVerification extends AuditVerification {
 }
 
 /**
- * Replays the chain and compares it with every checkpoint: the newest signed seq must
- * still exist, and at every signed seq the stored hash must be the signed one.
+ * Replays the chain and compares it with every checkpoint (and every head `witnessed`
+ * elsewhere): the newest signed seq must still exist, and at every signed seq the stored
+ * hash must be the signed one.
  */
-export async function verifyAnchored(db: Queryable, key: Pick<AuditKey, 'publicKey' | 'keyId'>, lines: (SignedHead | null)[]): Promise<AnchoredVerification> {
+export async function verifyAnchored(db: Queryable, key: Pick<AuditKey, 'publicKey' | 'keyId'>, lines: (SignedHead | null)[], witnessed: SignedHead[] = []): Promise<AnchoredVerification> {
   const invalid = lines.findIndex((h) => h === null || (h.keyId === key.keyId && !headSignatureValid(key, h)));
-  const heads = lines.filter((h): h is SignedHead => h !== null && h.keyId === key.keyId && h.seq > 0);
+  const forgedWitnessed = witnessed.find((h) => !headSignatureValid(key, h));
+  const heads = [...lines, ...witnessed].filter((h): h is SignedHead => h !== null && h.keyId === key.keyId && h.seq > 0);
   const { verification, head, hashesAt } = await replayChain(db, new Set(heads.map((h) => h.seq)));
   const latest = heads.reduce<SignedHead | undefined>((a, h) => (!a || h.seq > a.seq ? h : a), undefined);
   const anchor = {
@@ -53,6 +60,9 @@ export async function verifyAnchored(db: Queryable, key: Pick<AuditKey, 'publicK
   if (!verification.intact) return verification;
   if (invalid >= 0) {
     return { ...verification, intact: false, reason: 'checkpoint', detail: `checkpoint line ${invalid + 1} is not a validly signed head: the checkpoint file was altered`, anchor };
+  }
+  if (forgedWitnessed) {
+    return { ...verification, intact: false, reason: 'checkpoint', detail: `the witness holds a head at seq ${forgedWitnessed.seq} not validly signed by this chain's key: the witness's store was altered`, anchor };
   }
   if (latest && latest.seq > head.seq) {
     return { ...verification, intact: false, firstBrokenSeq: head.seq + 1, reason: 'truncated',
@@ -69,10 +79,15 @@ export async function verifyAnchored(db: Queryable, key: Pick<AuditKey, 'publicK
   return { ...verification, anchor };
 }
 
-/** Checkpoints of one store's chain: `checkpoint()` on demand, a timer between `start()` and `stop()`, one at stop. */
-export function auditCheckpoints(db: Queryable, seal: AuditSeal, onError: (error: unknown) => void) {
+/**
+ * Checkpoints of one store's chain: `checkpoint()` on demand, a timer between `start()` and
+ * `stop()`, one at stop. `onSigned` hears of each head appended, and of the newest one in
+ * the file at once (a witness it may not have reached yet).
+ */
+export function auditCheckpoints(db: Queryable, seal: AuditSeal, onError: (error: unknown) => void, onSigned?: (head: SignedHead) => void) {
   const valid = readCheckpoints(seal.checkpointFile).filter((h): h is SignedHead => h !== null && headSignatureValid(seal.key, h));
   let last = valid.reduce<SignedHead | undefined>((a, h) => (!a || h.seq >= a.seq ? h : a), undefined);
+  if (last) onSigned?.(last);
   let chain: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let lastError: { message: string; at: string } | undefined;
@@ -94,6 +109,7 @@ export function auditCheckpoints(db: Queryable, seal: AuditSeal, onError: (error
     const signed = signHead(seal.key, head.seq === 0 ? { seq: 0, hash: GENESIS_HASH } : head);
     appendCheckpoint(seal.checkpointFile, signed);
     last = signed;
+    onSigned?.(signed);
     return signed;
   }
 
@@ -116,7 +132,7 @@ export function auditCheckpoints(db: Queryable, seal: AuditSeal, onError: (error
       timer = undefined;
       await checkpoint().catch(() => undefined);
     },
-    verify: () => verifyAnchored(db, seal.key, readCheckpoints(seal.checkpointFile)),
+    verify: (witnessed?: SignedHead[]) => verifyAnchored(db, seal.key, readCheckpoints(seal.checkpointFile), witnessed),
     status: () => ({
       state: lastError ? 'degraded' as const : 'ok' as const,
       ...(last ? { lastCheckpoint: { seq: last.seq, at: last.at } } : {}),

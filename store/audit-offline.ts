@@ -1,6 +1,7 @@
 /**
  * Verifies an exported segment or an accountability bundle with nothing but the file and
- * the public key: no database, no network. What `lantern audit verify <file>` runs.
+ * the public key: no database, no network. What `lantern audit verify <file>` runs; with
+ * `--witness`, the heads a remote witness holds (fetched by the CLI) are compared too.
  */
 import { auditHash, GENESIS_HASH, type StoredAuditRecord } from './audit.ts';
 import { BUNDLE_FORMAT, SEGMENT_FORMAT, type AccountabilityBundle, type AuditSegment } from './audit-export.ts';
@@ -16,11 +17,16 @@ export interface DocumentVerification {
   head?: { seq: number; hash: string; at: string };
   /** Where the key came from: given by the verifier, or only the document's own (integrity, not origin). */
   key: 'given' | 'embedded';
+  /** Heads a witness holds that were compared with the document, when some were given. */
+  witnessHeads?: number;
   problems: string[];
 }
 
-/** Checks `document` (parsed JSON) against `trustedKeyPem`, or the document's own key when none is given. */
-export function verifyAuditDocument(document: unknown, trustedKeyPem?: string): DocumentVerification {
+/**
+ * Checks `document` (parsed JSON) against `trustedKeyPem`, or the document's own key when
+ * none is given; and against `witnessed`, the heads a witness holds for that key, when given.
+ */
+export function verifyAuditDocument(document: unknown, trustedKeyPem?: string, witnessed?: SignedHead[]): DocumentVerification {
   const doc = (document ?? {}) as { format?: unknown; publicKey?: unknown; keyId?: unknown };
   const kind = doc.format === SEGMENT_FORMAT ? 'segment' : doc.format === BUNDLE_FORMAT ? 'bundle' : 'unknown';
   const base = { kind, key: trustedKeyPem ? 'given' : 'embedded', checked: 0 } as const;
@@ -33,8 +39,33 @@ export function verifyAuditDocument(document: unknown, trustedKeyPem?: string): 
   }
   const problems: string[] = [];
   if (doc.keyId !== key.keyId) problems.push(`signed by key ${doc.keyId}, not by the key given (${key.keyId})`);
-  const result = kind === 'segment' ? checkSegment(doc as unknown as AuditSegment, key, problems) : checkBundle(doc as unknown as AccountabilityBundle, key, problems);
-  return { ...base, ...result, ok: problems.length === 0, problems };
+  const { end, hashAt, ...result } = kind === 'segment' ? checkSegment(doc as unknown as AuditSegment, key, problems) : checkBundle(doc as unknown as AccountabilityBundle, key, problems);
+  if (witnessed) checkAgainstWitness(witnessed, key, hashAt, end, problems);
+  return { ...base, ...result, ...(witnessed ? { witnessHeads: witnessed.length } : {}), ok: problems.length === 0, problems };
+}
+
+/**
+ * The document against what a witness saw: at every seq both know, the witness's hash; and
+ * no witnessed head beyond the document's end that was signed before the document was made
+ * (the chain was longer then than the document says). A witnessed head not signed by the
+ * key is the witness's own store altered.
+ */
+function checkAgainstWitness(witnessed: SignedHead[], key: AuditPublicKey, hashAt: Map<number, string>, end: { seq: number; at: string } | undefined, problems: string[]) {
+  for (const head of witnessed) {
+    if (!headSignatureValid(key, head)) {
+      problems.push(`the witness holds a head at seq ${head.seq} not signed by this key: the witness's store was altered`);
+      continue;
+    }
+    const stored = hashAt.get(head.seq);
+    if (stored !== undefined && stored !== head.hash) {
+      problems.push(`the hash at seq ${head.seq} differs from the head the witness received (signed at ${head.at}): the chain was rewritten and re-signed`);
+    }
+  }
+  const beyond = witnessed.filter((h) => end && h.seq > end.seq && h.at < end.at && headSignatureValid(key, h)).sort((a, b) => b.seq - a.seq)[0];
+  if (end && beyond) {
+    problems.push(`the witness received a head at seq ${beyond.seq} signed at ${beyond.at}, before this document was made, but it ends at ${end.seq}: `
+      + `records ${end.seq + 1}–${beyond.seq} were removed from the chain (or the segment was exported with --to; export to the head to compare with the witness)`);
+  }
 }
 
 function checkSegment(segment: AuditSegment, key: AuditPublicKey, problems: string[]) {
@@ -64,13 +95,18 @@ function checkSegment(segment: AuditSegment, key: AuditPublicKey, problems: stri
   const newest = signed.reduce<SignedHead | undefined>((a, h) => (!a || h.seq > a.seq ? h : a), undefined);
   if (last && newest && newest.seq > last.seq) problems.push(`a head at seq ${newest.seq} was signed but the segment ends at ${last.seq}: records were removed from its end`);
   if (last && !signed.some((h) => h.seq === last.seq && h.hash === last.hash)) problems.push(`no signed head covers the newest record (${last.seq}): the end of the segment is not anchored`);
-  return { checked: records.length, ...(newest ? { head: { seq: newest.seq, hash: newest.hash, at: newest.at } } : {}) };
+  return {
+    checked: records.length,
+    ...(newest ? { head: { seq: newest.seq, hash: newest.hash, at: newest.at } } : {}),
+    hashAt,
+    end: last && { seq: last.seq, at: String(segment.exportedAt) },
+  };
 }
 
 function checkBundle(bundle: AccountabilityBundle, key: AuditPublicKey, problems: string[]) {
   const body = bundle.body;
   if (!signatureValid(key, canonicalJson(body ?? null), bundle.signature)) problems.push('the bundle\'s signature does not match its content: the file was altered');
-  if (!body || !Array.isArray(body.audit)) return { checked: 0 };
+  if (!body || !Array.isArray(body.audit)) return { checked: 0, hashAt: new Map<number, string>(), end: undefined };
   const head = body.head;
   if (!head || !headSignatureValid(key, head)) problems.push('the bundle\'s head is not validly signed');
   for (const record of body.audit) {
@@ -86,7 +122,14 @@ function checkBundle(bundle: AccountabilityBundle, key: AuditPublicKey, problems
   for (const finding of (body.findings ?? []) as { id: string }[]) {
     if (!audited.has(finding.id)) problems.push(`finding ${finding.id} has no audit record`);
   }
-  return { checked: body.audit.length, ...(head ? { head: { seq: head.seq, hash: head.hash, at: head.at } } : {}) };
+  const hashAt = new Map(body.audit.map((r) => [r.seq, r.hash]));
+  if (head) hashAt.set(head.seq, head.hash);
+  return {
+    checked: body.audit.length,
+    ...(head ? { head: { seq: head.seq, hash: head.hash, at: head.at } } : {}),
+    hashAt,
+    end: head && { seq: head.seq, at: String(body.issuedAt) },
+  };
 }
 
 function recordHashValid(record: StoredAuditRecord): boolean {

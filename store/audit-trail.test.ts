@@ -8,14 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { auditHash } from './audit.ts';
 import type { AuditSeal } from './audit-anchor.ts';
 import { verifyAuditDocument } from './audit-offline.ts';
 import { openAuditKey, publicKeyPem } from './audit-seal.ts';
 import { openDatabase, type Database } from './db.ts';
 import { migrate } from './migrate.ts';
 import { ALL_SITES, AuditUnavailableError, createStore, UnstorableTextError, type Store, type StoreOptions } from './store.ts';
-import { finding, newInstance } from './test-fixtures.ts';
+import { finding, newInstance, rehashFrom } from './test-fixtures.ts';
 
 const prioritise: StoreOptions['prioritise'] = () => ({ priority: 0, why: 'awaiting AI', whyZh: '等待 AI' });
 const model = { id: 'pce-ascvd', version: '1.0.0', sha256: 'c'.repeat(64) };
@@ -57,18 +56,6 @@ async function chainOfTwelve(store: Store) {
   for (let i = 0; i < 10; i += 1) await store.recordCalculation('Dr Wu', calculation(40 + i));
   await store.checkpointAudit();
   for (let i = 10; i < 12; i += 1) await store.recordCalculation('Dr Wu', calculation(40 + i));
-}
-
-/** Recomputes every hash from `fromSeq` on with the project's own function, as an attacker with database access would. */
-async function rehashFrom(db: Database, fromSeq: number) {
-  const { rows } = await db.query<{ seq: number; at: string; actor: string; action: string; entity_type: string; entity_id: string; payload: string; prev_hash: string }>(
-    'select * from audit where seq >= $1 order by seq', [fromSeq]);
-  let prev = (await db.query<{ hash: string }>('select hash from audit where seq = $1', [fromSeq - 1])).rows[0].hash;
-  for (const r of rows) {
-    const hash = auditHash(prev, { seq: Number(r.seq), at: r.at, actor: r.actor, action: r.action, entityType: r.entity_type, entityId: r.entity_id }, r.payload);
-    await db.query('update audit set prev_hash = $1, hash = $2 where seq = $3', [prev, hash, r.seq]);
-    prev = hash;
-  }
 }
 
 describe('tampering with the audit table', () => {

@@ -1,20 +1,27 @@
 /**
- * The audit trail as the store offers it: verify (anchored when a seal is configured),
- * checkpoint on demand, export a segment, issue a study's accountability bundle.
+ * The audit trail as the store offers it: verify (anchored when a seal is configured, and
+ * against the remote witness's heads on request), checkpoint on demand (each checkpoint
+ * also sent to the witness when one is configured), export a segment, issue a study's
+ * accountability bundle; and hold the heads of other Lanterns as their witness.
  */
 import { auditHead, storedAuditRecords, verifyAudit } from './audit.ts';
 import { auditCheckpoints, type AnchoredVerification } from './audit-anchor.ts';
 import { buildBundle, buildSegment, studyEntityIds, type AccountabilityBundle, type AuditSegment } from './audit-export.ts';
 import { signHead, type SignedHead } from './audit-seal.ts';
-import { AuditBrokenError, AuditUnavailableError, type StoreContext } from './shared.ts';
+import { auditWitness, fetchWitnessedHeads } from './audit-witness.ts';
+import { AuditBrokenError, AuditUnavailableError, bindContext, type StoreContext } from './shared.ts';
+import { witnessedHeads } from './witnessed-heads.ts';
 import type { StudyDetail } from './types.ts';
 
 /** Most records one segment carries; export the rest as further segments (`from` = the last `to` + 1). */
 export const MAX_SEGMENT_RECORDS = 50_000;
 
-export function auditTrail({ db, options }: StoreContext, getStudy: (uid: string) => Promise<StudyDetail>) {
+export function auditTrail(context: StoreContext, getStudy: (uid: string) => Promise<StudyDetail>) {
+  const { db, options } = context;
   const seal = options.auditSeal;
-  const anchor = seal ? auditCheckpoints(db, seal, (error) => options.onAuditError?.(error)) : undefined;
+  const onError = (error: unknown) => options.onAuditError?.(error);
+  const witness = seal?.witness && auditWitness(seal.witness, seal.key, onError);
+  const anchor = seal ? auditCheckpoints(db, seal, onError, witness?.offer) : undefined;
   anchor?.start();
 
   const sealed = () => {
@@ -29,8 +36,25 @@ export function auditTrail({ db, options }: StoreContext, getStudy: (uid: string
   }
 
   return {
+    /** This Lantern as another's witness: heads taken and handed back (witnessed-heads.ts). */
+    ...bindContext(context, witnessedHeads),
+
     /** The whole chain re-hashed and, when sealed, compared with every checkpoint. */
     verifyAudit: (): Promise<AnchoredVerification | Awaited<ReturnType<typeof verifyAudit>>> => (anchor ? anchor.verify() : verifyAudit(db)),
+
+    /**
+     * The same, also compared with every head the configured witness holds for this chain's
+     * key: what catches a checkpoint file rewritten with the key. Throws
+     * WitnessUnreachableError when the witness cannot be asked, AuditUnavailableError when none is configured.
+     */
+    async verifyAuditWithWitness() {
+      const { anchor: sealedAnchor, key } = sealed();
+      if (!seal?.witness) throw new AuditUnavailableError('no audit witness is configured (LANTERN_AUDIT_WITNESS_URL)');
+      const heads = await fetchWitnessedHeads(seal.witness, key.keyId);
+      const latest = heads.reduce<SignedHead | undefined>((a, h) => (!a || h.seq > a.seq ? h : a), undefined);
+      const verification = await sealedAnchor.verify(heads);
+      return { ...verification, witness: { url: seal.witness.url, heads: heads.length, ...(latest ? { latest: { seq: latest.seq, hash: latest.hash, at: latest.at } } : {}) } };
+    },
 
     /** Signs the current head and appends it to the checkpoint file (when it moved). */
     checkpointAudit: (): Promise<SignedHead> => sealed().anchor.checkpoint(),
@@ -61,7 +85,15 @@ export function auditTrail({ db, options }: StoreContext, getStudy: (uid: string
       return buildBundle(key, detail, records, head, verification.checked);
     },
 
-    status: () => anchor?.status() ?? { state: 'ok' as const },
-    stop: async () => anchor?.stop(),
+    status() {
+      const checkpoints = anchor?.status() ?? { state: 'ok' as const };
+      if (!witness) return checkpoints;
+      const remote = witness.status();
+      return { ...checkpoints, state: checkpoints.state === 'ok' && remote.state === 'ok' ? 'ok' as const : 'degraded' as const, witness: remote };
+    },
+    async stop() {
+      await anchor?.stop();
+      await witness?.stop();
+    },
   };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { openAuditKey } from './audit-seal.ts';
+import type { WitnessTarget } from './audit-witness.ts';
 import { openDatabase } from './db.ts';
 import { migrate } from './migrate.ts';
 import { createStore, type StoreOptions } from './store.ts';
@@ -17,6 +18,8 @@ export interface OpenStoreOptions extends Omit<StoreOptions, 'auditSeal' | 'audi
   auditCheckpointFile?: string;
   /** Seconds between checkpoints of a moved head (0 = only on demand and at close); default 10. */
   auditCheckpointSeconds?: number;
+  /** Another Lantern each checkpoint is also sent to (audit-witness.ts); none by default. */
+  auditWitnessTarget?: WitnessTarget;
 }
 
 /** Opens the database (PGlite or PostgreSQL), brings its schema up to date and returns the store, its audit chain sealed. */
@@ -39,6 +42,7 @@ export async function openStore(options: OpenStoreOptions) {
       key,
       checkpointFile: options.auditCheckpointFile ?? path.join(auditDir, 'checkpoints.jsonl'),
       intervalMs: (options.auditCheckpointSeconds ?? 10) * 1000,
+      witness: options.auditWitnessTarget,
     },
   });
 }

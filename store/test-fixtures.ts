@@ -1,5 +1,7 @@
-/** Store inputs for tests: a new CR instance with unique UIDs, and a model's finding on it. */
+/** Store inputs for tests: a new CR instance with unique UIDs, and a model's finding on it; and the audit chain re-hashed as an attacker would. */
 import { DEFAULT_SITE } from '../contract/sites.ts';
+import { auditHash } from './audit.ts';
+import type { Queryable } from './db.ts';
 import type { ApplicabilityNote, FindingInput, NewInstance } from './types.ts';
 
 export function newInstance(overrides: Partial<NewInstance> = {}): NewInstance {
@@ -36,4 +38,16 @@ export function finding(sop: string, probability = 0.8): FindingInput {
 /** The finding a model writes when the image lies outside its card's population: no probability, the reason. */
 export function notApplicableFinding(sop: string, reason: ApplicabilityNote): FindingInput {
   return { ...finding(sop), probability: null, positive: false, applicability: { applicable: false, reason, caveats: [] } };
+}
+
+/** Recomputes every hash from `fromSeq` on with the project's own function, as an attacker with database access would. */
+export async function rehashFrom(db: Queryable, fromSeq: number) {
+  const { rows } = await db.query<{ seq: number; at: string; actor: string; action: string; entity_type: string; entity_id: string; payload: string; prev_hash: string }>(
+    'select * from audit where seq >= $1 order by seq', [fromSeq]);
+  let prev = (await db.query<{ hash: string }>('select hash from audit where seq = $1', [fromSeq - 1])).rows[0].hash;
+  for (const r of rows) {
+    const hash = auditHash(prev, { seq: Number(r.seq), at: r.at, actor: r.actor, action: r.action, entityType: r.entity_type, entityId: r.entity_id }, r.payload);
+    await db.query('update audit set prev_hash = $1, hash = $2 where seq = $3', [prev, hash, r.seq]);
+    prev = hash;
+  }
 }
