@@ -15,6 +15,9 @@ export const REQUEST_REDIS_WAIT_MS = 500;
 
 export function createReadAssistQueue(options: { connection: Redis; prefix: string }) {
   const queue = new Queue<ReadAssistJob>(READ_ASSIST_QUEUE, { connection: options.connection, prefix: options.prefix });
+  // Set when a request's wait ran out on a connected Redis, cleared when any work completes: a
+  // stalled Redis costs one wait, not one per part of a 100-part upload.
+  let stalled = false;
   return {
     queue,
     /** Adds one job per model; ids are derived, so adding the same work again is a no-op. */
@@ -40,22 +43,29 @@ export function createReadAssistQueue(options: { connection: Redis; prefix: stri
     /**
      * Whether `work` (commands to this queue's Redis) finished within `waitMs` — not waiting at
      * all while the connection is down, when ioredis holds commands until it reconnects and a
-     * request awaiting them would hang for as long as Redis is away. Late work is not cancelled:
-     * held commands run when Redis returns (job ids are derived, so running twice adds nothing),
-     * and a later failure is logged. Work that fails in time throws. For requests; the
-     * reconciler, which has nobody waiting, awaits its commands whole.
+     * request awaiting them would hang for as long as Redis is away, nor while Redis is stalled
+     * (connected, but a wait ran out and nothing has completed since). Late work is not
+     * cancelled: held commands run when Redis returns (job ids are derived, so running twice
+     * adds nothing), and a later failure is logged. Work that fails in time throws. For
+     * requests; the reconciler, which has nobody waiting, awaits its commands whole.
      */
     async within(work: Promise<unknown>, waitMs: number): Promise<boolean> {
-      const late = work.then(() => true, (error: unknown) => {
+      const late = work.then(() => {
+        stalled = false;
+        return true;
+      }, (error: unknown) => {
         if (!answered) throw error;
         logger.warn({ err: error }, 'Redis work a request stopped waiting for failed; reconciliation queues it again');
         return false;
       });
       let answered = false;
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<false>((resolve) => { timer = setTimeout(resolve, options.connection.status === 'ready' ? waitMs : 0, false); });
+      const wait = options.connection.status === 'ready' && !stalled ? waitMs : 0;
+      const timeout = new Promise<false>((resolve) => { timer = setTimeout(resolve, wait, false); });
       try {
-        return await Promise.race([late, timeout]);
+        const inTime = await Promise.race([late, timeout]);
+        if (!inTime && wait > 0) stalled = true;
+        return inTime;
       } finally {
         answered = true;
         clearTimeout(timer);

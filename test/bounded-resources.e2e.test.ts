@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { corruptedLength, crWithUids, deepNesting, deflateBomb, manyElements, rleBomb, validCr } from '../dicom/hostile-files.ts';
 import { dicomLimits } from '../dicom/limits.ts';
+import { REQUEST_REDIS_WAIT_MS } from '../queue/enqueue.ts';
 import { READ_ASSIST_QUEUE } from '../queue/jobs.ts';
 import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
 import { startApiRole, type ApiRole } from '../roles/api.ts';
@@ -361,5 +362,34 @@ describe('bounded resources: redis killed', () => {
       await jobs.close();
     }
     await waitFor(async () => ((await fetch(new URL('/health', role.url))).status === 200 || undefined), 'health to recover', 10_000);
+  }, 60_000);
+
+  it('when redis stalls (stopped, its connections still open), then a five-part upload waits for it once, not once per part, and every film is queued when it resumes', async () => {
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8'));
+    const films = Array.from({ length: 5 }, () => validCr(uidRoot()));
+    const { body, contentType } = multipart(films);
+    process.kill(pid, 'SIGSTOP');
+    let upload: Awaited<ReturnType<typeof healthDuring<Answer>>>;
+    const asked = performance.now();
+    try {
+      upload = await healthDuring(send('/dicomweb/studies', body, { 'content-type': contentType }));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const ms = upload.answer.at - asked;
+    console.info(`five-part upload with redis stalled: ${upload.answer.status} in ${ms.toFixed(0)} ms`);
+    expect(upload.answer.status).toBe(200);
+    expect(upload.answer.body.stored).toHaveLength(5);
+    expect(ms).toBeLessThan(films.length * REQUEST_REDIS_WAIT_MS);
+    const stored = (upload.answer.body.stored as { sopInstanceUid: string }[]).map((s) => s.sopInstanceUid);
+    const jobs = new Queue(READ_ASSIST_QUEUE, { connection: { url: redis.url }, prefix: 'lantern' });
+    try {
+      await waitFor(async () => {
+        const queued = new Set((await jobs.getJobs(['waiting', 'prioritized'])).map((job) => job.data.sopInstanceUid));
+        return stored.every((uid) => queued.has(uid)) || undefined;
+      }, 'every film to be queued', 30_000);
+    } finally {
+      await jobs.close();
+    }
   }, 60_000);
 });
