@@ -43,4 +43,14 @@ describe('GET /health', () => {
     }
     expect([pings, queries]).toEqual([1, 1]);
   });
+
+  it('when a ping has gone unanswered past the deadline, then the next /health says so at once instead of waiting again', async () => {
+    let pings = 0;
+    const app = healthRoutes(deps({ status: 'ready', ping: () => { pings++; return never(); } }, async () => ({ rows: [] })));
+    expect((await health(app)).ms).toBeGreaterThanOrEqual(PING_TIMEOUT_MS - 5);
+    const next = await health(app);
+    expect(next).toMatchObject({ status: 503, body: { redis: `error: no answer within ${PING_TIMEOUT_MS} ms`, database: 'ok' } });
+    expect(next.ms).toBeLessThan(PING_TIMEOUT_MS / 2);
+    expect(pings).toBe(1);
+  });
 });

@@ -13,15 +13,21 @@ export const PING_TIMEOUT_MS = 500;
 /**
  * Runs `ping` with a deadline and answers 'ok' or `error: …`, never hangs. A ping still in
  * flight is shared with the next caller rather than repeated, so a dead dependency that
- * swallows commands (ioredis queues them while it reconnects) is not sent one per request.
+ * swallows commands (ioredis queues them while it reconnects) is not sent one per request;
+ * and so is its deadline, which runs from when the ping was sent: a stalled Redis makes the
+ * first caller wait it out, and the callers after it are told at once.
  */
 function boundedProbe(ping: () => Promise<unknown>, timeoutMs: number): () => Promise<string> {
-  let inFlight: Promise<string> | undefined;
+  let inFlight: { answer: Promise<string>; deadline: number } | undefined;
   return () => {
-    inFlight ??= ping().then(() => 'ok', (e: Error) => `error: ${e.message}`).finally(() => { inFlight = undefined; });
+    if (!inFlight) {
+      const probe = { answer: ping().then(() => 'ok', (e: Error) => `error: ${e.message}`), deadline: Date.now() + timeoutMs };
+      void probe.answer.finally(() => { if (inFlight === probe) inFlight = undefined; });
+      inFlight = probe;
+    }
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<string>((resolve) => { timer = setTimeout(resolve, timeoutMs, `error: no answer within ${timeoutMs} ms`); });
-    return Promise.race([inFlight, late]).finally(() => clearTimeout(timer));
+    const late = new Promise<string>((resolve) => { timer = setTimeout(resolve, Math.max(0, inFlight!.deadline - Date.now()), `error: no answer within ${timeoutMs} ms`); });
+    return Promise.race([inFlight.answer, late]).finally(() => clearTimeout(timer));
   };
 }
 
