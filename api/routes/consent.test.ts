@@ -18,7 +18,7 @@ import { READ_ASSIST_QUEUE } from '../../queue/jobs.ts';
 import { ALL_SITES } from '../../store/store.ts';
 import type { apiClient } from '../../test/support/api-client.ts';
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
-import { withFreshUids } from '../../test/support/dicom-builder.ts';
+import { withFreshUids, withPatientId } from '../../test/support/dicom-builder.ts';
 import { files } from '../../test/support/shared-data.ts';
 
 type Client = ReturnType<typeof apiClient>;
@@ -35,16 +35,9 @@ const post = <T>(by: Client, url: string, body: unknown) => by.json<T>(url, { me
 const record = (by: Client, body: Record<string, unknown>) => post<PatientConsent & ErrorBody>(by, '/v1/consent', body);
 const lookup = (by: Client, body: Record<string, unknown>) => post<PatientConsent & ErrorBody>(by, '/v1/consent/lookup', body);
 
-/**
- * A real CR (JPEG 2000) as a new study of patient `patientId` (4 characters: written over the
- * file's own 4-character Patient ID, in place), uploaded by `by`.
- */
+/** A real CR (JPEG 2000) as a new study of patient `patientId` (4 characters, as the file's own), uploaded by `by`. */
 async function upload(patientId: string, by: Client) {
-  const bytes = withFreshUids(fs.readFileSync(files.chestJ2k), 700 + ++uploads);
-  const element = parseDicom(bytes).dataSet.elements.x00100020;
-  if (patientId.length !== element.length) throw new Error(`the patient ID must have ${element.length} characters`);
-  for (let i = 0; i < patientId.length; i++) bytes[element.dataOffset + i] = patientId.charCodeAt(i);
-  const { status, body } = await by.stow([bytes]);
+  const { status, body } = await by.stow([withPatientId(withFreshUids(fs.readFileSync(files.chestJ2k), 700 + ++uploads), patientId)]);
   expect(status).toBe(200);
   return body.stored![0];
 }

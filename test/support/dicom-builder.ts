@@ -118,6 +118,18 @@ export function buildCr(uidRoot: string, transferSyntaxUid: string, image: GreyI
 }
 
 /**
+ * The same file as another patient's: its Patient ID written over, in place (the new ID must
+ * be as long as the file's own, so no length changes and the pixel data stays byte-identical).
+ */
+export function withPatientId(bytes: Uint8Array, patientId: string): Uint8Array {
+  const copy = new Uint8Array(bytes);
+  const element = parseDicom(copy).dataSet.elements.x00100020;
+  if (!element || patientId.length !== element.length) throw new Error(`the patient ID must have the file's length (${element?.length ?? 'none'})`);
+  for (let i = 0; i < patientId.length; i++) copy[element.dataOffset + i] = patientId.charCodeAt(i);
+  return copy;
+}
+
+/**
  * The same file as another instance of another study: the Study, Series and SOP Instance
  * UIDs (and the meta header's copy) get `n` (≥ 1) written over their last digits, in place, so
  * the pixel data (compressed or not) stays byte-identical and only the identity changes.

@@ -1,8 +1,10 @@
 /**
  * The study's head: patient, description, priority, status, the waiting clock against
- * its reading target and why it was triaged so, with any processing failures under it.
+ * its reading target and why it was triaged so, with why consent kept AI from its images and
+ * any processing failures under it.
  * Re-rendered on every server change and on every clock tick.
  */
+import { aiWithheldNotice } from '../ai-withheld.ts';
 import type { StudyDetail } from '../api.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { dicomDate, num, personName, priorityBand } from '../format.ts';
@@ -49,6 +51,7 @@ export function createStudyHead(state: StudyState): StudyHead {
     replaceChildren(
       element,
       studyHeader(detail, state.backHref),
+      detail.study.aiWithheld ? aiWithheldNotice(detail.study.aiWithheld, 'banner') : null,
       detail.errors.length
         ? h('div', { class: 'banner banner-error' }, detail.errors.map((e) => h('div', { testid: 'study-error' }, h('code', {}, e.code), ' ', e.message)))
         : null,

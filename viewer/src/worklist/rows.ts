@@ -1,8 +1,9 @@
 /**
  * The worklist table: one row per study (priority, status, patient, waiting clock, why,
- * AI findings, failures), the selection j/k move and Enter opens, and the waiting clocks
+ * AI findings or why consent kept AI away, failures), the selection j/k move and Enter opens, and the waiting clocks
  * re-drawn in place on each tick.
  */
+import { aiWithheldNotice } from '../ai-withheld.ts';
 import type { Finding, WorklistItem } from '../api.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { dateTime, dicomDate, findingCall, findingCallText, num, percent, personName, priorityBand } from '../format.ts';
@@ -64,9 +65,10 @@ function row(item: WorklistItem, now: number): HTMLTableRowElement {
     h(
       'td',
       { class: 'col-findings' },
+      item.aiWithheld ? aiWithheldNotice(item.aiWithheld, 'chip') : null,
       item.findings.length
         ? item.findings.map(findingChip)
-        : h('span', { class: 'muted small' }, item.status === 'pending' ? m.analysing : m.noFindings),
+        : item.aiWithheld ? null : h('span', { class: 'muted small' }, item.status === 'pending' ? m.analysing : m.noFindings),
       item.errors.map((e) =>
         h('div', { class: 'error-line', testid: 'study-error', title: e.sopInstanceUid }, h('code', {}, e.code), ' ', e.message),
       ),
