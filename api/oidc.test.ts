@@ -17,7 +17,11 @@ describe('Lantern as a public client (no secret): PKCE alone guards the code', (
   let settings: OidcSettings;
   beforeAll(async () => {
     idp = await startTestProvider();
-    await idp.configure([{ client_id: 'lantern-public', redirect_uris: [REDIRECT] }], { wei: { preferred_username: 'wei.zhang', name: '张伟', roles: ['radiologist'] } });
+    await idp.configure([{ client_id: 'lantern-public', redirect_uris: [REDIRECT] }], {
+      wei: { preferred_username: 'wei.zhang', name: '张伟', roles: ['radiologist'] },
+      // Keycloak's shape: realm roles nested, and a display name carrying a NUL.
+      min: { preferred_username: 'Min.Chen@County.example', name: 'Chen\u0000 Min', realm_access: { roles: ['radiology', 'offline_access'] } },
+    });
     settings = {
       issuer: idp.issuer, clientId: 'lantern-public', name: 'Test Hospital', scopes: ['openid', 'profile', 'roles'],
       usernameClaim: 'preferred_username', rolesClaim: 'roles', provisionUsers: true, jwksCooldownSeconds: 30,
@@ -25,10 +29,10 @@ describe('Lantern as a public client (no secret): PKCE alone guards the code', (
   });
   afterAll(() => idp?.stop());
 
-  /** A sign-in as far as the provider's answer: the code for this client's redirect address. */
-  async function codeFor(client: ReturnType<typeof oidcClient>) {
+  /** A sign-in of `account` as far as the provider's answer: the code for this client's redirect address. */
+  async function codeFor(client: ReturnType<typeof oidcClient>, account = 'wei') {
     const { url, pending } = await client.authorizationUrl(REDIRECT);
-    const back = await browse(new URL(url), new CookieJar(), 'wei', (u) => u.toString().startsWith(REDIRECT));
+    const back = await browse(new URL(url), new CookieJar(), account, (u) => u.toString().startsWith(REDIRECT));
     expect(back.url.searchParams.get('state')).toBe(pending.state);
     return { code: back.url.searchParams.get('code')!, pending };
   }
@@ -39,6 +43,13 @@ describe('Lantern as a public client (no secret): PKCE alone guards the code', (
     const { identity, notAfter } = await client.finishSignIn(code, pending, REDIRECT);
     expect(identity).toEqual({ issuer: idp.issuer, subject: 'wei', username: 'wei.zhang', displayName: '张伟', roles: ['radiologist'] });
     expect(notAfter.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it('when roles are nested as Keycloak nests them and names are unlike Lantern\'s, then the dotted claim path and the role map read them, and the name is made storable', async () => {
+    const client = oidcClient({ ...settings, rolesClaim: 'realm_access.roles', roleMap: { radiology: ['radiologist', 'consultant'] } });
+    const { code, pending } = await codeFor(client, 'min');
+    const { identity } = await client.finishSignIn(code, pending, REDIRECT);
+    expect(identity).toMatchObject({ subject: 'min', username: 'min.chen-county.example', displayName: 'Chen Min', roles: ['radiologist', 'consultant'] });
   });
 
   it('when someone holding the code has not the verifier, then the provider refuses it: 401 OIDC_CODE_REJECTED', async () => {

@@ -85,8 +85,8 @@ export function oidcClient(settings: OidcSettings) {
     const { document, jwks } = discovery();
     const { issuer } = await document;
     try {
-      const { payload } = await jwtVerify(token, await jwks, { issuer, audience, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_S });
-      if (typeof payload.sub !== 'string' || !payload.sub) throw new errors.JWTClaimValidationFailed('missing "sub"', payload, 'sub', 'missing');
+      // OpenID Connect Core §2 and RFC 9068 §2.2: both kinds of token carry these; without them there is no user and no end.
+      const { payload } = await jwtVerify(token, await jwks, { issuer, audience, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_S, requiredClaims: ['sub', 'exp'] });
       return payload;
     } catch (error) {
       throw tokenRefused(error);
@@ -95,7 +95,8 @@ export function oidcClient(settings: OidcSettings) {
 
   /** Lantern's roles for the claim values the provider sent (unknown values grant nothing). */
   function rolesOf(claims: JWTPayload): Role[] | undefined {
-    const raw = claims[settings.rolesClaim];
+    // A claim named with dots is taken whole if present (Entra ID's are URLs), else as a path (Keycloak's `realm_access.roles`).
+    const raw = claims[settings.rolesClaim] ?? settings.rolesClaim.split('.').reduce<unknown>((o, key) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined), claims);
     if (raw === undefined) return undefined;
     const values = [raw].flat().filter((v): v is string => typeof v === 'string');
     const mapped = values.flatMap((v) => settings.roleMap ? settings.roleMap[v] ?? [] : (ROLES as readonly string[]).includes(v) ? [v as Role] : []);
@@ -108,7 +109,8 @@ export function oidcClient(settings: OidcSettings) {
       issuer: settings.issuer,
       subject: claims.sub!,
       username: lanternUsername(named),
-      displayName: [claims.name, named].find((v): v is string => typeof v === 'string' && v.trim().length > 0)!.trim().slice(0, 100),
+      // Control characters (a NUL above all) are never stored, whoever signed the token.
+      displayName: [claims.name, named].find((v): v is string => typeof v === 'string' && v.trim().length > 0)!.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 100) || named,
       roles: rolesOf(claims),
     };
   }

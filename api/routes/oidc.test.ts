@@ -146,6 +146,7 @@ describe('signing in with the hospital\'s OpenID Connect provider', () => {
       return [header, Buffer.from(JSON.stringify(raised)).toString('base64url'), signature].join('.');
     }, /signature does not verify/],
     ['it has expired', (t) => resigned(idp, { iat: Math.floor(Date.now() / 1000) - 600, exp: Math.floor(Date.now() / 1000) - 60 })(t), /expired/],
+    ['it never expires (no "exp")', (t) => resigned(idp, { exp: undefined })(t), /"exp" claim is not acceptable \(missing\)/],
     ['it was issued to another client (audience)', (t) => resigned(idp, { aud: 'ward-tool' })(t), /"aud" claim/],
     ['it comes from another issuer', (t) => resigned(idp, { iss: 'https://evil.example' })(t), /"iss" claim/],
     ['its nonce is not this sign-in\'s (a replayed token)', (t) => resigned(idp, { nonce: 'a-nonce-of-another-sign-in' })(t), /nonce/],

@@ -24,7 +24,8 @@ export const API_SCOPE = 'lantern';
 export interface TestAccount {
   preferred_username: string;
   name: string;
-  roles: string[];
+  roles?: string[];
+  realm_access?: { roles: string[] };
 }
 
 export interface TestClient {
@@ -96,7 +97,8 @@ export async function startTestProvider(): Promise<TestProvider> {
       })),
       jwks: { keys: keys.map((k) => k.jwk) },
       cookies: { keys: ['test-provider-cookie-key'] },
-      claims: { openid: ['sub'], profile: ['name', 'preferred_username'], roles: ['roles'] },
+      // `realm_access` as Keycloak nests its realm roles.
+      claims: { openid: ['sub'], profile: ['name', 'preferred_username'], roles: ['roles', 'realm_access'] },
       // Profile and role claims in the ID token itself, as hospital providers (Entra ID, Keycloak) put them.
       conformIdTokenClaims: false,
       findAccount: (_ctx, id) => accounts[id] && { accountId: id, claims: () => ({ sub: id, ...accounts[id] }) },
