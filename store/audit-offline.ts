@@ -45,12 +45,12 @@ export function verifyAuditDocument(document: unknown, trustedKeyPem?: string, w
 }
 
 /**
- * The document against what a witness saw: at every seq both know, the witness's hash; and
- * no witnessed head beyond the document's end that was signed before the document was made
- * (the chain was longer then than the document says). A witnessed head not signed by the
- * key is the witness's own store altered.
+ * The document against what a witness saw: at every seq both know, the witness's hash; and,
+ * for a segment (`end`), no witnessed head beyond its last record — the chain was longer
+ * than the segment says. No time in the document decides that: whoever holds the key can
+ * write any time there. A witnessed head not signed by the key is the witness's store altered.
  */
-function checkAgainstWitness(witnessed: SignedHead[], key: AuditPublicKey, hashAt: Map<number, string>, end: { seq: number; at: string } | undefined, problems: string[]) {
+function checkAgainstWitness(witnessed: SignedHead[], key: AuditPublicKey, hashAt: Map<number, string>, end: number | undefined, problems: string[]) {
   for (const head of witnessed) {
     if (!headSignatureValid(key, head)) {
       problems.push(`the witness holds a head at seq ${head.seq} not signed by this key: the witness's store was altered`);
@@ -61,10 +61,10 @@ function checkAgainstWitness(witnessed: SignedHead[], key: AuditPublicKey, hashA
       problems.push(`the hash at seq ${head.seq} differs from the head the witness received (signed at ${head.at}): the chain was rewritten and re-signed`);
     }
   }
-  const beyond = witnessed.filter((h) => end && h.seq > end.seq && h.at < end.at && headSignatureValid(key, h)).sort((a, b) => b.seq - a.seq)[0];
-  if (end && beyond) {
-    problems.push(`the witness received a head at seq ${beyond.seq} signed at ${beyond.at}, before this document was made, but it ends at ${end.seq}: `
-      + `records ${end.seq + 1}–${beyond.seq} were removed from the chain (or the segment was exported with --to; export to the head to compare with the witness)`);
+  const beyond = witnessed.filter((h) => end !== undefined && h.seq > end && headSignatureValid(key, h)).sort((a, b) => b.seq - a.seq)[0];
+  if (end !== undefined && beyond) {
+    problems.push(`the witness received a head at seq ${beyond.seq} (signed at ${beyond.at}) but the segment ends at ${end}: `
+      + `records ${end + 1}–${beyond.seq} were removed from the chain (or the segment was exported with --to, or before that head: export to the head to compare with the witness)`);
   }
 }
 
@@ -99,14 +99,14 @@ function checkSegment(segment: AuditSegment, key: AuditPublicKey, problems: stri
     checked: records.length,
     ...(newest ? { head: { seq: newest.seq, hash: newest.hash, at: newest.at } } : {}),
     hashAt,
-    end: last && { seq: last.seq, at: String(segment.exportedAt) },
+    end: last?.seq,
   };
 }
 
 function checkBundle(bundle: AccountabilityBundle, key: AuditPublicKey, problems: string[]) {
   const body = bundle.body;
   if (!signatureValid(key, canonicalJson(body ?? null), bundle.signature)) problems.push('the bundle\'s signature does not match its content: the file was altered');
-  if (!body || !Array.isArray(body.audit)) return { checked: 0, hashAt: new Map<number, string>(), end: undefined };
+  if (!body || !Array.isArray(body.audit)) return { checked: 0, hashAt: new Map<number, string>(), end: undefined as number | undefined };
   const head = body.head;
   if (!head || !headSignatureValid(key, head)) problems.push('the bundle\'s head is not validly signed');
   for (const record of body.audit) {
@@ -128,7 +128,8 @@ function checkBundle(bundle: AccountabilityBundle, key: AuditPublicKey, problems
     checked: body.audit.length,
     ...(head ? { head: { seq: head.seq, hash: head.hash, at: head.at } } : {}),
     hashAt,
-    end: head && { seq: head.seq, at: String(body.issuedAt) },
+    // A bundle holds one study's records up to the head of its day: later heads are expected.
+    end: undefined as number | undefined,
   };
 }
 

@@ -103,6 +103,18 @@ afterAll(async () => {
   }
 });
 
+describe('configuring a witness', () => {
+  it('when unset, then there is none; when the URL or the token comes alone, or the URL is plain http to another machine, then start is refused naming the setting', () => {
+    const url = 'https://lantern.county.example';
+    expect(loadConfig({}).auditWitness).toBeUndefined();
+    expect(() => loadConfig({ LANTERN_AUDIT_WITNESS_URL: url })).toThrow(/LANTERN_AUDIT_WITNESS_URL and LANTERN_AUDIT_WITNESS_TOKEN must be set together/);
+    expect(() => loadConfig({ LANTERN_AUDIT_WITNESS_TOKEN: 't' })).toThrow(/must be set together/);
+    expect(() => loadConfig({ LANTERN_AUDIT_WITNESS_URL: 'http://lantern.county.example', LANTERN_AUDIT_WITNESS_TOKEN: 't' })).toThrow(/LANTERN_AUDIT_WITNESS_URL must be https/);
+    expect(() => loadConfig({ LANTERN_AUDIT_WITNESS_URL: url, LANTERN_AUDIT_WITNESS_TOKEN: 't', LANTERN_AUDIT_WITNESS_LAG_S: '0' })).toThrow(/LANTERN_AUDIT_WITNESS_LAG_S/);
+    expect(loadConfig({ LANTERN_AUDIT_WITNESS_URL: url, LANTERN_AUDIT_WITNESS_TOKEN: 't' }).auditWitness).toEqual({ url, token: 't', maxLagSeconds: 300 });
+  });
+});
+
 describe('a remote witness of the audit chain', () => {
   let first: SignedHead;
 
