@@ -44,9 +44,10 @@ export const consentAccess = {
    * force). Contract: one audited transaction: the decision, `consent.recorded` (actor, site,
    * patient, purpose, decision, note), and — when it takes AI processing away — every image of
    * the patient's studies at the site still waiting for AI is settled as withheld (no pending
-   * models, `ai_withheld`; its queued jobs find that when they answer) and its study re-ranked.
+   * models, `ai_withheld`) and its study re-ranked; their jobs are returned for the caller to
+   * take out of the queue.
    */
-  async recordConsent({ db, options }: StoreContext, input: ConsentRecordRequest & { siteId: string }, actor: string, scope: SiteScope): Promise<PatientConsent> {
+  async recordConsent({ db, options }: StoreContext, input: ConsentRecordRequest & { siteId: string }, actor: string, scope: SiteScope): Promise<ConsentChange<PatientConsent>> {
     requireSiteInScope(input.siteId, scope);
     const { consent, stopped } = await auditedTransaction(db, async (tx) => {
       await requireSite(tx, input.siteId);
@@ -58,12 +59,12 @@ export const consentAccess = {
       const stopped = await stopWithheldAi(tx, options.prioritise, input.siteId, input.patientId);
       await appendAudit(tx, {
         actor, action: 'consent.recorded', entityType: 'patient-consent', entityId: `${input.siteId}:${input.patientId}`,
-        payload: { siteId: input.siteId, patientId: input.patientId, purpose: input.purpose, decision: input.decision, note: input.note ?? null, stoppedInstances: stopped.instances },
+        payload: { siteId: input.siteId, patientId: input.patientId, purpose: input.purpose, decision: input.decision, note: input.note ?? null, stoppedInstances: stoppedInstances(stopped) },
       });
       return { consent: await patientConsentOf(tx, input.siteId, input.patientId), stopped };
     });
-    for (const studyInstanceUid of stopped.studies) options.onChange?.({ studyInstanceUid, change: 'triage' });
-    return consent;
+    announce(options, stopped);
+    return { result: consent, stoppedJobs: stopped };
   },
 
   /** The site's policy for every purpose (defaults where none was set). NotFoundError for an unknown site. */
@@ -78,7 +79,7 @@ export const consentAccess = {
    * processing becomes opt-in — the waiting images of the site's patients without a grant
    * settled as withheld, as recordConsent does for one patient.
    */
-  async setConsentPolicy({ db, options }: StoreContext, siteId: string, purpose: ConsentPurpose, mode: PolicyMode, actor: string): Promise<ConsentPolicy> {
+  async setConsentPolicy({ db, options }: StoreContext, siteId: string, purpose: ConsentPurpose, mode: PolicyMode, actor: string): Promise<ConsentChange<ConsentPolicy>> {
     const { policy, stopped } = await auditedTransaction(db, async (tx) => {
       await requireSite(tx, siteId);
       const { rows: [before] } = await tx.query<{ mode: PolicyMode }>(
@@ -90,12 +91,12 @@ export const consentAccess = {
       const stopped = await stopWithheldAi(tx, options.prioritise, siteId);
       await appendAudit(tx, {
         actor, action: 'consent.policy-set', entityType: 'site', entityId: siteId,
-        payload: { purpose, mode, before: before.mode, stoppedInstances: stopped.instances },
+        payload: { purpose, mode, before: before.mode, stoppedInstances: stoppedInstances(stopped) },
       });
       return { policy: await policyOf(tx, siteId), stopped };
     });
-    for (const studyInstanceUid of stopped.studies) options.onChange?.({ studyInstanceUid, change: 'triage' });
-    return policy;
+    announce(options, stopped);
+    return { result: policy, stoppedJobs: stopped };
   },
 
   /** Why `purpose` is not allowed for the patient of a stored study, or undefined (also for a study not stored). */
@@ -139,23 +140,52 @@ async function requireSite(db: Queryable, siteId: string): Promise<void> {
 }
 
 /**
+ * A consent change's answer, and the read-assist jobs it stopped: the images they were for
+ * are settled as withheld; the caller takes the jobs out of the queue (the store has no
+ * Redis), so no worker reads a refused patient's image. One already running hands back
+ * findings that recordFindings drops.
+ */
+export interface ConsentChange<T> {
+  result: T;
+  stoppedJobs: StoppedJob[];
+}
+
+/** A read-assist job of an image consent no longer lets AI read. */
+export interface StoppedJob {
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  /** `id@version`. */
+  modelKey: string;
+}
+
+const stoppedInstances = (jobs: StoppedJob[]) => [...new Set(jobs.map((j) => j.sopInstanceUid))];
+
+/** Tells live views that the stopped jobs' studies changed (they left "pending"). */
+function announce(options: StoreContext['options'], jobs: StoppedJob[]): void {
+  for (const studyInstanceUid of new Set(jobs.map((j) => j.studyInstanceUid))) options.onChange?.({ studyInstanceUid, change: 'triage' });
+}
+
+/**
  * Settles as withheld the images of `siteId` (of one patient, when given) still waiting for
  * AI that consent no longer allows: no pending models, `ai_withheld` saying why; a failure
- * already recorded stays visible. Each touched study is re-ranked. Their jobs may still run:
- * recordFindings drops what they hand back (it asks the same rule under the same lock).
+ * already recorded stays visible. Each touched study is re-ranked. Returns the jobs they were
+ * waiting for (read before the update, under the audit lock every findings write also takes).
  */
-async function stopWithheldAi(tx: AuditedTx, prioritise: Parameters<typeof reprioritise>[1], siteId: string, patientId?: string): Promise<{ instances: string[]; studies: string[] }> {
-  const { rows } = await tx.query<{ sop_instance_uid: string; study_instance_uid: string }>(
+async function stopWithheldAi(tx: AuditedTx, prioritise: Parameters<typeof reprioritise>[1], siteId: string, patientId?: string): Promise<StoppedJob[]> {
+  const { rows } = await tx.query<{ sop_instance_uid: string; study_instance_uid: string; pending_models: string[] }>(
+    `select i.sop_instance_uid, i.study_instance_uid, i.pending_models
+       from instances i join studies s on s.study_instance_uid = i.study_instance_uid
+      where s.site_id = $1 and ($2::text is null or s.patient_id = $2)
+        and cardinality(i.pending_models) > 0 and consent_withheld(s.site_id, s.patient_id, 'ai-processing') is not null`, [siteId, patientId ?? null]);
+  if (rows.length === 0) return [];
+  await tx.query(
     `update instances i
         set ai_withheld = consent_withheld(s.site_id, s.patient_id, 'ai-processing'), pending_models = '{}',
             status = case when i.status = 'failed' then 'failed' else 'done' end
        from studies s
-      where s.study_instance_uid = i.study_instance_uid and s.site_id = $1 and ($2::text is null or s.patient_id = $2)
-        and cardinality(i.pending_models) > 0 and consent_withheld(s.site_id, s.patient_id, 'ai-processing') is not null
-      returning i.sop_instance_uid, i.study_instance_uid`, [siteId, patientId ?? null]);
-  const studies = [...new Set(rows.map((r) => r.study_instance_uid))];
-  for (const study of studies) await reprioritise(tx, prioritise, study);
-  return { instances: rows.map((r) => r.sop_instance_uid), studies };
+      where s.study_instance_uid = i.study_instance_uid and i.sop_instance_uid = any($1)`, [rows.map((r) => r.sop_instance_uid)]);
+  for (const study of new Set(rows.map((r) => r.study_instance_uid))) await reprioritise(tx, prioritise, study);
+  return rows.flatMap((r) => r.pending_models.map((modelKey) => ({ sopInstanceUid: r.sop_instance_uid, studyInstanceUid: r.study_instance_uid, modelKey })));
 }
 
 async function patientConsentOf(db: Queryable, siteId: string, patientId: string): Promise<PatientConsent> {

@@ -103,15 +103,17 @@ describe('consent to AI processing', () => {
     expect((await mainDoctor.study(before.studyInstanceUid)).body.study).toMatchObject({ status: 'ready', aiWithheld: { code: 'patient-refused' } });
   });
 
-  it('when the refusal comes while the jobs wait, then the study leaves "pending" at once and what the model hands back later is dropped, audited', async () => {
+  it('when the refusal comes while the jobs wait, then they leave the queue, the study leaves "pending" at once, and what a job already running hands back is dropped, audited', async () => {
     const stored = await upload('PW04', mainDoctor);
     expect((await mainDoctor.study(stored.studyInstanceUid)).body.study.status).toBe('pending');
+    expect((await jobsFor(stored.sopInstanceUid)).length).toBeGreaterThan(0);
     expect((await record(mainDoctor, { patientId: 'PW04', purpose: 'ai-processing', decision: 'refused' })).status).toBe(200);
+    expect(await jobsFor(stored.sopInstanceUid)).toEqual([]);
     expect((await mainDoctor.study(stored.studyInstanceUid)).body.study).toMatchObject({ status: 'ready', aiWithheld: { code: 'patient-refused' } });
     const [recorded] = (await auditOf('consent.recorded')).filter((r) => r.entityId === 'main:PW04');
     expect(recorded).toMatchObject({ actor: 'dr-wang', payload: { stoppedInstances: [stored.sopInstanceUid] } });
 
-    // What the results consumer does with the worker's answer for each model queued.
+    // What the results consumer does with the answer of a job a worker had already taken, for each model queued.
     await api.addFinding(stored.sopInstanceUid, { probability: 0.97 });
     const { body: view } = await mainDoctor.study(stored.studyInstanceUid);
     expect(view.findings).toEqual([]);
@@ -125,10 +127,12 @@ describe('consent to AI processing', () => {
   it('when a site makes AI opt-in, then a patient without a grant gets no AI (images already waiting included); with a grant, AI runs', async () => {
     const waiting = await upload('PO05', townshipDoctor);
     expect((await townshipDoctor.study(waiting.studyInstanceUid)).body.study.status).toBe('pending');
+    expect((await jobsFor(waiting.sopInstanceUid)).length).toBeGreaterThan(0);
     const policy = await post<{ purposes: { purpose: string; mode: string; updatedBy?: string }[] }>(api.client, '/v1/sites/township-b/consent-policy', { purpose: 'ai-processing', mode: 'opt-in' });
     expect(policy.status).toBe(200);
     expect(policy.body.purposes).toContainEqual({ purpose: 'ai-processing', mode: 'opt-in', updatedBy: 'tester', updatedAt: expect.any(String) });
     expect((await townshipDoctor.study(waiting.studyInstanceUid)).body.study).toMatchObject({ status: 'ready', aiWithheld: { code: 'no-consent-recorded' } });
+    expect(await jobsFor(waiting.sopInstanceUid)).toEqual([]);
 
     const without = await upload('PO06', townshipDoctor);
     expect(await jobsFor(without.sopInstanceUid)).toEqual([]);
