@@ -5,7 +5,7 @@
  * overrides the finding with a coded reason, and finds the decision in an intact audit
  * chain. Screenshots of each step land in test-output/viewer/.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './support/stack.ts';
 import { canvasStats, launchChromium } from './support/browser.ts';
 import { apiClient } from './support/api-client.ts';
+import { withFreshUids } from './support/dicom-builder.ts';
+import { newUser } from './support/sign-in.ts';
 import { files } from './support/shared-data.ts';
 import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
 
@@ -168,4 +170,38 @@ describe('viewer: reviewing an AI-flagged chest radiograph', () => {
 
     expect(pageErrors).toEqual([]);
   }, 240_000);
+
+  it('when a reader of two sites opens the worklist, then each row says whose study it is; a reader of one site sees no such line', async () => {
+    const admin = apiClient(stack.baseUrl, stack.token);
+    expect((await admin.json('/v1/sites', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'township-c', name: 'Township C clinic', level: 'township' }) })).status).toBe(201);
+    const county = await newUser(stack.baseUrl, stack.token, { username: 'dr-county', displayName: 'Dr County', roles: ['radiologist'], sites: ['main', 'township-c'] });
+    const township = await newUser(stack.baseUrl, stack.token, { username: 'dr-township', displayName: 'Dr Township', roles: ['grassroots-doctor'], sites: ['township-c'] });
+    const { body } = await apiClient(stack.baseUrl, township.token).stow([withFreshUids(readFileSync(files.chestRaw), 77)]);
+    const townshipStudy = body.stored![0].studyInstanceUid;
+
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      await county.signInBrowser(context);
+      const countyPage = await context.newPage();
+      await countyPage.goto(stack.baseUrl);
+      const row = countyPage.locator(`[data-testid="worklist-row"][data-study-uid="${townshipStudy}"]`);
+      await row.waitFor();
+      expect(await row.getByTestId('site').textContent()).toBe('Site: Township C clinic');
+      expect(await countyPage.getByTestId('site').count()).toBe(await countyPage.getByTestId('worklist-row').count());
+      await countyPage.screenshot({ path: join(shots, '07-two-sites.png') });
+    } finally {
+      await context.close();
+    }
+    const single = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      await township.signInBrowser(single);
+      const townshipPage = await single.newPage();
+      await townshipPage.goto(stack.baseUrl);
+      await townshipPage.locator(`[data-testid="worklist-row"][data-study-uid="${townshipStudy}"]`).waitFor();
+      expect(await townshipPage.getByTestId('worklist-row').count()).toBe(1);
+      expect(await townshipPage.getByTestId('site').count()).toBe(0);
+    } finally {
+      await single.close();
+    }
+  }, 120_000);
 });

@@ -24,7 +24,7 @@ export async function signInAsFirstAdmin(baseUrl: string, dataDir: string): Prom
  * A new account made by the admin (`adminToken`) and signed in: a reader, a doctor, a nurse
  * of the story a test tells; their user name is what the audit trail records.
  */
-export async function newUser(baseUrl: string, adminToken: string, user: { username: string; displayName: string; roles: Role[] }): Promise<SignedIn> {
+export async function newUser(baseUrl: string, adminToken: string, user: { username: string; displayName: string; roles: Role[]; sites?: string[] }): Promise<SignedIn> {
   const password = randomBytes(18).toString('base64url');
   const created = await fetch(new URL('/v1/users', baseUrl), {
     method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify({ ...user, password }),

@@ -23,6 +23,8 @@ import type { AuditRecord, AuditVerification } from '../../contract/audit.ts';
 export type { FieldIssue } from '../../contract/errors.ts';
 export type { Session, SignInOptions, User } from '../../contract/identity.ts';
 import type { Session, SignInOptions } from '../../contract/identity.ts';
+import type { Site } from '../../contract/sites.ts';
+export type { Site } from '../../contract/sites.ts';
 export type { ModelReference, RangeWarning, RiskAnswer, ScoreAnswer, TriageAnswer } from '../../contract/calculations.ts';
 import type { TriageAnswer } from '../../contract/calculations.ts';
 export type { Band as ModelBand, CardMetric as ModelMetric } from '../../contract/models.ts';
@@ -111,6 +113,11 @@ function query(params: Record<string, string | string[] | undefined>): string {
 export async function getWorklist(signal?: AbortSignal, filters: WorklistFilters = {}): Promise<WorklistItem[]> {
   const q = query({ status: filters.status, modality: filters.modality, priority: filters.priority });
   return (await json<{ items: WorklistItem[] }>(`/v1/worklist${q}`, { signal })).items;
+}
+
+/** The sites of this Lantern (names for ids). */
+export async function getSites(): Promise<Site[]> {
+  return (await json<{ items: Site[] }>('/v1/sites')).items;
 }
 
 export function getStudy(studyInstanceUid: string, signal?: AbortSignal): Promise<StudyDetail> {

@@ -10,7 +10,7 @@
  * This file wires the parts in worklist/ together: filters (filter-form.ts), rows
  * (rows.ts), live refresh (live-refresh.ts) and the waiting clocks (sla-clock.ts).
  */
-import { subscribeToEvents } from './api.ts';
+import { getSites, subscribeToEvents } from './api.ts';
 import { h, replaceChildren } from './dom.ts';
 import type { AppContext } from './main.ts';
 import { helpButton, pushKeymap } from './shortcuts.ts';
@@ -55,7 +55,11 @@ export function mountWorklist(root: HTMLElement, ctx: AppContext): () => void {
   });
   const unsubscribe = subscribeToEvents(live.reloadSoon);
   const clock = setInterval(table.tickClocks, SLA_TICK_MS);
-  void live.load();
+  // A reader of several sites (a county reading for its townships) sees whose study each row is.
+  const sites = ctx.user().sites.length > 1
+    ? getSites().then((all) => { state.siteNames = new Map(all.map((s) => [s.id, s.name])); }, () => undefined)
+    : Promise.resolve();
+  void sites.then(() => live.load());
 
   return () => {
     state.stopped = true;

@@ -30,7 +30,7 @@ function findingChip(f: Finding): HTMLElement {
   );
 }
 
-function row(item: WorklistItem, now: number): HTMLTableRowElement {
+function row(item: WorklistItem, now: number, siteNames?: Map<string, string>): HTMLTableRowElement {
   const m = msg();
   const band = priorityBand(item.priority);
   const what = item.studyDescription || m.untitled;
@@ -58,6 +58,7 @@ function row(item: WorklistItem, now: number): HTMLTableRowElement {
       h('div', { class: 'patient' }, personName(item.patientName), item.patientId ? h('span', { class: 'muted small' }, ` · ${m.patientId(item.patientId)}`) : null),
       h('div', { class: 'small' }, what),
       h('div', { class: 'muted small' }, `${dicomDate(item.studyDate)} · ${m.received(dateTime(item.receivedAt))}`),
+      siteNames ? h('div', { class: 'muted small', testid: 'site' }, m.site(siteNames.get(item.siteId) ?? item.siteId)) : null,
     ),
     h('td', {}, item.modality ?? '—'),
     h('td', { class: 'col-sla', 'data-sla': '' }, slaView(item.sla, item.waitingSince, now)),
@@ -110,7 +111,7 @@ export function createWorklistTable(state: WorklistState, open: (uid: string) =>
     const { items, filters } = state;
     const now = Date.now();
     const hadFocus = tbody.contains(document.activeElement);
-    replaceChildren(tbody, items.map((item) => row(item, now)));
+    replaceChildren(tbody, items.map((item) => row(item, now, state.siteNames)));
     const filtered = Boolean(filters.status || filters.modality || filters.priority);
     empty.hidden = items.length > 0;
     empty.textContent = filtered ? m.emptyFiltered : m.empty;

@@ -8,6 +8,8 @@ export interface WorklistState {
   items: WorklistItem[];
   /** Offered in the modality filter: the common ones, then every one seen since mounting. */
   readonly seenModalities: Set<string>;
+  /** Site names by id, for a reader of several sites (each row then says whose study it is); absent for one site. */
+  siteNames?: Map<string, string>;
   /** Set on unmount: answers arriving later must not touch the DOM. */
   stopped: boolean;
 }
