@@ -84,7 +84,7 @@ export interface LanternConfig {
    * A remote witness of the audit chain's signed heads (another Lantern, e.g. the county hospital's): each checkpoint is
    * also sent there, so a chain rewritten and re-signed on this box is caught against what the witness saw. Env
    * `LANTERN_AUDIT_WITNESS_URL` (HTTPS; plain HTTP only to a loopback address) and `LANTERN_AUDIT_WITNESS_TOKEN` (a bearer
-   * token of an admin at the witness), set together; `LANTERN_AUDIT_WITNESS_LAG_S` (default 300): how long a head may stay
+   * token of this Lantern's `audit-witness` account there), set together; `LANTERN_AUDIT_WITNESS_LAG_S` (default 300): how long a head may stay
    * undelivered before health turns degraded. Unset: no witness.
    */
   auditWitness?: AuditWitnessSettings;
@@ -236,7 +236,7 @@ function auditWitness(env: NodeJS.ProcessEnv): AuditWitnessSettings | undefined 
   } catch {
     throw new Error(`LANTERN_AUDIT_WITNESS_URL is not a URL: "${url}"`);
   }
-  // The token is an admin's at the witness: it must not cross a network in clear text.
+  // The token opens an account at the witness: it must not cross a network in clear text.
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
   if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) {
     throw new Error(`LANTERN_AUDIT_WITNESS_URL must be https (plain http only to a loopback address), got "${url}"`);

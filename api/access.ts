@@ -28,4 +28,6 @@ export const ACCESS = {
   modelQuality: ['model-team', 'radiologist', 'admin'],
   /** Accounts and the audit trail. */
   admin: ['admin'],
+  /** Another Lantern's signed audit heads held here as its witness: handed in by that Lantern's account, read by it or an auditor. */
+  auditWitness: ['audit-witness', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;

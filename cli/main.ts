@@ -72,7 +72,7 @@ audit.command('verify')
   .argument('<file>')
   .option('--key <file>', 'the trusted public key (default: LANTERN_AUDIT_KEY + ".pub" when it exists)')
   .option('--witness <url>', 'also compare with the heads this witness (another Lantern) received for the key; export the segment to the head')
-  .option('--witness-token <token>', 'an admin\'s API token at the witness (default: LANTERN_AUDIT_WITNESS_TOKEN)')
+  .option('--witness-token <token>', 'an API token at the witness of an admin or an audit-witness account (default: LANTERN_AUDIT_WITNESS_TOKEN)')
   .action(async (file: string, options: { key?: string; witness?: string; witnessToken?: string }) => {
     const config = loadConfig();
     const fallback = `${config.auditKeyFile ?? path.join(config.dataDir, 'audit', 'signing-key.pem')}.pub`;

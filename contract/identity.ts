@@ -7,8 +7,12 @@ import { DEFAULT_SITE, siteId } from './sites.ts';
  * route declares; the audited actor is always that user, never a name the client sends.
  */
 
-/** A user may hold several; they apply at every site the user acts for (`sites`). */
-export const ROLES = ['radiologist', 'grassroots-doctor', 'consultant', 'model-team', 'admin'] as const;
+/**
+ * A user may hold several; they apply at every site the user acts for (`sites`).
+ * `audit-witness` is another Lantern's account here: it may hand in and read the signed heads
+ * of its audit chain, nothing else (an admin token would give that Lantern's owner this one's accounts).
+ */
+export const ROLES = ['radiologist', 'grassroots-doctor', 'consultant', 'model-team', 'admin', 'audit-witness'] as const;
 export const role = z.enum(ROLES);
 
 export const username = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, dot, dash or underscore; 1–63 characters');

@@ -15,7 +15,7 @@ import { publicKeyPem, type AuditPublicKey, type SignedHead } from './audit-seal
 export interface WitnessTarget {
   /** Base URL of the witness (another Lantern). */
   url: string;
-  /** Bearer token of an admin at the witness. */
+  /** Bearer token of this Lantern's account at the witness (role `audit-witness`). */
   token: string;
   /** How long a head may stay undelivered before the witness is reported degraded. */
   maxLagMs: number;

@@ -71,7 +71,7 @@ const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `lantern-wit
 let a: Node;
 let b: Node;
 let aToken: string;
-/** A's account at B: what A sends its heads with. */
+/** A's account at B (role audit-witness): what A sends its heads with. */
 let senderToken: string;
 /** B's auditor: who reads what B witnessed. */
 let auditorToken: string;
@@ -88,7 +88,7 @@ const witnessed = async () => (await bClient().json<{ heads: SignedHead[] }>(`/v
 
 beforeAll(async () => {
   b = await startNode(tmp('county'));
-  senderToken = await account(b, 'clinic-a', ['admin']);
+  senderToken = await account(b, 'clinic-a', ['audit-witness']);
   auditorToken = await account(b, 'county-auditor', ['admin']);
   aConfig = { auditWitness: { url: b.role.url, token: senderToken, maxLagSeconds: LAG_S } };
   a = await startNode(tmp('clinic'), aConfig);
@@ -118,7 +118,7 @@ describe('configuring a witness', () => {
 describe('a remote witness of the audit chain', () => {
   let first: SignedHead;
 
-  it('when A checkpoints its chain, then B holds the signed head, recorded in B\'s own chain as sent by A\'s account, and A\'s health says it was delivered', async () => {
+  it('when A checkpoints its chain, then B holds the signed head, recorded in B\'s own chain as sent by A\'s account (which can do nothing else at B), and A\'s health says it was delivered', async () => {
     expect((await upload()).status).toBe(200);
     first = await checkpoint();
     const heads = await waitFor(async () => {
@@ -129,6 +129,10 @@ describe('a remote witness of the audit chain', () => {
     const records = await bClient().audit('?action=audit.head-witnessed');
     expect(records[0]).toMatchObject({ actor: 'clinic-a', entityType: 'audit-key', entityId: keyId, payload: { seq: first.seq, hash: first.hash } });
     expect((await bClient().audit('?action=audit.witness-read'))[0]).toMatchObject({ actor: 'county-auditor', entityId: keyId });
+    // A's account at B hands in heads and nothing more: not B's audit trail, not its accounts.
+    const sender = apiClient(b.role.url, senderToken);
+    expect((await sender.json('/v1/audit')).status).toBe(403);
+    expect((await sender.json('/v1/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(403);
     const answer = await waitFor(async () => {
       const h = await health();
       return h.body.audit.checkpoints.witness?.delivered?.seq === first.seq ? h : undefined;

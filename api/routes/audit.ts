@@ -43,9 +43,9 @@ export function auditRoutes(deps: ApiDeps) {
     }
   });
   mount(app, {
-    method: 'post', path: '/v1/audit/witness', operationId: 'witnessAuditHead', access: ACCESS.admin, tag: 'audit',
+    method: 'post', path: '/v1/audit/witness', operationId: 'witnessAuditHead', access: ACCESS.auditWitness, tag: 'audit',
     summary: 'As another Lantern\'s witness: hold a signed head of its audit chain',
-    description: 'Sent by a Lantern whose `LANTERN_AUDIT_WITNESS_URL` names this one, with a token of an admin here (the audited actor). '
+    description: 'Sent by a Lantern whose `LANTERN_AUDIT_WITNESS_URL` names this one, with a token of its `audit-witness` account here (the audited actor). '
       + 'The head must be signed by the key its `keyId` was first introduced with (trust on first use: the first head carries `publicKey`, whose id is the keyId). '
       + 'Heads are appended, never replaced: one with another hash at a seq already held, or below the newest held, is refused as evidence of a rewritten chain.',
     body: witnessHeadSubmission,
@@ -64,7 +64,7 @@ export function auditRoutes(deps: ApiDeps) {
     }
   });
   mount(app, {
-    method: 'get', path: '/v1/audit/witness/{keyId}', operationId: 'witnessedAuditHeads', access: ACCESS.admin, tag: 'audit',
+    method: 'get', path: '/v1/audit/witness/{keyId}', operationId: 'witnessedAuditHeads', access: ACCESS.auditWitness, tag: 'audit',
     summary: 'As another Lantern\'s witness: every head held for one chain\'s key, oldest first',
     description: 'What `lantern audit verify --witness` and `GET /v1/audit/verify?witness=true` compare a chain with. The read is audited.',
     params: witnessKeyParams,
