@@ -171,7 +171,8 @@ export function createResearchView(deps: Pick<ApiDeps, 'store' | 'blobs' | 'deid
       const studyInstanceUid = await studyOf(pseudonymousUid);
       if (!instances.has(pseudonymousSop)) {
         const ctx = context();
-        for (const i of (await deps.store.getStudy(studyInstanceUid, scope)).instances) remember(ctx.uid(i.sopInstanceUid), i.sopInstanceUid);
+        // Every image, not only the study answer's first page: a frame of the 600th must be found too.
+        for (const i of (await deps.store.getWholeStudy(studyInstanceUid, scope)).instances) remember(ctx.uid(i.sopInstanceUid), i.sopInstanceUid);
       }
       const known = instances.get(pseudonymousSop);
       const instance = known && await deps.store.getInstance(known.sopInstanceUid, scope);

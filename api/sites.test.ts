@@ -20,6 +20,7 @@ const OBJECT_PARAMS = ['studyInstanceUid', 'study', 'series', 'instance', 'findi
 /** A valid body for each operation that names a patient object (GETs: none), as its own site's user would send it. */
 const BODIES: Record<string, unknown> = {
   getStudy: undefined,
+  getStudyInstances: undefined,
   getFrame: undefined,
   reviewFinding: { decision: 'accept' },
   addReaderFinding: { label: 'pneumonia' },

@@ -146,10 +146,47 @@ export const studyInstance = z.object({
   framesUrl: z.string(),
 });
 
+/** A series of the study, with counts of its images: what a large study is summarised by. */
+export const seriesSummary = z.object({
+  seriesInstanceUid: z.string(),
+  modality: z.string().optional(),
+  seriesNumber: z.number().int().optional(),
+  bodyPart: z.string().optional(),
+  instances: z.number().int(),
+  /** Images still waiting for AI. */
+  queued: z.number().int(),
+  /** Images the AI could not read (`errors` lists at most 20 of the study's). */
+  failed: z.number().int(),
+}).meta({ id: 'SeriesSummary' });
+
+/** Instances in a study answer (and a page's default), and the most one page may hold. */
+export const INSTANCE_PAGE = { first: 500, max: 1000 } as const;
+
+/** The keyset cursor of the next page of a study's instances: opaque, passed back as `after`. */
+const instanceCursor = z.string().max(2048);
+
+/** `GET /v1/studies/{uid}/instances?after=…&limit=…`: one page of a study's instances, in the order received. */
+export const instancePageQuery = z.object({
+  after: instanceCursor.optional().meta({ description: 'the `after` (or `instancesAfter`) of the previous page; absent for the first' }),
+  limit: z.coerce.number().int().min(1).max(INSTANCE_PAGE.max).default(INSTANCE_PAGE.first)
+    .meta({ description: `instances in the page, 1–${INSTANCE_PAGE.max} (default ${INSTANCE_PAGE.first})` }),
+});
+
+export const instancePage = z.object({
+  instances: z.array(studyInstance),
+  /** The next page's cursor; absent on the last page. */
+  after: instanceCursor.optional(),
+}).meta({ id: 'InstancePage' });
+
 /** `GET /v1/studies/{uid}`: everything the study view shows. */
 export const studyDetail = z.object({
   study: studySummary,
+  /** Every series of the study with its counts. */
+  series: z.array(seriesSummary),
+  /** The first INSTANCE_PAGE.first (500) instances in the order received; a larger study's others are paged from `GET /v1/studies/{uid}/instances`. */
   instances: z.array(studyInstance),
+  /** Present when the study has more instances than `instances` holds: the next page's cursor. */
+  instancesAfter: instanceCursor.optional(),
   /** Each with `reviews`: every decision on it, oldest first. */
   findings: z.array(finding),
   reviews: z.array(review),
@@ -173,6 +210,8 @@ export type Worklist = z.infer<typeof worklist>;
 export type ImageAttributes = z.infer<typeof imageAttributes>;
 export type StudyInstance = z.infer<typeof studyInstance>;
 export type StudyDetail = z.infer<typeof studyDetail>;
+export type SeriesSummary = z.infer<typeof seriesSummary>;
+export type InstancePage = z.infer<typeof instancePage>;
 
 /**
  * What triage sees of a study when its priority is recomputed: the store builds it inside
@@ -180,7 +219,15 @@ export type StudyDetail = z.infer<typeof studyDetail>;
  * gave it (inference/triage.ts), so neither layer imports the other.
  */
 export interface StudySnapshot {
-  instances: { sopInstanceUid: string; status: 'queued' | 'done' | 'failed'; errorCode?: string }[];
+  /**
+   * The study's images as triage weighs them: whether there is one, whether one awaits AI,
+   * and one the AI could not read. A summary, so re-ranking a 10,000-image study reads no more.
+   */
+  instances: { any: boolean; queued: boolean; failed?: { sopInstanceUid: string; errorCode?: string } };
+  /**
+   * Per model version, label and claim (positive, refer, negative, not applicable) the finding
+   * triage would pick among them: the most probable one (not applicable: the first received).
+   */
   findings: Pick<FindingInput, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operatingPoint' | 'model' | 'applicability'>[];
   /** The latest bedside assessment recorded for the study, as the triage layer stored it. */
   clinical?: unknown;

@@ -13,7 +13,7 @@ import { createStudyPrioritiser } from './triage.ts';
 
 const load = (id: string) => loadModel(path.join(repoRoot, 'models', id), { threads: 1 });
 const SOP = '1.2.3.4';
-const done: StudySnapshot['instances'] = [{ sopInstanceUid: SOP, status: 'done' }];
+const done: StudySnapshot['instances'] = { any: true, queued: false };
 const tooOld = { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 64 y outside 1–5 y', textZh: '患者年龄 64 岁 不在 1–5 岁之内' };
 const positive = (model: { id: string; version: string }, probability = 0.97) => ({
   ...finding(SOP, probability), positive: true, model: { ...finding(SOP).model, ...model },

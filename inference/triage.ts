@@ -47,12 +47,11 @@ export function createStudyPrioritiser(registry: Pick<ModelRegistry, 'triagePoli
     }, facts);
     const advisory = driving.length === 0 ? [...new Set(applicable.map((f) => f.model.id))].join(', ') : '';
     const declined = applicable.length === 0 ? findings.find((f) => f.applicability?.reason) : undefined;
-    const failed = instances.find((i) => i.status === 'failed');
-    const pipeline = failed
-      ? PIPELINE.failed(failed.errorCode ?? 'error')
-      : instances.some((i) => i.status === 'queued') ? PIPELINE.queued
+    const pipeline = instances.failed
+      ? PIPELINE.failed(instances.failed.errorCode ?? 'error')
+      : instances.queued ? PIPELINE.queued
         // Every read-assist model answers every label, so "done" without findings means no model applied.
-        : findings.length === 0 && instances.length > 0 ? PIPELINE.noModel
+        : findings.length === 0 && instances.any ? PIPELINE.noModel
           : declined ? PIPELINE.notApplicable(declined.model.id, declined.applicability!.reason!)
             : advisory ? PIPELINE.advisory(advisory) : undefined;
     return {

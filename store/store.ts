@@ -31,7 +31,7 @@ export function createStore(db: Database, options: StoreOptions) {
   const { close: closeCalculations, calculationAuditStatus, appendLater, ...calculations } = calculationAudits(context);
   const { close: closeReads, ...readAudit } = readAudits(context, { appendLater, unwritten: () => calculationAuditStatus().pending });
   const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...userAccess, ...accountCare, ...siteAccess, ...consentAccess });
-  const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, (uid) => reads.getStudy(uid, ALL_SITES));
+  const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, (uid) => reads.getWholeStudy(uid, ALL_SITES));
   return {
     db,
     newStudyPriority: newStudyPriority(options.prioritise),

@@ -6,7 +6,7 @@
 import { appendAudit, auditChainColumns, auditedTransaction, auditInsert, auditKeys, planAudits, type AuditChainState, type AuditEntry, type AuditedTx, type PlannedAudits } from './audit.ts';
 import { InvalidReferenceError, NotFoundError, optional, type StoreContext } from './shared.ts';
 import { requireStudyInScope, type SiteScope } from './sites.ts';
-import type { FindingRow, InstanceRow } from './study-reads.ts';
+import type { FindingRow } from './study-reads.ts';
 import type { FindingInput, NewInstance, Prioritise, StudySnapshot } from './types.ts';
 
 /** The study writes, each given the store's context first (bindContext). */
@@ -89,6 +89,7 @@ export const studyWrites = {
    * their deterministic id (insert-or-ignore), each gets exactly one `finding.created`
    * audit record (keyed), the model leaves the instance's pending list, the instance
    * becomes `done` once that list is empty (a failure of another model stays `failed`),
+   * each finding that outranks its study's leader for (model, label, claim) becomes it,
    * and the study is re-prioritised. Findings of an instance consent withholds from AI (the
    * patient refused while its job waited) are dropped: the model leaves the pending list,
    * the instance says why, and one `ai.withheld` record (keyed) replaces the findings' records.
@@ -127,7 +128,7 @@ export const studyWrites = {
              f.operating_point, f.model, f.timing_ms, f.heatmap, f.applicability
              from instance, json_populate_recordset(null::findings, $2::json) f
            on conflict (id) do nothing
-         )
+         ), leaders as (${FINDING_LEADERS_UPSERT})
          select (select study_instance_uid from instance) as study, ${auditChainColumns('$3')}`,
         [sopInstanceUid, JSON.stringify(columns), auditKeys(created), modelKeyOf(findings)]);
       if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
@@ -198,24 +199,34 @@ export const studyWrites = {
 };
 
 /** What a study holding one instance awaiting AI, and nothing else, is ranked at: the priority its first jobs are queued with. */
-export const newStudyPriority = (prioritise: Prioritise) => prioritise({ instances: [{ sopInstanceUid: '', status: 'queued' }], findings: [] }).priority;
+export const newStudyPriority = (prioritise: Prioritise) => prioritise({ instances: { any: true, queued: true }, findings: [] }).priority;
 
 /**
  * Appends `audits` (planned under the chain lock, if any) and re-reads one study in the
  * same round trip, then stores its priority and "why". Called by every transaction that
  * changes what triage sees, after its own writes.
+ *
+ * What it reads is bounded whatever the study's size (migration 011): three index probes
+ * on its images and its findings' leaders (one per model, label and claim), so receiving
+ * the 10,000th image of a CT costs what the first did.
  */
 export async function reprioritise(tx: AuditedTx, prioritise: Prioritise, studyInstanceUid: string, audits?: PlannedAudits): Promise<ReturnType<Prioritise>> {
-  const { rows: [study] } = await tx.query<{ instances: SnapshotInstanceRow[]; findings: SnapshotFindingRow[]; clinical: unknown }>(
+  const { rows: [study] } = await tx.query<{ any: boolean; queued: boolean; failed: { sop_instance_uid: string; error_code: string | null } | null; findings: SnapshotFindingRow[]; clinical: unknown }>(
     `with appended as (${auditInsert('$2')})
-     select (select coalesce(json_agg(json_build_object('sop_instance_uid', i.sop_instance_uid, 'status', i.status, 'error_code', i.error_code)), '[]')
-               from instances i where i.study_instance_uid = $1) as instances,
+     select exists (select 1 from instances where study_instance_uid = $1) as any,
+            exists (select 1 from instances where study_instance_uid = $1 and status = 'queued') as queued,
+            (select json_build_object('sop_instance_uid', sop_instance_uid, 'error_code', error_code)
+               from instances where study_instance_uid = $1 and status = 'failed' limit 1) as failed,
             (select coalesce(json_agg(json_build_object('label', f.label, 'display', f.display, 'probability', f.probability, 'positive', f.positive,
                       'refer', f.refer, 'operating_point', f.operating_point, 'model', f.model, 'applicability', f.applicability)), '[]')
-               from findings f where f.study_instance_uid = $1) as findings,
+               from study_finding_leaders l join findings f on f.id = l.finding_id where l.study_instance_uid = $1) as findings,
             (select clinical from study_clinical where study_instance_uid = $1) as clinical`, [studyInstanceUid, audits?.rows ?? '[]']);
   const snapshot: StudySnapshot = {
-    instances: study.instances.map((r) => ({ sopInstanceUid: r.sop_instance_uid, status: r.status, errorCode: r.error_code ?? undefined })),
+    instances: {
+      any: study.any,
+      queued: study.queued,
+      ...(study.failed && { failed: { sopInstanceUid: study.failed.sop_instance_uid, errorCode: optional(study.failed.error_code) } }),
+    },
     findings: study.findings.map((r) => ({
       label: r.label, display: r.display, probability: r.probability, positive: r.positive, refer: r.refer, operatingPoint: r.operating_point, model: r.model,
       applicability: optional(r.applicability),
@@ -255,8 +266,23 @@ async function withheldFindings(tx: AuditedTx, prioritise: Prioritise, sopInstan
   return instance.study;
 }
 
-/** The columns of an instance and a finding that triage reads (reprioritise). */
-type SnapshotInstanceRow = Pick<InstanceRow, 'sop_instance_uid' | 'status' | 'error_code'>;
+/**
+ * The body of recordFindings' CTE that keeps the study's finding leaders (migration 011):
+ * per (model, label, claim) the most probable finding — the one triage would pick among
+ * them — or, claiming nothing, the first. Reads the statement's `instance` and `$2`
+ * (findings) and `$4` (model key); a second run with the same findings changes nothing.
+ */
+const FINDING_LEADERS_UPSERT = `
+  insert into study_finding_leaders (study_instance_uid, model_key, label, claim, finding_id, probability)
+  select distinct on (f.label, f.claim) f.study, $4, f.label, f.claim, f.id, f.probability
+    from (select instance.study_instance_uid as study, f.id, f.label, f.probability,
+                 finding_claim(f.probability, f.positive, f.refer, f.applicability) as claim
+            from instance, json_populate_recordset(null::findings, $2::json) f) f
+   order by f.label, f.claim, f.probability desc nulls last, f.id
+  on conflict (study_instance_uid, model_key, label, claim) do update set finding_id = excluded.finding_id, probability = excluded.probability
+   where excluded.probability > study_finding_leaders.probability`;
+
+/** The columns of a finding that triage reads (reprioritise). */
 type SnapshotFindingRow = Pick<FindingRow, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operating_point' | 'model' | 'applicability'>;
 
 /** The `id@version` key of the model that made a set of findings (one job: one model). */

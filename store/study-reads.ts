@@ -3,10 +3,10 @@
  * instance and AI finding rows and their mappers live here; the writes are in studies.ts.
  */
 import { aiWithheldNotice, type AiWithheld, type WithheldCode } from '../contract/consent.ts';
-import type { ImageAttributes } from '../contract/studies.ts';
+import { INSTANCE_PAGE, type ImageAttributes } from '../contract/studies.ts';
 import type { Queryable } from './db.ts';
 import { readerFindingFromRow, reviewFromRow, type ReaderFindingRow, type ReviewRow } from './reviews.ts';
-import { iso, NotFoundError, optional, type StoreContext } from './shared.ts';
+import { InvalidReferenceError, iso, NotFoundError, optional, type StoreContext } from './shared.ts';
 import { sitesParam, type SiteScope } from './sites.ts';
 import {
   AI_ASSISTED_NOTICE,
@@ -15,6 +15,7 @@ import {
   type FindingInput,
   type InstanceError,
   type InstanceRecord,
+  type SeriesSummary,
   type StudyDetail,
   type StudyStatus,
   type StudySummary,
@@ -51,7 +52,7 @@ export const studyReads = {
       `select * from (select s.*, ${STUDY_STATUS_SQL} as status from studies s where $6::text[] is null or s.site_id = any($6)) s
         where ($1::text[] is null or s.status = any($1))
           and ($2::text[] is null or s.modality = any($2)
-               or exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.modality = any($2)))
+               or exists (select 1 from series r where r.study_instance_uid = s.study_instance_uid and r.modality = any($2)))
           and ($3::float8[] is null or exists (
                select 1 from unnest($3::float8[], $4::float8[]) as band(lo, hi)
                 where (band.lo is null or s.priority >= band.lo) and (band.hi is null or s.priority < band.hi)))
@@ -68,19 +69,51 @@ export const studyReads = {
       where study_instance_uid = $1 and ($2::text[] is null or s.site_id = any($2))`, [studyInstanceUid, sitesParam(scope)]);
     if (!studies.rows[0]) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
     const [item] = await hydrate(db, studies.rows);
-    const instances = await db.query<InstanceRow>('select * from instances where study_instance_uid = $1 order by received_at', [studyInstanceUid]);
+    const page = await instancePage(db, studyInstanceUid);
+    const series = await db.query<SeriesRow>(
+      `select r.series_instance_uid, r.modality, r.series_number, r.body_part, count(i.*)::int as instances,
+              (count(*) filter (where i.status = 'queued'))::int as queued, (count(*) filter (where i.status = 'failed'))::int as failed
+         from series r left join instances i on i.series_instance_uid = r.series_instance_uid
+        where r.study_instance_uid = $1 group by r.series_instance_uid order by r.series_number nulls last, r.series_instance_uid`, [studyInstanceUid]);
     const reviews = (await db.query<ReviewRow>(
       `select r.* from reviews r join findings f on f.id = r.finding_id where f.study_instance_uid = $1 order by r.id`, [studyInstanceUid])).rows.map(reviewFromRow);
     const readerFindings = await db.query<ReaderFindingRow>('select * from reader_findings where study_instance_uid = $1 order by id', [studyInstanceUid]);
     const { findings, errors, ...study } = item;
     return {
       study,
-      instances: instances.rows.map(instanceFromRow),
+      series: series.rows.map(seriesFromRow),
+      instances: page.instances,
+      ...(page.after && { instancesAfter: page.after }),
       findings: findings.map((f) => ({ ...f, reviews: reviews.filter((r) => r.findingId === f.id) })),
       reviews,
       readerFindings: readerFindings.rows.map(readerFindingFromRow),
       errors,
     };
+  },
+
+  /**
+   * The study with every one of its instances, however many, read a page at a time: for an
+   * export that must name each image (the accountability bundle), never for a screen.
+   */
+  async getWholeStudy(context: StoreContext, studyInstanceUid: string, scope: SiteScope): Promise<StudyDetail> {
+    const { instancesAfter, ...detail } = await studyReads.getStudy(context, studyInstanceUid, scope);
+    for (let after = instancesAfter; after;) {
+      const page = await instancePage(context.db, studyInstanceUid, after, INSTANCE_PAGE.max);
+      detail.instances.push(...page.instances);
+      after = page.after;
+    }
+    return detail;
+  },
+
+  /**
+   * One page of a study's instances in the order they were received, after the cursor
+   * `after` (the previous page's); the answer's `after` is absent on the last page.
+   * NotFoundError if the study does not exist within `scope`.
+   */
+  async studyInstances({ db }: StoreContext, studyInstanceUid: string, scope: SiteScope, after?: string, limit: number = INSTANCE_PAGE.first): Promise<InstancePage> {
+    const study = await db.query('select 1 from studies where study_instance_uid = $1 and ($2::text[] is null or site_id = any($2))', [studyInstanceUid, sitesParam(scope)]);
+    if (study.rows.length === 0) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
+    return instancePage(db, studyInstanceUid, after, limit);
   },
 
   /** The instance, if its study is within `scope`. */
@@ -92,6 +125,18 @@ export const studyReads = {
   },
 };
 
+/** Keyset paging on (received_at, UID), by index: every page costs the same, however deep. */
+async function instancePage(db: Queryable, studyInstanceUid: string, after?: string, limit: number = INSTANCE_PAGE.first): Promise<InstancePage> {
+  const [receivedAt, sopInstanceUid] = after ? decodeCursor(after) : [null, null];
+  const { rows } = await db.query<InstanceRow & { cursor: string }>(
+    `select i.*, to_char(i.received_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor from instances i
+      where i.study_instance_uid = $1 and ($2::timestamptz is null or (i.received_at, i.sop_instance_uid) > ($2::timestamptz, $3::text))
+      order by i.received_at, i.sop_instance_uid limit $4`, [studyInstanceUid, receivedAt, sopInstanceUid, limit + 1]);
+  const shown = rows.slice(0, limit);
+  const last = shown.at(-1);
+  return { instances: shown.map(instanceFromRow), ...(rows.length > limit && last && { after: encodeCursor(last.cursor, last.sop_instance_uid) }) };
+}
+
 /** Attaches findings (with their latest review), errors and a derived status to study rows. */
 async function hydrate(db: Queryable, studies: StudyRow[]): Promise<WorklistItem[]> {
   if (studies.length === 0) return [];
@@ -99,18 +144,44 @@ async function hydrate(db: Queryable, studies: StudyRow[]): Promise<WorklistItem
   const findings = await db.query<FindingRow & { review: ReviewRow | null }>(
     `select f.*, (select to_jsonb(r) from reviews r where r.finding_id = f.id order by r.id desc limit 1) as review
        from findings f where f.study_instance_uid = any($1) order by f.probability desc nulls last`, [uids]);
-  const instances = await db.query<InstanceRow>('select * from instances where study_instance_uid = any($1)', [uids]);
+  // Only failed images, and at most ERRORS_SHOWN a study: a CT whose 10,000 images all failed is one line of the worklist.
+  const failed = await db.query<InstanceRow>(
+    `select i.* from unnest($1::text[]) as s(uid)
+       cross join lateral (select * from instances i where i.study_instance_uid = s.uid and i.status = 'failed' limit $2) i`, [uids, ERRORS_SHOWN]);
+  // Images consent kept from AI, counted by a partial index (migration 013): none are read when none were withheld.
+  const withheld = await db.query<WithheldRow>(
+    `select s.uid as study_instance_uid, w.instances, w.code from unnest($1::text[]) as s(uid)
+       cross join lateral (select count(*)::int as instances, min(i.ai_withheld) as code from instances i
+                            where i.study_instance_uid = s.uid and i.ai_withheld is not null) w
+      where w.instances > 0`, [uids]);
   return studies.map((row) => {
     const studyFindings = findings.rows.filter((f) => f.study_instance_uid === row.study_instance_uid).map((f) => ({
       ...findingFromRow(f),
       review: f.review ? reviewFromRow(f.review) : null,
     }));
-    const studyInstances = instances.rows.filter((i) => i.study_instance_uid === row.study_instance_uid);
-    const errors: InstanceError[] = studyInstances
-      .filter((i) => i.status === 'failed')
+    const errors: InstanceError[] = failed.rows
+      .filter((i) => i.study_instance_uid === row.study_instance_uid)
       .map((i) => ({ sopInstanceUid: i.sop_instance_uid, code: i.error_code ?? 'UNKNOWN', message: i.error_message ?? '' }));
-    return { ...studyFromRow(row), ...aiWithheldOf(studyInstances), findings: studyFindings, errors };
+    return { ...studyFromRow(row), ...aiWithheldOf(withheld.rows.find((w) => w.study_instance_uid === row.study_instance_uid)), findings: studyFindings, errors };
   });
+}
+
+/** Errors a worklist row or study answer lists; the study's series say how many images failed in all. */
+const ERRORS_SHOWN = 20;
+
+/** The keyset cursor of a page of instances: received time (UTC, to the microsecond, as the database keeps it) and UID. */
+const encodeCursor = (receivedAt: string, sopInstanceUid: string) => Buffer.from(JSON.stringify([receivedAt, sopInstanceUid])).toString('base64url');
+
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && typeof value[1] === 'string' && CURSOR_TIME.test(String(value[0]))) return value as [string, string];
+  } catch {
+    // Not ours: refused below.
+  }
+  throw new InvalidReferenceError('after', 'after is not a cursor this server gave: pass the `after` of the previous page');
 }
 
 /**
@@ -154,6 +225,22 @@ export interface AwaitingInstance {
   /** `id@version` of each model still to answer. */
   pendingModels: string[];
   priority: number;
+}
+
+interface SeriesRow {
+  series_instance_uid: string;
+  modality: string | null;
+  series_number: number | null;
+  body_part: string | null;
+  instances: number;
+  queued: number;
+  failed: number;
+}
+
+/** A page of a study's instances; `after` is the next page's cursor, absent on the last. */
+export interface InstancePage {
+  instances: InstanceRecord[];
+  after?: string;
 }
 
 export interface InstanceRow {
@@ -208,10 +295,28 @@ function studyFromRow(row: StudyRow): StudySummary {
   };
 }
 
-/** The notice for a study some of whose images consent kept from AI (the first image's reason speaks for all). */
-function aiWithheldOf(instances: InstanceRow[]): { aiWithheld?: AiWithheld } {
-  const withheld = instances.filter((i) => i.ai_withheld !== null);
-  return withheld.length === 0 ? {} : { aiWithheld: aiWithheldNotice(withheld[0].ai_withheld!, withheld.length) };
+/** A study's images consent kept from AI: how many, and one reason (which speaks for all). */
+interface WithheldRow {
+  study_instance_uid: string;
+  instances: number;
+  code: WithheldCode;
+}
+
+/** The notice for a study some of whose images consent kept from AI. */
+function aiWithheldOf(withheld: WithheldRow | undefined): { aiWithheld?: AiWithheld } {
+  return withheld ? { aiWithheld: aiWithheldNotice(withheld.code, withheld.instances) } : {};
+}
+
+function seriesFromRow(row: SeriesRow): SeriesSummary {
+  return {
+    seriesInstanceUid: row.series_instance_uid,
+    modality: optional(row.modality),
+    seriesNumber: optional(row.series_number),
+    bodyPart: optional(row.body_part),
+    instances: row.instances,
+    queued: row.queued,
+    failed: row.failed,
+  };
 }
 
 function instanceFromRow(row: InstanceRow): InstanceRecord {

@@ -81,9 +81,16 @@ export interface InstanceRecord {
   status: 'queued' | 'done' | 'failed';
 }
 
+/** A series of a study and how many of its images there are, await AI and failed. */
+export type { SeriesSummary } from '../contract/studies.ts';
+import type { SeriesSummary } from '../contract/studies.ts';
+
 export interface StudyDetail {
   study: StudySummary;
+  series: SeriesSummary[];
+  /** The first page of the study's instances; `instancesAfter` is the next page's cursor (absent: that was all). */
   instances: InstanceRecord[];
+  instancesAfter?: string;
   findings: Finding[];
   reviews: Review[];
   readerFindings: ReaderFindingRecord[];

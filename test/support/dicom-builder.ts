@@ -157,3 +157,30 @@ export function withFreshUids(bytes: Uint8Array, n: number, into?: { studyInstan
   }
   return copy;
 }
+
+/**
+ * One small image (8×8, 16-bit, explicit VR little endian) of `series` in `study`: what a
+ * large study is built from, instance by instance. CT by default, for which no model is
+ * served, so ingesting it is the database's work alone.
+ */
+export function buildSeriesImage(ids: { study: string; series: string; sop: string; seriesNumber?: number }, modality = 'CT'): Uint8Array {
+  const sopClass = modality === 'CT' ? '1.2.840.10008.5.1.4.1.1.2' : '1.2.840.10008.5.1.4.1.1.7';
+  return buildPart10('1.2.840.10008.1.2.1', sopClass, ids.sop, [
+    { tag: 0x00080016, vr: 'UI', value: sopClass },
+    { tag: 0x00080018, vr: 'UI', value: ids.sop },
+    { tag: 0x00080060, vr: 'CS', value: modality },
+    { tag: 0x00100010, vr: 'PN', value: 'Large^Study' },
+    { tag: 0x0020000d, vr: 'UI', value: ids.study },
+    { tag: 0x0020000e, vr: 'UI', value: ids.series },
+    { tag: 0x00200011, vr: 'IS', value: String(ids.seriesNumber ?? 1) },
+    { tag: 0x00280002, vr: 'US', value: 1 },
+    { tag: 0x00280004, vr: 'CS', value: 'MONOCHROME2' },
+    { tag: 0x00280010, vr: 'US', value: 8 },
+    { tag: 0x00280011, vr: 'US', value: 8 },
+    { tag: 0x00280100, vr: 'US', value: 16 },
+    { tag: 0x00280101, vr: 'US', value: 12 },
+    { tag: 0x00280102, vr: 'US', value: 11 },
+    { tag: 0x00280103, vr: 'US', value: 0 },
+    { tag: 0x7fe00010, vr: 'OW', value: new Uint8Array(8 * 8 * 2) },
+  ]);
+}

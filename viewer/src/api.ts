@@ -15,7 +15,7 @@ export type {
   ImageAttributes, InstanceError as StudyError, PriorityBand, Sla, StudyChangeKind as StudyChange, StudyDetail, StudyInstance as Instance, StudyStatus,
   StudySummary, TriageResult as Triage, TriageLevel, TriageReason, WorklistItem,
 } from '../../contract/studies.ts';
-import type { ImageAttributes, PriorityBand, StudyChangeKind as StudyChange, StudyDetail, StudyInstance as Instance, StudyStatus, WorklistItem } from '../../contract/studies.ts';
+import type { ImageAttributes, InstancePage, PriorityBand, StudyChangeKind as StudyChange, StudyDetail, StudyInstance as Instance, StudyStatus, WorklistItem } from '../../contract/studies.ts';
 export type { Agreement, AgreementGroup, AgreementQuery } from '../../contract/agreement.ts';
 import type { Agreement, AgreementGroup, AgreementQuery } from '../../contract/agreement.ts';
 export type { AuditRecord, AuditVerification } from '../../contract/audit.ts';
@@ -122,6 +122,11 @@ export async function getSites(): Promise<Site[]> {
 
 export function getStudy(studyInstanceUid: string, signal?: AbortSignal): Promise<StudyDetail> {
   return json<StudyDetail>(`/v1/studies/${encodeURIComponent(studyInstanceUid)}`, { signal });
+}
+
+/** The page of a study's instances after `after` (the study's `instancesAfter`, then each page's `after`). */
+export function getStudyInstances(studyInstanceUid: string, after: string, signal?: AbortSignal): Promise<InstancePage> {
+  return json<InstancePage>(`/v1/studies/${encodeURIComponent(studyInstanceUid)}/instances${query({ after })}`, { signal });
 }
 
 /** How the bytes of one decoded frame are laid out, as the frame's own response headers say. */

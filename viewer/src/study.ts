@@ -11,14 +11,14 @@
  * actions, reader findings, keys) and keeps the screen live: server events and the
  * waiting clock re-render it until it unmounts.
  */
-import { getReviewReasons, getStudy, subscribeToEvents } from './api.ts';
+import { getReviewReasons, getStudy, getStudyInstances, subscribeToEvents, type StudyDetail } from './api.ts';
 import { debounced } from './debounce.ts';
 import { h, replaceChildren } from './dom.ts';
 import { errorText } from './error-text.ts';
 import type { AppContext } from './main.ts';
 import { helpButton, pushKeymap } from './shortcuts.ts';
 import { createFindingsPanel, type FindingsPanel } from './study/findings-panel.ts';
-import { createImagePane, isDisplayable } from './study/image-pane.ts';
+import { createImagePane, isDisplayable, type ImagePaneOptions } from './study/image-pane.ts';
 import { msg } from './study/messages.ts';
 import { createReaderFindings, type ReaderFindings } from './study/reader-findings.ts';
 import { createReviewActions, type ReviewActions } from './study/review-actions.ts';
@@ -89,7 +89,7 @@ async function load(root: HTMLElement, state: StudyState, parts: StudyParts): Pr
   if (state.destroyed) return;
   const d = state.detail;
   const images = d.instances.filter(isDisplayable);
-  const pane = createImagePane({ modality: d.study.modality, instances: images, onToggleHeatmap: () => parts.findings.toggleHeatmap(), signal: state.signal });
+  const pane = createImagePane({ modality: d.study.modality, instances: images, more: morePages(state, d), onToggleHeatmap: () => parts.findings.toggleHeatmap(), signal: state.signal });
   state.pane = pane;
   replaceChildren(root, parts.head.element, h('div', { class: 'study-body' }, pane.element, findingsAside(parts)));
   renderAll(state, parts);
@@ -106,6 +106,20 @@ async function load(root: HTMLElement, state: StudyState, parts: StudyParts): Pr
     await pane.show(instance);
     if (!state.destroyed) parts.findings.render();
   }
+}
+
+/** The pages of a large study's images after the first, fetched one at a time when the reader asks. */
+function morePages(state: StudyState, d: StudyDetail): ImagePaneOptions['more'] {
+  let after = d.instancesAfter;
+  if (!after) return undefined;
+  return {
+    total: d.series.reduce((n, series) => n + series.instances, 0),
+    async next() {
+      const page = await getStudyInstances(state.studyInstanceUid, after!, state.signal);
+      after = page.after;
+      return { instances: page.instances.filter(isDisplayable), done: !after };
+    },
+  };
 }
 
 export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid: string): () => void {

@@ -30,6 +30,7 @@ export const msg = defineMessages({
     noInstances: 'This study has no displayable instances.',
     failed: (detail: string) => `Image could not be shown — ${detail}`,
     image: (n: number, frames: number) => `Image ${n}${frames > 1 ? ` (frame 1 of ${frames})` : ''}`,
+    moreImages: (shown: number, total: number) => `More images (${shown} of ${total} listed)`,
     viewport: 'Radiograph viewport',
   },
   zh: {
@@ -57,6 +58,7 @@ export const msg = defineMessages({
     noInstances: '此检查没有可显示的图像。',
     failed: (detail: string) => `图像无法显示 — ${detail}`,
     image: (n: number, frames: number) => `图像 ${n}${frames > 1 ? `（第 1 帧，共 ${frames} 帧）` : ''}`,
+    moreImages: (shown: number, total: number) => `更多图像（已列出 ${shown}/${total}）`,
     viewport: 'X 线片视窗',
   },
 });

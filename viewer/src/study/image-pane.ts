@@ -43,7 +43,10 @@ export interface ImagePane {
 
 export interface ImagePaneOptions {
   modality?: string;
+  /** The study's first page of images. */
   instances: DisplayableInstance[];
+  /** Images of a large study past the first page, a page at a time; absent when there are none. */
+  more?: { total: number; next: () => Promise<{ instances: DisplayableInstance[]; done: boolean }> };
   /** The toolbar's heatmap button: the study decides which finding's map to show. */
   onToggleHeatmap: () => void;
   signal: AbortSignal;
@@ -134,14 +137,25 @@ function syncState(els: PaneElements, presets: WindowPreset[], s: ViewState | un
   }
 }
 
-function renderInstancePicker(els: PaneElements, instances: DisplayableInstance[], show: (instance: DisplayableInstance) => void): void {
+/**
+ * One button per listed image and, for a study larger than a page, one that lists the next
+ * page: a 10,000-image CT is never fetched or drawn whole.
+ */
+function renderInstancePicker(els: PaneElements, instances: DisplayableInstance[], show: (instance: DisplayableInstance) => void, more?: ImagePaneOptions['more']): void {
   const m = msg();
-  if (instances.length > 1) {
+  if (instances.length > 1 || more) {
+    const loadMore = more && h('button', {
+      type: 'button', class: 'link', testid: 'more-instances',
+      onclick: () => more.next().then(
+        (page) => renderInstancePicker(els, [...instances, ...page.instances], show, page.done ? undefined : more),
+        (err: unknown) => { els.status.textContent = m.failed(errorText(err)); },
+      ),
+    }, m.moreImages(instances.length, more.total));
     replaceChildren(
       els.picker,
-      instances.map((inst, n) =>
+      [...instances.map((inst, n) =>
         h('button', { type: 'button', class: 'link', 'data-sop': inst.sopInstanceUid, testid: 'instance', onclick: () => show(inst) }, m.image(n + 1, inst.image.numberOfFrames)),
-      ),
+      ), ...(loadMore ? [loadMore] : [])],
     );
   }
   if (!instances.length) els.status.textContent = m.noInstances;
@@ -252,6 +266,6 @@ export function createImagePane(options: ImagePaneOptions): ImagePane {
     },
   };
 
-  renderInstancePicker(state.els, options.instances, (inst) => void showInstance(state, inst));
+  renderInstancePicker(state.els, options.instances, (inst) => void showInstance(state, inst), options.more);
   return pane;
 }
