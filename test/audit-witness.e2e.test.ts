@@ -138,6 +138,9 @@ describe('a remote witness of the audit chain', () => {
       return h.body.audit.checkpoints.witness?.delivered?.seq === first.seq ? h : undefined;
     }, 'A\'s health to show the head delivered', 5000);
     expect(answer).toMatchObject({ status: 200, body: { audit: { checkpoints: { witness: { state: 'ok', refused: false } } } } });
+    expect(await aClient().json('/v1/audit/verify?witness=true')).toMatchObject({ status: 200, body: { intact: true, witness: { heads: 1, latest: { seq: first.seq } } } });
+    // B has no witness of its own to compare with.
+    expect(await bClient().json('/v1/audit/verify?witness=true')).toMatchObject({ status: 503, body: { error: { code: 'AUDIT_UNAVAILABLE' } } });
   });
 
   it('when B is sent a forged head, a conflicting one, an older one or an unknown key without its public key, then each is refused with its own 4xx and B holds what it held', async () => {
@@ -173,6 +176,7 @@ describe('a remote witness of the audit chain', () => {
     const answeredMs = Date.now() - started;
     expect(answeredMs).toBeLessThan(2000);
     expect((await health()).body.audit.checkpoints.witness).toMatchObject({ pending: { seq: second.seq } });
+    expect(await aClient().json('/v1/audit/verify?witness=true')).toMatchObject({ status: 502, body: { error: { code: 'WITNESS_UNREACHABLE' } } });
     const degraded = await waitFor(async () => {
       const h = await health();
       return h.status === 503 ? h : undefined;
