@@ -6,6 +6,7 @@ import { aiWithheldNotice, type AiWithheld, type WithheldCode } from '../contrac
 import { INSTANCE_PAGE, type ImageAttributes } from '../contract/studies.ts';
 import type { Queryable } from './db.ts';
 import { readerFindingFromRow, reviewFromRow, type ReaderFindingRow, type ReviewRow } from './reviews.ts';
+import { consentOfStudies } from './consent.ts';
 import { InvalidReferenceError, iso, NotFoundError, optional, type StoreContext } from './shared.ts';
 import { sitesParam, type SiteScope } from './sites.ts';
 import {
@@ -22,6 +23,8 @@ import {
   type WorklistFilter,
   type WorklistItem,
 } from './types.ts';
+
+const SHARING = consentOfStudies('sharing');
 
 /** The study reads, each given the store's context first (bindContext). */
 export const studyReads = {
@@ -49,17 +52,17 @@ export const studyReads = {
   async getWorklist({ db }: StoreContext, filter: WorklistFilter, limit = 200): Promise<WorklistItem[]> {
     const ranges = filter.priorityRanges;
     const studies = await db.query<StudyRow>(
-      `select * from (select s.*, ${STUDY_STATUS_SQL} as status from studies s where $6::text[] is null or s.site_id = any($6)) s
+      `select * from (select s.*, ${STUDY_STATUS_SQL} as status from studies s ${filter.shareableOnly ? SHARING.joins : ''}
+          where ($6::text[] is null or s.site_id = any($6)) ${filter.shareableOnly ? `and ${SHARING.withheld} is null` : ''}) s
         where ($1::text[] is null or s.status = any($1))
           and ($2::text[] is null or s.modality = any($2)
                or exists (select 1 from series r where r.study_instance_uid = s.study_instance_uid and r.modality = any($2)))
           and ($3::float8[] is null or exists (
                select 1 from unnest($3::float8[], $4::float8[]) as band(lo, hi)
                 where (band.lo is null or s.priority >= band.lo) and (band.hi is null or s.priority < band.hi)))
-          and ($7::boolean is not true or consent_withheld(s.site_id, s.patient_id, 'sharing') is null)
         order by s.status = 'reviewed', s.priority desc, s.received_at asc
         limit $5`,
-      [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min ?? null) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit, sitesParam(filter.sites), filter.shareableOnly ?? false]);
+      [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min ?? null) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit, sitesParam(filter.sites)]);
     return hydrate(db, studies.rows);
   },
 
