@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditSeal } from './audit-anchor.ts';
 import { verifyAuditDocument } from './audit-offline.ts';
-import { openAuditKey, publicKeyPem } from './audit-seal.ts';
+import { openAuditKey, publicKeyPem, signHead } from './audit-seal.ts';
 import { openDatabase, type Database } from './db.ts';
 import { migrate } from './migrate.ts';
 import { ALL_SITES, AuditUnavailableError, createStore, UnstorableTextError, type Store, type StoreOptions } from './store.ts';
@@ -219,6 +219,25 @@ describe('verified offline', () => {
     const problems = verifyAuditDocument(altered, key).problems.join();
     expect(problems).toMatch(/signature does not match/);
     expect(problems).toMatch(/not the one its receipt recorded/);
+  });
+
+  it('when compared with a witness\'s heads, then a head the witness holds beyond a segment, a head it was not given by this key, or another hash at a seq the document holds are named; later heads do not fail a bundle', async () => {
+    const { store, seal } = await sealedStore();
+    await chainOfTwelve(store);
+    const key = publicKeyPem(seal.key);
+    const whole = await store.exportAudit();
+    const atTen = whole.heads.find((h) => h.seq === 10)!;
+    expect(verifyAuditDocument(whole, key, [atTen])).toMatchObject({ ok: true, witnessHeads: 1 });
+    expect(verifyAuditDocument(await store.exportAudit({ to: 8 }), key, [atTen]).problems.join()).toMatch(/witness received a head at seq 10 .* but the segment ends at 8: records 9–10 were removed/);
+    expect(verifyAuditDocument(whole, key, [{ ...atTen, hash: 'f'.repeat(64) }]).problems.join()).toMatch(/witness holds a head at seq 10 not signed by this key/);
+    expect(verifyAuditDocument(whole, key, [signHead(seal.key, { seq: 10, hash: 'f'.repeat(64) })]).problems.join()).toMatch(/hash at seq 10 differs from the head the witness received/);
+
+    const input = newInstance({ blobSha256: 'd'.repeat(64) });
+    await store.recordInstance(input, 'stow-rs');
+    const bundle = await store.auditBundle(input.study.studyInstanceUid);
+    const later = signHead(seal.key, { seq: bundle.body.head.seq + 5, hash: 'a'.repeat(64) });
+    expect(verifyAuditDocument(bundle, key, [atTen, later])).toMatchObject({ ok: true, witnessHeads: 2 });
+    expect(verifyAuditDocument(bundle, key, [signHead(seal.key, { seq: bundle.body.head.seq, hash: 'f'.repeat(64) })]).ok).toBe(false);
   });
 
   it('when the chain does not verify, then nothing is signed over it', async () => {
