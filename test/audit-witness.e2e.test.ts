@@ -165,6 +165,9 @@ describe('a remote witness of the audit chain', () => {
     }
     expect(await witnessed()).toEqual(before);
     expect(await bClient().audit('?action=audit.head-witnessed')).toHaveLength(recordsBefore);
+    // Nor can B's own code (or a slip at B's console) change what it witnessed.
+    await expect(b.role.store.db.query('delete from audit_witness_heads')).rejects.toThrow(/append-only/);
+    await expect(b.role.store.db.query(`update audit_witness_keys set public_key = 'x'`)).rejects.toThrow(/append-only/);
   });
 
   it('when B is down, then A keeps answering at once, its health turns degraded after the bound, and the newest head reaches B when B is back', async () => {
