@@ -14,10 +14,12 @@ import { exportDeidentified } from '../../cli/export.ts';
 import type { PatientConsent } from '../../contract/consent.ts';
 import { parseDicom } from '../../dicom/parse.ts';
 import { redisConnection } from '../../queue/connection.ts';
-import { READ_ASSIST_QUEUE } from '../../queue/jobs.ts';
+import { READ_ASSIST_QUEUE, RESULTS_QUEUE } from '../../queue/jobs.ts';
+import { finding } from '../../store/test-fixtures.ts';
 import { ALL_SITES } from '../../store/store.ts';
 import type { apiClient } from '../../test/support/api-client.ts';
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
+import { waitFor } from '../../test/support/stack.ts';
 import { withFreshUids, withPatientId } from '../../test/support/dicom-builder.ts';
 import { files } from '../../test/support/shared-data.ts';
 
@@ -28,6 +30,7 @@ let api: TestApi;
 let mainDoctor: Client;
 let townshipDoctor: Client;
 let queue: Queue;
+let results: Queue;
 let connection: ReturnType<typeof redisConnection>;
 let uploads = 0;
 
@@ -54,9 +57,11 @@ beforeAll(async () => {
   townshipDoctor = (await api.signIn('dr-zhao', ['grassroots-doctor'], ['township-b'])).client;
   connection = redisConnection(api.config.redisUrl);
   queue = new Queue(READ_ASSIST_QUEUE, { connection, prefix: api.config.queuePrefix });
+  results = new Queue(RESULTS_QUEUE, { connection, prefix: api.config.queuePrefix });
 }, 120_000);
 afterAll(async () => {
   await queue?.close();
+  await results?.close();
   await connection?.quit();
   await api?.stop();
 });
@@ -106,21 +111,26 @@ describe('consent to AI processing', () => {
   it('when the refusal comes while the jobs wait, then they leave the queue, the study leaves "pending" at once, and what a job already running hands back is dropped, audited', async () => {
     const stored = await upload('PW04', mainDoctor);
     expect((await mainDoctor.study(stored.studyInstanceUid)).body.study.status).toBe('pending');
-    expect((await jobsFor(stored.sopInstanceUid)).length).toBeGreaterThan(0);
+    const [taken] = await jobsFor(stored.sopInstanceUid);
+    expect(taken).toBeDefined();
     expect((await record(mainDoctor, { patientId: 'PW04', purpose: 'ai-processing', decision: 'refused' })).status).toBe(200);
     expect(await jobsFor(stored.sopInstanceUid)).toEqual([]);
     expect((await mainDoctor.study(stored.studyInstanceUid)).body.study).toMatchObject({ status: 'ready', aiWithheld: { code: 'patient-refused' } });
     const [recorded] = (await auditOf('consent.recorded')).filter((r) => r.entityId === 'main:PW04');
     expect(recorded).toMatchObject({ actor: 'dr-wang', payload: { stoppedInstances: [stored.sopInstanceUid] } });
 
-    // What the results consumer does with the answer of a job a worker had already taken, for each model queued.
-    await api.addFinding(stored.sopInstanceUid, { probability: 0.97 });
+    // A worker had already taken one job: its answer reaches the API's real results consumer after the refusal.
+    const [id, version] = taken.data.modelKey.split('@');
+    const made = finding(stored.sopInstanceUid, 0.97);
+    await results.add('findings', { kind: 'findings', sopInstanceUid: stored.sopInstanceUid, modelKey: taken.data.modelKey, findings: [{ ...made, model: { ...made.model, id, version } }] });
+    const dropped = await waitFor(async () => {
+      const records = (await auditOf('ai.withheld')).filter((r) => r.entityId === stored.sopInstanceUid);
+      return records.length > 0 ? records : undefined;
+    }, 'the results consumer to persist the answer', 20_000);
+    expect(dropped).toEqual([expect.objectContaining({ actor: `model:${taken.data.modelKey}`, payload: { model: taken.data.modelKey, reason: 'patient-refused', findingsDropped: true } })]);
     const { body: view } = await mainDoctor.study(stored.studyInstanceUid);
     expect(view.findings).toEqual([]);
     expect(view.study.status).toBe('ready');
-    const dropped = (await auditOf('ai.withheld')).filter((r) => r.entityId === stored.sopInstanceUid);
-    expect(dropped.length).toBeGreaterThan(0);
-    expect(dropped.every((r) => r.payload.reason === 'patient-refused')).toBe(true);
     expect((await auditOf('finding.created')).filter((r) => r.payload.sopInstanceUid === stored.sopInstanceUid)).toEqual([]);
   });
 
