@@ -65,6 +65,9 @@ describe('the viewer shows when consent kept AI away (Chromium)', () => {
     await page.goto(new URL(`/#/study/${encodeURIComponent(refused)}`, api.url).href);
     const banner = page.getByTestId('study-head').locator('xpath=..').getByTestId('ai-withheld');
     await expect.poll(() => banner.textContent(), { timeout: 15_000 }).toMatch(/^AI not run: the patient declined/);
+    // And where the findings would be, instead of "No AI findings for this study.".
+    expect(await page.getByText('No AI findings for this study.').count()).toBe(0);
+    expect(await page.getByTestId('ai-withheld').count()).toBe(2);
     await page.evaluate(() => localStorage.setItem('lantern.locale', 'zh'));
     await page.reload();
     await expect.poll(() => banner.textContent(), { timeout: 15_000 }).toMatch(/^未使用 AI：患者拒绝 AI 分析/);

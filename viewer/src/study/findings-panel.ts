@@ -4,6 +4,7 @@
  * model's calibration note once its card has loaded. Decisions themselves are the review
  * actions' (study/review-actions.ts); the panel only offers them.
  */
+import { aiWithheldNotice } from '../ai-withheld.ts';
 import { getModel, type Finding } from '../api.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { awaitsDecision } from '../format.ts';
@@ -126,7 +127,10 @@ export function createFindingsPanel(state: StudyState, decisions: FindingDecisio
       element,
       list.length
         ? list.map((finding, index) => cardOf(state, panel, decisions, finding, index, list.length))
-        : h('p', { class: 'muted' }, detail.study.status === 'pending' ? m.stillRunning : m.noFindings),
+        : detail.study.aiWithheld
+          // Not "no AI findings": AI was not asked, and the list must not read as a normal result.
+          ? aiWithheldNotice(detail.study.aiWithheld, 'chip')
+          : h('p', { class: 'muted' }, detail.study.status === 'pending' ? m.stillRunning : m.noFindings),
     );
     select(state.selectedId, hadFocus);
     state.pane?.setHeatmapAvailable(list.some((f) => heatmapOnScreen(state, f)));
