@@ -92,6 +92,7 @@ export type ConsentPurpose = z.infer<typeof consentPurpose>;
 export type PolicyMode = z.infer<typeof policyMode>;
 export type WithheldCode = z.infer<typeof withheldCode>;
 export type ConsentRecordRequest = z.infer<typeof consentRecordRequest>;
+export type ConsentLookupRequest = z.infer<typeof consentLookupRequest>;
 export type ConsentState = z.infer<typeof consentState>;
 export type PatientConsent = z.infer<typeof patientConsent>;
 export type ConsentPolicy = z.infer<typeof consentPolicy>;

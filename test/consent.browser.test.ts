@@ -72,4 +72,25 @@ describe('the viewer shows when consent kept AI away (Chromium)', () => {
     await page.reload();
     await expect.poll(() => banner.textContent(), { timeout: 15_000 }).toMatch(/^未使用 AI：患者拒绝 AI 分析/);
   });
+
+  it('when the reader records in the study view that a patient whose images wait for AI refuses it, then the study says so at once, audited under the reader\'s name', async () => {
+    await page.goto(new URL(`/#/study/${encodeURIComponent(analysed)}`, api.url).href);
+    await page.evaluate(() => localStorage.setItem('lantern.locale', 'en'));
+    await page.reload();
+    await expect.poll(() => page.getByTestId('study-status').textContent(), { timeout: 15_000 }).toBe('pending');
+    await page.getByTestId('consent-panel').locator('summary').click();
+    const ai = page.getByTestId('consent-state').locator('[data-purpose="ai-processing"]');
+    await expect.poll(() => ai.textContent(), { timeout: 10_000 }).toBe('AI analysis: allowed (site policy: unless the patient refuses)');
+    await page.getByTestId('consent-purpose').selectOption('ai-processing');
+    await page.getByTestId('consent-decision').selectOption('refused');
+    await page.getByTestId('consent-note').fill('said so at the desk');
+    await page.getByTestId('consent-record').click();
+    await expect.poll(() => ai.textContent(), { timeout: 10_000 }).toBe('AI analysis: not allowed (the patient refused)');
+    // The live stream brings the study's change: no longer pending, and why.
+    const banner = page.getByTestId('study-head').locator('xpath=..').getByTestId('ai-withheld');
+    await expect.poll(() => banner.textContent(), { timeout: 15_000 }).toMatch(/^AI not run: the patient declined/);
+    expect(await page.getByTestId('study-status').textContent()).toBe('ready');
+    const [recorded] = (await api.client.audit('?action=consent.recorded')).filter((r) => r.entityId === 'main:PV02');
+    expect(recorded).toMatchObject({ actor: 'dr-gao', payload: { decision: 'refused', note: 'said so at the desk' } });
+  });
 });

@@ -10,6 +10,8 @@
 export type { Applicability, ApplicabilityNote, Decision, Finding, Heatmap, Review } from '../../contract/findings.ts';
 export type { CodedTerm as ReaderFindingLabel, CodedTerm as ReviewReason, ReaderFinding, ReaderFindingRequest, Region, ReviewRequest } from '../../contract/reading.ts';
 import type { Review } from '../../contract/findings.ts';
+import type { ConsentLookupRequest, ConsentRecordRequest, PatientConsent } from '../../contract/consent.ts';
+export type { ConsentPurpose, PatientConsent } from '../../contract/consent.ts';
 import type { CodedTerm, ReaderFinding, ReaderFindingRequest, ReviewRequest } from '../../contract/reading.ts';
 export type {
   ImageAttributes, InstanceError as StudyError, PriorityBand, Sla, StudyChangeKind as StudyChange, StudyDetail, StudyInstance as Instance, StudyStatus,
@@ -191,6 +193,15 @@ export async function postReview(findingId: string, body: ReviewRequest): Promis
     body: JSON.stringify(body),
   });
   return res.review;
+}
+
+/** A patient's consent at a site; the Patient ID travels in the body (these are POSTs), never in a URL. */
+export function lookupConsent(body: ConsentLookupRequest): Promise<PatientConsent> {
+  return json<PatientConsent>('/v1/consent/lookup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+export function recordConsent(body: ConsentRecordRequest): Promise<PatientConsent> {
+  return json<PatientConsent>('/v1/consent', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
 
 export async function getAudit(opts: { limit?: number; before?: number } = {}): Promise<AuditRecord[]> {

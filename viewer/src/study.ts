@@ -23,6 +23,7 @@ import { msg } from './study/messages.ts';
 import { createReaderFindings, type ReaderFindings } from './study/reader-findings.ts';
 import { createReviewActions, type ReviewActions } from './study/review-actions.ts';
 import { createStudyState, findingsOf, selectedFinding, type StudyState } from './study/state.ts';
+import { consentPanel } from './study/consent-panel.ts';
 import { createStudyHead, type StudyHead } from './study/study-header.ts';
 import { studyShortcuts } from './study/study-keys.ts';
 import { rememberedFilters, worklistHash } from './worklist-filters.ts';
@@ -46,8 +47,8 @@ function renderAll(state: StudyState, parts: StudyParts): void {
   parts.findings.loadCalibration();
 }
 
-/** The findings side: the AI's findings, then the readers' with the two screen-level actions. */
-function findingsAside(parts: StudyParts): HTMLElement {
+/** The findings side: the AI's findings, then the readers' with the two screen-level actions, then the patient's consent. */
+function findingsAside(parts: StudyParts, study: StudyDetail['study']): HTMLElement {
   const m = msg();
   return h(
     'aside',
@@ -66,6 +67,7 @@ function findingsAside(parts: StudyParts): HTMLElement {
         h('button', { type: 'button', class: 'primary', testid: 'next-study', onclick: () => void parts.review.goNext() }, m.next),
       ),
     ),
+    consentPanel(study),
   );
 }
 
@@ -91,7 +93,7 @@ async function load(root: HTMLElement, state: StudyState, parts: StudyParts): Pr
   const images = d.instances.filter(isDisplayable);
   const pane = createImagePane({ modality: d.study.modality, instances: images, more: morePages(state, d), onToggleHeatmap: () => parts.findings.toggleHeatmap(), signal: state.signal });
   state.pane = pane;
-  replaceChildren(root, parts.head.element, h('div', { class: 'study-body' }, pane.element, findingsAside(parts)));
+  replaceChildren(root, parts.head.element, h('div', { class: 'study-body' }, pane.element, findingsAside(parts, d.study)));
   renderAll(state, parts);
   getReviewReasons().then(
     (items) => {
