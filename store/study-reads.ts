@@ -1,6 +1,8 @@
 /**
  * What readers see of a study: the worklist, one study's detail, an instance. The study,
  * instance and AI finding rows and their mappers live here; the writes are in studies.ts.
+ * Past 300 lines because the worklist's status SQL, its bounded hydration and the paged
+ * study read share these row types and mappers; splitting them would export the rows.
  */
 import { aiWithheldNotice, type AiWithheld, type WithheldCode } from '../contract/consent.ts';
 import { INSTANCE_PAGE, type ImageAttributes } from '../contract/studies.ts';
@@ -151,7 +153,7 @@ async function hydrate(db: Queryable, studies: StudyRow[]): Promise<WorklistItem
   const failed = await db.query<InstanceRow>(
     `select i.* from unnest($1::text[]) as s(uid)
        cross join lateral (select * from instances i where i.study_instance_uid = s.uid and i.status = 'failed' limit $2) i`, [uids, ERRORS_SHOWN]);
-  // Images consent kept from AI, counted by a partial index (migration 013): none are read when none were withheld.
+  // Images consent kept from AI, counted by a partial index (migration 014): none are read when none were withheld.
   const withheld = await db.query<WithheldRow>(
     `select s.uid as study_instance_uid, w.instances, w.code from unnest($1::text[]) as s(uid)
        cross join lateral (select count(*)::int as instances, min(i.ai_withheld) as code from instances i
