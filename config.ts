@@ -12,7 +12,10 @@ import { DEFAULT_DICOM_LIMITS, LIMIT_SETTINGS, type DicomLimits } from './dicom/
 export interface LanternConfig {
   /** HTTP port of the API; 0 picks a free one. Env `PORT`, default 8080. */
   port: number;
-  /** Interface the API binds. Env `HOST`, default 127.0.0.1 (a clinic box should not expose it by accident). */
+  /**
+   * Interface the API binds. Env `HOST`, default 127.0.0.1 (a clinic box should not expose it by
+   * accident); beyond loopback only with TLS, or `LANTERN_PLAIN_HTTP=behind-tls-proxy`.
+   */
   host: string;
   /** Redis for the queues. Env `REDIS_URL`; unset means `npm start` runs a private redis-server. */
   redisUrl?: string;
@@ -193,6 +196,22 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0
 
 const list = (raw: string | undefined) => (raw ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 
+/**
+ * The interface to bind. Beyond loopback, plain HTTP would carry passwords and session cookies
+ * readable on the wire: refused unless the API serves TLS itself or the operator states that a
+ * TLS reverse proxy is the only way in (`LANTERN_PLAIN_HTTP=behind-tls-proxy`).
+ */
+function listenHost(env: NodeJS.ProcessEnv): string {
+  const host = env.HOST || '127.0.0.1';
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  const plain = env.LANTERN_PLAIN_HTTP;
+  if (plain !== undefined && plain !== 'behind-tls-proxy') throw new Error(`LANTERN_PLAIN_HTTP must be "behind-tls-proxy" or unset, got "${plain}"`);
+  if (!loopback && !env.LANTERN_TLS_CERT && !plain) {
+    throw new Error(`HOST=${host} serves beyond this machine over plain HTTP, where passwords and session cookies can be read on the wire: set LANTERN_TLS_CERT and LANTERN_TLS_KEY, or LANTERN_PLAIN_HTTP=behind-tls-proxy when a TLS reverse proxy is the only way in`);
+  }
+  return host;
+}
+
 function tlsFiles(env: NodeJS.ProcessEnv): Pick<LanternConfig, 'tlsCertFile' | 'tlsKeyFile'> {
   const cert = env.LANTERN_TLS_CERT || undefined;
   const key = env.LANTERN_TLS_KEY || undefined;
@@ -265,7 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const dataDir = path.resolve(env.LANTERN_DATA_DIR || path.join(repoRoot, 'var'));
   const config: LanternConfig = {
     port: integer(env, 'PORT', 8080),
-    host: env.HOST || '127.0.0.1',
+    host: listenHost(env),
     redisUrl: env.REDIS_URL || undefined,
     databaseUrl: env.DATABASE_URL || undefined,
     databasePoolMax: integer(env, 'LANTERN_DB_POOL_MAX', 10, 1),

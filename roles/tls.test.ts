@@ -73,4 +73,13 @@ describe('the API over TLS', () => {
   it('when only one of the two files is configured, then the configuration is refused', () => {
     expect(() => loadConfig({ LANTERN_TLS_CERT: '/x/cert.pem' })).toThrow(/LANTERN_TLS_CERT and LANTERN_TLS_KEY must be set together/);
   });
+
+  it('when the API is to listen beyond loopback over plain HTTP, then the configuration is refused unless TLS or a TLS proxy is stated', () => {
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/HOST=0\.0\.0\.0 serves beyond this machine over plain HTTP.*LANTERN_TLS_CERT.*LANTERN_PLAIN_HTTP=behind-tls-proxy/);
+    expect(() => loadConfig({ HOST: '192.168.1.20', LANTERN_PLAIN_HTTP: 'yes' })).toThrow(/LANTERN_PLAIN_HTTP must be "behind-tls-proxy"/);
+    expect(loadConfig({ HOST: '0.0.0.0', LANTERN_TLS_CERT: '/x/cert.pem', LANTERN_TLS_KEY: '/x/key.pem' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0', LANTERN_PLAIN_HTTP: 'behind-tls-proxy' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '127.0.0.2' }).host).toBe('127.0.0.2');
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+  });
 });
