@@ -166,3 +166,24 @@ describe('browser sessions', () => {
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['session.ended', 'session.started', 'user.created']));
   });
 });
+
+describe('the audited actor', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(() => api?.stop());
+
+  it('when a request names someone else (the old X-Lantern-User header), then the audit records the signed-in user', async () => {
+    const { token } = await api.signIn('dr-real', ['grassroots-doctor']);
+    const answer = await fetch(new URL('/v1/risk/qsofa', api.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-lantern-user': 'dr-someone-else' },
+      body: JSON.stringify({ respiratoryRate: 24, systolicBp: { value: 95, unit: 'mmHg' }, gcs: 14 }),
+    });
+    expect(answer.status).toBe(200);
+    const records = await api.client.audit('?action=score.calculated');
+    expect(records.map((r) => r.actor)).toContain('dr-real');
+    expect(JSON.stringify(await api.client.audit('?limit=500'))).not.toContain('dr-someone-else');
+  });
+});
