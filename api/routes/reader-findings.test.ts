@@ -34,6 +34,15 @@ describe('reader findings', () => {
     for (const l of body.items) expect(l.displayZh).toMatch(/[\u4e00-\u9fff]/);
   });
 
+  it('when a comment is shaped like SQL or markup, then it is stored and shown literally, and the database is untouched', async () => {
+    const comment = "x'); drop table studies; -- <img src=x onerror=alert(1)>";
+    const third = await api.addStudy();
+    const { status } = await add(third.studyInstanceUid, { label: 'other', comment });
+    expect(status).toBe(201);
+    expect((await shown(third.studyInstanceUid)).map((f) => f.comment)).toEqual([comment]);
+    expect((await api.client.worklist()).length).toBeGreaterThanOrEqual(3);
+  });
+
   it('when a reader marks a missed nodule on the image, then it is stored with its names, shown on the study and audited', async () => {
     const region = { x: 10, y: 20, width: size.columns - 10, height: 30.5 };
     const li = await api.signIn('dr-li', ['radiologist']);
