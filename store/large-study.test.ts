@@ -5,15 +5,11 @@
  * scans plus index entries read, from its statistics — not time, so the test holds on a
  * busy machine and fails on any per-image read that grows with the study.
  */
-import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from './audit.ts';
-import { openDatabase, type Database } from './db.ts';
+import type { Database } from './db.ts';
 import { migrate } from './migrate.ts';
-import { servePglite, type PgliteServer } from './pglite-server.ts';
+import { databaseBackends } from './test-backends.ts';
 import { ALL_SITES, createStore, type Store } from './store.ts';
 import { finding, newInstance } from './test-fixtures.ts';
 import type { NewInstance, Prioritise } from './types.ts';
@@ -31,28 +27,8 @@ const prioritise: Prioritise = ({ instances, findings }) => {
   return { priority: instances.failed ? 60 : Math.round(top * 100), why: `${state} · top ${top}`, whyZh: state };
 };
 
-let served: PgliteServer | undefined;
-const backends: { name: string; open: () => Promise<Database>; cleanUp?: (db: Database) => Promise<unknown>; afterClose?: () => Promise<unknown> }[] = [
-  {
-    // What `npm start` runs: PGlite in its own server, one session over the wire protocol.
-    name: 'PGlite served over the wire protocol',
-    open: async () => {
-      served = await servePglite(fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-large-study-')));
-      return openDatabase({ databaseUrl: served.url, poolMax: 1, namedStatements: true });
-    },
-    afterClose: async () => served?.stop(),
-  },
-];
-const postgresUrl = process.env.LANTERN_TEST_DATABASE_URL;
-if (postgresUrl) {
-  const schema = `t_${randomUUID().replace(/-/g, '')}`;
-  backends.push({
-    name: 'PostgreSQL',
-    // One connection: the statistics counted are that backend's, flushed on request.
-    open: () => openDatabase({ databaseUrl: postgresUrl, schema, poolMax: 1 }),
-    cleanUp: (db) => db.query(`drop schema ${schema} cascade`),
-  });
-}
+// One PostgreSQL connection: the statistics counted are that backend's, flushed on request.
+const backends = databaseBackends({ inMemory: false, postgresPoolMax: 1 });
 
 /** Rows read by sequential scans plus index entries read, over this schema's tables, so far. */
 async function rowsRead(db: Database): Promise<number> {

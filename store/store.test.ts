@@ -1,12 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from './db.ts';
+import type { Database } from './db.ts';
 import { appendAudits, auditedTransaction } from './audit.ts';
 import { migrate } from './migrate.ts';
-import { servePglite, type PgliteServer } from './pglite-server.ts';
+import { databaseBackends } from './test-backends.ts';
 import { ALL_SITES, createStore, NotApplicableError, type Store } from './store.ts';
 import { finding, newInstance, notApplicableFinding } from './test-fixtures.ts';
 import type { Prioritise } from './types.ts';
@@ -18,28 +14,7 @@ const prioritise: Prioritise = (s) => ({
   detail: s.clinical ? { level: 'II' } : undefined,
 });
 
-let served: PgliteServer | undefined;
-const backends: { name: string; open: () => Promise<Database>; cleanUp?: (db: Database) => Promise<unknown>; afterClose?: () => Promise<unknown> }[] = [
-  { name: 'PGlite', open: () => openDatabase({ pgliteDir: 'memory://' }) },
-  {
-    // What `lantern start` runs: PGlite in the `lantern db` server, reached through pg with one connection.
-    name: 'PGlite served over the wire protocol',
-    open: async () => {
-      served = await servePglite(fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-served-')));
-      return openDatabase({ databaseUrl: served.url, poolMax: 1, namedStatements: true });
-    },
-    afterClose: async () => served?.stop(),
-  },
-];
-const postgresUrl = process.env.LANTERN_TEST_DATABASE_URL;
-if (postgresUrl) {
-  const schema = `t_${randomUUID().replace(/-/g, '')}`;
-  backends.push({
-    name: 'PostgreSQL',
-    open: () => openDatabase({ databaseUrl: postgresUrl, schema }),
-    cleanUp: (db) => db.query(`drop schema ${schema} cascade`),
-  });
-}
+const backends = databaseBackends({ inMemory: true });
 
 describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
   let db: Database;

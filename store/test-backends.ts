@@ -1,0 +1,46 @@
+/**
+ * The databases a store test runs on, each opened fresh: PGlite served over the wire protocol
+ * (what `lantern start` runs), optionally PGlite in memory, and PostgreSQL when
+ * `LANTERN_TEST_DATABASE_URL` names one (in a schema of the test's own, dropped afterwards).
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDatabase, type Database } from './db.ts';
+import { servePglite, type PgliteServer } from './pglite-server.ts';
+
+export interface DatabaseBackend {
+  name: string;
+  open: () => Promise<Database>;
+  /** Before close: what the test left in a shared server. */
+  cleanUp?: (db: Database) => Promise<unknown>;
+  /** After close: the server the backend started. */
+  afterClose?: () => Promise<unknown>;
+}
+
+/** `postgresPoolMax: 1` when a test reads that backend's own statistics. */
+export function databaseBackends(options: { inMemory: boolean; postgresPoolMax?: number }): DatabaseBackend[] {
+  let served: PgliteServer | undefined;
+  const backends: DatabaseBackend[] = [
+    ...(options.inMemory ? [{ name: 'PGlite', open: () => openDatabase({ pgliteDir: 'memory://' }) }] : []),
+    {
+      name: 'PGlite served over the wire protocol',
+      open: async () => {
+        served = await servePglite(fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-served-')));
+        return openDatabase({ databaseUrl: served.url, poolMax: 1, namedStatements: true });
+      },
+      afterClose: async () => served?.stop(),
+    },
+  ];
+  const postgresUrl = process.env.LANTERN_TEST_DATABASE_URL;
+  if (postgresUrl) {
+    const schema = `t_${randomUUID().replace(/-/g, '')}`;
+    backends.push({
+      name: 'PostgreSQL',
+      open: () => openDatabase({ databaseUrl: postgresUrl, schema, ...(options.postgresPoolMax ? { poolMax: options.postgresPoolMax } : {}) }),
+      cleanUp: (db) => db.query(`drop schema ${schema} cascade`),
+    });
+  }
+  return backends;
+}
