@@ -39,8 +39,27 @@ async function rowsRead(db: Database): Promise<number> {
   return Number(read.n);
 }
 
-/** Rows read per call of `write` over `calls`. */
+/**
+ * What the database's housekeeping adds to a window's count, in rows per call: an index scan
+ * also reads the entries earlier updates left dead until no snapshot needs them, which other
+ * clients of a shared server delay (a fresh-clone CI saw 124.7 rows per call at the end
+ * against 119.2 at the start). A read that grows with the study adds hundreds.
+ */
+const HOUSEKEEPING_ROWS = 25;
+
+/** This schema's tables, quoted. */
+async function tables(db: Database): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>(`select quote_ident(tablename) as name from pg_tables where schemaname = current_schema()`);
+  return rows.map((t) => t.name);
+}
+
+/**
+ * Rows read per call of `write` over `calls`, from a vacuumed schema, so that each window
+ * starts without the dead index entries of the calls before it. (Not analysed: with one
+ * study in the database the planner would rightly scan whole tables; among many it would not.)
+ */
 async function rowsPerCall(db: Database, calls: number[], write: (n: number) => Promise<unknown>): Promise<number> {
+  await db.query(`vacuum ${(await tables(db)).join(', ')}`);
   const before = await rowsRead(db);
   for (const n of calls) await write(n);
   return ((await rowsRead(db)) - before) / calls.length;
@@ -55,6 +74,8 @@ describe.each(backends)('a large study on $name', ({ open, cleanUp, afterClose }
   beforeAll(async () => {
     db = await open();
     await migrate(db);
+    // Statistics gathered mid-test would change the plans between the windows compared.
+    for (const table of await tables(db)) await db.query(`alter table ${table} set (autovacuum_enabled = off)`);
     store = createStore(db, { prioritise });
   });
   afterAll(async () => {
@@ -77,7 +98,7 @@ describe.each(backends)('a large study on $name', ({ open, cleanUp, afterClose }
     for (const n of range(WINDOW + 1, IMAGES - WINDOW)) await receive(n);
     const last = await rowsPerCall(db, range(IMAGES - WINDOW + 1, IMAGES), receive);
     // Before migration 011 every image re-read the whole study: ~2,400 rows each by the end.
-    expect(last).toBeLessThan(first + 5);
+    expect(last).toBeLessThan(first + HOUSEKEEPING_ROWS);
     expect(last).toBeLessThan(40);
 
     // Sent again (at-least-once), an image writes nothing, audit included.
@@ -125,7 +146,7 @@ describe.each(backends)('a large study on $name', ({ open, cleanUp, afterClose }
     const first = await rowsPerCall(db, range(1, 100), answer);
     for (const n of range(101, count - 100)) await answer(n);
     const last = await rowsPerCall(db, range(count - 99, count), answer);
-    expect(last).toBeLessThan(first + 5);
+    expect(last).toBeLessThan(first + HOUSEKEEPING_ROWS);
 
     const top = Math.max(...range(1, count).map(probability));
     const detail = await store.getStudy(uid, ALL_SITES);
