@@ -18,20 +18,23 @@ export function nativeFrame(instance: DicomInstance, pixelData: Element, frameIn
 }
 
 /**
- * One compressed frame assembled from its fragments. Without a Basic Offset Table the
- * frame boundaries are inferred: a single frame owns every fragment, one fragment per
- * frame is the common writer's layout, and otherwise JPEG markers are scanned.
+ * One compressed frame assembled from its fragments. A single frame owns every fragment,
+ * whatever the Basic Offset Table says: dcmjs re-writes a one-frame image with one table
+ * entry per original fragment (and re-splits them), and trusting that table hands the
+ * codec a fragment of the codestream. The table is used only when it has one entry per
+ * frame; otherwise the boundaries are inferred: one fragment per frame is the common
+ * writer's layout, and otherwise JPEG markers are scanned.
  */
 export function encapsulatedFrame(instance: DicomInstance, pixelData: Element, frameIndex: number): Uint8Array {
   const { dataSet } = instance;
   const frames = instance.meta.image!.numberOfFrames;
   const fragments = pixelData.fragments ?? [];
   try {
-    if (pixelData.basicOffsetTable?.length) {
-      return dicomParser.readEncapsulatedImageFrame(dataSet, pixelData, frameIndex);
-    }
     if (frames === 1) {
       return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixelData, 0, fragments.length);
+    }
+    if (pixelData.basicOffsetTable?.length === frames) {
+      return dicomParser.readEncapsulatedImageFrame(dataSet, pixelData, frameIndex);
     }
     if (fragments.length === frames) {
       return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixelData, frameIndex, 1);
