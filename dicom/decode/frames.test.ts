@@ -14,7 +14,9 @@ import { decodeFrame } from './index.ts';
  * Table with 11 entries and re-splits the fragments, while Number of Frames stays 1.
  */
 function rewrittenByDcmjs(bytes: Buffer): Uint8Array {
-  const message = dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  // Lantern's typings of dcmjs (dicom/deidentify/dcmjs.d.ts) cover only what run-time code uses.
+  const { data } = dcmjs as unknown as { data: { DicomMessage: { readFile(buffer: ArrayBuffer): { write(): ArrayBuffer } } } };
+  const message = data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   return new Uint8Array(message.write());
 }
 
