@@ -1,6 +1,7 @@
 import { DicomError } from '../dicom/errors.ts';
 import { parseDicom, requirePixelData, type ParsedInstance } from '../dicom/parse.ts';
 import { requireValidUids } from '../dicom/uid.ts';
+import { dicomJsonOf, type InstanceDicomJson } from '../dicom/dicom-json.ts';
 import { logger, uidHash } from '../log.ts';
 import type { ModelRegistry } from '../inference/registry.ts';
 import { REQUEST_REDIS_WAIT_MS, type ReadAssistQueue } from '../queue/enqueue.ts';
@@ -65,6 +66,7 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   const aiWithheld = await deps.store.consentWithheld(uploader.siteId, meta.patientId, 'ai-processing');
   const models = aiWithheld ? [] : deps.registry.forModality(meta.modality).map((m) => m.key);
   const blobSha256 = await deps.blobs.put(bytes);
+  const dicomJson = readDicomJson(bytes, instance);
   const recorded = deps.instanceWrites.track(meta.sopInstanceUid, deps.store.recordInstance({
     study: {
       studyInstanceUid: meta.studyInstanceUid,
@@ -90,6 +92,7 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
     pendingModels: models,
     aiWithheld,
     siteId: uploader.siteId,
+    dicomJson,
   }, uploader.actor));
   let status: StoredInstance['status'];
   if (models.length > 0) {
@@ -110,4 +113,18 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   }
   logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, aiWithheld }, 'instance ingested');
   return { studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, status };
+}
+
+/**
+ * The instance's DICOM JSON for QIDO/WADO (dicom/dicom-json.ts), or nothing when dcmjs cannot
+ * read what Lantern's parser accepted: the upload is not refused for it, and the metadata
+ * routes fall back to the attributes the row holds.
+ */
+function readDicomJson(bytes: Uint8Array, instance: ParsedInstance): InstanceDicomJson | undefined {
+  try {
+    return dicomJsonOf(bytes, instance.transferSyntaxUid, instance.hasPart10Header);
+  } catch (error) {
+    logger.warn({ instance: uidHash(instance.meta.sopInstanceUid), error: error instanceof Error ? error.message : String(error) }, 'no DICOM JSON kept for the instance');
+    return undefined;
+  }
 }

@@ -55,10 +55,10 @@ export const studyWrites = {
            select consent_withheld($23, $2, 'ai-processing') as withheld
          ), instance as (
            insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid,
-             transfer_syntax_uid, modality, blob_sha256, byte_size, image, status, pending_models, ai_withheld)
+             transfer_syntax_uid, modality, blob_sha256, byte_size, image, status, pending_models, ai_withheld, dicom_json, dicom_json_omitted)
            select $14, $10, $1, $15, $16, $11, $17, $18::bigint, $19::jsonb,
                   case when consent.withheld is null then $20 else 'done' end,
-                  case when consent.withheld is null then $22::text[] else '{}' end, consent.withheld
+                  case when consent.withheld is null then $22::text[] else '{}' end, consent.withheld, $24::jsonb, $25::text[]
              from consent where not exists (select 1 from foreign_study)
            on conflict (sop_instance_uid) do nothing
            returning sop_instance_uid
@@ -72,7 +72,7 @@ export const studyWrites = {
           input.seriesInstanceUid, input.modality, input.seriesNumber, input.bodyPart,
           input.sopInstanceUid, input.sopClassUid, input.transferSyntaxUid, input.blobSha256, input.byteSize,
           input.image ? JSON.stringify(input.image) : null, input.pendingModels.length > 0 ? 'queued' : 'done', auditKeys([received]), input.pendingModels,
-          input.siteId]);
+          input.siteId, input.dicomJson ? JSON.stringify(input.dicomJson.dataset) : null, input.dicomJson?.omitted ?? null]);
       if (written.foreign_site) throw new InvalidReferenceError('studyInstanceUid', `study ${s.studyInstanceUid} is filed under another site`);
       if (written.stored === null) return { status: 'duplicate' as const, priority: Number(written.priority) };
       const { priority } = await reprioritise(tx, options.prioritise, s.studyInstanceUid, planAudits(written, [received]));

@@ -38,6 +38,8 @@ export interface NewInstance {
   pendingModels: string[];
   /** Why consent keeps AI from this instance, as ingest found it (the write asks again). */
   aiWithheld?: WithheldCode;
+  /** Its attributes as DICOM JSON (dicom/dicom-json.ts) and the tags left out above the cap; absent when they could not be read. */
+  dicomJson?: { dataset: Record<string, unknown>; omitted: string[] };
 }
 
 /** A finding a reader adds that the AI did not report; `label` is one of the API's coded labels. */

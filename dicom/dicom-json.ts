@@ -1,0 +1,141 @@
+import dcmjs from 'dcmjs';
+import type { DicomJsonAttribute, DicomJsonDataset } from '../contract/dicomweb-query.ts';
+import { describeThrown, DicomError } from './errors.ts';
+
+/**
+ * An instance's attributes in the DICOM JSON model (PS3.18 Annex F.2), what QIDO-RS and
+ * WADO-RS metadata answer: every attribute of the data set (not the file meta group), with
+ * binary values over BULK_DATA_INLINE_BYTES — Pixel Data always — as a BulkDataURI relative
+ * to the instance (`bulk/<tag>[/<item>/<tag>…]`, made absolute when presented), smaller ones
+ * inline as base64. Text comes out as Unicode (dcmjs decodes the character set, and says so
+ * by setting Specific Character Set to ISO_IR 192, which is what a JSON text is).
+ *
+ * Bounded: a data set whose JSON exceeds DICOM_JSON_MAX_CHARS (a hostile SR with a huge
+ * content tree) keeps its identifying attributes; the largest others are left out until it
+ * fits, and their tags are returned in `omitted` so the metadata answer can say so (a
+ * Warning header) and the client can retrieve the instance itself for them.
+ */
+
+/** Binary values up to this many bytes are inlined; larger ones become a BulkDataURI. */
+export const BULK_DATA_INLINE_BYTES = 1024;
+/** The largest DICOM JSON kept for one instance: 1 MiB of text. */
+export const DICOM_JSON_MAX_CHARS = 1024 * 1024;
+
+/** Never left out: without them the dataset cannot be placed or served. */
+const KEPT = new Set(['00080016', '00080018', '0020000D', '0020000E', '00080060', '00200013', '00280010', '00280011', '00280008']);
+const BINARY_VRS = new Set(['OB', 'OW', 'OF', 'OD', 'OL', 'OV', 'UN']);
+const PIXEL_DATA_TAG = '7FE00010';
+
+export interface InstanceDicomJson {
+  dataset: DicomJsonDataset;
+  /** Tags left out to stay within DICOM_JSON_MAX_CHARS; empty when nothing was. */
+  omitted: string[];
+}
+
+/** dcmjs's attribute as its reader gives it (the library ships no typings). */
+interface DcmjsElement {
+  vr?: string;
+  Value?: unknown[];
+}
+type DcmjsDict = Record<string, DcmjsElement>;
+interface DcmjsReader {
+  data: {
+    DicomMessage: {
+      readFile(buffer: ArrayBuffer, options: { ignoreErrors: boolean; noCopy: boolean; untilTag: null; includeUntilTagValue: boolean }): { dict: DcmjsDict };
+      _read(stream: unknown, syntax: string, options: { ignoreErrors: boolean; untilTag: null; includeUntilTagValue: boolean; stopOnGreaterTag: boolean }): DcmjsDict;
+    };
+    ReadBufferStream: new (buffer: ArrayBuffer, littleEndian?: boolean | null, options?: { noCopy: boolean }) => unknown;
+  };
+}
+const { DicomMessage, ReadBufferStream } = (dcmjs as unknown as DcmjsReader).data;
+
+const IMPLICIT_LITTLE = '1.2.840.10008.1.2';
+const EXPLICIT_BIG = '1.2.840.10008.1.2.2';
+
+/**
+ * The DICOM JSON of a stored object. `transferSyntaxUid` and `hasPart10Header` are what the
+ * project's parser found: an object without a Part 10 header (raw C-STORE payloads, old
+ * exports) is read as a bare data set in that syntax. Throws DicomError (DICOM_JSON_FAILED)
+ * when dcmjs cannot read what Lantern's parser accepted (e.g. an ISO 2022 character set with
+ * code extensions): the caller falls back to the attributes it stored itself.
+ */
+export function dicomJsonOf(bytes: Uint8Array, transferSyntaxUid: string, hasPart10Header: boolean): InstanceDicomJson {
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  let dict: DcmjsDict;
+  try {
+    dict = hasPart10Header
+      ? DicomMessage.readFile(buffer, { ignoreErrors: false, noCopy: true, untilTag: null, includeUntilTagValue: false }).dict
+      : DicomMessage._read(new ReadBufferStream(buffer, null, { noCopy: true }), bareSyntax(transferSyntaxUid),
+        { ignoreErrors: false, untilTag: null, includeUntilTagValue: false, stopOnGreaterTag: false });
+  } catch (error) {
+    throw new DicomError(`dcmjs could not read the data set for its DICOM JSON: ${describeThrown(error)}`, 'DICOM_JSON_FAILED', { cause: error });
+  }
+  return withinCap(datasetOf(dict, 'bulk'));
+}
+
+/** A bare data set's syntax as dcmjs reads it: encapsulated ones are explicit little endian. */
+function bareSyntax(transferSyntaxUid: string): string {
+  return transferSyntaxUid === IMPLICIT_LITTLE || transferSyntaxUid === EXPLICIT_BIG ? transferSyntaxUid : '1.2.840.10008.1.2.1';
+}
+
+function datasetOf(dict: DcmjsDict, path: string): DicomJsonDataset {
+  const dataset: DicomJsonDataset = {};
+  for (const key of Object.keys(dict).sort()) {
+    const tag = key.toUpperCase();
+    // Group lengths are deprecated and meaningless once re-encoded (PS3.5 §7.2).
+    if (tag.endsWith('0000')) continue;
+    dataset[tag] = attributeOf(dict[key], tag, `${path}/${tag}`);
+  }
+  return dataset;
+}
+
+function attributeOf(element: DcmjsElement, tag: string, path: string): DicomJsonAttribute {
+  const vr = element.vr && element.vr.length === 2 ? element.vr : tag === PIXEL_DATA_TAG ? 'OB' : 'UN';
+  const values = Array.isArray(element.Value) ? element.Value : element.Value === undefined ? [] : [element.Value];
+  if (BINARY_VRS.has(vr) || tag === PIXEL_DATA_TAG) {
+    const chunks = values.filter((v): v is ArrayBuffer | ArrayBufferView => v instanceof ArrayBuffer || ArrayBuffer.isView(v));
+    const size = chunks.reduce((n, c) => n + c.byteLength, 0);
+    if (size === 0) return { vr };
+    if (size > BULK_DATA_INLINE_BYTES || tag === PIXEL_DATA_TAG) return { vr, BulkDataURI: path };
+    return { vr, InlineBinary: Buffer.concat(chunks.map((c) => (c instanceof ArrayBuffer ? new Uint8Array(c) : new Uint8Array(c.buffer, c.byteOffset, c.byteLength)))).toString('base64') };
+  }
+  if (vr === 'SQ') {
+    const items = values.filter((v): v is DcmjsDict => typeof v === 'object' && v !== null);
+    return items.length ? { vr, Value: items.map((item, i) => datasetOf(item, `${path}/${i}`)) } : { vr };
+  }
+  const converted = values.map((v) => valueOf(vr, v));
+  return converted.some((v) => v !== null) ? { vr, Value: converted } : { vr };
+}
+
+/** One value as DICOM JSON wants it (PS3.18 F.2.3): numbers for numeric VRs, AT as hex, PN as its groups; empty → null. */
+function valueOf(vr: string, value: unknown): unknown {
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return null;
+    return vr === 'AT' ? value.toString(16).toUpperCase().padStart(8, '0') : value;
+  }
+  if (vr === 'PN') {
+    if (typeof value === 'string') return { Alphabetic: value };
+    const groups = Object.fromEntries(Object.entries(value as Record<string, unknown>)
+      .filter(([k, v]) => ['Alphabetic', 'Ideographic', 'Phonetic'].includes(k) && typeof v === 'string' && v !== ''));
+    return Object.keys(groups).length ? groups : null;
+  }
+  if (vr === 'AT' && typeof value === 'string') return value.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
+  return typeof value === 'string' ? value : String(value);
+}
+
+/** Leaves out the largest attributes (never the KEPT ones) until the JSON fits DICOM_JSON_MAX_CHARS. */
+function withinCap(dataset: DicomJsonDataset): InstanceDicomJson {
+  const sizes = Object.entries(dataset).map(([tag, attribute]) => ({ tag, size: JSON.stringify(attribute).length + tag.length + 4 }));
+  let total = sizes.reduce((n, s) => n + s.size, 2);
+  if (total <= DICOM_JSON_MAX_CHARS) return { dataset, omitted: [] };
+  const omitted: string[] = [];
+  for (const { tag, size } of sizes.filter((s) => !KEPT.has(s.tag)).sort((a, b) => b.size - a.size)) {
+    if (total <= DICOM_JSON_MAX_CHARS) break;
+    delete dataset[tag];
+    omitted.push(tag);
+    total -= size;
+  }
+  return { dataset, omitted: omitted.sort() };
+}
