@@ -1,14 +1,8 @@
 import { Hono } from 'hono';
-import { triageAnswer, triageRequest, type RiskAnswer, type ScoreAnswer, type TriageAnswer } from '../../contract/calculations.ts';
+import { triageAnswer, triageRequest, type TriageAnswer } from '../../contract/calculations.ts';
 import { studyTriage } from '../../contract/studies.ts';
-import { InputValidationError } from '../../inference/features.ts';
-import { isRiskModel, isScoreModel } from '../../inference/registry.ts';
-import { evaluateRisk, modelReference } from '../../inference/risk.ts';
-import { evaluateScoreModel } from '../../inference/score.ts';
-import type { ClinicalAssessment } from '../../inference/triage.ts';
-import { triage } from '../../inference/triage-policy/evaluate.ts';
-import { answerFacts } from '../../inference/triage-policy/fact-values.ts';
-import { factCatalogue } from '../../inference/triage-policy/facts.ts';
+import { assess, refusalError, triageOf } from '../../inference/assess.ts';
+import { modelReference } from '../../inference/risk.ts';
 import { REQUEST_REDIS_WAIT_MS } from '../../queue/enqueue.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
@@ -31,32 +25,8 @@ export function triageRoutes(deps: ApiDeps) {
     responses: { 200: { description: 'The triage, with each score and risk computed.', json: triageAnswer } },
     errors: { 404: 'No such study.', 422: 'VALIDATION_FAILED: an unknown model or a bad input, each named.', 503: 'AUDIT_UNAVAILABLE: the answer\'s audit record could not be written in time (it is retried).' },
   }, async (c, { body, auth }) => {
-    const issues: { field: string; message: string }[] = [];
-    const scores: Record<string, ScoreAnswer> = {};
-    const risks: Record<string, RiskAnswer> = {};
-    for (const [group, inputs] of [['scores', body.scores], ['risks', body.risks]] as const) {
-      for (const [modelId, input] of Object.entries(inputs)) {
-        const model = deps.registry.latest(modelId);
-        const wanted = group === 'scores' ? model && isScoreModel(model) : model && isRiskModel(model);
-        if (!model || !wanted) {
-          issues.push({ field: `${group}.${modelId}`, message: `no ${group === 'scores' ? 'score' : 'risk'} model ${modelId}; GET /v1/models lists them` });
-          continue;
-        }
-        try {
-          if (isScoreModel(model)) scores[modelId] = evaluateScoreModel(model, input);
-          else if (isRiskModel(model)) risks[modelId] = await evaluateRisk(model, input);
-        } catch (error) {
-          if (!(error instanceof InputValidationError)) throw error;
-          issues.push(...error.issues.map((i) => ({ field: `${group}.${modelId}.${i.field}`, message: i.message })));
-        }
-      }
-    }
-    if (issues.length > 0) throw new InputValidationError(issues);
-
-    const facts = factCatalogue(deps.registry.models);
-    const clinical: ClinicalAssessment = {
-      facts: Object.assign({}, ...[...Object.values(scores), ...Object.values(risks)].map((answer) => answerFacts(facts, answer.model.id, { ...answer }))),
-    };
+    const { scores, risks, refused, clinical } = await assess(deps.registry, body);
+    if (refused.length > 0) throw refusalError(refused);
     const policy = deps.registry.triagePolicy;
     const actor = auth.user.username;
 
@@ -69,7 +39,7 @@ export function triageRoutes(deps: ApiDeps) {
       await deps.readAssist.within(Promise.all(waiting.map((instance) =>
         deps.readAssist.reprioritise(instance.sopInstanceUid, deps.registry.forModality(instance.modality).map((m) => m.key), assessed.priority))), REQUEST_REDIS_WAIT_MS);
     } else {
-      result = { ...triage(policy.card, { ...clinical, findings: body.findings }, facts), policy: modelReference(policy) };
+      result = triageOf(deps.registry, clinical, body.findings);
       await deps.store.recordCalculation(actor, { kind: 'triage', model: modelReference(policy), inputs: { clinical, findings: body.findings }, result });
     }
     return c.json({
