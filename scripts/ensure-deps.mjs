@@ -3,6 +3,7 @@
 // than the build. Plain Node, so it works before anything is installed; tests import
 // `ensureViewerBuilt`.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,8 @@ const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdi
  * Redis (unless REDIS_URL names one); `npm test` also needs Chromium for the viewer tests,
  * a CJK font for the Chinese screens, Debian's python3-onnx for the FLOP benchmark's
  * generated ResNet graph, and dcmtk and dicom3tools to read and validate de-identified
- * DICOM. Nothing is downloaded but Debian packages.
+ * DICOM, and Orthanc for the interoperability tests. Nothing is downloaded but Debian packages
+ * (and, for the tests, OHIF's published build from the npm registry: ensureOhifBuild).
  */
 const SYSTEM_NEEDS = {
   start: [
@@ -31,6 +33,8 @@ const SYSTEM_NEEDS = {
     { pkg: 'python3-onnx python3-numpy', present: () => spawnSync('/usr/bin/python3', ['-c', 'import onnx, numpy'], { stdio: 'ignore' }).status === 0 },
     // dcmdump reads and dciodvfy validates the de-identified exports (dicom/deidentify).
     { pkg: 'dcmtk dicom3tools', present: () => has('dcmdump') && has('dciodvfy') },
+    // The real peers of the interoperability tests (test/interop): a PACS with its DICOMweb plugin.
+    { pkg: 'orthanc orthanc-dicomweb', present: () => has('Orthanc') && fs.existsSync('/usr/share/orthanc/plugins/libOrthancDicomWeb.so') },
   ],
 };
 
@@ -77,9 +81,44 @@ export function ensureViewerBuilt() {
   run('npx', ['vite', 'build', '--config', 'viewer/vite.config.ts', '--logLevel', 'warn']);
 }
 
+/** The published OHIF viewer the interoperability test points at Lantern (test/interop/ohif.browser.test.ts). */
+const OHIF = {
+  version: '3.13.2',
+  // The registry's own dist.integrity for @ohif/app@3.13.2: a different tarball is refused.
+  integrity: 'sha512-WZdxmpmG7rqFgW9ZJLcbgr3XCtLi1KDNPoMaeY5PPe6j4G4fjEjjkycZM6C6Zk2F87BKxFfpq+jd5xXZB9E8EA==',
+};
+export const ohifDist = path.join(root, 'node_modules', '.cache', `ohif-${OHIF.version}`, 'dist');
+
+/**
+ * Puts OHIF's static build (`dist/`, ~200 MB unpacked) under node_modules/.cache once, from
+ * the npm registry (`npm pack`, ~50 MB). Not a dependency: installing @ohif/app would pull in
+ * its whole source tree's dependencies, while the test serves only the built files. Fetched
+ * at test preparation, never at run time.
+ */
+export function ensureOhifBuild() {
+  if (fs.existsSync(path.join(ohifDist, 'index.html'))) return;
+  console.log(`lantern: fetching the OHIF viewer build ${OHIF.version} from npm (for the interoperability test)…`);
+  const cache = path.dirname(path.dirname(ohifDist));
+  fs.mkdirSync(cache, { recursive: true });
+  const work = fs.mkdtempSync(path.join(cache, 'ohif-fetch-'));
+  try {
+    execFileSync('npm', ['pack', `@ohif/app@${OHIF.version}`, '--silent'], { cwd: work, stdio: ['ignore', 'ignore', 'inherit'] });
+    const tarball = path.join(work, fs.readdirSync(work).find((f) => f.endsWith('.tgz')));
+    const integrity = `sha512-${createHash('sha512').update(fs.readFileSync(tarball)).digest('base64')}`;
+    if (integrity !== OHIF.integrity) throw new Error(`@ohif/app@${OHIF.version}: the tarball's integrity ${integrity} is not the registry's ${OHIF.integrity}`);
+    execFileSync('tar', ['xzf', tarball, 'package/dist'], { cwd: work });
+    fs.rmSync(path.dirname(ohifDist), { recursive: true, force: true });
+    fs.mkdirSync(path.dirname(ohifDist), { recursive: true });
+    fs.renameSync(path.join(work, 'package', 'dist'), ohifDist);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
 // `node scripts/ensure-deps.mjs test`: what `npm test` runs first.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   ensureSystemPackages(process.argv[2] === 'start' ? 'start' : 'test');
   ensureNpmDeps();
   ensureViewerBuilt();
+  if (process.argv[2] !== 'start') ensureOhifBuild();
 }
