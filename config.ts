@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ResultsDestination } from './contract/ai-results-sr.ts';
 import { ROLES, type Role } from './contract/identity.ts';
 import { DEFAULT_DICOM_LIMITS, LIMIT_SETTINGS, type DicomLimits } from './dicom/limits.ts';
 
@@ -91,6 +92,14 @@ export interface LanternConfig {
    * undelivered before health turns degraded. Unset: no witness.
    */
   auditWitness?: AuditWitnessSettings;
+  /**
+   * Where Lantern also sends its AI results as DICOM SR (pipeline/ai-results-sr.ts), retried with backoff for about
+   * a day and a half; a destination that is down never holds findings or reviews. Env `LANTERN_RESULTS_DESTINATION`:
+   * `dicomweb:<base URL>` (STOW-RS to `<base URL>/studies`; `LANTERN_RESULTS_DESTINATION_TOKEN` a bearer token, sent
+   * only over https or to a loopback address) or `dimse:<AE title>@<host>:<port>` (C-STORE, calling AE title
+   * `LANTERN_RESULTS_CALLING_AE`, default LANTERN). Unset: the SRs stay in Lantern (served by QIDO/WADO-RS).
+   */
+  resultsDestination?: ResultsDestination;
   /**
    * The de-identification key behind the model teams' views (`/v1/research/…`; created 0600 when missing): keep it to keep
    * their pseudonyms stable. Env `LANTERN_DEIDENTIFY_KEY`, default (unset) `<dataDir>/research/deidentify.key`.
@@ -244,6 +253,31 @@ function oidcSettings(env: NodeJS.ProcessEnv): OidcSettings | undefined {
   };
 }
 
+function resultsDestination(env: NodeJS.ProcessEnv): ResultsDestination | undefined {
+  const raw = env.LANTERN_RESULTS_DESTINATION || undefined;
+  if (!raw) return undefined;
+  const dimse = /^dimse:([^@\s\\]{1,16})@([^:\s]+):([0-9]{1,5})$/.exec(raw);
+  if (dimse) {
+    const port = Number(dimse[3]);
+    if (port < 1 || port > 65535) throw new Error(`LANTERN_RESULTS_DESTINATION: port ${port} is not 1–65535`);
+    const callingAe = env.LANTERN_RESULTS_CALLING_AE || 'LANTERN';
+    if (callingAe.length > 16) throw new Error('LANTERN_RESULTS_CALLING_AE is an AE title: at most 16 characters');
+    return { kind: 'dimse', calledAe: dimse[1], host: dimse[2], port, callingAe };
+  }
+  if (!raw.startsWith('dicomweb:')) throw new Error(`LANTERN_RESULTS_DESTINATION must be dicomweb:<base URL> or dimse:<AE>@<host>:<port>, got "${raw}"`);
+  const url = raw.slice('dicomweb:'.length);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`LANTERN_RESULTS_DESTINATION: "${url}" is not a URL`);
+  }
+  const token = env.LANTERN_RESULTS_DESTINATION_TOKEN || undefined;
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
+  if (token && parsed.protocol !== 'https:' && !loopback) throw new Error('LANTERN_RESULTS_DESTINATION_TOKEN is sent only over https (or to a loopback address)');
+  return { kind: 'dicomweb', url, ...(token && { token }) };
+}
+
 function auditWitness(env: NodeJS.ProcessEnv): AuditWitnessSettings | undefined {
   const url = env.LANTERN_AUDIT_WITNESS_URL || undefined;
   const token = env.LANTERN_AUDIT_WITNESS_TOKEN || undefined;
@@ -311,6 +345,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     auditCheckpointSeconds: integer(env, 'LANTERN_AUDIT_CHECKPOINT_S', 10, 0),
     auditWaitMs: integer(env, 'LANTERN_AUDIT_WAIT_MS', 2000, 1),
     auditWitness: auditWitness(env),
+    resultsDestination: resultsDestination(env),
     deidentifyKeyFile: env.LANTERN_DEIDENTIFY_KEY ? path.resolve(env.LANTERN_DEIDENTIFY_KEY) : undefined,
     readAuditWindowSeconds: integer(env, 'LANTERN_READ_AUDIT_WINDOW_S', 300, 1, 3600),
     ...tlsFiles(env),

@@ -6,6 +6,7 @@ import type { ReadAssistQueue } from '../queue/enqueue.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from '../pipeline/instance-writes.ts';
+import type { AiResultsSr } from '../pipeline/ai-results-sr.ts';
 import type { OidcClient } from './oidc.ts';
 import type { StudyEvents } from './study-events.ts';
 
@@ -26,6 +27,8 @@ export interface ApiDeps {
   events: StudyEvents;
   /** The hospital's OpenID Connect provider, when `config.oidc` names one (built from it by the API role). */
   oidc?: OidcClient;
+  /** Writes AI results as DICOM SR into the study (pipeline/ai-results-sr.ts): a review asks for its document. Absent: none are written. */
+  aiResultsSr?: Pick<AiResultsSr, 'afterReview'>;
   /** The installation's de-identification key (dicom/deidentify/key.ts): model teams' pseudonyms derive from it. */
   deidentifyKey: Uint8Array;
 }

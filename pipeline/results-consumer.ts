@@ -16,13 +16,18 @@ import { parseJob } from './job-contract.ts';
  * contract (contract/jobs.ts) fails at once, visibly, and writes nothing: retrying it
  * cannot mend it.
  */
-export function createResultsConsumer(options: { redisUrl: string; prefix: string; store: Store; instanceWrites: Pick<InstanceWrites, 'settled'> }) {
+export function createResultsConsumer(options: {
+  redisUrl: string; prefix: string; store: Store; instanceWrites: Pick<InstanceWrites, 'settled'>;
+  /** After a model's findings are stored: asks for their DICOM SR (pipeline/ai-results-sr.ts). A failure retries the result, whose store write is idempotent. */
+  onFindings?: (sopInstanceUid: string, modelKey: string) => Promise<void>;
+}) {
   const connection = redisConnection(options.redisUrl);
   const worker = new Worker<ResultJob>(RESULTS_QUEUE, async (job) => {
     const result = parseJob(resultJob, job.data, 'result');
     await options.instanceWrites.settled(result.sopInstanceUid);
     if (result.kind === 'findings') {
       await options.store.recordFindings(result.sopInstanceUid, result.findings, `model:${result.modelKey}`);
+      await options.onFindings?.(result.sopInstanceUid, result.modelKey);
     } else {
       await options.store.recordInferenceFailure(result.sopInstanceUid, result.model, result.error, `model:${result.model.id}@${result.model.version}`);
     }

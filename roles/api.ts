@@ -14,6 +14,8 @@ import { logger } from '../log.ts';
 import { createInstanceWrites } from '../pipeline/instance-writes.ts';
 import { createReconciler } from '../pipeline/reconcile.ts';
 import { createResultsConsumer } from '../pipeline/results-consumer.ts';
+import { createAiResultsSr } from '../pipeline/ai-results-sr.ts';
+import { resultsPush } from '../pipeline/results-push.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { createReadAssistQueue } from '../queue/enqueue.ts';
 import { createBlobStore } from '../store/blobs.ts';
@@ -67,9 +69,14 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
   const instanceWrites = createInstanceWrites();
   const frameDecoder = createOffThreadDecoder();
-  const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store, instanceWrites });
+  const blobs = createBlobStore(config.blobDir);
+  const aiResultsSr = createAiResultsSr({
+    redisUrl: config.redisUrl, prefix: config.queuePrefix, store, blobs,
+    push: config.resultsDestination && resultsPush(config.resultsDestination),
+  });
+  const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store, instanceWrites, onFindings: aiResultsSr.afterFindings });
   const oidc = config.oidc && oidcClient(config.oidc);
-  const app = createApp({ config, store, blobs: createBlobStore(config.blobDir), registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, deidentifyKey });
+  const app = createApp({ config, store, blobs, aiResultsSr, registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, deidentifyKey });
 
   const tls = tlsServing(config);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, ...tls.serveOptions });
@@ -98,6 +105,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
       await http.close(HTTP_GRACE_MS);
       await results.drain(RESULTS_DRAIN_MS);
       await results.stop();
+      await aiResultsSr.stop();
       await frameDecoder.close();
       await readAssist.close();
       await events.close();

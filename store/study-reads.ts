@@ -337,7 +337,7 @@ function instanceFromRow(row: InstanceRow): InstanceRecord {
   };
 }
 
-function findingFromRow(row: FindingRow): Finding {
+export function findingFromRow(row: FindingRow): Finding {
   return {
     id: row.id,
     studyInstanceUid: row.study_instance_uid,

@@ -5,6 +5,7 @@ import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
 import { mountCodedTerms } from './coded-terms.ts';
 import { ACCESS } from '../access.ts';
+import { logger } from '../../log.ts';
 
 /**
  * `POST /v1/findings/{id}/review`: a reader's decision on a finding. A second decision on
@@ -27,6 +28,9 @@ export function reviewRoutes(deps: ApiDeps) {
       comment: body.comment || undefined,
       reviewer: auth.user.username,
     }, auth.user.sites);
+    // The decision is committed; its DICOM SR follows on its own queue. Redis being away holds the request
+    // (ioredis keeps the command until it returns), never fails it: the decision stands either way.
+    deps.aiResultsSr?.afterReview(review.id).catch((error) => logger.error({ err: error, review: review.id }, 'the review\'s DICOM SR was not queued'));
     return c.json({ review }, 201);
   });
   return app;

@@ -123,11 +123,16 @@ export function encodeDataSet(elements: OutElement[], encoding: Encoding): Buffe
  * that syntax says so.
  */
 export function encodePart10(meta: OutElement[], dataSet: OutElement[], transferSyntaxUid: string): Buffer {
+  let body = encodeDataSet(dataSet, encodingOf(transferSyntaxUid));
+  if (transferSyntaxUid === TRANSFER_SYNTAX.deflated) body = deflateRawSync(body);
+  return Buffer.concat([part10Header(meta), body]);
+}
+
+/** Preamble, `DICM`, and the file meta group (explicit VR little endian, PS3.10 7.1) with its group length: what precedes a data set in a file. */
+export function part10Header(meta: OutElement[]): Buffer {
   const metaBody = encodeDataSet(meta, { explicit: true, littleEndian: true });
   const groupLength = Buffer.alloc(12);
   groupLength.write('\x02\x00\x00\x00UL\x04\x00', 0, 'latin1');
   groupLength.writeUInt32LE(metaBody.length, 8);
-  let body = encodeDataSet(dataSet, encodingOf(transferSyntaxUid));
-  if (transferSyntaxUid === TRANSFER_SYNTAX.deflated) body = deflateRawSync(body);
-  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), groupLength, metaBody, body]);
+  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), groupLength, metaBody]);
 }

@@ -79,7 +79,7 @@ describe('AI results as DICOM SR (TID 1500)', () => {
       '<has concept mod TEXT:(111003,DCM,"Algorithm Version")="1.0.0">',
       `<has concept mod TEXT:(111002,DCM,"Algorithm Parameters")="weightsSha256=${model.weightsSha256}">`,
       // A label without a SNOMED CT concept is coded in the declared local scheme; not applicable says why.
-      '<contains CODE:(121071,DCM,"Finding")=(finding-abnormal,99LANTERN,"Abnormal (any of 14 NIH findings)")>',
+      '<contains CODE:(121071,DCM,"Finding")=(abnormal,99LANTERN,"Abnormal (any of 14 NIH findings)")>',
       '<contains CODE:(705057003,SCT,"Presence")=(385432009,SCT,"Not applicable")>',
       '<contains TEXT:(121106,DCM,"Comment")="Not applicable: patient age 64 y outside 1–5 y">',
       '<contains TEXT:(121106,DCM,"Comment")="AI-assisted result from Lantern: for a clinician to confirm or override; not a diagnosis.">',

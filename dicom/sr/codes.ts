@@ -1,8 +1,11 @@
 /**
  * The coded concepts Lantern's AI results SR uses (PS3.16), and the one local coding scheme
  * it declares for what no standard vocabulary names: the model's probability and operating
- * point, the clinician's decision and its reasons, and labels without a SNOMED CT concept.
+ * point, the clinician's decision and its reasons, and labels without a SNOMED CT concept
+ * (the same designator contract/finding-codes.ts gives them).
  */
+import { findingCoding, LANTERN_LABELS } from '../../contract/finding-codes.ts';
+
 export interface Code {
   /** Written as Code Value (0008,0100), or Long Code Value (0008,0119) past its 16 characters. */
   value: string;
@@ -17,7 +20,7 @@ const code = (value: string, scheme: string, meaning: string): Code => ({ value,
  * schemes, declared in the SR's Coding Scheme Identification Sequence (0008,0110).
  */
 export const LOCAL_SCHEME = {
-  designator: '99LANTERN',
+  designator: LANTERN_LABELS.designator,
   name: 'Lantern AI results local codes',
   responsibleOrganization: 'Lantern project',
 } as const;
@@ -67,21 +70,10 @@ export const CODES = {
   overrideReason: local('override-reason', 'Override reason'),
 } as const;
 
-/**
- * What a model's label means, coded. SNOMED CT where a concept exists; a label without one
- * (the NIH "any of 14 findings" class is not one clinical finding) gets a local code.
- * A label not listed here is coded locally from its own name, so a new model folder never
- * needs a code change to write a valid SR.
- */
-const FINDING_CODES: Record<string, Code> = {
-  pneumonia: code('233604007', 'SCT', 'Pneumonia'),
-  pneumothorax: code('36118008', 'SCT', 'Pneumothorax'),
-  cardiomegaly: code('8186001', 'SCT', 'Cardiomegaly'),
-  effusion: code('60046008', 'SCT', 'Pleural effusion'),
-};
-
+/** What a model's label means, coded as FHIR and every other writer codes it (contract/finding-codes.ts). */
 export function findingCode(label: string, display: string): Code {
-  return FINDING_CODES[label] ?? local(`finding-${label}`, display.slice(0, 64));
+  const coding = findingCoding(label, display);
+  return code(coding.code, coding.designator, coding.display.slice(0, 64));
 }
 
 /** Reason codes of an override, from the API's vocabulary (contract/reading.ts), coded locally. */

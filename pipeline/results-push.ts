@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { ResultsDestination } from '../contract/ai-results-sr.ts';
+
+export type { ResultsDestination } from '../contract/ai-results-sr.ts';
+
+/**
+ * Sending a written AI results SR to the hospital's archive (config.ts
+ * LANTERN_RESULTS_DESTINATION). One attempt per call: it resolves when the destination took
+ * the object, and throws otherwise; the AI results SR queue retries with backoff, so a
+ * destination that is down delays the copy there and nothing else.
+ */
+export type ResultsPush = (bytes: Uint8Array) => Promise<void>;
+
+/** How long one attempt may take before it counts as failed. */
+export const PUSH_TIMEOUT_MS = 30_000;
+
+/** A sender for a DIMSE destination (C-STORE SCU), supplied by the caller that has one. */
+export type DimseStore = (destination: Extract<ResultsDestination, { kind: 'dimse' }>, bytes: Uint8Array) => Promise<void>;
+
+export function resultsPush(destination: ResultsDestination, dimseStore?: DimseStore): ResultsPush {
+  if (destination.kind === 'dicomweb') return (bytes) => stowRs(destination, bytes);
+  if (!dimseStore) throw new Error('a DIMSE results destination is configured, but no C-STORE SCU is available to send to it');
+  return (bytes) => dimseStore(destination, bytes);
+}
+
+/**
+ * STOW-RS (PS3.18 §10.5) of one instance to `<url>/studies`. An answer whose DICOM JSON lists
+ * the instance under Failed SOP Sequence (0008,1198), or a status other than 200/202, counts
+ * as not taken.
+ */
+async function stowRs(destination: Extract<ResultsDestination, { kind: 'dicomweb' }>, bytes: Uint8Array): Promise<void> {
+  const boundary = `lantern-${randomUUID()}`;
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`),
+    bytes,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  const response = await fetch(`${destination.url.replace(/\/+$/, '')}/studies`, {
+    method: 'POST',
+    headers: {
+      'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+      accept: 'application/dicom+json',
+      ...(destination.token && { authorization: `Bearer ${destination.token}` }),
+    },
+    body,
+    signal: AbortSignal.timeout(PUSH_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  if (response.status !== 200 && response.status !== 202) throw new Error(`the destination answered ${response.status}: ${text.slice(0, 300)}`);
+  let answer: { '00081198'?: { Value?: unknown[] } } = {};
+  try { answer = text ? JSON.parse(text) : {}; } catch { /* a 200 without DICOM JSON: taken */ }
+  // Orthanc answers an empty Failed SOP Sequence (no Value) when nothing failed.
+  const failed = answer['00081198']?.Value ?? [];
+  if (failed.length > 0) throw new Error(`the destination refused the instance: ${JSON.stringify(failed).slice(0, 300)}`);
+}

@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import type { JobsOptions } from 'bullmq';
+import type { AiResultsSrJob } from '../contract/ai-results-sr.ts';
+
+export type { AiResultsSrJob } from '../contract/ai-results-sr.ts';
+
+/** The queue of AI results SR work, under the configured prefix like the others. */
+export const AI_RESULTS_SR_QUEUE = 'ai-results-sr';
+
+/** Derived from what the job is about: the same findings, review or push is added once while BullMQ keeps the job. */
+export function aiResultsSrJobId(job: AiResultsSrJob): string {
+  const about = job.kind === 'findings' ? `${job.sopInstanceUid}|${job.modelKey}` : job.kind === 'review' ? job.reviewId : job.sopInstanceUid;
+  return `sr-${job.kind}-${createHash('sha256').update(about).digest('hex').slice(0, 40)}`;
+}
+
+/**
+ * Writing retries a few times (the store or the blob folder may hiccup); pushing keeps
+ * trying for about a day (1 s doubling, capped by BullMQ's exponential backoff at the
+ * attempts' end), since a PACS being down for hours must not lose a result.
+ */
+export const AI_RESULTS_SR_RETRY: Record<AiResultsSrJob['kind'], Pick<JobsOptions, 'attempts' | 'backoff'>> = {
+  findings: { attempts: 8, backoff: { type: 'exponential', delay: 500 } },
+  review: { attempts: 8, backoff: { type: 'exponential', delay: 500 } },
+  push: { attempts: 17, backoff: { type: 'exponential', delay: 1000 } },
+};
