@@ -9,6 +9,8 @@ import { ApiError, errorResponse } from './errors.ts';
 import { agreementRoutes } from './routes/agreement.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { eventRoutes } from './routes/events.ts';
+import { fhirNoRoute } from './fhir/http.ts';
+import { fhirRoutes } from './fhir/routes.ts';
 import { openApiRoutes, undeclaredRoutes } from './openapi.ts';
 import { declaredRoutes } from './route.ts';
 import { frameRoutes } from './routes/frames.ts';
@@ -45,11 +47,14 @@ export function createApp(deps: ApiDeps) {
 
   const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes,
     researchRoutes, eventRoutes,
-    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes].map((routes) => routes(deps));
+    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, fhirRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));
   for (const routes of [...features, openApi]) app.route('/', routes);
   const undeclared = undeclaredRoutes(app, [...features, openApi].flatMap(declaredRoutes));
   if (undeclared.length) throw new Error(`routes without a declaration (api/route.ts mount) would be missing from /openapi.json: ${undeclared.join(', ')}`);
+  // A FHIR client reads an OperationOutcome, whatever it asked.
+  app.all('/fhir', fhirNoRoute);
+  app.all('/fhir/*', fhirNoRoute);
   // A client of an API path must never mistake the viewer's HTML for an answer.
   for (const prefix of API_PREFIXES) {
     app.all(prefix, noRoute);

@@ -22,3 +22,11 @@ export function auditListRead(deps: Pick<ApiDeps, 'store'>, auth: Authenticated,
   const action = list === 'worklist' ? 'worklist.viewed' : 'research.listed';
   deps.store.recordRead(auth.user.username, { action, entityType: 'list', entityId: list, what: 'view', studies });
 }
+
+/**
+ * `patient.viewed`: a patient's demographics read on their own (the FHIR Patient), entity the
+ * patient's FHIR id (a hash: no Patient ID in the trail), naming the studies they came from.
+ */
+export function auditPatientRead(deps: Pick<ApiDeps, 'store'>, auth: Authenticated, patientFhirId: string, studies: readonly string[]): void {
+  deps.store.recordRead(auth.user.username, { action: 'patient.viewed', entityType: 'patient', entityId: patientFhirId, what: 'view', studies });
+}

@@ -11,6 +11,7 @@ import { listAudit, type AuditFilter } from './audit.ts';
 import { auditTrail } from './audit-trail.ts';
 import { calculationAudits } from './calculations.ts';
 import { consentAccess } from './consent.ts';
+import { fhirReads } from './fhir-reads.ts';
 import { readAudits } from './read-audits.ts';
 import type { Database } from './db.ts';
 import { reviewWrites } from './reviews.ts';
@@ -31,7 +32,7 @@ export function createStore(db: Database, options: StoreOptions) {
   const context: StoreContext = { db, options };
   const { close: closeCalculations, calculationAuditStatus, appendLater, ...calculations } = calculationAudits(context);
   const { close: closeReads, ...readAudit } = readAudits(context, { appendLater, unwritten: () => calculationAuditStatus().pending });
-  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...userAccess, ...accountCare, ...siteAccess, ...consentAccess, ...aiResultsReads });
+  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...userAccess, ...accountCare, ...siteAccess, ...consentAccess, ...aiResultsReads, ...fhirReads });
   const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, (uid) => reads.getWholeStudy(uid, ALL_SITES));
   return {
     db,
