@@ -82,20 +82,19 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
     await writeFindings(subject.sourceSopInstanceUid, subject.modelKey);
     const model = subject.findings[0].model;
     const reasons = new Map<string, string>(REVIEW_REASONS.map((r) => [r.code, r.display]));
-    // Person names from the accounts (a login name like dr.li is not a name); a deleted account keeps its login.
-    const names = new Map(await Promise.all([...new Set([subject.review.reviewer, ...subject.decisions.map((d) => d.reviewer)])]
-      .map(async (login) => [login, (await store.activeUser(login))?.displayName || login] as const)));
+    // Person names from the accounts (a login like dr.li is not a name); a reviewer without an account keeps the login.
+    const nameOf = (login: string) => subject.reviewerNames.get(login) ?? login;
     const sr = decisionSr({
       source: await blobs.get(subject.blobSha256),
       model,
       findings: subject.findings,
       createdAt: subject.createdAt,
-      review: { id: subject.review.id, createdAt: subject.review.createdAt, reviewer: { name: names.get(subject.review.reviewer)!, login: subject.review.reviewer } },
+      review: { id: subject.review.id, createdAt: subject.review.createdAt, reviewer: { name: nameOf(subject.review.reviewer), login: subject.review.reviewer } },
       decisions: new Map(subject.decisions.map((d) => [d.findingId, {
         decision: d.decision,
         reason: d.reasonCode ? { code: d.reasonCode, display: reasons.get(d.reasonCode) ?? d.reasonCode } : undefined,
         comment: d.comment,
-        reviewerName: names.get(d.reviewer)!,
+        reviewerName: nameOf(d.reviewer),
       }])),
       organization: `Lantern site ${subject.siteId}`,
       predecessor: {

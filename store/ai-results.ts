@@ -31,6 +31,8 @@ export interface ReviewSubject extends AiResultsSubject {
   previousReviewId?: string;
   /** How many reviews on the same image and model came before this one. */
   earlierReviews: number;
+  /** The display name of each reviewer named in `decisions` who has an account (a Person Name, where the login is not one). */
+  reviewerNames: Map<string, string>;
 }
 
 const MODEL_KEY = `(f.model->>'id') || '@' || (f.model->>'version')`;
@@ -66,6 +68,8 @@ export const aiResultsReads = {
         where f.sop_instance_uid = $1 and ${MODEL_KEY} = $2 and r.id <= $3 order by r.id`, [row.sop_instance_uid, row.model_key, reviewId]);
     const latest = new Map(reviews.map((r) => [r.finding_id, reviewFromRow(r)]));
     const earlier = reviews.filter((r) => String(r.id) !== String(row.id));
+    const { rows: users } = await db.query<{ username: string; display_name: string }>(
+      'select username, display_name from users where username = any($1)', [[...new Set(reviews.map((r) => r.reviewer))]]);
     return {
       ...subject,
       modelKey: row.model_key,
@@ -74,6 +78,7 @@ export const aiResultsReads = {
       decisions: [...latest.values()],
       previousReviewId: earlier.length > 0 ? String(earlier.at(-1)!.id) : undefined,
       earlierReviews: earlier.length,
+      reviewerNames: new Map(users.filter((u) => u.display_name).map((u) => [u.username, u.display_name])),
     };
   },
 };
