@@ -38,7 +38,7 @@ afterAll(async () => {
 /** The data set storescp wrote for this instance (its `-B` file), beside the one we sent. */
 function receivedDataSet(scp: Storescp, sopInstanceUid: string): Uint8Array | undefined {
   const file = scp.received().find((name) => name.endsWith(sopInstanceUid));
-  return file && splitPart10(fs.readFileSync(file)).dataSet;
+  return file ? splitPart10(fs.readFileSync(file)).dataSet : undefined;
 }
 
 describe('pushInstances (C-STORE SCU) to dcmtk storescp', () => {
