@@ -69,6 +69,7 @@ export interface ImagingInstance {
   sopInstanceUid: string;
   seriesInstanceUid: string;
   sopClassUid: string;
+  instanceNumber?: number;
 }
 
 export interface StoredRecord {
@@ -129,14 +130,18 @@ export const fhirReads = {
       `select r.series_instance_uid, r.series_number, r.modality, r.body_part, count(i.*)::int as instances
          from series r left join instances i on i.series_instance_uid = r.series_instance_uid
         where r.study_instance_uid = $1 group by r.series_instance_uid order by r.series_number nulls last, r.series_instance_uid`, [studyInstanceUid]);
-    const instances = await db.query<{ sop_instance_uid: string; series_instance_uid: string; sop_class_uid: string }>(
-      `select sop_instance_uid, series_instance_uid, sop_class_uid from instances where study_instance_uid = $1
-        order by received_at, sop_instance_uid limit $2`, [studyInstanceUid, limit]);
+    // Instance Number from the instance's DICOM JSON (migration 016); FHIR's is an unsignedInt, so only such a value is given.
+    const instances = await db.query<{ sop_instance_uid: string; series_instance_uid: string; sop_class_uid: string; instance_number: string | null }>(
+      `select sop_instance_uid, series_instance_uid, sop_class_uid,
+              case when jsonb_typeof(dicom_json -> '00200013' -> 'Value' -> 0) = 'number' then dicom_json -> '00200013' -> 'Value' ->> 0 end as instance_number
+         from instances where study_instance_uid = $1 order by received_at, sop_instance_uid limit $2`, [studyInstanceUid, limit]);
     return {
       series: series.rows.map((r) => ({
         seriesInstanceUid: r.series_instance_uid, seriesNumber: optional(r.series_number), modality: optional(r.modality), bodyPart: optional(r.body_part), instances: r.instances,
       })),
-      instances: instances.rows.map((r) => ({ sopInstanceUid: r.sop_instance_uid, seriesInstanceUid: r.series_instance_uid, sopClassUid: r.sop_class_uid })),
+      instances: instances.rows.map((r) => ({
+        sopInstanceUid: r.sop_instance_uid, seriesInstanceUid: r.series_instance_uid, sopClassUid: r.sop_class_uid, ...unsignedInt(r.instance_number),
+      })),
     };
   },
 
@@ -194,6 +199,12 @@ function recordOf(row: AuditRow): StoredRecord {
     seq: Number(row.seq), at: iso(row.at), actor: row.actor, action: row.action, entityType: row.entity_type, entityId: row.entity_id,
     payload: JSON.parse(row.payload) as Record<string, unknown>, hash: row.hash, prevHash: row.prev_hash,
   };
+}
+
+/** An Instance Number FHIR can carry (unsignedInt: a whole number 0…2³¹−1), else nothing. */
+function unsignedInt(text: string | null): { instanceNumber?: number } {
+  const value = Number(text);
+  return text !== null && Number.isInteger(value) && value >= 0 && value <= 2 ** 31 - 1 ? { instanceNumber: value } : {};
 }
 
 async function count(db: Queryable, sql: string, params: unknown[]): Promise<number> {

@@ -6,6 +6,7 @@
  * AuditEvent). Every FHIR answer received, errors included, must pass both FHIR.js and the
  * HL7 R4 JSON schema (test/support/fhir-validation.ts). Real redis-server, PGlite, models.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config.ts';
 import { startWorkerRole, type WorkerRole } from '../../roles/worker.ts';
@@ -94,16 +95,20 @@ describe('FHIR R4: studies, AI results, risk and audit as FHIR resources', () =>
         { system: 'urn:dicom:uid', value: `urn:oid:${study.studyInstanceUid}` },
         { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'ACSN' }] }, value: detail.study.accessionNumber },
       ],
-      numberOfSeries: 1, numberOfInstances: 1,
       endpoint: [{ reference: 'Endpoint/dicomweb-wado-rs' }, { reference: 'Endpoint/dicomweb-qido-rs' }, { reference: 'Endpoint/dicomweb-stow-rs' }],
-      modality: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CR' }],
     });
+    // The film's series, and any Lantern added since (its AI results as DICOM SR), each counted.
+    expect(body.modality).toContainEqual({ system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CR' });
+    expect(body.numberOfSeries).toBe(body.series.length);
+    expect(body.numberOfInstances).toBe(body.series.reduce((sum: number, s: Json) => sum + s.numberOfInstances, 0));
     expect(body.subject.reference).toMatch(/^Patient\/[0-9a-f]{40}$/);
-    expect(body.series).toEqual([expect.objectContaining({
-      uid: detail.instances[0].seriesInstanceUid, modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CR' }, numberOfInstances: 1,
+    // dcmtk reads the numbers from the film itself.
+    const number = (tag: string) => Number(/\[(\d+)\]/.exec(execFileSync('dcmdump', ['+P', tag, files.chestJ2k], { encoding: 'utf8' }))![1]);
+    expect(body.series).toContainEqual(expect.objectContaining({
+      uid: detail.instances[0].seriesInstanceUid, number: number('0020,0011'), modality: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'CR' }, numberOfInstances: 1,
       // CR Image Storage
-      instance: [{ uid: study.sopInstanceUid, sopClass: { system: 'urn:ietf:rfc:3986', code: 'urn:oid:1.2.840.10008.5.1.4.1.1.1' } }],
-    })]);
+      instance: [{ uid: study.sopInstanceUid, number: number('0020,0013'), sopClass: { system: 'urn:ietf:rfc:3986', code: 'urn:oid:1.2.840.10008.5.1.4.1.1.1' } }],
+    }));
 
     const wado = await fhir('/fhir/Endpoint/dicomweb-wado-rs', reader.token);
     expect(wado.body).toMatchObject({ resourceType: 'Endpoint', status: 'active', address: `${api.url}/dicomweb`, connectionType: { code: 'dicom-wado-rs' } });

@@ -134,7 +134,11 @@ export function imagingStudy(detail: StudyDetail, patientFhirId: string | undefi
         endpoint: endpointRefs,
         ...(s.bodyPart && { bodySite: { system: DCM, code: s.bodyPart, display: s.bodyPart } }),
         ...(instances.length && {
-          instance: instances.map((i) => ({ uid: i.sopInstanceUid, sopClass: { system: 'urn:ietf:rfc:3986', code: oid(i.sopClassUid) } })),
+          instance: instances.map((i) => ({
+            uid: i.sopInstanceUid,
+            sopClass: { system: 'urn:ietf:rfc:3986', code: oid(i.sopClassUid) },
+            ...(i.instanceNumber !== undefined && { number: i.instanceNumber }),
+          })),
         }),
       };
     }),
