@@ -8,8 +8,8 @@ export interface BodyLimits {
   maxUploadBytes: number;
 }
 
-/** Routes that stream a large body themselves (and count it as it arrives). */
-const UPLOADS = new Set(['POST /dicomweb/studies']);
+/** Routes that stream a large body themselves (and count it as it arrives): STOW-RS, to all studies or to one. */
+const UPLOAD = /^POST \/dicomweb\/studies(\/[^/]+)?$/;
 
 /**
  * Members and elements one body may hold (commas and colons outside strings). Parsing and
@@ -39,12 +39,18 @@ export function bodyLimits(limits: BodyLimits): MiddlewareHandler {
     }
     const body = c.req.raw.body;
     if (!body) return next();
-    const upload = UPLOADS.has(`${c.req.method} ${c.req.path}`);
+    const upload = UPLOAD.test(`${c.req.method} ${c.req.path}`);
     const limit = upload ? limits.maxUploadBytes : limits.maxJsonBodyBytes;
     const setting = upload ? 'LANTERN_MAX_UPLOAD_BYTES' : 'LANTERN_MAX_JSON_BYTES';
     const declared = c.req.header('content-length');
     if (declared !== undefined && Number(declared) > limit) return refuse(c, payloadTooLarge(limit, setting));
-    if (upload) return next();
+    if (upload) {
+      await next();
+      // An upload refused before (or while) its body was read leaves bytes on the connection;
+      // closing it spares the client a next request that fails on that socket.
+      if (c.res.status >= 400) c.res.headers.set('connection', 'close');
+      return;
+    }
 
     const bytes = await readAtMost(body, limit);
     if (!bytes) return refuse(c, payloadTooLarge(limit, setting));

@@ -60,8 +60,11 @@ function responses(spec: RouteSpec): JsonSchema {
   const answers = Object.entries(spec.responses).map(([status, r]) => [status, {
     description: r.description,
     ...(r.headers ? { headers: Object.fromEntries(Object.entries(r.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }])) } : {}),
-    ...(r.json ? { content: { 'application/json': { schema: componentRef(r.json) } } } : {}),
-    ...(r.media ? { content: { [r.media.type]: { schema: r.media.schema ?? {} } } } : {}),
+    // One answer may come in two media types (STOW-RS: DICOM JSON, or Lantern's JSON on request).
+    ...(r.json || r.media ? { content: {
+      ...(r.json ? { 'application/json': { schema: componentRef(r.json) } } : {}),
+      ...(r.media ? { [r.media.type]: { schema: r.media.schema ?? {} } } : {}),
+    } } : {}),
   }]);
   const denied = spec.access === 'public' ? {} : {
     401: 'UNAUTHENTICATED: nobody signed in (or the session ended, or the token is unknown).',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { getMultipartBoundary, MaxFileSizeExceededError, MaxPartsExceededError, MaxTotalSizeExceededError, MultipartParseError, parseMultipartStream } from '@remix-run/multipart-parser';
+import { MaxFileSizeExceededError, MaxPartsExceededError, MaxTotalSizeExceededError, MultipartParseError, parseMultipartStream } from '@remix-run/multipart-parser';
 import { readAtMost } from './body-limit.ts';
 import { ApiError, payloadTooLarge } from './errors.ts';
 
@@ -26,23 +26,29 @@ export interface ReceivedParts {
  * completes, and read back one at a time for ingest. One `application/dicom` body is one part
  * (held, as its parse needs it whole). Nothing is ingested until the whole body has been read
  * and found well-formed, so a refused upload stores nothing.
+ *
+ * The multipart syntax is read as RFC 2046 §5.1.1 and PS3.18 §8.6 allow it: a preamble (or the
+ * CRLF dicomweb-client sends) before the first boundary and an epilogue after the last are
+ * skipped; `boundary` and `type` may be quoted or not, `type` may be absent; a part without a
+ * Content-Type is application/dicom, one of another type refuses the request (415).
  */
 export async function receiveDicomBody(contentType: string, body: ReadableStream<Uint8Array>, limits: StowBodyLimits): Promise<ReceivedParts> {
   const tooLarge = () => payloadTooLarge(limits.maxUploadBytes, 'LANTERN_MAX_UPLOAD_BYTES');
-  if (/^application\/dicom\b/i.test(contentType)) {
+  const media = mediaType(contentType);
+  if (media.type === 'application/dicom') {
     const bytes = await readAtMost(body, limits.maxUploadBytes);
     if (!bytes) throw tooLarge();
     if (bytes.byteLength === 0) throw new ApiError(400, 'EMPTY_BODY', 'the request has an empty body');
     return { count: 1, read: async () => bytes, dispose: async () => undefined };
   }
-  if (!/^multipart\/related\b/i.test(contentType)) {
+  if (media.type !== 'multipart/related') {
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `content-type ${contentType || '(none)'} is not accepted; send multipart/related; type="application/dicom"`);
   }
-  const type = /type="?([^";]+)"?/i.exec(contentType)?.[1];
-  if (type && type.toLowerCase() !== 'application/dicom') {
+  const type = media.params.get('type');
+  if (type !== undefined && type.toLowerCase() !== 'application/dicom') {
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `multipart/related parts of type ${type} are not accepted; only application/dicom`);
   }
-  const boundary = getMultipartBoundary(contentType);
+  const boundary = media.params.get('boundary');
   if (!boundary) throw new ApiError(400, 'MALFORMED_MULTIPART', 'multipart/related without a boundary parameter');
 
   await fs.mkdir(limits.spoolDir, { recursive: true, mode: 0o700 });
@@ -55,10 +61,14 @@ export async function receiveDicomBody(contentType: string, body: ReadableStream
   };
   try {
     let offset = 0;
-    const parts = parseMultipartStream(counted(body, limits.maxUploadBytes), {
+    const parts = parseMultipartStream(withoutPreambleAndEpilogue(counted(body, limits.maxUploadBytes), boundary), {
       boundary, maxFileSize: limits.maxUploadBytes, maxTotalSize: limits.maxUploadBytes, maxParts: limits.maxParts,
     });
     for await (const part of parts) {
+      const partType = part.headers['content-type'];
+      if (partType && mediaType(partType).type !== 'application/dicom') {
+        throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `part ${spans.length} is ${partType.slice(0, 100)}; every part of multipart/related; type="application/dicom" must be application/dicom`);
+      }
       const { bytesWritten } = await spool.writev(part.content, offset);
       spans.push({ offset, length: bytesWritten });
       offset += bytesWritten;
@@ -87,6 +97,76 @@ export async function receiveDicomBody(contentType: string, body: ReadableStream
 }
 
 class UploadTooLarge extends Error {}
+
+/** A media type, lower-cased, and its parameters (names lower-cased, quoted values unquoted), as RFC 9110 §8.3.1 writes them. */
+export function mediaType(header: string): { type: string; params: Map<string, string> } {
+  const [type = '', ...rest] = header.split(';');
+  const params = new Map<string, string>();
+  const parameter = /^\s*([!#$%&'*+.^_`|~0-9a-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s";]*))\s*$/i;
+  // Parameters are split on every semicolon first; a quoted value holding one is put back together.
+  for (let i = 0; i < rest.length; i++) {
+    let raw = rest[i];
+    while ((raw.split('"').length - 1) % 2 === 1 && i + 1 < rest.length) raw += `;${rest[++i]}`;
+    const match = parameter.exec(raw);
+    if (match) params.set(match[1].toLowerCase(), match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3]);
+  }
+  return { type: type.trim().toLowerCase(), params };
+}
+
+/** Bytes of preamble looked through for the first boundary before the body is called malformed. */
+const MAX_PREAMBLE_BYTES = 64 * 1024;
+
+/**
+ * The body from its first boundary (`--boundary` at the start or after a line break) through
+ * its close delimiter (`CRLF--boundary--`): what the multipart parser reads, which refuses a
+ * preamble and an epilogue that RFC 2046 allows.
+ */
+function withoutPreambleAndEpilogue(body: ReadableStream<Uint8Array>, boundary: string): ReadableStream<Uint8Array> {
+  const opening = Buffer.from(`--${boundary}`);
+  const close = Buffer.from(`\r\n--${boundary}--`);
+  let state: 'preamble' | 'parts' | 'epilogue' = 'preamble';
+  let held = Buffer.alloc(0);
+  return body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      if (state === 'epilogue') return;
+      let bytes = Buffer.concat([held, chunk]);
+      held = Buffer.alloc(0);
+      if (state === 'preamble') {
+        const at = firstBoundary(bytes, opening);
+        if (at === -1) {
+          if (bytes.length > MAX_PREAMBLE_BYTES) controller.error(new MultipartParseError(`no boundary "--${boundary}" in the first ${MAX_PREAMBLE_BYTES} bytes`));
+          // Keep enough to find a boundary that straddles this chunk and the next.
+          else held = bytes;
+          return;
+        }
+        bytes = bytes.subarray(at);
+        state = 'parts';
+      }
+      const end = bytes.indexOf(close);
+      if (end !== -1) {
+        controller.enqueue(bytes.subarray(0, end + close.length));
+        state = 'epilogue';
+        return;
+      }
+      const keep = Math.min(bytes.length, close.length - 1);
+      controller.enqueue(bytes.subarray(0, bytes.length - keep));
+      held = Buffer.from(bytes.subarray(bytes.length - keep));
+    },
+    flush(controller) {
+      // A body that never closes is the parser's to refuse ("not finished").
+      if (state === 'parts' && held.length > 0) controller.enqueue(held);
+      if (state === 'preamble') controller.error(new MultipartParseError(`no boundary "--${boundary}" in the body`));
+    },
+  }));
+}
+
+/** Where `--boundary` first starts a line (or the body); -1 if nowhere yet. */
+function firstBoundary(bytes: Buffer, opening: Buffer): number {
+  for (let at = bytes.indexOf(opening); at !== -1; at = bytes.indexOf(opening, at + 1)) {
+    if (at === 0 || bytes[at - 1] === 0x0a) return at;
+  }
+  return -1;
+}
 
 /** The body, erroring as soon as more than `limit` bytes have arrived. */
 function counted(body: ReadableStream<Uint8Array>, limit: number): ReadableStream<Uint8Array> {

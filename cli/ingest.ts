@@ -28,13 +28,17 @@ export interface IngestReport {
   detail: string;
 }
 
-/** Uploads each file to a running Lantern through STOW-RS as the token's user, one request per file so one bad file rejects only itself. */
+/**
+ * Uploads each file to a running Lantern through STOW-RS as the token's user, one request per
+ * file so one bad file rejects only itself. It asks for Lantern's JSON answer (`{ stored, failed }`;
+ * a refused file is a 409 `{ error }`) rather than DICOM JSON, to print Lantern's reason as it is.
+ */
 export async function ingestPaths(baseUrl: string, token: string | undefined, targets: string[], onProgress?: (report: IngestReport, done: number, total: number) => void): Promise<IngestReport[]> {
   const files = targets.flatMap(collectFiles);
   const reports: IngestReport[] = [];
   for (const [index, file] of files.entries()) {
     const { body, contentType } = stowBody([fs.readFileSync(file)]);
-    const headers = { 'content-type': contentType, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const headers = { 'content-type': contentType, accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
     const response = await fetch(new URL('/dicomweb/studies', baseUrl), { method: 'POST', headers, body: new Uint8Array(body) });
     const json = await response.json() as { stored?: { status: 'stored' | 'duplicate'; studyInstanceUid: string }[]; error?: { code: string; message: string } };
     const report: IngestReport = response.ok && json.stored?.[0]

@@ -1,5 +1,5 @@
 import { DicomError } from '../dicom/errors.ts';
-import { parseDicom, requirePixelData, type ParsedInstance } from '../dicom/parse.ts';
+import { parseDicom, type ParsedInstance } from '../dicom/parse.ts';
 import { requireValidUids } from '../dicom/uid.ts';
 import { dicomJsonOf, type InstanceDicomJson } from '../dicom/dicom-json.ts';
 import { logger, uidHash } from '../log.ts';
@@ -9,6 +9,7 @@ import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from './instance-writes.ts';
 import type { StoredInstance } from '../contract/dicomweb.ts';
+import type { InstanceMeta } from '../dicom/attributes.ts';
 
 /**
  * One received DICOM object, through the whole ingest path:
@@ -16,6 +17,10 @@ import type { StoredInstance } from '../contract/dicomweb.ts';
  * → enqueue one read-assist job per applicable model (none when the patient's consent
  * withholds AI processing: the instance is stored, marked withheld), and meanwhile record
  * study/series/instance (idempotent on SOP Instance UID).
+ *
+ * An object without Pixel Data (SR, KOS, PR, …) is stored as received and recorded in its
+ * study and series with no image: nothing is queued for it, and it does not name the study's
+ * modality (an SR pushed before its films would otherwise file a CR study as "SR").
  *
  * The jobs start before the row commits so that decoding overlaps the write (see
  * pipeline/instance-writes.ts for how a result waits for it). Job ids are derived, so a duplicate
@@ -44,27 +49,46 @@ export interface IngestDeps {
 export interface Uploader {
   actor: string;
   siteId: string;
+  /** The study the sender addressed (STOW-RS `POST /studies/{study}`): an instance of another study is refused. */
+  intoStudy?: string;
+}
+
+/** A well-formed instance refused for where it would go, not for what it is: its SOP Class and Instance UIDs are known. */
+export class InstanceRefusedError extends DicomError {
+  constructor(message: string, code: string, readonly sop: { classUid: string; instanceUid: string }) {
+    super(message, code);
+  }
 }
 
 /** An instance of a study another site holds: refused like bad input, and the study's existence there is not confirmed beyond this. */
-export class StudyOfAnotherSiteError extends DicomError {
-  constructor(studyInstanceUid: string) {
-    super(`study ${studyInstanceUid} is filed under another site; send it from a user of that site`, 'STUDY_OF_ANOTHER_SITE');
+export class StudyOfAnotherSiteError extends InstanceRefusedError {
+  constructor(meta: Pick<InstanceMeta, 'studyInstanceUid' | 'sopClassUid' | 'sopInstanceUid'>) {
+    super(`study ${meta.studyInstanceUid} is filed under another site; send it from a user of that site`, 'STUDY_OF_ANOTHER_SITE',
+      { classUid: meta.sopClassUid, instanceUid: meta.sopInstanceUid });
+  }
+}
+
+/** An instance sent to one study (`POST /studies/{study}`) that belongs to another. */
+export class NotInTargetStudyError extends InstanceRefusedError {
+  constructor(meta: Pick<InstanceMeta, 'studyInstanceUid' | 'sopClassUid' | 'sopInstanceUid'>, target: string) {
+    super(`the instance belongs to study ${meta.studyInstanceUid}, not to study ${target} it was sent to`, 'STUDY_INSTANCE_UID_MISMATCH',
+      { classUid: meta.sopClassUid, instanceUid: meta.sopInstanceUid });
   }
 }
 
 export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, uploader: Uploader): Promise<StoredInstance> {
   const instance = deps.parse ? await deps.parse(bytes) : parseDicom(bytes);
   bytes = instance.bytes;
-  const image = requirePixelData(instance);
   const meta = instance.meta;
+  const image = meta.image;
   requireValidUids(meta);
+  if (uploader.intoStudy !== undefined && meta.studyInstanceUid !== uploader.intoStudy) throw new NotInTargetStudyError(meta, uploader.intoStudy);
   // Checked before any job starts; the write checks again, in its transaction, for a race.
   const site = await deps.store.studySite(meta.studyInstanceUid);
-  if (site !== undefined && site !== uploader.siteId) throw new StudyOfAnotherSiteError(meta.studyInstanceUid);
+  if (site !== undefined && site !== uploader.siteId) throw new StudyOfAnotherSiteError(meta);
   // No job is queued for a patient whose consent keeps AI away; the write asks again, under the lock a consent change takes.
   const aiWithheld = await deps.store.consentWithheld(uploader.siteId, meta.patientId, 'ai-processing');
-  const models = aiWithheld ? [] : deps.registry.forModality(meta.modality).map((m) => m.key);
+  const models = aiWithheld || !image ? [] : deps.registry.forModality(meta.modality).map((m) => m.key);
   const blobSha256 = await deps.blobs.put(bytes);
   const dicomJson = readDicomJson(bytes, instance);
   const recorded = deps.instanceWrites.track(meta.sopInstanceUid, deps.store.recordInstance({
@@ -77,7 +101,7 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
       studyDate: meta.studyDate,
       studyDescription: meta.studyDescription,
       accessionNumber: meta.accessionNumber,
-      modality: meta.modality,
+      modality: image ? meta.modality : undefined,
     },
     seriesInstanceUid: meta.seriesInstanceUid,
     seriesNumber: meta.seriesNumber,
@@ -88,7 +112,7 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
     modality: meta.modality,
     blobSha256,
     byteSize: bytes.byteLength,
-    image: { ...image },
+    image: image && { ...image },
     pendingModels: models,
     aiWithheld,
     siteId: uploader.siteId,
@@ -112,7 +136,7 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
     status = (await recorded).status;
   }
   logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, aiWithheld }, 'instance ingested');
-  return { studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, status };
+  return { studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, sopClassUid: meta.sopClassUid, status };
 }
 
 /**

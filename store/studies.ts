@@ -46,7 +46,10 @@ export const studyWrites = {
          ), study as (
            insert into studies (study_instance_uid, patient_id, patient_name, patient_sex, patient_age, study_date,
              study_description, accession_number, modality, site_id)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $23) on conflict (study_instance_uid) do nothing
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $23)
+           -- A study first seen through an object without pixels (an SR) takes its modality from its first image.
+           on conflict (study_instance_uid) do update set modality = excluded.modality
+             where studies.modality is null and excluded.modality is not null and studies.site_id = excluded.site_id
          ), series as (
            insert into series (series_instance_uid, study_instance_uid, modality, series_number, body_part)
            select $10, $1, $11, $12::int, $13 where not exists (select 1 from foreign_study)

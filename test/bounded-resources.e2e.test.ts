@@ -59,7 +59,8 @@ afterAll(async () => {
 interface Answer { status: number; body: { error?: { code: string; message: string; details?: unknown[] }; stored?: unknown[] }; bytes: number; at: number }
 
 async function send(pathname: string, body: Uint8Array | string, headers: Record<string, string>): Promise<Answer> {
-  const response = await fetch(new URL(pathname, role.url), { method: 'POST', body: body as BodyInit, headers: { ...auth, ...headers } });
+  // Uploads answer Lantern's JSON ({ stored, failed } or { error }), as its CLI asks, rather than DICOM JSON.
+  const response = await fetch(new URL(pathname, role.url), { method: 'POST', body: body as BodyInit, headers: { ...auth, accept: 'application/json', ...headers } });
   const text = await response.text();
   return { status: response.status, body: JSON.parse(text), bytes: text.length, at: performance.now() };
 }
@@ -158,9 +159,9 @@ describe('bounded resources: hostile uploads', () => {
     expect(await storedCounts()).toMatchObject({ studies: 1, instances: 1, blobs: 1, spooled: 0 });
   });
 
-  it('when an object has 400,000 elements (limit 300,000), then 422 DICOM_TOO_MANY_ELEMENTS, and health answers first', async () => {
+  it('when an object has 400,000 elements (limit 300,000), then 409 DICOM_TOO_MANY_ELEMENTS, and health answers first', async () => {
     const { answer, healthStatus, healthMs, healthFirst } = await healthDuring(stowOne(manyElements(uidRoot(), 400_000)), 5);
-    expect(answer.status).toBe(422);
+    expect(answer.status).toBe(409);
     expect(answer.body.error?.code).toBe('DICOM_TOO_MANY_ELEMENTS');
     expect(answer.body.error?.message).toContain('LANTERN_DICOM_MAX_ELEMENTS');
     expect(healthStatus).toBe(200);
@@ -171,8 +172,8 @@ describe('bounded resources: hostile uploads', () => {
     // 290,000 elements: 0.1–0.5 s of dicom-parser (quiet or busy machine), all of it on the parsing
     // thread; the first probe goes once the body is on its way, well inside that.
     const { answer, healthStatus, healthMs, healthFirst } = await healthDuring(stowOne(manyElements(uidRoot(), 290_000)), 20);
-    expect(answer.status).toBe(422);
-    expect(answer.body.error?.code).toBe('NO_PIXEL_DATA');
+    // Within the limits and without Pixel Data: stored as a non-image object.
+    expect(answer.status).toBe(200);
     expect(healthStatus).toBe(200);
     expect(healthFirst).toBe(true);
     console.info(`health while a 290,000-element object was parsed: ${healthMs.toFixed(1)} ms`);
@@ -183,10 +184,10 @@ describe('bounded resources: hostile uploads', () => {
     ['a deflate bomb (64 MiB from about 64 KiB; limit 8 MiB)', () => deflateBomb(uidRoot(), 64 * 1024 * 1024), 'DICOM_INFLATED_TOO_LARGE'],
     ['an RLE frame expanding 64:1 past the frame budget', () => rleBomb(uidRoot(), 4096, 4096), 'DICOM_FRAME_TOO_LARGE'],
     ['a corrupted length field', () => corruptedLength(uidRoot(), 0xfffffff0), 'TRUNCATED_DICOM'],
-  ])('when the upload is %s, then 422 with its code and nothing is stored', async (_, file, code) => {
+  ])('when the upload is %s, then 409 with its code and nothing is stored', async (_, file, code) => {
     const before = await storedCounts();
     const { answer, healthStatus } = await healthDuring(stowOne(file()));
-    expect(answer.status).toBe(422);
+    expect(answer.status).toBe(409);
     expect(answer.body.error?.code).toBe(code);
     expect(healthStatus).toBe(200);
     expect(await storedCounts()).toEqual(before);
@@ -198,10 +199,10 @@ describe('bounded resources: hostile uploads', () => {
     ['10,000 characters', () => '1'.repeat(10_000)],
     ['a leading zero', (s: string) => `1.2.04.${s}`],
     ['an empty component', (s: string) => `1.2..${s}`],
-  ])('when a file\'s UIDs hold %s, then 422 INVALID_UID and nothing is stored', async (_, uid) => {
+  ])('when a file\'s UIDs hold %s, then 409 INVALID_UID and nothing is stored', async (_, uid) => {
     const before = await storedCounts();
     const { answer, healthStatus } = await healthDuring(stowOne(crWithUids(uidRoot(), uid)));
-    expect(answer.status).toBe(422);
+    expect(answer.status).toBe(409);
     expect(answer.body.error?.code).toBe('INVALID_UID');
     expect(healthStatus).toBe(200);
     expect(await storedCounts()).toEqual(before);
@@ -240,10 +241,10 @@ describe('bounded resources: hostile uploads', () => {
     expect(await storedCounts()).toEqual(before);
   });
 
-  it('when many bad parts are refused, then the 422 lists at most 20 of them', async () => {
+  it('when many bad parts are refused, then the 409 lists at most 20 of them', async () => {
     const { body, contentType } = multipart(Array.from({ length: 500 }, () => new Uint8Array(8)));
     const { answer, healthStatus } = await healthDuring(send('/dicomweb/studies', body, { 'content-type': contentType }));
-    expect(answer.status).toBe(422);
+    expect(answer.status).toBe(409);
     expect(answer.body.error?.details).toHaveLength(20);
     expect(healthStatus).toBe(200);
   });
@@ -330,7 +331,7 @@ describe('bounded resources: redis killed', () => {
     const before = await storedCounts();
     const asked = performance.now();
     // Without a bound the upload would wait for Redis as long as it is away: the signal turns that into a failure.
-    const upload = fetch(new URL('/dicomweb/studies', role.url), { method: 'POST', body: validCr(uidRoot()) as BodyInit, headers: { ...auth, 'content-type': 'application/dicom' }, signal: AbortSignal.timeout(10_000) })
+    const upload = fetch(new URL('/dicomweb/studies', role.url), { method: 'POST', body: validCr(uidRoot()) as BodyInit, headers: { ...auth, 'content-type': 'application/dicom', accept: 'application/json' }, signal: AbortSignal.timeout(10_000) })
       .then(async (response) => ({ status: response.status, body: await response.json(), at: performance.now() }));
     const { answer, healthStatus } = await healthDuring(upload);
     console.info(`upload with redis killed: ${answer.status} in ${(answer.at - asked).toFixed(0)} ms`);

@@ -1,71 +1,131 @@
 import os from 'node:os';
 import path from 'node:path';
-import { Hono } from 'hono';
-import { stowAnswer, type PartFailure, type StoredInstance } from '../../contract/dicomweb.ts';
+import { Hono, type Context } from 'hono';
+import { accepts } from 'hono/accepts';
+import { apiErrorBody } from '../../contract/errors.ts';
+import { stowAnswer, storeInstancesResponse as storeInstancesResponseSchema, stowStudyParams, type StoredInstance } from '../../contract/dicomweb.ts';
 import { DicomError } from '../../dicom/errors.ts';
 import { dicomLimits } from '../../dicom/limits.ts';
 import { createOffThreadParser } from '../../dicom/parse-off-thread/index.ts';
 import type { ApiDeps } from '../deps.ts';
-import { ApiError, toApiError } from '../errors.ts';
+import { ApiError } from '../errors.ts';
 import { ingestInstance } from '../../pipeline/ingest.ts';
-import { mount } from '../route.ts';
+import { componentRef, mount, type ResponseSpec } from '../route.ts';
 import { receiveDicomBody } from '../stow-body.ts';
+import { refusedPart, storeInstancesResponse, stowStatus, type RefusedPart } from '../stow-answer.ts';
 import { ACCESS } from '../access.ts';
 
 /** Parts in one request; each costs a parse and a database write, so an upload of more should be split. */
 const MAX_PARTS = 10_000;
 
+const DICOM_JSON = 'application/dicom+json';
+const LANTERN_JSON = 'application/json';
+
+const dicomJsonAnswer = { type: DICOM_JSON, schema: componentRef(storeInstancesResponseSchema) };
+
+const RESPONSES: Record<number, ResponseSpec> = {
+  200: { description: 'Every instance is held (stored now, or already). DICOM JSON by default; Lantern\'s `{ stored, failed }` with `Accept: application/json`.', json: stowAnswer, media: dicomJsonAnswer },
+  202: { description: 'Some instances are held, others were refused: each refused one in the Failed SOP Sequence (or `failed`).', json: stowAnswer, media: dicomJsonAnswer },
+  409: { description: 'No instance was stored. DICOM JSON: each in the Failed SOP Sequence. `application/json`: the first failure as the error, all of them in `details`.', json: apiErrorBody, media: dicomJsonAnswer },
+};
+
+const ERRORS = {
+  400: 'EMPTY_BODY or MALFORMED_MULTIPART.',
+  406: 'NOT_ACCEPTABLE: Accept names neither application/dicom+json nor application/json.',
+  413: 'PAYLOAD_TOO_LARGE or TOO_MANY_PARTS.',
+  415: 'UNSUPPORTED_MEDIA_TYPE: not multipart/related of application/dicom (nor one application/dicom body), or a part of another type.',
+};
+
+const RAW_BODY = {
+  description: 'DICOM Part 10 files as `multipart/related; type="application/dicom"` (PS3.18 §10.5), or one file as `application/dicom`.',
+  mediaTypes: ['multipart/related; type="application/dicom"', 'application/dicom'],
+  schema: { type: 'string', contentMediaType: 'application/dicom' },
+};
+
 /**
- * STOW-RS: `POST /dicomweb/studies` with `multipart/related; type="application/dicom"`
- * (or one `application/dicom` body). Each part is ingested on its own: a bad part is
- * reported and stores nothing, the good ones are kept. All bad → 422 naming each.
+ * STOW-RS (PS3.18 §10.5): `POST /dicomweb/studies` and `POST /dicomweb/studies/{study}`. Each
+ * part is ingested on its own — a refused part stores nothing, the others are kept — and the
+ * answer is the Store Instances Response in DICOM JSON with 200 / 202 / 409 (stow-answer.ts).
+ * Objects without pixels (SR, KOS, PR) are stored and listed like images, with nothing queued.
  */
 export function stowRoutes(deps: ApiDeps) {
   const app = new Hono();
   // Uploads are parsed on their own thread, within the configured limits: never on the event loop that answers everyone else.
   const parser = createOffThreadParser({ limits: dicomLimits(deps.config.dicomLimits) });
-  mount(app, {
-    method: 'post', path: '/dicomweb/studies', operationId: 'storeInstances', access: ACCESS.ingest, tag: 'dicomweb',
-    summary: 'STOW-RS: store DICOM instances; each image is queued for the models that apply to it',
-    description: 'Each part is ingested on its own: a bad part is reported and stores nothing, the good ones are kept.',
-    rawBody: {
-      description: 'DICOM Part 10 files as `multipart/related; type="application/dicom"`, or one file as `application/dicom`.',
-      mediaTypes: ['multipart/related; type="application/dicom"', 'application/dicom'],
-      schema: { type: 'string', contentMediaType: 'application/dicom' },
-    },
-    responses: { 200: { description: 'What was stored (or already held) and which parts were refused.', json: stowAnswer } },
-    errors: {
-      400: 'EMPTY_BODY or MALFORMED_MULTIPART.',
-      413: 'PAYLOAD_TOO_LARGE or TOO_MANY_PARTS.',
-      415: 'UNSUPPORTED_MEDIA_TYPE.',
-      422: 'Every part was refused: the first failure, with all of them in `details`.',
-    },
-  }, async (c, { auth }) => {
+
+  async function store(c: Context, actor: { username: string; sites: string[] }, addressedStudy?: string): Promise<Response> {
+    const answerType = negotiate(c);
+    if (addressedStudy !== undefined) {
+      // A study of another site does not exist for this user (as everywhere else): 404 before a byte is read.
+      const site = await deps.store.studySite(addressedStudy);
+      if (site !== undefined && !actor.sites.includes(site)) throw new ApiError(404, 'NOT_FOUND', `study ${addressedStudy} does not exist`);
+    }
     const body = c.req.raw.body;
     if (!body) throw new ApiError(400, 'EMPTY_BODY', 'the request has no body; send DICOM as multipart/related; type="application/dicom"');
     const parts = await receiveDicomBody(c.req.header('content-type') ?? '', body, {
       maxUploadBytes: deps.config.maxUploadBytes, maxParts: MAX_PARTS, spoolDir: path.join(deps.config.dataDir ?? os.tmpdir(), 'tmp'),
     });
     const ingestDeps = { ...deps, parse: parser.parse };
-    const stored: StoredInstance[] = [];
-    const failed: PartFailure[] = [];
+    const uploader = { actor: actor.username, siteId: actor.sites[0], intoStudy: addressedStudy };
+    const held: StoredInstance[] = [];
+    const refused: RefusedPart[] = [];
     try {
       for (let index = 0; index < parts.count; index++) {
         try {
-          stored.push(await ingestInstance(ingestDeps, await parts.read(index), { actor: auth.user.username, siteId: auth.user.sites[0] }));
+          held.push(await ingestInstance(ingestDeps, await parts.read(index), uploader));
         } catch (error) {
           if (!(error instanceof DicomError)) throw error;
-          const { code, message } = toApiError(error);
-          failed.push({ part: index, code, message });
+          refused.push(refusedPart(index, error));
         }
       }
     } finally {
       await parts.dispose();
     }
-    if (stored.length === 0) {
-      throw new ApiError(422, failed[0].code, failed[0].message, failed);
+    const status = stowStatus(held.length, refused.length);
+    if (answerType === LANTERN_JSON) {
+      const failed = refused.map(({ part, code, message }) => ({ part, code, message }));
+      if (status === 409) throw new ApiError(409, failed[0].code, failed[0].message, failed);
+      return c.json({ stored: held, failed }, status);
     }
-    return c.json({ stored, failed }, 200);
-  });
+    const answer = storeInstancesResponse(new URL(c.req.url).origin, held, refused, addressedStudy);
+    return c.body(JSON.stringify(answer), status, { 'content-type': DICOM_JSON });
+  }
+
+  mount(app, {
+    method: 'post', path: '/dicomweb/studies', operationId: 'storeInstances', access: ACCESS.ingest, tag: 'dicomweb',
+    summary: 'STOW-RS: store DICOM instances; each image is queued for the models that apply to it',
+    description: 'Each part is ingested on its own: a refused part stores nothing, the others are kept. Objects without Pixel Data (SR, KOS, PR, …) are stored and listed, never queued for AI.',
+    rawBody: RAW_BODY, responses: RESPONSES, errors: ERRORS,
+  }, (c, { auth }) => store(c, auth.user));
+
+  mount(app, {
+    method: 'post', path: '/dicomweb/studies/{study}', operationId: 'storeStudyInstances', access: ACCESS.ingest, tag: 'dicomweb',
+    summary: 'STOW-RS: store DICOM instances of one study',
+    description: 'As `POST /dicomweb/studies`, and an instance of another study is refused (Failure Reason 0xC409, STUDY_INSTANCE_UID_MISMATCH) and not stored.',
+    params: stowStudyParams, rawBody: RAW_BODY, responses: RESPONSES,
+    errors: { ...ERRORS, 404: 'NOT_FOUND: the study is filed under a site the user does not belong to.', 422: 'VALIDATION_FAILED: the path holds no DICOM UID.' },
+  }, (c, { auth, params }) => store(c, auth.user, params.study));
   return app;
+}
+
+/**
+ * The answer's media type, settled before the body is read (a refusal stores nothing): DICOM
+ * JSON unless the client prefers `application/json`, Lantern's own shape for its CLI. An
+ * Accept naming neither (nor a wildcard) is 406.
+ */
+function negotiate(c: Context): string {
+  const chosen = accepts(c, {
+    header: 'Accept', supports: [DICOM_JSON, LANTERN_JSON], default: DICOM_JSON,
+    match: (ranges) => {
+      const usable = ranges.filter((r) => r.q > 0).sort((a, b) => b.q - a.q);
+      for (const { type } of usable) {
+        const t = type.toLowerCase();
+        if (t === DICOM_JSON || t === '*/*' || t === '*' || t === 'application/*') return DICOM_JSON;
+        if (t === LANTERN_JSON) return LANTERN_JSON;
+      }
+      return '';
+    },
+  });
+  if (!chosen) throw new ApiError(406, 'NOT_ACCEPTABLE', `Accept: ${c.req.header('accept')?.slice(0, 100)} — this answer is ${DICOM_JSON} (or ${LANTERN_JSON})`);
+  return chosen;
 }

@@ -26,7 +26,8 @@ export function apiClient(baseUrl: string, token?: string) {
     stow(paths: string[] | Uint8Array[]) {
       const bytes = paths.map((p) => (typeof p === 'string' ? fs.readFileSync(p) : p));
       const { body, contentType } = stowBody(bytes);
-      return json<StowResponse>('/dicomweb/studies', { method: 'POST', headers: { 'content-type': contentType }, body: new Uint8Array(body) });
+      // Lantern's own answer ({ stored, failed }), as its CLI asks; the DICOM JSON answer is tested in api/routes/stow.test.ts.
+      return json<StowResponse>('/dicomweb/studies', { method: 'POST', headers: { 'content-type': contentType, accept: 'application/json' }, body: new Uint8Array(body) });
     },
     worklist: async () => (await json<{ items: WorklistItem[] }>('/v1/worklist')).body.items,
     study: (uid: string) => json<StudyResponse>(`/v1/studies/${uid}`),
@@ -51,7 +52,7 @@ export interface ApiErrorBody {
 }
 
 export interface StowResponse {
-  stored?: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string; status: 'stored' | 'duplicate' }[];
+  stored?: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string; sopClassUid: string; status: 'stored' | 'duplicate' }[];
   failed?: { part: number; code: string; message: string }[];
   error?: ApiErrorBody;
 }

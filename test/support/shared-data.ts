@@ -13,6 +13,9 @@ export const files = {
   /** Real CR, JPEG lossless with a modality LUT sequence, 1976×1576. */
   crModalityLut: path.join(sharedData, 'dicom/fo-dicom/files/CR-ModalitySequenceLUT.dcm'),
   truncated: path.join(sharedData, 'dicom/pydicom-testfiles/test_files/MR_truncated.dcm'),
+  /** Real Basic Text SR (a dcmtk sample): an object without Pixel Data. */
   noPixelData: path.join(sharedData, 'dicom/cornerstone-wadoloader/testImages/no-pixel-data.dcm'),
+  /** Real Comprehensive SR (a dcmtk sample), explicit VR little endian. */
+  report: path.join(sharedData, 'dicom/pydicom-testfiles/test_files/test-SR.dcm'),
   ct: path.join(sharedData, 'dicom/cornerstone-wadoloader/testImages/CTImage.dcm'),
 };
