@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ResultsDestination } from '../contract/ai-results-sr.ts';
+import { pushInstances } from '../dicom/dimse/scu.ts';
 
 export type { ResultsDestination } from '../contract/ai-results-sr.ts';
 
@@ -14,13 +15,19 @@ export type ResultsPush = (bytes: Uint8Array) => Promise<void>;
 /** How long one attempt may take before it counts as failed. */
 export const PUSH_TIMEOUT_MS = 30_000;
 
-/** A sender for a DIMSE destination (C-STORE SCU), supplied by the caller that has one. */
-export type DimseStore = (destination: Extract<ResultsDestination, { kind: 'dimse' }>, bytes: Uint8Array) => Promise<void>;
+export function resultsPush(destination: ResultsDestination): ResultsPush {
+  return destination.kind === 'dicomweb' ? (bytes) => stowRs(destination, bytes) : (bytes) => cStore(destination, bytes);
+}
 
-export function resultsPush(destination: ResultsDestination, dimseStore?: DimseStore): ResultsPush {
-  if (destination.kind === 'dicomweb') return (bytes) => stowRs(destination, bytes);
-  if (!dimseStore) throw new Error('a DIMSE results destination is configured, but no C-STORE SCU is available to send to it');
-  return (bytes) => dimseStore(destination, bytes);
+/**
+ * C-STORE (PS3.4 B.2) through the bounded SCU (dicom/dimse/scu.ts), the bytes as written.
+ * Success and the warning statuses (Bxxx: stored, with coercion or a mismatch noted) count as
+ * taken; a refusal, no answer or a failed association does not.
+ */
+async function cStore(destination: Extract<ResultsDestination, { kind: 'dimse' }>, bytes: Uint8Array): Promise<void> {
+  const [result] = await pushInstances(destination, [bytes], { timeoutMs: PUSH_TIMEOUT_MS });
+  const taken = result.status === 0 || (result.status !== undefined && (result.status & 0xf000) === 0xb000);
+  if (!taken) throw new Error(`${destination.calledAe}@${destination.host}:${destination.port} did not store the instance: ${result.status === undefined ? result.comment : `status 0x${result.status.toString(16)}${result.comment ? ` (${result.comment})` : ''}`}`);
 }
 
 /**

@@ -1,0 +1,187 @@
+/**
+ * AI results SR in the study, against a real redis-server, PGlite, a real chest film in the
+ * blob store and a real Orthanc as the hospital's archive: a model's findings, persisted by
+ * the results consumer, become a preliminary SR instance of the study (audited as the
+ * model, never queued for AI, the study's priority untouched, written once however often the
+ * result comes); a clinician's review becomes a verified SR naming the preliminary one as
+ * its predecessor (audited as the clinician); each is pushed over STOW-RS to Orthanc, which
+ * lists the SR series, or by C-STORE to another Orthanc; an unreachable destination is
+ * retried and holds nothing else up.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDicom } from '../dicom/parse.ts';
+import { decisionSrUid, findingsSrUid } from '../dicom/sr/ai-results-sr.ts';
+import { AI_RESULTS_SR_QUEUE } from '../queue/ai-results-sr.ts';
+import { RESULTS_QUEUE, type ResultJob } from '../queue/jobs.ts';
+import { freePort, startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
+import { createBlobStore } from '../store/blobs.ts';
+import { openDatabase } from '../store/db.ts';
+import { migrate } from '../store/migrate.ts';
+import { ALL_SITES, createStore, type Store } from '../store/store.ts';
+import { finding, newInstance } from '../store/test-fixtures.ts';
+import { startOrthanc, type Orthanc } from '../test/support/orthanc.ts';
+import { files } from '../test/support/shared-data.ts';
+import { waitFor } from '../test/support/stack.ts';
+import { createAiResultsSr } from './ai-results-sr.ts';
+import { createInstanceWrites } from './instance-writes.ts';
+import { createResultsConsumer } from './results-consumer.ts';
+import { resultsPush } from './results-push.ts';
+
+const prefix = 'ai-results-sr-test';
+
+describe('AI results as DICOM SR, stored in the study and pushed', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-ai-sr-'));
+  const blobs = createBlobStore(path.join(dir, 'blobs'));
+  let redis: PrivateRedis;
+  let store: Store;
+  let orthanc: Orthanc;
+  let aiResultsSr: ReturnType<typeof createAiResultsSr>;
+  let consumer: ReturnType<typeof createResultsConsumer>;
+  let results: Queue<ResultJob>;
+  const chest = new Uint8Array(fs.readFileSync(files.chestJ2k));
+  const { meta } = parseDicom(chest);
+  const model = finding(meta.sopInstanceUid).model;
+  const srUid = findingsSrUid(meta.sopInstanceUid, model);
+
+  const instanceRow = (sop: string) => store.db.query<{ modality: string; status: string; pending_models: string[]; blob_sha256: string; series_instance_uid: string; dicom_json: unknown }>(
+    'select modality, status, pending_models, blob_sha256, series_instance_uid, dicom_json from instances where sop_instance_uid = $1', [sop]).then((r) => r.rows[0]);
+  const stored = (sop: string) => waitFor(() => instanceRow(sop), `SR ${sop} to be stored`, 30_000);
+  const auditOf = (sop: string) => store.db.query<{ actor: string; action: string }>('select actor, action from audit where entity_id = $1 order by seq', [sop]).then((r) => r.rows);
+  const dsrdump = (bytes: Uint8Array) => {
+    const file = path.join(dir, `${Math.random().toString(36).slice(2)}.dcm`);
+    fs.writeFileSync(file, bytes);
+    return spawnSync('dsrdump', ['+Pc', file], { encoding: 'utf8' });
+  };
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis(path.join(dir, 'redis'));
+    const db = await openDatabase({ pgliteDir: 'memory://' });
+    await migrate(db);
+    store = createStore(db, { prioritise: (snapshot) => ({ priority: snapshot.findings.some((f) => f.positive) ? 70 : 10, why: 'test', whyZh: '测试' }) });
+    orthanc = await startOrthanc();
+    aiResultsSr = createAiResultsSr({ redisUrl: redis.url, prefix, store, blobs, push: resultsPush({ kind: 'dicomweb', url: `${orthanc.url}/dicom-web` }) });
+    consumer = createResultsConsumer({ redisUrl: redis.url, prefix, store, instanceWrites: createInstanceWrites(), onFindings: aiResultsSr.afterFindings });
+    results = new Queue<ResultJob>(RESULTS_QUEUE, { connection: { url: redis.url }, prefix });
+    // The real film, stored as ingest stores it, waiting for one model.
+    await store.recordInstance(newInstance({
+      study: { studyInstanceUid: meta.studyInstanceUid, patientName: meta.patientName, modality: 'CR' },
+      seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, sopClassUid: meta.sopClassUid,
+      blobSha256: await blobs.put(chest), byteSize: chest.byteLength, image: meta.image, pendingModels: [`${model.id}@${model.version}`],
+    }), 'test');
+  }, 60_000);
+  afterAll(async () => {
+    await results?.close();
+    await consumer?.stop();
+    await aiResultsSr?.stop();
+    await orthanc?.stop();
+    await store?.close();
+    await redis?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when a model\'s findings are persisted, then a preliminary SR is stored in the study as a non-image instance, audited as the model, queued for nothing, and the study keeps its priority', async () => {
+    const result: ResultJob = { kind: 'findings', sopInstanceUid: meta.sopInstanceUid, modelKey: `${model.id}@${model.version}`, findings: [finding(meta.sopInstanceUid, 0.9)] };
+    await results.add('findings', result, { jobId: 'first-run' });
+    const row = await stored(srUid);
+    expect(row).toMatchObject({ modality: 'SR', status: 'done', pending_models: [] });
+    expect(row.dicom_json).toMatchObject({ '00080016': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.88.33'] } });
+    expect(await auditOf(srUid)).toEqual([{ actor: `model:${model.id}@${model.version}`, action: 'instance.received' }]);
+    const study = (await store.getStudy(meta.studyInstanceUid, ALL_SITES)).study;
+    expect(study.priority).toBe(70);
+    expect(study.modality).toBe('CR');
+    const dump = dsrdump(await blobs.get(row.blob_sha256));
+    expect(dump.status, dump.stderr).toBe(0);
+    expect(dump.stdout).toMatch(/Preliminary Flag +: PRELIMINARY/);
+    expect(dump.stdout).toContain('<contains CODE:(705057003,SCT,"Presence")=(52101004,SCT,"Present")>');
+
+    // The worker hands the same result back again (BullMQ ran its job twice): the same SR, stored once.
+    await results.add('findings', result, { jobId: 'second-run' });
+    await waitFor(async () => ((await results.getJob('second-run'))?.finishedOn ? true : undefined), 'the second result to be persisted');
+    const sr = new Queue(AI_RESULTS_SR_QUEUE, { connection: { url: redis.url }, prefix });
+    await waitFor(async () => ((await sr.getJobCounts('waiting', 'active', 'delayed')).waiting === 0 ? true : undefined), 'SR jobs to settle');
+    await sr.close();
+    const { rows } = await store.db.query<{ n: number }>('select count(*)::int as n from instances where study_instance_uid = $1', [meta.studyInstanceUid]);
+    expect(rows[0].n).toBe(2);
+    expect(await auditOf(srUid)).toHaveLength(1);
+  });
+
+  it('when a clinician overrides the finding, then a verified SR records it, names the preliminary SR as predecessor, and is audited as the clinician', async () => {
+    const review = await store.recordReview(finding(meta.sopInstanceUid).id, { decision: 'override', reasonCode: 'false-positive', comment: 'old scar', reviewer: 'dr.li' }, ALL_SITES);
+    await aiResultsSr.afterReview(review.id);
+    const uid = decisionSrUid(review.id);
+    const row = await stored(uid);
+    expect(row.modality).toBe('SR');
+    expect(await auditOf(uid)).toEqual([{ actor: 'dr.li', action: 'instance.received' }]);
+    const dump = dsrdump(await blobs.get(row.blob_sha256));
+    expect(dump.status, dump.stderr).toBe(0);
+    expect(dump.stdout).toMatch(/Completion Flag +: COMPLETE\n.*Predecessor Docs +: 1\n.*Verification Flag +: VERIFIED/);
+    expect(dump.stdout).toContain('<contains CODE:(decision,99LANTERN,"Clinician decision on AI finding")=(overridden,99LANTERN,"Overridden by clinician")>');
+    expect(dump.stdout).toContain('(false-positive,99LANTERN,"False positive: the finding is not present")');
+    // The predecessor named is the preliminary SR stored above.
+    expect(Buffer.from(await blobs.get(row.blob_sha256)).includes(srUid)).toBe(true);
+  });
+
+  it('when a destination is configured, then Orthanc receives both SRs and lists them in the AI results series of the study', async () => {
+    const review = (await store.getStudy(meta.studyInstanceUid, ALL_SITES)).findings[0].review!;
+    const sops = [srUid, decisionSrUid(review.id)];
+    const series = await waitFor(async () => {
+      const listed = await fetch(`${orthanc.url}/dicom-web/studies/${meta.studyInstanceUid}/instances`).then((r) => (r.ok ? r.json() as Promise<Record<string, { Value: string[] }>[]> : []));
+      const uids = listed.map((i) => i['00080018'].Value[0]);
+      return sops.every((s) => uids.includes(s)) ? listed : undefined;
+    }, 'Orthanc to list both SRs', 30_000);
+    const srs = series.filter((i) => sops.includes(i['00080018'].Value[0]));
+    expect(srs.map((i) => i['00080060']?.Value[0])).toEqual(['SR', 'SR']);
+    expect(new Set(srs.map((i) => i['0020000E'].Value[0])).size).toBe(1);
+    const pushes = (await aiResultsSr.queue.getJobs(['completed', 'failed', 'delayed'])).filter((j) => j.data.kind === 'push');
+    expect(pushes.map((j) => [j.finishedOn !== undefined && !j.failedReason, j.attemptsMade])).toEqual([[true, 1], [true, 1]]);
+    const seriesList = await orthanc.rest<Record<string, { Value: string[] }>[]>('GET', `/dicom-web/studies/${meta.studyInstanceUid}/series`);
+    expect(seriesList.map((s) => s['0008103E']?.Value[0])).toContain('Lantern AI results (AI-assisted, not a diagnosis)');
+  });
+
+  it('when the destination is a DIMSE peer, then the SR goes by C-STORE and Orthanc lists it with its modality and series', async () => {
+    const peer = await startOrthanc({ aet: 'ARCHIVE' });
+    try {
+      const row = await instanceRow(srUid);
+      await resultsPush({ kind: 'dimse', calledAe: peer.aet, host: '127.0.0.1', port: peer.dicomPort, callingAe: 'LANTERN' })(await blobs.get(row.blob_sha256));
+      const found = await peer.rest<string[]>('POST', '/tools/find', { Level: 'Instance', Query: { SOPInstanceUID: srUid } });
+      expect(found).toHaveLength(1);
+      const tags = await peer.rest<Record<string, string>>('GET', `/instances/${found[0]}/simplified-tags`);
+      expect(tags).toMatchObject({ Modality: 'SR', SOPClassUID: '1.2.840.10008.5.1.4.1.1.88.33', SeriesInstanceUID: row.series_instance_uid, StudyInstanceUID: meta.studyInstanceUid });
+      // A peer that refuses the association: the push throws, for the queue to retry.
+      await expect(resultsPush({ kind: 'dimse', calledAe: 'ARCHIVE', host: '127.0.0.1', port: await freePort(), callingAe: 'LANTERN' })(await blobs.get(row.blob_sha256))).rejects.toThrow();
+    } finally {
+      await peer.stop();
+    }
+  });
+
+  it('when the destination is unreachable, then the push is retried and the SR is stored all the same', async () => {
+    const closedPort = await freePort();
+    const failing = createAiResultsSr({ redisUrl: redis.url, prefix: `${prefix}-down`, store, blobs, push: resultsPush({ kind: 'dicomweb', url: `http://127.0.0.1:${closedPort}/dicom-web` }) });
+    try {
+      // Another real film, of another study, with a finding: its SR is written and stored whatever the destination does.
+      const film = new Uint8Array(fs.readFileSync(files.crJ2k1760));
+      const other = parseDicom(film).meta;
+      await store.recordInstance(newInstance({
+        study: { studyInstanceUid: other.studyInstanceUid, modality: 'CR' }, seriesInstanceUid: other.seriesInstanceUid, sopInstanceUid: other.sopInstanceUid,
+        sopClassUid: other.sopClassUid, blobSha256: await blobs.put(film), byteSize: film.byteLength, image: other.image, pendingModels: [],
+      }), 'test');
+      await store.recordFindings(other.sopInstanceUid, [finding(other.sopInstanceUid, 0.2)], 'model:test');
+      await failing.afterFindings(other.sopInstanceUid, `${model.id}@${model.version}`);
+      await stored(findingsSrUid(other.sopInstanceUid, model));
+      const push = await waitFor(async () => {
+        const jobs = await failing.queue.getJobs(['delayed', 'failed', 'waiting', 'active']);
+        return jobs.find((j) => j.data.kind === 'push' && j.attemptsMade >= 1);
+      }, 'the push to fail once and wait for its retry', 30_000);
+      expect(push.failedReason).toMatch(/fetch failed|ECONNREFUSED/);
+      expect(await push.getState()).toBe('delayed');
+      expect((await store.getStudy(other.studyInstanceUid, ALL_SITES)).findings.map((f) => f.probability)).toEqual([0.2]);
+    } finally {
+      await failing.stop();
+    }
+  });
+});
