@@ -9,12 +9,16 @@ import { waitFor } from './stack.ts';
 const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 
 export interface OrthancOptions {
-  /** Lantern as a DICOMweb server Orthanc knows by the name `lantern` (its bearer token sent on every call). */
-  lanternDicomweb?: { url: string; token: string };
-  /** Lantern's DIMSE SCP as the modality `lantern`. */
-  lanternScp?: { aet: string; host: string; port: number };
   /** Orthanc's own AE title (what Lantern's SCP sees as the calling AE). */
   aet?: string;
+}
+
+/** How Orthanc reaches Lantern, as a PACS administrator would enter it. */
+export interface LanternPeer {
+  /** Lantern as the DICOMweb server `lantern`: its DICOMweb root and a bearer token sent on every call. */
+  dicomweb?: { url: string; token: string };
+  /** Lantern's DIMSE SCP as the modality `lantern`. */
+  scp?: { aet: string; host: string; port: number };
 }
 
 export interface OrthancJob {
@@ -29,6 +33,13 @@ export interface OrthancJob {
 export interface Orthanc {
   /** Orthanc's REST root, e.g. http://127.0.0.1:40123. */
   url: string;
+  /**
+   * Makes Lantern known to Orthanc: the DICOMweb server `lantern` (`HttpHeaders` carrying the
+   * bearer token) and the modality `lantern`, through Orthanc's REST API — the run-time form
+   * of the configuration's `DicomWeb.Servers` and `DicomModalities`, since Lantern and Orthanc
+   * each need the other's address and Lantern's token exists only once Lantern runs.
+   */
+  knowLantern(lantern: LanternPeer): Promise<void>;
   aet: string;
   dicomPort: number;
   /** A JSON REST call; a status ≥ 400 throws with Orthanc's answer and the end of its log. */
@@ -47,9 +58,8 @@ export interface Orthanc {
 /**
  * A real Orthanc for one test file, as a hospital's PACS would talk to Lantern: Debian's
  * `Orthanc` binary with the DICOMweb plugin, its own configuration, free HTTP and DICOM
- * ports on loopback, and storage and index under a temp folder removed on `stop()`.
- * Lantern is configured as the DICOMweb server `lantern` (with its bearer token in
- * `HttpHeaders`, as a deployment would) and as the DICOM modality `lantern`. Starts in
+ * ports on loopback, and storage and index under a temp folder removed on `stop()`. It
+ * accepts C-STORE from any AE and STOW-RS without authentication (loopback only). Starts in
  * well under a second here.
  */
 export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthanc> {
@@ -71,16 +81,8 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
     // Jobs and resources forgotten at stop; a test sees only what it did.
     SaveJobs: false,
     StableAge: 1,
-    DicomWeb: {
-      Enable: true,
-      Root: '/dicom-web/',
-      Servers: options.lanternDicomweb
-        ? { lantern: { Url: options.lanternDicomweb.url, HttpHeaders: { Authorization: `Bearer ${options.lanternDicomweb.token}` } } }
-        : {},
-    },
-    DicomModalities: options.lanternScp
-      ? { lantern: { AET: options.lanternScp.aet, Host: options.lanternScp.host, Port: options.lanternScp.port } }
-      : {},
+    DicomWeb: { Enable: true, Root: '/dicom-web/' },
+    DicomAlwaysAllowStore: true,
   };
   const configFile = path.join(dir, 'orthanc.json');
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -110,7 +112,10 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
     if (response.status >= 400) throw new Error(`Orthanc ${method} ${route} answered ${response.status}: ${await response.text()}\n--- Orthanc log ---\n${tail()}`);
     return response;
   };
-  const rest = async <T>(method: string, route: string, body?: unknown): Promise<T> => (await request(method, route, body)).json() as Promise<T>;
+  const rest = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
+    const text = await (await request(method, route, body)).text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
 
   try {
     await waitFor(async () => {
@@ -124,6 +129,12 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
 
   return {
     url,
+    async knowLantern(lantern) {
+      if (lantern.dicomweb) {
+        await rest('PUT', '/dicom-web/servers/lantern', { Url: lantern.dicomweb.url, HttpHeaders: { Authorization: `Bearer ${lantern.dicomweb.token}` } });
+      }
+      if (lantern.scp) await rest('PUT', '/modalities/lantern', { AET: lantern.scp.aet, Host: lantern.scp.host, Port: lantern.scp.port });
+    },
     aet,
     dicomPort,
     rest,
