@@ -142,6 +142,11 @@ export interface LanternConfig {
   sessionAbsoluteHours: number;
   /** Signing in with a hospital's OpenID Connect provider; unset (no `LANTERN_OIDC_ISSUER`) means local accounts only. */
   oidc?: OidcSettings;
+  /**
+   * The EHRs trusted to call the CDS Hooks services with a signed JWT: a JSON file of issuers, their public
+   * JWK Sets and the Lantern account each acts as (api/cds-hooks/clients.ts). Env `LANTERN_CDS_CLIENTS`; unset means Lantern bearer tokens only.
+   */
+  cdsClientsFile?: string;
 }
 
 /** An OpenID Connect provider Lantern signs users in with (api/oidc.ts); every field from `LANTERN_OIDC_*`. */
@@ -357,6 +362,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionIdleMinutes: integer(env, 'LANTERN_SESSION_IDLE_MIN', 30, 1),
     sessionAbsoluteHours: integer(env, 'LANTERN_SESSION_MAX_H', 12, 1),
     oidc: oidcSettings(env),
+    cdsClientsFile: env.LANTERN_CDS_CLIENTS ? path.resolve(env.LANTERN_CDS_CLIENTS) : undefined,
   };
   return { ...config, ...overrides };
 }

@@ -8,6 +8,7 @@ import { authentication } from './auth.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import { agreementRoutes } from './routes/agreement.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { cdsHooksRoutes } from './routes/cds-hooks.ts';
 import { eventRoutes } from './routes/events.ts';
 import { fhirNoRoute } from './fhir/http.ts';
 import { fhirRoutes } from './fhir/routes.ts';
@@ -47,7 +48,7 @@ export function createApp(deps: ApiDeps) {
 
   const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes,
     researchRoutes, eventRoutes,
-    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, fhirRoutes].map((routes) => routes(deps));
+    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, fhirRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));
   for (const routes of [...features, openApi]) app.route('/', routes);
   const undeclared = undeclaredRoutes(app, [...features, openApi].flatMap(declaredRoutes));

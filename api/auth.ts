@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { Role, User } from '../contract/identity.ts';
 import type { SessionLifetime } from '../store/users.ts';
+import { audiencesFor, type CdsClientClaims } from './cds-hooks/clients.ts';
 import type { ApiDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
 import { refusal } from './oidc.ts';
@@ -18,7 +19,9 @@ export const SESSION_COOKIE = 'lantern_session';
 
 export interface Authenticated {
   user: User;
-  via: 'token' | 'provider-token' | 'session';
+  via: 'token' | 'provider-token' | 'session' | 'cds-client';
+  /** A CDS client's JWT only (CDS Hooks): what it claims, for the audit record beside the account it acts as. */
+  cdsClient?: CdsClientClaims;
   /** Cookie sessions only. */
   csrfToken?: string;
   /** Cookie sessions only: the cookie's value (to end the session). */
@@ -37,7 +40,7 @@ const RESOLVER = 'lantern.auth';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Registers, for each request, how to find its user; nothing is looked up until a route asks. */
-export function authentication(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config'>, lifetime: SessionLifetime): MiddlewareHandler {
+export function authentication(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config' | 'cdsClients'>, lifetime: SessionLifetime): MiddlewareHandler {
   return async (c, next) => {
     let resolved: Promise<Authenticated | undefined> | undefined;
     c.set(RESOLVER as never, (() => (resolved ??= resolve(c, deps, lifetime))) as never);
@@ -45,8 +48,12 @@ export function authentication(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config'>,
   };
 }
 
-async function resolve(c: Context, deps: Pick<ApiDeps, 'store' | 'oidc' | 'config'>, lifetime: SessionLifetime): Promise<Authenticated | undefined> {
+async function resolve(c: Context, deps: Pick<ApiDeps, 'store' | 'oidc' | 'config' | 'cdsClients'>, lifetime: SessionLifetime): Promise<Authenticated | undefined> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+  // A JWT of a configured CDS client, or any JWT sent to /cds-services when no provider takes access tokens.
+  if (bearer && deps.cdsClients && bearer.split('.').length === 3 && (deps.cdsClients.claims(bearer) || (!deps.oidc?.acceptsAccessTokens && CDS_PATH.test(c.req.path)))) {
+    return cdsClient(c, deps, bearer);
+  }
   // Lantern's own tokens are one base64url word; a JWT has three, joined by dots.
   if (bearer && deps.oidc?.acceptsAccessTokens && bearer.split('.').length === 3) return providerToken(deps, bearer);
   if (bearer) {
@@ -72,6 +79,23 @@ async function providerToken(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config'>, t
   return {
     user: outcome.user, via: 'provider-token', expiresAt: expiresAt.toISOString(),
     stillValid: async () => Date.now() < expiresAt.getTime() && !('refused' in await deps.store.userFromProvider({ ...identity, roles: undefined }, false)),
+  };
+}
+
+const CDS_PATH = /^\/cds-services(\/|$)/;
+
+/**
+ * The account a CDS client acts as, once its JWT verifies for the URL called (api/cds-hooks/clients.ts).
+ * Only on the CDS Hooks routes: an EHR signs its own tokens, so its key must open nothing else.
+ */
+async function cdsClient(c: Context, deps: Pick<ApiDeps, 'store' | 'cdsClients'>, token: string): Promise<Authenticated> {
+  if (!CDS_PATH.test(c.req.path)) throw new ApiError(401, 'CDS_CLIENT_TOKEN_OUT_OF_SCOPE', 'a CDS client\'s JWT is accepted on /cds-services only');
+  const { username, claims, expiresAt } = await deps.cdsClients!.verify(token, audiencesFor(c.req.url));
+  const user = await deps.store.cdsClientUser(username);
+  if (!user) throw new ApiError(401, 'CDS_CLIENT_USER_UNKNOWN', `the CDS client ${claims.iss} acts as account ${username}, which does not exist or is disabled`);
+  return {
+    user, via: 'cds-client', cdsClient: claims, expiresAt: expiresAt.toISOString(),
+    stillValid: async () => Date.now() < expiresAt.getTime() && Boolean(await deps.store.cdsClientUser(username)),
   };
 }
 

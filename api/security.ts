@@ -41,6 +41,7 @@ const EXPENSIVE: readonly [method: string, path: RegExp][] = [
   ['POST', /^\/dicomweb\/studies\/?$/],
   ['POST', /^\/v1\/risk\/[^/]+$/],
   ['POST', /^\/v1\/triage$/],
+  ['POST', /^\/cds-services\/[^/]+$/],
   ['GET', /^\/v1\/agreement\.csv$/],
 ];
 /**

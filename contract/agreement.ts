@@ -14,6 +14,12 @@ const rate = z.number().min(0).max(1).nullable();
 
 /** How readers received one (model version, label): each finding's latest review is its decision. */
 export const agreementGroup = z.object({
+  /**
+   * Whose decisions these are: `reader-review` (a radiologist accepting or overriding a finding) or
+   * `cds-hooks` (a clinician accepting or overriding a CDS Hooks card in the EHR; label `cds:<kind>`,
+   * each card issued counts as a finding, its latest feedback as the decision). Never mixed in one group.
+   */
+  source: z.enum(['reader-review', 'cds-hooks']),
   modelId: z.string(),
   modelVersion: z.string(),
   label: z.string(),

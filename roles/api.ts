@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
 import { oidcClient } from '../api/oidc.ts';
+import { loadCdsClients } from '../api/cds-hooks/clients.ts';
 import { createStudyEvents, type StudyEvents } from '../api/study-events.ts';
 import type { LanternConfig } from '../config.ts';
 import { createOffThreadDecoder } from '../dicom/decode/off-thread/index.ts';
@@ -76,7 +77,10 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   });
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store, instanceWrites, onFindings: aiResultsSr.afterFindings });
   const oidc = config.oidc && oidcClient(config.oidc);
-  const app = createApp({ config, store, blobs, aiResultsSr, registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, deidentifyKey });
+  // A CDS client's jti is taken once across API processes; the key lives as long as the token could.
+  const cdsClients = config.cdsClientsFile ? loadCdsClients(config.cdsClientsFile,
+    async (key, ttl) => (await redis.set(`${config.queuePrefix}:cds-jti:${key}`, '1', 'EX', ttl, 'NX')) === 'OK') : undefined;
+  const app = createApp({ config, store, blobs, aiResultsSr, registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, cdsClients, deidentifyKey });
 
   const tls = tlsServing(config);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, ...tls.serveOptions });

@@ -1,7 +1,7 @@
 /**
  * The store: one object over one database, composed of its aggregates. Studies
  * (studies.ts writes, study-reads.ts reads), the reader's reviews and findings
- * (reviews.ts), consent (consent.ts), calculation audits (calculations.ts), reads of patient data (read-audits.ts), agreement (agreement.ts) and the
+ * (reviews.ts), consent (consent.ts), calculation audits (calculations.ts), reads of patient data (read-audits.ts), agreement (agreement.ts), CDS Hooks cards and feedback (cds-hooks.ts) and the
  * audit trail (audit.ts; its seal and checkpoints in audit-anchor.ts, what leaves for
  * outside verification in audit-trail.ts); what they share is in shared.ts.
  */
@@ -10,6 +10,7 @@ import { aiResultsReads } from './ai-results.ts';
 import { listAudit, type AuditFilter } from './audit.ts';
 import { auditTrail } from './audit-trail.ts';
 import { calculationAudits } from './calculations.ts';
+import { cdsHooksAccess } from './cds-hooks.ts';
 import { consentAccess } from './consent.ts';
 import { fhirReads } from './fhir-reads.ts';
 import { readAudits } from './read-audits.ts';
@@ -32,7 +33,7 @@ export function createStore(db: Database, options: StoreOptions) {
   const context: StoreContext = { db, options };
   const { close: closeCalculations, calculationAuditStatus, appendLater, ...calculations } = calculationAudits(context);
   const { close: closeReads, ...readAudit } = readAudits(context, { appendLater, unwritten: () => calculationAuditStatus().pending });
-  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...userAccess, ...accountCare, ...siteAccess, ...consentAccess, ...aiResultsReads, ...fhirReads });
+  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...userAccess, ...accountCare, ...siteAccess, ...consentAccess, ...aiResultsReads, ...fhirReads, ...cdsHooksAccess });
   const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, (uid) => reads.getWholeStudy(uid, ALL_SITES));
   return {
     db,

@@ -121,8 +121,13 @@ export interface AgreementQuery {
   modelId?: string;
 }
 
-/** One (model version, label): counts over findings in the query window; each finding's latest review is its decision. */
+/**
+ * One (model version, label): counts over findings in the query window; each finding's latest review is its decision.
+ * From CDS Hooks feedback, the same counts over the cards issued: a card is a "finding", its latest feedback the decision.
+ */
 export interface AgreementRow {
+  /** Whose decisions: radiologists' reviews of findings, or clinicians' feedback on CDS Hooks cards in their EHR. */
+  source: 'reader-review' | 'cds-hooks';
   modelId: string;
   modelVersion: string;
   label: string;

@@ -73,7 +73,7 @@ describe('GET /v1/agreement', () => {
     expect(body.groups.map((g) => [g.modelId, g.modelVersion, g.label])).toEqual([['nih-cxr-abnormal', '1.1.0', 'abnormal'], ['pneumonia-cxr', '1.1.0', 'pneumonia']]);
     const [nih, pneumonia] = body.groups;
     expect(pneumonia).toMatchObject({
-      display: 'Pneumonia', displayZh: '肺炎',
+      source: 'reader-review', display: 'Pneumonia', displayZh: '肺炎',
       findings: 6, decided: 5, accepted: 2, overridden: 3, amended: 2,
       acceptanceRate: 0.4, acceptanceCi95: wilson(2, 5).ci95,
       timeToDecisionSeconds: { median: 30, p90: 46 },
@@ -127,15 +127,16 @@ describe('GET /v1/agreement', () => {
     expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]); // UTF-8 byte order mark, for spreadsheets
     const [header, ...rows] = parseCsv(new TextDecoder().decode(bytes));
     expect(header).toEqual([
-      'modelId', 'modelVersion', 'label', 'display', 'displayZh', 'findings', 'decided', 'accepted', 'overridden', 'amended',
+      'source', 'modelId', 'modelVersion', 'label', 'display', 'displayZh', 'findings', 'decided', 'accepted', 'overridden', 'amended',
       'acceptanceRate', 'acceptanceCi95Low', 'acceptanceCi95High', 'timeToDecisionMedianSeconds', 'timeToDecisionP90Seconds', 'readerFindings',
       'override:false-positive', 'override:false-negative', 'override:wrong-location', 'override:poor-image-quality', 'override:clinical-context', 'override:other',
+      'override:data-outdated', 'override:already-addressed', 'override:no-reason-given',
     ]);
     const [g] = (await get('?model=pneumonia-cxr')).body.groups;
     expect(rows).toEqual([[
-      g.modelId, g.modelVersion, g.label, g.display, g.displayZh, '6', '5', '2', '3', '2',
+      'reader-review', g.modelId, g.modelVersion, g.label, g.display, g.displayZh, '6', '5', '2', '3', '2',
       '0.4', String(g.acceptanceCi95![0]), String(g.acceptanceCi95![1]), '30', '46', '1',
-      '2', '0', '1', '0', '0', '0',
+      '2', '0', '1', '0', '0', '0', '0', '0', '0',
     ]]);
   });
 });

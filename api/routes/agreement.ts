@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { z } from 'zod';
 import { agreement, agreementQuery, type AgreementGroup } from '../../contract/agreement.ts';
+import { CDS_OVERRIDE_REASONS } from '../../contract/cds-hooks.ts';
 import { REVIEW_REASONS } from '../../contract/reading.ts';
 import { wilson } from '../../inference/proportion.ts';
 import { labelNamesZh } from '../../inference/label-names.ts';
@@ -13,8 +14,9 @@ import { ACCESS } from '../access.ts';
 /**
  * `GET /v1/agreement?from=&to=&model=`: how readers received each model version's findings,
  * per label: acceptance (Wilson 95 % interval), override reasons in Pareto order, time to
- * decision, acceptance by day and missed findings readers added. The feedback loop model
- * teams use. `GET /v1/agreement.csv`: the same groups, one row each.
+ * decision, acceptance by day and missed findings readers added; and, as groups of source
+ * `cds-hooks`, the same for the CDS Hooks cards clinicians accepted or overrode in their EHR.
+ * The feedback loop model teams use. `GET /v1/agreement.csv`: the same groups, one row each.
  */
 export function agreementRoutes(deps: ApiDeps) {
   const app = new Hono();
@@ -52,9 +54,17 @@ export function agreementRoutes(deps: ApiDeps) {
 
 const rate = (k: number, n: number) => (n > 0 ? k / n : null);
 
+/** Readers' reasons, then those only a CDS Hooks card offers, then a card dismissed without one. */
+const OVERRIDE_REASONS: readonly { code: string; display: string; displayZh: string }[] = [
+  ...REVIEW_REASONS,
+  ...CDS_OVERRIDE_REASONS.filter((r) => !REVIEW_REASONS.some((x) => x.code === r.code)),
+  { code: 'no-reason-given', display: 'Dismissed without a reason (CDS Hooks)', displayZh: '未说明原因即忽略（CDS Hooks）' },
+];
+
 function present(row: AgreementRow, displayZh: string | undefined): AgreementGroup {
   let cumulative = 0;
   return {
+    source: row.source,
     modelId: row.modelId,
     modelVersion: row.modelVersion,
     label: row.label,
@@ -68,7 +78,7 @@ function present(row: AgreementRow, displayZh: string | undefined): AgreementGro
     acceptanceRate: rate(row.accepted, row.decided),
     acceptanceCi95: row.decided > 0 ? wilson(row.accepted, row.decided).ci95 : null,
     overrideReasons: row.overrideReasons.map(({ code, count }) => {
-      const reason = REVIEW_REASONS.find((r) => r.code === code);
+      const reason = OVERRIDE_REASONS.find((r) => r.code === code);
       const share = count / row.overridden;
       cumulative += share;
       return { code, display: reason?.display ?? code, displayZh: reason?.displayZh ?? code, count, share, cumulativeShare: cumulative };
@@ -81,6 +91,7 @@ function present(row: AgreementRow, displayZh: string | undefined): AgreementGro
 
 /** One column per fact; override reasons get one count column per coded reason, so every row has the same shape. */
 const CSV_COLUMNS: [string, (g: AgreementGroup) => string | number | null][] = [
+  ['source', (g) => g.source],
   ['modelId', (g) => g.modelId],
   ['modelVersion', (g) => g.modelVersion],
   ['label', (g) => g.label],
@@ -97,7 +108,7 @@ const CSV_COLUMNS: [string, (g: AgreementGroup) => string | number | null][] = [
   ['timeToDecisionMedianSeconds', (g) => g.timeToDecisionSeconds?.median ?? null],
   ['timeToDecisionP90Seconds', (g) => g.timeToDecisionSeconds?.p90 ?? null],
   ['readerFindings', (g) => g.readerFindings],
-  ...REVIEW_REASONS.map(({ code }): [string, (g: AgreementGroup) => number] => [`override:${code}`, (g) => g.overrideReasons.find((r) => r.code === code)?.count ?? 0]),
+  ...OVERRIDE_REASONS.map(({ code }): [string, (g: AgreementGroup) => number] => [`override:${code}`, (g) => g.overrideReasons.find((r) => r.code === code)?.count ?? 0]),
 ];
 
 /** RFC 4180; empty cell for null. A UTF-8 byte order mark first, so spreadsheet programs read the Chinese names right. */

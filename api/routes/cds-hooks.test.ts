@@ -1,0 +1,385 @@
+/**
+ * CDS Hooks 2.0 against the API role over real HTTP: an EHR (this test) signs each call with its
+ * own ES384 key pair (jose), as CDS Hooks "Trusting CDS Clients" says, and sends a patient's chart
+ * as FHIR R4 prefetch (LOINC codes, UCUM units). Every answer is checked with the schemas written
+ * from the 2.0 specification (contract/cds-hooks.ts); scores are checked against the published
+ * tables by hand and against Lantern's own form routes (`POST /v1/risk/{id}`, `POST /v1/triage`),
+ * which run the same model cards. Feedback lands in the audit trail and in `GET /v1/agreement`.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgreementGroup } from '../../contract/agreement.ts';
+import { cdsDiscovery, cdsFeedback, cdsFeedbackAnswer, cdsResponse, LANTERN_CODE_SYSTEMS, type CdsCard, type CdsResponse } from '../../contract/cds-hooks.ts';
+import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
+import { files } from '../../test/support/shared-data.ts';
+
+const SERVICE = 'lantern-patient-view';
+const ISSUER = 'https://ehr.hospital.example/fhir';
+const KID = 'ehr-2026';
+
+type ErrorBody = { error: { code: string; message: string } };
+
+const loinc = (code: string) => ({ coding: [{ system: 'http://loinc.org', code }] });
+const quantity = (code: string, value: number, ucum: string, id = `${code}-${value}`, extra: Record<string, unknown> = {}) => ({
+  resourceType: 'Observation', id, status: 'final', subject: { reference: 'Patient/pat-1' }, effectiveDateTime: '2026-12-03T07:00:00Z',
+  code: loinc(code), valueQuantity: { value, unit: ucum, system: 'http://unitsofmeasure.org', code: ucum }, ...extra,
+});
+const bundle = (...resources: Record<string, unknown>[]) => ({ resourceType: 'Bundle', type: 'searchset', entry: resources.map((resource) => ({ resource })) });
+
+/**
+ * A 76-year-old man (born 1950-03-01) with a fever. By the tables: NEWS2 = RR 22 (2) + SpO2 95 % on
+ * scale 1 (1) + air (0) + SBP 105 (1) + pulse 95 (1) + alert (0) + 38.4 °C (1) = 6, medium; qSOFA = RR ≥ 22 (1),
+ * SBP > 100, GCS 15 = 1; CURB-65 = urea 30 mg/dL BUN = 10.7 mmol/L > 7 (1) + DBP 58 ≤ 60 (1) + age ≥ 65 (1) = 3, high.
+ */
+function chart(overrides: { temperature?: Record<string, unknown>; spo2?: Record<string, unknown>; patient?: Record<string, unknown> | null; dicomPatientId?: string } = {}) {
+  return {
+    patient: overrides.patient !== undefined ? overrides.patient : {
+      resourceType: 'Patient', id: 'pat-1', gender: 'male', birthDate: '1950-03-01',
+      ...(overrides.dicomPatientId ? { identifier: [{ system: 'urn:oid:2.16.840.1.113883.3.9999', value: overrides.dicomPatientId }] } : {}),
+    },
+    vitals: bundle(
+      quantity('9279-1', 22, '/min'),
+      overrides.spo2 ?? quantity('59408-5', 95, '%'),
+      quantity('3150-0', 21, '%'),
+      { resourceType: 'Observation', id: 'bp', status: 'final', subject: { reference: 'Patient/pat-1' }, effectiveDateTime: '2026-12-03T07:00:00Z', code: loinc('85354-9'),
+        component: [{ code: loinc('8480-6'), valueQuantity: { value: 105, code: 'mm[Hg]' } }, { code: loinc('8462-4'), valueQuantity: { value: 58, code: 'mm[Hg]' } }] },
+      quantity('8867-4', 95, '/min'),
+      overrides.temperature ?? quantity('8310-5', 38.4, 'Cel'),
+      quantity('39156-5', 27, 'kg/m2'),
+      quantity('8280-0', 95, 'cm'),
+      // An older reading is not the one used.
+      quantity('9279-1', 12, '/min', 'rr-yesterday', { effectiveDateTime: '2026-12-02T07:00:00Z' }),
+    ),
+    labs: bundle(quantity('3094-0', 30, 'mg/dL')),
+    assessments: bundle(
+      { resourceType: 'Observation', id: 'acvpu', status: 'final', subject: { reference: 'Patient/pat-1' }, effectiveDateTime: '2026-12-03T07:00:00Z',
+        code: { coding: [{ system: 'http://snomed.info/sct', code: '1104441000000107' }] }, valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '248234008' }] } },
+      quantity('9269-2', 15, '{score}'),
+    ),
+  };
+}
+
+/** The form inputs that mean the same chart, for Lantern's own calculators. */
+const FORM = {
+  news2: { respiratoryRate: 22, spo2: 95, supplementalOxygen: false, systolicBp: { value: 105, unit: 'mmHg' }, pulse: 95, consciousness: 'alert', temperature: { value: 38.4, unit: '°C' } },
+  qsofa: { respiratoryRate: 22, systolicBp: { value: 105, unit: 'mmHg' }, gcs: 15 },
+  curb65: { confusion: false, urea: { value: 30, unit: 'mg/dL' }, respiratoryRate: 22, systolicBp: { value: 105, unit: 'mmHg' }, diastolicBp: { value: 58, unit: 'mmHg' }, age: 76 },
+  cdrs: { age: 76, sex: 'male', systolicBp: { value: 105, unit: 'mmHg' }, bmi: 27, waist: { value: 95, unit: 'cm' } },
+};
+
+const hookRequest = (prefetch: Record<string, unknown> | undefined, hookInstance: string = randomUUID()) => ({
+  hook: 'patient-view', hookInstance, context: { userId: 'Practitioner/dr-who', patientId: 'pat-1' }, ...(prefetch ? { prefetch } : {}),
+});
+
+describe('CDS Hooks 2.0', () => {
+  let api: TestApi;
+  let dir: string;
+  let privateKey: CryptoKey;
+  let rogueKey: CryptoKey;
+  let dicomPatientId: string;
+  let flaggedStudy: string;
+
+  /** A JWT as the EHR signs it for one call: `aud` the URL called, a fresh `jti`, five minutes' life. */
+  const jwt = (aud: string, options: { key?: CryptoKey; iss?: string; exp?: number; iat?: number; jti?: string; kid?: string } = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ tenant: 'ward-7' }).setProtectedHeader({ alg: 'ES384', typ: 'JWT', kid: options.kid ?? KID })
+      .setIssuer(options.iss ?? ISSUER).setAudience(aud).setIssuedAt(options.iat ?? now).setExpirationTime(options.exp ?? now + 300)
+      .setJti(options.jti ?? randomUUID()).sign(options.key ?? privateKey);
+  };
+  const url = (p: string) => `${api.url}${p}`;
+  /** A call as the EHR makes it: signed for exactly this URL, unless `authorization` says otherwise. */
+  async function call<T>(p: string, body?: unknown, authorization?: string) {
+    const response = await fetch(url(p), {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: authorization ?? `Bearer ${await jwt(url(p))}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    return { status: response.status, body: await response.json() as T };
+  }
+  const patientView = (prefetch: Record<string, unknown> | undefined, hookInstance?: string) => call<CdsResponse & ErrorBody>(`/cds-services/${SERVICE}`, hookRequest(prefetch, hookInstance));
+  const feedback = (entries: unknown[], authorization?: string) => call<{ recorded: number; alreadyRecorded: number } & ErrorBody>(`/cds-services/${SERVICE}/feedback`, { feedback: entries }, authorization);
+  const byTopic = (cards: CdsCard[], topic: string) => cards.filter((c) => c.source.topic?.code === topic);
+  const bySource = (cards: CdsCard[], text: string) => cards.find((c) => c.source.label.includes(text));
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-cds-'));
+    // The EHR's key pair: it signs with the private key; Lantern is given the public one as a JWK Set (LANTERN_CDS_CLIENTS).
+    const ehr = await generateKeyPair('ES384', { extractable: true });
+    privateKey = ehr.privateKey;
+    const publicKey = ehr.publicKey;
+    rogueKey = (await generateKeyPair('ES384')).privateKey;
+    fs.writeFileSync(path.join(dir, 'ehr-jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: KID, alg: 'ES384', use: 'sig' }] }));
+    fs.writeFileSync(path.join(dir, 'cds-clients.json'), JSON.stringify({ clients: [{ issuer: ISSUER, jwksFile: 'ehr-jwks.json', username: 'ehr-client' }] }));
+    api = await startTestApi({ cdsClientsFile: path.join(dir, 'cds-clients.json') });
+    await api.signIn('ehr-client', ['grassroots-doctor']);
+    // The patient's chest film in Lantern (Patient ID 9RG1, the hospital's MRN), which the AI flagged and no radiologist has read yet.
+    const study = await api.addStudy(files.chestJ2k);
+    flaggedStudy = study.studyInstanceUid;
+    // The adult pneumonia model answers (above its operating point); the paediatric one declines the image (not applicable).
+    await api.addFinding(study.sopInstanceUid, { probability: 0.91, model: 'cxr-pneumonia-adult' });
+    const { rows: [row] } = await api.store.db.query<{ patient_id: string }>('select patient_id from studies where study_instance_uid = $1', [study.studyInstanceUid]);
+    dicomPatientId = row.patient_id;
+  });
+  afterAll(async () => {
+    await api?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('discovery', () => {
+    it('when the EHR asks with its signed JWT, then it gets the patient-view service with its prefetch templates, as the 2.0 schema says', async () => {
+      const { status, body } = await call<{ services: { id: string; hook: string; prefetch: Record<string, string> }[] }>('/cds-services');
+      expect(status).toBe(200);
+      expect(cdsDiscovery.safeParse(body).success).toBe(true);
+      const [service] = body.services;
+      expect(service).toMatchObject({ hook: 'patient-view', id: SERVICE });
+      expect(service.prefetch).toMatchObject({ patient: 'Patient/{{context.patientId}}', vitals: expect.stringContaining('category=vital-signs') });
+    });
+
+    it('when a service id is unknown, then it answers a JSON 404, never the viewer\'s HTML', async () => {
+      for (const p of ['/cds-services/unknown', '/cds-services/unknown/feedback']) {
+        const { status, body } = await call<ErrorBody>(p, hookRequest(chart()));
+        expect(status).toBe(404);
+        expect(body.error.code).toBe('NOT_FOUND');
+      }
+    });
+  });
+
+  describe('patient-view', () => {
+    let answer: CdsResponse;
+    const hookInstance = randomUUID();
+
+    beforeAll(async () => {
+      const { status, body } = await patientView(chart({ dicomPatientId }), hookInstance);
+      expect(status, JSON.stringify(body)).toBe(200);
+      answer = body;
+    });
+
+    it('then every card is valid CDS Hooks 2.0, has a uuid, and says it is calculated or AI-assisted', () => {
+      expect(cdsResponse.safeParse(answer).success).toBe(true);
+      for (const card of answer.cards) {
+        expect(card.uuid).toMatch(/^[0-9a-f-]{36}$/);
+        expect(card.summary.length).toBeLessThan(140);
+        if (card.source.topic?.code !== 'not-calculated') expect(card.detail).toMatch(/AI-assisted/);
+      }
+      expect(new Set(answer.cards.map((c) => c.uuid)).size).toBe(answer.cards.length);
+    });
+
+    it('then NEWS2, qSOFA and CURB-65 are what the published tables give for the chart, and what Lantern\'s own calculator gives', async () => {
+      const scores = byTopic(answer.cards, 'score');
+      expect(scores.find((c) => c.summary.startsWith('NEWS2 6:'))).toMatchObject({ indicator: 'warning' });
+      expect(scores.find((c) => c.summary.startsWith('qSOFA 1:'))).toMatchObject({ indicator: 'info' });
+      expect(scores.find((c) => c.summary.startsWith('CURB-65 3:'))).toMatchObject({ indicator: 'critical' });
+      for (const [id, input] of Object.entries(FORM)) {
+        const form = await api.client.json<{ score: number; model: { title: string; version: string } }>(`/v1/risk/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
+        expect(form.status).toBe(200);
+        const card = bySource(answer.cards, `${form.body.model.title} ${form.body.model.version}`);
+        expect(card?.summary, id).toMatch(new RegExp(`^\\S+( \\S+)* ${form.body.score}:`));
+      }
+    });
+
+    it('then the triage card is what POST /v1/triage answers for the same scores, and every calculated card offers to record a FHIR RiskAssessment', async () => {
+      const { body } = await api.client.json<{ triage: { levelDisplay: string; level: string } }>('/v1/triage', {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scores: FORM }),
+      });
+      const [triage] = byTopic(answer.cards, 'triage');
+      expect(triage.summary).toContain(`Triage level ${body.triage.levelDisplay}`.slice(0, 60));
+      for (const card of [...byTopic(answer.cards, 'score'), triage]) {
+        expect(card.selectionBehavior).toBe('at-most-one');
+        const [action] = card.suggestions![0].actions!;
+        expect(action).toMatchObject({ type: 'create', resource: { resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/pat-1' } } });
+        expect(card.overrideReasons!.every((r) => r.system === LANTERN_CODE_SYSTEMS.overrideReason && r.display)).toBe(true);
+      }
+    });
+
+    it('then risk models the chart lacks data for are named with what they need, not silently left out', () => {
+      const [missing] = answer.cards.filter((c) => c.summary.startsWith('Lantern could not calculate'));
+      expect(missing.indicator).toBe('info');
+      expect(missing.detail).toMatch(/Pooled Cohort Equations.*needs .*Smok/i);
+    });
+
+    it('then the patient\'s flagged film here is a card linking to it in the viewer, and showing it is audited as the EHR\'s account reading it', async () => {
+      const [study] = byTopic(answer.cards, 'imaging');
+      expect(study.summary).toMatch(/AI flagged Pneumonia p=0\.91, awaiting radiologist/);
+      expect(study.indicator).toBe('warning');
+      expect(study.detail).toMatch(/Pneumonia: \*\*not applicable\*\* — declined in this test \(model `pneumonia-cxr`/);
+      expect(study.links).toEqual([{ label: 'Open the study in Lantern', url: `${api.url}/#/study/${flaggedStudy}`, type: 'absolute' }]);
+    });
+
+    it('then the cards are audited under the EHR\'s Lantern account, with its JWT claims and the EHR\'s user as a claim, never as the actor', async () => {
+      const [record] = await api.store.listAudit({ limit: 5, action: 'cds.cards-issued', entityId: hookInstance });
+      expect(record.actor).toBe('ehr-client');
+      expect(record.payload).toMatchObject({ ehrUserId: 'Practitioner/dr-who', patientId: 'pat-1', client: { iss: ISSUER, kid: KID, tenant: 'ward-7' }, studies: [flaggedStudy] });
+    });
+
+    it('when the same hook call is retried, then the cards keep their uuids and nothing is recorded twice', async () => {
+      const again = await patientView(chart({ dicomPatientId }), hookInstance);
+      expect(again.body.cards.map((c) => c.uuid)).toEqual(answer.cards.map((c) => c.uuid));
+      expect(await api.store.listAudit({ limit: 5, action: 'cds.cards-issued', entityId: hookInstance })).toHaveLength(1);
+    });
+
+    it('when a temperature comes in kelvin, then NEWS2 is not calculated and a warning card says which unit it got and which it reads', async () => {
+      const { status, body } = await patientView(chart({ temperature: quantity('8310-5', 311.55, 'K') }));
+      expect(status).toBe(200);
+      expect(cdsResponse.safeParse(body).success).toBe(true);
+      const [card] = byTopic(body.cards, 'not-calculated').filter((c) => c.summary.startsWith('NEWS2 not calculated'));
+      expect(card.indicator).toBe('warning');
+      expect(card.summary).toContain('"K"');
+      expect(card.detail).toContain('"Cel" or "[degF]"');
+      expect(byTopic(body.cards, 'score').some((c) => c.summary.startsWith('NEWS2'))).toBe(false);
+      expect(byTopic(body.cards, 'score').some((c) => c.summary.startsWith('qSOFA 1:'))).toBe(true);
+    });
+
+    it('when the temperature is in °F, then it is converted and NEWS2 is the same 6', async () => {
+      const { body } = await patientView(chart({ temperature: quantity('8310-5', 101.1, '[degF]') }));
+      expect(byTopic(body.cards, 'score').some((c) => c.summary.startsWith('NEWS2 6:'))).toBe(true);
+    });
+
+    it('when SpO2 is sent as a fraction (0.95 %), then NEWS2 is not calculated and the card says the value is impossible, never a score from it', async () => {
+      const { body } = await patientView(chart({ spo2: quantity('59408-5', 0.95, '%') }));
+      const [card] = byTopic(body.cards, 'not-calculated').filter((c) => c.summary.startsWith('NEWS2 not calculated'));
+      expect(card.detail).toMatch(/SpO2: 0\.95 % is outside the possible range 40–100 %/);
+    });
+
+    it('when the prefetched Patient is not context.patientId, then 422 names it and nothing is issued', async () => {
+      const { status, body } = await patientView(chart({ patient: { resourceType: 'Patient', id: 'someone-else', birthDate: '1990-01-01' } }));
+      expect(status).toBe(422);
+      expect(JSON.stringify(body)).toContain('prefetch.patient');
+    });
+
+    it('when a prefetch key Lantern needs is absent, then 412 Precondition Failed (as 2.0 says); when it is null, the chart simply has no such data', async () => {
+      const { vitals: _vitals, ...withoutVitals } = chart();
+      const missing = await patientView(withoutVitals);
+      expect(missing.status).toBe(412);
+      expect(missing.body.error.code).toBe('PREFETCH_MISSING');
+      expect(missing.body.error.message).toContain('vitals');
+      const empty = await patientView({ ...withoutVitals, vitals: null });
+      expect(empty.status).toBe(200);
+      expect(byTopic(empty.body.cards, 'score').some((c) => c.summary.startsWith('NEWS2'))).toBe(false);
+    });
+
+    it('when the body is not a CDS Hooks request, then 422 names the field', async () => {
+      const { status, body } = await call<{ error: { code: string; details: { field: string }[] } }>(`/cds-services/${SERVICE}`, { hook: 'patient-view', context: {} });
+      expect(status).toBe(422);
+      expect(body.error.details.map((d) => d.field)).toContain('hookInstance');
+    });
+  });
+
+  describe('who may call', () => {
+    const service = () => url(`/cds-services/${SERVICE}`);
+    const refusal = async (authorization: string) => call<ErrorBody>(`/cds-services/${SERVICE}`, hookRequest(chart()), authorization);
+
+    it('when the JWT has expired, then 401 says so', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const { status, body } = await refusal(`Bearer ${await jwt(service(), { iat: now - 200, exp: now - 100 })}`);
+      expect(status).toBe(401);
+      expect(body.error).toMatchObject({ code: 'CDS_CLIENT_TOKEN_INVALID', message: expect.stringContaining('expired') });
+    });
+
+    it('when the JWT is addressed to another service, then 401 names the audience expected', async () => {
+      const { status, body } = await refusal(`Bearer ${await jwt(url('/cds-services/another-service'))}`);
+      expect(status).toBe(401);
+      expect(body.error.message).toContain(`"aud" is not the URL called (${service()})`);
+    });
+
+    it('when the issuer is not a configured CDS client, then 401 CDS_CLIENT_UNKNOWN', async () => {
+      const { status, body } = await refusal(`Bearer ${await jwt(service(), { iss: 'https://rogue.example', key: rogueKey })}`);
+      expect(status).toBe(401);
+      expect(body.error.code).toBe('CDS_CLIENT_UNKNOWN');
+    });
+
+    it('when a configured issuer\'s JWT is signed with another key, then 401: the signature does not verify', async () => {
+      const { status, body } = await refusal(`Bearer ${await jwt(service(), { key: rogueKey })}`);
+      expect(status).toBe(401);
+      expect(body.error.message).toContain('signature does not verify');
+    });
+
+    it('when a JWT is sent twice (same jti), then the second is refused as a replay', async () => {
+      const token = await jwt(service());
+      expect((await refusal(`Bearer ${token}`)).status).toBe(200);
+      const { status, body } = await refusal(`Bearer ${token}`);
+      expect(status).toBe(401);
+      expect(body.error.code).toBe('CDS_CLIENT_TOKEN_REPLAYED');
+    });
+
+    it('when the JWT is HMAC-signed (a shared secret), then 401: only asymmetric algorithms', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const hmac = await new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: KID }).setIssuer(ISSUER).setAudience(service())
+        .setIssuedAt(now).setExpirationTime(now + 60).setJti(randomUUID()).sign(new TextEncoder().encode('a shared secret of thirty-two bytes!'));
+      const { status, body } = await refusal(`Bearer ${hmac}`);
+      expect(status).toBe(401);
+      expect(body.error.code).toBe('CDS_CLIENT_TOKEN_INVALID');
+    });
+
+    it('when the EHR\'s JWT is sent to a route outside /cds-services, then 401: its key opens nothing else', async () => {
+      const { status, body } = await call<ErrorBody>('/v1/worklist', undefined, `Bearer ${await jwt(url('/v1/worklist'))}`);
+      expect(status).toBe(401);
+      expect(body.error.code).toBe('CDS_CLIENT_TOKEN_OUT_OF_SCOPE');
+    });
+
+    it('when a clinician calls with a Lantern bearer token, then the service answers; a model-team token is refused 403', async () => {
+      expect((await refusal(`Bearer ${api.token}`)).status).toBe(200);
+      const { token } = await api.signIn('model-team-only', ['model-team']);
+      expect((await refusal(`Bearer ${token}`)).status).toBe(403);
+    });
+  });
+
+  describe('feedback', () => {
+    let cards: CdsCard[];
+    const card = (prefix: string) => cards.find((c) => c.summary.startsWith(prefix))!;
+    const at = '2026-12-03T07:05:00Z';
+
+    beforeAll(async () => {
+      cards = (await patientView(chart({ dicomPatientId }))).body.cards;
+    });
+
+    it('when a suggestion is accepted, then it is recorded once: sent again it changes nothing', async () => {
+      const news2 = card('NEWS2 6:');
+      const entry = { card: news2.uuid, outcome: 'accepted', acceptedSuggestions: [{ id: news2.suggestions![0].uuid }], outcomeTimestamp: at };
+      expect(cdsFeedback.safeParse({ feedback: [entry] }).success).toBe(true);
+      const first = await feedback([entry]);
+      expect(first).toEqual({ status: 200, body: { recorded: 1, alreadyRecorded: 0 } });
+      expect(cdsFeedbackAnswer.safeParse(first.body).success).toBe(true);
+      expect((await feedback([entry])).body).toEqual({ recorded: 0, alreadyRecorded: 1 });
+      const [record] = await api.store.listAudit({ limit: 5, action: 'cds.feedback', entityId: news2.uuid });
+      expect(record).toMatchObject({ actor: 'ehr-client', payload: { outcome: 'accepted', model: { id: 'news2' }, client: { iss: ISSUER } } });
+    });
+
+    it('when a card uuid is unknown, then 404 CDS_CARD_UNKNOWN and nothing of the batch is recorded', async () => {
+      const triage = byTopic(cards, 'triage')[0];
+      const known = { card: triage.uuid, outcome: 'overridden', overrideReason: { reason: triage.overrideReasons!.find((r) => r.code === 'clinical-context'), userComment: 'Known COPD; on home oxygen review' }, outcomeTimestamp: at };
+      const { status, body } = await feedback([known, { card: randomUUID(), outcome: 'overridden', outcomeTimestamp: at }]);
+      expect(status).toBe(404);
+      expect(body.error.code).toBe('CDS_CARD_UNKNOWN');
+      expect((await feedback([known])).body).toEqual({ recorded: 1, alreadyRecorded: 0 });
+      expect((await feedback([{ card: card('CURB-65 3:').uuid, outcome: 'overridden', outcomeTimestamp: at }])).body.recorded).toBe(1);
+    });
+
+    it('when a user of another site sends feedback on the cards, then they do not exist for them (404)', async () => {
+      await api.store.db.query(`insert into sites (id, name, level) values ('north', 'North clinic', 'township') on conflict do nothing`);
+      const { token } = await api.signIn('elsewhere', ['grassroots-doctor'], ['north']);
+      const { status } = await feedback([{ card: card('qSOFA 1:').uuid, outcome: 'overridden', outcomeTimestamp: at }], `Bearer ${token}`);
+      expect(status).toBe(404);
+    });
+
+    it('when feedback is malformed (accepted without the suggestions taken), then 422', async () => {
+      const { status } = await feedback([{ card: card('qSOFA 1:').uuid, outcome: 'accepted', outcomeTimestamp: at }]);
+      expect(status).toBe(422);
+    });
+
+    it('then the agreement dashboard counts the cards as source cds-hooks, beside readers\' decisions and never mixed with them', async () => {
+      const { body } = await api.client.json<{ groups: AgreementGroup[] }>('/v1/agreement');
+      const group = (model: string) => body.groups.find((g) => g.source === 'cds-hooks' && g.modelId === model)!;
+      expect(group('news2')).toMatchObject({ label: 'cds:score', decided: 1, accepted: 1, overridden: 0 });
+      expect(group('news2').findings).toBeGreaterThanOrEqual(2);
+      expect(group('triage-policy')).toMatchObject({ label: 'cds:triage', decided: 1, accepted: 0, overridden: 1,
+        overrideReasons: [{ code: 'clinical-context', display: 'Clinical context changes the reading', count: 1, share: 1, cumulativeShare: 1 }] });
+      expect(group('curb65').overrideReasons).toMatchObject([{ code: 'no-reason-given', count: 1 }]);
+      expect(body.groups.find((g) => g.modelId === 'cxr-pneumonia-adult')?.source).toBe('reader-review');
+    });
+  });
+});
