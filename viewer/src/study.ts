@@ -24,6 +24,7 @@ import { createReaderFindings, type ReaderFindings } from './study/reader-findin
 import { createReviewActions, type ReviewActions } from './study/review-actions.ts';
 import { createStudyState, findingsOf, selectedFinding, type StudyState } from './study/state.ts';
 import { consentPanel } from './study/consent-panel.ts';
+import { otherObjects } from './study/other-objects.ts';
 import { createStudyHead, type StudyHead } from './study/study-header.ts';
 import { studyShortcuts } from './study/study-keys.ts';
 import { rememberedFilters, worklistHash } from './worklist-filters.ts';
@@ -48,7 +49,7 @@ function renderAll(state: StudyState, parts: StudyParts): void {
 }
 
 /** The findings side: the AI's findings, then the readers' with the two screen-level actions, then the patient's consent. */
-function findingsAside(parts: StudyParts, study: StudyDetail['study']): HTMLElement {
+function findingsAside(parts: StudyParts, study: StudyDetail['study'], instances: StudyDetail['instances']): HTMLElement {
   const m = msg();
   return h(
     'aside',
@@ -68,6 +69,7 @@ function findingsAside(parts: StudyParts, study: StudyDetail['study']): HTMLElem
       ),
     ),
     consentPanel(study),
+    otherObjects(instances),
   );
 }
 
@@ -93,7 +95,7 @@ async function load(root: HTMLElement, state: StudyState, parts: StudyParts): Pr
   const images = d.instances.filter(isDisplayable);
   const pane = createImagePane({ modality: d.study.modality, instances: images, more: morePages(state, d), onToggleHeatmap: () => parts.findings.toggleHeatmap(), signal: state.signal });
   state.pane = pane;
-  replaceChildren(root, parts.head.element, h('div', { class: 'study-body' }, pane.element, findingsAside(parts, d.study)));
+  replaceChildren(root, parts.head.element, h('div', { class: 'study-body' }, pane.element, findingsAside(parts, d.study, d.instances)));
   renderAll(state, parts);
   getReviewReasons().then(
     (items) => {
