@@ -35,10 +35,14 @@ function dciodvfy(bytes: Uint8Array): { errors: string[]; warnings: string[] } {
   return { errors: lines.filter((l) => l.startsWith('Error')), warnings: [...new Set(lines.filter((l) => l.startsWith('Warning')))] };
 }
 
-/** What dciodvfy warns about every document: the local coding scheme is not one it knows, and the source had no Study ID. */
+/**
+ * What dciodvfy warns about every document on this film: the local coding scheme is not one it
+ * knows, and the film's own Referring Physician's Name ("ward"), copied as it is, has the
+ * retired PN form.
+ */
 const EXPECTED_WARNINGS = [
-  'Warning - Missing attribute or value that would be needed to build DICOMDIR - Study ID',
   'Warning - Unrecognized defined term <99LANTERN> for value 1 of attribute <Coding Scheme Designator>',
+  'Warning - Value dubious for this VR - (0x0008,0x0090) PN Referring Physician\'s Name  PN [1] = <ward> - Retired Person Name form',
 ];
 
 const model: ModelProvenance = { id: 'cxr-pneumonia-adult', version: '1.0.0', weightsSha256: 'c0ffee'.padEnd(64, '0'), preprocessing: 'grey-square@1' };
@@ -63,8 +67,11 @@ describe('AI results as DICOM SR (TID 1500)', () => {
     expect(tree).toMatch(/Comprehensive SR Document/);
     expect(tree).toMatch(/Series +: Lantern AI results \(AI-assisted, not a diagnosis\) \(#7001\)/);
     expect(tree).toMatch(/Preliminary Flag +: PRELIMINARY\n.*Completion Flag +: PARTIAL\n.*Verification Flag +: UNVERIFIED/);
-    // Patient and study copied from the source image.
+    // Patient and study copied from the source image, Study ID and referring physician included.
     expect(tree).toMatch(/Patient +: CompressedSamples\^RG1 \(F, 1940-03-05, #9RG1\)/);
+    const header = execFileSync('dcmdump', ['-q', '+P', '0020,0010', '+P', '0008,0090', '+P', '0008,0050', writeTemp(sr.bytes)], { encoding: 'utf8' });
+    expect(header).toMatch(/\(0020,0010\) SH \[9RG1\][^]*\(0008,0090\) PN \[ward\]|\(0008,0090\) PN \[ward\][^]*\(0020,0010\) SH \[9RG1\]/);
+    expect(header).toContain('(0008,0050) SH [exam Number]');
     for (const line of [
       '<CONTAINER:(126000,DCM,"Imaging Measurement Report")=SEPARATE>  # TID 1500 (DCMR)',
       '<has obs context CODE:(121005,DCM,"Observer Type")=(121007,DCM,"Device")>',
@@ -138,6 +145,8 @@ describe('AI results as DICOM SR (TID 1500)', () => {
     const { tree, errors } = dsrdump(sr.bytes);
     expect(errors).toBe('');
     expect(tree).not.toContain('SCOORD');
+    expect(tree).toMatch(/Patient +: Anonymized/);
+    expect(execFileSync('dcmdump', ['-q', '+P', '0008,0050', writeTemp(sr.bytes)], { encoding: 'utf8' })).toContain('[FUJI95714]');
     expect(tree).toContain('<contains CODE:(705057003,SCT,"Presence")=(52101004,SCT,"Present")>');
     expect(dciodvfy(sr.bytes).errors).toEqual([]);
   });

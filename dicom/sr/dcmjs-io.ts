@@ -1,13 +1,14 @@
 import dcmjs from 'dcmjs';
 
 /**
- * The part of dcmjs 0.51 the SR writer uses: writing a naturalised data set (keywords as
- * names) as a Part 10 file. Typed here because
+ * The part of dcmjs 0.51 the SR writer uses: naturalising attributes in the DICOM JSON model
+ * (keywords as names), and writing a naturalised data set as a Part 10 file. Typed here because
  * dcmjs ships no typings (the project's ambient declaration covers only the dictionary the
  * de-identifier reads).
  */
 interface DcmjsData {
   DicomMetaDictionary: {
+    naturalizeDataset(dataset: Record<string, unknown>): Record<string, unknown>;
     denaturalizeDataset(dataset: Record<string, unknown>): Record<string, unknown>;
   };
   DicomDict: new (meta: Record<string, unknown>) => { dict: Record<string, unknown>; write(): ArrayBuffer };
@@ -18,6 +19,12 @@ const data = (dcmjs as unknown as { data: DcmjsData }).data;
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 /** Lantern's implementation class UID (PS3.7 D.3.3.2), derived under 2.25 from "lantern implementation class". */
 const IMPLEMENTATION_CLASS_UID = '2.25.200137523474370930782613989235974151675';
+
+/** DICOM JSON model attributes (PS3.18 F.2) by keyword, as the writer takes them. */
+export function naturalize(json: Record<string, unknown>): Record<string, unknown> {
+  const { _vrMap: _unused, ...named } = data.DicomMetaDictionary.naturalizeDataset(json);
+  return named;
+}
 
 /** A naturalised data set as a Part 10 file in explicit VR little endian. */
 export function writePart10(dataset: Record<string, unknown> & { SOPClassUID: string; SOPInstanceUID: string }): Uint8Array {

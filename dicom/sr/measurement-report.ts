@@ -38,9 +38,10 @@ export interface SourceImage {
   seriesInstanceUid: string;
   sopInstanceUid: string;
   sopClassUid: string;
+  modality?: string;
   rows?: number;
   columns?: number;
-  /** Patient and General Study module values, naturalised (source-attributes.ts). */
+  /** Patient and study module values by keyword, as the source has them (source-attributes.ts). */
   attributes: Record<string, unknown>;
 }
 
@@ -122,7 +123,7 @@ export function measurementReport(report: AiResultsReport): Item & { SOPClassUID
       codeItem('HAS CONCEPT MOD', CODES.language, CODES.englishUs),
       ...deviceObserver(report),
       ...(decided && report.verification ? personObserver(report.verification) : []),
-      codeItem('HAS CONCEPT MOD', CODES.procedureReported, ['CR', 'DX'].includes(String(report.source.attributes.Modality)) ? CODES.radiographicImaging : CODES.imagingProcedure),
+      codeItem('HAS CONCEPT MOD', CODES.procedureReported, ['CR', 'DX'].includes(report.source.modality ?? '') ? CODES.radiographicImaging : CODES.imagingProcedure),
       container('CONTAINS', CODES.imageLibrary, [container('CONTAINS', CODES.imageLibraryGroup, [imageItem('CONTAINS', report.source)])]),
       container('CONTAINS', CODES.imagingMeasurements, report.findings.map((f) => measurementGroup(report, f))),
       container('CONTAINS', CODES.qualitativeEvaluations, [textItem('CONTAINS', CODES.comment, AI_NOTICE)]),
@@ -201,21 +202,12 @@ function personObserver(person: { reviewerName: string; login: string }): Item[]
   ];
 }
 
-/** Patient, General Study and Patient Study attributes copied as the source has them (PS3.3 C.7.1.1, C.7.2.1). */
-const COPIED = [
-  'PatientName', 'PatientID', 'IssuerOfPatientID', 'PatientBirthDate', 'PatientSex', 'PatientAge', 'PatientSize', 'PatientWeight',
-  'StudyInstanceUID', 'StudyDate', 'StudyTime', 'ReferringPhysicianName', 'StudyID', 'AccessionNumber', 'StudyDescription',
-] as const;
-/** Type 2 attributes of those modules: present, empty when the source lacks them. */
-const TYPE_2 = new Set(['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'StudyDate', 'StudyTime', 'ReferringPhysicianName', 'StudyID', 'AccessionNumber']);
+/** Type 2 attributes of the Patient and General Study modules: present, empty when the source lacks them. */
+const TYPE_2 = ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'StudyDate', 'StudyTime', 'ReferringPhysicianName', 'StudyID', 'AccessionNumber'];
 
 function copiedSourceAttributes(source: SourceImage): Item {
-  const copied: Item = {};
-  for (const keyword of COPIED) {
-    const value = source.attributes[keyword];
-    if (value !== undefined && value !== null && value !== '') copied[keyword] = value;
-    else if (TYPE_2.has(keyword)) copied[keyword] = '';
-  }
+  const copied: Item = Object.fromEntries(TYPE_2.map((keyword) => [keyword, '']));
+  for (const [keyword, value] of Object.entries(source.attributes)) if (value !== undefined && value !== null && value !== '') copied[keyword] = value;
   copied.StudyInstanceUID = source.studyInstanceUid;
   return copied;
 }
