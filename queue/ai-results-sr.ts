@@ -15,11 +15,11 @@ export function aiResultsSrJobId(job: AiResultsSrJob): string {
 
 /**
  * Writing retries a few times (the store or the blob folder may hiccup); pushing keeps
- * trying for about a day (1 s doubling, capped by BullMQ's exponential backoff at the
- * attempts' end), since a PACS being down for hours must not lose a result.
+ * trying for about a day and a half (18 attempts, 1 s doubling: 2^17 - 1 s ≈ 36 h in all),
+ * since a PACS being down for hours must not lose a result.
  */
 export const AI_RESULTS_SR_RETRY: Record<AiResultsSrJob['kind'], Pick<JobsOptions, 'attempts' | 'backoff'>> = {
   findings: { attempts: 8, backoff: { type: 'exponential', delay: 500 } },
   review: { attempts: 8, backoff: { type: 'exponential', delay: 500 } },
-  push: { attempts: 17, backoff: { type: 'exponential', delay: 1000 } },
+  push: { attempts: 18, backoff: { type: 'exponential', delay: 1000 } },
 };
