@@ -147,6 +147,41 @@ export interface LanternConfig {
    * JWK Sets and the Lantern account each acts as (api/cds-hooks/clients.ts). Env `LANTERN_CDS_CLIENTS`; unset means Lantern bearer tokens only.
    */
   cdsClientsFile?: string;
+  /** The DIMSE SCP (C-ECHO, C-STORE, C-FIND; api/dimse): off unless `LANTERN_DIMSE_PORT` is set. */
+  dimse?: DimseSettings;
+}
+
+/**
+ * The DIMSE service class provider; every field from `LANTERN_DIMSE_*`. Nobody is anonymous: only
+ * the calling AE titles listed in `peers` are accepted, each speaking for a Lantern user (its
+ * roles and sites apply; it is the audited actor). An AE title is sent in clear and anyone can
+ * claim it, so beyond loopback every peer must also name the address it calls from.
+ */
+export interface DimseSettings {
+  /** Env `LANTERN_DIMSE_HOST`, default 127.0.0.1. */
+  host: string;
+  /** Env `LANTERN_DIMSE_PORT` (0: any free port; the banner prints it). */
+  port: number;
+  /** The called AE title peers must use. Env `LANTERN_DIMSE_AE_TITLE`, default `LANTERN`. */
+  aeTitle: string;
+  /** Env `LANTERN_DIMSE_PEERS`: `AE=user` or `AE=user@address`, comma-separated, e.g. `ORTHANC=orthanc-bot@127.0.0.1,CT1=ct-room-1@10.1.2.3`. */
+  peers: DimsePeerSetting[];
+  /** Max PDU length announced and enforced. Env `LANTERN_DIMSE_MAX_PDU`, default 65536 (4096–1048576). */
+  maxPduLength: number;
+  /**
+   * Associations at once; more are rejected (transient, local limit exceeded). Env `LANTERN_DIMSE_MAX_ASSOCIATIONS`,
+   * default 4: each may hold one object of up to `maxUploadBytes` in memory while it arrives.
+   */
+  maxAssociations: number;
+  /** An association silent this long is aborted. Env `LANTERN_DIMSE_IDLE_S`, default 60. */
+  idleTimeoutSeconds: number;
+}
+
+export interface DimsePeerSetting {
+  aeTitle: string;
+  username: string;
+  /** The IP address the peer must call from; unset: any (loopback SCP only). */
+  address?: string;
 }
 
 /** An OpenID Connect provider Lantern signs users in with (api/oidc.ts); every field from `LANTERN_OIDC_*`. */
@@ -302,6 +337,37 @@ function auditWitness(env: NodeJS.ProcessEnv): AuditWitnessSettings | undefined 
   return { url, token, maxLagSeconds: integer(env, 'LANTERN_AUDIT_WITNESS_LAG_S', 300, 1) };
 }
 
+/** An AE title (PS3.5 Table 6.2-1): 1–16 characters, no backslash or control characters, leading and trailing spaces not significant. */
+const AE_TITLE = /^[^\\\x00-\x1f]{1,16}$/;
+
+function dimseSettings(env: NodeJS.ProcessEnv): DimseSettings | undefined {
+  if (!env.LANTERN_DIMSE_PORT) return undefined;
+  const host = env.LANTERN_DIMSE_HOST || '127.0.0.1';
+  const aeTitle = (env.LANTERN_DIMSE_AE_TITLE || 'LANTERN').trim();
+  if (!AE_TITLE.test(aeTitle)) throw new Error(`LANTERN_DIMSE_AE_TITLE must be 1–16 characters without backslash, got "${aeTitle}"`);
+  const peers = list(env.LANTERN_DIMSE_PEERS).map((entry) => {
+    const match = /^([^=]+)=([^@]+)(?:@(.+))?$/.exec(entry);
+    const peerAe = match?.[1].trim() ?? '';
+    if (!match || !AE_TITLE.test(peerAe)) throw new Error(`LANTERN_DIMSE_PEERS: "${entry}" is not AE=user or AE=user@address`);
+    return { aeTitle: peerAe, username: match[2].trim(), ...(match[3] && { address: match[3].trim() }) };
+  });
+  if (peers.length === 0) throw new Error('LANTERN_DIMSE_PORT needs LANTERN_DIMSE_PEERS (AE=user,…): nobody is anonymous, so with no peer nobody could use the SCP');
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  const unbound = peers.filter((peer) => !peer.address);
+  if (!loopback && unbound.length) {
+    throw new Error(`LANTERN_DIMSE_HOST=${host} serves beyond this machine, where anyone can claim an AE title: give ${unbound.map((p) => p.aeTitle).join(', ')} the address it calls from (AE=user@address)`);
+  }
+  return {
+    host,
+    port: integer(env, 'LANTERN_DIMSE_PORT', 11112, 0, 65535),
+    aeTitle,
+    peers,
+    maxPduLength: integer(env, 'LANTERN_DIMSE_MAX_PDU', 65536, 4096, 1024 * 1024),
+    maxAssociations: integer(env, 'LANTERN_DIMSE_MAX_ASSOCIATIONS', 4, 1, 64),
+    idleTimeoutSeconds: integer(env, 'LANTERN_DIMSE_IDLE_S', 60, 1),
+  };
+}
+
 /** `LANTERN_OIDC_ROLE_MAP`, checked at start: a typo in a role name would otherwise lock a whole department out. */
 function roleMap(raw: string): Record<string, Role[]> {
   let parsed: unknown;
@@ -363,6 +429,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionAbsoluteHours: integer(env, 'LANTERN_SESSION_MAX_H', 12, 1),
     oidc: oidcSettings(env),
     cdsClientsFile: env.LANTERN_CDS_CLIENTS ? path.resolve(env.LANTERN_CDS_CLIENTS) : undefined,
+    dimse: dimseSettings(env),
   };
   return { ...config, ...overrides };
 }

@@ -30,3 +30,11 @@ export function auditListRead(deps: Pick<ApiDeps, 'store'>, auth: Authenticated,
 export function auditPatientRead(deps: Pick<ApiDeps, 'store'>, auth: Authenticated, patientFhirId: string, studies: readonly string[]): void {
   deps.store.recordRead(auth.user.username, { action: 'patient.viewed', entityType: 'patient', entityId: patientFhirId, what: 'view', studies });
 }
+
+/**
+ * `studies.queried`: a DIMSE C-FIND that answered with these studies' patient data (api/dimse), one
+ * record per user per window naming the union of studies; the actor is the user the calling AE title speaks for.
+ */
+export function auditDimseFind(deps: Pick<ApiDeps, 'store'>, username: string, studies: readonly string[]): void {
+  deps.store.recordRead(username, { action: 'studies.queried', entityType: 'list', entityId: 'dimse-c-find', what: 'view', studies });
+}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
+import { startDimseScp } from '../api/dimse/scp.ts';
 import { oidcClient } from '../api/oidc.ts';
 import { loadCdsClients } from '../api/cds-hooks/clients.ts';
 import { createStudyEvents, type StudyEvents } from '../api/study-events.ts';
@@ -35,6 +36,8 @@ export interface ApiRole {
   /** The role's own store and change events: what an in-process caller (a test) may inspect. */
   store: Store;
   events: StudyEvents;
+  /** The DIMSE SCP, when `config.dimse` turns it on: where it listens. */
+  dimse?: { host: string; port: number; aeTitle: string };
   /** Stops taking requests and lets those in flight finish: the first step of a shutdown. */
   stopAccepting(): Promise<void>;
   /** Stops taking requests, persists the results waiting, closes everything. */
@@ -82,6 +85,8 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     async (key, ttl) => (await redis.set(`${config.queuePrefix}:cds-jti:${key}`, '1', 'EX', ttl, 'NX')) === 'OK') : undefined;
   const app = createApp({ config, store, blobs, aiResultsSr, registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, cdsClients, deidentifyKey });
 
+  // Before HTTP: a DIMSE port already taken fails the start with nothing listening yet.
+  const dimse = config.dimse && await startDimseScp({ config: { ...config, dimse: config.dimse }, store, blobs, registry, readAssist, instanceWrites });
   const tls = tlsServing(config);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, ...tls.serveOptions });
   const http = drainableServer(server as Server, (request) => request.url?.startsWith('/v1/events') ?? false);
@@ -103,10 +108,13 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     url,
     store,
     events,
-    stopAccepting: () => http.close(HTTP_GRACE_MS),
+    dimse: dimse && { host: dimse.host, port: dimse.port, aeTitle: dimse.aeTitle },
+    stopAccepting: async () => {
+      await Promise.all([http.close(HTTP_GRACE_MS), dimse?.close()]);
+    },
     async stop() {
       redis.off('ready', reconcile);
-      await http.close(HTTP_GRACE_MS);
+      await Promise.all([http.close(HTTP_GRACE_MS), dimse?.close()]);
       await results.drain(RESULTS_DRAIN_MS);
       await results.stop();
       await aiResultsSr.stop();

@@ -7,6 +7,8 @@ export interface StartFacts {
   privateDatabaseDir?: string;
   workers: number;
   failedWorkers: number;
+  /** The DIMSE SCP, when configured (LANTERN_DIMSE_PORT). */
+  dimse?: { host: string; port: number; aeTitle: string };
   /** The first admin's password file, while it exists. */
   firstAdminPasswordFile?: string;
 }
@@ -28,6 +30,7 @@ export function startBanner(facts: StartFacts): string {
   return `\nLantern is running: open ${facts.apiUrl}` +
     `\n  redis ${redis ? `${printableUrl(redis.url)} (private; password in ${redis.passwordFile}; AOF under ${redis.dir})` : '(REDIS_URL)'}` +
     `\n  database ${facts.privateDatabaseDir ? `PGlite under ${facts.privateDatabaseDir} (private server process)` : '(DATABASE_URL)'}` +
+    (facts.dimse ? `\n  DIMSE SCP ${facts.dimse.aeTitle}@${facts.dimse.host}:${facts.dimse.port} (C-ECHO, C-STORE, C-FIND; only the AE titles in LANTERN_DIMSE_PEERS)` : '') +
     `\n  workers ${facts.workers}${facts.failedWorkers ? ` (${facts.failedWorkers} failed to start; restarting)` : ''}` +
     (facts.firstAdminPasswordFile ? `\n  sign in as admin with the password in ${facts.firstAdminPasswordFile}` : '') +
     '\nPress Ctrl-C to stop.\n';

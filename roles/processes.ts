@@ -167,6 +167,7 @@ async function startParts(base: LanternConfig, parts: Parts, stopping: () => boo
   if (stopping()) return;
   console.log(startBanner({
     apiUrl: parts.api.url,
+    dimse: parts.api.dimse,
     privateRedis,
     privateDatabaseDir: privateDb ? path.join(config.dataDir, 'pglite') : undefined,
     workers: config.workers,

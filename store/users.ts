@@ -84,6 +84,12 @@ export const userAccess = {
     });
   },
 
+  /** The user of this name unless disabled: whom a DIMSE peer's calling AE title speaks for (api/dimse). */
+  async activeUser({ db }: StoreContext, username: string): Promise<User | undefined> {
+    const { rows: [row] } = await db.query<UserRow>('select * from users where username = $1 and disabled_at is null', [username]);
+    return row ? userFromRow(row) : undefined;
+  },
+
   async countUsers({ db }: StoreContext): Promise<number> {
     const { rows: [row] } = await db.query<{ n: number }>('select count(*)::int as n from users');
     return row.n;
