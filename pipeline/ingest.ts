@@ -87,7 +87,7 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   const site = await deps.store.studySite(meta.studyInstanceUid);
   if (site !== undefined && site !== uploader.siteId) throw new StudyOfAnotherSiteError(meta);
   // No job is queued for a patient whose consent keeps AI away; the write asks again, under the lock a consent change takes.
-  const aiWithheld = await deps.store.consentWithheld(uploader.siteId, meta.patientId, 'ai-processing');
+  const aiWithheld = image ? await deps.store.consentWithheld(uploader.siteId, meta.patientId, 'ai-processing') : undefined;
   const models = aiWithheld || !image ? [] : deps.registry.forModality(meta.modality).map((m) => m.key);
   const blobSha256 = await deps.blobs.put(bytes);
   const dicomJson = readDicomJson(bytes, instance);

@@ -55,7 +55,8 @@ export const studyWrites = {
            select $10, $1, $11, $12::int, $13 where not exists (select 1 from foreign_study)
            on conflict (series_instance_uid) do nothing
          ), consent as (
-           select consent_withheld($23, $2, 'ai-processing') as withheld
+           -- Consent concerns AI, which never reads an object without pixels.
+           select case when $19::jsonb is null then null else consent_withheld($23, $2, 'ai-processing') end as withheld
          ), instance as (
            insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid,
              transfer_syntax_uid, modality, blob_sha256, byte_size, image, status, pending_models, ai_withheld, dicom_json, dicom_json_omitted)
