@@ -143,6 +143,21 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     expect(seriesList.map((s) => s['0008103E']?.Value[0])).toContain('Lantern AI results (AI-assisted, not a diagnosis)');
   });
 
+  it('when a review\'s request never reached Redis (the API stopped first), then reconciliation writes its SR, after the one it amends', async () => {
+    const first = (await store.getStudy(meta.studyInstanceUid, ALL_SITES)).findings[0].review!;
+    const amended = await store.recordReview(finding(meta.sopInstanceUid).id, { decision: 'accept', reviewer: 'dr.wang' }, ALL_SITES);
+    expect(await instanceRow(decisionSrUid(amended.id))).toBeUndefined();
+    expect(await aiResultsSr.reconcile()).toBe(2);
+    const row = await stored(decisionSrUid(amended.id));
+    const bytes = Buffer.from(await blobs.get(row.blob_sha256));
+    expect(bytes.includes(decisionSrUid(first.id))).toBe(true);
+    const dump = dsrdump(bytes);
+    expect(dump.stdout).toContain('=(accepted,99LANTERN,"Accepted by clinician")>');
+    expect(dump.stdout).not.toContain('Overridden by clinician');
+    // The review already written is not written again.
+    expect(await auditOf(decisionSrUid(first.id))).toHaveLength(1);
+  });
+
   it('when the destination is a DIMSE peer, then the SR goes by C-STORE and Orthanc lists it with its modality and series', async () => {
     const peer = await startOrthanc({ aet: 'ARCHIVE' });
     try {

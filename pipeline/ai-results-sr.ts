@@ -43,8 +43,9 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
   const { store, blobs } = options;
   const connection = redisConnection(options.redisUrl);
   const queue = new Queue<AiResultsSrJob>(AI_RESULTS_SR_QUEUE, { connection, prefix: options.prefix });
+  const optionsOf = (job: AiResultsSrJob) => ({ jobId: aiResultsSrJobId(job), removeOnComplete: KEEP, removeOnFail: KEEP, ...AI_RESULTS_SR_RETRY[job.kind] });
   const add = async (job: AiResultsSrJob) => {
-    await queue.add(job.kind, job, { jobId: aiResultsSrJobId(job), removeOnComplete: KEEP, removeOnFail: KEEP, ...AI_RESULTS_SR_RETRY[job.kind] });
+    await queue.add(job.kind, job, optionsOf(job));
   };
 
   async function storeSr(sr: WrittenSr, subject: { studyInstanceUid: string; siteId: string }, actor: string): Promise<void> {
@@ -122,6 +123,23 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
     afterFindings: (sopInstanceUid: string, modelKey: string) => add({ kind: 'findings', sopInstanceUid, modelKey }),
     /** Asks for the document of a clinician's review (after it is committed). */
     afterReview: (reviewId: string) => add({ kind: 'review', reviewId }),
+    /**
+     * Asks again for the documents of the reviews of the last week (what finished jobs are
+     * kept for, so those already written add nothing): a review commits before its request
+     * reaches Redis, and an API process stopped in between would otherwise leave it without
+     * one. Run at start and whenever Redis comes back. Findings need no such pass: their
+     * result job completes only once the request is queued.
+     */
+    async reconcile(): Promise<number> {
+      const ids = await store.reviewsSince(new Date(Date.now() - KEEP.age * 1000));
+      for (let i = 0; i < ids.length; i += 500) {
+        await queue.addBulk(ids.slice(i, i + 500).map((reviewId) => {
+          const job: AiResultsSrJob = { kind: 'review', reviewId };
+          return { name: job.kind, data: job, opts: optionsOf(job) };
+        }));
+      }
+      return ids.length;
+    },
     async stop() {
       await worker.close();
       await queue.close();

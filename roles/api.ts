@@ -98,9 +98,13 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   const url = `${tls.scheme}://${config.host}:${port}`;
   logger.info({ url, models: registry.models.map((m) => m.key), database: store.db.kind }, 'api listening');
 
-  // Work stored but never queued (Redis died between the two) is queued again now and whenever Redis comes back.
+  // Work stored but never queued (Redis died between the two) is queued again now and whenever Redis comes back;
+  // so are the SR requests of recent reviews (pipeline/ai-results-sr.ts reconcile).
   const reconciler = createReconciler({ store, readAssist });
-  const reconcile = () => void reconciler.run().catch((error) => logger.error({ err: error }, 'reconciliation failed; it runs again when Redis reconnects'));
+  const reconcile = () => {
+    void reconciler.run().catch((error) => logger.error({ err: error }, 'reconciliation failed; it runs again when Redis reconnects'));
+    void aiResultsSr.reconcile().catch((error) => logger.error({ err: error }, 'AI results SR reconciliation failed; it runs again when Redis reconnects'));
+  };
   redis.on('ready', reconcile);
   reconcile();
 

@@ -55,6 +55,12 @@ export const aiResultsReads = {
     };
   },
 
+  /** Reviews recorded since `since`, oldest first: those whose SR request a stopped API process may have lost. */
+  async reviewsSince({ db }: StoreContext, since: Date): Promise<string[]> {
+    const { rows } = await db.query<{ id: string | number }>('select id from reviews where created_at >= $1 order by id', [since]);
+    return rows.map((r) => String(r.id));
+  },
+
   /** A review and what its document records. NotFoundError for an unknown review. */
   async reviewSubject(context: StoreContext, reviewId: string): Promise<ReviewSubject> {
     const { db } = context;
