@@ -32,7 +32,7 @@ describe('GET /openapi.json', () => {
       'POST /v1/risk/{modelId}', 'POST /v1/triage', 'GET /v1/events', 'POST /dicomweb/studies',
       'GET /dicomweb/studies/{study}/series/{series}/instances/{instance}/frames/{frame}', 'GET /health', 'GET /openapi.json',
     ]));
-    for (const { op } of operations) {
+    for (const { path, op } of operations) {
       // Success is an answer (with content unless 204), or for the sign-in routes a redirect (with its Location).
       const success = Object.entries(op.responses).filter(([status]) => /^[23]/.test(status));
       expect(success.length, op.operationId).toBeGreaterThan(0);
@@ -40,7 +40,9 @@ describe('GET /openapi.json', () => {
         if (status.startsWith('3')) expect(response.headers?.Location, op.operationId).toBeDefined();
         else if (status !== '204') expect(response.content, op.operationId).toBeDefined();
       }
-      expect(op.responses.default.content?.['application/json']?.schema, op.operationId).toEqual({ $ref: '#/components/schemas/Error' });
+      // Other errors: Lantern's error JSON, or on /fhir the OperationOutcome FHIR clients read.
+      if (path.startsWith('/fhir/')) expect(op.responses.default.content?.['application/fhir+json']?.schema, op.operationId).toMatchObject({ required: ['resourceType', 'issue'] });
+      else expect(op.responses.default.content?.['application/json']?.schema, op.operationId).toEqual({ $ref: '#/components/schemas/Error' });
     }
     const review = document.paths['/v1/findings/{findingId}/review'].post;
     expect(review.requestBody).toMatchObject({ content: { 'application/json': { schema: { required: ['decision'] } } } });

@@ -70,8 +70,13 @@ function responses(spec: RouteSpec): JsonSchema {
     401: 'UNAUTHENTICATED: nobody signed in (or the session ended, or the token is unknown).',
     403: `FORBIDDEN: the user holds none of the roles ${spec.access.join(', ')}; or CSRF_TOKEN_MISSING.`,
   };
-  const errors = Object.entries({ ...denied, ...spec.errors }).map(([status, description]) => [status, { description, content: { 'application/json': { schema: errorRef } } }]);
-  const fallback = { description: 'Any other error (e.g. 422 for an invalid request, 500): `{ error: { code, message, details? } }`.', content: { 'application/json': { schema: errorRef } } };
+  // Errors in the shape the route's standard gives them (FHIR: OperationOutcome), else Lantern's error JSON.
+  const errorContent = spec.errorMedia ? { [spec.errorMedia.type]: { schema: spec.errorMedia.schema ?? {} } } : { 'application/json': { schema: errorRef } };
+  const errors = Object.entries({ ...denied, ...spec.errors }).map(([status, description]) => [status, { description, content: errorContent }]);
+  const fallback = {
+    description: spec.errorMedia ? `Any other error (e.g. 500), as ${spec.errorMedia.type}.` : 'Any other error (e.g. 422 for an invalid request, 500): `{ error: { code, message, details? } }`.',
+    content: errorContent,
+  };
   return { ...Object.fromEntries([...answers, ...errors]), default: fallback };
 }
 

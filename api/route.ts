@@ -53,6 +53,8 @@ export interface RouteSpec<P extends Schema = Schema, Q extends Schema = Schema,
   responses: Record<number, ResponseSpec>;
   /** Error answers this route gives on purpose, by status: what each means here. */
   errors?: Record<number, string>;
+  /** Errors leave in this media type instead of Lantern's `{ error }` JSON (FHIR's OperationOutcome): documented so. */
+  errorMedia?: { type: string; schema?: Record<string, unknown> };
 }
 
 type Output<S> = S extends z.ZodType ? z.output<S> : undefined;

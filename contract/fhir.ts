@@ -13,8 +13,8 @@ export const fhirId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'a FHIR id: 1â€
 
 export const fhirReadParams = z.object({ id: fhirId });
 
-/** Search results per page: FHIR's `_count`, bounded. */
-export const FHIR_PAGE = { default: 20, max: 100, maxOffset: 10_000 } as const;
+/** Search results per page (`_count`) and how deep an offset may reach; each study matched is read whole, so a page stays small. */
+export const FHIR_PAGE = { default: 20, max: 50, maxOffset: 10_000 } as const;
 
 /** Every interaction accepts these: the format (checked against what Lantern writes: JSON only) and `_pretty`. */
 const common = {

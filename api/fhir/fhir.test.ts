@@ -56,8 +56,8 @@ describe('FHIR R4: studies, AI results, risk and audit as FHIR resources', () =>
     });
     // A real adult chest CR with a Patient ID (JPEG 2000), read by the real models.
     study = await api.addStudy(files.chestJ2k);
-    await api.client.settled(study.studyInstanceUid, 120_000);
-  }, 150_000);
+    await api.client.settled(study.studyInstanceUid, 240_000);
+  }, 300_000);
   afterAll(async () => {
     await worker?.stop();
     await api?.stop();
@@ -318,6 +318,14 @@ describe('FHIR R4: studies, AI results, risk and audit as FHIR resources', () =>
     if (status === 401) expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/);
     await api.store.flushReadAudits();
     expect((await api.client.audit('?limit=1'))[0].seq).toBe(before);
+  });
+
+  it('then the OpenAPI document lists every FHIR interaction with its answers and errors as application/fhir+json', async () => {
+    const document = await (await fetch(new URL('/openapi.json', api.url))).json() as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>> };
+    const fhirPaths = Object.entries(document.paths).filter(([path]) => path.startsWith('/fhir'));
+    expect(fhirPaths.length).toBeGreaterThanOrEqual(15);
+    const types = fhirPaths.flatMap(([path, methods]) => Object.values(methods).flatMap((op) => Object.entries(op.responses).map(([status, r]) => `${path} ${status} ${Object.keys(r.content ?? {}).join(',')}`)));
+    expect(types.filter((t) => !t.endsWith(' application/fhir+json'))).toEqual([]);
   });
 
   it('when JSON is asked for by _format or Accept, then it is answered as application/fhir+json', async () => {

@@ -11,6 +11,8 @@ import { mount, type RouteInput, type RouteSpec } from '../route.ts';
  */
 
 export const FHIR_JSON = 'application/fhir+json';
+/** How every error of a FHIR route is documented in the OpenAPI document. */
+export const OUTCOME_MEDIA = { type: FHIR_JSON, schema: { type: 'object', required: ['resourceType', 'issue'], properties: { resourceType: { const: 'OperationOutcome' } } } };
 export type Resource = { resourceType: string; id?: string } & Record<string, unknown>;
 
 /** `_format` values and Accept media types that mean the JSON Lantern writes. */
@@ -131,7 +133,8 @@ export function mountFhir<P extends Schema, Q extends Schema, A extends Access>(
     method: 'get',
     tag: 'fhir',
     responses: { 200: { description: answers, media: { type: FHIR_JSON, schema: { type: 'object', required: ['resourceType'] } } } },
-    errors: { 400: 'An OperationOutcome (application/fhir+json): a parameter is invalid or not supported.', 406: 'An OperationOutcome: only JSON is written.', ...route.errors },
+    errors: { 400: 'A parameter is invalid or not supported.', 406: 'Only JSON is written.', ...route.errors },
+    errorMedia: OUTCOME_MEDIA,
   }, async (c, input) => {
     negotiate(c, (input.query as FormatQuery)?._format);
     return fhirAnswer(c, await handler(c, input));

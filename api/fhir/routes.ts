@@ -11,7 +11,7 @@ import type { ApiDeps } from '../deps.ts';
 import { auditPatientRead, auditStudyRead } from '../read-audit.ts';
 import { mount } from '../route.ts';
 import { capabilityStatement } from './capability.ts';
-import { fhirAnswer, fhirBase, mountFhir, negotiate, offsetLinks, operationOutcome, searchBundle, type Resource } from './http.ts';
+import { fhirAnswer, fhirBase, mountFhir, negotiate, offsetLinks, operationOutcome, OUTCOME_MEDIA, searchBundle, type Resource } from './http.ts';
 import {
   auditEvent, decisionObservation, device, deviceId, deviceOfModel, diagnosticReport, DICOMWEB_ENDPOINTS, endpoint, findingObservation, imagingStudy,
   patient, reviewObservationId, riskAssessment, type DeviceLink,
@@ -73,7 +73,8 @@ export function fhirRoutes(deps: ApiDeps) {
     description: 'Public, as FHIR clients read it before they authenticate; it holds no patient data.',
     query: fhirReadQuery,
     responses: { 200: { description: 'The CapabilityStatement.', media: { type: 'application/fhir+json', schema: { type: 'object', required: ['resourceType'] } } } },
-    errors: { 406: 'An OperationOutcome: only JSON is written.' },
+    errors: { 406: 'Only JSON is written.' },
+    errorMedia: OUTCOME_MEDIA,
   }, (c, { query }) => {
     negotiate(c, query._format);
     return fhirAnswer(c, capabilityStatement(fhirBase(c), deps.config.oidc?.issuer));
@@ -89,7 +90,7 @@ export function fhirRoutes(deps: ApiDeps) {
   });
   mountFhir(app, {
     path: '/fhir/Patient/{id}', operationId: 'fhirReadPatient', access: ACCESS.patientData, summary: 'Read a patient',
-    params: fhirReadParams, query: fhirReadQuery, answers: 'The Patient.', errors: { 404: 'An OperationOutcome: no such patient at the user\'s sites.' },
+    params: fhirReadParams, query: fhirReadQuery, answers: 'The Patient.', errors: { 404: 'no such patient at the user\'s sites.' },
   }, async (c, { params, auth }) => {
     const { resources: [found] } = await patients(auth, { fhirId: params.id }, { count: 1, offset: 0 });
     if (!found) throw notFound('Patient', params.id);
@@ -110,7 +111,7 @@ export function fhirRoutes(deps: ApiDeps) {
   });
   mountFhir(app, {
     path: '/fhir/ImagingStudy/{id}', operationId: 'fhirReadImagingStudy', access: ACCESS.patientData, summary: 'Read an imaging study (id: its Study Instance UID)',
-    params: fhirReadParams, query: fhirReadQuery, answers: 'The ImagingStudy.', errors: { 404: 'An OperationOutcome: no such study at the user\'s sites.' },
+    params: fhirReadParams, query: fhirReadQuery, answers: 'The ImagingStudy.', errors: { 404: 'no such study at the user\'s sites.' },
   }, (c, { params, auth }) => readStudy(auth, params.id, 'ImagingStudy'));
 
   mountFhir(app, {
@@ -118,7 +119,7 @@ export function fhirRoutes(deps: ApiDeps) {
   }, (c) => searchBundle(c, { total: DICOMWEB_ENDPOINTS.length, resources: DICOMWEB_ENDPOINTS.map((e) => endpoint(e, dicomwebUrl(c))) }));
   mountFhir(app, {
     path: '/fhir/Endpoint/{id}', operationId: 'fhirReadEndpoint', access: ACCESS.anyone, summary: 'A DICOMweb endpoint (dicomweb-wado-rs, dicomweb-qido-rs, dicomweb-stow-rs)',
-    params: fhirReadParams, query: fhirReadQuery, answers: 'The Endpoint.', errors: { 404: 'An OperationOutcome: no such endpoint.' },
+    params: fhirReadParams, query: fhirReadQuery, answers: 'The Endpoint.', errors: { 404: 'no such endpoint.' },
   }, (c, { params }) => {
     const found = DICOMWEB_ENDPOINTS.find((e) => e.id === params.id);
     if (!found) throw notFound('Endpoint', params.id);
@@ -135,12 +136,12 @@ export function fhirRoutes(deps: ApiDeps) {
   });
   mountFhir(app, {
     path: '/fhir/DiagnosticReport/{id}', operationId: 'fhirReadDiagnosticReport', access: ACCESS.patientData, summary: 'A study\'s AI analysis (id: the Study Instance UID)',
-    params: fhirReadParams, query: fhirReadQuery, answers: 'The DiagnosticReport.', errors: { 404: 'An OperationOutcome: no such study at the user\'s sites, or no model has read it.' },
+    params: fhirReadParams, query: fhirReadQuery, answers: 'The DiagnosticReport.', errors: { 404: 'no such study at the user\'s sites, or no model has read it.' },
   }, (c, { params, auth }) => readStudy(auth, params.id, 'DiagnosticReport'));
 
   mountFhir(app, {
     path: '/fhir/Observation/{id}', operationId: 'fhirReadObservation', access: ACCESS.patientData, summary: 'An AI finding, or (id review-<n>) a clinician\'s decision on one',
-    params: fhirReadParams, query: fhirReadQuery, answers: 'The Observation.', errors: { 404: 'An OperationOutcome: no such finding or decision at the user\'s sites.' },
+    params: fhirReadParams, query: fhirReadQuery, answers: 'The Observation.', errors: { 404: 'no such finding or decision at the user\'s sites.' },
   }, async (c, { params, auth }) => {
     const reviewId = /^review-(\d{1,15})$/.exec(params.id)?.[1];
     const { studyInstanceUid, findingId } = await deps.store.studyOfFinding(reviewId ? { reviewId: Number(reviewId) } : { findingId: params.id }, auth.user.sites);
@@ -158,7 +159,7 @@ export function fhirRoutes(deps: ApiDeps) {
   }, (c) => searchBundle(c, { total: deps.registry.models.length, resources: deps.registry.models.map((m) => deviceOfModel(m, deps.registry.latest(m.card.id) === m)) }));
   mountFhir(app, {
     path: '/fhir/Device/{id}', operationId: 'fhirReadDevice', access: ACCESS.anyone, summary: 'A model as a Device (id: <model id>-<version>)',
-    params: fhirReadParams, query: fhirReadQuery, answers: 'The Device.', errors: { 404: 'An OperationOutcome: no such model loaded.' },
+    params: fhirReadParams, query: fhirReadQuery, answers: 'The Device.', errors: { 404: 'no such model loaded.' },
   }, (c, { params }) => {
     const model = deps.registry.models.find((m) => deviceId(m.card) === params.id);
     if (!model) throw notFound('Device', params.id);
@@ -182,7 +183,7 @@ export function fhirRoutes(deps: ApiDeps) {
   });
   mountFhir(app, {
     path: '/fhir/RiskAssessment/{id}', operationId: 'fhirReadRiskAssessment', access: ACCESS.calculate, summary: 'One of the signed-in clinician\'s calculations (id: calculation-<seq>)',
-    params: fhirReadParams, query: fhirReadQuery, answers: 'The RiskAssessment.', errors: { 404: 'An OperationOutcome: no such calculation of this user.' },
+    params: fhirReadParams, query: fhirReadQuery, answers: 'The RiskAssessment.', errors: { 404: 'no such calculation of this user.' },
   }, async (c, { params, auth }) => {
     const seq = calculationSeq(params.id);
     const { records: [record] } = seq === null ? { records: [] } : await deps.store.calculationRecords({ actor: auth.user.username, seq }, { count: 1, offset: 0 });
@@ -202,7 +203,7 @@ export function fhirRoutes(deps: ApiDeps) {
   });
   mountFhir(app, {
     path: '/fhir/AuditEvent/{id}', operationId: 'fhirReadAuditEvent', access: ACCESS.admin, summary: 'One record of the audit trail (id: its seq)',
-    params: fhirReadParams, query: fhirReadQuery, answers: 'The AuditEvent.', errors: { 404: 'An OperationOutcome: no such record.' },
+    params: fhirReadParams, query: fhirReadQuery, answers: 'The AuditEvent.', errors: { 404: 'no such record.' },
   }, async (c, { params }) => {
     const seq = /^\d{1,15}$/.test(params.id) ? Number(params.id) : 0;
     const { records: [record] } = await deps.store.auditRecords({ seq }, 1);
