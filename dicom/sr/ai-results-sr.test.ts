@@ -139,6 +139,17 @@ describe('AI results as DICOM SR (TID 1500)', () => {
     expect(validation.warnings.sort()).toEqual(EXPECTED_WARNINGS);
   });
 
+  it('when a label has no SNOMED CT concept and a long id, and the probability falls in the refer band, then it is a Long Code Value of the local scheme, presence Undetermined, and still valid', () => {
+    const long: FindingInput = { ...pneumonia, id: 'finding-long', label: 'pleural_thickening_left', display: 'Pleural thickening', probability: 0.3, positive: false, refer: true, heatmap: undefined };
+    const sr = findingsSr({ source: chest, model, findings: [long], createdAt: '2026-12-03T08:00:00.000Z' });
+    const { tree, errors } = dsrdump(sr.bytes);
+    expect(errors).toBe('');
+    expect(tree).toContain('<contains CODE:(121071,DCM,"Finding")=(pleural_thickening_left,99LANTERN,"Pleural thickening")>');
+    expect(tree).toContain('<contains CODE:(705057003,SCT,"Presence")=(373068000,SCT,"Undetermined")>');
+    expect(execFileSync('dcmdump', ['-q', '+P', '0008,0119', writeTemp(sr.bytes)], { encoding: 'utf8' })).toContain('[pleural_thickening_left]');
+    expect(dciodvfy(sr.bytes).errors).toEqual([]);
+  });
+
   it('when the source has no Part 10 header, then the SR still copies its patient and study and validates', () => {
     const raw = new Uint8Array(fs.readFileSync(files.chestRaw));
     const sr = findingsSr({ source: raw, model, findings: [{ ...pneumonia, heatmap: undefined }], createdAt: '2026-12-03T08:00:00.000Z' });
