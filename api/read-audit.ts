@@ -32,9 +32,10 @@ export function auditPatientRead(deps: Pick<ApiDeps, 'store'>, auth: Authenticat
 }
 
 /**
- * `studies.queried`: a DIMSE C-FIND that answered with these studies' patient data (api/dimse), one
- * record per user per window naming the union of studies; the actor is the user the calling AE title speaks for.
+ * `dimse.searched`: a DIMSE C-FIND that answered with these studies' patient data (api/dimse) — the
+ * counterpart of QIDO-RS's `dicomweb.searched` — one record per user per window naming the union of
+ * studies; the actor is the user the calling AE title speaks for.
  */
 export function auditDimseFind(deps: Pick<ApiDeps, 'store'>, username: string, studies: readonly string[]): void {
-  deps.store.recordRead(username, { action: 'studies.queried', entityType: 'list', entityId: 'dimse-c-find', what: 'view', studies });
+  deps.store.recordRead(username, { action: 'dimse.searched', entityType: 'list', entityId: 'c-find', what: 'view', studies });
 }

@@ -210,7 +210,7 @@ describe('DIMSE SCP: C-FIND at STUDY level (Study Root), matched like QIDO-RS', 
     const rg1 = sent.find((f) => f.name.includes('RG1'))!;
     await find('MODALITY', [`PatientID=${rg1.patientId}`]);
     await api.store.flushReadAudits();
-    const { rows } = await api.store.db.query<{ actor: string; payload: { studies?: string[] } }>("select actor, payload from audit where action = 'studies.queried'");
+    const { rows } = await api.store.db.query<{ actor: string; payload: { studies?: string[] } }>("select actor, payload from audit where action = 'dimse.searched'");
     expect(rows.some((r) => r.actor === 'ct-room' && JSON.stringify(r.payload).includes(rg1.studyInstanceUid))).toBe(true);
   });
 });

@@ -72,7 +72,7 @@ export async function startDimseScp(deps: DimseScpDeps): Promise<DimseScp> {
     if ('refused' in parsed) return { matches: [], final: parsed.refused };
     const studies = await findStudies(deps.store.db, { ...parsed.query, limit: MAX_FIND_MATCHES + 1, offset: 0 }, user.sites);
     const answer = findAnswer(query.identifier, studies);
-    auditDimseFind(deps, user.username, answer.studies);
+    if (answer.studies.length) auditDimseFind(deps, user.username, answer.studies);
     return answer;
   }
 
