@@ -156,6 +156,18 @@ export const CDS_OVERRIDE_REASONS = [
 /** `patient-view` context (hook definition 1.0): the user and the patient whose chart opened. */
 export const patientViewContext = z.object({ userId: text, patientId: text, encounterId: text.optional() }).passthrough();
 
+/**
+ * `order-select` context (hook definition 1.0): the orders being written, as a Bundle of FHIR
+ * resources, and which of them the user has just selected (`ServiceRequest/<id>` references).
+ */
+export const orderSelectContext = z.object({
+  userId: text,
+  patientId: text,
+  encounterId: text.optional(),
+  selections: z.array(text).min(1).max(100),
+  draftOrders: z.object({ resourceType: z.literal('Bundle'), entry: z.array(z.object({ resource: z.record(z.string(), z.unknown()) }).passthrough()).max(200).optional() }).passthrough(),
+}).passthrough();
+
 export type CdsService = z.infer<typeof cdsService>;
 export type CdsRequest = z.infer<typeof cdsRequest>;
 export type CdsCard = z.infer<typeof cdsCard>;

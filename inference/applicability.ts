@@ -23,7 +23,14 @@ interface Check {
   missing?: { policy: 'run-flagged' | 'not-applicable'; en: string; zh: string };
 }
 
-export function checkPopulation(meta: InstanceMeta, image: ImageAttributes, card: { modalities: string[]; population: Population }): Applicability {
+/** What the gate reads of an image's attributes: all an imaging order can state too. */
+type PopulationFacts = Pick<InstanceMeta, 'modality' | 'patientAge' | 'patientBirthDate' | 'studyDate' | 'patientSex' | 'bodyPartExamined' | 'viewPosition' | 'imageType'>;
+
+/**
+ * `image` may be partial: before an image exists (an imaging order, CDS Hooks order-select) only
+ * what the request states is checked, and the pixel attributes, absent, are skipped.
+ */
+export function checkPopulation(meta: PopulationFacts, image: Partial<Pick<ImageAttributes, 'photometricInterpretation' | 'bitsStored'>>, card: { modalities: string[]; population: Population }): Applicability {
   const p = card.population;
   const age = patientAgeYears(meta);
   const view = upper(meta.viewPosition);

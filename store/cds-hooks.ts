@@ -11,7 +11,7 @@ import { userFromRow, type UserRow } from './users.ts';
 /** One card as remembered for feedback. */
 export interface IssuedCard {
   uuid: string;
-  kind: 'score' | 'risk' | 'triage' | 'imaging' | 'not-computed';
+  kind: 'score' | 'risk' | 'triage' | 'imaging' | 'ai-coverage' | 'not-computed';
   model?: { id: string; version: string };
   summary: string;
   indicator: 'info' | 'warning' | 'critical';

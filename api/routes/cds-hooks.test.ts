@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgreementGroup } from '../../contract/agreement.ts';
 import { cdsDiscovery, cdsFeedback, cdsFeedbackAnswer, cdsResponse, LANTERN_CODE_SYSTEMS, type CdsCard, type CdsResponse } from '../../contract/cds-hooks.ts';
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
+import { fhirProblems } from '../../test/support/fhir-validation.ts';
 import { files } from '../../test/support/shared-data.ts';
 
 const SERVICE = 'lantern-patient-view';
@@ -159,6 +160,11 @@ describe('CDS Hooks 2.0', () => {
       answer = body;
     });
 
+    it('then the chart the EHR sent is valid FHIR R4 (FHIR.js and the R4 JSON schema), so the test speaks the standard', () => {
+      const { patient, vitals, labs, assessments } = chart({ dicomPatientId });
+      for (const resource of [patient, vitals, labs, assessments]) expect(fhirProblems(resource)).toEqual([]);
+    });
+
     it('then every card is valid CDS Hooks 2.0, has a uuid, and says it is calculated or AI-assisted', () => {
       expect(cdsResponse.safeParse(answer).success).toBe(true);
       for (const card of answer.cards) {
@@ -178,7 +184,7 @@ describe('CDS Hooks 2.0', () => {
         const form = await api.client.json<{ score: number; model: { title: string; version: string } }>(`/v1/risk/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
         expect(form.status).toBe(200);
         const card = bySource(answer.cards, `${form.body.model.title} ${form.body.model.version}`);
-        expect(card?.summary, id).toMatch(new RegExp(`^\\S+( \\S+)* ${form.body.score}:`));
+        expect(card?.summary, id).toMatch(new RegExp(`^\\S+( \\S+)* ${form.body.score}( \\(outside validated range\\))?:`));
       }
     });
 
@@ -192,6 +198,7 @@ describe('CDS Hooks 2.0', () => {
         expect(card.selectionBehavior).toBe('at-most-one');
         const [action] = card.suggestions![0].actions!;
         expect(action).toMatchObject({ type: 'create', resource: { resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/pat-1' } } });
+        expect(fhirProblems(action.resource)).toEqual([]);
         expect(card.overrideReasons!.every((r) => r.system === LANTERN_CODE_SYSTEMS.overrideReason && r.display)).toBe(true);
       }
     });
@@ -245,6 +252,16 @@ describe('CDS Hooks 2.0', () => {
       expect(card.detail).toMatch(/SpO2: 0\.95 % is outside the possible range 40–100 %/);
     });
 
+    it('when the patient is a child, then CURB-65 (adults) says it is not calculated and why, and the adult risk score warns it is outside its validated ages', async () => {
+      const { body } = await patientView(chart({ patient: { resourceType: 'Patient', id: 'pat-1', gender: 'male', birthDate: '2018-01-15' } }));
+      const [curb] = byTopic(body.cards, 'not-calculated').filter((c) => c.summary.startsWith('CURB-65 not calculated'));
+      expect(curb.indicator).toBe('warning');
+      expect(curb.detail).toMatch(/Age: 8 years is outside the possible range 18–120 years/);
+      const cdrs = byTopic(body.cards, 'score').find((c) => c.source.label.includes('Chinese Diabetes'));
+      expect(cdrs?.summary).toContain('(outside validated range)');
+      expect(cdrs?.detail).toMatch(/⚠ .*outside the range the model was validated on/);
+    });
+
     it('when the prefetched Patient is not context.patientId, then 422 names it and nothing is issued', async () => {
       const { status, body } = await patientView(chart({ patient: { resourceType: 'Patient', id: 'someone-else', birthDate: '1990-01-01' } }));
       expect(status).toBe(422);
@@ -266,6 +283,45 @@ describe('CDS Hooks 2.0', () => {
       const { status, body } = await call<{ error: { code: string; details: { field: string }[] } }>(`/cds-services/${SERVICE}`, { hook: 'patient-view', context: {} });
       expect(status).toBe(422);
       expect(body.error.details.map((d) => d.field)).toContain('hookInstance');
+    });
+  });
+
+  describe('order-select (a chest radiograph being ordered)', () => {
+    const ORDER = 'lantern-imaging-order';
+    const order = (code: { system: string; code: string }, id = 'sr-1') => ({ resourceType: 'ServiceRequest', id, status: 'draft', intent: 'order', subject: { reference: 'Patient/pat-1' }, code: { coding: [code] } });
+    const chestXr = order({ system: 'http://loinc.org', code: '36643-5' });
+    const select = (patient: Record<string, unknown>, draft: Record<string, unknown>[], selections = ['ServiceRequest/sr-1']) => call<CdsResponse & ErrorBody>(`/cds-services/${ORDER}`, {
+      hook: 'order-select', hookInstance: randomUUID(), context: { userId: 'Practitioner/dr-who', patientId: 'pat-1', selections, draftOrders: bundle(...draft) }, prefetch: { patient },
+    });
+    const adult = () => ({ resourceType: 'Patient', id: 'pat-1', gender: 'male', birthDate: '1950-03-01', identifier: [{ value: dicomPatientId }] });
+
+    it('then discovery lists it with its hook', async () => {
+      const { body } = await call<{ services: { id: string; hook: string }[] }>('/cds-services');
+      expect(body.services).toContainEqual(expect.objectContaining({ id: ORDER, hook: 'order-select' }));
+    });
+
+    it('when an adult\'s chest film is selected, then the adult model will pre-read it, the children\'s model is not applicable and why, and the prior flagged film is shown', async () => {
+      expect(fhirProblems(bundle(chestXr))).toEqual([]);
+      const { status, body } = await select(adult(), [chestXr]);
+      expect(status).toBe(200);
+      expect(cdsResponse.safeParse(body).success).toBe(true);
+      const [coverage] = byTopic(body.cards, 'ai-coverage');
+      expect(coverage.summary).toMatch(/^Lantern AI will pre-read this chest radiograph: Pneumonia on adult frontal chest radiographs/);
+      expect(coverage.detail).toMatch(/`pneumonia-cxr` 1\.1\.0\): \*\*not applicable\*\* — patient age 76 y outside 1–5 y/);
+      expect(byTopic(body.cards, 'imaging')[0].links?.[0].url).toBe(`${api.url}/#/study/${flaggedStudy}`);
+    });
+
+    it('when a child\'s chest film is selected, then it is the adult model that says it is not applicable', async () => {
+      const { body } = await select({ resourceType: 'Patient', id: 'pat-1', gender: 'female', birthDate: '2023-01-01' }, [chestXr]);
+      const [coverage] = byTopic(body.cards, 'ai-coverage');
+      expect(coverage.summary).toMatch(/Pneumonia on chest radiograph/);
+      expect(coverage.detail).toMatch(/`cxr-pneumonia-adult` [\d.]+\): \*\*not applicable\*\* — patient age \d y outside 18–100 y/);
+    });
+
+    it('when the selected order is not a chest radiograph, then there is nothing to say: no cards', async () => {
+      const { status, body } = await select(adult(), [chestXr, order({ system: 'http://loinc.org', code: '58410-2' }, 'sr-cbc')], ['ServiceRequest/sr-cbc']);
+      expect(status).toBe(200);
+      expect(body).toEqual({ cards: [] });
     });
   });
 

@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { cdsDiscovery, cdsFeedback, cdsFeedbackAnswer, cdsRequest, cdsResponse, type CdsRequest, type CdsResponse, type CdsService } from '../../contract/cds-hooks.ts';
-import { PATIENT_VIEW_SERVICE, patientView, PrefetchMissingError, type HookCall } from '../../pipeline/cds-hooks/patient-view.ts';
+import { PrefetchMissingError, type HookCall } from '../../pipeline/cds-hooks/hook-call.ts';
+import { ORDER_SELECT_SERVICE, orderSelect } from '../../pipeline/cds-hooks/order-select.ts';
+import { PATIENT_VIEW_SERVICE, patientView } from '../../pipeline/cds-hooks/patient-view.ts';
 import { NotFoundError } from '../../store/store.ts';
 import type { Authenticated } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -23,7 +25,7 @@ interface Service {
   answer(deps: ApiDeps, call: HookCall): Promise<{ response: CdsResponse; studies: string[] }>;
 }
 
-const SERVICES: Service[] = [{ service: PATIENT_VIEW_SERVICE, answer: patientView }];
+const SERVICES: Service[] = [{ service: PATIENT_VIEW_SERVICE, answer: patientView }, { service: ORDER_SELECT_SERVICE, answer: orderSelect }];
 
 /** What the audit records of the caller besides the account: the client's JWT claims. */
 const clientOf = (auth: Authenticated) => (auth.cdsClient ? { ...auth.cdsClient } : undefined);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RiskAnswer, ScoreAnswer, TriageAnswer } from '../../contract/calculations.ts';
 import { CDS_OVERRIDE_REASONS, LANTERN_CODE_SYSTEMS, type CdsCard, type CdsCoding } from '../../contract/cds-hooks.ts';
+import type { Applicability } from '../../contract/findings.ts';
 import type { IssuedCard, PatientStudy } from '../../store/cds-hooks.ts';
 import type { RecordValue } from './fhir-inputs.ts';
 
@@ -92,7 +93,8 @@ export function scoreCard(ctx: CardContext, answer: ScoreAnswer, bands: readonly
   const outside = answer.withinValidatedRange ? '' : ' (outside validated range)';
   const card: CdsCard = {
     uuid: uuidOf(ctx, key),
-    summary: summaryOf(`${answer.model.title.split(' (')[0]} ${answer.score}: ${answer.band.display}${outside}`),
+    // The caveat before the band's text: a long band text is what the 140 characters cut, never the caveat.
+    summary: summaryOf(`${answer.model.title.split(' (')[0]} ${answer.score}${outside}: ${answer.band.display}`),
     indicator: scoreIndicator(bands, answer.band.label),
     detail: [
       `**${answer.model.title}: ${answer.score} points** — ${answer.band.display}`,
@@ -116,7 +118,7 @@ export function riskCard(ctx: CardContext, answer: RiskAnswer, evidence: RecordV
   const outside = answer.withinValidatedRange ? '' : ' (outside validated range)';
   const card: CdsCard = {
     uuid: uuidOf(ctx, key),
-    summary: summaryOf(`${answer.model.title.split(' (')[0]}: ${answer.riskPercent}% ${answer.horizon} — ${answer.band.display}${outside}`),
+    summary: summaryOf(`${answer.model.title.split(' (')[0]}: ${answer.riskPercent}% ${answer.horizon}${outside} — ${answer.band.display}`),
     // A long-term risk is never an emergency: it informs, or warns above the lowest band.
     indicator: answer.band.label === 'low' ? 'info' : 'warning',
     detail: [
@@ -217,6 +219,30 @@ export function studyCard(ctx: CardContext, study: PatientStudy): Issued {
     ...(model ? { overrideReasons } : {}),
   };
   return { card, issued: issuedOf(card, 'imaging', model) };
+}
+
+/**
+ * For an imaging order: which read-assist models will read the film for this patient, and which
+ * are not applicable (outside their card's population) and why — before the film is taken.
+ */
+export function aiCoverageCard(ctx: CardContext, verdicts: { model: { id: string; version: string; title: string }; verdict: Applicability }[]): Issued {
+  const reading = verdicts.filter((v) => v.verdict.applicable);
+  const declined = verdicts.filter((v) => !v.verdict.applicable);
+  const card: CdsCard = {
+    uuid: uuidOf(ctx, 'ai-coverage'),
+    summary: summaryOf(reading.length
+      ? `Lantern AI will pre-read this chest radiograph: ${reading.map((v) => v.model.title.split(' (')[0]).join('; ')}`
+      : `Lantern AI is not applicable to this chest radiograph: ${declined[0]?.verdict.reason?.text ?? 'no model for this modality'}`),
+    indicator: 'info',
+    detail: [
+      '**AI read-assist for the film being ordered** (checked against each model\'s declared population on what the order and the chart say; the image itself is checked again when it arrives):', '',
+      ...reading.map((v) => `- ${v.model.title} (\`${v.model.id}\` ${v.model.version}): will read it${v.verdict.caveats.length ? ` — ${v.verdict.caveats.map((c) => c.text).join('; ')}` : ''}`),
+      ...declined.map((v) => `- ${v.model.title} (\`${v.model.id}\` ${v.model.version}): **not applicable** — ${v.verdict.reason?.text ?? 'outside its population'}`),
+      '', '*AI-assisted read-assist: it proposes findings for a radiologist, who reads every film; not a diagnosis.*',
+    ].join('\n'),
+    source: { label: 'Lantern imaging AI', topic: topic('ai-coverage', 'AI read-assist coverage') },
+  };
+  return { card, issued: issuedOf(card, 'ai-coverage') };
 }
 
 function issuedOf(card: CdsCard, kind: IssuedCard['kind'], model?: { id: string; version: string }): IssuedCard {

@@ -1,10 +1,11 @@
-import { cdsResponse, patientViewContext, type CdsRequest, type CdsResponse, type CdsService } from '../../contract/cds-hooks.ts';
+import { patientViewContext, type CdsResponse, type CdsService } from '../../contract/cds-hooks.ts';
 import { assess, triageOf } from '../../inference/assess.ts';
 import { isRiskModel, isScoreModel, type ModelRegistry, type RiskModel, type ScoreModel } from '../../inference/registry.ts';
 import type { Store } from '../../store/store.ts';
 import { InvalidReferenceError } from '../../store/store.ts';
 import { missingDataCard, notCalculatedCard, riskCard, scoreCard, studyCard, triageCard, type CardContext, type Issued } from './cards.ts';
 import { inputsFor, readPatientRecord, resourcesOf, type RecordValue } from './fhir-inputs.ts';
+import { answer, checkCall, patientIds, prefetchedPatient, type HookCall } from './hook-call.ts';
 
 /**
  * The `patient-view` service: when a chart opens, the patient's Patient and Observations
@@ -32,40 +33,16 @@ export const PATIENT_VIEW_SERVICE = {
 /** Prefetch keys without which nothing can be calculated; the others only widen what can. */
 const REQUIRED_PREFETCH = ['patient', 'vitals'] as const;
 
-/** The request lacks prefetched data Lantern needs and will not fetch itself: 412 Precondition Failed, as CDS Hooks 2.0 says. */
-export class PrefetchMissingError extends Error {
-  readonly code = 'PREFETCH_MISSING';
-}
-
-export interface HookCall {
-  request: CdsRequest;
-  /** The authenticated user (a person, or the CDS client's mapped account). */
-  actor: string;
-  sites: readonly string[];
-  /** The origin the client called: card links and model URLs point here. */
-  origin: string;
-  /** Claims of the client's JWT, for the audit record (who the EHR says is at the keyboard is one of them, never the actor). */
-  client?: Record<string, unknown>;
-}
-
 type Deps = { registry: Pick<ModelRegistry, 'models' | 'latest' | 'triagePolicy'>; store: Pick<Store, 'patientStudies' | 'recordCdsCards'> };
 
 /** The cards for one chart opening, and the studies they showed (for the read audit). */
 export async function patientView(deps: Deps, call: HookCall): Promise<{ response: CdsResponse; studies: string[] }> {
   const { request } = call;
-  if (request.hook !== PATIENT_VIEW_SERVICE.hook) throw new InvalidReferenceError('hook', `this service answers the ${PATIENT_VIEW_SERVICE.hook} hook, not ${request.hook}`);
+  const prefetch = checkCall(PATIENT_VIEW_SERVICE, request, REQUIRED_PREFETCH);
   const context = patientViewContext.safeParse(request.context);
   if (!context.success) throw new InvalidReferenceError('context', 'patient-view needs context.userId and context.patientId (non-empty strings)');
   const { patientId, userId } = context.data;
-  const prefetch = request.prefetch ?? {};
-  const absent = REQUIRED_PREFETCH.filter((key) => !(key in prefetch));
-  if (absent.length) {
-    throw new PrefetchMissingError(`prefetch ${absent.join(', ')} not sent; Lantern does not query fhirServer: prefetch ${absent.map((k) => `${k} (${PATIENT_VIEW_SERVICE.prefetch[k]})`).join(', ')}`);
-  }
-  const patient = prefetch.patient ?? undefined;
-  if (patient && (patient.resourceType !== 'Patient' || patient.id !== patientId)) {
-    throw new InvalidReferenceError('prefetch.patient', `prefetch.patient must be the Patient ${patientId} of context.patientId, got ${String(patient.resourceType)}/${String(patient.id)}`);
-  }
+  const patient = prefetchedPatient(prefetch, patientId);
   const observations = Object.entries(prefetch).filter(([key]) => key !== 'patient').flatMap(([, value]) => resourcesOf(value));
   const record = readPatientRecord(patient, observations, patientId, new Date());
 
@@ -106,28 +83,16 @@ export async function patientView(deps: Deps, call: HookCall): Promise<{ respons
     cards.push(notCalculatedCard(ctx, describe(model), refusal.issues.map((i) => `${display(i.field)}: ${i.message}`)));
   }
 
-  const identifiers = Array.isArray(patient?.identifier) ? (patient.identifier as { value?: unknown }[]).map((i) => i.value).filter((v): v is string => typeof v === 'string' && v.length > 0) : [];
-  const studies = await deps.store.patientStudies([...new Set([patientId, ...identifiers])], call.sites);
+  const studies = await deps.store.patientStudies(patientIds(patient, patientId), call.sites);
   cards.push(...studies.map((study) => studyCard(ctx, study)));
   if (record.otherSubject) missing.push({ title: `${record.otherSubject} observation(s) whose subject is another patient (left out)`, needs: ['observations of this patient'] });
   if (missing.length) cards.push(missingDataCard(ctx, missing));
 
-  // What Lantern answers is what the specification allows: checked before it is remembered.
-  const response = cdsResponse.parse({ cards: cards.map((c) => c.card) });
-  await deps.store.recordCdsCards({
-    serviceId: PATIENT_VIEW_SERVICE.id,
-    hook: request.hook,
-    hookInstance: request.hookInstance,
-    actor: call.actor,
-    sites: call.sites,
-    cards: cards.map((c) => c.issued),
-    audit: {
-      client: call.client ?? null,
-      ehrUserId: userId,
-      patientId,
-      calculated: answers.map((a) => ({ model: a.model, inputs: a.inputs })),
-      studies: studies.map((s) => s.studyInstanceUid),
-    },
+  const response = await answer(deps.store, PATIENT_VIEW_SERVICE, call, cards, {
+    ehrUserId: userId,
+    patientId,
+    calculated: answers.map((a) => ({ model: a.model, inputs: a.inputs })),
+    studies: studies.map((s) => s.studyInstanceUid),
   });
   return { response, studies: studies.map((s) => s.studyInstanceUid) };
 }

@@ -8,7 +8,7 @@ create table cds_cards (
   service_id text not null,
   hook text not null,
   hook_instance text not null,
-  -- What the card reports: score | risk | triage | imaging | not-computed.
+  -- What the card reports: score | risk | triage | imaging | ai-coverage | not-computed.
   kind text not null,
   -- The model whose answer the card carries (null for a card that carries none).
   model_id text,
