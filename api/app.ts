@@ -15,6 +15,9 @@ import { fhirRoutes } from './fhir/routes.ts';
 import { openApiRoutes, undeclaredRoutes } from './openapi.ts';
 import { declaredRoutes } from './route.ts';
 import { frameRoutes } from './routes/frames.ts';
+import { qidoRoutes } from './routes/qido.ts';
+import { renderedRoutes } from './routes/rendered.ts';
+import { wadoRoutes } from './routes/wado.ts';
 import { healthRoutes } from './routes/health.ts';
 import { modelRoutes } from './routes/models.ts';
 import { readerFindingRoutes } from './routes/reader-findings.ts';
@@ -46,7 +49,7 @@ export function createApp(deps: ApiDeps) {
 
   app.use('*', authentication(deps, { idleMinutes: deps.config.sessionIdleMinutes, absoluteHours: deps.config.sessionAbsoluteHours }));
 
-  const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, reviewRoutes, readerFindingRoutes,
+  const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, qidoRoutes, wadoRoutes, renderedRoutes, reviewRoutes, readerFindingRoutes,
     researchRoutes, eventRoutes,
     agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, fhirRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));

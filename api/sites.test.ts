@@ -28,6 +28,18 @@ const BODIES: Record<string, unknown | ((o: Objects) => unknown)> = {
   getStudy: undefined,
   getStudyInstances: undefined,
   getFrame: undefined,
+  searchForSeries: undefined,
+  searchForStudyInstances: undefined,
+  searchForInstances: undefined,
+  retrieveStudyMetadata: undefined,
+  retrieveSeriesMetadata: undefined,
+  retrieveInstanceMetadata: undefined,
+  retrieveStudy: undefined,
+  retrieveSeries: undefined,
+  retrieveInstance: undefined,
+  retrieveBulkData: undefined,
+  retrieveInstanceRendered: undefined,
+  retrieveFrameRendered: undefined,
   reviewFinding: { decision: 'accept' },
   addReaderFinding: { label: 'pneumonia' },
   storeStudyInstances: (o: Objects) => new DicomBody(withFreshUids(fs.readFileSync(files.chestRaw), ++copies, { studyInstanceUid: o.studyInstanceUid })),
@@ -86,7 +98,8 @@ describe('sites: own and foreign objects', () => {
 
   const fill = (path: string, o: Objects) => path
     .replace('{studyInstanceUid}', o.studyInstanceUid).replace('{study}', o.studyInstanceUid)
-    .replace('{series}', o.seriesInstanceUid).replace('{instance}', o.sopInstanceUid).replace('{frame}', '1').replace('{findingId}', o.findingId);
+    .replace('{series}', o.seriesInstanceUid).replace('{instance}', o.sopInstanceUid).replace('{frame}', '1').replace('{findingId}', o.findingId)
+    .replace('{path}', '7FE00010');
 
   async function call(as: SiteUser, method: string, path: string, body: unknown): Promise<number> {
     const dicom = body instanceof DicomBody;

@@ -1,12 +1,14 @@
 import dcmjs from 'dcmjs';
 import type { DicomJsonAttribute, DicomJsonDataset } from '../contract/dicomweb-query.ts';
+import type { ImageAttributes } from './attributes.ts';
 import { describeThrown, DicomError } from './errors.ts';
 
 /**
  * An instance's attributes in the DICOM JSON model (PS3.18 Annex F.2), what QIDO-RS and
  * WADO-RS metadata answer: every attribute of the data set (not the file meta group), with
  * binary values over BULK_DATA_INLINE_BYTES — Pixel Data always — as a BulkDataURI relative
- * to the instance (`bulk/<tag>[/<item>/<tag>…]`, made absolute when presented), smaller ones
+ * to the instance (`bulk/<tag>`, or `bulk/<sequence>.<item>.<tag>` inside sequences, one path
+ * segment so one route serves them; made absolute when presented), smaller ones
  * inline as base64. Text comes out as Unicode (dcmjs decodes the character set, and says so
  * by setting Specific Character Set to ISO_IR 192, which is what a JSON text is).
  *
@@ -45,12 +47,14 @@ interface DcmjsReader {
       _read(stream: unknown, syntax: string, options: { ignoreErrors: boolean; untilTag: null; includeUntilTagValue: boolean; stopOnGreaterTag: boolean }): DcmjsDict;
     };
     ReadBufferStream: new (buffer: ArrayBuffer, littleEndian?: boolean | null, options?: { noCopy: boolean }) => unknown;
+    DicomMetaDictionary: { nameMap: Record<string, { tag: string } | undefined> };
   };
 }
-const { DicomMessage, ReadBufferStream } = (dcmjs as unknown as DcmjsReader).data;
+const { DicomMessage, ReadBufferStream, DicomMetaDictionary } = (dcmjs as unknown as DcmjsReader).data;
 
 const IMPLICIT_LITTLE = '1.2.840.10008.1.2';
 const EXPLICIT_BIG = '1.2.840.10008.1.2.2';
+const EXPLICIT_LITTLE = '1.2.840.10008.1.2.1';
 
 /**
  * The DICOM JSON of a stored object. `transferSyntaxUid` and `hasPart10Header` are what the
@@ -60,31 +64,56 @@ const EXPLICIT_BIG = '1.2.840.10008.1.2.2';
  * code extensions): the caller falls back to the attributes it stored itself.
  */
 export function dicomJsonOf(bytes: Uint8Array, transferSyntaxUid: string, hasPart10Header: boolean): InstanceDicomJson {
+  return withinCap(datasetOf(readDict(bytes, transferSyntaxUid, hasPart10Header), ''));
+}
+
+/**
+ * The value a BulkDataURI's path (`7FE00010`, `0040A730.0.00420011`) names in the stored
+ * object, as its bytes (fragments of encapsulated data concatenated); undefined when the path
+ * names no binary value there.
+ */
+export function bulkValueOf(bytes: Uint8Array, transferSyntaxUid: string, hasPart10Header: boolean, path: string): Uint8Array | undefined {
+  const steps = path.toUpperCase().split('.');
+  let dict: DcmjsDict | undefined = readDict(bytes, transferSyntaxUid, hasPart10Header);
+  for (let i = 0; i < steps.length - 1 && dict; i += 2) {
+    const item: unknown = findElement(dict, steps[i])?.Value?.[Number(steps[i + 1])];
+    dict = typeof item === 'object' && item !== null && !(item instanceof ArrayBuffer) ? item as DcmjsDict : undefined;
+  }
+  const element = dict && findElement(dict, steps[steps.length - 1]);
+  const chunks = (element?.Value ?? []).filter(isBinary).map(bytesOf);
+  return chunks.length ? new Uint8Array(Buffer.concat(chunks)) : undefined;
+}
+
+const findElement = (dict: DcmjsDict, tag: string) => dict[tag] ?? dict[tag.toLowerCase()];
+
+/** Whether the bytes start with a Part 10 preamble and `DICM`. */
+export const hasPart10Preamble = (bytes: Uint8Array) => bytes.length >= 132 && Buffer.from(bytes.subarray(128, 132)).toString('latin1') === 'DICM';
+
+function readDict(bytes: Uint8Array, transferSyntaxUid: string, hasPart10Header: boolean): DcmjsDict {
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  let dict: DcmjsDict;
   try {
-    dict = hasPart10Header
+    return hasPart10Header
       ? DicomMessage.readFile(buffer, { ignoreErrors: false, noCopy: true, untilTag: null, includeUntilTagValue: false }).dict
       : DicomMessage._read(new ReadBufferStream(buffer, null, { noCopy: true }), bareSyntax(transferSyntaxUid),
         { ignoreErrors: false, untilTag: null, includeUntilTagValue: false, stopOnGreaterTag: false });
   } catch (error) {
     throw new DicomError(`dcmjs could not read the data set for its DICOM JSON: ${describeThrown(error)}`, 'DICOM_JSON_FAILED', { cause: error });
   }
-  return withinCap(datasetOf(dict, 'bulk'));
 }
 
 /** A bare data set's syntax as dcmjs reads it: encapsulated ones are explicit little endian. */
 function bareSyntax(transferSyntaxUid: string): string {
-  return transferSyntaxUid === IMPLICIT_LITTLE || transferSyntaxUid === EXPLICIT_BIG ? transferSyntaxUid : '1.2.840.10008.1.2.1';
+  return transferSyntaxUid === IMPLICIT_LITTLE || transferSyntaxUid === EXPLICIT_BIG ? transferSyntaxUid : EXPLICIT_LITTLE;
 }
 
+/** `path` locates an item's attributes for their BulkDataURI: `<tag>.<item>.` per enclosing sequence (empty at the top). */
 function datasetOf(dict: DcmjsDict, path: string): DicomJsonDataset {
   const dataset: DicomJsonDataset = {};
   for (const key of Object.keys(dict).sort()) {
     const tag = key.toUpperCase();
     // Group lengths are deprecated and meaningless once re-encoded (PS3.5 §7.2).
     if (tag.endsWith('0000')) continue;
-    dataset[tag] = attributeOf(dict[key], tag, `${path}/${tag}`);
+    dataset[tag] = attributeOf(dict[key], tag, `${path}${tag}`);
   }
   return dataset;
 }
@@ -93,19 +122,23 @@ function attributeOf(element: DcmjsElement, tag: string, path: string): DicomJso
   const vr = element.vr && element.vr.length === 2 ? element.vr : tag === PIXEL_DATA_TAG ? 'OB' : 'UN';
   const values = Array.isArray(element.Value) ? element.Value : element.Value === undefined ? [] : [element.Value];
   if (BINARY_VRS.has(vr) || tag === PIXEL_DATA_TAG) {
-    const chunks = values.filter((v): v is ArrayBuffer | ArrayBufferView => v instanceof ArrayBuffer || ArrayBuffer.isView(v));
+    const chunks = values.filter(isBinary);
     const size = chunks.reduce((n, c) => n + c.byteLength, 0);
     if (size === 0) return { vr };
-    if (size > BULK_DATA_INLINE_BYTES || tag === PIXEL_DATA_TAG) return { vr, BulkDataURI: path };
-    return { vr, InlineBinary: Buffer.concat(chunks.map((c) => (c instanceof ArrayBuffer ? new Uint8Array(c) : new Uint8Array(c.buffer, c.byteOffset, c.byteLength)))).toString('base64') };
+    if (size > BULK_DATA_INLINE_BYTES || tag === PIXEL_DATA_TAG) return { vr, BulkDataURI: `bulk/${path}` };
+    return { vr, InlineBinary: Buffer.concat(chunks.map(bytesOf)).toString('base64') };
   }
   if (vr === 'SQ') {
     const items = values.filter((v): v is DcmjsDict => typeof v === 'object' && v !== null);
-    return items.length ? { vr, Value: items.map((item, i) => datasetOf(item, `${path}/${i}`)) } : { vr };
+    return items.length ? { vr, Value: items.map((item, i) => datasetOf(item, `${path}.${i}.`)) } : { vr };
   }
   const converted = values.map((v) => valueOf(vr, v));
   return converted.some((v) => v !== null) ? { vr, Value: converted } : { vr };
 }
+
+/** dcmjs gives binary values as ArrayBuffers, or views of the input with `noCopy`. */
+const isBinary = (v: unknown): v is ArrayBuffer | ArrayBufferView => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+const bytesOf = (c: ArrayBuffer | ArrayBufferView) => (c instanceof ArrayBuffer ? new Uint8Array(c) : new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
 
 /** One value as DICOM JSON wants it (PS3.18 F.2.3): numbers for numeric VRs, AT as hex, PN as its groups; empty → null. */
 function valueOf(vr: string, value: unknown): unknown {
@@ -138,4 +171,39 @@ function withinCap(dataset: DicomJsonDataset): InstanceDicomJson {
     total -= size;
   }
   return { dataset, omitted: omitted.sort() };
+}
+
+/** A PS3.6 keyword's tag as DICOM JSON keys it (`PatientName` → `00100010`), from dcmjs's copy of the dictionary. */
+export function tagOfKeyword(keyword: string): string | undefined {
+  const entry = Object.hasOwn(DicomMetaDictionary.nameMap, keyword) ? DicomMetaDictionary.nameMap[keyword] : undefined;
+  const tag = entry?.tag.replace(/[^0-9A-Fa-f]/g, '').toUpperCase();
+  return tag && tag.length === 8 ? tag : undefined;
+}
+
+/**
+ * What the frames Lantern serves are (api/frame-answer.ts: decoded stored values,
+ * little-endian, interleaved), as pixel-module attributes that replace the stored ones in
+ * WADO-RS metadata, so that a client decoding `/frames` with the metadata sees the right image.
+ * The decoders (dicom/decode) turn JPEG baseline colour, and JPEG 2000 YBR_ICT/RCT, into RGB,
+ * uncompressed YBR_FULL_422 into YBR_FULL, planes into interleaved samples, and move the
+ * stored bits down to bit 0. The stored object itself is unchanged: its syntax is in
+ * Available Transfer Syntax UID (0008,3002), what instance retrieve sends.
+ */
+export function servedPixelModule(image: ImageAttributes, storedTransferSyntaxUid: string): DicomJsonDataset {
+  const colour = image.samplesPerPixel === 3;
+  const jpeg = storedTransferSyntaxUid === '1.2.840.10008.1.2.4.50' || storedTransferSyntaxUid === '1.2.840.10008.1.2.4.51';
+  const jpeg2000 = storedTransferSyntaxUid === '1.2.840.10008.1.2.4.90' || storedTransferSyntaxUid === '1.2.840.10008.1.2.4.91';
+  const pi = image.photometricInterpretation;
+  const served = colour && (jpeg || (jpeg2000 && pi.startsWith('YBR_'))) ? 'RGB'
+    : pi === 'YBR_FULL_422' && image.bitsAllocated === 8 && !jpeg ? 'YBR_FULL' : pi;
+  return {
+    '00020010': { vr: 'UI', Value: [EXPLICIT_LITTLE] },
+    '00083002': { vr: 'UI', Value: [storedTransferSyntaxUid] },
+    '00280004': { vr: 'CS', Value: [served] },
+    '00280100': { vr: 'US', Value: [image.bitsAllocated] },
+    '00280101': { vr: 'US', Value: [image.bitsStored] },
+    '00280102': { vr: 'US', Value: [image.bitsStored - 1] },
+    '00280103': { vr: 'US', Value: [image.pixelRepresentation] },
+    ...(colour && { '00280006': { vr: 'US', Value: [0] } }),
+  };
 }

@@ -204,3 +204,72 @@ export async function findInstances(db: Queryable, query: InstanceQuery & Includ
     '00280008': number('IS', row.image ? row.image.numberOfFrames : undefined),
   }, row.from_instance, keys));
 }
+
+/** One stored instance as WADO-RS metadata and retrieve need it. */
+export interface StoredDicomInstance {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+  sopClassUid: string;
+  transferSyntaxUid: string;
+  blobSha256: string;
+  image?: ImageAttributes;
+  /** Null for instances stored before migration 016, or that dcmjs could not read. */
+  dicomJson: DicomJsonDataset | null;
+  omitted: string[];
+}
+
+/** Which instances: of a study, of one of its series, or one of them. */
+export interface InstanceScope {
+  study: string;
+  series?: string;
+  instance?: string;
+}
+
+interface StoredRow {
+  study_instance_uid: string;
+  series_instance_uid: string;
+  sop_instance_uid: string;
+  sop_class_uid: string;
+  transfer_syntax_uid: string;
+  blob_sha256: string;
+  image: ImageAttributes | null;
+  dicom_json: DicomJsonDataset | null;
+  dicom_json_omitted: string[] | null;
+}
+
+/**
+ * One page of the instances in `scope` at `sites`, by SOP Instance UID after `after` (keyset:
+ * each page is an index range, so reading a 10,000-image study page by page costs the same per page).
+ * `withJson: false` leaves the DICOM JSON out (retrieve needs only where the bytes are).
+ */
+export async function storedInstances(db: Queryable, scope: InstanceScope, sites: SiteScope, page: { after: string; limit: number; withJson: boolean }): Promise<StoredDicomInstance[]> {
+  const { rows } = await db.query<StoredRow>(
+    `select i.study_instance_uid, i.series_instance_uid, i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.blob_sha256, i.image,
+            case when $7 then i.dicom_json end as dicom_json, i.dicom_json_omitted
+       from instances i join studies s on s.study_instance_uid = i.study_instance_uid
+      where i.study_instance_uid = $1 and ($2::text is null or i.series_instance_uid = $2) and ($3::text is null or i.sop_instance_uid = $3)
+        and ($4::text[] is null or s.site_id = any($4)) and i.sop_instance_uid > $5
+      order by i.sop_instance_uid limit $6`,
+    [scope.study, scope.series ?? null, scope.instance ?? null, sitesParam(sites), page.after, page.limit, page.withJson]);
+  return rows.map((r) => ({
+    studyInstanceUid: r.study_instance_uid, seriesInstanceUid: r.series_instance_uid, sopInstanceUid: r.sop_instance_uid, sopClassUid: r.sop_class_uid,
+    transferSyntaxUid: r.transfer_syntax_uid, blobSha256: r.blob_sha256, ...(r.image && { image: r.image }), dicomJson: r.dicom_json, omitted: r.dicom_json_omitted ?? [],
+  }));
+}
+
+/** Keeps the DICOM JSON computed for an instance that had none (stored before migration 016); a second writer changes nothing. */
+export async function keepDicomJson(db: Queryable, sopInstanceUid: string, json: { dataset: DicomJsonDataset; omitted: string[] }): Promise<void> {
+  await db.query('update instances set dicom_json = $2, dicom_json_omitted = $3 where sop_instance_uid = $1 and dicom_json is null',
+    [sopInstanceUid, JSON.stringify(json.dataset), json.omitted]);
+}
+
+/** The transfer syntaxes the instances in `scope` are stored in (at most a few per study): whether a retrieve asking for one can be met. */
+export async function storedTransferSyntaxes(db: Queryable, scope: InstanceScope, sites: SiteScope): Promise<string[]> {
+  const { rows } = await db.query<{ ts: string }>(
+    `select distinct i.transfer_syntax_uid as ts from instances i join studies s on s.study_instance_uid = i.study_instance_uid
+      where i.study_instance_uid = $1 and ($2::text is null or i.series_instance_uid = $2) and ($3::text is null or i.sop_instance_uid = $3)
+        and ($4::text[] is null or s.site_id = any($4)) limit 50`,
+    [scope.study, scope.series ?? null, scope.instance ?? null, sitesParam(sites)]);
+  return rows.map((r) => r.ts);
+}

@@ -17,3 +17,5 @@ create index studies_patient_name_lower on studies (lower(patient_name) text_pat
 -- A study's series (ModalitiesInStudy, counts, the series list) and a series' instances.
 create index series_study on series (study_instance_uid, modality);
 create index instances_series on instances (series_instance_uid, sop_instance_uid);
+-- WADO-RS metadata and retrieve of a study page through its instances by SOP Instance UID.
+create index instances_study_sop on instances (study_instance_uid, sop_instance_uid);

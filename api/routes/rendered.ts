@@ -1,0 +1,125 @@
+import { Hono, type Context } from 'hono';
+import sharp from 'sharp';
+import { z } from 'zod';
+import { dicomwebInstancePath } from '../../contract/dicomweb-query.ts';
+import type { DecodedFrame } from '../../dicom/decode/index.ts';
+import { displayWindow, toDisplayGrey, toModalityValues } from '../../dicom/pixels.ts';
+import type { InstanceRecord } from '../../store/types.ts';
+import { ACCESS } from '../access.ts';
+import type { ApiDeps } from '../deps.ts';
+import { acceptedRanges } from '../dicomweb-answer.ts';
+import { ApiError } from '../errors.ts';
+import { frameAnswers } from '../frame-answer.ts';
+import { auditStudyRead } from '../read-audit.ts';
+import { mount } from '../route.ts';
+
+/**
+ * WADO-RS rendered (PS3.18 §10.4.1.1.3): one frame as a consumer image for thumbnails and
+ * reports, JPEG by default or PNG by Accept. Grey frames go through the modality rescale and a
+ * linear VOI window — the `window=center,width[,linear]` asked for, else the object's own, else
+ * one over the 0.5–99.5th percentiles (dicom/pixels.ts, what the AI and the viewer also use) —
+ * to 8 bits, MONOCHROME1 inverted; 8-bit colour as it decodes. `viewport=width,height` scales
+ * it to fit inside that box (at most MAX_VIEWPORT each way). The pixel work is sharp's (its own
+ * threads); the windowing is one linear pass over the frame.
+ */
+
+const MAX_VIEWPORT = 4096;
+
+export const renderedQuery = z.object({
+  window: z.string().max(100).regex(/^-?[\d.]+,[\d.]+(,(linear|LINEAR))?$/, 'center,width[,linear] (only the linear VOI function is offered)').optional()
+    .meta({ description: 'VOI window: center,width[,linear], in modality units (after Rescale Slope/Intercept).' }),
+  viewport: z.string().max(40).regex(/^\d{1,4},\d{1,4}$/, 'width,height in pixels').optional()
+    .meta({ description: `Fit inside width,height (each 1–${MAX_VIEWPORT}); aspect kept.` }),
+  quality: z.string().regex(/^\d{1,3}$/, '1–100').optional().meta({ description: 'JPEG quality, 1–100 (default 90).' }),
+});
+type RenderedQuery = z.infer<typeof renderedQuery>;
+
+const RENDERED_RESPONSE = {
+  description: 'The frame as an 8-bit consumer image.',
+  media: { type: 'image/jpeg', schema: { type: 'string', contentMediaType: 'image/jpeg' } },
+};
+
+/** JPEG unless the client prefers PNG; 406 when it accepts neither. */
+function chosenType(c: Context): 'image/jpeg' | 'image/png' {
+  const ranges = acceptedRanges(c.req.header('accept'));
+  if (!ranges.length) return 'image/jpeg';
+  for (const { type } of ranges) {
+    if (type === 'image/png') return 'image/png';
+    if (type === 'image/jpeg' || type === 'image/*' || type === '*/*') return 'image/jpeg';
+  }
+  throw new ApiError(406, 'NOT_ACCEPTABLE', 'rendered frames are offered as image/jpeg or image/png');
+}
+
+/** The frame as 8-bit samples (1 grey or 3 colour) sharp can take as raw input. */
+function eightBit(frame: DecodedFrame, instance: InstanceRecord, query: RenderedQuery): { pixels: Uint8Array; channels: 1 | 3 } {
+  const image = instance.image!;
+  if (frame.samplesPerPixel === 3) {
+    if (frame.pixels.BYTES_PER_ELEMENT !== 1 || frame.photometricInterpretation !== 'RGB') {
+      throw new ApiError(406, 'NOT_ACCEPTABLE', `rendering ${frame.photometricInterpretation} at ${frame.pixels.BYTES_PER_ELEMENT * 8} bits is not offered; retrieve the frames instead`);
+    }
+    return { pixels: new Uint8Array(frame.pixels.buffer as ArrayBuffer, frame.pixels.byteOffset, frame.pixels.byteLength), channels: 3 };
+  }
+  const values = toModalityValues(frame, image);
+  const [center, width] = query.window ? query.window.split(',').map(Number) : [];
+  const window = query.window ? { center, width: Math.max(1, width) } : displayWindow(image, values);
+  const grey = toDisplayGrey(values, window, frame.photometricInterpretation);
+  const pixels = new Uint8Array(grey.length);
+  for (let i = 0; i < grey.length; i++) pixels[i] = Math.round(grey[i] * 255);
+  return { pixels, channels: 1 };
+}
+
+export function renderedRoutes(deps: ApiDeps) {
+  const app = new Hono();
+  const frames = frameAnswers(deps);
+
+  async function rendered(c: Context, instance: InstanceRecord, number: number, query: RenderedQuery): Promise<Response> {
+    const type = chosenType(c);
+    const frame = await frames.decoded(instance, number);
+    const { pixels, channels } = eightBit(frame, instance, query);
+    // Grey stays one channel (sharp would otherwise write three).
+    let picture = sharp(pixels, { raw: { width: frame.columns, height: frame.rows, channels } }).toColourspace(channels === 1 ? 'b-w' : 'srgb');
+    if (query.viewport) {
+      const [width, height] = query.viewport.split(',').map(Number);
+      if (width < 1 || height < 1 || width > MAX_VIEWPORT || height > MAX_VIEWPORT) {
+        throw new ApiError(422, 'VALIDATION_FAILED', `viewport must be 1–${MAX_VIEWPORT} each way`, [{ field: 'viewport', message: 'out of range' }]);
+      }
+      picture = picture.resize(width, height, { fit: 'inside' });
+    }
+    const quality = query.quality ? Math.min(100, Math.max(1, Number(query.quality))) : 90;
+    const bytes = await (type === 'image/png' ? picture.png() : picture.jpeg({ quality })).toBuffer();
+    return c.body(new Uint8Array(bytes), 200, { 'content-type': type, 'cache-control': 'private, max-age=3600' });
+  }
+
+  /** The instance at that path of the user's sites, as the frames route finds it. */
+  async function instanceAt(params: { study: string; series: string; instance: string }, sites: readonly string[]): Promise<InstanceRecord> {
+    const instance = await deps.store.getInstance(params.instance, sites);
+    if (instance.studyInstanceUid !== params.study || instance.seriesInstanceUid !== params.series) throw new ApiError(404, 'NOT_FOUND', 'no such instance in that study and series');
+    return instance;
+  }
+
+  const errors = {
+    404: 'NOT_FOUND (no such instance at the user\'s sites), NO_SUCH_FRAME (or an object without pixels).',
+    406: 'NOT_ACCEPTABLE: neither image/jpeg nor image/png is accepted, or the frame\'s colour encoding is not offered rendered.',
+    503: 'AUDIT_UNAVAILABLE: reads of patient data cannot be recorded at the moment.',
+  };
+  const path = '/dicomweb/studies/{study}/series/{series}/instances/{instance}';
+  mount(app, {
+    method: 'get', path: `${path}/rendered`, operationId: 'retrieveInstanceRendered', access: ACCESS.patientData, tag: 'dicomweb',
+    summary: 'WADO-RS rendered instance: its first frame as JPEG or PNG', params: dicomwebInstancePath, query: renderedQuery, responses: { 200: RENDERED_RESPONSE }, errors,
+  }, async (c, { params, query, auth }) => {
+    const instance = await instanceAt(params, auth.user.sites);
+    const answer = await rendered(c, instance, frames.frameNumber(instance, '1'), query);
+    auditStudyRead(deps, auth, params.study, 'frames');
+    return answer;
+  });
+  mount(app, {
+    method: 'get', path: `${path}/frames/{frame}/rendered`, operationId: 'retrieveFrameRendered', access: ACCESS.patientData, tag: 'dicomweb',
+    summary: 'WADO-RS rendered frame as JPEG or PNG', params: dicomwebInstancePath.extend({ frame: z.string().max(10) }), query: renderedQuery, responses: { 200: RENDERED_RESPONSE }, errors,
+  }, async (c, { params, query, auth }) => {
+    const instance = await instanceAt(params, auth.user.sites);
+    const answer = await rendered(c, instance, frames.frameNumber(instance, params.frame), query);
+    auditStudyRead(deps, auth, params.study, 'frames');
+    return answer;
+  });
+  return app;
+}
