@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decisionSrUid } from '../dicom/sr/ai-results-sr.ts';
 import { openDatabase } from '../store/db.ts';
 import { apiClient } from './support/api-client.ts';
 import { buildCr } from './support/dicom-builder.ts';
 import { files } from './support/shared-data.ts';
-import { startStack, type Stack } from './support/stack.ts';
+import { startStack, waitFor, type Stack } from './support/stack.ts';
 
 describe('a chest radiograph goes in; a prioritised, reviewed, audited AI finding comes out', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-e2e-'));
@@ -105,6 +106,10 @@ describe('a chest radiograph goes in; a prioritised, reviewed, audited AI findin
     expect(study.findings[0].review).toMatchObject({ decision: 'override', reasonCode: 'false-positive' });
     const [latest] = await api.audit(`?entityId=${finding.id}`);
     expect(latest).toMatchObject({ action: 'finding.override', actor: 'admin', payload: { reasonCode: 'false-positive', comment: 'old scarring' } });
+    // The decision's DICOM SR joins the study (pipeline/ai-results-sr.ts), audited as the clinician too.
+    const sr = decisionSrUid(saved.body.review!.id);
+    await waitFor(async () => ((await api.study(row.studyInstanceUid)).body.instances.some((i) => i.sopInstanceUid === sr) ? true : undefined), 'the decision SR');
+    expect((await api.audit(`?entityId=${sr}`)).map((a) => [a.action, a.actor])).toEqual([['instance.received', 'admin']]);
   });
 
   it('when input is not a usable image, then a specific 4xx comes back and nothing is stored', async () => {

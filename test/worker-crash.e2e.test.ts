@@ -83,6 +83,8 @@ describe('a worker killed mid-job', () => {
   it('when the same job is processed twice, then the second run changes nothing', async () => {
     const api = apiClient(stack.baseUrl, stack.token);
     const [row] = await api.worklist();
+    // Each model's AI results SR follows its findings on its own queue: counted once both are in.
+    await waitFor(async () => ((await api.study(row.studyInstanceUid)).body.instances.filter((i) => !i.image).length === 2 ? true : undefined), 'the two AI results SRs');
     const auditBefore = (await api.audit('?limit=1000')).length;
     // Re-running completed work: remove the finished job record and enqueue it again, as a redelivery would.
     const { Queue } = await import('bullmq');
@@ -96,6 +98,7 @@ describe('a worker killed mid-job', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const study = (await api.study(row.studyInstanceUid)).body;
     expect(study.findings).toHaveLength(2);
+    expect(study.instances).toHaveLength(3);
     expect((await api.audit('?limit=1000')).length).toBe(auditBefore);
   });
 });
