@@ -127,6 +127,18 @@ describe('DIMSE SCP: C-STORE through the ingest path', () => {
     expect(audited.rows.map((r) => r.actor)).toContain('ct-room');
   });
 
+  it('when a Comprehensive SR arrives by C-STORE, then it is stored as sent and queued for no model', async () => {
+    const report = withFreshUids(fs.readFileSync(path.join(sharedData, 'dicom/pydicom-testfiles/test_files/test-SR.dcm')), 8101);
+    const file = path.join(dir, 'report.dcm');
+    fs.writeFileSync(file, report);
+    const run = await dcmtk('storescu', ['-v', ...asModality, ...scp(), file]);
+    expect(run.output).toMatch(/Received Store Response \(Success\)/);
+    const { sopInstanceUid, dataSet } = splitPart10(report);
+    expect(Buffer.compare(Buffer.from(splitPart10((await storedFile(sopInstanceUid))!).dataSet), Buffer.from(dataSet))).toBe(0);
+    const { rows } = await api.store.db.query<{ pending_models: string[] }>('select pending_models from instances where sop_instance_uid = $1', [sopInstanceUid]);
+    expect(rows[0].pending_models).toEqual([]);
+  });
+
   it('when a hostile or inconsistent data set arrives, then it is answered with its failure status, nothing is stored and the SCP goes on', async () => {
     const mismatch = buildPart10('1.2.840.10008.1.2.1', '1.2.840.10008.5.1.4.1.1.2', '1.2.826.0.1.3680043.10.1.4242', [
       { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7' },

@@ -32,6 +32,7 @@ beforeAll(async () => {
     handlers: {
       authorize: async (peer) => (peer.callingAeTitle === 'MODALITY' && peer.address.endsWith('127.0.0.1') ? 'modality-user' : undefined),
       store: async (instance) => {
+        if (instance.sopInstanceUid.endsWith('.666')) throw new Error('the store is down');
         received.push(instance);
         return { status: STATUS.success };
       },
@@ -87,6 +88,21 @@ describe('bounded DIMSE SCP (dcmjs-dimse wrapped)', () => {
     expect(run.output).toMatch(/Received Store Response \(Refused: OutOfResources\)/);
     expect(received).toHaveLength(0);
     expect((await echo()).code).toBe(0);
+  });
+
+  it('when the handler throws, then the C-STORE is answered 0x0110 (processing failure) and the association goes on', async () => {
+    const failing = path.join(dir, 'failing.dcm');
+    fs.writeFileSync(failing, buildPart10('1.2.840.10008.1.2.1', '1.2.840.10008.5.1.4.1.1.7', '1.2.826.0.1.3680043.10.1.666', [
+      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7' },
+      { tag: 0x00080018, vr: 'UI', value: '1.2.826.0.1.3680043.10.1.666' },
+    ]));
+    received.length = 0;
+    const run = await dcmtk('storescu', ['-v', '--no-halt', '-aet', 'MODALITY', '-aec', 'LANTERN', '127.0.0.1', String(server.port), failing, explicitCt]);
+    const answers = run.output.split('\n').filter((line) => line.includes('Received Store Response'));
+    expect(answers).toHaveLength(2);
+    expect(answers[0]).toMatch(/0x0?110|ProcessingFailure/i);
+    expect(answers[1]).toMatch(/Success/);
+    expect(received).toHaveLength(1);
   });
 
   it('when a peer declares a 4 GiB PDU, then its connection is dropped at once and the SCP goes on answering', async () => {

@@ -244,14 +244,20 @@ export async function startDimseServer<Principal>(options: DimseServerOptions<Pr
       if (!capture || this.principal === undefined) return { status: STATUS.cannotUnderstand, comment: 'no data set received' };
       if (capture.overLimit) return { status: STATUS.outOfResources, comment: `data set of ${capture.bytes} bytes; at most ${options.maxObjectBytes}` };
       const sopClassUid = request.getAffectedSopClassUid();
-      if (capture.context.getAbstractSyntaxUid() !== sopClassUid) {
+      // A presentation context never proposed, or rejected, names no transfer syntax the bytes could be read in.
+      if (capture.context?.getResult() !== PresentationContextResult.Accept || capture.context.getAbstractSyntaxUid() !== sopClassUid) {
         return { status: STATUS.sopClassNotSupported, comment: 'SOP class differs from the presentation context' };
       }
       const transferSyntaxUid = capture.context.getAcceptedTransferSyntaxUid()!;
       const sopInstanceUid = request.getAffectedSopInstanceUid();
       const file = part10Of({ sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: this.peer.callingAeTitle }, capture.chunks);
       capture.chunks.length = 0;
-      return handlers.store({ file, dataSetBytes: capture.bytes, sopClassUid, sopInstanceUid, transferSyntaxUid, callingAeTitle: this.peer.callingAeTitle }, this.principal);
+      try {
+        return await handlers.store({ file, dataSetBytes: capture.bytes, sopClassUid, sopInstanceUid, transferSyntaxUid, callingAeTitle: this.peer.callingAeTitle }, this.principal);
+      } catch (error) {
+        logger.error({ err: error, callingAe: this.peer.callingAeTitle }, 'DIMSE C-STORE handler failed');
+        return { status: STATUS.processingFailure, comment: 'the object could not be stored now; retry later' };
+      }
     }
 
     override cFindRequest(request: CFindRequest, callback: (responses: InstanceType<typeof dimse.responses.CFindResponse>[]) => void) {
@@ -259,7 +265,10 @@ export async function startDimseServer<Principal>(options: DimseServerOptions<Pr
         const model = request.getAffectedSopClassUid() === SOP_CLASS.studyRootFind ? 'study' : 'patient';
         const syntax = this.association?.getAcceptedPresentationContextFromRequest(request)?.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian;
         const answer: FindAnswer = this.principal === undefined ? { matches: [], final: { status: STATUS.cannotUnderstand } }
-          : await handlers.find({ model, identifier: request.getDataset()?.getElements() ?? {} }, this.principal);
+          : await handlers.find({ model, identifier: request.getDataset()?.getElements() ?? {} }, this.principal).catch((error: unknown) => {
+            logger.error({ err: error, callingAe: this.peer.callingAeTitle }, 'DIMSE C-FIND handler failed');
+            return { matches: [], final: { status: STATUS.processingFailure, comment: 'the query could not be answered now; retry later' } };
+          });
         const responses = answer.matches.map((match) => {
           const response = dimse.responses.CFindResponse.fromRequest(request);
           response.setAffectedSopClassUid(request.getAffectedSopClassUid());
@@ -275,8 +284,8 @@ export async function startDimseServer<Principal>(options: DimseServerOptions<Pr
     }
 
     /**
-     * Runs one operation after the ones before it. A handler that throws answers 0x0110 (processing
-     * failure) and the association goes on; a peer that piles up operations is dropped.
+     * Runs one operation after the ones before it (each answers even when its handler throws:
+     * 0x0110, processing failure); a peer that piles up operations is dropped.
      */
     serially(operation: () => Promise<void>) {
       this.pending = 0;
