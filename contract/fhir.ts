@@ -63,6 +63,14 @@ export const diagnosticReportSearch = z.object({
   subject: referenceTo('Patient').optional(),
 }).strict();
 
+export const observationSearch = z.object({
+  ...common, ...paging,
+  patient: referenceTo('Patient').optional(),
+  subject: referenceTo('Patient').optional(),
+  /** The ImagingStudy the findings were made on. */
+  'derived-from': referenceTo('ImagingStudy').optional(),
+}).strict();
+
 export const riskAssessmentSearch = z.object({ ...common, ...paging, _id: fhirId.optional() }).strict();
 
 export const auditEventSearch = z.object({

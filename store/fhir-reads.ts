@@ -124,6 +124,20 @@ export const fhirReads = {
     return { total, studies: rows.map((r) => ({ studyInstanceUid: r.study_instance_uid, patientFhirId: optional(r.patient_fhir_id) })) };
   },
 
+  /** A page of AI findings, newest first, with the total matching: what an Observation search lists. */
+  async fhirFindings({ db }: StoreContext, filter: Omit<StudyFilter, 'accessionNumber' | 'withFindings'>, page: Paging): Promise<{ total: number; findings: (StudyRef & { findingId: string })[] }> {
+    const where = `($1::text[] is null or s.site_id = any($1)) and ($2::text is null or s.study_instance_uid = $2)
+      and ($3::text is null or (s.patient_id is not null and s.patient_id <> '' and ${PATIENT_ID_SQL} = $3))`;
+    const params = [sitesParam(filter.scope), filter.studyInstanceUid ?? null, filter.patientFhirId ?? null];
+    const { rows } = await db.query<{ id: string; study_instance_uid: string; patient_fhir_id: string | null; total: string }>(
+      `select f.id, s.study_instance_uid, case when s.patient_id <> '' then ${PATIENT_ID_SQL} end as patient_fhir_id, count(*) over () as total
+         from findings f join studies s on s.study_instance_uid = f.study_instance_uid
+        where ${where} order by f.created_at desc, f.id limit $4 offset $5`, [...params, page.count, page.offset]);
+    const total = rows.length ? Number(rows[0].total)
+      : await count(db, `select count(*) as n from findings f join studies s on s.study_instance_uid = f.study_instance_uid where ${where}`, params);
+    return { total, findings: rows.map((r) => ({ findingId: r.id, studyInstanceUid: r.study_instance_uid, patientFhirId: optional(r.patient_fhir_id) })) };
+  },
+
   /** A study's series with their counts, and its first `limit` instances in the order received, with their SOP classes. */
   async imagingStudyParts({ db }: StoreContext, studyInstanceUid: string, limit: number): Promise<{ series: ImagingSeries[]; instances: ImagingInstance[] }> {
     const series = await db.query<{ series_instance_uid: string; series_number: number | null; modality: string | null; body_part: string | null; instances: number }>(

@@ -78,7 +78,7 @@ describe('FHIR R4: studies, AI results, risk and audit as FHIR resources', () =>
       const answer = await fhir(`/fhir/${resource.type}`, admin);
       expect({ type: resource.type, status: answer.status, resourceType: answer.body.resourceType }).toEqual({ type: resource.type, status: 200, resourceType: 'Bundle' });
       for (const param of (resource.searchParam ?? []) as Json[]) {
-        const value = { number: '1', token: 'x', reference: 'Patient/x' }[param.type as string]!;
+        const value = { number: '1', token: 'x', reference: 'x' }[param.type as string]!;
         const searched = await fhir(`/fhir/${resource.type}?${param.name}=${encodeURIComponent(value)}`, admin);
         expect({ search: `${resource.type}?${param.name}`, status: searched.status }).toEqual({ search: `${resource.type}?${param.name}`, status: 200 });
       }
@@ -165,6 +165,11 @@ describe('FHIR R4: studies, AI results, risk and audit as FHIR resources', () =>
     });
     expect(report.conclusion).toMatch(/AI-assisted/);
     expect(report.result.map((r: Json) => r.reference).sort()).toEqual(detail.findings.map((f) => `Observation/${f.id}`).sort());
+
+    const searched = await fhir(`/fhir/Observation?derived-from=ImagingStudy/${study.studyInstanceUid}`, reader.token);
+    expect(searched.body.entry.map((e: Json) => e.resource.id).sort()).toEqual(detail.findings.map((f) => f.id).sort());
+    const byPatient = await fhir(`/fhir/Observation?${new URLSearchParams({ patient: report.subject.reference })}`, reader.token);
+    expect(byPatient.body.entry.map((e: Json) => e.resource.id)).toEqual(expect.arrayContaining(detail.findings.map((f) => f.id)));
 
     for (const finding of detail.findings) {
       const { body: observation } = await fhir(`/fhir/Observation/${finding.id}`, reader.token);

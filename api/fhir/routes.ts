@@ -1,9 +1,10 @@
 import { Hono, type Context } from 'hono';
 import {
-  auditEventSearch, diagnosticReportSearch, fhirReadParams, fhirReadQuery, imagingStudySearch, patientSearch, riskAssessmentSearch, type FhirToken,
+  auditEventSearch, diagnosticReportSearch, fhirReadParams, fhirReadQuery, imagingStudySearch, observationSearch, patientSearch, riskAssessmentSearch, type FhirToken,
 } from '../../contract/fhir.ts';
 import { isRiskModel, isScoreModel } from '../../inference/registry.ts';
 import type { StudyFilter } from '../../store/fhir-reads.ts';
+import type { StudyDetail } from '../../store/types.ts';
 import { NotFoundError } from '../../store/store.ts';
 import { ACCESS } from '../access.ts';
 import type { Authenticated } from '../auth.ts';
@@ -139,6 +140,24 @@ export function fhirRoutes(deps: ApiDeps) {
     params: fhirReadParams, query: fhirReadQuery, answers: 'The DiagnosticReport.', errors: { 404: 'no such study at the user\'s sites, or no model has read it.' },
   }, (c, { params, auth }) => readStudy(auth, params.id, 'DiagnosticReport'));
 
+  mountFhir(app, {
+    path: '/fhir/Observation', operationId: 'fhirSearchObservation', access: ACCESS.patientData, summary: 'Search AI findings (by patient, or by the ImagingStudy they were made on), newest first',
+    description: 'Lists the AI findings; the clinicians\' decisions on them are in each DiagnosticReport\'s result.', query: observationSearch, answers: 'A searchset Bundle of Observation.',
+  }, async (c, { query, auth }) => {
+    const page = { count: query._count, offset: query._offset };
+    const found = await deps.store.fhirFindings({ scope: auth.user.sites, studyInstanceUid: query['derived-from'], patientFhirId: query.patient ?? query.subject }, page);
+    const details = new Map<string, StudyDetail>();
+    const resources: Resource[] = [];
+    for (const ref of found.findings) {
+      if (!details.has(ref.studyInstanceUid)) {
+        details.set(ref.studyInstanceUid, await deps.store.getStudy(ref.studyInstanceUid, auth.user.sites));
+        auditStudyRead(deps, auth, ref.studyInstanceUid, 'view');
+      }
+      const detail = details.get(ref.studyInstanceUid)!;
+      resources.push(findingObservation(detail.findings.find((f) => f.id === ref.findingId)!, ref.patientFhirId, detail.study, deviceLink));
+    }
+    return searchBundle(c, { total: found.total, resources, ...offsetLinks(page.offset, page.count, found.total) });
+  });
   mountFhir(app, {
     path: '/fhir/Observation/{id}', operationId: 'fhirReadObservation', access: ACCESS.patientData, summary: 'An AI finding, or (id review-<n>) a clinician\'s decision on one',
     params: fhirReadParams, query: fhirReadQuery, answers: 'The Observation.', errors: { 404: 'no such finding or decision at the user\'s sites.' },
