@@ -215,6 +215,9 @@ describe('CDS Hooks 2.0', () => {
       expect(study.indicator).toBe('warning');
       expect(study.detail).toMatch(/Pneumonia: \*\*not applicable\*\* — declined in this test \(model `pneumonia-cxr`/);
       expect(study.links).toEqual([{ label: 'Open the study in Lantern', url: `${api.url}/#/study/${flaggedStudy}`, type: 'absolute' }]);
+      await api.store.flushReadAudits();
+      const viewed = await api.store.listAudit({ limit: 20, action: 'study.viewed', entityId: flaggedStudy });
+      expect(viewed.map((r) => r.actor)).toContain('ehr-client');
     });
 
     it('then the cards are audited under the EHR\'s Lantern account, with its JWT claims and the EHR\'s user as a claim, never as the actor', async () => {
