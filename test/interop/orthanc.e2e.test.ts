@@ -1,0 +1,162 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseDicom } from 'dicom-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApi, type TestApi } from '../support/api-role.ts';
+import { withFreshUids } from '../support/dicom-builder.ts';
+import { startOrthanc, type Orthanc } from '../support/orthanc.ts';
+import { files, sharedData } from '../support/shared-data.ts';
+
+/**
+ * A hospital's PACS and Lantern on one network: a real Orthanc (Debian's 1.10, with its
+ * DICOMweb plugin 1.7) that knows Lantern as the DICOMweb server `lantern` with a bearer token
+ * and as the modality `lantern` (Lantern's SCP, which maps Orthanc's AE title ORTHANC to a
+ * user: nobody is anonymous), as a deployment would configure it. Every step is Orthanc's own
+ * REST call; what Orthanc reports and what Lantern then holds are both checked. One Orthanc
+ * and one Lantern for the file. dcmtk's echoscu, storescu and findscu are tested beside the
+ * SCP (api/dimse/scp.test.ts); Lantern's SR reaching Orthanc in test/ai-results-sr.e2e.test.ts.
+ */
+
+/** A real Comprehensive SR (pydicom's test file), to travel in a study beside an image. */
+const srFile = path.join(sharedData, 'dicom/pydicom-testfiles/test_files/test-SR.dcm');
+
+const tag = (bytes: Uint8Array, t: string) => parseDicom(bytes).string(t)!;
+
+/** The Pixel Data element's value (every fragment when encapsulated), as stored. */
+function pixelData(bytes: Uint8Array): Uint8Array {
+  const element = parseDicom(bytes).elements.x7fe00010;
+  if (!element) throw new Error('no Pixel Data');
+  const start = element.dataOffset;
+  const end = element.length === 0xffffffff || element.length === undefined
+    ? (element.fragments!.at(-1)!.position + element.fragments!.at(-1)!.length)
+    : start + element.length;
+  return bytes.subarray(start, end);
+}
+
+/**
+ * The SR as an instance of `study` (its patient's ID and name, new series and instance UIDs),
+ * rewritten by dcmtk's dcmodify as a modality's tools would.
+ */
+function srInStudy(dir: string, study: { uid: string; patientId: string; patientName: string }): Uint8Array {
+  const file = path.join(dir, `sr-${study.uid}.dcm`);
+  fs.copyFileSync(srFile, file);
+  execFileSync('dcmodify', ['-nb', '-gse', '-gin', '-m', `(0020,000d)=${study.uid}`, '-i', `(0010,0020)=${study.patientId}`, '-m', `(0010,0010)=${study.patientName}`, file]);
+  return fs.readFileSync(file);
+}
+
+let api: TestApi;
+let orthanc: Orthanc;
+let dir: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-interop-'));
+  orthanc = await startOrthanc({ aet: 'ORTHANC' });
+  api = await startTestApi({
+    dimse: { host: '127.0.0.1', port: 0, aeTitle: 'LANTERN', peers: [{ aeTitle: 'ORTHANC', username: 'tester' }], maxPduLength: 65536, maxAssociations: 4, idleTimeoutSeconds: 60 },
+  });
+  await orthanc.knowLantern({
+    dicomweb: { url: `${api.url}/dicomweb/`, token: api.token },
+    scp: { aet: api.dimse!.aeTitle, host: api.dimse!.host, port: api.dimse!.port },
+  });
+});
+
+afterAll(async () => {
+  await api?.stop();
+  await orthanc?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Orthanc ↔ Lantern over DICOMweb', () => {
+  it('when Orthanc pushes a study holding a chest film and an SR (STOW-RS), then its job ends Success with both instances and Lantern lists both', async () => {
+    const image = withFreshUids(fs.readFileSync(files.chestJ2k), 11);
+    const study = { uid: tag(image, 'x0020000d'), patientId: tag(image, 'x00100020'), patientName: tag(image, 'x00100010') };
+    const sr = srInStudy(dir, study);
+    const stored = [await orthanc.upload(image), await orthanc.upload(sr)];
+    expect(stored[1].ParentStudy, 'Orthanc files the SR in the image\'s study').toBe(stored[0].ParentStudy);
+
+    const { ID } = await orthanc.rest<{ ID: string }>('POST', '/dicom-web/servers/lantern/stow', { Resources: [stored[0].ParentStudy], Synchronous: false });
+    const job = await orthanc.job(ID);
+    expect(job.State, JSON.stringify(job)).toBe('Success');
+    expect(job.Content.InstancesCount).toBe('2');
+
+    const { status, body } = await api.client.study(study.uid);
+    expect(status).toBe(200);
+    expect(body.instances.map((i) => i.sopInstanceUid).sort()).toEqual([tag(image, 'x00080018'), tag(sr, 'x00080018')].sort());
+  });
+
+  it('when Orthanc queries Lantern (QIDO-RS studies, series, instances), then it finds the study, its series and its instance with their UIDs', async () => {
+    const { studyInstanceUid, sopInstanceUid } = await api.addStudy(files.chestJ2k);
+    // Orthanc's /qido hands back each answer's attributes by tag, with its own dictionary's name and the value as text.
+    type Answer = Record<string, { Name: string; Value?: string }>;
+    const qido = (uri: string, args: Record<string, string> = {}) =>
+      orthanc.rest<Answer[]>('POST', '/dicom-web/servers/lantern/qido', { Uri: uri, Arguments: args });
+
+    const studies = await qido('/studies', { StudyInstanceUID: studyInstanceUid });
+    expect(studies.map((s) => s['0020000D'].Value)).toEqual([studyInstanceUid]);
+    expect(studies[0]['00080061'].Value, 'ModalitiesInStudy').toBe('CR');
+    expect(studies[0]['00100010'].Value, 'PatientName').toBe('CompressedSamples^RG1');
+
+    const series = await qido(`/studies/${studyInstanceUid}/series`);
+    expect(series).toHaveLength(1);
+    expect(series[0]['00080060'].Value).toBe('CR');
+    const seriesUid = series[0]['0020000E'].Value!;
+
+    const instances = await qido(`/studies/${studyInstanceUid}/series/${seriesUid}/instances`);
+    expect(instances.map((i) => i['00080018'].Value)).toEqual([sopInstanceUid]);
+    expect(instances[0]['00080016'].Value, 'SOP Class: CR').toBe('1.2.840.10008.5.1.4.1.1.1');
+  });
+
+  it('when Orthanc retrieves a study from Lantern (WADO-RS), then the instance appears in Orthanc with its SOP Instance UID and byte-identical pixel data', async () => {
+    // A study Lantern holds and Orthanc does not (fresh UIDs; the pixel data is the file's, byte for byte).
+    const { studyInstanceUid: studyUid, sopInstanceUid: sopUid } = await api.addStudy(files.crJ2k1760);
+
+    await orthanc.rest('POST', '/dicom-web/servers/lantern/retrieve', { Resources: [{ Study: studyUid }] });
+    const found = await orthanc.rest<{ ID: string; Type: string }[]>('POST', '/tools/lookup', new TextEncoder().encode(sopUid));
+    const instance = found.find((f) => f.Type === 'Instance');
+    expect(instance, `Orthanc holds instance ${sopUid}`).toBeDefined();
+    const received = await orthanc.raw(`/instances/${instance!.ID}/file`);
+    expect(tag(received, 'x00080018')).toBe(sopUid);
+    expect(Buffer.from(pixelData(received)).equals(Buffer.from(pixelData(fs.readFileSync(files.crJ2k1760)))), 'pixel data byte-identical').toBe(true);
+  });
+});
+
+describe('Orthanc → Lantern over DIMSE', () => {
+  it('when Orthanc echoes Lantern (C-ECHO), then the association is accepted and answered', async () => {
+    await expect(orthanc.rest('POST', '/modalities/lantern/echo', {})).resolves.toEqual({});
+  });
+
+  it('when Orthanc sends a chest film to Lantern (C-STORE), then Lantern lists it in its study with the same UIDs', async () => {
+    const image = withFreshUids(fs.readFileSync(files.chestJ2k), 21);
+    const { ID } = await orthanc.upload(image);
+    const sent = await orthanc.rest<{ FailedInstancesCount: number; InstancesCount: number }>('POST', '/modalities/lantern/store', { Resources: [ID], Synchronous: true });
+    expect(sent).toMatchObject({ FailedInstancesCount: 0, InstancesCount: 1 });
+
+    const studyUid = tag(image, 'x0020000d');
+    const { status, body } = await api.client.study(studyUid);
+    expect(status).toBe(200);
+    expect(body.instances.map((i) => i.sopInstanceUid)).toEqual([tag(image, 'x00080018')]);
+  });
+
+  it('when Orthanc looks for a patient\'s studies on Lantern (C-FIND, study level), then it finds the study Lantern holds', async () => {
+    const { studyInstanceUid } = await api.addStudy(files.chestJ2k);
+    const query = await orthanc.rest<{ ID: string }>('POST', '/modalities/lantern/query', { Level: 'Study', Query: { PatientID: '9RG1', StudyInstanceUID: studyInstanceUid } });
+    const answers = await orthanc.rest<Record<string, string>[]>('GET', `/queries/${query.ID}/answers?expand&simplify`);
+    expect(answers.map((a) => a.StudyInstanceUID)).toEqual([studyInstanceUid]);
+  });
+
+  it('when an AE title Lantern does not know calls, then the association is rejected and nothing is stored', async () => {
+    const stranger = await startOrthanc({ aet: 'STRANGER' });
+    try {
+      await stranger.knowLantern({ scp: { aet: api.dimse!.aeTitle, host: api.dimse!.host, port: api.dimse!.port } });
+      await expect(stranger.rest('POST', '/modalities/lantern/echo', {})).rejects.toThrow(/DUL Association Rejected/);
+      const image = withFreshUids(fs.readFileSync(files.chestJ2k), 22);
+      const { ID } = await stranger.upload(image);
+      await expect(stranger.rest('POST', '/modalities/lantern/store', { Resources: [ID], Synchronous: true })).rejects.toThrow(/DUL Association Rejected/);
+      expect((await api.client.study(tag(image, 'x0020000d'))).status).toBe(404);
+    } finally {
+      await stranger.stop();
+    }
+  });
+});
