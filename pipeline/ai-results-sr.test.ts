@@ -9,6 +9,7 @@
  * retried and holds nothing else up.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -172,6 +173,27 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     } finally {
       await peer.stop();
     }
+  });
+
+  it('when the archive takes the connection but never answers, then stopping does not wait for the push: the job is left for the next start', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((socket) => { sockets.push(socket); });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    const hanging = createAiResultsSr({ redisUrl: redis.url, prefix: `${prefix}-silent`, store, blobs, push: resultsPush({ kind: 'dicomweb', url: `http://127.0.0.1:${port}/dicom-web` }) });
+    try {
+      await hanging.afterFindings(meta.sopInstanceUid, `${model.id}@${model.version}`);
+      await waitFor(async () => (sockets.length > 0 ? true : undefined), 'the push to reach the silent archive');
+      expect((await hanging.queue.getJobs(['active'])).map((j) => j.data.kind)).toEqual(['push']);
+      // The push would wait 30 s for an answer; the stop's grace is 200 ms (and this test's own limit 5 s).
+      await hanging.stop(200);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      silent.close();
+    }
+    const queue = new Queue(AI_RESULTS_SR_QUEUE, { connection: { url: redis.url }, prefix: `${prefix}-silent` });
+    expect((await queue.getJobs(['active', 'wait', 'delayed', 'failed'])).map((j) => j.data.kind)).toContain('push');
+    await queue.close();
   });
 
   it('when the destination is unreachable, then the push is retried and the SR is stored all the same', async () => {

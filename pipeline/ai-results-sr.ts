@@ -140,10 +140,21 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
       }
       return ids.length;
     },
-    async stop() {
-      await worker.close();
+    /**
+     * Lets the job in hand finish for up to `graceMs` (a push may wait 30 s on a slow archive), then
+     * drops the connection under it: its lock lapses and the next start runs it again, to the same
+     * effect. (BullMQ's `close(true)` after a `close()` only returns the first, which waits for the job.)
+     */
+    async stop(graceMs = 5_000) {
+      const closed = worker.close();
+      const late = await Promise.race([closed.then(() => false), new Promise<boolean>((resolve) => setTimeout(resolve, graceMs, true).unref())]);
       await queue.close();
-      await connection.quit();
+      if (late) {
+        closed.catch(() => undefined);
+        connection.disconnect();
+      } else {
+        await connection.quit();
+      }
     },
   };
 }
