@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { buildCr, buildPart10 } from '../test/support/dicom-builder.ts';
 import { files } from '../test/support/shared-data.ts';
 import { DICOM_JSON_MAX_CHARS, dicomJsonOf } from './dicom-json.ts';
+import { DEFAULT_DICOM_LIMITS } from './limits.ts';
+import { createOffThreadParser } from './parse-off-thread/index.ts';
 import { parseDicom } from './parse.ts';
 
 const jsonOf = (bytes: Uint8Array) => {
@@ -71,5 +73,15 @@ describe('DICOM JSON of an instance (PS3.18 F.2)', () => {
     const bytes = buildCr('1.2.826.0.1.3680043.10.1.98', '1.2.840.10008.1.2.1',
       { rows: 2, columns: 2, bitsAllocated: 8, bitsStored: 8, pixelRepresentation: 0, photometricInterpretation: 'MONOCHROME2' }, new Uint8Array(4));
     expect(jsonOf(bytes).dataset['7FE00010']).toEqual({ vr: 'OB', BulkDataURI: 'bulk/7FE00010' });
+  });
+
+  it('when an upload is parsed off the event loop, then its DICOM JSON is read there too and comes back with the parse', async () => {
+    const parser = createOffThreadParser({ limits: DEFAULT_DICOM_LIMITS });
+    try {
+      const parsed = await parser.parse(read(files.ct));
+      expect(parsed.dicomJson?.dataset).toEqual(jsonOf(read(files.ct)).dataset);
+    } finally {
+      await parser.close();
+    }
   });
 });

@@ -67,6 +67,16 @@ export function dicomJsonOf(bytes: Uint8Array, transferSyntaxUid: string, hasPar
   return withinCap(datasetOf(readDict(bytes, transferSyntaxUid, hasPart10Header), ''));
 }
 
+/** The DICOM JSON, or null when dcmjs cannot read what Lantern's parser accepted (DICOM_JSON_FAILED): the caller stores the object without it. */
+export function readableDicomJson(bytes: Uint8Array, transferSyntaxUid: string, hasPart10Header: boolean): InstanceDicomJson | null {
+  try {
+    return dicomJsonOf(bytes, transferSyntaxUid, hasPart10Header);
+  } catch (error) {
+    if (error instanceof DicomError) return null;
+    throw error;
+  }
+}
+
 /**
  * The value a BulkDataURI's path (`7FE00010`, `0040A730.0.00420011`) names in the stored
  * object, as its bytes (fragments of encapsulated data concatenated); undefined when the path

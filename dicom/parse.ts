@@ -5,6 +5,7 @@ import { textDecoderFor } from './charset.ts';
 import { DicomError, describeThrown, InvalidDicomError } from './errors.ts';
 import { DEFAULT_DICOM_LIMITS, overLimit, RATIO_FLOOR_BYTES, type DicomLimits } from './limits.ts';
 import { scanDicom } from './scan.ts';
+import type { InstanceDicomJson } from './dicom-json.ts';
 
 /**
  * Bytes to one instance Lantern will store: the container (preamble or none, byte order,
@@ -22,8 +23,13 @@ export interface DicomInstance {
   meta: InstanceMeta;
 }
 
-/** What ingest needs of a parsed instance (the data set stays where it was parsed). */
-export type ParsedInstance = Pick<DicomInstance, 'bytes' | 'transferSyntaxUid' | 'hasPart10Header' | 'meta'>;
+/**
+ * What ingest needs of a parsed instance (the data set stays where it was parsed). The
+ * off-thread parser also reads its DICOM JSON there (dicom/dicom-json.ts), so that no upload's
+ * attributes are walked on the API's event loop: null when dcmjs could not read them, absent
+ * when the parse did not try (in-process parses).
+ */
+export type ParsedInstance = Pick<DicomInstance, 'bytes' | 'transferSyntaxUid' | 'hasPart10Header' | 'meta'> & { dicomJson?: InstanceDicomJson | null };
 
 export const TS = {
   implicitLittle: '1.2.840.10008.1.2',

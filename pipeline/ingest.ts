@@ -1,7 +1,7 @@
 import { DicomError } from '../dicom/errors.ts';
 import { parseDicom, type ParsedInstance } from '../dicom/parse.ts';
 import { requireValidUids } from '../dicom/uid.ts';
-import { dicomJsonOf, type InstanceDicomJson } from '../dicom/dicom-json.ts';
+import { readableDicomJson } from '../dicom/dicom-json.ts';
 import { logger, uidHash } from '../log.ts';
 import type { ModelRegistry } from '../inference/registry.ts';
 import { REQUEST_REDIS_WAIT_MS, type ReadAssistQueue } from '../queue/enqueue.ts';
@@ -90,7 +90,9 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   const aiWithheld = image ? await deps.store.consentWithheld(uploader.siteId, meta.patientId, 'ai-processing') : undefined;
   const models = aiWithheld || !image ? [] : deps.registry.forModality(meta.modality).map((m) => m.key);
   const blobSha256 = await deps.blobs.put(bytes);
-  const dicomJson = readDicomJson(bytes, instance);
+  // The off-thread parser has read it already; an in-process parse (tests, the CLI's checks) reads it here.
+  const readThere = 'dicomJson' in instance ? instance.dicomJson : undefined;
+  const dicomJson = (readThere === undefined ? readableDicomJson(bytes, instance.transferSyntaxUid, instance.hasPart10Header) : readThere) ?? undefined;
   const recorded = deps.instanceWrites.track(meta.sopInstanceUid, deps.store.recordInstance({
     study: {
       studyInstanceUid: meta.studyInstanceUid,
@@ -137,18 +139,4 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   }
   logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, aiWithheld }, 'instance ingested');
   return { studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, sopClassUid: meta.sopClassUid, status };
-}
-
-/**
- * The instance's DICOM JSON for QIDO/WADO (dicom/dicom-json.ts), or nothing when dcmjs cannot
- * read what Lantern's parser accepted: the upload is not refused for it, and the metadata
- * routes fall back to the attributes the row holds.
- */
-function readDicomJson(bytes: Uint8Array, instance: ParsedInstance): InstanceDicomJson | undefined {
-  try {
-    return dicomJsonOf(bytes, instance.transferSyntaxUid, instance.hasPart10Header);
-  } catch (error) {
-    logger.warn({ instance: uidHash(instance.meta.sopInstanceUid), error: error instanceof Error ? error.message : String(error) }, 'no DICOM JSON kept for the instance');
-    return undefined;
-  }
 }
