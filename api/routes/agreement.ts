@@ -25,7 +25,7 @@ export function agreementRoutes(deps: ApiDeps) {
   async function groups(q: z.output<typeof agreementQuery>) {
     if (q.from && q.to && q.from >= q.to) throw new ApiError(422, 'VALIDATION_FAILED', 'the request is invalid', [{ field: 'to', message: '`to` must be after `from`' }]);
     const rows = await deps.store.agreement({ from: q.from, to: q.to, modelId: q.model });
-    return { generatedAt: new Date().toISOString(), groups: rows.map((row) => present(row, nameZh({ id: row.modelId, version: row.modelVersion }, row.label))) };
+    return { generatedAt: new Date().toISOString(), groups: rows.map((row) => present(row, row.source === 'cds-hooks' ? cdsDisplayZh(row.label) : nameZh({ id: row.modelId, version: row.modelVersion }, row.label))) };
   }
 
   const about = 'Findings created in [from, to) (ISO dates or date-times), one model id or all; each finding\'s latest review is its decision.';
@@ -53,6 +53,10 @@ export function agreementRoutes(deps: ApiDeps) {
 }
 
 const rate = (k: number, n: number) => (n > 0 ? k / n : null);
+
+/** A CDS Hooks group's name in Chinese, from its label `cds:<kind>` (the English one comes with the row). */
+const CDS_KIND_ZH: Record<string, string> = { score: '评分', risk: '风险', triage: '分诊', imaging: '影像 AI' };
+const cdsDisplayZh = (label: string) => `CDS Hooks ${CDS_KIND_ZH[label.slice('cds:'.length)] ?? label}卡片`;
 
 /** Readers' reasons, then those only a CDS Hooks card offers, then a card dismissed without one. */
 const OVERRIDE_REASONS: readonly { code: string; display: string; displayZh: string }[] = [

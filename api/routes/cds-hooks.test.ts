@@ -1,4 +1,8 @@
 /**
+ * One file past 300 lines on purpose: discovery, both services, the JWT rules and feedback share
+ * one API role (PGlite and a redis-server: seconds and a gigabyte to start), one EHR key pair and
+ * one patient whose cards the feedback and the agreement checks act on.
+ *
  * CDS Hooks 2.0 against the API role over real HTTP: an EHR (this test) signs each call with its
  * own ES384 key pair (jose), as CDS Hooks "Trusting CDS Clients" says, and sends a patient's chart
  * as FHIR R4 prefetch (LOINC codes, UCUM units). Every answer is checked with the schemas written
@@ -433,7 +437,7 @@ describe('CDS Hooks 2.0', () => {
     it('then the agreement dashboard counts the cards as source cds-hooks, beside readers\' decisions and never mixed with them', async () => {
       const { body } = await api.client.json<{ groups: AgreementGroup[] }>('/v1/agreement');
       const group = (model: string) => body.groups.find((g) => g.source === 'cds-hooks' && g.modelId === model)!;
-      expect(group('news2')).toMatchObject({ label: 'cds:score', decided: 1, accepted: 1, overridden: 0 });
+      expect(group('news2')).toMatchObject({ label: 'cds:score', display: 'CDS Hooks score card', displayZh: 'CDS Hooks 评分卡片', decided: 1, accepted: 1, overridden: 0 });
       expect(group('news2').findings).toBeGreaterThanOrEqual(2);
       expect(group('triage-policy')).toMatchObject({ label: 'cds:triage', decided: 1, accepted: 0, overridden: 1,
         overrideReasons: [{ code: 'clinical-context', display: 'Clinical context changes the reading', count: 1, share: 1, cumulativeShare: 1 }] });
