@@ -5,7 +5,8 @@
  * model's findings come back as a preliminary SR in the study — the probability the model
  * gave, its weights' hash, present or absent as its operating point says, or not applicable
  * with the reason — and the same bytes reach Orthanc. A clinician's review through the API
- * becomes a verified SR naming the preliminary one. Every SR passes dsrdump and dciodvfy.
+ * becomes a verified SR naming the preliminary one. Every SR passes dsrdump and dciodvfy; QIDO-RS
+ * lists their series and WADO-RS describes them.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -85,6 +86,21 @@ describe('AI results as DICOM SR from a real model run, in the study and at the 
       }
     }
     expect((await api.study(studyUid)).body.study.priority).toBe(priority);
+
+    // QIDO-RS lists the AI results series; WADO-RS describes each SR from its stored bytes.
+    const dicomweb = (route: string) => fetch(new URL(route, stack.baseUrl), { headers: { ...stack.authorization, accept: 'application/dicom+json' } })
+      .then(async (r) => ({ status: r.status, body: await r.json() as Record<string, { Value?: unknown[] }>[] }));
+    const series = await dicomweb(`/dicomweb/studies/${studyUid}/series`);
+    expect(series.status).toBe(200);
+    const aiSeries = series.body.find((s) => s['0008103E']?.Value?.[0] === 'Lantern AI results (AI-assisted, not a diagnosis)')!;
+    expect(aiSeries['00080060'].Value).toEqual(['SR']);
+    const seriesUid = String(aiSeries['0020000E'].Value![0]);
+    for (const finding of findings) {
+      const metadata = await dicomweb(`/dicomweb/studies/${studyUid}/series/${seriesUid}/instances/${findingsSrUid(sourceUid, finding.model)}/metadata`);
+      expect(metadata.status).toBe(200);
+      expect(metadata.body[0]['00080016'].Value).toEqual(['1.2.840.10008.5.1.4.1.1.88.33']);
+      expect(metadata.body[0]['0040A491'].Value).toEqual(['PARTIAL']);
+    }
   });
 
   it('when a clinician accepts the adult model\'s finding, then a verified SR records the decision by that clinician, names the preliminary SR, and reaches the archive', async () => {
