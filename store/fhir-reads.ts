@@ -159,15 +159,19 @@ export const fhirReads = {
     };
   },
 
-  /** The study a finding (or, with `reviewId`, a decision on one) belongs to, within `scope`; NotFoundError otherwise. */
-  async studyOfFinding({ db }: StoreContext, of: { findingId: string } | { reviewId: number }, scope: SiteScope): Promise<{ studyInstanceUid: string; findingId: string }> {
-    const { rows: [row] } = 'findingId' in of
-      ? await db.query<{ study_instance_uid: string; id: string }>(
-        `select f.study_instance_uid, f.id from findings f join studies s on s.study_instance_uid = f.study_instance_uid
-          where f.id = $1 and ($2::text[] is null or s.site_id = any($2))`, [of.findingId, sitesParam(scope)])
-      : await db.query<{ study_instance_uid: string; id: string }>(
-        `select f.study_instance_uid, f.id from reviews r join findings f on f.id = r.finding_id join studies s on s.study_instance_uid = f.study_instance_uid
-          where r.id = $1 and ($2::text[] is null or s.site_id = any($2))`, [of.reviewId, sitesParam(scope)]);
+  /**
+   * The study a finding, a decision on one (`reviewId`) or a finding a reader added
+   * (`readerFindingId`) belongs to, within `scope`, and the AI finding's id (the reader
+   * finding's for that one); NotFoundError otherwise.
+   */
+  async studyOfFinding({ db }: StoreContext, of: { findingId: string } | { reviewId: number } | { readerFindingId: number }, scope: SiteScope): Promise<{ studyInstanceUid: string; findingId: string }> {
+    const [sql, key] = 'findingId' in of
+      ? ['select f.study_instance_uid, f.id from findings f join studies s on s.study_instance_uid = f.study_instance_uid where f.id = $1', of.findingId]
+      : 'reviewId' in of
+        ? [`select f.study_instance_uid, f.id from reviews r join findings f on f.id = r.finding_id join studies s on s.study_instance_uid = f.study_instance_uid
+            where r.id = $1`, of.reviewId]
+        : ['select r.study_instance_uid, r.id::text as id from reader_findings r join studies s on s.study_instance_uid = r.study_instance_uid where r.id = $1', of.readerFindingId];
+    const { rows: [row] } = await db.query<{ study_instance_uid: string; id: string }>(`${sql} and ($2::text[] is null or s.site_id = any($2))`, [key, sitesParam(scope)]);
     if (!row) throw new NotFoundError('no such finding or decision');
     return { studyInstanceUid: row.study_instance_uid, findingId: row.id };
   },

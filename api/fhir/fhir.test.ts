@@ -217,6 +217,18 @@ describe('FHIR R4: studies, AI results, risk and audit as FHIR resources', () =>
     expect(decision.derivedFrom.map((d: Json) => d.reference)).toEqual([`Observation/${first.id}`, expect.stringMatching(/^Observation\/review-\d+$/)]);
     expect(report.result.map((r: Json) => r.reference)).toContain(`Observation/review-${amended.body.review!.id}`);
 
+    // A finding the AI did not report, added by the reader: in the report, coded, made by that clinician.
+    const added = await radiologist.json<{ readerFinding: { id: string } }>(`/v1/studies/${study.studyInstanceUid}/reader-findings`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: 'effusion', comment: 'small left effusion' }),
+    });
+    expect(added.status).toBe(201);
+    report = (await fhir(`/fhir/DiagnosticReport/${study.studyInstanceUid}`, reader.token)).body;
+    expect(report.result.map((r: Json) => r.reference)).toContain(`Observation/reader-finding-${added.body.readerFinding.id}`);
+    expect((await fhir(`/fhir/Observation/reader-finding-${added.body.readerFinding.id}`, reader.token)).body).toMatchObject({
+      status: 'final', code: { coding: [{ system: 'http://snomed.info/sct', code: '60046008' }] }, performer: [{ display: 'dr-fhir' }],
+      interpretation: [{ coding: [{ code: 'POS' }] }], note: [{ text: 'small left effusion' }],
+    });
+
     const byPatient = await fhir(`/fhir/DiagnosticReport?${new URLSearchParams({ patient: report.subject.reference })}`, reader.token);
     expect(byPatient.body.entry.map((e: Json) => e.resource.id)).toContain(study.studyInstanceUid);
   });

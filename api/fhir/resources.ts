@@ -7,15 +7,16 @@
  * AI output carries its provenance the FHIR way: each Observation names its model as a
  * `Device` (id, version, weights SHA-256), is `derivedFrom` the ImagingStudy, and is tagged
  * AI-assisted in `meta.tag` and in a note. A clinician's decision on a finding is its own
- * Observation (performer the clinician, derivedFrom the AI's), and the report's status
+ * Observation (performer the clinician, derivedFrom the AI's), as is a finding a clinician
+ * added that the AI missed, and the report's status
  * follows the decisions: preliminary until every claim is decided, then final (amended once
  * a decision was amended).
  */
 import { findingCoding } from '../../contract/finding-codes.ts';
-import { REVIEW_REASONS } from '../../contract/reading.ts';
+import { READER_FINDING_LABELS, REVIEW_REASONS } from '../../contract/reading.ts';
 import type { LoadedModel } from '../../inference/registry.ts';
 import type { ImagingInstance, ImagingSeries, PatientRecord, StoredRecord } from '../../store/fhir-reads.ts';
-import { AI_ASSISTED_NOTICE, type Finding, type ModelProvenance, type Review, type StudyDetail } from '../../store/types.ts';
+import { AI_ASSISTED_NOTICE, type Finding, type ReaderFindingRecord, type Review, type StudyDetail } from '../../store/types.ts';
 import type { Resource } from './http.ts';
 
 /** The AI-assisted label every resource made by a model carries (`meta.tag`). */
@@ -250,6 +251,34 @@ export function decisionObservation(r: Review, f: Finding, patientFhirId: string
   };
 }
 
+export const readerFindingObservationId = (r: Pick<ReaderFindingRecord, 'id'>) => `reader-finding-${r.id}`;
+
+/** A finding a clinician added that the AI did not report: present, made by that clinician. */
+const readerLabel = (label: string) => READER_FINDING_LABELS.find((l) => l.code === label)?.display ?? label;
+
+export function readerFindingObservation(r: ReaderFindingRecord, patientFhirId: string | undefined, study: StudyDetail['study']): Resource {
+  const display = readerLabel(r.label);
+  const coding = findingCoding(r.label, display);
+  return {
+    resourceType: 'Observation',
+    id: readerFindingObservationId(r),
+    identifier: [{ system: 'urn:lantern:reader-finding', value: r.id }],
+    status: 'final',
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'imaging', display: 'Imaging' }] }],
+    code: { coding: [{ system: coding.system, code: coding.code, display: coding.display }], text: display },
+    subject: subject(study, patientFhirId),
+    issued: r.createdAt,
+    performer: [{ identifier: { system: 'urn:lantern:user', value: r.reviewer }, display: r.reviewer }],
+    interpretation: [{ coding: [{ system: INTERPRETATION, code: 'POS', display: 'Positive' }], text: 'present: added by a clinician, not reported by the AI' }],
+    method: { text: 'added by the reading clinician (a finding the AI did not report)' },
+    derivedFrom: [{ reference: `ImagingStudy/${r.studyInstanceUid}` }],
+    note: [
+      ...(r.sopInstanceUid ? [{ text: `Image: SOP Instance UID ${r.sopInstanceUid}${r.region ? `, region ${JSON.stringify(r.region)}` : ''}` }] : []),
+      ...(r.comment ? [{ text: r.comment }] : []),
+    ],
+  };
+}
+
 /**
  * The study's AI analysis as one report: partial while an image still waits for a model,
  * preliminary until every claim is decided, then final (amended once any decision was amended).
@@ -274,8 +303,9 @@ export function diagnosticReport(detail: StudyDetail, patientFhirId: string | un
     result: [
       ...findings.map((f) => ({ reference: `Observation/${f.id}`, display: f.display })),
       ...detail.reviews.map((r) => ({ reference: `Observation/${reviewObservationId(r)}` })),
+      ...detail.readerFindings.map((r) => ({ reference: `Observation/${readerFindingObservationId(r)}` })),
     ],
-    conclusion: [...findings.map(conclusionOf), AI_ASSISTED_NOTICE].join(' '),
+    conclusion: [...findings.map(conclusionOf), ...detail.readerFindings.map((r) => `${readerLabel(r.label)}: added by ${r.reviewer} (not reported by the AI).`), AI_ASSISTED_NOTICE].join(' '),
     ...(claimsMade.some((f) => f.positive) && {
       conclusionCode: claimsMade.filter((f) => f.positive).map((f) => {
         const coding = findingCoding(f.label, f.display);

@@ -15,7 +15,7 @@ import { capabilityStatement } from './capability.ts';
 import { fhirAnswer, fhirBase, mountFhir, negotiate, offsetLinks, operationOutcome, OUTCOME_MEDIA, searchBundle, type Resource } from './http.ts';
 import {
   auditEvent, decisionObservation, device, deviceId, deviceOfModel, diagnosticReport, DICOMWEB_ENDPOINTS, endpoint, findingObservation, imagingStudy,
-  patient, reviewObservationId, riskAssessment, type DeviceLink,
+  patient, readerFindingObservation, reviewObservationId, riskAssessment, type DeviceLink,
 } from './resources.ts';
 
 /** Instances one ImagingStudy lists at most (a CT may have thousands; QIDO-RS pages them all). */
@@ -159,14 +159,17 @@ export function fhirRoutes(deps: ApiDeps) {
     return searchBundle(c, { total: found.total, resources, ...offsetLinks(page.offset, page.count, found.total) });
   });
   mountFhir(app, {
-    path: '/fhir/Observation/{id}', operationId: 'fhirReadObservation', access: ACCESS.patientData, summary: 'An AI finding, or (id review-<n>) a clinician\'s decision on one',
+    path: '/fhir/Observation/{id}', operationId: 'fhirReadObservation', access: ACCESS.patientData, summary: 'An AI finding, a clinician\'s decision on one (id review-<n>), or a finding a clinician added (id reader-finding-<n>)',
     params: fhirReadParams, query: fhirReadQuery, answers: 'The Observation.', errors: { 404: 'no such finding or decision at the user\'s sites.' },
   }, async (c, { params, auth }) => {
     const reviewId = /^review-(\d{1,15})$/.exec(params.id)?.[1];
-    const { studyInstanceUid, findingId } = await deps.store.studyOfFinding(reviewId ? { reviewId: Number(reviewId) } : { findingId: params.id }, auth.user.sites);
+    const readerFindingId = /^reader-finding-(\d{1,15})$/.exec(params.id)?.[1];
+    const of = reviewId ? { reviewId: Number(reviewId) } : readerFindingId ? { readerFindingId: Number(readerFindingId) } : { findingId: params.id };
+    const { studyInstanceUid, findingId } = await deps.store.studyOfFinding(of, auth.user.sites);
     const detail = await deps.store.getStudy(studyInstanceUid, auth.user.sites);
     const { studies: [ref] } = await deps.store.fhirStudies({ scope: auth.user.sites, studyInstanceUid }, { count: 1, offset: 0 });
     auditStudyRead(deps, auth, studyInstanceUid, 'view');
+    if (readerFindingId) return readerFindingObservation(detail.readerFindings.find((r) => r.id === findingId)!, ref?.patientFhirId, detail.study);
     const finding = detail.findings.find((f) => f.id === findingId)!;
     if (!reviewId) return findingObservation(finding, ref?.patientFhirId, detail.study, deviceLink);
     const review = finding.reviews!.find((r) => reviewObservationId(r) === params.id)!;
