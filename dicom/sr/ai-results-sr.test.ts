@@ -157,8 +157,21 @@ describe('AI results as DICOM SR (TID 1500)', () => {
     expect(errors).toBe('');
     expect(tree).not.toContain('SCOORD');
     expect(tree).toMatch(/Patient +: Anonymized/);
+    // All its text is ASCII: no Specific Character Set, the default repertoire every reader takes.
+    expect(execFileSync('dcmdump', ['-q', '+P', '0008,0005', writeTemp(sr.bytes)], { encoding: 'utf8' })).toBe('');
     expect(execFileSync('dcmdump', ['-q', '+P', '0008,0050', writeTemp(sr.bytes)], { encoding: 'utf8' })).toContain('[FUJI95714]');
     expect(tree).toContain('<contains CODE:(705057003,SCT,"Presence")=(52101004,SCT,"Present")>');
+    expect(dciodvfy(sr.bytes).errors).toEqual([]);
+  });
+
+  it('when the patient\'s name is in Chinese, then the SR says UTF-8 and carries the name as the film has it', () => {
+    const film = writeTemp(chest);
+    execFileSync('dcmodify', ['-nb', '-m', '(0008,0005)=ISO_IR 192', '-m', '(0010,0010)=李^雷', film]);
+    const sr = findingsSr({ source: new Uint8Array(fs.readFileSync(film)), model, findings: [pneumonia], createdAt: '2026-12-03T08:00:00.000Z' });
+    expect(execFileSync('dcmdump', ['-q', '+P', '0008,0005', writeTemp(sr.bytes)], { encoding: 'utf8' })).toContain('[ISO_IR 192]');
+    const { tree, errors } = dsrdump(sr.bytes);
+    expect(errors).toBe('');
+    expect(tree).toMatch(/Patient +: 李\^雷/);
     expect(dciodvfy(sr.bytes).errors).toEqual([]);
   });
 

@@ -75,11 +75,17 @@ export interface AiResultsReport {
 type Item = Record<string, unknown>;
 
 export function measurementReport(report: AiResultsReport): Item & { SOPClassUID: string; SOPInstanceUID: string } {
+  const document = documentOf(report);
+  // UTF-8 (dcmjs writes text as UTF-8) only when some text needs it: plain ASCII is the default
+  // repertoire, which every reader takes (dcmtk's checker, for one, does not know ISO_IR 192).
+  return /[^\x00-\x7f]/.test(JSON.stringify(document)) ? { SpecificCharacterSet: 'ISO_IR 192', ...document } : document;
+}
+
+function documentOf(report: AiResultsReport): Item & { SOPClassUID: string; SOPInstanceUID: string } {
   const { date, time } = dicomDateTime(report.contentTime);
   const decided = report.decisions !== undefined;
   return {
     ...copiedSourceAttributes(report.source),
-    SpecificCharacterSet: 'ISO_IR 192',
     SOPClassUID: COMPREHENSIVE_SR,
     SOPInstanceUID: report.sopInstanceUid,
     InstanceCreationDate: date,
