@@ -90,6 +90,21 @@ describe('bounded DIMSE SCP (dcmjs-dimse wrapped)', () => {
     expect((await echo()).code).toBe(0);
   });
 
+  it('when a data set runs past twice the bound, then the association is aborted rather than read to its end', async () => {
+    received.length = 0;
+    const huge = path.join(dir, 'huge.dcm');
+    fs.writeFileSync(huge, buildPart10('1.2.840.10008.1.2.1', '1.2.840.10008.5.1.4.1.1.7', '1.2.826.0.1.3680043.10.1.78', [
+      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7' },
+      { tag: 0x00080018, vr: 'UI', value: '1.2.826.0.1.3680043.10.1.78' },
+      { tag: 0x7fe00010, vr: 'OB', value: new Uint8Array(MAX_OBJECT_BYTES * 4) },
+    ]));
+    const run = await dcmtk('storescu', ['-v', '-aet', 'MODALITY', '-aec', 'LANTERN', '127.0.0.1', String(server.port), huge]);
+    expect(run.code).not.toBe(0);
+    expect(run.output).not.toMatch(/Received Store Response/);
+    expect(received).toHaveLength(0);
+    expect((await echo()).code).toBe(0);
+  });
+
   it('when the handler throws, then the C-STORE is answered 0x0110 (processing failure) and the association goes on', async () => {
     const failing = path.join(dir, 'failing.dcm');
     fs.writeFileSync(failing, buildPart10('1.2.840.10008.1.2.1', '1.2.840.10008.5.1.4.1.1.7', '1.2.826.0.1.3680043.10.1.666', [

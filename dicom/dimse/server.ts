@@ -119,11 +119,15 @@ export interface DimseServer {
   close(graceMs: number): Promise<void>;
 }
 
-/** The C-STORE data set as it arrives: chunks kept up to the bound, counted past it. */
+/**
+ * The C-STORE data set as it arrives: chunks kept up to the bound, counted and dropped past it
+ * (the object is then answered 0xA700); past twice the bound the sender is not sending an image
+ * but wasting the SCP's time, and `onAbsurd` ends the association.
+ */
 class Capture extends Writable {
   readonly chunks: Uint8Array[] = [];
   bytes = 0;
-  constructor(private readonly maxBytes: number, readonly context: PresentationContext) {
+  constructor(private readonly maxBytes: number, readonly context: PresentationContext, private readonly onAbsurd: () => void) {
     // Never report back-pressure: dcmjs-dimse would await a 'drain' while the next PDU is processed, out of order.
     super({ highWaterMark: Number.MAX_SAFE_INTEGER });
   }
@@ -134,6 +138,7 @@ class Capture extends Writable {
     this.bytes += chunk.length;
     if (!this.overLimit) this.chunks.push(chunk);
     else this.chunks.length = 0;
+    if (this.bytes > this.maxBytes * 2) this.onAbsurd();
     done();
   }
 }
@@ -212,7 +217,10 @@ export async function startDimseServer<Principal>(options: DimseServerOptions<Pr
     }
 
     override createStoreWritableStream(context: PresentationContext): Writable {
-      return new Capture(options.maxObjectBytes, context);
+      return new Capture(options.maxObjectBytes, context, () => {
+        logger.warn({ callingAe: this.peer.callingAeTitle }, `DIMSE: a data set past twice the ${options.maxObjectBytes}-byte bound; association aborted`);
+        this.drop();
+      });
     }
 
     override createDatasetFromStoreWritableStream(writable: Writable, context: PresentationContext, callback: (dataset: Dataset) => void) {
