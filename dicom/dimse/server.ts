@@ -19,8 +19,9 @@ import { STATUS, type DimseStatus } from './status.ts';
  *   counted, dropped and answered 0xA700), and handed on as a Part 10 file — never re-encoded;
  * - associations at once, idle time and outstanding operations per association are capped.
  * Who may do what is the caller's (`handlers`): this file knows DICOM, not Lantern's users.
- * Over 300 lines because the association's whole life — negotiation, the three services,
- * bounds and shutdown — reads in one place.
+ * Over 300 lines, and `startDimseServer` over 80, because the association's whole life —
+ * negotiation, the three services, bounds and shutdown — reads in one place: the SCP class is a
+ * closure over the server's options and handlers, as dcmjs-dimse constructs one per connection.
  */
 
 type Association = InstanceType<typeof dimse.association.Association>;
