@@ -122,6 +122,7 @@ describe('CDS Hooks 2.0', () => {
     fs.writeFileSync(path.join(dir, 'cds-clients.json'), JSON.stringify({ clients: [{ issuer: ISSUER, jwksFile: 'ehr-jwks.json', username: 'ehr-client' }] }));
     api = await startTestApi({ cdsClientsFile: path.join(dir, 'cds-clients.json') });
     await api.signIn('ehr-client', ['grassroots-doctor']);
+    await api.store.db.query(`insert into sites (id, name, level) values ('north', 'North clinic', 'township')`);
     // The patient's chest film in Lantern (Patient ID 9RG1, the hospital's MRN), which the AI flagged and no radiologist has read yet.
     const study = await api.addStudy(files.chestJ2k);
     flaggedStudy = study.studyInstanceUid;
@@ -222,6 +223,14 @@ describe('CDS Hooks 2.0', () => {
       await api.store.flushReadAudits();
       const viewed = await api.store.listAudit({ limit: 20, action: 'study.viewed', entityId: flaggedStudy });
       expect(viewed.map((r) => r.actor)).toContain('ehr-client');
+    });
+
+    it('when a clinician of another site opens the same chart, then the film held by this site is not on any card', async () => {
+      const { token } = await api.signIn('north-doc', ['grassroots-doctor'], ['north']);
+      const { status, body } = await call<CdsResponse>(`/cds-services/${SERVICE}`, hookRequest(chart({ dicomPatientId })), `Bearer ${token}`);
+      expect(status).toBe(200);
+      expect(byTopic(body.cards, 'imaging')).toEqual([]);
+      expect(JSON.stringify(body)).not.toContain(flaggedStudy);
     });
 
     it('then the cards are audited under the EHR\'s Lantern account, with its JWT claims and the EHR\'s user as a claim, never as the actor', async () => {
@@ -423,7 +432,6 @@ describe('CDS Hooks 2.0', () => {
     });
 
     it('when a user of another site sends feedback on the cards, then they do not exist for them (404)', async () => {
-      await api.store.db.query(`insert into sites (id, name, level) values ('north', 'North clinic', 'township') on conflict do nothing`);
       const { token } = await api.signIn('elsewhere', ['grassroots-doctor'], ['north']);
       const { status } = await feedback([{ card: card('qSOFA 1:').uuid, outcome: 'overridden', outcomeTimestamp: at }], `Bearer ${token}`);
       expect(status).toBe(404);
