@@ -127,6 +127,15 @@ describe('DIMSE SCP: C-STORE through the ingest path', () => {
     expect(audited.rows.map((r) => r.actor)).toContain('ct-room');
   });
 
+  it('when a chest film arrives twice, then it is one instance, queued for the chest models as over STOW-RS', async () => {
+    const rg1 = sent.find((f) => f.name.includes('RG1'))!;
+    const again = await dcmtk('storescu', ['-v', ...rg1.propose, ...asModality, ...scp(), rg1.path]);
+    expect(again.output).toMatch(/Received Store Response \(Success\)/);
+    const { rows } = await api.store.db.query<{ pending_models: string[] }>('select pending_models from instances where sop_instance_uid = $1', [rg1.sopInstanceUid]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].pending_models.length).toBeGreaterThan(0);
+  });
+
   it('when a Comprehensive SR arrives by C-STORE, then it is stored as sent and queued for no model', async () => {
     const report = withFreshUids(fs.readFileSync(path.join(sharedData, 'dicom/pydicom-testfiles/test_files/test-SR.dcm')), 8101);
     const file = path.join(dir, 'report.dcm');
