@@ -15,7 +15,8 @@ import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
 import { fhirProblems } from '../../test/support/fhir-validation.ts';
 import { files } from '../../test/support/shared-data.ts';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- FHIR resources are read by path in assertions
+/** A FHIR resource as received: read by path in assertions, its shape checked by the two validators. */
+type Json = Record<string, any>;
 
 interface FhirAnswer {
   status: number;
