@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCr, buildPart10 } from '../test/support/dicom-builder.ts';
 import { files } from '../test/support/shared-data.ts';
@@ -6,6 +7,7 @@ import { DICOM_JSON_MAX_CHARS, dicomJsonOf } from './dicom-json.ts';
 import { DEFAULT_DICOM_LIMITS } from './limits.ts';
 import { createOffThreadParser } from './parse-off-thread/index.ts';
 import { parseDicom } from './parse.ts';
+import { sharedDataDir } from './test-data.ts';
 
 const jsonOf = (bytes: Uint8Array) => {
   const parsed = parseDicom(bytes);
@@ -50,6 +52,12 @@ describe('DICOM JSON of an instance (PS3.18 F.2)', () => {
     const { dataset } = jsonOf(read(files.chestRaw));
     expect(dataset['00080060']).toEqual({ vr: 'CS', Value: ['CR'] });
     expect(dataset['0020000D'].Value?.[0]).toMatch(/^[0-9.]+$/);
+  });
+
+  it('when names are in GB2312 with ISO 2022 code extensions (which dcmjs refuses), then they are read by Lantern\'s decoder into their groups', () => {
+    const { dataset } = jsonOf(read(path.join(sharedDataDir, 'dicom/fo-dicom/files/charset/chrGB2312.dcm')));
+    expect(dataset['00100010']).toEqual({ vr: 'PN', Value: [{ Alphabetic: 'Zhang^XiaoDong', Ideographic: '张^小东' }] });
+    expect(dataset['00080005']).toEqual({ vr: 'CS', Value: ['ISO_IR 192'] });
   });
 
   it('when a hostile SR\'s content tree is over the cap, then its identifiers stay, the tree is left out and named', () => {

@@ -1,7 +1,9 @@
 import dcmjs from 'dcmjs';
 import type { DicomJsonAttribute, DicomJsonDataset } from '../contract/dicomweb-query.ts';
 import type { ImageAttributes } from './attributes.ts';
+import { textDecoderFor } from './charset.ts';
 import { describeThrown, DicomError } from './errors.ts';
+import { parseDicom } from './parse.ts';
 
 /**
  * An instance's attributes in the DICOM JSON model (PS3.18 Annex F.2), what QIDO-RS and
@@ -100,15 +102,45 @@ const findElement = (dict: DcmjsDict, tag: string) => dict[tag] ?? dict[tag.toLo
 export const hasPart10Preamble = (bytes: Uint8Array) => bytes.length >= 132 && Buffer.from(bytes.subarray(128, 132)).toString('latin1') === 'DICM';
 
 function readDict(bytes: Uint8Array, transferSyntaxUid: string, hasPart10Header: boolean): DcmjsDict {
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  try {
+  const read = (ignoreErrors: boolean) => {
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     return hasPart10Header
-      ? DicomMessage.readFile(buffer, { ignoreErrors: false, noCopy: true, untilTag: null, includeUntilTagValue: false }).dict
+      ? DicomMessage.readFile(buffer, { ignoreErrors, noCopy: true, untilTag: null, includeUntilTagValue: false }).dict
       : DicomMessage._read(new ReadBufferStream(buffer, null, { noCopy: true }), bareSyntax(transferSyntaxUid),
-        { ignoreErrors: false, untilTag: null, includeUntilTagValue: false, stopOnGreaterTag: false });
+        { ignoreErrors, untilTag: null, includeUntilTagValue: false, stopOnGreaterTag: false });
+  };
+  try {
+    return read(false);
   } catch (error) {
+    // ISO 2022 with code extensions (GB2312, Korean, Japanese: chrGB2312.dcm) is refused by dcmjs's
+    // strict read; read leniently for the structure, then take the text from Lantern's own decoder.
+    if (/multiple character sets/i.test(describeThrown(error))) return withLanternText(read(true), bytes);
     throw new DicomError(`dcmjs could not read the data set for its DICOM JSON: ${describeThrown(error)}`, 'DICOM_JSON_FAILED', { cause: error });
   }
+}
+
+const TEXT_VRS = new Set(['PN', 'LO', 'SH', 'ST', 'LT', 'UT', 'UC']);
+
+/**
+ * The data set's top-level text values decoded by dicom/charset.ts (which strips ISO 2022
+ * escapes of G1 sets), replacing what dcmjs decoded with only the first character set; person
+ * names split into their alphabetic, ideographic and phonetic groups. Text inside sequences keeps
+ * dcmjs's reading.
+ */
+function withLanternText(dict: DcmjsDict, bytes: Uint8Array): DcmjsDict {
+  const { dataSet } = parseDicom(bytes);
+  const decode = textDecoderFor(dataSet.string('x00080005'));
+  for (const [key, element] of Object.entries(dict)) {
+    const own = dataSet.elements[`x${key.toLowerCase()}`];
+    if (!element.vr || !TEXT_VRS.has(element.vr) || !own || own.length <= 0) continue;
+    const text = decode(dataSet.byteArray.subarray(own.dataOffset, own.dataOffset + own.length)).split('\0', 1)[0];
+    const values = element.vr === 'LT' || element.vr === 'ST' || element.vr === 'UT' ? [text] : text.split('\\').map((v) => v.trim());
+    element.Value = element.vr === 'PN'
+      ? values.map((v) => Object.fromEntries(['Alphabetic', 'Ideographic', 'Phonetic'].map((group, i) => [group, v.split('=')[i] ?? ''])))
+      : values;
+  }
+  dict['00080005'] = { vr: 'CS', Value: ['ISO_IR 192'] };
+  return dict;
 }
 
 /** A bare data set's syntax as dcmjs reads it: encapsulated ones are explicit little endian. */
