@@ -214,6 +214,12 @@ describe('DIMSE SCP: C-FIND at STUDY level (Study Root), matched like QIDO-RS', 
     expect(answer).toMatch(/\(0010,0010\) PN \[CompressedSamples\^RG1 ?\]/);
   });
 
+  it('when findscu asks the Patient Root model at STUDY level, then it matches the same way', async () => {
+    const rg1 = sent.find((f) => f.name.includes('RG1'))!;
+    const run = await dcmtk('findscu', ['-v', '-P', ...asModality, '-k', 'QueryRetrieveLevel=STUDY', '-k', `PatientID=${rg1.patientId}`, '-k', 'StudyInstanceUID', ...scp()]);
+    expect(foundStudies(run.output)).toEqual([rg1.studyInstanceUid]);
+  });
+
   it('when the AE\'s user may not read patient data, or belongs to another site, then nothing of these studies is answered', async () => {
     const research = await find('RESEARCH', ['PatientName=*']);
     expect(foundStudies(research.output)).toEqual([]);
