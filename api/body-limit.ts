@@ -46,9 +46,10 @@ export function bodyLimits(limits: BodyLimits): MiddlewareHandler {
     if (declared !== undefined && Number(declared) > limit) return refuse(c, payloadTooLarge(limit, setting));
     if (upload) {
       await next();
-      // An upload refused before (or while) its body was read leaves bytes on the connection;
-      // closing it spares the client a next request that fails on that socket.
-      if (c.res.status >= 400) c.res.headers.set('connection', 'close');
+      // An upload refused before its body was touched (access, path, Accept, media type) leaves
+      // all of it on the connection: closing it spares the client a next request that fails on
+      // that socket. One refused while being read (413) is left to end as it always has.
+      if (c.res.status >= 400 && !c.req.raw.bodyUsed) c.res.headers.set('connection', 'close');
       return;
     }
 

@@ -45,7 +45,7 @@ export async function receiveDicomBody(contentType: string, body: ReadableStream
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `content-type ${contentType || '(none)'} is not accepted; send multipart/related; type="application/dicom"`);
   }
   const type = media.params.get('type');
-  if (type !== undefined && type.toLowerCase() !== 'application/dicom') {
+  if (type !== undefined && mediaType(type).type !== 'application/dicom') {
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `multipart/related parts of type ${type} are not accepted; only application/dicom`);
   }
   const boundary = media.params.get('boundary');
@@ -59,9 +59,10 @@ export async function receiveDicomBody(contentType: string, body: ReadableStream
     await spool.close().catch(() => undefined);
     await fs.rm(spoolPath, { force: true });
   };
+  const source = withoutPreambleAndEpilogue(counted(body, limits.maxUploadBytes), boundary);
   try {
     let offset = 0;
-    const parts = parseMultipartStream(withoutPreambleAndEpilogue(counted(body, limits.maxUploadBytes), boundary), {
+    const parts = parseMultipartStream(source, {
       boundary, maxFileSize: limits.maxUploadBytes, maxTotalSize: limits.maxUploadBytes, maxParts: limits.maxParts,
     });
     for await (const part of parts) {
@@ -75,6 +76,9 @@ export async function receiveDicomBody(contentType: string, body: ReadableStream
     }
   } catch (error) {
     await dispose();
+    // A refusal for what the body says (not its size) reads the rest of it, within the limit:
+    // left unread, it would hold the connection, and the client's next request on it fails.
+    if (error instanceof ApiError || error instanceof MultipartParseError) await discardRest(source);
     if (error instanceof UploadTooLarge || error instanceof MaxFileSizeExceededError || error instanceof MaxTotalSizeExceededError) throw tooLarge();
     if (error instanceof MaxPartsExceededError) throw new ApiError(413, 'TOO_MANY_PARTS', `at most ${limits.maxParts} parts per request`);
     if (error instanceof MultipartParseError) throw new ApiError(400, 'MALFORMED_MULTIPART', `the multipart body cannot be parsed: ${error.message.slice(0, 200)}`);
@@ -98,8 +102,21 @@ export async function receiveDicomBody(contentType: string, body: ReadableStream
 
 class UploadTooLarge extends Error {}
 
+/** Reads what is left of `stream` (the parser released it) and drops it; stops at its end or its error. */
+async function discardRest(stream: ReadableStream<Uint8Array>): Promise<void> {
+  if (stream.locked) return;
+  const reader = stream.getReader();
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // Past the upload limit or cut off: nothing more to read.
+  } finally {
+    reader.releaseLock();
+  }
+}
+
 /** A media type, lower-cased, and its parameters (names lower-cased, quoted values unquoted), as RFC 9110 §8.3.1 writes them. */
-export function mediaType(header: string): { type: string; params: Map<string, string> } {
+function mediaType(header: string): { type: string; params: Map<string, string> } {
   const [type = '', ...rest] = header.split(';');
   const params = new Map<string, string>();
   const parameter = /^\s*([!#$%&'*+.^_`|~0-9a-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s";]*))\s*$/i;
@@ -125,6 +142,7 @@ function withoutPreambleAndEpilogue(body: ReadableStream<Uint8Array>, boundary: 
   const opening = Buffer.from(`--${boundary}`);
   const close = Buffer.from(`\r\n--${boundary}--`);
   let state: 'preamble' | 'parts' | 'epilogue' = 'preamble';
+  let boundaryMissing = false;
   let held = Buffer.alloc(0);
   return body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
@@ -134,9 +152,14 @@ function withoutPreambleAndEpilogue(body: ReadableStream<Uint8Array>, boundary: 
       if (state === 'preamble') {
         const at = firstBoundary(bytes, opening);
         if (at === -1) {
-          if (bytes.length > MAX_PREAMBLE_BYTES) controller.error(new MultipartParseError(`no boundary "--${boundary}" in the first ${MAX_PREAMBLE_BYTES} bytes`));
-          // Keep enough to find a boundary that straddles this chunk and the next.
-          else held = bytes;
+          // Refused at the end, once the rest is read and dropped: erroring now would cancel the
+          // request's body under the answer and break the connection.
+          if (bytes.length > MAX_PREAMBLE_BYTES) {
+            boundaryMissing = true;
+            state = 'epilogue';
+          } else {
+            held = bytes;
+          }
           return;
         }
         bytes = bytes.subarray(at);
@@ -155,7 +178,7 @@ function withoutPreambleAndEpilogue(body: ReadableStream<Uint8Array>, boundary: 
     flush(controller) {
       // A body that never closes is the parser's to refuse ("not finished").
       if (state === 'parts' && held.length > 0) controller.enqueue(held);
-      if (state === 'preamble') controller.error(new MultipartParseError(`no boundary "--${boundary}" in the body`));
+      if (state === 'preamble' || boundaryMissing) controller.error(new MultipartParseError(`no boundary "--${boundary}" ${boundaryMissing ? `in the first ${MAX_PREAMBLE_BYTES} bytes` : 'in the body'}`));
     },
   }));
 }

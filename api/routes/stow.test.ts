@@ -137,6 +137,7 @@ describe('STOW-RS', () => {
       ['an epilogue', { after: '\r\nand an epilogue after the close delimiter\r\n' }, `multipart/related; type="application/dicom"; boundary=${boundary}`],
       ['a quoted boundary and an unquoted type', {}, `multipart/related; type=application/dicom; boundary="${boundary}"`],
       ['no type parameter', {}, `Multipart/Related; boundary=${boundary}`],
+      ['a type naming a transfer syntax', {}, `multipart/related; type="application/dicom; transfer-syntax=1.2.840.10008.1.2"; boundary=${boundary}`],
       ['parts with Content-Location', { headers: 'Content-Type: application/dicom\r\nContent-Location: film.dcm\r\n' }, `multipart/related; type="application/dicom"; boundary=${boundary}`],
       ['parts without a Content-Type', { headers: 'Content-Location: film.dcm\r\n' }, `multipart/related; type="application/dicom"; boundary=${boundary}`],
     ])('when the body has %s, then the film is stored', async (_, options, contentType) => {
@@ -156,6 +157,21 @@ describe('STOW-RS', () => {
       const again = await post('/dicomweb/studies', image, 'application/dicom', 'application/json');
       expect(((await again.json()) as { stored: { status: string }[] }).stored[0].status).toBe('stored');
     });
+  });
+
+  it('when requests are refused before, while or after their body is read (406, 415 part, 400 no boundary, 409), then the client\'s next requests on its connections still go through', async () => {
+    const boundary = 'lantern-test-boundary';
+    const contentType = `multipart/related; type="application/dicom"; boundary=${boundary}`;
+    const refusals: [number, () => Promise<Response>][] = [
+      [406, () => post('/dicomweb/studies', newFilm(), 'application/dicom', 'application/dicom+xml')],
+      [415, () => post('/dicomweb/studies', multipart([newFilm()], { headers: 'Content-Type: application/dicom+json\r\n' }), contentType)],
+      [400, () => post('/dicomweb/studies', Buffer.concat([Buffer.from('no boundary here\r\n'), newFilm()]), contentType)],
+      [409, () => post('/dicomweb/studies', multipart([fs.readFileSync(files.truncated)]), contentType)],
+    ];
+    for (const [status, refused] of refusals) {
+      expect((await refused()).status).toBe(status);
+      for (let i = 0; i < 2; i++) expect((await post('/dicomweb/studies', newFilm(), 'application/dicom')).status).toBe(200);
+    }
   });
 
   describe('POST /dicomweb/studies/{study}', () => {
