@@ -5,8 +5,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../support/api-role.ts';
 import { launchChromium, pngStats } from '../support/browser.ts';
+import { withFreshUids } from '../support/dicom-builder.ts';
 import { serveOhif, type OhifSite } from '../support/ohif.ts';
 import { files } from '../support/shared-data.ts';
+import { srInStudyOf } from '../support/sr-in-study.ts';
 import { waitFor } from '../support/stack.ts';
 
 /**
@@ -35,7 +37,11 @@ describe('OHIF against Lantern', () => {
   beforeAll(async () => {
     fs.mkdirSync(out, { recursive: true });
     api = await startTestApi();
-    studies.push(await api.addStudy(files.chestRaw), await api.addStudy(files.chestJ2k));
+    // The raw chest CR with a Comprehensive SR in its study (a PACS holds such studies), and the JPEG 2000 chest CR.
+    const film = withFreshUids(fs.readFileSync(files.chestRaw), 41);
+    const stowed = await api.client.stow([film, srInStudyOf(film)]);
+    expect(stowed.status, JSON.stringify(stowed.body)).toBe(200);
+    studies.push({ studyInstanceUid: stowed.body.stored![0].studyInstanceUid }, await api.addStudy(files.chestJ2k));
     site = await serveOhif({ url: `${api.url}/dicomweb`, token: api.token });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -50,18 +56,19 @@ describe('OHIF against Lantern', () => {
     await api?.stop();
   });
 
-  it("when a reader opens OHIF, then its study list shows Lantern's studies", async () => {
+  it("when a reader opens OHIF, then its study list shows Lantern's studies, the SR counted among the study's modalities", async () => {
     await page.goto(`${site.url}/`);
     await expect.poll(() => page.locator('body').innerText(), { timeout: 30_000 }).toContain('CompressedSamples, RG1');
     const text = await page.locator('body').innerText();
     expect(text).toContain('Anonymized');
     expect(text).toMatch(/1-2 of 2/);
+    expect(text, 'ModalitiesInStudy of the film with its SR').toContain('CR\\SR');
     await page.screenshot({ path: path.join(out, 'ohif-study-list.png') });
     const failed = site.requests.filter((r) => r.status >= 400);
     expect(failed, 'every DICOMweb call OHIF made succeeded').toEqual([]);
   });
 
-  it('when the reader opens the chest film, then OHIF draws the radiograph in its viewport from Lantern\'s frames', async () => {
+  it('when the reader opens the chest film, then OHIF draws the radiograph in its viewport from Lantern\'s frames, and lists the study\'s SR beside it', async () => {
     await page.goto(`${site.url}/viewer?StudyInstanceUIDs=${studies[0].studyInstanceUid}`);
     const viewport = page.locator('.cornerstone-viewport-element').first();
     await viewport.waitFor({ timeout: 60_000 });
@@ -84,6 +91,7 @@ describe('OHIF against Lantern', () => {
     const lungs = [await meanLuma(drawn, { x: 0.25, y: 0.3, w: 0.08, h: 0.15 }), await meanLuma(drawn, { x: 0.62, y: 0.3, w: 0.08, h: 0.15 })];
     for (const lung of lungs) expect(mediastinum - lung, `mediastinum ${mediastinum.toFixed(0)} vs lungs ${lungs.map((l) => l.toFixed(0)).join(', ')}`).toBeGreaterThan(40);
     expect(site.requests.some((r) => r.path.includes('/frames/1') && r.status === 200), 'the frame came from Lantern').toBe(true);
+    expect(await page.locator('body').innerText(), 'the SR series in the study panel').toContain('Demonstration of SR Features');
     expect(site.requests.filter((r) => r.status >= 400)).toEqual([]);
   });
 });

@@ -1,13 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { parseDicom } from 'dicom-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../support/api-role.ts';
 import { withFreshUids } from '../support/dicom-builder.ts';
 import { startOrthanc, type Orthanc } from '../support/orthanc.ts';
-import { files, sharedData } from '../support/shared-data.ts';
+import { files } from '../support/shared-data.ts';
+import { srInStudyOf } from '../support/sr-in-study.ts';
 
 /**
  * A hospital's PACS and Lantern on one network: a real Orthanc (Debian's 1.10, with its
@@ -18,9 +16,6 @@ import { files, sharedData } from '../support/shared-data.ts';
  * and one Lantern for the file. dcmtk's echoscu, storescu and findscu are tested beside the
  * SCP (api/dimse/scp.test.ts); Lantern's SR reaching Orthanc in test/ai-results-sr.e2e.test.ts.
  */
-
-/** A real Comprehensive SR (pydicom's test file), to travel in a study beside an image. */
-const srFile = path.join(sharedData, 'dicom/pydicom-testfiles/test_files/test-SR.dcm');
 
 const tag = (bytes: Uint8Array, t: string) => parseDicom(bytes).string(t)!;
 
@@ -35,23 +30,10 @@ function pixelData(bytes: Uint8Array): Uint8Array {
   return bytes.subarray(start, end);
 }
 
-/**
- * The SR as an instance of `study` (its patient's ID and name, new series and instance UIDs),
- * rewritten by dcmtk's dcmodify as a modality's tools would.
- */
-function srInStudy(dir: string, study: { uid: string; patientId: string; patientName: string }): Uint8Array {
-  const file = path.join(dir, `sr-${study.uid}.dcm`);
-  fs.copyFileSync(srFile, file);
-  execFileSync('dcmodify', ['-nb', '-gse', '-gin', '-m', `(0020,000d)=${study.uid}`, '-i', `(0010,0020)=${study.patientId}`, '-m', `(0010,0010)=${study.patientName}`, file]);
-  return fs.readFileSync(file);
-}
-
 let api: TestApi;
 let orthanc: Orthanc;
-let dir: string;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-interop-'));
   orthanc = await startOrthanc({ aet: 'ORTHANC' });
   api = await startTestApi({
     dimse: { host: '127.0.0.1', port: 0, aeTitle: 'LANTERN', peers: [{ aeTitle: 'ORTHANC', username: 'tester' }], maxPduLength: 65536, maxAssociations: 4, idleTimeoutSeconds: 60 },
@@ -65,14 +47,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.stop();
   await orthanc?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('Orthanc ↔ Lantern over DICOMweb', () => {
   it('when Orthanc pushes a study holding a chest film and an SR (STOW-RS), then its job ends Success with both instances and Lantern lists both', async () => {
     const image = withFreshUids(fs.readFileSync(files.chestJ2k), 11);
-    const study = { uid: tag(image, 'x0020000d'), patientId: tag(image, 'x00100020'), patientName: tag(image, 'x00100010') };
-    const sr = srInStudy(dir, study);
+    const study = { uid: tag(image, 'x0020000d') };
+    const sr = srInStudyOf(image);
     const stored = [await orthanc.upload(image), await orthanc.upload(sr)];
     expect(stored[1].ParentStudy, 'Orthanc files the SR in the image\'s study').toBe(stored[0].ParentStudy);
 
