@@ -67,7 +67,7 @@ describe('Orthanc ↔ Lantern over DICOMweb', () => {
     expect(body.instances.map((i) => i.sopInstanceUid).sort()).toEqual([tag(image, 'x00080018'), tag(sr, 'x00080018')].sort());
   });
 
-  it('when Orthanc queries Lantern (QIDO-RS studies, series, instances), then it finds the study, its series and its instance with their UIDs', async () => {
+  it('when Orthanc queries Lantern (QIDO-RS studies, series, instances) and reads the series metadata (WADO-RS), then it finds the study, its series and its instance with their UIDs and the image described', async () => {
     const { studyInstanceUid, sopInstanceUid } = await api.addStudy(files.chestJ2k);
     // Orthanc's /qido hands back each answer's attributes by tag, with its own dictionary's name and the value as text.
     type Answer = Record<string, { Name: string; Value?: string }>;
@@ -87,6 +87,12 @@ describe('Orthanc ↔ Lantern over DICOMweb', () => {
     const instances = await qido(`/studies/${studyInstanceUid}/series/${seriesUid}/instances`);
     expect(instances.map((i) => i['00080018'].Value)).toEqual([sopInstanceUid]);
     expect(instances[0]['00080016'].Value, 'SOP Class: CR').toBe('1.2.840.10008.5.1.4.1.1.1');
+
+    // WADO-RS metadata through Orthanc's generic GET: the instance described, its pixels by reference.
+    const metadata = await orthanc.rest<Record<string, { Value?: unknown[]; BulkDataURI?: string }>[]>('POST', '/dicom-web/servers/lantern/get', { Uri: `/studies/${studyInstanceUid}/series/${seriesUid}/metadata` });
+    expect(metadata.map((m) => m['00080018'].Value?.[0])).toEqual([sopInstanceUid]);
+    expect([metadata[0]['00280010'].Value?.[0], metadata[0]['00280011'].Value?.[0]], 'Rows, Columns').toEqual([1955, 1841]);
+    expect(metadata[0]['7FE00010'].BulkDataURI, 'Pixel Data by reference').toMatch(new RegExp(`/instances/${sopInstanceUid}`));
   });
 
   it('when Orthanc retrieves a study from Lantern (WADO-RS), then the instance appears in Orthanc with its SOP Instance UID and byte-identical pixel data', async () => {
