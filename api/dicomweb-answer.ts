@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
+import { ApiError } from './errors.ts';
 import type { ResponseSpec } from './route.ts';
 
 /**
@@ -24,6 +25,14 @@ export function dicomwebRoot(c: Context): string {
 
 /** A Warning header value (RFC 7234 §5.5) as PS3.18 §8.4.4 uses it. */
 export const warning = (text: string) => `299 lantern "${text.replace(/["\\]/g, '')}"`;
+
+/** 406 unless the request's Accept allows DICOM JSON (XML, PS3.19's other form, is not offered). */
+export function requireDicomJsonAccepted(c: Context): void {
+  const ranges = acceptedRanges(c.req.header('accept'));
+  if (ranges.length && !ranges.some((r) => [DICOM_JSON, 'application/json', 'application/*', '*/*'].includes(r.type))) {
+    throw new ApiError(406, 'NOT_ACCEPTABLE', `Lantern answers searches and metadata as ${DICOM_JSON} only`);
+  }
+}
 
 export function dicomJsonAnswer(c: Context, datasets: unknown, warnings: string[] = []): Response {
   return c.body(JSON.stringify(datasets), 200, {

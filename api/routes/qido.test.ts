@@ -80,6 +80,7 @@ describe('QIDO-RS', () => {
       expect((body as unknown as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED');
     }
     expect((await qido('/dicomweb/studies', {})).status).toBe(401);
+    expect((await qido('/dicomweb/studies', { ...api.authorization, accept: 'application/dicom+xml' })).status).toBe(406);
   });
 
   it('when the limit is over the maximum, then the maximum is answered and a Warning says so', async () => {

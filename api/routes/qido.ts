@@ -8,7 +8,7 @@ import { findInstances, findSeries, findStudies, type IncludeFields } from '../.
 import { ACCESS } from '../access.ts';
 import type { Authenticated } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
-import { DICOM_JSON_RESPONSE, dicomJsonAnswer, dicomwebRoot } from '../dicomweb-answer.ts';
+import { DICOM_JSON_RESPONSE, dicomJsonAnswer, dicomwebRoot, requireDicomJsonAccepted } from '../dicomweb-answer.ts';
 import { ApiError, parseBody } from '../errors.ts';
 import { mount, type RouteSpec } from '../route.ts';
 
@@ -34,6 +34,7 @@ const LEVEL_KEYS = {
 
 /** The query as the client sent it, tags read as keywords and repeated keys joined; the keys left aside. */
 function readQuery(c: Context, level: keyof typeof LEVEL_KEYS): { query: QidoQuery; warnings: string[] } {
+  requireDicomJsonAccepted(c);
   const raw: Record<string, string> = {};
   const ignored: string[] = [];
   for (const [key, values] of Object.entries(c.req.queries())) {
@@ -104,7 +105,7 @@ export function qidoRoutes(deps: ApiDeps) {
   const spec = <P extends z.ZodType | undefined>(path: string, operationId: string, summary: string, params: P): RouteSpec<P, typeof qidoQuery, undefined, typeof ACCESS.patientData> => ({
     method: 'get', path, operationId, access: ACCESS.patientData, tag: 'dicomweb', summary, params, query: qidoQuery,
     responses: { 200: DICOM_JSON_RESPONSE },
-    errors: { 404: 'NOT_FOUND: the study or series searched in is not at the user\'s sites.', 422: 'VALIDATION_FAILED: a query key Lantern matches on has a bad value (named in details).', 503: 'AUDIT_UNAVAILABLE: reads of patient data cannot be recorded at the moment.' },
+    errors: { 404: 'NOT_FOUND: the study or series searched in is not at the user\'s sites.', 406: 'NOT_ACCEPTABLE: the Accept header allows no JSON (application/dicom+xml is not offered).', 422: 'VALIDATION_FAILED: a query key Lantern matches on has a bad value (named in details).', 503: 'AUDIT_UNAVAILABLE: reads of patient data cannot be recorded at the moment.' },
   });
 
   mount(app, spec('/dicomweb/studies', 'searchForStudies', 'QIDO-RS studies (PS3.18 §10.6) at the user\'s sites', undefined), async (c, { auth }) => {

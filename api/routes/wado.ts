@@ -7,7 +7,7 @@ import { keepDicomJson, storedInstances, storedTransferSyntaxes, type InstanceSc
 import { ACCESS } from '../access.ts';
 import type { Authenticated } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
-import { acceptedRanges, DICOM_JSON, DICOM_JSON_RESPONSE, dicomwebRoot, multipartAnswer, warning, type Part } from '../dicomweb-answer.ts';
+import { acceptedRanges, DICOM_JSON, DICOM_JSON_RESPONSE, dicomwebRoot, multipartAnswer, requireDicomJsonAccepted, warning, type Part } from '../dicomweb-answer.ts';
 import { ApiError } from '../errors.ts';
 import { auditStudyRead } from '../read-audit.ts';
 import { mount, type RouteSpec } from '../route.ts';
@@ -109,6 +109,7 @@ export function wadoRoutes(deps: ApiDeps) {
 
   /** The metadata of every instance in scope as one JSON array, written a page at a time. */
   async function metadataAnswer(c: Context, scope: InstanceScope, auth: Authenticated): Promise<Response> {
+    requireDicomJsonAccepted(c);
     const instances = await instancePages(deps, scope, auth, true);
     const omitted = new Set<string>();
     const first = await instances.next();
@@ -177,7 +178,7 @@ export function wadoRoutes(deps: ApiDeps) {
   const spec = <P extends z.ZodType>(path: string, operationId: string, summary: string, params: P, metadata: boolean): RouteSpec<P, undefined, undefined, typeof ACCESS.patientData> => ({
     method: 'get', path, operationId, access: ACCESS.patientData, tag: 'dicomweb', summary, params,
     responses: { 200: metadata ? DICOM_JSON_RESPONSE : RETRIEVE_RESPONSE },
-    errors: metadata ? { 404: NOT_FOUND, 503: AUDIT } : {
+    errors: metadata ? { 404: NOT_FOUND, 406: 'NOT_ACCEPTABLE: the Accept header allows no JSON (application/dicom+xml is not offered).', 503: AUDIT } : {
       404: NOT_FOUND, 503: AUDIT,
       406: 'NOT_ACCEPTABLE: a transfer syntax other than the stored one was asked for (Lantern does not transcode); the message names what is available.',
     },
