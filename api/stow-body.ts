@@ -76,10 +76,10 @@ export async function receiveDicomBody(contentType: string, body: ReadableStream
     }
   } catch (error) {
     await dispose();
-    // A refusal for what the body says (not its size) reads the rest of it, within the limit:
-    // left unread, it would hold the connection, and the client's next request on it fails.
-    if (error instanceof ApiError || error instanceof MultipartParseError) await discardRest(source);
     if (error instanceof UploadTooLarge || error instanceof MaxFileSizeExceededError || error instanceof MaxTotalSizeExceededError) throw tooLarge();
+    // Any other refusal reads the rest of the body, within the limit: left unread, it would hold
+    // the connection, and the client's next request on it would fail.
+    await discardRest(source);
     if (error instanceof MaxPartsExceededError) throw new ApiError(413, 'TOO_MANY_PARTS', `at most ${limits.maxParts} parts per request`);
     if (error instanceof MultipartParseError) throw new ApiError(400, 'MALFORMED_MULTIPART', `the multipart body cannot be parsed: ${error.message.slice(0, 200)}`);
     throw error;
