@@ -8,6 +8,7 @@
  * lists the SR series, or by C-STORE to another Orthanc; an unreachable destination is
  * retried and holds nothing else up.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -111,11 +112,11 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     expect(await auditOf(srUid)).toHaveLength(1);
   });
 
-  it('when a clinician overrides the finding, then a verified SR records it, names the preliminary SR as predecessor, and is audited as the clinician', async () => {
+  it('when a clinician overrides the finding, then a verified SR records it, names the preliminary SR as predecessor, and is audited as the clinician — written before afterReview returns', async () => {
     const review = await store.recordReview(finding(meta.sopInstanceUid).id, { decision: 'override', reasonCode: 'false-positive', comment: 'old scar', reviewer: 'dr.li' }, ALL_SITES);
     await aiResultsSr.afterReview(review.id);
     const uid = decisionSrUid(review.id);
-    const row = await stored(uid);
+    const row = (await instanceRow(uid))!;
     expect(row.modality).toBe('SR');
     expect(await auditOf(uid)).toEqual([{ actor: 'dr.li', action: 'instance.received' }]);
     const dump = dsrdump(await blobs.get(row.blob_sha256));
@@ -148,7 +149,7 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     const first = (await store.getStudy(meta.studyInstanceUid, ALL_SITES)).findings[0].review!;
     const amended = await store.recordReview(finding(meta.sopInstanceUid).id, { decision: 'accept', reviewer: 'dr.wang' }, ALL_SITES);
     expect(await instanceRow(decisionSrUid(amended.id))).toBeUndefined();
-    expect(await aiResultsSr.reconcile()).toBe(2);
+    expect(await aiResultsSr.reconcile()).toBe(1);
     const row = await stored(decisionSrUid(amended.id));
     const bytes = Buffer.from(await blobs.get(row.blob_sha256));
     expect(bytes.includes(decisionSrUid(first.id))).toBe(true);
@@ -157,6 +158,23 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     expect(dump.stdout).not.toContain('Overridden by clinician');
     // The review already written is not written again.
     expect(await auditOf(decisionSrUid(first.id))).toHaveLength(1);
+  });
+
+  it('when an SR cannot be written when its findings are stored (the film\'s blob is not there yet), then it is queued and written on a retry', async () => {
+    const film = new Uint8Array(fs.readFileSync(files.crModalityLut));
+    const filmMeta = parseDicom(film).meta;
+    await store.recordInstance(newInstance({
+      study: { studyInstanceUid: filmMeta.studyInstanceUid, modality: 'CR' }, seriesInstanceUid: filmMeta.seriesInstanceUid, sopInstanceUid: filmMeta.sopInstanceUid,
+      sopClassUid: filmMeta.sopClassUid, blobSha256: createHash('sha256').update(film).digest('hex'), byteSize: film.byteLength, image: filmMeta.image, pendingModels: [],
+    }), 'test');
+    await store.recordFindings(filmMeta.sopInstanceUid, [finding(filmMeta.sopInstanceUid, 0.7)], 'model:test');
+    await aiResultsSr.afterFindings(filmMeta.sopInstanceUid, `${model.id}@${model.version}`);
+    const uid = findingsSrUid(filmMeta.sopInstanceUid, model);
+    expect(await instanceRow(uid)).toBeUndefined();
+    const [queued] = (await aiResultsSr.queue.getJobs(['delayed', 'waiting', 'active', 'failed'])).filter((j) => j.data.kind === 'findings');
+    expect(queued.data).toEqual({ kind: 'findings', sopInstanceUid: filmMeta.sopInstanceUid, modelKey: `${model.id}@${model.version}` });
+    await blobs.put(film);
+    expect((await stored(uid)).modality).toBe('SR');
   });
 
   it('when the destination is a DIMSE peer, then the SR goes by C-STORE and Orthanc lists it with its modality and series', async () => {

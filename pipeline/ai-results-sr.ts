@@ -8,6 +8,7 @@ import { AI_RESULTS_SERIES, COMPREHENSIVE_SR } from '../dicom/sr/measurement-rep
 import { logger, uidHash } from '../log.ts';
 import { AI_RESULTS_SR_QUEUE, AI_RESULTS_SR_RETRY, aiResultsSrJobId, type AiResultsSrJob } from '../queue/ai-results-sr.ts';
 import { redisConnection } from '../queue/connection.ts';
+import { REQUEST_REDIS_WAIT_MS } from '../queue/enqueue.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import { parseJob } from './job-contract.ts';
@@ -33,11 +34,13 @@ export interface AiResultsSrOptions {
  * record whose actor is the model or the clinician — so QIDO-RS and WADO-RS serve it, and then
  * pushed to the destination if one is configured.
  *
- * Runs in the API role (it needs the store) on its own BullMQ queue: the findings and the
- * review are committed before their document is asked for, so a document that fails, or a
- * destination that is down, delays only itself. Documents are read from the store when the
- * job runs, and their UIDs and bytes derive from what they record: a job that runs twice
- * stores one instance (idempotent on SOP Instance UID, one blob by hash).
+ * Runs in the API role (it needs the store). A document is written as soon as what it records
+ * is committed — in the result job, in the review request — so whoever sees the findings or the
+ * decision next sees its SR too; one that cannot be written then goes to its own BullMQ queue
+ * and is retried with backoff, as are the pushes, so a failure or a destination that is down
+ * delays only itself. Documents are read from the store, and their UIDs and bytes derive from
+ * what they record: written twice, they are stored once (idempotent on SOP Instance UID, one
+ * blob by hash).
  */
 export function createAiResultsSr(options: AiResultsSrOptions) {
   const { store, blobs } = options;
@@ -66,7 +69,11 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
       dicomJson: dicomJsonOf(sr.bytes, EXPLICIT_VR_LITTLE_ENDIAN, true),
     }, actor);
     logger.info({ sr: uidHash(sr.sopInstanceUid), status }, 'AI results SR stored');
-    if (options.push) await add({ kind: 'push', sopInstanceUid: sr.sopInstanceUid, blobSha256 });
+    if (!options.push) return;
+    // In a request, Redis is waited for briefly (queue/enqueue.ts): the command stays with ioredis until Redis is back.
+    const queued = add({ kind: 'push', sopInstanceUid: sr.sopInstanceUid, blobSha256 });
+    queued.catch((error) => logger.error({ err: error, sr: uidHash(sr.sopInstanceUid) }, 'AI results SR push not queued'));
+    await Promise.race([queued, new Promise((resolve) => setTimeout(resolve, REQUEST_REDIS_WAIT_MS).unref())]);
   }
 
   /** The preliminary document of a model's findings on an image; none when consent left no findings. */
@@ -107,6 +114,18 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
     await storeSr(sr, subject, subject.review.reviewer);
   }
 
+  /** Writes a document; if that fails, hands it to the queue (retried with backoff), waiting for Redis to take it or not. */
+  async function writeOrQueue(job: Extract<AiResultsSrJob, { kind: 'findings' | 'review' }>, write: () => Promise<void>, queueing: 'wait' | 'no-wait'): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      logger.warn({ err: error, job: job.kind }, 'AI results SR not written; queued to be retried');
+      const queued = add(job);
+      if (queueing === 'wait') await queued;
+      else queued.catch((failure) => logger.error({ err: failure, job: job.kind }, 'AI results SR not queued; reconciliation asks again'));
+    }
+  }
+
   const worker = new Worker<AiResultsSrJob>(AI_RESULTS_SR_QUEUE, async (job) => {
     const data = parseJob(aiResultsSrJob, job.data, 'AI results SR job');
     if (data.kind === 'findings') await writeFindings(data.sopInstanceUid, data.modelKey);
@@ -119,26 +138,35 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
 
   return {
     queue,
-    /** Asks for the preliminary document of a model's findings on an image (results consumer, after they are stored). */
-    afterFindings: (sopInstanceUid: string, modelKey: string) => add({ kind: 'findings', sopInstanceUid, modelKey }),
-    /** Asks for the document of a clinician's review (after it is committed). */
-    afterReview: (reviewId: string) => add({ kind: 'review', reviewId }),
     /**
-     * Asks again for the documents of the reviews of the last week (what finished jobs are
-     * kept for, so those already written add nothing): a review commits before its request
-     * reaches Redis, and an API process stopped in between would otherwise leave it without
-     * one. Run at start and whenever Redis comes back. Findings need no such pass: their
-     * result job completes only once the request is queued.
+     * Writes the preliminary document of a model's findings on an image, now (the results
+     * consumer calls it once they are stored, so the study has its SR when the result job
+     * completes); if that fails, queues it for retries and resolves once it is queued.
+     */
+    afterFindings: (sopInstanceUid: string, modelKey: string) => writeOrQueue({ kind: 'findings', sopInstanceUid, modelKey }, () => writeFindings(sopInstanceUid, modelKey), 'wait'),
+    /**
+     * Writes the document of a committed review, now (so the reviewer's answer comes after it);
+     * if that fails, queues it without waiting for Redis: a review is never held by its SR.
+     */
+    afterReview: (reviewId: string) => writeOrQueue({ kind: 'review', reviewId }, () => writeReview(reviewId), 'no-wait'),
+    /**
+     * Asks for the documents of the last week's reviews that are not stored (a review commits
+     * before its document; an API process stopped in between, or a write that failed while
+     * Redis was away, leaves one without). Run at start and whenever Redis comes back.
+     * Findings need no such pass: their result job completes only once the document is
+     * written or queued.
      */
     async reconcile(): Promise<number> {
       const ids = await store.reviewsSince(new Date(Date.now() - KEEP.age * 1000));
-      for (let i = 0; i < ids.length; i += 500) {
-        await queue.addBulk(ids.slice(i, i + 500).map((reviewId) => {
+      const stored = new Set(await store.storedInstances(ids.map(decisionSrUid)));
+      const missing = ids.filter((id) => !stored.has(decisionSrUid(id)));
+      for (let i = 0; i < missing.length; i += 500) {
+        await queue.addBulk(missing.slice(i, i + 500).map((reviewId) => {
           const job: AiResultsSrJob = { kind: 'review', reviewId };
           return { name: job.kind, data: job, opts: optionsOf(job) };
         }));
       }
-      return ids.length;
+      return missing.length;
     },
     /**
      * Lets the job in hand finish for up to `graceMs` (a push may wait 30 s on a slow archive), then

@@ -18,7 +18,7 @@ import { parseJob } from './job-contract.ts';
  */
 export function createResultsConsumer(options: {
   redisUrl: string; prefix: string; store: Store; instanceWrites: Pick<InstanceWrites, 'settled'>;
-  /** After a model's findings are stored: asks for their DICOM SR (pipeline/ai-results-sr.ts). A failure retries the result, whose store write is idempotent. */
+  /** After a model's findings are stored: writes (or queues) their DICOM SR (pipeline/ai-results-sr.ts). A failure retries the result, whose store write is idempotent. */
   onFindings?: (sopInstanceUid: string, modelKey: string) => Promise<void>;
 }) {
   const connection = redisConnection(options.redisUrl);

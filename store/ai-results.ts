@@ -55,6 +55,12 @@ export const aiResultsReads = {
     };
   },
 
+  /** Which of these SOP Instance UIDs are stored. */
+  async storedInstances({ db }: StoreContext, sopInstanceUids: string[]): Promise<string[]> {
+    const { rows } = await db.query<{ sop_instance_uid: string }>('select sop_instance_uid from instances where sop_instance_uid = any($1)', [sopInstanceUids]);
+    return rows.map((r) => r.sop_instance_uid);
+  },
+
   /** Reviews recorded since `since`, oldest first: those whose SR request a stopped API process may have lost. */
   async reviewsSince({ db }: StoreContext, since: Date): Promise<string[]> {
     const { rows } = await db.query<{ id: string | number }>('select id from reviews where created_at >= $1 order by id', [since]);

@@ -28,9 +28,9 @@ export function reviewRoutes(deps: ApiDeps) {
       comment: body.comment || undefined,
       reviewer: auth.user.username,
     }, auth.user.sites);
-    // The decision is committed; its DICOM SR follows on its own queue. Redis being away holds the request
-    // (ioredis keeps the command until it returns), never fails it: the decision stands either way.
-    deps.aiResultsSr?.afterReview(review.id).catch((error) => logger.error({ err: error, review: review.id }, 'the review\'s DICOM SR was not queued'));
+    // The decision is committed; its DICOM SR is written before the answer (or queued when it cannot be:
+    // pipeline/ai-results-sr.ts). The decision stands either way.
+    await deps.aiResultsSr?.afterReview(review.id).catch((error) => logger.error({ err: error, review: review.id }, 'the review\'s DICOM SR was neither written nor queued'));
     return c.json({ review }, 201);
   });
   return app;
