@@ -67,6 +67,10 @@ describe.skipIf(!postgresUrl)('separate API and worker roles on PostgreSQL', () 
     const rows = await Promise.all(body.stored!.map((s) => api.settled(s.studyInstanceUid)));
     // Each adult film: the adult model's answer and the paediatric model's "not applicable".
     expect(rows.map((r) => r.findings.map((f) => f.probability === null))).toEqual([[false, true], [false, true]]);
+    // Each model's AI results SR is written in its result job, just after the findings the worklist shows.
+    for (const stored of body.stored!) {
+      await waitFor(async () => ((await api.study(stored.studyInstanceUid)).body.instances.filter((i) => !i.image).length === 2 ? true : undefined), 'both models\' SRs');
+    }
     const saved = await api.review(rows[0].findings[0].id, { decision: 'accept' });
     expect(saved.status).toBe(201);
 
@@ -74,7 +78,8 @@ describe.skipIf(!postgresUrl)('separate API and worker roles on PostgreSQL', () 
     expect(findings.rows[0].n).toBe(4);
     const actions = await admin.query(`select action from ${schema}.audit order by seq`);
     // The first admin was created, signed in and took the test's token: identity is audited in the same chain.
-    expect(actions.rows.map((r) => r.action).sort()).toEqual(['finding.accept', ...Array(4).fill('finding.created'), 'instance.received', 'instance.received', 'session.started', 'token.created', 'user.created']);
-    expect(await api.verify()).toMatchObject({ intact: true, checked: 10 });
+    // Received: the two films, the four models' SRs on them and the accept's SR (pipeline/ai-results-sr.ts).
+    expect(actions.rows.map((r) => r.action).sort()).toEqual(['finding.accept', ...Array(4).fill('finding.created'), ...Array(7).fill('instance.received'), 'session.started', 'token.created', 'user.created']);
+    expect(await api.verify()).toMatchObject({ intact: true, checked: 15 });
   });
 });
