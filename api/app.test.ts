@@ -17,13 +17,21 @@ describe('paths without a route', () => {
   afterAll(async () => api?.stop());
 
   it.each([
-    ['GET', '/v1/nothing'], ['GET', '/dicomweb/studies/1.2.3/series'], ['GET', '/fhir'], ['GET', '/fhir/Patient/1'],
+    ['GET', '/v1/nothing'], ['GET', '/dicomweb/studies/1.2.3/nothing'],
     ['POST', '/cds-services/pneumonia'], ['GET', '/cds-services/lantern-patient-view/nothing'], ['GET', '/metrics'], ['POST', '/openapi.json'], ['GET', '/health/nothing'],
   ])('when %s %s has no route, then it answers a JSON 404 naming it', async (method, path) => {
     const response = await fetch(new URL(path, api.url), { method });
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await response.json()).toEqual({ error: { code: 'NOT_FOUND', message: `no route ${method} ${path}` } });
+  });
+
+  // FHIR's own error shape: a FHIR client reads an OperationOutcome, not Lantern's error JSON.
+  it.each([['GET', '/fhir'], ['GET', '/fhir/Nothing/1'], ['POST', '/fhir/metadata/x']])('when %s %s has no route, then it answers a FHIR OperationOutcome 404', async (method, path) => {
+    const response = await fetch(new URL(path, api.url), { method });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+    expect(await response.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
   });
 
   it('when a path under one of those prefixes has a route, then the route answers', async () => {
