@@ -28,6 +28,14 @@ export interface DateRange {
   to?: string;
 }
 
+/** DA range matching (PS3.4 C.2.2.2.5): `YYYYMMDD`, `from-`, `-to`, `from-to`; undefined when the value is none of these. QIDO-RS and C-FIND read dates with it. */
+export function dateRange(value: string): DateRange | undefined {
+  const match = /^(\d{8})?(-)?(\d{8})?$/.exec(value);
+  if (!match || (!match[1] && !match[3]) || (!match[2] && match[3])) return undefined;
+  if (!match[2]) return { from: match[1], to: match[1] };
+  return { ...(match[1] && { from: match[1] }), ...(match[3] && { to: match[3] }) };
+}
+
 /** What QIDO-RS (and DIMSE C-FIND) may match a study on; each absent key does not filter. */
 export interface StudyQuery {
   /** PS3.4 C.2.2.2.4 wildcards `*` and `?`, matched case-insensitively. */

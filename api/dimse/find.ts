@@ -1,5 +1,5 @@
 import dcmjs from 'dcmjs';
-import type { DicomJsonDataset, StudyQuery } from '../../contract/dicomweb-query.ts';
+import { dateRange, type DicomJsonDataset, type StudyQuery } from '../../contract/dicomweb-query.ts';
 import type { FindAnswer } from '../../dicom/dimse/server.ts';
 import { STATUS, type DimseStatus } from '../../dicom/dimse/status.ts';
 
@@ -33,14 +33,6 @@ function text(value: unknown): string {
 /** Every value of a multi-valued key (UID lists, modalities). */
 const values = (value: unknown): string[] => (Array.isArray(value) ? value : [value]).map((v) => text(v)).filter(Boolean);
 
-/** DA range matching (PS3.4 C.2.2.2.5): `YYYYMMDD`, `from-`, `-to`, `from-to`. */
-function dateRange(value: string): StudyQuery['studyDate'] | Refusal {
-  const match = /^(\d{8})?(-)?(\d{8})?$/.exec(value);
-  if (!match || (!match[1] && !match[3])) return { refused: { status: STATUS.cannotUnderstand, comment: `StudyDate "${value.slice(0, 20)}" is not a date or range` } };
-  if (!match[2]) return { from: match[1], to: match[1] };
-  return { ...(match[1] && { from: match[1] }), ...(match[3] && { to: match[3] }) };
-}
-
 const hasWildcard = (value: string) => /[*?]/.test(value);
 
 /** The identifier as a study query, or the status refusing it. */
@@ -61,7 +53,7 @@ export function studyQueryOf(identifier: Record<string, unknown>): { query: Omit
   const date = text(identifier.StudyDate);
   if (date) {
     const range = dateRange(date);
-    if (range && 'refused' in range) return range;
+    if (!range) return { refused: { status: STATUS.cannotUnderstand, comment: `StudyDate "${date.slice(0, 20)}" is not a date or range` } };
     query.studyDate = range;
   }
   const modalities = values(identifier.ModalitiesInStudy).filter((m) => m !== '*');

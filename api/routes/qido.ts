@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import {
-  dicomwebSeriesPath, dicomwebStudyPath, QIDO_DEFAULT_LIMIT, QIDO_KEY_TAGS, QIDO_MAX_LIMIT, qidoQuery, type DicomJsonDataset, type QidoQuery,
+  dateRange, dicomwebSeriesPath, dicomwebStudyPath, QIDO_DEFAULT_LIMIT, QIDO_KEY_TAGS, QIDO_MAX_LIMIT, qidoQuery, type DicomJsonDataset, type QidoQuery,
 } from '../../contract/dicomweb-query.ts';
 import { tagOfKeyword } from '../../dicom/dicom-json.ts';
 import { findInstances, findSeries, findStudies, type IncludeFields } from '../../store/dicom-query.ts';
@@ -67,12 +67,6 @@ function page(query: QidoQuery, warnings: string[]) {
 const list = (value: string | undefined) => (value ? value.split(',') : undefined);
 const upper = (values: string[] | undefined) => values?.map((v) => v.toUpperCase());
 
-function dateRange(value: string | undefined) {
-  if (!value) return undefined;
-  const [from, to] = value.includes('-') ? value.split('-') : [value, value];
-  return { from: from || undefined, to: to || undefined };
-}
-
 /**
  * Searching inside a study (or series) that is not at the user's sites answers 404, as every
  * route naming a patient object does (api/sites.test.ts); an existing one with no match, `[]`.
@@ -112,7 +106,7 @@ export function qidoRoutes(deps: ApiDeps) {
     const { query, warnings } = readQuery(c, 'study');
     const studies = await findStudies(db, {
       ...page(query, warnings), patientName: query.PatientName, patientId: query.PatientID, accessionNumber: query.AccessionNumber, studyDescription: query.StudyDescription,
-      studyDate: dateRange(query.StudyDate), modalitiesInStudy: upper(list(query.ModalitiesInStudy)), studyInstanceUids: list(query.StudyInstanceUID),
+      studyDate: query.StudyDate ? dateRange(query.StudyDate) : undefined, modalitiesInStudy: upper(list(query.ModalitiesInStudy)), studyInstanceUids: list(query.StudyInstanceUID),
     }, auth.user.sites);
     return answer(c, deps, auth, studies, warnings, studyUrl);
   });
