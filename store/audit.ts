@@ -104,7 +104,7 @@ export function checkAuditEntry(entry: AuditEntry): void {
  */
 export function planAudits(state: AuditChainState, entries: AuditEntry[]): PlannedAudits {
   entries.forEach(checkAuditEntry);
-  const byKey = new Map((state.existing ?? []).map((row) => [row.idempotency_key!, fromRow(row)]));
+  const byKey = new Map((state.existing ?? []).map((row) => [row.idempotency_key!, auditRecordOf(row)]));
   let prevHash = state.last?.hash ?? GENESIS_HASH;
   let seq = Number(state.last?.seq ?? 0);
   const at = new Date().toISOString();
@@ -183,7 +183,7 @@ export async function replayChain(db: Queryable, watch: Set<number>, pageSize = 
   for (;;) {
     const page = await db.query<AuditRow>('select * from audit where seq >= $1 order by seq limit $2', [expectedSeq, pageSize]);
     for (const row of page.rows) {
-      const record = fromRow(row);
+      const record = auditRecordOf(row);
       const recomputed = auditHash(prevHash, record, row.payload);
       if (record.seq !== expectedSeq || record.prevHash !== prevHash || record.hash !== recomputed) {
         return { verification: { intact: false, checked, firstBrokenSeq: Math.min(record.seq, expectedSeq) }, head: { seq: expectedSeq - 1, hash: prevHash }, hashesAt };
@@ -213,7 +213,7 @@ export async function storedAuditRecords(db: Queryable, select: { fromSeq: numbe
   const { rows } = 'entityIds' in select
     ? await db.query<AuditRow>('select * from audit where entity_id = any($1::text[]) and seq <= $2 order by seq', [select.entityIds, select.toSeq])
     : await db.query<AuditRow>('select * from audit where seq between $1 and $2 order by seq', [select.fromSeq, select.toSeq]);
-  return rows.map((row) => ({ ...fromRow(row), payload: row.payload }));
+  return rows.map((row) => ({ ...auditRecordOf(row), payload: row.payload }));
 }
 
 export interface AuditFilter {
@@ -231,10 +231,11 @@ export async function listAudit(db: Queryable, options: AuditFilter): Promise<Au
       order by seq desc limit $3`,
     [options.beforeSeq ?? null, options.entityId ?? null, options.limit, options.action ?? null],
   );
-  return result.rows.map(fromRow);
+  return result.rows.map(auditRecordOf);
 }
 
-interface AuditRow {
+/** An audit row as the database answers it (`select *`). */
+export interface AuditRow {
   idempotency_key: string | null;
   seq: string | number;
   at: string;
@@ -247,7 +248,7 @@ interface AuditRow {
   hash: string;
 }
 
-function fromRow(row: AuditRow): AuditRecord {
+export function auditRecordOf(row: AuditRow): AuditRecord {
   return {
     seq: Number(row.seq),
     at: row.at,

@@ -9,8 +9,9 @@
  * nothing says they share an issuer. Its FHIR id is a hash of the pair, so neither the
  * Patient ID nor the site appears in a URL or a log line.
  */
+import { auditRecordOf, type AuditRecord, type AuditRow } from './audit.ts';
 import type { Queryable } from './db.ts';
-import { NotFoundError, iso, optional, type StoreContext } from './shared.ts';
+import { NotFoundError, optional, type StoreContext } from './shared.ts';
 import { sitesParam, type SiteScope } from './sites.ts';
 
 /** The patient's FHIR id over a studies row `s`: 40 hex of SHA-256 of `site|Patient ID`. */
@@ -70,18 +71,6 @@ export interface ImagingInstance {
   seriesInstanceUid: string;
   sopClassUid: string;
   instanceNumber?: number;
-}
-
-export interface StoredRecord {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  entityType: string;
-  entityId: string;
-  payload: Record<string, unknown>;
-  hash: string;
-  prevHash: string;
 }
 
 /** The calculations a RiskAssessment presents: risk models' and published scores' (triage is a policy over them). */
@@ -181,43 +170,25 @@ export const fhirReads = {
    * audit trail where they are recorded: the calculations carry no patient, so a clinician's
    * own are what is theirs to read.
    */
-  async calculationRecords({ db }: StoreContext, filter: { actor: string; seq?: number }, page: Paging): Promise<{ total: number; records: StoredRecord[] }> {
+  async calculationRecords({ db }: StoreContext, filter: { actor: string; seq?: number }, page: Paging): Promise<{ total: number; records: AuditRecord[] }> {
     const where = 'action = any($1) and actor = $2 and ($3::bigint is null or seq = $3)';
     const params = [CALCULATION_ACTIONS, filter.actor, filter.seq ?? null];
     const { rows } = await db.query<AuditRow & { total: string }>(
       `select *, count(*) over () as total from audit where ${where} order by seq desc limit $4 offset $5`, [...params, page.count, page.offset]);
     const total = rows.length ? Number(rows[0].total) : await count(db, `select count(*) as n from audit where ${where}`, params);
-    return { total, records: rows.map(recordOf) };
+    return { total, records: rows.map(auditRecordOf) };
   },
 
   /** A page of the audit trail, newest first, below `beforeSeq`, of one action if given; the total counts every record matching, on every page. */
-  async auditRecords({ db }: StoreContext, filter: { action?: string; seq?: number; beforeSeq?: number }, limit: number): Promise<{ total: number; records: StoredRecord[] }> {
+  async auditRecords({ db }: StoreContext, filter: { action?: string; seq?: number; beforeSeq?: number }, limit: number): Promise<{ total: number; records: AuditRecord[] }> {
     const { rows } = await db.query<AuditRow>(
       `select * from audit where ($1::text is null or action = $1) and ($2::bigint is null or seq = $2) and ($3::bigint is null or seq < $3)
         order by seq desc limit $4`, [filter.action ?? null, filter.seq ?? null, filter.beforeSeq ?? null, limit]);
     const total = await count(db, 'select count(*) as n from audit where ($1::text is null or action = $1) and ($2::bigint is null or seq = $2)', [filter.action ?? null, filter.seq ?? null]);
-    return { total, records: rows.map(recordOf) };
+    return { total, records: rows.map(auditRecordOf) };
   },
 };
 
-interface AuditRow {
-  seq: string | number;
-  at: string;
-  actor: string;
-  action: string;
-  entity_type: string;
-  entity_id: string;
-  payload: string;
-  prev_hash: string;
-  hash: string;
-}
-
-function recordOf(row: AuditRow): StoredRecord {
-  return {
-    seq: Number(row.seq), at: iso(row.at), actor: row.actor, action: row.action, entityType: row.entity_type, entityId: row.entity_id,
-    payload: JSON.parse(row.payload) as Record<string, unknown>, hash: row.hash, prevHash: row.prev_hash,
-  };
-}
 
 /** An Instance Number FHIR can carry (unsignedInt: a whole number 0…2³¹−1), else nothing. */
 function unsignedInt(text: string | null): { instanceNumber?: number } {

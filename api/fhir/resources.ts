@@ -15,7 +15,8 @@
 import { findingCoding } from '../../contract/finding-codes.ts';
 import { READER_FINDING_LABELS, REVIEW_REASONS } from '../../contract/reading.ts';
 import type { LoadedModel } from '../../inference/registry.ts';
-import type { ImagingInstance, ImagingSeries, PatientRecord, StoredRecord } from '../../store/fhir-reads.ts';
+import type { AuditRecord } from '../../store/audit.ts';
+import type { ImagingInstance, ImagingSeries, PatientRecord } from '../../store/fhir-reads.ts';
 import { AI_ASSISTED_NOTICE, type Finding, type ReaderFindingRecord, type Review, type StudyDetail } from '../../store/types.ts';
 import type { Resource } from './http.ts';
 
@@ -330,7 +331,7 @@ interface CalculationPayload {
   result: { risk?: number; score?: number; band?: string; warnings?: string[] };
 }
 
-export const riskAssessmentId = (record: Pick<StoredRecord, 'seq'>) => `calculation-${record.seq}`;
+export const riskAssessmentId = (record: Pick<AuditRecord, 'seq'>) => `calculation-${record.seq}`;
 
 /**
  * A risk or score calculation as a RiskAssessment: the model as method and performer
@@ -338,7 +339,7 @@ export const riskAssessmentId = (record: Pick<StoredRecord, 'seq'>) => `calculat
  * probabilityDecimal and the band as qualitativeRisk. The form carries no patient, so the
  * subject says so rather than naming one.
  */
-export function riskAssessment(record: StoredRecord, link: DeviceLink, outcome: string | undefined): Resource {
+export function riskAssessment(record: AuditRecord, link: DeviceLink, outcome: string | undefined): Resource {
   const { model, inputs, result } = record.payload as unknown as CalculationPayload;
   const { contained: containedDevice, ...performer } = link(model);
   const basis = Object.entries(inputs ?? {}).map(([name, input], index) => ({
@@ -384,14 +385,14 @@ function auditAction(action: string): string {
 }
 
 /** The DICOM audit event type (PS3.15 A.5) an action belongs to. */
-function auditType(record: StoredRecord) {
+function auditType(record: AuditRecord) {
   if (record.action.startsWith('session.')) return { system: DCM, code: '110114', display: 'User Authentication' };
   if (['study', 'list', 'finding', 'instance', 'patient', 'consent', 'reader-finding'].includes(record.entityType)) return { system: DCM, code: '110110', display: 'Patient Record' };
   return { system: DCM, code: '110100', display: 'Application Activity' };
 }
 
 /** A link of the hash-chained audit trail as an AuditEvent; its place in the chain (seq, hashes) and payload ride in the entity's details. */
-export function auditEvent(record: StoredRecord): Resource {
+export function auditEvent(record: AuditRecord): Resource {
   return {
     resourceType: 'AuditEvent',
     id: String(record.seq),
