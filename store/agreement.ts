@@ -27,39 +27,49 @@ export const agreementReads = {
                 count(*) over (partition by r.finding_id) as reviews
            from reviews r join scoped s on s.id = r.finding_id
           order by r.finding_id, r.id desc
-       ), groups as (
-         select s.model_id, s.model_version, s.label, max(s.display) as display,
-                count(*)::int as findings,
-                count(d.id)::int as decided,
-                (count(*) filter (where d.decision = 'accept'))::int as accepted,
-                (count(*) filter (where d.decision = 'override'))::int as overridden,
-                (count(*) filter (where d.reviews > 1))::int as amended,
-                percentile_cont(0.5) within group (order by extract(epoch from d.decided_at - d.created_at)::float8) as median,
-                percentile_cont(0.9) within group (order by extract(epoch from d.decided_at - d.created_at)::float8) as p90
-           from scoped s left join decided d on d.id = s.id
-          group by s.model_id, s.model_version, s.label
-       )
-       select g.*,
-              (select coalesce(json_agg(json_build_object('code', x.code, 'count', x.n) order by x.n desc, x.code), '[]')
-                 from (select d.reason_code as code, count(*)::int as n from decided d
-                        where (d.model_id, d.model_version, d.label) = (g.model_id, g.model_version, g.label) and d.decision = 'override'
-                        group by d.reason_code) x) as override_reasons,
-              (select coalesce(json_agg(json_build_object('date', x.date, 'decided', x.decided, 'accepted', x.accepted) order by x.date), '[]')
-                 from (select to_char(d.decided_at at time zone 'UTC', 'YYYY-MM-DD') as date, count(*)::int as decided,
-                              (count(*) filter (where d.decision = 'accept'))::int as accepted
-                         from decided d where (d.model_id, d.model_version, d.label) = (g.model_id, g.model_version, g.label)
-                        group by 1) x) as by_day,
-              (select count(*)::int from reader_findings rf
-                where rf.study_instance_uid in (select s.study_instance_uid from scoped s
-                                                 where (s.model_id, s.model_version) = (g.model_id, g.model_version))) as reader_findings
-         from groups g
-        order by g.model_id, g.model_version, g.label`,
+       ), ${groupsCountedWith(READER_FINDINGS)}`,
       [query.from?.toISOString() ?? null, query.to?.toISOString() ?? null, query.modelId ?? null]);
     const cds = await db.query<AgreementGroupRow>(CDS_AGREEMENT,
       [query.from?.toISOString() ?? null, query.to?.toISOString() ?? null, query.modelId ?? null, LANTERN_CODE_SYSTEMS.overrideReason]);
     return [...rows.map((r) => ({ source: 'reader-review' as const, ...fromGroupRow(r) })), ...cds.rows.map((r) => ({ source: 'cds-hooks' as const, ...fromGroupRow(r) }))];
   },
 };
+
+/**
+ * What both sources count, given their `scoped` (one row per AI output: id, model_id,
+ * model_version, label, display, created_at) and `decided` (its latest decision: decision
+ * accept | override, reason_code, decided_at, reviews — more than one when amended) and what
+ * counts as a reader finding of the group: the groups and their columns (AgreementGroupRow).
+ */
+const groupsCountedWith = (readerFindings: string) => `groups as (
+    select s.model_id, s.model_version, s.label, max(s.display) as display,
+           count(*)::int as findings,
+           count(d.id)::int as decided,
+           (count(*) filter (where d.decision = 'accept'))::int as accepted,
+           (count(*) filter (where d.decision = 'override'))::int as overridden,
+           (count(*) filter (where d.reviews > 1))::int as amended,
+           percentile_cont(0.5) within group (order by extract(epoch from d.decided_at - d.created_at)::float8) as median,
+           percentile_cont(0.9) within group (order by extract(epoch from d.decided_at - d.created_at)::float8) as p90
+      from scoped s left join decided d on d.id = s.id
+     group by s.model_id, s.model_version, s.label
+  )
+  select g.*,
+         (select coalesce(json_agg(json_build_object('code', x.code, 'count', x.n) order by x.n desc, x.code), '[]')
+            from (select d.reason_code as code, count(*)::int as n from decided d
+                   where (d.model_id, d.model_version, d.label) = (g.model_id, g.model_version, g.label) and d.decision = 'override'
+                   group by d.reason_code) x) as override_reasons,
+         (select coalesce(json_agg(json_build_object('date', x.date, 'decided', x.decided, 'accepted', x.accepted) order by x.date), '[]')
+            from (select to_char(d.decided_at at time zone 'UTC', 'YYYY-MM-DD') as date, count(*)::int as decided,
+                         (count(*) filter (where d.decision = 'accept'))::int as accepted
+                    from decided d where (d.model_id, d.model_version, d.label) = (g.model_id, g.model_version, g.label)
+                   group by 1) x) as by_day,
+         ${readerFindings} as reader_findings
+    from groups g
+   order by g.model_id, g.model_version, g.label`;
+
+/** A reader's own findings in the studies of the group's model version. */
+const READER_FINDINGS = `(select count(*)::int from reader_findings rf
+   where rf.study_instance_uid in (select s.study_instance_uid from scoped s where (s.model_id, s.model_version) = (g.model_id, g.model_version)))`;
 
 /** A group row as both queries return it, without its source. */
 function fromGroupRow(r: AgreementGroupRow): Omit<AgreementRow, 'source'> {
@@ -90,45 +100,22 @@ function fromGroupRow(r: AgreementGroupRow): Omit<AgreementRow, 'source'> {
  */
 const CDS_AGREEMENT = `
   with scoped as (
-    select c.uuid, c.model_id, c.model_version, 'cds:' || c.kind as label, c.kind, c.issued_at as created_at
+    select c.uuid as id, c.model_id, c.model_version, 'cds:' || c.kind as label, 'CDS Hooks ' || c.kind || ' card' as display, c.issued_at as created_at
       from cds_cards c
      where c.model_id is not null
        and ($1::timestamptz is null or c.issued_at >= $1::timestamptz)
        and ($2::timestamptz is null or c.issued_at < $2::timestamptz)
        and ($3::text is null or c.model_id = $3::text)
   ), decided as (
-    select distinct on (f.card_uuid) s.*, f.outcome, f.outcome_at as decided_at,
+    select distinct on (f.card_uuid) s.*, case f.outcome when 'accepted' then 'accept' else 'override' end as decision,
+           greatest(f.outcome_at, s.created_at) as decided_at, -- the client's clock may be behind ours
            case when f.reason_code is null then 'no-reason-given'
                 when f.reason_system = $4::text then f.reason_code
                 else f.reason_system || '|' || f.reason_code end as reason_code,
            count(*) over (partition by f.card_uuid) as reviews
-      from cds_feedback f join scoped s on s.uuid = f.card_uuid
+      from cds_feedback f join scoped s on s.id = f.card_uuid
      order by f.card_uuid, f.outcome_at desc, f.recorded_at desc
-  ), groups as (
-    select s.model_id, s.model_version, s.label, 'CDS Hooks ' || max(s.kind) || ' card' as display,
-           count(*)::int as findings,
-           count(d.uuid)::int as decided,
-           (count(*) filter (where d.outcome = 'accepted'))::int as accepted,
-           (count(*) filter (where d.outcome = 'overridden'))::int as overridden,
-           (count(*) filter (where d.reviews > 1))::int as amended,
-           percentile_cont(0.5) within group (order by greatest(0, extract(epoch from d.decided_at - d.created_at))::float8) as median,
-           percentile_cont(0.9) within group (order by greatest(0, extract(epoch from d.decided_at - d.created_at))::float8) as p90
-      from scoped s left join decided d on d.uuid = s.uuid
-     group by s.model_id, s.model_version, s.label
-  )
-  select g.*,
-         (select coalesce(json_agg(json_build_object('code', x.code, 'count', x.n) order by x.n desc, x.code), '[]')
-            from (select d.reason_code as code, count(*)::int as n from decided d
-                   where (d.model_id, d.model_version, d.label) = (g.model_id, g.model_version, g.label) and d.outcome = 'overridden'
-                   group by d.reason_code) x) as override_reasons,
-         (select coalesce(json_agg(json_build_object('date', x.date, 'decided', x.decided, 'accepted', x.accepted) order by x.date), '[]')
-            from (select to_char(d.decided_at at time zone 'UTC', 'YYYY-MM-DD') as date, count(*)::int as decided,
-                         (count(*) filter (where d.outcome = 'accepted'))::int as accepted
-                    from decided d where (d.model_id, d.model_version, d.label) = (g.model_id, g.model_version, g.label)
-                   group by 1) x) as by_day,
-         0 as reader_findings
-    from groups g
-   order by g.model_id, g.model_version, g.label`;
+  ), ${groupsCountedWith('0')}`;
 
 /** One (model version, label) group as the query returns it. */
 interface AgreementGroupRow {
