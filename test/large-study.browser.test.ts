@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
 import { apiClient } from './support/api-client.ts';
-import { launchChromium } from './support/browser.ts';
+import { openReaderPage, signInOnForm } from './support/browser.ts';
 import { buildSeriesImage } from './support/dicom-builder.ts';
 import { startStack, type Stack } from './support/stack.ts';
 
@@ -20,7 +20,7 @@ describe('viewer: a study of more images than one answer holds', () => {
   let stack: Stack;
   let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
     ensureViewerBuilt();
@@ -35,9 +35,7 @@ describe('viewer: a study of more images than one answer holds', () => {
       body: JSON.stringify({ username: READER, displayName: READER, roles: ['radiologist'], password: PASSWORD }),
     });
     expect(created.status).toBe(201);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    ({ browser, page, pageErrors } = await openReaderPage());
   }, 240_000);
 
   afterAll(async () => {
@@ -47,9 +45,7 @@ describe('viewer: a study of more images than one answer holds', () => {
 
   it('when the reader opens it, then the picker lists the first 500 images, lists the rest on request, and shows the last one', async () => {
     await page.goto(`${stack.baseUrl}/#/study/${STUDY}`);
-    await page.getByTestId('sign-in-username').fill(READER);
-    await page.getByTestId('sign-in-password').fill(PASSWORD);
-    await page.getByTestId('sign-in-submit').click();
+    await signInOnForm(page, READER, PASSWORD);
 
     const more = page.getByTestId('more-instances');
     await more.waitFor();

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
 import { startTestApi, type TestApi } from './support/api-role.ts';
-import { canvasStats, launchChromium } from './support/browser.ts';
+import { canvasStats, openReaderPage, signInOnForm } from './support/browser.ts';
 import { withFreshUids } from './support/dicom-builder.ts';
 import { files } from './support/shared-data.ts';
 
@@ -19,15 +19,13 @@ describe('viewer: a study with a structured report', () => {
   let api: TestApi;
   let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
     ensureViewerBuilt();
     api = await startTestApi();
     await api.store.createUser({ username: READER, displayName: READER, roles: ['radiologist'], sites: ['main'], password: PASSWORD }, 'test');
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    ({ browser, page, pageErrors } = await openReaderPage());
   }, 240_000);
 
   afterAll(async () => {
@@ -41,9 +39,7 @@ describe('viewer: a study with a structured report', () => {
     const srAnswer = (await api.client.stow([report])).body.stored![0];
 
     await page.goto(`${api.url}/#/study/${filmAnswer.studyInstanceUid}`);
-    await page.getByTestId('sign-in-username').fill(READER);
-    await page.getByTestId('sign-in-password').fill(PASSWORD);
-    await page.getByTestId('sign-in-submit').click();
+    await signInOnForm(page, READER, PASSWORD);
 
     const listed = page.getByTestId('other-object');
     await listed.waitFor();

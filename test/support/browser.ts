@@ -21,6 +21,22 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/** A reading-room sized page in a fresh Chromium, collecting the errors the page throws (a test expects none). */
+export async function openReaderPage(): Promise<{ browser: Browser; page: Page; pageErrors: string[] }> {
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  return { browser, page, pageErrors };
+}
+
+/** Signs in on the viewer's own form, as a reader would. */
+export async function signInOnForm(page: Page, username: string, password: string): Promise<void> {
+  await page.getByTestId('sign-in-username').fill(username);
+  await page.getByTestId('sign-in-password').fill(password);
+  await page.getByTestId('sign-in-submit').click();
+}
+
 export interface CanvasStats {
   width: number;
   height: number;
