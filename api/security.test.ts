@@ -151,6 +151,19 @@ describe('rate limits', () => {
     expect((await triage('bob')).status).toBe(200);
   });
 
+  it.each([
+    ['POST', '/dicomweb/studies'], ['POST', '/dicomweb/studies/1.2.3'], ['GET', '/dicomweb/studies/1.2.3/series/4/instances/5/rendered'],
+    ['GET', '/dicomweb/studies/1.2.3/series/4/instances/5/frames/1/rendered'],
+  ])('when one client sends %s %s past the budget, then 429: storing and rendering are expensive too', async (method, path) => {
+    const app = new Hono();
+    app.use('*', ...security({ rateLimitPerMinute: 2 }));
+    app.all('*', (c) => c.json({ ok: true }));
+    const call = () => app.request(path, at('localhost', { method }));
+    for (let i = 0; i < 2; i++) expect((await call()).status).toBe(200);
+    expect((await call()).status).toBe(429);
+    expect((await app.request('/dicomweb/studies/1.2.3/metadata', at('localhost'))).status).toBe(200);
+  });
+
   it('when the limit is 0, then nothing is limited', async () => {
     const { app } = appWith({ rateLimitPerMinute: 0 });
     for (let i = 0; i < 50; i++) expect((await app.request('/v1/triage', at('localhost', { method: 'POST', body: '{}' }))).status).toBe(200);

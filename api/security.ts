@@ -38,7 +38,8 @@ const DEFAULTS: SecurityOptions = { allowedHosts: [], allowedOrigins: [], rateLi
 
 /** Routes whose one request costs far more than a read: decoding, storing, a model run, a whole-table scan. */
 const EXPENSIVE: readonly [method: string, path: RegExp][] = [
-  ['POST', /^\/dicomweb\/studies\/?$/],
+  ['POST', /^\/dicomweb\/studies(\/[^/]+)?\/?$/],
+  ['GET', /^\/dicomweb\/studies\/.+\/rendered$/],
   ['POST', /^\/v1\/risk\/[^/]+$/],
   ['POST', /^\/v1\/triage$/],
   ['POST', /^\/cds-services\/[^/]+$/],
