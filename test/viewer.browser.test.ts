@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './support/stack.ts';
-import { canvasStats, launchChromium } from './support/browser.ts';
+import { canvasStats, openReaderPage } from './support/browser.ts';
 import { apiClient } from './support/api-client.ts';
 import { withFreshUids } from './support/dicom-builder.ts';
 import { newUser } from './support/sign-in.ts';
@@ -29,15 +29,13 @@ describe('viewer: reviewing an AI-flagged chest radiograph', () => {
   let stack: Stack;
   let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
     ensureViewerBuilt();
     stack = await startStack();
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    ({ browser, page, pageErrors } = await openReaderPage());
   }, 240_000);
 
   afterAll(async () => {
