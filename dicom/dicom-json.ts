@@ -98,9 +98,6 @@ export function bulkValueOf(bytes: Uint8Array, transferSyntaxUid: string, hasPar
 
 const findElement = (dict: DcmjsDict, tag: string) => dict[tag] ?? dict[tag.toLowerCase()];
 
-/** Whether the bytes start with a Part 10 preamble and `DICM`. */
-export const hasPart10Preamble = (bytes: Uint8Array) => bytes.length >= 132 && Buffer.from(bytes.subarray(128, 132)).toString('latin1') === 'DICM';
-
 function readDict(bytes: Uint8Array, transferSyntaxUid: string, hasPart10Header: boolean): DcmjsDict {
   const read = (ignoreErrors: boolean) => {
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;

@@ -77,7 +77,8 @@ export function requirePixelData(instance: Pick<DicomInstance, 'meta'>): ImageAt
   return instance.meta.image;
 }
 
-function hasDicmPrefix(bytes: Uint8Array): boolean {
+/** Whether the bytes start with a Part 10 preamble and `DICM` at byte 128. */
+export function hasDicmPrefix(bytes: Uint8Array): boolean {
   return bytes.length >= 132 && String.fromCharCode(...bytes.subarray(128, 132)) === 'DICM';
 }
 

@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { dicomwebInstancePath, dicomwebSeriesPath, dicomwebStudyPath, type DicomJsonDataset } from '../../contract/dicomweb-query.ts';
-import { bulkValueOf, dicomJsonOf, hasPart10Preamble, servedPixelModule } from '../../dicom/dicom-json.ts';
+import { bulkValueOf, dicomJsonOf, servedPixelModule } from '../../dicom/dicom-json.ts';
+import { hasDicmPrefix } from '../../dicom/parse.ts';
 import { DicomError } from '../../dicom/errors.ts';
 import { keepDicomJson, storedInstances, storedTransferSyntaxes, type InstanceScope, type StoredDicomInstance } from '../../store/dicom-query.ts';
 import { ACCESS } from '../access.ts';
@@ -27,8 +28,6 @@ const PAGE = 200;
 
 const NOT_FOUND = 'NOT_FOUND: nothing at that path at the user\'s sites.';
 const AUDIT = 'AUDIT_UNAVAILABLE: reads of patient data cannot be recorded at the moment.';
-
-const hasPart10 = (bytes: Uint8Array) => hasPart10Preamble(bytes);
 
 /** Every instance of `scope`, a page at a time; the first page is read before the answer starts so an empty scope is a 404. */
 async function instancePages(deps: ApiDeps, scope: InstanceScope, auth: Authenticated, withJson: boolean): Promise<AsyncGenerator<StoredDicomInstance>> {
@@ -86,7 +85,7 @@ export function wadoRoutes(deps: ApiDeps) {
     if (instance.dicomJson) return { dataset: instance.dicomJson, omitted: instance.omitted };
     const bytes = await deps.blobs.get(instance.blobSha256);
     try {
-      const json = dicomJsonOf(bytes, instance.transferSyntaxUid, hasPart10(bytes));
+      const json = dicomJsonOf(bytes, instance.transferSyntaxUid, hasDicmPrefix(bytes));
       await keepDicomJson(db, instance.sopInstanceUid, json);
       return json;
     } catch (error) {
@@ -205,7 +204,7 @@ export function wadoRoutes(deps: ApiDeps) {
     const bytes = await deps.blobs.get(stored.blobSha256);
     let value: Uint8Array | undefined;
     try {
-      value = bulkValueOf(bytes, stored.transferSyntaxUid, hasPart10(bytes), params.path);
+      value = bulkValueOf(bytes, stored.transferSyntaxUid, hasDicmPrefix(bytes), params.path);
     } catch (error) {
       if (!(error instanceof DicomError)) throw error;
     }

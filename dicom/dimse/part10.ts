@@ -1,4 +1,5 @@
 import { InvalidDicomError } from '../errors.ts';
+import { hasDicmPrefix } from '../parse.ts';
 import { part10Header } from '../deidentify/encode.ts';
 import { textValue } from '../deidentify/values.ts';
 
@@ -56,7 +57,7 @@ export interface StoredObject {
  * is what names the transfer syntax the data set bytes are in.
  */
 export function splitPart10(file: Uint8Array): StoredObject {
-  if (file.length < 132 || String.fromCharCode(...file.subarray(128, 132)) !== 'DICM') {
+  if (!hasDicmPrefix(file)) {
     throw new InvalidDicomError('Not a DICOM Part 10 file: no DICM marker at byte 128', { code: 'NOT_PART10' });
   }
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
