@@ -61,9 +61,9 @@ function failureReasonOf(error: DicomError): number {
   return FAILURE_REASON.processingFailure;
 }
 
-/** The STOW-RS answer in DICOM JSON (contract `storeInstancesResponse`); `baseUrl` is where this server's `/dicomweb` is reached. */
-export function storeInstancesResponse(baseUrl: string, held: StoredInstance[], refused: RefusedPart[], addressedStudy?: string): StoreInstancesResponse {
-  const studyUrl = (study: string) => `${baseUrl}/dicomweb/studies/${study}`;
+/** The STOW-RS answer in DICOM JSON (contract `storeInstancesResponse`); `dicomwebRoot` is where this server's `/dicomweb` is reached. */
+export function storeInstancesResponse(dicomwebRoot: string, held: StoredInstance[], refused: RefusedPart[], addressedStudy?: string): StoreInstancesResponse {
+  const studyUrl = (study: string) => `${dicomwebRoot}/studies/${study}`;
   const studies = new Set(held.map((h) => h.studyInstanceUid));
   const study = addressedStudy ?? (studies.size === 1 ? [...studies][0] : undefined);
   const referenced = held.map((h): ReferencedSop => ({

@@ -83,9 +83,6 @@ export const dicomUid = z.string()
 
 export const studyParams = z.object({ studyInstanceUid: dicomUid });
 
-/** `POST /dicomweb/studies/{study}`: every instance sent must belong to this study. */
-export const stowStudyParams = z.object({ study: dicomUid });
-
 export const frameParams = z.object({
   study: dicomUid,
   series: dicomUid,

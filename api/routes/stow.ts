@@ -1,13 +1,14 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Hono, type Context } from 'hono';
-import { accepts } from 'hono/accepts';
 import { apiErrorBody } from '../../contract/errors.ts';
-import { stowAnswer, storeInstancesResponse as storeInstancesResponseSchema, stowStudyParams, type StoredInstance } from '../../contract/dicomweb.ts';
+import { stowAnswer, storeInstancesResponse as storeInstancesResponseSchema, type StoredInstance } from '../../contract/dicomweb.ts';
+import { dicomwebStudyPath } from '../../contract/dicomweb-query.ts';
 import { DicomError } from '../../dicom/errors.ts';
 import { dicomLimits } from '../../dicom/limits.ts';
 import { createOffThreadParser } from '../../dicom/parse-off-thread/index.ts';
 import type { ApiDeps } from '../deps.ts';
+import { acceptedRanges, DICOM_JSON, dicomwebRoot } from '../dicomweb-answer.ts';
 import { ApiError } from '../errors.ts';
 import { ingestInstance } from '../../pipeline/ingest.ts';
 import { componentRef, mount, type ResponseSpec } from '../route.ts';
@@ -18,7 +19,6 @@ import { ACCESS } from '../access.ts';
 /** Parts in one request; each costs a parse and a database write, so an upload of more should be split. */
 const MAX_PARTS = 10_000;
 
-const DICOM_JSON = 'application/dicom+json';
 const LANTERN_JSON = 'application/json';
 
 const dicomJsonAnswer = { type: DICOM_JSON, schema: componentRef(storeInstancesResponseSchema) };
@@ -87,7 +87,7 @@ export function stowRoutes(deps: ApiDeps) {
       if (status === 409) throw new ApiError(409, failed[0].code, failed[0].message, failed);
       return c.json({ stored: held, failed }, status);
     }
-    const answer = storeInstancesResponse(new URL(c.req.url).origin, held, refused, addressedStudy);
+    const answer = storeInstancesResponse(dicomwebRoot(c), held, refused, addressedStudy);
     return c.body(JSON.stringify(answer), status, { 'content-type': DICOM_JSON });
   }
 
@@ -102,7 +102,7 @@ export function stowRoutes(deps: ApiDeps) {
     method: 'post', path: '/dicomweb/studies/{study}', operationId: 'storeStudyInstances', access: ACCESS.ingest, tag: 'dicomweb',
     summary: 'STOW-RS: store DICOM instances of one study',
     description: 'As `POST /dicomweb/studies`, and an instance of another study is refused (Failure Reason 0xC409, STUDY_INSTANCE_UID_MISMATCH) and not stored.',
-    params: stowStudyParams, rawBody: RAW_BODY, responses: RESPONSES,
+    params: dicomwebStudyPath, rawBody: RAW_BODY, responses: RESPONSES,
     errors: { ...ERRORS, 404: 'NOT_FOUND: the study is filed under a site the user does not belong to.', 422: 'VALIDATION_FAILED: the path holds no DICOM UID.' },
   }, (c, { auth, params }) => store(c, auth.user, params.study));
   return app;
@@ -114,18 +114,11 @@ export function stowRoutes(deps: ApiDeps) {
  * Accept naming neither (nor a wildcard) is 406.
  */
 function negotiate(c: Context): string {
-  const chosen = accepts(c, {
-    header: 'Accept', supports: [DICOM_JSON, LANTERN_JSON], default: DICOM_JSON,
-    match: (ranges) => {
-      const usable = ranges.filter((r) => r.q > 0).sort((a, b) => b.q - a.q);
-      for (const { type } of usable) {
-        const t = type.toLowerCase();
-        if (t === DICOM_JSON || t === '*/*' || t === '*' || t === 'application/*') return DICOM_JSON;
-        if (t === LANTERN_JSON) return LANTERN_JSON;
-      }
-      return '';
-    },
-  });
-  if (!chosen) throw new ApiError(406, 'NOT_ACCEPTABLE', `Accept: ${c.req.header('accept')?.slice(0, 100)} — this answer is ${DICOM_JSON} (or ${LANTERN_JSON})`);
-  return chosen;
+  const ranges = acceptedRanges(c.req.header('accept'));
+  if (!ranges.length) return DICOM_JSON;
+  for (const { type } of ranges) {
+    if (type === DICOM_JSON || type === '*/*' || type === '*' || type === 'application/*') return DICOM_JSON;
+    if (type === LANTERN_JSON) return LANTERN_JSON;
+  }
+  throw new ApiError(406, 'NOT_ACCEPTABLE', `Accept: ${c.req.header('accept')?.slice(0, 100)} — this answer is ${DICOM_JSON} (or ${LANTERN_JSON})`);
 }
