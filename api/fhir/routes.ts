@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import {
   auditEventSearch, diagnosticReportSearch, fhirReadParams, fhirReadQuery, imagingStudySearch, observationSearch, patientSearch, riskAssessmentSearch, type FhirToken,
 } from '../../contract/fhir.ts';
@@ -9,6 +9,7 @@ import { NotFoundError } from '../../store/store.ts';
 import { ACCESS } from '../access.ts';
 import type { Authenticated } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
+import { dicomwebRoot } from '../dicomweb-answer.ts';
 import { auditPatientRead, auditStudyRead } from '../read-audit.ts';
 import { mount } from '../route.ts';
 import { capabilityStatement } from './capability.ts';
@@ -119,14 +120,14 @@ export function fhirRoutes(deps: ApiDeps) {
 
   mountFhir(app, {
     path: '/fhir/Endpoint', operationId: 'fhirSearchEndpoint', access: ACCESS.anyone, summary: 'The DICOMweb endpoints', query: fhirReadQuery, answers: 'A searchset Bundle of Endpoint.',
-  }, (c) => searchBundle(c, { total: DICOMWEB_ENDPOINTS.length, resources: DICOMWEB_ENDPOINTS.map((e) => endpoint(e, dicomwebUrl(c))) }));
+  }, (c) => searchBundle(c, { total: DICOMWEB_ENDPOINTS.length, resources: DICOMWEB_ENDPOINTS.map((e) => endpoint(e, dicomwebRoot(c))) }));
   mountFhir(app, {
     path: '/fhir/Endpoint/{id}', operationId: 'fhirReadEndpoint', access: ACCESS.anyone, summary: 'A DICOMweb endpoint (dicomweb-wado-rs, dicomweb-qido-rs, dicomweb-stow-rs)',
     params: fhirReadParams, query: fhirReadQuery, answers: 'The Endpoint.', errors: { 404: 'no such endpoint.' },
   }, (c, { params }) => {
     const found = DICOMWEB_ENDPOINTS.find((e) => e.id === params.id);
     if (!found) throw notFound('Endpoint', params.id);
-    return endpoint(found, dicomwebUrl(c));
+    return endpoint(found, dicomwebRoot(c));
   });
 
   mountFhir(app, {
@@ -236,8 +237,6 @@ export function fhirRoutes(deps: ApiDeps) {
   });
   return app;
 }
-
-const dicomwebUrl = (c: Context) => `${new URL(c.req.url).origin}/dicomweb`;
 
 /**
  * An ImagingStudy identifier as a filter: `urn:dicom:uid|urn:oid:<uid>` (or `urn:oid:<uid>`
