@@ -63,7 +63,7 @@ export class ApiError extends Error {
 }
 
 /** `/v1/x` and `v1/x` both resolve against the page, never against the host root. */
-function url(path: string): string {
+export function url(path: string): string {
   return new URL(path.replace(/^\//, ''), document.baseURI).toString();
 }
 
@@ -98,11 +98,12 @@ async function request(path: string, init?: RequestInit): Promise<Response> {
   throw new ApiError(res.status, code, message, details);
 }
 
-async function json<T>(path: string, init?: RequestInit): Promise<T> {
+/** A JSON answer of the API; feature modules (e.g. consultations/api.ts) build their calls on it. */
+export async function json<T>(path: string, init?: RequestInit): Promise<T> {
   return (await (await request(path, init)).json()) as T;
 }
 
-function query(params: Record<string, string | string[] | undefined>): string {
+export function query(params: Record<string, string | string[] | undefined>): string {
   const q = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     const text = Array.isArray(value) ? value.join(',') : value;
@@ -244,6 +245,19 @@ const POLL_FALLBACK_MS = 10_000;
  * re-fetch is the caller's (debounce.ts; bursts of events are common). Returns the unsubscribe.
  */
 export function subscribeToEvents(onEvent: (update: LiveUpdate) => void): () => void {
+  return listen('study', (data: { studyInstanceUid: string; change: StudyChange }) => ({ type: 'study' as const, studyInstanceUid: data.studyInstanceUid, change: data.change }), onEvent);
+}
+
+/** A consultation case that changed (`consultation` events of `GET /v1/events`), or the polling fallback's tick. */
+export type ConsultationUpdate = { type: 'consultation'; id: string } | { type: 'poll' };
+
+/** Live updates of consultation cases, on the same stream and with the same fallback as subscribeToEvents. */
+export function subscribeToConsultationEvents(onEvent: (update: ConsultationUpdate) => void): () => void {
+  return listen('consultation', (data: { id: string }) => ({ type: 'consultation' as const, id: data.id }), onEvent);
+}
+
+/** One kind of server event, read by `read`, with the 10 s polling fallback while the stream is down. */
+function listen<D, U>(event: string, read: (data: D) => U, onEvent: (update: U | { type: 'poll' }) => void): () => void {
   let poller: ReturnType<typeof setInterval> | undefined;
   const startPolling = () => {
     poller ??= setInterval(() => onEvent({ type: 'poll' }), POLL_FALLBACK_MS);
@@ -252,10 +266,9 @@ export function subscribeToEvents(onEvent: (update: LiveUpdate) => void): () => 
   if (!source) {
     startPolling();
   } else {
-    source.addEventListener('study', (e) => {
+    source.addEventListener(event, (e) => {
       try {
-        const data = JSON.parse((e as MessageEvent<string>).data) as { studyInstanceUid: string; change: StudyChange };
-        onEvent({ type: 'study', studyInstanceUid: data.studyInstanceUid, change: data.change });
+        onEvent(read(JSON.parse((e as MessageEvent<string>).data) as D));
       } catch {
         // A malformed event is not worth breaking the screen for; the next one will do.
       }
