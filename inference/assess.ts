@@ -62,6 +62,8 @@ export async function assess(registry: Pick<ModelRegistry, 'latest' | 'models'>,
   const facts = factCatalogue(registry.models);
   const clinical: ClinicalAssessment = {
     facts: Object.assign({}, ...[...Object.values(scores), ...Object.values(risks)].map((answer) => answerFacts(facts, answer.model.id, { ...answer }))),
+    scoreInputs: Object.fromEntries(Object.entries(scores).map(([modelId, answer]) =>
+      [modelId, Object.fromEntries(Object.entries(answer.inputs).map(([name, input]) => [name, input.value]))])),
   };
   return { scores, risks, refused, clinical };
 }

@@ -19,6 +19,12 @@ export type FactValues = Record<string, number | string>;
  */
 export interface ClinicalAssessment {
   facts: FactValues;
+  /**
+   * Each score's inputs in its card's canonical unit (`news2.temperature` in °C), kept beside the
+   * facts so the measurements behind an assessment can be counted (surveillance: fever, tachypnoea);
+   * triage reads only `facts`.
+   */
+  scoreInputs?: Record<string, Record<string, number | boolean | string>>;
 }
 
 /** One answer's outputs, as the route has them or an older assessment stored them. */
