@@ -9,6 +9,7 @@ import { bandTableProblems } from './rules/bands.ts';
 import { checkScoring } from './scores/table.ts';
 import { checkTriageFacts, factCatalogue } from './triage-policy/facts.ts';
 import { checkPolicy } from './triage-policy/policy.ts';
+import { isSurveillancePolicyFolder, loadSurveillancePolicy, type SurveillancePolicy } from './surveillance/policy.ts';
 import { compareVersions } from './versions.ts';
 
 export interface SessionOptions {
@@ -53,6 +54,8 @@ export interface ModelRegistry {
   latest(id: string): LoadedModel | undefined;
   /** The one triage policy every study and patient is prioritised by. */
   triagePolicy: TriageModel;
+  /** The surveillance policy (`task: surveillance`), when the folder ships one: at most one. */
+  surveillancePolicy?: SurveillancePolicy;
   close(): Promise<void>;
 }
 
@@ -80,7 +83,11 @@ export function findModelFolder(modelsDir: string, id: string): string | undefin
  */
 export async function loadModelRegistry(modelsDir: string, options: SessionOptions): Promise<ModelRegistry> {
   const models: LoadedModel[] = [];
-  for (const dir of modelFolders(modelsDir)) models.push(await loadModel(dir, options));
+  // A surveillance policy is a card but not a model: checked here at start, kept out of the model list.
+  const [surveillance, ...moreSurveillance] = modelFolders(modelsDir).filter(isSurveillancePolicyFolder);
+  if (moreSurveillance.length) throw new ModelContractError(modelsDir, `at most one surveillance policy, found ${[surveillance, ...moreSurveillance].map((d) => path.basename(d)).join(', ')}`);
+  for (const dir of modelFolders(modelsDir)) if (dir !== surveillance) models.push(await loadModel(dir, options));
+  const surveillancePolicy = surveillance ? loadSurveillancePolicy(surveillance) : undefined;
   const byKey = new Map(models.map((m) => [m.key, m]));
   if (byKey.size !== models.length) throw new ModelContractError(modelsDir, 'two model folders declare the same id@version');
   const policies = models.filter((m): m is TriageModel => m.card.task === 'triage');
@@ -99,6 +106,7 @@ export async function loadModelRegistry(modelsDir: string, options: SessionOptio
     models,
     get,
     triagePolicy: policies[0],
+    ...(surveillancePolicy ? { surveillancePolicy } : {}),
     readAssist(key) {
       const model = get(key);
       if (model.card.task !== 'read-assist') throw new ModelContractError(key, `is a ${model.card.task} model, not read-assist`);

@@ -14,7 +14,10 @@ export function shippedFactCatalogue(): FactCatalogue {
   const dir = join(repoRoot, 'models');
   const cards = readdirSync(dir)
     .filter((id) => existsSync(join(dir, id, 'model.json')))
-    .map((id) => modelCardSchema.parse(JSON.parse(readFileSync(join(dir, id, 'model.json'), 'utf8'))))
+    .map((id) => JSON.parse(readFileSync(join(dir, id, 'model.json'), 'utf8')) as { task?: unknown })
+    // Model cards only: the folder also holds policies of other kinds (the surveillance policy).
+    .filter((raw) => raw.task === 'score' || raw.task === 'risk')
+    .map((raw) => modelCardSchema.parse(raw))
     .filter((card) => card.task === 'score' || card.task === 'risk');
   return factCatalogue(cards.map((card) => ({ card })));
 }
