@@ -17,10 +17,13 @@ import { fieldControl, readForm } from './hints/field-control.ts';
 import { deriveFields, fieldForIssue, readiness, SECTION_ORDER, triageBody, type FieldValue, type FormField, type Readiness } from './hints/fields.ts';
 import { msg, sectionTitle } from './hints/messages.ts';
 import { renderResult } from './hints/result.ts';
+import { askConsultationButton } from './consultations/ask-dialog.ts';
 
 interface Saved {
   values: Map<string, FieldValue>;
   answer?: TriageAnswer;
+  /** What was sent for `answer`: a consultation about it carries both, so the consultant sees what the doctor saw. */
+  request?: ReturnType<typeof triageBody>;
 }
 
 let saved: Saved = { values: new Map() };
@@ -112,6 +115,7 @@ function showAnswer(view: HintsView, models: ModelCard[], fields: FormField[], a
     h('h2', { id: 'hint-result-title' }, m.resultTitle),
     h('p', { class: 'hint-stale-note', testid: 'stale' }, m.stale),
     renderResult(answer, models, fields, states.filter((r) => r.missing.length)),
+    saved.request ? h('div', { class: 'row-actions ask-row' }, askConsultationButton(view.ctx, () => ({ kind: 'assessment', request: saved.request!, answer }))) : null,
   );
 }
 
@@ -124,9 +128,11 @@ async function calculate(view: HintsView, models: ModelCard[], fields: FormField
   submit.disabled = true;
   submit.textContent = m.calculating;
   try {
-    const answer = await postTriage(triageBody(ready, fields, saved.values));
+    const request = triageBody(ready, fields, saved.values);
+    const answer = await postTriage(request);
     if (view.destroyed()) return;
     saved.answer = answer;
+    saved.request = request;
     showAnswer(view, models, fields, answer, states);
     // On a phone the answer is under the form: bring it up.
     if (view.result.getBoundingClientRect().top > window.innerHeight) view.result.scrollIntoView({ block: 'start' });

@@ -12,6 +12,8 @@ import { mountStudy } from './study.ts';
 import { mountAudit } from './audit.ts';
 import { mountHints } from './hints.ts';
 import { mountDashboard } from './dashboard.ts';
+import { mountConsultations } from './consultations/list.ts';
+import { mountConsultationCase } from './consultations/case.ts';
 
 export interface AppContext {
   /** The signed-in user: the server records them on every decision, whatever the page sends. */
@@ -26,6 +28,7 @@ const msg = defineMessages({
     nav: 'Screens',
     worklist: 'Worklist',
     hints: 'Hints',
+    consultations: 'Consultations',
     agreement: 'Agreement',
     audit: 'Audit trail',
     language: 'Language',
@@ -46,6 +49,7 @@ const msg = defineMessages({
     nav: '页面',
     worklist: '工作列表',
     hints: '诊断提示',
+    consultations: '远程会诊',
     agreement: '一致性',
     audit: '审计记录',
     language: '语言',
@@ -73,14 +77,20 @@ interface Route {
 const ROUTES: Route[] = [
   { pattern: /^\/study\/(.+)$/, nav: '/', mount: (root, ctx, uid) => mountStudy(root, ctx, decodeURIComponent(uid)) },
   { pattern: /^\/hints$/, nav: '/hints', mount: mountHints },
+  { pattern: /^\/consultations\/(.+)$/, nav: '/consultations', mount: (root, ctx, id) => mountConsultationCase(root, ctx, decodeURIComponent(id)) },
+  { pattern: /^\/consultations$/, nav: '/consultations', mount: mountConsultations },
   { pattern: /^\/agreement$/, nav: '/agreement', mount: mountDashboard },
   { pattern: /^\/audit$/, nav: '/audit', mount: mountAudit },
   { pattern: /^/, nav: '/', mount: mountWorklist },
 ];
 
-const NAV: { path: string; testid: string; text: () => string }[] = [
+/** Who sees a link, when not everyone does (the server decides what each may do either way). */
+const CLINICAL: readonly string[] = ['radiologist', 'grassroots-doctor', 'consultant'];
+
+const NAV: { path: string; testid: string; text: () => string; shownTo?: readonly string[] }[] = [
   { path: '/', testid: 'nav-worklist', text: () => msg().worklist },
   { path: '/hints', testid: 'nav-hints', text: () => msg().hints },
+  { path: '/consultations', testid: 'nav-consultations', text: () => msg().consultations, shownTo: CLINICAL },
   { path: '/agreement', testid: 'nav-agreement', text: () => msg().agreement },
   { path: '/audit', testid: 'nav-audit', text: () => msg().audit },
 ];
@@ -166,7 +176,7 @@ function renderHeader(header: HTMLElement, user: User, onSignOut: () => void): v
     h(
       'nav',
       { 'aria-label': m.nav },
-      NAV.map((n) =>
+      NAV.filter((n) => !n.shownTo || user.roles.some((r) => n.shownTo!.includes(r))).map((n) =>
         h('a', { href: `#${n.path}`, testid: n.testid, class: n.path === active ? 'active' : undefined, 'aria-current': n.path === active ? 'page' : undefined }, n.text()),
       ),
     ),

@@ -24,6 +24,7 @@ import { createReaderFindings, type ReaderFindings } from './study/reader-findin
 import { createReviewActions, type ReviewActions } from './study/review-actions.ts';
 import { createStudyState, findingsOf, selectedFinding, type StudyState } from './study/state.ts';
 import { consentPanel } from './study/consent-panel.ts';
+import { askConsultationButton } from './consultations/ask-dialog.ts';
 import { otherObjects } from './study/other-objects.ts';
 import { createStudyHead, type StudyHead } from './study/study-header.ts';
 import { studyShortcuts } from './study/study-keys.ts';
@@ -48,8 +49,13 @@ function renderAll(state: StudyState, parts: StudyParts): void {
   parts.findings.loadCalibration();
 }
 
-/** The findings side: the AI's findings, then the readers' with the two screen-level actions, then the patient's consent. */
-function findingsAside(parts: StudyParts, study: StudyDetail['study'], instances: StudyDetail['instances']): HTMLElement {
+/** What the screen offers besides reading: a case view shows the study without "ask for a consultation" (the case is one). */
+export interface StudyOptions {
+  offerConsultation?: boolean;
+}
+
+/** The findings side: the AI's findings, then the readers' with the two screen-level actions, then asking a consultation and the patient's consent. */
+function findingsAside(parts: StudyParts, state: StudyState, options: StudyOptions, study: StudyDetail['study'], instances: StudyDetail['instances']): HTMLElement {
   const m = msg();
   return h(
     'aside',
@@ -68,6 +74,9 @@ function findingsAside(parts: StudyParts, study: StudyDetail['study'], instances
         h('button', { type: 'button', class: 'primary', testid: 'next-study', onclick: () => void parts.review.goNext() }, m.next),
       ),
     ),
+    options.offerConsultation !== false
+      ? h('div', { class: 'row-actions ask-row' }, askConsultationButton(state.ctx, () => ({ kind: 'study', studyInstanceUid: study.studyInstanceUid })))
+      : null,
     consentPanel(study),
     otherObjects(instances),
   );
@@ -83,7 +92,7 @@ function showLoadFailure(root: HTMLElement, state: StudyState, err: unknown): vo
 }
 
 /** First paint: fetch the study, lay the screen out, then bring up the selected finding's image. */
-async function load(root: HTMLElement, state: StudyState, parts: StudyParts): Promise<void> {
+async function load(root: HTMLElement, state: StudyState, parts: StudyParts, options: StudyOptions): Promise<void> {
   try {
     state.detail = await getStudy(state.studyInstanceUid, state.signal);
   } catch (err) {
@@ -95,7 +104,7 @@ async function load(root: HTMLElement, state: StudyState, parts: StudyParts): Pr
   const images = d.instances.filter(isDisplayable);
   const pane = createImagePane({ modality: d.study.modality, instances: images, more: morePages(state, d), onToggleHeatmap: () => parts.findings.toggleHeatmap(), signal: state.signal });
   state.pane = pane;
-  replaceChildren(root, parts.head.element, h('div', { class: 'study-body' }, pane.element, findingsAside(parts, d.study, d.instances)));
+  replaceChildren(root, parts.head.element, h('div', { class: 'study-body' }, pane.element, findingsAside(parts, state, options, d.study, d.instances)));
   renderAll(state, parts);
   getReviewReasons().then(
     (items) => {
@@ -126,7 +135,7 @@ function morePages(state: StudyState, d: StudyDetail): ImagePaneOptions['more'] 
   };
 }
 
-export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid: string): () => void {
+export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid: string, options: StudyOptions = {}): () => void {
   const m = msg();
   const controller = new AbortController();
   const state = createStudyState(studyInstanceUid, ctx, worklistHash(rememberedFilters()), controller.signal);
@@ -155,7 +164,7 @@ export function mountStudy(root: HTMLElement, ctx: AppContext, studyInstanceUid:
     if (u.type === 'poll' || u.studyInstanceUid === studyInstanceUid) refreshSoon();
   });
   const clock = setInterval(head.render, SLA_TICK_MS);
-  void load(root, state, parts);
+  void load(root, state, parts, options);
 
   return () => {
     state.destroyed = true;

@@ -11,8 +11,8 @@ import { num } from '../format.ts';
 import type { FormField, Readiness } from './fields.ts';
 import { msg, valueLabel } from './messages.ts';
 
-const LEVEL_SEVERITY: Record<TriageLevel, number> = { I: 3, II: 2, III: 1, IV: 0 };
-const ROMAN: Record<TriageLevel, string> = { I: 'Ⅰ', II: 'Ⅱ', III: 'Ⅲ', IV: 'Ⅳ' };
+export const LEVEL_SEVERITY: Record<TriageLevel, number> = { I: 3, II: 2, III: 1, IV: 0 };
+export const ROMAN: Record<TriageLevel, string> = { I: 'Ⅰ', II: 'Ⅱ', III: 'Ⅲ', IV: 'Ⅳ' };
 
 /** 0 (lowest band) … 3 (highest) for colour; a band a rule set (NEWS2's red score) sits in the middle. */
 function bandSeverity(model: ModelCard | undefined, label: string): number {

@@ -1,0 +1,176 @@
+/** The consultation screens' words in both languages: the list, the case, the dialog that asks and the opinion form share them. */
+import type { Site } from '../api.ts';
+import { defineMessages } from '../i18n.ts';
+import type { Consultation, ConsultationRecommendation, ConsultationStatus, ConsultationUrgency } from './api.ts';
+
+type Origin = Consultation['origin'];
+type SubjectKind = Consultation['subject']['kind'];
+
+/** Each record names every value of its contract enum, so the compiler refuses a missing label. */
+const URGENCY = {
+  en: { routine: 'Routine', urgent: 'Urgent', emergency: 'Emergency' },
+  zh: { routine: '常规', urgent: '紧急', emergency: '危急' },
+} satisfies Record<'en' | 'zh', Record<ConsultationUrgency, string>>;
+
+const STATUS = {
+  en: { open: 'Waiting', 'in-review': 'In review', answered: 'Answered', withdrawn: 'Withdrawn' },
+  zh: { open: '待接诊', 'in-review': '会诊中', answered: '已答复', withdrawn: '已撤回' },
+} satisfies Record<'en' | 'zh', Record<ConsultationStatus, string>>;
+
+const RECOMMENDATION = {
+  en: { refer: 'Refer', 'treat-locally': 'Treat locally', 'repeat-film': 'Repeat the film', 'further-tests': 'Further tests', 'follow-up': 'Follow-up' },
+  zh: { refer: '转诊', 'treat-locally': '本地治疗', 'repeat-film': '重新拍片', 'further-tests': '进一步检查', 'follow-up': '随访' },
+} satisfies Record<'en' | 'zh', Record<ConsultationRecommendation, string>>;
+
+const ORIGIN = {
+  en: { asked: 'Asked by a doctor', 'ai-reader-disagreement': 'Routed: reader disagreed with the AI', 'ai-low-confidence': 'Routed: AI finding of low confidence' },
+  zh: { asked: '医生申请', 'ai-reader-disagreement': '自动转送：阅片医生与 AI 意见不一致', 'ai-low-confidence': '自动转送：AI 发现置信度低' },
+} satisfies Record<'en' | 'zh', Record<Origin, string>>;
+
+const LEVEL = {
+  en: { village: 'village', township: 'township', county: 'county', city: 'city' },
+  zh: { village: '村', township: '乡镇', county: '县', city: '市' },
+} satisfies Record<'en' | 'zh', Record<Site['level'], string>>;
+
+/** The urgencies and recommendations in the contract's order, for selects. */
+export const URGENCIES = Object.keys(URGENCY.en) as ConsultationUrgency[];
+export const RECOMMENDATIONS = Object.keys(RECOMMENDATION.en) as ConsultationRecommendation[];
+
+export const msg = defineMessages({
+  en: {
+    title: 'Consultations',
+    queue: 'Asked of my sites',
+    queueNote: 'Cases other sites ask your sites, most urgent first (triage level, then the answer clock).',
+    asked: 'Asked by my sites',
+    askedNote: 'Cases your sites asked, with the answer when it comes.',
+    emptyQueue: 'Nothing is waiting for your sites.',
+    emptyAsked: 'Your sites have not asked for a consultation yet.',
+    loading: 'loading…',
+    updated: (time: string) => `updated ${time}`,
+    unavailable: (detail: string) => `Consultations unavailable (${detail}). Retrying…`,
+    count: (n: number) => `${n} ${n === 1 ? 'case' : 'cases'}`,
+    urgency: (u: ConsultationUrgency) => URGENCY.en[u],
+    status: (s: ConsultationStatus) => STATUS.en[s],
+    recommendation: (r: ConsultationRecommendation) => RECOMMENDATION.en[r],
+    origin: (o: Origin) => ORIGIN.en[o],
+    siteLevel: (l: Site['level']) => LEVEL.en[l],
+    levelBadge: (level: string) => `Triage level ${level}`,
+    noLevel: 'Triage level not known',
+    from: (site: string) => `from ${site}`,
+    to: (site: string) => `to ${site}`,
+    about: (kind: SubjectKind) => ({ study: 'Study', assessment: 'Assessment (hints)', vitals: 'Home vital signs' })[kind],
+    answerWithin: (target: string, due: string) => `Answer within ${target} (due ${due})`,
+    overdue: 'overdue',
+    answeredIn: 'answered',
+    open: (what: string) => `Open case: ${what}`,
+    // The dialog that asks.
+    ask: 'Ask for a consultation',
+    askTitle: 'Ask for a remote consultation',
+    askSubject: (kind: SubjectKind) => ({ study: 'About this study: the consultant sees the images and the AI findings.', assessment: 'About this assessment: the consultant sees the triage level, scores and reasons you see.', vitals: 'About the patient\'s home vital signs.' })[kind],
+    toSite: 'Ask',
+    noReader: 'No site reads for your site yet: an administrator sets which site reads for which (Sites).',
+    question: 'Question',
+    questionPlaceholder: 'What do you want the consultant to answer?',
+    urgencyLabel: 'Urgency',
+    patientId: 'Patient ID (optional)',
+    consent: 'The patient was informed about remote consultation and agreed to it (患者已知情同意远程会诊).',
+    consentNeeded: 'Remote consultation needs the patient\'s informed consent: tick it once the patient has agreed.',
+    questionNeeded: 'Write the question.',
+    send: 'Send',
+    cancel: 'Cancel',
+    sending: 'Sending…',
+    failed: (detail: string) => `Not sent — ${detail}`,
+    // The case.
+    caseTitle: 'Consultation',
+    back: '← Consultations',
+    askedBy: (who: string, site: string, when: string) => `Asked by ${who}, ${site}, ${when}`,
+    answeringSite: 'Answering site',
+    askingSite: 'Asking site',
+    urgencyIs: 'Urgency',
+    statusIs: 'Status',
+    clock: 'Answer clock',
+    openedBy: (who: string, when: string) => `Opened by ${who}, ${when}`,
+    opinion: 'Opinion',
+    answeredBy: (who: string, when: string) => `Answered by ${who}, ${when}`,
+    waitingForAnswer: 'Waiting for the answer: it appears here as soon as it is given.',
+    impression: 'Impression',
+    recommendationLabel: 'Recommendation',
+    urgencyOfOpinion: 'Urgency',
+    freeText: 'Further advice (optional)',
+    submitOpinion: 'Send the opinion',
+    impressionNeeded: 'Write the impression.',
+    report: 'Report (print or save as PDF)',
+    withdraw: 'Withdraw the question',
+    patient: (id: string) => `Patient ${id}`,
+    patientTrend: (id: string) => `Patient ${id}: vital signs over time`,
+    loadFailed: (detail: string) => `The case could not be loaded (${detail}).`,
+    aiNote: 'AI findings and scores are AI-assisted: the consultant confirms them clinically.',
+  },
+  zh: {
+    title: '远程会诊',
+    queue: '本机构受邀会诊',
+    queueNote: '其他机构向本机构申请的会诊，最紧急的在前（先按分诊级别，再按答复时限）。',
+    asked: '本机构发起的会诊',
+    askedNote: '本机构申请的会诊，答复后即显示。',
+    emptyQueue: '暂无等待本机构答复的会诊。',
+    emptyAsked: '本机构尚未申请会诊。',
+    loading: '加载中…',
+    updated: (time: string) => `更新于 ${time}`,
+    unavailable: (detail: string) => `会诊列表暂不可用（${detail}），正在重试…`,
+    count: (n: number) => `${n} 例`,
+    urgency: (u: ConsultationUrgency) => URGENCY.zh[u],
+    status: (s: ConsultationStatus) => STATUS.zh[s],
+    recommendation: (r: ConsultationRecommendation) => RECOMMENDATION.zh[r],
+    origin: (o: Origin) => ORIGIN.zh[o],
+    siteLevel: (l: Site['level']) => LEVEL.zh[l],
+    levelBadge: (level: string) => `分诊 ${level} 级`,
+    noLevel: '分诊级别未知',
+    from: (site: string) => `来自 ${site}`,
+    to: (site: string) => `发往 ${site}`,
+    about: (kind: SubjectKind) => ({ study: '影像检查', assessment: '评估（诊断提示）', vitals: '居家生命体征' })[kind],
+    answerWithin: (target: string, due: string) => `应在 ${target} 内答复（截止 ${due}）`,
+    overdue: '已超时',
+    answeredIn: '已答复',
+    open: (what: string) => `打开会诊：${what}`,
+    ask: '申请会诊',
+    askTitle: '申请远程会诊',
+    askSubject: (kind: SubjectKind) => ({ study: '针对此检查：会诊医生可看到影像和 AI 发现。', assessment: '针对此评估：会诊医生可看到您所见的分诊级别、评分和理由。', vitals: '针对患者的居家生命体征。' })[kind],
+    toSite: '会诊机构',
+    noReader: '尚无机构为本机构阅片：请管理员设置机构间的阅片关系（机构）。',
+    question: '会诊问题',
+    questionPlaceholder: '希望会诊医生回答什么？',
+    urgencyLabel: '紧急程度',
+    patientId: '患者 ID（可选）',
+    consent: '患者已知情同意远程会诊（The patient was informed and agreed to remote consultation）。',
+    consentNeeded: '远程会诊需患者知情同意：患者同意后请勾选。',
+    questionNeeded: '请填写会诊问题。',
+    send: '发送',
+    cancel: '取消',
+    sending: '发送中…',
+    failed: (detail: string) => `未发送 — ${detail}`,
+    caseTitle: '会诊',
+    back: '← 远程会诊',
+    askedBy: (who: string, site: string, when: string) => `${site} ${who} 于 ${when} 申请`,
+    answeringSite: '会诊机构',
+    askingSite: '申请机构',
+    urgencyIs: '紧急程度',
+    statusIs: '状态',
+    clock: '答复时限',
+    openedBy: (who: string, when: string) => `${who} 于 ${when} 接诊`,
+    opinion: '会诊意见',
+    answeredBy: (who: string, when: string) => `${who} 于 ${when} 答复`,
+    waitingForAnswer: '等待答复：答复后会立即显示在这里。',
+    impression: '印象',
+    recommendationLabel: '建议',
+    urgencyOfOpinion: '紧急程度',
+    freeText: '补充意见（可选）',
+    submitOpinion: '提交会诊意见',
+    impressionNeeded: '请填写印象。',
+    report: '会诊报告（打印或另存为 PDF）',
+    withdraw: '撤回会诊申请',
+    patient: (id: string) => `患者 ${id}`,
+    patientTrend: (id: string) => `患者 ${id}：生命体征趋势`,
+    loadFailed: (detail: string) => `无法加载此会诊（${detail}）。`,
+    aiNote: 'AI 发现和评分为 AI 辅助结果，需会诊医生临床确认。',
+  },
+});
