@@ -19,6 +19,14 @@ export const SESSION_COOKIE = 'lantern_session';
 
 export interface Authenticated {
   user: User;
+  /**
+   * The sites whose patient data this caller reads and decides on: the user's own `sites` and
+   * every site one of them reads for (site_reading, direct only). What the user sends in is
+   * filed under `user.sites[0]`, never under a site it only reads for.
+   */
+  scope: readonly string[];
+  /** The sites in `scope` that are not the user's own: those its sites read for. */
+  readsFor: readonly string[];
   via: 'token' | 'provider-token' | 'session' | 'cds-client';
   /** A CDS client's JWT only (CDS Hooks): what it claims, for the audit record beside the account it acts as. */
   cdsClient?: CdsClientClaims;
@@ -48,7 +56,22 @@ export function authentication(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config' |
   };
 }
 
+/** Who signed in, before their site scope is known. */
+type SignIn = Omit<Authenticated, 'scope' | 'readsFor'>;
+
+/** Every way of signing in gets its scope here, in one query, once per request. */
 async function resolve(c: Context, deps: Pick<ApiDeps, 'store' | 'oidc' | 'config' | 'cdsClients'>, lifetime: SessionLifetime): Promise<Authenticated | undefined> {
+  const signedIn = await signIn(c, deps, lifetime);
+  return signedIn && { ...signedIn, ...await siteScope(deps.store, signedIn.user) };
+}
+
+/** The site scope of a user (see Authenticated.scope): for the HTTP sign-ins above and a DIMSE peer's account. */
+export async function siteScope(store: Pick<ApiDeps['store'], 'sitesReadFor'>, user: User): Promise<Pick<Authenticated, 'scope' | 'readsFor'>> {
+  const readsFor = await store.sitesReadFor(user.sites);
+  return { scope: [...user.sites, ...readsFor], readsFor };
+}
+
+async function signIn(c: Context, deps: Pick<ApiDeps, 'store' | 'oidc' | 'config' | 'cdsClients'>, lifetime: SessionLifetime): Promise<SignIn | undefined> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
   // A JWT of a configured CDS client, or any JWT sent to /cds-services when no provider takes access tokens.
   if (bearer && deps.cdsClients && bearer.split('.').length === 3 && (deps.cdsClients.claims(bearer) || (!deps.oidc?.acceptsAccessTokens && CDS_PATH.test(c.req.path)))) {
@@ -72,7 +95,7 @@ async function resolve(c: Context, deps: Pick<ApiDeps, 'store' | 'oidc' | 'confi
 }
 
 /** The user a provider's access token speaks for, with the roles it carries (else those of their last sign-in). */
-async function providerToken(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config'>, token: string): Promise<Authenticated> {
+async function providerToken(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config'>, token: string): Promise<SignIn> {
   const { identity, expiresAt } = await deps.oidc!.verifyAccessToken(token);
   const outcome = await deps.store.userFromProvider(identity, deps.config.oidc?.provisionUsers ?? false);
   if ('refused' in outcome) throw refusal(outcome.refused, identity.username);
@@ -88,7 +111,7 @@ const CDS_PATH = /^\/cds-services(\/|$)/;
  * The account a CDS client acts as, once its JWT verifies for the URL called (api/cds-hooks/clients.ts).
  * Only on the CDS Hooks routes: an EHR signs its own tokens, so its key must open nothing else.
  */
-async function cdsClient(c: Context, deps: Pick<ApiDeps, 'store' | 'cdsClients'>, token: string): Promise<Authenticated> {
+async function cdsClient(c: Context, deps: Pick<ApiDeps, 'store' | 'cdsClients'>, token: string): Promise<SignIn> {
   if (!CDS_PATH.test(c.req.path)) throw new ApiError(401, 'CDS_CLIENT_TOKEN_OUT_OF_SCOPE', 'a CDS client\'s JWT is accepted on /cds-services only');
   const { username, claims, expiresAt } = await deps.cdsClients!.verify(token, audiencesFor(c.req.url));
   const user = await deps.store.cdsClientUser(username);

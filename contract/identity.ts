@@ -39,7 +39,13 @@ export const loginRequest = z.object({
  * request made with the session cookie must send it as `X-CSRF-Token`.
  */
 export const session = z.object({
-  user,
+  user: user.extend({
+    /**
+     * The sites the user's sites read for (a county hospital reading for its township clinics):
+     * their studies are in the user's scope as well as those of `sites`. Direct only.
+     */
+    readsFor: z.array(siteId),
+  }),
   csrfToken: z.string().optional(),
   /** When the session ends at the latest (absolute timeout); each request also renews an idle timeout. */
   expiresAt: z.string().optional(),

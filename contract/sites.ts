@@ -2,8 +2,9 @@ import { z } from 'zod';
 
 /**
  * Sites: the institutions of a care network — village and township clinics, county and city
- * hospitals. Every study and every user belongs to sites, and a user reads and writes only
- * studies of its own. Reading relationships between levels come with the network (issue 14).
+ * hospitals. Every study and every user belongs to sites; a user reads the studies of its own
+ * sites and of the sites they read for (a county hospital reads for its township clinics), and
+ * files what it sends in under its first site (docs/network.md).
  */
 
 /** The one site an installation starts with, so a single clinic needs no configuration. */
@@ -13,17 +14,37 @@ export const SITE_LEVELS = ['village', 'township', 'county', 'city'] as const;
 
 export const siteId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits or dash; 1–63 characters');
 
-export const site = z.object({
+const siteFields = z.object({
   id: siteId,
   name: z.string().trim().min(1).max(200),
   level: z.enum(SITE_LEVELS),
-  /** The site one level up that this one refers to, if any. */
+  /** The site one level up that this one refers to, if any: of a higher level than this one. */
   parentId: siteId.optional(),
+});
+
+/** How many sites one site may read for: a county remote-reading centre serves a few dozen township clinics. */
+export const MAX_SITES_READ_FOR = 500;
+
+export const site = siteFields.extend({
+  /**
+   * The sites this one reads for (a county hospital for its township clinics): their studies
+   * are in the scope of this site's users. Direct only — not the sites those read for.
+   */
+  readsFor: z.array(siteId),
 }).meta({ id: 'Site' });
 
-/** `POST /v1/sites` (admins). */
-export const newSiteRequest = site.strict();
+/** `POST /v1/sites` (admins); what it reads for is set afterwards (`PUT /v1/sites/{siteId}/reads-for`). */
+export const newSiteRequest = siteFields.strict();
+
+export const siteParams = z.object({ siteId });
+
+/** `PUT /v1/sites/{siteId}/reads-for` (admins): the full list, replacing the one before. */
+export const readsForRequest = z.object({
+  readsFor: z.array(siteId).max(MAX_SITES_READ_FOR)
+    .refine((ids) => new Set(ids).size === ids.length, 'each site once'),
+}).strict();
 
 export const siteList = z.object({ items: z.array(site) }).meta({ id: 'SiteList' });
 
 export type Site = z.infer<typeof site>;
+export type NewSite = z.infer<typeof newSiteRequest>;

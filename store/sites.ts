@@ -3,7 +3,7 @@
  * sites is reported as not existing (NotFoundError, 404), never as forbidden: that a study
  * exists at another clinic is itself patient information.
  */
-import type { Site } from '../contract/sites.ts';
+import type { NewSite, Site } from '../contract/sites.ts';
 import { appendAudit, auditedTransaction } from './audit.ts';
 import type { Queryable } from './db.ts';
 import { InvalidReferenceError, NotFoundError, optional, type StoreContext } from './shared.ts';
@@ -23,9 +23,14 @@ interface SiteRow {
   name: string;
   level: Site['level'];
   parent_id: string | null;
+  reads_for: string[];
 }
 
-const siteFromRow = (row: SiteRow): Site => ({ id: row.id, name: row.name, level: row.level, parentId: optional(row.parent_id) });
+const siteFromRow = (row: SiteRow): Site => ({ id: row.id, name: row.name, level: row.level, parentId: optional(row.parent_id), readsFor: row.reads_for });
+
+/** A site with the sites it reads for, in id order. */
+const SITE_SELECT = `select s.id, s.name, s.level, s.parent_id,
+  array(select r.read_site_id from site_reading r where r.reader_site_id = s.id order by 1) as reads_for from sites s`;
 
 /** Throws NotFoundError unless the study exists within `scope`: how a write refuses a study of another site. */
 export async function requireStudyInScope(db: Queryable, studyInstanceUid: string, scope: SiteScope): Promise<void> {
@@ -48,16 +53,52 @@ export const siteAccess = {
     return row?.site_id;
   },
 
+  /**
+   * The sites that any of `sites` reads for (site_reading, direct only), besides `sites`
+   * themselves, in id order: with them, a user's scope. One query, asked once per request.
+   */
+  async sitesReadFor({ db }: StoreContext, sites: readonly string[]): Promise<string[]> {
+    const { rows } = await db.query<{ id: string }>(
+      'select distinct read_site_id as id from site_reading where reader_site_id = any($1) and not (read_site_id = any($1)) order by id', [sites]);
+    return rows.map((r) => r.id);
+  },
+
   async listSites({ db }: StoreContext): Promise<Site[]> {
-    const { rows } = await db.query<SiteRow>('select * from sites order by id');
+    const { rows } = await db.query<SiteRow>(`${SITE_SELECT} order by s.id`);
     return rows.map(siteFromRow);
+  },
+
+  /**
+   * Contract: one transaction replaces the sites `siteId` reads for with `readsFor` and audits
+   * `site.reads-for.set` with before and after (actor = the admin); the same list again changes
+   * and audits nothing. An unknown `siteId` → NotFoundError; an unknown site in the list, or
+   * the site itself → InvalidReferenceError on `readsFor`, nothing written.
+   */
+  async setSitesReadFor({ db }: StoreContext, siteId: string, readsFor: readonly string[], actor: string): Promise<Site> {
+    return auditedTransaction(db, async (tx) => {
+      // Locks the site's row: two admins setting its list at once apply one after the other, each audit's `before` true.
+      const { rows: [found] } = await tx.query('select id from sites where id = $1 for update', [siteId]);
+      if (!found) throw new NotFoundError(`site ${siteId} does not exist`);
+      if (readsFor.includes(siteId)) throw new InvalidReferenceError('readsFor', `a site does not read for itself (${siteId})`);
+      await requireSites(tx, readsFor, 'readsFor');
+      const { rows: current } = await tx.query<{ id: string }>('select read_site_id as id from site_reading where reader_site_id = $1 order by 1', [siteId]);
+      const before = current.map((r) => r.id);
+      const after = [...readsFor].sort();
+      if (before.join() !== after.join()) {
+        await tx.query('delete from site_reading where reader_site_id = $1 and not (read_site_id = any($2))', [siteId, after]);
+        await tx.query('insert into site_reading (reader_site_id, read_site_id) select $1, unnest($2::text[]) on conflict do nothing', [siteId, after]);
+        await appendAudit(tx, { actor, action: 'site.reads-for.set', entityType: 'site', entityId: siteId, payload: { before, after } });
+      }
+      const { rows: [row] } = await tx.query<SiteRow>(`${SITE_SELECT} where s.id = $1`, [siteId]);
+      return siteFromRow(row);
+    });
   },
 
   /**
    * Contract: one transaction; the site row and `site.created` (actor = the admin). A taken
    * id → false, nothing written; an unknown parent → InvalidReferenceError.
    */
-  async createSite({ db }: StoreContext, site: Site, actor: string): Promise<boolean> {
+  async createSite({ db }: StoreContext, site: NewSite, actor: string): Promise<boolean> {
     return auditedTransaction(db, async (tx) => {
       if (site.parentId) await requireSites(tx, [site.parentId], 'parentId');
       const inserted = await tx.query('insert into sites (id, name, level, parent_id) values ($1, $2, $3, $4) on conflict do nothing returning id',

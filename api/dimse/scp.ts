@@ -10,6 +10,7 @@ import { logger, uidHash } from '../../log.ts';
 import { ingestInstance, StudyOfAnotherSiteError, type IngestDeps } from '../../pipeline/ingest.ts';
 import { findStudies } from '../../store/dicom-query.ts';
 import { ACCESS } from '../access.ts';
+import { siteScope } from '../auth.ts';
 import { auditDimseFind } from '../read-audit.ts';
 import { findAnswer, studyQueryOf, MAX_FIND_MATCHES } from './find.ts';
 
@@ -36,6 +37,12 @@ export interface DimseScp extends Pick<DimseServer, 'host' | 'port' | 'aeTitle' 
   close(): Promise<void>;
 }
 
+/** The Lantern user a calling AE title speaks for, with the sites it reads (api/auth.ts siteScope). */
+interface PeerAccount {
+  user: User;
+  scope: readonly string[];
+}
+
 const holds = (user: User, access: readonly string[]) => user.roles.some((role) => access.includes(role));
 /** IPv4 peers appear as `::ffff:10.1.2.3` on a dual-stack socket. */
 const plainAddress = (address: string) => address.replace(/^::ffff:/, '');
@@ -45,15 +52,18 @@ export async function startDimseScp(deps: DimseScpDeps): Promise<DimseScp> {
   // Its own parsing thread: a slow C-STORE never queues behind STOW uploads, nor they behind it.
   const parser = createOffThreadParser({ limits: dicomLimits(deps.config.dicomLimits) });
 
-  async function authorize(peer: DimsePeer): Promise<User | undefined> {
+  async function authorize(peer: DimsePeer): Promise<PeerAccount | undefined> {
     const setting = settings.peers.find((p) => p.aeTitle === peer.callingAeTitle && (!p.address || p.address === plainAddress(peer.address)));
     if (!setting) return undefined;
     const user = await deps.store.activeUser(setting.username);
-    if (!user) logger.warn({ callingAe: peer.callingAeTitle, username: setting.username }, 'DIMSE: the AE title names a user that does not exist or is disabled');
-    return user;
+    if (!user) {
+      logger.warn({ callingAe: peer.callingAeTitle, username: setting.username }, 'DIMSE: the AE title names a user that does not exist or is disabled');
+      return undefined;
+    }
+    return { user, scope: (await siteScope(deps.store, user)).scope };
   }
 
-  async function store(received: ReceivedInstance, user: User): Promise<DimseStatus> {
+  async function store(received: ReceivedInstance, { user }: PeerAccount): Promise<DimseStatus> {
     if (!holds(user, ACCESS.ingest)) return { status: STATUS.notAuthorized, comment: `${user.username} may not send images` };
     try {
       const parsed = await parser.parse(received.file);
@@ -66,17 +76,17 @@ export async function startDimseScp(deps: DimseScpDeps): Promise<DimseScp> {
     }
   }
 
-  async function find(query: { model: 'study' | 'patient'; identifier: Record<string, unknown> }, user: User) {
+  async function find(query: { model: 'study' | 'patient'; identifier: Record<string, unknown> }, { user, scope }: PeerAccount) {
     if (!holds(user, ACCESS.patientData)) return { matches: [], final: { status: STATUS.notAuthorized, comment: `${user.username} may not read patient data` } };
     const parsed = studyQueryOf(query.identifier);
     if ('refused' in parsed) return { matches: [], final: parsed.refused };
-    const studies = await findStudies(deps.store.db, { ...parsed.query, limit: MAX_FIND_MATCHES + 1, offset: 0 }, user.sites);
+    const studies = await findStudies(deps.store.db, { ...parsed.query, limit: MAX_FIND_MATCHES + 1, offset: 0 }, scope);
     const answer = findAnswer(query.identifier, studies);
     if (answer.studies.length) auditDimseFind(deps, user.username, answer.studies);
     return answer;
   }
 
-  const server = await startDimseServer<User>({
+  const server = await startDimseServer<PeerAccount>({
     host: settings.host,
     port: settings.port,
     aeTitle: settings.aeTitle,

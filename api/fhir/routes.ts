@@ -43,10 +43,10 @@ export function fhirRoutes(deps: ApiDeps) {
 
   /** The studies a filter and page select, each presented by `present` and its read audited. */
   async function studies(auth: Authenticated, filter: Omit<StudyFilter, 'scope'>, page: { count: number; offset: number }, kind: 'ImagingStudy' | 'DiagnosticReport') {
-    const found = await deps.store.fhirStudies({ ...filter, scope: auth.user.sites, withFindings: kind === 'DiagnosticReport' }, page);
+    const found = await deps.store.fhirStudies({ ...filter, scope: auth.scope, withFindings: kind === 'DiagnosticReport' }, page);
     const resources: Resource[] = [];
     for (const ref of found.studies) {
-      const detail = await deps.store.getStudy(ref.studyInstanceUid, auth.user.sites);
+      const detail = await deps.store.getStudy(ref.studyInstanceUid, auth.scope);
       auditStudyRead(deps, auth, ref.studyInstanceUid, 'view');
       resources.push(kind === 'ImagingStudy'
         ? imagingStudy(detail, ref.patientFhirId, await deps.store.imagingStudyParts(ref.studyInstanceUid, INSTANCES_LISTED))
@@ -66,7 +66,7 @@ export function fhirRoutes(deps: ApiDeps) {
     const site = system === undefined ? undefined : /^urn:lantern:site:(.+):patient-id$/.exec(system)?.[1];
     // An identifier of another system names no patient Lantern knows.
     if (system !== undefined && site === undefined) return { total: 0, resources: [] };
-    const found = await deps.store.fhirPatients({ scope: auth.user.sites, fhirId: filter.fhirId, patientId: filter.identifier?.code, siteId: site }, page);
+    const found = await deps.store.fhirPatients({ scope: auth.scope, fhirId: filter.fhirId, patientId: filter.identifier?.code, siteId: site }, page);
     for (const p of found.patients) auditPatientRead(deps, auth, p.fhirId, p.studies);
     return { total: found.total, resources: found.patients.map(patient) };
   }
@@ -148,12 +148,12 @@ export function fhirRoutes(deps: ApiDeps) {
     description: 'Lists the AI findings; the clinicians\' decisions on them are in each DiagnosticReport\'s result.', query: observationSearch, answers: 'A searchset Bundle of Observation.',
   }, async (c, { query, auth }) => {
     const page = { count: query._count, offset: query._offset };
-    const found = await deps.store.fhirFindings({ scope: auth.user.sites, studyInstanceUid: query['derived-from'], patientFhirId: query.patient ?? query.subject }, page);
+    const found = await deps.store.fhirFindings({ scope: auth.scope, studyInstanceUid: query['derived-from'], patientFhirId: query.patient ?? query.subject }, page);
     const details = new Map<string, StudyDetail>();
     const resources: Resource[] = [];
     for (const ref of found.findings) {
       if (!details.has(ref.studyInstanceUid)) {
-        details.set(ref.studyInstanceUid, await deps.store.getStudy(ref.studyInstanceUid, auth.user.sites));
+        details.set(ref.studyInstanceUid, await deps.store.getStudy(ref.studyInstanceUid, auth.scope));
         auditStudyRead(deps, auth, ref.studyInstanceUid, 'view');
       }
       const detail = details.get(ref.studyInstanceUid)!;
@@ -168,9 +168,9 @@ export function fhirRoutes(deps: ApiDeps) {
     const reviewId = /^review-(\d{1,15})$/.exec(params.id)?.[1];
     const readerFindingId = /^reader-finding-(\d{1,15})$/.exec(params.id)?.[1];
     const of = reviewId ? { reviewId: Number(reviewId) } : readerFindingId ? { readerFindingId: Number(readerFindingId) } : { findingId: params.id };
-    const { studyInstanceUid, findingId } = await deps.store.studyOfFinding(of, auth.user.sites);
-    const detail = await deps.store.getStudy(studyInstanceUid, auth.user.sites);
-    const { studies: [ref] } = await deps.store.fhirStudies({ scope: auth.user.sites, studyInstanceUid }, { count: 1, offset: 0 });
+    const { studyInstanceUid, findingId } = await deps.store.studyOfFinding(of, auth.scope);
+    const detail = await deps.store.getStudy(studyInstanceUid, auth.scope);
+    const { studies: [ref] } = await deps.store.fhirStudies({ scope: auth.scope, studyInstanceUid }, { count: 1, offset: 0 });
     auditStudyRead(deps, auth, studyInstanceUid, 'view');
     if (readerFindingId) return readerFindingObservation(detail.readerFindings.find((r) => r.id === findingId)!, ref?.patientFhirId, detail.study);
     const finding = detail.findings.find((f) => f.id === findingId)!;

@@ -53,7 +53,7 @@ export function cdsHooksRoutes(deps: ApiDeps) {
       },
     }, async (c, { body, auth }) => {
       const { response, studies } = await answer(deps, {
-        request: body as CdsRequest, actor: auth.user.username, sites: auth.user.sites, origin: new URL(c.req.url).origin, client: clientOf(auth),
+        request: body as CdsRequest, actor: auth.user.username, sites: auth.scope, origin: new URL(c.req.url).origin, client: clientOf(auth),
       }).catch((error: unknown) => {
         throw error instanceof PrefetchMissingError ? new ApiError(412, error.code, error.message) : error;
       });
@@ -75,7 +75,7 @@ export function cdsHooksRoutes(deps: ApiDeps) {
         ...(f.overrideReason?.userComment ? { userComment: f.overrideReason.userComment } : {}),
         ...(f.acceptedSuggestions ? { acceptedSuggestions: f.acceptedSuggestions } : {}),
       }));
-      const counts = await deps.store.recordCdsFeedback(service.id, entries, auth.user.username, auth.user.sites, clientOf(auth)).catch((error: unknown) => {
+      const counts = await deps.store.recordCdsFeedback(service.id, entries, auth.user.username, auth.scope, clientOf(auth)).catch((error: unknown) => {
         throw error instanceof NotFoundError ? new ApiError(404, 'CDS_CARD_UNKNOWN', error.message) : error;
       });
       return c.json(counts);

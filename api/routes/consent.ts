@@ -53,7 +53,7 @@ export function consentRoutes(deps: ApiDeps) {
     body: consentLookupRequest,
     responses: { 200: { description: 'Whether each purpose is allowed, the site\'s policy and the decision recorded.', json: patientConsent } },
     errors: { 404: 'NOT_FOUND: a site the user does not act for.', 422: 'VALIDATION_FAILED' },
-  }, async (c, { body, auth }) => c.json(await deps.store.patientConsent(siteOf(body, auth), body.patientId, auth.user.sites)));
+  }, async (c, { body, auth }) => c.json(await deps.store.patientConsent(siteOf(body, auth), body.patientId, auth.scope)));
 
   mount(app, {
     method: 'get', path: '/v1/sites/{siteId}/consent-policy', operationId: 'getConsentPolicy', access: ACCESS.anyone, tag: 'consent',

@@ -26,7 +26,7 @@ export function frameRoutes(deps: ApiDeps) {
       503: 'AUDIT_UNAVAILABLE: reads of patient data cannot be recorded at the moment.',
     },
   }, async (c, { params, auth }) => {
-    const instance = await deps.store.getInstance(params.instance, auth.user.sites);
+    const instance = await deps.store.getInstance(params.instance, auth.scope);
     if (instance.studyInstanceUid !== params.study || instance.seriesInstanceUid !== params.series) {
       throw new ApiError(404, 'NOT_FOUND', 'no such instance in that study and series');
     }

@@ -74,8 +74,8 @@ const upper = (values: string[] | undefined) => values?.map((v) => v.toUpperCase
 async function requireInScope(deps: ApiDeps, auth: Authenticated, datasets: DicomJsonDataset[], study: string, series?: string): Promise<void> {
   if (datasets.length) return;
   const found = series
-    ? await findSeries(deps.store.db, { studyInstanceUid: study, seriesInstanceUids: [series], limit: 1, offset: 0 }, auth.user.sites)
-    : await findStudies(deps.store.db, { studyInstanceUids: [study], limit: 1, offset: 0 }, auth.user.sites);
+    ? await findSeries(deps.store.db, { studyInstanceUid: study, seriesInstanceUids: [series], limit: 1, offset: 0 }, auth.scope)
+    : await findStudies(deps.store.db, { studyInstanceUids: [study], limit: 1, offset: 0 }, auth.scope);
   if (!found.length) throw new ApiError(404, 'NOT_FOUND', `no such ${series ? 'series' : 'study'} at your sites`);
 }
 
@@ -107,7 +107,7 @@ export function qidoRoutes(deps: ApiDeps) {
     const studies = await findStudies(db, {
       ...page(query, warnings), patientName: query.PatientName, patientId: query.PatientID, accessionNumber: query.AccessionNumber, studyDescription: query.StudyDescription,
       studyDate: query.StudyDate ? dateRange(query.StudyDate) : undefined, modalitiesInStudy: upper(list(query.ModalitiesInStudy)), studyInstanceUids: list(query.StudyInstanceUID),
-    }, auth.user.sites);
+    }, auth.scope);
     return answer(c, deps, auth, studies, warnings, studyUrl);
   });
 
@@ -117,12 +117,12 @@ export function qidoRoutes(deps: ApiDeps) {
   });
   mount(app, spec('/dicomweb/series', 'searchForAllSeries', 'QIDO-RS series of every study at the user\'s sites', undefined), async (c, { auth }) => {
     const { query, warnings } = readQuery(c, 'series');
-    const series = await findSeries(db, { ...seriesQuery(query, warnings), studyInstanceUid: list(query.StudyInstanceUID)?.[0] }, auth.user.sites);
+    const series = await findSeries(db, { ...seriesQuery(query, warnings), studyInstanceUid: list(query.StudyInstanceUID)?.[0] }, auth.scope);
     return answer(c, deps, auth, series, warnings, seriesUrl);
   });
   mount(app, spec('/dicomweb/studies/{study}/series', 'searchForSeries', 'QIDO-RS series of one study', dicomwebStudyPath), async (c, { params, auth }) => {
     const { query, warnings } = readQuery(c, 'series');
-    const series = await findSeries(db, { ...seriesQuery(query, warnings), studyInstanceUid: params.study }, auth.user.sites);
+    const series = await findSeries(db, { ...seriesQuery(query, warnings), studyInstanceUid: params.study }, auth.scope);
     await requireInScope(deps, auth, series, params.study);
     return answer(c, deps, auth, series, warnings, seriesUrl);
   });
@@ -133,13 +133,13 @@ export function qidoRoutes(deps: ApiDeps) {
   });
   mount(app, spec('/dicomweb/studies/{study}/instances', 'searchForStudyInstances', 'QIDO-RS instances of one study', dicomwebStudyPath), async (c, { params, auth }) => {
     const { query, warnings } = readQuery(c, 'instance');
-    const instances = await findInstances(db, { ...instanceQuery(query, warnings), studyInstanceUid: params.study, seriesInstanceUid: list(query.SeriesInstanceUID)?.[0] }, auth.user.sites);
+    const instances = await findInstances(db, { ...instanceQuery(query, warnings), studyInstanceUid: params.study, seriesInstanceUid: list(query.SeriesInstanceUID)?.[0] }, auth.scope);
     await requireInScope(deps, auth, instances, params.study);
     return answer(c, deps, auth, instances, warnings, instanceUrl);
   });
   mount(app, spec('/dicomweb/studies/{study}/series/{series}/instances', 'searchForInstances', 'QIDO-RS instances of one series', dicomwebSeriesPath), async (c, { params, auth }) => {
     const { query, warnings } = readQuery(c, 'instance');
-    const instances = await findInstances(db, { ...instanceQuery(query, warnings), studyInstanceUid: params.study, seriesInstanceUid: params.series }, auth.user.sites);
+    const instances = await findInstances(db, { ...instanceQuery(query, warnings), studyInstanceUid: params.study, seriesInstanceUid: params.series }, auth.scope);
     await requireInScope(deps, auth, instances, params.study, params.series);
     return answer(c, deps, auth, instances, warnings, instanceUrl);
   });

@@ -29,7 +29,7 @@ export function readerFindingRoutes(deps: ApiDeps) {
     responses: { 201: { description: 'The reader finding as recorded.', json: readerFindingAnswer } },
     errors: { 404: 'No such study at the user\'s sites.' },
   }, async (c, { params, body, auth }) => {
-    const record = await deps.store.recordReaderFinding(params.studyInstanceUid, { ...body, comment: body.comment || undefined, reviewer: auth.user.username }, auth.user.sites);
+    const record = await deps.store.recordReaderFinding(params.studyInstanceUid, { ...body, comment: body.comment || undefined, reviewer: auth.user.username }, auth.scope);
     return c.json({ readerFinding: presentReaderFinding(record) }, 201);
   });
   return app;

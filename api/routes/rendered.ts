@@ -107,7 +107,7 @@ export function renderedRoutes(deps: ApiDeps) {
     method: 'get', path: `${path}/rendered`, operationId: 'retrieveInstanceRendered', access: ACCESS.patientData, tag: 'dicomweb',
     summary: 'WADO-RS rendered instance: its first frame as JPEG or PNG', params: dicomwebInstancePath, query: renderedQuery, responses: { 200: RENDERED_RESPONSE }, errors,
   }, async (c, { params, query, auth }) => {
-    const instance = await instanceAt(params, auth.user.sites);
+    const instance = await instanceAt(params, auth.scope);
     const answer = await rendered(c, instance, frames.frameNumber(instance, '1'), query);
     auditStudyRead(deps, auth, params.study, 'frames');
     return answer;
@@ -116,7 +116,7 @@ export function renderedRoutes(deps: ApiDeps) {
     method: 'get', path: `${path}/frames/{frame}/rendered`, operationId: 'retrieveFrameRendered', access: ACCESS.patientData, tag: 'dicomweb',
     summary: 'WADO-RS rendered frame as JPEG or PNG', params: dicomwebInstancePath.extend({ frame: z.string().max(10) }), query: renderedQuery, responses: { 200: RENDERED_RESPONSE }, errors,
   }, async (c, { params, query, auth }) => {
-    const instance = await instanceAt(params, auth.user.sites);
+    const instance = await instanceAt(params, auth.scope);
     const answer = await rendered(c, instance, frames.frameNumber(instance, params.frame), query);
     auditStudyRead(deps, auth, params.study, 'frames');
     return answer;

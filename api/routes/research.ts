@@ -29,7 +29,7 @@ export function researchRoutes(deps: ApiDeps) {
     errors: { 503: AUDIT_UNAVAILABLE },
   }, async (c, { query, auth }) => {
     const { items, shown, withheldByConsent } = await view.list({
-      sites: auth.user.sites, statuses: query.status, modalities: query.modality, priorityRanges: query.priority?.map((band) => PRIORITY_BANDS[band]),
+      sites: auth.scope, statuses: query.status, modalities: query.modality, priorityRanges: query.priority?.map((band) => PRIORITY_BANDS[band]),
     }, query.limit);
     auditListRead(deps, auth, 'research', shown.map((s) => s.studyInstanceUid));
     return c.json({ items, withheldByConsent });
@@ -42,7 +42,7 @@ export function researchRoutes(deps: ApiDeps) {
     responses: { 200: { description: 'The study.', json: researchStudy } },
     errors: { 404: 'No study of the user\'s sites that may be shared (consent) has that pseudonymous UID.', 503: AUDIT_UNAVAILABLE },
   }, async (c, { params, auth }) => {
-    const { study, studyInstanceUid } = await view.study(params.pseudonymousUid, auth.user.sites);
+    const { study, studyInstanceUid } = await view.study(params.pseudonymousUid, auth.scope);
     auditStudyRead(deps, auth, studyInstanceUid, 'deidentified-view');
     return c.json(study);
   });
@@ -59,7 +59,7 @@ export function researchRoutes(deps: ApiDeps) {
       503: AUDIT_UNAVAILABLE,
     },
   }, async (c, { params, auth }) => {
-    const instance = await view.instance(params.pseudonymousUid, params.pseudonymousInstanceUid, auth.user.sites);
+    const instance = await view.instance(params.pseudonymousUid, params.pseudonymousInstanceUid, auth.scope);
     const answer = await frames.answer(c, instance, frames.frameNumber(instance, params.frame));
     auditStudyRead(deps, auth, instance.studyInstanceUid, 'deidentified-frames');
     return answer;

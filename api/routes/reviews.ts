@@ -27,7 +27,7 @@ export function reviewRoutes(deps: ApiDeps) {
       reasonCode: body.reasonCode,
       comment: body.comment || undefined,
       reviewer: auth.user.username,
-    }, auth.user.sites);
+    }, auth.scope);
     // The decision is committed; its DICOM SR is written before the answer (or queued when it cannot be:
     // pipeline/ai-results-sr.ts). The decision stands either way.
     await deps.aiResultsSr?.afterReview(review.id).catch((error) => logger.error({ err: error, review: review.id }, 'the review\'s DICOM SR was neither written nor queued'));

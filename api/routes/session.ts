@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { deleteCookie } from 'hono/cookie';
 import { loginRequest, passwordChange, session, tokenAnswer, tokenList, tokenParams, tokenRequest, type Session } from '../../contract/identity.ts';
 import { ACCESS } from '../access.ts';
-import { announceSignOut, isTls, SESSION_COOKIE, setSessionCookie } from '../auth.ts';
+import { announceSignOut, isTls, SESSION_COOKIE, setSessionCookie, siteScope } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { mount } from '../route.ts';
@@ -28,7 +28,7 @@ export function sessionRoutes(deps: ApiDeps) {
     if (!user) throw new ApiError(401, 'UNAUTHENTICATED', 'unknown user or wrong password');
     const started = await deps.store.startSession(user, lifetime);
     setSessionCookie(c, started.token, started.expiresAt);
-    return c.json({ user, csrfToken: started.csrfToken, expiresAt: started.expiresAt } satisfies Session);
+    return c.json({ user: { ...user, readsFor: [...(await siteScope(deps.store, user)).readsFor] }, csrfToken: started.csrfToken, expiresAt: started.expiresAt } satisfies Session);
   });
 
   mount(app, {
@@ -36,7 +36,7 @@ export function sessionRoutes(deps: ApiDeps) {
     summary: 'Who is signed in (and, for a browser session, its CSRF token)',
     responses: { 200: { description: 'The signed-in user.', json: session } },
     errors: { 401: 'UNAUTHENTICATED: nobody is signed in, or the session ended.' },
-  }, (c, { auth }) => c.json({ user: auth.user, csrfToken: auth.csrfToken, expiresAt: auth.expiresAt } satisfies Session));
+  }, (c, { auth }) => c.json({ user: { ...auth.user, readsFor: [...auth.readsFor] }, csrfToken: auth.csrfToken, expiresAt: auth.expiresAt } satisfies Session));
 
   mount(app, {
     method: 'delete', path: '/v1/session', operationId: 'signOut', access: ACCESS.anyone, tag: 'identity',

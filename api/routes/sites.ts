@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { newSiteRequest, site, siteList } from '../../contract/sites.ts';
+import { newSiteRequest, readsForRequest, site, siteList, siteParams } from '../../contract/sites.ts';
 import { ACCESS } from '../access.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
@@ -21,7 +21,16 @@ export function siteRoutes(deps: ApiDeps) {
     errors: { 409: 'SITE_EXISTS', 422: 'VALIDATION_FAILED: a bad field, or a parent site that does not exist.' },
   }, async (c, { body, auth }) => {
     if (!(await deps.store.createSite(body, auth.user.username))) throw new ApiError(409, 'SITE_EXISTS', `there is already a site ${body.id}`);
-    return c.json(body, 201);
+    return c.json({ ...body, readsFor: [] }, 201);
   });
+  mount(app, {
+    method: 'put', path: '/v1/sites/{siteId}/reads-for', operationId: 'setSitesReadFor', access: ACCESS.admin, tag: 'identity',
+    summary: 'Set the full list of sites this site reads for',
+    description: 'Users of this site then read the studies of those sites too (direct only: not the sites those read for). Replaces the list; audited with before and after.',
+    params: siteParams,
+    body: readsForRequest,
+    responses: { 200: { description: 'The site with its new list.', json: site } },
+    errors: { 404: 'NOT_FOUND: no such site.', 422: 'VALIDATION_FAILED: a site that does not exist, the site itself, or a site named twice.' },
+  }, async (c, { params, body, auth }) => c.json(await deps.store.setSitesReadFor(params.siteId, body.readsFor, auth.user.username)));
   return app;
 }

@@ -22,7 +22,7 @@ export function studyRoutes(deps: ApiDeps) {
       503: 'AUDIT_UNAVAILABLE: reads of patient data cannot be recorded at the moment.',
     },
   }, async (c, { params, auth }) => {
-    const detail = await deps.store.getStudy(params.studyInstanceUid, auth.user.sites);
+    const detail = await deps.store.getStudy(params.studyInstanceUid, auth.scope);
     auditStudyRead(deps, auth, params.studyInstanceUid, 'view');
     return c.json({
       ...detail,
@@ -45,7 +45,7 @@ export function studyRoutes(deps: ApiDeps) {
       503: 'AUDIT_UNAVAILABLE: reads of patient data cannot be recorded at the moment.',
     },
   }, async (c, { params, query, auth }) => {
-    const page = await deps.store.studyInstances(params.studyInstanceUid, auth.user.sites, query.after, query.limit);
+    const page = await deps.store.studyInstances(params.studyInstanceUid, auth.scope, query.after, query.limit);
     // Part of viewing the study: counted into the same `study.viewed` record as its first page.
     auditStudyRead(deps, auth, params.studyInstanceUid, 'view');
     return c.json({ instances: page.instances.map(presentInstance), ...(page.after && { after: page.after }) } satisfies InstancePage);

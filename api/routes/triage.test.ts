@@ -122,7 +122,8 @@ async function appOver(modelsDir: string) {
     registry,
     store: {
       recordCalculation: (actor: string, calculation: { inputs: never }) => audits.push({ actor, inputs: calculation.inputs }),
-      userForToken: async (token: string) => (token === zhouToken ? { username: 'dr-zhou', displayName: 'Dr Zhou', roles: ['grassroots-doctor'] } : undefined),
+      userForToken: async (token: string) => (token === zhouToken ? { username: 'dr-zhou', displayName: 'Dr Zhou', roles: ['grassroots-doctor'], sites: ['main'] } : undefined),
+      sitesReadFor: async () => [],
     },
     blobs: untouched('blobs'), readAssist: untouched('readAssist'), redis: untouched('redis'),
     instanceWrites: untouched('instanceWrites'), frameDecoder: untouched('frameDecoder'), events: untouched('events'),

@@ -32,7 +32,7 @@ export function triageRoutes(deps: ApiDeps) {
 
     let result: TriageAnswer['triage'];
     if (body.studyInstanceUid) {
-      const assessed = await deps.store.recordClinical(body.studyInstanceUid, { ...clinical }, actor, auth.user.sites);
+      const assessed = await deps.store.recordClinical(body.studyInstanceUid, { ...clinical }, actor, auth.scope);
       result = studyTriage.parse(assessed.detail);
       // The assessment is committed; moving the study's waiting jobs up must not hold the answer while Redis is away.
       const waiting = await deps.store.queuedInstances(body.studyInstanceUid);

@@ -31,14 +31,14 @@ const AUDIT = 'AUDIT_UNAVAILABLE: reads of patient data cannot be recorded at th
 
 /** Every instance of `scope`, a page at a time; the first page is read before the answer starts so an empty scope is a 404. */
 async function instancePages(deps: ApiDeps, scope: InstanceScope, auth: Authenticated, withJson: boolean): Promise<AsyncGenerator<StoredDicomInstance>> {
-  const first = await storedInstances(deps.store.db, scope, auth.user.sites, { after: '', limit: PAGE, withJson });
+  const first = await storedInstances(deps.store.db, scope, auth.scope, { after: '', limit: PAGE, withJson });
   if (!first.length) throw new ApiError(404, 'NOT_FOUND', 'no such study, series or instance at your sites');
   return (async function* () {
     let page = first;
     for (;;) {
       yield* page;
       if (page.length < PAGE) return;
-      page = await storedInstances(deps.store.db, scope, auth.user.sites, { after: page[page.length - 1].sopInstanceUid, limit: PAGE, withJson });
+      page = await storedInstances(deps.store.db, scope, auth.scope, { after: page[page.length - 1].sopInstanceUid, limit: PAGE, withJson });
     }
   })();
 }
@@ -145,7 +145,7 @@ export function wadoRoutes(deps: ApiDeps) {
   async function retrieveAnswer(c: Context, scope: InstanceScope, auth: Authenticated): Promise<Response> {
     const ranges = acceptedRanges(c.req.header('accept'));
     const wanted = ranges.length === 0 ? [{ type: '*/*', params: {} as Record<string, string> }] : ranges;
-    const syntaxes = await storedTransferSyntaxes(db, scope, auth.user.sites);
+    const syntaxes = await storedTransferSyntaxes(db, scope, auth.scope);
     const fits = wanted.some((r) => {
       const type = r.type === 'multipart/related' ? (r.params.type ?? 'application/dicom').toLowerCase() : r.type;
       const syntax = r.params['transfer-syntax'];

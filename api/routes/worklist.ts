@@ -17,7 +17,7 @@ export function worklistRoutes(deps: ApiDeps) {
     responses: { 200: { description: 'The worklist.', json: worklist } },
   }, async (c, { query, auth }) => {
     const items = await deps.store.getWorklist({
-      sites: auth.user.sites,
+      sites: auth.scope,
       statuses: query.status,
       modalities: query.modality,
       priorityRanges: query.priority?.map((band) => PRIORITY_BANDS[band]),
