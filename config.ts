@@ -124,6 +124,11 @@ export interface LanternConfig {
   /** Other origins allowed to send state-changing requests (a page served elsewhere). Env `LANTERN_ALLOWED_ORIGINS`, comma-separated full origins. */
   allowedOrigins: string[];
   /**
+   * The IANA time zone whose calendar days surveillance counts by (a study received at 23:30 local time counts on that
+   * local day) and in which the daily detection runs (00:30). Env `LANTERN_TIMEZONE`, default `Asia/Shanghai`.
+   */
+  timeZone: string;
+  /**
    * Requests per minute one client (its bearer token, else its IP) may make to an expensive route (STOW, risk, triage,
    * agreement CSV), also its burst. Env `LANTERN_RATE_LIMIT`, default 600; 0 turns it off.
    */
@@ -385,6 +390,15 @@ function roleMap(raw: string): Record<string, Role[]> {
   }));
 }
 
+/** An IANA zone name Node knows (it carries the zone database), else the start fails naming it. */
+function timeZone(name: string): string {
+  try {
+    return new Intl.DateTimeFormat('en', { timeZone: name }).resolvedOptions().timeZone;
+  } catch {
+    throw new Error(`LANTERN_TIMEZONE must be an IANA time zone such as Asia/Shanghai, got "${name}"`);
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<LanternConfig> = {}): LanternConfig {
   const dataDir = path.resolve(env.LANTERN_DATA_DIR || path.join(repoRoot, 'var'));
   const config: LanternConfig = {
@@ -422,6 +436,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ...tlsFiles(env),
     allowedHosts: list(env.LANTERN_ALLOWED_HOSTS),
     allowedOrigins: list(env.LANTERN_ALLOWED_ORIGINS),
+    timeZone: timeZone(env.LANTERN_TIMEZONE || 'Asia/Shanghai'),
     rateLimitPerMinute: integer(env, 'LANTERN_RATE_LIMIT', 600, 0),
     loginRateLimitPerMinute: integer(env, 'LANTERN_LOGIN_RATE_LIMIT', 10, 0),
     sharedRateLimits: Boolean(env.REDIS_URL),

@@ -17,6 +17,8 @@ export const ACCESS = {
   ingest: ['radiologist', 'grassroots-doctor', 'consultant', 'admin'],
   /** A patient's consent decisions (AI processing, sharing): recorded and read by the clinicians of the patient's site. */
   consent: ['radiologist', 'grassroots-doctor', 'consultant'],
+  /** Surveillance counts and alerts: aggregates per site and day, no patient identifier; acknowledged by clinicians and admins. */
+  surveillance: ['radiologist', 'grassroots-doctor', 'consultant', 'admin'],
   /** Risks, scores and triage for a patient. */
   calculate: ['radiologist', 'grassroots-doctor', 'consultant'],
   /**

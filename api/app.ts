@@ -28,6 +28,7 @@ import { sessionRoutes } from './routes/session.ts';
 import { siteRoutes } from './routes/sites.ts';
 import { consentRoutes } from './routes/consent.ts';
 import { stowRoutes } from './routes/stow.ts';
+import { surveillanceRoutes } from './routes/surveillance.ts';
 import { studyRoutes } from './routes/studies.ts';
 import { triageRoutes } from './routes/triage.ts';
 import { userRoutes } from './routes/users.ts';
@@ -51,7 +52,7 @@ export function createApp(deps: ApiDeps) {
 
   const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, qidoRoutes, wadoRoutes, renderedRoutes, reviewRoutes, readerFindingRoutes,
     researchRoutes, eventRoutes,
-    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, fhirRoutes].map((routes) => routes(deps));
+    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, surveillanceRoutes, fhirRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));
   for (const routes of [...features, openApi]) app.route('/', routes);
   const undeclared = undeclaredRoutes(app, [...features, openApi].flatMap(declaredRoutes));

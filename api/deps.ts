@@ -7,6 +7,7 @@ import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from '../pipeline/instance-writes.ts';
 import type { AiResultsSr } from '../pipeline/ai-results-sr.ts';
+import type { Surveillance } from '../pipeline/surveillance.ts';
 import type { CdsClients } from './cds-hooks/clients.ts';
 import type { OidcClient } from './oidc.ts';
 import type { StudyEvents } from './study-events.ts';
@@ -32,6 +33,8 @@ export interface ApiDeps {
   aiResultsSr?: Pick<AiResultsSr, 'afterReview'>;
   /** The EHRs trusted to call the CDS Hooks services with a signed JWT (`config.cdsClientsFile`; api/cds-hooks/clients.ts). */
   cdsClients?: CdsClients;
+  /** Multi-point surveillance (pipeline/surveillance.ts), when the models folder ships a surveillance policy. */
+  surveillance?: Surveillance;
   /** The installation's de-identification key (dicom/deidentify/key.ts): model teams' pseudonyms derive from it. */
   deidentifyKey: Uint8Array;
 }

@@ -91,3 +91,143 @@ export const surveillancePolicyCard = z.object({
   signals: z.array(signalPolicy).min(1),
 }).strict();
 export type SurveillancePolicyCard = z.infer<typeof surveillancePolicyCard>;
+
+// ---- The surveillance API (`/v1/surveillance/…`): counts per site, alerts, acknowledgement. ----
+
+/** A local calendar day, `YYYY-MM-DD` (the installation's LANTERN_TIMEZONE). */
+export const calendarDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD')
+  .refine((d) => new Date(`${d}T00:00:00Z`).toISOString().slice(0, 10) === d, 'not a calendar date');
+
+/** A signal the counts hold: `fever`, `tachypnoea`, `ai-positive:<label>`, `reader-confirmed:<label>`, `consultation:<recommendation>`. */
+export const signalId = z.string().max(120).regex(/^[a-z][a-z0-9-]*(:[a-z0-9][a-z0-9._-]*)?$/, 'a signal id such as fever or ai-positive:pneumonia');
+
+/** The longest span one series request covers: a year and a day. */
+export const MAX_SERIES_DAYS = 366;
+
+const daysBetween = (from: string, to: string) => (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
+
+/** `GET /v1/surveillance/series`. */
+export const surveillanceSeriesQuery = z.object({
+  signal: signalId,
+  from: calendarDate,
+  to: calendarDate,
+}).strict()
+  .refine((q) => q.to >= q.from, { message: '`to` must not be before `from`', path: ['to'] })
+  .refine((q) => daysBetween(q.from, q.to) < MAX_SERIES_DAYS, { message: `at most ${MAX_SERIES_DAYS} days`, path: ['to'] });
+
+const dailySeries = z.object({
+  start: calendarDate,
+  counts: z.array(z.number()),
+  denominators: z.array(z.number()).optional(),
+});
+
+export const surveillanceSeries = z.object({
+  signal: z.string(),
+  /** Whether the policy judges the signal as a rate (cases per `denominator`) or a plain count. */
+  measure: z.enum(['count', 'rate']),
+  /** What the rate is out of: `studies` (imaging signals), `assessments` (fever, tachypnoea), `consultations`. */
+  denominator: z.string(),
+  from: calendarDate,
+  to: calendarDate,
+  /** The method whose baseline and alarm line are given per day. */
+  method: detectorMethod,
+  sites: z.array(z.object({
+    siteId: z.string(),
+    name: z.string(),
+    level: z.string(),
+    parentId: z.string().optional(),
+    /** One per day from `from` to `to`. */
+    counts: z.array(z.number()),
+    denominators: z.array(z.number()).optional(),
+    /** Per day: expected cases, the alarm line (cases), whether the method alarmed; null on a day it could not judge (short baseline, no denominator). */
+    detection: z.array(z.object({ expected: z.number(), upper: z.number(), alarm: z.boolean() }).nullable()),
+  })),
+  aiAssisted: z.string(),
+}).meta({ id: 'SurveillanceSeries' });
+
+/** `GET /v1/surveillance/signals`: `from`/`to` default to the last 90 days. */
+export const surveillanceSignalsQuery = z.object({ from: calendarDate.optional(), to: calendarDate.optional() }).strict();
+
+export const surveillanceSignalList = z.object({
+  from: calendarDate,
+  to: calendarDate,
+  items: z.array(z.object({
+    signal: z.string(),
+    /** Cases counted in [from, to] at the caller's sites. */
+    total: z.number().int(),
+    measure: z.enum(['count', 'rate']),
+    denominator: z.string(),
+    methods: z.array(detectorMethod),
+  })),
+  policy: z.object({ id: z.string(), version: z.string() }),
+}).meta({ id: 'SurveillanceSignalList' });
+
+const detectionVerdict = z.object({
+  date: calendarDate,
+  statistic: z.number(),
+  threshold: z.number(),
+  baseline: z.object({ mean: z.number().optional(), sd: z.number().optional(), percentile: z.number().optional(), days: z.number(), basis: z.string().optional() }),
+});
+
+/** What an alert was raised on: a site's or group's verdict with its series window, or (multi-point) each site's alarm and series. */
+export const surveillanceEvidence = z.object({
+  measure: z.enum(['count', 'rate']),
+  denominator: z.string(),
+  /** The admin who asked for the run, when it was not the daily schedule. */
+  requestedBy: z.string().optional(),
+  series: dailySeries.optional(),
+  rule: z.object({ minSites: z.number(), withinDays: z.number() }).optional(),
+  from: calendarDate.optional(),
+  siteAlarms: z.array(detectionVerdict.extend({ site: z.string() })).optional(),
+  siteSeries: z.record(z.string(), dailySeries).optional(),
+}).extend(detectionVerdict.partial().shape);
+
+export const SURVEILLANCE_ALERT_SCOPES = ['site', 'group', 'multi-point'] as const;
+
+export const surveillanceAlert = z.object({
+  id: z.string(),
+  policyId: z.string(),
+  policyVersion: z.string(),
+  signal: z.string(),
+  /** One site, a neighbour group's summed series (scopeId = the parent site), or several sites of a group rising together. */
+  scopeKind: z.enum(SURVEILLANCE_ALERT_SCOPES),
+  scopeId: z.string(),
+  day: calendarDate,
+  method: detectorMethod,
+  sites: z.array(z.string()),
+  evidence: surveillanceEvidence,
+  status: z.enum(['open', 'acknowledged']),
+  raisedAt: z.string(),
+  acknowledgement: z.object({ by: z.string(), at: z.string(), note: z.string() }).optional(),
+}).meta({ id: 'SurveillanceAlert' });
+
+export const surveillanceAlertsQuery = z.object({
+  status: z.enum(['open', 'acknowledged']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+}).strict();
+
+export const surveillanceAlertList = z.object({ items: z.array(surveillanceAlert), aiAssisted: z.string() }).meta({ id: 'SurveillanceAlertList' });
+
+/** `POST /v1/surveillance/alerts/{id}/acknowledge`: who acknowledges is the signed-in user. */
+export const surveillanceAcknowledgeRequest = z.object({ note: z.string().trim().min(1).max(2000) }).strict();
+
+export const surveillanceAlertParams = z.object({ id: z.string().regex(/^sa-[0-9a-f]{32}$/, 'an alert id') });
+
+/** `POST /v1/surveillance/run` (admins): the detection run for one local day, default yesterday. */
+export const surveillanceRunRequest = z.object({ date: calendarDate.optional() }).strict();
+
+export const surveillanceRunSummary = z.object({
+  day: calendarDate,
+  policy: z.string(),
+  /** First day of the history recomputed and judged. */
+  from: calendarDate,
+  countsWritten: z.number().int(),
+  signals: z.number().int(),
+  /** Alerts raised by this run; a second run of the same day raises none. */
+  raised: z.array(z.string()),
+}).meta({ id: 'SurveillanceRunSummary' });
+
+export type SurveillanceSeries = z.infer<typeof surveillanceSeries>;
+export type SurveillanceSignalList = z.infer<typeof surveillanceSignalList>;
+export type SurveillanceAlert = z.infer<typeof surveillanceAlert>;
+export type SurveillanceRunSummary = z.infer<typeof surveillanceRunSummary>;

@@ -18,6 +18,8 @@ import { createReconciler } from '../pipeline/reconcile.ts';
 import { createResultsConsumer } from '../pipeline/results-consumer.ts';
 import { createAiResultsSr } from '../pipeline/ai-results-sr.ts';
 import { resultsPush } from '../pipeline/results-push.ts';
+import { clinicalModelIds, createSurveillance } from '../pipeline/surveillance.ts';
+import { scheduleSurveillance } from '../pipeline/surveillance-schedule.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { createReadAssistQueue } from '../queue/enqueue.ts';
 import { createBlobStore } from '../store/blobs.ts';
@@ -79,11 +81,13 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     push: config.resultsDestination && resultsPush(config.resultsDestination),
   });
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store, instanceWrites, onFindings: aiResultsSr.afterFindings });
+  const surveillance = registry.surveillancePolicy && createSurveillance({ store, policy: registry.surveillancePolicy, timeZone: config.timeZone, clinicalModels: clinicalModelIds(registry.models) });
+  const surveillanceSchedule = surveillance && scheduleSurveillance({ redisUrl: config.redisUrl, prefix: config.queuePrefix, surveillance });
   const oidc = config.oidc && oidcClient(config.oidc);
   // A CDS client's jti is taken once across API processes; the key lives as long as the token could.
   const cdsClients = config.cdsClientsFile ? loadCdsClients(config.cdsClientsFile,
     async (key, ttl) => (await redis.set(`${config.queuePrefix}:cds-jti:${key}`, '1', 'EX', ttl, 'NX')) === 'OK') : undefined;
-  const app = createApp({ config, store, blobs, aiResultsSr, registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, cdsClients, deidentifyKey });
+  const app = createApp({ config, store, blobs, aiResultsSr, registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, cdsClients, deidentifyKey, surveillance });
 
   // Before HTTP: a DIMSE port already taken fails the start with nothing listening yet.
   const dimse = config.dimse && await startDimseScp({ config: { ...config, dimse: config.dimse }, store, blobs, registry, readAssist, instanceWrites });
@@ -122,6 +126,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
       await results.drain(RESULTS_DRAIN_MS);
       await results.stop();
       await aiResultsSr.stop();
+      await surveillanceSchedule?.stop();
       await frameDecoder.close();
       await readAssist.close();
       await events.close();

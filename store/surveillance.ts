@@ -194,11 +194,11 @@ export const surveillanceAccess = {
     });
   },
 
-  /** Alerts touching a site in `scope`, newest day first; `status` filters. */
+  /** Alerts touching a site in `scope` (one of its sites, or the parent of its group), newest day first; `status` filters. */
   async listSurveillanceAlerts({ db }: StoreContext, query: { status?: 'open' | 'acknowledged'; limit: number }, scope: SiteScope): Promise<SurveillanceAlertRecord[]> {
     const { rows } = await db.query<AlertRow>(
       `select ${ALERT_COLUMNS} from surveillance_alerts
-        where ($1::text is null or status = $1) and ($2::text[] is null or sites && $2::text[])
+        where ($1::text is null or status = $1) and ($2::text[] is null or sites && $2::text[] or scope_id = any($2))
         order by day desc, raised_at desc, id limit $3`,
       [query.status ?? null, sitesParam(scope), query.limit]);
     return rows.map(alertOf);
@@ -257,7 +257,7 @@ function alertOf(row: AlertRow): SurveillanceAlertRecord {
 
 async function alertInScope(db: Queryable, id: string, scope: SiteScope): Promise<SurveillanceAlertRecord> {
   const { rows: [row] } = await db.query<AlertRow>(
-    `select ${ALERT_COLUMNS} from surveillance_alerts where id = $1 and ($2::text[] is null or sites && $2::text[]) for update`, [id, sitesParam(scope)]);
+    `select ${ALERT_COLUMNS} from surveillance_alerts where id = $1 and ($2::text[] is null or sites && $2::text[] or scope_id = any($2)) for update`, [id, sitesParam(scope)]);
   if (!row) throw new NotFoundError(`surveillance alert ${id} does not exist`);
   return alertOf(row);
 }
