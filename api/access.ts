@@ -19,6 +19,10 @@ export const ACCESS = {
   consent: ['radiologist', 'grassroots-doctor', 'consultant'],
   /** Surveillance counts and alerts: aggregates per site and day, no patient identifier; acknowledged by clinicians and admins. */
   surveillance: ['radiologist', 'grassroots-doctor', 'consultant', 'admin'],
+  /** Asking a site that reads for one's own, and answering as that site (remote consultation); the side is checked per case. */
+  consult: ['radiologist', 'grassroots-doctor', 'consultant'],
+  /** A site's consultation policy: read by its admins and clinicians (the site is checked per request), set by admins. */
+  consultationPolicy: ['admin', 'radiologist', 'grassroots-doctor', 'consultant'],
   /** Risks, scores and triage for a patient. */
   calculate: ['radiologist', 'grassroots-doctor', 'consultant'],
   /**

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { DicomError } from '../dicom/errors.ts';
 import { InputValidationError } from '../inference/features.ts';
 import { logger } from '../log.ts';
-import { AuditBrokenError, AuditUnavailableError, InvalidReferenceError, NotApplicableError, NotFoundError } from '../store/store.ts';
+import { AuditBrokenError, AuditUnavailableError, ConsultationRefusedError, InvalidReferenceError, NotApplicableError, NotFoundError } from '../store/store.ts';
 
 /** Every API error leaves as `{ error: { code, message, details? } }` with a fitting status. */
 export class ApiError extends Error {
@@ -55,6 +55,7 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof NotFoundError) return new ApiError(404, error.code, error.message);
   if (error instanceof NotApplicableError) return new ApiError(409, error.code, error.message);
   if (error instanceof InvalidReferenceError) return new ApiError(422, error.code, error.message, [{ field: error.field, message: error.message }]);
+  if (error instanceof ConsultationRefusedError) return new ApiError(error.status, error.code, error.message, error.field && [{ field: error.field, message: error.message }]);
   if (error instanceof InputValidationError) return new ApiError(422, error.code, 'the inputs are invalid; see details for each field', error.issues);
   if (error instanceof DicomError) return new ApiError(422, error.code, error.message);
   // An answer whose audit record could not be kept is not given: 503, the record is retried.

@@ -22,10 +22,19 @@ const errorRef = componentRef(apiErrorBody);
 
 /** A request-side schema, written out where it is used (input side: before defaults and transforms). */
 function inline(schema: z.ZodType): JsonSchema {
-  const { $schema: _s, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-  // A component id inside would be emitted as `#/$defs/…`, which resolves against the whole document.
-  if (json.$defs) throw new Error(`request schemas must not contain component schemas (${Object.keys(json.$defs as object).join(', ')})`);
-  return json;
+  const { $schema: _s, $defs, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  // A component inside (a consultation carries the triage answer the asker saw) is emitted as `#/$defs/…`,
+  // which would resolve against the whole document: it is written out in place, on its input side too.
+  return $defs ? inlineDefs(json, $defs as Record<string, JsonSchema>) as JsonSchema : json;
+}
+
+/** `node` with each `#/$defs/…` reference replaced by its definition (contract schemas hold no cycles). */
+function inlineDefs(node: unknown, defs: Record<string, JsonSchema>): unknown {
+  if (Array.isArray(node)) return node.map((item) => inlineDefs(item, defs));
+  if (!node || typeof node !== 'object') return node;
+  const { $ref, ...rest } = node as JsonSchema;
+  const inlined = Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, inlineDefs(value, defs)]));
+  return typeof $ref === 'string' && $ref.startsWith('#/$defs/') ? { ...inlineDefs(defs[$ref.slice('#/$defs/'.length)], defs) as JsonSchema, ...inlined } : { ...($ref === undefined ? {} : { $ref }), ...inlined };
 }
 
 /** Every contract schema with a component id (`.meta({ id })`), as it is answered (output side). */

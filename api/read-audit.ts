@@ -1,3 +1,4 @@
+import type { Consultation } from '../contract/consultations.ts';
 import { studyRead, type StudyReadKind } from '../store/read-audits.ts';
 import type { ApiDeps } from './deps.ts';
 import type { Authenticated } from './auth.ts';
@@ -21,6 +22,18 @@ export function auditStudyRead(deps: Pick<ApiDeps, 'store'>, auth: Authenticated
 export function auditListRead(deps: Pick<ApiDeps, 'store'>, auth: Authenticated, list: 'worklist' | 'research', studies: readonly string[]): void {
   const action = list === 'worklist' ? 'worklist.viewed' : 'research.listed';
   deps.store.recordRead(auth.user.username, { action, entityType: 'list', entityId: list, what: 'view', studies });
+}
+
+const studiesOf = (cases: readonly Pick<Consultation, 'subject'>[]) => cases.flatMap((c) => (c.subject.kind === 'study' ? [c.subject.studyInstanceUid] : []));
+
+/** `consultation.viewed`: a case read (its view, or opened by the answering site), entity the case, naming its study when it is about one. */
+export function auditConsultationRead(deps: Pick<ApiDeps, 'store'>, auth: Authenticated, consultation: Pick<Consultation, 'id' | 'subject'>): void {
+  deps.store.recordRead(auth.user.username, { action: 'consultation.viewed', entityType: 'consultation', entityId: consultation.id, what: 'view', studies: studiesOf([consultation]) });
+}
+
+/** `consultations.listed`: a box of cases shown (`queue` or `asked`), naming the studies of the cases in it. */
+export function auditConsultationList(deps: Pick<ApiDeps, 'store'>, auth: Authenticated, box: 'queue' | 'asked', cases: readonly Pick<Consultation, 'subject'>[]): void {
+  deps.store.recordRead(auth.user.username, { action: 'consultations.listed', entityType: 'list', entityId: `consultations:${box}`, what: 'view', studies: studiesOf(cases) });
 }
 
 /**

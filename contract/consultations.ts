@@ -90,13 +90,20 @@ export const consultation = z.object({
   openedBy: z.string().optional(),
   openedAt: z.string().optional(),
   opinion: consultationOpinion.optional(),
+  /** Who on the asking side withdrew the case, and when. */
+  withdrawnBy: z.string().optional(),
+  withdrawnAt: z.string().optional(),
   aiAssisted: z.string(),
 }).meta({ id: 'Consultation' });
 
 /** `GET /v1/consultations`: `queue` is what the caller's sites are asked; `asked`, what they asked. */
 export const consultationListQuery = z.object({
   box: z.enum(['queue', 'asked']).default('queue'),
-  status: z.array(consultationStatus).optional(),
+  /** Comma-separated statuses (`open,in-review`), any of; absent: every status. */
+  status: z.string().optional()
+    .transform((s) => s?.split(',').map((v) => v.trim()).filter(Boolean))
+    .transform((list) => (list?.length ? list : undefined))
+    .pipe(z.array(consultationStatus).max(CONSULTATION_STATUSES.length).optional()),
   siteId: siteId.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 }).strict();
@@ -116,6 +123,25 @@ export const consultationPolicy = z.object({
     .default(DEFAULT_CONSULTATION_SLA_MINUTES),
 }).strict().meta({ id: 'ConsultationPolicy' });
 
+/** What happened to a case, announced after it commits. */
+export const CONSULTATION_CHANGES = ['asked', 'opened', 'answered', 'withdrawn'] as const;
+
+/**
+ * `GET /v1/events`: a `consultation` event (data this shape) when a case of the caller's scope
+ * (its asking or answering site) changes. No clinical content: a client re-fetches the case.
+ */
+export const consultationEvent = z.object({
+  type: z.literal('consultation'),
+  id: z.string(),
+  change: z.enum(CONSULTATION_CHANGES),
+}).meta({ id: 'ConsultationEvent' });
+
+/** A change as announced between API processes (Redis): the event and the two sites that decide who hears it. */
+export const consultationChange = consultationEvent.extend({ fromSiteId: siteId, toSiteId: siteId });
+
+/** `GET /v1/consultations/{id}/report?lang=`: the printable report's language. */
+export const consultationReportQuery = z.object({ lang: z.enum(['en', 'zh']).default('en') }).strict();
+
 export type ConsultationUrgency = z.infer<typeof consultationUrgency>;
 export type ConsultationStatus = z.infer<typeof consultationStatus>;
 export type ConsultationRecommendation = z.infer<typeof consultationRecommendation>;
@@ -126,3 +152,5 @@ export type ConsultationOpinionRequest = z.infer<typeof consultationOpinionReque
 export type Consultation = z.infer<typeof consultation>;
 export type ConsultationListQuery = z.infer<typeof consultationListQuery>;
 export type ConsultationPolicy = z.infer<typeof consultationPolicy>;
+export type ConsultationEvent = z.infer<typeof consultationEvent>;
+export type ConsultationChange = z.infer<typeof consultationChange>;

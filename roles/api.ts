@@ -63,6 +63,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     dataDir: config.dataDir,
     prioritise: createStudyPrioritiser(registry),
     onChange: events.emit,
+    onConsultation: events.emitConsultation,
     onAuditError: (error) => logger.error({ err: error }, 'audit trail: a record, a checkpoint or its delivery to the witness failed'),
     auditKeyFile: config.auditKeyFile,
     auditCheckpointFile: config.auditCheckpointFile,

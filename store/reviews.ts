@@ -1,5 +1,7 @@
 /** The reader's side of a study: decisions on AI findings (reviews) and findings the reader adds. */
+import type { ConsultationChange } from '../contract/consultations.ts';
 import { appendAudit, auditedTransaction } from './audit.ts';
+import { announceConsultation, routeDisagreement } from './consultations.ts';
 import { InvalidReferenceError, iso, NotApplicableError, NotFoundError, optional, type StoreContext } from './shared.ts';
 import { requireStudyInScope, sitesParam, type SiteScope } from './sites.ts';
 import type { FindingRow } from './study-reads.ts';
@@ -15,9 +17,11 @@ export const reviewWrites = {
    * (`amends` = the previous review's id, also in the audit payload), and the latest one
    * is the finding's current review. The finding row is locked so that two concurrent
    * decisions amend in a line, never both the same one. NotFoundError (also for a finding
-   * of a study outside `scope`): nothing written.
+   * of a study outside `scope`): nothing written. An override at a site whose consultation
+   * policy routes on disagreement opens the study's case in the same transaction (consultations.ts).
    */
   async recordReview({ db, options }: StoreContext, findingId: string, decision: Omit<Review, 'id' | 'findingId' | 'createdAt' | 'amends'>, scope: SiteScope): Promise<Review> {
+    let routed: ConsultationChange | undefined;
     const review = await auditedTransaction(db, async (tx) => {
       const finding = await tx.query<FindingRow>(
         `select f.* from findings f join studies s on s.study_instance_uid = f.study_instance_uid
@@ -47,9 +51,11 @@ export const reviewWrites = {
           studyInstanceUid: f.study_instance_uid,
         },
       });
+      if (review.decision === 'override') routed = await routeDisagreement(tx, f, review);
       return { review, studyInstanceUid: f.study_instance_uid };
     });
     options.onChange?.({ studyInstanceUid: review.studyInstanceUid, change: 'review' });
+    announceConsultation(options, routed);
     return review.review;
   },
 

@@ -1,6 +1,7 @@
 /** What every aggregate of the store shares: its options, the typed errors its writes throw, and row-mapping helpers. */
 import type { AuditSeal } from './audit-anchor.ts';
 import type { Database } from './db.ts';
+import type { ConsultationChange } from '../contract/consultations.ts';
 import type { Prioritise, StudyChange } from './types.ts';
 
 export class NotFoundError extends Error {
@@ -51,6 +52,8 @@ export interface StoreOptions {
    * for a rolled-back or duplicate write): how live views learn to re-fetch. Must not throw.
    */
   onChange?: (change: StudyChange) => void;
+  /** Called after a consultation step has committed (store/consultations.ts): how the asker sees the answer live. Must not throw. */
+  onConsultation?: (change: ConsultationChange) => void;
 }
 
 export const iso = (value: Date | string) => new Date(value).toISOString();

@@ -4,6 +4,8 @@
  * transaction that ends by re-ranking the study (reprioritise); reads are in study-reads.ts.
  */
 import { appendAudit, auditChainColumns, auditedTransaction, auditInsert, auditKeys, planAudits, type AuditChainState, type AuditEntry, type AuditedTx, type PlannedAudits } from './audit.ts';
+import type { ConsultationChange } from '../contract/consultations.ts';
+import { announceConsultation, routeLowConfidence } from './consultations.ts';
 import { InvalidReferenceError, NotFoundError, optional, type StoreContext } from './shared.ts';
 import { requireStudyInScope, type SiteScope } from './sites.ts';
 import type { FindingRow } from './study-reads.ts';
@@ -97,7 +99,9 @@ export const studyWrites = {
    * and the study is re-prioritised. Findings of an instance consent withholds from AI (the
    * patient refused while its job waited) are dropped: the model leaves the pending list,
    * the instance says why, and one `ai.withheld` record (keyed) replaces the findings' records.
-   * Round trips: begin with the audit lock; the consent check; instance and findings with the chain state;
+   * A finding in the refer band, or an image no model could read, at a grassroots site whose
+   * consultation policy routes on low confidence opens the study's case in the same transaction
+   * (consultations.ts routeLowConfidence; once per study). Round trips: begin with the audit lock; the consent check; instance and findings with the chain state;
    * the audit records with the study's snapshot; its priority; commit.
    */
   async recordFindings({ db, options }: StoreContext, sopInstanceUid: string, findings: FindingInput[], actor: string): Promise<void> {
@@ -116,6 +120,7 @@ export const studyWrites = {
       id: f.id, label: f.label, display: f.display, probability: f.probability, positive: f.positive, refer: f.refer,
       operating_point: f.operatingPoint, model: f.model, timing_ms: f.timingMs, heatmap: f.heatmap ?? null, applicability: f.applicability ?? null,
     }));
+    let routed: ConsultationChange | undefined;
     const studyInstanceUid = await auditedTransaction(db, async (tx) => {
       const withheld = await withheldFindings(tx, options.prioritise, sopInstanceUid, modelKeyOf(findings), actor);
       if (withheld) return withheld;
@@ -137,9 +142,11 @@ export const studyWrites = {
         [sopInstanceUid, JSON.stringify(columns), auditKeys(created), modelKeyOf(findings)]);
       if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
       await reprioritise(tx, options.prioritise, written.study, planAudits(written, created));
+      routed = await routeLowConfidence(tx, sopInstanceUid, written.study, findings);
       return written.study;
     });
     options.onChange?.({ studyInstanceUid, change: 'finding' });
+    announceConsultation(options, routed);
   },
 
   /**
