@@ -158,6 +158,8 @@ export const surveillanceSignalList = z.object({
     measure: z.enum(['count', 'rate']),
     denominator: z.string(),
     methods: z.array(detectorMethod),
+    /** For `ai-positive:<label>` and `reader-confirmed:<label>`: the label's names from the model cards. */
+    label: z.object({ display: z.string(), displayZh: z.string().optional() }).optional(),
   })),
   policy: z.object({ id: z.string(), version: z.string() }),
 }).meta({ id: 'SurveillanceSignalList' });

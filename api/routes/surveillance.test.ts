@@ -95,6 +95,14 @@ describe('/v1/surveillance', () => {
     expect(site.detection.at(-1)!.upper).toBeLessThan(8);
   });
 
+  it('when a county radiologist whose hospital reads for two of the clinics reads the series, then the county and those two clinics are there', async () => {
+    const put = await api.client.json('/v1/sites/county/reads-for', { ...post({ readsFor: ['town-a', 'town-b'] }), method: 'PUT' });
+    expect(put.status).toBe(200);
+    const { client } = await api.signIn('dr-county', ['radiologist'], ['county']);
+    const { body } = await client.json<SurveillanceSeries>(`/v1/surveillance/series?signal=fever&from=${DAY}&to=${DAY}`);
+    expect(body.sites.map((s) => [s.siteId, s.parentId ?? null, s.counts])).toEqual([['county', null, [0]], ['town-a', 'county', [8]], ['town-b', 'county', [7]]]);
+  });
+
   it('when the signals are listed, then fever and tachypnoea are there with the methods watching them', async () => {
     const { body } = await doctorA.json<SurveillanceSignalList>(`/v1/surveillance/signals?to=${DAY}`);
     expect(body.items.map((s) => s.signal)).toEqual(['fever', 'tachypnoea']);

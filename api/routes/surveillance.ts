@@ -12,8 +12,8 @@ import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { mount } from '../route.ts';
 
-/** The sites whose counts and alerts a caller sees (to become `auth.scope`, its own and those it reads for, once site scope lands). */
-const scopeOf = (auth: Authenticated) => auth.user.sites;
+/** The sites whose counts and alerts a caller sees: its own and those it reads for. */
+const scopeOf = (auth: Authenticated) => auth.scope;
 
 /**
  * Multi-point surveillance (`/v1/surveillance/…`): daily counts per site and signal with their
@@ -28,6 +28,12 @@ export function surveillanceRoutes(deps: ApiDeps) {
     return deps.surveillance;
   };
   const tag = 'surveillance';
+  // A label's names from the first read-assist card that declares it (cards agree on the labels they share).
+  const labels = new Map<string, { display: string; displayZh?: string }>();
+  for (const m of deps.registry.models) {
+    if (m.card.task !== 'read-assist') continue;
+    for (const l of m.card.labels) if (!labels.has(l.id)) labels.set(l.id, { display: l.display, ...(l.displayZh && { displayZh: l.displayZh }) });
+  }
 
   mount(app, {
     method: 'get', path: '/v1/surveillance/series', operationId: 'getSurveillanceSeries', access: ACCESS.surveillance, tag,
@@ -53,7 +59,11 @@ export function surveillanceRoutes(deps: ApiDeps) {
       from, to, policy: { id: policy.card.id, version: policy.card.version },
       items: signals.map(({ signal, total }) => {
         const entry = policyFor(policy.card, signal);
-        return { signal, total, measure: entry.measure, denominator: denominatorOf(signal), methods: entry.methods.map((m) => m.method) };
+        const label = labels.get(signal.slice(signal.indexOf(':') + 1));
+        return {
+          signal, total, measure: entry.measure, denominator: denominatorOf(signal), methods: entry.methods.map((m) => m.method),
+          ...(/^(ai-positive|reader-confirmed):/.test(signal) && label && { label }),
+        };
       }),
     });
   });
