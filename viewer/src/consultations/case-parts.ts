@@ -1,5 +1,5 @@
 /** Small pieces the consultation list and the case share: the triage level badge, urgency and status chips, the answer clock, site names. */
-import type { Site } from '../api.ts';
+import type { Site, User } from '../api.ts';
 import { h } from '../dom.ts';
 import { LEVEL_SEVERITY, ROMAN } from '../hints/result.ts';
 import { waitingClock } from '../worklist/sla-clock.ts';
@@ -32,6 +32,14 @@ export function caseClock(c: Consultation, now: number): HTMLElement {
     label: (breached) => [c.opinion ? m.answeredIn : m.urgency(c.urgency), breached ? m.overdue : ''].filter(Boolean).join(' · '),
     title: (target, due) => m.answerWithin(target, due),
   });
+}
+
+/**
+ * Whose side the user is on: answering (the answering site is one of theirs or one they read
+ * for — the server's rule for who may answer), asking (the asking site is one of their own), or both.
+ */
+export function sides(user: User & { readsFor?: string[] }, c: Consultation): { answers: boolean; asks: boolean } {
+  return { answers: [...user.sites, ...(user.readsFor ?? [])].includes(c.toSiteId), asks: user.sites.includes(c.fromSiteId) };
 }
 
 /** Site names by id, so a case reads "Qingshan township clinic" and not its id. */

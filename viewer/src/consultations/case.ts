@@ -21,7 +21,7 @@ import type { AppContext } from '../main.ts';
 import { mountStudy } from '../study.ts';
 import { SLA_TICK_MS } from '../worklist/sla-clock.ts';
 import { consultationReportUrl, getConsultation, openConsultation, withdrawConsultation, type Consultation } from './api.ts';
-import { caseClock, levelBadge, siteName, statusChip, urgencyChip, type SiteNames } from './case-parts.ts';
+import { caseClock, levelBadge, siteName, sides, statusChip, urgencyChip, type SiteNames } from './case-parts.ts';
 import { msg } from './messages.ts';
 import { createOpinionForm, opinionView } from './opinion.ts';
 
@@ -57,13 +57,6 @@ function mountSubject(host: HTMLElement, ctx: AppContext, c: Consultation): () =
   return () => {
     gone = true;
   };
-}
-
-/** Whose side the user is on: answering (their sites or those they read for include the answering site), asking, or both. */
-function sides(ctx: AppContext, c: Consultation): { answers: boolean; asks: boolean } {
-  const user = ctx.user();
-  const scope = [...user.sites, ...((user as { readsFor?: string[] }).readsFor ?? [])];
-  return { answers: scope.includes(c.toSiteId), asks: user.sites.includes(c.fromSiteId) };
 }
 
 /** The case's facts: sites, question, urgency, clock, timeline. Re-drawn on every change and clock tick. */
@@ -116,7 +109,7 @@ export function mountConsultationCase(root: HTMLElement, ctx: AppContext, id: st
     if (destroyed) return;
     const first = !current;
     current = c;
-    const side = sides(ctx, c);
+    const side = sides(ctx.user(), c);
     replaceChildren(
       head,
       h('a', { href: '#/consultations', class: 'back', testid: 'case-back' }, m.back),

@@ -82,7 +82,7 @@ export function opinionView(opinion: NonNullable<Consultation['opinion']>): HTML
     h('p', { class: 'case-recommendation' }, h('strong', { testid: 'opinion-recommendation-text' }, m.recommendation(opinion.recommendation)), ' ', urgencyChip(opinion)),
     h('h3', {}, m.impression),
     h('p', { class: 'case-impression', testid: 'opinion-impression-text' }, opinion.impression),
-    opinion.text ? h('p', { class: 'case-advice', testid: 'opinion-advice' }, opinion.text) : null,
+    opinion.text ? [h('h3', {}, m.freeTextShown), h('p', { class: 'case-advice', testid: 'opinion-advice' }, opinion.text)] : null,
     h('p', { class: 'muted small', testid: 'opinion-answered-by' }, m.answeredBy(opinion.answeredBy, dateTime(opinion.answeredAt))),
   );
 }
