@@ -12,6 +12,7 @@ import { cdsHooksRoutes } from './routes/cds-hooks.ts';
 import { eventRoutes } from './routes/events.ts';
 import { fhirNoRoute } from './fhir/http.ts';
 import { fhirRoutes } from './fhir/routes.ts';
+import { fhirVitalsRoutes } from './fhir/vitals.ts';
 import { openApiRoutes, undeclaredRoutes } from './openapi.ts';
 import { declaredRoutes } from './route.ts';
 import { frameRoutes } from './routes/frames.ts';
@@ -27,12 +28,12 @@ import { riskRoutes } from './routes/risk.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { siteRoutes } from './routes/sites.ts';
 import { consentRoutes } from './routes/consent.ts';
-import { consultationRoutes } from './routes/consultations.ts';
 import { stowRoutes } from './routes/stow.ts';
 import { surveillanceRoutes } from './routes/surveillance.ts';
 import { studyRoutes } from './routes/studies.ts';
 import { triageRoutes } from './routes/triage.ts';
 import { userRoutes } from './routes/users.ts';
+import { vitalsRoutes } from './routes/vitals.ts';
 import { worklistRoutes } from './routes/worklist.ts';
 import { security } from './security.ts';
 
@@ -52,8 +53,8 @@ export function createApp(deps: ApiDeps) {
   app.use('*', authentication(deps, { idleMinutes: deps.config.sessionIdleMinutes, absoluteHours: deps.config.sessionAbsoluteHours }));
 
   const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, qidoRoutes, wadoRoutes, renderedRoutes, reviewRoutes, readerFindingRoutes,
-    researchRoutes, eventRoutes, consultationRoutes,
-    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, surveillanceRoutes, fhirRoutes].map((routes) => routes(deps));
+    researchRoutes, eventRoutes,
+    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, surveillanceRoutes, vitalsRoutes, fhirRoutes, fhirVitalsRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));
   for (const routes of [...features, openApi]) app.route('/', routes);
   const undeclared = undeclaredRoutes(app, [...features, openApi].flatMap(declaredRoutes));

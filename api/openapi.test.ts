@@ -41,7 +41,7 @@ describe('GET /openapi.json', () => {
         else if (status !== '204') expect(response.content, op.operationId).toBeDefined();
       }
       // Other errors: Lantern's error JSON, or on /fhir the OperationOutcome FHIR clients read.
-      if (path.startsWith('/fhir/')) expect(op.responses.default.content?.['application/fhir+json']?.schema, op.operationId).toMatchObject({ required: ['resourceType', 'issue'] });
+      if (path === '/fhir' || path.startsWith('/fhir/')) expect(op.responses.default.content?.['application/fhir+json']?.schema, op.operationId).toMatchObject({ required: ['resourceType', 'issue'] });
       else expect(op.responses.default.content?.['application/json']?.schema, op.operationId).toEqual({ $ref: '#/components/schemas/Error' });
     }
     const review = document.paths['/v1/findings/{findingId}/review'].post;

@@ -14,8 +14,11 @@ import type { Queryable } from './db.ts';
 import { NotFoundError, optional, type StoreContext } from './shared.ts';
 import { sitesParam, type SiteScope } from './sites.ts';
 
-/** The patient's FHIR id over a studies row `s`: 40 hex of SHA-256 of `site|Patient ID`. */
-const PATIENT_ID_SQL = `substr(encode(sha256(convert_to(s.site_id || '|' || s.patient_id, 'UTF8')), 'hex'), 1, 40)`;
+/** A patient's FHIR id in SQL, from its site and Patient ID columns: 40 hex of SHA-256 of `site|Patient ID` (the patient key of vitals, store/vitals.ts). */
+export const patientKeySql = (site: string, patientId: string) => `substr(encode(sha256(convert_to(${site} || '|' || ${patientId}, 'UTF8')), 'hex'), 1, 40)`;
+
+/** The patient's FHIR id over a studies row `s`. */
+const PATIENT_ID_SQL = patientKeySql('s.site_id', 's.patient_id');
 
 /** Studies a patient resource names for the read audit, at most. */
 const PATIENT_STUDIES_NAMED = 100;

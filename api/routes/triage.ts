@@ -3,9 +3,9 @@ import { triageAnswer, triageRequest, type TriageAnswer } from '../../contract/c
 import { studyTriage } from '../../contract/studies.ts';
 import { assess, refusalError, triageOf } from '../../inference/assess.ts';
 import { modelReference } from '../../inference/risk.ts';
-import { REQUEST_REDIS_WAIT_MS } from '../../queue/enqueue.ts';
 import type { ApiDeps } from '../deps.ts';
 import { mount } from '../route.ts';
+import { recordStudyAssessment } from '../study-assessment.ts';
 import { ACCESS } from '../access.ts';
 
 /**
@@ -32,12 +32,7 @@ export function triageRoutes(deps: ApiDeps) {
 
     let result: TriageAnswer['triage'];
     if (body.studyInstanceUid) {
-      const assessed = await deps.store.recordClinical(body.studyInstanceUid, { ...clinical }, actor, auth.scope);
-      result = studyTriage.parse(assessed.detail);
-      // The assessment is committed; moving the study's waiting jobs up must not hold the answer while Redis is away.
-      const waiting = await deps.store.queuedInstances(body.studyInstanceUid);
-      await deps.readAssist.within(Promise.all(waiting.map((instance) =>
-        deps.readAssist.reprioritise(instance.sopInstanceUid, deps.registry.forModality(instance.modality).map((m) => m.key), assessed.priority))), REQUEST_REDIS_WAIT_MS);
+      result = studyTriage.parse((await recordStudyAssessment(deps, body.studyInstanceUid, clinical, actor, auth.scope)).detail);
     } else {
       result = triageOf(deps.registry, clinical, body.findings);
       await deps.store.recordCalculation(actor, { kind: 'triage', model: modelReference(policy), inputs: { clinical, findings: body.findings }, result });

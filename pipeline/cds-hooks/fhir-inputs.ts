@@ -98,7 +98,7 @@ export function resourcesOf(value: Json | null | undefined): Json[] {
 }
 
 /** When an observation was made: its effective time, else when it was issued. */
-const whenOf = (o: Json) => String(o.effectiveDateTime ?? o.effectiveInstant ?? (o.effectivePeriod as Json | undefined)?.start ?? o.issued ?? '');
+export const whenOf = (o: Json) => String(o.effectiveDateTime ?? o.effectiveInstant ?? (o.effectivePeriod as Json | undefined)?.start ?? o.issued ?? '');
 
 /** The patient's age in whole years at `on`, from `birthDate` (YYYY, YYYY-MM or YYYY-MM-DD). */
 export function ageInYears(birthDate: string, on: Date): number | undefined {
@@ -139,56 +139,67 @@ export function readPatientRecord(patient: Json | undefined, observations: Json[
       continue;
     }
     const at = whenOf(o);
-    const reference = typeof o.id === 'string' ? `Observation/${o.id}` : undefined;
-    // The observation itself and each component (a blood pressure panel's systolic and diastolic).
-    for (const part of [o, ...asArray(o.component)]) {
-      for (const code of codesOf(part.code)) readPart(code, part, { at, reference });
-    }
-  }
-
-  function readPart(code: Code, part: Json, where: { at: string; reference?: string }) {
-    const label = `${code.split('|')[1]}${where.reference ? ` (${where.reference}${where.at ? `, ${where.at}` : ''})` : ''}`;
-    const source = QUANTITIES.find((q) => q.codes[code]);
-    if (source) {
-      const quantity = part.valueQuantity as Json | undefined;
-      const number = typeof quantity?.value === 'number' ? quantity.value : typeof part.valueInteger === 'number' ? part.valueInteger : undefined;
-      if (number === undefined) return;
-      const ucum = String(quantity?.code ?? quantity?.unit ?? '');
-      const units = source.codes[code]![ucum];
-      if (!units) {
-        unreadable.set(source.feature, `${source.display} ${number} is recorded in "${ucum || 'no unit'}" (LOINC ${label}); Lantern reads it only in ${Object.keys(source.codes[code]!).filter(Boolean).map((u) => `"${u}"`).join(' or ')} (UCUM)`);
-        return;
-      }
-      keep(source.feature, { value: number, ucum, units, source: `${source.display} ${number} ${ucum} — ${label}`, reference: where.reference }, where.at);
-      return;
-    }
-    if (CONSCIOUSNESS_CODES.includes(code)) {
-      const answers = codesOf(part.valueCodeableConcept);
-      const level = answers.map((a) => CONSCIOUSNESS_ANSWERS[a]).find(Boolean);
-      if (!level) {
-        unreadable.set('consciousness', `consciousness (${label}) is answered with ${answers.join(', ') || 'no code'}, which Lantern does not read as an ACVPU level`);
-        return;
-      }
-      const value = { source: `ACVPU ${level} — ${label}`, reference: where.reference };
-      keep('consciousness', { ...value, value: level }, where.at);
-      // CURB-65's confusion: new confusion or worse (a response only to voice or pain, or none).
-      keep('confusion', { ...value, value: level !== 'alert' }, where.at);
-      return;
-    }
-    if (code === OXYGEN_FLOW || code === OXYGEN_FRACTION) {
-      const quantity = part.valueQuantity as Json | undefined;
-      const ucum = String(quantity?.code ?? '');
-      const expected = code === OXYGEN_FLOW ? 'L/min' : '%';
-      if (typeof quantity?.value !== 'number' || ucum !== expected) {
-        unreadable.set('supplementalOxygen', `inspired oxygen (${label}) must be a quantity in "${expected}" (UCUM), got ${JSON.stringify(quantity?.value)} "${ucum}"`);
-        return;
-      }
-      const onOxygen = code === OXYGEN_FLOW ? quantity.value > 0 : quantity.value > 21;
-      keep('supplementalOxygen', { value: onOxygen, source: `inspired oxygen ${quantity.value} ${ucum} — ${label}`, reference: where.reference }, where.at);
+    for (const reading of observationReadings(o)) {
+      if ('problem' in reading) unreadable.set(reading.feature, reading.problem);
+      else keep(reading.feature, reading.value, at);
     }
   }
 
   return { values: new Map([...values].map(([k, { at: _at, ...v }]) => [k, v])), unreadable, otherSubject };
+}
+
+/** One value an Observation carries, in a card's feature name, or why a value it carries cannot be read. */
+export type ObservationReading = { feature: string; value: RecordValue } | { feature: string; problem: string };
+
+/**
+ * Every value one Observation carries, read with the code table above: the observation's own
+ * code and each component's (a blood pressure panel's systolic and diastolic). Codes the table
+ * does not know give nothing; a known code with a unit or answer the table does not read gives
+ * its problem, never a guess. What cds-hooks reads from a prefetch and what vitals ingest reads
+ * from a posted Bundle (pipeline/vitals/) go through here, so both read a code the same way.
+ */
+export function observationReadings(o: Json): ObservationReading[] {
+  const at = whenOf(o);
+  const reference = typeof o.id === 'string' ? `Observation/${o.id}` : undefined;
+  const readings: ObservationReading[] = [];
+  for (const part of [o, ...asArray(o.component)]) {
+    for (const code of codesOf(part.code)) readings.push(...readPart(code, part, `${code.split('|')[1]}${reference ? ` (${reference}${at ? `, ${at}` : ''})` : ''}`, reference));
+  }
+  return readings;
+}
+
+function readPart(code: Code, part: Json, label: string, reference: string | undefined): ObservationReading[] {
+  const source = QUANTITIES.find((q) => q.codes[code]);
+  if (source) {
+    const quantity = part.valueQuantity as Json | undefined;
+    const number = typeof quantity?.value === 'number' ? quantity.value : typeof part.valueInteger === 'number' ? part.valueInteger : undefined;
+    if (number === undefined) return [];
+    const ucum = String(quantity?.code ?? quantity?.unit ?? '');
+    const units = source.codes[code]![ucum];
+    if (!units) {
+      return [{ feature: source.feature, problem: `${source.display} ${number} is recorded in "${ucum || 'no unit'}" (LOINC ${label}); Lantern reads it only in ${Object.keys(source.codes[code]!).filter(Boolean).map((u) => `"${u}"`).join(' or ')} (UCUM)` }];
+    }
+    return [{ feature: source.feature, value: { value: number, ucum, units, source: `${source.display} ${number} ${ucum} — ${label}`, reference } }];
+  }
+  if (CONSCIOUSNESS_CODES.includes(code)) {
+    const answers = codesOf(part.valueCodeableConcept);
+    const level = answers.map((a) => CONSCIOUSNESS_ANSWERS[a]).find(Boolean);
+    if (!level) return [{ feature: 'consciousness', problem: `consciousness (${label}) is answered with ${answers.join(', ') || 'no code'}, which Lantern does not read as an ACVPU level` }];
+    const value = { source: `ACVPU ${level} — ${label}`, reference };
+    // CURB-65's confusion: new confusion or worse (a response only to voice or pain, or none).
+    return [{ feature: 'consciousness', value: { ...value, value: level } }, { feature: 'confusion', value: { ...value, value: level !== 'alert' } }];
+  }
+  if (code === OXYGEN_FLOW || code === OXYGEN_FRACTION) {
+    const quantity = part.valueQuantity as Json | undefined;
+    const ucum = String(quantity?.code ?? '');
+    const expected = code === OXYGEN_FLOW ? 'L/min' : '%';
+    if (typeof quantity?.value !== 'number' || ucum !== expected) {
+      return [{ feature: 'supplementalOxygen', problem: `inspired oxygen (${label}) must be a quantity in "${expected}" (UCUM), got ${JSON.stringify(quantity?.value)} "${ucum}"` }];
+    }
+    const onOxygen = code === OXYGEN_FLOW ? quantity.value > 0 : quantity.value > 21;
+    return [{ feature: 'supplementalOxygen', value: { value: onOxygen, source: `inspired oxygen ${quantity.value} ${ucum} — ${label}`, reference } }];
+  }
+  return [];
 }
 
 /** What one model can be given from the record: its inputs, or what is missing or unreadable. */

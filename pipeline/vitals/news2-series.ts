@@ -1,0 +1,179 @@
+import type { EscalationLevel, EscalationReason, VitalParameter } from '../../contract/vitals.ts';
+import type { FeatureSpec } from '../../inference/model-card.ts';
+import type { ScoreModel } from '../../inference/registry.ts';
+import { evaluateScoreModel } from '../../inference/score.ts';
+import type { VitalsRules } from '../../store/vitals.ts';
+import { vitalFeatures } from './observations.ts';
+
+/**
+ * NEWS2 over time. A point is evaluated at each time a reading was taken, when every parameter
+ * has a value at or before that time within its carry-forward window; the NEWS2 card (through
+ * the registry, inference/score.ts) scores it, so there is one NEWS2 implementation. Each point
+ * says which values were carried forward and from when.
+ */
+
+/**
+ * How long a parameter's last value stands in for a new one, in minutes. Measured signs
+ * (respiration, SpO2, pulse, blood pressure, temperature): 60 min — a wearable sends every few
+ * minutes and a home cuff or thermometer at least hourly when someone is unwell (RCP: hourly
+ * monitoring from a score of 5), so a value older than that no longer describes the patient.
+ * Consciousness and supplemental oxygen are stated, not sensed (a carer's ACVPU, an oxygen
+ * concentrator that is on or off) and change rarely at home: 12 h, about one carer's check per shift.
+ */
+export const CARRY_FORWARD_MINUTES: Record<VitalParameter, number> = {
+  respiratoryRate: 60, spo2: 60, pulse: 60, systolicBp: 60, temperature: 60, consciousness: 720, supplementalOxygen: 720,
+};
+
+export const LONGEST_CARRY_MS = Math.max(...Object.values(CARRY_FORWARD_MINUTES)) * 60_000;
+
+/** RCP NEWS2 thresholds and triggers: an aggregate of 5 asks for an urgent response, 7 for an emergency one. */
+export const NEWS2_THRESHOLDS = { urgent: 5, emergency: 7 } as const;
+
+export interface SeriesReading {
+  parameter: VitalParameter;
+  value: number | string | boolean;
+  at: Date;
+  deviceId: string;
+}
+
+export interface News2Evaluation {
+  at: Date;
+  score: number;
+  band: string;
+  escalation: EscalationLevel | null;
+  reasons: EscalationReason[];
+  /** Term → points (the card's terms: `airOrOxygen` is the oxygen line). */
+  points: Record<string, number>;
+  inputs: Record<string, { value: number | string | boolean; from: Date; carried: boolean }>;
+  model: { id: string; version: string };
+}
+
+/** The readings each parameter had at `at`, within its window: the latest one (ties: the highest device id, to be repeatable). */
+export function inputsAt(readings: readonly SeriesReading[], at: Date): News2Evaluation['inputs'] | undefined {
+  const inputs: News2Evaluation['inputs'] = {};
+  for (const parameter of Object.keys(CARRY_FORWARD_MINUTES) as VitalParameter[]) {
+    const oldest = at.getTime() - CARRY_FORWARD_MINUTES[parameter] * 60_000;
+    let best: SeriesReading | undefined;
+    for (const r of readings) {
+      if (r.parameter !== parameter || r.at.getTime() > at.getTime() || r.at.getTime() < oldest) continue;
+      if (!best || r.at.getTime() > best.at.getTime() || (r.at.getTime() === best.at.getTime() && r.deviceId > best.deviceId)) best = r;
+    }
+    if (!best) return undefined;
+    inputs[parameter] = { value: best.value, from: best.at, carried: best.at.getTime() < at.getTime() };
+  }
+  return inputs;
+}
+
+/** RCP escalation of one NEWS2 answer: emergency at 7 or more, urgent at 5 or more or when a single parameter scores 3. */
+export function escalationOf(score: number, points: Record<string, number>, display: Record<string, { en: string; zh: string }>): Pick<News2Evaluation, 'escalation' | 'reasons'> {
+  const reasons: EscalationReason[] = [];
+  if (score >= NEWS2_THRESHOLDS.emergency) {
+    reasons.push({ code: 'aggregate-7', text: `NEWS2 ${score} (7 or more): emergency response`, textZh: `NEWS2 ${score}分（≥7）：紧急抢救响应` });
+  } else if (score >= NEWS2_THRESHOLDS.urgent) {
+    reasons.push({ code: 'aggregate-5', text: `NEWS2 ${score} (5 or more): urgent response`, textZh: `NEWS2 ${score}分（≥5）：紧急响应` });
+  }
+  for (const [term, p] of Object.entries(points)) {
+    if (p < 3) continue;
+    const name = display[term] ?? { en: term, zh: term };
+    reasons.push({ code: 'single-parameter-3', text: `${name.en} scored 3 (red score): urgent response`, textZh: `${name.zh}单项3分（红色评分）：紧急响应` });
+  }
+  const escalation = score >= NEWS2_THRESHOLDS.emergency ? 'emergency' : reasons.length ? 'urgent' : null;
+  return { escalation, reasons };
+}
+
+/**
+ * The NEWS2 points at each distinct reading time in [from, to] that has a complete set, scored
+ * by the card. `readings` must cover [from − LONGEST_CARRY_MS, to].
+ */
+export function news2Series(model: ScoreModel, readings: readonly SeriesReading[], from: Date, to: Date): News2Evaluation[] {
+  const features = vitalFeatures(model);
+  const times = [...new Set(readings.map((r) => r.at.getTime()).filter((t) => t >= from.getTime() && t <= to.getTime()))].sort((a, b) => a - b);
+  const termDisplay = Object.fromEntries((model.card.scoring as { terms: { term: string; display: string; displayZh?: string }[] }).terms
+    .map((t) => [t.term, { en: t.display, zh: t.displayZh ?? t.display }]));
+  const series: News2Evaluation[] = [];
+  for (const time of times) {
+    const at = new Date(time);
+    const inputs = inputsAt(readings, at);
+    if (!inputs) continue;
+    const answer = evaluateScoreModel(model, news2Body(features, inputs));
+    const points = Object.fromEntries(answer.terms.map((t) => [t.term, t.points]));
+    series.push({
+      at, score: answer.score, band: answer.band.label, points, inputs, model: { id: model.card.id, version: model.card.version },
+      ...escalationOf(answer.score, points, termDisplay),
+    });
+  }
+  return series;
+}
+
+/** Canonical inputs as the NEWS2 card's request body: numbers with the card's canonical unit, as the card asks of a number with several units. */
+export function news2Body(features: Map<VitalParameter, FeatureSpec>, inputs: News2Evaluation['inputs']): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(inputs).map(([name, { value }]) => {
+    const unit = features.get(name as VitalParameter)!.unit;
+    return [name, typeof value === 'number' && unit ? { value, unit } : value];
+  }));
+}
+
+export const ESCALATION_RANK: Record<EscalationLevel, number> = { urgent: 1, emergency: 2 };
+
+/** A point of the series as the episode rule reads it. */
+export interface EpisodePoint {
+  at: Date;
+  escalation: EscalationLevel | null;
+}
+
+/** An alert the episode rule raises: at `at`, at `level`, in the episode that began at `episodeStart`. */
+export interface RaisedAlert {
+  at: Date;
+  level: EscalationLevel;
+  episodeStart: Date;
+}
+
+/**
+ * Alerts once per episode. An episode is a run of consecutive escalated points (it ends at the
+ * first point that is not); its first point raises an alert at its level, and a later point in
+ * it raises another only when its level is higher than any raised in the episode (urgent, then
+ * emergency) — never one per reading while the score stays high. Deterministic in the points,
+ * so re-evaluating the same readings raises the same alerts (their keys make that a no-op).
+ */
+export function episodeAlerts(points: readonly EpisodePoint[]): RaisedAlert[] {
+  const alerts: RaisedAlert[] = [];
+  let episodeStart: Date | undefined;
+  let highest = 0;
+  for (const p of points) {
+    if (!p.escalation) {
+      episodeStart = undefined;
+      highest = 0;
+      continue;
+    }
+    episodeStart ??= p.at;
+    if (ESCALATION_RANK[p.escalation] > highest) {
+      highest = ESCALATION_RANK[p.escalation];
+      alerts.push({ at: p.at, level: p.escalation, episodeStart });
+    }
+  }
+  return alerts;
+}
+
+/** How far back an alert's trend reaches: the points a clinician sees with it. */
+export const ALERT_TREND_MS = 6 * 3600_000;
+
+/** The rules the store runs inside the ingest transaction (store/vitals.ts), with this card. */
+export function vitalsRules(model: ScoreModel): VitalsRules {
+  return { lookbackMs: LONGEST_CARRY_MS, evaluate: (readings, from, to) => news2Series(model, readings, from, to), alerts: episodeAlerts, trendMs: ALERT_TREND_MS };
+}
+
+/** Each numeric parameter's scoring rows as the card has them (SpO2: Scale 1), for drawing its bands. */
+export function scoringBands(model: ScoreModel): { parameter: string; display: string; displayZh?: string; unit?: string; bands: { upTo?: number; points: number }[] }[] {
+  const features = vitalFeatures(model);
+  const terms = (model.card.scoring as { terms: Record<string, unknown>[] }).terms;
+  const out = [];
+  for (const [parameter, feature] of features) {
+    if (feature.kind !== 'number') continue;
+    const term = terms.find((t) => t.feature === parameter || t.term === parameter);
+    // A selection (SpO2) is drawn with its default case: Scale 1, the one that applies unless prescribed otherwise.
+    const rule = (term && 'select' in term ? (term.cases as Record<string, Record<string, unknown>>)['1'] : term) as { bands?: { upTo?: number; points: number }[] } | undefined;
+    if (!rule?.bands) continue;
+    out.push({ parameter, display: feature.display, ...(feature.displayZh ? { displayZh: feature.displayZh } : {}), ...(feature.unit ? { unit: feature.unit } : {}), bands: rule.bands.map(({ upTo, points }) => ({ ...(upTo !== undefined ? { upTo } : {}), points })) });
+  }
+  return out;
+}
