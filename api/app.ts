@@ -28,6 +28,7 @@ import { riskRoutes } from './routes/risk.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { siteRoutes } from './routes/sites.ts';
 import { consentRoutes } from './routes/consent.ts';
+import { consultationRoutes } from './routes/consultations.ts';
 import { stowRoutes } from './routes/stow.ts';
 import { surveillanceRoutes } from './routes/surveillance.ts';
 import { studyRoutes } from './routes/studies.ts';
@@ -53,7 +54,7 @@ export function createApp(deps: ApiDeps) {
   app.use('*', authentication(deps, { idleMinutes: deps.config.sessionIdleMinutes, absoluteHours: deps.config.sessionAbsoluteHours }));
 
   const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, qidoRoutes, wadoRoutes, renderedRoutes, reviewRoutes, readerFindingRoutes,
-    researchRoutes, eventRoutes,
+    researchRoutes, eventRoutes, consultationRoutes,
     agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, surveillanceRoutes, vitalsRoutes, fhirRoutes, fhirVitalsRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));
   for (const routes of [...features, openApi]) app.route('/', routes);

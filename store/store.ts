@@ -12,6 +12,7 @@ import { auditTrail } from './audit-trail.ts';
 import { calculationAudits } from './calculations.ts';
 import { cdsHooksAccess } from './cds-hooks.ts';
 import { consentAccess } from './consent.ts';
+import { consultationAccess } from './consultations.ts';
 import { fhirReads } from './fhir-reads.ts';
 import { readAudits } from './read-audits.ts';
 import type { Database } from './db.ts';
@@ -27,6 +28,7 @@ import { userAccess } from './users.ts';
 import { vitalsAccess } from './vitals.ts';
 
 export { ALL_SITES, type SiteScope } from './sites.ts';
+export { ConsultationRefusedError, type ConsultationActor } from './consultations.ts';
 export { AuditBrokenError, AuditUnavailableError, InvalidReferenceError, NotApplicableError, NotFoundError, UnstorableTextError, type StoreOptions } from './shared.ts';
 
 export type Store = ReturnType<typeof createStore>;
@@ -35,7 +37,7 @@ export function createStore(db: Database, options: StoreOptions) {
   const context: StoreContext = { db, options };
   const { close: closeCalculations, calculationAuditStatus, appendLater, ...calculations } = calculationAudits(context);
   const { close: closeReads, ...readAudit } = readAudits(context, { appendLater, unwritten: () => calculationAuditStatus().pending });
-  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...userAccess, ...accountCare, ...siteAccess, ...consentAccess, ...aiResultsReads, ...fhirReads, ...cdsHooksAccess, ...surveillanceAccess, ...vitalsAccess });
+  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...userAccess, ...accountCare, ...siteAccess, ...consentAccess, ...consultationAccess, ...aiResultsReads, ...fhirReads, ...cdsHooksAccess, ...surveillanceAccess, ...vitalsAccess });
   const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, (uid) => reads.getWholeStudy(uid, ALL_SITES));
   return {
     db,
