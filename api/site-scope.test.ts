@@ -92,6 +92,36 @@ describe('site scope: a site reads for another', () => {
     expect(await qido(township, county.studyInstanceUid)).toHaveLength(0);
   });
 
+  it('when the county user filters the worklist by site, then it holds that site\'s studies only; a site it does not read is 422', async () => {
+    const only = async (query: string) => (await county.client.json<{ items: { studyInstanceUid: string; siteId: string }[] }>(`/v1/worklist?${query}`));
+    const township_ = await only('site=township-t');
+    expect(township_.status).toBe(200);
+    expect(township_.body.items.map((i) => i.studyInstanceUid)).toEqual([township.studyInstanceUid]);
+    expect(new Set((await only('site=county-c,township-t')).body.items.map((i) => i.siteId))).toEqual(new Set(['county-c', 'township-t']));
+    for (const query of ['site=village-v', 'site=atlantis', 'site=township-t,village-v']) {
+      const { status: code, body } = await county.client.json<{ error: { details: { field: string }[] } }>(`/v1/worklist?${query}`);
+      expect({ query, code, field: body.error.details[0].field }).toEqual({ query, code: 422, field: 'site' });
+    }
+  });
+
+  it('when a model team of the county filters the research list by site, then a site it reads is answered and one it does not is 422', async () => {
+    const { client } = await api.signIn('team-county', ['model-team'], ['county-c']);
+    expect((await client.json('/v1/research/studies?site=township-t')).status).toBe(200);
+    expect((await client.json('/v1/research/studies?site=village-v')).status).toBe(422);
+  });
+
+  it('when the agreement dashboard is filtered by site, then it counts the findings on that site\'s studies only; an unknown site is 422', async () => {
+    type Groups = { groups: { source: string; modelId: string; label: string; findings: number }[] };
+    const pneumonia = (body: Groups) => body.groups.find((g) => g.source === 'reader-review' && g.modelId === 'pneumonia-cxr')?.findings;
+    const all = await api.client.json<Groups>('/v1/agreement');
+    const one = await api.client.json<Groups>('/v1/agreement?site=village-v');
+    const two = await api.client.json<Groups>('/v1/agreement?site=village-v,township-t');
+    expect([pneumonia(all.body), pneumonia(one.body), pneumonia(two.body)]).toEqual([3, 1, 2]);
+    const csv = await fetch(new URL('/v1/agreement.csv?site=village-v', api.url), { headers: api.authorization });
+    expect((await csv.text()).split('\r\n').filter((line) => line.startsWith('reader-review,pneumonia-cxr,'))).toHaveLength(1);
+    expect((await api.client.json('/v1/agreement?site=atlantis')).status).toBe(422);
+  });
+
   it('then the session names the sites the user\'s sites read for', async () => {
     const { status: code, body } = await county.client.json<Session>('/v1/session');
     expect(code).toBe(200);

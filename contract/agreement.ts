@@ -1,13 +1,16 @@
 import { z } from 'zod';
+import { siteFilter } from './studies.ts';
 
 const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()], { error: 'an ISO date or date-time, e.g. 2026-11-01 or 2026-11-01T08:00:00Z' })
   .transform((s) => new Date(s));
 
-/** `GET /v1/agreement?from=&to=&model=` (and `.csv`): findings created in [from, to), one model id or all. */
+/** `GET /v1/agreement?from=&to=&model=&site=` (and `.csv`): findings created in [from, to), one model id or all, some sites or all. */
 export const agreementQuery = z.object({
   from: instant.optional(),
   to: instant.optional(),
   model: z.string().min(1).max(100).optional(),
+  /** Only findings on studies of these sites, and CDS Hooks cards issued for them; any known site (the dashboard counts, it shows no patient). */
+  site: siteFilter,
 }).strict();
 
 const rate = z.number().min(0).max(1).nullable();

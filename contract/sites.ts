@@ -38,6 +38,16 @@ export const newSiteRequest = siteFields.strict();
 
 export const siteParams = z.object({ siteId });
 
+/**
+ * `PATCH /v1/sites/{siteId}` (admins): what changes; `parentId: null` detaches the site. A
+ * parent must be of a higher level than its child (so a chain of parents never loops back).
+ */
+export const siteChange = z.object({
+  name: z.string().trim().min(1).max(200).optional(),
+  level: z.enum(SITE_LEVELS).optional(),
+  parentId: siteId.nullable().optional(),
+}).strict().refine((c) => Object.keys(c).length > 0, { message: 'name at least one of name, level, parentId' });
+
 /** `PUT /v1/sites/{siteId}/reads-for` (admins): the full list, replacing the one before. */
 export const readsForRequest = z.object({
   readsFor: z.array(siteId).max(MAX_SITES_READ_FOR)
@@ -48,3 +58,8 @@ export const siteList = z.object({ items: z.array(site) }).meta({ id: 'SiteList'
 
 export type Site = z.infer<typeof site>;
 export type NewSite = z.infer<typeof newSiteRequest>;
+export type SiteChange = z.infer<typeof siteChange>;
+
+/** Whether a site of level `upper` may be the parent of one of level `lower`: strictly higher. */
+export const isLevelAbove = (upper: SiteLevel, lower: SiteLevel) => SITE_LEVELS.indexOf(upper) > SITE_LEVELS.indexOf(lower);
+export type SiteLevel = (typeof SITE_LEVELS)[number];

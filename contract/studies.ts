@@ -3,6 +3,7 @@ import { PRIORITY_BANDS, type PriorityBand } from './priority-bands.ts';
 import { finding, review, type FindingInput } from './findings.ts';
 import { aiWithheld } from './consent.ts';
 import { readerFinding } from './reading.ts';
+import { siteId } from './sites.ts';
 
 /**
  * A study's state as the worklist, the study view and the live event stream present it.
@@ -100,10 +101,17 @@ const commaList = <T extends z.ZodType<string, string>>(item: T) => z.string().o
   .pipe(z.array(item).optional());
 
 /** `GET /v1/worklist?status=pending,ready&modality=CR,DX&priority=urgent,high`: each a comma list, "any of". */
+/**
+ * `site=a,b`: only studies of these sites (any of); absent, every site the list covers. Shared
+ * by the worklist, the research list and the agreement dashboard, each saying which sites it takes.
+ */
+export const siteFilter = commaList(siteId).meta({ description: 'comma-separated site ids (GET /v1/sites)' });
+
 export const worklistQuery = z.object({
   status: commaList(studyStatus).meta({ description: 'comma-separated statuses: pending, ready, reviewed, failed' }),
   modality: commaList(z.string().regex(/^[A-Z0-9]{1,16}$/, 'a DICOM modality code, e.g. CR')).meta({ description: 'comma-separated DICOM modality codes, e.g. CR,DX' }),
   priority: commaList(z.enum(Object.keys(PRIORITY_BANDS) as [PriorityBand, ...PriorityBand[]])).meta({ description: 'comma-separated priority bands: urgent (≥75), high, routine, low (<25)' }),
+  site: siteFilter,
 });
 
 export const worklistItem = studySummary.extend({

@@ -21,6 +21,7 @@ export const agreementReads = {
           where ($1::timestamptz is null or f.created_at >= $1::timestamptz)
             and ($2::timestamptz is null or f.created_at < $2::timestamptz)
             and ($3::text is null or f.model->>'id' = $3::text)
+            and ($4::text[] is null or exists (select 1 from studies st where st.study_instance_uid = f.study_instance_uid and st.site_id = any($4)))
             and f.probability is not null
        ), decided as (
          select distinct on (r.finding_id) s.*, r.decision, r.reason_code, r.created_at as decided_at,
@@ -28,9 +29,9 @@ export const agreementReads = {
            from reviews r join scoped s on s.id = r.finding_id
           order by r.finding_id, r.id desc
        ), ${groupsCountedWith(READER_FINDINGS)}`,
-      [query.from?.toISOString() ?? null, query.to?.toISOString() ?? null, query.modelId ?? null]);
+      [query.from?.toISOString() ?? null, query.to?.toISOString() ?? null, query.modelId ?? null, query.sites ?? null]);
     const cds = await db.query<AgreementGroupRow>(CDS_AGREEMENT,
-      [query.from?.toISOString() ?? null, query.to?.toISOString() ?? null, query.modelId ?? null, LANTERN_CODE_SYSTEMS.overrideReason]);
+      [query.from?.toISOString() ?? null, query.to?.toISOString() ?? null, query.modelId ?? null, LANTERN_CODE_SYSTEMS.overrideReason, query.sites ?? null]);
     return [...rows.map((r) => ({ source: 'reader-review' as const, ...fromGroupRow(r) })), ...cds.rows.map((r) => ({ source: 'cds-hooks' as const, ...fromGroupRow(r) }))];
   },
 };
@@ -106,6 +107,7 @@ const CDS_AGREEMENT = `
        and ($1::timestamptz is null or c.issued_at >= $1::timestamptz)
        and ($2::timestamptz is null or c.issued_at < $2::timestamptz)
        and ($3::text is null or c.model_id = $3::text)
+       and ($5::text[] is null or c.sites && $5::text[])
   ), decided as (
     select distinct on (f.card_uuid) s.*, case f.outcome when 'accepted' then 'accept' else 'override' end as decision,
            greatest(f.outcome_at, s.created_at) as decided_at, -- the client's clock may be behind ours

@@ -3,7 +3,7 @@
  * sites is reported as not existing (NotFoundError, 404), never as forbidden: that a study
  * exists at another clinic is itself patient information.
  */
-import type { NewSite, Site } from '../contract/sites.ts';
+import { isLevelAbove, type NewSite, type Site, type SiteChange, type SiteLevel } from '../contract/sites.ts';
 import { appendAudit, auditedTransaction } from './audit.ts';
 import type { Queryable } from './db.ts';
 import { InvalidReferenceError, NotFoundError, optional, type StoreContext } from './shared.ts';
@@ -45,6 +45,17 @@ export async function requireSites(db: Queryable, sites: readonly string[], fiel
   if (unknown.length > 0) throw new InvalidReferenceError(field, `no such site: ${unknown.join(', ')}`);
 }
 
+/**
+ * Refuses (InvalidReferenceError on `parentId`) a parent that does not exist or is not of a
+ * higher level than `level`. Levels strictly rising along every chain of parents is also what
+ * keeps a chain from looping back to where it started.
+ */
+async function requireParentAbove(db: Queryable, parentId: string, level: SiteLevel): Promise<void> {
+  const { rows: [parent] } = await db.query<{ level: SiteLevel }>('select level from sites where id = $1', [parentId]);
+  if (!parent) throw new InvalidReferenceError('parentId', `no such site: ${parentId}`);
+  if (!isLevelAbove(parent.level, level)) throw new InvalidReferenceError('parentId', `a parent must be of a higher level than ${level}; ${parentId} is ${parent.level}`);
+}
+
 /** The site reads and writes, each given the store's context first (bindContext). */
 export const siteAccess = {
   /** The site a study belongs to, or undefined for a study not (yet) stored. */
@@ -66,6 +77,33 @@ export const siteAccess = {
   async listSites({ db }: StoreContext): Promise<Site[]> {
     const { rows } = await db.query<SiteRow>(`${SITE_SELECT} order by s.id`);
     return rows.map(siteFromRow);
+  },
+
+  /**
+   * Contract: one transaction; the changed site row and `site.updated` with before and after
+   * (actor = the admin); a change that changes nothing writes and audits nothing. An unknown
+   * site → NotFoundError; a parent that does not exist or is not above the (new) level, or a
+   * level not below the parent's or not above a child's → InvalidReferenceError, nothing written.
+   */
+  async updateSite({ db }: StoreContext, siteId: string, change: SiteChange, actor: string): Promise<Site> {
+    return auditedTransaction(db, async (tx) => {
+      const { rows: [found] } = await tx.query<SiteRow>('select id, name, level, parent_id from sites where id = $1 for update', [siteId]);
+      if (!found) throw new NotFoundError(`site ${siteId} does not exist`);
+      const before = { name: found.name, level: found.level, parentId: found.parent_id };
+      const after = { name: change.name ?? before.name, level: change.level ?? before.level, parentId: change.parentId === undefined ? before.parentId : change.parentId };
+      if (after.parentId !== null) await requireParentAbove(tx, after.parentId, after.level);
+      const { rows: children } = await tx.query<{ id: string; level: SiteLevel }>('select id, level from sites where parent_id = $1 order by id', [siteId]);
+      const notBelow = children.filter((child) => !isLevelAbove(after.level, child.level));
+      if (notBelow.length > 0) {
+        throw new InvalidReferenceError('level', `a site must be of a higher level than its children; ${notBelow.map((c) => `${c.id} is ${c.level}`).join(', ')}`);
+      }
+      if (after.name !== before.name || after.level !== before.level || after.parentId !== before.parentId) {
+        await tx.query('update sites set name = $2, level = $3, parent_id = $4 where id = $1', [siteId, after.name, after.level, after.parentId]);
+        await appendAudit(tx, { actor, action: 'site.updated', entityType: 'site', entityId: siteId, payload: { before, after } });
+      }
+      const { rows: [row] } = await tx.query<SiteRow>(`${SITE_SELECT} where s.id = $1`, [siteId]);
+      return siteFromRow(row);
+    });
   },
 
   /**
@@ -100,7 +138,7 @@ export const siteAccess = {
    */
   async createSite({ db }: StoreContext, site: NewSite, actor: string): Promise<boolean> {
     return auditedTransaction(db, async (tx) => {
-      if (site.parentId) await requireSites(tx, [site.parentId], 'parentId');
+      if (site.parentId) await requireParentAbove(tx, site.parentId, site.level);
       const inserted = await tx.query('insert into sites (id, name, level, parent_id) values ($1, $2, $3, $4) on conflict do nothing returning id',
         [site.id, site.name, site.level, site.parentId ?? null]);
       if (inserted.rows.length === 0) return false;

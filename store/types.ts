@@ -117,6 +117,8 @@ export interface AgreementQuery {
   from?: Date;
   /** Findings created before this time. */
   to?: Date;
+  /** Only findings on studies of these sites, and CDS Hooks cards issued for one of them; undefined: all. */
+  sites?: readonly string[];
   /** One model id (every version). */
   modelId?: string;
 }

@@ -10,6 +10,7 @@ import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { mount } from '../route.ts';
 import { ACCESS } from '../access.ts';
+import { knownSites } from '../site-filter.ts';
 
 /**
  * `GET /v1/agreement?from=&to=&model=`: how readers received each model version's findings,
@@ -24,11 +25,11 @@ export function agreementRoutes(deps: ApiDeps) {
 
   async function groups(q: z.output<typeof agreementQuery>) {
     if (q.from && q.to && q.from >= q.to) throw new ApiError(422, 'VALIDATION_FAILED', 'the request is invalid', [{ field: 'to', message: '`to` must be after `from`' }]);
-    const rows = await deps.store.agreement({ from: q.from, to: q.to, modelId: q.model });
+    const rows = await deps.store.agreement({ from: q.from, to: q.to, modelId: q.model, sites: await knownSites(deps, q.site) });
     return { generatedAt: new Date().toISOString(), groups: rows.map((row) => present(row, row.source === 'cds-hooks' ? cdsDisplayZh(row.label) : nameZh({ id: row.modelId, version: row.modelVersion }, row.label))) };
   }
 
-  const about = 'Findings created in [from, to) (ISO dates or date-times), one model id or all; each finding\'s latest review is its decision.';
+  const about = 'Findings created in [from, to) (ISO dates or date-times), one model id or all, on studies of the sites named in `site` (any site that exists; CDS Hooks cards by the sites of the account they were issued to) or of all; each finding\'s latest review is its decision.';
   mount(app, {
     method: 'get', path: '/v1/agreement', operationId: 'getAgreement', access: ACCESS.modelQuality, tag: 'model teams',
     summary: 'How readers received each model version\'s findings, per label',

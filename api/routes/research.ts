@@ -7,6 +7,7 @@ import { mount } from '../route.ts';
 import { ACCESS } from '../access.ts';
 import { auditListRead, auditStudyRead } from '../read-audit.ts';
 import { createResearchView } from '../research-view.ts';
+import { sitesInScope } from '../site-filter.ts';
 
 const AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE: reads of patient data cannot be recorded at the moment.';
 
@@ -29,7 +30,7 @@ export function researchRoutes(deps: ApiDeps) {
     errors: { 503: AUDIT_UNAVAILABLE },
   }, async (c, { query, auth }) => {
     const { items, shown, withheldByConsent } = await view.list({
-      sites: auth.scope, statuses: query.status, modalities: query.modality, priorityRanges: query.priority?.map((band) => PRIORITY_BANDS[band]),
+      sites: sitesInScope(auth, query.site), statuses: query.status, modalities: query.modality, priorityRanges: query.priority?.map((band) => PRIORITY_BANDS[band]),
     }, query.limit);
     auditListRead(deps, auth, 'research', shown.map((s) => s.studyInstanceUid));
     return c.json({ items, withheldByConsent });

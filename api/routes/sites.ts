@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { newSiteRequest, readsForRequest, site, siteList, siteParams } from '../../contract/sites.ts';
+import { newSiteRequest, readsForRequest, site, siteChange, siteList, siteParams } from '../../contract/sites.ts';
 import { ACCESS } from '../access.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
@@ -18,11 +18,20 @@ export function siteRoutes(deps: ApiDeps) {
     summary: 'Add a site',
     body: newSiteRequest,
     responses: { 201: { description: 'The site.', json: site } },
-    errors: { 409: 'SITE_EXISTS', 422: 'VALIDATION_FAILED: a bad field, or a parent site that does not exist.' },
+    errors: { 409: 'SITE_EXISTS', 422: 'VALIDATION_FAILED: a bad field, or a parent site that does not exist or is not of a higher level.' },
   }, async (c, { body, auth }) => {
     if (!(await deps.store.createSite(body, auth.user.username))) throw new ApiError(409, 'SITE_EXISTS', `there is already a site ${body.id}`);
     return c.json({ ...body, readsFor: [] }, 201);
   });
+  mount(app, {
+    method: 'patch', path: '/v1/sites/{siteId}', operationId: 'updateSite', access: ACCESS.admin, tag: 'identity',
+    summary: 'Rename a site, change its level or its parent',
+    description: 'A parent must be of a higher level than its child (village < township < county < city), which also keeps a chain of parents from looping; `parentId: null` detaches the site. Audited with before and after.',
+    params: siteParams,
+    body: siteChange,
+    responses: { 200: { description: 'The site as changed.', json: site } },
+    errors: { 404: 'NOT_FOUND: no such site.', 422: 'VALIDATION_FAILED: a bad field; a parent that does not exist or is not above the level; a level not above a child\'s.' },
+  }, async (c, { params, body, auth }) => c.json(await deps.store.updateSite(params.siteId, body, auth.user.username)));
   mount(app, {
     method: 'put', path: '/v1/sites/{siteId}/reads-for', operationId: 'setSitesReadFor', access: ACCESS.admin, tag: 'identity',
     summary: 'Set the full list of sites this site reads for',
