@@ -29,6 +29,7 @@ import type { Site } from '../../contract/sites.ts';
 export type { Site } from '../../contract/sites.ts';
 export type { ModelReference, RangeWarning, RiskAnswer, ScoreAnswer, TriageAnswer } from '../../contract/calculations.ts';
 import type { TriageAnswer } from '../../contract/calculations.ts';
+import type { ConsultationEvent } from '../../contract/consultations.ts';
 export type { Band as ModelBand, CardMetric as ModelMetric } from '../../contract/models.ts';
 import type { ModelDescription } from '../../contract/models.ts';
 
@@ -249,11 +250,11 @@ export function subscribeToEvents(onEvent: (update: LiveUpdate) => void): () => 
 }
 
 /** A consultation case that changed (`consultation` events of `GET /v1/events`), or the polling fallback's tick. */
-export type ConsultationUpdate = { type: 'consultation'; id: string } | { type: 'poll' };
+export type ConsultationUpdate = ConsultationEvent | { type: 'poll' };
 
 /** Live updates of consultation cases, on the same stream and with the same fallback as subscribeToEvents. */
 export function subscribeToConsultationEvents(onEvent: (update: ConsultationUpdate) => void): () => void {
-  return listen('consultation', (data: { id: string }) => ({ type: 'consultation' as const, id: data.id }), onEvent);
+  return listen('consultation', (data: ConsultationEvent) => data, onEvent);
 }
 
 /** One kind of server event, read by `read`, with the 10 s polling fallback while the stream is down. */

@@ -13,18 +13,8 @@ import { askConsultation, type ConsultationSubject, type ConsultationUrgency } f
 import { msg, URGENCIES } from './messages.ts';
 import './consultations.css';
 
-/** A site as `GET /v1/sites` lists it; `readsFor` comes with the network's reading relations. */
-type ListedSite = Site & { readsFor?: string[] };
-
-/**
- * The sites that may answer `fromSite`: those that read for it. A server that lists no reading
- * relations at all offers the site's parent, the one it refers to; the server decides either way.
- */
-export function answeringSites(sites: ListedSite[], fromSite: string): ListedSite[] {
-  if (sites.some((s) => s.readsFor)) return sites.filter((s) => s.readsFor?.includes(fromSite));
-  const parent = sites.find((s) => s.id === fromSite)?.parentId;
-  return sites.filter((s) => s.id === parent);
-}
+/** The sites that may answer `fromSite`: those that read for it (the server refuses any other). */
+const answeringSites = (sites: Site[], fromSite: string): Site[] => sites.filter((s) => s.readsFor.includes(fromSite));
 
 const siteLabel = (s: Site) => `${s.name} (${msg().siteLevel(s.level)})`;
 

@@ -23,13 +23,13 @@ export function statusChip(c: Consultation): HTMLElement {
   return h('span', { class: `status case-status case-status-${c.status}`, testid: 'case-status', 'data-status': c.status }, msg().status(c.status));
 }
 
-/** The answer clock: running while the case waits, stopped when it was answered; a withdrawn case has none. */
+/** The answer clock: running while the case waits, stopped when it was answered or withdrawn. */
 export function caseClock(c: Consultation, now: number): HTMLElement {
   const m = msg();
-  if (c.status === 'withdrawn') return h('span', { class: 'muted', testid: 'sla' }, '—');
-  const at = c.opinion ? Date.parse(c.opinion.answeredAt) : now;
+  const stoppedAt = c.opinion?.answeredAt ?? c.withdrawnAt;
+  const at = stoppedAt ? Date.parse(stoppedAt) : now;
   return waitingClock({ ...c.sla, since: c.askedAt }, at, {
-    label: (breached) => [c.opinion ? m.answeredIn : m.urgency(c.urgency), breached ? m.overdue : ''].filter(Boolean).join(' · '),
+    label: (breached) => [c.opinion ? m.answeredIn : c.withdrawnAt ? m.status('withdrawn') : m.urgency(c.urgency), breached ? m.overdue : ''].filter(Boolean).join(' · '),
     title: (target, due) => m.answerWithin(target, due),
   });
 }

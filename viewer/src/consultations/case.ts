@@ -79,6 +79,7 @@ function caseFacts(c: Consultation, sites: SiteNames): HTMLElement {
       fact(m.clock, h('span', { 'data-clock': '' }, caseClock(c, Date.now()))),
     ),
     c.openedBy && c.openedAt ? h('p', { class: 'muted small', testid: 'case-opened-by' }, m.openedBy(c.openedBy, dateTime(c.openedAt))) : null,
+    c.withdrawnBy && c.withdrawnAt ? h('p', { class: 'muted small', testid: 'case-withdrawn-by' }, m.withdrawnBy(c.withdrawnBy, dateTime(c.withdrawnAt))) : null,
   );
 }
 
