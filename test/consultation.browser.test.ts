@@ -227,7 +227,13 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     expect(pageErrors).toEqual([]);
   }, 300_000);
 
-  it('when the doctor asks about a hints answer, then it tops the county queue by its triage level and the consultant sees the same level and reasons', async () => {
+  it('when the doctor asks about a hints answer, then it tops the open county queue live by its triage level and the consultant sees the same level and reasons', async () => {
+    // The county's queue is open before the case is asked: it must arrive without a reload.
+    const consultant = await pageOf(radiologist);
+    await consultant.goto(`${stack.baseUrl}#/consultations`);
+    await consultant.getByTestId('box-queue-list').getByTestId('consultation-row').first().waitFor();
+    await consultant.evaluate(() => { (window as unknown as { notReloaded: boolean }).notReloaded = true; });
+
     const asker = await pageOf(doctor);
     await asker.goto(`${stack.baseUrl}#/hints`);
     await asker.getByTestId('hints-form').waitFor();
@@ -252,10 +258,9 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     await asker.getByTestId('case-assessment').getByTestId('triage').waitFor();
 
     // Its level (from the NEWS2 answer) is above the film's: it comes first in the county's queue.
-    const consultant = await pageOf(radiologist);
-    await consultant.goto(`${stack.baseUrl}#/consultations`);
     const first = consultant.getByTestId('box-queue-list').getByTestId('consultation-row').first();
     await expect.poll(() => first.getAttribute('data-id')).toBe(caseId);
+    expect(await consultant.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     expect(await first.getByTestId('case-level').getAttribute('data-level')).toBe(level);
     await first.click();
     const assessment = consultant.getByTestId('case-assessment');
