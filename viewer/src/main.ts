@@ -14,6 +14,7 @@ import { mountHints } from './hints.ts';
 import { mountDashboard } from './dashboard.ts';
 import { mountConsultations } from './consultations/list.ts';
 import { mountConsultationCase } from './consultations/case.ts';
+import { mountSurveillance } from './surveillance/screen.ts';
 
 export interface AppContext {
   /** The signed-in user: the server records them on every decision, whatever the page sends. */
@@ -29,6 +30,7 @@ const msg = defineMessages({
     worklist: 'Worklist',
     hints: 'Hints',
     consultations: 'Consultations',
+    surveillance: 'Surveillance',
     agreement: 'Agreement',
     audit: 'Audit trail',
     language: 'Language',
@@ -50,6 +52,7 @@ const msg = defineMessages({
     worklist: '工作列表',
     hints: '诊断提示',
     consultations: '远程会诊',
+    surveillance: '监测预警',
     agreement: '一致性',
     audit: '审计记录',
     language: '语言',
@@ -79,6 +82,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/hints$/, nav: '/hints', mount: mountHints },
   { pattern: /^\/consultations\/(.+)$/, nav: '/consultations', mount: (root, ctx, id) => mountConsultationCase(root, ctx, decodeURIComponent(id)) },
   { pattern: /^\/consultations$/, nav: '/consultations', mount: mountConsultations },
+  { pattern: /^\/surveillance$/, nav: '/surveillance', mount: mountSurveillance },
   { pattern: /^\/agreement$/, nav: '/agreement', mount: mountDashboard },
   { pattern: /^\/audit$/, nav: '/audit', mount: mountAudit },
   { pattern: /^/, nav: '/', mount: mountWorklist },
@@ -91,6 +95,7 @@ const NAV: { path: string; testid: string; text: () => string; shownTo?: readonl
   { path: '/', testid: 'nav-worklist', text: () => msg().worklist },
   { path: '/hints', testid: 'nav-hints', text: () => msg().hints },
   { path: '/consultations', testid: 'nav-consultations', text: () => msg().consultations, shownTo: CLINICAL },
+  { path: '/surveillance', testid: 'nav-surveillance', text: () => msg().surveillance, shownTo: [...CLINICAL, 'admin'] },
   { path: '/agreement', testid: 'nav-agreement', text: () => msg().agreement },
   { path: '/audit', testid: 'nav-audit', text: () => msg().audit },
 ];

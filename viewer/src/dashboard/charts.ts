@@ -9,7 +9,8 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 
 type SvgAttrs = Record<string, string | number | undefined>;
 
-function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: SvgAttrs = {}, ...children: (SVGElement | string | null)[]): SVGElementTagNameMap[K] {
+/** An SVG element with attributes (`testid` → data-testid) and children: the charts' one way of making SVG (also the surveillance screen's). */
+export function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: SvgAttrs = {}, ...children: (SVGElement | string | null)[]): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG_NS, tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (value === undefined) continue;
@@ -49,7 +50,7 @@ function chart(testid: string, title: string, description: string, frame: Frame,
 }
 
 /** Round up to 1, 2 or 5 × 10^n so the axis reads in whole steps. */
-function niceMax(v: number): number {
+export function niceMax(v: number): number {
   if (v <= 1) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
   return ([1, 2, 5, 10].find((m) => m * p >= v) ?? 10) * p;
