@@ -36,8 +36,8 @@ beforeAll(async () => {
     { id: 'town-t', name: 'Township T clinic', level: 'township', parentId: 'county-c' },
     { id: 'town-x', name: 'Township X clinic', level: 'township', parentId: 'county-c' },
   ]) expect((await send(api.client, 'POST', '/v1/sites', site)).status).toBe(201);
-  // The county reads for township T, not for X (the sites admin routes set this; here it is the table itself).
-  await api.store.db.query(`insert into site_reading (reader_site_id, read_site_id) values ('county-c', 'town-t')`);
+  // The county reads for township T, not for X.
+  expect((await send(api.client, 'PUT', '/v1/sites/county-c/reads-for', { readsFor: ['town-t'] })).status).toBe(200);
   users.township = await api.signIn('dr-zhao', ['grassroots-doctor'], ['town-t']);
   users.county = await api.signIn('dr-wang', ['radiologist'], ['county-c']);
   users.other = await api.signIn('dr-sun', ['grassroots-doctor'], ['town-x']);
@@ -177,5 +177,24 @@ describe('a site\'s consultation policy', () => {
     expect(routed).toHaveLength(1);
     expect(routed[0]).toMatchObject({ origin: 'ai-reader-disagreement', askedBy: 'policy:town-t', fromSiteId: 'town-t', toSiteId: 'county-c', status: 'open' });
     expect(routed[0].question).toMatch(/dr-zhao overrode it/);
+  });
+
+  it('when the policy routes low confidence and no model can read a township film, then the county gets one case for it; a film the AI read confidently routes nothing', async () => {
+    await send(api.client, 'PUT', '/v1/sites/town-t/consultation-policy', { ...policy, routeOnDisagreement: false, routeOnLowConfidence: true });
+    const casesOf = async (study: string) => (await users.county.client.json<{ items: Consultation[] }>('/v1/consultations?box=queue')).body.items
+      .filter((c) => c.subject.kind === 'study' && c.subject.studyInstanceUid === study);
+    const unread = await api.addStudy(undefined, users.township.client);
+    const outside = { code: 'BODY_PART_OUTSIDE', text: 'not a chest film', textZh: '非胸部影像' };
+    await api.addFinding(unread.sopInstanceUid, { probability: 0, notApplicable: outside });
+    await api.addFinding(unread.sopInstanceUid, { probability: 0, notApplicable: outside });
+    const [routed, ...more] = await casesOf(unread.studyInstanceUid);
+    expect(more).toEqual([]);
+    expect(routed).toMatchObject({ origin: 'ai-low-confidence', askedBy: 'policy:town-t', urgency: 'routine' });
+    // Every model declined it (addFinding has the others decline with their own reason): the question gives one of them.
+    expect(routed.question).toMatch(/not applicable \((not a chest film|declined in this test)\)/);
+    expect(routed.question).toMatch(/不适用（(非胸部影像|本测试中不适用)）/);
+    const read = await api.addStudy(undefined, users.township.client);
+    await api.addFinding(read.sopInstanceUid, { probability: 0.95 });
+    expect(await casesOf(read.studyInstanceUid)).toEqual([]);
   });
 });
