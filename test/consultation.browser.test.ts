@@ -7,6 +7,7 @@
  * answer without a reload, and the printable report prints to a PDF. Screens in both
  * languages land in test-output/consultation/; the queue and the case also at 360 px wide.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -273,6 +274,23 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     await expect.poll(() => consultant.getByTestId('case-panel').getByTestId('case-status').getAttribute('data-status')).toBe('in-review');
     expect(pageErrors).toEqual([]);
   }, 120_000);
+
+  it('when the doctor asks about a patient\'s home vital signs, then the case links to that patient\'s trend', async () => {
+    const asked = await apiClient(stack.baseUrl, doctor.token).json<{ id: string }>('/v1/consultations', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ toSiteId: COUNTY, subject: { kind: 'vitals', patientId: 'BH-0042' }, question: 'NEWS2 rising at home over two days: admit?', urgency: 'urgent', patientConsented: true }),
+    });
+    expect(asked.status).toBe(201);
+    const consultant = await pageOf(radiologist);
+    await consultant.goto(`${stack.baseUrl}#/consultations/${encodeURIComponent(asked.body.id)}`);
+    const link = consultant.getByTestId('case-patient-link');
+    await link.waitFor();
+    // The patient key of contract/vitals.ts: the FHIR Patient id of (site, Patient ID).
+    const key = createHash('sha256').update(`${TOWNSHIP}|BH-0042`).digest('hex').slice(0, 40);
+    expect(await link.getAttribute('href')).toBe(`#/patients/${key}`);
+    expect(await link.textContent()).toContain('BH-0042');
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 
   it('when the queue and a case are opened on a 360 px phone, then nothing scrolls sideways', async () => {
     const phone = await pageOf(radiologist, { width: 360, height: 740 });
