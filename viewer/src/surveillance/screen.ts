@@ -99,7 +99,7 @@ export function mountSurveillance(root: HTMLElement, _ctx: AppContext): () => vo
       h('label', { for: 'surv-signal' }, m.signal), signalSelect,
       h('label', { for: 'surv-span' }, m.days), spanSelect),
     charts,
-    h('h2', {}, m.alerts, ' · ', m.openAlerts),
+    h('h2', { class: 'surv-alerts-head' }, m.alerts, ' · ', m.openAlerts),
     alertList,
     h('details', { class: 'surv-acknowledged' }, h('summary', {}, m.acknowledgedAlerts), acknowledgedList),
   );

@@ -2,7 +2,7 @@
  * One site's daily series as a small SVG chart: bars of cases per day, the display method's band
  * from the expected count to the alarm line, alarm days in red with a marker above. Every chart of
  * a signal shares its day axis; each has its own count axis (a county and a village differ tenfold),
- * its top written in the corner. Drawn at a fixed size and scaled by CSS, so it reads at 360 px.
+ * its top written in the upper left corner. Drawn at a fixed size and scaled by CSS, so it reads at 360 px.
  */
 import { niceMax, s } from '../dashboard/charts.ts';
 import { msg } from './messages.ts';
@@ -48,7 +48,7 @@ export function smallMultiple(days: readonly SeriesDay[], opts: { title: string;
     }
   });
   svg.append(
-    s('text', { x: W - PAD.right, y: PAD.top - 4, class: 'surv-axis-label', 'text-anchor': 'end' }, String(top)),
+    s('text', { x: x0, y: PAD.top - 4, class: 'surv-axis-label' }, String(top)),
     s('text', { x: x0, y: H - 2, class: 'surv-axis-label' }, opts.from.slice(5)),
     s('text', { x: W - PAD.right, y: H - 2, class: 'surv-axis-label', 'text-anchor': 'end' }, opts.to.slice(5)),
   );
