@@ -275,7 +275,7 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
-  it('when the doctor asks about a patient\'s home vital signs, then the case links to that patient\'s trend', async () => {
+  it('when the doctor asks about a patient\'s home vital signs, then the case links to that patient\'s trend, and her withdrawal reaches the consultant\'s page live', async () => {
     const asked = await apiClient(stack.baseUrl, doctor.token).json<{ id: string }>('/v1/consultations', {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ toSiteId: COUNTY, subject: { kind: 'vitals', patientId: 'BH-0042' }, question: 'NEWS2 rising at home over two days: admit?', urgency: 'urgent', patientConsented: true }),
@@ -289,6 +289,16 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     const key = createHash('sha256').update(`${TOWNSHIP}|BH-0042`).digest('hex').slice(0, 40);
     expect(await link.getAttribute('href')).toBe(`#/patients/${key}`);
     expect(await link.textContent()).toContain('BH-0042');
+    await consultant.getByTestId('opinion-form').waitFor();
+
+    // The doctor withdraws it: the consultant's open page stops offering the opinion form.
+    const asker = await pageOf(doctor);
+    await asker.goto(`${stack.baseUrl}#/consultations/${encodeURIComponent(asked.body.id)}`);
+    await asker.getByTestId('case-withdraw').click();
+    await expect.poll(() => asker.getByTestId('case-panel').getByTestId('case-status').getAttribute('data-status')).toBe('withdrawn');
+    expect(await asker.getByTestId('case-withdrawn-by').textContent()).toContain('dr-tang');
+    await expect.poll(() => consultant.getByTestId('case-panel').getByTestId('case-status').getAttribute('data-status'), { timeout: 20_000 }).toBe('withdrawn');
+    expect(await consultant.getByTestId('opinion-form').count()).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 

@@ -27,6 +27,9 @@ import { createOpinionForm, opinionView } from './opinion.ts';
 
 const DEBOUNCE_MS = 200;
 
+/** A case only moves forward: an answer that arrives late with an earlier status is stale and not drawn. */
+const STATUS_ORDER: Record<Consultation['status'], number> = { open: 0, 'in-review': 1, answered: 2, withdrawn: 2 };
+
 /** The patient a vitals or assessment case names (a Patient ID travels in bodies, never in a URL). */
 function patientLine(patientId: string): HTMLElement {
   return h('p', { testid: 'case-patient' }, msg().patient(patientId));
@@ -126,7 +129,7 @@ export function mountConsultationCase(root: HTMLElement, ctx: AppContext, id: st
 
   /** Draws `c`; the subject is mounted once, the opinion form kept while the case waits for it. */
   function show(c: Consultation): void {
-    if (destroyed) return;
+    if (destroyed || (current && STATUS_ORDER[c.status] < STATUS_ORDER[current.status])) return;
     const first = !current;
     current = c;
     const side = sides(ctx.user(), c);
