@@ -212,18 +212,24 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     expect(await consultant.getByTestId('box-asked-list').getByTestId('consultation-row').count()).toBe(0);
     await setLanguage(asker, 'en');
 
-    // The report: one printable page with the question, in the reader's language, printed to PDF.
+    // The report: one printable page with the question and the answer, in the reader's language, printed to PDF.
     await asker.goto(`${stack.baseUrl}#/consultations/${encodeURIComponent(caseId)}`);
-    const [report] = await Promise.all([asker.context().waitForEvent('page'), asker.getByTestId('case-report').click()]);
-    await report.waitForLoadState('load');
-    expect(new URL(report.url()).searchParams.get('lang')).toBe('en');
-    expect(await report.textContent('body')).toContain(QUESTION);
-    const pdf = await report.pdf({ format: 'A4', printBackground: true });
-    writeFileSync(join(shots, 'report-en.pdf'), pdf);
-    expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
-    expect(pdf.length).toBeGreaterThan(10_000);
-    expect(pdf.toString('latin1').match(/\/Type\s*\/Page\b/g)?.length).toBeGreaterThanOrEqual(1);
-    await report.close();
+    for (const lang of ['en', 'zh'] as const) {
+      await setLanguage(asker, lang);
+      const [report] = await Promise.all([asker.context().waitForEvent('page'), asker.getByTestId('case-report').click()]);
+      await report.waitForLoadState('load');
+      expect(new URL(report.url()).searchParams.get('lang')).toBe(lang);
+      const text = (await report.textContent('body'))!;
+      expect(text).toContain(QUESTION);
+      expect(text).toContain(IMPRESSION);
+      expect(text).toContain(lang === 'zh' ? '转诊' : 'Refer');
+      const pdf = await report.pdf({ format: 'A4', printBackground: true });
+      writeFileSync(join(shots, `report-${lang}.pdf`), pdf);
+      expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+      expect(pdf.length).toBeGreaterThan(10_000);
+      expect(pdf.toString('latin1').match(/\/Type\s*\/Page\b/g)?.length).toBeGreaterThanOrEqual(1);
+      await report.close();
+    }
 
     expect(pageErrors).toEqual([]);
   }, 300_000);
