@@ -1,7 +1,7 @@
 import type { MethodParams } from '../../contract/surveillance.ts';
 import { untestedDay, type DetectionDay } from './detection.ts';
 import { standardise } from './ears.ts';
-import { addDays, type DailySeries } from './series.ts';
+import { dateOfDay, dayNumber, type DailySeries } from './series.ts';
 
 /**
  * A standardised one-sided CUSUM on the EARS C2 baseline (as compared with EARS in Fricker, Hegler
@@ -17,9 +17,10 @@ import { addDays, type DailySeries } from './series.ts';
  */
 export function cusum(series: DailySeries, p: MethodParams): DetectionDay[] {
   const { day, untested, days } = standardise(series, p);
+  const day0 = dayNumber(series.start);
   let s = 0;
   return day.map((b, t) => {
-    const date = addDays(series.start, t);
+    const date = dateOfDay(day0 + t);
     if (!b) {
       s = 0;
       return untestedDay(date, p.threshold, days[t], untested[t]!);

@@ -1,6 +1,6 @@
 import type { MethodParams } from '../../contract/surveillance.ts';
 import { untestedDay, type DetectionDay } from './detection.ts';
-import { addDays, type DailySeries } from './series.ts';
+import { dateOfDay, dayNumber, type DailySeries } from './series.ts';
 
 /**
  * CDC's Early Aberration Reporting System (Hutwagner et al., J Urban Health 2003; the formulas as
@@ -56,8 +56,9 @@ export function standardise(series: DailySeries, p: MethodParams): { day: (Stand
 /** C1 or C2 (which one is the guard band in `p`). */
 export function earsShewhart(series: DailySeries, p: MethodParams): DetectionDay[] {
   const { day, untested, days } = standardise(series, p);
+  const day0 = dayNumber(series.start);
   return day.map((s, t) => {
-    const date = addDays(series.start, t);
+    const date = dateOfDay(day0 + t);
     if (!s) return untestedDay(date, p.threshold, days[t], untested[t]!);
     return { date, statistic: s.z, threshold: p.threshold, alarm: s.z > p.threshold, baseline: { mean: s.mean, sd: s.sd, days: s.days } };
   });
@@ -66,8 +67,9 @@ export function earsShewhart(series: DailySeries, p: MethodParams): DetectionDay
 /** C3: the last three days' C2 exceedances over 1, summed; tested only when C2 was tested on all three. */
 export function earsC3(series: DailySeries, p: MethodParams): DetectionDay[] {
   const { day, untested, days } = standardise(series, p);
+  const day0 = dayNumber(series.start);
   return day.map((s, t) => {
-    const date = addDays(series.start, t);
+    const date = dateOfDay(day0 + t);
     const window = t >= 2 ? [day[t], day[t - 1], day[t - 2]] : [];
     if (!s || window.length < 3 || window.some((w) => !w)) return untestedDay(date, p.threshold, days[t], untested[t] ?? 'insufficient baseline');
     const statistic = window.reduce((sum, w) => sum + Math.max(0, w!.z - 1), 0);

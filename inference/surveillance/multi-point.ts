@@ -19,12 +19,16 @@ export interface MultiPointAlarm {
  * merely still holds yesterday's alarms does not re-raise the same alert each day after.
  */
 export function multiPoint(perSite: ReadonlyMap<string, DetectionDay[]>, rule: MultiPointRule): MultiPointAlarm[] {
-  const alarms = [...perSite].flatMap(([site, days]) => days.filter((d) => d.alarm).map((day) => ({ site, day, n: dayNumber(day.date) })));
-  const alarmDays = [...new Set(alarms.map((a) => a.n))].sort((a, b) => a - b);
+  const alarms = [...perSite].flatMap(([site, days]) => days.filter((d) => d.alarm).map((day) => ({ site, day, n: dayNumber(day.date) })))
+    .sort((a, b) => a.n - b.n);
   const raised: MultiPointAlarm[] = [];
-  for (const n of alarmDays) {
-    const inWindow = alarms.filter((a) => a.n > n - rule.withinDays && a.n <= n)
-      .sort((a, b) => a.site.localeCompare(b.site) || a.n - b.n);
+  // Sliding window over the alarms in day order: [lo, hi) holds those within the window ending on alarms[hi - 1]'s day.
+  let lo = 0;
+  for (let hi = 0; hi < alarms.length;) {
+    const n = alarms[hi].n;
+    while (hi < alarms.length && alarms[hi].n === n) hi++;
+    while (alarms[lo].n <= n - rule.withinDays) lo++;
+    const inWindow = alarms.slice(lo, hi).sort((a, b) => a.site.localeCompare(b.site) || a.n - b.n);
     const sites = [...new Set(inWindow.map((a) => a.site))];
     if (sites.length < rule.minSites) continue;
     raised.push({ date: dateOfDay(n), from: dateOfDay(n - rule.withinDays + 1), sites, alarms: inWindow.map(({ site, day }) => ({ site, day })) });

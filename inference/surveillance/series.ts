@@ -24,12 +24,28 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 /** Days since 1970-01-01 of a `YYYY-MM-DD` date. */
 export function dayNumber(date: string): number {
   const match = DATE.exec(date);
-  const ms = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : Number.NaN;
-  if (!match || new Date(ms).toISOString().slice(0, 10) !== date) throw new SurveillanceInputError(`${JSON.stringify(date)} is not a calendar date YYYY-MM-DD`);
-  return ms / DAY_MS;
+  const day = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) / DAY_MS : Number.NaN;
+  // Date.UTC rolls 2026-02-30 over to 2 March: a date that does not read back is not on the calendar.
+  if (!match || dateOfDay(day) !== date) throw new SurveillanceInputError(`${JSON.stringify(date)} is not a calendar date YYYY-MM-DD`);
+  return day;
 }
 
-export const dateOfDay = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
+/**
+ * `YYYY-MM-DD` of a day number, by integer arithmetic (Hinnant's civil_from_days): every verdict
+ * carries its date, and building a Date for each was most of a detector's run time.
+ */
+export function dateOfDay(day: number): string {
+  const z = day + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  return `${String(y).padStart(4, '0')}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}`;
+}
 
 export const addDays = (date: string, days: number): string => dateOfDay(dayNumber(date) + days);
 
