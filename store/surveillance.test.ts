@@ -42,7 +42,7 @@ describe.each(backends)('surveillance counts and alerts on $name', ({ open, clea
   }
 
   const counts = async (from = '2026-11-01', to = '2026-11-30') =>
-    Object.fromEntries((await store.surveillanceCounts({ signals: ['studies', 'ai-positive:pneumonia', 'reader-confirmed:pneumonia', 'reader-confirmed:effusion', 'assessments', 'fever', 'tachypnoea'], from, to }, ALL_SITES))
+    Object.fromEntries((await store.surveillanceCounts({ signals: ['studies', 'ai-positive:pneumonia', 'reader-confirmed:pneumonia', 'reader-confirmed:effusion', 'assessments', 'fever', 'tachypnoea', 'consultations', 'consultation:refer'], from, to }, ALL_SITES))
       .map((r) => [`${r.siteId} ${r.signal} ${r.day}`, r.count]));
 
   beforeAll(async () => {
@@ -70,6 +70,27 @@ describe.each(backends)('surveillance counts and alerts on $name', ({ open, clea
     await assessed(p1a.uid, '2026-11-20T01:10:00Z', 38.4, 18);
     await assessed(p1b.uid, '2026-11-20T05:10:00Z', 38.9, 24);
     await assessed(p2.uid, '2026-11-20T05:10:00Z', 37.9, 21);
+
+    // Home readings: P1 again (still one febrile patient), H1 febrile at home only, H2 tachypnoeic at 18:00Z (the 21st in Shanghai).
+    const reading = (parameter: 'temperature' | 'respiratoryRate', value: number, at: string) =>
+      ({ parameter, value, unit: parameter === 'temperature' ? '°C' : '/min', original: { value: String(value) }, at: new Date(at), deviceId: 'band-1', source: 'json' as const });
+    const noNews2 = { lookbackMs: 0, evaluate: () => [], alerts: () => [], trendMs: 0 };
+    await store.ingestVitals([
+      { siteId: 'county', patientId: 'P1', observations: [reading('temperature', 39.0, '2026-11-20T08:00:00Z')] },
+      { siteId: 'county', patientId: 'H1', observations: [reading('temperature', 38.2, '2026-11-20T08:00:00Z'), reading('respiratoryRate', 18, '2026-11-20T08:00:00Z')] },
+      { siteId: 'county', patientId: 'H2', observations: [reading('respiratoryRate', 25, '2026-11-20T18:00:00Z')] },
+    ], 'device:band-1', noNews2);
+
+    // Two consultations asked by the township on the 20th: one answered "refer", one still open.
+    await store.setSitesReadFor('county', ['town-a'], 'admin');
+    const asker = { username: 'dr-town', sites: ['town-a'], scope: ['town-a'] };
+    const consultant = { username: 'dr-county', sites: ['county'], scope: ['county', 'town-a'] };
+    const ask = () => store.askConsultation({ toSiteId: 'county', subject: { kind: 'vitals', patientId: 'P9' }, question: 'Fever for three days?', urgency: 'routine', patientConsented: true }, asker);
+    const answered = await ask();
+    await store.openConsultation(answered.id, consultant);
+    await store.answerConsultation(answered.id, { impression: 'Probable pneumonia', recommendation: 'refer', urgency: 'urgent' }, consultant);
+    await ask();
+    await db.query(`update consultations set asked_at = '2026-11-20T02:00:00Z'`);
   });
   afterAll(async () => {
     await cleanUp?.(db);
@@ -89,12 +110,17 @@ describe.each(backends)('surveillance counts and alerts on $name', ({ open, clea
       'town-a reader-confirmed:pneumonia 2026-11-20': 1,
       'town-a reader-confirmed:effusion 2026-11-21': 1,
       'county studies 2026-11-20': 3,
-      // P1 twice (38.4 °C then 38.9 °C, RR 24) and P2 (37.9 °C, RR 21): two patients assessed, one febrile, both tachypnoeic.
-      'county assessments 2026-11-20': 2,
-      'county fever 2026-11-20': 1,
+      // P1 twice at the bedside (38.4 °C then 38.9 °C, RR 24) and at home (39.0 °C), P2 (37.9 °C, RR 21), H1 at home (38.2 °C, RR 18):
+      // three patients measured, two febrile, two tachypnoeic; H2's home RR of 25 is on the 21st.
+      'county assessments 2026-11-20': 3,
+      'county fever 2026-11-20': 2,
       'county tachypnoea 2026-11-20': 2,
+      'county assessments 2026-11-21': 1,
+      'county tachypnoea 2026-11-21': 1,
+      'town-a consultations 2026-11-20': 2,
+      'town-a consultation:refer 2026-11-20': 1,
     });
-    expect(written).toBe(10);
+    expect(written).toBe(14);
   });
 
   it('when counts are recomputed for the same or an overlapping range, then the same rows stand', async () => {
@@ -103,7 +129,7 @@ describe.each(backends)('surveillance counts and alerts on $name', ({ open, clea
     await store.recomputeSurveillanceCounts({ from: '2026-11-01', to: '2026-11-30' }, definitions);
     expect(await counts()).toEqual(before);
     expect(await store.surveillanceSignals({ from: '2026-11-01', to: '2026-11-30' }, ['county'])).toEqual([
-      { signal: 'fever', total: 1 }, { signal: 'tachypnoea', total: 2 },
+      { signal: 'fever', total: 2 }, { signal: 'tachypnoea', total: 3 },
     ]);
   });
 

@@ -60,8 +60,12 @@ export interface SurveillanceAlertRecord extends SurveillanceAlertInput {
  */
 interface CountPart {
   needs?: string;
-  sql: string;
+  /** The select, given the tables of `OPTIONAL_TABLES` that exist. */
+  sql: string | ((present: ReadonlySet<string>) => string);
 }
+
+/** Tables another feature's migration adds, which a part reads when they are there. */
+const OPTIONAL_TABLES = ['consultations', 'vital_observations'];
 
 /** Calendar days [$1, $2] of zone $3 as a timestamptz range on `column`. */
 const inDays = (column: string) => `${column} >= ($1::date::timestamp at time zone $3) and ${column} < (($2::date + 1)::timestamp at time zone $3)`;
@@ -70,13 +74,19 @@ const localDay = (column: string) => `(${column} at time zone $3)::date`;
 /** Studies by the day they were received: the denominator of the imaging signals, and the day their findings count on. */
 const STUDIES = `select study_instance_uid, site_id, ${localDay('received_at')} as day from studies where ${inDays('received_at')}`;
 
-/** A patient (per site; a study without a Patient ID is its own patient) measured on a day, fever and tachypnoea flagged. */
-const MEASURED = `
+/** A patient (per site; a study without a Patient ID is its own patient) assessed at the bedside on a day, fever and tachypnoea flagged. */
+const ASSESSED = `
   select s.site_id, ${localDay('c.recorded_at')} as day, coalesce(s.patient_id, s.study_instance_uid) as patient,
          (c.clinical #>> '{scoreInputs,news2,temperature}')::float8 >= $5 as fever,
          (c.clinical #>> '{scoreInputs,news2,respiratoryRate}')::float8 >= $6 as tachypnoea
     from study_clinical c join studies s on s.study_instance_uid = c.study_instance_uid
    where ${inDays('c.recorded_at')}`;
+
+/** A patient with a home or wearable temperature or respiratory rate reading on a day (migration 021), flagged the same way. */
+const MEASURED_AT_HOME = `
+  select site_id, ${localDay('effective_at')} as day, patient_id as patient,
+         parameter = 'temperature' and value >= $5 as fever, parameter = 'respiratoryRate' and value >= $6 as tachypnoea
+    from vital_observations where parameter in ('temperature', 'respiratoryRate') and ${inDays('effective_at')}`;
 
 const COUNT_PARTS: CountPart[] = [
   { sql: `select site_id, '${DENOMINATOR_SIGNALS.studies}' as signal, day, count(*) as count from (${STUDIES}) s group by 1, 2, 3` },
@@ -100,11 +110,13 @@ const COUNT_PARTS: CountPart[] = [
           ) c group by 1, 2, 3`,
   },
   {
-    sql: `select site_id, signal, day, count(distinct patient) as count from (
+    // Per patient per day, whichever way they were measured (bedside assessment, home readings) and however often.
+    sql: (present) => `select site_id, signal, day, count(*) as count from (
             select site_id, day, patient, unnest(array['${DENOMINATOR_SIGNALS.assessments}']
-              || case when fever then array['fever'] else '{}'::text[] end
-              || case when tachypnoea then array['tachypnoea'] else '{}'::text[] end) as signal
-              from (${MEASURED}) m
+              || case when bool_or(fever) then array['fever'] else '{}'::text[] end
+              || case when bool_or(tachypnoea) then array['tachypnoea'] else '{}'::text[] end) as signal
+              from (${ASSESSED}${present.has('vital_observations') ? ` union all ${MEASURED_AT_HOME}` : ''}) m
+             group by site_id, day, patient
           ) m group by 1, 2, 3`,
   },
   {
@@ -129,10 +141,11 @@ export const surveillanceAccess = {
    */
   async recomputeSurveillanceCounts({ db }: StoreContext, range: { from: string; to: string }, definitions: CountDefinitions): Promise<number> {
     return db.transaction(async (tx) => {
-      const parts = await presentParts(tx);
+      const present = await presentTables(tx);
+      const parts = COUNT_PARTS.filter((p) => !p.needs || present.has(p.needs)).map((p) => (typeof p.sql === 'string' ? p.sql : p.sql(present)));
       await tx.query('delete from surveillance_counts where day between $1::date and $2::date', [range.from, range.to]);
       const { rows } = await tx.query<{ written: number }>(
-        `with counted as (${parts.map((p) => p.sql).join('\n union all\n')}),
+        `with counted as (${parts.join('\n union all\n')}),
          written as (
            insert into surveillance_counts (site_id, signal, day, count)
            select site_id, signal, day, count from counted where count > 0
@@ -262,9 +275,8 @@ async function alertInScope(db: Queryable, id: string, scope: SiteScope): Promis
   return alertOf(row);
 }
 
-/** The count parts whose tables exist in this database (another feature's migration may not be there yet). */
-async function presentParts(db: Queryable): Promise<CountPart[]> {
-  const needed = COUNT_PARTS.flatMap((p) => (p.needs ? [p.needs] : []));
-  const { rows } = await db.query<{ name: string }>('select name from unnest($1::text[]) name where to_regclass(name) is not null', [needed]);
-  return COUNT_PARTS.filter((p) => !p.needs || rows.some((r) => r.name === p.needs));
+/** Which of OPTIONAL_TABLES exist in this database (another feature's migration may not be there yet). */
+async function presentTables(db: Queryable): Promise<Set<string>> {
+  const { rows } = await db.query<{ name: string }>('select name from unnest($1::text[]) name where to_regclass(name) is not null', [OPTIONAL_TABLES]);
+  return new Set(rows.map((r) => r.name));
 }
