@@ -20,7 +20,7 @@ const data: ConsultationReportData = {
     studyInstanceUid: '1.2.3', patientName: 'Zhang^San', patientId: 'P-1', patientSex: 'M', patientAge: '054Y', modality: 'CR', studyDate: '20261203',
     findings: [
       { label: 'pneumonia', display: 'Pneumonia', probability: 0.914, positive: true, refer: false, model: 'cxr-pneumonia-adult 1.0.0' },
-      { label: 'pneumonia', display: 'Pneumonia (paediatric)', probability: null, positive: false, refer: false, notApplicable: 'adult patient', model: 'pneumonia-cxr 1.1.0' },
+      { label: 'pneumonia', display: 'Pneumonia (paediatric)', probability: null, positive: false, refer: false, notApplicable: { en: 'adult patient', zh: '成人患者' }, model: 'pneumonia-cxr 1.1.0' },
     ],
   },
 };
@@ -48,6 +48,7 @@ describe('the consultation report', () => {
     expect(html).toContain('<span class="breached">breached<span class="alt">超时</span></span>');
     expect(html).toContain('2026-12-03 10:30:00 UTC — dr-wang');
     expect(html).toContain('Zhang^San, M, 054Y');
+    expect(renderConsultationReport(data, 'zh')).toContain('<td>不适用 (成人患者)</td>');
   });
 
   it('when rendered in Chinese for an assessment, then the labels lead in Chinese and the triage level, reasons and scores are shown; nothing is fetched from outside', () => {

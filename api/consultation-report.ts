@@ -7,7 +7,7 @@
  */
 import type { ConsultationRecommendation, ConsultationUrgency } from '../contract/consultations.ts';
 import type { SITE_LEVELS } from '../contract/sites.ts';
-import type { ConsultationReportData } from '../store/consultations.ts';
+import { findingClaim, type ConsultationReportData } from '../store/consultations.ts';
 import { AI_ASSISTED_NOTICE, AI_ASSISTED_NOTICE_ZH } from '../store/types.ts';
 
 export type ReportLanguage = 'en' | 'zh';
@@ -169,8 +169,7 @@ function subjectSection(data: ConsultationReportData, lang: ReportLanguage, labe
   const study = data.study;
   if (!study) return `<p>${label(LABELS.study)}: ${escapeHtml(subject.studyInstanceUid)}</p>`;
   const findings = study.findings.map((f) => {
-    const call = f.probability === null ? (lang === 'zh' ? '不适用' : 'not applicable') + (f.notApplicable ? ` (${f.notApplicable})` : '')
-      : f.refer ? (lang === 'zh' ? '转诊区间' : 'refer band') : f.positive ? (lang === 'zh' ? '阳性' : 'positive') : (lang === 'zh' ? '阴性' : 'negative');
+    const call = findingClaim(f)[lang] + (f.probability === null && f.notApplicable ? ` (${f.notApplicable[lang]})` : '');
     return `<tr><td>${escapeHtml(f.display)}</td><td>${escapeHtml(call)}</td><td>${f.probability === null ? '—' : escapeHtml(f.probability.toFixed(2))}</td><td>${escapeHtml(f.model)}</td></tr>`;
   }).join('');
   const patient = [study.patientName, study.patientSex, study.patientAge].filter(Boolean).join(', ');

@@ -392,7 +392,8 @@ export interface ReportStudy {
   modality?: string;
   studyDate?: string;
   studyDescription?: string;
-  findings: { label: string; display: string; probability: number | null; positive: boolean; refer: boolean; notApplicable?: string; model: string }[];
+  /** `notApplicable`: why the model could not read the image, in both languages. */
+  findings: { label: string; display: string; probability: number | null; positive: boolean; refer: boolean; notApplicable?: { en: string; zh: string }; model: string }[];
 }
 
 export interface ConsultationReportData {
@@ -412,7 +413,7 @@ async function reportStudy(db: Queryable, studyInstanceUid: string): Promise<Rep
     modality: optional(study.modality), studyDate: optional(study.study_date), studyDescription: optional(study.study_description),
     findings: rows.map((f) => ({
       label: f.label, display: f.display, probability: f.probability, positive: f.positive, refer: f.refer,
-      notApplicable: f.applicability?.reason?.text, model: `${f.model.id} ${f.model.version}`,
+      notApplicable: f.applicability?.reason && { en: f.applicability.reason.text, zh: f.applicability.reason.textZh }, model: `${f.model.id} ${f.model.version}`,
     })),
   };
 }
@@ -450,7 +451,8 @@ async function openRouted(tx: AuditedTx, route: Route, studyInstanceUid: string,
   return row && changeOf(row, 'asked');
 }
 
-const claimOf = (f: { probability: number | null; positive: boolean; refer: boolean }) =>
+/** What the AI called a finding, in both languages: what a routed case's question and the report say. */
+export const findingClaim = (f: { probability: number | null; positive: boolean; refer: boolean }) =>
   (f.probability === null ? { en: 'not applicable', zh: '不适用' } : f.refer ? { en: 'refer band', zh: '转诊区间' } : f.positive ? { en: 'positive', zh: '阳性' } : { en: 'negative', zh: '阴性' });
 const probabilityOf = (p: number | null) => (p === null ? '' : `, p=${p.toFixed(2)}`);
 
@@ -462,7 +464,7 @@ const probabilityOf = (p: number | null) => (p === null ? '' : `, p=${p.toFixed(
 export async function routeDisagreement(tx: AuditedTx, finding: Pick<FindingRow, 'id' | 'study_instance_uid' | 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'model'>, review: { reviewer: string; reasonCode?: string; comment?: string }): Promise<ConsultationChange | undefined> {
   const route = await routeOf(tx, finding.study_instance_uid, 'ai-reader-disagreement');
   if (!route) return undefined;
-  const claim = claimOf(finding);
+  const claim = findingClaim(finding);
   const model = `${finding.model.id} ${finding.model.version}`;
   const reason = review.reasonCode ? ` (${review.reasonCode})` : '';
   return openRouted(tx, route, finding.study_instance_uid, 'ai-reader-disagreement', {
@@ -484,7 +486,7 @@ export async function routeLowConfidence(tx: AuditedTx, sopInstanceUid: string, 
   const refer = findings.find((f) => f.refer && f.probability !== null);
   const uncertain = refer ?? await unreadImage(tx, sopInstanceUid);
   if (!uncertain) return undefined;
-  const claim = claimOf(uncertain);
+  const claim = findingClaim(uncertain);
   const why = uncertain.probability === null ? ` (${uncertain.applicability?.reason?.text ?? 'outside the models\' populations'})` : '';
   const whyZh = uncertain.probability === null ? `（${uncertain.applicability?.reason?.textZh ?? uncertain.applicability?.reason?.text ?? '超出模型适用人群'}）` : '';
   const model = `${uncertain.model.id} ${uncertain.model.version}`;
