@@ -128,13 +128,16 @@ export const patientVitalsQuery = z.object({
   to: z.iso.datetime({ offset: true }).optional(),
 }).strict();
 
-/** A NEWS2 parameter's scoring rows, for drawing the bands: `upTo` inclusive, the last row open. */
+/** A NEWS2 parameter's scoring rows, for drawing the bands: `upTo` inclusive, the last row open; or a coded one's points per value. */
 export const parameterBands = z.object({
   parameter: z.string(),
   display: z.string(),
   displayZh: z.string().optional(),
   unit: z.string().optional(),
+  /** Numeric parameters: rows in ascending order. */
   bands: z.array(z.object({ upTo: z.number().optional(), points: z.number() })),
+  /** Coded parameters (ACVPU, oxygen as "true"/"false"): points per value. */
+  categories: z.record(z.string(), z.number()).optional(),
 });
 
 export const patientVitals = z.object({
@@ -145,7 +148,7 @@ export const patientVitals = z.object({
   alerts: z.array(vitalAlert),
   /** How long each parameter is carried forward, minutes. */
   carryForwardMinutes: z.record(z.string(), z.number()),
-  /** The NEWS2 card's scoring rows per numeric parameter (SpO2 on Scale 1). */
+  /** The NEWS2 card's scoring per parameter (SpO2 on Scale 1). */
   bands: z.array(parameterBands),
   thresholds: z.object({ urgent: z.number(), emergency: z.number() }),
   aiAssisted: z.string(),

@@ -162,18 +162,23 @@ export function vitalsRules(model: ScoreModel): VitalsRules {
   return { lookbackMs: LONGEST_CARRY_MS, evaluate: (readings, from, to) => news2Series(model, readings, from, to), alerts: episodeAlerts, trendMs: ALERT_TREND_MS };
 }
 
-/** Each numeric parameter's scoring rows as the card has them (SpO2: Scale 1), for drawing its bands. */
-export function scoringBands(model: ScoreModel): { parameter: string; display: string; displayZh?: string; unit?: string; bands: { upTo?: number; points: number }[] }[] {
-  const features = vitalFeatures(model);
+/** Each parameter's scoring as the card has it — rows for a number (SpO2: Scale 1), points per value for a coded one — for drawing its bands. */
+export function scoringBands(model: ScoreModel): ParameterBands[] {
   const terms = (model.card.scoring as { terms: Record<string, unknown>[] }).terms;
-  const out = [];
-  for (const [parameter, feature] of features) {
-    if (feature.kind !== 'number') continue;
-    const term = terms.find((t) => t.feature === parameter || t.term === parameter);
+  const out: ParameterBands[] = [];
+  for (const [parameter, feature] of vitalFeatures(model)) {
+    const term = terms.find((t) => t.feature === parameter);
     // A selection (SpO2) is drawn with its default case: Scale 1, the one that applies unless prescribed otherwise.
-    const rule = (term && 'select' in term ? (term.cases as Record<string, Record<string, unknown>>)['1'] : term) as { bands?: { upTo?: number; points: number }[] } | undefined;
-    if (!rule?.bands) continue;
-    out.push({ parameter, display: feature.display, ...(feature.displayZh ? { displayZh: feature.displayZh } : {}), ...(feature.unit ? { unit: feature.unit } : {}), bands: rule.bands.map(({ upTo, points }) => ({ ...(upTo !== undefined ? { upTo } : {}), points })) });
+    const rule = (term ?? terms.find((t) => t.term === parameter && 'select' in t)) as Record<string, unknown> | undefined;
+    const chosen = (rule && 'select' in rule ? (rule.cases as Record<string, Record<string, unknown>>)['1'] : rule) as { bands?: { upTo?: number; points: number }[]; map?: Record<string, number> } | undefined;
+    if (!chosen) continue;
+    out.push({
+      parameter, display: feature.display, ...(feature.displayZh ? { displayZh: feature.displayZh } : {}), ...(feature.unit ? { unit: feature.unit } : {}),
+      bands: (chosen.bands ?? []).map(({ upTo, points }) => ({ ...(upTo !== undefined ? { upTo } : {}), points })),
+      ...(chosen.map ? { categories: chosen.map } : {}),
+    });
   }
   return out;
 }
+
+type ParameterBands = { parameter: string; display: string; displayZh?: string; unit?: string; bands: { upTo?: number; points: number }[]; categories?: Record<string, number> };

@@ -14,6 +14,7 @@ import { mountHints } from './hints.ts';
 import { mountDashboard } from './dashboard.ts';
 import { mountConsultations } from './consultations/list.ts';
 import { mountConsultationCase } from './consultations/case.ts';
+import { mountPatientVitals } from './patients/patient-vitals.ts';
 import { mountSurveillance } from './surveillance/screen.ts';
 
 export interface AppContext {
@@ -79,6 +80,7 @@ interface Route {
 /** First match wins; the worklist is the fallback for any other path. */
 const ROUTES: Route[] = [
   { pattern: /^\/study\/(.+)$/, nav: '/', mount: (root, ctx, uid) => mountStudy(root, ctx, decodeURIComponent(uid)) },
+  { pattern: /^\/patients\/([0-9a-f]{40})$/, nav: '/', mount: (root, ctx, key) => mountPatientVitals(root, ctx, key) },
   { pattern: /^\/hints$/, nav: '/hints', mount: mountHints },
   { pattern: /^\/consultations\/(.+)$/, nav: '/consultations', mount: (root, ctx, id) => mountConsultationCase(root, ctx, decodeURIComponent(id)) },
   { pattern: /^\/consultations$/, nav: '/consultations', mount: mountConsultations },

@@ -13,6 +13,8 @@
 import { getSites, subscribeToEvents } from './api.ts';
 import { h, replaceChildren } from './dom.ts';
 import type { AppContext } from './main.ts';
+import { debounced } from './debounce.ts';
+import { ALERT_DEBOUNCE_MS, ALERT_POLL_MS, createAlertStrip } from './patients/alert-strip.ts';
 import { helpButton, pushKeymap } from './shortcuts.ts';
 import { restartStudyWalk } from './study/next-study.ts';
 import { COMMON_MODALITIES, parseFilters, rememberFilters } from './worklist-filters.ts';
@@ -34,11 +36,13 @@ export function mountWorklist(root: HTMLElement, ctx: AppContext): () => void {
   const table = createWorklistTable(state, (uid) => ctx.navigate(`#/study/${encodeURIComponent(uid)}`));
   const filterForm = createFilterForm(state, () => void live.load());
   const live = createLiveRefresh(state, table, filterForm, controller.signal);
+  const alerts = createAlertStrip(controller.signal);
 
   filterForm.render();
   replaceChildren(
     root,
     h('div', { class: 'screen-head' }, h('h1', {}, m.title), live.status, h('span', { class: 'head-tools' }, h('span', { class: 'muted small' }, m.keysHint), helpButton())),
+    alerts.element,
     filterForm.element,
     live.banner,
     table.table,
@@ -53,7 +57,13 @@ export function mountWorklist(root: HTMLElement, ctx: AppContext): () => void {
       { keys: ['Enter'], description: () => m.keyOpen, run: table.openSelected },
     ],
   });
-  const unsubscribe = subscribeToEvents(live.reloadSoon);
+  const reloadAlertsSoon = debounced(() => void alerts.load(), ALERT_DEBOUNCE_MS);
+  const unsubscribe = subscribeToEvents(() => {
+    live.reloadSoon();
+    reloadAlertsSoon();
+  });
+  const alertPoll = setInterval(() => void alerts.load(), ALERT_POLL_MS);
+  void alerts.load();
   const clock = setInterval(table.tickClocks, SLA_TICK_MS);
   // A reader of several sites (a county reading for its townships) sees whose study each row is.
   const sites = ctx.user().sites.length > 1
@@ -66,6 +76,8 @@ export function mountWorklist(root: HTMLElement, ctx: AppContext): () => void {
     controller.abort();
     live.reloadSoon.cancel();
     clearInterval(clock);
+    clearInterval(alertPoll);
+    reloadAlertsSoon.cancel();
     unsubscribe();
     popKeys();
   };
