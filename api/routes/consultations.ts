@@ -110,8 +110,7 @@ export function consultationRoutes(deps: ApiDeps) {
   }, async (c, { params, query, auth }) => {
     const data = await deps.store.consultationReport(params.id, auth.scope, auth.user.username, query.lang);
     c.header('Cache-Control', 'no-store');
-    // The CSP nonce of this answer (api/security.ts), so the browser applies the report's own <style>.
-    return c.html(renderConsultationReport(data, query.lang, { styleNonce: c.get('secureHeadersNonce' as never) as string | undefined }));
+    return c.html(renderConsultationReport(data, query.lang));
   });
 
   mount(app, {

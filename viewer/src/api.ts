@@ -48,6 +48,8 @@ export interface WorklistFilters {
   modality?: string[];
   /** Bands as in format.ts priorityBand: urgent ≥75, high ≥50, routine ≥25, low <25. */
   priority?: PriorityBand[];
+  /** Sites (ids), each the user reads: its own or one they read for. */
+  site?: string[];
 }
 
 /** An API answer that was not 2xx; `code` is the machine-readable reason when the body had one. */
@@ -115,7 +117,7 @@ export function query(params: Record<string, string | string[] | undefined>): st
 }
 
 export async function getWorklist(signal?: AbortSignal, filters: WorklistFilters = {}): Promise<WorklistItem[]> {
-  const q = query({ status: filters.status, modality: filters.modality, priority: filters.priority });
+  const q = query({ status: filters.status, modality: filters.modality, priority: filters.priority, site: filters.site });
   return (await json<{ items: WorklistItem[] }>(`/v1/worklist${q}`, { signal })).items;
 }
 

@@ -14,12 +14,13 @@ import { mountHints } from './hints.ts';
 import { mountDashboard } from './dashboard.ts';
 import { mountConsultations } from './consultations/list.ts';
 import { mountConsultationCase } from './consultations/case.ts';
+import { mountSites } from './sites/screen.ts';
 import { mountPatientVitals } from './patients/patient-vitals.ts';
 import { mountSurveillance } from './surveillance/screen.ts';
 
 export interface AppContext {
-  /** The signed-in user: the server records them on every decision, whatever the page sends. */
-  user(): User;
+  /** The signed-in user (with the sites its sites read for): the server records them on every decision, whatever the page sends. */
+  user(): Session['user'];
   navigate(hash: string): void;
 }
 
@@ -33,6 +34,7 @@ const msg = defineMessages({
     consultations: 'Consultations',
     surveillance: 'Surveillance',
     agreement: 'Agreement',
+    sites: 'Sites',
     audit: 'Audit trail',
     language: 'Language',
     reviewer: 'Signed in:',
@@ -55,6 +57,7 @@ const msg = defineMessages({
     consultations: '远程会诊',
     surveillance: '监测预警',
     agreement: '一致性',
+    sites: '机构',
     audit: '审计记录',
     language: '语言',
     reviewer: '当前用户：',
@@ -86,6 +89,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/consultations$/, nav: '/consultations', mount: mountConsultations },
   { pattern: /^\/surveillance$/, nav: '/surveillance', mount: mountSurveillance },
   { pattern: /^\/agreement$/, nav: '/agreement', mount: mountDashboard },
+  { pattern: /^\/sites$/, nav: '/sites', mount: mountSites },
   { pattern: /^\/audit$/, nav: '/audit', mount: mountAudit },
   { pattern: /^/, nav: '/', mount: mountWorklist },
 ];
@@ -100,6 +104,7 @@ const NAV: { path: string; testid: string; text: () => string; shownTo?: readonl
   { path: '/surveillance', testid: 'nav-surveillance', text: () => msg().surveillance, shownTo: [...CLINICAL, 'admin'] },
   { path: '/agreement', testid: 'nav-agreement', text: () => msg().agreement },
   { path: '/audit', testid: 'nav-audit', text: () => msg().audit },
+  { path: '/sites', testid: 'nav-sites', text: () => msg().sites, shownTo: ['admin'] },
 ];
 
 /**

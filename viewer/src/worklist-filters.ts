@@ -28,13 +28,14 @@ export function parseFilters(hash: string): WorklistFilters {
     status: list(q.get('status'), STATUSES),
     modality: modality?.filter((m) => /^[A-Z0-9]{1,16}$/.test(m)),
     priority: list(q.get('priority'), BANDS),
+    site: list(q.get('site'))?.filter((s) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(s)),
   };
 }
 
 /** The worklist's hash for these filters: `#/` when none is set. */
 export function worklistHash(filters: WorklistFilters): string {
   const q = new URLSearchParams();
-  for (const key of ['status', 'modality', 'priority'] as const) {
+  for (const key of ['status', 'modality', 'priority', 'site'] as const) {
     const values = filters[key];
     if (values?.length) q.set(key, values.join(','));
   }

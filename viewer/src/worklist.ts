@@ -28,6 +28,8 @@ import type { WorklistState } from './worklist/state.ts';
 export function mountWorklist(root: HTMLElement, ctx: AppContext): () => void {
   const m = msg();
   const filters = parseFilters(location.hash);
+  // A bookmarked site this user no longer reads would be refused (422): it is dropped instead.
+  filters.site = filters.site?.filter((id) => ctx.user().sites.includes(id) || ctx.user().readsFor.includes(id));
   rememberFilters(filters);
   restartStudyWalk();
   const state: WorklistState = { filters, items: [], seenModalities: new Set([...COMMON_MODALITIES, ...(filters.modality ?? [])]), stopped: false };
@@ -65,9 +67,14 @@ export function mountWorklist(root: HTMLElement, ctx: AppContext): () => void {
   const alertPoll = setInterval(() => void alerts.load(), ALERT_POLL_MS);
   void alerts.load();
   const clock = setInterval(table.tickClocks, SLA_TICK_MS);
-  // A reader of several sites (a county reading for its townships) sees whose study each row is.
-  const sites = ctx.user().sites.length > 1
-    ? getSites().then((all) => { state.siteNames = new Map(all.map((s) => [s.id, s.name])); }, () => undefined)
+  // A reader of several sites (its own, or a county reading for its townships) sees whose study each row is, and may list one site's.
+  const scope = [...ctx.user().sites, ...ctx.user().readsFor];
+  const sites = scope.length > 1
+    ? getSites().then((all) => {
+      const names = new Map(all.map((s) => [s.id, s.name]));
+      state.siteNames = new Map(scope.map((id) => [id, names.get(id) ?? id]));
+      filterForm.render();
+    }, () => undefined)
     : Promise.resolve();
   void sites.then(() => live.load());
 

@@ -1,5 +1,5 @@
 /**
- * The worklist's filters as checkboxes (status, priority, modality). A change rewrites the
+ * The worklist's filters as checkboxes (status, priority, modality; site for a reader of several). A change rewrites the
  * URL hash in place and is remembered for "next study"; the modality boxes grow as
  * studies of new modalities arrive.
  */
@@ -45,7 +45,7 @@ function readFilters(form: HTMLFormElement): WorklistState['filters'] {
     const values = data.getAll(name).map(String) as T[];
     return values.length ? values : undefined;
   };
-  return { status: pick<StudyStatus>('status'), modality: pick<string>('modality'), priority: pick<PriorityBand>('priority') };
+  return { status: pick<StudyStatus>('status'), modality: pick<string>('modality'), priority: pick<PriorityBand>('priority'), site: pick<string>('site') };
 }
 
 /** `changed` runs after every change of the filters, to list the studies again. */
@@ -68,9 +68,11 @@ export function createFilterForm(state: WorklistState, changed: () => void): Fil
   };
 
   const render = () => {
-    const { filters, seenModalities } = state;
+    const { filters, seenModalities, siteNames } = state;
     replaceChildren(
       element,
+      // Only for a reader of several sites (its own and those they read for): whose studies to list.
+      siteNames && checkboxGroup(m.siteFilter, 'site', [...siteNames.keys()], (id) => siteNames.get(id) ?? id, filters.site),
       checkboxGroup(m.status, 'status', STATUSES, (s) => m.statuses(s), filters.status),
       checkboxGroup(m.priority, 'priority', BANDS, (b) => m.bands(b), filters.priority),
       checkboxGroup(m.modality, 'modality', [...seenModalities].sort(), (x) => x, filters.modality),
