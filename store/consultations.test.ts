@@ -138,6 +138,18 @@ describe.each(backends)('consultations on $name', ({ open, cleanUp, afterClose }
     expect(announced.filter((c) => c.id === asked.id).map((c) => c.change)).toEqual(['asked', 'opened', 'answered']);
   });
 
+  it('when two consultants answer at once, then one answer stands, the other is refused, and one record is written', async () => {
+    const asked = await ask();
+    const outcomes = await Promise.allSettled(['dr-wang', 'dr-qian'].map((username) =>
+      store.answerConsultation(asked.id, { impression: `by ${username}`, recommendation: 'follow-up', urgency: 'routine' }, { ...countyReader, username })));
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ status: 409, code: 'CONSULTATION_ANSWERED' });
+    const kept = await store.getConsultation(asked.id, countyReader.scope);
+    expect(kept.opinion?.impression).toBe(`by ${kept.opinion?.answeredBy}`);
+    expect(await actions(asked.id)).toEqual(['consultation.asked', 'consultation.answered']);
+  });
+
   it('when the asker withdraws, then the county can no longer answer; the county cannot withdraw for it', async () => {
     const asked = await ask();
     expect(await refusal(store.withdrawConsultation(asked.id, countyReader))).toMatchObject({ status: 403, code: 'NOT_THE_ASKING_SITE' });
