@@ -36,8 +36,10 @@ describe('the consultation report', () => {
   });
 
   it('when rendered in English, then it names both sites with levels, the findings with probabilities and the AI-assisted statement, the opinion with both labels, and the breached SLA', () => {
-    const html = renderConsultationReport(data, 'en', new Date('2026-12-03T11:00:00Z'));
+    const html = renderConsultationReport(data, 'en', { now: new Date('2026-12-03T11:00:00Z'), styleNonce: 'n0nce+/=' });
     expect(html).toMatch(/^<!doctype html>\n<html lang="en">/);
+    expect(html).toContain('<style nonce="n0nce+/=">');
+    expect(html).toContain('<footer>Generated<span class="alt">生成时间</span>: 2026-12-03 11:00:00 UTC');
     expect(html).toContain('Township &lt;T&gt; clinic (township)');
     expect(html).toContain('County C hospital (county)');
     expect(html).toContain('<td>Pneumonia</td><td>positive</td><td>0.91</td><td>cxr-pneumonia-adult 1.0.0</td>');

@@ -104,8 +104,12 @@ const CSS = `
   @media print { body { margin: 0; max-width: none; padding: 0; } h2, tr, dl, .notice { break-inside: avoid; } .notice { background: none; } a { color: inherit; text-decoration: none; } }
 `;
 
-/** The report as one HTML document in `lang` (labels in both languages, `lang` first). */
-export function renderConsultationReport(data: ConsultationReportData, lang: ReportLanguage, now = new Date()): string {
+/**
+ * The report as one HTML document in `lang` (labels in both languages, `lang` first). `styleNonce`
+ * is the answer's CSP nonce, which lets the browser apply the document's own <style> (api/security.ts).
+ */
+export function renderConsultationReport(data: ConsultationReportData, lang: ReportLanguage, options: { now?: Date; styleNonce?: string } = {}): string {
+  const now = options.now ?? new Date();
   const other: ReportLanguage = lang === 'en' ? 'zh' : 'en';
   const label = (b: Bilingual) => `${escapeHtml(b[lang])}<span class="alt">${escapeHtml(b[other])}</span>`;
   const text = (b: Bilingual) => escapeHtml(b[lang]);
@@ -121,7 +125,7 @@ export function renderConsultationReport(data: ConsultationReportData, lang: Rep
     : `<p>${label(LABELS.notAnswered)}</p>`;
   return `<!doctype html>
 <html lang="${lang === 'zh' ? 'zh-CN' : 'en'}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${text(LABELS.title)} — ${escapeHtml(c.id)}</title><style>${CSS}</style></head>
+<title>${text(LABELS.title)} — ${escapeHtml(c.id)}</title><style${options.styleNonce ? ` nonce="${escapeHtml(options.styleNonce)}"` : ''}>${CSS}</style></head>
 <body>
 <h1>${label(LABELS.title)}</h1>
 <dl>

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
-import { secureHeaders } from 'hono/secure-headers';
+import { NONCE, secureHeaders } from 'hono/secure-headers';
 import type { LanternConfig } from '../config.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import type { Redis } from 'ioredis';
@@ -72,8 +72,9 @@ function headers(tls: boolean): MiddlewareHandler {
     contentSecurityPolicy: {
       defaultSrc: ["'self'"],
       scriptSrc: ["'self'"],
-      // No 'unsafe-inline': the viewer sets element styles through the CSSOM, which CSP does not govern.
-      styleSrc: ["'self'"],
+      // No 'unsafe-inline': the viewer sets element styles through the CSSOM, which CSP does not govern. The nonce
+      // (new per answer) lets a document Lantern renders itself carry its own <style> (the printable consultation report).
+      styleSrc: ["'self'", NONCE],
       // Swagger UI's icons are data: SVGs; heatmaps and downloads may be blob: URLs.
       imgSrc: ["'self'", 'data:', 'blob:'],
       fontSrc: ["'self'", 'data:'],

@@ -141,6 +141,10 @@ describe('a consultation from a township to the county', () => {
     expect(html).toMatch(/AI 辅助/);
     expect(html).toMatch(/本地治疗/);
     expect(html).toMatch(/@media print/);
+    // The page's own <style> carries this answer's CSP nonce, so a browser applies it.
+    const nonce = /style-src [^;]*'nonce-([^']+)'/.exec(zh.headers.get('content-security-policy') ?? '')?.[1];
+    expect(nonce).toBeTruthy();
+    expect(html).toContain(`<style nonce="${nonce}">`);
     expect(html).not.toMatch(/<script|<link|src=|href="http/);
     expect((await report('fr')).status).toBe(422);
     expect((await fetch(`${api.url}/v1/consultations/${id}/report`, { headers: { authorization: `Bearer ${users.other.token}` } })).status).toBe(404);

@@ -110,7 +110,8 @@ export function consultationRoutes(deps: ApiDeps) {
   }, async (c, { params, query, auth }) => {
     const data = await deps.store.consultationReport(params.id, auth.scope, auth.user.username, query.lang);
     c.header('Cache-Control', 'no-store');
-    return c.html(renderConsultationReport(data, query.lang));
+    // The CSP nonce of this answer (api/security.ts), so the browser applies the report's own <style>.
+    return c.html(renderConsultationReport(data, query.lang, { styleNonce: c.get('secureHeadersNonce' as never) as string | undefined }));
   });
 
   mount(app, {
