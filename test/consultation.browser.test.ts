@@ -282,6 +282,22 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
   }, 120_000);
 
   it('when the doctor asks about a patient\'s home vital signs, then the case links to that patient\'s trend, and her withdrawal reaches the consultant\'s page live', async () => {
+    // A home reading of the patient's, filed at the township.
+    const at = new Date(Date.now() - 30 * 60_000).toISOString();
+    const observations = [
+      { parameter: 'respiratoryRate', value: 24, unit: '/min', at },
+      { parameter: 'spo2', value: 93, unit: '%', at },
+      { parameter: 'supplementalOxygen', value: false, at },
+      { parameter: 'systolicBp', value: 102, unit: 'mmHg', at },
+      { parameter: 'pulse', value: 112, unit: '/min', at },
+      { parameter: 'consciousness', value: 'alert', at },
+      { parameter: 'temperature', value: 38.6, unit: '°C', at },
+    ];
+    const recorded = await apiClient(stack.baseUrl, doctor.token).json('/v1/vitals', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ patientId: 'BH-0042', deviceId: 'home-monitor-1', observations }),
+    });
+    expect(recorded.status).toBe(200);
     const asked = await apiClient(stack.baseUrl, doctor.token).json<{ id: string }>('/v1/consultations', {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ toSiteId: COUNTY, subject: { kind: 'vitals', patientId: 'BH-0042' }, question: 'NEWS2 rising at home over two days: admit?', urgency: 'urgent', patientConsented: true }),
@@ -305,6 +321,11 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     expect(await asker.getByTestId('case-withdrawn-by').textContent()).toContain('dr-tang');
     await expect.poll(() => consultant.getByTestId('case-panel').getByTestId('case-status').getAttribute('data-status'), { timeout: 20_000 }).toBe('withdrawn');
     expect(await consultant.getByTestId('opinion-form').count()).toBe(0);
+
+    // The link leads to the patient's trend, which the county may read (it reads for the township).
+    await consultant.getByTestId('case-patient-link').click();
+    await expect.poll(() => consultant.getByTestId('vitals-patient').textContent()).toContain('BH-0042');
+    expect(await consultant.getByTestId('vitals-plots').count()).toBe(1);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
