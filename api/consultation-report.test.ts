@@ -16,6 +16,7 @@ const data: ConsultationReportData = {
   consultation: asked,
   fromSite: { id: 'town-t', name: 'Township <T> clinic', level: 'township' },
   toSite: { id: 'county-c', name: 'County C hospital', level: 'county' },
+  patientConsented: true,
   study: {
     studyInstanceUid: '1.2.3', patientName: 'Zhang^San', patientId: 'P-1', patientSex: 'M', patientAge: '054Y', modality: 'CR', studyDate: '20261203',
     findings: [
@@ -50,6 +51,7 @@ describe('the consultation report', () => {
     expect(html).toContain('<span class="breached">breached<span class="alt">超时</span></span>');
     expect(html).toContain('2026-12-03 10:30:00 UTC — dr-wang');
     expect(html).toContain('Zhang^San, M, 054Y');
+    expect(html).toContain('attested by dr-zhao: the patient agreed to remote consultation');
     expect(renderConsultationReport(data, 'zh')).toContain('<td>不适用 (成人患者)</td>');
   });
 
@@ -68,7 +70,8 @@ describe('the consultation report', () => {
         },
       },
     };
-    const html = renderConsultationReport(assessment, 'zh');
+    const html = renderConsultationReport({ ...assessment, patientConsented: null }, 'zh');
+    expect(html).toContain('未征询：按本站策略转阅片机构复核');
     expect(html).toContain('<html lang="zh-CN">');
     expect(html).toContain('远程会诊报告<span class="alt">Remote consultation report</span>');
     expect(html).toContain('II — 危重');

@@ -22,6 +22,8 @@ const LABELS = {
   status: { en: 'Status', zh: '状态' },
   urgency: { en: 'Urgency', zh: '紧急程度' },
   triageLevel: { en: 'Triage level', zh: '分诊级别' },
+  consent: { en: 'Patient consent', zh: '患者知情同意' },
+  consentRouted: { en: 'not asked: routed by site policy for review by the site that reads its films', zh: '未征询：按本站策略转阅片机构复核' },
   question: { en: 'Question', zh: '会诊问题' },
   subject: { en: 'Subject', zh: '会诊对象' },
   patient: { en: 'Patient', zh: '患者' },
@@ -135,6 +137,7 @@ ${row(LABELS.origin, label(ORIGIN_LABELS[c.origin]))}
 ${row(LABELS.status, label(STATUS_LABELS[c.status]))}
 ${row(LABELS.urgency, label(URGENCY_LABELS[c.urgency]))}
 ${row(LABELS.triageLevel, c.triageLevel && escapeHtml(c.triageLevel))}
+${row(LABELS.consent, data.patientConsented ? escapeHtml(lang === 'zh' ? `已由 ${c.askedBy} 确认患者同意远程会诊` : `attested by ${c.askedBy}: the patient agreed to remote consultation`) : label(LABELS.consentRouted))}
 </dl>
 <h2>${label(LABELS.question)}</h2>
 <div class="question">${escapeHtml(c.question)}</div>

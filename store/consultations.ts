@@ -67,6 +67,7 @@ interface ConsultationRow {
   triage_level: TriageLevel | null;
   sla_minutes: number;
   due_at: Date | string;
+  patient_consented: boolean | null;
   opened_by: string | null;
   opened_at: Date | string | null;
   opinion: ConsultationOpinionRequest | null;
@@ -332,7 +333,7 @@ export const consultationAccess = {
         actor, action: 'consultation.report-exported', entityType: 'consultation', entityId: id,
         payload: { lang, status: row.status, ...(study && { studyInstanceUid: study.studyInstanceUid }) },
       });
-      return { consultation, fromSite, toSite, study };
+      return { consultation, fromSite, toSite, study, patientConsented: row.patient_consented };
     });
   },
 
@@ -401,6 +402,8 @@ export interface ConsultationReportData {
   fromSite: CaseSite;
   toSite: CaseSite;
   study?: ReportStudy;
+  /** The asker's consent attestation; null for a routed case (no patient asked: a review by the reading site). */
+  patientConsented: boolean | null;
 }
 
 async function reportStudy(db: Queryable, studyInstanceUid: string): Promise<ReportStudy | undefined> {
