@@ -227,6 +227,18 @@ describe('DIMSE SCP: C-FIND at STUDY level (Study Root), matched like QIDO-RS', 
     expect(foundStudies((await find('NORTH', ['PatientName=*'])).output)).toEqual([]);
   });
 
+  it('when the AE\'s user\'s site reads for the studies\' site, then C-FIND answers them as to their own site\'s AE (the account\'s scope), and no more once it does not', async () => {
+    const everything = foundStudies((await find('MODALITY', ['PatientName=*'])).output);
+    expect(everything.length).toBeGreaterThan(0);
+    await api.store.setSitesReadFor('north', ['main'], 'test');
+    try {
+      expect(foundStudies((await find('NORTH', ['PatientName=*'])).output)).toEqual(everything);
+    } finally {
+      await api.store.setSitesReadFor('north', [], 'test');
+    }
+    expect(foundStudies((await find('NORTH', ['PatientName=*'])).output)).toEqual([]);
+  });
+
   it('when the query asks what the matcher cannot do, then it is refused with a reason instead of answered wrongly', async () => {
     const wildcardId = await find('MODALITY', ['PatientID=9RG*']);
     expect(foundStudies(wildcardId.output)).toEqual([]);
