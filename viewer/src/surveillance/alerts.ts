@@ -41,7 +41,8 @@ function verdictText(v: Verdict, observed: number | undefined): string {
   ].filter(Boolean).join(' · ');
 }
 
-export function alertCard(alert: SurveillanceAlert, siteName: (id: string) => string, onChanged: () => void): HTMLElement {
+/** `expanded`: the evidence shows unfolded (the first few open alerts; the rest fold so the list stays readable). */
+export function alertCard(alert: SurveillanceAlert, siteName: (id: string) => string, onChanged: () => void, expanded = false): HTMLElement {
   const m = msg();
   const e = alert.evidence;
   const signal = signalName(alert.signal);
@@ -77,7 +78,7 @@ export function alertCard(alert: SurveillanceAlert, siteName: (id: string) => st
       h('span', { class: `surv-scope surv-scope-${alert.scopeKind}` }, m.scope(alert.scopeKind)),
       h('strong', {}, signal),
       h('span', { class: 'muted small' }, `${alert.scopeKind === 'site' ? sites : `${siteName(alert.scopeId)} · ${sites}`} · ${m.raisedOn(alert.day)} · ${m.method(alert.method)}`)),
-    h('details', { open: alert.status === 'open' }, h('summary', {}, m.evidence), evidence),
+    h('details', { open: expanded }, h('summary', {}, m.evidence), evidence),
     alert.acknowledgement
       ? h('p', { class: 'small muted', testid: 'ack-done' }, m.acknowledgedBy(alert.acknowledgement.by, dateTime(alert.acknowledgement.at), alert.acknowledgement.note))
       : form,

@@ -17,6 +17,8 @@ import './surveillance.css';
 let chosenSignal: string | undefined;
 let spanDays = 28;
 const SPANS = [14, 28, 56, 91];
+/** Open alerts shown with their evidence unfolded. */
+const EXPANDED_ALERTS = 3;
 
 const isoDay = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 
@@ -78,7 +80,7 @@ export function mountSurveillance(root: HTMLElement, _ctx: AppContext): () => vo
     const [open, done] = await Promise.all([getAlerts('open', controller.signal), getAlerts('acknowledged', controller.signal)]);
     const siteName = (id: string) => sites.get(id)?.name ?? id;
     const refresh = () => void showAlerts().catch(fail);
-    replaceChildren(alertList, open.length ? open.map((a) => alertCard(a, siteName, refresh)) : h('p', { class: 'muted', testid: 'surv-no-alerts' }, m.noAlerts));
+    replaceChildren(alertList, open.length ? open.map((a, i) => alertCard(a, siteName, refresh, i < EXPANDED_ALERTS)) : h('p', { class: 'muted', testid: 'surv-no-alerts' }, m.noAlerts));
     replaceChildren(acknowledgedList, done.map((a) => alertCard(a, siteName, refresh)));
   }
 
