@@ -5,6 +5,8 @@ import { defineMessages } from '../i18n.ts';
 export const msg = defineMessages({
   en: {
     title: 'Home vital signs',
+    /** The NEWS2 card's own statement (English only on the card). */
+    aiNote: (fromCard: string) => fromCard,
     patient: (id: string) => `Patient ${id}`,
     loading: 'loading…',
     unavailable: (detail: string) => `Vital signs unavailable (${detail}).`,
@@ -37,6 +39,7 @@ export const msg = defineMessages({
   },
   zh: {
     title: '居家生命体征',
+    aiNote: (_fromCard: string) => '依据已发布的评分表计算：供临床医师判读，并非诊断。',
     patient: (id: string) => `患者 ${id}`,
     loading: '加载中…',
     unavailable: (detail: string) => `无法获取生命体征（${detail}）。`,

@@ -9,7 +9,8 @@ import { intlLocale } from '../i18n.ts';
 
 const W = 560;
 const H = 140;
-const LEFT = 48;
+/** Room for the category names ("Unresponsive", "对疼痛有反应") at the left. */
+const LEFT = 84;
 const RIGHT = 12;
 const TOP = 8;
 const BOTTOM = 20;
@@ -71,7 +72,6 @@ export function numericPlot(o: {
     }
     lower = Math.max(lower, band.upTo ?? lower);
   }
-  svg.append(s('text', { x: LEFT - 4, y: TOP + 8, 'text-anchor': 'end', class: 'tick unit' }, o.unit));
   timeAxis(svg, o.axis);
   alertMarks(svg, o.axis, o.alerts, domain);
   if (o.measured.length > 1) {
