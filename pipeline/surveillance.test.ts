@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../config.ts';
 import type { LoadedModel } from '../inference/registry.ts';
 import { clinicalModelIds, denominatorOf, localDate } from './surveillance.ts';
 
@@ -10,6 +11,12 @@ describe('surveillance run: days, denominators, clinical models', () => {
     expect(localDate('UTC', 0, new Date('2026-11-20T17:00:00Z'))).toBe('2026-11-20');
     // Across a month and a year end.
     expect(localDate('Asia/Shanghai', -1, new Date('2027-01-01T00:10:00Z'))).toBe('2026-12-31');
+  });
+
+  it('when LANTERN_TIMEZONE is unset, then days are Beijing days; a zone Node does not know stops the start naming the setting', () => {
+    expect(loadConfig({}).timeZone).toBe('Asia/Shanghai');
+    expect(loadConfig({ LANTERN_TIMEZONE: 'Asia/Urumqi' }).timeZone).toBe('Asia/Urumqi');
+    expect(() => loadConfig({ LANTERN_TIMEZONE: 'Beijing' })).toThrow(/LANTERN_TIMEZONE must be an IANA time zone/);
   });
 
   it('when a signal is named, then its rate is out of studies for imaging, patients measured for fever and tachypnoea, consultations for a recommendation', () => {
