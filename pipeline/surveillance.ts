@@ -3,8 +3,8 @@
  * the facts, each signal's series per site run through the policy's methods, the neighbour
  * groups' summed series, the several-points rule, alerts raised with their evidence) and the
  * series the surveillance screen draws. The methods are inference/surveillance's; which signal
- * uses which is the policy card's (models/surveillance-policy). Over ~80 lines in `run` because
- * the three kinds of alert (site, group, multi-point) share one pass over the loaded series.
+ * uses which is the policy card's (models/surveillance-policy). `createSurveillance` is one closure
+ * of ~130 lines: the run and the screen's series share its series loader and the policy.
  */
 import { createHash } from 'node:crypto';
 import type { DetectorMethod, SignalPolicy } from '../contract/surveillance.ts';
