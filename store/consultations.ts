@@ -17,7 +17,7 @@ import type { TriageLevel } from '../contract/studies.ts';
 import { appendAudit, auditedTransaction, type AuditedTx } from './audit.ts';
 import type { Queryable } from './db.ts';
 import { InvalidReferenceError, iso, NotFoundError, optional, type StoreContext } from './shared.ts';
-import { sitesParam, type SiteScope } from './sites.ts';
+import { ALL_SITES, sitesParam, type SiteScope } from './sites.ts';
 import type { FindingRow } from './study-reads.ts';
 import { AI_ASSISTED_NOTICE, type FindingInput } from './types.ts';
 
@@ -109,7 +109,7 @@ const QUEUE_ORDER = `status in ('answered', 'withdrawn'), case triage_level when
 /** A case visible within `scope` ($2): asked by or of one of its sites. */
 const VISIBLE = '($2::text[] is null or from_site_id = any($2) or to_site_id = any($2))';
 
-const inScope = (scope: SiteScope, siteId: string) => scope === 'all-sites' || scope.includes(siteId);
+const inScope = (scope: SiteScope, siteId: string) => scope === ALL_SITES || scope.includes(siteId);
 
 /** The change to announce once a step commits. */
 const changeOf = (row: Pick<ConsultationRow, 'id' | 'from_site_id' | 'to_site_id'>, change: ConsultationChange['change']): ConsultationChange =>
@@ -180,10 +180,9 @@ async function insertCase(tx: AuditedTx, input: NewCase): Promise<ConsultationRo
   return row;
 }
 
-/** The subject as the trail names it: a study by UID, an assessment by its level, vitals by patient. */
+/** The subject as the trail names it: a study by UID, vitals by patient, an assessment by its patient and level (not the whole form). */
 function subjectReference(subject: ConsultationSubject): Record<string, unknown> {
-  if (subject.kind === 'study') return subject;
-  if (subject.kind === 'vitals') return subject;
+  if (subject.kind !== 'assessment') return subject;
   return { kind: 'assessment', patientId: subject.patientId ?? null, triageLevel: subject.answer.triage.level };
 }
 
