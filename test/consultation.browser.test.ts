@@ -212,6 +212,11 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     expect(await consultant.getByTestId('box-asked-list').getByTestId('consultation-row').count()).toBe(0);
     await setLanguage(asker, 'en');
 
+    // The county reads the township's film but does not ask about it on the township's behalf.
+    await consultant.goto(`${stack.baseUrl}#/study/${encodeURIComponent(studyUid)}`);
+    await consultant.getByTestId('finding').first().waitFor();
+    expect(await consultant.getByTestId('ask-consultation').count()).toBe(0);
+
     // The report: one printable page with the question and the answer, in the reader's language, printed to PDF.
     await asker.goto(`${stack.baseUrl}#/consultations/${encodeURIComponent(caseId)}`);
     for (const lang of ['en', 'zh'] as const) {

@@ -49,7 +49,11 @@ function renderAll(state: StudyState, parts: StudyParts): void {
   parts.findings.loadCalibration();
 }
 
-/** What the screen offers besides reading: a case view shows the study without "ask for a consultation" (the case is one). */
+/**
+ * What the screen offers besides reading: "ask for a consultation" is for a study of one of the
+ * user's own sites (a county reader of a township film does not ask on the township's behalf),
+ * and a case view shows the study without it (the case is one).
+ */
 export interface StudyOptions {
   offerConsultation?: boolean;
 }
@@ -74,8 +78,8 @@ function findingsAside(parts: StudyParts, state: StudyState, options: StudyOptio
         h('button', { type: 'button', class: 'primary', testid: 'next-study', onclick: () => void parts.review.goNext() }, m.next),
       ),
     ),
-    options.offerConsultation !== false
-      ? h('div', { class: 'row-actions ask-row' }, askConsultationButton(state.ctx, () => ({ kind: 'study', studyInstanceUid: study.studyInstanceUid })))
+    options.offerConsultation !== false && state.ctx.user().sites.includes(study.siteId)
+      ? h('div', { class: 'row-actions ask-row' }, askConsultationButton(state.ctx, () => ({ kind: 'study', studyInstanceUid: study.studyInstanceUid }), study.siteId))
       : null,
     consentPanel(study),
     otherObjects(instances),

@@ -23,9 +23,9 @@ function label(forId: string, text: string): HTMLLabelElement {
 }
 
 /** The dialog's form; `subject` is what the consultant will see, taken when the dialog opens. */
-function askForm(ctx: AppContext, subject: ConsultationSubject, close: () => void): HTMLFormElement {
+function askForm(ctx: AppContext, subject: ConsultationSubject, fromSiteId: string | undefined, close: () => void): HTMLFormElement {
   const m = msg();
-  const fromSite = ctx.user().sites[0];
+  const fromSite = fromSiteId ?? ctx.user().sites[0];
   const site = h('select', { id: 'ask-site', testid: 'ask-site', required: true }, h('option', { value: '' }, m.loading));
   const question = h('textarea', { id: 'ask-question', testid: 'ask-question', rows: 4, maxlength: 4000, required: true, placeholder: m.questionPlaceholder });
   const urgency = h('select', { id: 'ask-urgency', testid: 'ask-urgency' }, URGENCIES.map((u) => h('option', { value: u }, m.urgency(u))));
@@ -68,7 +68,7 @@ function askForm(ctx: AppContext, subject: ConsultationSubject, close: () => voi
     const withPatient = subject.kind === 'assessment' && patientId?.value.trim() ? { ...subject, patientId: patientId.value.trim() } : subject;
     send.disabled = true;
     send.textContent = m.sending;
-    askConsultation({ toSiteId: site.value, subject: withPatient, question: question.value.trim(), urgency: urgency.value as ConsultationUrgency, patientConsented: true }).then(
+    askConsultation({ toSiteId: site.value, ...(fromSiteId ? { fromSiteId } : {}), subject: withPatient, question: question.value.trim(), urgency: urgency.value as ConsultationUrgency, patientConsented: true }).then(
       (asked) => {
         close();
         ctx.navigate(`#/consultations/${encodeURIComponent(asked.id)}`);
@@ -83,15 +83,19 @@ function askForm(ctx: AppContext, subject: ConsultationSubject, close: () => voi
   return form;
 }
 
-/** Opens the dialog about `subject()`, read at the click: what the user sees then is what the consultant gets. */
-export function askConsultationButton(ctx: AppContext, subject: () => ConsultationSubject): HTMLButtonElement {
+/**
+ * Opens the dialog about `subject()`, read at the click: what the user sees then is what the
+ * consultant gets. `fromSiteId` asks from that one of the user's sites (a study's own site);
+ * without it the server files the case under the user's first site.
+ */
+export function askConsultationButton(ctx: AppContext, subject: () => ConsultationSubject, fromSiteId?: string): HTMLButtonElement {
   const m = msg();
   return h('button', {
     type: 'button',
     testid: 'ask-consultation',
     onclick: () => {
       const about = subject();
-      openModal({ title: m.askTitle, testid: 'ask-dialog', className: 'dialog-wide', body: (close) => askForm(ctx, about, close), initialFocus: () => document.getElementById('ask-question') });
+      openModal({ title: m.askTitle, testid: 'ask-dialog', className: 'dialog-wide', body: (close) => askForm(ctx, about, fromSiteId, close), initialFocus: () => document.getElementById('ask-question') });
     },
   }, m.ask);
 }
