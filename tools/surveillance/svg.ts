@@ -22,7 +22,7 @@ const legend = (x: number, y: number, items: { label: string; colour: string }[]
   `<text x="${x + 17}" y="${y + i * 15}">${esc(item.label)}</text>`,
 ]);
 
-/** Sensitivity (Wilson 95% CI whiskers) against outbreak size, one line per method; single-site outbreaks. */
+/** Sensitivity (Wilson 95% CI whiskers) against outbreak size, one line per method, its by-chance share dashed; single-site outbreaks. */
 export function sensitivitySvg(result: EvaluationResult): string {
   const W = 760, H = 400, L = 56, T = 40, PW = 380, PH = 300;
   const sizes = result.options.sizes;
@@ -36,13 +36,22 @@ export function sensitivitySvg(result: EvaluationResult): string {
   result.variants.forEach((v, vi) => {
     const rows = result.single.filter((r) => r.variant === v.id);
     const dx = (vi - (result.variants.length - 1) / 2) * 4; // spread the whiskers so they do not hide each other
-    out.push(`<polyline points="${rows.map((r, i) => `${num(x(i) + dx)},${num(y(r.sensitivity.value))}`).join(' ')}" fill="none" stroke="${COLOURS[vi]}" stroke-width="2"/>`);
+    out.push(
+      `<polyline points="${rows.map((r, i) => `${num(x(i) + dx)},${num(y(r.sensitivity.value))}`).join(' ')}" fill="none" stroke="${COLOURS[vi]}" stroke-width="2"/>`,
+      // What the same spans showed with no outbreak at all: the part of sensitivity owed to alarming often.
+      `<polyline points="${rows.map((r, i) => `${num(x(i) + dx)},${num(y(r.byChance.value))}`).join(' ')}" fill="none" stroke="${COLOURS[vi]}" stroke-dasharray="4 3"/>`,
+    );
     rows.forEach((r, i) => out.push(
       `<line x1="${num(x(i) + dx)}" y1="${num(y(r.sensitivity.ci95[0]))}" x2="${num(x(i) + dx)}" y2="${num(y(r.sensitivity.ci95[1]))}" stroke="${COLOURS[vi]}"/>`,
       `<circle cx="${num(x(i) + dx)}" cy="${num(y(r.sensitivity.value))}" r="3" fill="${COLOURS[vi]}"><title>${esc(`${v.label}, ${r.size}×: ${r.sensitivity.k}/${r.sensitivity.n}`)}</title></circle>`,
     ));
   });
-  out.push(...legend(L + PW + 20, T + 10, result.variants.map((v, i) => ({ label: v.label, colour: COLOURS[i] }))), '</svg>', '');
+  out.push(
+    ...legend(L + PW + 20, T + 10, result.variants.map((v, i) => ({ label: v.label, colour: COLOURS[i] }))),
+    `<text x="${L + PW + 20}" y="${T + 30 + result.variants.length * 15}" fill="#555">solid: with the outbreak (95% CI)</text>`,
+    `<text x="${L + PW + 20}" y="${T + 45 + result.variants.length * 15}" fill="#555">dashed: same days, no outbreak (by chance)</text>`,
+    '</svg>', '',
+  );
   return out.join('\n');
 }
 
