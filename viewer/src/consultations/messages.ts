@@ -106,7 +106,6 @@ export const msg = defineMessages({
     patient: (id: string) => `Patient ${id}`,
     patientTrend: (id: string) => `Patient ${id}: vital signs over time`,
     loadFailed: (detail: string) => `The case could not be loaded (${detail}).`,
-    aiNote: 'AI findings and scores are AI-assisted: the consultant confirms them clinically.',
   },
   zh: {
     title: '远程会诊',
@@ -175,6 +174,5 @@ export const msg = defineMessages({
     patient: (id: string) => `患者 ${id}`,
     patientTrend: (id: string) => `患者 ${id}：生命体征趋势`,
     loadFailed: (detail: string) => `无法加载此会诊（${detail}）。`,
-    aiNote: 'AI 发现和评分为 AI 辅助结果，需会诊医生临床确认。',
   },
 });
