@@ -48,7 +48,7 @@ export function capabilityStatement(base: string, oidcIssuer: string | undefined
     status: 'active',
     date: '2026-12-03',
     publisher: 'Lantern',
-    description: 'Read-only FHIR R4 view of Lantern\'s studies, AI findings with their clinicians\' decisions, risk calculations and audit trail. Every AI output is AI-assisted: for a clinician to confirm or override.',
+    description: 'FHIR R4 view of Lantern\'s studies, AI findings with their clinicians\' decisions, risk calculations and audit trail (read-only), and the door for home vital signs (batch/transaction). Every AI output is AI-assisted: for a clinician to confirm or override.',
     kind: 'instance',
     software: { name: 'Lantern', version: software.version },
     implementation: { description: 'Lantern FHIR R4 facade (JSON only)', url: base },
@@ -66,6 +66,11 @@ export function capabilityStatement(base: string, oidcIssuer: string | undefined
           + (oidcIssuer ? `, or a JWT access token of the OpenID Connect provider ${oidcIssuer} for this API` : '')
           + ', or a signed-in browser session. SMART on FHIR (launch contexts, scopes) is not offered. The user\'s roles decide which resources it reads, and its sites which patients and studies exist for it.',
       },
+      // The one write: home vital signs (api/fhir/vitals.ts), all or nothing even as a batch.
+      interaction: ['batch', 'transaction'].map((code) => ({
+        code,
+        documentation: 'POST [base] with a Bundle of vital-signs Observations (home and wearable readings, LOINC and UCUM) and the Patients they name; stored whole or not at all. See docs/network.md "Home vital signs".',
+      })),
       resource: SUPPORTED.map(({ type, search, documentation }) => ({
         type,
         documentation,

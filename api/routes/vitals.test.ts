@@ -86,7 +86,7 @@ describe('home vital signs routes', () => {
     expect((await far.client.json<{ items: VitalAlert[] }>('/v1/vital-alerts')).body.items).toEqual([]);
   });
 
-  it('when a FHIR batch Bundle of vital signs is posted, then a batch-response answers each entry; a bad entry gets an OperationOutcome naming it', async () => {
+  it('when a FHIR batch Bundle of vital signs is posted, then the CapabilityStatement offers batch and transaction, a batch-response answers each entry, and a bad entry gets an OperationOutcome naming it', async () => {
     const observation = (code: string, value: number, unit: string) => ({
       resource: {
         resourceType: 'Observation', status: 'final', category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
@@ -101,6 +101,8 @@ describe('home vital signs routes', () => {
       expect(response.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
       return { status: response.status, body: await response.json() as Record<string, unknown> };
     };
+    const metadata = await (await fetch(new URL('/fhir/metadata', api.url))).json() as { rest: { interaction?: { code: string }[] }[] };
+    expect(metadata.rest[0].interaction?.map((i) => i.code)).toEqual(['batch', 'transaction']);
     const good = { resourceType: 'Bundle', type: 'batch', entry: [observation('8867-4', 80, '/min'), observation('9279-1', 18, '/min')] };
     const { status, body } = await fhir(good);
     expect(status).toBe(200);
