@@ -106,7 +106,7 @@ describe('/v1/surveillance', () => {
   it('when the signals are listed, then fever and tachypnoea are there with the methods watching them', async () => {
     const { body } = await doctorA.json<SurveillanceSignalList>(`/v1/surveillance/signals?to=${DAY}`);
     expect(body.items.map((s) => s.signal)).toEqual(['fever', 'tachypnoea']);
-    expect(body.items[0]).toMatchObject({ measure: 'rate', denominator: 'assessments', methods: ['ears-c2', 'cusum', 'moving-percentile'] });
+    expect(body.items[0]).toMatchObject({ measure: 'rate', denominator: 'assessments', methods: ['ears-c2', 'cusum'] });
   });
 
   it('when a township doctor lists alerts, then they see those touching their clinic only', async () => {
