@@ -5,8 +5,8 @@
  * days to detection, single-site and across neighbouring sites. Pure computation over a seed; the
  * CLI (cli.ts) writes the report. Nothing here says anything about real data.
  *
- * Over ~300 lines because the three questions (single site, several sites, background) share one
- * replicate's background and must be answered from it together.
+ * `evaluateSurveillance` runs to ~95 lines because the three questions (single site, several
+ * sites, background) share one replicate's background and are answered from it together.
  */
 import { wilson, type Proportion } from '../../inference/proportion.ts';
 import { addDays, aggregateSeries, detect, multiPoint, type DetectionDay, type DetectorMethod, type MethodParams, type MultiPointRule } from '../../inference/surveillance/index.ts';

@@ -32,6 +32,7 @@ export function summaryTable(result: EvaluationResult): string[] {
   return lines;
 }
 
+/** The whole report, top to bottom in one template (~90 lines): read it as the document it writes. */
 export function reportMarkdown(result: EvaluationResult, facts: RunFacts): string {
   const { sizes, shapes, replicates, seed, rule } = result.options;
   const label = Object.fromEntries(result.variants.map((v) => [v.id, v.label]));
