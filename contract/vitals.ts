@@ -16,8 +16,14 @@ export const VITAL_PARAMETERS = ['respiratoryRate', 'spo2', 'supplementalOxygen'
 export const vitalParameter = z.enum(VITAL_PARAMETERS);
 export type VitalParameter = z.infer<typeof vitalParameter>;
 
-/** Most observations one request may carry (a day of a wearable's 5-minute readings of every parameter is ~2,000). */
-export const MAX_VITAL_OBSERVATIONS = 2000;
+/**
+ * Most readings one request may carry. The body's member limit (api/body-limit.ts
+ * MAX_JSON_MEMBERS, 10,000 commas and colons) counts about 8 per JSON reading, so 1,000 readings
+ * stay under it and this bound is what a client meets: about 12 hours of a wearable's 5-minute
+ * readings of every parameter. A FHIR Observation costs ~35, so a Bundle meets the member limit
+ * (413) at about 280 Observations first.
+ */
+export const MAX_VITAL_OBSERVATIONS = 1000;
 
 /** A patient's key in URLs: the FHIR Patient id. */
 export const patientKey = z.string().regex(/^[0-9a-f]{40}$/, '40 lower-case hex digits (the FHIR Patient id)');

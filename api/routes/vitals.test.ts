@@ -45,6 +45,15 @@ describe('home vital signs routes', () => {
     expect([await rows('vital_observations'), await rows('vital_news2'), await rows('audit')]).toEqual(before);
   });
 
+  it('when a request carries more than 1,000 readings, then 422 names the bound and nothing is stored', async () => {
+    const before = await rows('vital_observations');
+    const at = minutesAgo(5);
+    const { status, body } = await post({ patientId: 'HOME-9', observations: Array.from({ length: 1001 }, (_, i) => ({ parameter: 'pulse', value: 70, unit: '/min', at: new Date(Date.parse(at) - i * 1000).toISOString() })) });
+    expect(status).toBe(422);
+    expect(body.error!.details[0]).toMatchObject({ field: 'observations', message: expect.stringMatching(/1000/) });
+    expect(await rows('vital_observations')).toBe(before);
+  });
+
   it('when readings are filed at a site that is not the caller\'s, then 403 and nothing is stored', async () => {
     const { status, body } = await post({ patientId: 'HOME-1', siteId: 'far-clinic', observations: set(minutesAgo(10)) });
     expect([status, body.error?.code]).toEqual([403, 'NOT_YOUR_SITE']);
