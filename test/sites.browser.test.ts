@@ -137,11 +137,13 @@ describe('sites: an admin builds the network, a county radiologist reads a towns
     expect(villageBadge.channels[0].mean).toBeGreaterThan(villageBadge.channels[2].mean + 40);
 
     await page.getByTestId(`site-node-${COUNTY.id}`).click();
+    await page.getByTestId('policy-save').waitFor();
     await shoot(page, 'sites-en.png', 'site-tree', 'sites-en.png');
     await setLanguage(page, 'zh');
     await expect.poll(() => page.getByTestId(`site-node-${COUNTY.id}`).getByTestId('level-badge').textContent()).toBe('县');
     expect(await page.getByTestId(`site-node-${VILLAGE.id}`).getByTestId('level-badge').textContent()).toBe('村');
     await page.getByTestId(`site-node-${COUNTY.id}`).click();
+    await page.getByTestId('policy-save').waitFor();
     await shoot(page, 'sites-zh.png', 'site-tree', 'sites-zh.png');
     expect(pageErrors).toEqual([]);
   }, 120_000);
