@@ -1,6 +1,7 @@
 import type { VitalsAnswer } from '../contract/vitals.ts';
 import { assess } from '../inference/assess.ts';
-import { news2Body, vitalsRules } from '../pipeline/vitals/news2-series.ts';
+import type { ClinicalAssessment } from '../inference/triage.ts';
+import { news2Body, vitalsRules, withNews2 } from '../pipeline/vitals/news2-series.ts';
 import { checkReadings, news2Model, vitalFeatures, type RawReading } from '../pipeline/vitals/observations.ts';
 import { readingKey } from '../store/vitals.ts';
 import type { Authenticated } from './auth.ts';
@@ -18,8 +19,9 @@ export const RETRIAGE_STUDIES_WITHIN_MS = 7 * 24 * 3600_000;
  * The story of one vitals request, whichever door it came by (`POST /v1/vitals`, a FHIR Bundle):
  * every reading checked by the NEWS2 card (nothing stored unless all are good); stored, the NEWS2
  * series re-evaluated and alerts raised in one transaction (store/vitals.ts); then, for each
- * patient whose latest NEWS2 changed, that NEWS2 becomes the assessment of the patient's recent
- * studies, re-triaged as `POST /v1/triage` does (api/study-assessment.ts).
+ * patient whose latest NEWS2 changed, that NEWS2 replaces the NEWS2 in the assessment of the
+ * patient's recent studies (their other scores kept), re-triaged as `POST /v1/triage` does
+ * (api/study-assessment.ts).
  */
 export async function receiveVitals(deps: Pick<ApiDeps, 'store' | 'registry' | 'readAssist'>, auth: Authenticated, patients: { siteId: string; patientId: string; readings: RawReading[] }[], now = new Date()): Promise<{ answers: VitalsAnswer[]; stored: boolean[] }> {
   const model = news2Model(deps.registry);
@@ -36,7 +38,8 @@ export async function receiveVitals(deps: Pick<ApiDeps, 'store' | 'registry' | '
     if (r.latestChanged) {
       const { clinical } = await assess(deps.registry, { scores: { [model.card.id]: news2Body(features, r.latestChanged.inputs) }, risks: {} });
       for (const study of await deps.store.recentPatientStudies(r.siteId, r.patientId, new Date(now.getTime() - RETRIAGE_STUDIES_WITHIN_MS))) {
-        await recordStudyAssessment(deps, study, clinical, actor, [r.siteId]);
+        const previous = await deps.store.studyClinical(study) as ClinicalAssessment | undefined;
+        await recordStudyAssessment(deps, study, withNews2(previous, clinical, model.card.id), actor, [r.siteId]);
         studiesRetriaged.push(study);
       }
     }

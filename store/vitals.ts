@@ -128,6 +128,12 @@ export const vitalsAccess = {
     return rows.map((r) => r.study_instance_uid);
   },
 
+  /** The assessment stored on a study (study_clinical), if any: what a new home NEWS2 is merged into. */
+  async studyClinical({ db }: StoreContext, studyInstanceUid: string): Promise<Record<string, unknown> | undefined> {
+    const { rows: [row] } = await db.query<{ clinical: Record<string, unknown> }>('select clinical from study_clinical where study_instance_uid = $1', [studyInstanceUid]);
+    return row?.clinical;
+  },
+
   /** A patient's readings, NEWS2 points and alerts in [from, to], within `scope`; NotFoundError when the patient has none there. */
   async patientVitals({ db }: StoreContext, patientKey: string, scope: SiteScope, from: Date, to: Date) {
     const { rows: [who] } = await db.query<{ site_id: string; patient_id: string }>(

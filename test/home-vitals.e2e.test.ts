@@ -2,8 +2,8 @@
  * Home vital signs against `lantern start` (real redis-server, PGlite): a wearable's FHIR R4
  * vital-signs Bundle — valid per FHIR.js and the R4 schema — is ingested; NEWS2 is evaluated
  * over time with values carried forward; the patient deteriorates, an escalation alert lands
- * on the clinicians' worklist (once for the episode), and the patient's chest film is
- * re-triaged with the new NEWS2. Sending the Bundle again stores nothing; a Bundle with one
+ * on the clinicians' worklist (once per level in the episode), and the patient's chest film is
+ * re-triaged with the new NEWS2 beside the doctor's own qSOFA. Sending the Bundle again stores nothing; a Bundle with one
  * implausible reading is refused naming it, and the tables hold exactly what they held.
  */
 import fs from 'node:fs';
@@ -93,6 +93,12 @@ describe('home vital signs: a wearable\'s FHIR Bundle to a NEWS2 trend, an alert
     const { body } = await api.stow([withPatientId(withFreshUids(fs.readFileSync(files.chestJ2k), 7101), patientId)]);
     studyInstanceUid = body.stored![0].studyInstanceUid;
     expect((await api.study(studyInstanceUid)).body.study.patientId).toBe(patientId);
+    // The doctor's own bedside qSOFA on the film, which a home NEWS2 must not undo.
+    const triaged = await api.json('/v1/triage', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ studyInstanceUid, scores: { qsofa: { respiratoryRate: 24, systolicBp: { value: 95, unit: 'mmHg' }, gcs: 15 } } }),
+    });
+    expect(triaged.status).toBe(200);
   }, 180_000);
   afterAll(async () => stack?.stop());
 
@@ -121,8 +127,10 @@ describe('home vital signs: a wearable\'s FHIR Bundle to a NEWS2 trend, an alert
     const after = (await api.study(studyInstanceUid)).body;
     expect(after.study.priority).toBeGreaterThan(before.study.priority);
     const assessed = (await apiClient(stack.baseUrl, stack.token).audit('?action=study.assessed')).filter((r) => r.entityId === studyInstanceUid);
-    expect(assessed).toHaveLength(1);
-    expect(assessed[0].payload).toMatchObject({ clinical: { facts: { 'news2.score': 13, 'news2.band': 'high' } }, why: expect.stringMatching(/NEWS2 13 \(high\)/) });
+    // The doctor's qSOFA assessment, then one re-triage for the whole Bundle (newest first), keeping the qSOFA.
+    expect(assessed).toHaveLength(2);
+    expect(assessed[0].actor).toBe('dr-wang');
+    expect(assessed[0].payload).toMatchObject({ clinical: { facts: { 'news2.score': 13, 'news2.band': 'high', 'qsofa.score': 2 } }, why: expect.stringMatching(/NEWS2 13 \(high\)/) });
   });
 
   it('when the same Bundle is sent again, then every entry is already held: nothing is stored, evaluated or raised', async () => {

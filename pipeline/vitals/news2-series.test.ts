@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../config.ts';
 import type { ScoreModel } from '../../inference/registry.ts';
 import { loadScoreCard } from '../../inference/scores/test-support.ts';
-import { episodeAlerts, escalationOf, inputsAt, news2Series, type SeriesReading } from './news2-series.ts';
+import { episodeAlerts, escalationOf, inputsAt, news2Series, withNews2, type SeriesReading } from './news2-series.ts';
 
 const dir = path.join(repoRoot, 'models', 'news2');
 const model: ScoreModel = { card: loadScoreCard(dir), dir, key: 'news2@1.0.0', sha256: 'card' };
@@ -71,5 +71,12 @@ describe('NEWS2 over time', () => {
   it('when the same points are evaluated again, then the same alerts (same episode starts) come out', () => {
     const points = [{ at: at(0), escalation: null }, { at: at(5), escalation: 'urgent' as const }, { at: at(10), escalation: 'urgent' as const }];
     expect(episodeAlerts(points)).toEqual(episodeAlerts(points.slice(1)));
+  });
+
+  it('when a study already holds a doctor\'s assessment, then a home NEWS2 replaces only its NEWS2 facts and inputs and keeps the other scores', () => {
+    const previous = { facts: { 'news2.score': 2, 'news2.band': 'low', 'qsofa.score': 2 }, scoreInputs: { news2: { pulse: 80 }, qsofa: { gcs: 14 } } };
+    const merged = withNews2(previous, { facts: { 'news2.score': 7, 'news2.band': 'high' }, scoreInputs: { news2: { pulse: 125 } } }, 'news2');
+    expect(merged).toEqual({ facts: { 'qsofa.score': 2, 'news2.score': 7, 'news2.band': 'high' }, scoreInputs: { news2: { pulse: 125 }, qsofa: { gcs: 14 } } });
+    expect(withNews2(undefined, { facts: { 'news2.score': 0 } }, 'news2')).toEqual({ facts: { 'news2.score': 0 } });
   });
 });

@@ -1,6 +1,7 @@
 import type { EscalationLevel, EscalationReason, VitalParameter } from '../../contract/vitals.ts';
 import type { FeatureSpec } from '../../inference/model-card.ts';
 import type { ScoreModel } from '../../inference/registry.ts';
+import type { ClinicalAssessment } from '../../inference/triage.ts';
 import { evaluateScoreModel } from '../../inference/score.ts';
 import type { VitalsRules } from '../../store/vitals.ts';
 import { vitalFeatures } from './observations.ts';
@@ -182,3 +183,14 @@ export function scoringBands(model: ScoreModel): ParameterBands[] {
 }
 
 type ParameterBands = { parameter: string; display: string; displayZh?: string; unit?: string; bands: { upTo?: number; points: number }[]; categories?: Record<string, number> };
+
+/**
+ * A study's assessment with a new NEWS2 from home: the NEWS2 facts and inputs replaced, every
+ * other score's kept (a doctor's qSOFA or CURB-65 on the film is not undone by a wearable).
+ * Facts are named `<model>.<fact>` (inference/triage-policy/fact-values.ts).
+ */
+export function withNews2(previous: ClinicalAssessment | undefined, news2: ClinicalAssessment, modelId: string): ClinicalAssessment {
+  const others = Object.fromEntries(Object.entries(previous?.facts ?? {}).filter(([name]) => !name.startsWith(`${modelId}.`)));
+  const inputs = { ...previous?.scoreInputs, ...news2.scoreInputs };
+  return { facts: { ...others, ...news2.facts }, ...(Object.keys(inputs).length ? { scoreInputs: inputs } : {}) };
+}
