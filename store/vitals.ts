@@ -6,6 +6,10 @@
  *
  * The store holds no clinical logic: the NEWS2 evaluation and the episode rule are handed in
  * (pipeline/vitals/), and run inside the transaction over what the database holds.
+ *
+ * About 300 lines, and `ingestPatient` a little over 80, on purpose: the ingest is one
+ * transaction read top to bottom (readings, series, episode, alerts, audit), which splitting
+ * would scatter across helpers that share its half-written state.
  */
 import type { EscalationLevel, EscalationReason, News2Point, StoredObservation, VitalAlert, VitalParameter } from '../contract/vitals.ts';
 import { appendAudit, auditedTransaction, type AuditedTx } from './audit.ts';
