@@ -146,21 +146,22 @@ export const vitalsAccess = {
     const [observations, news2, alerts] = await Promise.all([
       db.query<{ parameter: VitalParameter; value: number | null; value_code: string | null; unit: string | null; original_value: string; original_unit: string | null; effective_at: Date | string; device_id: string; source: 'fhir' | 'json' }>(
         `select parameter, value, value_code, unit, original_value, original_unit, effective_at, device_id, source from vital_observations
-          where site_id = $1 and patient_id = $2 and effective_at between $3 and $4 order by effective_at, parameter limit ${PATIENT_ROWS}`, [who.site_id, who.patient_id, from, to]),
-      db.query<News2Row>(`select * from vital_news2 where site_id = $1 and patient_id = $2 and evaluated_at between $3 and $4 order by evaluated_at limit ${PATIENT_ROWS}`, [who.site_id, who.patient_id, from, to]),
+          where site_id = $1 and patient_id = $2 and effective_at between $3 and $4 order by effective_at desc, parameter desc limit ${PATIENT_ROWS}`, [who.site_id, who.patient_id, from, to]),
+      db.query<News2Row>(`select * from vital_news2 where site_id = $1 and patient_id = $2 and evaluated_at between $3 and $4 order by evaluated_at desc limit ${PATIENT_ROWS}`, [who.site_id, who.patient_id, from, to]),
       alertRows(db, 'a.site_id = $1 and a.patient_id = $2 and a.raised_at between $3 and $4', [who.site_id, who.patient_id, from, to]),
     ]);
     return {
       siteId: who.site_id,
       patientId: who.patient_id,
-      observations: observations.rows.map((r): StoredObservation => ({
+      // Newest first in SQL, so a period over the bound keeps its latest rows; oldest first here, as a trend reads.
+      observations: observations.rows.reverse().map((r): StoredObservation => ({
         parameter: r.parameter,
         value: r.value ?? codeValue(r.value_code!),
         ...(r.unit ? { unit: r.unit } : {}),
         original: { value: r.original_value, ...(r.original_unit ? { unit: r.original_unit } : {}) },
         at: iso(r.effective_at), deviceId: r.device_id, source: r.source,
       })),
-      news2: news2.rows.map(pointOf),
+      news2: news2.rows.reverse().map(pointOf),
       alerts,
     };
   },
