@@ -86,8 +86,9 @@ export async function loadModelRegistry(modelsDir: string, options: SessionOptio
   // A surveillance policy is a card but not a model: checked here at start, kept out of the model list.
   const [surveillance, ...moreSurveillance] = modelFolders(modelsDir).filter(isSurveillancePolicyFolder);
   if (moreSurveillance.length) throw new ModelContractError(modelsDir, `at most one surveillance policy, found ${[surveillance, ...moreSurveillance].map((d) => path.basename(d)).join(', ')}`);
-  for (const dir of modelFolders(modelsDir)) if (dir !== surveillance) models.push(await loadModel(dir, options));
+  // Checked first: a broken card refuses the start before any ONNX session is opened.
   const surveillancePolicy = surveillance ? loadSurveillancePolicy(surveillance) : undefined;
+  for (const dir of modelFolders(modelsDir)) if (dir !== surveillance) models.push(await loadModel(dir, options));
   const byKey = new Map(models.map((m) => [m.key, m]));
   if (byKey.size !== models.length) throw new ModelContractError(modelsDir, 'two model folders declare the same id@version');
   const policies = models.filter((m): m is TriageModel => m.card.task === 'triage');

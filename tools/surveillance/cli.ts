@@ -6,6 +6,7 @@
  * `example.svg` and `results.json` to `tools/surveillance/results/<date>/` (`--quick`: a 12-replicate
  * smoke run written under the system's temp folder unless `--out` is given). Prints the summary
  * table: method × outbreak size → sensitivity, false alerts per site-month, days to detection.
+ * Then the same question for counts against rates (rates.ts), on half as many replicates.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { progressBar } from '../../benchmarks/progress.ts';
 import { repoRoot } from '../../config.ts';
 import { evaluateSurveillance } from './evaluate.ts';
+import { evaluateRates } from './rates.ts';
 import { summaryTable, writeReport } from './report.ts';
 
 const FULL_REPLICATES = 200;
@@ -40,6 +42,8 @@ console.log(`[eval:surveillance] ${replicates} replicates, seed ${seed}: 20 site
 const bar = progressBar('[eval:surveillance] replicates', replicates);
 const result = evaluateSurveillance({ replicates, seed, onProgress: (done) => bar.tick(done) });
 bar.done();
+console.log(`[eval:surveillance] counts or rates: ${Math.ceil(replicates / 2)} replicates of the network with films as the denominator`);
+result.rates = evaluateRates({ replicates: Math.ceil(replicates / 2), seed, sizes: result.options.sizes });
 const seconds = (Date.now() - started) / 1000;
 const command = `npm run eval:surveillance${values.quick ? ' -- --quick' : ''}${values.replicates ? ` --replicates ${replicates}` : ''}${values.seed !== '20261203' ? ` --seed ${seed}` : ''}`;
 const files = writeReport(result, out, { command, seconds, date });

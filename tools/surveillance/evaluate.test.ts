@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detect } from '../../inference/surveillance/index.ts';
 import { evaluateSurveillance, METHOD_VARIANTS } from './evaluate.ts';
+import { evaluateRates } from './rates.ts';
 import { seeded } from './random.ts';
 import { reportMarkdown, summaryTable, writeReport } from './report.ts';
 import { background, inject, outbreakCases, outbreakCurve, SIMULATION, simulatedNetwork } from './simulate.ts';
@@ -81,5 +82,19 @@ describe('the quick evaluation', () => {
     expect(reportMarkdown(result, { command: 'test', seconds: 1, date: '2026-12-03' })).toContain('No claim beyond this simulation');
     for (const svg of files.filter((f) => f.endsWith('.svg'))) expect(fs.readFileSync(svg, 'utf8')).toMatch(/^<svg [^>]+>[\s\S]*<\/svg>\n$/);
     expect(Object.keys(result.example.alarms)).toEqual(METHOD_VARIANTS.map((v) => v.id));
+  });
+});
+
+describe('counts or rates (seeded, 3 replicates)', () => {
+  const rates = evaluateRates({ replicates: 3, seed: 5, sizes: [2] });
+
+  it('when only the number of films surges, then judging the rate alarms less often than judging the count, for each method', () => {
+    expect(rates.rows.map((r) => `${r.variant} ${r.measure}`)).toEqual(['ears-c2 count', 'ears-c2 rate', 'cusum count', 'cusum rate']);
+    for (const variant of ['ears-c2', 'cusum']) {
+      const [count, rate] = ['count', 'rate'].map((m) => rates.rows.find((r) => r.variant === variant && r.measure === m)!);
+      expect(count.surgeAlarmed.n).toBeGreaterThan(40); // 20 sites × 3 replicates, less the spans background alone alarmed in
+      expect(rate.surgeAlarmed.value).toBeLessThan(count.surgeAlarmed.value);
+      expect(rate.sensitivity[0].value.value).toBeGreaterThan(0);
+    }
   });
 });

@@ -11,6 +11,7 @@
 import { wilson, type Proportion } from '../../inference/proportion.ts';
 import { addDays, aggregateSeries, detect, multiPoint, type DetectionDay, type DetectorMethod, type MethodParams, type MultiPointRule } from '../../inference/surveillance/index.ts';
 import { percentileOf } from '../../inference/surveillance/moving-percentile.ts';
+import type { RatesResult } from './rates.ts';
 import { seeded, type Random } from './random.ts';
 import { background, inject, OUTBREAK_SHAPES, outbreakCases, outbreakCurve, SIMULATION, simulatedNetwork, type OutbreakShape, type SimulatedSite, type SiteLevel } from './simulate.ts';
 
@@ -80,6 +81,8 @@ export interface EvaluationResult {
   /** Alerts per group-month on background for each group mode. */
   groupFalseAlerts: FalseAlertRow[];
   example: ExampleSeries;
+  /** Counts or rates, on sites with a denominator (rates.ts); added by the CLI. */
+  rates?: RatesResult;
 }
 
 /** The first log-normal (else first-shape) single-site outbreak of the middle size, drawn in the report: the counts, the extra cases and each method's alarms. */

@@ -108,6 +108,7 @@ export function reportMarkdown(result: EvaluationResult, facts: RunFacts): strin
     `|---|---|${sizes.map(() => '---:').join('|')}|---:|---:|---:|`,
     ...result.variants.flatMap((v) => ['any-site', 'aggregate', 'multi-point'].map((mode) => `| ${v.label} | ${mode} | ${sizes.map((s) => sens(multiAt(v.id, mode, s))).join(' | ')} | ${pct(multiAt(v.id, mode, mid).byChance.value)} | ${delay(multiAt(v.id, mode, mid))} | ${perMonth(groupQuiet(v.id, mode))} |`)),
     '',
+    ...ratesSection(result),
     '## Example',
     '',
     `One simulated ${result.example.shape} outbreak (${result.example.size}× weekly mean) at ${result.example.site}, with each method's alarm days:`,
@@ -121,6 +122,25 @@ export function reportMarkdown(result: EvaluationResult, facts: RunFacts): strin
     '- A sensitivity near 100% for a spike of one weekly mean in one day says the spike is easy, not that the method is good: compare methods at equal false-alert rates, and read the ramp and log-normal columns, where the outbreak is spread thin.',
     '',
   ].join('\n');
+}
+
+/** Counts or rates: the policy's methods on positives, and on positives per film (rates.ts). */
+function ratesSection(result: EvaluationResult): string[] {
+  const rates = result.rates;
+  if (!rates) return [];
+  const label = Object.fromEntries(result.variants.map((v) => [v.id, v.label]));
+  return [
+    '## Counts or rates',
+    '',
+    `The same network with a denominator: films read per day (negative binomial around the site's mean / 0.15, weekday effect) and each film positive with probability 0.15 × the season. Judged on the count of positives, or on the rate (positives per film, the expectation scaled to the day's films). Outbreak: a 7-day ramp of extra positive films. **Volume surge**: 14 days with 50 % more films at unchanged positivity (a screening day, a new referral route) — a surge "alarms" when the method alarms during it and did not on the same days without it. ${rates.replicates} replicates × 20 sites.`,
+    '',
+    `| method | judged on | ${rates.sizes.map((s) => `sensitivity ${s}× (ramp)`).join(' | ')} | false alerts / site-month | volume surges alarmed |`,
+    `|---|---|${rates.sizes.map(() => '---:').join('|')}|---:|---:|`,
+    ...rates.rows.map((r) => `| ${label[r.variant]} | ${r.measure} | ${r.sensitivity.map((x) => `${pct(x.value.value)} (${pct(x.value.ci95[0])}–${pct(x.value.ci95[1])})`).join(' | ')} | ${r.falseAlertsPerSiteMonth.toFixed(2)} | ${pct(r.surgeAlarmed.value)} (${r.surgeAlarmed.k}/${r.surgeAlarmed.n}) |`),
+    '',
+    'Each outbreak case is also a film, so an outbreak raises the rate less than the count; the rate in exchange ignores a rise in films alone.',
+    '',
+  ];
 }
 
 /** Writes report.md, the three plots and results.json into `dir`; returns the paths written. */
