@@ -93,6 +93,10 @@ describe('home vital signs: the alert strip on the worklist and the patient\'s t
     const first = strip.getByTestId('vital-alert').first();
     await expect.poll(() => first.textContent()).toMatch(new RegExp(`NEWS2 ${alerts[0].score}`));
     expect(await first.textContent()).toMatch(/emergency|urgent/);
+    expect(await strip.textContent()).toMatch(/not a diagnosis/);
+    const png = await page.screenshot({ path: join(shots, 'worklist-alerts-en.png') });
+    const box = (await strip.boundingBox())!;
+    expect((await pngStats(png, { left: box.x, top: box.y, width: box.width, height: box.height })).inkShare).toBeGreaterThan(0.05);
     await first.getByTestId('vital-alert-link').click();
     await page.getByTestId('news2-plot').waitFor();
     expect(page.url()).toMatch(new RegExp(`#/patients/${trend.patientKey}$`));

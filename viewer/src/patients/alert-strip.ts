@@ -29,7 +29,13 @@ export function createAlertStrip(signal: AbortSignal): { element: HTMLElement; l
     if (signal.aborted) return;
     element.hidden = alerts.length === 0;
     const m = msg();
-    replaceChildren(element, h('h2', {}, m.stripTitle, ' ', h('span', { class: 'muted small' }, `(${alerts.length})`)), h('ul', {}, alerts.map((a) => row(a))));
+    replaceChildren(
+      element,
+      h('h2', {}, m.stripTitle, ' ', h('span', { class: 'muted small' }, `(${alerts.length})`)),
+      // NEWS2 is a published score, not a model: said as the card says it, beside every alert.
+      alerts.length ? h('p', { class: 'muted small' }, h('span', { class: 'chip-ai' }, 'NEWS2'), ' ', m.aiNote(alerts[0].aiAssisted)) : null,
+      h('ul', {}, alerts.map((a) => row(a))),
+    );
   }
 
   function row(a: VitalAlert): HTMLElement {
