@@ -129,6 +129,10 @@ export const vitalAlertList = z.object({ items: z.array(vitalAlert) }).meta({ id
 export const vitalAlertParams = z.object({ id: z.coerce.number().int().positive() });
 
 export const patientVitalsParams = z.object({ patientKey });
+
+/** `GET /v1/studies/{studyInstanceUid}/home-vitals`: the study's patient's key, and whether home readings exist (the study view's link to the trend). */
+export const studyHomeVitals = z.object({ patientKey, hasVitals: z.boolean() }).meta({ id: 'StudyHomeVitals' });
+export type StudyHomeVitals = z.infer<typeof studyHomeVitals>;
 export const patientVitalsQuery = z.object({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),

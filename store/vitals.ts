@@ -132,6 +132,16 @@ export const vitalsAccess = {
     return rows.map((r) => r.study_instance_uid);
   },
 
+  /** The patient key of a study's patient within `scope`, and whether that patient has home readings; undefined for a study outside scope or without a Patient ID. */
+  async studyHomeVitals({ db }: StoreContext, studyInstanceUid: string, scope: SiteScope): Promise<{ patientKey: string; hasVitals: boolean } | undefined> {
+    const { rows: [row] } = await db.query<{ patient_key: string; has_vitals: boolean }>(
+      `select ${patientKeySql('s.site_id', 's.patient_id')} as patient_key,
+              exists (select 1 from vital_observations o where o.site_id = s.site_id and o.patient_id = s.patient_id) as has_vitals
+         from studies s where s.study_instance_uid = $1 and s.patient_id is not null and s.patient_id <> '' and ($2::text[] is null or s.site_id = any($2))`,
+      [studyInstanceUid, sitesParam(scope)]);
+    return row && { patientKey: row.patient_key, hasVitals: row.has_vitals };
+  },
+
   /** The assessment stored on a study (study_clinical), if any: what a new home NEWS2 is merged into. */
   async studyClinical({ db }: StoreContext, studyInstanceUid: string): Promise<Record<string, unknown> | undefined> {
     const { rows: [row] } = await db.query<{ clinical: Record<string, unknown> }>('select clinical from study_clinical where study_instance_uid = $1', [studyInstanceUid]);

@@ -55,6 +55,7 @@ describe('home vital signs: the alert strip on the worklist and the patient\'s t
   let doctor: SignedIn;
   let page: Page;
   let trend: PatientVitals;
+  let studyInstanceUid: string;
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
 
@@ -64,7 +65,9 @@ describe('home vital signs: the alert strip on the worklist and the patient\'s t
     stack = await startStack({ workers: 0 });
     doctor = await newUser(stack.baseUrl, stack.token, { username: 'dr-li', displayName: 'Dr Li', roles: ['grassroots-doctor'] });
     const api = apiClient(stack.baseUrl, doctor.token);
-    expect((await api.stow([withPatientId(withFreshUids(readFileSync(files.chestJ2k), 8801), PATIENT)])).status).toBe(200);
+    const stowed = await api.stow([withPatientId(withFreshUids(readFileSync(files.chestJ2k), 8801), PATIENT)]);
+    expect(stowed.status).toBe(200);
+    studyInstanceUid = stowed.body.stored![0].studyInstanceUid;
     const posted = await api.json<{ patientKey: string; stored: number; alertsRaised: number }>('/v1/vitals', {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ patientId: PATIENT, deviceId: 'watch-9', observations: readings(Date.now() - 60_000) }),
     });
@@ -148,6 +151,13 @@ describe('home vital signs: the alert strip on the worklist and the patient\'s t
       writeFileSync(join(docsScreens, `patient-vitals-${lang}.png`), small);
     }
     await page.getByTestId('lang-en').click();
+  });
+
+  it('when the patient\'s film is open, then the study view links to the same trend', async () => {
+    await page.goto(`${stack.baseUrl}/#/study/${studyInstanceUid}`);
+    await page.getByTestId('study-vitals-link').click();
+    await page.getByTestId('news2-plot').waitFor();
+    expect(page.url()).toMatch(new RegExp(`#/patients/${trend.patientKey}$`));
   });
 
   it('when an alert is acknowledged on the strip, then it leaves the strip and the API lists it as acknowledged by the doctor', async () => {

@@ -1,6 +1,9 @@
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PatientVitals, VitalAlert, VitalsAnswer } from '../../contract/vitals.ts';
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
+import { withFreshUids, withPatientId } from '../../test/support/dicom-builder.ts';
+import { files } from '../../test/support/shared-data.ts';
 
 type Answer = VitalsAnswer & { error?: { code: string; details: { field: string; message: string }[] } };
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
@@ -93,6 +96,17 @@ describe('home vital signs routes', () => {
     const far = await api.signIn('far-doctor', ['grassroots-doctor'], ['far-clinic']);
     expect((await far.client.json(`/v1/patients/${posted.patientKey}/vitals`)).status).toBe(404);
     expect((await far.client.json<{ items: VitalAlert[] }>('/v1/vital-alerts')).body.items).toEqual([]);
+  });
+
+  it('when a study\'s patient has home readings, then the study names the patient key of its trend; before them, no readings; another site\'s clinician gets 404', async () => {
+    const { body: stowed } = await api.client.stow([withPatientId(withFreshUids(fs.readFileSync(files.chestJ2k), 9901), 'HM55')]);
+    const uid = stowed.stored![0].studyInstanceUid;
+    const homeVitals = (client = api.client) => client.json<{ patientKey: string; hasVitals: boolean }>(`/v1/studies/${uid}/home-vitals`);
+    expect((await homeVitals()).body.hasVitals).toBe(false);
+    const { body: posted } = await post({ patientId: 'HM55', observations: set(minutesAgo(15)) });
+    expect((await homeVitals()).body).toEqual({ patientKey: posted.patientKey, hasVitals: true });
+    const far = await api.signIn('far-nurse', ['grassroots-doctor'], ['far-clinic']);
+    expect((await homeVitals(far.client)).status).toBe(404);
   });
 
   it('when a FHIR batch Bundle of vital signs is posted, then the CapabilityStatement offers batch and transaction, a batch-response answers each entry, and a bad entry gets an OperationOutcome naming it', async () => {

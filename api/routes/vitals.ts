@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import {
-  patientVitals, patientVitalsParams, patientVitalsQuery, vitalAlert, vitalAlertList, vitalAlertParams, vitalAlertQuery, vitalsAnswer, vitalsRequest,
-  type PatientVitals, type VitalAlert,
+  patientVitals, patientVitalsParams, patientVitalsQuery, studyHomeVitals, vitalAlert, vitalAlertList, vitalAlertParams, vitalAlertQuery, vitalsAnswer, vitalsRequest,
+  type PatientVitals, type StudyHomeVitals, type VitalAlert,
 } from '../../contract/vitals.ts';
+import { studyParams } from '../../contract/dicomweb.ts';
 import { CARRY_FORWARD_MINUTES, NEWS2_THRESHOLDS, scoringBands } from '../../pipeline/vitals/news2-series.ts';
 import { jsonReadings, news2Model } from '../../pipeline/vitals/observations.ts';
 import type { AlertRecord } from '../../store/vitals.ts';
@@ -69,6 +70,18 @@ export function vitalsRoutes(deps: ApiDeps) {
     responses: { 200: { description: 'The alert, acknowledged.', json: vitalAlert } },
     errors: { 404: 'No such alert at the caller\'s sites.' },
   }, async (c, { params, auth }) => c.json(present(await deps.store.acknowledgeVitalAlert(params.id, auth.user.username, auth.scope))));
+
+  mount(app, {
+    method: 'get', path: '/v1/studies/{studyInstanceUid}/home-vitals', operationId: 'studyHomeVitals', access: ACCESS.patientData, tag: 'vitals',
+    summary: 'The patient key of a study\'s patient and whether home vital signs of that patient exist: the study view\'s link to the trend',
+    params: studyParams,
+    responses: { 200: { description: 'The key and whether readings exist.', json: studyHomeVitals } },
+    errors: { 404: 'No such study at the caller\'s sites, or it carries no Patient ID.' },
+  }, async (c, { params, auth }) => {
+    const found = await deps.store.studyHomeVitals(params.studyInstanceUid, auth.scope);
+    if (!found) throw new ApiError(404, 'NOT_FOUND', 'no such study with a Patient ID at your sites');
+    return c.json(found satisfies StudyHomeVitals);
+  });
 
   mount(app, {
     method: 'get', path: '/v1/patients/{patientKey}/vitals', operationId: 'patientVitals', access: ACCESS.patientData, tag: 'vitals',

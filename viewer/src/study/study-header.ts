@@ -10,6 +10,7 @@ import { h, replaceChildren } from '../dom.ts';
 import { dicomDate, num, personName, priorityBand } from '../format.ts';
 import { clinical } from '../i18n.ts';
 import { slaView } from '../worklist/sla-clock.ts';
+import { studyVitalsLink } from '../patients/study-link.ts';
 import { msg } from './messages.ts';
 import type { StudyState } from './state.ts';
 
@@ -45,12 +46,16 @@ export interface StudyHead {
 
 export function createStudyHead(state: StudyState): StudyHead {
   const element = h('div', {});
+  let vitalsLink: { studyInstanceUid: string; element: () => HTMLElement | null } | undefined;
   const render = () => {
     const detail = state.detail;
     if (!detail) return;
+    const uid = detail.study.studyInstanceUid;
+    if (vitalsLink?.studyInstanceUid !== uid) vitalsLink = { studyInstanceUid: uid, element: studyVitalsLink(uid, render) };
     replaceChildren(
       element,
       studyHeader(detail, state.backHref),
+      vitalsLink.element(),
       detail.study.aiWithheld ? aiWithheldNotice(detail.study.aiWithheld, 'banner') : null,
       detail.errors.length
         ? h('div', { class: 'banner banner-error' }, detail.errors.map((e) => h('div', { testid: 'study-error' }, h('code', {}, e.code), ' ', e.message)))
