@@ -1,5 +1,6 @@
 import type { VitalsAnswer } from '../contract/vitals.ts';
-import { assess } from '../inference/assess.ts';
+import type { TriageLevel } from '../contract/studies.ts';
+import { assess, triageOf } from '../inference/assess.ts';
 import type { ClinicalAssessment } from '../inference/triage.ts';
 import { news2Body, vitalsRules, withNews2 } from '../pipeline/vitals/news2-series.ts';
 import { checkReadings, news2Model, vitalFeatures, type RawReading } from '../pipeline/vitals/observations.ts';
@@ -51,4 +52,16 @@ export async function receiveVitals(deps: Pick<ApiDeps, 'store' | 'registry' | '
   const keys = new Map(results.map((r) => [`${r.siteId}\u0000${r.patientId}`, r.storedKeys]));
   const stored = grouped.flatMap((g) => g.observations.map((o) => keys.get(`${g.siteId}\u0000${g.patientId}`)!.has(readingKey(o.parameter, o.deviceId, o.at))));
   return { answers, stored };
+}
+
+/**
+ * The triage level of a patient's home vital signs: the triage policy over their latest NEWS2 at
+ * the site, as a study of theirs would be triaged by it; undefined without a NEWS2 there.
+ */
+export async function homeVitalsTriageLevel(deps: Pick<ApiDeps, 'store' | 'registry'>, siteId: string, patientId: string): Promise<TriageLevel | undefined> {
+  const latest = await deps.store.latestNews2(siteId, patientId);
+  if (!latest) return undefined;
+  const model = news2Model(deps.registry);
+  const { clinical } = await assess(deps.registry, { scores: { [model.card.id]: news2Body(vitalFeatures(model), latest.inputs) }, risks: {} });
+  return triageOf(deps.registry, clinical).level;
 }

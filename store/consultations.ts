@@ -47,12 +47,6 @@ export interface ConsultationActor {
  */
 export const ROUTED_URGENCY: Record<TriageLevel | 'unknown', ConsultationUrgency> = { I: 'emergency', II: 'urgent', III: 'urgent', IV: 'routine', unknown: 'routine' };
 
-/**
- * The triage level of a vital-signs subject. Unknown for now: home vital signs (their NEWS2)
- * are another aggregate's; when they give a level per patient, it is read here.
- */
-export const vitalsTriageLevel = async (_db: Queryable, _siteId: string, _patientId: string): Promise<TriageLevel | undefined> => undefined;
-
 interface ConsultationRow {
   id: string;
   from_site_id: string;
@@ -213,7 +207,8 @@ export const consultationAccess = {
    * ConsultationRefusedError 422 (a site not the asker's own, an answering site that does not read
    * for it, a study of another of its sites) or NotFoundError (a study outside the asker's scope).
    */
-  async askConsultation({ db, options }: StoreContext, request: ConsultationRequest, actor: ConsultationActor): Promise<Consultation> {
+  /** `vitalsLevel`: for a home-vital-signs subject, the triage level of the patient's latest NEWS2 at the asking site. */
+  async askConsultation({ db, options }: StoreContext, request: ConsultationRequest, actor: ConsultationActor, vitalsLevel?: TriageLevel): Promise<Consultation> {
     const fromSiteId = request.fromSiteId ?? actor.sites[0];
     if (!actor.sites.includes(fromSiteId)) {
       throw new ConsultationRefusedError(422, 'NOT_YOUR_SITE', `${actor.username} does not act for site ${fromSiteId}; a consultation is asked from one of ${actor.sites.join(', ')}`, 'fromSiteId');
@@ -222,7 +217,7 @@ export const consultationAccess = {
       if (!(await readsFor(tx, request.toSiteId, fromSiteId))) {
         throw new ConsultationRefusedError(422, 'NOT_A_READING_SITE', `site ${request.toSiteId} does not read for site ${fromSiteId}: a consultation goes to a site that reads for the asking site`, 'toSiteId');
       }
-      const triageLevel = await subjectTriageLevel(tx, request.subject, fromSiteId, actor.scope);
+      const triageLevel = await subjectTriageLevel(tx, request.subject, fromSiteId, actor.scope, vitalsLevel);
       return (await insertCase(tx, {
         fromSiteId, toSiteId: request.toSiteId, origin: 'asked', askedBy: actor.username, subject: request.subject, question: request.question,
         urgency: request.urgency, triageLevel, patientConsented: request.patientConsented,
@@ -367,11 +362,12 @@ export const consultationAccess = {
 /**
  * The case's triage level from its subject, checking the subject may be asked about: a study
  * must be within the asker's scope (NotFoundError) and of the asking site (422); an assessment
- * carries its own level; vital signs have none yet (vitalsTriageLevel).
+ * carries its own level; home vital signs have the level the caller gave from their latest NEWS2
+ * (api/vitals-ingest.ts homeVitalsTriageLevel: the triage policy lives above the store).
  */
-async function subjectTriageLevel(tx: Queryable, subject: ConsultationSubject, fromSiteId: string, scope: SiteScope): Promise<TriageLevel | undefined> {
+async function subjectTriageLevel(tx: Queryable, subject: ConsultationSubject, fromSiteId: string, scope: SiteScope, vitalsLevel: TriageLevel | undefined): Promise<TriageLevel | undefined> {
   if (subject.kind === 'assessment') return subject.answer.triage.level;
-  if (subject.kind === 'vitals') return vitalsTriageLevel(tx, fromSiteId, subject.patientId);
+  if (subject.kind === 'vitals') return vitalsLevel;
   const { rows: [study] } = await tx.query<{ site_id: string; level: TriageLevel | null }>(
     `select site_id, triage->>'level' as level from studies where study_instance_uid = $1 and ($2::text[] is null or site_id = any($2))`,
     [subject.studyInstanceUid, sitesParam(scope)]);

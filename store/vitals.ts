@@ -142,6 +142,11 @@ export const vitalsAccess = {
     return row && { patientKey: row.patient_key, hasVitals: row.has_vitals };
   },
 
+  /** The patient's latest NEWS2 point at the site, if any: what a consultation about their home vital signs is triaged by. */
+  async latestNews2({ db }: StoreContext, siteId: string, patientId: string): Promise<EvaluatedPoint | undefined> {
+    return latestPoint(db, siteId, patientId);
+  },
+
   /** The assessment stored on a study (study_clinical), if any: what a new home NEWS2 is merged into. */
   async studyClinical({ db }: StoreContext, studyInstanceUid: string): Promise<Record<string, unknown> | undefined> {
     const { rows: [row] } = await db.query<{ clinical: Record<string, unknown> }>('select clinical from study_clinical where study_instance_uid = $1', [studyInstanceUid]);

@@ -110,6 +110,23 @@ describe('a consultation from a township to the county', () => {
     expect(await caseCount()).toBe(before);
   });
 
+  it('when the case is about a patient\'s home vital signs, then it is triaged by their latest NEWS2; without readings it has no level', async () => {
+    const at = new Date(Date.now() - 10 * 60_000).toISOString();
+    // NEWS2 8 (RR 25 → 3, SpO2 93 → 2, pulse 115 → 2, T 38.5 → 1): high clinical risk.
+    const sick = [
+      { parameter: 'respiratoryRate', value: 25, unit: '/min', at }, { parameter: 'spo2', value: 93, unit: '%', at },
+      { parameter: 'supplementalOxygen', value: false, at }, { parameter: 'systolicBp', value: 125, unit: 'mmHg', at },
+      { parameter: 'pulse', value: 115, unit: '/min', at }, { parameter: 'consciousness', value: 'alert', at },
+      { parameter: 'temperature', value: 38.5, unit: '°C', at },
+    ];
+    expect((await send(users.township.client, 'POST', '/v1/vitals', { patientId: 'HOME-9', deviceId: 'watch-9', observations: sick })).status).toBe(200);
+    const measured = await ask({ subject: { kind: 'vitals', patientId: 'HOME-9' } });
+    expect(measured.status).toBe(201);
+    expect(['I', 'II']).toContain(measured.body.triageLevel);
+    const unmeasured = await ask({ subject: { kind: 'vitals', patientId: 'HOME-10' } });
+    expect(unmeasured.body.triageLevel).toBeUndefined();
+  });
+
   it('when a user of neither site names a case, then it does not exist for them; the asker may withdraw, the county may not', async () => {
     const { body: { id } } = await ask({ subject: { kind: 'vitals', patientId: 'P-8' } });
     expect((await users.other.client.json<Answer>(`/v1/consultations/${id}`)).status).toBe(404);

@@ -12,6 +12,7 @@ import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { auditConsultationList, auditConsultationRead } from '../read-audit.ts';
 import { mount } from '../route.ts';
+import { homeVitalsTriageLevel } from '../vitals-ingest.ts';
 
 const caseParams = z.object({ id: z.string().uuid() });
 const siteParams = z.object({ siteId });
@@ -40,7 +41,10 @@ export function consultationRoutes(deps: ApiDeps) {
       404: 'NOT_FOUND: a study not within the asker\'s sites.',
       422: 'VALIDATION_FAILED (a bad field, no consent attestation), NOT_A_READING_SITE (the answering site does not read for the asking site), NOT_YOUR_SITE (`fromSiteId` is not one of the asker\'s sites), STUDY_OF_ANOTHER_SITE.',
     },
-  }, async (c, { body, auth }) => c.json(await deps.store.askConsultation(body, actorOf(auth)), 201));
+  }, async (c, { body, auth }) => {
+    const vitalsLevel = body.subject.kind === 'vitals' ? await homeVitalsTriageLevel(deps, body.fromSiteId ?? auth.user.sites[0], body.subject.patientId) : undefined;
+    return c.json(await deps.store.askConsultation(body, actorOf(auth), vitalsLevel), 201);
+  });
 
   mount(app, {
     method: 'get', path: '/v1/consultations', operationId: 'listConsultations', access: ACCESS.consult, tag: 'consultations',
