@@ -19,10 +19,10 @@ const facts = factCatalogue([toyScore('news2', 'NEWS2 {score} ({band})', ['score
 const triage = (card: TriageCardLike, input: AssessedBefore) => evaluate(card, assessedBefore(input, facts), facts);
 
 const levels = [
-  { level: 'IV', display: 'IV', displayZh: 'Ⅳ级', priority: [0, 20], targetMinutes: 240 },
-  { level: 'III', display: 'III', displayZh: 'Ⅲ级', priority: [20, 50], targetMinutes: 30 },
-  { level: 'II', display: 'II', displayZh: 'Ⅱ级', priority: [50, 80], targetMinutes: 10 },
-  { level: 'I', display: 'I', displayZh: 'Ⅰ级', priority: [80, 100], targetMinutes: 0 },
+  { level: 'IV', display: 'IV', displayZh: 'Ⅳ级', priority: [0, 20], targetMinutes: 240, aiResultTargetMinutes: 60 },
+  { level: 'III', display: 'III', displayZh: 'Ⅲ级', priority: [20, 50], targetMinutes: 30, aiResultTargetMinutes: 15 },
+  { level: 'II', display: 'II', displayZh: 'Ⅱ级', priority: [50, 80], targetMinutes: 10, aiResultTargetMinutes: 5 },
+  { level: 'I', display: 'I', displayZh: 'Ⅰ级', priority: [80, 100], targetMinutes: 0, aiResultTargetMinutes: 2 },
 ];
 const nothing = { text: 'nothing', textZh: '无', why: 'quiet', whyZh: '平稳' };
 const policy = (over: Record<string, unknown> = {}): TriageCardLike => ({
@@ -127,6 +127,9 @@ describe('checkPolicy refuses a policy that breaks the contract, naming the prob
     ['no Chinese why for nothing', { nothing: { text: 'n', textZh: 'n', why: 'n' } }, /nothing\.whyZh/],
     ['a level without a reading target', { levels: [levels[0], { ...levels[1], targetMinutes: undefined }, levels[2], levels[3]] }, /levels\.1\.targetMinutes/],
     ['a more urgent level with a longer target', { levels: [levels[0], levels[1], { ...levels[2], targetMinutes: 60 }, levels[3]] }, /level II may wait 60 min, longer than the less urgent III \(30 min\)/],
+    ['a level without an AI result target', { levels: [levels[0], { ...levels[1], aiResultTargetMinutes: undefined }, levels[2], levels[3]] }, /levels\.1\.aiResultTargetMinutes/],
+    ['a more urgent level with a longer AI result target', { levels: [levels[0], levels[1], { ...levels[2], aiResultTargetMinutes: 20 }, levels[3]] }, /level II may wait 20 min for its AI result, longer than the less urgent III \(15 min\)/],
+    ['an AI result target after the reading target', { levels: [levels[0], { ...levels[1], aiResultTargetMinutes: 40 }, levels[2], levels[3]] }, /level III's AI result target \(40 min\) is after its reading target \(30 min\)/],
   ];
   it.each(refusals)('when the policy has %s', (_name, over, message) => {
     const card = policy(over);

@@ -17,7 +17,8 @@ import type { FactCatalogue } from './facts.ts';
  * {
  *   "levels": [                      // least urgent first; priority ranges contiguous and ascending
  *     { "level": "IV", "display": "IV — non-urgent", "displayZh": "Ⅳ级 非急症", "priority": [0, 25],
- *       "targetMinutes": 240 },       // reading target: a study waiting longer is overdue (0 = immediately)
+ *       "targetMinutes": 240,         // reading target: a study waiting longer is overdue (0 = immediately)
+ *       "aiResultTargetMinutes": 60 }, // upload → AI result target: past it the AI is "delayed" (readiness, degradation)
  *     { "level": "III", …, "priority": [25, 55] }, { "level": "II", …, "priority": [55, 85] },
  *     { "level": "I", …, "priority": [85, 100] }
  *   ],
@@ -93,6 +94,12 @@ export const policySchema = z.object({
     priority: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]),
     /** Minutes a study of this level may wait to be read (its service-level target); 0 = immediately. */
     targetMinutes: z.number().min(0),
+    /**
+     * Minutes from upload to the AI result this level is promised (its latency target): later, the
+     * worklist says "AI delayed", readiness names the level breaching, and the degradation ladder
+     * (queue/degradation.ts) steps in. Positive: no pipeline answers in no time.
+     */
+    aiResultTargetMinutes: z.number().positive(),
   }).strict()).min(1),
   rules: z.array(z.object({
     code: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case code'),
@@ -130,6 +137,13 @@ export const policySchema = z.object({
     }
     if (prev && l.targetMinutes > prev.targetMinutes) {
       ctx.addIssue({ code: 'custom', path: ['levels', i, 'targetMinutes'], message: `level ${l.level} may wait ${l.targetMinutes} min, longer than the less urgent ${prev.level} (${prev.targetMinutes} min)` });
+    }
+    if (prev && l.aiResultTargetMinutes > prev.aiResultTargetMinutes) {
+      ctx.addIssue({ code: 'custom', path: ['levels', i, 'aiResultTargetMinutes'], message: `level ${l.level} may wait ${l.aiResultTargetMinutes} min for its AI result, longer than the less urgent ${prev.level} (${prev.aiResultTargetMinutes} min)` });
+    }
+    // The AI result is there to help the read; promised after the reading target, it cannot.
+    if (l.targetMinutes > 0 && l.aiResultTargetMinutes > l.targetMinutes) {
+      ctx.addIssue({ code: 'custom', path: ['levels', i, 'aiResultTargetMinutes'], message: `level ${l.level}'s AI result target (${l.aiResultTargetMinutes} min) is after its reading target (${l.targetMinutes} min)` });
     }
   });
   const codes = new Set<string>();

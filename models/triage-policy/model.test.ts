@@ -53,6 +53,12 @@ describe('triage policy: realistic cases', () => {
     expect(targets).toEqual({ I: 0, II: 10, III: 30, IV: 240 });
   });
 
+  it('then the AI result targets are I 2, II 5, III 15, IV 60 minutes, each before its level\'s reading target where it has one', () => {
+    const levels = checkPolicy(card, facts).levels;
+    expect(Object.fromEntries(levels.map((l) => [l.level, l.aiResultTargetMinutes]))).toEqual({ I: 2, II: 5, III: 15, IV: 60 });
+    for (const l of levels.filter((x) => x.targetMinutes > 0)) expect(l.aiResultTargetMinutes).toBeLessThan(l.targetMinutes);
+  });
+
   it('when pneumonia is positive and qSOFA is 2 with a medium NEWS2, then level II, ranked above the same qSOFA without pneumonia', () => {
     const withPneumonia = triage(card, { findings: [pneumonia(0.95)], qsofa: { score: 2 }, news2: { score: 5, band: 'medium' } });
     const without = triage(card, { qsofa: { score: 2 }, news2: { score: 5, band: 'medium' } });
