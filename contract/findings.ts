@@ -27,6 +27,17 @@ export const applicability = z.object({
   outOfDistribution: z.object({ score: z.number(), threshold: z.number() }).optional(),
 });
 
+/**
+ * A summary of the preprocessed model input, computed once per image by the worker
+ * (inference/input-stats.ts): what drift monitoring compares between windows of inferences.
+ */
+export const inputStats = z.object({
+  mean: z.number(),
+  sd: z.number().min(0),
+  p05: z.number(),
+  p95: z.number(),
+});
+
 /** The exact model a finding came from. */
 export const modelProvenance = z.object({
   id: z.string().min(1),
@@ -62,6 +73,8 @@ export const findingInput = z.object({
   heatmap: heatmap.optional(),
   /** Absent on findings made before the population gate existed (they were all answered). */
   applicability: applicability.optional(),
+  /** The model input's summary; absent when the image was never decoded (outside the population) and on findings made before drift monitoring. */
+  inputStats: inputStats.optional(),
 });
 
 export const decision = z.enum(['accept', 'override']);
@@ -100,6 +113,7 @@ export const finding = findingInput.extend({
 export type ApplicabilityNote = z.infer<typeof applicabilityNote>;
 export type Applicability = z.infer<typeof applicability>;
 export type ModelProvenance = z.infer<typeof modelProvenance>;
+export type InputStats = z.infer<typeof inputStats>;
 export type Heatmap = z.infer<typeof heatmap>;
 export type FindingInput = z.infer<typeof findingInput>;
 export type Decision = z.infer<typeof decision>;

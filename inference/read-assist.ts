@@ -5,6 +5,7 @@ import { DEFAULT_DICOM_LIMITS, type DicomLimits } from '../dicom/limits.ts';
 import { parseDicom, requirePixelData } from '../dicom/parse.ts';
 import type { Applicability, FindingInput } from '../contract/findings.ts';
 import { checkPopulation, outOfDistributionReason } from './applicability.ts';
+import { inputStatsOf } from './input-stats.ts';
 import type { ModelImage } from './preprocess/index.ts';
 import type { ReadAssistModel } from './registry.ts';
 import { stageTimer } from './stage-timer.ts';
@@ -45,9 +46,12 @@ export async function readAssist(bytes: Uint8Array, model: ReadAssistModel, limi
   const outputs = await timed('inference', () => model.session.run(feedsFor(model, input)));
   const findings = await timed('postprocess', () => {
     const applicability = withOutOfDistribution(model, population, outputs);
-    return applicability.applicable
+    const made = applicability.applicable
       ? toFindings(sopInstanceUid, model, input, outputs, applicability)
       : notApplicableFindings(sopInstanceUid, model, applicability, timingMs);
+    // Drift monitoring's input summary: once per image, for answered and out-of-distribution images alike.
+    const inputStats = inputStatsOf(input);
+    return made.map((finding) => ({ ...finding, inputStats }));
   });
   for (const finding of findings) finding.timingMs = timingMs;
   return { sopInstanceUid, findings };

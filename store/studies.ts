@@ -119,6 +119,7 @@ export const studyWrites = {
     const columns = findings.map((f) => ({
       id: f.id, label: f.label, display: f.display, probability: f.probability, positive: f.positive, refer: f.refer,
       operating_point: f.operatingPoint, model: f.model, timing_ms: f.timingMs, heatmap: f.heatmap ?? null, applicability: f.applicability ?? null,
+      input_stats: f.inputStats ?? null,
     }));
     let routed: ConsultationChange | undefined;
     const studyInstanceUid = await auditedTransaction(db, async (tx) => {
@@ -132,9 +133,9 @@ export const studyWrites = {
             where sop_instance_uid = $1 returning study_instance_uid
          ), stored as (
            insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive, refer,
-             operating_point, model, timing_ms, heatmap, applicability)
+             operating_point, model, timing_ms, heatmap, applicability, input_stats)
            select f.id, $1, instance.study_instance_uid, f.label, f.display, f.probability, f.positive, f.refer,
-             f.operating_point, f.model, f.timing_ms, f.heatmap, f.applicability
+             f.operating_point, f.model, f.timing_ms, f.heatmap, f.applicability, f.input_stats
              from instance, json_populate_recordset(null::findings, $2::json) f
            on conflict (id) do nothing
          ), leaders as (${FINDING_LEADERS_UPSERT})
