@@ -12,7 +12,7 @@ import { repoRoot } from '../config.ts';
 import { buildCr } from '../test/support/dicom-builder.ts';
 import { files, sharedData } from '../test/support/shared-data.ts';
 import { readNpz } from '../tools/evaluation/npz.ts';
-import { readAssist } from './read-assist.ts';
+import { HEATMAP_SKIPPED, readAssist } from './read-assist.ts';
 import { loadModel, type ReadAssistModel } from './registry.ts';
 
 const dicom = (relative: string) => new Uint8Array(fs.readFileSync(path.join(sharedData, 'dicom', relative)));
@@ -45,6 +45,16 @@ describe('read-assist with the population gate and the out-of-distribution check
     expect(finding.applicability).toMatchObject({ applicable: true, caveats: [] });
     expect(finding.applicability!.outOfDistribution!.score).toBeLessThanOrEqual(adult.card.outOfDistribution!.threshold);
     expect(finding.model).toMatchObject({ id: 'cxr-pneumonia-adult', weightsSha256: adult.card.weights.sha256, preprocessing: 'grey-square@1' });
+  });
+
+  it('when the same film is read without heatmaps (the degradation ladder\'s step 2), then the same probability, no heatmap, and a caveat saying why', async () => {
+    const bytes = dicom('pydicom-data/files/RG1_J2KI.dcm');
+    const { findings: [full] } = await readAssist(bytes, adult);
+    const { findings: [light] } = await readAssist(bytes, adult, undefined, { skipHeatmaps: true });
+    expect(light.probability).toBe(full.probability);
+    expect(light.heatmap).toBeUndefined();
+    expect(light.applicability!.caveats).toEqual([HEATMAP_SKIPPED]);
+    expect(HEATMAP_SKIPPED.textZh).toMatch(/热力图/);
   });
 
   it('when the same film meets the paediatric model, then it declines before decoding: no probability, no heatmap, the age as the reason', async () => {

@@ -10,6 +10,21 @@ import type { ModelImage } from './preprocess/index.ts';
 import type { ReadAssistModel } from './registry.ts';
 import { stageTimer } from './stage-timer.ts';
 
+export interface ReadAssistOptions {
+  /**
+   * Leave heatmaps out (the degradation ladder's step 2, queue/degradation.ts): only the outputs the
+   * findings need are fetched, and each finding carries a caveat saying its heatmap was skipped.
+   */
+  skipHeatmaps?: boolean;
+}
+
+/** The caveat of a finding made without its heatmap: the viewer shows it with the finding. */
+export const HEATMAP_SKIPPED = {
+  code: 'heatmap-skipped-under-load',
+  text: 'Heatmap not computed: the AI queue was under load (low triage level); the probability is unaffected',
+  textZh: '未生成热力图：AI队列负载过高（低分诊级别）；概率不受影响',
+};
+
 export interface ReadAssistResult {
   sopInstanceUid: string;
   findings: FindingInput[];
@@ -30,7 +45,7 @@ export function findingId(sopInstanceUid: string, modelKey: string, label: strin
  * DicomLimitError for an object over `limits` (the decoded-pixel budget among them) before
  * anything is decoded: a worker must hold the deployment's limits, as ingest does.
  */
-export async function readAssist(bytes: Uint8Array, model: ReadAssistModel, limits: DicomLimits = DEFAULT_DICOM_LIMITS): Promise<ReadAssistResult> {
+export async function readAssist(bytes: Uint8Array, model: ReadAssistModel, limits: DicomLimits = DEFAULT_DICOM_LIMITS, options: ReadAssistOptions = {}): Promise<ReadAssistResult> {
   const { timingMs, timed } = stageTimer(2);
 
   const { instance, image } = await timed('parse', () => {
@@ -43,11 +58,11 @@ export async function readAssist(bytes: Uint8Array, model: ReadAssistModel, limi
 
   const frame = await timed('decode', () => decodeFrame(instance, 0));
   const input = await timed('preprocess', () => model.chain.run(frame, image));
-  const outputs = await timed('inference', () => model.session.run(feedsFor(model, input)));
+  const outputs = await timed('inference', () => (options.skipHeatmaps ? model.session.run(feedsFor(model, input), outputsWithoutHeatmaps(model)) : model.session.run(feedsFor(model, input))));
   const findings = await timed('postprocess', () => {
     const applicability = withOutOfDistribution(model, population, outputs);
     const made = applicability.applicable
-      ? toFindings(sopInstanceUid, model, input, outputs, applicability)
+      ? toFindings(sopInstanceUid, model, input, outputs, options.skipHeatmaps ? { ...applicability, caveats: [...applicability.caveats, HEATMAP_SKIPPED] } : applicability)
       : notApplicableFindings(sopInstanceUid, model, applicability, timingMs);
     // Drift monitoring's input summary: once per image, for answered and out-of-distribution images alike.
     const inputStats = inputStatsOf(input);
@@ -69,6 +84,12 @@ function withOutOfDistribution(model: ReadAssistModel, population: Applicability
   // A NaN score cannot vouch for the image: treat it as out of distribution.
   const reason = outOfDistributionReason(ood, Number.isFinite(score) ? score : Infinity);
   return reason ? { applicable: false, reason, caveats: [], outOfDistribution } : { ...population, outOfDistribution };
+}
+
+/** The card's outputs other than heatmaps: what a run without heatmaps fetches. */
+function outputsWithoutHeatmaps(model: ReadAssistModel): string[] {
+  const heatmaps = new Set(model.card.labels.map((l) => l.heatmapOutput));
+  return model.session.outputNames.filter((name) => !heatmaps.has(name));
 }
 
 function feedsFor(model: ReadAssistModel, input: ModelImage): Record<string, ort.Tensor> {
