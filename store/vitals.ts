@@ -18,8 +18,10 @@ import { patientKeySql } from './fhir-reads.ts';
 import { iso, NotFoundError, type StoreContext } from './shared.ts';
 import { sitesParam, type SiteScope } from './sites.ts';
 
+/** A reading checked by the NEWS2 card, as stored. */
 export interface VitalReadingInput {
   parameter: VitalParameter;
+  /** In the card's canonical unit; an ACVPU level; true/false for supplemental oxygen. */
   value: number | string | boolean;
   unit?: string;
   original: { value: string; unit?: string };
@@ -41,6 +43,7 @@ export interface EvaluatedPoint {
   band: string;
   escalation: EscalationLevel | null;
   reasons: EscalationReason[];
+  /** Term → points (the card's terms: `airOrOxygen` is the oxygen line). */
   points: Record<string, number>;
   inputs: Record<string, { value: number | string | boolean; from: Date; carried: boolean }>;
   model: { id: string; version: string };

@@ -3,7 +3,7 @@ import type { FeatureSpec } from '../../inference/model-card.ts';
 import type { ScoreModel } from '../../inference/registry.ts';
 import type { ClinicalAssessment } from '../../inference/triage.ts';
 import { evaluateScoreModel } from '../../inference/score.ts';
-import type { VitalsRules } from '../../store/vitals.ts';
+import type { EvaluatedPoint, SeriesReadingRow, VitalsRules } from '../../store/vitals.ts';
 import { vitalFeatures } from './observations.ts';
 
 /**
@@ -30,28 +30,12 @@ export const LONGEST_CARRY_MS = Math.max(...Object.values(CARRY_FORWARD_MINUTES)
 /** RCP NEWS2 thresholds and triggers: an aggregate of 5 asks for an urgent response, 7 for an emergency one. */
 export const NEWS2_THRESHOLDS = { urgent: 5, emergency: 7 } as const;
 
-export interface SeriesReading {
-  parameter: VitalParameter;
-  value: number | string | boolean;
-  at: Date;
-  deviceId: string;
-}
-
-export interface News2Evaluation {
-  at: Date;
-  score: number;
-  band: string;
-  escalation: EscalationLevel | null;
-  reasons: EscalationReason[];
-  /** Term → points (the card's terms: `airOrOxygen` is the oxygen line). */
-  points: Record<string, number>;
-  inputs: Record<string, { value: number | string | boolean; from: Date; carried: boolean }>;
-  model: { id: string; version: string };
-}
+/** A stored reading as the series reads it. */
+export type SeriesReading = SeriesReadingRow;
 
 /** The readings each parameter had at `at`, within its window: the latest one (ties: the highest device id, to be repeatable). */
-export function inputsAt(readings: readonly SeriesReading[], at: Date): News2Evaluation['inputs'] | undefined {
-  const inputs: News2Evaluation['inputs'] = {};
+export function inputsAt(readings: readonly SeriesReading[], at: Date): EvaluatedPoint['inputs'] | undefined {
+  const inputs: EvaluatedPoint['inputs'] = {};
   for (const parameter of Object.keys(CARRY_FORWARD_MINUTES) as VitalParameter[]) {
     const oldest = at.getTime() - CARRY_FORWARD_MINUTES[parameter] * 60_000;
     let best: SeriesReading | undefined;
@@ -66,7 +50,7 @@ export function inputsAt(readings: readonly SeriesReading[], at: Date): News2Eva
 }
 
 /** RCP escalation of one NEWS2 answer: emergency at 7 or more, urgent at 5 or more or when a single parameter scores 3. */
-export function escalationOf(score: number, points: Record<string, number>, display: Record<string, { en: string; zh: string }>): Pick<News2Evaluation, 'escalation' | 'reasons'> {
+export function escalationOf(score: number, points: Record<string, number>, display: Record<string, { en: string; zh: string }>): Pick<EvaluatedPoint, 'escalation' | 'reasons'> {
   const reasons: EscalationReason[] = [];
   if (score >= NEWS2_THRESHOLDS.emergency) {
     reasons.push({ code: 'aggregate-7', text: `NEWS2 ${score} (7 or more): emergency response`, textZh: `NEWS2 ${score}分（≥7）：紧急抢救响应` });
@@ -86,12 +70,12 @@ export function escalationOf(score: number, points: Record<string, number>, disp
  * The NEWS2 points at each distinct reading time in [from, to] that has a complete set, scored
  * by the card. `readings` must cover [from − LONGEST_CARRY_MS, to].
  */
-export function news2Series(model: ScoreModel, readings: readonly SeriesReading[], from: Date, to: Date): News2Evaluation[] {
+export function news2Series(model: ScoreModel, readings: readonly SeriesReading[], from: Date, to: Date): EvaluatedPoint[] {
   const features = vitalFeatures(model);
   const times = [...new Set(readings.map((r) => r.at.getTime()).filter((t) => t >= from.getTime() && t <= to.getTime()))].sort((a, b) => a - b);
   const termDisplay = Object.fromEntries((model.card.scoring as { terms: { term: string; display: string; displayZh?: string }[] }).terms
     .map((t) => [t.term, { en: t.display, zh: t.displayZh ?? t.display }]));
-  const series: News2Evaluation[] = [];
+  const series: EvaluatedPoint[] = [];
   for (const time of times) {
     const at = new Date(time);
     const inputs = inputsAt(readings, at);
@@ -107,7 +91,7 @@ export function news2Series(model: ScoreModel, readings: readonly SeriesReading[
 }
 
 /** Canonical inputs as the NEWS2 card's request body: numbers with the card's canonical unit, as the card asks of a number with several units. */
-export function news2Body(features: Map<VitalParameter, FeatureSpec>, inputs: News2Evaluation['inputs']): Record<string, unknown> {
+export function news2Body(features: Map<VitalParameter, FeatureSpec>, inputs: EvaluatedPoint['inputs']): Record<string, unknown> {
   return Object.fromEntries(Object.entries(inputs).map(([name, { value }]) => {
     const unit = features.get(name as VitalParameter)!.unit;
     return [name, typeof value === 'number' && unit ? { value, unit } : value];

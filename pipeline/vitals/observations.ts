@@ -2,6 +2,7 @@ import { VITAL_PARAMETERS, type VitalParameter, type VitalsRequest } from '../..
 import { canonicalInputs, InputValidationError } from '../../inference/features.ts';
 import type { FeatureSpec } from '../../inference/model-card.ts';
 import { isScoreModel, type ModelRegistry, type ScoreModel } from '../../inference/registry.ts';
+import type { VitalReadingInput } from '../../store/vitals.ts';
 
 /**
  * One vital-sign reading as Lantern keeps it, whichever door it came in by (FHIR or JSON): the
@@ -11,22 +12,11 @@ import { isScoreModel, type ModelRegistry, type ScoreModel } from '../../inferen
  * card's own reason, and a unit the card does not take is refused, never guessed.
  */
 
-export interface VitalObservation {
-  parameter: VitalParameter;
-  /** In the card's canonical unit; an ACVPU level; true/false for supplemental oxygen. */
-  value: number | string | boolean;
-  unit?: string;
-  original: { value: string; unit?: string };
-  at: Date;
-  deviceId: string;
-  source: 'fhir' | 'json';
-}
-
 /** One patient's readings from one request: what the store ingests atomically with the others of the request. */
 export interface PatientObservations {
   siteId: string;
   patientId: string;
-  observations: VitalObservation[];
+  observations: VitalReadingInput[];
 }
 
 /** A reading before checking: the parameter, the value and unit as sent, and where in the request it was (for the 422). */
@@ -72,10 +62,10 @@ export function vitalFeatures(model: ScoreModel): Map<VitalParameter, FeatureSpe
  * naming its reading, and nothing is returned unless every reading is good (a request is stored
  * whole or not at all).
  */
-export function checkReadings(model: ScoreModel, readings: RawReading[], now: Date): VitalObservation[] {
+export function checkReadings(model: ScoreModel, readings: RawReading[], now: Date): VitalReadingInput[] {
   const features = vitalFeatures(model);
   const issues: { field: string; message: string }[] = [];
-  const checked: VitalObservation[] = [];
+  const checked: VitalReadingInput[] = [];
   for (const r of readings) {
     const feature = features.get(r.parameter)!;
     const at = new Date(r.at);
