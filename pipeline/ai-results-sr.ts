@@ -9,6 +9,7 @@ import { logger, uidHash } from '../log.ts';
 import { AI_RESULTS_SR_QUEUE, AI_RESULTS_SR_RETRY, aiResultsSrJobId, type AiResultsSrJob } from '../queue/ai-results-sr.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { REQUEST_REDIS_WAIT_MS } from '../queue/enqueue.ts';
+import { stopWorkerWithin } from '../queue/worker-stop.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import { parseJob } from './job-contract.ts';
@@ -168,22 +169,8 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
       }
       return missing.length;
     },
-    /**
-     * Lets the job in hand finish for up to `graceMs` (a push may wait 30 s on a slow archive), then
-     * drops the connection under it: its lock lapses and the next start runs it again, to the same
-     * effect. (BullMQ's `close(true)` after a `close()` only returns the first, which waits for the job.)
-     */
-    async stop(graceMs = 5_000) {
-      const closed = worker.close();
-      const late = await Promise.race([closed.then(() => false), new Promise<boolean>((resolve) => setTimeout(resolve, graceMs, true).unref())]);
-      await queue.close();
-      if (late) {
-        closed.catch(() => undefined);
-        connection.disconnect();
-      } else {
-        await connection.quit();
-      }
-    },
+    /** Lets the job in hand finish for up to `graceMs` (a push may wait 30 s on a slow archive), then drops it to the next start. */
+    stop: (graceMs = 5_000) => stopWorkerWithin(worker, queue, connection, graceMs),
   };
 }
 

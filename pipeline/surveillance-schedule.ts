@@ -2,6 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import { logger } from '../log.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { SURVEILLANCE_CRON, SURVEILLANCE_QUEUE, SURVEILLANCE_RETRY, SURVEILLANCE_SCHEDULER_ID, type SurveillanceJob } from '../queue/surveillance.ts';
+import { stopWorkerWithin } from '../queue/worker-stop.ts';
 import { localDate, type Surveillance } from './surveillance.ts';
 
 /** Finished runs are kept a month: the queue shows when the last ones ran. */
@@ -31,17 +32,7 @@ export function scheduleSurveillance(options: { redisUrl: string; prefix: string
     /** Resolves once the scheduler is in Redis (for tests and start-up checks). */
     scheduled,
     queue,
-    /** Waits `graceMs` for a run in progress, then drops the connection under it: its lock lapses and the next start runs it again, to the same effect. */
-    async stop(graceMs = 5_000) {
-      const closed = worker.close();
-      const late = await Promise.race([closed.then(() => false), new Promise<boolean>((resolve) => setTimeout(resolve, graceMs, true).unref())]);
-      await queue.close();
-      if (late) {
-        closed.catch(() => undefined);
-        connection.disconnect();
-      } else {
-        await connection.quit();
-      }
-    },
+    /** Waits `graceMs` for a run in progress, then leaves it to the next start (a run is idempotent). */
+    stop: (graceMs = 5_000) => stopWorkerWithin(worker, queue, connection, graceMs),
   };
 }
