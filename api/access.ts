@@ -32,6 +32,8 @@ export const ACCESS = {
   research: ['model-team'],
   /** How readers received each model (no patient data). */
   modelQuality: ['model-team', 'radiologist', 'admin'],
+  /** Operational metrics for a Prometheus scraper (GET /metrics): counts and timings, no patient data; read with a token of such an account. */
+  metrics: ['admin', 'model-team'],
   /** Accounts and the audit trail. */
   admin: ['admin'],
   /** Another Lantern's signed audit heads held here as its witness: handed in by that Lantern's account, read by it or an auditor. */

@@ -18,7 +18,7 @@ describe('paths without a route', () => {
 
   it.each([
     ['GET', '/v1/nothing'], ['GET', '/dicomweb/studies/1.2.3/nothing'],
-    ['POST', '/cds-services/pneumonia'], ['GET', '/cds-services/lantern-patient-view/nothing'], ['GET', '/metrics'], ['POST', '/openapi.json'], ['GET', '/health/nothing'],
+    ['POST', '/cds-services/pneumonia'], ['GET', '/cds-services/lantern-patient-view/nothing'], ['GET', '/metrics/nothing'], ['POST', '/openapi.json'], ['GET', '/health/nothing'],
   ])('when %s %s has no route, then it answers a JSON 404 naming it', async (method, path) => {
     const response = await fetch(new URL(path, api.url), { method });
     expect(response.status).toBe(404);

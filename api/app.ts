@@ -20,6 +20,8 @@ import { qidoRoutes } from './routes/qido.ts';
 import { renderedRoutes } from './routes/rendered.ts';
 import { wadoRoutes } from './routes/wado.ts';
 import { healthRoutes } from './routes/health.ts';
+import { createApiMetrics } from './metrics.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
 import { readerFindingRoutes } from './routes/reader-findings.ts';
 import { researchRoutes } from './routes/research.ts';
@@ -44,9 +46,12 @@ const API_PREFIXES = ['/v1', '/dicomweb', '/fhir', '/cds-services', '/metrics', 
 const noRoute = (c: Context) => errorResponse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
 
 /** The HTTP surface: one module per resource, mounted here, its OpenAPI document generated from them; the built viewer at `/`. */
-export function createApp(deps: ApiDeps) {
+export function createApp(given: ApiDeps) {
+  const deps = { ...given, metrics: given.metrics ?? createApiMetrics() };
   const app = new Hono();
   app.onError((error, c) => errorResponse(c, error));
+  // First, so that every answer is timed, refusals by the middleware below among them.
+  app.use('*', deps.metrics.http);
   const sharedLogin = deps.config.sharedRateLimits ? { redis: deps.redis, keyPrefix: deps.config.queuePrefix ?? 'lantern' } : undefined;
   app.use('*', ...security({ ...deps.config, tls: Boolean(deps.config.tlsCertFile), sharedLogin }));
   app.use('*', bodyLimits({ maxUploadBytes: deps.config.maxUploadBytes, maxJsonBodyBytes: deps.config.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BYTES }));
@@ -55,7 +60,7 @@ export function createApp(deps: ApiDeps) {
 
   const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, qidoRoutes, wadoRoutes, renderedRoutes, reviewRoutes, readerFindingRoutes,
     researchRoutes, eventRoutes, consultationRoutes,
-    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, surveillanceRoutes, vitalsRoutes, fhirRoutes, fhirVitalsRoutes].map((routes) => routes(deps));
+    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, surveillanceRoutes, vitalsRoutes, fhirRoutes, fhirVitalsRoutes, metricsRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));
   for (const routes of [...features, openApi]) app.route('/', routes);
   const undeclared = undeclaredRoutes(app, [...features, openApi].flatMap(declaredRoutes));

@@ -9,6 +9,7 @@ import type { InstanceWrites } from '../pipeline/instance-writes.ts';
 import type { AiResultsSr } from '../pipeline/ai-results-sr.ts';
 import type { Surveillance } from '../pipeline/surveillance.ts';
 import type { CdsClients } from './cds-hooks/clients.ts';
+import type { ApiMetrics } from './metrics.ts';
 import type { OidcClient } from './oidc.ts';
 import type { StudyEvents } from './study-events.ts';
 
@@ -35,6 +36,8 @@ export interface ApiDeps {
   cdsClients?: CdsClients;
   /** Multi-point surveillance (pipeline/surveillance.ts), when the models folder ships a surveillance policy. */
   surveillance?: Surveillance;
+  /** The process's Prometheus metrics (api/metrics.ts), made by the API role with the process's own; absent: the app makes its own. */
+  metrics?: ApiMetrics;
   /** The installation's de-identification key (dicom/deidentify/key.ts): model teams' pseudonyms derive from it. */
   deidentifyKey: Uint8Array;
 }

@@ -2,7 +2,9 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { Queue } from 'bullmq';
 import { createApp } from '../api/app.ts';
+import { createApiMetrics } from '../api/metrics.ts';
 import { startDimseScp } from '../api/dimse/scp.ts';
 import { oidcClient } from '../api/oidc.ts';
 import { loadCdsClients } from '../api/cds-hooks/clients.ts';
@@ -22,6 +24,7 @@ import { clinicalModelIds, createSurveillance } from '../pipeline/surveillance.t
 import { scheduleSurveillance } from '../pipeline/surveillance-schedule.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { createReadAssistQueue } from '../queue/enqueue.ts';
+import { RESULTS_QUEUE } from '../queue/jobs.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { openStore } from '../store/open.ts';
 import { ensureFirstAdmin } from './first-admin.ts';
@@ -82,13 +85,17 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     push: config.resultsDestination && resultsPush(config.resultsDestination),
   });
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store, instanceWrites, onFindings: aiResultsSr.afterFindings });
+  // The results queue's depth is exported beside the read-assist queue's; each stored result is counted per model.
+  const resultsQueue = new Queue(RESULTS_QUEUE, { connection: redis, prefix: config.queuePrefix });
+  const metrics = createApiMetrics({ processMetrics: true, queues: [resultsQueue] });
+  results.worker.on('completed', (job) => metrics.models.record(job.data));
   const surveillance = registry.surveillancePolicy && createSurveillance({ store, policy: registry.surveillancePolicy, timeZone: config.timeZone, clinicalModels: clinicalModelIds(registry.models) });
   const surveillanceSchedule = surveillance && scheduleSurveillance({ redisUrl: config.redisUrl, prefix: config.queuePrefix, surveillance });
   const oidc = config.oidc && oidcClient(config.oidc);
   // A CDS client's jti is taken once across API processes; the key lives as long as the token could.
   const cdsClients = config.cdsClientsFile ? loadCdsClients(config.cdsClientsFile,
     async (key, ttl) => (await redis.set(`${config.queuePrefix}:cds-jti:${key}`, '1', 'EX', ttl, 'NX')) === 'OK') : undefined;
-  const app = createApp({ config, store, blobs, aiResultsSr, registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, cdsClients, deidentifyKey, surveillance });
+  const app = createApp({ config, store, blobs, aiResultsSr, registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, cdsClients, deidentifyKey, surveillance, metrics });
 
   // Before HTTP: a DIMSE port already taken fails the start with nothing listening yet.
   const dimse = config.dimse && await startDimseScp({ config: { ...config, dimse: config.dimse }, store, blobs, registry, readAssist, instanceWrites });
@@ -130,6 +137,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
       await surveillanceSchedule?.stop();
       await frameDecoder.close();
       await readAssist.close();
+      await resultsQueue.close();
       await events.close();
       await redis.quit();
       await store.close();
