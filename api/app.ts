@@ -7,6 +7,7 @@ import { DEFAULT_MAX_JSON_BYTES, type ApiDeps } from './deps.ts';
 import { authentication } from './auth.ts';
 import { ApiError, errorResponse } from './errors.ts';
 import { agreementRoutes } from './routes/agreement.ts';
+import { modelComparisonRoutes } from './routes/model-comparison.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { cdsHooksRoutes } from './routes/cds-hooks.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -60,7 +61,7 @@ export function createApp(given: ApiDeps) {
 
   const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, qidoRoutes, wadoRoutes, renderedRoutes, reviewRoutes, readerFindingRoutes,
     researchRoutes, eventRoutes, consultationRoutes,
-    agreementRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, surveillanceRoutes, vitalsRoutes, fhirRoutes, fhirVitalsRoutes, metricsRoutes].map((routes) => routes(deps));
+    agreementRoutes, modelComparisonRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, surveillanceRoutes, vitalsRoutes, fhirRoutes, fhirVitalsRoutes, metricsRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));
   for (const routes of [...features, openApi]) app.route('/', routes);
   const undeclared = undeclaredRoutes(app, [...features, openApi].flatMap(declaredRoutes));

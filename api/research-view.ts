@@ -187,3 +187,12 @@ export function createResearchView(deps: Pick<ApiDeps, 'store' | 'blobs' | 'deid
     },
   };
 }
+
+/**
+ * The pseudonymous Study Instance UID the research view knows a study by: what a page for model
+ * teams (the model comparison's disagreements) links with instead of the real one.
+ */
+export function pseudonymousStudyUid(deps: Pick<ApiDeps, 'deidentifyKey'>): (studyInstanceUid: string) => string {
+  const ctx = createDeidentifyContext({ key: deps.deidentifyKey });
+  return (studyInstanceUid) => ctx.uid(studyInstanceUid);
+}

@@ -11,6 +11,7 @@ import { ApiError } from '../errors.ts';
 import { mount } from '../route.ts';
 import { ACCESS } from '../access.ts';
 import { knownSites } from '../site-filter.ts';
+import { csv } from '../csv.ts';
 
 /**
  * `GET /v1/agreement?from=&to=&model=`: how readers received each model version's findings,
@@ -116,12 +117,5 @@ const CSV_COLUMNS: [string, (g: AgreementGroup) => string | number | null][] = [
   ...OVERRIDE_REASONS.map(({ code }): [string, (g: AgreementGroup) => number] => [`override:${code}`, (g) => g.overrideReasons.find((r) => r.code === code)?.count ?? 0]),
 ];
 
-/** RFC 4180; empty cell for null. A UTF-8 byte order mark first, so spreadsheet programs read the Chinese names right. */
-function toCsv(groups: AgreementGroup[]): string {
-  const cell = (v: string | number | null) => {
-    const text = v === null ? '' : String(v);
-    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  };
-  const lines = [CSV_COLUMNS.map(([name]) => name), ...groups.map((g) => CSV_COLUMNS.map(([, value]) => cell(value(g))))];
-  return `\uFEFF${lines.map((l) => l.join(',')).join('\r\n')}\r\n`;
-}
+/** One row per group under a header row. */
+const toCsv = (groups: AgreementGroup[]) => csv([CSV_COLUMNS.map(([name]) => name), ...groups.map((g) => CSV_COLUMNS.map(([, value]) => value(g)))]);
