@@ -21,7 +21,7 @@ export interface ApiDeps {
   config: Pick<LanternConfig, 'maxUploadBytes' | 'viewerDir' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'> & Partial<Pick<LanternConfig, 'maxJsonBodyBytes' | 'dicomLimits' | 'dataDir' | 'allowedHosts' | 'allowedOrigins' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'sharedRateLimits' | 'queuePrefix' | 'tlsCertFile' | 'oidc'>>;
   store: Store;
   blobs: BlobStore;
-  registry: Pick<ModelRegistry, 'models' | 'forModality' | 'latest' | 'triagePolicy'>;
+  registry: Pick<ModelRegistry, 'models' | 'forModality' | 'forStudy' | 'latest' | 'triagePolicy'>;
   readAssist: ReadAssistQueue;
   redis: Redis;
   instanceWrites: InstanceWrites;

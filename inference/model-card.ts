@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { band, cardMetric } from '../contract/models.ts';
 import { triageFactsSchema, triageMentionSchema } from './triage-policy/facts.ts';
 import { preprocessingDeclaration } from './preprocess/declaration.ts';
+import { cardDeployment } from '../contract/jobs.ts';
 
 /**
  * The declarative contract of a model folder (`models/<id>/model.json`), one shape per
@@ -130,11 +131,17 @@ const readAssistCard = z.object({
   ...common,
   task: z.literal('read-assist'),
   /**
-   * `serve`: run on every incoming study of its modalities. `evaluate-only`: loaded, checked,
-   * evaluated and benchmarked, but never shown to clinicians (e.g. it does not yet beat chance
-   * convincingly); `deploymentNote` says why.
+   * Where the model's answers go (docs/models.md "Deployment states"). `clinical`: run on every
+   * incoming study of its modalities, shown to clinicians, may drive triage. `shadow`: run on the
+   * same studies in the same workers at lower queue priority, stored with full provenance, never
+   * shown to clinicians, in triage, SR or FHIR. `canary`: clinical for the studies `canary`
+   * selects, shadow for the rest. `evaluate-only`: loaded, checked, evaluated and benchmarked,
+   * never run on incoming studies (e.g. it does not yet beat chance convincingly).
+   * `deploymentNote` says why.
    */
-  deployment: z.enum(['serve', 'evaluate-only']).default('serve'),
+  deployment: cardDeployment.default('clinical'),
+  /** Which studies a canary model is clinical for: its site is listed, or its Study Instance UID's stable hash falls under `share`. */
+  canary: z.object({ share: z.number().min(0).max(1), sites: z.array(z.string().min(1)).max(100).optional() }).strict().optional(),
   deploymentNote: z.string().optional(),
   /** Whether an applicable finding may move a study's priority (the triage policy ignores it otherwise). */
   drivesPriority: z.boolean(),
@@ -171,9 +178,13 @@ const readAssistCard = z.object({
   calibration: z.record(z.string(), z.unknown()).optional(),
   trainingData: provenance,
   metrics: z.array(cardMetric).min(1),
-}).passthrough().refine((card) => card.deployment !== 'serve' || card.outOfDistribution, {
-  message: 'a served read-assist model needs an outOfDistribution check (or deployment "evaluate-only")',
-  path: ['outOfDistribution'],
+}).passthrough().superRefine((card, ctx) => {
+  // A model whose answers reach clinicians (always, or for a canary's share) must know an unfamiliar image.
+  if ((card.deployment === 'clinical' || card.deployment === 'canary') && !card.outOfDistribution) {
+    ctx.addIssue({ code: 'custom', path: ['outOfDistribution'], message: `a ${card.deployment} read-assist model needs an outOfDistribution check (or deployment "shadow" or "evaluate-only")` });
+  }
+  if (card.deployment === 'canary' && !card.canary) ctx.addIssue({ code: 'custom', path: ['canary'], message: 'a canary model needs canary.share (0-1, the share of studies it is clinical for) and may list canary.sites' });
+  if (card.deployment !== 'canary' && card.canary) ctx.addIssue({ code: 'custom', path: ['canary'], message: `canary applies to deployment "canary" only, not "${card.deployment}"` });
 });
 
 /** What the triage policy may read of a score's or risk's answer (inference/triage-policy/facts.ts). */

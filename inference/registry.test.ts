@@ -20,6 +20,29 @@ function modelsWith(edit: (card: Record<string, any>, dir: string) => void): str
   return root;
 }
 
+/** Every shipped model (cards, weights linked), plus copies of pneumonia-cxr with edited cards: other versions of it. */
+function shippedWith(copies: { folder: string; edit: (card: Record<string, any>) => void }[]): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-models-'));
+  temps.push(root);
+  for (const entry of fs.readdirSync(shipped, { withFileTypes: true })) {
+    const card = path.join(shipped, entry.name, 'model.json');
+    if (!entry.isDirectory() || !fs.existsSync(card)) continue;
+    fs.mkdirSync(path.join(root, entry.name));
+    fs.copyFileSync(card, path.join(root, entry.name, 'model.json'));
+    const weights = JSON.parse(fs.readFileSync(card, 'utf8')).weights?.file;
+    if (weights) fs.symlinkSync(path.join(shipped, entry.name, weights), path.join(root, entry.name, weights));
+  }
+  for (const { folder, edit } of copies) {
+    const dir = path.join(root, folder);
+    fs.mkdirSync(dir);
+    const card = JSON.parse(fs.readFileSync(path.join(shipped, 'pneumonia-cxr', 'model.json'), 'utf8'));
+    fs.symlinkSync(path.join(shipped, 'pneumonia-cxr', card.weights.file), path.join(dir, card.weights.file));
+    edit(card);
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(card));
+  }
+  return root;
+}
+
 afterEach(() => {
   for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -42,12 +65,58 @@ describe('model registry', () => {
     ['a label reading an undeclared output', (card) => { card.labels[0].output = 'logits'; }, /label pneumonia reads output logits/],
     ['unknown preprocessing', (card) => { card.preprocessing.version = '99'; }, /preprocessing grey-square@99 is unknown/],
     ['a card without metrics', (card) => { card.metrics = []; }, /metrics: Too small/],
-    ['a served card without an out-of-distribution check', (card) => { delete card.outOfDistribution; }, /outOfDistribution: a served read-assist model needs an outOfDistribution check/],
+    ['a clinical card without an out-of-distribution check', (card) => { delete card.outOfDistribution; }, /outOfDistribution: a clinical read-assist model needs an outOfDistribution check/],
+    ['a canary card without an out-of-distribution check', (card) => { card.deployment = 'canary'; card.canary = { share: 0.1 }; delete card.outOfDistribution; }, /outOfDistribution: a canary read-assist model needs an outOfDistribution check/],
+    ['a canary card without a share', (card) => { card.deployment = 'canary'; }, /canary: a canary model needs canary.share/],
+    ['a canary share above 1', (card) => { card.deployment = 'canary'; card.canary = { share: 1.5 }; }, /canary.share: Too big/],
+    ['a canary selection on a clinical card', (card) => { card.canary = { share: 0.5 }; }, /canary: canary applies to deployment "canary" only, not "clinical"/],
+    ['the retired state "serve"', (card) => { card.deployment = 'serve'; }, /deployment: Invalid option/],
     ['an out-of-distribution output the card does not declare', (card) => { card.outOfDistribution.output = 'novelty'; }, /outOfDistribution reads output novelty, which the card must declare as float32 \[-1, 1\]/],
     ['a card without a population', (card) => { delete card.population; }, /population: /],
     ['a population with a view but no rule for a missing one', (card) => { delete card.population.whenMissing.view; }, /population.whenMissing.view/],
     ['no word on whether it may drive priority', (card) => { delete card.drivesPriority; }, /drivesPriority/],
   ];
+  it('when a shadow and a canary version sit beside the clinical one, then each study is routed to all three with its run\'s deployment, only the clinical one by modality, and nothing is warned', async () => {
+    const root = shippedWith([
+      { folder: 'pneumonia-cxr-shadow', edit: (card) => { card.version = '1.2.0'; card.deployment = 'shadow'; } },
+      { folder: 'pneumonia-cxr-canary', edit: (card) => { card.version = '1.3.0'; card.deployment = 'canary'; card.canary = { share: 0, sites: ['north'] }; } },
+    ]);
+    const registry = await loadModelRegistry(root, { threads: 1 });
+    try {
+      expect(registry.forModality('CR').map((m) => m.key).sort()).toEqual(['cxr-pneumonia-adult@1.0.0', 'pneumonia-cxr@1.1.0']);
+      const runs = (siteId: string) => registry.forStudy('CR', { studyInstanceUid: '1.2.3.4', siteId }).map((r) => `${r.model.key} ${r.deployment}`).sort();
+      expect(runs('main')).toEqual(['cxr-pneumonia-adult@1.0.0 clinical', 'pneumonia-cxr@1.1.0 clinical', 'pneumonia-cxr@1.2.0 shadow', 'pneumonia-cxr@1.3.0 shadow']);
+      expect(runs('north')).toContain('pneumonia-cxr@1.3.0 clinical');
+      expect(registry.forStudy('CT', { studyInstanceUid: '1.2.3.4' })).toEqual([]);
+      expect(registry.warnings).toEqual([]);
+      expect(registry.readAssist('pneumonia-cxr@1.2.0').cardSha256).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('when a shadow model reads a label no clinical model reads, then it loads and the registry warns that only the radiologists can measure it', async () => {
+    const registry = await loadModelRegistry(shippedWith([{ folder: 'pneumonia-cxr-shadow', edit: (card) => {
+      card.version = '1.2.0';
+      card.deployment = 'shadow';
+      card.labels[0].id = 'consolidation';
+      card.operatingPoints.forEach((p: { label: string }) => { p.label = 'consolidation'; });
+      card.referBands?.forEach((b: { label: string }) => { b.label = 'consolidation'; });
+    } }]), { threads: 1 });
+    try {
+      expect(registry.warnings).toEqual([expect.stringMatching(/^pneumonia-cxr@1\.2\.0 is shadow but no clinical model reads CR\/DX for consolidation/)]);
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it.each([['clinical', 'clinical'], ['canary', 'canary']])('when two %s versions of one model are loaded, then the start is refused, naming both', async (state) => {
+    const twin = { folder: 'pneumonia-cxr-twin', edit: (card: Record<string, any>) => { card.version = '1.2.0'; card.deployment = state; if (state === 'canary') card.canary = { share: 0.1 }; } };
+    const other = { folder: 'pneumonia-cxr-third', edit: (card: Record<string, any>) => { card.version = '1.3.0'; card.deployment = state; if (state === 'canary') card.canary = { share: 0.2 }; } };
+    await expect(loadModelRegistry(shippedWith(state === 'clinical' ? [twin] : [twin, other]), { threads: 1 }))
+      .rejects.toThrow(state === 'clinical' ? /pneumonia-cxr has 2 clinical versions \(1\.1\.0, 1\.2\.0\)|pneumonia-cxr has 2 clinical versions \(1\.2\.0, 1\.1\.0\)/ : /pneumonia-cxr has 2 canary versions/);
+  });
+
   it.each(refusals)('when a model folder has %s, then loading refuses it and says what is wrong', async (_what, edit, message) => {
     await expect(loadModelRegistry(modelsWith(edit), { threads: 1 })).rejects.toThrow(message);
   });

@@ -11,6 +11,9 @@ import { checkTriageFacts, factCatalogue } from './triage-policy/facts.ts';
 import { checkPolicy } from './triage-policy/policy.ts';
 import { isSurveillancePolicyFolder, loadSurveillancePolicy, type SurveillancePolicy } from './surveillance/policy.ts';
 import { compareVersions } from './versions.ts';
+import { checkDeployments } from './deployment-check.ts';
+import { deploymentFor, type StudyToRead } from './deployment.ts';
+import type { RunDeployment } from '../contract/jobs.ts';
 
 export interface SessionOptions {
   /** Intra-op threads per session; 1 keeps one job per core when several workers share a box. */
@@ -28,6 +31,8 @@ interface Loaded<Card> {
 
 export interface ReadAssistModel extends Loaded<ReadAssistCard> {
   session: ort.InferenceSession;
+  /** SHA-256 of `model.json` as read: what a deployment change (a card change) is recorded against. */
+  cardSha256: string;
   /** `preprocessing.id@version`, recorded in every finding. */
   preprocessing: string;
   /** The card's preprocessing steps, checked at load against the graph's input. */
@@ -48,8 +53,15 @@ export interface ModelRegistry {
   get(key: string): LoadedModel;
   /** A loaded read-assist model, or ModelContractError naming what `key` is instead. */
   readAssist(key: string): ReadAssistModel;
-  /** Served read-assist models whose card lists this modality. */
+  /** Clinical read-assist models whose card lists this modality (not canary, shadow or evaluate-only ones). */
   forModality(modality: string | undefined): ReadAssistModel[];
+  /**
+   * Every read-assist model that runs on this study, and how: clinical, canary (clinical or
+   * shadow for this study, inference/deployment.ts) and shadow models; not evaluate-only ones.
+   */
+  forStudy(modality: string | undefined, study: StudyToRead): { model: ReadAssistModel; deployment: RunDeployment }[];
+  /** What the deployment check at start allowed but a model team should hear (inference/deployment-check.ts). */
+  warnings: string[];
   /** The highest loaded version of a model id. */
   latest(id: string): LoadedModel | undefined;
   /** The one triage policy every study and patient is prioritised by. */
@@ -98,6 +110,9 @@ export async function loadModelRegistry(modelsDir: string, options: SessionOptio
   // The policy may read only facts the loaded score and risk cards declare (and the built-in finding facts).
   refuseUnless(modelsDir, () => factCatalogue(models));
   refuseUnless(policies[0].dir, () => checkPolicy(policies[0].card, factCatalogue(models)));
+  const readAssistModels = models.filter((m): m is ReadAssistModel => m.card.task === 'read-assist');
+  const warnings = checkDeployments(modelsDir, readAssistModels.map((m) => m.card));
+  const reads = (m: ReadAssistModel, modality: string | undefined) => modality !== undefined && m.card.modalities.includes(modality);
   const get = (key: string) => {
     const model = byKey.get(key);
     if (!model) throw new ModelContractError(key, 'is not loaded in this process');
@@ -113,7 +128,13 @@ export async function loadModelRegistry(modelsDir: string, options: SessionOptio
       if (model.card.task !== 'read-assist') throw new ModelContractError(key, `is a ${model.card.task} model, not read-assist`);
       return model as ReadAssistModel;
     },
-    forModality: (modality) => models.filter((m): m is ReadAssistModel => m.card.task === 'read-assist' && m.card.deployment === 'serve' && modality !== undefined && m.card.modalities.includes(modality)),
+    forModality: (modality) => readAssistModels.filter((m) => m.card.deployment === 'clinical' && reads(m, modality)),
+    forStudy: (modality, study) => readAssistModels.filter((m) => reads(m, modality))
+      .flatMap((model) => {
+        const deployment = deploymentFor(model.card, study);
+        return deployment ? [{ model, deployment }] : [];
+      }),
+    warnings,
     latest: (id) => models.filter((m) => m.card.id === id).sort((a, b) => compareVersions(b.card.version, a.card.version))[0],
     async close() {
       await Promise.all(models.map((m) => ('session' in m ? m.session.release() : undefined)));
@@ -151,7 +172,7 @@ export async function loadModel(dir: string, options: SessionOptions): Promise<L
       const [input] = card.inputs;
       const problem = await chainMismatch(chain, input, session.inputMetadata.find((m) => m.name === input.name) as Parameters<typeof chainMismatch>[2]);
       if (problem) throw new ModelContractError(dir, `${key}: ${problem}`);
-      return { card, dir, key, sha256, session, preprocessing: chain.key, chain };
+      return { card, dir, key, cardSha256: sha256Of(text), sha256, session, preprocessing: chain.key, chain };
     }
     case 'risk': {
       const [input] = card.inputs;

@@ -65,14 +65,15 @@ export function createStudyPrioritiser(registry: Pick<ModelRegistry, 'triagePoli
 
 /**
  * Whether a finding's model may move priority: its card says `drivesPriority` and it is
- * served. A finding from a model version no longer loaded falls back to the loaded card of
+ * clinical or canary (triage only ever sees findings of clinical runs: a canary's on the
+ * studies inside its share; shadow findings never reach it, store/clinical-findings.ts). A finding from a model version no longer loaded falls back to the loaded card of
  * the same id; from an unknown model, it drives nothing.
  */
 function priorityDrivers(models: readonly LoadedModel[]): (model: { id: string; version: string }) => boolean {
   const drives = new Map<string, boolean>();
   for (const m of models) {
     if (m.card.task !== 'read-assist') continue;
-    const yes = m.card.drivesPriority && m.card.deployment === 'serve';
+    const yes = m.card.drivesPriority && (m.card.deployment === 'clinical' || m.card.deployment === 'canary');
     drives.set(`${m.card.id}@${m.card.version}`, yes);
     if (!drives.has(m.card.id)) drives.set(m.card.id, yes);
   }

@@ -35,7 +35,7 @@ import type { InstanceMeta } from '../dicom/attributes.ts';
 export interface IngestDeps {
   store: Store;
   blobs: BlobStore;
-  registry: Pick<ModelRegistry, 'forModality'>;
+  registry: Pick<ModelRegistry, 'forStudy'>;
   readAssist: ReadAssistQueue;
   instanceWrites: InstanceWrites;
   /**
@@ -88,7 +88,12 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   if (site !== undefined && site !== uploader.siteId) throw new StudyOfAnotherSiteError(meta);
   // No job is queued for a patient whose consent keeps AI away; the write asks again, under the lock a consent change takes.
   const aiWithheld = image ? await deps.store.consentWithheld(uploader.siteId, meta.patientId, 'ai-processing') : undefined;
-  const models = aiWithheld || !image ? [] : deps.registry.forModality(meta.modality).map((m) => m.key);
+  // Clinical, canary and shadow models all read the image, each in its own job marked with its run's deployment;
+  // only clinical runs are waited for (`pendingModels`): a study's AI is done when its clinical models have answered.
+  const runs = aiWithheld || !image ? [] : deps.registry.forStudy(meta.modality, { studyInstanceUid: meta.studyInstanceUid, siteId: uploader.siteId })
+    .map(({ model, deployment }) => ({ modelKey: model.key, deployment }));
+  const models = runs.filter((r) => r.deployment === 'clinical').map((r) => r.modelKey);
+  const shadowModels = runs.filter((r) => r.deployment === 'shadow').map((r) => r.modelKey);
   const blobSha256 = await deps.blobs.put(bytes);
   // The off-thread parser has read it already; an in-process parse (tests, the CLI's checks) reads it here.
   const readThere = 'dicomJson' in instance ? instance.dicomJson : undefined;
@@ -121,11 +126,11 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
     dicomJson,
   }, uploader.actor));
   let status: StoredInstance['status'];
-  if (models.length > 0) {
+  if (runs.length > 0) {
     const job = { sopInstanceUid: meta.sopInstanceUid, studyInstanceUid: meta.studyInstanceUid, blobSha256 };
     // Queued at a new study's priority; a study that already carries findings or vitals
     // is re-ranked once the write tells us its priority.
-    const queued = deps.readAssist.enqueue(job, models, deps.store.newStudyPriority);
+    const queued = deps.readAssist.enqueue(job, runs, deps.store.newStudyPriority);
     // Awaited through `queuing` below; caught here so that a failed write leaves no unhandled rejection.
     queued.catch(() => undefined);
     const written = await recorded;
@@ -137,6 +142,6 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   } else {
     status = (await recorded).status;
   }
-  logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, aiWithheld }, 'instance ingested');
+  logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, shadowModels, aiWithheld }, 'instance ingested');
   return { studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, sopClassUid: meta.sopClassUid, status };
 }

@@ -54,7 +54,7 @@ describe('read-assist worker', () => {
   });
 
   it('when a job breaks the contract, then it fails at once naming the field, unretried, and hands nothing back', async () => {
-    const broken = { sopInstanceUid: '1.2.3', studyInstanceUid: '1.2', blobSha256: 'not-a-hash', modelKey: 'pneumonia-cxr@1.1.0' } satisfies ReadAssistJob;
+    const broken = { sopInstanceUid: '1.2.3', studyInstanceUid: '1.2', blobSha256: 'not-a-hash', modelKey: 'pneumonia-cxr@1.1.0', deployment: 'clinical' } satisfies ReadAssistJob;
     const job = await jobs.add('read', broken, { jobId: 'broken-1', attempts: 5, backoff: { type: 'fixed', delay: 100 } });
     await expect(job.waitUntilFinished(events, 20_000)).rejects.toThrow(/read-assist job breaks the contract: blobSha256/);
     expect((await jobs.getJob(job.id!))!.attemptsMade).toBe(1);
@@ -62,7 +62,7 @@ describe('read-assist worker', () => {
   });
 
   it('when the next job names a model this worker does not have, then it still runs and fails visibly', async () => {
-    const job = await jobs.add('read', { sopInstanceUid: '1.2.4', studyInstanceUid: '1.2', blobSha256: 'a'.repeat(64), modelKey: 'no-such-model@1.0.0' } satisfies ReadAssistJob,
+    const job = await jobs.add('read', { sopInstanceUid: '1.2.4', studyInstanceUid: '1.2', blobSha256: 'a'.repeat(64), modelKey: 'no-such-model@1.0.0', deployment: 'clinical' } satisfies ReadAssistJob,
       { jobId: 'unknown-model-1', attempts: 5 });
     await expect(job.waitUntilFinished(events, 20_000)).rejects.toThrow();
     const [handedBack] = await results.getJobs(['waiting', 'prioritized', 'delayed']);
@@ -76,7 +76,7 @@ describe('read-assist worker', () => {
     const blobSha256 = await blobs.put(bomb);
     const model = registry.models.find((m) => m.card.task === 'read-assist')!;
     const rssBefore = process.memoryUsage().rss;
-    const job = await jobs.add('read', { sopInstanceUid: `${root}.3`, studyInstanceUid: `${root}.1`, blobSha256, modelKey: model.key } satisfies ReadAssistJob,
+    const job = await jobs.add('read', { sopInstanceUid: `${root}.3`, studyInstanceUid: `${root}.1`, blobSha256, modelKey: model.key, deployment: 'clinical' } satisfies ReadAssistJob,
       { jobId: 'rle-bomb-1', attempts: 5, backoff: { type: 'fixed', delay: 100 } });
     await expect(job.waitUntilFinished(events, 30_000)).rejects.toThrow(/DICOM_FRAME_TOO_LARGE/);
     expect((await jobs.getJob(job.id!))!.attemptsMade).toBe(1);

@@ -41,11 +41,11 @@ export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
 
   const failure = (job: Job<ReadAssistJob>, code: string, message: string): ResultJob => {
     const [id, version] = job.data.modelKey.split('@');
-    return { kind: 'failure', sopInstanceUid: job.data.sopInstanceUid, model: { id, version }, error: { code, message } };
+    return { kind: 'failure', sopInstanceUid: job.data.sopInstanceUid, model: { id, version }, error: { code, message }, deployment: job.data.deployment ?? 'clinical' };
   };
 
   const worker = new Worker<ReadAssistJob>(READ_ASSIST_QUEUE, async (job) => {
-    parseJob(readAssistJob, job.data, 'read-assist job');
+    const { deployment } = parseJob(readAssistJob, job.data, 'read-assist job');
     let model;
     try {
       model = options.registry.readAssist(job.data.modelKey);
@@ -59,7 +59,8 @@ export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
       // Time the job waited in the queue: part of what a clinician waits for, so it is in every finding's timing.
       const queueWait = Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp);
       for (const finding of findings) finding.timingMs = { queueWait, ...finding.timingMs };
-      await handBack(job, { kind: 'findings', sopInstanceUid: job.data.sopInstanceUid, modelKey: model.key, findings });
+      // The run's deployment travels with its findings: the store keeps a shadow run's away from clinicians.
+      await handBack(job, { kind: 'findings', sopInstanceUid: job.data.sopInstanceUid, modelKey: model.key, deployment, findings });
       return { findings: findings.length };
     } catch (error) {
       if (error instanceof DicomError) {

@@ -29,7 +29,9 @@ export function createReconciler(deps: { store: Pick<Store, 'instancesAwaitingMo
           if (!await deps.readAssist.queue.getJob(readAssistJobId(instance.sopInstanceUid, modelKey))) missing.push(modelKey);
         }
         if (missing.length === 0) continue;
-        await deps.readAssist.enqueue({ sopInstanceUid: instance.sopInstanceUid, studyInstanceUid: instance.studyInstanceUid, blobSha256: instance.blobSha256 }, missing, instance.priority);
+        // Only clinical runs wait in `pendingModels` (pipeline/ingest.ts): lost shadow work is not re-queued.
+        const clinical = missing.map((modelKey) => ({ modelKey, deployment: 'clinical' as const }));
+        await deps.readAssist.enqueue({ sopInstanceUid: instance.sopInstanceUid, studyInstanceUid: instance.studyInstanceUid, blobSha256: instance.blobSha256 }, clinical, instance.priority);
         requeued += missing.length;
       }
       after = page[page.length - 1].sopInstanceUid;

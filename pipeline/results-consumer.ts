@@ -25,13 +25,21 @@ export function createResultsConsumer(options: {
   const worker = new Worker<ResultJob>(RESULTS_QUEUE, async (job) => {
     const result = parseJob(resultJob, job.data, 'result');
     await options.instanceWrites.settled(result.sopInstanceUid);
+    // A shadow run's result is kept for model teams only: no SR, no status, no triage (store/deployments.ts).
+    const shadow = result.deployment === 'shadow';
     if (result.kind === 'findings') {
-      await options.store.recordFindings(result.sopInstanceUid, result.findings, `model:${result.modelKey}`);
-      await options.onFindings?.(result.sopInstanceUid, result.modelKey);
+      const actor = `model:${result.modelKey}`;
+      if (shadow) await options.store.recordShadowFindings(result.sopInstanceUid, result.findings, actor);
+      else {
+        await options.store.recordFindings(result.sopInstanceUid, result.findings, actor);
+        await options.onFindings?.(result.sopInstanceUid, result.modelKey);
+      }
     } else {
-      await options.store.recordInferenceFailure(result.sopInstanceUid, result.model, result.error, `model:${result.model.id}@${result.model.version}`);
+      const actor = `model:${result.model.id}@${result.model.version}`;
+      if (shadow) await options.store.recordShadowFailure(result.sopInstanceUid, result.model, result.error, actor);
+      else await options.store.recordInferenceFailure(result.sopInstanceUid, result.model, result.error, actor);
     }
-    logger.info({ instance: uidHash(result.sopInstanceUid), kind: result.kind }, 'result persisted');
+    logger.info({ instance: uidHash(result.sopInstanceUid), kind: result.kind, deployment: result.deployment }, 'result persisted');
   }, { connection, prefix: options.prefix, concurrency: 1, autorun: true });
   worker.on('error', (error) => logger.error({ err: error }, 'results consumer error'));
   const queue = new Queue<ResultJob>(RESULTS_QUEUE, { connection, prefix: options.prefix });

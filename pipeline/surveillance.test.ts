@@ -27,8 +27,9 @@ describe('surveillance run: days, denominators, clinical models', () => {
     expect(denominatorOf('consultation:refer')).toBe('consultations');
   });
 
-  it('when models are loaded, then only read-assist models served on incoming studies are clinical (not evaluate-only ones, not scores)', () => {
+  it('when models are loaded, then only clinical and canary read-assist models count (not evaluate-only or shadow ones, not scores)', () => {
     const model = (id: string, task: string, deployment?: string) => ({ card: { id, task, ...(deployment && { deployment }) } }) as unknown as LoadedModel;
-    expect(clinicalModelIds([model('pneumonia-cxr', 'read-assist', 'serve'), model('nih-cxr-abnormal', 'read-assist', 'evaluate-only'), model('news2', 'score')])).toEqual(['pneumonia-cxr']);
+    expect(clinicalModelIds([model('pneumonia-cxr', 'read-assist', 'clinical'), model('nih-cxr-abnormal', 'read-assist', 'evaluate-only'), model('news2', 'score')])).toEqual(['pneumonia-cxr']);
+    expect(clinicalModelIds([model('pneumonia-cxr', 'read-assist', 'canary'), model('pneumonia-cxr-next', 'read-assist', 'shadow')])).toEqual(['pneumonia-cxr']);
   });
 });

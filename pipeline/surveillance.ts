@@ -35,9 +35,12 @@ const EVIDENCE_DAYS = 28;
 /** Days of history before the first day a caller asks to see, so the first days shown have a baseline. */
 const DISPLAY_BASELINE_DAYS = 35;
 
-/** The ids of the read-assist models run on incoming studies: only their findings count as `ai-positive` (an evaluate-only model's do not). */
+/**
+ * The ids of the read-assist models whose findings clinicians see: only their findings count as
+ * `ai-positive` (an evaluate-only model's do not; a shadow run's are never read, store/clinical-findings.ts).
+ */
 export const clinicalModelIds = (models: readonly LoadedModel[]) =>
-  models.filter((m) => m.card.task === 'read-assist' && m.card.deployment === 'serve').map((m) => m.card.id);
+  models.filter((m) => m.card.task === 'read-assist' && (m.card.deployment === 'clinical' || m.card.deployment === 'canary')).map((m) => m.card.id);
 
 /** The denominator a case signal's rate is out of. */
 export function denominatorOf(signal: string): string {

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { logger } from '../log.ts';
-import { READ_ASSIST_QUEUE, bullmqPriority, readAssistJobId, type ReadAssistJob } from './jobs.ts';
+import { READ_ASSIST_QUEUE, bullmqPriority, jobPriority, readAssistJobId, type QueuedModel, type ReadAssistJob } from './jobs.ts';
 
 /** Retries for faults that may pass (a busy disk, a restarting Redis); bad input never gets here twice. */
 const RETRY = { attempts: 3, backoff: { type: 'exponential' as const, delay: 1000 } };
@@ -20,18 +20,21 @@ export function createReadAssistQueue(options: { connection: Redis; prefix: stri
   let stalled = false;
   return {
     queue,
-    /** Adds one job per model; ids are derived, so adding the same work again is a no-op. */
-    async enqueue(base: Omit<ReadAssistJob, 'modelKey'>, modelKeys: string[], triagePriority: number): Promise<string[]> {
-      const jobs = await queue.addBulk(modelKeys.map((modelKey) => ({
+    /**
+     * Adds one job per model, its data marked `deployment` (shadow jobs behind all clinical ones,
+     * queue/jobs.ts jobPriority); ids are derived, so adding the same work again is a no-op.
+     */
+    async enqueue(base: Omit<ReadAssistJob, 'modelKey' | 'deployment'>, models: QueuedModel[], triagePriority: number): Promise<string[]> {
+      const jobs = await queue.addBulk(models.map(({ modelKey, deployment }) => ({
         name: 'read-assist',
-        data: { ...base, modelKey },
-        opts: { jobId: readAssistJobId(base.sopInstanceUid, modelKey), priority: bullmqPriority(triagePriority), removeOnComplete: KEEP, removeOnFail: KEEP, ...RETRY },
+        data: { ...base, modelKey, deployment },
+        opts: { jobId: readAssistJobId(base.sopInstanceUid, modelKey), priority: jobPriority(triagePriority, deployment), removeOnComplete: KEEP, removeOnFail: KEEP, ...RETRY },
       })));
       return jobs.map((j) => j.id!);
     },
     /**
-     * Moves an instance's waiting jobs to the study's new priority (a sicker patient's
-     * film is read sooner). Jobs already running or done are left alone.
+     * Moves an instance's waiting clinical jobs (`modelKeys`) to the study's new priority (a sicker
+     * patient's film is read sooner). Jobs already running or done are left alone; shadow jobs stay behind.
      */
     async reprioritise(sopInstanceUid: string, modelKeys: string[], triagePriority: number): Promise<void> {
       for (const modelKey of modelKeys) {

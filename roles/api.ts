@@ -22,6 +22,7 @@ import { createAiResultsSr } from '../pipeline/ai-results-sr.ts';
 import { resultsPush } from '../pipeline/results-push.ts';
 import { clinicalModelIds, createSurveillance } from '../pipeline/surveillance.ts';
 import { scheduleSurveillance } from '../pipeline/surveillance-schedule.ts';
+import { recordDeploymentStates } from '../pipeline/model-deployments.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { createReadAssistQueue } from '../queue/enqueue.ts';
 import { RESULTS_QUEUE } from '../queue/jobs.ts';
@@ -76,6 +77,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     readAuditWindowMs: config.readAuditWindowSeconds * 1000,
   });
   await ensureFirstAdmin(store, config.dataDir);
+  await recordDeploymentStates(store, registry);
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
   const instanceWrites = createInstanceWrites();
   const frameDecoder = createOffThreadDecoder();

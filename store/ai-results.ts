@@ -9,6 +9,7 @@ import { reviewFromRow, type ReviewRow } from './reviews.ts';
 import { iso, NotFoundError, type StoreContext } from './shared.ts';
 import { findingFromRow, type FindingRow } from './study-reads.ts';
 import type { Finding } from './types.ts';
+import { CLINICAL_FINDINGS } from './clinical-findings.ts';
 
 export interface AiResultsSubject {
   studyInstanceUid: string;
@@ -44,7 +45,7 @@ export const aiResultsReads = {
       `select i.study_instance_uid, s.site_id, i.blob_sha256 from instances i join studies s on s.study_instance_uid = i.study_instance_uid
         where i.sop_instance_uid = $1`, [sopInstanceUid]);
     if (!instance) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
-    const { rows } = await db.query<FindingRow>(`select f.* from findings f where f.sop_instance_uid = $1 and ${MODEL_KEY} = $2 order by f.id`, [sopInstanceUid, modelKey]);
+    const { rows } = await db.query<FindingRow>(`select f.* from ${CLINICAL_FINDINGS} f where f.sop_instance_uid = $1 and ${MODEL_KEY} = $2 order by f.id`, [sopInstanceUid, modelKey]);
     const findings = rows.map(findingFromRow);
     return {
       studyInstanceUid: instance.study_instance_uid,
@@ -71,12 +72,12 @@ export const aiResultsReads = {
   async reviewSubject(context: StoreContext, reviewId: string): Promise<ReviewSubject> {
     const { db } = context;
     const { rows: [row] } = await db.query<ReviewRow & { sop_instance_uid: string; model_key: string }>(
-      `select r.*, f.sop_instance_uid, ${MODEL_KEY} as model_key from reviews r join findings f on f.id = r.finding_id where r.id = $1`, [reviewId]);
+      `select r.*, f.sop_instance_uid, ${MODEL_KEY} as model_key from reviews r join ${CLINICAL_FINDINGS} f on f.id = r.finding_id where r.id = $1`, [reviewId]);
     if (!row) throw new NotFoundError(`review ${reviewId} does not exist`);
     const subject = await aiResultsReads.aiResultsSubject(context, row.sop_instance_uid, row.model_key);
     // Reviews of this image and model up to this one, oldest first: the latest per finding is its decision.
     const { rows: reviews } = await db.query<ReviewRow>(
-      `select r.* from reviews r join findings f on f.id = r.finding_id
+      `select r.* from reviews r join ${CLINICAL_FINDINGS} f on f.id = r.finding_id
         where f.sop_instance_uid = $1 and ${MODEL_KEY} = $2 and r.id <= $3 order by r.id`, [row.sop_instance_uid, row.model_key, reviewId]);
     const latest = new Map(reviews.map((r) => [r.finding_id, reviewFromRow(r)]));
     const earlier = reviews.filter((r) => String(r.id) !== String(row.id));

@@ -7,6 +7,7 @@ import { appendAudit, auditedTransaction } from './audit.ts';
 import { NotFoundError, type StoreContext } from './shared.ts';
 import { sitesParam, type SiteScope } from './sites.ts';
 import { userFromRow, type UserRow } from './users.ts';
+import { CLINICAL_FINDINGS } from './clinical-findings.ts';
 
 /** One card as remembered for feedback. */
 export interface IssuedCard {
@@ -82,7 +83,7 @@ export const cdsHooksAccess = {
                                                           'refer', f.refer, 'applicability', f.applicability, 'model', f.model,
                                                           'decision', (select r.decision from reviews r where r.finding_id = f.id order by r.id desc limit 1))
                                         order by f.created_at, f.id)
-                          from findings f where f.study_instance_uid = s.study_instance_uid), '[]') as findings
+                          from ${CLINICAL_FINDINGS} f where f.study_instance_uid = s.study_instance_uid), '[]') as findings
          from studies s
         where s.patient_id = any($1) and ($2::text[] is null or s.site_id = any($2))
         order by s.received_at desc, s.study_instance_uid

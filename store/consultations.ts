@@ -20,6 +20,7 @@ import { InvalidReferenceError, iso, NotFoundError, optional, type StoreContext 
 import { ALL_SITES, sitesParam, type SiteScope } from './sites.ts';
 import type { FindingRow } from './study-reads.ts';
 import { AI_ASSISTED_NOTICE, type FindingInput } from './types.ts';
+import { CLINICAL_FINDINGS } from './clinical-findings.ts';
 
 /** What every case says of the AI in it: its findings and hints are for clinicians; the opinion is the consultant's own. */
 export const CONSULTATION_AI_NOTICE = `${AI_ASSISTED_NOTICE} The consultant's opinion is a clinician's, given with the AI's findings in view.`;
@@ -404,7 +405,7 @@ export interface ConsultationReportData {
 async function reportStudy(db: Queryable, studyInstanceUid: string): Promise<ReportStudy | undefined> {
   const { rows: [study] } = await db.query<Record<string, string | null>>('select * from studies where study_instance_uid = $1', [studyInstanceUid]);
   if (!study) return undefined;
-  const { rows } = await db.query<FindingRow>('select * from findings where study_instance_uid = $1 order by label, probability desc nulls last, id', [studyInstanceUid]);
+  const { rows } = await db.query<FindingRow>(`select * from ${CLINICAL_FINDINGS} findings where study_instance_uid = $1 order by label, probability desc nulls last, id`, [studyInstanceUid]);
   return {
     studyInstanceUid,
     patientId: optional(study.patient_id), patientName: optional(study.patient_name), patientSex: optional(study.patient_sex), patientAge: optional(study.patient_age),
@@ -497,9 +498,9 @@ export async function routeLowConfidence(tx: AuditedTx, sopInstanceUid: string, 
 /** The image's first "not applicable" finding, when every model has answered and none could read it. */
 async function unreadImage(tx: AuditedTx, sopInstanceUid: string): Promise<Pick<FindingInput, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'model' | 'applicability'> | undefined> {
   const { rows: [row] } = await tx.query<FindingRow>(
-    `select f.* from findings f join instances i on i.sop_instance_uid = f.sop_instance_uid
+    `select f.* from ${CLINICAL_FINDINGS} f join instances i on i.sop_instance_uid = f.sop_instance_uid
       where f.sop_instance_uid = $1 and cardinality(i.pending_models) = 0
-        and not exists (select 1 from findings c where c.sop_instance_uid = $1 and c.probability is not null)
+        and not exists (select 1 from ${CLINICAL_FINDINGS} c where c.sop_instance_uid = $1 and c.probability is not null)
       order by f.id limit 1`, [sopInstanceUid]);
   return row && { label: row.label, display: row.display, probability: row.probability, positive: row.positive, refer: row.refer, model: row.model, applicability: optional(row.applicability) };
 }

@@ -13,6 +13,7 @@ import { auditRecordOf, type AuditRecord, type AuditRow } from './audit.ts';
 import type { Queryable } from './db.ts';
 import { NotFoundError, optional, type StoreContext } from './shared.ts';
 import { sitesParam, type SiteScope } from './sites.ts';
+import { CLINICAL_FINDINGS } from './clinical-findings.ts';
 
 /** A patient's FHIR id in SQL, from its site and Patient ID columns: 40 hex of SHA-256 of `site|Patient ID` (the patient key of vitals, store/vitals.ts). */
 export const patientKeySql = (site: string, patientId: string) => `substr(encode(sha256(convert_to(${site} || '|' || ${patientId}, 'UTF8')), 'hex'), 1, 40)`;
@@ -107,7 +108,7 @@ export const fhirReads = {
     const where = `($1::text[] is null or s.site_id = any($1)) and ($2::text is null or s.study_instance_uid = $2)
       and ($3::text is null or (s.patient_id is not null and s.patient_id <> '' and ${PATIENT_ID_SQL} = $3))
       and ($4::text is null or s.accession_number = $4)
-      and (not $5 or exists (select 1 from findings f where f.study_instance_uid = s.study_instance_uid))`;
+      and (not $5 or exists (select 1 from ${CLINICAL_FINDINGS} f where f.study_instance_uid = s.study_instance_uid))`;
     const params = [sitesParam(filter.scope), filter.studyInstanceUid ?? null, filter.patientFhirId ?? null, filter.accessionNumber ?? null, filter.withFindings ?? false];
     const { rows } = await db.query<{ study_instance_uid: string; patient_fhir_id: string | null; total: string }>(
       `select s.study_instance_uid, case when s.patient_id <> '' then ${PATIENT_ID_SQL} end as patient_fhir_id, count(*) over () as total
@@ -123,10 +124,10 @@ export const fhirReads = {
     const params = [sitesParam(filter.scope), filter.studyInstanceUid ?? null, filter.patientFhirId ?? null];
     const { rows } = await db.query<{ id: string; study_instance_uid: string; patient_fhir_id: string | null; total: string }>(
       `select f.id, s.study_instance_uid, case when s.patient_id <> '' then ${PATIENT_ID_SQL} end as patient_fhir_id, count(*) over () as total
-         from findings f join studies s on s.study_instance_uid = f.study_instance_uid
+         from ${CLINICAL_FINDINGS} f join studies s on s.study_instance_uid = f.study_instance_uid
         where ${where} order by f.created_at desc, f.id limit $4 offset $5`, [...params, page.count, page.offset]);
     const total = rows.length ? Number(rows[0].total)
-      : await count(db, `select count(*) as n from findings f join studies s on s.study_instance_uid = f.study_instance_uid where ${where}`, params);
+      : await count(db, `select count(*) as n from ${CLINICAL_FINDINGS} f join studies s on s.study_instance_uid = f.study_instance_uid where ${where}`, params);
     return { total, findings: rows.map((r) => ({ findingId: r.id, studyInstanceUid: r.study_instance_uid, patientFhirId: optional(r.patient_fhir_id) })) };
   },
 
@@ -158,9 +159,9 @@ export const fhirReads = {
    */
   async studyOfFinding({ db }: StoreContext, of: { findingId: string } | { reviewId: number } | { readerFindingId: number }, scope: SiteScope): Promise<{ studyInstanceUid: string; findingId: string }> {
     const [sql, key] = 'findingId' in of
-      ? ['select f.study_instance_uid, f.id from findings f join studies s on s.study_instance_uid = f.study_instance_uid where f.id = $1', of.findingId]
+      ? [`select f.study_instance_uid, f.id from ${CLINICAL_FINDINGS} f join studies s on s.study_instance_uid = f.study_instance_uid where f.id = $1`, of.findingId]
       : 'reviewId' in of
-        ? [`select f.study_instance_uid, f.id from reviews r join findings f on f.id = r.finding_id join studies s on s.study_instance_uid = f.study_instance_uid
+        ? [`select f.study_instance_uid, f.id from reviews r join ${CLINICAL_FINDINGS} f on f.id = r.finding_id join studies s on s.study_instance_uid = f.study_instance_uid
             where r.id = $1`, of.reviewId]
         : ['select r.study_instance_uid, r.id::text as id from reader_findings r join studies s on s.study_instance_uid = r.study_instance_uid where r.id = $1', of.readerFindingId];
     const { rows: [row] } = await db.query<{ study_instance_uid: string; id: string }>(`${sql} and ($2::text[] is null or s.site_id = any($2))`, [key, sitesParam(scope)]);

@@ -6,6 +6,7 @@ import { InvalidReferenceError, iso, NotApplicableError, NotFoundError, optional
 import { requireStudyInScope, sitesParam, type SiteScope } from './sites.ts';
 import type { FindingRow } from './study-reads.ts';
 import type { NewReaderFinding, ReaderFindingRecord, Review } from './types.ts';
+import { CLINICAL_FINDINGS } from './clinical-findings.ts';
 
 /** The reader's writes, each given the store's context first (bindContext). */
 export const reviewWrites = {
@@ -24,7 +25,7 @@ export const reviewWrites = {
     let routed: ConsultationChange | undefined;
     const review = await auditedTransaction(db, async (tx) => {
       const finding = await tx.query<FindingRow>(
-        `select f.* from findings f join studies s on s.study_instance_uid = f.study_instance_uid
+        `select f.* from ${CLINICAL_FINDINGS} f join studies s on s.study_instance_uid = f.study_instance_uid
           where f.id = $1 and ($2::text[] is null or s.site_id = any($2)) for update of f`, [findingId, sitesParam(scope)]);
       if (!finding.rows[0]) throw new NotFoundError(`finding ${findingId} does not exist`);
       if (finding.rows[0].probability === null) {

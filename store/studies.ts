@@ -10,6 +10,7 @@ import { InvalidReferenceError, NotFoundError, optional, type StoreContext } fro
 import { requireStudyInScope, type SiteScope } from './sites.ts';
 import type { FindingRow } from './study-reads.ts';
 import type { FindingInput, NewInstance, Prioritise, StudySnapshot } from './types.ts';
+import { CLINICAL_FINDINGS } from './clinical-findings.ts';
 
 /** The study writes, each given the store's context first (bindContext). */
 export const studyWrites = {
@@ -105,22 +106,8 @@ export const studyWrites = {
    * the audit records with the study's snapshot; its priority; commit.
    */
   async recordFindings({ db, options }: StoreContext, sopInstanceUid: string, findings: FindingInput[], actor: string): Promise<void> {
-    const created: AuditEntry[] = findings.map((f) => ({
-      actor,
-      action: 'finding.created',
-      entityType: 'finding',
-      entityId: f.id,
-      payload: {
-        sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, refer: f.refer, operatingPoint: f.operatingPoint, model: f.model,
-        ...(f.applicability && { applicability: f.applicability }),
-      },
-      idempotencyKey: `finding.created:${f.id}`,
-    }));
-    const columns = findings.map((f) => ({
-      id: f.id, label: f.label, display: f.display, probability: f.probability, positive: f.positive, refer: f.refer,
-      operating_point: f.operatingPoint, model: f.model, timing_ms: f.timingMs, heatmap: f.heatmap ?? null, applicability: f.applicability ?? null,
-      input_stats: f.inputStats ?? null,
-    }));
+    const created = findingCreatedAudits(sopInstanceUid, findings, actor);
+    const columns = findingColumns(findings);
     let routed: ConsultationChange | undefined;
     const studyInstanceUid = await auditedTransaction(db, async (tx) => {
       const withheld = await withheldFindings(tx, options.prioritise, sopInstanceUid, modelKeyOf(findings), actor);
@@ -231,7 +218,7 @@ export async function reprioritise(tx: AuditedTx, prioritise: Prioritise, studyI
                from instances where study_instance_uid = $1 and status = 'failed' limit 1) as failed,
             (select coalesce(json_agg(json_build_object('label', f.label, 'display', f.display, 'probability', f.probability, 'positive', f.positive,
                       'refer', f.refer, 'operating_point', f.operating_point, 'model', f.model, 'applicability', f.applicability)), '[]')
-               from study_finding_leaders l join findings f on f.id = l.finding_id where l.study_instance_uid = $1) as findings,
+               from study_finding_leaders l join ${CLINICAL_FINDINGS} f on f.id = l.finding_id where l.study_instance_uid = $1) as findings,
             (select clinical from study_clinical where study_instance_uid = $1) as clinical`, [studyInstanceUid, audits?.rows ?? '[]']);
   const snapshot: StudySnapshot = {
     instances: {
@@ -297,8 +284,31 @@ const FINDING_LEADERS_UPSERT = `
 /** The columns of a finding that triage reads (reprioritise). */
 type SnapshotFindingRow = Pick<FindingRow, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operating_point' | 'model' | 'applicability'>;
 
+/** One `finding.created` record per finding (keyed: a second run adds none); a shadow run's say so. */
+export function findingCreatedAudits(sopInstanceUid: string, findings: FindingInput[], actor: string, deployment?: 'shadow'): AuditEntry[] {
+  return findings.map((f) => ({
+    actor,
+    action: 'finding.created',
+    entityType: 'finding',
+    entityId: f.id,
+    payload: {
+      sopInstanceUid, label: f.label, probability: f.probability, positive: f.positive, refer: f.refer, operatingPoint: f.operatingPoint, model: f.model,
+      ...(f.applicability && { applicability: f.applicability }),
+      ...(deployment && { deployment }),
+    },
+    idempotencyKey: `finding.created:${f.id}`,
+  }));
+}
+
+/** Findings as rows of the `findings` table, for `json_populate_recordset(null::findings, …)`. */
+export const findingColumns = (findings: FindingInput[]) => findings.map((f) => ({
+  id: f.id, label: f.label, display: f.display, probability: f.probability, positive: f.positive, refer: f.refer,
+  operating_point: f.operatingPoint, model: f.model, timing_ms: f.timingMs, heatmap: f.heatmap ?? null, applicability: f.applicability ?? null,
+  input_stats: f.inputStats ?? null,
+}));
+
 /** The `id@version` key of the model that made a set of findings (one job: one model). */
-function modelKeyOf(findings: FindingInput[]): string {
+export function modelKeyOf(findings: FindingInput[]): string {
   const keys = new Set(findings.map((f) => `${f.model.id}@${f.model.version}`));
   if (keys.size !== 1) throw new Error(`findings of one job come from one model, not ${keys.size}`);
   return [...keys][0];

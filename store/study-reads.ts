@@ -11,6 +11,7 @@ import { readerFindingFromRow, reviewFromRow, type ReaderFindingRow, type Review
 import { consentOfStudies } from './consent.ts';
 import { InvalidReferenceError, iso, NotFoundError, optional, type StoreContext } from './shared.ts';
 import { sitesParam, type SiteScope } from './sites.ts';
+import { CLINICAL_FINDINGS } from './clinical-findings.ts';
 import {
   AI_ASSISTED_NOTICE,
   AI_ASSISTED_NOTICE_ZH,
@@ -81,7 +82,7 @@ export const studyReads = {
          from series r left join instances i on i.series_instance_uid = r.series_instance_uid
         where r.study_instance_uid = $1 group by r.series_instance_uid order by r.series_number nulls last, r.series_instance_uid`, [studyInstanceUid]);
     const reviews = (await db.query<ReviewRow>(
-      `select r.* from reviews r join findings f on f.id = r.finding_id where f.study_instance_uid = $1 order by r.id`, [studyInstanceUid])).rows.map(reviewFromRow);
+      `select r.* from reviews r join ${CLINICAL_FINDINGS} f on f.id = r.finding_id where f.study_instance_uid = $1 order by r.id`, [studyInstanceUid])).rows.map(reviewFromRow);
     const readerFindings = await db.query<ReaderFindingRow>('select * from reader_findings where study_instance_uid = $1 order by id', [studyInstanceUid]);
     const { findings, errors, ...study } = item;
     return {
@@ -148,7 +149,7 @@ async function hydrate(db: Queryable, studies: StudyRow[]): Promise<WorklistItem
   const uids = studies.map((s) => s.study_instance_uid);
   const findings = await db.query<FindingRow & { review: ReviewRow | null }>(
     `select f.*, (select to_jsonb(r) from reviews r where r.finding_id = f.id order by r.id desc limit 1) as review
-       from findings f where f.study_instance_uid = any($1) order by f.probability desc nulls last`, [uids]);
+       from ${CLINICAL_FINDINGS} f where f.study_instance_uid = any($1) order by f.probability desc nulls last`, [uids]);
   // Only failed images, and at most ERRORS_SHOWN a study: a CT whose 10,000 images all failed is one line of the worklist.
   const failed = await db.query<InstanceRow>(
     `select i.* from unnest($1::text[]) as s(uid)
@@ -197,9 +198,9 @@ function decodeCursor(cursor: string): [string, string] {
  */
 const STUDY_STATUS_SQL = `case
   when exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.status = 'queued') then 'pending'
-  when not exists (select 1 from findings f where f.study_instance_uid = s.study_instance_uid and f.probability is not null)
+  when not exists (select 1 from ${CLINICAL_FINDINGS} f where f.study_instance_uid = s.study_instance_uid and f.probability is not null)
     then case when exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.status = 'failed') then 'failed' else 'ready' end
-  when exists (select 1 from findings f where f.study_instance_uid = s.study_instance_uid and f.probability is not null
+  when exists (select 1 from ${CLINICAL_FINDINGS} f where f.study_instance_uid = s.study_instance_uid and f.probability is not null
                  and not exists (select 1 from reviews r where r.finding_id = f.id)) then 'ready'
   else 'reviewed' end`;
 

@@ -9,6 +9,7 @@ import { appendAudits, auditedTransaction, type AuditEntry } from './audit.ts';
 import type { Queryable } from './db.ts';
 import { iso, NotFoundError, optional, type StoreContext } from './shared.ts';
 import { sitesParam, type SiteScope } from './sites.ts';
+import { CLINICAL_FINDINGS } from './clinical-findings.ts';
 
 /** What a case is, for the counts: given by the caller. */
 export interface CountDefinitions {
@@ -101,7 +102,7 @@ const COUNT_PARTS: CountPart[] = [
     // A positive AI finding whose latest review accepts it, or a finding the reader added.
     sql: `select site_id, 'reader-confirmed:' || label as signal, day, count(distinct study) as count from (
             select s.site_id, s.day, s.study_instance_uid as study, f.label
-              from (${STUDIES}) s join findings f on f.study_instance_uid = s.study_instance_uid
+              from (${STUDIES}) s join ${CLINICAL_FINDINGS} f on f.study_instance_uid = s.study_instance_uid
              where f.positive and f.probability is not null
                and (select r.decision from reviews r where r.finding_id = f.id order by r.id desc limit 1) = 'accept'
             union all

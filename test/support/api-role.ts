@@ -52,11 +52,11 @@ interface ReadAssistCardFacts {
 
 const card = (id: string) => JSON.parse(fs.readFileSync(path.join(repoRoot, 'models', id, 'model.json'), 'utf8')) as ReadAssistCardFacts;
 
-/** The read-assist models the API queues a CR for (served, CR among their modalities). */
+/** The read-assist models the API queues a clinical CR job for (clinical, CR among their modalities). */
 const servedForCr = () => fs.readdirSync(path.join(repoRoot, 'models'))
   .filter((id) => fs.existsSync(path.join(repoRoot, 'models', id, 'model.json')))
   .map(card)
-  .filter((c) => c.task === 'read-assist' && (c.deployment ?? 'serve') === 'serve' && c.modalities?.includes('CR'));
+  .filter((c) => c.task === 'read-assist' && (c.deployment ?? 'clinical') === 'clinical' && c.modalities?.includes('CR'));
 
 const declinedInTest = { code: 'OUTSIDE_POPULATION_TEST', text: 'declined in this test', textZh: '本测试中不适用' };
 
