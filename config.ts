@@ -69,6 +69,15 @@ export interface LanternConfig {
   queuePrefix: string;
   /** How long a worker's claim on a job lasts without renewal; a killed worker's job is re-run after about this long. Env `LANTERN_JOB_LOCK_MS`, default 30000. */
   jobLockMs: number;
+  /**
+   * The latency promise's degradation ladder (queue/degradation.ts, docs/operations.md): `enabled`
+   * (env `LANTERN_DEGRADATION`, `on` (default) or `off`: off, the queue is still measured for
+   * `/ready` but no step is taken); `checkMs`, how often the API measures the queue and decides (env
+   * `LANTERN_DEGRADATION_CHECK_MS`, default 2000; workers re-read the step as often); `holdSeconds`,
+   * how long a step holds before the ladder steps down, and how long a deferred job waits before it is
+   * looked at again (env `LANTERN_DEGRADATION_HOLD_S`, default 60).
+   */
+  degradation: { enabled: boolean; checkMs: number; holdSeconds: number };
   /** pino level. Env `LOG_LEVEL`, default `info`. */
   logLevel: string;
   /** Seconds `stop()` waits for active jobs before handing them back. Env `LANTERN_SHUTDOWN_GRACE_S`, default 10. */
@@ -248,6 +257,14 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0
   return value;
 }
 
+/** `on` or `off` (unset: `fallback`); anything else is refused, naming the setting. */
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'on' && raw !== 'off') throw new Error(`${name} must be on or off, got "${raw}"`);
+  return raw === 'on';
+}
+
 const list = (raw: string | undefined) => (raw ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 
 /**
@@ -422,6 +439,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       [key, integer(env, name, DEFAULT_DICOM_LIMITS[key as keyof DicomLimits], key === 'parseDeadlineMs' ? 0 : 1)])) as unknown as DicomLimits,
     queuePrefix: env.LANTERN_QUEUE_PREFIX || 'lantern',
     jobLockMs: integer(env, 'LANTERN_JOB_LOCK_MS', 30_000, 1000),
+    degradation: {
+      enabled: onOff(env, 'LANTERN_DEGRADATION', true),
+      checkMs: integer(env, 'LANTERN_DEGRADATION_CHECK_MS', 2000, 100),
+      holdSeconds: integer(env, 'LANTERN_DEGRADATION_HOLD_S', 60, 1),
+    },
     logLevel: env.LOG_LEVEL || 'info',
     shutdownGraceSeconds: integer(env, 'LANTERN_SHUTDOWN_GRACE_S', 10, 0),
     // Unset means under dataDir, resolved where the store opens: an overridden dataDir takes its audit files along.

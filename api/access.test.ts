@@ -41,9 +41,9 @@ describe('the role matrix: every operation × no user and each role', () => {
     return response.status;
   }
 
-  it('then every operation is in the matrix, and only health, the API description and the ways of signing in are public', () => {
+  it('then every operation is in the matrix, and only health, readiness, the API description and the ways of signing in are public', () => {
     const open = operations.filter((o) => o.op.security.length === 0).map((o) => `${o.method} ${o.path}`).sort();
-    expect(open).toEqual(['GET /docs/api', 'GET /docs/api/{asset}', 'GET /fhir/metadata', 'GET /health', 'GET /health/event-loop', 'GET /health/live', 'GET /openapi.json', 'GET /v1/session/oidc/callback', 'GET /v1/session/oidc/start', 'GET /v1/session/options', 'POST /health/live', 'POST /v1/session']);
+    expect(open).toEqual(['GET /docs/api', 'GET /docs/api/{asset}', 'GET /fhir/metadata', 'GET /health', 'GET /health/event-loop', 'GET /health/live', 'GET /openapi.json', 'GET /ready', 'GET /v1/session/oidc/callback', 'GET /v1/session/oidc/start', 'GET /v1/session/options', 'POST /health/live', 'POST /v1/session']);
     expect(operations.length).toBeGreaterThan(25);
   });
 

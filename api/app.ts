@@ -23,6 +23,7 @@ import { wadoRoutes } from './routes/wado.ts';
 import { healthRoutes } from './routes/health.ts';
 import { createApiMetrics } from './metrics.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { readyRoutes } from './routes/ready.ts';
 import { modelRoutes } from './routes/models.ts';
 import { readerFindingRoutes } from './routes/reader-findings.ts';
 import { researchRoutes } from './routes/research.ts';
@@ -42,7 +43,7 @@ import { worklistRoutes } from './routes/worklist.ts';
 import { security } from './security.ts';
 
 /** Paths that belong to the API (now or by standard: FHIR, CDS Hooks, metrics, OpenAPI): unknown ones answer a JSON 404. */
-const API_PREFIXES = ['/v1', '/dicomweb', '/fhir', '/cds-services', '/metrics', '/openapi.json', '/health'];
+const API_PREFIXES = ['/v1', '/dicomweb', '/fhir', '/cds-services', '/metrics', '/openapi.json', '/health', '/ready'];
 
 const noRoute = (c: Context) => errorResponse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
 
@@ -59,7 +60,7 @@ export function createApp(given: ApiDeps) {
 
   app.use('*', authentication(deps, { idleMinutes: deps.config.sessionIdleMinutes, absoluteHours: deps.config.sessionAbsoluteHours }));
 
-  const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, qidoRoutes, wadoRoutes, renderedRoutes, reviewRoutes, readerFindingRoutes,
+  const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, readyRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, qidoRoutes, wadoRoutes, renderedRoutes, reviewRoutes, readerFindingRoutes,
     researchRoutes, eventRoutes, consultationRoutes,
     agreementRoutes, modelComparisonRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, surveillanceRoutes, vitalsRoutes, fhirRoutes, fhirVitalsRoutes, metricsRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));

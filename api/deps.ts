@@ -7,6 +7,7 @@ import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from '../pipeline/instance-writes.ts';
 import type { AiResultsSr } from '../pipeline/ai-results-sr.ts';
+import type { DegradationController } from '../pipeline/degradation-controller.ts';
 import type { Surveillance } from '../pipeline/surveillance.ts';
 import type { CdsClients } from './cds-hooks/clients.ts';
 import type { ApiMetrics } from './metrics.ts';
@@ -36,6 +37,8 @@ export interface ApiDeps {
   cdsClients?: CdsClients;
   /** Multi-point surveillance (pipeline/surveillance.ts), when the models folder ships a surveillance policy. */
   surveillance?: Surveillance;
+  /** The latency promise's controller (pipeline/degradation-controller.ts): `/ready` and the worklist's admin notice read its last measurement. Absent: not measured. */
+  latency?: Pick<DegradationController, 'snapshot'>;
   /** The process's Prometheus metrics (api/metrics.ts), made by the API role with the process's own; absent: the app makes its own. */
   metrics?: ApiMetrics;
   /** The installation's de-identification key (dicom/deidentify/key.ts): model teams' pseudonyms derive from it. */

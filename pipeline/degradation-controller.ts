@@ -21,8 +21,15 @@ export interface DegradationControllerOptions {
   /** Audits a change (store.recordDegradationStep): the controller runs where the database is. */
   record: (change: DegradationChange) => Promise<void>;
   intervalMs: number;
+  /** Off: the queue is still measured (for /ready), a step in force is walked down, and none is taken. Default on. */
+  enabled?: boolean;
+  /** The ladder's hold (DEFAULT_THRESHOLDS otherwise); ignored when `thresholds` are given. */
+  holdSeconds?: number;
   thresholds?: LadderThresholds;
 }
+
+/** The ladder turned off: never enter a step, leave any at once. */
+const OFF: LadderThresholds = { enter: [Infinity, Infinity, Infinity, Infinity], leave: [Infinity, Infinity, Infinity, Infinity], minHoldMs: 0 };
 
 /** What the controller last saw and decided: readiness reads it, so a probe costs no Redis round trip of its own. */
 export interface LatencySnapshot {
@@ -44,7 +51,8 @@ export function createDegradationController(options: DegradationControllerOption
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   let stopped = false;
-  const thresholds = options.thresholds ?? DEFAULT_THRESHOLDS;
+  const thresholds = options.enabled === false ? OFF
+    : options.thresholds ?? { ...DEFAULT_THRESHOLDS, minHoldMs: options.holdSeconds === undefined ? DEFAULT_THRESHOLDS.minHoldMs : options.holdSeconds * 1000 };
 
   async function tick(now = Date.now()): Promise<LatencySnapshot> {
     const [measure, shared] = await Promise.all([measureQueue(options.queue, options.redis, options.bands, now), options.steps.read()]);

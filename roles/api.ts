@@ -25,6 +25,8 @@ import { scheduleSurveillance } from '../pipeline/surveillance-schedule.ts';
 import { recordDeploymentStates } from '../pipeline/model-deployments.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { createReadAssistQueue } from '../queue/enqueue.ts';
+import { degradationStepStore } from '../queue/latency.ts';
+import { createDegradationController, levelBands } from '../pipeline/degradation-controller.ts';
 import { RESULTS_QUEUE } from '../queue/jobs.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { openStore } from '../store/open.ts';
@@ -79,6 +81,12 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   await ensureFirstAdmin(store, config.dataDir);
   await recordDeploymentStates(store, registry);
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
+  // The latency promise: measures the queue per triage level for /ready and, unless turned off, steps the degradation ladder (audited).
+  const latency = createDegradationController({
+    queue: readAssist.queue, redis, steps: degradationStepStore(redis, config.queuePrefix), bands: levelBands(registry), intervalMs: config.degradation.checkMs,
+    record: (change) => store.recordDegradationStep(change), enabled: config.degradation.enabled, holdSeconds: config.degradation.holdSeconds,
+  });
+  latency.start();
   const instanceWrites = createInstanceWrites();
   const frameDecoder = createOffThreadDecoder();
   const blobs = createBlobStore(config.blobDir);
@@ -97,7 +105,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   // A CDS client's jti is taken once across API processes; the key lives as long as the token could.
   const cdsClients = config.cdsClientsFile ? loadCdsClients(config.cdsClientsFile,
     async (key, ttl) => (await redis.set(`${config.queuePrefix}:cds-jti:${key}`, '1', 'EX', ttl, 'NX')) === 'OK') : undefined;
-  const app = createApp({ config, store, blobs, aiResultsSr, registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, cdsClients, deidentifyKey, surveillance, metrics });
+  const app = createApp({ config, store, blobs, aiResultsSr, registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, cdsClients, deidentifyKey, surveillance, metrics, latency });
 
   // Before HTTP: a DIMSE port already taken fails the start with nothing listening yet.
   const dimse = config.dimse && await startDimseScp({ config: { ...config, dimse: config.dimse }, store, blobs, registry, readAssist, instanceWrites });
@@ -138,6 +146,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
       await aiResultsSr.stop();
       await surveillanceSchedule?.stop();
       await frameDecoder.close();
+      await latency.stop();
       await readAssist.close();
       await resultsQueue.close();
       await events.close();
