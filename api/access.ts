@@ -34,6 +34,8 @@ export const ACCESS = {
   modelQuality: ['model-team', 'radiologist', 'admin'],
   /** Operational metrics for a Prometheus scraper (GET /metrics): counts and timings, no patient data; read with a token of such an account. */
   metrics: ['admin', 'model-team'],
+  /** Drift of each model's inputs and outputs over time, its alerts and their acknowledgement (aggregates, no patient data). */
+  modelDrift: ['model-team', 'admin'],
   /** Accounts and the audit trail. */
   admin: ['admin'],
   /** Another Lantern's signed audit heads held here as its witness: handed in by that Lantern's account, read by it or an auditor. */

@@ -25,6 +25,7 @@ import { createApiMetrics } from './metrics.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { readyRoutes } from './routes/ready.ts';
 import { modelRoutes } from './routes/models.ts';
+import { modelDriftRoutes } from './routes/model-drift.ts';
 import { readerFindingRoutes } from './routes/reader-findings.ts';
 import { researchRoutes } from './routes/research.ts';
 import { reviewRoutes } from './routes/reviews.ts';
@@ -62,7 +63,7 @@ export function createApp(given: ApiDeps) {
 
   const features = [sessionRoutes, userRoutes, siteRoutes, consentRoutes, healthRoutes, readyRoutes, stowRoutes, worklistRoutes, studyRoutes, frameRoutes, qidoRoutes, wadoRoutes, renderedRoutes, reviewRoutes, readerFindingRoutes,
     researchRoutes, eventRoutes, consultationRoutes,
-    agreementRoutes, modelComparisonRoutes, auditRoutes, modelRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, surveillanceRoutes, vitalsRoutes, fhirRoutes, fhirVitalsRoutes, metricsRoutes].map((routes) => routes(deps));
+    agreementRoutes, modelComparisonRoutes, auditRoutes, modelRoutes, modelDriftRoutes, riskRoutes, triageRoutes, cdsHooksRoutes, surveillanceRoutes, vitalsRoutes, fhirRoutes, fhirVitalsRoutes, metricsRoutes].map((routes) => routes(deps));
   const openApi = openApiRoutes(features.flatMap(declaredRoutes));
   for (const routes of [...features, openApi]) app.route('/', routes);
   const undeclared = undeclaredRoutes(app, [...features, openApi].flatMap(declaredRoutes));

@@ -22,6 +22,8 @@ import { createAiResultsSr } from '../pipeline/ai-results-sr.ts';
 import { resultsPush } from '../pipeline/results-push.ts';
 import { clinicalModelIds, createSurveillance } from '../pipeline/surveillance.ts';
 import { scheduleSurveillance } from '../pipeline/surveillance-schedule.ts';
+import { createModelDrift } from '../pipeline/model-drift.ts';
+import { scheduleModelDrift } from '../pipeline/model-drift-schedule.ts';
 import { recordDeploymentStates } from '../pipeline/model-deployments.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { createReadAssistQueue } from '../queue/enqueue.ts';
@@ -101,6 +103,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   results.worker.on('completed', (job) => metrics.models.record(job.data));
   const surveillance = registry.surveillancePolicy && createSurveillance({ store, policy: registry.surveillancePolicy, timeZone: config.timeZone, clinicalModels: clinicalModelIds(registry.models) });
   const surveillanceSchedule = surveillance && scheduleSurveillance({ redisUrl: config.redisUrl, prefix: config.queuePrefix, surveillance });
+  const modelDriftSchedule = scheduleModelDrift({ redisUrl: config.redisUrl, prefix: config.queuePrefix, drift: createModelDrift({ store }) });
   const oidc = config.oidc && oidcClient(config.oidc);
   // A CDS client's jti is taken once across API processes; the key lives as long as the token could.
   const cdsClients = config.cdsClientsFile ? loadCdsClients(config.cdsClientsFile,
@@ -145,6 +148,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
       await results.stop();
       await aiResultsSr.stop();
       await surveillanceSchedule?.stop();
+      await modelDriftSchedule.stop();
       await frameDecoder.close();
       await latency.stop();
       await readAssist.close();

@@ -6,6 +6,7 @@
  * outside verification in audit-trail.ts); what they share is in shared.ts.
  */
 import { agreementReads } from './agreement.ts';
+import { modelDriftAccess } from './model-drift.ts';
 import { deploymentAccess } from './deployments.ts';
 import { modelComparisonReads } from './model-comparison.ts';
 import { aiResultsReads } from './ai-results.ts';
@@ -40,7 +41,7 @@ export function createStore(db: Database, options: StoreOptions) {
   const context: StoreContext = { db, options };
   const { close: closeCalculations, calculationAuditStatus, appendLater, ...calculations } = calculationAudits(context);
   const { close: closeReads, ...readAudit } = readAudits(context, { appendLater, unwritten: () => calculationAuditStatus().pending });
-  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...modelComparisonReads, ...userAccess, ...accountCare, ...siteAccess, ...consentAccess, ...consultationAccess, ...aiResultsReads, ...fhirReads, ...cdsHooksAccess, ...surveillanceAccess, ...vitalsAccess, ...deploymentAccess, ...degradationAudit });
+  const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...modelComparisonReads, ...userAccess, ...accountCare, ...siteAccess, ...consentAccess, ...consultationAccess, ...aiResultsReads, ...fhirReads, ...cdsHooksAccess, ...surveillanceAccess, ...vitalsAccess, ...modelDriftAccess, ...deploymentAccess, ...degradationAudit });
   const { stop: stopTrail, status: trailStatus, ...trail } = auditTrail(context, (uid) => reads.getWholeStudy(uid, ALL_SITES));
   return {
     db,
