@@ -12,10 +12,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client.ts';
-import { canvasStats, horizontalOverflow, launchChromium, pngStats } from './support/browser.ts';
+import { canvasStats, horizontalOverflow, launchChromium, screenshotDrawn, setViewerLanguage, signedInPage } from './support/browser.ts';
 import { files } from './support/shared-data.ts';
 import { newUser, type SignedIn } from './support/sign-in.ts';
 import { startStack, type Stack } from './support/stack.ts';
@@ -38,31 +37,9 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
   let radiologist: SignedIn;
   let studyUid: string;
 
-  /** A signed-in browser page of `user` at `viewport`, reading `lang` first. */
-  async function pageOf(user: SignedIn, viewport = SCREEN, lang: 'en' | 'zh' = 'en'): Promise<Page> {
-    const context = await browser.newContext({ viewport, locale: lang === 'zh' ? 'zh-CN' : 'en-GB' });
-    contexts.push(context);
-    await user.signInBrowser(context);
-    const page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    return page;
-  }
-
-  /**
-   * The screenshot is a drawn screen, not a blank one: many colours, and ink inside `testId`'s
-   * box. With `docs`, a palette copy for docs/screens/ too (kept under 250 KB).
-   */
-  async function shoot(page: Page, name: string, testId: string, docs?: string): Promise<void> {
-    const png = await page.screenshot({ path: join(shots, name) });
-    expect((await pngStats(png)).colours).toBeGreaterThan(20);
-    const box = (await page.getByTestId(testId).first().boundingBox())!;
-    const inside = await pngStats(png, { left: box.x, top: Math.max(0, box.y), width: box.width, height: Math.min(box.height, page.viewportSize()!.height - Math.max(0, box.y)) });
-    expect(inside.inkShare).toBeGreaterThan(0.03);
-    if (!docs) return;
-    const small = await sharp(png).png({ palette: true, colours: 128, effort: 10 }).toBuffer();
-    expect(small.length).toBeLessThan(250_000);
-    writeFileSync(join(shots, docs), small);
-  }
+  const pageOf = (user: SignedIn, viewport = SCREEN, lang: 'en' | 'zh' = 'en') => signedInPage(browser, user, { viewport, lang, contexts, pageErrors });
+  /** A drawn screen (not a blank one) under test-output; with `docs`, the palette copy for docs/screens/ beside it. */
+  const shoot = (page: Page, name: string, testId: string, docs?: string) => screenshotDrawn(page, join(shots, name), testId, docs && join(shots, docs));
 
   /** The study view's film is on its canvas: many grey levels, not a blank or uniform one. */
   async function filmDrawn(page: Page): Promise<void> {
@@ -74,10 +51,6 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     expect(drawn.levels).toBeGreaterThan(64);
   }
 
-  async function setLanguage(page: Page, lang: 'en' | 'zh'): Promise<void> {
-    await page.getByTestId(`lang-${lang}`).click();
-    await expect.poll(() => page.evaluate(() => document.documentElement.lang)).toBe(lang === 'zh' ? 'zh-CN' : 'en');
-  }
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
@@ -139,11 +112,11 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     expect(await first.getByTestId('case-question').textContent()).toContain('Cough and fever');
     expect(await first.getByTestId('sla').textContent()).toMatch(/min \/ 2 h/);
     await shoot(consultant, 'queue-en.png', 'box-queue', 'consultation-queue-en.png');
-    await setLanguage(consultant, 'zh');
+    await setViewerLanguage(consultant, 'zh');
     await consultant.getByTestId('box-queue-list').getByTestId('consultation-row').first().waitFor();
     expect(await consultant.getByTestId('box-queue').locator('h2').textContent()).toBe('本机构受邀会诊');
     await shoot(consultant, 'queue-zh.png', 'box-queue');
-    await setLanguage(consultant, 'en');
+    await setViewerLanguage(consultant, 'en');
 
     // Keyboard: Tab reaches the case, Enter opens it.
     await consultant.getByTestId('box-queue-list').getByTestId('consultation-row').first().waitFor();
@@ -162,7 +135,7 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     await consultant.getByTestId('opinion-impression').fill(IMPRESSION);
     await consultant.getByTestId('opinion-recommendation').selectOption('refer');
     await shoot(consultant, 'case-en.png', 'case-panel');
-    await setLanguage(consultant, 'zh');
+    await setViewerLanguage(consultant, 'zh');
     await filmDrawn(consultant);
     expect(await consultant.getByTestId('opinion-recommendation').locator('option').allTextContents()).toEqual(['转诊', '本地治疗', '重新拍片', '进一步检查', '随访']);
     await consultant.getByTestId('opinion-impression').fill('右下肺野斑片影，符合社区获得性肺炎。');
@@ -176,7 +149,7 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
       return visible;
     })).toBeGreaterThan(1000);
     await shoot(consultant, 'case-zh.png', 'case-panel', 'consultation-case-zh.png');
-    await setLanguage(consultant, 'en');
+    await setViewerLanguage(consultant, 'en');
 
     // The answer.
     await consultant.getByTestId('opinion-impression').fill(IMPRESSION);
@@ -196,7 +169,7 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     expect(await asker.getByTestId('case-panel').getByTestId('case-status').getAttribute('data-status')).toBe('answered');
     await filmDrawn(asker);
     await shoot(asker, 'answer-en.png', 'case-opinion', 'consultation-answer-en.png');
-    await setLanguage(asker, 'zh');
+    await setViewerLanguage(asker, 'zh');
     await asker.getByTestId('case-opinion').waitFor();
     await filmDrawn(asker);
     expect(await asker.getByTestId('opinion-recommendation-text').textContent()).toBe('转诊');
@@ -210,7 +183,7 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     await consultant.goto(`${stack.baseUrl}#/consultations`);
     await consultant.getByTestId('box-queue-list').getByTestId('consultation-row').first().waitFor();
     expect(await consultant.getByTestId('box-asked-list').getByTestId('consultation-row').count()).toBe(0);
-    await setLanguage(asker, 'en');
+    await setViewerLanguage(asker, 'en');
 
     // The county reads the township's film but does not ask about it on the township's behalf.
     await consultant.goto(`${stack.baseUrl}#/study/${encodeURIComponent(studyUid)}`);
@@ -220,7 +193,7 @@ describe('consultation: a township doctor asks, a county radiologist answers, li
     // The report: one printable page with the question and the answer, in the reader's language, printed to PDF.
     await asker.goto(`${stack.baseUrl}#/consultations/${encodeURIComponent(caseId)}`);
     for (const lang of ['en', 'zh'] as const) {
-      await setLanguage(asker, lang);
+      await setViewerLanguage(asker, lang);
       const [report] = await Promise.all([asker.context().waitForEvent('page'), asker.getByTestId('case-report').click()]);
       await report.waitForLoadState('load');
       expect(new URL(report.url()).searchParams.get('lang')).toBe(lang);

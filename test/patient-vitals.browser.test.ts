@@ -8,7 +8,7 @@
  * Chinese. Screenshots land in test-output/vitals/ and, as palette copies under 250 KB, in
  * docs/screens/patient-vitals-{en,zh}.png. Acknowledging the alert takes it off the strip.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -16,7 +16,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PatientVitals, VitalAlert } from '../contract/vitals.ts';
 import { apiClient } from './support/api-client.ts';
-import { launchChromium, pngStats } from './support/browser.ts';
+import { launchChromium, pngStats, setViewerLanguage, signedInPage, writeDocsScreenshot } from './support/browser.ts';
 import { withFreshUids, withPatientId } from './support/dicom-builder.ts';
 import { files } from './support/shared-data.ts';
 import { newUser, type SignedIn } from './support/sign-in.ts';
@@ -75,11 +75,7 @@ describe('home vital signs: the alert strip on the worklist and the patient\'s t
     expect(posted.body.alertsRaised).toBeGreaterThan(0);
     trend = (await api.json<PatientVitals>(`/v1/patients/${posted.body.patientKey}/vitals`)).body;
     browser = await launchChromium();
-    const context = await browser.newContext({ viewport: SCREEN, locale: 'en-GB' });
-    contexts.push(context);
-    await doctor.signInBrowser(context);
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page = await signedInPage(browser, doctor, { viewport: SCREEN, contexts, pageErrors });
   }, 240_000);
   afterAll(async () => {
     for (const c of contexts) await c.close();
@@ -128,8 +124,7 @@ describe('home vital signs: the alert strip on the worklist and the patient\'s t
 
   it('when the trend is shown in English and Chinese, then its labels follow the language and the emergency threshold is drawn in red', async () => {
     for (const lang of ['en', 'zh'] as const) {
-      await page.getByTestId(`lang-${lang}`).click();
-      await expect.poll(() => page.evaluate(() => document.documentElement.lang)).toBe(lang === 'zh' ? 'zh-CN' : 'en');
+      await setViewerLanguage(page, lang);
       await page.getByTestId('news2-plot').waitFor();
       const text = await page.locator('#screen').textContent();
       if (lang === 'zh') for (const word of ['呼吸频率', '血氧饱和度', '心率', '收缩压', '体温', '意识', 'NEWS2 趋势', '7 危急']) expect(text).toContain(word);
@@ -146,9 +141,7 @@ describe('home vital signs: the alert strip on the worklist and the patient\'s t
       for (let i = 0; i < data.length; i += info.channels) if (data[i] > 170 && data[i + 1] < 110 && data[i + 2] < 100) red++;
       expect(red / info.width).toBeGreaterThan(0.25);
 
-      const small = await sharp(png).png({ palette: true, colours: 128, effort: 10 }).toBuffer();
-      expect(small.length).toBeLessThan(250_000);
-      writeFileSync(join(docsScreens, `patient-vitals-${lang}.png`), small);
+      await writeDocsScreenshot(png, join(docsScreens, `patient-vitals-${lang}.png`));
     }
     await page.getByTestId('lang-en').click();
   });

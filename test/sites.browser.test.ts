@@ -6,7 +6,7 @@
  * alone with the site filter. Screens in both languages land in test-output/sites/, palette
  * copies in docs/screens/sites-{en,zh}.png.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Site } from '../contract/sites.ts';
 import { apiClient } from './support/api-client.ts';
-import { launchChromium, pngStats } from './support/browser.ts';
+import { launchChromium, screenshotDrawn, setViewerLanguage, signedInPage } from './support/browser.ts';
 import { files } from './support/shared-data.ts';
 import { newUser, type SignedIn } from './support/sign-in.ts';
 import { startStack, type Stack } from './support/stack.ts';
@@ -35,31 +35,10 @@ describe('sites: an admin builds the network, a county radiologist reads a towns
   const pageErrors: string[] = [];
   let admin: SignedIn;
 
-  async function pageOf(user: SignedIn): Promise<Page> {
-    const context = await browser.newContext({ viewport: SCREEN, locale: 'en-GB' });
-    contexts.push(context);
-    await user.signInBrowser(context);
-    const page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    return page;
-  }
+  const pageOf = (user: SignedIn) => signedInPage(browser, user, { viewport: SCREEN, contexts, pageErrors });
+  /** A drawn screen (not a blank one) under test-output; with `docs`, the palette copy in docs/screens/. */
+  const shoot = (page: Page, name: string, testId: string, docs?: string) => screenshotDrawn(page, join(shots, name), testId, docs && join(docsScreens, docs));
 
-  /** A drawn screen, not a blank one: many colours, ink inside `testId`'s box. With `docs`, a palette copy under 250 KB. */
-  async function shoot(page: Page, name: string, testId: string, docs?: string): Promise<void> {
-    const png = await page.screenshot({ path: join(shots, name) });
-    expect((await pngStats(png)).colours).toBeGreaterThan(20);
-    const box = (await page.getByTestId(testId).first().boundingBox())!;
-    expect((await pngStats(png, { left: box.x, top: box.y, width: box.width, height: Math.min(box.height, SCREEN.height - box.y) })).inkShare).toBeGreaterThan(0.03);
-    if (!docs) return;
-    const small = await sharp(png).png({ palette: true, colours: 128, effort: 10 }).toBuffer();
-    expect(small.length).toBeLessThan(250_000);
-    writeFileSync(join(docsScreens, docs), small);
-  }
-
-  async function setLanguage(page: Page, lang: 'en' | 'zh'): Promise<void> {
-    await page.getByTestId(`lang-${lang}`).click();
-    await expect.poll(() => page.evaluate(() => document.documentElement.lang)).toBe(lang === 'zh' ? 'zh-CN' : 'en');
-  }
 
   /** The sites as the API lists them. */
   const sites = async () => (await apiClient(stack.baseUrl, admin.token).json<{ items: Site[] }>('/v1/sites')).body.items;
@@ -139,7 +118,7 @@ describe('sites: an admin builds the network, a county radiologist reads a towns
     await page.getByTestId(`site-node-${COUNTY.id}`).click();
     await page.getByTestId('policy-save').waitFor();
     await shoot(page, 'sites-en.png', 'site-tree', 'sites-en.png');
-    await setLanguage(page, 'zh');
+    await setViewerLanguage(page, 'zh');
     await expect.poll(() => page.getByTestId(`site-node-${COUNTY.id}`).getByTestId('level-badge').textContent()).toBe('县');
     expect(await page.getByTestId(`site-node-${VILLAGE.id}`).getByTestId('level-badge').textContent()).toBe('村');
     await page.getByTestId(`site-node-${COUNTY.id}`).click();
@@ -174,7 +153,7 @@ describe('sites: an admin builds the network, a county radiologist reads a towns
     await expect.poll(() => page.getByTestId('worklist-row').count()).toBe(0);
 
     await page.getByTestId(`filter-site-${COUNTY.id}`).uncheck();
-    await setLanguage(page, 'zh');
+    await setViewerLanguage(page, 'zh');
     await row.waitFor();
     expect(await row.getByTestId('site').textContent()).toBe('机构：Baihe Township Health Centre');
     expect(await page.getByTestId('filter-site').locator('legend').textContent()).toBe('机构');

@@ -3,8 +3,11 @@
  * on what the page actually drew (a canvas, or a whole screenshot), so a screen test
  * fails on a blank or broken render and not only on a missing element.
  */
+import { writeFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import type { SignedIn } from './sign-in.ts';
 
 /** Debian's `/usr/bin/chromium`, headless, with everything that would reach the network off. */
 export function launchChromium(): Promise<Browser> {
@@ -111,4 +114,47 @@ export async function pngStats(png: Buffer | string, region?: Region): Promise<P
 /** Pixels by which the page is wider than its viewport (0 when nothing scrolls sideways). */
 export function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate(() => Math.max(0, document.scrollingElement!.scrollWidth - window.innerWidth));
+}
+
+/** A page signed in as `user`, in a browser context of its own (added to `contexts` for the test to close), reading `lang`. */
+export async function signedInPage(browser: Browser, user: SignedIn, options: {
+  viewport: { width: number; height: number };
+  lang?: 'en' | 'zh';
+  contexts: BrowserContext[];
+  pageErrors: string[];
+}): Promise<Page> {
+  const context = await browser.newContext({ viewport: options.viewport, locale: options.lang === 'zh' ? 'zh-CN' : 'en-GB' });
+  options.contexts.push(context);
+  await user.signInBrowser(context);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => options.pageErrors.push(err.message));
+  return page;
+}
+
+/** Switches the viewer's language with its header buttons, and waits until the page says it. */
+export async function setViewerLanguage(page: Page, lang: 'en' | 'zh'): Promise<void> {
+  await page.getByTestId(`lang-${lang}`).click();
+  await expect.poll(() => page.evaluate(() => document.documentElement.lang)).toBe(lang === 'zh' ? 'zh-CN' : 'en');
+}
+
+/** A palette copy of a screenshot for docs/screens/, checked to stay under 250 KB. */
+export async function writeDocsScreenshot(png: Buffer, path: string): Promise<void> {
+  const small = await sharp(png).png({ palette: true, colours: 128, effort: 10 }).toBuffer();
+  expect(small.length).toBeLessThan(250_000);
+  writeFileSync(path, small);
+}
+
+/**
+ * A screenshot saved to `path`, checked to be a drawn screen rather than a blank one: many
+ * colours, and ink inside the visible part of `testId`'s box. With `docsPath`, a docs copy too.
+ */
+export async function screenshotDrawn(page: Page, path: string, testId: string, docsPath?: string): Promise<Buffer> {
+  const png = await page.screenshot({ path });
+  expect((await pngStats(png)).colours).toBeGreaterThan(20);
+  const box = (await page.getByTestId(testId).first().boundingBox())!;
+  const top = Math.max(0, box.y);
+  const inside = await pngStats(png, { left: box.x, top, width: box.width, height: Math.min(box.height, page.viewportSize()!.height - top) });
+  expect(inside.inkShare).toBeGreaterThan(0.03);
+  if (docsPath) await writeDocsScreenshot(png, docsPath);
+  return png;
 }
