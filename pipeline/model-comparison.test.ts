@@ -3,6 +3,7 @@ import { wilson, Z95 } from '../inference/proportion.ts';
 import type { Database } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import type { ModelComparisonQuery } from '../store/model-comparison.ts';
+import type { FindingInput } from '../store/types.ts';
 import { ALL_SITES, createStore, type Store } from '../store/store.ts';
 import { databaseBackends } from '../store/test-backends.ts';
 import { finding, newInstance, notApplicableFinding } from '../store/test-fixtures.ts';
@@ -37,7 +38,7 @@ describe('comparing two versions of a model on the same studies', () => {
     input.study.patientId = patientId;
     await store.recordInstance(input, 'test');
     const sop = input.sopInstanceUid;
-    const made = [];
+    const made: FindingInput[] = [];
     if (a !== null) made.push({ ...finding(sop, a), id: `a-${sop}`, model: { ...finding(sop).model, ...incumbent }, timingMs: { queueWait: 1000, parse: 4, inference: 6 } });
     if (b === 'ood') {
       made.push({ ...notApplicableFinding(sop, { code: 'OUT_OF_DISTRIBUTION', text: 'unlike the training images', textZh: '与训练图像不同' }), id: `b-${sop}`, model: { ...finding(sop).model, ...candidate }, timingMs: { inference: 20 } });
