@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { readAssistJob } from '../contract/jobs.ts';
 import { DicomError } from '../dicom/errors.ts';
 import type { DicomLimits } from '../dicom/limits.ts';
@@ -8,6 +8,7 @@ import { logger } from '../log.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { READ_ASSIST_QUEUE, RESULTS_QUEUE, resultJobId, type ReadAssistJob, type ResultJob } from '../queue/jobs.ts';
 import type { BlobStore } from '../store/blobs.ts';
+import { createDegradationGate } from './degradation-gate.ts';
 import { parseJob } from './job-contract.ts';
 
 export interface ReadAssistWorkerOptions {
@@ -19,6 +20,11 @@ export interface ReadAssistWorkerOptions {
   lockDurationMs: number;
   /** The bounds every job's object is parsed and decoded within: the deployment's (config.ts), the same the API ingests with. */
   dicomLimits: DicomLimits;
+  /**
+   * The degradation ladder's worker side (pipeline/degradation-gate.ts): how often the step is
+   * re-read, and how long a deferred job waits. Absent: every job runs whole.
+   */
+  degradation?: { refreshMs: number; deferMs: number };
 }
 
 /** How long persisted job records are kept, so a re-added id is recognised as done. */
@@ -44,8 +50,16 @@ export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
     return { kind: 'failure', sopInstanceUid: job.data.sopInstanceUid, model: { id, version }, error: { code, message }, deployment: job.data.deployment ?? 'clinical' };
   };
 
-  const worker = new Worker<ReadAssistJob>(READ_ASSIST_QUEUE, async (job) => {
+  const gate = options.degradation && createDegradationGate({ redis: connection, prefix: options.prefix, registry: options.registry, ...options.degradation });
+
+  const worker = new Worker<ReadAssistJob>(READ_ASSIST_QUEUE, async (job, token) => {
     const { deployment } = parseJob(readAssistJob, job.data, 'read-assist job');
+    const plan = await gate?.plan(job);
+    if (plan?.deferUntil !== undefined) {
+      // Back to the queue with its priority and upload time; it runs at its place once the step is left.
+      await job.moveToDelayed(plan.deferUntil, token);
+      throw new DelayedError();
+    }
     let model;
     try {
       model = options.registry.readAssist(job.data.modelKey);
@@ -55,7 +69,7 @@ export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
     }
     const bytes = await options.blobs.get(job.data.blobSha256);
     try {
-      const { findings } = await readAssist(bytes, model, options.dicomLimits);
+      const { findings } = await readAssist(bytes, model, options.dicomLimits, { skipHeatmaps: plan?.skipHeatmaps });
       // Time the job waited in the queue: part of what a clinician waits for, so it is in every finding's timing.
       const queueWait = Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp);
       for (const finding of findings) finding.timingMs = { queueWait, ...finding.timingMs };

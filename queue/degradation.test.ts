@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideStep, DEFAULT_THRESHOLDS, type DegradationStep, type LevelQueueState } from './degradation.ts';
+import { decideStep, DEFAULT_THRESHOLDS, jobPlan, type DegradationStep, type LevelQueueState } from './degradation.ts';
 
 const MIN = 60_000;
 /** Oldest waiting age per level, in minutes (null: nothing waiting), against the card's targets. */
@@ -63,5 +63,18 @@ describe('decideStep (the degradation ladder)', () => {
   it('when level IV\'s deferred work is old but levels I–III are quiet, then step 3 is left (IV does not hold the step that defers it) and step 2 holds while IV is late', () => {
     const deferredIv = levels({ IV: 55 });
     expect(walk([deferredIv, deferredIv], 3)).toEqual([2, 2]);
+  });
+
+  it('when a step is in force, then each job is planned by it: shadow deferred from 1, III–IV without heatmaps from 2, IV deferred at 3; I–II always run whole', () => {
+    const plans = ([0, 1, 2, 3] as const).map((step) => [
+      jobPlan(step, { level: 'II', shadow: false }), jobPlan(step, { level: 'II', shadow: true }),
+      jobPlan(step, { level: 'III', shadow: false }), jobPlan(step, { level: 'IV', shadow: false }),
+    ].map((p) => (p.defer ? 'defer' : p.skipHeatmaps ? 'no-heatmap' : 'run')));
+    expect(plans).toEqual([
+      ['run', 'run', 'run', 'run'],
+      ['run', 'defer', 'run', 'run'],
+      ['run', 'defer', 'no-heatmap', 'no-heatmap'],
+      ['run', 'defer', 'no-heatmap', 'defer'],
+    ]);
   });
 });

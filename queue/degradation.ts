@@ -84,3 +84,12 @@ export function decideStep(state: LadderState, levels: LevelQueueState[], now: n
   }
   return { step, pressure, breaching, reason: step === 0 ? 'within targets' : `holding ${DEGRADATION_STEPS[step]}` };
 }
+
+/** What a step means for one job: deferred (shadow work from step 1, level IV from step 3), or run without heatmaps (levels III–IV from step 2). */
+export function jobPlan(step: DegradationStep, job: { level: TriageLevel | undefined; shadow: boolean }): { defer: boolean; skipHeatmaps: boolean } {
+  const low = job.level === 'III' || job.level === 'IV';
+  return {
+    defer: (step >= 1 && job.shadow) || (step >= 3 && job.level === 'IV'),
+    skipHeatmaps: step >= 2 && low,
+  };
+}

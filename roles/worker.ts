@@ -29,6 +29,8 @@ export async function startWorkerRole(config: LanternConfig & { redisUrl: string
     concurrency: config.workerConcurrency,
     lockDurationMs: config.jobLockMs,
     dicomLimits: config.dicomLimits,
+    // The step the API's controller sets; a deferred job is looked at again after the ladder's hold.
+    degradation: config.degradation.enabled ? { refreshMs: config.degradation.checkMs, deferMs: config.degradation.holdSeconds * 1000 } : undefined,
   });
   worker.start();
   logger.info({ models: registry.models.map((m) => m.key), concurrency: config.workerConcurrency }, 'worker ready');
