@@ -15,6 +15,14 @@ const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 3
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /** How long a scrape waits for Redis's queue counts before it answers without them. */
 export const QUEUE_SCRAPE_WAIT_MS = 1000;
+/**
+ * How long drift scores are reused between scrapes: computing them reads every model's
+ * observations from the database, and they move only when a window of 200 inferences completes.
+ */
+export const DRIFT_SCORES_TTL_MS = 60_000;
+
+/** The current drift per model version (pipeline/model-drift.ts `currentScores`): PSI of the latest complete window, null before one. */
+export type DriftScores = () => Promise<Array<{ modelId: string; version: string; psi: number | null; byQuantity: Record<string, number | null> }>>;
 
 export interface ApiMetrics {
   registry: Registry;
@@ -24,6 +32,8 @@ export interface ApiMetrics {
   http: MiddlewareHandler;
   /** The queues whose depth is exported (BullMQ's own exposition), beside the read-assist queue. */
   queues: readonly Queue[];
+  /** The drift gauges' exposition, from scores at most `DRIFT_SCORES_TTL_MS` old; empty without a drift monitor. */
+  drift(): Promise<string>;
 }
 
 /**
@@ -31,7 +41,7 @@ export interface ApiMetrics {
  * lag, memory, CPU, handles) — for the API role, once per process; a route test leaves them
  * out, as each would start another event-loop monitor that is never stopped.
  */
-export function createApiMetrics(options: { processMetrics?: boolean; queues?: readonly Queue[] } = {}): ApiMetrics {
+export function createApiMetrics(options: { processMetrics?: boolean; queues?: readonly Queue[]; driftScores?: DriftScores } = {}): ApiMetrics {
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
   const duration = new Histogram({
@@ -51,7 +61,37 @@ export function createApiMetrics(options: { processMetrics?: boolean; queues?: r
       }, (performance.now() - start) / 1000);
     }
   };
-  return { registry, models: createModelMetrics(registry), http, queues: options.queues ?? [] };
+  return { registry, models: createModelMetrics(registry), http, queues: options.queues ?? [], drift: options.driftScores ? cachedDrift(options.driftScores) : async () => '' };
+}
+
+/** Drift scores as gauges, recomputed at most once per `DRIFT_SCORES_TTL_MS` (and once for scrapes that arrive together). */
+function cachedDrift(scores: DriftScores): () => Promise<string> {
+  let cached: { at: number; text: Promise<string> } | undefined;
+  const expose = async () => {
+    const registry = new Registry();
+    const score = new Gauge({
+      name: 'lantern_model_drift_score', help: 'A model version\'s drift: the largest PSI over its monitored quantities in its latest complete window (0.1 moderate, 0.25 drift; docs/models.md "Drift").',
+      labelNames: ['model', 'version'] as const, registers: [registry],
+    });
+    const psi = new Gauge({
+      name: 'lantern_model_drift_psi', help: 'PSI of one monitored quantity of a model version in its latest complete window, against the version\'s reference.',
+      labelNames: ['model', 'version', 'quantity'] as const, registers: [registry],
+    });
+    for (const s of await scores()) {
+      if (s.psi !== null) score.set({ model: s.modelId, version: s.version }, s.psi);
+      for (const [quantity, value] of Object.entries(s.byQuantity)) if (value !== null) psi.set({ model: s.modelId, version: s.version, quantity }, value);
+    }
+    return registry.metrics();
+  };
+  return () => {
+    if (!cached || Date.now() - cached.at > DRIFT_SCORES_TTL_MS) {
+      const text = expose();
+      cached = { at: Date.now(), text };
+      // A failed read is not kept: the next scrape tries again.
+      text.catch(() => { if (cached?.text === text) cached = undefined; });
+    }
+    return cached.text;
+  };
 }
 
 /**

@@ -99,11 +99,13 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store, instanceWrites, onFindings: aiResultsSr.afterFindings });
   // The results queue's depth is exported beside the read-assist queue's; each stored result is counted per model.
   const resultsQueue = new Queue(RESULTS_QUEUE, { connection: redis, prefix: config.queuePrefix });
-  const metrics = createApiMetrics({ processMetrics: true, queues: [resultsQueue] });
+  // Drift scores are read at scrape time, when `modelDrift` below exists.
+  const metrics = createApiMetrics({ processMetrics: true, queues: [resultsQueue], driftScores: () => modelDrift.currentScores() });
   results.worker.on('completed', (job) => metrics.models.record(job.data));
   const surveillance = registry.surveillancePolicy && createSurveillance({ store, policy: registry.surveillancePolicy, timeZone: config.timeZone, clinicalModels: clinicalModelIds(registry.models) });
   const surveillanceSchedule = surveillance && scheduleSurveillance({ redisUrl: config.redisUrl, prefix: config.queuePrefix, surveillance });
-  const modelDriftSchedule = scheduleModelDrift({ redisUrl: config.redisUrl, prefix: config.queuePrefix, drift: createModelDrift({ store }) });
+  const modelDrift = createModelDrift({ store });
+  const modelDriftSchedule = scheduleModelDrift({ redisUrl: config.redisUrl, prefix: config.queuePrefix, drift: modelDrift });
   const oidc = config.oidc && oidcClient(config.oidc);
   // A CDS client's jti is taken once across API processes; the key lives as long as the token could.
   const cdsClients = config.cdsClientsFile ? loadCdsClients(config.cdsClientsFile,

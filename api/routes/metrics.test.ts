@@ -2,10 +2,12 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultJob } from '../../contract/jobs.ts';
+import { createModelDrift } from '../../pipeline/model-drift.ts';
 import { RESULTS_QUEUE, resultJobId } from '../../queue/jobs.ts';
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
 import { parseExposition, samples, valueOf } from '../../test/support/prometheus-text.ts';
 import { waitFor } from '../../test/support/stack.ts';
+import { createApiMetrics } from '../metrics.ts';
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
@@ -96,5 +98,25 @@ describe('GET /metrics', () => {
     expect(valueOf(families, 'lantern_inference_stage_duration_seconds_count', { ...of, stage: 'inference' })).toBe(1);
     expect(valueOf(families, 'lantern_inference_stage_duration_seconds_sum', { ...of, stage: 'inference' })).toBeCloseTo(0.042);
     expect(valueOf(families, 'lantern_read_assist_queue_wait_seconds_count', of)).toBe(1);
+  });
+
+  it('when a model version has a complete drift window, then its drift score and each quantity\'s PSI are gauges with the values the drift monitor computes, reused between scrapes', async () => {
+    // The shipped policy needs 700 inferences; a small one shows the same path on a few real findings.
+    const drift = createModelDrift({ store: api.store, policy: { referenceSize: 4, windowSize: 2, thresholds: { moderate: 0.1, drift: 0.25 } } });
+    for (const probability of [0.1, 0.2, 0.3, 0.4, 0.95, 0.97]) await api.addFinding((await api.addStudy()).sopInstanceUid, { probability, model: 'nih-cxr-abnormal' });
+    const [scores, metrics] = [await drift.currentScores(), createApiMetrics({ driftScores: () => drift.currentScores() })];
+    const scored = scores.find((s) => s.modelId === 'nih-cxr-abnormal' && s.psi !== null)!;
+    expect(scored.psi).toBeGreaterThan(0);
+
+    const families = parseExposition(await metrics.drift());
+    expect(valueOf(families, 'lantern_model_drift_score', { model: 'nih-cxr-abnormal', version: scored.version })).toBeCloseTo(scored.psi!, 9);
+    for (const [quantity, psi] of Object.entries(scored.byQuantity).filter(([, v]) => v !== null)) {
+      expect(valueOf(families, 'lantern_model_drift_psi', { model: 'nih-cxr-abnormal', version: scored.version, quantity })).toBeCloseTo(psi!, 9);
+    }
+    // Within the reuse period a new window changes nothing: the scores are not recomputed per scrape.
+    await api.addFinding((await api.addStudy()).sopInstanceUid, { probability: 0.99, model: 'nih-cxr-abnormal' });
+    await api.addFinding((await api.addStudy()).sopInstanceUid, { probability: 0.99, model: 'nih-cxr-abnormal' });
+    expect(await metrics.drift()).toBe(await metrics.drift());
+    expect(parseExposition(await metrics.drift()).get('lantern_model_drift_score')!.samples).toEqual(families.get('lantern_model_drift_score')!.samples);
   });
 });

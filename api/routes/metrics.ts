@@ -6,7 +6,7 @@ import { mount } from '../route.ts';
 
 /**
  * `GET /metrics` for Prometheus (docs/operations.md "Metrics"): this process's metrics, the
- * models' from the results it stored, and the queues' from Redis. Not on the rate limiter's
+ * models' from the results it stored, the queues' from Redis, and each model version's drift score. Not on the rate limiter's
  * expensive list — a scrape every few seconds is its normal use — but bounded all the same:
  * scrapes that arrive while one is being collected share its answer, Redis gets at most
  * `QUEUE_SCRAPE_WAIT_MS`, and every label's values come from a fixed set (routes, models, stages).
@@ -14,7 +14,12 @@ import { mount } from '../route.ts';
 export function metricsRoutes(deps: ApiDeps & { metrics: ApiMetrics }) {
   const app = new Hono();
   let inFlight: Promise<string> | undefined;
-  const collect = async () => mergeExpositions([await deps.metrics.registry.metrics(), await queueExposition(deps, deps.metrics)]);
+  const collect = async () => mergeExpositions(await Promise.all([
+    deps.metrics.registry.metrics(),
+    queueExposition(deps, deps.metrics),
+    // Drift comes from the database; a failure leaves it out of this scrape rather than failing the rest.
+    deps.metrics.drift().catch(() => ''),
+  ]));
 
   mount(app, {
     method: 'get', path: '/metrics', operationId: 'getMetrics', access: ACCESS.metrics, tag: 'system',
