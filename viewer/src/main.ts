@@ -17,6 +17,7 @@ import { mountConsultationCase } from './consultations/case.ts';
 import { mountSites } from './sites/screen.ts';
 import { mountPatientVitals } from './patients/patient-vitals.ts';
 import { mountSurveillance } from './surveillance/screen.ts';
+import { mountDrift } from './drift/screen.ts';
 
 export interface AppContext {
   /** The signed-in user (with the sites its sites read for): the server records them on every decision, whatever the page sends. */
@@ -34,6 +35,7 @@ const msg = defineMessages({
     consultations: 'Consultations',
     surveillance: 'Surveillance',
     agreement: 'Agreement',
+    drift: 'Drift',
     sites: 'Sites',
     audit: 'Audit trail',
     language: 'Language',
@@ -57,6 +59,7 @@ const msg = defineMessages({
     consultations: '远程会诊',
     surveillance: '监测预警',
     agreement: '一致性',
+    drift: '模型漂移',
     sites: '机构',
     audit: '审计记录',
     language: '语言',
@@ -89,6 +92,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/consultations$/, nav: '/consultations', mount: mountConsultations },
   { pattern: /^\/surveillance$/, nav: '/surveillance', mount: mountSurveillance },
   { pattern: /^\/agreement$/, nav: '/agreement', mount: mountDashboard },
+  { pattern: /^\/drift$/, nav: '/drift', mount: mountDrift },
   { pattern: /^\/sites$/, nav: '/sites', mount: mountSites },
   { pattern: /^\/audit$/, nav: '/audit', mount: mountAudit },
   { pattern: /^/, nav: '/', mount: mountWorklist },
@@ -103,6 +107,7 @@ const NAV: { path: string; testid: string; text: () => string; shownTo?: readonl
   { path: '/consultations', testid: 'nav-consultations', text: () => msg().consultations, shownTo: CLINICAL },
   { path: '/surveillance', testid: 'nav-surveillance', text: () => msg().surveillance, shownTo: [...CLINICAL, 'admin'] },
   { path: '/agreement', testid: 'nav-agreement', text: () => msg().agreement },
+  { path: '/drift', testid: 'nav-drift', text: () => msg().drift, shownTo: ['model-team', 'admin'] },
   { path: '/audit', testid: 'nav-audit', text: () => msg().audit },
   { path: '/sites', testid: 'nav-sites', text: () => msg().sites, shownTo: ['admin'] },
 ];
