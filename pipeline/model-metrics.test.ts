@@ -18,10 +18,11 @@ describe('model metrics from the results workers hand back', () => {
     metrics.record({ kind: 'findings', sopInstanceUid: '1.2', modelKey: 'cxr@2.0.0', findings: [finding('pneumonia', { positive: true }), finding('effusion', { refer: true }), finding('nodule', {})] });
     metrics.record({ kind: 'findings', sopInstanceUid: '1.3', modelKey: 'cxr@2.0.0', findings: [finding('pneumonia', { probability: null, applicability: declined, timingMs: { queueWait: 200, parse: 1 } })] });
     metrics.record({ kind: 'failure', sopInstanceUid: '1.4', model: { id: 'cxr', version: '2.0.0' }, error: { code: 'INVALID_DICOM', message: 'no preamble' } });
-    metrics.record({ kind: 'failure', sopInstanceUid: '1.5', model: { id: 'cxr', version: '2.0.0' }, error: { code: 'INFERENCE_FAILED', message: 'out of memory' } });
+    metrics.record({ kind: 'failure', sopInstanceUid: '1.5', model: { id: 'cxr', version: '2.0.0' }, error: { code: 'INFERENCE_FAILED', message: 'out of memory' }, deployment: 'clinical' });
+    metrics.record({ kind: 'findings', sopInstanceUid: '1.6', modelKey: 'cxr@2.0.0', deployment: 'shadow', findings: [finding('pneumonia', { positive: true })] });
 
     const families = parseExposition(await registry.metrics());
-    const of = { model: 'cxr', version: '2.0.0' };
+    const of = { model: 'cxr', version: '2.0.0', deployment: 'clinical' };
     expect(['completed', 'not-applicable', 'invalid-input', 'failed', 'model-not-loaded'].map((outcome) => valueOf(families, 'lantern_read_assist_jobs_total', { ...of, outcome }))).toEqual([1, 1, 1, 1, 0]);
     expect(valueOf(families, 'lantern_findings_total', { ...of, label: 'pneumonia', result: 'positive' })).toBe(1);
     expect(valueOf(families, 'lantern_findings_total', { ...of, label: 'pneumonia', result: 'not-applicable' })).toBe(1);
@@ -32,5 +33,8 @@ describe('model metrics from the results workers hand back', () => {
     expect(valueOf(families, 'lantern_inference_stage_duration_seconds_count', { ...of, stage: 'inference' })).toBe(1);
     expect(valueOf(families, 'lantern_inference_stage_duration_seconds_sum', { ...of, stage: 'inference' })).toBeCloseTo(0.08);
     expect(valueOf(families, 'lantern_read_assist_queue_wait_seconds_sum', of)).toBeCloseTo(1.7);
+    // A shadow run is counted apart from the clinical ones.
+    expect(valueOf(families, 'lantern_read_assist_jobs_total', { ...of, deployment: 'shadow', outcome: 'completed' })).toBe(1);
+    expect(valueOf(families, 'lantern_findings_total', { ...of, deployment: 'shadow', label: 'pneumonia', result: 'positive' })).toBe(1);
   });
 });

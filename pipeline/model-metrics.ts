@@ -1,6 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import type { z } from 'zod';
 import type { FindingInput } from '../contract/findings.ts';
-import type { ResultJob } from '../queue/jobs.ts';
+import type { resultJob } from '../contract/jobs.ts';
 
 /** What became of one model's run on one image, as its result says: a small fixed set, so a label never grows. */
 export type JobOutcome = 'completed' | 'not-applicable' | 'invalid-input' | 'model-not-loaded' | 'failed';
@@ -23,7 +24,7 @@ export function findingResult(finding: Pick<FindingInput, 'applicability' | 'pos
 }
 
 /**
- * Per model and version, counted from the results the workers hand back (the results queue),
+ * Per model, version and deployment (clinical or shadow), counted from the results the workers hand back (the results queue),
  * in the process that persists them: each result is one job's end, delivered under a job id
  * derived from the job's (a job run twice hands back one result), and its findings carry the
  * worker's own stage timer (inference/stage-timer.ts) — so the counts follow the work stored,
@@ -33,30 +34,32 @@ export function createModelMetrics(registry: Registry) {
   const registers = [registry];
   const jobs = new Counter({
     name: 'lantern_read_assist_jobs_total', help: 'Read-assist jobs by how they ended (one per model run on one image, counted when its result is stored).',
-    labelNames: ['model', 'version', 'outcome'] as const, registers,
+    labelNames: ['model', 'version', 'deployment', 'outcome'] as const, registers,
   });
   const findings = new Counter({
     name: 'lantern_findings_total', help: 'AI findings stored, by label and call: positive, refer, negative, not-applicable.',
-    labelNames: ['model', 'version', 'label', 'result'] as const, registers,
+    labelNames: ['model', 'version', 'deployment', 'label', 'result'] as const, registers,
   });
   const stages = new Histogram({
     name: 'lantern_inference_stage_duration_seconds', help: 'Time of each stage of one read-assist run in the worker (parse, decode, preprocess, inference, postprocess).',
-    labelNames: ['model', 'version', 'stage'] as const, buckets: STAGE_BUCKETS, registers,
+    labelNames: ['model', 'version', 'deployment', 'stage'] as const, buckets: STAGE_BUCKETS, registers,
   });
   const queueWait = new Histogram({
     name: 'lantern_read_assist_queue_wait_seconds', help: 'Time a read-assist job waited in the queue before a worker took it.',
-    labelNames: ['model', 'version'] as const, buckets: QUEUE_WAIT_BUCKETS, registers,
+    labelNames: ['model', 'version', 'deployment'] as const, buckets: QUEUE_WAIT_BUCKETS, registers,
   });
 
   return {
-    /** Counts one stored result. */
-    record(result: ResultJob): void {
+    /** Counts one stored result, as queued: a result from a worker older than deployment states has none (clinical). */
+    record(result: z.input<typeof resultJob>): void {
+      // Clinical or shadow (a canary model's run is one or the other): what shadow work costs is read beside clinical work.
+      const deployment = result.deployment ?? 'clinical';
       if (result.kind === 'failure') {
-        jobs.inc({ model: result.model.id, version: result.model.version, outcome: NOT_THE_INPUT[result.error.code] ?? 'invalid-input' });
+        jobs.inc({ model: result.model.id, version: result.model.version, deployment, outcome: NOT_THE_INPUT[result.error.code] ?? 'invalid-input' });
         return;
       }
       const [first] = result.findings;
-      const model = { model: first.model.id, version: first.model.version };
+      const model = { model: first.model.id, version: first.model.version, deployment };
       jobs.inc({ ...model, outcome: result.findings.every((f) => f.applicability?.applicable === false) ? 'not-applicable' : 'completed' });
       for (const finding of result.findings) findings.inc({ ...model, label: finding.label, result: findingResult(finding) });
       // One image, one timer: every finding of a run carries the same timings.
