@@ -18,6 +18,7 @@ import { agreementQuery, groupKey, NO_FILTERS, type Filters } from './dashboard/
 import { agreementTable, groupRow } from './dashboard/agreement-table.ts';
 import { groupCharts } from './dashboard/group-charts.ts';
 import { msg } from './dashboard/messages.ts';
+import { msg as compareMsg } from './dashboard/compare-messages.ts';
 import { debounced } from './debounce.ts';
 
 /** Kept across mounts, so a language switch (which re-mounts) keeps the reader's choice. */
@@ -117,7 +118,7 @@ export function mountDashboard(root: HTMLElement, _ctx: AppContext): () => void 
 
   replaceChildren(
     root,
-    h('div', { class: 'screen-head' }, h('h1', {}, m.title), h('div', { class: 'row-actions' }, csv)),
+    h('div', { class: 'screen-head' }, h('h1', {}, m.title), h('div', { class: 'row-actions' }, h('a', { class: 'button-link', href: '#/compare', testid: 'open-compare' }, compareMsg().open), csv)),
     h('p', { class: 'muted small agreement-intro' }, m.intro),
     form.element,
     banner,

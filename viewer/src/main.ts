@@ -12,6 +12,7 @@ import { mountStudy } from './study.ts';
 import { mountAudit } from './audit.ts';
 import { mountHints } from './hints.ts';
 import { mountDashboard } from './dashboard.ts';
+import { mountCompare } from './dashboard/compare.ts';
 import { mountConsultations } from './consultations/list.ts';
 import { mountConsultationCase } from './consultations/case.ts';
 import { mountSites } from './sites/screen.ts';
@@ -92,6 +93,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/consultations$/, nav: '/consultations', mount: mountConsultations },
   { pattern: /^\/surveillance$/, nav: '/surveillance', mount: mountSurveillance },
   { pattern: /^\/agreement$/, nav: '/agreement', mount: mountDashboard },
+  { pattern: /^\/compare$/, nav: '/agreement', mount: mountCompare },
   { pattern: /^\/drift$/, nav: '/drift', mount: mountDrift },
   { pattern: /^\/sites$/, nav: '/sites', mount: mountSites },
   { pattern: /^\/audit$/, nav: '/audit', mount: mountAudit },
