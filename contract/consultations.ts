@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { triageAnswer, triageRequest } from './calculations.ts';
 import { siteId } from './sites.ts';
 import { triageLevel } from './studies.ts';
+import { patientKey } from './vitals.ts';
 
 /**
  * Remote reading and consultation (远程影像诊断 / 远程会诊, issue 14). A grassroots doctor
@@ -93,6 +94,8 @@ export const consultation = z.object({
   /** Who on the asking side withdrew the case, and when. */
   withdrawnBy: z.string().optional(),
   withdrawnAt: z.string().optional(),
+  /** A home-vital-signs case: the patient's key, for `GET /v1/patients/{patientKey}/vitals` and the trend screen. */
+  patientKey: patientKey.optional(),
   aiAssisted: z.string(),
 }).meta({ id: 'Consultation' });
 

@@ -16,6 +16,7 @@ import type { Site } from '../contract/sites.ts';
 import type { TriageLevel } from '../contract/studies.ts';
 import { appendAudit, auditedTransaction, type AuditedTx } from './audit.ts';
 import type { Queryable } from './db.ts';
+import { patientKeyOf } from './fhir-reads.ts';
 import { InvalidReferenceError, iso, NotFoundError, optional, type StoreContext } from './shared.ts';
 import { ALL_SITES, sitesParam, type SiteScope } from './sites.ts';
 import type { FindingRow } from './study-reads.ts';
@@ -94,6 +95,7 @@ function consultationFromRow(row: ConsultationRow, now = new Date()): Consultati
     opinion: row.opinion === null ? undefined : { ...row.opinion, answeredBy: row.answered_by!, answeredAt: iso(row.answered_at!) },
     withdrawnBy: optional(row.withdrawn_by),
     withdrawnAt: row.withdrawn_at === null ? undefined : iso(row.withdrawn_at),
+    patientKey: row.subject.kind === 'vitals' ? patientKeyOf(row.from_site_id, row.subject.patientId) : undefined,
     aiAssisted: CONSULTATION_AI_NOTICE,
   };
 }

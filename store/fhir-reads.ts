@@ -9,6 +9,7 @@
  * nothing says they share an issuer. Its FHIR id is a hash of the pair, so neither the
  * Patient ID nor the site appears in a URL or a log line.
  */
+import { createHash } from 'node:crypto';
 import { auditRecordOf, type AuditRecord, type AuditRow } from './audit.ts';
 import type { Queryable } from './db.ts';
 import { NotFoundError, optional, type StoreContext } from './shared.ts';
@@ -17,6 +18,9 @@ import { CLINICAL_FINDINGS } from './clinical-findings.ts';
 
 /** A patient's FHIR id in SQL, from its site and Patient ID columns: 40 hex of SHA-256 of `site|Patient ID` (the patient key of vitals, store/vitals.ts). */
 export const patientKeySql = (site: string, patientId: string) => `substr(encode(sha256(convert_to(${site} || '|' || ${patientId}, 'UTF8')), 'hex'), 1, 40)`;
+
+/** The same key for a site and Patient ID already read (api/routes/consultations.test.ts checks the two agree). */
+export const patientKeyOf = (siteId: string, patientId: string) => createHash('sha256').update(`${siteId}|${patientId}`, 'utf8').digest('hex').slice(0, 40);
 
 /** The patient's FHIR id over a studies row `s`. */
 const PATIENT_ID_SQL = patientKeySql('s.site_id', 's.patient_id');

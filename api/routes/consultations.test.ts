@@ -119,10 +119,13 @@ describe('a consultation from a township to the county', () => {
       { parameter: 'pulse', value: 115, unit: '/min', at }, { parameter: 'consciousness', value: 'alert', at },
       { parameter: 'temperature', value: 38.5, unit: '°C', at },
     ];
-    expect((await send(users.township.client, 'POST', '/v1/vitals', { patientId: 'HOME-9', deviceId: 'watch-9', observations: sick })).status).toBe(200);
+    const posted = await send<{ patientKey: string }>(users.township.client, 'POST', '/v1/vitals', { patientId: 'HOME-9', deviceId: 'watch-9', observations: sick });
+    expect(posted.status).toBe(200);
     const measured = await ask({ subject: { kind: 'vitals', patientId: 'HOME-9' } });
     expect(measured.status).toBe(201);
     expect(['I', 'II']).toContain(measured.body.triageLevel);
+    // The case names the patient by the key the vitals store gave (SQL), computed here in the store's code.
+    expect(measured.body.patientKey).toBe(posted.body.patientKey);
     const unmeasured = await ask({ subject: { kind: 'vitals', patientId: 'HOME-10' } });
     expect(unmeasured.body.triageLevel).toBeUndefined();
   });

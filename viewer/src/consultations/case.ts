@@ -35,23 +35,9 @@ function patientLine(patientId: string): HTMLElement {
   return h('p', { testid: 'case-patient' }, msg().patient(patientId));
 }
 
-/**
- * A patient's key in URLs (contract/vitals.ts): the FHIR Patient id, the first 40 hex digits of
- * SHA-256 of `site|Patient ID`. Undefined where the page has no Web Crypto (plain http off localhost).
- */
-async function patientKey(siteId: string, patientId: string): Promise<string | undefined> {
-  if (!crypto.subtle) return undefined;
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${siteId}|${patientId}`));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('').slice(0, 40);
-}
-
-/** A vitals case: the patient, linked to their vital signs over time (`#/patients/<key>`) once the key is known. */
-function vitalsPatient(siteId: string, patientId: string): HTMLElement {
-  const line = patientLine(patientId);
-  void patientKey(siteId, patientId).then((key) => {
-    if (key) line.replaceChildren(h('a', { href: `#/patients/${key}`, testid: 'case-patient-link' }, msg().patientTrend(patientId)));
-  }, () => undefined);
-  return line;
+/** A vitals case: the patient, linked to their vital signs over time (`#/patients/<key>`). */
+function vitalsPatient(patientId: string, key: string | undefined): HTMLElement {
+  return key ? h('p', { testid: 'case-patient' }, h('a', { href: `#/patients/${key}`, testid: 'case-patient-link' }, msg().patientTrend(patientId))) : patientLine(patientId);
 }
 
 /** Mounts what the case is about into `host`; returns its cleanup. */
@@ -60,7 +46,7 @@ function mountSubject(host: HTMLElement, ctx: AppContext, c: Consultation): () =
   const subject = c.subject;
   if (subject.kind === 'study') return mountStudy(host, ctx, subject.studyInstanceUid, { offerConsultation: false });
   if (subject.kind === 'vitals') {
-    replaceChildren(host, h('section', { class: 'case-subject-card' }, h('h2', {}, m.about('vitals')), vitalsPatient(c.fromSiteId, subject.patientId)));
+    replaceChildren(host, h('section', { class: 'case-subject-card' }, h('h2', {}, m.about('vitals')), vitalsPatient(subject.patientId, c.patientKey)));
     return () => {};
   }
   // An assessment: the answer the asker saw, drawn as the hints screen draws it.
