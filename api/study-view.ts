@@ -1,4 +1,4 @@
-import { studyTriage, type Sla, type StudySummary as PresentedStudySummary, type StudyTriage } from '../contract/studies.ts';
+import { studyTriage, type AiDelay, type Sla, type StudySummary as PresentedStudySummary, type StudyTriage } from '../contract/studies.ts';
 import { labelNamesZh } from '../inference/label-names.ts';
 import { checkPolicy } from '../inference/triage-policy/policy.ts';
 import { logger } from '../log.ts';
@@ -15,7 +15,9 @@ export type { Sla } from '../contract/studies.ts';
  */
 export function createStudyView(registry: ApiDeps['registry']) {
   const nameZh = labelNamesZh(registry.models);
-  const targets = new Map(checkPolicy(registry.triagePolicy.card).levels.map((l) => [l.level, l.targetMinutes]));
+  const levels = checkPolicy(registry.triagePolicy.card).levels;
+  const targets = new Map(levels.map((l) => [l.level, l.targetMinutes]));
+  const aiTargets = new Map(levels.map((l) => [l.level, l.aiResultTargetMinutes]));
 
   /** Null once the study is reviewed (nothing is waiting), or when triage gave it no level. */
   function sla(study: StudySummary, triage: StudyTriage | undefined, now: Date): Sla | null {
@@ -26,10 +28,19 @@ export function createStudyView(registry: ApiDeps['registry']) {
     return { level, targetMinutes, dueAt: dueAt.toISOString(), breached: now.getTime() > dueAt.getTime() };
   }
 
+  /** Only while the AI is still working on the study (pending) and past its level's AI result target. */
+  function aiDelay(study: StudySummary, triage: StudyTriage | undefined, now: Date): AiDelay | null {
+    const level = triage?.level;
+    const targetMinutes = level === undefined ? undefined : aiTargets.get(level);
+    if (study.status !== 'pending' || !level || targetMinutes === undefined) return null;
+    const waitedMs = now.getTime() - Date.parse(study.receivedAt);
+    return waitedMs > targetMinutes * 60_000 ? { level, targetMinutes, waitingMinutes: Math.floor(waitedMs / 60_000) } : null;
+  }
+
   return {
-    study<S extends StudySummary>(study: S, now: Date): Omit<S, 'triage'> & Pick<PresentedStudySummary, 'triage' | 'waitingSince' | 'sla'> {
+    study<S extends StudySummary>(study: S, now: Date): Omit<S, 'triage'> & Pick<PresentedStudySummary, 'triage' | 'waitingSince' | 'sla' | 'aiDelay'> {
       const triage = storedTriage(study);
-      return { ...study, triage, waitingSince: study.receivedAt, sla: sla(study, triage, now) };
+      return { ...study, triage, waitingSince: study.receivedAt, sla: sla(study, triage, now), aiDelay: aiDelay(study, triage, now) };
     },
     finding: <F extends Finding>(finding: F) => ({ ...finding, displayZh: nameZh(finding.model, finding.label) }),
     nameZh,

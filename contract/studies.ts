@@ -56,6 +56,17 @@ export const sla = z.object({
   breached: z.boolean(),
 });
 
+/**
+ * A study still waiting for its AI result past its level's promise (the triage-policy card's
+ * `aiResultTargetMinutes`, counted from upload): the worklist shows "AI delayed" and for how long.
+ */
+export const aiDelay = z.object({
+  level: triageLevel,
+  targetMinutes: z.number(),
+  /** Whole minutes since upload. */
+  waitingMinutes: z.number().int(),
+});
+
 /** The triage policy's answer as stored on a study, with the policy card that gave it. */
 export const studyTriage = triageResult.extend({
   policy: z.object({ id: z.string(), version: z.string(), sha256: z.string() }),
@@ -90,6 +101,8 @@ export const studySummary = z.object({
   waitingSince: z.string(),
   /** Null once the study is reviewed, or when no triage level is known. */
   sla: sla.nullable(),
+  /** Present while the AI result is overdue for the study's level (status pending); null otherwise. */
+  aiDelay: aiDelay.nullable(),
 }).meta({ id: 'StudySummary' });
 
 export { PRIORITY_BANDS, type PriorityBand } from './priority-bands.ts';
@@ -207,6 +220,7 @@ export type TriageLevel = z.infer<typeof triageLevel>;
 export type TriageReason = z.infer<typeof triageReason>;
 export type TriageResult = z.infer<typeof triageResult>;
 export type Sla = z.infer<typeof sla>;
+export type AiDelay = z.infer<typeof aiDelay>;
 export type InstanceError = z.infer<typeof instanceError>;
 export type StudyChangeKind = z.infer<typeof studyChangeKind>;
 export type StudyChange = z.infer<typeof studyChange>;

@@ -65,7 +65,7 @@ export interface ReaderFindingRecord extends NewReaderFinding {
  * clinical logic); the API checks it against the contract and adds the SLA clock when it
  * presents the study.
  */
-export type StudySummary = Omit<PresentedStudySummary, 'waitingSince' | 'sla' | 'triage'> & { triage?: unknown };
+export type StudySummary = Omit<PresentedStudySummary, 'waitingSince' | 'sla' | 'aiDelay' | 'triage'> & { triage?: unknown };
 
 export interface WorklistItem extends StudySummary {
   findings: Finding[];

@@ -7,6 +7,7 @@ type Item = WorklistItem & {
   whyZh: string;
   waitingSince: string;
   sla: { level: string; targetMinutes: number; dueAt: string; breached: boolean } | null;
+  aiDelay: { level: string; targetMinutes: number; waitingMinutes: number } | null;
   findings: (Finding & { displayZh?: string })[];
 };
 
@@ -109,5 +110,18 @@ describe('GET /v1/worklist', () => {
     expect((sick.findings[0] as Finding & { aiAssistedZh: string }).aiAssistedZh).toMatch(/AI 辅助/);
     const queued = (await worklist('?status=pending')).body.items[0];
     expect(queued.whyZh).toMatch(/^等待 AI 阅片/);
+  });
+
+  it('when a study still waits for its AI result past its level\'s AI target (IV: 60 min), then the item says AI delayed and for how long; within it, or with its result in, it says nothing', async () => {
+    const within = (await worklist()).body.items.find((i) => i.studyInstanceUid === s.queued.studyInstanceUid)!;
+    expect(within).toMatchObject({ status: 'pending', aiDelay: null });
+    await api.store.db.query(`update studies set received_at = now() - interval '75 minutes' where study_instance_uid = $1`, [s.queued.studyInstanceUid]);
+    const { body } = await worklist();
+    const item = (key: keyof typeof s) => body.items.find((i) => i.studyInstanceUid === s[key].studyInstanceUid)!;
+    expect(item('queued').aiDelay).toEqual({ level: 'IV', targetMinutes: 60, waitingMinutes: 75 });
+    // The level-II study waited 11 minutes (past II's 5), but its AI result is in: nothing is delayed.
+    expect(item('sick')).toMatchObject({ status: 'ready', aiDelay: null });
+    const study = await api.client.json<{ study: Item }>(`/v1/studies/${s.queued.studyInstanceUid}`);
+    expect(study.body.study.aiDelay).toEqual({ level: 'IV', targetMinutes: 60, waitingMinutes: 75 });
   });
 });

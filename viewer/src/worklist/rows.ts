@@ -8,7 +8,7 @@ import type { Finding, WorklistItem } from '../api.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { dateTime, dicomDate, findingCall, findingCallText, num, percent, personName, priorityBand } from '../format.ts';
 import { clinical } from '../i18n.ts';
-import { decisionText } from '../reading-text.ts';
+import { decisionText, waitingText } from '../reading-text.ts';
 import { msg } from './messages.ts';
 import { slaView } from './sla-clock.ts';
 import type { WorklistState } from './state.ts';
@@ -70,6 +70,10 @@ function row(item: WorklistItem, now: number, siteNames?: Map<string, string>): 
       item.findings.length
         ? item.findings.map(findingChip)
         : item.aiWithheld ? null : h('span', { class: 'muted small' }, item.status === 'pending' ? m.analysing : m.noFindings),
+      // Past the level's AI result promise (the triage-policy card): said, with how long, so nobody waits on it unknowingly.
+      item.aiDelay
+        ? h('div', { class: 'ai-delayed small', testid: 'ai-delayed', title: m.aiDelayedTitle(item.aiDelay.level, waitingText(item.aiDelay.targetMinutes)) }, m.aiDelayed(waitingText(item.aiDelay.waitingMinutes)))
+        : null,
       item.errors.map((e) =>
         h('div', { class: 'error-line', testid: 'study-error', title: e.sopInstanceUid }, h('code', {}, e.code), ' ', e.message),
       ),
