@@ -31,11 +31,11 @@ const SHARING = consentOfStudies('sharing');
 
 /** The study reads, each given the store's context first (bindContext). */
 export const studyReads = {
-  /** Instances of a study still waiting for AI: their jobs' priority follows the study's. */
-  async queuedInstances({ db }: StoreContext, studyInstanceUid: string): Promise<{ sopInstanceUid: string; modality?: string }[]> {
-    const rows = await db.query<{ sop_instance_uid: string; modality: string | null }>(
-      `select sop_instance_uid, modality from instances where study_instance_uid = $1 and status = 'queued'`, [studyInstanceUid]);
-    return rows.rows.map((r) => ({ sopInstanceUid: r.sop_instance_uid, modality: optional(r.modality) }));
+  /** Instances of a study still waiting for AI, with the clinical runs (model keys) they wait for: their jobs' priority follows the study's. */
+  async queuedInstances({ db }: StoreContext, studyInstanceUid: string): Promise<{ sopInstanceUid: string; pendingModels: string[] }[]> {
+    const rows = await db.query<{ sop_instance_uid: string; pending_models: string[] }>(
+      `select sop_instance_uid, pending_models from instances where study_instance_uid = $1 and status = 'queued'`, [studyInstanceUid]);
+    return rows.rows.map((r) => ({ sopInstanceUid: r.sop_instance_uid, pendingModels: r.pending_models }));
   },
 
   /**
