@@ -30,6 +30,8 @@ const modelSide = z.object({
   /** The card's deployment state when the registry holds it (clinical, shadow, canary, evaluate-only; serve on older cards). */
   deployment: z.string().nullable(),
   studies: z.number().int(),
+  /** Of those, the studies on which it ran in shadow (findings.deployment): stored, never shown to a clinician. */
+  shadowStudies: z.number().int(),
   notApplicable: z.number().int(),
   notApplicableRate: z.number().nullable(),
   outOfDistribution: z.number().int(),

@@ -80,6 +80,8 @@ describe('comparing two versions of a model on the same studies', () => {
     await review(s5.aId, 'override', '2026-11-25T10:00:00Z', 'wrong-location');
     await review(s7.aId, 'accept', '2026-11-26T09:00:00Z');
     await review(s8.aId, 'override', '2026-11-26T10:00:00Z', 'poor-image-quality');
+    // The candidate ran in shadow on S1–S4 (as a shadow run stores it: findings.deployment), clinical on the rest.
+    await db.query(`update findings set deployment = 'shadow' where id = any($1)`, [[s1.bId, s2.bId, s3.bId, s4.bId]]);
   });
   afterAll(async () => {
     await db?.close();
@@ -91,8 +93,9 @@ describe('comparing two versions of a model on the same studies', () => {
     expect(rows.map((r) => r.studyInstanceUid)).toEqual(uids.slice(1, 9));
     expect(rows.map((r) => r.readerSaysPositive)).toEqual([true, false, false, true, true, null, false, null]);
     expect(rows.map((r) => r.patientKey)).toEqual(['P1', 'P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7']);
-    expect(rows[6].b).toEqual({ applicable: false, positive: false, notApplicableCode: 'OUT_OF_DISTRIBUTION', processingMs: [20] });
-    expect(rows[0].a).toEqual({ applicable: true, positive: true, notApplicableCode: null, processingMs: [10] }); // the queue wait left out
+    expect(rows[6].b).toEqual({ applicable: false, positive: false, notApplicableCode: 'OUT_OF_DISTRIBUTION', processingMs: [20], shadow: false });
+    expect(rows[0].a).toEqual({ applicable: true, positive: true, notApplicableCode: null, processingMs: [10], shadow: false }); // the queue wait left out
+    expect(rows.map((r) => r.b.shadow)).toEqual([true, true, true, true, false, false, false, false]);
     expect(rows[3].decidedAt).toBe('2026-11-25T09:00:00.000Z');
   });
 
@@ -104,8 +107,8 @@ describe('comparing two versions of a model on the same studies', () => {
     expect(comparison.kappa!.value).toBeCloseTo(2 / 23, 12);
     expect(comparison.kappa!.ci95[0]).toBeCloseTo(2 / 23 - Z95 * se, 12);
     expect(comparison.kappa!.ci95[1]).toBeCloseTo(2 / 23 + Z95 * se, 12);
-    expect(comparison.a).toMatchObject({ studies: 8, notApplicable: 0, outOfDistribution: 0, latencyMs: { p50: 10, p95: 10 }, readerAgreement: wilson(4, 6) });
-    expect(comparison.b).toMatchObject({ studies: 8, notApplicable: 1, outOfDistribution: 1, latencyMs: { p50: 20, p95: 40 }, readerAgreement: wilson(5, 5) });
+    expect(comparison.a).toMatchObject({ studies: 8, shadowStudies: 0, notApplicable: 0, outOfDistribution: 0, latencyMs: { p50: 10, p95: 10 }, readerAgreement: wilson(4, 6) });
+    expect(comparison.b).toMatchObject({ studies: 8, shadowStudies: 4, notApplicable: 1, outOfDistribution: 1, latencyMs: { p50: 20, p95: 40 }, readerAgreement: wilson(5, 5) });
     expect(comparison.byWeek).toEqual([
       { week: '2026-11-16', decided: 2, aAgreed: 1, bAgreed: 2 },
       { week: '2026-11-23', decided: 3, aAgreed: 2, bAgreed: 3 },

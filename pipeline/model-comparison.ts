@@ -26,6 +26,8 @@ export const BOOTSTRAP = { resamples: 2000, seed: 20261203 } as const;
 
 export interface ModelSummary {
   studies: number;
+  /** Studies on which it ran in shadow (never shown to clinicians). */
+  shadowStudies: number;
   notApplicable: number;
   outOfDistribution: number;
   /** Processing time per instance (ms, stages without the queue wait), nearest-rank percentiles. */
@@ -135,6 +137,7 @@ function modelSummary(studies: ComparedStudy[], side: (s: ComparedStudy) => Comp
   const agreed = decided.filter((s) => side(s).positive === s.readerSaysPositive).length;
   return {
     studies: studies.length,
+    shadowStudies: studies.filter((s) => side(s).shadow).length,
     notApplicable: studies.filter((s) => !side(s).applicable).length,
     outOfDistribution: studies.filter((s) => side(s).notApplicableCode === 'OUT_OF_DISTRIBUTION').length,
     latencyMs: times.length ? { p50: nearestRank(times, 0.5), p95: nearestRank(times, 0.95) } : null,

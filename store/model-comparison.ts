@@ -28,6 +28,8 @@ export interface ComparedAnswer {
   notApplicableCode: string | null;
   /** Per instance: the stages' milliseconds without the queue wait (which measures load, not the model). */
   processingMs: number[];
+  /** It ran in shadow here (findings.deployment): stored, never shown to a clinician. */
+  shadow: boolean;
 }
 
 export interface ComparedStudy {
@@ -44,9 +46,9 @@ export interface ComparedStudy {
 
 export const modelComparisonReads = {
   /**
-   * The studies with findings of the label from both models, oldest first. The reader's word
-   * is the latest review of any answered finding of the label on the study (readers review
-   * the clinical finding; a shadow one is never shown): an accept keeps its call, an override
+   * The studies with findings of the label from both models (clinical or shadow runs), oldest
+   * first. The reader's word is the latest review of any answered clinical finding of the label
+   * on the study (a shadow one is never shown, so never reviewed): an accept keeps its call, an override
    * turns it — except an override of a positive for a wrong location (present, elsewhere) and
    * one for poor image quality (not assessable: no word). A finding the reader added of the
    * label says positive whatever the reviews say.
@@ -60,6 +62,7 @@ export const modelComparisonReads = {
                 coalesce(bool_or(f.positive) filter (where f.probability is not null), false) as positive,
                 min(f.applicability->'reason'->>'code') filter (where f.probability is null) as not_applicable_code,
                 json_agg((select coalesce(sum(t.value::float8), 0) from jsonb_each_text(f.timing_ms) t where t.key <> 'queueWait')) as processing_ms,
+                bool_or(f.deployment = 'shadow') as shadow,
                 min(f.created_at) as created_at
            from findings f
           where f.label = $5
@@ -77,7 +80,7 @@ export const modelComparisonReads = {
                      when f.positive and r.reason_code = 'wrong-location' then true
                      else not f.positive end as says_positive
            from reviews r join findings f on f.id = r.finding_id
-          where f.label = $5 and f.probability is not null and f.study_instance_uid in (select study_instance_uid from paired)
+          where f.label = $5 and f.probability is not null and f.deployment = 'clinical' and f.study_instance_uid in (select study_instance_uid from paired)
           order by f.study_instance_uid, r.id desc
        ), added as (
          select study_instance_uid, max(created_at) as added_at from reader_findings
@@ -105,7 +108,7 @@ export const modelComparisonReads = {
   },
 };
 
-interface AnswerRow { applicable: boolean; positive: boolean; not_applicable_code: string | null; processing_ms: number[] }
+interface AnswerRow { applicable: boolean; positive: boolean; not_applicable_code: string | null; processing_ms: number[]; shadow: boolean }
 interface ComparedStudyRow {
   study_instance_uid: string; patient_key: string; a: AnswerRow; b: AnswerRow;
   says_positive: boolean | null; decided_at: string | Date | null;
@@ -116,4 +119,5 @@ const answerOf = (r: AnswerRow): ComparedAnswer => ({
   positive: r.positive,
   notApplicableCode: r.applicable ? null : r.not_applicable_code,
   processingMs: r.processing_ms,
+  shadow: r.shadow,
 });

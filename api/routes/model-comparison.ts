@@ -56,7 +56,7 @@ export function modelComparisonRoutes(deps: ApiDeps) {
     const rate = (k: number) => (s.studies ? k / s.studies : null);
     return {
       modelId: m.id, modelVersion: m.version, deployment,
-      studies: s.studies,
+      studies: s.studies, shadowStudies: s.shadowStudies,
       notApplicable: s.notApplicable, notApplicableRate: rate(s.notApplicable),
       outOfDistribution: s.outOfDistribution, outOfDistributionRate: rate(s.outOfDistribution),
       latencyMs: s.latencyMs,

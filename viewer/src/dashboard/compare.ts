@@ -123,6 +123,7 @@ function comparisonView(c: ModelComparison, isModelTeam: boolean): HTMLElement {
         {},
         row(m.deployment, 'compare-deployment', (side) => side.deployment ?? '—'),
         row(m.studies, 'compare-studies', (side) => String(side.studies)),
+        row(m.shadow, 'compare-shadow', (side) => String(side.shadowStudies)),
         row(m.agreement, 'compare-agreement', (side) => (side.readerAgreement ? `${percent(side.readerAgreement.value)} (${ci(side.readerAgreement.ci95)}) · ${side.readerAgreement.k}/${side.readerAgreement.n}` : '—')),
         row(m.notApplicable, 'compare-na', (side) => `${percent(side.notApplicableRate)} · ${side.notApplicable}`),
         row(m.ood, 'compare-ood', (side) => `${percent(side.outOfDistributionRate)} · ${side.outOfDistribution}`),
