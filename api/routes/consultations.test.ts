@@ -56,6 +56,8 @@ describe('a consultation from a township to the county', () => {
     expect(queue.status).toBe(200);
     expect(queue.body.items.map((c) => c.id)).toContain(id);
     expect((await users.township.client.json<{ items: Consultation[] }>('/v1/consultations?box=asked')).body.items.map((c) => c.id)).toContain(id);
+    // The county reads for the township, but did not ask: the case is in its queue only.
+    expect((await users.county.client.json<{ items: Consultation[] }>('/v1/consultations?box=asked')).body.items.map((c) => c.id)).not.toContain(id);
 
     const stream = await connectEvents(api.url, { authorization: `Bearer ${users.township.token}` });
     try {

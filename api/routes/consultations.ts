@@ -54,7 +54,9 @@ export function consultationRoutes(deps: ApiDeps) {
     responses: { 200: { description: 'The cases, in queue order.', json: consultationList } },
     errors: { 404: 'NOT_FOUND: `siteId` is not one of the caller\'s sites.', 422: 'VALIDATION_FAILED', 503: READ_ERRORS[503] },
   }, async (c, { query, auth }) => {
-    const items = await deps.store.listConsultations(query, auth.scope);
+    // A case is asked from the asker's own sites: a county reading for a township finds the
+    // township's questions to it in its queue, not in what it asked.
+    const items = await deps.store.listConsultations(query, query.box === 'asked' ? auth.user.sites : auth.scope);
     auditConsultationList(deps, auth, query.box, items);
     return c.json({ items });
   });

@@ -13,7 +13,7 @@ import { intlLocale } from '../i18n.ts';
 import type { AppContext } from '../main.ts';
 import { SLA_TICK_MS } from '../worklist/sla-clock.ts';
 import { listConsultations, type Consultation, type ConsultationBox } from './api.ts';
-import { caseClock, excerpt, levelBadge, siteName, sides, statusChip, urgencyChip, type SiteNames } from './case-parts.ts';
+import { caseClock, excerpt, levelBadge, siteName, statusChip, urgencyChip, type SiteNames } from './case-parts.ts';
 import { msg } from './messages.ts';
 
 /** Bursts of events (asked, then opened at once) become one re-fetch. */
@@ -97,7 +97,7 @@ function createBox(box: ConsultationBox): Box {
   return self;
 }
 
-export function mountConsultations(root: HTMLElement, ctx: AppContext): () => void {
+export function mountConsultations(root: HTMLElement, _ctx: AppContext): () => void {
   const m = msg();
   let stopped = false;
   let sites: SiteNames = new Map();
@@ -116,9 +116,7 @@ export function mountConsultations(root: HTMLElement, ctx: AppContext): () => vo
       if (stopped || request !== inFlight) return;
       banner.hidden = true;
       boxes.queue.items = queue;
-      // The server lists as asked every case of a site in the user's scope; one the user's sites
-      // answer belongs in the queue only (a county reads for the township that asked it).
-      boxes.asked.items = asked.filter((c) => !sides(ctx.user(), c).answers);
+      boxes.asked.items = asked;
       boxes.queue.render(sites);
       boxes.asked.render(sites);
       status.textContent = m.updated(new Date().toLocaleTimeString(intlLocale()));
