@@ -1,0 +1,26 @@
+/**
+ * The latency benchmark's smoke run (`--smoke` sizes): a real `lantern start` under a small level IV
+ * flood with level II arrivals. Checks the STRUCTURE of the degradation, never its times: the
+ * steps come one at a time in the stated order, and the ladder recovers to normal once the queue
+ * has drained, each change audited as queue.degradation.
+ */
+import { describe, expect, it } from 'vitest';
+import { runOnce } from './latency-promise.ts';
+
+describe('bench:latency --smoke', () => {
+  it('when level IV floods the queue, then the ladder steps up in order (shed shadow, then skip heatmaps), and back down to normal when it drains, each change audited', async () => {
+    const run = await runOnce({ ladder: true, flood: 60, urgent: 6, everyMs: 300, scale: 0.05, log: () => undefined });
+    const steps = run.steps.map((s) => s.step);
+    expect(steps[0]).toBe(0);
+    expect(steps.at(-1)).toBe(0);
+    // One step at a time, up or down.
+    for (let i = 1; i < steps.length; i++) expect(Math.abs(steps[i] - steps[i - 1])).toBe(1);
+    // Under this flood it went past shedding shadow work, to skipping heatmaps, through step 1 first.
+    expect(Math.max(...steps)).toBeGreaterThanOrEqual(2);
+    expect(steps.indexOf(1)).toBeLessThan(steps.indexOf(2));
+    // /ready saw every audited change (it polls every 100 ms, the controller decides every 250 ms).
+    const names = ['normal', 'shed-shadow', 'skip-low-level-heatmaps', 'defer-level-iv'];
+    expect(run.audited).toEqual(steps.slice(1).map((s, i) => `${names[steps[i]]}->${names[s]}`));
+    expect(run.levels.map((l) => l.n)).toEqual([6, 60]);
+  }, 300_000);
+});
