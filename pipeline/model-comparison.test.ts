@@ -12,7 +12,7 @@ import { cohensKappa, compareModels, promotion } from './model-comparison.ts';
 const [backend] = databaseBackends({ inMemory: true });
 const incumbent = { id: 'pneumonia-cxr', version: '1.0.0' };
 const candidate = { id: 'pneumonia-cxr', version: '1.1.0' };
-const query: ModelComparisonQuery = { a: incumbent, b: candidate, label: 'pneumonia' };
+const query: ModelComparisonQuery = { a: incumbent, b: candidate, label: 'pneumonia', limit: 1000 };
 
 /**
  * Eight studies read by both versions (S1–S8), one by the incumbent only and one by another
@@ -53,6 +53,12 @@ describe('comparing two versions of a model on the same studies', () => {
   const review = async (findingId: string, decision: 'accept' | 'override', at: string, reasonCode?: string) => {
     await store.recordReview(findingId, { decision, reasonCode, reviewer: 'dr-li' }, ALL_SITES);
     await db.query('update reviews set created_at = $2 where id = (select max(id) from reviews where finding_id = $1)', [findingId, at]);
+  };
+
+  const compared = async (q: ModelComparisonQuery) => {
+    const answer = await compareModels(store, q);
+    if (answer.tooMany) throw new Error('too many studies');
+    return answer;
   };
 
   beforeAll(async () => {
@@ -100,7 +106,7 @@ describe('comparing two versions of a model on the same studies', () => {
   });
 
   it('then the 2×2 table, kappa, each one\'s agreement with readers, weeks, rates and latency are the hand-counted ones', async () => {
-    const { comparison } = await compareModels(store, query);
+    const { comparison } = await compared(query);
     expect(comparison).toMatchObject({ studies: 8, bothAnswered: 7, bothPositive: 3, bothNegative: 1, onlyAPositive: 2, onlyBPositive: 1 });
     // po = 4/7, pe = 5/7·4/7 + 2/7·3/7 = 26/49: kappa = (28 − 26)/(49 − 26) = 2/23.
     const se = Math.sqrt((4 / 7) * (3 / 7)) / ((23 / 49) * Math.sqrt(7));
@@ -119,7 +125,7 @@ describe('comparing two versions of a model on the same studies', () => {
   });
 
   it('then the promotion checklist counts five decided cases, a difference of 0.4 with a bootstrap interval over patients, and fails what it should', async () => {
-    const { studies, comparison } = await compareModels(store, query);
+    const { studies, comparison } = await compared(query);
     const p = promotion(studies, comparison);
     expect(p).toMatchObject({ decidedCases: 5, readerPositives: 3, candidateAgreement: wilson(5, 5), incumbentAgreement: wilson(3, 5) });
     expect(p.difference!.value).toBeCloseTo(0.4, 12);
@@ -138,8 +144,14 @@ describe('comparing two versions of a model on the same studies', () => {
     });
   });
 
+  it('when more studies match than a comparison reads, then it says so and summarises nothing', async () => {
+    expect(await compareModels(store, query, 7)).toEqual({ tooMany: true });
+    expect((await compareModels(store, query, 8)).tooMany).toBe(false);
+    expect(await store.modelComparisonStudies({ ...query, limit: 3 })).toHaveLength(3);
+  });
+
   it('when the window starts on 14 November, then only studies whose findings were made from then count', async () => {
-    const { comparison } = await compareModels(store, { ...query, from: new Date('2026-11-14T00:00:00Z') });
+    const { comparison } = await compared({ ...query, from: new Date('2026-11-14T00:00:00Z') });
     expect(comparison.studies).toBe(4); // S5–S8
   });
 

@@ -69,10 +69,14 @@ export interface Promotion {
   checks: CheckItem[];
 }
 
-/** The studies both models read, summarised; `a` and `b` as in the query. */
-export async function compareModels(store: { modelComparisonStudies(q: ModelComparisonQuery): Promise<ComparedStudy[]> }, query: ModelComparisonQuery) {
-  const studies = await store.modelComparisonStudies(query);
-  return { studies, comparison: summarise(studies) };
+/** Studies one comparison reads at most (a year of a busy department's chest films); more: narrow the window. */
+export const MAX_COMPARED_STUDIES = 200_000;
+
+/** The studies both models read, summarised; `a` and `b` as in the query. `tooMany`: over MAX_COMPARED_STUDIES, nothing summarised. */
+export async function compareModels(store: { modelComparisonStudies(q: ModelComparisonQuery): Promise<ComparedStudy[]> }, query: Omit<ModelComparisonQuery, 'limit'>, max = MAX_COMPARED_STUDIES) {
+  const studies = await store.modelComparisonStudies({ ...query, limit: max + 1 });
+  if (studies.length > max) return { tooMany: true as const };
+  return { tooMany: false as const, studies, comparison: summarise(studies) };
 }
 
 export function summarise(studies: ComparedStudy[]): Comparison {

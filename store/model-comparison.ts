@@ -16,6 +16,8 @@ export interface ModelComparisonQuery {
   to?: Date;
   /** Studies of these sites only; undefined: all. */
   sites?: string[];
+  /** At most this many studies, the oldest (the caller bounds the answer). */
+  limit: number;
 }
 
 /** One model's answer on one study: over its findings of the label there (one per instance). */
@@ -95,8 +97,9 @@ export const modelComparisonReads = {
          from paired p join studies st on st.study_instance_uid = p.study_instance_uid
          left join reviewed rv on rv.study_instance_uid = p.study_instance_uid
          left join added ad on ad.study_instance_uid = p.study_instance_uid
-        order by p.created_at, p.study_instance_uid`,
-      [q.a.id, q.a.version, q.b.id, q.b.version, q.label, q.from?.toISOString() ?? null, q.to?.toISOString() ?? null, q.sites ?? null]);
+        order by p.created_at, p.study_instance_uid
+        limit $9`,
+      [q.a.id, q.a.version, q.b.id, q.b.version, q.label, q.from?.toISOString() ?? null, q.to?.toISOString() ?? null, q.sites ?? null, q.limit]);
     return rows.map((r) => ({
       studyInstanceUid: r.study_instance_uid,
       patientKey: r.patient_key,

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { modelComparison, modelComparisonQuery, promotionChecklist, promotionQuery, type ModelComparison, type ModelSide, type PromotionChecklist } from '../../contract/model-comparison.ts';
-import { BOOTSTRAP, compareModels, promotion, PROMOTION_CRITERIA, type ModelSummary } from '../../pipeline/model-comparison.ts';
+import { BOOTSTRAP, compareModels, MAX_COMPARED_STUDIES, promotion, PROMOTION_CRITERIA, type ModelSummary } from '../../pipeline/model-comparison.ts';
 import type { ModelRef } from '../../store/model-comparison.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
@@ -28,8 +28,9 @@ export function modelComparisonRoutes(deps: ApiDeps) {
     if (q.a.id === q.b.id && q.a.version === q.b.version) throw invalid(names[1], 'the two models must differ (another version or another model)');
     if (q.from && q.to && q.from >= q.to) throw invalid('to', '`to` must be after `from`');
     const label = labelOf(q.a, q.b, q.label, names);
-    const { studies, comparison } = await compareModels(deps.store, { a: q.a, b: q.b, label, from: q.from, to: q.to, sites: (await knownSites(deps, q.site))?.slice() });
-    return { label, studies, comparison };
+    const answer = await compareModels(deps.store, { a: q.a, b: q.b, label, from: q.from, to: q.to, sites: (await knownSites(deps, q.site))?.slice() });
+    if (answer.tooMany) throw invalid('from', `more than ${MAX_COMPARED_STUDIES} studies: narrow the window with from and to`);
+    return { label, studies: answer.studies, comparison: answer.comparison };
   }
 
   /** The label asked for, checked against the cards the registry holds; else the one both share. */
