@@ -2,6 +2,7 @@
 import { LANTERN_CODE_SYSTEMS } from '../contract/cds-hooks.ts';
 import type { StoreContext } from './shared.ts';
 import type { AgreementQuery, AgreementRow } from './types.ts';
+import { CLINICAL_FINDINGS } from './clinical-findings.ts';
 
 /** The agreement query, given the store's context first (bindContext). */
 export const agreementReads = {
@@ -17,7 +18,8 @@ export const agreementReads = {
       `with scoped as (
          select f.id, f.study_instance_uid, f.label, f.display, f.created_at,
                 f.model->>'id' as model_id, f.model->>'version' as model_version
-           from findings f
+           -- Readers decide on what they are shown: a shadow run's findings are compared in model-comparison.ts instead.
+           from ${CLINICAL_FINDINGS} f
           where ($1::timestamptz is null or f.created_at >= $1::timestamptz)
             and ($2::timestamptz is null or f.created_at < $2::timestamptz)
             and ($3::text is null or f.model->>'id' = $3::text)

@@ -4,11 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../config.ts';
 
 /**
- * The reads of `findings` that may see a shadow run's findings: model teams' (agreement, live
- * comparison, drift), each of which labels what it shows. Every other read names
- * CLINICAL_FINDINGS; a new read of the table fails here until it is one or the other.
+ * The reads of `findings` that may see a shadow run's findings: model teams' (live comparison,
+ * drift), each of which says which version it shows. Every other read names CLINICAL_FINDINGS;
+ * a new read of the table fails here until it is one or the other.
  */
-const MODEL_TEAM_READS = ['store/agreement.ts', 'store/model-comparison.ts', 'store/model-drift.ts', 'store/clinical-findings.ts', 'store/deployments.ts'];
+const MODEL_TEAM_READS = ['store/model-comparison.ts', 'store/model-drift.ts', 'store/clinical-findings.ts', 'store/deployments.ts'];
 
 const sources = (dir: string): string[] => fs.readdirSync(path.join(repoRoot, dir), { withFileTypes: true }).flatMap((entry) => {
   const rel = path.join(dir, entry.name);
