@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { checkPolicy } from '../inference/triage-policy/policy.ts';
 import { bullmqPriority } from '../queue/jobs.ts';
 import { createModelMetrics, type ModelMetrics } from '../pipeline/model-metrics.ts';
+import { workerMetricsExposition } from '../pipeline/worker-metrics.ts';
 import type { ApiDeps } from './deps.ts';
 
 /** The text exposition format Prometheus scrapes (prom-client's own constant carries the same). */
@@ -120,11 +121,12 @@ async function waitingByLevel(queue: Queue, registry: ApiDeps['registry']): Prom
 }
 
 /**
- * The queue part of a scrape: BullMQ's own exposition of each queue (jobs by state, completed
- * and failed totals) and the read-assist queue's waiting jobs per triage level, within
- * `QUEUE_SCRAPE_WAIT_MS`; without them (Redis away or slow), `lantern_queue_metrics_up` says 0.
+ * The Redis part of a scrape: BullMQ's own exposition of each queue (jobs by state, completed
+ * and failed totals), the read-assist queue's waiting jobs per triage level, and the worker
+ * processes' own metrics (pipeline/worker-metrics.ts), within `QUEUE_SCRAPE_WAIT_MS`; without
+ * them (Redis away or slow), `lantern_queue_metrics_up` says 0.
  */
-export async function queueExposition(deps: Pick<ApiDeps, 'readAssist' | 'registry'>, metrics: ApiMetrics): Promise<string> {
+export async function queueExposition(deps: Pick<ApiDeps, 'readAssist' | 'registry' | 'redis' | 'config'>, metrics: ApiMetrics): Promise<string> {
   const registry = new Registry();
   const up = new Gauge({ name: 'lantern_queue_metrics_up', help: 'Whether the queue counts below were read from Redis in time for this scrape (1) or are missing (0).', registers: [registry] });
   const byLevel = new Gauge({
@@ -132,15 +134,19 @@ export async function queueExposition(deps: Pick<ApiDeps, 'readAssist' | 'regist
     labelNames: ['level'] as const, registers: [registry],
   });
   const queues = [deps.readAssist.queue, ...metrics.queues];
-  const work = Promise.all([Promise.all(queues.map((q) => q.exportPrometheusMetrics())), waitingByLevel(deps.readAssist.queue, deps.registry)]);
+  const work = Promise.all([
+    Promise.all(queues.map((q) => q.exportPrometheusMetrics())),
+    waitingByLevel(deps.readAssist.queue, deps.registry),
+    workerMetricsExposition(deps.redis, deps.config.queuePrefix ?? 'lantern'),
+  ]);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((resolve) => { timer = setTimeout(resolve, QUEUE_SCRAPE_WAIT_MS, undefined); });
   const answer = await Promise.race([work.catch(() => undefined), late]).finally(() => clearTimeout(timer));
   up.set(answer ? 1 : 0);
   if (!answer) return registry.metrics();
-  const [bullmq, waiting] = answer;
+  const [bullmq, waiting, workers] = answer;
   for (const [level, count] of Object.entries(waiting)) byLevel.set({ level }, count);
-  return mergeExpositions([...bullmq, await registry.metrics()]);
+  return mergeExpositions([...bullmq, await registry.metrics(), workers]);
 }
 
 /**

@@ -5,6 +5,8 @@ import { logger } from '../log.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { lowerCpuPriority } from '../queue/cpu-priority.ts';
 import { createReadAssistWorker } from '../pipeline/read-assist-worker.ts';
+import { publishWorkerMetrics } from '../pipeline/worker-metrics.ts';
+import { redisConnection } from '../queue/connection.ts';
 
 export interface WorkerRole {
   stop(): Promise<void>;
@@ -33,10 +35,15 @@ export async function startWorkerRole(config: LanternConfig & { redisUrl: string
     degradation: config.degradation.enabled ? { refreshMs: config.degradation.checkMs, deferMs: config.degradation.holdSeconds * 1000 } : undefined,
   });
   worker.start();
+  // This process's memory and event loop reach the API's /metrics through Redis (it has no HTTP port).
+  const metricsRedis = redisConnection(config.redisUrl);
+  const metrics = publishWorkerMetrics({ redis: metricsRedis, prefix: config.queuePrefix, onError: (error) => logger.warn({ err: error }, 'could not publish worker metrics') });
   logger.info({ models: registry.models.map((m) => m.key), concurrency: config.workerConcurrency }, 'worker ready');
   return {
     async stop() {
+      metrics.stop();
       await worker.stop(config.shutdownGraceSeconds * 1000);
+      await metricsRedis.quit();
       await registry.close();
     },
   };

@@ -98,5 +98,8 @@ describe('GET /metrics counts the work a real stack did', () => {
     expect(samples(families, 'lantern_read_assist_waiting_jobs').every((s) => s.value === 0)).toBe(true);
     expect(valueOf(families, 'nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
     expect(valueOf(families, 'process_resident_memory_bytes')).toBeGreaterThan(10e6);
+    // The worker process's own, through Redis: it holds ONNX sessions, so far more than an empty Node.
+    expect(valueOf(families, 'lantern_worker_process_resident_memory_bytes')).toBeGreaterThan(50e6);
+    expect(valueOf(families, 'lantern_worker_nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
   });
 });
