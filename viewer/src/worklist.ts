@@ -15,6 +15,7 @@ import { h, replaceChildren } from './dom.ts';
 import type { AppContext } from './main.ts';
 import { debounced } from './debounce.ts';
 import { ALERT_DEBOUNCE_MS, ALERT_POLL_MS, createAlertStrip } from './patients/alert-strip.ts';
+import { AI_NOTICE_POLL_MS, createAiNotice } from './worklist/ai-notice.ts';
 import { helpButton, pushKeymap } from './shortcuts.ts';
 import { restartStudyWalk } from './study/next-study.ts';
 import { COMMON_MODALITIES, parseFilters, rememberFilters } from './worklist-filters.ts';
@@ -39,12 +40,17 @@ export function mountWorklist(root: HTMLElement, ctx: AppContext): () => void {
   const filterForm = createFilterForm(state, () => void live.load());
   const live = createLiveRefresh(state, table, filterForm, controller.signal);
   const alerts = createAlertStrip(controller.signal);
+  // Admins see the AI pipeline's degradation and breaching levels (GET /ready) above the list.
+  const aiNotice = ctx.user().roles.includes('admin') ? createAiNotice(controller.signal) : undefined;
+  const aiNoticePoll = aiNotice && setInterval(() => void aiNotice.load(), AI_NOTICE_POLL_MS);
+  void aiNotice?.load();
 
   filterForm.render();
   replaceChildren(
     root,
     h('div', { class: 'screen-head' }, h('h1', {}, m.title), live.status, h('span', { class: 'head-tools' }, h('span', { class: 'muted small' }, m.keysHint), helpButton())),
     alerts.element,
+    aiNotice?.element ?? null,
     filterForm.element,
     live.banner,
     table.table,
@@ -84,6 +90,7 @@ export function mountWorklist(root: HTMLElement, ctx: AppContext): () => void {
     live.reloadSoon.cancel();
     clearInterval(clock);
     clearInterval(alertPoll);
+    clearInterval(aiNoticePoll);
     reloadAlertsSoon.cancel();
     unsubscribe();
     popKeys();
