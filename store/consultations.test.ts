@@ -226,6 +226,14 @@ describe.each(backends)('consultations on $name', ({ open, cleanUp, afterClose }
       expect(routed.question).toMatch(/成人患者/);
     });
 
+    it('when a shadow run lands in its refer band, then nothing is routed, however often the job runs: no clinician sees a shadow run', async () => {
+      const shadowed = await study('town-t', 'III');
+      const nextVersion = { ...finding(shadowed.sopInstanceUid, 0.48), refer: true, id: `next-${shadowed.sopInstanceUid}`, model: { ...finding('x').model, version: '2.0.0' } };
+      await store.recordShadowFindings(shadowed.sopInstanceUid, [nextVersion], 'model:pneumonia-cxr@2.0.0');
+      await store.recordShadowFindings(shadowed.sopInstanceUid, [nextVersion], 'model:pneumonia-cxr@2.0.0');
+      expect(await routedFor(shadowed.study.studyInstanceUid)).toEqual([]);
+    });
+
     it('when the site is a county, or its policy is off, then nothing is routed', async () => {
       const county = await study('county-c');
       await store.recordFindings(county.sopInstanceUid, [{ ...finding(county.sopInstanceUid, 0.48), refer: true }], 'model:pneumonia-cxr@1.0.0');
