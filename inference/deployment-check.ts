@@ -24,9 +24,8 @@ export function checkDeployments(modelsDir: string, cards: readonly DeploymentFa
     }
   }
   const clinical = cards.filter((c) => c.deployment === 'clinical');
-  const comparable = (card: DeploymentFacts) => clinical.some((c) => c.id !== card.id || c.version !== card.version
-    ? c.modalities.some((m) => card.modalities.includes(m)) && c.labels.some((l) => card.labels.some((own) => own.id === l.id))
-    : false);
+  const comparable = (card: DeploymentFacts) => clinical.some((c) =>
+    c.modalities.some((m) => card.modalities.includes(m)) && c.labels.some((l) => card.labels.some((own) => own.id === l.id)));
   return cards.filter((c) => (c.deployment === 'shadow' || c.deployment === 'canary') && !comparable(c))
     .map((c) => `${c.id}@${c.version} is ${c.deployment} but no clinical model reads ${c.modalities.join('/') || 'its modalities'} for ${c.labels.map((l) => l.id).join(', ')}: it can be compared with the radiologists' decisions only`);
 }

@@ -47,6 +47,7 @@ export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
 
   const failure = (job: Job<ReadAssistJob>, code: string, message: string): ResultJob => {
     const [id, version] = job.data.modelKey.split('@');
+    // Read from the raw job data: one queued before deployment states has no marker, and was clinical.
     return { kind: 'failure', sopInstanceUid: job.data.sopInstanceUid, model: { id, version }, error: { code, message }, deployment: job.data.deployment ?? 'clinical' };
   };
 
