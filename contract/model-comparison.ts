@@ -101,7 +101,17 @@ export const promotionChecklist = z.object({
   howToPromoteZh: z.string(),
 }).meta({ id: 'PromotionChecklist' });
 
+/** `GET /v1/model-comparison/models`: what may be compared — every model version and label with answered findings, shadow runs included (at most 1,000). */
+export const comparableModels = z.object({
+  items: z.array(z.object({
+    modelId: z.string(), modelVersion: z.string(), label: z.string(), display: z.string(), displayZh: z.string(),
+    findings: z.number().int(),
+    shadowFindings: z.number().int(),
+  })),
+}).meta({ id: 'ComparableModels' });
+
 export type ModelComparisonQuery = z.input<typeof modelComparisonQuery>;
+export type ComparableModels = z.infer<typeof comparableModels>;
 export type ModelComparison = z.infer<typeof modelComparison>;
 export type ModelSide = z.infer<typeof modelSide>;
 export type PromotionChecklist = z.infer<typeof promotionChecklist>;

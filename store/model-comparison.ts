@@ -46,7 +46,20 @@ export interface ComparedStudy {
   decidedAt: string | null;
 }
 
+/** A model version with findings of a label, clinical or shadow: what a comparison may name. */
+export interface ComparableModel { modelId: string; modelVersion: string; label: string; display: string; findings: number; shadowFindings: number }
+
 export const modelComparisonReads = {
+  /** Every (model version, label) with findings, shadow runs included (the agreement dashboard counts clinical ones only). */
+  async comparableModels({ db }: StoreContext): Promise<ComparableModel[]> {
+    const { rows } = await db.query<{ model_id: string; model_version: string; label: string; display: string; findings: number; shadow_findings: number }>(
+      `select f.model->>'id' as model_id, f.model->>'version' as model_version, f.label, max(f.display) as display,
+              count(*)::int as findings, (count(*) filter (where f.deployment = 'shadow'))::int as shadow_findings
+         from findings f where f.probability is not null
+        group by 1, 2, 3 order by 1, 2, 3 limit 1000`);
+    return rows.map((r) => ({ modelId: r.model_id, modelVersion: r.model_version, label: r.label, display: r.display, findings: r.findings, shadowFindings: r.shadow_findings }));
+  },
+
   /**
    * The studies with findings of the label from both models (clinical or shadow runs), oldest
    * first. The reader's word is the latest review of any answered clinical finding of the label

@@ -44,7 +44,13 @@ describe('compare versions: two models of one label on the same studies, and the
     await page.goto(`${api.url}/#/agreement`);
     await signInOnForm(page, 'ml-chen', PASSWORD);
     await page.getByTestId('open-compare').click();
+    // The models offered: every version with findings of a label another also has.
+    await expect.poll(() => page.getByTestId('compare-a').locator('option').count()).toBe(2);
+    await page.getByTestId('compare-a').selectOption(A);
+    await page.getByTestId('compare-b').selectOption(B);
+    await page.getByTestId('compare-apply').click();
     await page.getByTestId('promotion-checklist').waitFor();
+    await expect.poll(() => page.getByTestId('compare-table').locator('thead').textContent()).toContain(`A · ${A}`);
     return page;
   }
 

@@ -55,6 +55,14 @@ describe('GET /v1/model-comparison and /v1/model-comparison/promotion', () => {
     expect(opened.body.study.pseudonymousUid).toBe(body.disagreements[1].pseudonymousStudyUid);
   });
 
+  it('when the models that may be compared are listed, then both appear with their findings, shadow runs counted', async () => {
+    const { status, body } = await team.json<{ items: { modelId: string; modelVersion: string; label: string; findings: number; shadowFindings: number; displayZh: string }[] }>('/v1/model-comparison/models');
+    expect(status).toBe(200);
+    expect(body.items.filter((m) => m.label === 'pneumonia').map((m) => [`${m.modelId}@${m.modelVersion}`, m.findings, m.shadowFindings, m.displayZh]))
+      .toEqual([[b, 3, 0, '肺炎'], [a, 3, 0, '肺炎']]);
+    expect((await doctor.json('/v1/model-comparison/models')).status).toBe(403);
+  });
+
   it('when asked as CSV, then the summary and one row per disagreement download', async () => {
     const response = await fetch(new URL(`/v1/model-comparison?a=${a}&b=${b}&format=csv`, api.url), { headers: api.authorization });
     expect(response.status).toBe(200);

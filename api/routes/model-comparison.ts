@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { modelComparison, modelComparisonQuery, promotionChecklist, promotionQuery, type ModelComparison, type ModelSide, type PromotionChecklist } from '../../contract/model-comparison.ts';
+import { comparableModels, modelComparison, modelComparisonQuery, promotionChecklist, promotionQuery, type ModelComparison, type ModelSide, type PromotionChecklist } from '../../contract/model-comparison.ts';
 import { BOOTSTRAP, compareModels, MAX_COMPARED_STUDIES, promotion, PROMOTION_CRITERIA, type ModelSummary } from '../../pipeline/model-comparison.ts';
 import type { ModelRef } from '../../store/model-comparison.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -7,6 +7,7 @@ import { ApiError } from '../errors.ts';
 import { mount } from '../route.ts';
 import { ACCESS } from '../access.ts';
 import { knownSites } from '../site-filter.ts';
+import { labelNamesZh } from '../../inference/label-names.ts';
 import { pseudonymousStudyUid } from '../research-view.ts';
 import { csv } from '../csv.ts';
 
@@ -22,6 +23,7 @@ const MAX_DISAGREEMENTS = 500;
 export function modelComparisonRoutes(deps: ApiDeps) {
   const app = new Hono();
   const pseudonym = pseudonymousStudyUid(deps);
+  const nameZh = labelNamesZh(deps.registry.models);
   const window = 'Findings created in [from, to) on studies of the sites named in `site` (or all); the label defaults to the one both cards share. A study counts when both models have findings of the label on it; the reader\'s word is the latest review of an answered finding of the label there (accept keeps its call, override turns it; wrong location keeps a positive; poor image quality says nothing), or a finding of the label the reader added (positive).';
 
   async function compare(q: { a: ModelRef; b: ModelRef; label?: string; from?: Date; to?: Date; site?: string[] }, names: [string, string]) {
@@ -64,6 +66,12 @@ export function modelComparisonRoutes(deps: ApiDeps) {
       readerAgreement: s.readerAgreement && { k: s.readerAgreement.k, n: s.readerAgreement.n, value: s.readerAgreement.value, ci95: s.readerAgreement.ci95 },
     };
   }
+
+  mount(app, {
+    method: 'get', path: '/v1/model-comparison/models', operationId: 'listComparableModels', access: ACCESS.modelQuality, tag: 'model teams',
+    summary: 'The model versions and labels a comparison may name: those with answered findings, shadow runs included',
+    responses: { 200: { description: 'At most 1,000, by model id, version and label.', json: comparableModels } },
+  }, async (c) => c.json({ items: (await deps.store.comparableModels()).map((m) => ({ ...m, displayZh: nameZh({ id: m.modelId, version: m.modelVersion }, m.label) ?? m.display })) }));
 
   mount(app, {
     method: 'get', path: '/v1/model-comparison', operationId: 'getModelComparison', access: ACCESS.modelQuality, tag: 'model teams',

@@ -3,23 +3,23 @@
  * the 2×2 table and kappa, each one's agreement with readers, a small chart by week, where
  * they disagree (pseudonymous studies, linked to the de-identified research view for a model
  * team), the CSV, and the promotion checklist, which has no promote button on purpose.
- * The models offered are those with findings (the agreement groups); the choice is kept
+ * The models offered are those with findings, shadow runs included; the choice is kept
  * across mounts, so a language switch keeps it.
  */
-import { getAgreement, url, type AgreementGroup } from '../api.ts';
+import { url } from '../api.ts';
 import { h, replaceChildren } from '../dom.ts';
 import { errorText } from '../error-text.ts';
 import { dateTime, percent } from '../format.ts';
 import { clinical } from '../i18n.ts';
 import type { AppContext } from '../main.ts';
 import { s } from './charts.ts';
-import { comparisonCsvUrl, getComparison, getPromotion, type ModelComparison, type PromotionChecklist } from './compare-api.ts';
+import { comparisonCsvUrl, getComparableModels, getComparison, getPromotion, type ComparableModel, type ModelComparison, type PromotionChecklist } from './compare-api.ts';
 import { msg } from './compare-messages.ts';
 import './compare.css';
 
 let chosen: { a: string; b: string } | undefined;
 
-const keyOf = (g: AgreementGroup) => `${g.modelId}@${g.modelVersion}`;
+const keyOf = (g: ComparableModel) => `${g.modelId}@${g.modelVersion}`;
 const ci = (pair: [number, number]) => `${percent(pair[0])}–${percent(pair[1])}`;
 const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(1)}`;
 
@@ -38,7 +38,7 @@ export function mountCompare(root: HTMLElement, ctx: AppContext): () => void {
     h('div', { class: 'filter' }, h('label', { for: 'compare-b' }, m.other), bSelect),
     h('div', { class: 'filter-actions' }, h('button', { type: 'submit', class: 'primary', testid: 'compare-apply' }, m.compare)),
   );
-  let groups: AgreementGroup[] = [];
+  let groups: ComparableModel[] = [];
 
   /** B offers the other versions and models of A's label. */
   const offerB = () => {
@@ -81,13 +81,12 @@ export function mountCompare(root: HTMLElement, ctx: AppContext): () => void {
     results,
   );
 
-  void getAgreement({}, controller.signal).then((answer) => {
+  void getComparableModels(controller.signal).then((models) => {
     if (destroyed) return;
-    const seen = new Map<string, AgreementGroup>();
-    for (const g of answer.groups) if (g.source === 'reader-review') seen.set(`${keyOf(g)}|${g.label}`, g);
-    groups = [...seen.values()];
-    // By default the most decided version of a label that has another to compare with.
-    const pairable = groups.filter((g) => groups.some((o) => o.label === g.label && keyOf(o) !== keyOf(g))).sort((x, y) => y.decided - x.decided);
+    groups = models;
+    // By default the version with the most clinical findings of a label that has another to compare with.
+    const clinicalFindings = (g: ComparableModel) => g.findings - g.shadowFindings;
+    const pairable = groups.filter((g) => groups.some((o) => o.label === g.label && keyOf(o) !== keyOf(g))).sort((x, y) => clinicalFindings(y) - clinicalFindings(x));
     if (!chosen && pairable.length) chosen = { a: keyOf(pairable[0]), b: keyOf(pairable.find((o) => o.label === pairable[0].label && keyOf(o) !== keyOf(pairable[0]))!) };
     aSelect.replaceChildren(...pairable.map((g) => h('option', { value: keyOf(g), selected: keyOf(g) === chosen?.a }, `${keyOf(g)} · ${clinical(g.display, g.displayZh)}`)));
     offerB();
