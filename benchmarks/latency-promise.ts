@@ -105,6 +105,15 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
       }
     })();
 
+    // Level II studies exist before the flood: a first film each, made level II by the ED's NEWS2 (8, high),
+    // so the measured film sent into the study during the flood is queued at level II on arrival.
+    const urgentRoots = Array.from({ length: options.urgent }, (_, i) => `${root}.2${String(i).padStart(4, '0')}`);
+    for (const [i, studyRoot] of urgentRoots.entries()) {
+      const [first] = (await api.stow([cr(`${studyRoot}0`, pixels[i % pixels.length])])).body.stored ?? [];
+      if (!first) throw new Error('a level II set-up film was refused');
+      await api.json('/v1/triage', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ studyInstanceUid: first.studyInstanceUid, scores: { news2: SICK } }) });
+    }
+    await waitFor(async () => ((await queue.getJobCountByTypes('prioritized', 'waiting', 'active', 'delayed')) === 0 ? true : undefined), 'the set-up films to be read', 300_000);
     log(`${options.ladder ? 'WITH' : 'WITHOUT'} the ladder: flooding ${options.flood} level IV films, a level II film every ${options.everyMs} ms (${options.urgent})`);
     const sent: { level: 'II' | 'IV'; sop: string }[] = [];
     const flood = (async () => {
@@ -115,13 +124,13 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
         if (i % 50 === 0) log(`  flood ${i + batch.length}/${options.flood}`);
       }
     })();
-    // Level II: a film whose study the ED's NEWS2 (8, high) makes level II as soon as it is in: its jobs move up at once.
     for (let i = 0; i < options.urgent; i++) {
       await new Promise((r) => setTimeout(r, options.everyMs));
-      const answer = await api.stow([cr(`${root}.2${i}`, pixels[(i + 7) % pixels.length])]);
-      const [stored] = answer.body.stored ?? [];
-      if (!stored) throw new Error(`a level II film was refused: ${JSON.stringify(answer.body)}`);
-      await api.json('/v1/triage', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ studyInstanceUid: stored.studyInstanceUid, scores: { news2: SICK } }) });
+      // A second film of the set-up study: built under a UID root of the same length, its Study Instance UID then set to the study's.
+      const film = Buffer.from(cr(`${urgentRoots[i]}1`, pixels[(i + 7) % pixels.length]));
+      const intoStudy = new Uint8Array(Buffer.from(film.toString('latin1').replace(`${urgentRoots[i]}1.1`, `${urgentRoots[i]}0.1`), 'latin1'));
+      const [stored] = (await api.stow([intoStudy])).body.stored ?? [];
+      if (!stored) throw new Error('a level II film was refused');
       sent.push({ level: 'II', sop: stored.sopInstanceUid });
     }
     await flood;
@@ -189,7 +198,7 @@ async function main() {
   const smoke = values.smoke!;
   const common = {
     flood: Number(values.flood ?? (smoke ? 60 : 300)), urgent: Number(values.urgent ?? (smoke ? 6 : 40)),
-    everyMs: Number(values.every ?? (smoke ? 300 : 500)), scale: Number(values.scale ?? (smoke ? 0.05 : 1)),
+    everyMs: Number(values.every ?? (smoke ? 300 : 500)), scale: Number(values.scale ?? (smoke ? 0.02 : 1)),
   };
   const runs = smoke ? [await runOnce({ ...common, ladder: true })] : [await runOnce({ ...common, ladder: false }), await runOnce({ ...common, ladder: true })];
   if (smoke) {
