@@ -6,6 +6,7 @@
  */
 import { wilson, Z95, type Proportion } from '../inference/proportion.ts';
 import type { ComparedAnswer, ComparedStudy, ModelComparisonQuery } from '../store/model-comparison.ts';
+import { seededRandom } from '../inference/seeded-random.ts';
 
 /**
  * What the checklist asks before a candidate replaces an incumbent. Non-inferiority: the
@@ -176,7 +177,7 @@ function bootstrapDifference(decided: ComparedStudy[], agree: (answer: ComparedA
     byPatient.set(s.patientKey, p);
   }
   const patients = [...byPatient.values()];
-  const random = mulberry32(BOOTSTRAP.seed);
+  const random = seededRandom(BOOTSTRAP.seed);
   const draws: number[] = [];
   for (let r = 0; r < BOOTSTRAP.resamples; r++) {
     let diff = 0;
@@ -190,17 +191,6 @@ function bootstrapDifference(decided: ComparedStudy[], agree: (answer: ComparedA
   }
   draws.sort((x, y) => x - y);
   return [nearestRank(draws, 0.025), nearestRank(draws, 0.975)];
-}
-
-/** mulberry32: tools/surveillance/random.ts has the same generator, but run-time code may not import tools/. */
-function mulberry32(seed: number): () => number {
-  let state = seed | 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const nearestRank = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];

@@ -13,10 +13,11 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
-import { seeded, syntheticStream, UNSHIFTED } from '../tools/drift/synthetic.ts';
+import { syntheticStream, UNSHIFTED } from '../tools/drift/synthetic.ts';
 import { startTestApi, type TestApi } from './support/api-role.ts';
 import { launchChromium, pngStats, signInOnForm } from './support/browser.ts';
 import { seedDriftInferences } from './support/drift-seed.ts';
+import { seededRandom } from '../inference/seeded-random.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const shots = join(repo, 'docs', 'screens');
@@ -44,7 +45,7 @@ describe('drift screen: PSI per window with thresholds, alerts acknowledged', ()
     mkdirSync(shots, { recursive: true });
     ensureViewerBuilt();
     api = await startTestApi();
-    const random = seeded(2026);
+    const random = seededRandom(2026);
     const quiet = syntheticStream(500 + 4 * 200, UNSHIFTED, random, Date.UTC(2026, 10, 1));
     const bright = syntheticStream(2 * 200, { ...UNSHIFTED, brightness: 0.05 }, random, Date.UTC(2026, 10, 3));
     await seedDriftInferences(api.store.db, { id: 'pneumonia-cxr', version: '1.0.0' }, [...quiet, ...bright]);

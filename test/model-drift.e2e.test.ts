@@ -21,10 +21,10 @@ import { loadModelRegistry, type ModelRegistry } from '../inference/registry.ts'
 import { createModelDrift } from '../pipeline/model-drift.ts';
 import { createReadAssistWorker } from '../pipeline/read-assist-worker.ts';
 import { createBlobStore } from '../store/blobs.ts';
-import { seeded } from '../tools/drift/synthetic.ts';
 import { startTestApi, type TestApi } from './support/api-role.ts';
 import { buildCr } from './support/dicom-builder.ts';
 import { sharedData } from './support/shared-data.ts';
+import { seededRandom } from '../inference/seeded-random.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const MODEL = 'cxr-pneumonia-adult';
@@ -37,7 +37,7 @@ const policy = { referenceSize: SIZE, windowSize: SIZE, thresholds: { moderate: 
 function films(count: number): string[] {
   const folder = path.join(sharedData, 'images', 'nih-cxr14-pneumonia-1000');
   const files = fs.readFileSync(path.join(folder, 'labels.csv'), 'utf8').trim().split('\n').slice(1).map((line) => path.join(folder, line.split(',')[0]));
-  const random = seeded(15);
+  const random = seededRandom(15);
   for (let i = files.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [files[i], files[j]] = [files[j], files[i]];

@@ -3,7 +3,8 @@ import type { DriftAlert, ModelDrift, ModelDriftRunSummary } from '../../contrac
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
 import type { apiClient } from '../../test/support/api-client.ts';
 import { seedDriftInferences } from '../../test/support/drift-seed.ts';
-import { seeded, syntheticStream, UNSHIFTED } from '../../tools/drift/synthetic.ts';
+import { syntheticStream, UNSHIFTED } from '../../tools/drift/synthetic.ts';
+import { seededRandom } from '../../inference/seeded-random.ts';
 
 type Client = ReturnType<typeof apiClient>;
 const post = (body?: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
@@ -18,7 +19,7 @@ describe('/v1/models/{modelId}/drift and drift alerts', () => {
   beforeAll(async () => {
     api = await startTestApi();
     // Reference 500 and one quiet window of 200, then a window of brighter images (+0.05, one film-to-film sd).
-    const random = seeded(42);
+    const random = seededRandom(42);
     const quiet = syntheticStream(700, UNSHIFTED, random, Date.UTC(2026, 10, 1));
     const bright = syntheticStream(200, { ...UNSHIFTED, brightness: 0.05 }, random, Date.UTC(2026, 10, 2));
     await seedDriftInferences(api.store.db, MODEL, [...quiet, ...bright]);

@@ -10,6 +10,7 @@ import { modelCardSchema, type TriageCard } from '../../inference/model-card.ts'
 import { triage as evaluate } from '../../inference/triage-policy/evaluate.ts';
 import { checkPolicy } from '../../inference/triage-policy/policy.ts';
 import { assessedBefore, shippedFactCatalogue, type AssessedBefore } from '../../inference/triage-policy/test-support.ts';
+import { seededRandom } from '../../inference/seeded-random.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const parsed = modelCardSchema.parse(JSON.parse(readFileSync(join(here, 'model.json'), 'utf8')));
@@ -155,16 +156,8 @@ describe('triage policy: realistic cases', () => {
 });
 
 describe('triage policy: priority is monotone', () => {
-  /** mulberry32: a small seeded generator so a failure reproduces. */
-  function rng(seed: number) {
-    return () => {
-      seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-  const random = rng(20261122);
+  // Seeded, so a failure reproduces.
+  const random = seededRandom(20261122);
   const int = (n: number) => Math.floor(random() * n);
   const pick = <T,>(xs: readonly T[]) => xs[int(xs.length)];
   type F = NonNullable<TriageInput['findings']>[number];

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../../config.ts';
 import { addDays } from '../../inference/surveillance/series.ts';
+import { seededRandom } from '../../inference/seeded-random.ts';
 import type { Queryable } from '../../store/db.ts';
 
 /** What one site saw on one local day. */
@@ -58,18 +59,6 @@ export async function seedSurveillanceFacts(db: Queryable, days: readonly SeedDa
 }
 
 const minuteAfterNoon = (day: string, k: number) => new Date(Date.parse(`${day}T04:00:00Z`) + k * 60_000).toISOString();
-
-/** A seeded generator of uniform numbers in [0, 1) (mulberry32): the same seed, the same background. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A Poisson draw (Knuth's method; fine for the small means of a clinic's day). */
 export function poisson(random: () => number, mean: number): number {

@@ -1,6 +1,7 @@
 import { DEFAULT_DRIFT_POLICY, driftAlerts, versionDrift } from '../../inference/drift/windows.ts';
 import type { DriftPolicy } from '../../contract/model-drift.ts';
-import { seeded, syntheticStream, UNSHIFTED, type StreamShape } from './synthetic.ts';
+import { syntheticStream, UNSHIFTED, type StreamShape } from './synthetic.ts';
+import { seededRandom } from '../../inference/seeded-random.ts';
 
 /**
  * The drift alert's false-alarm rate, measured: many seeded UNSHIFTED streams (the windows
@@ -15,7 +16,7 @@ export function alertRate(options: { streams: number; windowsPerStream: number; 
   let alerting = 0;
   let alerts = 0;
   for (let s = 0; s < options.streams; s++) {
-    const random = seeded((options.seed ?? 1) * 100_003 + s);
+    const random = seededRandom((options.seed ?? 1) * 100_003 + s);
     const reference = syntheticStream(policy.referenceSize, UNSHIFTED, random);
     const later = syntheticStream(options.windowsPerStream * policy.windowSize, options.shape, random, Date.UTC(2026, 1, 1));
     const drift = versionDrift('1.0.0', [...reference, ...later], policy);

@@ -1,17 +1,5 @@
 import type { DriftObservation, Outcome } from '../../inference/drift/windows.ts';
 
-/** A seeded uniform generator (mulberry32): the same seed gives the same stream on every machine. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface StreamShape {
   /** Added to every input value (a brighter scanner or exposure): shifts mean and percentiles. */
   brightness: number;

@@ -4,6 +4,7 @@
  * patients sit beside the per-image metrics of metrics.ts (tested with them, metrics.test.ts).
  */
 import type { Labels, Scores } from './metrics.ts';
+import { seededRandom } from '../../inference/seeded-random.ts';
 
 /**
  * Mann-Whitney AUROC of the cases at `indices` (repeats allowed, as a bootstrap draws
@@ -25,21 +26,6 @@ export function aurocValue(scores: Scores, labels: Labels, indices?: ArrayLike<n
   const nNeg = idx.length - nPos;
   if (nPos === 0 || nNeg === 0) return Number.NaN;
   return (rankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
-}
-
-/**
- * A deterministic pseudo-random generator (mulberry32, 32-bit state): the same seed draws
- * the same resamples on every machine and Node version, so a re-run reproduces a report.
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Quantile by linear interpolation between order statistics (numpy's default, Hyndman-Fan type 7). */

@@ -1,9 +1,11 @@
 /**
  * Seeded random draws for the surveillance simulation: the same seed gives the same counts on
  * every machine, so the report and its test reproduce. mulberry32 (Tommy Ettinger's 32-bit
- * generator) for uniforms; Marsaglia–Tsang gamma and a gamma–Poisson mixture for overdispersed
+ * generator, inference/seeded-random.ts) for uniforms; Marsaglia–Tsang gamma and a gamma–Poisson mixture for overdispersed
  * counts.
  */
+import { seededRandom } from '../../inference/seeded-random.ts';
+
 export interface Random {
   /** Uniform on [0, 1). */
   next(): number;
@@ -17,13 +19,7 @@ export interface Random {
 }
 
 export function seeded(seed: number): Random {
-  let state = seed | 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
   const gamma = (shape: number): number => {
     if (shape < 1) return gamma(shape + 1) * (1 - next()) ** (1 / shape);
