@@ -73,6 +73,17 @@ export const modelDriftRunSummary = z.object({
 }).meta({ id: 'ModelDriftRunSummary' });
 
 export type DriftQuantity = z.infer<typeof driftQuantity>;
+
+/** A drift alert to raise (inference/drift/windows.ts decides, store/model-drift.ts keeps): its id derives from model, version, quantity and window, so raising it twice is one alert. */
+export interface DriftAlertInput {
+  id: string;
+  modelId: string;
+  modelVersion: string;
+  quantity: DriftQuantity;
+  windowIndex: number;
+  psi: number;
+  evidence: Record<string, unknown>;
+}
 export type DriftPolicy = z.infer<typeof driftPolicy>;
 export type OutcomeRates = z.infer<typeof outcomeRates>;
 export type DriftWindow = z.infer<typeof driftWindow>;

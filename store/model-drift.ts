@@ -1,5 +1,5 @@
 import type { InputStats } from '../contract/findings.ts';
-import type { DriftAlert, DriftQuantity } from '../contract/model-drift.ts';
+import type { DriftAlert, DriftAlertInput, DriftQuantity } from '../contract/model-drift.ts';
 import { appendAudits, auditedTransaction, type AuditEntry } from './audit.ts';
 import type { Queryable } from './db.ts';
 import { iso, NotFoundError, optional, type StoreContext } from './shared.ts';
@@ -16,17 +16,6 @@ export interface StoredDriftObservation {
   outcome: 'positive' | 'refer' | 'negative' | 'not-applicable';
   reviewed: number;
   accepted: number;
-}
-
-/** A drift alert to raise (inference/drift/windows.ts DriftAlertInput). */
-export interface DriftAlertRow {
-  id: string;
-  modelId: string;
-  modelVersion: string;
-  quantity: DriftQuantity;
-  windowIndex: number;
-  psi: number;
-  evidence: Record<string, unknown>;
 }
 
 /**
@@ -75,7 +64,7 @@ export const modelDriftAccess = {
    * acknowledgement), and each new one gets one `model.drift-alert` record keyed by its id.
    * Returns the ids raised now.
    */
-  async raiseDriftAlerts({ db }: StoreContext, alerts: readonly DriftAlertRow[], actor: string): Promise<string[]> {
+  async raiseDriftAlerts({ db }: StoreContext, alerts: readonly DriftAlertInput[], actor: string): Promise<string[]> {
     if (alerts.length === 0) return [];
     return auditedTransaction(db, async (tx) => {
       const { rows } = await tx.query<{ id: string }>(

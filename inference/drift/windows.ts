@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { InputStats } from '../../contract/findings.ts';
-import type { DriftPolicy, DriftQuantity, DriftWindow, OutcomeRates, VersionDrift } from '../../contract/model-drift.ts';
+import type { DriftAlertInput, DriftPolicy, DriftQuantity, DriftWindow, OutcomeRates, VersionDrift } from '../../contract/model-drift.ts';
 import { binCounts, continuousPsi, psi, PSI_THRESHOLDS } from './psi.ts';
 
 /**
@@ -30,17 +30,6 @@ const CONTINUOUS: Record<Exclude<DriftQuantity, 'outcome'>, (o: DriftObservation
   'input-p05': (o) => o.inputStats?.p05,
   'input-p95': (o) => o.inputStats?.p95,
 };
-
-/** A drift alert to raise: its id derives from model, version, quantity and window, so raising it twice is one alert. */
-export interface DriftAlertInput {
-  id: string;
-  modelId: string;
-  modelVersion: string;
-  quantity: DriftQuantity;
-  windowIndex: number;
-  psi: number;
-  evidence: Record<string, unknown>;
-}
 
 /**
  * One model version's drift: the first `referenceSize` inferences (oldest first) are the
