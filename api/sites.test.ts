@@ -43,6 +43,7 @@ const BODIES: Record<string, unknown | ((o: Objects) => unknown)> = {
   retrieveFrameRendered: undefined,
   reviewFinding: { decision: 'accept' },
   addReaderFinding: { label: 'pneumonia' },
+  studyHomeVitals: undefined,
   storeStudyInstances: (o: Objects) => new DicomBody(withFreshUids(fs.readFileSync(files.chestRaw), ++copies, { studyInstanceUid: o.studyInstanceUid })),
 };
 const bodyFor = (operationId: string, o: Objects) => {

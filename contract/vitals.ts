@@ -131,7 +131,8 @@ export const vitalAlertParams = z.object({ id: z.coerce.number().int().positive(
 export const patientVitalsParams = z.object({ patientKey });
 
 /** `GET /v1/studies/{studyInstanceUid}/home-vitals`: the study's patient's key, and whether home readings exist (the study view's link to the trend). */
-export const studyHomeVitals = z.object({ patientKey, hasVitals: z.boolean() }).meta({ id: 'StudyHomeVitals' });
+/** A study's patient and whether they have home readings; no key for a study without a Patient ID. */
+export const studyHomeVitals = z.object({ patientKey: patientKey.optional(), hasVitals: z.boolean() }).meta({ id: 'StudyHomeVitals' });
 export type StudyHomeVitals = z.infer<typeof studyHomeVitals>;
 export const patientVitalsQuery = z.object({
   from: z.iso.datetime({ offset: true }).optional(),

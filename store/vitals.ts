@@ -15,7 +15,7 @@ import type { EscalationLevel, EscalationReason, News2Point, StoredObservation, 
 import { appendAudit, auditedTransaction, type AuditedTx } from './audit.ts';
 import type { Queryable } from './db.ts';
 import { patientKeySql } from './fhir-reads.ts';
-import { iso, NotFoundError, type StoreContext } from './shared.ts';
+import { iso, NotFoundError, optional, type StoreContext } from './shared.ts';
 import { sitesParam, type SiteScope } from './sites.ts';
 
 /** A reading checked by the NEWS2 card, as stored. */
@@ -135,14 +135,14 @@ export const vitalsAccess = {
     return rows.map((r) => r.study_instance_uid);
   },
 
-  /** The patient key of a study's patient within `scope`, and whether that patient has home readings; undefined for a study outside scope or without a Patient ID. */
-  async studyHomeVitals({ db }: StoreContext, studyInstanceUid: string, scope: SiteScope): Promise<{ patientKey: string; hasVitals: boolean } | undefined> {
-    const { rows: [row] } = await db.query<{ patient_key: string; has_vitals: boolean }>(
-      `select ${patientKeySql('s.site_id', 's.patient_id')} as patient_key,
+  /** The patient key of a study's patient within `scope` (none without a Patient ID), and whether that patient has home readings; undefined for a study outside scope. */
+  async studyHomeVitals({ db }: StoreContext, studyInstanceUid: string, scope: SiteScope): Promise<{ patientKey?: string; hasVitals: boolean } | undefined> {
+    const { rows: [row] } = await db.query<{ patient_key: string | null; has_vitals: boolean }>(
+      `select case when s.patient_id <> '' then ${patientKeySql('s.site_id', 's.patient_id')} end as patient_key,
               exists (select 1 from vital_observations o where o.site_id = s.site_id and o.patient_id = s.patient_id) as has_vitals
-         from studies s where s.study_instance_uid = $1 and s.patient_id is not null and s.patient_id <> '' and ($2::text[] is null or s.site_id = any($2))`,
+         from studies s where s.study_instance_uid = $1 and ($2::text[] is null or s.site_id = any($2))`,
       [studyInstanceUid, sitesParam(scope)]);
-    return row && { patientKey: row.patient_key, hasVitals: row.has_vitals };
+    return row && { patientKey: optional(row.patient_key), hasVitals: row.has_vitals };
   },
 
   /** The patient's latest NEWS2 point at the site, if any: what a consultation about their home vital signs is triaged by. */

@@ -79,7 +79,11 @@ describe.skipIf(!postgresUrl)('separate API and worker roles on PostgreSQL', () 
     const actions = await admin.query(`select action from ${schema}.audit order by seq`);
     // The first admin was created, signed in and took the test's token: identity is audited in the same chain.
     // Received: the two films, the four models' SRs on them and the accept's SR (pipeline/ai-results-sr.ts).
-    expect(actions.rows.map((r) => r.action).sort()).toEqual(['finding.accept', ...Array(4).fill('finding.created'), ...Array(7).fill('instance.received'), 'session.started', 'token.created', 'user.created']);
-    expect(await api.verify()).toMatchObject({ intact: true, checked: 15 });
+    // The first start recorded each read-assist model's deployment state (pipeline/model-deployments.ts).
+    expect(actions.rows.map((r) => r.action).sort()).toEqual([
+      'finding.accept', ...Array(4).fill('finding.created'), ...Array(7).fill('instance.received'), ...Array(3).fill('model.deployment-changed'),
+      'session.started', 'token.created', 'user.created',
+    ]);
+    expect(await api.verify()).toMatchObject({ intact: true, checked: 18 });
   });
 });

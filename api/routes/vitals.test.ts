@@ -107,6 +107,9 @@ describe('home vital signs routes', () => {
     expect((await homeVitals()).body).toEqual({ patientKey: posted.patientKey, hasVitals: true });
     const far = await api.signIn('far-nurse', ['grassroots-doctor'], ['far-clinic']);
     expect((await homeVitals(far.client)).status).toBe(404);
+    // A film without a Patient ID: it exists, its patient has no key and no readings.
+    const anonymous = (await api.client.stow([withFreshUids(fs.readFileSync(files.chestRaw), 9902)])).body.stored![0].studyInstanceUid;
+    expect((await api.client.json(`/v1/studies/${anonymous}/home-vitals`)).body).toEqual({ hasVitals: false });
   });
 
   it('when a FHIR batch Bundle of vital signs is posted, then the CapabilityStatement offers batch and transaction, a batch-response answers each entry, and a bad entry gets an OperationOutcome naming it', async () => {

@@ -76,10 +76,10 @@ export function vitalsRoutes(deps: ApiDeps) {
     summary: 'The patient key of a study\'s patient and whether home vital signs of that patient exist: the study view\'s link to the trend',
     params: studyParams,
     responses: { 200: { description: 'The key and whether readings exist.', json: studyHomeVitals } },
-    errors: { 404: 'No such study at the caller\'s sites, or it carries no Patient ID.' },
+    errors: { 404: 'No such study at the caller\'s sites.' },
   }, async (c, { params, auth }) => {
     const found = await deps.store.studyHomeVitals(params.studyInstanceUid, auth.scope);
-    if (!found) throw new ApiError(404, 'NOT_FOUND', 'no such study with a Patient ID at your sites');
+    if (!found) throw new ApiError(404, 'NOT_FOUND', `study ${params.studyInstanceUid} does not exist`);
     return c.json(found satisfies StudyHomeVitals);
   });
 

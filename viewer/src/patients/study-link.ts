@@ -9,9 +9,9 @@ import { msg } from './messages.ts';
 export function studyVitalsLink(studyInstanceUid: string, onReady: () => void): () => HTMLElement | null {
   let link: HTMLElement | null = null;
   getStudyHomeVitals(studyInstanceUid).then((found) => {
-    if (!found.hasVitals) return;
+    if (!found.hasVitals || !found.patientKey) return;
     link = h('a', { href: `#/patients/${found.patientKey}`, class: 'small', testid: 'study-vitals-link' }, msg().studyLink);
     onReady();
-  }, () => undefined); // No Patient ID, or the server away: the study view shows no link.
+  }, () => undefined); // The server away: the study view shows no link.
   return () => link;
 }
