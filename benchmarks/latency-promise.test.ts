@@ -13,11 +13,12 @@ describe('bench:latency --smoke', () => {
     const steps = run.steps.map((s) => s.step);
     expect(steps[0]).toBe(0);
     expect(steps.at(-1)).toBe(0);
-    // One step at a time, up or down.
+    // One step at a time, up or down, from normal: whatever depth the flood reaches, it got there in
+    // the stated order. How deep depends on how fast this machine ingests (seen: step 1 on a loaded
+    // box, step 2 on an idle one), so the depth past shedding shadow work is not asserted here;
+    // queue/degradation.test.ts decides each step from stated pressures.
     for (let i = 1; i < steps.length; i++) expect(Math.abs(steps[i] - steps[i - 1])).toBe(1);
-    // Under this flood it went past shedding shadow work, to skipping heatmaps, through step 1 first.
-    expect(Math.max(...steps)).toBeGreaterThanOrEqual(2);
-    expect(steps.indexOf(1)).toBeLessThan(steps.indexOf(2));
+    expect(Math.max(...steps)).toBeGreaterThanOrEqual(1);
     // /ready saw every audited change (it polls every 100 ms, the controller decides every 250 ms).
     const names = ['normal', 'shed-shadow', 'skip-low-level-heatmaps', 'defer-level-iv'];
     expect(run.audited).toEqual(steps.slice(1).map((s, i) => `${names[steps[i]]}->${names[s]}`));
