@@ -1,3 +1,9 @@
+/**
+ * The model registry: every card under the models folder loaded, checked against its weights and
+ * contract, and refused at start with a clear message (hash, tensors, preprocessing, scoring,
+ * triage facts, deployment states, the surveillance policy). Just over 300 lines because the
+ * checks that span cards (triage facts, deployments) must see every card at once, here.
+ */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -2,6 +2,8 @@
  * The study aggregate's writes: an instance received, a model's findings or failure on
  * it (written by the results consumer), a bedside assessment. Each is one audited
  * transaction that ends by re-ranking the study (reprioritise); reads are in study-reads.ts.
+ * Just over 300 lines: the findings write also opens a routed consultation in its own
+ * transaction (store/consultations.ts), and splitting the writes would split that transaction.
  */
 import { appendAudit, auditChainColumns, auditedTransaction, auditInsert, auditKeys, planAudits, type AuditChainState, type AuditEntry, type AuditedTx, type PlannedAudits } from './audit.ts';
 import type { ConsultationChange } from '../contract/consultations.ts';
