@@ -19,10 +19,11 @@ const SUFFIXES: Record<MetricType, string[]> = { counter: [''], gauge: [''], unt
 
 export class ExpositionError extends Error {}
 
+/** A sample's value as Go's ParseFloat reads it (the format's rule): Inf and NaN in any case, as prom-client writes "Nan". */
 function parseValue(text: string, line: string): number {
-  if (text === '+Inf' || text === 'Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  if (/^\+?inf(inity)?$/i.test(text)) return Infinity;
+  if (/^-inf(inity)?$/i.test(text)) return -Infinity;
+  if (/^nan$/i.test(text)) return NaN;
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) throw new ExpositionError(`not a number "${text}" in: ${line}`);
   return Number(text);
 }
