@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriftAlert, ModelDrift, ModelDriftRunSummary } from '../../contract/model-drift.ts';
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
@@ -5,6 +6,9 @@ import type { apiClient } from '../../test/support/api-client.ts';
 import { seedDriftInferences } from '../../test/support/drift-seed.ts';
 import { syntheticStream, UNSHIFTED } from '../../tools/drift/synthetic.ts';
 import { seededRandom } from '../../inference/seeded-random.ts';
+import { redisConnection } from '../../queue/connection.ts';
+import { MODEL_DRIFT_QUEUE } from '../../queue/model-drift.ts';
+import { waitFor } from '../../test/support/stack.ts';
 
 type Client = ReturnType<typeof apiClient>;
 const post = (body?: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
@@ -18,6 +22,16 @@ describe('/v1/models/{modelId}/drift and drift alerts', () => {
 
   beforeAll(async () => {
     api = await startTestApi();
+    // The API role evaluates drift on a schedule that fires at start: let that run (on no data yet)
+    // finish first, so that it cannot race the admin's run below to raise the alerts.
+    const connection = redisConnection(api.config.redisUrl);
+    const scheduled = new Queue(MODEL_DRIFT_QUEUE, { connection, prefix: api.config.queuePrefix });
+    await waitFor(async () => {
+      const counts = await scheduled.getJobCounts('waiting', 'active', 'prioritized');
+      return counts.waiting + counts.active + counts.prioritized === 0 || undefined;
+    }, 'the start-up drift evaluation');
+    await scheduled.close();
+    await connection.quit();
     // Reference 500 and one quiet window of 200, then a window of brighter images (+0.05, one film-to-film sd).
     const random = seededRandom(42);
     const quiet = syntheticStream(700, UNSHIFTED, random, Date.UTC(2026, 10, 1));
