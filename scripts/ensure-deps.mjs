@@ -19,7 +19,8 @@ const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdi
  * Redis (unless REDIS_URL names one); `npm test` also needs Chromium for the viewer tests,
  * a CJK font for the Chinese screens, Debian's python3-onnx for the FLOP benchmark's
  * generated ResNet graph, and dcmtk and dicom3tools to read and validate de-identified
- * DICOM, and Orthanc for the interoperability tests. Nothing is downloaded but Debian packages
+ * DICOM, Orthanc for the interoperability tests, and OpenJPEG's opj_decompress as the bench's native
+ * JPEG 2000 reference. Nothing is downloaded but Debian packages
  * (and, for the tests, OHIF's published build from the npm registry: ensureOhifBuild).
  */
 const SYSTEM_NEEDS = {
@@ -35,6 +36,8 @@ const SYSTEM_NEEDS = {
     { pkg: 'dcmtk dicom3tools', present: () => has('dcmdump') && has('dciodvfy') },
     // The real peers of the interoperability tests (test/interop): a PACS with its DICOMweb plugin.
     { pkg: 'orthanc orthanc-dicomweb', present: () => has('Orthanc') && fs.existsSync('/usr/share/orthanc/plugins/libOrthancDicomWeb.so') },
+    // Native OpenJPEG, the bench's reference for decoding JPEG 2000 (benchmarks/figures/native-decode.ts).
+    { pkg: 'libopenjp2-tools', present: () => has('opj_decompress') },
   ],
 };
 
