@@ -31,7 +31,7 @@ export async function readGreyImageFile(file: string | Buffer): Promise<{ frame:
   const pixels = new Uint8Array(data.buffer, data.byteOffset, info.width * info.height);
   const frame: DecodedFrame = {
     rows: info.height, columns: info.width, samplesPerPixel: 1, photometricInterpretation: 'MONOCHROME2',
-    bitsStored: 8, pixelRepresentation: 0, pixels,
+    bitsStored: 8, pixelRepresentation: 0, pixels, scale: 1,
   };
   const image: ImageAttributes = {
     rows: info.height, columns: info.width, samplesPerPixel: 1, photometricInterpretation: 'MONOCHROME2',

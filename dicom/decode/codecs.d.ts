@@ -22,8 +22,15 @@ interface EmscriptenDecoder {
   delete(): void;
 }
 
+/** OpenJPEG and OpenJPH stop at a coarser level of the wavelet pyramid: level r is ceil(size / 2^r). */
+interface EmscriptenPyramidDecoder extends EmscriptenDecoder {
+  /** `decodeLayer` 0 decodes every quality layer. */
+  decodeSubResolution(decodeLevel: number, decodeLayer: number): void;
+  calculateSizeAtDecompositionLevel(decodeLevel: number): { width: number; height: number };
+}
+
 declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
-  const factory: (module?: EmscriptenModuleOptions) => Promise<{ J2KDecoder: new () => EmscriptenDecoder }>;
+  const factory: (module?: EmscriptenModuleOptions) => Promise<{ J2KDecoder: new () => EmscriptenPyramidDecoder }>;
   export default factory;
 }
 

@@ -44,6 +44,34 @@ export function j2kSize(bytes: Uint8Array): DeclaredSize | undefined {
 }
 
 /**
+ * How many resolution levels a JPEG 2000 (or HTJ2K) decoder may drop from this codestream so
+ * that level r comes out ceil(width / 2^r) × ceil(height / 2^r): the fewest decomposition levels
+ * its main header declares (COD, and any per-component COC). 0 when the image area is offset
+ * from the origin (its reduced size is then not ceil(size / 2^r)) or the header cannot be read.
+ * A tile-part header that lowers the levels again is not looked for: its codec then fails
+ * the reduced decode with a PixelDecodeError rather than return a wrong size.
+ */
+export function j2kReducibleLevels(bytes: Uint8Array): number {
+  if (!j2kSize(bytes)) return 0;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(16) !== 0 || view.getUint32(20) !== 0) return 0;
+  const componentIndexBytes = view.getUint16(40) < 257 ? 1 : 2;
+  let levels = Infinity;
+  // Marker segments after SOC, up to the first tile part (SOT).
+  for (let position = 2; position + 4 <= bytes.length && view.getUint16(position) !== 0xff90;) {
+    const marker = view.getUint16(position);
+    const length = view.getUint16(position + 2);
+    if ((marker & 0xff00) !== 0xff00 || length < 2 || position + 2 + length > bytes.length) return 0;
+    // COD: Lcod, Scod, progression order, layers (2), MCT, then the decomposition levels.
+    if (marker === 0xff52) levels = Math.min(levels, bytes[position + 9]);
+    // COC: Lcoc, the component index, Scoc, then the decomposition levels.
+    if (marker === 0xff53) levels = Math.min(levels, bytes[position + 5 + componentIndexBytes]);
+    position += 2 + length;
+  }
+  return Number.isFinite(levels) ? levels : 0;
+}
+
+/**
  * Refuses a frame whose codestream declares another size than the DICOM header, before its
  * codec runs. Codecs allocate what the bitstream says: a real 1841 × 1955 JPEG 2000 frame
  * whose SIZ was edited to say 20,000 × 20,000 held a process at 1.6 GB (WebAssembly memory

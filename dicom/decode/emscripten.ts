@@ -1,5 +1,6 @@
 import { codecFailure, checkDimensions } from './codec-error.ts';
 import { checkDeclaredSize, type DeclaredSize } from './codestream.ts';
+import { sizeAtLevel } from './reduce.ts';
 import type { EncodedFrame } from './types.ts';
 
 interface Decoder {
@@ -8,6 +9,9 @@ interface Decoder {
   decode(): void;
   getFrameInfo(): { width: number; height: number; bitsPerSample: number; componentCount: number };
   delete(): void;
+  /** Wavelet codecs (OpenJPEG, OpenJPH): decodes level `level` (each pixel a 2^level block) with all quality layers (`layer` 0). */
+  decodeSubResolution?(level: number, layer: number): void;
+  calculateSizeAtDecompositionLevel?(level: number): { width: number; height: number };
 }
 
 export interface EmscriptenResult<T> {
@@ -38,7 +42,8 @@ export function lazyModule<M>(load: () => Promise<M>): () => Promise<M> {
  * Runs one decode on a cornerstone emscripten codec, once the size its codestream declares
  * (`declared`) matches the header. The decoded buffer is a view into WebAssembly memory, so
  * it is copied out before the decoder is freed; `inspect` reads anything else it needs from
- * the live decoder.
+ * the live decoder. A pyramid codec given `level` > 0 decodes that resolution level, which must
+ * come out ceil(size / 2^level).
  */
 export function runEmscriptenDecoder<D extends Decoder, T>(
   codec: string,
@@ -46,11 +51,13 @@ export function runEmscriptenDecoder<D extends Decoder, T>(
   frame: EncodedFrame,
   declared: DeclaredSize | undefined,
   inspect: (decoder: D) => T,
+  level = 0,
 ): EmscriptenResult<T> {
   try {
     checkDeclaredSize(codec, frame.image, declared);
     decoder.getEncodedBuffer(frame.bytes.length).set(frame.bytes);
-    decoder.decode();
+    if (level > 0) decodeLevel(codec, decoder, frame, level);
+    else decoder.decode();
     const info = decoder.getFrameInfo();
     checkDimensions(codec, frame.image, info);
     const bytes = decoder.getDecodedBuffer().slice();
@@ -60,4 +67,12 @@ export function runEmscriptenDecoder<D extends Decoder, T>(
   } finally {
     decoder.delete();
   }
+}
+
+/** Decodes resolution level `level`, which must come out ceil(size / 2^level) as the frame's caller was told. */
+function decodeLevel(codec: string, decoder: Decoder, frame: EncodedFrame, level: number): void {
+  if (!decoder.decodeSubResolution || !decoder.calculateSizeAtDecompositionLevel) throw new Error(`${codec} has no resolution levels to decode`);
+  decoder.decodeSubResolution(level, 0);
+  const produced = decoder.calculateSizeAtDecompositionLevel(level);
+  checkDimensions(codec, { ...frame.image, ...sizeAtLevel(frame.image, level) }, { ...produced, componentCount: frame.image.samplesPerPixel });
 }

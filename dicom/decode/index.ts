@@ -6,13 +6,31 @@ import { jpegBaseline } from './jpeg-baseline.ts';
 import { jpegLossless } from './jpeg-lossless.ts';
 import { jpegLs } from './jpeg-ls.ts';
 import { nativeBigEndian, nativeLittleEndian } from './native.ts';
+import { coarsestLevel, reduceFrame } from './reduce.ts';
 import { rle } from './rle.ts';
 import { shapeFrame } from './shape.ts';
 import type { FrameDecoder } from './types.ts';
 
+export interface DecodeOptions {
+  /**
+   * The smallest image the caller needs; a decoder may return a reduced frame no smaller than
+   * this in both axes: the coarsest resolution level r with ceil(size / 2^r) ≥ atLeast, from
+   * the JPEG 2000 pyramid where the codestream has it, else a 2^r box average of the decoded
+   * frame (reduce.ts). Absent: full resolution.
+   */
+  atLeast?: { columns: number; rows: number };
+}
+
 export interface DecodedFrame {
+  /** The decoded (possibly reduced) size: ceil(full / scale). */
   rows: number;
   columns: number;
+  /**
+   * Original pixels per decoded pixel along each axis: 1 at full resolution, 2^r at JPEG 2000
+   * level r (or a native r-fold reduction). Decoded pixel (x, y) covers original pixels
+   * [x·scale, (x+1)·scale) clipped to the image.
+   */
+  scale: number;
   samplesPerPixel: number;
   /** After decoding: JPEG and JPEG 2000 colour comes out as RGB, uncompressed 4:2:2 as YBR_FULL. */
   photometricInterpretation: string;
@@ -42,7 +60,7 @@ const decoders: Readonly<Record<string, FrameDecoder>> = {
 
 export const supportedTransferSyntaxes: readonly string[] = Object.freeze(Object.keys(decoders));
 
-export async function decodeFrame(instance: DicomInstance, frameIndex: number): Promise<DecodedFrame> {
+export async function decodeFrame(instance: DicomInstance, frameIndex: number, options: DecodeOptions = {}): Promise<DecodedFrame> {
   const image = requirePixelData(instance);
   const decoder = decoders[instance.transferSyntaxUid];
   if (!decoder) {
@@ -66,6 +84,7 @@ export async function decodeFrame(instance: DicomInstance, frameIndex: number): 
   const bytes = decoder.encapsulated
     ? encapsulatedFrame(instance, pixelData, frameIndex)
     : nativeFrame(instance, pixelData, frameIndex);
-  const raw = await decoder.decode({ bytes, image, pixelVr: pixelData.vr });
-  return shapeFrame(raw, image);
+  const maxLevel = coarsestLevel(image, options.atLeast);
+  const raw = await decoder.decode({ bytes, image, pixelVr: pixelData.vr, maxLevel });
+  return reduceFrame(shapeFrame(raw, image), maxLevel - (raw.level ?? 0));
 }

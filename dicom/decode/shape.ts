@@ -1,18 +1,21 @@
 import type { ImageAttributes } from '../attributes.ts';
 import type { DecodedFrame } from './index.ts';
+import { sizeAtLevel } from './reduce.ts';
 import type { RawSamples } from './types.ts';
 
 /**
  * Turns codec output into the stored values callers see: one typed array sized by Bits
  * Allocated, interleaved, with only the Bits Stored bits kept (sign-extended when
- * Pixel Representation says signed, whatever sign the codec assumed).
+ * Pixel Representation says signed, whatever sign the codec assumed), at the codec's
+ * resolution level.
  */
 export function shapeFrame(raw: RawSamples, image: ImageAttributes): DecodedFrame {
   const samples = readSamples(raw);
   const ordered = raw.planar ? interleave(samples, image.samplesPerPixel) : samples;
+  const level = raw.level ?? 0;
   return {
-    rows: image.rows,
-    columns: image.columns,
+    ...sizeAtLevel(image, level),
+    scale: 2 ** level,
     samplesPerPixel: image.samplesPerPixel,
     photometricInterpretation: raw.photometricInterpretation,
     bitsStored: image.bitsStored,

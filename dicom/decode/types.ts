@@ -6,6 +6,12 @@ export interface EncodedFrame {
   image: ImageAttributes;
   /** VR of Pixel Data; big-endian OB is never byte-swapped, OW always is. */
   pixelVr?: string;
+  /**
+   * The most resolution levels the caller lets a decoder drop: level r is ceil(size / 2^r),
+   * each pixel covering a 2^r × 2^r block. Absent or 0: full resolution. A decoder whose codestream holds
+   * the pyramid (JPEG 2000) decodes at a level up to this; the rest are box-averaged after it.
+   */
+  maxLevel?: number;
 }
 
 /**
@@ -18,6 +24,8 @@ export interface RawSamples {
   photometricInterpretation: string;
   /** True when samples come plane by plane (RRR…GGG…BBB…) rather than interleaved. */
   planar: boolean;
+  /** The resolution level the codec decoded at (at most the frame's maxLevel); absent: 0, full resolution. */
+  level?: number;
 }
 
 export interface FrameDecoder {

@@ -32,7 +32,7 @@ export function syntheticFrame(): { frame: DecodedFrame; image: ImageAttributes 
   }
   const photometricInterpretation = 'MONOCHROME1';
   return {
-    frame: { rows, columns, samplesPerPixel: 1, photometricInterpretation, bitsStored: 12, pixelRepresentation: 0, pixels },
+    frame: { rows, columns, scale: 1, samplesPerPixel: 1, photometricInterpretation, bitsStored: 12, pixelRepresentation: 0, pixels },
     image: {
       rows, columns, samplesPerPixel: 1, photometricInterpretation, bitsAllocated: 16, bitsStored: 12, highBit: 11,
       pixelRepresentation: 0, planarConfiguration: 0, numberOfFrames: 1, rescaleSlope: 1, rescaleIntercept: 0,
