@@ -5,7 +5,7 @@ import type { ImageAttributes } from './attributes.ts';
 import { decodeFrame, type DecodedFrame } from './decode/index.ts';
 import { DicomError } from './errors.ts';
 import { parseDicom } from './parse.ts';
-import { displayWindow, toDisplayGrey, toModalityValues } from './pixels.ts';
+import { displayTable, displayWindow, displayWindowOfStored, modalityTable, toDisplayGrey, toModalityValues, type ModalityTable } from './pixels.ts';
 import { sharedDataDir } from './test-data.ts';
 
 const image = (overrides: Partial<ImageAttributes> = {}): ImageAttributes => ({
@@ -74,5 +74,48 @@ describe('pixels', () => {
     const leftLung = mean(110, 150, 180, 240);
     const mediastinum = mean(205, 235, 180, 240);
     expect(mediastinum).toBeGreaterThan(leftLung);
+  });
+
+  describe('through tables over the stored values', () => {
+    /** What the float path makes of a frame whose modality values are the table's: window, then 16-bit codes. */
+    const floatPath = (pixels: DecodedFrame['pixels'], table: ModalityTable, attributes: ImageAttributes, invert: boolean) => {
+      const values = Float32Array.from(pixels, (s) => table.values[s + table.offset]);
+      const window = displayWindow(attributes, values);
+      const codes = Array.from(toDisplayGrey(values, window, invert ? 'MONOCHROME1' : 'MONOCHROME2'), (g) => Math.round(Math.min(1, Math.max(0, g)) * 65535));
+      return { window, codes };
+    };
+    const tablePath = (pixels: DecodedFrame['pixels'], table: ModalityTable, attributes: ImageAttributes, invert: boolean) => {
+      const window = displayWindowOfStored(attributes, pixels, table);
+      const codes = displayTable(table, window, invert);
+      return { window, codes: Array.from(pixels, (s) => codes[s + table.offset]) };
+    };
+
+    it('when a signed frame is rescaled, then its table holds the modality value of every stored value within Bits Stored', () => {
+      const table = modalityTable({ ...frame(new Int16Array([-2048, 2047])), bitsStored: 12, pixelRepresentation: 1 }, image({ rescaleSlope: 2, rescaleIntercept: -1024 }));
+      expect([table.values.length, table.offset]).toEqual([4096, 2048]);
+      expect([table.values[0], table.values[2048], table.values[4095]]).toEqual([-2048 * 2 - 1024, -1024, 2047 * 2 - 1024]);
+      expect(() => modalityTable(frame(new Uint8Array(6), 'RGB', 3), image({ samplesPerPixel: 3 }))).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_PHOTOMETRIC' }));
+    });
+
+    // A negative slope reverses the order; the scrambled table stands for a modality LUT that is not monotone at all.
+    const scrambled: ModalityTable = { offset: 0, values: Float32Array.from({ length: 4096 }, (_, s) => ((s * 2_654_435_761) % 3001) - 1000) };
+    const tables: [string, ModalityTable][] = [
+      ['a positive slope', modalityTable(frame(new Uint16Array(1)), image({ rescaleSlope: 0.5, rescaleIntercept: 12 }))],
+      ['a negative slope', modalityTable(frame(new Uint16Array(1)), image({ rescaleSlope: -1.25, rescaleIntercept: 100 }))],
+      ['a non-monotone table', scrambled],
+    ];
+    it.each(tables)('when the modality map is %s, then the percentile window and the 16-bit codes are the float path\'s exactly', (_what, table) => {
+      const pixels = Uint16Array.from({ length: 20_000 }, (_, i) => (i * i * 31 + i * 7) % 4096);
+      for (const invert of [false, true]) {
+        expect(tablePath(pixels, table, image(), invert)).toEqual(floatPath(pixels, table, image(), invert));
+        expect(tablePath(pixels, table, image({ windowCenter: 300, windowWidth: 800 }), invert)).toEqual(floatPath(pixels, table, image({ windowCenter: 300, windowWidth: 800 }), invert));
+      }
+    });
+
+    it('when every pixel has one value, then the window is one unit wide around it, as the float path\'s', () => {
+      const pixels = new Uint16Array(100).fill(7);
+      const table = modalityTable(frame(pixels), image());
+      expect(tablePath(pixels, table, image(), false)).toEqual(floatPath(pixels, table, image(), false));
+    });
   });
 });

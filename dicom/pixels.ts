@@ -7,23 +7,54 @@ export interface DisplayWindow {
   width: number;
 }
 
+/**
+ * The modality value of every stored value a frame can hold: `values[stored + offset]`.
+ * Stored values are integers within Bits Stored (the DecodedFrame contract), so this holds
+ * at most 65,536 entries, and per-pixel work on a full-size frame becomes one table read.
+ * The map need not be monotone (a negative slope, a modality LUT): nothing here assumes it.
+ */
+export interface ModalityTable {
+  /** Added to a stored value to index `values`: 2^(Bits Stored − 1) for signed frames, else 0. */
+  offset: number;
+  values: Float32Array;
+}
+
 const GREYSCALE = new Set(['MONOCHROME1', 'MONOCHROME2']);
 const LOW_PERCENTILE = 0.005;
 const HIGH_PERCENTILE = 0.995;
 const HISTOGRAM_BINS = 65_536;
+const U16_MAX = 65_535;
 
-/** Stored values to modality units (e.g. Hounsfield) with Rescale Slope and Intercept. */
-export function toModalityValues(frame: DecodedFrame, image: ImageAttributes): Float32Array {
+function requireGreyscale(frame: DecodedFrame): void {
   if (frame.samplesPerPixel !== 1 || !GREYSCALE.has(frame.photometricInterpretation)) {
     throw new UnsupportedTransferSyntaxError(
       `Modality values need a greyscale image; this one is ${frame.photometricInterpretation} with ${frame.samplesPerPixel} sample(s) per pixel`,
       { code: 'UNSUPPORTED_PHOTOMETRIC' },
     );
   }
+}
+
+/** Stored values to modality units (e.g. Hounsfield) with Rescale Slope and Intercept, one float per pixel. */
+export function toModalityValues(frame: DecodedFrame, image: ImageAttributes): Float32Array {
+  requireGreyscale(frame);
   const { rescaleSlope: slope, rescaleIntercept: intercept } = image;
   const values = new Float32Array(frame.pixels.length);
   for (let i = 0; i < values.length; i++) values[i] = frame.pixels[i] * slope + intercept;
   return values;
+}
+
+/**
+ * Rescale Slope and Intercept as a table over the stored values (2^Bits Stored entries),
+ * each entry the float32 `toModalityValues` gives that stored value.
+ */
+export function modalityTable(frame: DecodedFrame, image: ImageAttributes): ModalityTable {
+  requireGreyscale(frame);
+  const bits = Math.min(frame.bitsStored, frame.pixels.BYTES_PER_ELEMENT * 8);
+  const offset = frame.pixelRepresentation === 1 ? 2 ** (bits - 1) : 0;
+  const { rescaleSlope: slope, rescaleIntercept: intercept } = image;
+  const values = new Float32Array(2 ** bits);
+  for (let i = 0; i < values.length; i++) values[i] = (i - offset) * slope + intercept;
+  return { offset, values };
 }
 
 /**
@@ -32,13 +63,24 @@ export function toModalityValues(frame: DecodedFrame, image: ImageAttributes): F
  * burnt-in labels do not flatten the anatomy.
  */
 export function displayWindow(image: ImageAttributes, values: Float32Array): DisplayWindow {
-  const { windowCenter, windowWidth } = image;
-  if (windowCenter !== undefined && windowWidth !== undefined && windowWidth >= 1) {
-    return { center: windowCenter, width: windowWidth };
-  }
-  const [low, high] = percentiles(values, LOW_PERCENTILE, HIGH_PERCENTILE);
-  // Chosen so that the linear VOI function maps `low` to 0 and `high` to 1 exactly.
-  return { center: (low + high) / 2 + 0.5, width: Math.max(1, high - low + 1) };
+  return fileWindow(image) ?? percentileWindow((visit) => {
+    for (const v of values) visit(v, 1);
+  });
+}
+
+/**
+ * displayWindow for a frame read through its modality table: the percentiles come from a
+ * histogram of the stored values (one pass over the pixels, no float per pixel), and are
+ * the ones displayWindow finds on the same frame's modality values, to the last bit.
+ */
+export function displayWindowOfStored(image: ImageAttributes, pixels: DecodedFrame['pixels'], table: ModalityTable): DisplayWindow {
+  const file = fileWindow(image);
+  if (file) return file;
+  const counts = new Uint32Array(table.values.length);
+  for (let i = 0; i < pixels.length; i++) counts[pixels[i] + table.offset]++;
+  return percentileWindow((visit) => {
+    for (let s = 0; s < counts.length; s++) if (counts[s]) visit(table.values[s], counts[s]);
+  });
 }
 
 /**
@@ -46,39 +88,72 @@ export function displayWindow(image: ImageAttributes, values: Float32Array): Dis
  * bone as low values, so it is inverted here rather than by every consumer.
  */
 export function toDisplayGrey(values: Float32Array, window: DisplayWindow, photometric: string): Float32Array {
-  const width = Math.max(1, window.width);
-  const bottom = window.center - 0.5 - (width - 1) / 2;
-  const top = window.center - 0.5 + (width - 1) / 2;
-  const invert = photometric === 'MONOCHROME1';
   const grey = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const x = values[i];
-    const y = x <= bottom ? 0 : x > top ? 1 : (x - (window.center - 0.5)) / (width - 1) + 0.5;
-    grey[i] = invert ? 1 - y : y;
-  }
+  const voi = linearVoi(window, photometric === 'MONOCHROME1');
+  for (let i = 0; i < values.length; i++) grey[i] = voi(values[i]);
   return grey;
 }
 
-/** Percentiles from a fine histogram: linear time on full-size radiographs, exact for integer data. */
-function percentiles(values: Float32Array, lowFraction: number, highFraction: number): [number, number] {
+/**
+ * Window, photometric inversion and 16-bit quantisation as one table over the stored
+ * values: entry s is the code `toDisplayGrey` followed by rounding to 0..65535 gives the
+ * stored value s, so applying it to a region is the float path's result exactly.
+ */
+export function displayTable(table: ModalityTable, window: DisplayWindow, invert: boolean): Uint16Array {
+  const voi = linearVoi(window, invert);
+  const codes = new Uint16Array(table.values.length);
+  // Math.fround: the float path stores the grey as float32 before it is quantised.
+  for (let s = 0; s < codes.length; s++) codes[s] = Math.round(Math.min(1, Math.max(0, Math.fround(voi(table.values[s])))) * U16_MAX);
+  return codes;
+}
+
+/** The DICOM linear VOI function for one value, mirrored (1 − y) when dense tissue is stored dark. */
+function linearVoi(window: DisplayWindow, invert: boolean): (x: number) => number {
+  const width = Math.max(1, window.width);
+  const bottom = window.center - 0.5 - (width - 1) / 2;
+  const top = window.center - 0.5 + (width - 1) / 2;
+  return (x) => {
+    const y = x <= bottom ? 0 : x > top ? 1 : (x - (window.center - 0.5)) / (width - 1) + 0.5;
+    return invert ? 1 - y : y;
+  };
+}
+
+function fileWindow({ windowCenter, windowWidth }: ImageAttributes): DisplayWindow | undefined {
+  return windowCenter !== undefined && windowWidth !== undefined && windowWidth >= 1 ? { center: windowCenter, width: windowWidth } : undefined;
+}
+
+/**
+ * The 0.5th..99.5th percentile window of values given with their counts (`each` calls
+ * `visit` once per value or per distinct value): a 65,536-bin histogram between the least
+ * and greatest value, linear time on full-size radiographs, exact for integer data within
+ * 65,536 steps. The bins are grey-square@1's since it was first recorded.
+ */
+function percentileWindow(each: (visit: (value: number, count: number) => void) => void): DisplayWindow {
   let min = Infinity;
   let max = -Infinity;
-  for (const v of values) {
+  let total = 0;
+  each((v, count) => {
     if (v < min) min = v;
     if (v > max) max = v;
+    total += count;
+  });
+  let low = Number.isFinite(min) ? min : 0;
+  let high = Number.isFinite(max) ? max : 0;
+  if (max > min) {
+    const scale = (HISTOGRAM_BINS - 1) / (max - min);
+    const counts = new Float64Array(HISTOGRAM_BINS);
+    each((v, count) => { counts[Math.round((v - min) * scale)] += count; });
+    const valueAt = (fraction: number) => {
+      const target = fraction * (total - 1);
+      let seen = 0;
+      for (let bin = 0; bin < HISTOGRAM_BINS; bin++) {
+        seen += counts[bin];
+        if (seen > target) return min + bin / scale;
+      }
+      return max;
+    };
+    [low, high] = [valueAt(LOW_PERCENTILE), valueAt(HIGH_PERCENTILE)];
   }
-  if (!(max > min)) return [Number.isFinite(min) ? min : 0, Number.isFinite(max) ? max : 0];
-  const scale = (HISTOGRAM_BINS - 1) / (max - min);
-  const counts = new Uint32Array(HISTOGRAM_BINS);
-  for (const v of values) counts[Math.round((v - min) * scale)]++;
-  const valueAt = (fraction: number) => {
-    const target = fraction * (values.length - 1);
-    let seen = 0;
-    for (let bin = 0; bin < HISTOGRAM_BINS; bin++) {
-      seen += counts[bin];
-      if (seen > target) return min + bin / scale;
-    }
-    return max;
-  };
-  return [valueAt(lowFraction), valueAt(highFraction)];
+  // Chosen so that the linear VOI function maps `low` to 0 and `high` to 1 exactly.
+  return { center: (low + high) / 2 + 0.5, width: Math.max(1, high - low + 1) };
 }

@@ -1,6 +1,6 @@
 import type { ImageAttributes } from '../../dicom/attributes.ts';
 import type { DecodedFrame } from '../../dicom/decode/index.ts';
-import type { DisplayWindow } from '../../dicom/pixels.ts';
+import type { DisplayWindow, ModalityTable } from '../../dicom/pixels.ts';
 
 /** A rectangle of the decoded frame, in its pixels. */
 export interface Rect {
@@ -17,28 +17,33 @@ export interface SourceImage {
   image: ImageAttributes;
 }
 
-/** Modality values (Rescale Slope and Intercept applied: Hounsfield units, detector units…), row-major. */
+/**
+ * Modality values (Rescale Slope and Intercept applied: Hounsfield units, detector units…),
+ * kept as the frame's stored values plus the table that maps them: no float per pixel.
+ */
 export interface ValuesImage {
   kind: 'values';
   width: number;
   height: number;
-  values: Float32Array;
+  /** The decoded frame's stored values, row-major (not copied). */
+  stored: DecodedFrame['pixels'];
+  table: ModalityTable;
   image: ImageAttributes;
 }
 
 /**
- * Display grey in [0, 1], kept as the modality values plus the window that maps them, so
- * that value steps (window, photometric) compose into one pass over the pixels made by
- * the step that needs pixels (resize). That pass is `toDisplayGrey` exactly, which is why
- * grey-square@1 as declared steps is bit-identical to the fused function it replaced; it
- * is also the seam for a lookup table over stored integer values (issue 16). `region` is
- * the part of the frame kept so far (crop narrows it without copying).
+ * Display grey in [0, 1], kept as the stored values, their modality table and the window
+ * that maps them, so that value steps (window, photometric) compose into one lookup table
+ * over the stored values (dicom/pixels.ts `displayTable`), applied by the step that needs
+ * pixels (resize) to the region it reads and nothing else. `region` is the part of the
+ * frame kept so far (crop narrows it without copying).
  */
 export interface DisplayImage {
   kind: 'display';
   width: number;
   height: number;
-  values: Float32Array;
+  stored: DecodedFrame['pixels'];
+  table: ModalityTable;
   window: DisplayWindow;
   /** MONOCHROME1 stored: the window's bright end is dark, so the map is mirrored (1 − y). */
   invert: boolean;
