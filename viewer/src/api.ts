@@ -170,6 +170,16 @@ export async function getFrame(instance: Instance, n: number, signal?: AbortSign
 }
 
 /**
+ * Frame `n` (from 1) as the server renders it (WADO-RS rendered, PS3.18 §10.4.1.1.3): an 8-bit
+ * JPEG in the object's own window, fitted inside `box` (device pixels). The server decodes only
+ * the resolution the box needs, so this arrives long before the full frame: the viewer's first look.
+ */
+export async function getRenderedFrame(instance: Instance, n: number, box: { width: number; height: number }, signal?: AbortSignal): Promise<Blob> {
+  const res = await request(`${instance.framesUrl}/${n}/rendered?viewport=${box.width},${box.height}`, { signal, headers: { accept: 'image/jpeg' } });
+  return res.blob();
+}
+
+/**
  * What changes with a deployment, not within a session (review reasons, labels, model
  * cards), fetched once per key; a failed fetch is forgotten so the next call retries.
  */
