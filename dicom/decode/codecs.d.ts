@@ -34,6 +34,11 @@ declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
   export default factory;
 }
 
+declare module '@cornerstonejs/codec-openjph' {
+  const factory: (module?: EmscriptenModuleOptions) => Promise<{ HTJ2KDecoder: new () => EmscriptenPyramidDecoder }>;
+  export default factory;
+}
+
 declare module '@cornerstonejs/codec-charls/decodewasmjs' {
   interface JpegLSDecoder extends EmscriptenDecoder {
     /** 0 = planes one after another, 1 = line interleaved, 2 = sample interleaved. */

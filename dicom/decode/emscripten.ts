@@ -3,7 +3,7 @@ import { checkDeclaredSize, type DeclaredSize } from './codestream.ts';
 import { sizeAtLevel } from './reduce.ts';
 import type { EncodedFrame } from './types.ts';
 
-interface Decoder {
+export interface Decoder {
   getEncodedBuffer(encodedSize: number): Uint8Array;
   getDecodedBuffer(): Uint8Array;
   decode(): void;

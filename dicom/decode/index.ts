@@ -1,7 +1,7 @@
 import { InvalidDicomError, UnsupportedTransferSyntaxError } from '../errors.ts';
 import { requirePixelData, type DicomInstance } from '../parse.ts';
 import { encapsulatedFrame, nativeFrame } from './frames.ts';
-import { jpeg2000 } from './jpeg2000.ts';
+import { htj2k, jpeg2000 } from './jpeg2000.ts';
 import { jpegBaseline } from './jpeg-baseline.ts';
 import { jpegLossless } from './jpeg-lossless.ts';
 import { jpegLs } from './jpeg-ls.ts';
@@ -56,6 +56,9 @@ const decoders: Readonly<Record<string, FrameDecoder>> = {
   '1.2.840.10008.1.2.4.81': jpegLs,
   '1.2.840.10008.1.2.4.90': jpeg2000,
   '1.2.840.10008.1.2.4.91': jpeg2000,
+  '1.2.840.10008.1.2.4.201': htj2k,
+  '1.2.840.10008.1.2.4.202': htj2k,
+  '1.2.840.10008.1.2.4.203': htj2k,
 };
 
 export const supportedTransferSyntaxes: readonly string[] = Object.freeze(Object.keys(decoders));
