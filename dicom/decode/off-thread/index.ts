@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { DicomError, InvalidDicomError, PixelDecodeError, UnsupportedTransferSyntaxError } from '../../errors.ts';
-import type { DecodedFrame } from '../index.ts';
+import type { DecodedFrame, DecodeOptions } from '../index.ts';
 import type { DecodeReply, DecodeRequest } from './protocol.ts';
 
 /** The typed errors a thread can report, rebuilt by name so callers map them as if thrown here. */
@@ -11,8 +11,8 @@ const dicomErrors: Record<string, new (message: string, options?: { code?: strin
 };
 
 export interface OffThreadDecoder {
-  /** Parses `bytes` (a Part-10 file) and decodes frame `frameIndex` (from 0) on the decoding thread. */
-  decode(bytes: Uint8Array, frameIndex: number): Promise<DecodedFrame>;
+  /** Parses `bytes` (a Part-10 file) and decodes frame `frameIndex` (from 0) on the decoding thread, as decodeFrame with `options`. */
+  decode(bytes: Uint8Array, frameIndex: number, options?: DecodeOptions): Promise<DecodedFrame>;
   close(): Promise<void>;
 }
 
@@ -52,7 +52,7 @@ export function createOffThreadDecoder(): OffThreadDecoder {
   };
 
   return {
-    async decode(bytes, frameIndex) {
+    async decode(bytes, frameIndex, options = {}) {
       thread ??= start();
       const { worker, ready } = thread;
       await ready;
@@ -61,7 +61,7 @@ export function createOffThreadDecoder(): OffThreadDecoder {
       const copy = bytes.slice().buffer as ArrayBuffer;
       return new Promise<DecodedFrame>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, bytes: copy, frameIndex } satisfies DecodeRequest, [copy]);
+        worker.postMessage({ id, bytes: copy, frameIndex, options } satisfies DecodeRequest, [copy]);
       });
     },
     async close() {

@@ -26,6 +26,16 @@ describe('off-thread frame decoder', () => {
       Buffer.from(inProcess.pixels.buffer, inProcess.pixels.byteOffset, inProcess.pixels.byteLength))).toBe(0);
   });
 
+  it('when a reduced decode is asked for on the thread, then it is the in-process reduced decode', async () => {
+    const bytes = read('dicom/pydicom-data/files/RG1_J2KI.dcm');
+    const options = { atLeast: { columns: 448, rows: 448 } };
+    const [offThread, inProcess] = await Promise.all([decoder.decode(bytes, 0, options), decodeFrame(parseDicom(bytes), 0, options)]);
+    expect([offThread.columns, offThread.rows, offThread.scale]).toEqual([inProcess.columns, inProcess.rows, inProcess.scale]);
+    expect(offThread.scale).toBeGreaterThan(1);
+    expect(Buffer.from(offThread.pixels.buffer, offThread.pixels.byteOffset, offThread.pixels.byteLength)
+      .equals(Buffer.from(inProcess.pixels.buffer, inProcess.pixels.byteOffset, inProcess.pixels.byteLength))).toBe(true);
+  });
+
   it('when several requests queue, then each gets its own frame', async () => {
     const files = ['dicom/pydicom-data/files/RG1_J2KI.dcm', 'dicom/fo-dicom/files/CR-MONO1-10-chest', 'dicom/cornerstone-wadoloader/testImages/CTImage.dcm'];
     const frames = await Promise.all(files.map((f) => decoder.decode(read(f), 0)));

@@ -1,10 +1,11 @@
-import type { DecodedFrame } from '../index.ts';
+import type { DecodedFrame, DecodeOptions } from '../index.ts';
 
 export interface DecodeRequest {
   id: number;
   /** The whole Part-10 file; transferred, not copied. */
   bytes: ArrayBuffer;
   frameIndex: number;
+  options: DecodeOptions;
 }
 
 export type DecodeReply =

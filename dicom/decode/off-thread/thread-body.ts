@@ -4,12 +4,12 @@ import { parseDicom, requirePixelData } from '../../parse.ts';
 import { decodeFrame } from '../index.ts';
 import type { DecodeReply, DecodeRequest } from './protocol.ts';
 
-parentPort!.on('message', async ({ id, bytes, frameIndex }: DecodeRequest) => {
+parentPort!.on('message', async ({ id, bytes, frameIndex, options }: DecodeRequest) => {
   let reply: DecodeReply;
   try {
     const instance = parseDicom(new Uint8Array(bytes));
     requirePixelData(instance);
-    const frame = await decodeFrame(instance, frameIndex);
+    const frame = await decodeFrame(instance, frameIndex, options);
     reply = { id, frame };
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
