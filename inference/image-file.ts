@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import type { ImageAttributes } from '../dicom/attributes.ts';
 import type { DecodedFrame } from '../dicom/decode/index.ts';
+import { coarsestLevel, reduceFrame } from '../dicom/decode/reduce.ts';
 import { namedChain, type Chain, type ModelImage } from './preprocess/index.ts';
 
 /**
@@ -22,7 +23,8 @@ export async function preprocessImageFile(file: string | Buffer, preprocessing: 
     chain = preprocessing;
   }
   const { frame, image } = await readGreyImageFile(file);
-  return chain.run(frame, image);
+  // Reduced as decodeFrame reduces an uncompressed DICOM of these pixels for this chain.
+  return chain.run(reduceFrame(frame, coarsestLevel(frame, chain.decode.atLeast)), image);
 }
 
 /** Decodes an image file to one 8-bit grey channel (colour and alpha are flattened, as the source sets were). */

@@ -1,8 +1,8 @@
 import type { ImageAttributes } from '../../dicom/attributes.ts';
-import type { DecodedFrame } from '../../dicom/decode/index.ts';
+import type { DecodedFrame, DecodeOptions } from '../../dicom/decode/index.ts';
 import { namedChains } from './chains.ts';
 import type { PreprocessingDeclaration, StepDeclaration } from './declaration.ts';
-import type { ModelImage, StepImage } from './image.ts';
+import type { ModelImage, Rect, StepImage } from './image.ts';
 import { PreprocessingError, type Step, type StepContext } from './step.ts';
 import { steps as known } from './steps/index.ts';
 
@@ -14,8 +14,21 @@ export interface Chain {
   size: [number, number];
   /** The steps as run (a named chain's expanded), for docs, reports and the load check. */
   steps: readonly StepDeclaration[];
+  /** How the frame given to `run` is to be decoded: the resolution the chain needs (see DECODE_MARGIN). */
+  decode: DecodeOptions;
   run(frame: DecodedFrame, image: ImageAttributes): Promise<ModelImage>;
 }
+
+/**
+ * A reduced decode keeps at least this many decoded pixels per model pixel along each axis.
+ * A resolution level is itself a low-pass (the wavelet's LL band, or a box average), which
+ * softens detail near its own Nyquist frequency; at 2× the model's image, everything the
+ * model can see lies below half of that, where the level is nearly flat (a box passes 90%
+ * there, the 5/3 and 9/7 LL bands more), and the resize's Lanczos kernel still does the final
+ * anti-aliasing as it does from full resolution. A 224-pixel model gets RG1 (1841 × 1955) at
+ * level 2, 461 × 489, a sixteenth of the pixels.
+ */
+export const DECODE_MARGIN = 2;
 
 /**
  * Checks a card's preprocessing and composes its steps: every step is known, its options
@@ -38,10 +51,14 @@ export function compileChain(declaration: PreprocessingDeclaration): Chain {
     throw new PreprocessingError(`preprocessing ${key} is a chain Lantern knows by name, and the card's steps differ from it (${JSON.stringify(named)}); declare other steps under an id of your own`);
   }
   const context: StepContext = { size: declaration.size };
+  // The chain keeps a square of side min(rows, columns) and resizes it to the model's size, so
+  // both axes need the margin over the model's larger side.
+  const side = DECODE_MARGIN * Math.max(...declaration.size);
   return {
     key,
     size: declaration.size,
     steps: declaration.steps ?? named!,
+    decode: declaration.decode === 'full' ? {} : { atLeast: { columns: side, rows: side } },
     async run(frame, image) {
       let current: StepImage = { kind: 'source', frame, image };
       for (const step of compiled) current = await step.step.run(current, step.options, context);
@@ -50,9 +67,20 @@ export function compileChain(declaration: PreprocessingDeclaration): Chain {
       if (region.width !== region.height) {
         throw new PreprocessingError(`preprocessing ${key} keeps a ${region.width}×${region.height} region; heatmaps are registered onto a square, so crop it (crop@1 centre-square)`);
       }
-      return { channels, width, height, dtype: 'float32', data, region: { left: region.left, top: region.top, size: region.width } };
+      return { channels, width, height, dtype: 'float32', data, region: inOriginalPixels(region, frame.scale, image) };
     },
   };
+}
+
+/**
+ * The square the model saw, in the original image's pixels: the steps' region is in the decoded
+ * frame's, each of whose pixels covers `scale` original ones along each axis. The reduced
+ * frame's last column and row are partial blocks, so the square is clipped to the image.
+ */
+function inOriginalPixels(region: Rect, scale: number, image: ImageAttributes): ModelImage['region'] {
+  const left = region.left * scale;
+  const top = region.top * scale;
+  return { left, top, size: Math.min(region.width * scale, image.columns - left, image.rows - top) };
 }
 
 function compileSteps(declared: readonly StepDeclaration[]): { id: string; step: Step<unknown>; options: unknown }[] {

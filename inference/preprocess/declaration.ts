@@ -15,6 +15,12 @@ export const preprocessingDeclaration = z.object({
   version: z.string().min(1),
   size: z.tuple([z.number().int().positive(), z.number().int().positive()]),
   steps: z.array(stepDeclaration).min(1).optional(),
+  /**
+   * `reduced` (the default): the frame is decoded at the coarsest resolution level that still
+   * gives the model's image DECODE_MARGIN times its pixels along each axis (chain.ts); `full`:
+   * always full resolution, for a model whose metrics hold only on full-resolution decodes.
+   */
+  decode: z.enum(['reduced', 'full']).optional(),
 }).strict();
 
 export type StepDeclaration = z.infer<typeof stepDeclaration>;
