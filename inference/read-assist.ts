@@ -56,7 +56,7 @@ export async function readAssist(bytes: Uint8Array, model: ReadAssistModel, limi
   const sopInstanceUid = instance.meta.sopInstanceUid;
   if (!population.applicable) return { sopInstanceUid, findings: notApplicableFindings(sopInstanceUid, model, population, timingMs) };
 
-  const frame = await timed('decode', () => decodeFrame(instance, 0));
+  const frame = await timed('decode', () => decodeFrame(instance, 0, model.chain.decode));
   const input = await timed('preprocess', () => model.chain.run(frame, image));
   const outputs = await timed('inference', () => (options.skipHeatmaps ? model.session.run(feedsFor(model, input), outputsWithoutHeatmaps(model)) : model.session.run(feedsFor(model, input))));
   const findings = await timed('postprocess', () => {
