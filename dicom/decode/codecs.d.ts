@@ -35,7 +35,19 @@ declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
 }
 
 declare module '@cornerstonejs/codec-openjph' {
-  const factory: (module?: EmscriptenModuleOptions) => Promise<{ HTJ2KDecoder: new () => EmscriptenPyramidDecoder }>;
+  /** Tests make HTJ2K frames with it (test/support/jpeg2000.ts). */
+  interface HTJ2KEncoder {
+    getDecodedBuffer(frameInfo: Omit<EmscriptenFrameInfo, 'isSigned'> & { isSigned: boolean; isUsingColorTransform: boolean }): Uint8Array;
+    /** Lossless (reversible 5/3), else irreversible 9/7 with this quantisation step. */
+    setQuality(lossless: boolean, quantizationStep: number): void;
+    setDecompositions(levels: number): void;
+    /** 0 LRCP, 1 RLCP, 2 RPCL, 3 PCRL, 4 CPRL. */
+    setProgressionOrder(order: number): void;
+    encode(): void;
+    getEncodedBuffer(): Uint8Array;
+    delete(): void;
+  }
+  const factory: (module?: EmscriptenModuleOptions) => Promise<{ HTJ2KDecoder: new () => EmscriptenPyramidDecoder; HTJ2KEncoder: new () => HTJ2KEncoder }>;
   export default factory;
 }
 
