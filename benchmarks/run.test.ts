@@ -15,11 +15,20 @@ describe('npm run bench on a tiny budget', () => {
   afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
   it('when it runs, then every figure is a ratio to its reference and the report, JSON and plots are written', async () => {
-    const report = await runBenchmarks({ quick: true, out, study: files.chestRaw });
+    // The JPEG 2000 chest film, so that the native reference (opj_decompress) runs too.
+    const report = await runBenchmarks({ quick: true, out, study: files.chestJ2k });
     const { figures, details } = report;
     expect(figures.endToEndRatio.p50).toBeCloseTo(details.endToEnd.total.p50 / details.reference.total.p50, 2);
     expect(details.endToEnd.total.p50).toBeGreaterThan(0);
     expect(figures.poolThroughputRatio.imagesPerSecond).toBeGreaterThan(0);
+    expect(figures.poolThroughputRatio.perCoreEfficiency).toBeCloseTo(figures.poolThroughputRatio.imagesPerSecond * details.reference.total.p50 / 1000 / report.machine.cores, 2);
+    // npm test installs libopenjp2-tools (scripts/ensure-deps.mjs), so the native figures are there.
+    if ('skipped' in figures.native) throw new Error(figures.native.skipped);
+    const { decodeRatio, endToEndRatio } = figures.native;
+    expect(decodeRatio.p50).toBeCloseTo(decodeRatio.ours.p50 / decodeRatio.native.p50, 2);
+    expect(decodeRatio.processStartSubtracted.native.p50).toBeLessThan(decodeRatio.native.p50);
+    expect(endToEndRatio.p50).toBeCloseTo(details.endToEnd.total.p50 / endToEndRatio.native.p50, 2);
+    expect(decodeRatio.levels.every((level) => Number.isInteger(level) && level >= 0)).toBe(true);
     expect(figures.riskApiRatio.p50).toBeCloseTo(details.api.risk.p50 / details.api.bare.p50, 2);
     expect(figures.eventLoopLagUnderSaturation.p99Ms).toBeGreaterThanOrEqual(0);
     expect(figures.bullmqNoop.n).toBeGreaterThan(0);
@@ -33,6 +42,8 @@ describe('npm run bench on a tiny budget', () => {
     for (const file of ['report.md', 'report.json', 'stages.svg', 'api.svg', 'bullmq.svg']) {
       expect(fs.statSync(path.join(out, file)).size, file).toBeGreaterThan(200);
     }
-    expect(fs.readFileSync(path.join(out, 'report.md'), 'utf8')).toMatch(/image study end to end ÷ in-process pipeline/);
+    const markdown = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(markdown).toMatch(/image study end to end ÷ in-process pipeline/);
+    expect(markdown).toMatch(/decode \+ preprocess ÷ native/);
   }, 400_000);
 });

@@ -1,7 +1,8 @@
 /**
  * The reference process of startPipelineReference (pipeline.ts): argv[2] = threads. Loads
  * the model as a worker does, warms it on the first request's study, then for each
- * request times the whole read-assist pipeline per image and sends back the samples.
+ * request times, per image, either the whole read-assist pipeline (a ChunkRequest) or the
+ * native reference (a NativeRequest: native-reference.ts) and sends back the samples.
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -9,30 +10,56 @@ import sharp from 'sharp';
 import { repoRoot } from '../../config.ts';
 import { readAssist } from '../../inference/read-assist.ts';
 import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
-import { MODEL_ID, studyCopies, type ChunkMessage, type ChunkRequest } from './pipeline.ts';
+import { nativeRun } from './native-reference.ts';
+import { MODEL_ID, studyCopies, type ChunkMessage, type ChunkRequest, type NativeRequest } from './pipeline.ts';
 
 const threads = Number(process.argv[2]);
 // The worker's settings (roles/worker.ts).
 sharp.concurrency(threads);
-const model = await loadModel(path.join(repoRoot, 'models', MODEL_ID), { threads }) as ReadAssistModel;
+const loaded = await loadModel(path.join(repoRoot, 'models', MODEL_ID), { threads }) as ReadAssistModel;
+// The scale of the frame read-assist decoded (1 = full resolution, 2^r = JPEG 2000 level r), seen
+// where the chain receives it: the native reference decodes at the same level.
+let decodedScale = 1;
+const model: ReadAssistModel = { ...loaded, chain: { ...loaded.chain, run: (frame, image) => {
+  decodedScale = frame.scale;
+  return loaded.chain.run(frame, image);
+} } };
 let warm = false;
+let nativeWarm = false;
 const send = (message: ChunkMessage | { ready: true }) => process.send!(message);
 
-process.on('message', async ({ file, count, offset }: ChunkRequest) => {
+async function pipelineChunk({ file, count, offset }: ChunkRequest) {
+  // Warm-up: the first run pays for JIT and for compiling the codec's WebAssembly, not for reading the image.
+  if (!warm) await readAssist(studyCopies(file, 1, offset + 100_000)[0], model);
+  warm = true;
+  const samples: number[] = [];
+  const stageSamples: Record<string, number[]> = {};
+  for (const [i, bytes] of studyCopies(file, count, offset).entries()) {
+    const start = performance.now();
+    const { findings } = await readAssist(bytes, model);
+    samples.push(performance.now() - start);
+    for (const [stage, value] of Object.entries(findings[0].timingMs)) (stageSamples[stage] ??= []).push(value);
+    send({ progress: i + 1 });
+  }
+  return { samples, stageSamples, decodedScale };
+}
+
+async function nativeChunk({ native, count }: NativeRequest) {
+  // Warm-up, as for the pipeline: sharp's first raw image and the session's first run at this input.
+  if (!nativeWarm) await nativeRun(native.inputs, native.level, model);
+  nativeWarm = true;
+  const stageSamples: Record<string, number[]> = {};
+  for (let i = 0; i < count; i++) {
+    for (const [stage, value] of Object.entries(await nativeRun(native.inputs, native.level, model))) (stageSamples[stage] ??= []).push(value);
+    send({ progress: i + 1 });
+  }
+  const { decode, resize, inference } = stageSamples;
+  return { samples: decode.map((d, i) => d + resize[i] + inference[i]), stageSamples };
+}
+
+process.on('message', async (request: ChunkRequest | NativeRequest) => {
   try {
-    // Warm-up: the first run pays for JIT and for compiling the codec's WebAssembly, not for reading the image.
-    if (!warm) await readAssist(studyCopies(file, 1, offset + 100_000)[0], model);
-    warm = true;
-    const samples: number[] = [];
-    const stageSamples: Record<string, number[]> = {};
-    for (const [i, bytes] of studyCopies(file, count, offset).entries()) {
-      const start = performance.now();
-      const { findings } = await readAssist(bytes, model);
-      samples.push(performance.now() - start);
-      for (const [stage, value] of Object.entries(findings[0].timingMs)) (stageSamples[stage] ??= []).push(value);
-      send({ progress: i + 1 });
-    }
-    send({ samples, stageSamples });
+    send('native' in request ? await nativeChunk(request) : await pipelineChunk(request));
   } catch (error) {
     send({ error: (error as Error).stack ?? String(error) });
   }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withFreshUids } from '../../test/support/dicom-builder.ts';
 import { progressBar } from '../progress.ts';
+import type { NativeInputs } from './native-reference.ts';
 
 /** The served adult model: pneumonia-cxr declines adult films before decoding, so it would time nothing. */
 export const MODEL_ID = 'cxr-pneumonia-adult';
@@ -18,6 +19,8 @@ export function studyCopies(file: string, count: number, offset = 1): Uint8Array
 export interface ChunkSamples {
   samples: number[];
   stageSamples: Record<string, number[]>;
+  /** The read-assist pipeline's decoded frame: original pixels per decoded pixel (DecodedFrame.scale). */
+  decodedScale?: number;
 }
 
 /** What the reference process measures for one chunk (see pipeline-process.ts). */
@@ -25,6 +28,12 @@ export interface ChunkRequest {
   file: string;
   count: number;
   offset: number;
+}
+
+/** A chunk of native runs (native-reference.ts) at JPEG 2000 level `level`: samples are decode + resize + session.run. */
+export interface NativeRequest {
+  native: { inputs: NativeInputs; level: number };
+  count: number;
 }
 
 /** What the reference process sends while it measures a chunk; before the first, one `{ ready: true }`. */
@@ -37,6 +46,8 @@ export type ChunkMessage = { progress: number } | ChunkSamples | { error: string
  * once, then asked for chunk after chunk. Measured inside the bench's own process instead,
  * its preprocess ran 12–28 ms slower than the worker's: a reference that flattered the
  * stack. Here the gap is smaller but not gone (benchmarks/README.md says by how much).
+ * The same process runs the native reference (native-reference.ts) when asked, so both
+ * share the worker's thread settings and the model's session.
  */
 export async function startPipelineReference(threads: number) {
   const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pipeline-process.ts');
@@ -47,8 +58,8 @@ export async function startPipelineReference(threads: number) {
     child.once('exit', (code) => reject(new Error(`the reference process exited with ${code} before it was ready`)));
   });
   return {
-    measure(request: ChunkRequest): Promise<ChunkSamples> {
-      const bar = progressBar('in-process pipeline (reference)', request.count);
+    measure(request: ChunkRequest | NativeRequest): Promise<ChunkSamples> {
+      const bar = progressBar('native' in request ? 'native reference (opj_decompress)' : 'in-process pipeline (reference)', request.count);
       return new Promise((resolve, reject) => {
         const onMessage = (message: ChunkMessage) => {
           if ('progress' in message) return bar.tick(message.progress);
