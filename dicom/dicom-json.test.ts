@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCr, buildPart10 } from '../test/support/dicom-builder.ts';
 import { files } from '../test/support/shared-data.ts';
-import { DICOM_JSON_MAX_CHARS, dicomJsonOf } from './dicom-json.ts';
+import { DICOM_JSON_MAX_CHARS, dicomJsonOf, servedPixelModule } from './dicom-json.ts';
 import { DEFAULT_DICOM_LIMITS } from './limits.ts';
 import { createOffThreadParser } from './parse-off-thread/index.ts';
 import { parseDicom } from './parse.ts';
@@ -91,5 +91,14 @@ describe('DICOM JSON of an instance (PS3.18 F.2)', () => {
     } finally {
       await parser.close();
     }
+  });
+
+  it.each([
+    ['JPEG 2000', '1.2.840.10008.1.2.4.91', 'RGB'],
+    ['HTJ2K', '1.2.840.10008.1.2.4.203', 'RGB'],
+    ['uncompressed', '1.2.840.10008.1.2.1', 'YBR_ICT'],
+  ])('when a YBR_ICT colour image stored as %s is served, then its metadata names the colour space the decoder hands out (%s)', (_, syntax, served) => {
+    const image = { ...parseDicom(read(files.ct)).meta.image!, samplesPerPixel: 3, photometricInterpretation: 'YBR_ICT', bitsAllocated: 8, bitsStored: 8, highBit: 7 };
+    expect(servedPixelModule(image, syntax)['00280004']).toEqual({ vr: 'CS', Value: [served] });
   });
 });

@@ -219,11 +219,14 @@ export function tagOfKeyword(keyword: string): string | undefined {
   return tag && tag.length === 8 ? tag : undefined;
 }
 
+/** JPEG 2000 and HTJ2K: their decoders undo the YBR_ICT / YBR_RCT colour transform. */
+const JPEG_2000_FAMILY = new Set(['1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91', '1.2.840.10008.1.2.4.201', '1.2.840.10008.1.2.4.202', '1.2.840.10008.1.2.4.203']);
+
 /**
  * What the frames Lantern serves are (api/frame-answer.ts: decoded stored values,
  * little-endian, interleaved), as pixel-module attributes that replace the stored ones in
  * WADO-RS metadata, so that a client decoding `/frames` with the metadata sees the right image.
- * The decoders (dicom/decode) turn JPEG baseline colour, and JPEG 2000 YBR_ICT/RCT, into RGB,
+ * The decoders (dicom/decode) turn JPEG baseline colour, and JPEG 2000 / HTJ2K YBR_ICT/RCT, into RGB,
  * uncompressed YBR_FULL_422 into YBR_FULL, planes into interleaved samples, and move the
  * stored bits down to bit 0. The stored object itself is unchanged: its syntax is in
  * Available Transfer Syntax UID (0008,3002), what instance retrieve sends.
@@ -231,7 +234,7 @@ export function tagOfKeyword(keyword: string): string | undefined {
 export function servedPixelModule(image: ImageAttributes, storedTransferSyntaxUid: string): DicomJsonDataset {
   const colour = image.samplesPerPixel === 3;
   const jpeg = storedTransferSyntaxUid === '1.2.840.10008.1.2.4.50' || storedTransferSyntaxUid === '1.2.840.10008.1.2.4.51';
-  const jpeg2000 = storedTransferSyntaxUid === '1.2.840.10008.1.2.4.90' || storedTransferSyntaxUid === '1.2.840.10008.1.2.4.91';
+  const jpeg2000 = JPEG_2000_FAMILY.has(storedTransferSyntaxUid);
   const pi = image.photometricInterpretation;
   const served = colour && (jpeg || (jpeg2000 && pi.startsWith('YBR_'))) ? 'RGB'
     : pi === 'YBR_FULL_422' && image.bitsAllocated === 8 && !jpeg ? 'YBR_FULL' : pi;
