@@ -16,7 +16,7 @@ const image = (overrides: Partial<ImageAttributes> = {}): ImageAttributes => ({
 
 const frame = (pixels: DecodedFrame['pixels'], photometricInterpretation = 'MONOCHROME2', samplesPerPixel = 1): DecodedFrame => ({
   rows: 1, columns: pixels.length / samplesPerPixel, samplesPerPixel, photometricInterpretation,
-  bitsStored: 12, pixelRepresentation: 0, pixels,
+  bitsStored: 12, pixelRepresentation: 0, pixels, scale: 1,
 });
 
 describe('pixels', () => {
