@@ -55,6 +55,8 @@ export interface LanternConfig {
   workerNice: number;
   /** onnxruntime intra-op threads per session. Env `LANTERN_ORT_THREADS`, default 1. */
   ortThreads: number;
+  /** libvips (sharp) threads per worker process. Env `LANTERN_VIPS_THREADS`, default `ortThreads`. */
+  vipsThreads: number;
   /** Largest accepted upload in bytes. Env `LANTERN_MAX_UPLOAD_BYTES`, default 512 MiB. */
   maxUploadBytes: number;
   /**
@@ -418,6 +420,7 @@ function timeZone(name: string): string {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<LanternConfig> = {}): LanternConfig {
   const dataDir = path.resolve(env.LANTERN_DATA_DIR || path.join(repoRoot, 'var'));
+  const ortThreads = integer(env, 'LANTERN_ORT_THREADS', 1, 1);
   const config: LanternConfig = {
     port: integer(env, 'PORT', 8080),
     host: listenHost(env),
@@ -432,7 +435,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     workers: integer(env, 'LANTERN_WORKERS', os.availableParallelism(), 0),
     workerConcurrency: integer(env, 'LANTERN_WORKER_CONCURRENCY', 1, 1),
     workerNice: integer(env, 'LANTERN_WORKER_NICE', 10, 0, 19),
-    ortThreads: integer(env, 'LANTERN_ORT_THREADS', 1, 1),
+    ortThreads,
+    vipsThreads: integer(env, 'LANTERN_VIPS_THREADS', ortThreads, 1),
     maxUploadBytes: integer(env, 'LANTERN_MAX_UPLOAD_BYTES', 512 * 1024 * 1024, 1),
     maxJsonBodyBytes: integer(env, 'LANTERN_MAX_JSON_BYTES', 1024 * 1024, 1),
     dicomLimits: Object.fromEntries(Object.entries(LIMIT_SETTINGS).map(([key, name]) =>

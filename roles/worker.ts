@@ -21,7 +21,7 @@ export async function startWorkerRole(config: LanternConfig & { redisUrl: string
   // First, so that the threads onnxruntime and libvips start below inherit it.
   lowerCpuPriority(config.workerNice);
   // One worker process per core: libvips' own thread pool would make workers fight for cores.
-  sharp.concurrency(config.ortThreads);
+  sharp.concurrency(config.vipsThreads);
   const registry = await loadModelRegistry(config.modelsDir, { threads: config.ortThreads });
   const worker = createReadAssistWorker({
     redisUrl: config.redisUrl,
