@@ -21,6 +21,7 @@ export const EXPLICIT_LITTLE = '1.2.840.10008.1.2.1';
  */
 const BITSTREAMS: Readonly<Record<string, readonly string[]>> = {
   'image/jp2': ['1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91'],
+  'image/jphc': ['1.2.840.10008.1.2.4.201', '1.2.840.10008.1.2.4.202', '1.2.840.10008.1.2.4.203'],
   'image/jpeg': ['1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.51', '1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70'],
   'image/jls': ['1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.81'],
   'image/x-jls': ['1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.81'],
@@ -43,7 +44,7 @@ export const FRAME_RESPONSE: ResponseSpec = {
 export const DICOMWEB_FRAMES_RESPONSE: ResponseSpec = {
   description: 'With `Accept: multipart/related; type="application/octet-stream"` (transfer-syntax absent, `*` or 1.2.840.10008.1.2.1): one part per '
     + 'frame, decoded stored values little-endian, each part labelled `transfer-syntax=1.2.840.10008.1.2.1`. With `multipart/related; type="image/jp2"` '
-    + '(or image/jpeg, image/jls, image/x-dicom-rle): the stored bitstream, when the instance is stored in that syntax (else 406). '
+    + '(or image/jphc, image/jpeg, image/jls, image/x-dicom-rle): the stored bitstream, when the instance is stored in that syntax (else 406). '
     + 'Without Accept, `*/*` or a bare `application/octet-stream`, one frame: the raw pixels with their geometry in x- headers (Lantern\'s viewer).',
   media: { type: 'multipart/related', schema: { type: 'string', contentMediaType: 'multipart/related' } },
   headers: FRAME_RESPONSE.headers,

@@ -11,7 +11,9 @@ import { api as dicomweb } from 'dicomweb-client';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../../test/support/api-role.ts';
+import { buildCr } from '../../test/support/dicom-builder.ts';
 import { fetchXhr } from '../../test/support/fetch-xhr.ts';
+import { htj2kEncode } from '../../test/support/jpeg2000.ts';
 import { files, sharedData } from '../../test/support/shared-data.ts';
 
 type Dataset = Record<string, { vr: string; Value?: unknown[]; BulkDataURI?: string }>;
@@ -43,6 +45,7 @@ function parts(contentType: string, body: Uint8Array): { headers: Record<string,
 describe('WADO-RS', () => {
   let api: TestApi;
   const stored: Record<string, { study: string; series: string; sop: string }> = {};
+  let htj2kCodestream: Uint8Array;
   const url = (name: string) => `${api.url}/dicomweb/studies/${stored[name].study}/series/${stored[name].series}/instances/${stored[name].sop}`;
   const get = async (target: string, accept?: string) => {
     const response = await fetch(target, { headers: { ...api.authorization, ...(accept && { accept }) } });
@@ -54,6 +57,10 @@ describe('WADO-RS', () => {
     api = await startTestApi();
     const names = { ct: files.ct, chest: files.chestJ2k, raw: files.chestRaw, us: usJpeg, ybr: usYbr422 };
     const { body } = await api.client.stow(Object.values(names));
+    htj2kCodestream = await htj2kEncode({ width: 64, height: 48, channels: 1, maxValue: 4095, samples: Uint16Array.from({ length: 64 * 48 }, (_, i) => (i * 37) % 4096) }, 12, { lossless: true, decompositions: 3 });
+    const grey = { rows: 48, columns: 64, bitsAllocated: 16, bitsStored: 12, pixelRepresentation: 0, photometricInterpretation: 'MONOCHROME2' };
+    const htj2k = (await api.client.stow([buildCr('1.2.826.0.1.3680043.10.1.16.30', '1.2.840.10008.1.2.4.201', grey, [htj2kCodestream])])).body.stored![0];
+    stored.htj2k = { study: htj2k.studyInstanceUid, series: htj2k.seriesInstanceUid, sop: htj2k.sopInstanceUid };
     Object.keys(names).forEach((name, i) => {
       const s = body.stored![i];
       stored[name] = { study: s.studyInstanceUid, series: s.seriesInstanceUid, sop: s.sopInstanceUid };
@@ -116,6 +123,10 @@ describe('WADO-RS', () => {
     expect(Buffer.from(part.bytes.subarray(0, 4)).toString('hex')).toBe('ff4fff51');
     const jpeg = await get(`${url('us')}/frames/2`, 'multipart/related; type="image/jpeg"');
     expect(Buffer.from(parts(jpeg.type, jpeg.bytes)[0].bytes.subarray(0, 2)).toString('hex')).toBe('ffd8');
+    const jphc = await get(`${url('htj2k')}/frames/1`, 'multipart/related; type="image/jphc"');
+    expect(parts(jphc.type, jphc.bytes)[0].headers['content-type']).toBe('image/jphc; transfer-syntax=1.2.840.10008.1.2.4.201');
+    // As stored: the codestream, plus the fragment's pad byte when its length is odd.
+    expect(sha(parts(jphc.type, jphc.bytes)[0].bytes.subarray(0, htj2kCodestream.length))).toBe(sha(htj2kCodestream));
     const refused = await get(`${url('ct')}/frames/1`, 'multipart/related; type="image/jp2"');
     expect(refused.status).toBe(406);
     expect(json<{ error: { code: string; message: string } }>(refused.bytes).error.message).toMatch(/available: multipart\/related; type="application\/octet-stream"; transfer-syntax=1\.2\.840\.10008\.1\.2\.1/);
