@@ -10,7 +10,11 @@ const libjpegTurbo = lazyModule(async () =>
 /**
  * JPEG baseline (.4.50) and the 8-bit half of extended (.4.51) via libjpeg-turbo.
  * The only npm JPEG codecs are 8-bit builds; 12-bit extended frames are refused rather
- * than decoded wrongly.
+ * than decoded wrongly. A reduced frame is the full decode box-averaged (reduce.ts): libjpeg's
+ * DCT scaling (scale_denom) is not exposed by this WebAssembly build (its decoder has decode()
+ * and readHeader() only), and sharp has no scaled decode either, only shrink-on-load inside
+ * resize(), whose factor libvips chooses: on SC_rgb_jpeg_dcmtk.dcm its 1/4 output differs from
+ * libjpeg's 1/4 DCT-scaled decode (PIL's draft mode) by up to 65 grey levels.
  */
 export const jpegBaseline: FrameDecoder = {
   encapsulated: true,
