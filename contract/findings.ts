@@ -45,6 +45,12 @@ export const modelProvenance = z.object({
   weightsSha256: z.string().min(1),
   /** `preprocessing.id@version` of the card. */
   preprocessing: z.string().min(1),
+  /**
+   * Original pixels per decoded pixel of the frame the model's input was made from: 1 at full
+   * resolution, 2^r when decoded at resolution level r (dicom/decode). Absent when nothing was
+   * decoded (not applicable) and on findings made before reduced decoding.
+   */
+  decodeScale: z.number().int().positive().optional(),
 });
 
 /** Row-major map in [0, 1] over `region`: the square of the original image (pixels) the model saw. */
