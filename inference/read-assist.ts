@@ -62,7 +62,7 @@ export async function readAssist(bytes: Uint8Array, model: ReadAssistModel, limi
   const findings = await timed('postprocess', () => {
     const applicability = withOutOfDistribution(model, population, outputs);
     const made = applicability.applicable
-      ? toFindings(sopInstanceUid, model, input, outputs, options.skipHeatmaps ? { ...applicability, caveats: [...applicability.caveats, HEATMAP_SKIPPED] } : applicability)
+      ? toFindings(sopInstanceUid, model, input, frame.scale, outputs, options.skipHeatmaps ? { ...applicability, caveats: [...applicability.caveats, HEATMAP_SKIPPED] } : applicability)
       : notApplicableFindings(sopInstanceUid, model, applicability, timingMs);
     // Drift monitoring's input summary: once per image, for answered and out-of-distribution images alike.
     const inputStats = inputStatsOf(input);
@@ -104,7 +104,7 @@ function operatingPointOf(model: ReadAssistModel, label: string) {
   return { name, threshold };
 }
 
-function toFindings(sopInstanceUid: string, model: ReadAssistModel, input: ModelImage, outputs: ort.InferenceSession.OnnxValueMapType, applicability: Applicability): FindingInput[] {
+function toFindings(sopInstanceUid: string, model: ReadAssistModel, input: ModelImage, decodeScale: number, outputs: ort.InferenceSession.OnnxValueMapType, applicability: Applicability): FindingInput[] {
   return model.card.labels.map((label) => {
     const probability = (outputs[label.output].data as Float32Array)[label.index];
     if (!Number.isFinite(probability)) throw new Error(`model ${model.key} produced a non-finite probability for ${label.id}`);
@@ -119,7 +119,7 @@ function toFindings(sopInstanceUid: string, model: ReadAssistModel, input: Model
       positive: probability >= operatingPoint.threshold,
       refer: referBand ? probability >= referBand.low && probability < referBand.high : false,
       operatingPoint,
-      model: provenance(model),
+      model: { ...provenance(model), decodeScale },
       timingMs: {},
       heatmap: heatmap && heatmapOf(heatmap, label.heatmapIndex, input),
       applicability,
