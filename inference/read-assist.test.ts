@@ -45,6 +45,9 @@ describe('read-assist with the population gate and the out-of-distribution check
     expect(finding.applicability).toMatchObject({ applicable: true, caveats: [] });
     expect(finding.applicability!.outOfDistribution!.score).toBeLessThanOrEqual(adult.card.outOfDistribution!.threshold);
     expect(finding.model).toMatchObject({ id: 'cxr-pneumonia-adult', weightsSha256: adult.card.weights.sha256, preprocessing: 'grey-square@1' });
+    // 1841 × 1955 for a 224-pixel model: JPEG 2000 level 2 (461 × 489), the region still in original pixels.
+    expect(finding.model.decodeScale).toBe(4);
+    expect(finding.heatmap?.region).toEqual({ left: 0, top: 56, size: 1841 });
   });
 
   it('when the same film is read without heatmaps (the degradation ladder\'s step 2), then the same probability, no heatmap, and a caveat saying why', async () => {
