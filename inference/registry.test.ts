@@ -2,10 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { repoRoot } from '../config.ts';
+import { shippedModels as shipped, shippedModelsWith } from '../test/support/models-folder.ts';
 import { loadModelRegistry } from './registry.ts';
 
-const shipped = path.join(repoRoot, 'models');
 const temps: string[] = [];
 
 /** A copy of the shipped models folder with one card edited, to break one contract at a time. */
@@ -20,26 +19,10 @@ function modelsWith(edit: (card: Record<string, any>, dir: string) => void): str
   return root;
 }
 
-/** Every shipped model (cards, weights linked), plus copies of pneumonia-cxr with edited cards: other versions of it. */
+/** Every shipped model, plus copies of pneumonia-cxr with edited cards: other versions of it. */
 function shippedWith(copies: { folder: string; edit: (card: Record<string, any>) => void }[]): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-models-'));
+  const root = shippedModelsWith(copies.map((copy) => ({ ...copy, from: path.join(shipped, 'pneumonia-cxr') })));
   temps.push(root);
-  for (const entry of fs.readdirSync(shipped, { withFileTypes: true })) {
-    const card = path.join(shipped, entry.name, 'model.json');
-    if (!entry.isDirectory() || !fs.existsSync(card)) continue;
-    fs.mkdirSync(path.join(root, entry.name));
-    fs.copyFileSync(card, path.join(root, entry.name, 'model.json'));
-    const weights = JSON.parse(fs.readFileSync(card, 'utf8')).weights?.file;
-    if (weights) fs.symlinkSync(path.join(shipped, entry.name, weights), path.join(root, entry.name, weights));
-  }
-  for (const { folder, edit } of copies) {
-    const dir = path.join(root, folder);
-    fs.mkdirSync(dir);
-    const card = JSON.parse(fs.readFileSync(path.join(shipped, 'pneumonia-cxr', 'model.json'), 'utf8'));
-    fs.symlinkSync(path.join(shipped, 'pneumonia-cxr', card.weights.file), path.join(dir, card.weights.file));
-    edit(card);
-    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(card));
-  }
   return root;
 }
 

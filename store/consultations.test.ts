@@ -7,9 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONSULTATION_SLA_MINUTES, type ConsultationChange, type ConsultationRequest } from '../contract/consultations.ts';
 import type { Database } from './db.ts';
-import { migrate } from './migrate.ts';
-import { ALL_SITES, ConsultationRefusedError, createStore, InvalidReferenceError, NotFoundError, type ConsultationActor, type Store } from './store.ts';
-import { databaseBackends } from './test-backends.ts';
+import { ALL_SITES, ConsultationRefusedError, InvalidReferenceError, NotFoundError, type ConsultationActor, type Store } from './store.ts';
+import { databaseBackends, openMigratedStore } from './test-backends.ts';
 import { finding, newInstance, notApplicableFinding } from './test-fixtures.ts';
 import type { Prioritise } from './types.ts';
 
@@ -22,9 +21,10 @@ const prioritise: Prioritise = (s) => ({
 // The in-memory PGlite, and PostgreSQL when configured: the SQL is what is tested, not the wire.
 const backends = databaseBackends({ inMemory: true }).filter((b) => b.name !== 'PGlite served over the wire protocol');
 
-describe.each(backends)('consultations on $name', ({ open, cleanUp, afterClose }) => {
+describe.each(backends)('consultations on $name', (backend) => {
   let db: Database;
   let store: Store;
+  let close: (() => Promise<void>) | undefined;
   const announced: ConsultationChange[] = [];
   /** A township doctor of T, a county radiologist of C (C reads for T), a doctor of X (a township C does not read for). */
   const townshipDoctor: ConsultationActor = { username: 'dr-zhao', sites: ['town-t'], scope: ['town-t'] };
@@ -46,19 +46,13 @@ describe.each(backends)('consultations on $name', ({ open, cleanUp, afterClose }
   const refusal = (promise: Promise<unknown>) => promise.then(() => { throw new Error('not refused'); }, (error: unknown) => error);
 
   beforeAll(async () => {
-    db = await open();
-    await migrate(db);
-    store = createStore(db, { prioritise, onConsultation: (change) => announced.push(change) });
+    ({ db, store, close } = await openMigratedStore(backend, { prioritise, onConsultation: (change) => announced.push(change) }));
     await store.createSite({ id: 'county-c', name: 'County C hospital', level: 'county' }, 'admin');
     await store.createSite({ id: 'town-t', name: 'Township T clinic', level: 'township', parentId: 'county-c' }, 'admin');
     await store.createSite({ id: 'town-x', name: 'Township X clinic', level: 'township', parentId: 'county-c' }, 'admin');
     await db.query(`insert into site_reading (reader_site_id, read_site_id) values ('county-c', 'town-t')`);
   });
-  afterAll(async () => {
-    await cleanUp?.(db);
-    await db?.close();
-    await afterClose?.();
-  });
+  afterAll(() => close?.());
 
   it('when a township doctor asks about a study, then the case holds the study\'s triage level and the SLA clock, and is audited with the consent attestation and announced', async () => {
     const { study: { studyInstanceUid } } = await study('town-t', 'II');

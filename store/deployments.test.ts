@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from './db.ts';
-import { migrate } from './migrate.ts';
-import { databaseBackends } from './test-backends.ts';
-import { ALL_SITES, createStore, NotFoundError, type Store } from './store.ts';
+import { databaseBackends, openMigratedStore } from './test-backends.ts';
+import { ALL_SITES, NotFoundError, type Store } from './store.ts';
 import { finding, newInstance } from './test-fixtures.ts';
 import type { FindingInput, Prioritise } from './types.ts';
 
@@ -19,20 +18,15 @@ const shadowFinding = (sop: string): FindingInput => ({ ...finding(sop, 0.95), i
 const today = new Date().toISOString().slice(0, 10);
 const counts = { timeZone: 'UTC', clinicalModels: ['pneumonia-cxr'], feverCelsius: 38, tachypnoeaPerMin: 22 };
 
-describe.each(databaseBackends({ inMemory: true }))('deployment states in the store on $name', ({ open, cleanUp, afterClose }) => {
+describe.each(databaseBackends({ inMemory: true }))('deployment states in the store on $name', (backend) => {
   let db: Database;
   let store: Store;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    db = await open();
-    await migrate(db);
-    store = createStore(db, { prioritise });
+    ({ db, store, close } = await openMigratedStore(backend, { prioritise }));
   });
-  afterAll(async () => {
-    await cleanUp?.(db);
-    await db?.close();
-    await afterClose?.();
-  });
+  afterAll(() => close?.());
 
   it('when a shadow run\'s findings arrive (twice), then they are stored once, marked shadow, audited once each, and no clinician read, triage, surveillance count or status sees them', async () => {
     const input = newInstance({ study: { ...newInstance().study, patientId: `P-${Date.now()}` } });

@@ -6,9 +6,8 @@ import { parseDicom } from '../dicom/parse.ts';
 import { files } from '../test/support/shared-data.ts';
 import type { Database } from './db.ts';
 import { findInstances, findSeries, findStudies, wildcardPattern } from './dicom-query.ts';
-import { migrate } from './migrate.ts';
-import { databaseBackends } from './test-backends.ts';
-import { ALL_SITES, createStore, type Store } from './store.ts';
+import { databaseBackends, openMigratedStore } from './test-backends.ts';
+import { ALL_SITES, type Store } from './store.ts';
 import type { NewInstance } from './types.ts';
 
 const prioritise = () => ({ priority: 0, why: '', whyZh: '' });
@@ -36,26 +35,21 @@ describe('wildcardPattern', () => {
   });
 });
 
-describe.each(databaseBackends({ inMemory: false }))('DICOM query matching on $name', ({ open, cleanUp, afterClose }) => {
+describe.each(databaseBackends({ inMemory: false }))('DICOM query matching on $name', (backend) => {
   let db: Database;
   let store: Store;
+  let close: (() => Promise<void>) | undefined;
   const ct = recorded(files.ct);
   const chest = recorded(files.chestJ2k);
   const raw = recorded(files.chestRaw);
 
   beforeAll(async () => {
-    db = await open();
-    await migrate(db);
-    store = createStore(db, { prioritise });
+    ({ db, store, close } = await openMigratedStore(backend, { prioritise }));
     await db.query(`insert into sites (id, name, level) values ('north', 'North', 'village') on conflict do nothing`);
     for (const instance of [ct, chest]) await store.recordInstance(instance, 'test');
     await store.recordInstance({ ...raw, siteId: 'north' }, 'test');
   });
-  afterAll(async () => {
-    await cleanUp?.(db);
-    await db?.close();
-    await afterClose?.();
-  });
+  afterAll(() => close?.());
 
   const all = { limit: 100, offset: 0 };
 

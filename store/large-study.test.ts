@@ -8,9 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from './audit.ts';
 import type { Database } from './db.ts';
-import { migrate } from './migrate.ts';
-import { databaseBackends } from './test-backends.ts';
-import { ALL_SITES, createStore, type Store } from './store.ts';
+import { databaseBackends, openMigratedStore } from './test-backends.ts';
+import { ALL_SITES, type Store } from './store.ts';
 import { finding, newInstance } from './test-fixtures.ts';
 import type { NewInstance, Prioritise } from './types.ts';
 
@@ -67,22 +66,17 @@ async function rowsPerCall(db: Database, calls: number[], write: (n: number) => 
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-describe.each(backends)('a large study on $name', ({ open, cleanUp, afterClose }) => {
+describe.each(backends)('a large study on $name', (backend) => {
   let db: Database;
   let store: Store;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    db = await open();
-    await migrate(db);
+    ({ db, store, close } = await openMigratedStore(backend, { prioritise }));
     // Statistics gathered mid-test would change the plans between the windows compared.
     for (const table of await tables(db)) await db.query(`alter table ${table} set (autovacuum_enabled = off)`);
-    store = createStore(db, { prioritise });
   });
-  afterAll(async () => {
-    await cleanUp?.(db);
-    await db?.close();
-    await afterClose?.();
-  });
+  afterAll(() => close?.());
 
   it(`when ${IMAGES} images of three series arrive in one study, then the last cost the database no more reads than the first, and counts, pages and audit are whole`, async () => {
     const study = newInstance({ modality: 'CT' }).study;

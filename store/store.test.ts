@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from './db.ts';
 import { appendAudits, auditedTransaction } from './audit.ts';
 import { migrate } from './migrate.ts';
-import { databaseBackends } from './test-backends.ts';
-import { ALL_SITES, createStore, NotApplicableError, type Store } from './store.ts';
+import { databaseBackends, openMigratedStore } from './test-backends.ts';
+import { ALL_SITES, NotApplicableError, type Store } from './store.ts';
 import { finding, newInstance, notApplicableFinding } from './test-fixtures.ts';
 import type { Prioritise } from './types.ts';
 
@@ -16,20 +16,15 @@ const prioritise: Prioritise = (s) => ({
 
 const backends = databaseBackends({ inMemory: true });
 
-describe.each(backends)('store on $name', ({ open, cleanUp, afterClose }) => {
+describe.each(backends)('store on $name', (backend) => {
   let db: Database;
   let store: Store;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    db = await open();
-    await migrate(db);
-    store = createStore(db, { prioritise });
+    ({ db, store, close } = await openMigratedStore(backend, { prioritise }));
   });
-  afterAll(async () => {
-    await cleanUp?.(db);
-    await db?.close();
-    await afterClose?.();
-  });
+  afterAll(() => close?.());
 
   it('when migrations run twice, then the second run applies nothing', async () => {
     expect(await migrate(db)).toEqual([]);

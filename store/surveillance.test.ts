@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from './db.ts';
-import { migrate } from './migrate.ts';
-import { databaseBackends } from './test-backends.ts';
-import { ALL_SITES, createStore, NotFoundError, type Store } from './store.ts';
+import { databaseBackends, openMigratedStore } from './test-backends.ts';
+import { ALL_SITES, NotFoundError, type Store } from './store.ts';
 import type { CountDefinitions, SurveillanceAlertInput } from './surveillance.ts';
 import { finding, newInstance, notApplicableFinding } from './test-fixtures.ts';
 import type { Prioritise } from './types.ts';
@@ -14,9 +13,10 @@ const backends = databaseBackends({ inMemory: true }).filter((b) => !b.name.incl
 
 const definitions: CountDefinitions = { timeZone: 'Asia/Shanghai', clinicalModels: ['pneumonia-cxr'], feverCelsius: 38.0, tachypnoeaPerMin: 21 };
 
-describe.each(backends)('surveillance counts and alerts on $name', ({ open, cleanUp, afterClose }) => {
+describe.each(backends)('surveillance counts and alerts on $name', (backend) => {
   let db: Database;
   let store: Store;
+  let close: (() => Promise<void>) | undefined;
 
   /** A study received at `at` (UTC) at `site`, with the pneumonia model's finding of `probability` (none when undefined). */
   async function study(site: string, at: string, probability?: number, options: { model?: string; notApplicable?: boolean; patientId?: string } = {}) {
@@ -46,9 +46,7 @@ describe.each(backends)('surveillance counts and alerts on $name', ({ open, clea
       .map((r) => [`${r.siteId} ${r.signal} ${r.day}`, r.count]));
 
   beforeAll(async () => {
-    db = await open();
-    await migrate(db);
-    store = createStore(db, { prioritise });
+    ({ db, store, close } = await openMigratedStore(backend, { prioritise }));
     await store.createSite({ id: 'county', name: 'County', level: 'county' }, 'admin');
     await store.createSite({ id: 'town-a', name: 'Town A', level: 'township', parentId: 'county' }, 'admin');
 
@@ -92,11 +90,7 @@ describe.each(backends)('surveillance counts and alerts on $name', ({ open, clea
     await ask();
     await db.query(`update consultations set asked_at = '2026-11-20T02:00:00Z'`);
   });
-  afterAll(async () => {
-    await cleanUp?.(db);
-    await db?.close();
-    await afterClose?.();
-  });
+  afterAll(() => close?.());
 
   it('when counts are computed, then each signal counts studies or patients on the site\'s local day, applicable findings of clinical models only', async () => {
     const written = await store.recomputeSurveillanceCounts({ from: '2026-11-01', to: '2026-11-30' }, definitions);

@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Database } from './db.ts';
+import { migrate } from './migrate.ts';
 import { servePglite, type PgliteServer } from './pglite-server.ts';
+import { createStore, type Store, type StoreOptions } from './store.ts';
 
 export interface DatabaseBackend {
   name: string;
@@ -43,4 +45,19 @@ export function databaseBackends(options: { inMemory: boolean; postgresPoolMax?:
     });
   }
   return backends;
+}
+
+/** A store on a migrated database of `backend`; `close` removes what the test left and stops what the backend started. */
+export async function openMigratedStore(backend: DatabaseBackend, options: StoreOptions): Promise<{ db: Database; store: Store; close: () => Promise<void> }> {
+  const db = await backend.open();
+  await migrate(db);
+  return {
+    db,
+    store: createStore(db, options),
+    close: async () => {
+      await backend.cleanUp?.(db);
+      await db.close();
+      await backend.afterClose?.();
+    },
+  };
 }

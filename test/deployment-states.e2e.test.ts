@@ -13,40 +13,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../config.ts';
 import type { ModelProvenance } from '../contract/findings.ts';
 import { findingsSrUid } from '../dicom/sr/ai-results-sr.ts';
 import { apiClient, type AuditItem } from './support/api-client.ts';
+import { editCard, shippedModels, shippedModelsWith } from './support/models-folder.ts';
 import { files } from './support/shared-data.ts';
 import { startStack, waitFor, type Stack } from './support/stack.ts';
 
 const SHADOW = { id: 'cxr-pneumonia-adult', version: '9.0.0' };
 const SHADOW_KEY = `${SHADOW.id}@${SHADOW.version}`;
 
-/** The shipped models (cards copied, weights linked) and the shadow copy of cxr-pneumonia-adult, pointing at the same ONNX. */
-function modelsFolder(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-shadow-models-'));
-  const shipped = path.join(repoRoot, 'models');
-  for (const entry of fs.readdirSync(shipped, { withFileTypes: true })) {
-    const card = path.join(shipped, entry.name, 'model.json');
-    if (!entry.isDirectory() || !fs.existsSync(card)) continue;
-    fs.mkdirSync(path.join(root, entry.name));
-    fs.copyFileSync(card, path.join(root, entry.name, 'model.json'));
-    const weights = JSON.parse(fs.readFileSync(card, 'utf8')).weights?.file;
-    if (weights) fs.symlinkSync(path.join(shipped, entry.name, weights), path.join(root, entry.name, weights));
-  }
-  const card = JSON.parse(fs.readFileSync(path.join(shipped, SHADOW.id, 'model.json'), 'utf8'));
-  const dir = path.join(root, `${SHADOW.id}-next`);
-  fs.mkdirSync(dir);
-  fs.symlinkSync(path.join(shipped, SHADOW.id, card.weights.file), path.join(dir, card.weights.file));
-  writeCard(dir, { ...card, version: SHADOW.version, deployment: 'shadow' });
-  return root;
-}
-const writeCard = (dir: string, card: Record<string, unknown>) => fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(card, null, 2));
-
 describe('a shadow model on live traffic', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-shadow-e2e-'));
-  const models = modelsFolder();
+  // The shadow copy of cxr-pneumonia-adult points at the same ONNX.
+  const models = shippedModelsWith([{ from: path.join(shippedModels, SHADOW.id), folder: `${SHADOW.id}-next`, edit: (card) => { card.version = SHADOW.version; card.deployment = 'shadow'; } }]);
   let stack: Stack;
   let api: ReturnType<typeof apiClient>;
   let studyUid: string;
@@ -123,8 +103,7 @@ describe('a shadow model on live traffic', () => {
     expect(first.find((a) => a.entityId === 'cxr-pneumonia-adult@1.0.0')!.payload).toMatchObject({ after: { deployment: 'clinical' } });
 
     await stack.stop();
-    const dir = path.join(models, `${SHADOW.id}-next`);
-    writeCard(dir, { ...JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')), deployment: 'canary', canary: { share: 0.05, sites: ['main'] } });
+    editCard(path.join(models, `${SHADOW.id}-next`), (card) => { card.deployment = 'canary'; card.canary = { share: 0.05, sites: ['main'] }; });
     stack = await startStack({ workers: 1, dataDir, env: { LANTERN_MODELS_DIR: models } });
     api = apiClient(stack.baseUrl, stack.token);
     const after = (await api.audit('?action=model.deployment-changed&limit=50')).filter((a) => a.seq > Math.max(...first.map((f) => f.seq)));

@@ -10,7 +10,6 @@
  * it: a film uploaded over STOW-RS comes back with its 14 findings.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import { namedChain } from '../inference/preprocess/index.ts';
 import { readAssist } from '../inference/read-assist.ts';
 import { loadModelRegistry, type ModelRegistry } from '../inference/registry.ts';
 import { apiClient } from './support/api-client.ts';
+import { shippedModelsWith } from './support/models-folder.ts';
 import { files } from './support/shared-data.ts';
 import { startStack, type Stack } from './support/stack.ts';
 
@@ -29,24 +29,10 @@ const NIH14 = ['atelectasis', 'cardiomegaly', 'effusion', 'infiltration', 'mass'
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 const temps: string[] = [];
 
-/** A models folder as an operator would have it: every shipped model (card and weights), plus the team's folder, edited or not. */
-function modelsFolder(editCard: (card: Record<string, any>) => void = () => {}): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-model-folder-'));
+/** A models folder as an operator would have it: every shipped model, plus the team's folder, edited or not. */
+function modelsFolder(edit?: (card: Record<string, any>) => void): string {
+  const root = shippedModelsWith([{ from: fixture, folder: 'nih14-imagenet-demo', edit }]);
   temps.push(root);
-  const shipped = path.join(repoRoot, 'models');
-  for (const entry of fs.readdirSync(shipped, { withFileTypes: true })) {
-    const card = path.join(shipped, entry.name, 'model.json');
-    if (!entry.isDirectory() || !fs.existsSync(card)) continue;
-    fs.mkdirSync(path.join(root, entry.name));
-    fs.copyFileSync(card, path.join(root, entry.name, 'model.json'));
-    const weights = JSON.parse(fs.readFileSync(card, 'utf8')).weights?.file;
-    if (weights) fs.copyFileSync(path.join(shipped, entry.name, weights), path.join(root, entry.name, weights));
-  }
-  const dir = path.join(root, 'nih14-imagenet-demo');
-  fs.cpSync(fixture, dir, { recursive: true });
-  const card = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
-  editCard(card);
-  fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(card, null, 2));
   return root;
 }
 
