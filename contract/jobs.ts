@@ -4,6 +4,9 @@ import { findingInput } from './findings.ts';
 /** A model card's deployment state (inference/model-card.ts; docs/models.md "Deployment states"). */
 export const cardDeployment = z.enum(['clinical', 'shadow', 'canary', 'evaluate-only']);
 
+/** Which studies a canary model is clinical for: its site is listed, or its Study Instance UID's stable hash falls under `share`. */
+export const canarySelection = z.object({ share: z.number().min(0).max(1), sites: z.array(z.string().min(1)).max(100).optional() }).strict();
+
 /**
  * What one run of a model on one study is: `clinical` (shown, drives triage) or `shadow`
  * (stored, never shown to clinicians). A canary model's run is one or the other per study.
@@ -35,6 +38,7 @@ export const resultJob = z.discriminatedUnion('kind', [
 ]);
 
 export type CardDeployment = z.infer<typeof cardDeployment>;
+export type CanarySelection = z.infer<typeof canarySelection>;
 export type RunDeployment = z.infer<typeof runDeployment>;
 /** As queued: the deployment is always said (the default is for jobs already in Redis). */
 export type ReadAssistJob = z.infer<typeof readAssistJob>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canarySelection, cardDeployment } from './jobs.ts';
 
 /** A figure the card states, on a named split, with its 95 % interval where one was computed. */
 export const cardMetric = z.object({
@@ -35,6 +36,15 @@ export const modelDescription = z.object({
   limitations: z.array(z.string()),
   metrics: z.array(cardMetric),
   aiAssisted: z.string(),
+  /**
+   * Read-assist models: where the version's answers go (docs/models.md "Deployment states") —
+   * `clinical`, `shadow` (stored for the model team, never shown to clinicians), `canary` (clinical
+   * for the studies `canary` selects, shadow for the rest) or `evaluate-only` (not run on incoming
+   * studies); `deploymentNote` says why. Calculators answer whoever asks and carry none.
+   */
+  deployment: cardDeployment.optional(),
+  canary: canarySelection.optional(),
+  deploymentNote: z.string().optional(),
   /** Method and calibration error as the card states them. */
   calibration: z.record(z.string(), z.unknown()).optional(),
   bands: z.array(band).optional(),

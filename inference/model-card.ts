@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { band, cardMetric } from '../contract/models.ts';
 import { triageFactsSchema, triageMentionSchema } from './triage-policy/facts.ts';
 import { preprocessingDeclaration } from './preprocess/declaration.ts';
-import { cardDeployment } from '../contract/jobs.ts';
+import { canarySelection, cardDeployment } from '../contract/jobs.ts';
 
 /**
  * The declarative contract of a model folder (`models/<id>/model.json`), one shape per
@@ -140,8 +140,7 @@ const readAssistCard = z.object({
    * `deploymentNote` says why.
    */
   deployment: cardDeployment.default('clinical'),
-  /** Which studies a canary model is clinical for: its site is listed, or its Study Instance UID's stable hash falls under `share`. */
-  canary: z.object({ share: z.number().min(0).max(1), sites: z.array(z.string().min(1)).max(100).optional() }).strict().optional(),
+  canary: canarySelection.optional(),
   deploymentNote: z.string().optional(),
   /** Whether an applicable finding may move a study's priority (the triage policy ignores it otherwise). */
   drivesPriority: z.boolean(),

@@ -22,6 +22,8 @@ function describeModel(model: LoadedModel): ModelDescription {
     limitations: card.limitations,
     metrics: card.metrics,
     aiAssisted: card.aiAssisted,
+    // A model team tells a shadow or canary version from the clinical one by its card, not by its output.
+    ...(card.task === 'read-assist' ? { deployment: card.deployment, canary: card.canary, deploymentNote: card.deploymentNote } : {}),
     // A reader weighs a probability by how well calibrated it is: method and ECE, as the card states them.
     ...(calibration ? { calibration } : {}),
     ...(card.task === 'risk' || card.task === 'score'

@@ -1,5 +1,9 @@
 import { defineMessages } from '../i18n.ts';
+import type { ModelCard } from '../api.ts';
+import { percent } from '../format.ts';
 import type { DriftQuantity } from './api.ts';
+
+type Deployment = Pick<ModelCard, 'deployment' | 'canary'>;
 
 export const msg = defineMessages({
   en: {
@@ -7,6 +11,12 @@ export const msg = defineMessages({
     intro: 'Each window of inferences compared with the model version\'s first inferences (its reference): Population Stability Index on the reference\'s deciles. Below 0.1 stable, 0.1–0.25 moderate, above 0.25 drift (an alert).',
     model: 'Model',
     version: (v: string) => `Version ${v}`,
+    deployment: ({ deployment, canary }: Deployment) => ({
+      clinical: 'Clinical',
+      shadow: 'Shadow: never shown to clinicians',
+      canary: `Canary: clinical for ${percent(canary?.share ?? 0)} of studies${canary?.sites?.length ? ` and at ${canary.sites.join(', ')}` : ''}, shadow for the rest`,
+      'evaluate-only': 'Evaluate only: not run on incoming studies',
+    })[deployment ?? 'clinical'],
     reference: (size: number, from: string, to: string) => `Reference: first ${size} inferences (${from} – ${to})`,
     noReference: (n: number, needed: number) => `${n} inferences so far; the reference needs ${needed}.`,
     chartTitle: (v: string) => `PSI per window, version ${v}`,
@@ -38,6 +48,12 @@ export const msg = defineMessages({
     intro: '每个推理窗口与该模型版本最初的推理（参考）比较：按参考十分位分箱的群体稳定性指数（PSI）。低于 0.1 稳定，0.1–0.25 中度变化，高于 0.25 为漂移（发出预警）。',
     model: '模型',
     version: (v: string) => `版本 ${v}`,
+    deployment: ({ deployment, canary }: Deployment) => ({
+      clinical: '临床使用',
+      shadow: '影子运行：结果从不向临床医生显示',
+      canary: `灰度发布：${percent(canary?.share ?? 0)} 的检查${canary?.sites?.length ? `及 ${canary.sites.join('、')} 的检查` : ''}用于临床，其余为影子运行`,
+      'evaluate-only': '仅评估：不在新检查上运行',
+    })[deployment ?? 'clinical'],
     reference: (size: number, from: string, to: string) => `参考：最初 ${size} 次推理（${from} – ${to}）`,
     noReference: (n: number, needed: number) => `目前 ${n} 次推理；参考需要 ${needed} 次。`,
     chartTitle: (v: string) => `各窗口 PSI，版本 ${v}`,

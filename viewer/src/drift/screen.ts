@@ -34,10 +34,12 @@ function windowsTable(version: VersionDrift): HTMLElement {
       h('td', {}, w.acceptance.share === null ? '—' : `${percent(w.acceptance.share)} (${w.acceptance.accepted}/${w.acceptance.reviewed})`)))));
 }
 
-function versionSection(drift: ModelDrift, version: VersionDrift): HTMLElement {
+/** `card`: the loaded version's card, whose deployment state says where its answers go; none for a version no longer loaded. */
+function versionSection(drift: ModelDrift, version: VersionDrift, card: ModelCard | undefined): HTMLElement {
   const m = msg();
   return h('section', { class: 'drift-version', testid: 'drift-version', 'data-version': version.version },
-    h('h3', {}, m.version(version.version)),
+    h('h3', {}, m.version(version.version),
+      card && h('span', { class: `drift-deployment drift-deployment-${card.deployment ?? 'clinical'}`, testid: 'drift-deployment' }, m.deployment(card))),
     version.reference
       ? h('p', { class: 'muted small' }, m.reference(version.reference.size, dateTime(version.reference.from), dateTime(version.reference.to)))
       : h('p', { class: 'muted' }, m.noReference(version.inferences, drift.policy.referenceSize)),
@@ -65,6 +67,7 @@ export function mountDrift(root: HTMLElement, _ctx: AppContext): () => void {
   const select = h('select', { id: 'drift-model', testid: 'drift-model' });
   const body = h('div', { class: 'drift-body', testid: 'drift-body' }, m.loading);
   const notice = h('p', { class: 'muted small', testid: 'drift-notice' });
+  let cards: ModelCard[] = [];
   replaceChildren(root, h('div', { class: 'drift-screen' },
     h('h2', {}, m.title),
     h('p', { class: 'muted' }, m.intro),
@@ -79,7 +82,7 @@ export function mountDrift(root: HTMLElement, _ctx: AppContext): () => void {
       if (destroyed) return;
       notice.textContent = drift.aiAssisted;
       replaceChildren(body,
-        ...drift.versions.map((v) => versionSection(drift, v)),
+        ...drift.versions.map((v) => versionSection(drift, v, cards.find((c) => c.id === drift.modelId && c.version === v.version))),
         h('h3', {}, m.alerts),
         drift.alerts.length === 0 ? h('p', { class: 'muted' }, m.noAlerts) : h('ul', { class: 'drift-alerts', testid: 'drift-alerts' }, ...drift.alerts.map((a) => alertItem(a, load))));
     }, (err) => {
@@ -90,7 +93,9 @@ export function mountDrift(root: HTMLElement, _ctx: AppContext): () => void {
 
   void getModels().then((models: ModelCard[]) => {
     if (destroyed) return;
-    const imaging = models.filter((c) => c.task === 'read-assist');
+    cards = models.filter((c) => c.task === 'read-assist');
+    // One entry per model: its versions (shadow, canary, clinical) share the screen.
+    const imaging = [...new Map(cards.map((c) => [c.id, c])).values()];
     if (imaging.length === 0) { replaceChildren(body, h('p', { class: 'muted' }, m.noModels)); return; }
     if (!chosenModel || !imaging.some((c) => c.id === chosenModel)) chosenModel = imaging[0].id;
     replaceChildren(select, ...imaging.map((c) => h('option', { value: c.id, ...(c.id === chosenModel && { selected: true }) }, clinical(c.title, c.titleZh))));
