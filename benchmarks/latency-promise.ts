@@ -1,10 +1,13 @@
 /**
  * `npm run bench:latency`: the latency promise under a flood (issue 15). A real `lantern start`
  * (API, one worker, Redis, PGlite) is flooded with level IV studies while level II studies arrive
- * at a steady rate; each level's upload → AI result time (the read-assist job's enqueue to its last
- * model's finish, read from BullMQ) is reported as p50/p95 against its target, WITH the degradation
- * ladder and WITHOUT it (LANTERN_DEGRADATION=off), as a table and an SVG plot, and the ladder's
- * steps as /ready reported them.
+ * at a steady rate; each level's time to AI result is reported as p50/p95 against its target, WITH
+ * the degradation ladder and WITHOUT it (LANTERN_DEGRADATION=off), as a table and an SVG plot, and
+ * the ladder's steps as /ready reported them. The promise's clock is the read-assist job's enqueue
+ * to its last clinical model's finish (BullMQ's stamps); the table also splits the time from the
+ * STOW request's start into upload → queued, queue wait and work, and counts the films of the other
+ * level that started while one waited (the queue's order, machine-independent: a level II film
+ * should see at most the one job already running).
  *
  * Targets are the triage-policy card's, scaled from minutes to seconds × `--scale` (default 1:
  * II 5 s, IV 60 s) in a copy of the card, so that a run of a minute or two means what an hour
@@ -12,9 +15,11 @@
  *
  *   npm run bench:latency                         300 level IV + 40 level II (one every 500 ms)
  *   npm run bench:latency -- --flood 600 --urgent 60 --every 300
+ *   npm run bench:latency -- --shadow             shadow mode's cost: the same flood with the served
+ *                                                 model alone, with a shadow copy, and with the ladder on
  *   npm run bench:latency -- --smoke              small, ladder only: the steps' order (test)
  *
- * Writes latency-promise.json, .md and .svg to benchmarks/results/<date>/.
+ * Writes latency-promise.json, .md and .svg (or shadow-cost.json and .md) to benchmarks/results/<date>/.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,36 +31,52 @@ import { repoRoot } from '../config.ts';
 import { READ_ASSIST_QUEUE, readAssistJobId } from '../queue/jobs.ts';
 import { apiClient } from '../test/support/api-client.ts';
 import { buildCr } from '../test/support/dicom-builder.ts';
+import { editCard, shippedModels, shippedModelsWith } from '../test/support/models-folder.ts';
 import { sharedData } from '../test/support/shared-data.ts';
 import { startStack, waitFor } from '../test/support/stack.ts';
-import { summarise, type Summary } from './stats.ts';
+import { ratio, summarise, type Summary } from './stats.ts';
 
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const SIDE = 256;
 /** NEWS2 8 (high): makes a study level II under the shipped policy (api/routes/worklist.test.ts's "sick"). */
-const SICK = { respiratoryRate: 22, spo2: 94, spo2Scale: '1', supplementalOxygen: true, systolicBp: { value: 105, unit: 'mm[Hg]' }, pulse: 105, consciousness: 'alert', temperature: { value: 38.4, unit: '°C' } };
+const SICK = { respiratoryRate: 22, spo2: 94, spo2Scale: '1', supplementalOxygen: true, systolicBp: { value: 105, unit: 'mmHg' }, pulse: 105, consciousness: 'alert', temperature: { value: 38.4, unit: '°C' } };
+
+/**
+ * Where one level's films spent their time, in seconds: `upload` from the STOW request's start to its
+ * first job in the queue (parse, store), `queueWait` from there to its first job's start, `work` from
+ * that start to its last clinical model's finish (the other model's wait included).
+ */
+export interface Stages { upload: Summary; queueWait: Summary; work: Summary }
 
 export interface RunResult {
   ladder: boolean;
-  levels: { level: 'II' | 'IV'; targetSeconds: number; n: number; seconds: Summary; withinTarget: number }[];
+  shadow: boolean;
+  /**
+   * The worker's clinical output while it had work: films whose clinical models all answered, per
+   * second, from the first film's first job started to the last one's finish; and the shadow jobs
+   * run in that time and in all (the ladder defers them, they run after).
+   */
+  throughput: { clinicalFilmsPerSecond: number; busySeconds: number; shadowJobsDuringFlood: number; shadowJobs: number };
+  /** `seconds`: enqueue → last model's finish (the promise's clock); `fromUpload`: the STOW request's start → the same. */
+  levels: { level: 'II' | 'IV'; targetSeconds: number; n: number; seconds: Summary; fromUpload: Summary; stages: Stages; otherLevelStartedWhileWaiting: Summary; withinTarget: number }[];
   /** The degradation steps /ready reported, each change once, in order, with seconds since the run began. */
   steps: { atSeconds: number; step: number; name: string }[];
   /** The queue.degradation audit records, in order. */
   audited: string[];
 }
 
-/** A copy of the models folder whose triage card's AI targets are `scale` × the card's minutes, in seconds. */
-function scaledModels(scale: number): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-latency-models-'));
-  for (const entry of fs.readdirSync(path.join(repoRoot, 'models'), { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
-    // Copied (16 MB in all), not linked: the registry lists real folders only.
-    if (entry.name !== 'triage-policy') { fs.cpSync(path.join(repoRoot, 'models', entry.name), path.join(dir, entry.name), { recursive: true }); continue; }
-    fs.mkdirSync(path.join(dir, entry.name));
-    const card = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models', entry.name, 'model.json'), 'utf8'));
+/** The model shadowed with `--shadow`: the served adult pneumonia model, as deployment-states.e2e does. */
+const SHADOWED = 'cxr-pneumonia-adult';
+
+/**
+ * The shipped models with the triage card's AI targets at `scale` × its minutes, in seconds, and with
+ * `shadow`, a copy of the served pneumonia model (its graph, version 9.0.0) deployed in shadow.
+ */
+function scaledModels(scale: number, shadow: boolean): string {
+  const dir = shippedModelsWith(shadow ? [{ from: path.join(shippedModels, SHADOWED), folder: `${SHADOWED}-shadow`, edit: (card) => { card.version = '9.0.0'; card.deployment = 'shadow'; } }] : []);
+  editCard(path.join(dir, 'triage-policy'), (card) => {
     for (const level of card.policy.levels) level.aiResultTargetMinutes = (level.aiResultTargetMinutes * scale) / 60;
-    fs.writeFileSync(path.join(dir, entry.name, 'model.json'), JSON.stringify(card, null, 2));
-  }
+  });
   return dir;
 }
 
@@ -71,6 +92,8 @@ const cr = (uidRoot: string, pixels: Uint8Array) =>
 
 export interface RunOptions {
   ladder: boolean;
+  /** A copy of the served pneumonia model also deployed in shadow (the throughput cost of shadow mode). */
+  shadow?: boolean;
   flood: number;
   urgent: number;
   everyMs: number;
@@ -81,7 +104,7 @@ export interface RunOptions {
 /** One run on a fresh stack: the flood, the steady level II arrivals, then waiting for every result. */
 export async function runOnce(options: RunOptions): Promise<RunResult> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const modelsDir = scaledModels(options.scale);
+  const modelsDir = scaledModels(options.scale, options.shadow ?? false);
   const stack = await startStack({ workers: 1, env: {
     LANTERN_MODELS_DIR: modelsDir, LANTERN_RATE_LIMIT: '0', LANTERN_DEGRADATION: options.ladder ? 'on' : 'off',
     LANTERN_DEGRADATION_CHECK_MS: '250', LANTERN_DEGRADATION_HOLD_S: '3',
@@ -111,16 +134,19 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
     for (const [i, studyRoot] of urgentRoots.entries()) {
       const [first] = (await api.stow([cr(`${studyRoot}0`, pixels[i % pixels.length])])).body.stored ?? [];
       if (!first) throw new Error('a level II set-up film was refused');
-      await api.json('/v1/triage', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ studyInstanceUid: first.studyInstanceUid, scores: { news2: SICK } }) });
+      // Checked: until 2026-12-04 a refused unit (422) went unnoticed and the "level II" studies stayed at a new study's level.
+      const triaged = await api.json<{ triage?: { level: string } }>('/v1/triage', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ studyInstanceUid: first.studyInstanceUid, scores: { news2: SICK } }) });
+      if (triaged.status !== 200 || triaged.body.triage?.level !== 'II') throw new Error(`the set-up study was not made level II: ${triaged.status} ${JSON.stringify(triaged.body)}`);
     }
     await waitFor(async () => ((await queue.getJobCountByTypes('prioritized', 'waiting', 'active', 'delayed')) === 0 ? true : undefined), 'the set-up films to be read', 300_000);
     log(`${options.ladder ? 'WITH' : 'WITHOUT'} the ladder: flooding ${options.flood} level IV films, a level II film every ${options.everyMs} ms (${options.urgent})`);
-    const sent: { level: 'II' | 'IV'; sop: string }[] = [];
+    const sent: { level: 'II' | 'IV'; sop: string; sentAt: number }[] = [];
     const flood = (async () => {
       for (let i = 0; i < options.flood; i += 10) {
         const batch = Array.from({ length: Math.min(10, options.flood - i) }, (_, j) => cr(`${root}.4${i + j}`, pixels[(i + j) % pixels.length]));
+        const sentAt = Date.now();
         const answer = await api.stow(batch);
-        for (const s of answer.body.stored ?? []) sent.push({ level: 'IV', sop: s.sopInstanceUid });
+        for (const s of answer.body.stored ?? []) sent.push({ level: 'IV', sop: s.sopInstanceUid, sentAt });
         if (i % 50 === 0) log(`  flood ${i + batch.length}/${options.flood}`);
       }
     })();
@@ -129,9 +155,10 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
       // A second film of the set-up study: built under a UID root of the same length, its Study Instance UID then set to the study's.
       const film = Buffer.from(cr(`${urgentRoots[i]}1`, pixels[(i + 7) % pixels.length]));
       const intoStudy = new Uint8Array(Buffer.from(film.toString('latin1').replace(`${urgentRoots[i]}1.1`, `${urgentRoots[i]}0.1`), 'latin1'));
+      const sentAt = Date.now();
       const [stored] = (await api.stow([intoStudy])).body.stored ?? [];
       if (!stored) throw new Error('a level II film was refused');
-      sent.push({ level: 'II', sop: stored.sopInstanceUid });
+      sent.push({ level: 'II', sop: stored.sopInstanceUid, sentAt });
     }
     await flood;
     log(`  all sent; waiting for the queue to drain`);
@@ -143,18 +170,39 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
 
     const modelKeys = (await api.json<{ models: { id: string; version: string; task: string }[] }>('/health')).body.models
       .filter((m) => m.task === 'read-assist').map((m) => `${m.id}@${m.version}`);
-    const latencyOf = async (sop: string) => {
-      const jobs = (await Promise.all(modelKeys.map((k) => queue.getJob(readAssistJobId(sop, k))))).filter((j) => j?.finishedOn);
-      return jobs.length ? (Math.max(...jobs.map((j) => j!.finishedOn!)) - Math.min(...jobs.map((j) => j!.timestamp))) / 1000 : undefined;
+    // Each film's clock: its upload, its first job queued and started, its last clinical model finished (BullMQ's own stamps).
+    const timeline = async (film: (typeof sent)[number]) => {
+      const done = (await Promise.all(modelKeys.map((k) => queue.getJob(readAssistJobId(film.sop, k))))).filter((j) => j?.finishedOn).map((j) => j!);
+      const jobs = done.filter((j) => j.data.deployment !== 'shadow');
+      if (!jobs.length) return undefined;
+      const queued = Math.min(...jobs.map((j) => j.timestamp));
+      const started = Math.min(...jobs.map((j) => j.processedOn!));
+      const finished = Math.max(...jobs.map((j) => j.finishedOn!));
+      return { ...film, queued, started, finished, shadowFinished: done.filter((j) => j.data.deployment === 'shadow').map((j) => j.finishedOn!) };
+    };
+    const films = (await Promise.all(sent.map(timeline))).filter((f) => f !== undefined);
+    const [busyFrom, busyTo] = [Math.min(...films.map((f) => f.started)), Math.max(...films.map((f) => f.finished))];
+    const shadowFinished = films.flatMap((f) => f.shadowFinished);
+    const throughput = {
+      clinicalFilmsPerSecond: Math.round((films.length / ((busyTo - busyFrom) / 1000)) * 100) / 100, busySeconds: (busyTo - busyFrom) / 1000,
+      shadowJobsDuringFlood: shadowFinished.filter((t) => t <= busyTo).length, shadowJobs: shadowFinished.length,
     };
     const targets = JSON.parse(fs.readFileSync(path.join(modelsDir, 'triage-policy', 'model.json'), 'utf8')).policy.levels as { level: string; aiResultTargetMinutes: number }[];
-    const levels = await Promise.all((['II', 'IV'] as const).map(async (level) => {
-      const seconds = (await Promise.all(sent.filter((s) => s.level === level).map((s) => latencyOf(s.sop)))).filter((v): v is number => v !== undefined);
+    const levels = (['II', 'IV'] as const).map((level) => {
+      const mine = films.filter((f) => f.level === level);
+      const of = (span: (f: (typeof mine)[number]) => number) => summarise(mine.map((f) => span(f) / 1000));
       const targetSeconds = targets.find((t) => t.level === level)!.aiResultTargetMinutes * 60;
-      return { level, targetSeconds, n: seconds.length, seconds: summarise(seconds), withinTarget: seconds.filter((s) => s <= targetSeconds).length / Math.max(1, seconds.length) };
-    }));
+      const seconds = mine.map((f) => (f.finished - f.queued) / 1000);
+      return {
+        level, targetSeconds, n: mine.length, seconds: summarise(seconds), fromUpload: of((f) => f.finished - f.sentAt),
+        stages: { upload: of((f) => f.queued - f.sentAt), queueWait: of((f) => f.started - f.queued), work: of((f) => f.finished - f.started) },
+        // Whether the queue's order held: a level II film should wait for the one job running when it came, not for level IV work queued before it.
+        otherLevelStartedWhileWaiting: summarise(mine.map((f) => films.filter((o) => o.level !== level && o.started > f.queued && o.started < f.started).length)),
+        withinTarget: seconds.filter((s) => s <= targetSeconds).length / Math.max(1, seconds.length),
+      };
+    });
     const audited = (await api.audit('?action=queue.degradation&limit=100')).map((a) => `${(a.payload as { from: string }).from}->${(a.payload as { to: string }).to}`).reverse();
-    return { ladder: options.ladder, levels, steps, audited };
+    return { ladder: options.ladder, shadow: options.shadow ?? false, throughput, levels, steps, audited };
   } finally {
     await queue.close();
     await stack.stop();
@@ -162,10 +210,30 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
   }
 }
 
+const pair = (v: Summary, digits = 2) => `${v.p50.toFixed(digits)} / ${v.p95.toFixed(digits)}`;
+
+/** Each level's promise clock, and where its films' time went (p50 / p95 in seconds). */
 function table(runs: RunResult[]): string {
-  const lines = ['| ladder | level | target (s) | n | p50 (s) | p95 (s) | within target |', '|---|---|---|---|---|---|---|'];
+  const lines = [
+    '| ladder | level | target (s) | n | enqueue → result | upload → result | upload → queued | queue wait | work | films of the other level started during its wait (p50 / max) | within target |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
   for (const run of runs) for (const l of run.levels) {
-    lines.push(`| ${run.ladder ? 'with' : 'without'} | ${l.level} | ${l.targetSeconds} | ${l.n} | ${l.seconds.p50.toFixed(2)} | ${l.seconds.p95.toFixed(2)} | ${(l.withinTarget * 100).toFixed(0)} % |`);
+    lines.push(`| ${run.ladder ? 'with' : 'without'} | ${l.level} | ${l.targetSeconds} | ${l.n} | ${pair(l.seconds)} | ${pair(l.fromUpload)} | ${pair(l.stages.upload)} | ${pair(l.stages.queueWait)} | ${pair(l.stages.work)} | ${l.otherLevelStartedWhileWaiting.p50} / ${l.otherLevelStartedWhileWaiting.max} | ${(l.withinTarget * 100).toFixed(0)} % |`);
+  }
+  return lines.join('\n');
+}
+
+/** Clinical output and latency with the served model alone, with a shadow copy, and with the ladder shedding it; ratios to the first run. */
+function shadowTable(runs: RunResult[]): string {
+  const [alone] = runs;
+  const lines = [
+    '| models | ladder | clinical films/s | ratio | shadow jobs run during the flood / in all | II enqueue → result p50 / p95 (s) | IV enqueue → result p50 / p95 (s) | IV ratio p50 / p95 |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const run of runs) {
+    const [ii, iv] = run.levels;
+    lines.push(`| ${run.shadow ? `served + shadow copy` : 'served alone'} | ${run.ladder ? 'on' : 'off'} | ${run.throughput.clinicalFilmsPerSecond} | ${ratio(run.throughput.clinicalFilmsPerSecond, alone.throughput.clinicalFilmsPerSecond)} | ${run.throughput.shadowJobsDuringFlood} / ${run.throughput.shadowJobs} | ${pair(ii.seconds)} | ${pair(iv.seconds)} | ${ratio(iv.seconds.p50, alone.levels[1].seconds.p50)} / ${ratio(iv.seconds.p95, alone.levels[1].seconds.p95)} |`);
   }
   return lines.join('\n');
 }
@@ -193,21 +261,32 @@ ${parts.join('\n')}
 
 async function main() {
   const { values } = parseArgs({ options: {
-    smoke: { type: 'boolean', default: false }, flood: { type: 'string' }, urgent: { type: 'string' }, every: { type: 'string' }, scale: { type: 'string' },
+    smoke: { type: 'boolean', default: false }, shadow: { type: 'boolean', default: false },
+    flood: { type: 'string' }, urgent: { type: 'string' }, every: { type: 'string' }, scale: { type: 'string' },
   } });
   const smoke = values.smoke!;
   const common = {
     flood: Number(values.flood ?? (smoke ? 60 : 300)), urgent: Number(values.urgent ?? (smoke ? 6 : 40)),
     everyMs: Number(values.every ?? (smoke ? 300 : 500)), scale: Number(values.scale ?? (smoke ? 0.02 : 1)),
   };
-  const runs = smoke ? [await runOnce({ ...common, ladder: true })] : [await runOnce({ ...common, ladder: false }), await runOnce({ ...common, ladder: true })];
   if (smoke) {
-    console.log(`SMOKE ${JSON.stringify({ steps: runs[0].steps.map((s) => s.step), audited: runs[0].audited })}`);
+    const run = await runOnce({ ...common, ladder: true });
+    console.log(`SMOKE ${JSON.stringify({ steps: run.steps.map((s) => s.step), audited: run.audited })}`);
     return;
   }
   const dir = path.join(repoRoot, 'benchmarks', 'results', new Date().toISOString().slice(0, 10));
   fs.mkdirSync(dir, { recursive: true });
-  const md = `# Latency promise under a level IV flood\n\n${common.flood} level IV films flooded, ${common.urgent} level II films one every ${common.everyMs} ms; targets = the card's minutes as seconds × ${common.scale}; one worker, this machine (${os.cpus().length} cores).\n\n${table(runs)}\n\nSteps with the ladder: ${runs[1].steps.map((s) => `${s.name}@${s.atSeconds.toFixed(1)}s`).join(' → ')}\n`;
+  const setting = `${common.flood} level IV films flooded, ${common.urgent} level II films one every ${common.everyMs} ms; targets = the card's minutes as seconds × ${common.scale}; one worker, this machine (${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end).`;
+  if (values.shadow) {
+    const runs = [await runOnce({ ...common, ladder: false }), await runOnce({ ...common, ladder: false, shadow: true }), await runOnce({ ...common, ladder: true, shadow: true })];
+    const md = `# What shadow mode costs: the same flood with ${SHADOWED} alone, with a shadow copy of it, and with the ladder shedding the copy\n\n\`npm run bench:latency -- --shadow\`: ${setting}\n\n${shadowTable(runs)}\n`;
+    fs.writeFileSync(path.join(dir, 'shadow-cost.json'), JSON.stringify({ options: common, runs }, null, 2));
+    fs.writeFileSync(path.join(dir, 'shadow-cost.md'), md);
+    console.log(`\n${md}\nwritten to ${path.relative(repoRoot, dir)}/shadow-cost.{json,md}`);
+    return;
+  }
+  const runs = [await runOnce({ ...common, ladder: false }), await runOnce({ ...common, ladder: true })];
+  const md = `# Latency promise under a level IV flood\n\n\`npm run bench:latency\`: ${setting}\n\n${table(runs)}\n\nSteps with the ladder: ${runs[1].steps.map((s) => `${s.name}@${s.atSeconds.toFixed(1)}s`).join(' → ')}\n`;
   fs.writeFileSync(path.join(dir, 'latency-promise.json'), JSON.stringify({ options: common, runs }, null, 2));
   fs.writeFileSync(path.join(dir, 'latency-promise.md'), md);
   fs.writeFileSync(path.join(dir, 'latency-promise.svg'), svg(runs));
