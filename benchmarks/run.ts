@@ -17,8 +17,8 @@ import { files } from '../test/support/shared-data.ts';
 import { startStack } from '../test/support/stack.ts';
 import { measureBullmqNoop } from './figures/bullmq.ts';
 import { prepareNativeInputs, removeNativeInputs, type NativeInputs } from './figures/native-reference.ts';
-import { MODEL_ID, startPipelineReference, studyCopies, type ChunkSamples } from './figures/pipeline.ts';
-import { measureApiLatency, measureEndToEnd, measureSaturation, type EndToEnd } from './figures/stack-figures.ts';
+import { startPipelineReference, studyCopies, type ChunkSamples } from './figures/pipeline.ts';
+import { measureApiLatency, measureEndToEnd, measureSaturation, modelKeyOf, type EndToEnd } from './figures/stack-figures.ts';
 import { latencyHistogramSvg } from './histogram-svg.ts';
 import { ratio, summarise, type Summary } from './stats.ts';
 
@@ -199,12 +199,6 @@ function nativeFigures(native: Native, reference: { stageSamples: Record<string,
     },
     endToEndRatio: { native: pipeline, p50: ratio(endToEnd.p50, pipeline.p50), p95: ratio(endToEnd.p95, pipeline.p95), goal: '≤ 1.3 at p50 and p95' },
   };
-}
-
-async function modelKeyOf(baseUrl: string): Promise<string> {
-  const { models } = await (await fetch(`${baseUrl}/health`)).json() as { models: { id: string; version: string }[] };
-  const model = models.find((m) => m.id === MODEL_ID)!;
-  return `${model.id}@${model.version}`;
 }
 
 /** The FLOP/s figure lives in benchmarks/flops; measured last so it has the machine to itself. */

@@ -6,6 +6,14 @@ import { apiClient } from '../../test/support/api-client.ts';
 import type { Stack } from '../../test/support/stack.ts';
 import { progressBar } from '../progress.ts';
 import { ratio, summarise, type Summary } from '../stats.ts';
+import { MODEL_ID } from './pipeline.ts';
+
+/** `id@version` of the served model as the running stack loaded it. */
+export async function modelKeyOf(baseUrl: string): Promise<string> {
+  const { models } = await (await fetch(`${baseUrl}/health`)).json() as { models: { id: string; version: string }[] };
+  const model = models.find((m) => m.id === MODEL_ID)!;
+  return `${model.id}@${model.version}`;
+}
 
 /** Resolves when the result of `sop`'s read-assist job has been persisted (the results job completed). */
 function persistedWatcher(events: QueueEvents) {
