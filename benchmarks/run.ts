@@ -143,8 +143,8 @@ async function alternate(stack: Awaited<ReturnType<typeof startStack>>, study: s
       const part = await reference.measure({ file: study, count, offset: 1 + start });
       referenceParts.push(part);
       if (!('skipped' in nativeInputs)) {
-        const level = Math.log2(part.decodedScale ?? 1);
-        if (!Number.isInteger(level)) throw new Error(`the pipeline decoded at scale ${part.decodedScale}, which is no JPEG 2000 level`);
+        const level = Math.log2(part.decodedScale ?? Number.NaN);
+        if (!Number.isInteger(level)) throw new Error(`the model's finding gives decode scale ${part.decodedScale}, which is no JPEG 2000 level (did it answer on ${path.basename(study)}?)`);
         levels.add(level);
         nativeParts.push(await reference.measure({ native: { inputs: nativeInputs, level }, count }));
       }

@@ -16,14 +16,7 @@ import { MODEL_ID, studyCopies, type ChunkMessage, type ChunkRequest, type Nativ
 const threads = Number(process.argv[2]);
 // The worker's settings (roles/worker.ts).
 sharp.concurrency(threads);
-const loaded = await loadModel(path.join(repoRoot, 'models', MODEL_ID), { threads }) as ReadAssistModel;
-// The scale of the frame read-assist decoded (1 = full resolution, 2^r = JPEG 2000 level r), seen
-// where the chain receives it: the native reference decodes at the same level.
-let decodedScale = 1;
-const model: ReadAssistModel = { ...loaded, chain: { ...loaded.chain, run: (frame, image) => {
-  decodedScale = frame.scale;
-  return loaded.chain.run(frame, image);
-} } };
+const model = await loadModel(path.join(repoRoot, 'models', MODEL_ID), { threads }) as ReadAssistModel;
 let warm = false;
 let nativeWarm = false;
 const send = (message: ChunkMessage | { ready: true }) => process.send!(message);
@@ -34,11 +27,14 @@ async function pipelineChunk({ file, count, offset }: ChunkRequest) {
   warm = true;
   const samples: number[] = [];
   const stageSamples: Record<string, number[]> = {};
+  let decodedScale: number | undefined;
   for (const [i, bytes] of studyCopies(file, count, offset).entries()) {
     const start = performance.now();
     const { findings } = await readAssist(bytes, model);
     samples.push(performance.now() - start);
     for (const [stage, value] of Object.entries(findings[0].timingMs)) (stageSamples[stage] ??= []).push(value);
+    // The native reference decodes at the same level (absent when the model did not answer).
+    decodedScale = findings[0].model.decodeScale;
     send({ progress: i + 1 });
   }
   return { samples, stageSamples, decodedScale };
