@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { DecodedFrame } from '../dicom/decode/index.ts';
+import type { DecodedFrame, DecodeOptions } from '../dicom/decode/index.ts';
 import { encapsulatedFrame } from '../dicom/decode/frames.ts';
 import { parseDicom } from '../dicom/parse.ts';
 import type { InstanceRecord } from '../store/types.ts';
@@ -57,7 +57,8 @@ export const DICOMWEB_FRAMES_RESPONSE: ResponseSpec = {
  * answers risk and triage requests; the last few frames are kept.
  */
 export function frameAnswers(deps: Pick<ApiDeps, 'blobs' | 'frameDecoder'>) {
-  const cache = new Map<string, Promise<DecodedFrame>>();
+  // Reduced frames (a viewer's first look) are kept apart, so they never push out the full frames they precede.
+  const caches = { full: new Map<string, Promise<DecodedFrame>>(), reduced: new Map<string, Promise<DecodedFrame>>() };
 
   const framesOf = (instance: InstanceRecord) => Number((instance.image as { numberOfFrames?: number } | undefined)?.numberOfFrames ?? 1);
 
@@ -81,11 +82,13 @@ export function frameAnswers(deps: Pick<ApiDeps, 'blobs' | 'frameDecoder'>) {
     return items.map((item) => frameNumber(instance, item));
   }
 
-  function decoded(instance: InstanceRecord, number: number): Promise<DecodedFrame> {
-    const key = `${instance.sopInstanceUid}/${number}`;
+  function decoded(instance: InstanceRecord, number: number, options: DecodeOptions = {}): Promise<DecodedFrame> {
+    const { atLeast } = options;
+    const cache = atLeast ? caches.reduced : caches.full;
+    const key = `${instance.sopInstanceUid}/${number}${atLeast ? `@${atLeast.columns}x${atLeast.rows}` : ''}`;
     let frame = cache.get(key);
     if (!frame) {
-      frame = deps.blobs.get(instance.blobSha256).then((bytes) => deps.frameDecoder.decode(bytes, number - 1));
+      frame = deps.blobs.get(instance.blobSha256).then((bytes) => deps.frameDecoder.decode(bytes, number - 1, options));
       cache.set(key, frame);
       frame.catch(() => cache.delete(key));
       if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
@@ -135,7 +138,7 @@ export function frameAnswers(deps: Pick<ApiDeps, 'blobs' | 'frameDecoder'>) {
   return {
     frameNumber,
     frameNumbers,
-    /** The decoded frame (1-based), from the cache when it was decoded lately. */
+    /** The decoded frame (1-based), from the cache when it was decoded lately; with `atLeast`, possibly reduced (its `scale`). */
     decoded,
 
     /** Lantern's own raw form: one frame's pixels, its geometry in headers. */

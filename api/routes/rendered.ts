@@ -19,8 +19,10 @@ import { mount } from '../route.ts';
  * linear VOI window — the `window=center,width[,linear]` asked for, else the object's own, else
  * one over the 0.5–99.5th percentiles (dicom/pixels.ts, what the AI and the viewer also use) —
  * to 8 bits, MONOCHROME1 inverted; 8-bit colour as it decodes. `viewport=width,height` scales
- * it to fit inside that box (at most MAX_VIEWPORT each way). The pixel work is sharp's (its own
- * threads); the windowing is one linear pass over the frame.
+ * it to fit inside that box (at most MAX_VIEWPORT each way), and only the resolution that box
+ * needs is decoded (a JPEG 2000 level, dicom/decode): a viewer's first look at a 1841 × 1955 film
+ * costs a fraction of the full decode. The pixel work is sharp's (its own threads); the
+ * windowing is one linear pass over the (possibly reduced) frame.
  */
 
 const MAX_VIEWPORT = 4096;
@@ -50,6 +52,19 @@ function chosenType(c: Context): 'image/jpeg' | 'image/png' {
   throw new ApiError(406, 'NOT_ACCEPTABLE', 'rendered frames are offered as image/jpeg or image/png');
 }
 
+/**
+ * The size a rendering fitted inside `viewport` has, computed from the full image as sharp's
+ * `fit: 'inside'` does, so the answer has one size whatever resolution level it was made from.
+ */
+export function fittedSize(image: { columns: number; rows: number }, viewport: string): { columns: number; rows: number } {
+  const [width, height] = viewport.split(',').map(Number);
+  if (width < 1 || height < 1 || width > MAX_VIEWPORT || height > MAX_VIEWPORT) {
+    throw new ApiError(422, 'VALIDATION_FAILED', `viewport must be 1–${MAX_VIEWPORT} each way`, [{ field: 'viewport', message: 'out of range' }]);
+  }
+  const factor = Math.max(image.columns / width, image.rows / height);
+  return { columns: Math.max(1, Math.round(image.columns / factor)), rows: Math.max(1, Math.round(image.rows / factor)) };
+}
+
 /** The frame as 8-bit samples (1 grey or 3 colour) sharp can take as raw input. */
 function eightBit(frame: DecodedFrame, instance: InstanceRecord, query: RenderedQuery): { pixels: Uint8Array; channels: 1 | 3 } {
   const image = instance.image!;
@@ -74,17 +89,15 @@ export function renderedRoutes(deps: ApiDeps) {
 
   async function rendered(c: Context, instance: InstanceRecord, number: number, query: RenderedQuery): Promise<Response> {
     const type = chosenType(c);
-    const frame = await frames.decoded(instance, number);
+    const image = instance.image!;
+    const size = query.viewport ? fittedSize(image, query.viewport) : undefined;
+    const smaller = size && size.columns < image.columns && size.rows < image.rows;
+    const frame = await frames.decoded(instance, number, smaller ? { atLeast: size } : {});
     const { pixels, channels } = eightBit(frame, instance, query);
     // Grey stays one channel (sharp would otherwise write three).
     let picture = sharp(pixels, { raw: { width: frame.columns, height: frame.rows, channels } }).toColourspace(channels === 1 ? 'b-w' : 'srgb');
-    if (query.viewport) {
-      const [width, height] = query.viewport.split(',').map(Number);
-      if (width < 1 || height < 1 || width > MAX_VIEWPORT || height > MAX_VIEWPORT) {
-        throw new ApiError(422, 'VALIDATION_FAILED', `viewport must be 1–${MAX_VIEWPORT} each way`, [{ field: 'viewport', message: 'out of range' }]);
-      }
-      picture = picture.resize(width, height, { fit: 'inside' });
-    }
+    // 'fill': a reduced level's aspect differs from the image's by its rounding; the size is the full image's fit.
+    if (size) picture = picture.resize(size.columns, size.rows, { fit: 'fill' });
     const quality = query.quality ? Math.min(100, Math.max(1, Number(query.quality))) : 90;
     const bytes = await (type === 'image/png' ? picture.png() : picture.jpeg({ quality })).toBuffer();
     return c.body(new Uint8Array(bytes), 200, { 'content-type': type, 'cache-control': 'private, max-age=3600' });
