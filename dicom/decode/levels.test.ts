@@ -11,6 +11,7 @@ import { buildCr } from '../../test/support/dicom-builder.ts';
 import { htj2kEncode, opjCompress, opjDecompress, type PnmImage } from '../../test/support/jpeg2000.ts';
 import { files, sharedData } from '../../test/support/shared-data.ts';
 import { parseDicom, requirePixelData, type DicomInstance } from '../parse.ts';
+import { j2kReducibleLevels } from './codestream.ts';
 import { encapsulatedFrame } from './frames.ts';
 import { decodeFrame, type DecodedFrame } from './index.ts';
 import { htj2k } from './jpeg2000.ts';
@@ -81,6 +82,33 @@ describe('JPEG 2000 at a reduced resolution, against opj_decompress -r', () => {
     let sum = 0;
     for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) sum += coarsest.pixels[y * coarsest.columns + x];
     expect(tiny.pixels[0]).toBe(Math.round(sum / 16));
+  });
+
+  it('when the codestream has only 2 decomposition levels (opj_compress -n 3), then level 2 comes from the pyramid and level 4 box-averages it', async () => {
+    const image = await oddCrop(301, 203);
+    const codestream = opjCompress(image, ['-n', '3']);
+    expect(j2kReducibleLevels(codestream)).toBe(2);
+    const instance = crOf('1.2.840.10008.1.2.4.90', image, codestream, 4);
+    const level2 = await decodeAtLevel(instance, 2);
+    expect(maxDifference(level2, opjDecompress(codestream, 2))).toBe(0);
+    const level4 = await decodeAtLevel(instance, 4);
+    expect([level4.columns, level4.rows, level4.scale]).toEqual([19, 13, 16]);
+    // Pixel (18, 12) is the last, partial block: level 2 columns 72–75, rows 48–50.
+    let sum = 0;
+    for (let y = 48; y < 51; y++) for (let x = 72; x < 76; x++) sum += level2.pixels[y * level2.columns + x];
+    expect(level4.pixels[12 * 19 + 18]).toBe(Math.round(sum / 12));
+  });
+
+  it('when the image area is offset from the origin (opj_compress -d), then no level is taken from the pyramid and the box average of the full decode is returned', async () => {
+    const image = await oddCrop(301, 203);
+    const codestream = opjCompress(image, ['-d', '3,5']);
+    expect(j2kReducibleLevels(codestream)).toBe(0);
+    const instance = crOf('1.2.840.10008.1.2.4.90', image, codestream, 5);
+    const full = await decodeFrame(instance, 0);
+    expect(maxDifference(full, image)).toBe(0);
+    const reduced = await decodeAtLevel(instance, 1);
+    expect([reduced.columns, reduced.rows, reduced.scale]).toEqual([151, 102, 2]);
+    expect(reduced.pixels[0]).toBe(Math.round((full.pixels[0] + full.pixels[1] + full.pixels[301] + full.pixels[302]) / 4));
   });
 
   it('when atLeast is larger than the image, then the frame is full resolution', async () => {
