@@ -158,3 +158,34 @@ export async function screenshotDrawn(page: Page, path: string, testId: string, 
   if (docsPath) await writeDocsScreenshot(png, docsPath);
   return png;
 }
+
+/** The viewer's marks for one image opened (viewer/src/study/first-look.ts PIXEL_MARKS), in ms from the page's navigation. */
+export interface PixelMarks {
+  requested: number;
+  first: number;
+  /** What the first pixels were: the server's reduced rendering, or the full frame when it came first. */
+  firstResolution: 'reduced' | 'full';
+  full: number;
+  /** When the full frame's request went out (Resource Timing): after the preview's answer. */
+  fullRequested: number;
+  /** The full frame's decoded size. */
+  fullSize: { columns: number; rows: number };
+}
+
+/** Waits until the viewer has drawn `sop`'s full frame (at most `timeout` ms) and reads its pixel marks. */
+export async function pixelMarks(page: Page, sop: string, timeout = 60_000): Promise<PixelMarks> {
+  // No named functions inside: tsx's keepNames would wrap them in a helper the page does not have.
+  const read = (uid: string) => {
+    const latest: Record<string, PerformanceMark> = {};
+    for (const mark of performance.getEntriesByType('mark') as PerformanceMark[]) if (mark.detail?.sopInstanceUid === uid) latest[mark.name] = mark;
+    const { 'lantern:image-requested': requested, 'lantern:first-pixels': first, 'lantern:full-pixels': full } = latest;
+    const fullRequest = performance.getEntriesByType('resource').find((entry) => entry.name.endsWith(`/instances/${uid}/frames/1`));
+    if (!requested || !first || !full || !fullRequest) return null;
+    return {
+      requested: requested.startTime, first: first.startTime, firstResolution: first.detail.resolution, full: full.startTime,
+      fullRequested: fullRequest.startTime, fullSize: { columns: full.detail.columns, rows: full.detail.rows },
+    };
+  };
+  await page.waitForFunction(read, sop, { timeout });
+  return (await page.evaluate(read, sop))!;
+}

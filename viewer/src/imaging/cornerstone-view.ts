@@ -1,14 +1,16 @@
 /**
  * `ImageView` (image-view.ts) on cornerstone-core: assembles the parts beside it — the
  * frame as a cornerstone image (cornerstone-image.ts), viewport changes
- * (viewport-control.ts), the mouse tools (pointer-tools.ts) and the heatmap overlay
- * (heatmap-overlay.ts). Nothing outside this folder imports cornerstone-core.
+ * (viewport-control.ts), the mouse tools (pointer-tools.ts), the heatmap overlay
+ * (heatmap-overlay.ts) and the first-look preview (preview-layer.ts). Nothing outside this
+ * folder imports cornerstone-core.
  */
 import * as cornerstone from 'cornerstone-core';
 import { stageImage } from './cornerstone-image.ts';
 import { createHeatmapOverlay } from './heatmap-overlay.ts';
 import type { ImageView, ViewState } from './image-view.ts';
 import { attachPointerTools } from './pointer-tools.ts';
+import { createPreviewLayer } from './preview-layer.ts';
 import { viewportControl } from './viewport-control.ts';
 
 /**
@@ -22,12 +24,22 @@ export function createImageView(element: HTMLElement): ImageView {
   enabled.canvas.dataset.testid = 'image-canvas';
 
   const heatmap = createHeatmapOverlay(element, enabled.canvas);
+  const preview = createPreviewLayer(element);
   let listener: ((s: ViewState) => void) | undefined;
+  /** False while a preview stands for the frame to come: the tools act on a full frame only. */
   let shown = false;
+  /** Called once cornerstone has drawn the frame `show` was given. */
+  let onDrawn: (() => void) | undefined;
   const viewport = viewportControl(element, () => shown);
 
   const onRendered = () => {
     heatmap.draw();
+    // The preview goes in the same animation frame as the full frame is drawn under it: no blank frame between.
+    if (onDrawn) {
+      preview.clear();
+      onDrawn();
+      onDrawn = undefined;
+    }
     const s = viewport.state();
     if (s && listener) listener(s);
   };
@@ -44,10 +56,21 @@ export function createImageView(element: HTMLElement): ImageView {
     async show(attrs, pixels, key) {
       const { imageId, info } = stageImage(attrs, pixels, key);
       const image = await cornerstone.loadImage(imageId);
+      preview.settle();
+      const drawn = new Promise<void>((resolve) => {
+        onDrawn = resolve;
+      });
       cornerstone.displayImage(element, image, cornerstone.getDefaultViewportForImage(element, image));
       shown = true;
+      await drawn;
       return info;
     },
+    async showPreview(picture, size) {
+      const drawn = await preview.draw(picture, size);
+      if (drawn) shown = false;
+      return drawn;
+    },
+    clearPreview: preview.clear,
     setWindow({ center, width }) {
       viewport.update((vp) => {
         vp.voi = { windowCenter: center, windowWidth: Math.max(1, width) };
@@ -77,6 +100,7 @@ export function createImageView(element: HTMLElement): ImageView {
       detachPointerTools();
       cornerstone.disable(element);
       heatmap.remove();
+      preview.remove();
     },
   };
 }

@@ -35,8 +35,19 @@ export interface ImageInfo {
 }
 
 export interface ImageView {
-  /** Shows one decoded frame; resolves once it is drawn. Throws on bytes that do not match `image`. */
+  /**
+   * Shows one decoded frame, in place of any preview; resolves once it is drawn. Throws on
+   * bytes that do not match `image`.
+   */
   show(image: ImageAttributes, pixels: ArrayBuffer, key: string): Promise<ImageInfo>;
+  /**
+   * Shows a reduced rendering of the frame to come (full size `size`) exactly where that frame
+   * will be drawn; until `show` draws it, the view has no viewport and its tools do nothing.
+   * Resolves true once drawn, false when `show` or `clearPreview` came first.
+   */
+  showPreview(picture: Blob, size: { columns: number; rows: number }): Promise<boolean>;
+  /** Removes the preview when no frame will replace it (it failed to load). */
+  clearPreview(): void;
   setWindow(window: VoiWindow): void;
   setInvert(invert: boolean): void;
   /** Multiplies the zoom, keeping the viewport centre still. */

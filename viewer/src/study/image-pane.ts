@@ -3,6 +3,9 @@
  * heatmap overlay and its opacity), the viewport and its readout. Every tool is a
  * button with a label and a key, and says what it did (announce), so the keyboard, the
  * mouse and a screen reader reach the same tools.
+ *
+ * An image opens in two steps (first-look.ts): a reduced rendering drawn at once, then the
+ * full frame in its place; the tools wait for the full frame.
  */
 import { announce } from '../announce.ts';
 import { getFrame, type Finding, type ImageAttributes, type Instance } from '../api.ts';
@@ -12,6 +15,7 @@ import { clinical } from '../i18n.ts';
 import { createImageView } from '../imaging/cornerstone-view.ts';
 import type { ImageView, ViewState } from '../imaging/image-view.ts';
 import { windowPresets, type WindowPreset } from '../imaging/window-presets.ts';
+import { markFullPixels, showPreview, startOpening } from './first-look.ts';
 import { msg } from './image-pane-messages.ts';
 
 /** An instance with pixel data: the only kind the pane can show. */
@@ -179,25 +183,38 @@ async function showInstance(state: PaneState, instance: DisplayableInstance): Pr
   const { els, options } = state;
   const { status } = els;
   state.shown = instance;
+  state.view?.clearPreview();
   setHeatmap(state, null, true);
   status.hidden = false;
   status.textContent = m.loading;
+  status.classList.remove('viewport-status-partial');
   delete status.dataset.error;
   for (const b of els.picker.querySelectorAll<HTMLButtonElement>('button')) b.classList.toggle('active', b.dataset.sop === instance.sopInstanceUid);
   try {
     const view = (state.view ??= createImageView(els.viewport));
     view.onChange((s) => syncState(els, state.presets, s));
     view.setHeatmapOpacity(Number(els.opacity.value) / 100);
-    const frame = await getFrame(instance, 1, options.signal);
+    const opening = startOpening(instance);
+    const preview = showPreview(view, opening, els.viewport, () => !state.destroyed && state.shown === instance, options.signal, () => {
+      status.textContent = m.fullLoading;
+      status.classList.add('viewport-status-partial');
+    });
+    // The server decodes one frame at a time, in the order asked: the full frame is asked once the preview is answered.
+    const frame = await preview.answered.then(() => getFrame(instance, 1, options.signal));
     if (state.destroyed || state.shown !== instance) return;
-    const info = await view.show({ ...instance.image, ...frame.layout }, frame.pixels, instance.sopInstanceUid);
+    const attrs = { ...instance.image, ...frame.layout };
+    const info = await view.show(attrs, frame.pixels, instance.sopInstanceUid);
+    markFullPixels(opening, attrs);
     state.presets = windowPresets(instance.modality ?? options.modality, info);
     renderPresets(els, state.presets, (key) => applyPreset(state, key));
     status.hidden = true;
+    status.classList.remove('viewport-status-partial');
     syncState(els, state.presets, view.getViewport());
   } catch (err) {
     if (state.destroyed) return;
+    state.view?.clearPreview();
     status.hidden = false;
+    status.classList.remove('viewport-status-partial');
     status.dataset.error = 'true';
     status.textContent = m.failed(errorText(err));
   }
@@ -206,7 +223,8 @@ async function showInstance(state: PaneState, instance: DisplayableInstance): Pr
 function applyPreset(state: PaneState, key: string): void {
   const m = msg();
   const p = state.presets.find((x) => x.key === key);
-  if (!p || !state.view) return;
+  // No viewport while a preview stands for the frame to come: the presets are the last full frame's.
+  if (!p || !state.view?.getViewport()) return;
   state.view.setWindow(p.window);
   announce(m.windowSet(m.preset(p.id), Math.round(p.window.width), Math.round(p.window.center)), 'ok');
 }
