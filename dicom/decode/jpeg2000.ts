@@ -17,7 +17,8 @@ export const htj2k = waveletDecoder('OpenJPH', async () => new (await openjph())
 /**
  * A JPEG 2000-family decoder; its codec undoes the colour transform itself. A caller that needs
  * less than full resolution gets a level of the codestream's wavelet pyramid (as deep as its
- * decomposition levels go), which skips the finer levels' work entirely.
+ * decomposition levels go): the codec still reads every packet header, but decodes no code-block
+ * and runs no inverse wavelet step of the finer levels.
  */
 function waveletDecoder(codec: string, create: () => Promise<Decoder>): FrameDecoder {
   return {
