@@ -79,7 +79,9 @@ describe('a 3-channel, 14-label model added as a folder', () => {
       expect(finding.applicability).toMatchObject({ applicable: true });
       expect(finding.probability).toBeCloseTo(probabilities[k], 4);
       expect(finding.model).toMatchObject({ id: 'nih14-imagenet-demo', version: '0.1.0', preprocessing: 'grey-imagenet@1' });
-      expect(finding.heatmap).toMatchObject({ width: 16, height: 16, region: { left: 0, top: 57, size: 1841 } });
+      // Decoded at level 3 for a 64-px model: the 231 × 245 frame's centre square starts 7 rows down, 56 original rows.
+      expect(finding.model.decodeScale).toBe(8);
+      expect(finding.heatmap).toMatchObject({ width: 16, height: 16, region: { left: 0, top: 56, size: 1841 } });
       expect(finding.heatmap!.data).toEqual(Array.from(maps.subarray(k * 256, (k + 1) * 256), (v) => Math.round(v * 1000) / 1000));
     });
     // Each label's map is its own, not the first map repeated.
@@ -92,9 +94,10 @@ describe('a 3-channel, 14-label model added as a folder', () => {
     expect(input.dims).toEqual([1, 3, 64, 64]);
     const data = input.data as Float32Array;
     const plane = 64 * 64;
-    // The same grey the shipped one-channel models see of this film, at 64 px.
+    // The same grey the shipped one-channel models see of this film, at 64 px (decoded as that chain asks).
     const instance = parseDicom(new Uint8Array(fs.readFileSync(files.chestJ2k)));
-    const grey = (await namedChain('grey-square@1', [64, 64]).run(await decodeFrame(instance, 0), requirePixelData(instance))).data;
+    const greySquare = namedChain('grey-square@1', [64, 64]);
+    const grey = (await greySquare.run(await decodeFrame(instance, 0, greySquare.decode), requirePixelData(instance))).data;
     for (let c = 0; c < 3; c++) {
       for (const i of [0, 1000, 2080, 4095]) expect(data[c * plane + i]).toBeCloseTo((grey[i] - IMAGENET.mean[c]) / IMAGENET.std[c], 5);
     }
