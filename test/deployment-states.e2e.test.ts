@@ -104,7 +104,8 @@ describe('a shadow model on live traffic', () => {
 
     await stack.stop();
     editCard(path.join(models, `${SHADOW.id}-next`), (card) => { card.deployment = 'canary'; card.canary = { share: 0.05, sites: ['main'] }; });
-    stack = await startStack({ workers: 1, dataDir, env: { LANTERN_MODELS_DIR: models } });
+    // The API audits the change as it starts; no film is read after the restart, so no worker.
+    stack = await startStack({ workers: 0, dataDir, env: { LANTERN_MODELS_DIR: models } });
     api = apiClient(stack.baseUrl, stack.token);
     const after = (await api.audit('?action=model.deployment-changed&limit=50')).filter((a) => a.seq > Math.max(...first.map((f) => f.seq)));
     expect(after.map((a) => a.entityId)).toEqual([SHADOW_KEY]);

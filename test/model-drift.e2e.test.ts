@@ -9,11 +9,12 @@
  *
  * Windows here are 200 inferences (the service's default reference is 500): enough for a clear
  * contrast on a fixed, seeded choice of films; the false-alarm rate at the service's sizes is
- * measured by tools/drift/false-alarms.ts.
+ * measured by tools/drift/false-alarms.ts. The other CR model (pneumonia-cxr) is evaluate-only in
+ * this test's models folder: its answers and their SRs would double the work per film and the
+ * test measures one model's drift.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelDrift, ModelDriftRunSummary } from '../contract/model-drift.ts';
@@ -23,10 +24,10 @@ import { createReadAssistWorker } from '../pipeline/read-assist-worker.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { startTestApi, type TestApi } from './support/api-role.ts';
 import { buildCr } from './support/dicom-builder.ts';
+import { shippedModels, shippedModelsWith } from './support/models-folder.ts';
 import { sharedData } from './support/shared-data.ts';
 import { seededRandom } from '../inference/seeded-random.ts';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const MODEL = 'cxr-pneumonia-adult';
 const SIZE = 200;
 const SIDE = 256;
@@ -74,12 +75,15 @@ describe('drift on the real path: films through a real worker, shifted films ale
     }
   }
 
+  const models = shippedModelsWith([{ from: path.join(shippedModels, 'pneumonia-cxr'), folder: 'pneumonia-cxr', edit: (card) => { card.deployment = 'evaluate-only'; } }]);
+
   beforeAll(async () => {
-    api = await startTestApi();
-    registry = await loadModelRegistry(path.join(repoRoot, 'models'), { threads: 1 });
+    api = await startTestApi({ modelsDir: models });
+    registry = await loadModelRegistry(models, { threads: 1 });
+    // Two films in flight: one's ONNX run (a native thread) overlaps the next one's decoding and preprocessing.
     worker = createReadAssistWorker({
       redisUrl: api.config.redisUrl, prefix: api.config.queuePrefix, registry, blobs: createBlobStore(api.config.blobDir),
-      concurrency: 1, lockDurationMs: 30_000, dicomLimits: api.config.dicomLimits,
+      concurrency: 2, lockDurationMs: 30_000, dicomLimits: api.config.dicomLimits,
     });
     worker.start();
     const chosen = films(3 * SIZE);
@@ -91,6 +95,7 @@ describe('drift on the real path: films through a real worker, shifted films ale
     await worker?.stop(1000);
     await registry?.close();
     await api?.stop();
+    fs.rmSync(models, { recursive: true, force: true });
   });
 
   it('when the evaluation runs, then the window of inverted films alerts, the window of other unshifted films does not, and each alert is audited under system:drift', async () => {

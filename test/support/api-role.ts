@@ -10,6 +10,7 @@ import { startPrivateRedis } from '../../queue/redis-server.ts';
 import type { ApplicabilityNote, FindingInput } from '../../store/types.ts';
 import { apiClient } from './api-client.ts';
 import { withFreshUids } from './dicom-builder.ts';
+import { copyPgliteTemplate } from './pglite-template.ts';
 import { files } from './shared-data.ts';
 
 export interface TestApi extends ApiRole {
@@ -63,13 +64,15 @@ const declinedInTest = { code: 'OUTSIDE_POPULATION_TEST', text: 'declined in thi
 let studies = 0;
 
 /**
- * The API role in this process, as `lantern api` runs it: PGlite under a temp folder, a
+ * The API role in this process, as `lantern api` runs it: PGlite under a temp folder (a copy
+ * of the migrated template, ./pglite-template.ts), a
  * private redis-server, the results consumer, no workers (`overrides` adjust its config, as
  * the environment would). Route tests talk to it over HTTP;
  * its store and events are at hand for what only a worker or the clock would otherwise do.
  */
 export async function startTestApi(overrides: Partial<LanternConfig> = {}): Promise<TestApi> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-api-test-'));
+  if (!overrides.databaseUrl) await copyPgliteTemplate(path.join(dataDir, 'pglite'));
   const redis = await startPrivateRedis(path.join(dataDir, 'redis'));
   const config = loadConfig({}, { port: 0, dataDir, blobDir: path.join(dataDir, 'blobs'), redisUrl: redis.url, ...overrides });
   let role: ApiRole;
