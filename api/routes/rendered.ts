@@ -31,7 +31,7 @@ export const renderedQuery = z.object({
   window: z.string().max(100).regex(/^-?[\d.]+,[\d.]+(,(linear|LINEAR))?$/, 'center,width[,linear] (only the linear VOI function is offered)').optional()
     .meta({ description: 'VOI window: center,width[,linear], in modality units (after Rescale Slope/Intercept).' }),
   viewport: z.string().max(40).regex(/^\d{1,4},\d{1,4}$/, 'width,height in pixels').optional()
-    .meta({ description: `Fit inside width,height (each 1–${MAX_VIEWPORT}); aspect kept.` }),
+    .meta({ description: `Fit inside width,height (each 1–${MAX_VIEWPORT}); aspect kept. Only the resolution the box needs is decoded (a JPEG 2000 level).` }),
   quality: z.string().regex(/^\d{1,3}$/, '1–100').optional().meta({ description: 'JPEG quality, 1–100 (default 90).' }),
 });
 type RenderedQuery = z.infer<typeof renderedQuery>;
