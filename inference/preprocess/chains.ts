@@ -11,6 +11,10 @@ export const namedChains: Readonly<Record<string, readonly StepDeclaration[]>> =
    * What PneumoniaMNIST's images are, and what the three shipped chest models were trained
    * and evaluated on: the radiologist's first view (the file's VOI window, else the
    * 0.5–99.5th percentiles), bone bright, centre square, lanczos3, one channel in [0, 1].
+   * Since issue 16 it runs as tables over the stored values, on the crop region only; its
+   * tensors are the float path's bit for bit (grey-square.test.ts checks them against that
+   * oracle), so the name did not change. A decode at a reduced level (chain.ts) is another
+   * input to the same steps, not another chain.
    */
   'grey-square@1': [
     { step: 'modality-values@1' },
