@@ -9,6 +9,13 @@ export const DRIFT_NOTICE = 'Drift figures describe an AI model\'s inputs and ou
 /** Alerts listed with a model's drift. */
 const ALERT_LIST_BOUND = 500;
 
+/**
+ * Complete windows read per version after the reference (with the one filling): at the default
+ * 200 a window, the latest 10,000 inferences — more than an hour of any installation's films, so
+ * the hourly run never passes over a window — and what the drift screen charts.
+ */
+export const RECENT_DRIFT_WINDOWS = 50;
+
 export type ModelDriftMonitor = ReturnType<typeof createModelDrift>;
 
 /**
@@ -17,11 +24,13 @@ export type ModelDriftMonitor = ReturnType<typeof createModelDrift>;
  * over the threshold. Evaluated periodically (pipeline/model-drift-schedule.ts) and on an admin's
  * request, never per result: the results consumer stays as fast as it was.
  */
-export function createModelDrift(options: { store: Pick<Store, 'driftModelIds' | 'driftObservations' | 'raiseDriftAlerts' | 'listDriftAlerts'>; policy?: DriftPolicy }) {
+export function createModelDrift(options: { store: Pick<Store, 'driftModelIds' | 'driftObservations' | 'raiseDriftAlerts' | 'listDriftAlerts'>; policy?: DriftPolicy; recentWindows?: number }) {
   const { store } = options;
   const policy = options.policy ?? DEFAULT_DRIFT_POLICY;
+  const read = { referenceSize: policy.referenceSize, windowSize: policy.windowSize, recentWindows: options.recentWindows ?? RECENT_DRIFT_WINDOWS };
 
-  const versionsOf = async (modelId: string) => byVersion(await store.driftObservations(modelId)).map(([version, observations]) => versionDrift(version, observations, policy));
+  const versionsOf = async (modelId: string) => byVersion(await store.driftObservations(modelId, read), policy.referenceSize, policy.windowSize)
+    .map(({ version, observations, windowsLeftOut }) => versionDrift(version, observations, policy, windowsLeftOut));
 
   return {
     policy,
@@ -62,13 +71,17 @@ export function createModelDrift(options: { store: Pick<Store, 'driftModelIds' |
   };
 }
 
-/** Observations grouped by version (the store returns them ordered by version, then time). */
-function byVersion(observations: readonly StoredDriftObservation[]): Array<[string, DriftObservation[]]> {
-  const versions = new Map<string, DriftObservation[]>();
-  for (const { version, ...observation } of observations) {
-    const list = versions.get(version) ?? [];
-    list.push(observation);
-    versions.set(version, list);
+/**
+ * Observations grouped by version (the store returns them ordered by version, then place), with
+ * how many complete windows the store left out between a version's reference and the rest.
+ */
+function byVersion(observations: readonly StoredDriftObservation[], referenceSize: number, windowSize: number) {
+  const versions = new Map<string, { version: string; observations: DriftObservation[]; windowsLeftOut: number }>();
+  for (const { version, seq, ...observation } of observations) {
+    const group = versions.get(version) ?? { version, observations: [], windowsLeftOut: 0 };
+    if (group.observations.length === referenceSize) group.windowsLeftOut = (seq - 1 - referenceSize) / windowSize;
+    group.observations.push(observation);
+    versions.set(version, group);
   }
-  return [...versions];
+  return [...versions.values()];
 }

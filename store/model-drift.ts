@@ -4,12 +4,23 @@ import { appendAudits, auditedTransaction, type AuditEntry } from './audit.ts';
 import type { Queryable } from './db.ts';
 import { iso, NotFoundError, optional, type StoreContext } from './shared.ts';
 
-/** Inferences read per model for one evaluation: at the default 500 + 200-per-window, 500 windows. */
-export const DRIFT_OBSERVATION_BOUND = 100_500;
+/**
+ * Which of a version's inferences a drift read returns: its reference (the first `referenceSize`)
+ * and its latest `recentWindows` complete windows of `windowSize`, with the one still filling.
+ * Windows before those were evaluated by earlier runs (alerts are kept), so a read costs the same
+ * after a year of traffic as after a week.
+ */
+export interface DriftRead {
+  referenceSize: number;
+  windowSize: number;
+  recentWindows: number;
+}
 
 /** One inference as stored: the findings one model version made on one image, folded. */
 export interface StoredDriftObservation {
   version: string;
+  /** Its place among its version's inferences, oldest first, from 1: where the windows read start. */
+  seq: number;
   at: string;
   oodScore: number | null;
   inputStats: InputStats | null;
@@ -30,27 +41,39 @@ export const modelDriftAccess = {
   },
 
   /**
-   * A model's inferences, oldest first per version (at most DRIFT_OBSERVATION_BOUND, the oldest
-   * kept: they hold the reference). One per (version, instance): the OOD score and input summary
-   * are the image's; the outcome is not-applicable if the model did not answer, else refer if
-   * any label was in its refer band, positive if any was positive, else negative; reviewed and
-   * accepted count the latest decision on each of its findings.
+   * A model's inferences per version, oldest first: the reference and the recent windows `read`
+   * names (ranked on the findings alone; the OOD score, input summary and reviews are folded for
+   * those only). One per (version, instance): the OOD score and input summary are the image's; the
+   * outcome is not-applicable if the model did not answer, else refer if any label was in its refer
+   * band, positive if any was positive, else negative; reviewed and accepted count the latest
+   * decision on each of its findings.
    */
-  async driftObservations({ db }: StoreContext, modelId: string): Promise<StoredDriftObservation[]> {
-    const { rows } = await db.query<{ version: string; at: Date | string; ood_score: number | null; input_stats: InputStats | null; not_applicable: boolean; refer: boolean; positive: boolean; reviewed: string | number; accepted: string | number }>(
-      `select f.model->>'version' as version, min(f.created_at) as at,
+  async driftObservations({ db }: StoreContext, modelId: string, read: DriftRead): Promise<StoredDriftObservation[]> {
+    const { rows } = await db.query<{ version: string; seq: string | number; at: Date | string; ood_score: number | null; input_stats: InputStats | null; not_applicable: boolean; refer: boolean; positive: boolean; reviewed: string | number; accepted: string | number }>(
+      `with inferences as (
+         select model->>'version' as version, sop_instance_uid, min(created_at) as at, array_agg(id) as finding_ids
+           from findings where model->>'id' = $1
+          group by 1, 2
+       ), ranked as (
+         select *, row_number() over (partition by version order by at, sop_instance_uid) as seq, count(*) over (partition by version) as total
+           from inferences
+       ), kept as (
+         select * from ranked
+          where seq <= $2 or seq > $2 + greatest(0, (total - $2) / $3 - $4) * $3
+       )
+       select k.version, k.seq, k.at,
               max((f.applicability->'outOfDistribution'->>'score')::float8) as ood_score,
               (array_agg(f.input_stats) filter (where f.input_stats is not null))[1] as input_stats,
               bool_or(f.probability is null) as not_applicable, bool_or(f.refer) as refer, bool_or(f.positive) as positive,
               count(r.decision) as reviewed, count(*) filter (where r.decision = 'accept') as accepted
-         from findings f
+         from kept k
+         cross join lateral unnest(k.finding_ids) as kept_finding(id)
+         join findings f on f.id = kept_finding.id
          left join lateral (select decision from reviews where finding_id = f.id order by created_at desc, id desc limit 1) r on true
-        where f.model->>'id' = $1
-        group by f.model->>'version', f.sop_instance_uid
-        order by 1, 2, f.sop_instance_uid
-        limit $2`, [modelId, DRIFT_OBSERVATION_BOUND]);
+        group by k.version, k.seq, k.at
+        order by k.version, k.seq`, [modelId, read.referenceSize, read.windowSize, read.recentWindows]);
     return rows.map((r) => ({
-      version: r.version, at: iso(r.at), oodScore: r.ood_score, inputStats: r.input_stats,
+      version: r.version, seq: Number(r.seq), at: iso(r.at), oodScore: r.ood_score, inputStats: r.input_stats,
       outcome: r.not_applicable ? 'not-applicable' : r.refer ? 'refer' : r.positive ? 'positive' : 'negative',
       reviewed: Number(r.reviewed), accepted: Number(r.accepted),
     }));

@@ -61,7 +61,7 @@ describe('drift on the real path: films through a real worker, shifted films ale
 
   /** Sends the films (in batches) and waits until the model has answered every one of them. */
   async function send(files: string[], phase: number, invert: boolean): Promise<void> {
-    const before = (await api.store.driftObservations(MODEL)).length;
+    const before = (await api.store.driftObservations(MODEL, { ...policy, recentWindows: 3 })).length;
     for (let i = 0; i < files.length; i += 20) {
       const batch = await Promise.all(files.slice(i, i + 20).map((f, k) => crOf(f, `2.25.${Date.now()}.${phase}.${i + k}`, invert)));
       const { status, body } = await api.client.stow(batch);
@@ -69,7 +69,7 @@ describe('drift on the real path: films through a real worker, shifted films ale
       expect(body.stored).toHaveLength(batch.length);
     }
     const deadline = Date.now() + 240_000;
-    while ((await api.store.driftObservations(MODEL)).length < before + files.length) {
+    while ((await api.store.driftObservations(MODEL, { ...policy, recentWindows: 3 })).length < before + files.length) {
       if (Date.now() > deadline) throw new Error(`phase ${phase}: the worker did not answer every film in time`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

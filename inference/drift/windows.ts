@@ -35,12 +35,15 @@ const CONTINUOUS: Record<Exclude<DriftQuantity, 'outcome'>, (o: DriftObservation
  * One model version's drift: the first `referenceSize` inferences (oldest first) are the
  * reference; each following run of `windowSize` inferences is a window compared with it, the
  * last one possibly still filling. Before the reference is full there are no windows.
+ * `windowsLeftOut`: complete windows between the reference and the observations after it that
+ * were not read (evaluated before); the windows keep their places.
  */
-export function versionDrift(version: string, observations: readonly DriftObservation[], policy: DriftPolicy): VersionDrift {
-  if (observations.length < policy.referenceSize) return { version, inferences: observations.length, reference: null, windows: [] };
+export function versionDrift(version: string, observations: readonly DriftObservation[], policy: DriftPolicy, windowsLeftOut = 0): VersionDrift {
+  const inferences = observations.length + windowsLeftOut * policy.windowSize;
+  if (observations.length < policy.referenceSize) return { version, inferences, reference: null, windows: [] };
   const reference = observations.slice(0, policy.referenceSize);
   const windows: DriftWindow[] = [];
-  for (let start = policy.referenceSize, index = 0; start < observations.length; start += policy.windowSize, index++) {
+  for (let start = policy.referenceSize, index = windowsLeftOut; start < observations.length; start += policy.windowSize, index++) {
     const window = observations.slice(start, start + policy.windowSize);
     windows.push({
       index, from: window[0].at, to: window[window.length - 1].at, size: window.length, complete: window.length === policy.windowSize,
@@ -48,7 +51,7 @@ export function versionDrift(version: string, observations: readonly DriftObserv
     });
   }
   return {
-    version, inferences: observations.length,
+    version, inferences,
     reference: { from: reference[0].at, to: reference[reference.length - 1].at, size: reference.length, rates: ratesOf(reference) },
     windows,
   };
