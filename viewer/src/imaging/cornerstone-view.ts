@@ -26,11 +26,12 @@ export function createImageView(element: HTMLElement): ImageView {
   const heatmap = createHeatmapOverlay(element, enabled.canvas);
   const preview = createPreviewLayer(element);
   let listener: ((s: ViewState) => void) | undefined;
-  /** False while a preview stands for the frame to come: the tools act on a full frame only. */
   let shown = false;
+  /** While a preview stands for the frame to come, the tools (which act on a full frame only) have no viewport. */
+  let previewing = false;
   /** Called once cornerstone has drawn the frame `show` was given. */
   let onDrawn: (() => void) | undefined;
-  const viewport = viewportControl(element, () => shown);
+  const viewport = viewportControl(element, () => shown && !previewing);
 
   const onRendered = () => {
     heatmap.draw();
@@ -57,20 +58,26 @@ export function createImageView(element: HTMLElement): ImageView {
       const { imageId, info } = stageImage(attrs, pixels, key);
       const image = await cornerstone.loadImage(imageId);
       preview.settle();
+      // A frame shown before the last one was drawn is replaced: its caller need wait no longer.
+      onDrawn?.();
       const drawn = new Promise<void>((resolve) => {
         onDrawn = resolve;
       });
       cornerstone.displayImage(element, image, cornerstone.getDefaultViewportForImage(element, image));
       shown = true;
+      previewing = false;
       await drawn;
       return info;
     },
     async showPreview(picture, size) {
       const drawn = await preview.draw(picture, size);
-      if (drawn) shown = false;
+      if (drawn) previewing = true;
       return drawn;
     },
-    clearPreview: preview.clear,
+    clearPreview() {
+      preview.clear();
+      previewing = false;
+    },
     setWindow({ center, width }) {
       viewport.update((vp) => {
         vp.voi = { windowCenter: center, windowWidth: Math.max(1, width) };
@@ -86,7 +93,7 @@ export function createImageView(element: HTMLElement): ImageView {
     },
     panBy: viewport.panBy,
     resetView() {
-      if (shown) cornerstone.reset(element);
+      if (shown && !previewing) cornerstone.reset(element);
     },
     getViewport: viewport.state,
     setHeatmap: heatmap.set,

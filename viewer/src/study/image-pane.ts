@@ -205,6 +205,7 @@ async function showInstance(state: PaneState, instance: DisplayableInstance): Pr
     const attrs = { ...instance.image, ...frame.layout };
     const info = await view.show(attrs, frame.pixels, instance.sopInstanceUid);
     markFullPixels(opening, attrs);
+    if (state.destroyed || state.shown !== instance) return;
     state.presets = windowPresets(instance.modality ?? options.modality, info);
     renderPresets(els, state.presets, (key) => applyPreset(state, key));
     status.hidden = true;
