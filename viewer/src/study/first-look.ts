@@ -26,6 +26,8 @@ export interface Opening {
 }
 
 export function startOpening(instance: DisplayableInstance): Opening {
+  // The last image's marks go: a reader opening thousands of images keeps three marks, not thousands.
+  for (const name of Object.values(PIXEL_MARKS)) performance.clearMarks(name);
   performance.mark(PIXEL_MARKS.requested, { detail: { sopInstanceUid: instance.sopInstanceUid } });
   return { instance, firstDrawn: false };
 }
