@@ -33,7 +33,7 @@ import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
 import { buildCr } from '../../test/support/dicom-builder.ts';
 import { referenceGreySquare } from '../../test/support/reference-preprocess.ts';
 import { sharedData } from '../../test/support/shared-data.ts';
-import { readImageCsvRows, type ImageCsvRow } from '../evaluation/datasets.ts';
+import { readImageCsvRows, writeCsv, type ImageCsvRow } from '../evaluation/datasets.ts';
 import { aurocValue, clusterBootstrap } from '../evaluation/patients.ts';
 
 const MODEL_ID = 'cxr-pneumonia-adult';
@@ -111,6 +111,7 @@ async function main() {
   const labels = Uint8Array.from(rows, (r) => r.label);
   const patients = rows.map((r) => r.patient ?? r.id);
   const report = [];
+  const films: (string | number)[][] = [];
   for (const copy of COPIES) {
     const scales: Record<Arm, number[]> = { 'oracle-full': [], 'integer-full': [], 'integer-reduced': [] };
     const models: Record<Arm, ReadAssistModel> = {
@@ -151,16 +152,17 @@ async function main() {
         }),
       };
     });
-    const films = rows.map((r, i) => ({ id: r.id, label: r.label, probability: Object.fromEntries(ARMS.map((arm) => [arm, results[arm][i].probability])) }));
-    report.push({ copy: copy.name, side: copy.side, transferSyntax: copy.syntax, arms, films });
+    films.push(...rows.map((r, i) => [copy.name, r.id, r.label, ...ARMS.map((arm) => results[arm][i].probability)]));
+    report.push({ copy: copy.name, side: copy.side, transferSyntax: copy.syntax, arms });
   }
+  fs.mkdirSync(outDir, { recursive: true });
+  writeCsv(path.join(outDir, 'metrics-under-reduction.csv'), ['copy', 'file', 'label', ...ARMS], films);
   write(report, { films: rows.length, patients: new Set(patients).size, seed: BOOTSTRAP_SEED, operatingPoint: card.operatingPoints[0] });
 }
 
 function write(report: unknown[], about: { films: number; patients: number; seed: number; operatingPoint: { name: string; threshold: number } }) {
   const command = 'npx tsx tools/hot-path/metrics-under-reduction.ts';
   const json = { command, model: MODEL_ID, ...about, psiThresholds: PSI_THRESHOLDS, copies: report };
-  fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, 'metrics-under-reduction.json'), `${JSON.stringify(json, null, 2)}\n`);
   const lines = [
     `# ${MODEL_ID}: metrics under integer preprocessing and reduced decode (issue 16)`,
@@ -173,7 +175,7 @@ function write(report: unknown[], about: { films: number; patients: number; seed
     '',
     'The 1280 px copies are 320 px films upsampled, so they hold no detail beyond what 320 px does: they test the reduced decode\'s filters, not what a reduced level drops from a real full-resolution film. Decode scale 2 = resolution level 1 (640 px), the coarsest with DECODE_MARGIN 2 for a 224 px model; at 320 px no level is coarse enough.',
     '',
-    `Command: \`${command}\` (DICOM copies under /tmp; results here as metrics-under-reduction.json).`,
+    `Command: \`${command}\` (DICOM copies under /tmp; results here as metrics-under-reduction.json, each film's probabilities in metrics-under-reduction.csv).`,
     '',
   ];
   fs.writeFileSync(path.join(outDir, 'metrics-under-reduction.md'), lines.join('\n'));
