@@ -84,8 +84,8 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   requireValidUids(meta);
   if (uploader.intoStudy !== undefined && meta.studyInstanceUid !== uploader.intoStudy) throw new NotInTargetStudyError(meta, uploader.intoStudy);
   // Checked before any job starts; the write checks again, in its transaction, for a race.
-  const site = await deps.store.studySite(meta.studyInstanceUid);
-  if (site !== undefined && site !== uploader.siteId) throw new StudyOfAnotherSiteError(meta);
+  const filed = await deps.store.studyFiling(meta.studyInstanceUid);
+  if (filed !== undefined && filed.siteId !== uploader.siteId) throw new StudyOfAnotherSiteError(meta);
   // No job is queued for a patient whose consent keeps AI away; the write asks again, under the lock a consent change takes.
   const aiWithheld = image ? await deps.store.consentWithheld(uploader.siteId, meta.patientId, 'ai-processing') : undefined;
   // Clinical, canary and shadow models all read the image, each in its own job marked with its run's deployment;
@@ -128,13 +128,15 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   let status: StoredInstance['status'];
   if (runs.length > 0) {
     const job = { sopInstanceUid: meta.sopInstanceUid, studyInstanceUid: meta.studyInstanceUid, blobSha256 };
-    // Queued at a new study's priority; a study that already carries findings or vitals
-    // is re-ranked once the write tells us its priority.
-    const queued = deps.readAssist.enqueue(job, runs, deps.store.newStudyPriority);
+    // Queued at the study's rank as stored (a new study's if it is new): a film of a study already
+    // ranked urgent is never visible to workers at a lower rank, where under a flood it would lose
+    // its turn to the work queued before it. Re-ranked if the write changes the study's priority.
+    const queuedAt = filed?.priority ?? deps.store.newStudyPriority;
+    const queued = deps.readAssist.enqueue(job, runs, queuedAt);
     // Awaited through `queuing` below; caught here so that a failed write leaves no unhandled rejection.
     queued.catch(() => undefined);
     const written = await recorded;
-    const queuing = queued.then(() => (written.priority !== deps.store.newStudyPriority ? deps.readAssist.reprioritise(meta.sopInstanceUid, models, written.priority) : undefined));
+    const queuing = queued.then(() => (written.priority !== queuedAt ? deps.readAssist.reprioritise(meta.sopInstanceUid, models, written.priority) : undefined));
     if (!await deps.readAssist.within(queuing, REQUEST_REDIS_WAIT_MS)) {
       logger.warn({ instance: uidHash(meta.sopInstanceUid), models }, 'Redis is unavailable: the instance is stored, its jobs are queued when Redis returns');
     }

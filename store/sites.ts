@@ -59,9 +59,14 @@ async function requireParentAbove(db: Queryable, parentId: string, level: SiteLe
 /** The site reads and writes, each given the store's context first (bindContext). */
 export const siteAccess = {
   /** The site a study belongs to, or undefined for a study not (yet) stored. */
-  async studySite({ db }: StoreContext, studyInstanceUid: string): Promise<string | undefined> {
-    const { rows: [row] } = await db.query<{ site_id: string }>('select site_id from studies where study_instance_uid = $1', [studyInstanceUid]);
-    return row?.site_id;
+  async studySite(context: StoreContext, studyInstanceUid: string): Promise<string | undefined> {
+    return (await siteAccess.studyFiling(context, studyInstanceUid))?.siteId;
+  },
+
+  /** A stored study's site and the priority triage ranks it at (what its next instance's jobs are queued at), or undefined for a study not (yet) stored. */
+  async studyFiling({ db }: StoreContext, studyInstanceUid: string): Promise<{ siteId: string; priority: number } | undefined> {
+    const { rows: [row] } = await db.query<{ site_id: string; priority: number }>('select site_id, priority from studies where study_instance_uid = $1', [studyInstanceUid]);
+    return row && { siteId: row.site_id, priority: Number(row.priority) };
   },
 
   /**

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../config.ts';
 import { READ_ASSIST_QUEUE, readAssistJobId } from '../queue/jobs.ts';
 import { apiClient } from './support/api-client.ts';
+import { withFreshUids } from './support/dicom-builder.ts';
 import { files } from './support/shared-data.ts';
 import { newUser, type SignedIn } from './support/sign-in.ts';
 import { startStack, waitFor, type Stack } from './support/stack.ts';
@@ -94,6 +95,24 @@ describe('smart triage', () => {
       // BullMQ runs lower numbers first.
       expect(await jobPriority(second.sopInstanceUid)).toBeLessThan(await jobPriority(first.sopInstanceUid));
       expect((await api.audit(`?entityId=${second.studyInstanceUid}`))[0]).toMatchObject({ action: 'study.assessed', actor: 'nurse-zhang' });
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('when a film arrives for a study already ranked level II, then its AI job is added at that rank, never visible to workers at a new study\'s', async () => {
+    const ADULT_MODEL = `cxr-pneumonia-adult@${JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/cxr-pneumonia-adult/model.json'), 'utf8')).version}`;
+    const film = fs.readFileSync(files.chestJ2k);
+    const [first] = (await api.stow([withFreshUids(film, 41)])).body.stored!;
+    expect((await post({ studyInstanceUid: first.studyInstanceUid, scores: { news2: sickNews2 } })).body.triage.level).toBe('II');
+    const [next] = (await api.stow([withFreshUids(film, 42, { studyInstanceUid: first.studyInstanceUid })])).body.stored!;
+    const queue = new Queue(READ_ASSIST_QUEUE, { connection: { url: stack.redisUrl }, prefix: 'lantern' });
+    try {
+      const [ranked, added] = await Promise.all([first, next].map(async ({ sopInstanceUid }) => (await queue.getJob(readAssistJobId(sopInstanceUid, ADULT_MODEL)))!));
+      expect(added.priority).toBe(ranked.priority);
+      // The priority it was added with (BullMQ keeps the add's options): under a flood, a job added at a new
+      // study's rank and re-ranked after the instance write can lose its turn to level IV work meanwhile.
+      expect(added.opts.priority).toBe(ranked.priority);
     } finally {
       await queue.close();
     }
