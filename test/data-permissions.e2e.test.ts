@@ -15,7 +15,8 @@ describe('files under the data folder', () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = await startStack({ workers: 1 });
+    // A first install: `lantern start` creates the database itself, so its files are the ones checked.
+    stack = await startStack({ workers: 1, freshDatabase: true });
   }, 180_000);
   afterAll(async () => stack?.stop());
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../../config.ts';
 import { privatePassword, startPrivateRedis, type PrivateRedis } from '../../queue/redis-server.ts';
+import { copyPgliteTemplate } from './pglite-template.ts';
 import { signInAsFirstAdmin, type SignedIn } from './sign-in.ts';
 
 export interface Stack extends SignedIn {
@@ -30,6 +31,8 @@ export interface StackOptions {
   privateRedis?: boolean;
   /** Run `lantern start` as the leader of its own process group, so a test can signal the group as systemd or Docker do. */
   group?: boolean;
+  /** Let `lantern start` create its PGlite database in the empty data folder, as a first install does, instead of starting from a copy of the migrated template. */
+  freshDatabase?: boolean;
 }
 
 /** A `lantern start` on its way up: what exists before its banner. */
@@ -56,6 +59,8 @@ export function spawnLantern(role: string, env: NodeJS.ProcessEnv): ChildProcess
 /** Starts `lantern start` and returns at once (a test may signal it during start-up). */
 export async function launchStack(options: StackOptions = {}): Promise<Launch> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-test-'));
+  // Creating the database (initdb in WebAssembly) is most of a start-up; a new folder gets a copy of one already migrated.
+  if (!options.dataDir && !options.freshDatabase && !options.env?.DATABASE_URL) await copyPgliteTemplate(path.join(dataDir, 'pglite'));
   const redis = options.privateRedis ? undefined : await startPrivateRedis(path.join(dataDir, 'redis'));
   // The embedded PGlite unless the caller names a database: an ambient DATABASE_URL or REDIS_URL never leaks in.
   const { DATABASE_URL: _ambient, REDIS_URL: _ambientRedis, ...inherited } = process.env;
