@@ -99,12 +99,12 @@ export async function measureMicroBatching(options: { rounds: number; runsPerChu
 
 type Batching = Awaited<ReturnType<typeof measureMicroBatching>>;
 
-export function batchingMarkdown(report: Batching): string {
+export function batchingMarkdown(report: Batching & { command: string }): string {
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   return [
     `# Micro-batching: \`${report.model}\` session.run alone`,
     '',
-    `Machine: ${os.cpus()[0]?.model}, ${os.availableParallelism()} cores (shared). ${report.rounds} rounds × ${report.runsPerChunk} runs per arm, arms alternating; load average before ${load(report.loadAverage.before)}, after ${load(report.loadAverage.after)}.`,
+    `\`${report.command}\`. Machine: ${os.cpus()[0]?.model}, ${os.availableParallelism()} cores (shared). ${report.rounds} rounds × ${report.runsPerChunk} runs per arm, arms alternating; load average before ${load(report.loadAverage.before)}, after ${load(report.loadAverage.after)}.`,
     '',
     '| intra-op threads | batch | run p50 (ms) | run p95 (ms) | images/s | ÷ batch 1 | first study waits extra (ms) |',
     '|---|---|---|---|---|---|---|',
@@ -116,7 +116,8 @@ export function batchingMarkdown(report: Batching): string {
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(repoRoot, 'benchmarks', 'micro-batching.ts')) {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '6' }, runs: { type: 'string', default: '8' }, out: { type: 'string' }, study: { type: 'string' } } });
   const out = values.out ?? path.join(repoRoot, 'benchmarks', 'results', new Date().toISOString().slice(0, 10));
-  const report = await measureMicroBatching({ rounds: Number(values.rounds), runsPerChunk: Number(values.runs), study: values.study ?? files.chestJ2k });
+  const measured = await measureMicroBatching({ rounds: Number(values.rounds), runsPerChunk: Number(values.runs), study: values.study ?? files.chestJ2k });
+  const report = { command: ['npm run bench:batching --', ...process.argv.slice(2)].join(' '), ...measured };
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'micro-batching.json'), `${JSON.stringify(report, null, 2)}\n`);
   fs.writeFileSync(path.join(out, 'micro-batching.md'), batchingMarkdown(report));

@@ -32,6 +32,7 @@ describe('npm run bench on a tiny budget', () => {
     expect(figures.riskApiRatio.p50).toBeCloseTo(details.api.risk.p50 / details.api.bare.p50, 2);
     expect(figures.eventLoopLagUnderSaturation.p99Ms).toBeGreaterThanOrEqual(0);
     expect(figures.bullmqNoop.n).toBeGreaterThan(0);
+    expect(figures.viewerFirstPixels.ratio.p50).toBeCloseTo(figures.viewerFirstPixels.fromRequest.first.p50 / figures.viewerFirstPixels.fromRequest.full.p50, 2);
     const stageNames = ['upload → queued', 'queue wait', 'parse', 'decode', 'preprocess', 'inference', 'postprocess', 'worker: blob read, hand back', 'result pickup', 'persist', 'delivery'];
     expect(Object.keys(details.endToEnd.stages).sort()).toEqual([...stageNames].sort());
     // The stages are the whole of each run: nothing unaccounted for beyond the timestamps' millisecond rounding.

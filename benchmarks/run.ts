@@ -19,6 +19,7 @@ import { measureBullmqNoop } from './figures/bullmq.ts';
 import { prepareNativeInputs, removeNativeInputs, type NativeInputs } from './figures/native-reference.ts';
 import { startPipelineReference, studyCopies, type ChunkSamples } from './figures/pipeline.ts';
 import { measureApiLatency, measureEndToEnd, measureSaturation, modelKeyOf, type EndToEnd } from './figures/stack-figures.ts';
+import { measureViewerFirstPixels } from './figures/viewer-first-pixels.ts';
 import { latencyHistogramSvg } from './histogram-svg.ts';
 import { ratio, summarise, type Summary } from './stats.ts';
 
@@ -32,8 +33,8 @@ export interface BenchOptions {
 }
 
 const budgets = {
-  full: { e2e: 40, api: 1000, saturation: 24, bullmq: 500 },
-  quick: { e2e: 2, api: 30, saturation: 3, bullmq: 20 },
+  full: { e2e: 40, api: 1000, saturation: 24, bullmq: 500, viewerLoads: 9 },
+  quick: { e2e: 2, api: 30, saturation: 3, bullmq: 20, viewerLoads: 2 },
 };
 
 export async function runBenchmarks(options: BenchOptions) {
@@ -70,6 +71,7 @@ export async function runBenchmarks(options: BenchOptions) {
   } finally {
     await stack.stop();
   }
+  const viewer = await measureViewerFirstPixels({ study: options.study, loads: budget.viewerLoads });
   const flops = await measureFlopsIfAvailable(options.quick);
 
   const perImageMs = reference.total.p50;
@@ -86,6 +88,7 @@ export async function runBenchmarks(options: BenchOptions) {
     },
     riskApiRatio: { p50: api.ratioP50, p99: api.ratioP99, p50ToBareGet: api.ratioToGetP50, goal: '≤ 1.5 at p50' },
     eventLoopLagUnderSaturation: { p99Ms: saturation.eventLoop.p99Ms, maxMs: saturation.eventLoop.maxMs, goal: '< 20 ms' },
+    viewerFirstPixels: viewer,
     bullmqNoop: bullmq.addToCompleted,
     flops,
   };
@@ -239,6 +242,7 @@ function markdown(report: Report): string {
     `| worker-pool images/s at saturation ÷ (cores / in-process time per image) | ${f.poolThroughputRatio.perCoreEfficiency} per core (${f.poolThroughputRatio.imagesPerSecond} img/s with ${f.poolThroughputRatio.workers} workers on ${report.machine.cores} cores; ÷ (1 / time per image): ${f.poolThroughputRatio.ratio}) | ${f.poolThroughputRatio.goal} |`,
     `| risk API ÷ bare route on the same server (POST, same JSON body) | p50 ${f.riskApiRatio.p50}, p99 ${f.riskApiRatio.p99} (÷ bare GET: p50 ${f.riskApiRatio.p50ToBareGet}) | ${f.riskApiRatio.goal} |`,
     `| API event-loop delay while the image queue is saturated | p99 ${f.eventLoopLagUnderSaturation.p99Ms} ms (max ${f.eventLoopLagUnderSaturation.maxMs} ms) | ${f.eventLoopLagUnderSaturation.goal} |`,
+    `| viewer (Chromium): first pixels ÷ full-resolution pixels, from the image request | p50 ${f.viewerFirstPixels.ratio.p50}, p95 ${f.viewerFirstPixels.ratio.p95} (from navigation: p50 ${f.viewerFirstPixels.ratioFromNavigation.p50}; reduced rendering first in ${f.viewerFirstPixels.reducedFirst} of ${f.viewerFirstPixels.loads} loads) | reported; ${f.viewerFirstPixels.goal} |`,
     `| BullMQ add → completed, no-op job | p50 ${f.bullmqNoop.p50.toFixed(2)} ms, p99 ${f.bullmqNoop.p99.toFixed(2)} ms | reported |`,
     `| FLOP/s | see flops below | ≥ 0.85 of measured peak |`,
     '',
@@ -257,6 +261,8 @@ function markdown(report: Report): string {
     row('POST /health/live (same body)', d.api.bare),
     row('GET /health/live', d.api.bareGet),
     row('BullMQ no-op', f.bullmqNoop),
+    row('viewer: image request → first pixels', f.viewerFirstPixels.fromRequest.first),
+    row('viewer: image request → full-resolution pixels', f.viewerFirstPixels.fromRequest.full),
     '',
     '![stages](stages.svg)',
     '',

@@ -84,13 +84,13 @@ export async function measureWorkerSizing(options: { rounds: number; saturation:
 
 type WorkerSizing = Awaited<ReturnType<typeof measureWorkerSizing>>;
 
-export function sizingMarkdown(report: WorkerSizing): string {
+export function sizingMarkdown(report: WorkerSizing & { command: string }): string {
   const ms = (s: Summary) => `${s.p50.toFixed(0)} / ${s.p95.toFixed(0)}`;
   const loads = report.results.flatMap((r) => r.chunks.map((c) => c.loadAverage[0]));
   return [
     `# Worker sizing on ${report.cores} cores: \`${report.study}\``,
     '',
-    `Each configuration is a real \`lantern start\`; ${report.rounds} rounds, configurations alternating (order reversed every other round). Per chunk: one untimed study per worker, ${report.loneStudies} lone studies one at a time, then ${report.saturationStudies} uploaded at once. 1-min load average at the chunks' ends: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (shared machine).`,
+    `\`${report.command}\`. Each configuration is a real \`lantern start\`; ${report.rounds} rounds, configurations alternating (order reversed every other round). Per chunk: one untimed study per worker, ${report.loneStudies} lone studies one at a time, then ${report.saturationStudies} uploaded at once. 1-min load average at the chunks' ends: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (shared machine).`,
     '',
     '| workers × ort threads × vips threads | lone study p50 / p95 (ms) | images/s at saturation, median of rounds (min–max) |',
     '|---|---|---|',
@@ -102,7 +102,8 @@ export function sizingMarkdown(report: WorkerSizing): string {
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(repoRoot, 'benchmarks', 'worker-sizing.ts')) {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, saturation: { type: 'string', default: '12' }, lone: { type: 'string', default: '5' }, out: { type: 'string' }, study: { type: 'string' } } });
   const out = values.out ?? path.join(repoRoot, 'benchmarks', 'results', new Date().toISOString().slice(0, 10));
-  const report = await measureWorkerSizing({ rounds: Number(values.rounds), saturation: Number(values.saturation), lone: Number(values.lone), study: values.study ?? files.chestJ2k });
+  const measured = await measureWorkerSizing({ rounds: Number(values.rounds), saturation: Number(values.saturation), lone: Number(values.lone), study: values.study ?? files.chestJ2k });
+  const report = { command: ['npm run bench:worker-sizing --', ...process.argv.slice(2)].join(' '), ...measured };
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'worker-sizing.json'), `${JSON.stringify(report, null, 2)}\n`);
   fs.writeFileSync(path.join(out, 'worker-sizing.md'), sizingMarkdown(report));
