@@ -48,7 +48,8 @@ describe('drift screen: PSI per window with thresholds, alerts acknowledged', ()
     const random = seededRandom(2026);
     const quiet = syntheticStream(500 + 4 * 200, UNSHIFTED, random, Date.UTC(2026, 10, 1));
     const bright = syntheticStream(2 * 200, { ...UNSHIFTED, brightness: 0.05 }, random, Date.UTC(2026, 10, 3));
-    await seedDriftInferences(api.store.db, { id: 'pneumonia-cxr', version: '1.0.0' }, [...quiet, ...bright]);
+    // The shipped version, so its card's deployment state labels it.
+    await seedDriftInferences(api.store.db, { id: 'pneumonia-cxr', version: '1.1.0' }, [...quiet, ...bright]);
     expect((await api.client.json('/v1/model-drift/run', post({}))).status).toBe(200);
     await api.store.createUser({ username: 'model-person', displayName: 'Model team', roles: ['model-team'], sites: ['main'], password: PASSWORD }, 'test');
     browser = await launchChromium();
@@ -68,7 +69,8 @@ describe('drift screen: PSI per window with thresholds, alerts acknowledged', ()
     expect(await page.getByTestId('drift-windows').locator('tbody tr').count()).toBe(6);
     const alerts = page.getByTestId('drift-alert');
     expect(await alerts.count()).toBeGreaterThan(1);
-    expect(await alerts.first().textContent()).toMatch(/departed in window [56] of version 1\.0\.0: PSI/);
+    expect(await alerts.first().textContent()).toMatch(/departed in window [56] of version 1\.1\.0: PSI/);
+    expect(await page.getByTestId('drift-deployment').textContent()).toBe('Clinical');
     expect(await page.getByTestId('drift-notice').textContent()).toMatch(/AI/);
     const png = await page.screenshot({ path: join(shots, 'model-drift-en.png'), fullPage: true });
     expect((await pngStats(png)).colours).toBeGreaterThan(12);
@@ -95,6 +97,7 @@ describe('drift screen: PSI per window with thresholds, alerts acknowledged', ()
     expect(await page.getByTestId('nav-drift').textContent()).toBe('模型漂移');
     expect(await page.locator('.drift-screen h2').textContent()).toBe('模型漂移');
     expect(await page.getByTestId('drift-alert').first().textContent()).toMatch(/偏离参考：PSI/);
+    expect(await page.getByTestId('drift-deployment').textContent()).toBe('临床使用');
     await page.screenshot({ path: join(shots, 'model-drift-zh.png'), fullPage: true });
     await page.context().close();
   }, 60_000);
