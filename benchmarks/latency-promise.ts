@@ -15,11 +15,11 @@
  *
  *   npm run bench:latency                         300 level IV + 40 level II (one every 500 ms)
  *   npm run bench:latency -- --flood 600 --urgent 60 --every 300
- *   npm run bench:latency -- --shadow             shadow mode's cost: the same flood with the served
- *                                                 model alone, with a shadow copy, and with the ladder on
+ *   npm run bench:latency -- --shadow             shadow mode's cost to one worker at saturation
+ *                                                 (benchmarks/shadow-cost.ts; batches of --flood films, default 60; --rounds, default 5)
  *   npm run bench:latency -- --smoke              small, ladder only: the steps' order (test)
  *
- * Writes latency-promise.json, .md and .svg (or shadow-cost.json and .md) to benchmarks/results/<date>/.
+ * Writes latency-promise.json, .md and .svg to benchmarks/results/<date>/ (--shadow: shadow-cost.json and .md).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,10 +31,11 @@ import { repoRoot } from '../config.ts';
 import { READ_ASSIST_QUEUE, readAssistJobId } from '../queue/jobs.ts';
 import { apiClient } from '../test/support/api-client.ts';
 import { buildCr } from '../test/support/dicom-builder.ts';
-import { editCard, shippedModels, shippedModelsWith } from '../test/support/models-folder.ts';
+import { editCard, shippedModelsWith } from '../test/support/models-folder.ts';
 import { sharedData } from '../test/support/shared-data.ts';
 import { startStack, waitFor } from '../test/support/stack.ts';
-import { ratio, summarise, type Summary } from './stats.ts';
+import { writeShadowCost } from './shadow-cost.ts';
+import { summarise, type Summary } from './stats.ts';
 
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const SIDE = 256;
@@ -50,13 +51,6 @@ export interface Stages { upload: Summary; queueWait: Summary; work: Summary }
 
 export interface RunResult {
   ladder: boolean;
-  shadow: boolean;
-  /**
-   * The worker's clinical output while it had work: films whose clinical models all answered, per
-   * second, from the first film's first job started to the last one's finish; and the shadow jobs
-   * run in that time and in all (the ladder defers them, they run after).
-   */
-  throughput: { clinicalFilmsPerSecond: number; busySeconds: number; shadowJobsDuringFlood: number; shadowJobs: number };
   /** `seconds`: enqueue → last model's finish (the promise's clock); `fromUpload`: the STOW request's start → the same. */
   levels: { level: 'II' | 'IV'; targetSeconds: number; n: number; seconds: Summary; fromUpload: Summary; stages: Stages; otherLevelStartedWhileWaiting: Summary; withinTarget: number }[];
   /** The degradation steps /ready reported, each change once, in order, with seconds since the run began. */
@@ -65,15 +59,9 @@ export interface RunResult {
   audited: string[];
 }
 
-/** The model shadowed with `--shadow`: the served adult pneumonia model, as deployment-states.e2e does. */
-const SHADOWED = 'cxr-pneumonia-adult';
-
-/**
- * The shipped models with the triage card's AI targets at `scale` × its minutes, in seconds, and with
- * `shadow`, a copy of the served pneumonia model (its graph, version 9.0.0) deployed in shadow.
- */
-function scaledModels(scale: number, shadow: boolean): string {
-  const dir = shippedModelsWith(shadow ? [{ from: path.join(shippedModels, SHADOWED), folder: `${SHADOWED}-shadow`, edit: (card) => { card.version = '9.0.0'; card.deployment = 'shadow'; } }] : []);
+/** A copy of the shipped models whose triage card's AI targets are `scale` × its minutes, in seconds. */
+function scaledModels(scale: number): string {
+  const dir = shippedModelsWith();
   editCard(path.join(dir, 'triage-policy'), (card) => {
     for (const level of card.policy.levels) level.aiResultTargetMinutes = (level.aiResultTargetMinutes * scale) / 60;
   });
@@ -92,8 +80,6 @@ const cr = (uidRoot: string, pixels: Uint8Array) =>
 
 export interface RunOptions {
   ladder: boolean;
-  /** A copy of the served pneumonia model also deployed in shadow (the throughput cost of shadow mode). */
-  shadow?: boolean;
   flood: number;
   urgent: number;
   everyMs: number;
@@ -104,7 +90,7 @@ export interface RunOptions {
 /** One run on a fresh stack: the flood, the steady level II arrivals, then waiting for every result. */
 export async function runOnce(options: RunOptions): Promise<RunResult> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const modelsDir = scaledModels(options.scale, options.shadow ?? false);
+  const modelsDir = scaledModels(options.scale);
   const stack = await startStack({ workers: 1, env: {
     LANTERN_MODELS_DIR: modelsDir, LANTERN_RATE_LIMIT: '0', LANTERN_DEGRADATION: options.ladder ? 'on' : 'off',
     LANTERN_DEGRADATION_CHECK_MS: '250', LANTERN_DEGRADATION_HOLD_S: '3',
@@ -172,21 +158,14 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
       .filter((m) => m.task === 'read-assist').map((m) => `${m.id}@${m.version}`);
     // Each film's clock: its upload, its first job queued and started, its last clinical model finished (BullMQ's own stamps).
     const timeline = async (film: (typeof sent)[number]) => {
-      const done = (await Promise.all(modelKeys.map((k) => queue.getJob(readAssistJobId(film.sop, k))))).filter((j) => j?.finishedOn).map((j) => j!);
-      const jobs = done.filter((j) => j.data.deployment !== 'shadow');
+      const jobs = (await Promise.all(modelKeys.map((k) => queue.getJob(readAssistJobId(film.sop, k))))).filter((j) => j?.finishedOn && j.data.deployment !== 'shadow').map((j) => j!);
       if (!jobs.length) return undefined;
       const queued = Math.min(...jobs.map((j) => j.timestamp));
       const started = Math.min(...jobs.map((j) => j.processedOn!));
       const finished = Math.max(...jobs.map((j) => j.finishedOn!));
-      return { ...film, queued, started, finished, shadowFinished: done.filter((j) => j.data.deployment === 'shadow').map((j) => j.finishedOn!) };
+      return { ...film, queued, started, finished };
     };
     const films = (await Promise.all(sent.map(timeline))).filter((f) => f !== undefined);
-    const [busyFrom, busyTo] = [Math.min(...films.map((f) => f.started)), Math.max(...films.map((f) => f.finished))];
-    const shadowFinished = films.flatMap((f) => f.shadowFinished);
-    const throughput = {
-      clinicalFilmsPerSecond: Math.round((films.length / ((busyTo - busyFrom) / 1000)) * 100) / 100, busySeconds: (busyTo - busyFrom) / 1000,
-      shadowJobsDuringFlood: shadowFinished.filter((t) => t <= busyTo).length, shadowJobs: shadowFinished.length,
-    };
     const targets = JSON.parse(fs.readFileSync(path.join(modelsDir, 'triage-policy', 'model.json'), 'utf8')).policy.levels as { level: string; aiResultTargetMinutes: number }[];
     const levels = (['II', 'IV'] as const).map((level) => {
       const mine = films.filter((f) => f.level === level);
@@ -202,7 +181,7 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
       };
     });
     const audited = (await api.audit('?action=queue.degradation&limit=100')).map((a) => `${(a.payload as { from: string }).from}->${(a.payload as { to: string }).to}`).reverse();
-    return { ladder: options.ladder, shadow: options.shadow ?? false, throughput, levels, steps, audited };
+    return { ladder: options.ladder, levels, steps, audited };
   } finally {
     await queue.close();
     await stack.stop();
@@ -220,20 +199,6 @@ function table(runs: RunResult[]): string {
   ];
   for (const run of runs) for (const l of run.levels) {
     lines.push(`| ${run.ladder ? 'with' : 'without'} | ${l.level} | ${l.targetSeconds} | ${l.n} | ${pair(l.seconds)} | ${pair(l.fromUpload)} | ${pair(l.stages.upload)} | ${pair(l.stages.queueWait)} | ${pair(l.stages.work)} | ${l.otherLevelStartedWhileWaiting.p50} / ${l.otherLevelStartedWhileWaiting.max} | ${(l.withinTarget * 100).toFixed(0)} % |`);
-  }
-  return lines.join('\n');
-}
-
-/** Clinical output and latency with the served model alone, with a shadow copy, and with the ladder shedding it; ratios to the first run. */
-function shadowTable(runs: RunResult[]): string {
-  const [alone] = runs;
-  const lines = [
-    '| models | ladder | clinical films/s | ratio | shadow jobs run during the flood / in all | II enqueue → result p50 / p95 (s) | IV enqueue → result p50 / p95 (s) | IV ratio p50 / p95 |',
-    '|---|---|---|---|---|---|---|---|',
-  ];
-  for (const run of runs) {
-    const [ii, iv] = run.levels;
-    lines.push(`| ${run.shadow ? `served + shadow copy` : 'served alone'} | ${run.ladder ? 'on' : 'off'} | ${run.throughput.clinicalFilmsPerSecond} | ${ratio(run.throughput.clinicalFilmsPerSecond, alone.throughput.clinicalFilmsPerSecond)} | ${run.throughput.shadowJobsDuringFlood} / ${run.throughput.shadowJobs} | ${pair(ii.seconds)} | ${pair(iv.seconds)} | ${ratio(iv.seconds.p50, alone.levels[1].seconds.p50)} / ${ratio(iv.seconds.p95, alone.levels[1].seconds.p95)} |`);
   }
   return lines.join('\n');
 }
@@ -261,7 +226,7 @@ ${parts.join('\n')}
 
 async function main() {
   const { values } = parseArgs({ options: {
-    smoke: { type: 'boolean', default: false }, shadow: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false }, shadow: { type: 'boolean', default: false }, rounds: { type: 'string' },
     flood: { type: 'string' }, urgent: { type: 'string' }, every: { type: 'string' }, scale: { type: 'string' },
   } });
   const smoke = values.smoke!;
@@ -274,18 +239,16 @@ async function main() {
     console.log(`SMOKE ${JSON.stringify({ steps: run.steps.map((s) => s.step), audited: run.audited })}`);
     return;
   }
-  const dir = path.join(repoRoot, 'benchmarks', 'results', new Date().toISOString().slice(0, 10));
-  fs.mkdirSync(dir, { recursive: true });
-  const setting = `${common.flood} level IV films flooded, ${common.urgent} level II films one every ${common.everyMs} ms; targets = the card's minutes as seconds × ${common.scale}; one worker, this machine (${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end).`;
   if (values.shadow) {
-    const runs = [await runOnce({ ...common, ladder: false }), await runOnce({ ...common, ladder: false, shadow: true }), await runOnce({ ...common, ladder: true, shadow: true })];
-    const md = `# What shadow mode costs: the same flood with ${SHADOWED} alone, with a shadow copy of it, and with the ladder shedding the copy\n\n\`npm run bench:latency -- --shadow\`: ${setting}\n\n${shadowTable(runs)}\n`;
-    fs.writeFileSync(path.join(dir, 'shadow-cost.json'), JSON.stringify({ options: common, runs }, null, 2));
-    fs.writeFileSync(path.join(dir, 'shadow-cost.md'), md);
-    console.log(`\n${md}\nwritten to ${path.relative(repoRoot, dir)}/shadow-cost.{json,md}`);
+    const batch = Number(values.flood ?? 60);
+    const films = (await filmPixels(batch)).map((pixels, i) => cr(`1.2.826.0.1.3680043.10.1.91.${Date.now()}.${i}`, pixels));
+    await writeShadowCost(films, { batch, rounds: Number(values.rounds ?? 5) });
     return;
   }
+  const dir = path.join(repoRoot, 'benchmarks', 'results', new Date().toISOString().slice(0, 10));
+  fs.mkdirSync(dir, { recursive: true });
   const runs = [await runOnce({ ...common, ladder: false }), await runOnce({ ...common, ladder: true })];
+  const setting = `${common.flood} level IV films flooded, ${common.urgent} level II films one every ${common.everyMs} ms; targets = the card's minutes as seconds × ${common.scale}; one worker, this machine (${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end).`;
   const md = `# Latency promise under a level IV flood\n\n\`npm run bench:latency\`: ${setting}\n\n${table(runs)}\n\nSteps with the ladder: ${runs[1].steps.map((s) => `${s.name}@${s.atSeconds.toFixed(1)}s`).join(' → ')}\n`;
   fs.writeFileSync(path.join(dir, 'latency-promise.json'), JSON.stringify({ options: common, runs }, null, 2));
   fs.writeFileSync(path.join(dir, 'latency-promise.md'), md);
