@@ -22,7 +22,7 @@ export interface ApiDeps {
   config: Pick<LanternConfig, 'maxUploadBytes' | 'viewerDir' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'> & Partial<Pick<LanternConfig, 'maxJsonBodyBytes' | 'dicomLimits' | 'dataDir' | 'allowedHosts' | 'allowedOrigins' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'sharedRateLimits' | 'queuePrefix' | 'tlsCertFile' | 'oidc'>>;
   store: Store;
   blobs: BlobStore;
-  registry: Pick<ModelRegistry, 'models' | 'forModality' | 'forStudy' | 'latest' | 'triagePolicy'>;
+  registry: Pick<ModelRegistry, 'models' | 'forModality' | 'forStudy' | 'latest' | 'shown' | 'triagePolicy'>;
   readAssist: ReadAssistQueue;
   redis: Redis;
   instanceWrites: InstanceWrites;

@@ -70,6 +70,12 @@ export interface ModelRegistry {
   warnings: string[];
   /** The highest loaded version of a model id. */
   latest(id: string): LoadedModel | undefined;
+  /**
+   * The version of a model id that clinicians are shown: the highest clinical or canary one,
+   * else (no version answers clinicians) the highest loaded. A shadow version may be newer;
+   * its card must not stand in for the version whose findings a reader sees.
+   */
+  shown(id: string): LoadedModel | undefined;
   /** The one triage policy every study and patient is prioritised by. */
   triagePolicy: TriageModel;
   /** The surveillance policy (`task: surveillance`), when the folder ships one: at most one. */
@@ -118,6 +124,7 @@ export async function loadModelRegistry(modelsDir: string, options: SessionOptio
   refuseUnless(policies[0].dir, () => checkPolicy(policies[0].card, factCatalogue(models)));
   const readAssistModels = models.filter((m): m is ReadAssistModel => m.card.task === 'read-assist');
   const warnings = checkDeployments(modelsDir, readAssistModels.map((m) => m.card));
+  const newestFirst = (id: string) => models.filter((m) => m.card.id === id).sort((a, b) => compareVersions(b.card.version, a.card.version));
   const reads = (m: ReadAssistModel, modality: string | undefined) => modality !== undefined && m.card.modalities.includes(modality);
   const get = (key: string) => {
     const model = byKey.get(key);
@@ -141,7 +148,11 @@ export async function loadModelRegistry(modelsDir: string, options: SessionOptio
         return deployment ? [{ model, deployment }] : [];
       }),
     warnings,
-    latest: (id) => models.filter((m) => m.card.id === id).sort((a, b) => compareVersions(b.card.version, a.card.version))[0],
+    latest: (id) => newestFirst(id)[0],
+    shown: (id) => {
+      const versions = newestFirst(id);
+      return versions.find((m) => m.card.task !== 'read-assist' || m.card.deployment === 'clinical' || m.card.deployment === 'canary') ?? versions[0];
+    },
     async close() {
       await Promise.all(models.map((m) => ('session' in m ? m.session.release() : undefined)));
     },

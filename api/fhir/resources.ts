@@ -173,9 +173,9 @@ export function device(model: { id: string; version: string; sha256: string; tit
   };
 }
 
-/** A loaded model as its Device; an older version than the latest loaded is inactive. */
-export const deviceOfModel = (model: LoadedModel, latest: boolean) =>
-  device({ id: model.card.id, version: model.card.version, sha256: model.sha256, title: model.card.title, task: model.card.task, intendedUse: model.card.intendedUse }, latest ? 'active' : 'inactive');
+/** A loaded model as its Device: active when it is the version clinicians are shown (registry.shown), else inactive (an older version, or a shadow one beside it). */
+export const deviceOfModel = (model: LoadedModel, shown: boolean) =>
+  device({ id: model.card.id, version: model.card.version, sha256: model.sha256, title: model.card.title, task: model.card.task, intendedUse: model.card.intendedUse }, shown ? 'active' : 'inactive');
 
 /** How an output names its model: a reference when the model is loaded here, else the Device contained in it. */
 export type DeviceLink = (model: { id: string; version: string; sha256: string }) => { reference: string; display?: string; contained?: Resource };

@@ -181,14 +181,14 @@ export function fhirRoutes(deps: ApiDeps) {
 
   mountFhir(app, {
     path: '/fhir/Device', operationId: 'fhirSearchDevice', access: ACCESS.anyone, summary: 'The models loaded, as Devices', query: fhirReadQuery, answers: 'A searchset Bundle of Device.',
-  }, (c) => searchBundle(c, { total: deps.registry.models.length, resources: deps.registry.models.map((m) => deviceOfModel(m, deps.registry.latest(m.card.id) === m)) }));
+  }, (c) => searchBundle(c, { total: deps.registry.models.length, resources: deps.registry.models.map((m) => deviceOfModel(m, deps.registry.shown(m.card.id) === m)) }));
   mountFhir(app, {
     path: '/fhir/Device/{id}', operationId: 'fhirReadDevice', access: ACCESS.anyone, summary: 'A model as a Device (id: <model id>-<version>)',
     params: fhirReadParams, query: fhirReadQuery, answers: 'The Device.', errors: { 404: 'no such model loaded.' },
   }, (c, { params }) => {
     const model = deps.registry.models.find((m) => deviceId(m.card) === params.id);
     if (!model) throw notFound('Device', params.id);
-    return deviceOfModel(model, deps.registry.latest(model.card.id) === model);
+    return deviceOfModel(model, deps.registry.shown(model.card.id) === model);
   });
 
   /** The outcome a calculation predicts, from its model's card when it is loaded. */

@@ -64,4 +64,22 @@ describe('GET /v1/models with shadow and canary versions loaded', () => {
       else expect([model.id, model.deployment, model.canary]).toEqual([model.id, undefined, undefined]);
     }
   });
+
+  const card = async (query: string) => {
+    const response = await app.request(`/v1/models/${query}`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: response.status, body: await response.json() as ModelDescription & { error?: { code: string } } };
+  };
+
+  it('when one model\'s card is read without a version, then it is the version clinicians are shown, not a newer shadow one; a canary counts as shown', async () => {
+    expect((await card('cxr-pneumonia-adult')).body).toMatchObject({ version: '1.0.0', deployment: 'clinical' });
+    expect((await card('pneumonia-cxr')).body).toMatchObject({ version: '1.3.0', deployment: 'canary' });
+    expect((await card('nih-cxr-abnormal')).body).toMatchObject({ deployment: 'evaluate-only' });
+  });
+
+  it('when a version is named, then that version\'s card answers, shadow included (a finding\'s provenance names it); an unknown version is 404', async () => {
+    expect((await card('cxr-pneumonia-adult?version=9.0.0')).body).toMatchObject({ version: '9.0.0', deployment: 'shadow' });
+    expect((await card('cxr-pneumonia-adult?version=1.0.0')).body).toMatchObject({ version: '1.0.0' });
+    const missing = await card('cxr-pneumonia-adult?version=2.0.0');
+    expect([missing.status, missing.body.error?.code]).toEqual([404, 'MODEL_NOT_FOUND']);
+  });
 });

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { z } from 'zod';
 import { modelDescription, modelList, type ModelDescription } from '../../contract/models.ts';
 import { inputJsonSchema } from '../../inference/features.ts';
 import type { LoadedModel } from '../../inference/registry.ts';
@@ -32,6 +33,10 @@ function describeModel(model: LoadedModel): ModelDescription {
   };
 }
 
+const modelQuery = z.object({
+  version: z.string().max(64).optional().meta({ description: 'A loaded version (as a finding\'s model provenance names it).' }),
+});
+
 export function modelRoutes(deps: ApiDeps) {
   const app = new Hono();
   mount(app, {
@@ -41,12 +46,15 @@ export function modelRoutes(deps: ApiDeps) {
   }, (c) => c.json({ items: deps.registry.models.map(describeModel) }));
   mount(app, {
     method: 'get', path: '/v1/models/{modelId}', operationId: 'getModel', access: ACCESS.anyone, tag: 'models',
-    summary: 'The latest loaded version of one model; for a calculator, the JSON Schema of its inputs',
+    summary: 'One model\'s card: the version asked for, else the version clinicians are shown (the newest clinical or canary one; a newer shadow version is not it); for a calculator, the JSON Schema of its inputs',
+    query: modelQuery,
     responses: { 200: { description: 'The model.', json: modelDescription } },
-    errors: { 404: 'MODEL_NOT_FOUND' },
-  }, (c, { params }) => {
-    const model = deps.registry.latest(params.modelId);
-    if (!model) throw new ApiError(404, 'MODEL_NOT_FOUND', `no model ${params.modelId}; GET /v1/models lists them`);
+    errors: { 404: 'MODEL_NOT_FOUND: no such model, or no such version of it loaded.' },
+  }, (c, { params, query }) => {
+    const model = query.version
+      ? deps.registry.models.find((m) => m.card.id === params.modelId && m.card.version === query.version)
+      : deps.registry.shown(params.modelId);
+    if (!model) throw new ApiError(404, 'MODEL_NOT_FOUND', `no model ${params.modelId}${query.version ? ` version ${query.version}` : ''}; GET /v1/models lists them`);
     return c.json(describeModel(model));
   });
   return app;

@@ -386,4 +386,9 @@ export async function signOut(): Promise<void> {
 export type ModelCard = Omit<ModelDescription, 'inputSchema'> & { inputSchema?: InputSchema };
 
 /** One model's card, with its input schema and calibration statement. */
-export const getModel: (modelId: string) => Promise<ModelCard> = fetchedOnce((modelId) => json<ModelCard>(`/v1/models/${encodeURIComponent(modelId)}`));
+/** One version of a model's card (as a finding's provenance names it), fetched once per `id@version` (a model id has no '@'). */
+const modelVersion = fetchedOnce((key) => {
+  const at = key.indexOf('@');
+  return json<ModelCard>(`/v1/models/${encodeURIComponent(key.slice(0, at))}?${new URLSearchParams({ version: key.slice(at + 1) })}`);
+});
+export const getModel = (modelId: string, version: string): Promise<ModelCard> => modelVersion(`${modelId}@${version}`);

@@ -48,7 +48,7 @@ function cardOf(state: StudyState, panel: Pick<FindingsPanel, 'select' | 'render
       heatmapOn: state.pane?.heatmapFindingId() === finding.id,
       heatmapAvailable: heatmapOnScreen(state, finding),
       reasons: state.reasons,
-      calibration: state.calibration.get(finding.model.id),
+      calibration: state.calibration.get(cardKey(finding.model)),
     },
     {
       select: () => panel.select(finding.id, false),
@@ -84,12 +84,16 @@ function moveSelection(state: StudyState, select: Select, by: number, e?: Keyboa
   select(list[next].id, true);
 }
 
+/** A finding's calibration is its own model version's: a canary and the clinical version may sit side by side. */
+const cardKey = (model: { id: string; version: string }) => `${model.id}@${model.version}`;
+
 function loadCalibration(state: StudyState, render: () => void): void {
-  for (const id of new Set(findingsOf(state).map((f) => f.model.id))) {
-    if (state.calibration.has(id)) continue;
-    getModel(id).then(
+  for (const model of new Map(findingsOf(state).map((f) => [cardKey(f.model), f.model])).values()) {
+    const key = cardKey(model);
+    if (state.calibration.has(key)) continue;
+    getModel(model.id, model.version).then(
       (card) => {
-        state.calibration.set(id, calibrationNote(card));
+        state.calibration.set(key, calibrationNote(card));
         if (!state.destroyed) render();
       },
       () => {},

@@ -29,7 +29,7 @@ export interface StudyState {
   readonly busy: Set<string>;
   /** The last refusal per finding, shown on its card. */
   readonly errors: Map<string, string>;
-  /** Per model id; absent while its card loads. */
+  /** Per model `id@version`; absent while its card loads. */
   readonly calibration: Map<string, CalibrationNote>;
   /** Decisions and reader findings sent and not yet answered; `n` waits for them. */
   readonly inFlight: Set<Promise<unknown>>;
