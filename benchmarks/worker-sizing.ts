@@ -61,13 +61,11 @@ export async function measureWorkerSizing(options: { rounds: number; saturation:
       });
       try {
         const modelKey = await modelKeyOf(stack.baseUrl);
-        // Every worker's first study compiles the codec's WebAssembly: one per worker, untimed.
-        await measureSaturation(stack, studyCopies(options.study, sizing.workers, offset), modelKey);
-        offset += sizing.workers;
+        // Saturation first: it warms every worker (a fresh worker's first study compiles the codec), untimed.
+        const saturation = await measureSaturation(stack, studyCopies(options.study, sizing.workers + options.saturation, offset), modelKey, sizing.workers);
+        offset += sizing.workers + options.saturation;
         const lone = await measureEndToEnd(stack, studyCopies(options.study, options.lone, offset), modelKey);
         offset += options.lone;
-        const saturation = await measureSaturation(stack, studyCopies(options.study, options.saturation, offset), modelKey);
-        offset += options.saturation;
         chunks.get(sizing)!.push({ round, lone: lone.samples.total, imagesPerSecond: saturation.imagesPerSecond, loadAverage: os.loadavg() });
       } finally {
         await stack.stop();
@@ -90,7 +88,7 @@ export function sizingMarkdown(report: WorkerSizing & { command: string }): stri
   return [
     `# Worker sizing on ${report.cores} cores: \`${report.study}\``,
     '',
-    `\`${report.command}\`. Each configuration is a real \`lantern start\`; ${report.rounds} rounds, configurations alternating (order reversed every other round). Per chunk: one untimed study per worker, ${report.loneStudies} lone studies one at a time, then ${report.saturationStudies} uploaded at once. 1-min load average at the chunks' ends: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (shared machine).`,
+    `\`${report.command}\`. Each configuration is a real \`lantern start\`; ${report.rounds} rounds, configurations alternating (order reversed every other round). Per chunk: one untimed study per worker, ${report.saturationStudies} studies queued before the workers may take them (images/s from their release), then ${report.loneStudies} lone studies one at a time. 1-min load average at the chunks' ends: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (shared machine).`,
     '',
     '| workers × ort threads × vips threads | lone study p50 / p95 (ms) | images/s at saturation, median of rounds (min–max) |',
     '|---|---|---|',
