@@ -33,7 +33,7 @@ export interface BenchOptions {
 }
 
 const budgets = {
-  full: { e2e: 40, api: 1000, saturation: 24, bullmq: 500, viewerLoads: 9 },
+  full: { e2e: 40, api: 1000, saturation: 60, bullmq: 500, viewerLoads: 9 },
   quick: { e2e: 2, api: 30, saturation: 3, bullmq: 20, viewerLoads: 2 },
 };
 
