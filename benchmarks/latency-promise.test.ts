@@ -12,7 +12,7 @@ describe('bench:latency --smoke', () => {
   it('when level IV floods the queue, then level II films jump the level IV queue, and the ladder steps up in order (shed shadow, then skip heatmaps) and back down to normal when it drains, each change audited', async () => {
     // Targets at 0.002 × the card's (level II: 10 ms), so any job that waits at all breaches: the
     // ladder must move on any machine, however fast it ingests.
-    const run = await runOnce({ ladder: true, flood: 60, urgent: 6, everyMs: 300, scale: 0.002, log: () => undefined });
+    const run = await runOnce({ ladder: true, flood: 60, urgent: 6, everyMs: 300, scale: 0.002, senders: 4, log: () => undefined });
     const steps = run.steps.map((s) => s.step);
     expect(steps[0]).toBe(0);
     expect(steps.at(-1)).toBe(0);

@@ -13,8 +13,8 @@
  * II 5 s, IV 60 s) in a copy of the card, so that a run of a minute or two means what an hour
  * would: the queue's behaviour is the same, only the clock is shorter. The ladder's hold is 3 s.
  *
- *   npm run bench:latency                         300 level IV + 40 level II (one every 500 ms)
- *   npm run bench:latency -- --flood 600 --urgent 60 --every 300
+ *   npm run bench:latency                         300 level IV (4 requests of 10 in flight) + 40 level II (one every 500 ms)
+ *   npm run bench:latency -- --flood 1200 --urgent 80 --senders 1    a longer flood, one request at a time
  *   npm run bench:latency -- --shadow             shadow mode's cost to one worker at saturation
  *                                                 (benchmarks/shadow-cost.ts; batches of --flood films, default 60; --rounds, default 5)
  *   npm run bench:latency -- --smoke              small, ladder only: the steps' order (test)
@@ -83,6 +83,8 @@ export interface RunOptions {
   flood: number;
   urgent: number;
   everyMs: number;
+  /** Flood requests in flight at once. */
+  senders: number;
   scale: number;
   log?: (line: string) => void;
 }
@@ -127,15 +129,20 @@ export async function runOnce(options: RunOptions): Promise<RunResult> {
     await waitFor(async () => ((await queue.getJobCountByTypes('prioritized', 'waiting', 'active', 'delayed')) === 0 ? true : undefined), 'the set-up films to be read', 300_000);
     log(`${options.ladder ? 'WITH' : 'WITHOUT'} the ladder: flooding ${options.flood} level IV films, a level II film every ${options.everyMs} ms (${options.urgent})`);
     const sent: { level: 'II' | 'IV'; sop: string; sentAt: number }[] = [];
-    const flood = (async () => {
-      for (let i = 0; i < options.flood; i += 10) {
+    // `senders` requests of 10 films in flight at once, as a PACS pushing on several associations:
+    // one at a time, ingest is slower than one worker on an idle machine and no queue ever forms.
+    let nextFilm = 0;
+    const flood = Promise.all(Array.from({ length: options.senders }, async () => {
+      while (nextFilm < options.flood) {
+        const i = nextFilm;
+        nextFilm += 10;
         const batch = Array.from({ length: Math.min(10, options.flood - i) }, (_, j) => cr(`${root}.4${i + j}`, pixels[(i + j) % pixels.length]));
         const sentAt = Date.now();
         const answer = await api.stow(batch);
         for (const s of answer.body.stored ?? []) sent.push({ level: 'IV', sop: s.sopInstanceUid, sentAt });
         if (i % 50 === 0) log(`  flood ${i + batch.length}/${options.flood}`);
       }
-    })();
+    }));
     for (let i = 0; i < options.urgent; i++) {
       await new Promise((r) => setTimeout(r, options.everyMs));
       // A second film of the set-up study: built under a UID root of the same length, its Study Instance UID then set to the study's.
@@ -226,13 +233,13 @@ ${parts.join('\n')}
 
 async function main() {
   const { values } = parseArgs({ options: {
-    smoke: { type: 'boolean', default: false }, shadow: { type: 'boolean', default: false }, rounds: { type: 'string' },
+    smoke: { type: 'boolean', default: false }, shadow: { type: 'boolean', default: false }, rounds: { type: 'string' }, senders: { type: 'string' },
     flood: { type: 'string' }, urgent: { type: 'string' }, every: { type: 'string' }, scale: { type: 'string' },
   } });
   const smoke = values.smoke!;
   const common = {
     flood: Number(values.flood ?? (smoke ? 60 : 300)), urgent: Number(values.urgent ?? (smoke ? 6 : 40)),
-    everyMs: Number(values.every ?? (smoke ? 300 : 500)), scale: Number(values.scale ?? (smoke ? 0.02 : 1)),
+    everyMs: Number(values.every ?? (smoke ? 300 : 500)), scale: Number(values.scale ?? (smoke ? 0.02 : 1)), senders: Number(values.senders ?? 4),
   };
   if (smoke) {
     const run = await runOnce({ ...common, ladder: true });
@@ -248,7 +255,7 @@ async function main() {
   const dir = path.join(repoRoot, 'benchmarks', 'results', new Date().toISOString().slice(0, 10));
   fs.mkdirSync(dir, { recursive: true });
   const runs = [await runOnce({ ...common, ladder: false }), await runOnce({ ...common, ladder: true })];
-  const setting = `${common.flood} level IV films flooded, ${common.urgent} level II films one every ${common.everyMs} ms; targets = the card's minutes as seconds × ${common.scale}; one worker, this machine (${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end).`;
+  const setting = `${common.flood} level IV films flooded (${common.senders} requests of 10 in flight), ${common.urgent} level II films one every ${common.everyMs} ms; targets = the card's minutes as seconds × ${common.scale}; one worker, this machine (${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end).`;
   const md = `# Latency promise under a level IV flood\n\n\`npm run bench:latency\`: ${setting}\n\n${table(runs)}\n\nSteps with the ladder: ${runs[1].steps.map((s) => `${s.name}@${s.atSeconds.toFixed(1)}s`).join(' → ')}\n`;
   fs.writeFileSync(path.join(dir, 'latency-promise.json'), JSON.stringify({ options: common, runs }, null, 2));
   fs.writeFileSync(path.join(dir, 'latency-promise.md'), md);
