@@ -36,7 +36,7 @@ const SYSTEM_NEEDS = {
     { pkg: 'dcmtk dicom3tools', present: () => has('dcmdump') && has('dciodvfy') },
     // The real peers of the interoperability tests (test/interop): a PACS with its DICOMweb plugin.
     { pkg: 'orthanc orthanc-dicomweb', present: () => has('Orthanc') && fs.existsSync('/usr/share/orthanc/plugins/libOrthancDicomWeb.so') },
-    // Native OpenJPEG, the bench's reference for decoding JPEG 2000 (benchmarks/figures/native-decode.ts).
+    // Native OpenJPEG, the bench's reference for decoding JPEG 2000 (benchmarks/figures/native-reference.ts).
     { pkg: 'libopenjp2-tools', present: () => has('opj_decompress') },
   ],
 };
