@@ -18,7 +18,7 @@ import { startStack } from '../test/support/stack.ts';
 import { measureBullmqNoop } from './figures/bullmq.ts';
 import { prepareNativeInputs, removeNativeInputs, type NativeInputs } from './figures/native-reference.ts';
 import { startPipelineReference, studyCopies, type ChunkSamples } from './figures/pipeline.ts';
-import { measureApiLatency, measureEndToEnd, measureSaturation, modelKeyOf, type EndToEnd } from './figures/stack-figures.ts';
+import { measureApiLatency, measureEndToEnd, measureSaturation, modelKeyOf, type ApiLatency, type EndToEnd } from './figures/stack-figures.ts';
 import { measureViewerFirstPixels } from './figures/viewer-first-pixels.ts';
 import { latencyHistogramSvg } from './histogram-svg.ts';
 import { ratio, summarise, type Summary } from './stats.ts';
@@ -104,24 +104,31 @@ export async function runBenchmarks(options: BenchOptions) {
 
   fs.mkdirSync(options.out, { recursive: true });
   fs.writeFileSync(path.join(options.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writePlots(options, { endToEnd, reference, api, bullmq });
+  fs.writeFileSync(path.join(options.out, 'report.md'), markdown(report));
+  return report;
+}
+
+type Alternated = Awaited<ReturnType<typeof alternate>>;
+
+/** The latency histograms beside report.md: stages, API, BullMQ. */
+function writePlots({ out, study }: BenchOptions, { endToEnd, reference, api, bullmq }: Pick<Alternated, 'endToEnd' | 'reference'> & { api: ApiLatency; bullmq: Awaited<ReturnType<typeof measureBullmqNoop>> }) {
   const stageSeries = (samples: Record<string, number[]>, summaries: Record<string, Summary>) =>
     Object.entries(samples).map(([name, values]) => ({ name, values, summary: summaries[name] }));
-  fs.writeFileSync(path.join(options.out, 'stages.svg'), latencyHistogramSvg(`Upload → finding persisted: stages (${path.basename(options.study)}, idle queue)`, [
+  fs.writeFileSync(path.join(out, 'stages.svg'), latencyHistogramSvg(`Upload → finding persisted: stages (${path.basename(study)}, idle queue)`, [
     { name: 'end to end', values: endToEnd.samples.total, summary: endToEnd.total },
     { name: 'in-process reference', values: reference.samples, summary: reference.total },
     { name: 'STOW-RS request (overlaps the decode)', values: endToEnd.samples.ingest, summary: endToEnd.ingest },
     ...stageSeries(Object.fromEntries(Object.entries(endToEnd.samples).filter(([k]) => k !== 'total' && k !== 'ingest')), endToEnd.stages),
   ]));
-  fs.writeFileSync(path.join(options.out, 'api.svg'), latencyHistogramSvg('API latency: risk answer vs bare route (same server, interleaved)', [
+  fs.writeFileSync(path.join(out, 'api.svg'), latencyHistogramSvg('API latency: risk answer vs bare route (same server, interleaved)', [
     { name: 'POST /v1/risk/pce-ascvd', values: api.samples.risk, summary: api.risk },
     { name: 'POST /health/live (same body)', values: api.samples.bare, summary: api.bare },
     { name: 'GET /health/live', values: api.samples.bareGet, summary: api.bareGet },
   ]));
-  fs.writeFileSync(path.join(options.out, 'bullmq.svg'), latencyHistogramSvg('BullMQ no-op job: add → completed', [
+  fs.writeFileSync(path.join(out, 'bullmq.svg'), latencyHistogramSvg('BullMQ no-op job: add → completed', [
     { name: 'add → completed', values: bullmq.samples, summary: bullmq.addToCompleted },
   ]));
-  fs.writeFileSync(path.join(options.out, 'report.md'), markdown(report));
-  return report;
 }
 
 /**
@@ -174,7 +181,7 @@ async function alternate(stack: Awaited<ReturnType<typeof startStack>>, study: s
   };
 }
 
-type Native = Awaited<ReturnType<typeof alternate>>['native'];
+type Native = Alternated['native'];
 
 /**
  * The image path against the native floor, per image and then summarised: Lantern's decode +
