@@ -4,11 +4,9 @@
  * that cannot be drawn, never a page error.
  */
 import fs from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
-import { startTestApi, type TestApi } from './support/api-role.ts';
-import { canvasStats, openReaderPage, signInOnForm } from './support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { canvasStats, signInOnForm } from './support/browser.ts';
+import { readerSuite } from './support/reader-suite.ts';
 import { withFreshUids } from './support/dicom-builder.ts';
 import { files } from './support/shared-data.ts';
 
@@ -16,24 +14,10 @@ const READER = 'dr-report';
 const PASSWORD = 'a long non-image test password';
 
 describe('viewer: a study with a structured report', () => {
-  let api: TestApi;
-  let browser: Browser;
-  let page: Page;
-  let pageErrors: string[];
-
-  beforeAll(async () => {
-    ensureViewerBuilt();
-    api = await startTestApi();
-    await api.store.createUser({ username: READER, displayName: READER, roles: ['radiologist'], sites: ['main'], password: PASSWORD }, 'test');
-    ({ browser, page, pageErrors } = await openReaderPage());
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await api?.stop();
-  });
+  const reader = readerSuite(READER, PASSWORD);
 
   it('when the reader opens a study of a film and its SR, then the film is drawn and the SR is listed as a structured report without an image', async () => {
+    const { api, page, pageErrors } = reader;
     const filmAnswer = (await api.client.stow([withFreshUids(fs.readFileSync(files.chestRaw), 31)])).body.stored![0];
     const report = withFreshUids(fs.readFileSync(files.report), 32, { studyInstanceUid: filmAnswer.studyInstanceUid });
     const srAnswer = (await api.client.stow([report])).body.stored![0];

@@ -6,11 +6,9 @@
  * never asserted here.
  */
 import fs from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureViewerBuilt } from '../scripts/ensure-deps.mjs';
-import { startTestApi, type TestApi } from './support/api-role.ts';
-import { canvasStats, openReaderPage, pixelMarks, signInOnForm } from './support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { canvasStats, pixelMarks, signInOnForm } from './support/browser.ts';
+import { readerSuite } from './support/reader-suite.ts';
 import { withFreshUids } from './support/dicom-builder.ts';
 import { files } from './support/shared-data.ts';
 
@@ -18,24 +16,10 @@ const READER = 'dr-first-look';
 const PASSWORD = 'a long first-look test password';
 
 describe('viewer: the first look at a large film', () => {
-  let api: TestApi;
-  let browser: Browser;
-  let page: Page;
-  let pageErrors: string[];
-
-  beforeAll(async () => {
-    ensureViewerBuilt();
-    api = await startTestApi();
-    await api.store.createUser({ username: READER, displayName: READER, roles: ['radiologist'], sites: ['main'], password: PASSWORD }, 'test');
-    ({ browser, page, pageErrors } = await openReaderPage());
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await api?.stop();
-  });
+  const reader = readerSuite(READER, PASSWORD);
 
   it('when the reader opens RG1, then a reduced rendering is drawn first and the 1841 × 1955 frame replaces it at the same fit', async () => {
+    const { api, page, pageErrors } = reader;
     const film = (await api.client.stow([withFreshUids(fs.readFileSync(files.chestJ2k), 41)])).body.stored![0];
     // Every text the image status shows while visible, in order (a preview may stand for a moment only).
     await page.addInitScript(() => {
