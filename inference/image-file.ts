@@ -22,9 +22,14 @@ export async function preprocessImageFile(file: string | Buffer, preprocessing: 
   } else {
     chain = preprocessing;
   }
+  const { frame, image } = await readGreyImageFileFor(file, chain);
+  return chain.run(frame, image);
+}
+
+/** An image file decoded for `chain`: reduced as decodeFrame reduces an uncompressed DICOM of these pixels for it. */
+export async function readGreyImageFileFor(file: string | Buffer, chain: Chain): Promise<{ frame: DecodedFrame; image: ImageAttributes }> {
   const { frame, image } = await readGreyImageFile(file);
-  // Reduced as decodeFrame reduces an uncompressed DICOM of these pixels for this chain.
-  return chain.run(reduceFrame(frame, coarsestLevel(frame, chain.decode.atLeast)), image);
+  return { frame: reduceFrame(frame, coarsestLevel(frame, chain.decode.atLeast)), image };
 }
 
 /** Decodes an image file to one 8-bit grey channel (colour and alpha are flattened, as the source sets were). */

@@ -20,7 +20,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { outOfDistributionReason } from '../../inference/applicability.ts';
 import type { NotApplicableReason } from '../../tools/evaluation/analysis.ts';
-import { readGreyImageFile } from '../../inference/image-file.ts';
+import { readGreyImageFileFor } from '../../inference/image-file.ts';
 import type { ModelImage } from '../../inference/preprocess/index.ts';
 import { readAssist } from '../../inference/read-assist.ts';
 import { stageTimer } from '../../inference/stage-timer.ts';
@@ -160,7 +160,7 @@ async function scoreImage(model: ReadAssistModel, label: ReadAssistModel['card']
   let image: ModelImage;
   if (prep === 'served' && c.file) {
     // preprocessImageFile (inference/image-file.ts) in its two steps, each timed.
-    const { frame, image: attributes } = await timed('decode', () => readGreyImageFile(c.file!));
+    const { frame, image: attributes } = await timed('decode', () => readGreyImageFileFor(c.file!, model.chain));
     image = await timed('preprocess', () => model.chain.run(frame, attributes));
   } else {
     const grey = c.pixels ?? await timed('decode', () => decodeToGrey8(fs.readFileSync(c.file!)));
