@@ -77,16 +77,16 @@ describe('pixels', () => {
   });
 
   describe('through tables over the stored values', () => {
-    /** What the float path makes of a frame whose modality values are the table's: window, then 16-bit codes. */
-    const floatPath = (pixels: DecodedFrame['pixels'], table: ModalityTable, attributes: ImageAttributes, invert: boolean) => {
+    /** What the float path makes of a frame whose modality values are the table's: window, then codes 0..max (16 bits for a model, 8 for a rendered picture). */
+    const floatPath = (pixels: DecodedFrame['pixels'], table: ModalityTable, attributes: ImageAttributes, invert: boolean, max = 65535) => {
       const values = Float32Array.from(pixels, (s) => table.values[s + table.offset]);
       const window = displayWindow(attributes, values);
-      const codes = Array.from(toDisplayGrey(values, window, invert ? 'MONOCHROME1' : 'MONOCHROME2'), (g) => Math.round(Math.min(1, Math.max(0, g)) * 65535));
+      const codes = Array.from(toDisplayGrey(values, window, invert ? 'MONOCHROME1' : 'MONOCHROME2'), (g) => Math.round(Math.min(1, Math.max(0, g)) * max));
       return { window, codes };
     };
-    const tablePath = (pixels: DecodedFrame['pixels'], table: ModalityTable, attributes: ImageAttributes, invert: boolean) => {
+    const tablePath = (pixels: DecodedFrame['pixels'], table: ModalityTable, attributes: ImageAttributes, invert: boolean, max = 65535) => {
       const window = displayWindowOfStored(attributes, pixels, table);
-      const codes = displayTable(table, window, invert);
+      const codes = displayTable(table, window, invert, max);
       return { window, codes: Array.from(pixels, (s) => codes[s + table.offset]) };
     };
 
@@ -104,11 +104,13 @@ describe('pixels', () => {
       ['a negative slope', modalityTable(frame(new Uint16Array(1)), image({ rescaleSlope: -1.25, rescaleIntercept: 100 }))],
       ['a non-monotone table', scrambled],
     ];
-    it.each(tables)('when the modality map is %s, then the percentile window and the 16-bit codes are the float path\'s exactly', (_what, table) => {
+    it.each(tables)('when the modality map is %s, then the percentile window and the 16-bit and 8-bit codes are the float path\'s exactly', (_what, table) => {
       const pixels = Uint16Array.from({ length: 20_000 }, (_, i) => (i * i * 31 + i * 7) % 4096);
       for (const invert of [false, true]) {
-        expect(tablePath(pixels, table, image(), invert)).toEqual(floatPath(pixels, table, image(), invert));
-        expect(tablePath(pixels, table, image({ windowCenter: 300, windowWidth: 800 }), invert)).toEqual(floatPath(pixels, table, image({ windowCenter: 300, windowWidth: 800 }), invert));
+        for (const max of [65535, 255]) {
+          expect(tablePath(pixels, table, image(), invert, max)).toEqual(floatPath(pixels, table, image(), invert, max));
+          expect(tablePath(pixels, table, image({ windowCenter: 300, windowWidth: 800 }), invert, max)).toEqual(floatPath(pixels, table, image({ windowCenter: 300, windowWidth: 800 }), invert, max));
+        }
       }
     });
 

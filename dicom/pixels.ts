@@ -95,15 +95,16 @@ export function toDisplayGrey(values: Float32Array, window: DisplayWindow, photo
 }
 
 /**
- * Window, photometric inversion and 16-bit quantisation as one table over the stored
- * values: entry s is the code `toDisplayGrey` followed by rounding to 0..65535 gives the
- * stored value s, so applying it to a region is the float path's result exactly.
+ * Window, photometric inversion and quantisation to 0..`max` (16 bits for a model's input, 255
+ * for a rendered picture) as one table over the stored values: entry s is the code
+ * `toDisplayGrey` followed by rounding to 0..max gives the stored value s, so applying it to a
+ * region is the float path's result exactly.
  */
-export function displayTable(table: ModalityTable, window: DisplayWindow, invert: boolean): Uint16Array {
+export function displayTable(table: ModalityTable, window: DisplayWindow, invert: boolean, max = U16_MAX): Uint16Array {
   const voi = linearVoi(window, invert);
   const codes = new Uint16Array(table.values.length);
   // Math.fround: the float path stores the grey as float32 before it is quantised.
-  for (let s = 0; s < codes.length; s++) codes[s] = Math.round(Math.min(1, Math.max(0, Math.fround(voi(table.values[s])))) * U16_MAX);
+  for (let s = 0; s < codes.length; s++) codes[s] = Math.round(Math.min(1, Math.max(0, Math.fround(voi(table.values[s])))) * max);
   return codes;
 }
 

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import { dicomwebInstancePath } from '../../contract/dicomweb-query.ts';
 import type { DecodedFrame } from '../../dicom/decode/index.ts';
-import { displayWindow, toDisplayGrey, toModalityValues } from '../../dicom/pixels.ts';
+import { displayTable, displayWindowOfStored, modalityTable } from '../../dicom/pixels.ts';
 import type { InstanceRecord } from '../../store/types.ts';
 import { ACCESS } from '../access.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -22,7 +22,7 @@ import { mount } from '../route.ts';
  * it to fit inside that box (at most MAX_VIEWPORT each way), and only the resolution that box
  * needs is decoded (a JPEG 2000 level, dicom/decode): a viewer's first look at a 1841 × 1955 film
  * costs a fraction of the full decode. The pixel work is sharp's (its own threads); the
- * windowing is one linear pass over the (possibly reduced) frame.
+ * windowing is one table read per pixel of the (possibly reduced) frame.
  */
 
 const MAX_VIEWPORT = 4096;
@@ -74,12 +74,13 @@ function eightBit(frame: DecodedFrame, instance: InstanceRecord, query: Rendered
     }
     return { pixels: new Uint8Array(frame.pixels.buffer as ArrayBuffer, frame.pixels.byteOffset, frame.pixels.byteLength), channels: 3 };
   }
-  const values = toModalityValues(frame, image);
+  // The window, inversion and 8-bit quantisation as one table over the stored values, as the AI's preprocessing does.
+  const table = modalityTable(frame, image);
   const [center, width] = query.window ? query.window.split(',').map(Number) : [];
-  const window = query.window ? { center, width: Math.max(1, width) } : displayWindow(image, values);
-  const grey = toDisplayGrey(values, window, frame.photometricInterpretation);
-  const pixels = new Uint8Array(grey.length);
-  for (let i = 0; i < grey.length; i++) pixels[i] = Math.round(grey[i] * 255);
+  const window = query.window ? { center, width: Math.max(1, width) } : displayWindowOfStored(image, frame.pixels, table);
+  const codes = displayTable(table, window, frame.photometricInterpretation === 'MONOCHROME1', 255);
+  const pixels = new Uint8Array(frame.pixels.length);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = codes[frame.pixels[i] + table.offset];
   return { pixels, channels: 1 };
 }
 
