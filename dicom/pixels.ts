@@ -2,6 +2,15 @@ import type { ImageAttributes } from './attributes.ts';
 import type { DecodedFrame } from './decode/index.ts';
 import { UnsupportedTransferSyntaxError } from './errors.ts';
 
+/**
+ * Display grey from stored values, two ways. The table path (modalityTable,
+ * displayWindowOfStored, displayTable) is what Lantern runs: the AI's preprocessing and the
+ * rendered frames read one table entry per pixel. The float path (toModalityValues,
+ * displayWindow, toDisplayGrey), one float per pixel, is its definition: the shipped models
+ * were trained on it, and the tests prove the tables equal to it bit for bit
+ * (dicom/pixels.test.ts, test/support/reference-preprocess.ts).
+ */
+
 export interface DisplayWindow {
   center: number;
   width: number;
