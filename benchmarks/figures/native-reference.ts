@@ -16,6 +16,7 @@ import sharp from 'sharp';
 import { encapsulatedFrame } from '../../dicom/decode/frames.ts';
 import { parseDicom, requirePixelData } from '../../dicom/parse.ts';
 import type { ReadAssistModel } from '../../inference/registry.ts';
+import { opjCompress } from '../../test/support/jpeg2000.ts';
 
 const JPEG_2000 = new Set(['1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91']);
 /** Side of the no-op codestream: 2 pixels at the coarsest of its 5 levels. */
@@ -44,11 +45,8 @@ export function prepareNativeInputs(study: string, dir: string): NativeInputs | 
   fs.mkdirSync(dir, { recursive: true });
   const codestream = path.join(dir, 'study.j2k');
   fs.writeFileSync(codestream, encapsulatedFrame(instance, instance.dataSet.elements.x7fe00010, 0));
-  const noopPgm = path.join(dir, 'noop.pgm');
-  fs.writeFileSync(noopPgm, Buffer.concat([Buffer.from(`P5\n${NOOP_SIDE} ${NOOP_SIDE}\n255\n`), Buffer.alloc(NOOP_SIDE * NOOP_SIDE, 128)]));
   const noop = path.join(dir, 'noop.j2k');
-  const compressed = spawnSync('opj_compress', ['-i', noopPgm, '-o', noop, '-n', '6'], { encoding: 'utf8' });
-  if (compressed.status !== 0) throw new Error(`opj_compress could not make the no-op codestream: ${compressed.stderr}`);
+  fs.writeFileSync(noop, opjCompress({ width: NOOP_SIDE, height: NOOP_SIDE, channels: 1, maxValue: 255, samples: new Uint8Array(NOOP_SIDE * NOOP_SIDE).fill(128) }, ['-n', '6']));
   const scratch = fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/lantern-bench-opj-') : dir;
   return { codestream, noop, rows: image.rows, columns: image.columns, scratch };
 }

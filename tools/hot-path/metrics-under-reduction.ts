@@ -19,7 +19,6 @@
  *
  *   npx tsx tools/hot-path/metrics-under-reduction.ts [outDir=models/cxr-pneumonia-adult/evaluation] [workDir=/tmp/lantern-metrics-under-reduction]
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -31,6 +30,7 @@ import type { Chain } from '../../inference/preprocess/index.ts';
 import { readAssist } from '../../inference/read-assist.ts';
 import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
 import { buildCr } from '../../test/support/dicom-builder.ts';
+import { opjCompress } from '../../test/support/jpeg2000.ts';
 import { referenceGreySquare } from '../../test/support/reference-preprocess.ts';
 import { sharedData } from '../../test/support/shared-data.ts';
 import { readImageCsvRows, writeCsv, type ImageCsvRow } from '../evaluation/datasets.ts';
@@ -61,11 +61,8 @@ async function dicomCopy(row: ImageCsvRow, index: number, { side, syntax }: (typ
   const grey = await sharp(row.file).flatten().greyscale().resize(side, side, { kernel: 'lanczos3', fit: 'fill' }).raw().toBuffer();
   let pixelData: Uint8Array | Uint8Array[] = new Uint8Array(grey);
   if (syntax === JPEG_2000_LOSSLESS) {
-    fs.writeFileSync(`${stem}.pgm`, Buffer.concat([Buffer.from(`P5\n${side} ${side}\n255\n`), grey]));
     // Without -r or -q opj_compress writes the reversible 5/3 wavelet: lossless.
-    const compressed = spawnSync('opj_compress', ['-i', `${stem}.pgm`, '-o', `${stem}.j2k`, '-n', '6'], { encoding: 'utf8' });
-    if (compressed.status !== 0) throw new Error(`opj_compress ${stem}.pgm: ${compressed.stderr || compressed.error}`);
-    pixelData = [new Uint8Array(fs.readFileSync(`${stem}.j2k`))];
+    pixelData = [opjCompress({ width: side, height: side, channels: 1, maxValue: 255, samples: new Uint8Array(grey) }, ['-n', '6'])];
   }
   const image = { rows: side, columns: side, bitsAllocated: 8, bitsStored: 8, pixelRepresentation: 0, photometricInterpretation: 'MONOCHROME2' };
   const adultChestPa = [
