@@ -1,0 +1,68 @@
+/**
+ * Where a study's CPU goes, per process of a real `lantern start`: RG1 studies end to end one
+ * at a time (idle queue), then a saturation run (queue held, released), each with the CPU
+ * every process used (/proc/<pid>/stat, 10 ms ticks) divided by the studies. PRELOAD names a
+ * script every process of the stack preloads: tools/hot-path/count-queries.cjs (whose counts
+ * are cut at each phase: only the idle phase's are written) or cpu-profile.cjs.
+ *
+ *   npx tsx tools/hot-path/cpu-split.mts [studies=30] [workers=2]
+ *   PRELOAD=$PWD/tools/hot-path/count-queries.cjs QUERY_COUNT_DIR=/tmp/q npx tsx tools/hot-path/cpu-split.mts 30 1
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { studyCopies } from '../../benchmarks/figures/pipeline.ts';
+import { measureEndToEnd, measureSaturation, modelKeyOf } from '../../benchmarks/figures/stack-figures.ts';
+import { files } from '../../test/support/shared-data.ts';
+import { startStack } from '../../test/support/stack.ts';
+
+const studies = Number(process.argv[2] ?? 30);
+const workers = Number(process.argv[3] ?? 2);
+const countingQueries = process.env.PRELOAD?.includes('count-queries');
+const extra = process.env.PRELOAD ? { NODE_OPTIONS: `--require ${process.env.PRELOAD}` } : {};
+const stack = await startStack({ workers, env: { LANTERN_RATE_LIMIT: '0', ...extra } });
+const tree = (root: number): Record<string, number> => {
+  const found: Record<string, number> = {};
+  for (const line of execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(root)]).toString().trim().split('\n')) {
+    const [pid, ...args] = line.trim().split(/\s+/);
+    const role = args.find((a) => ['db', 'worker', 'redis-server'].some((r) => a.includes(r))) ?? args.join(' ').slice(0, 30);
+    let name = role;
+    let k = 1;
+    while (found[name]) name = `${role}#${++k}`;
+    found[name] = Number(pid);
+  }
+  return found;
+};
+const processes: Record<string, number> = { api: stack.process.pid!, ...tree(stack.process.pid!) };
+const ticks = () => Object.fromEntries(Object.entries(processes).map(([role, pid]) => {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return [role, (Number(fields[11]) + Number(fields[12])) * 10];
+  } catch { return [role, 0]; }
+}));
+const report = (label: string, before: Record<string, number>, n: number, seconds: number) => {
+  const after = ticks();
+  const rows = Object.keys(processes).map((r) => `${r} ${((after[r] - before[r]) / n).toFixed(1)}`);
+  const total = Object.keys(processes).reduce((s, r) => s + after[r] - before[r], 0) / n;
+  console.log(`${label}: CPU ms per study — ${rows.join(' · ')} · total ${total.toFixed(1)} (wall ${(seconds * 1000 / n).toFixed(1)} ms per study, load ${os.loadavg()[0].toFixed(1)})`);
+};
+try {
+  console.log('processes', processes);
+  const modelKey = await modelKeyOf(stack.baseUrl);
+  await measureEndToEnd(stack, studyCopies(files.chestJ2k, 3, 90_000), modelKey);
+  if (countingQueries) { process.kill(stack.process.pid!, 'SIGUSR2'); await sleep(300); }
+  let before = ticks();
+  let t = performance.now();
+  const e2e = await measureEndToEnd(stack, studyCopies(files.chestJ2k, studies, 91_000), modelKey);
+  report('idle, one at a time', before, studies, (performance.now() - t) / 1000);
+  console.log('  e2e p50', e2e.total.p50, 'p95', e2e.total.p95, Object.entries(e2e.stages).map(([k, v]) => `${k} ${v.p50}`).join(' · '));
+  if (countingQueries) { process.kill(stack.process.pid!, 'SIGUSR2'); await sleep(300); }
+  before = ticks();
+  t = performance.now();
+  const sat = await measureSaturation(stack, studyCopies(files.chestJ2k, workers + studies * 2, 92_000), modelKey, workers);
+  report('saturation (uploads included)', before, studies * 2 + workers, (performance.now() - t) / 1000);
+  console.log('  saturation img/s', sat.imagesPerSecond.toFixed(2));
+} finally {
+  await stack.stop();
+}
