@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { displayWindow, toDisplayGrey } from '../test/support/float-pixels.ts';
 import type { ImageAttributes } from './attributes.ts';
 import { decodeFrame, type DecodedFrame } from './decode/index.ts';
 import { DicomError } from './errors.ts';
 import { parseDicom } from './parse.ts';
-import { displayTable, displayWindow, displayWindowOfStored, modalityTable, toDisplayGrey, toModalityValues, type ModalityTable } from './pixels.ts';
+import { displayTable, displayWindowOfStored, modalityTable, type ModalityTable } from './pixels.ts';
 import { sharedDataDir } from './test-data.ts';
 
 const image = (overrides: Partial<ImageAttributes> = {}): ImageAttributes => ({
@@ -19,56 +20,62 @@ const frame = (pixels: DecodedFrame['pixels'], photometricInterpretation = 'MONO
   bitsStored: 12, pixelRepresentation: 0, pixels, scale: 1,
 });
 
+/** The served path on a frame: the 0..max code of every pixel through modality table, window and display table. */
+function served(decoded: DecodedFrame, attributes: ImageAttributes, max = 65535) {
+  const table = modalityTable(decoded, attributes);
+  const window = displayWindowOfStored(attributes, decoded.pixels, table);
+  const codes = displayTable(table, window, decoded.photometricInterpretation === 'MONOCHROME1', max);
+  return { window, codes: Array.from(decoded.pixels, (s) => codes[s + table.offset]) };
+}
+
+const signed16 = (pixels: number[]): DecodedFrame => ({ ...frame(Int16Array.from(pixels)), bitsStored: 16, pixelRepresentation: 1 });
+
 describe('pixels', () => {
-  it('when slope and intercept are set, then modality values apply them', () => {
-    const values = toModalityValues(frame(new Int16Array([0, 1000, -5, 24])), image({ rescaleSlope: 2, rescaleIntercept: -1024 }));
-    expect(Array.from(values)).toEqual([-1024, 976, -1034, -976]);
+  it('when slope and intercept are set, then the modality table applies them to every stored value', () => {
+    const table = modalityTable(signed16([0]), image({ rescaleSlope: 2, rescaleIntercept: -1024 }));
+    expect([0, 1000, -5, 24].map((s) => table.values[s + table.offset])).toEqual([-1024, 976, -1034, -976]);
   });
 
-  it('when the frame is colour, then modality values are refused with UNSUPPORTED_PHOTOMETRIC', () => {
-    const refuse = () => toModalityValues(frame(new Uint8Array(6), 'RGB', 3), image({ samplesPerPixel: 3 }));
+  it('when the frame is colour, then the modality table is refused with UNSUPPORTED_PHOTOMETRIC', () => {
+    const refuse = () => modalityTable(frame(new Uint8Array(6), 'RGB', 3), image({ samplesPerPixel: 3 }));
     expect(refuse).toThrow(DicomError);
     expect(refuse).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_PHOTOMETRIC' }));
   });
 
-  it('when the file has a VOI window, then displayWindow returns it unchanged', () => {
-    expect(displayWindow(image({ windowCenter: 40, windowWidth: 400 }), new Float32Array([0, 1]))).toEqual({ center: 40, width: 400 });
+  it('when the file has a VOI window, then it is the window, unchanged', () => {
+    const pixels = new Uint16Array([0, 1]);
+    const attributes = image({ windowCenter: 40, windowWidth: 400 });
+    expect(displayWindowOfStored(attributes, pixels, modalityTable(frame(pixels), attributes))).toEqual({ center: 40, width: 400 });
   });
 
   it('when there is no VOI window, then percentiles ignore a few extreme outliers', () => {
-    const values = new Float32Array(10_000).map((_, i) => i % 1000);
+    const values = Array.from({ length: 10_000 }, (_, i) => i % 1000);
     values[0] = -30_000;
     values[1] = 30_000;
-    const window = displayWindow(image(), values);
-    const grey = toDisplayGrey(new Float32Array([5, 994]), window, 'MONOCHROME2');
-    expect(grey[0]).toBeLessThan(0.01);
-    expect(grey[1]).toBeGreaterThan(0.99);
+    const { window, codes } = served(signed16(values), image({ bitsStored: 16, pixelRepresentation: 1 }));
+    expect(codes[5]).toBeLessThan(0.01 * 65535);
+    expect(codes[994]).toBeGreaterThan(0.99 * 65535);
     expect(window.width).toBeLessThan(1100);
   });
 
   it('when values are windowed, then the DICOM linear function maps the edges and centre', () => {
-    const grey = toDisplayGrey(new Float32Array([-1000, -160.5, 39.5, 239.5, 1000]), { center: 40, width: 400 }, 'MONOCHROME2');
-    expect(grey[0]).toBe(0);
-    expect(grey[1]).toBe(0);
-    expect(grey[2]).toBeCloseTo(0.5, 5);
-    expect(grey[3]).toBe(1);
-    expect(grey[4]).toBe(1);
+    // Slope 0.5: modality values −1000, −160.5 (the window's bottom), 39.5 (its centre), 239.5 (its top), 1000.
+    const { codes } = served(signed16([-2000, -321, 79, 479, 2000]), image({ bitsStored: 16, pixelRepresentation: 1, rescaleSlope: 0.5, windowCenter: 40, windowWidth: 400 }));
+    expect(codes).toEqual([0, 0, Math.round(0.5 * 65535), 65535, 65535]);
   });
 
   it('when the image is MONOCHROME1, then low stored values display bright', () => {
-    const grey = toDisplayGrey(new Float32Array([0, 100]), { center: 50.5, width: 101 }, 'MONOCHROME1');
-    expect(grey[0]).toBe(1);
-    expect(grey[1]).toBe(0);
+    const { codes } = served(frame(new Uint16Array([0, 100]), 'MONOCHROME1'), image({ photometricInterpretation: 'MONOCHROME1', windowCenter: 50.5, windowWidth: 101 }));
+    expect(codes).toEqual([65535, 0]);
   });
 
   it('when the real MONOCHROME1 chest CR is windowed, then the lungs are darker than the mediastinum', async () => {
     const instance = parseDicom(new Uint8Array(fs.readFileSync(path.join(sharedDataDir, 'dicom/fo-dicom/files/CR-MONO1-10-chest'))));
     const decoded = await decodeFrame(instance, 0);
-    const values = toModalityValues(decoded, instance.meta.image!);
-    const grey = toDisplayGrey(values, displayWindow(instance.meta.image!, values), decoded.photometricInterpretation);
+    const { codes } = served(decoded, instance.meta.image!);
     const mean = (x0: number, x1: number, y0: number, y1: number) => {
       let sum = 0;
-      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) sum += grey[y * decoded.columns + x];
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) sum += codes[y * decoded.columns + x];
       return sum / ((x1 - x0) * (y1 - y0));
     };
     const leftLung = mean(110, 150, 180, 240);
@@ -77,7 +84,7 @@ describe('pixels', () => {
   });
 
   describe('through tables over the stored values', () => {
-    /** What the float path makes of a frame whose modality values are the table's: window, then codes 0..max (16 bits for a model, 8 for a rendered picture). */
+    /** What the float path (test/support/float-pixels.ts), the definition, makes of a frame whose modality values are the table's: window, then codes 0..max (16 bits for a model, 8 for a rendered picture). */
     const floatPath = (pixels: DecodedFrame['pixels'], table: ModalityTable, attributes: ImageAttributes, invert: boolean, max = 65535) => {
       const values = Float32Array.from(pixels, (s) => table.values[s + table.offset]);
       const window = displayWindow(attributes, values);
@@ -94,7 +101,6 @@ describe('pixels', () => {
       const table = modalityTable({ ...frame(new Int16Array([-2048, 2047])), bitsStored: 12, pixelRepresentation: 1 }, image({ rescaleSlope: 2, rescaleIntercept: -1024 }));
       expect([table.values.length, table.offset]).toEqual([4096, 2048]);
       expect([table.values[0], table.values[2048], table.values[4095]]).toEqual([-2048 * 2 - 1024, -1024, 2047 * 2 - 1024]);
-      expect(() => modalityTable(frame(new Uint8Array(6), 'RGB', 3), image({ samplesPerPixel: 3 }))).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_PHOTOMETRIC' }));
     });
 
     // A negative slope reverses the order; the scrambled table stands for a modality LUT that is not monotone at all.

@@ -3,12 +3,12 @@ import type { DecodedFrame } from './decode/index.ts';
 import { UnsupportedTransferSyntaxError } from './errors.ts';
 
 /**
- * Display grey from stored values, two ways. The table path (modalityTable,
- * displayWindowOfStored, displayTable) is what Lantern runs: the AI's preprocessing and the
- * rendered frames read one table entry per pixel. The float path (toModalityValues,
- * displayWindow, toDisplayGrey), one float per pixel, is its definition: the shipped models
- * were trained on it, and the tests prove the tables equal to it bit for bit
- * (dicom/pixels.test.ts, test/support/reference-preprocess.ts).
+ * Display grey from stored values as tables over the stored values (modalityTable,
+ * displayWindowOfStored, displayTable): the AI's preprocessing and the rendered frames read one
+ * table entry per pixel. Their definition is the float path the shipped models were trained on,
+ * one float per pixel (test/support/float-pixels.ts); it takes its window rules from here
+ * (fileWindow, percentileWindow, linearVoi), and dicom/pixels.test.ts proves the tables equal
+ * to it bit for bit.
  */
 
 export interface DisplayWindow {
@@ -34,7 +34,8 @@ const HIGH_PERCENTILE = 0.995;
 const HISTOGRAM_BINS = 65_536;
 const U16_MAX = 65_535;
 
-function requireGreyscale(frame: DecodedFrame): void {
+/** Refuses colour: modality values and windows are defined for one greyscale sample per pixel. */
+export function requireGreyscale(frame: DecodedFrame): void {
   if (frame.samplesPerPixel !== 1 || !GREYSCALE.has(frame.photometricInterpretation)) {
     throw new UnsupportedTransferSyntaxError(
       `Modality values need a greyscale image; this one is ${frame.photometricInterpretation} with ${frame.samplesPerPixel} sample(s) per pixel`,
@@ -43,18 +44,10 @@ function requireGreyscale(frame: DecodedFrame): void {
   }
 }
 
-/** Stored values to modality units (e.g. Hounsfield) with Rescale Slope and Intercept, one float per pixel. */
-export function toModalityValues(frame: DecodedFrame, image: ImageAttributes): Float32Array {
-  requireGreyscale(frame);
-  const { rescaleSlope: slope, rescaleIntercept: intercept } = image;
-  const values = new Float32Array(frame.pixels.length);
-  for (let i = 0; i < values.length; i++) values[i] = frame.pixels[i] * slope + intercept;
-  return values;
-}
-
 /**
- * Rescale Slope and Intercept as a table over the stored values (2^Bits Stored entries),
- * each entry the float32 `toModalityValues` gives that stored value.
+ * Rescale Slope and Intercept (stored × slope + intercept, to modality units such as Hounsfield)
+ * as a table over the stored values (2^Bits Stored entries), each entry the float32 the float
+ * path gives that stored value.
  */
 export function modalityTable(frame: DecodedFrame, image: ImageAttributes): ModalityTable {
   requireGreyscale(frame);
@@ -68,19 +61,11 @@ export function modalityTable(frame: DecodedFrame, image: ImageAttributes): Moda
 
 /**
  * The window a radiologist would see first: the file's own VOI window when it has one,
- * otherwise one spanning the 0.5th..99.5th percentiles so that collimator edges and
- * burnt-in labels do not flatten the anatomy.
- */
-export function displayWindow(image: ImageAttributes, values: Float32Array): DisplayWindow {
-  return fileWindow(image) ?? percentileWindow((visit) => {
-    for (const v of values) visit(v, 1);
-  });
-}
-
-/**
- * displayWindow for a frame read through its modality table: the percentiles come from a
- * histogram of the stored values (one pass over the pixels, no float per pixel), and are
- * the ones displayWindow finds on the same frame's modality values, to the last bit.
+ * otherwise one spanning the 0.5th..99.5th percentiles of the modality values, so that
+ * collimator edges and burnt-in labels do not flatten the anatomy. The percentiles come from a
+ * histogram of the stored values read through the modality table (one pass over the pixels, no
+ * float per pixel), and are the ones the float path finds on the frame's modality values, to
+ * the last bit.
  */
 export function displayWindowOfStored(image: ImageAttributes, pixels: DecodedFrame['pixels'], table: ModalityTable): DisplayWindow {
   const file = fileWindow(image);
@@ -93,21 +78,10 @@ export function displayWindowOfStored(image: ImageAttributes, pixels: DecodedFra
 }
 
 /**
- * Linear VOI LUT (PS3.3 C.11.2.1.2.1) to [0, 1], with 1 always bright: MONOCHROME1 stores
- * bone as low values, so it is inverted here rather than by every consumer.
- */
-export function toDisplayGrey(values: Float32Array, window: DisplayWindow, photometric: string): Float32Array {
-  const grey = new Float32Array(values.length);
-  const voi = linearVoi(window, photometric === 'MONOCHROME1');
-  for (let i = 0; i < values.length; i++) grey[i] = voi(values[i]);
-  return grey;
-}
-
-/**
  * Window, photometric inversion and quantisation to 0..`max` (16 bits for a model's input, 255
- * for a rendered picture) as one table over the stored values: entry s is the code
- * `toDisplayGrey` followed by rounding to 0..max gives the stored value s, so applying it to a
- * region is the float path's result exactly.
+ * for a rendered picture) as one table over the stored values: entry s is the code the float
+ * path's grey, rounded to 0..max, gives the stored value s, so applying it to a region is the
+ * float path's result exactly.
  */
 export function displayTable(table: ModalityTable, window: DisplayWindow, invert: boolean, max = U16_MAX): Uint16Array {
   const voi = linearVoi(window, invert);
@@ -117,8 +91,12 @@ export function displayTable(table: ModalityTable, window: DisplayWindow, invert
   return codes;
 }
 
-/** The DICOM linear VOI function for one value, mirrored (1 − y) when dense tissue is stored dark. */
-function linearVoi(window: DisplayWindow, invert: boolean): (x: number) => number {
+/**
+ * The DICOM linear VOI function (PS3.3 C.11.2.1.2.1) for one value, to [0, 1] with 1 always
+ * bright: mirrored (1 − y) when dense tissue is stored dark (MONOCHROME1), here rather than by
+ * every consumer.
+ */
+export function linearVoi(window: DisplayWindow, invert: boolean): (x: number) => number {
   const width = Math.max(1, window.width);
   const bottom = window.center - 0.5 - (width - 1) / 2;
   const top = window.center - 0.5 + (width - 1) / 2;
@@ -128,7 +106,8 @@ function linearVoi(window: DisplayWindow, invert: boolean): (x: number) => numbe
   };
 }
 
-function fileWindow({ windowCenter, windowWidth }: ImageAttributes): DisplayWindow | undefined {
+/** The file's own VOI window (Window Center and Width), when it has a usable one. */
+export function fileWindow({ windowCenter, windowWidth }: ImageAttributes): DisplayWindow | undefined {
   return windowCenter !== undefined && windowWidth !== undefined && windowWidth >= 1 ? { center: windowCenter, width: windowWidth } : undefined;
 }
 
@@ -138,7 +117,7 @@ function fileWindow({ windowCenter, windowWidth }: ImageAttributes): DisplayWind
  * and greatest value, linear time on full-size radiographs, exact for integer data within
  * 65,536 steps. The bins are grey-square@1's since it was first recorded.
  */
-function percentileWindow(each: (visit: (value: number, count: number) => void) => void): DisplayWindow {
+export function percentileWindow(each: (visit: (value: number, count: number) => void) => void): DisplayWindow {
   let min = Infinity;
   let max = -Infinity;
   let total = 0;

@@ -4,7 +4,7 @@ import dicomParser from 'dicom-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DicomError, UnsupportedTransferSyntaxError } from '../errors.ts';
 import { parseDicom } from '../parse.ts';
-import { toModalityValues } from '../pixels.ts';
+import { toModalityValues } from '../../test/support/float-pixels.ts';
 import { sharedDataDir } from '../test-data.ts';
 import { decodeFrame, type DecodedFrame } from './index.ts';
 import { jpegLs } from './jpeg-ls.ts';

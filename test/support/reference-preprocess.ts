@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { ImageAttributes } from '../../dicom/attributes.ts';
 import type { DecodedFrame } from '../../dicom/decode/index.ts';
-import { displayWindow, toDisplayGrey, toModalityValues } from '../../dicom/pixels.ts';
+import { displayWindow, toDisplayGrey, toModalityValues } from './float-pixels.ts';
 
 const U16_MAX = 65535;
 
