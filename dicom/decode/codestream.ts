@@ -43,13 +43,16 @@ export function j2kSize(bytes: Uint8Array): DeclaredSize | undefined {
   return { width: view.getUint32(8) - view.getUint32(16), height: view.getUint32(12) - view.getUint32(20), componentCount: view.getUint16(40) };
 }
 
+const [COD, COC, SOT, SOD, EOC] = [0xff52, 0xff53, 0xff90, 0xff93, 0xffd9];
+
 /**
  * How many resolution levels a JPEG 2000 (or HTJ2K) decoder may drop from this codestream so
  * that level r comes out ceil(width / 2^r) × ceil(height / 2^r): the fewest decomposition levels
- * its main header declares (COD, and any per-component COC). 0 when the image area is offset
- * from the origin (its reduced size is then not ceil(size / 2^r)) or the header cannot be read.
- * A tile-part header that lowers the levels again is not looked for: its codec then fails
- * the reduced decode with a PixelDecodeError rather than return a wrong size.
+ * any of its headers declares (COD and per-component COC, in the main header and in every
+ * tile-part header, where a tile may lower them for itself). A codec asked to drop more levels
+ * than one tile has fails the whole frame, so this is the coarsest level every tile supports.
+ * 0 when the image area is offset from the origin (its reduced size is then not
+ * ceil(size / 2^r)) or a header cannot be read: the full decode, which needs no level.
  */
 export function j2kReducibleLevels(bytes: Uint8Array): number {
   if (!j2kSize(bytes)) return 0;
@@ -57,18 +60,31 @@ export function j2kReducibleLevels(bytes: Uint8Array): number {
   if (view.getUint32(16) !== 0 || view.getUint32(20) !== 0) return 0;
   const componentIndexBytes = view.getUint16(40) < 257 ? 1 : 2;
   let levels = Infinity;
-  // Marker segments after SOC, up to the first tile part (SOT).
-  for (let position = 2; position + 4 <= bytes.length && view.getUint16(position) !== 0xff90;) {
-    const marker = view.getUint16(position);
-    const length = view.getUint16(position + 2);
-    if ((marker & 0xff00) !== 0xff00 || length < 2 || position + 2 + length > bytes.length) return 0;
-    // COD: Lcod, Scod, progression order, layers (2), MCT, then the decomposition levels.
-    if (marker === 0xff52) levels = Math.min(levels, bytes[position + 9]);
-    // COC: Lcoc, the component index, Scoc, then the decomposition levels.
-    if (marker === 0xff53) levels = Math.min(levels, bytes[position + 5 + componentIndexBytes]);
-    position += 2 + length;
+  /** Reads marker segments from `position` up to the `end` marker: its position, or -1 if the header runs off or is not marker segments. */
+  const readHeader = (position: number, end: number): number => {
+    while (position + 4 <= bytes.length && view.getUint16(position) !== end) {
+      const marker = view.getUint16(position);
+      const length = view.getUint16(position + 2);
+      if ((marker & 0xff00) !== 0xff00 || length < 2 || position + 2 + length > bytes.length) return -1;
+      // COD: Lcod, Scod, progression order, layers (2), MCT, then the decomposition levels.
+      if (marker === COD) levels = Math.min(levels, bytes[position + 9]);
+      // COC: Lcoc, the component index, Scoc, then the decomposition levels.
+      if (marker === COC) levels = Math.min(levels, bytes[position + 5 + componentIndexBytes]);
+      position += 2 + length;
+    }
+    return position + 4 <= bytes.length ? position : -1;
+  };
+  // The main header runs from SOC to the first tile-part; the tile-parts follow up to EOC or the
+  // end of the frame (less a DICOM fragment's padding byte). Each is SOT, Lsot, Isot, Psot (its
+  // length from SOT on; 0: up to EOC), TPsot, TNsot, then a header of its own up to SOD.
+  let position = readHeader(2, SOT);
+  while (position >= 0 && position + 1 < bytes.length && view.getUint16(position) !== EOC) {
+    if (view.getUint16(position) !== SOT || readHeader(position + 12, SOD) < 0) return 0;
+    const length = view.getUint32(position + 6);
+    if (length === 0) break;
+    position += length;
   }
-  return Number.isFinite(levels) ? levels : 0;
+  return position >= 0 && Number.isFinite(levels) ? levels : 0;
 }
 
 /**

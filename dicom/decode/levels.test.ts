@@ -1,8 +1,9 @@
 /**
  * A reduced JPEG 2000 or HTJ2K decode (decodeFrame's `atLeast`) is a level of the codestream's
  * wavelet pyramid, and the very pixels Debian's native OpenJPEG (`opj_decompress -r`) makes at
- * that level: for the real chest films, an odd-sized image, and HTJ2K frames made from RG1's
- * pixels with the OpenJPH encoder the decoder's package ships.
+ * that level: for the real chest films, an odd-sized image, a tiled codestream one of whose
+ * tiles has fewer levels, and HTJ2K frames made from RG1's pixels with the OpenJPH encoder the
+ * decoder's package ships.
  */
 import fs from 'node:fs';
 import dicomParser from 'dicom-parser';
@@ -42,6 +43,35 @@ async function oddCrop(columns: number, rows: number): Promise<PnmImage> {
 function crOf(transferSyntaxUid: string, image: PnmImage, codestream: Uint8Array, n: number): DicomInstance {
   const grey = { rows: image.height, columns: image.width, bitsAllocated: 16, bitsStored: 15, pixelRepresentation: 0, photometricInterpretation: 'MONOCHROME1' };
   return parseDicom(buildCr(`1.2.826.0.1.3680043.10.1.16.${n}`, transferSyntaxUid, grey, [codestream]));
+}
+
+/** A codestream's main-header marker segments (by marker) and its tile-parts (SOT up to the next SOT or EOC), as opj_compress writes them. */
+function codestreamParts(codestream: Uint8Array) {
+  const view = new DataView(codestream.buffer, codestream.byteOffset, codestream.byteLength);
+  const segments = new Map<number, Uint8Array>();
+  let position = 2;
+  for (; view.getUint16(position) !== 0xff90; position += 2 + view.getUint16(position + 2)) {
+    segments.set(view.getUint16(position), codestream.subarray(position, position + 2 + view.getUint16(position + 2)));
+  }
+  const mainHeader = codestream.subarray(0, position);
+  const tileParts: Uint8Array[] = [];
+  for (; view.getUint16(position) === 0xff90; position += view.getUint32(position + 6)) tileParts.push(codestream.subarray(position, position + view.getUint32(position + 6)));
+  return { mainHeader, segments, tileParts };
+}
+
+/**
+ * `codestream` with tile `tile` replaced by the same tile of `lowered` (the same image and tiling,
+ * fewer decomposition levels), whose tile-part header then declares its own COD and QCD: what
+ * another encoder may write, and opj_compress never does ("COD and QCD never appear in the tile_header").
+ */
+function withTileOverride(codestream: Uint8Array, lowered: Uint8Array, tile: number): Uint8Array {
+  const { mainHeader, tileParts } = codestreamParts(codestream);
+  const fewer = codestreamParts(lowered);
+  const override = Buffer.concat([fewer.segments.get(0xff52)!, fewer.segments.get(0xff5c)!]);
+  const sot = fewer.tileParts[tile].subarray(0, 12);
+  const tilePart = Buffer.concat([sot, override, fewer.tileParts[tile].subarray(12)]);
+  tilePart.writeUInt32BE(tilePart.length, 6); // Psot
+  return new Uint8Array(Buffer.concat([mainHeader, ...tileParts.map((part, i) => (i === tile ? tilePart : part)), Buffer.from([0xff, 0xd9])]));
 }
 
 describe('JPEG 2000 at a reduced resolution, against opj_decompress -r', () => {
@@ -97,6 +127,37 @@ describe('JPEG 2000 at a reduced resolution, against opj_decompress -r', () => {
     let sum = 0;
     for (let y = 48; y < 51; y++) for (let x = 72; x < 76; x++) sum += level2.pixels[y * level2.columns + x];
     expect(level4.pixels[12 * 19 + 18]).toBe(Math.round(sum / 12));
+  });
+
+  it('when one tile\'s tile-part header lowers the decomposition levels (COD 2 in tile 4, the main header 5), then the coarsest level every tile has comes from the pyramid and coarser ones box-average it', async () => {
+    const image = await oddCrop(301, 203);
+    const codestream = withTileOverride(opjCompress(image, ['-t', '128,128']), opjCompress(image, ['-t', '128,128', '-n', '3']), 4);
+    expect(j2kReducibleLevels(codestream)).toBe(2);
+    // The native decoder refuses to drop a level tile 4 does not have: the override is really there.
+    expect(() => opjDecompress(codestream, 3)).toThrow();
+    const instance = crOf('1.2.840.10008.1.2.4.90', image, codestream, 6);
+    expect(maxDifference(await decodeFrame(instance, 0), image)).toBe(0);
+    const level2 = await decodeAtLevel(instance, 2);
+    expect(level2.scale).toBe(4);
+    expect(maxDifference(level2, opjDecompress(codestream, 2))).toBe(0);
+    const level3 = await decodeAtLevel(instance, 3);
+    expect([level3.columns, level3.rows, level3.scale]).toEqual([38, 26, 8]);
+    // Pixel (37, 25) is the last, partial block: level 2 columns 74–75, row 50.
+    expect(level3.pixels[25 * 38 + 37]).toBe(Math.round((level2.pixels[50 * 76 + 74] + level2.pixels[50 * 76 + 75]) / 2));
+  });
+
+  it('when the last tile-part runs to EOC (Psot 0), then its header is still read; when a Psot leads off the tile-parts, then no level is taken from the pyramid', async () => {
+    const image = await oddCrop(301, 203);
+    const codestream = withTileOverride(opjCompress(image, ['-t', '128,128']), opjCompress(image, ['-t', '128,128', '-n', '3']), 5);
+    const { mainHeader, tileParts } = codestreamParts(codestream);
+    const lastTilePart = codestream.length - 2 - tileParts[5].length;
+    const toEoc = codestream.slice();
+    new DataView(toEoc.buffer).setUint32(lastTilePart + 6, 0);
+    expect([j2kReducibleLevels(codestream), j2kReducibleLevels(toEoc)]).toEqual([2, 2]);
+    expect(maxDifference(await decodeAtLevel(crOf('1.2.840.10008.1.2.4.90', image, toEoc, 7), 2), opjDecompress(toEoc, 2))).toBe(0);
+    const astray = codestream.slice();
+    new DataView(astray.buffer).setUint32(mainHeader.length + 6, 1000);
+    expect(j2kReducibleLevels(astray)).toBe(0);
   });
 
   it('when the image area is offset from the origin (opj_compress -d), then no level is taken from the pyramid and the box average of the full decode is returned', async () => {
