@@ -14,13 +14,16 @@
  *                     preprocessImageFile(file, 'grey-square@1', [224, 224])
  *  - pmnist224        PneumoniaMNIST official test split (624 paediatric films): each 28x28
  *                     uint8 image -> PNG buffer (sharp, raw input) -> preprocessImageFile(buffer, …, [224, 224])
- *  - dicom224         every DICOM under dicom/** that parses, has greyscale pixel data and decodes:
- *                     parseDicom -> requirePixelData -> decodeFrame(instance, 0) ->
- *                     preprocessors['grey-square@1'](frame, image, [224, 224]); one image per source
+ *  - dicom224         every DICOM under dicom/** that parses, has greyscale pixel data and decodes,
+ *                     as the worker serves it: parseDicom -> requirePixelData -> decodeFrame(instance, 0,
+ *                     chain.decode) -> chain.run(frame, image), chain = namedChain('grey-square@1', [224, 224]),
+ *                     so decoded at the coarsest resolution level that still gives the model
+ *                     DECODE_MARGIN times its pixels (full resolution for a small frame); one image per source
  *                     series (Series Instance UID; the first file in sorted path order that decodes),
  *                     so the same image stored in 15 transfer syntaxes, or 7 slices of one series,
  *                     counts once; what was skipped and why goes to dicom-skipped.csv
- *  - nih28, dicom28, pmnist28   the same at [28, 28], for models/pneumonia-cxr's OOD score
+ *  - nih28, dicom28, pmnist28   the same at [28, 28] (the DICOM frames decoded again, at 28 px's level),
+ *                     for models/pneumonia-cxr's OOD score
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -30,7 +33,7 @@ import { parseDicom, requirePixelData } from '../../../dicom/parse.ts';
 import { writeCsv } from '../../../tools/evaluation/datasets.ts';
 import { readNpz, writeNpy } from '../../../tools/evaluation/npz.ts';
 import { preprocessImageFile } from '../../../inference/image-file.ts';
-import { preprocessors, type ModelImage } from '../../../inference/preprocess/index.ts';
+import { namedChain, type ModelImage } from '../../../inference/preprocess/index.ts';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const DATA = resolve(REPO, '../shared/data');
@@ -121,6 +124,7 @@ const NOT_DICOM = /(\.csv|\.md|\.txt|LICENSE)$/;
 const files = walk(DICOM).filter((f) => !NOT_DICOM.test(f));
 interface Kept { file: string; sop: string; series: string; modality: string; bodyPart: string; view: string; description: string; rows: number; columns: number; bitsStored: number; photometric: string; syntax: string; frames: number; images: Record<number, ModelImage> }
 const kept = new Map<string, Kept>(); // by Series Instance UID
+const dicomChains = [224, 28].map((size) => ({ size, chain: namedChain(PREPROCESSING, [size, size]) }));
 const skipped: (string | number)[][] = [];
 for (const f of files) {
   const rel = relative(DATA, f);
@@ -134,9 +138,8 @@ for (const f of files) {
       continue;
     }
     const image = requirePixelData(inst);
-    const frame = await decodeFrame(inst, 0);
     const images: Record<number, ModelImage> = {};
-    for (const size of [224, 28]) images[size] = await preprocessors[PREPROCESSING](frame, image, [size, size]);
+    for (const { size, chain } of dicomChains) images[size] = await chain.run(await decodeFrame(inst, 0, chain.decode), image);
     const m = inst.meta;
     const ds = inst.dataSet;
     kept.set(key, {

@@ -12,9 +12,11 @@
  *  - pmnist64                     PneumoniaMNIST official test split (624 paediatric 28 px films):
  *                                 uint8 -> PNG (sharp) -> preprocessImageFile(buffer, 'grey-square@1', [64, 64])
  *  - dicom64                      the DICOM frames of var/train-cache/cxr-pneumonia-adult/dicom.csv (one per
- *                                 series): parseDicom -> requirePixelData -> decodeFrame(instance, 0) ->
- *                                 preprocessors['grey-square@1'](frame, image, [64, 64]); the same frames are
- *                                 re-made at 28 px and must equal that cache's dicom28.npy, so the selection is the same
+ *                                 series), as the worker serves them: parseDicom -> requirePixelData ->
+ *                                 decodeFrame(instance, 0, chain.decode) -> chain.run(frame, image), chain =
+ *                                 namedChain('grey-square@1', [64, 64]) (decoded at the level the model needs);
+ *                                 the same frames are re-made at 28 px and must equal that cache's dicom28.npy,
+ *                                 so the selection is the same
  *  - adultnih64                   the test split (130 films) of images/nih-cxr14-pneumonia-1000 (full-size adult
  *                                 NIH films) through preprocessImageFile(file, 'grey-square@1', [64, 64]): a served
  *                                 adult chest film, for the false-rejection rate on the population the card names
@@ -27,7 +29,7 @@ import { parseDicom, requirePixelData } from '../../../dicom/parse.ts';
 import { parseCsv, readImageSet, writeCsv } from '../../../tools/evaluation/datasets.ts';
 import { readNpz, writeNpy } from '../../../tools/evaluation/npz.ts';
 import { preprocessImageFile } from '../../../inference/image-file.ts';
-import { preprocessors } from '../../../inference/preprocess/index.ts';
+import { namedChain, type Chain } from '../../../inference/preprocess/index.ts';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const DATA = resolve(REPO, '../shared/data');
@@ -87,13 +89,14 @@ for (const split of ['train', 'valid', 'test']) {
   const refData = new Uint16Array(new Uint8Array(ref.subarray(128)).buffer); // header is 128 bytes (64-aligned)
   if (refData.length !== rows.length * 28 * 28) throw new Error(`dicom28.npy: ${refData.length} values for ${rows.length} rows`);
   const arr = new Float32Array(rows.length * S * S);
+  const [chain, chain28] = [namedChain(P, [S, S]), namedChain(P, [28, 28])];
   let mismatched = 0;
   for (let i = 0; i < rows.length; i++) {
     const inst = parseDicom(new Uint8Array(readFileSync(join(DATA, rows[i][fileCol]))));
     const image = requirePixelData(inst);
-    const frame = await decodeFrame(inst, 0);
-    arr.set((await preprocessors[P](frame, image, [S, S])).data, i * S * S);
-    const small = (await preprocessors[P](frame, image, [28, 28])).data;
+    const served = async (at: Chain) => (await at.run(await decodeFrame(inst, 0, at.decode), image)).data;
+    arr.set(await served(chain), i * S * S);
+    const small = await served(chain28);
     for (let j = 0; j < small.length; j++) if (Math.round(small[j] * 65535) !== refData[i * 784 + j]) { mismatched++; break; }
   }
   if (mismatched > 0) throw new Error(`${mismatched} DICOM frames differ from the cache's dicom28.npy`);
