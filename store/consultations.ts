@@ -420,27 +420,43 @@ async function reportStudy(db: Queryable, studyInstanceUid: string): Promise<Rep
 }
 
 /** What a policy needs to route one study: its site (a village or township), where to, and the study's level. */
-interface Route {
-  siteId: string;
-  toSiteId: string;
+interface Route extends LowConfidenceRoute {
   triageLevel?: TriageLevel;
 }
 
+/** Where a study's case goes: its site and the site the policy names (the level is the study's, known to its caller). */
+export interface LowConfidenceRoute {
+  siteId: string;
+  toSiteId: string;
+}
+
 /**
- * Where the policy of `studyInstanceUid`'s site routes a case of `origin`, if it does: the
- * site must be a village or township, its policy must name a site that still reads for it and
- * turn this origin on.
+ * The studies row `s` and its site's policy `p`, for the study `studyExpr`, when that policy
+ * routes a case whose flag is `flagExpr`: the site must be a village or township, its policy
+ * must name a site that still reads for it and turn this origin on.
  */
+const routedFrom = (studyExpr: string, flagExpr: string) =>
+  `from studies s join sites site on site.id = s.site_id join consultation_policies p on p.site_id = s.site_id
+    where s.study_instance_uid = ${studyExpr} and site.level in ('village', 'township') and (p.policy->>${flagExpr})::boolean
+      and exists (select 1 from site_reading r where r.reader_site_id = p.policy->>'routeToSiteId' and r.read_site_id = s.site_id)`;
+
+/** Where the policy of `studyInstanceUid`'s site routes a case of `origin`, if it does (routedFrom), at the study's stored level. */
 async function routeOf(tx: AuditedTx, studyInstanceUid: string, origin: Exclude<ConsultationOrigin, 'asked'>): Promise<Route | undefined> {
   const flag = origin === 'ai-reader-disagreement' ? 'routeOnDisagreement' : 'routeOnLowConfidence';
   const { rows: [route] } = await tx.query<{ site_id: string; to_site_id: string; level: TriageLevel | null }>(
-    `select s.site_id, p.policy->>'routeToSiteId' as to_site_id, s.triage->>'level' as level
-       from studies s join sites site on site.id = s.site_id join consultation_policies p on p.site_id = s.site_id
-      where s.study_instance_uid = $1 and site.level in ('village', 'township') and (p.policy->>$2)::boolean
-        and exists (select 1 from site_reading r where r.reader_site_id = p.policy->>'routeToSiteId' and r.read_site_id = s.site_id)`,
+    `select s.site_id, p.policy->>'routeToSiteId' as to_site_id, s.triage->>'level' as level ${routedFrom('$1', '$2')}`,
     [studyInstanceUid, flag]);
   return route && { siteId: route.site_id, toSiteId: route.to_site_id, triageLevel: optional(route.level) };
 }
+
+/**
+ * Select-list column `route` (a LowConfidenceRoute, or null) for the study `studyExpr`: lets the
+ * findings' own statement read where its site's policy routes a low-confidence case, sparing
+ * routeLowConfidence a round trip. The policy, the sites and who reads for whom change only in
+ * audited transactions, so under the audit lock the answer holds until the findings' commit.
+ */
+export const lowConfidenceRouteColumn = (studyExpr: string) =>
+  `(select json_build_object('siteId', s.site_id, 'toSiteId', p.policy->>'routeToSiteId') ${routedFrom(studyExpr, "'routeOnLowConfidence'")}) as route`;
 
 /** Opens the routed case (once per study and origin: the key), audited as asked by `policy:<site>`. */
 async function openRouted(tx: AuditedTx, route: Route, studyInstanceUid: string, origin: Exclude<ConsultationOrigin, 'asked'>, question: { en: string; zh: string }, because: Record<string, unknown>): Promise<ConsultationChange | undefined> {
@@ -480,10 +496,12 @@ export async function routeDisagreement(tx: AuditedTx, finding: Pick<FindingRow,
  * read it (all "not applicable"), at a village or township site whose policy routes on low
  * confidence, opens one case for the study. A "not applicable" beside another model's answer on
  * the same image is not low confidence: that image was read. A job run twice opens one case.
+ * `lowConfidenceRoute` is what lowConfidenceRouteColumn read in the findings' statement, and
+ * `triage` the study's ranking detail (its `level`) just stored.
  */
-export async function routeLowConfidence(tx: AuditedTx, sopInstanceUid: string, studyInstanceUid: string, findings: FindingInput[]): Promise<ConsultationChange | undefined> {
-  const route = await routeOf(tx, studyInstanceUid, 'ai-low-confidence');
-  if (!route) return undefined;
+export async function routeLowConfidence(tx: AuditedTx, sopInstanceUid: string, studyInstanceUid: string, findings: FindingInput[], lowConfidenceRoute: LowConfidenceRoute | undefined, triage: unknown): Promise<ConsultationChange | undefined> {
+  if (!lowConfidenceRoute) return undefined;
+  const route: Route = { ...lowConfidenceRoute, triageLevel: levelOf(triage) };
   const refer = findings.find((f) => f.refer && f.probability !== null);
   const uncertain = refer ?? await unreadImage(tx, sopInstanceUid);
   if (!uncertain) return undefined;
@@ -495,6 +513,12 @@ export async function routeLowConfidence(tx: AuditedTx, sopInstanceUid: string, 
     en: `Routed by site policy: the AI is not confident on "${uncertain.display}". ${model} answered ${claim.en}${probabilityOf(uncertain.probability)}${why}. Please read the study.`,
     zh: `按本站策略转上级审核：AI 对"${uncertain.display}"把握不足。${model} 的结果为${claim.zh}${probabilityOf(uncertain.probability)}${whyZh}。请阅片。`,
   }, { sopInstanceUid, label: uncertain.label, probability: uncertain.probability, refer: uncertain.refer, model: uncertain.model });
+}
+
+/** The `level` of a study's stored ranking detail (studies.triage), as `triage->>'level'` reads it back. */
+function levelOf(triage: unknown): TriageLevel | undefined {
+  const level = (triage as { level?: unknown } | null | undefined)?.level;
+  return typeof level === 'string' ? level as TriageLevel : undefined;
 }
 
 /** The image's first "not applicable" finding, when every model has answered and none could read it. */

@@ -2,12 +2,14 @@
  * The study aggregate's writes: an instance received, a model's findings or failure on
  * it (written by the results consumer), a bedside assessment. Each is one audited
  * transaction that ends by re-ranking the study (reprioritise); reads are in study-reads.ts.
- * Just over 300 lines: the findings write also opens a routed consultation in its own
- * transaction (store/consultations.ts), and splitting the writes would split that transaction.
+ * Past 300 lines: the findings write also opens a routed consultation in its own
+ * transaction (store/consultations.ts), and splitting the writes would split that transaction;
+ * the ranking (the snapshot triage reads, reprioritise) stays beside the writes that read it
+ * in their own statements and must keep it exact (studies.test.ts).
  */
 import { appendAudit, auditChainColumns, auditedTransaction, auditInsert, auditKeys, planAudits, type AuditChainState, type AuditEntry, type AuditedTx, type PlannedAudits } from './audit.ts';
 import type { ConsultationChange } from '../contract/consultations.ts';
-import { announceConsultation, routeLowConfidence } from './consultations.ts';
+import { announceConsultation, lowConfidenceRouteColumn, routeLowConfidence, type LowConfidenceRoute } from './consultations.ts';
 import { InvalidReferenceError, NotFoundError, optional, type StoreContext } from './shared.ts';
 import { requireStudyInScope, type SiteScope } from './sites.ts';
 import type { FindingRow } from './study-reads.ts';
@@ -26,8 +28,11 @@ export const studyWrites = {
    * allow AI processing (asked again here, under the audit lock a consent change also takes)
    * is stored with no pending models and `ai_withheld` saying why. A new instance gets one audit
    * record `instance.received`. Returns the study's priority, for the instance's jobs.
-   * Round trips: begin with the audit lock; the rows with the chain state; the audit
-   * record with the study's snapshot; its priority; commit.
+   * Round trips (4): begin with the audit lock; the rows with the chain state and the study's
+   * triage snapshot as it was; the audit record with the study's new priority; commit. An
+   * instance that awaits no model, in a study that already had one (an AI results SR, a film
+   * consent withholds), changes nothing triage reads (`unchangedForTriage`): its audit record
+   * is appended alone and the study keeps the priority its last change stored.
    */
   async recordInstance({ db, options }: StoreContext, input: NewInstance, actor: string): Promise<{ status: 'stored' | 'duplicate'; priority: number }> {
     const outcome = await auditedTransaction(db, async (tx) => {
@@ -45,7 +50,8 @@ export const studyWrites = {
       };
       // Study and series are created if new, then the instance; a duplicate's study priority comes along.
       // Series and instance are not written into a study filed under another site.
-      const { rows: [written] } = await tx.query<{ stored: string | null; priority: number | null; foreign_site: boolean } & AuditChainState>(
+      // The snapshot columns see the study before this statement's writes (one statement, one snapshot).
+      const { rows: [written] } = await tx.query<{ stored: string | null; stored_status: string | null; priority: number | null; foreign_site: boolean } & AuditChainState & SnapshotRow>(
         `with foreign_study as (
            select 1 from studies where study_instance_uid = $1 and site_id <> $23
          ), study as (
@@ -70,12 +76,12 @@ export const studyWrites = {
                   case when consent.withheld is null then $22::text[] else '{}' end, consent.withheld, $24::jsonb, $25::text[]
              from consent where not exists (select 1 from foreign_study)
            on conflict (sop_instance_uid) do nothing
-           returning sop_instance_uid
+           returning sop_instance_uid, status
          )
-         select (select sop_instance_uid from instance) as stored,
+         select (select sop_instance_uid from instance) as stored, (select status from instance) as stored_status,
                 (select priority from studies where study_instance_uid = $1) as priority,
                 exists (select 1 from foreign_study) as foreign_site,
-                ${auditChainColumns('$21')}`,
+                ${auditChainColumns('$21')}, ${studySnapshotColumns('$1')}`,
         [s.studyInstanceUid, s.patientId, s.patientName, s.patientSex, s.patientAge, s.studyDate, s.studyDescription,
           s.accessionNumber, s.modality,
           input.seriesInstanceUid, input.modality, input.seriesNumber, input.bodyPart,
@@ -84,7 +90,15 @@ export const studyWrites = {
           input.siteId, input.dicomJson ? JSON.stringify(input.dicomJson.dataset) : null, input.dicomJson?.omitted ?? null]);
       if (written.foreign_site) throw new InvalidReferenceError('studyInstanceUid', `study ${s.studyInstanceUid} is filed under another site`);
       if (written.stored === null) return { status: 'duplicate' as const, priority: Number(written.priority) };
-      const { priority } = await reprioritise(tx, options.prioritise, s.studyInstanceUid, planAudits(written, [received]));
+      const audits = planAudits(written, [received]);
+      const before = snapshotOf(written);
+      const queued = written.stored_status === 'queued';
+      if (unchangedForTriage(before, queued)) {
+        await tx.query(auditInsert('$1'), [audits.rows]);
+        return { status: 'stored' as const, priority: Number(written.priority) };
+      }
+      const after: StudySnapshot = { ...before, instances: { ...before.instances, any: true, queued: before.instances.queued || queued } };
+      const { priority } = await storePriority(tx, s.studyInstanceUid, options.prioritise(after), audits);
       return { status: 'stored' as const, priority };
     });
     if (outcome.status === 'stored') options.onChange?.({ studyInstanceUid: input.study.studyInstanceUid, change: 'received' });
@@ -104,22 +118,28 @@ export const studyWrites = {
    * the instance says why, and one `ai.withheld` record (keyed) replaces the findings' records.
    * A finding in the refer band, or an image no model could read, at a grassroots site whose
    * consultation policy routes on low confidence opens the study's case in the same transaction
-   * (consultations.ts routeLowConfidence; once per study). Round trips: begin with the audit lock; the consent check; instance and findings with the chain state;
-   * the audit records with the study's snapshot; its priority; commit.
+   * (consultations.ts routeLowConfidence; once per study). Round trips (5): begin with the audit
+   * lock; the consent check, instance and findings (written only when consent allows), the chain
+   * state and where the site's policy routes a case; the study's snapshot; the audit records with
+   * its priority; commit. Withheld, the findings' statement writes nothing and withheldFindings
+   * settles the instance instead; routing reads the findings again only for an unread image.
    */
   async recordFindings({ db, options }: StoreContext, sopInstanceUid: string, findings: FindingInput[], actor: string): Promise<void> {
     const created = findingCreatedAudits(sopInstanceUid, findings, actor);
     const columns = findingColumns(findings);
+    const modelKey = modelKeyOf(findings);
     let routed: ConsultationChange | undefined;
     const studyInstanceUid = await auditedTransaction(db, async (tx) => {
-      const withheld = await withheldFindings(tx, options.prioritise, sopInstanceUid, modelKeyOf(findings), actor);
-      if (withheld) return withheld;
-      const { rows: [written] } = await tx.query<{ study: string | null } & AuditChainState>(
-        `with instance as (
+      // Consent is asked under the audit lock, so a refusal is either before this or after it.
+      const { rows: [written] } = await tx.query<{ study: string | null; withheld: string | null; route: LowConfidenceRoute | null } & AuditChainState>(
+        `with consent as (
+           select i.study_instance_uid as study, coalesce(i.ai_withheld, consent_withheld(s.site_id, s.patient_id, 'ai-processing')) as withheld
+             from instances i join studies s on s.study_instance_uid = i.study_instance_uid where i.sop_instance_uid = $1
+         ), instance as (
            update instances set pending_models = array_remove(pending_models, $4),
                   status = case when status = 'failed' then 'failed'
                                 when cardinality(array_remove(pending_models, $4)) = 0 then 'done' else 'queued' end
-            where sop_instance_uid = $1 returning study_instance_uid
+            where sop_instance_uid = $1 and exists (select 1 from consent where withheld is null) returning study_instance_uid
          ), stored as (
            insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive, refer,
              operating_point, model, timing_ms, heatmap, applicability, input_stats)
@@ -128,11 +148,13 @@ export const studyWrites = {
              from instance, json_populate_recordset(null::findings, $2::json) f
            on conflict (id) do nothing
          ), leaders as (${FINDING_LEADERS_UPSERT})
-         select (select study_instance_uid from instance) as study, ${auditChainColumns('$3')}`,
-        [sopInstanceUid, JSON.stringify(columns), auditKeys(created), modelKeyOf(findings)]);
+         select (select study from consent) as study, (select withheld from consent) as withheld,
+                ${auditChainColumns('$3')}, ${lowConfidenceRouteColumn('(select study from consent)')}`,
+        [sopInstanceUid, JSON.stringify(columns), auditKeys(created), modelKey]);
       if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
-      await reprioritise(tx, options.prioritise, written.study, planAudits(written, created));
-      routed = await routeLowConfidence(tx, sopInstanceUid, written.study, findings);
+      if (written.withheld !== null) return withheldFindings(tx, options.prioritise, sopInstanceUid, { study: written.study, withheld: written.withheld }, modelKey, actor);
+      const { detail } = await reprioritise(tx, options.prioritise, written.study, planAudits(written, created));
+      routed = await routeLowConfidence(tx, sopInstanceUid, written.study, findings, written.route ?? undefined, detail);
       return written.study;
     });
     options.onChange?.({ studyInstanceUid, change: 'finding' });
@@ -203,55 +225,78 @@ export const studyWrites = {
 export const newStudyPriority = (prioritise: Prioritise) => prioritise({ instances: { any: true, queued: true }, findings: [] }).priority;
 
 /**
- * Appends `audits` (planned under the chain lock, if any) and re-reads one study in the
- * same round trip, then stores its priority and "why". Called by every transaction that
- * changes what triage sees, after its own writes.
+ * Re-reads one study, then stores its priority and "why" with `audits` (planned under the
+ * chain lock, if any) appended in the same statement. Called by every transaction that
+ * changes what triage sees, after its own writes (recordInstance reads the snapshot with its
+ * writes instead: what an insert changes in it is known).
  *
  * What it reads is bounded whatever the study's size (migration 011): three index probes
  * on its images and its findings' leaders (one per model, label and claim), so receiving
  * the 10,000th image of a CT costs what the first did.
  */
 export async function reprioritise(tx: AuditedTx, prioritise: Prioritise, studyInstanceUid: string, audits?: PlannedAudits): Promise<ReturnType<Prioritise>> {
-  const { rows: [study] } = await tx.query<{ any: boolean; queued: boolean; failed: { sop_instance_uid: string; error_code: string | null } | null; findings: SnapshotFindingRow[]; clinical: unknown }>(
-    `with appended as (${auditInsert('$2')})
-     select exists (select 1 from instances where study_instance_uid = $1) as any,
-            exists (select 1 from instances where study_instance_uid = $1 and status = 'queued') as queued,
-            (select json_build_object('sop_instance_uid', sop_instance_uid, 'error_code', error_code)
-               from instances where study_instance_uid = $1 and status = 'failed' limit 1) as failed,
-            (select coalesce(json_agg(json_build_object('label', f.label, 'display', f.display, 'probability', f.probability, 'positive', f.positive,
-                      'refer', f.refer, 'operating_point', f.operating_point, 'model', f.model, 'applicability', f.applicability)), '[]')
-               from study_finding_leaders l join ${CLINICAL_FINDINGS} f on f.id = l.finding_id where l.study_instance_uid = $1) as findings,
-            (select clinical from study_clinical where study_instance_uid = $1) as clinical`, [studyInstanceUid, audits?.rows ?? '[]']);
-  const snapshot: StudySnapshot = {
-    instances: {
-      any: study.any,
-      queued: study.queued,
-      ...(study.failed && { failed: { sopInstanceUid: study.failed.sop_instance_uid, errorCode: optional(study.failed.error_code) } }),
-    },
-    findings: study.findings.map((r) => ({
-      label: r.label, display: r.display, probability: r.probability, positive: r.positive, refer: r.refer, operatingPoint: r.operating_point, model: r.model,
-      applicability: optional(r.applicability),
-    })),
-    clinical: study.clinical ?? undefined,
-  };
-  const { priority, why, whyZh, detail } = prioritise(snapshot);
-  await tx.query('update studies set priority = $2, why = $3, triage = $4, why_zh = $5 where study_instance_uid = $1',
-    [studyInstanceUid, priority, why, detail === undefined ? null : JSON.stringify(detail), whyZh]);
-  return { priority, why, whyZh, detail };
+  const { rows: [study] } = await tx.query<SnapshotRow>(`select ${studySnapshotColumns('$1')}`, [studyInstanceUid]);
+  return storePriority(tx, studyInstanceUid, prioritise(snapshotOf(study)), audits);
+}
+
+/** One statement: appends `audits` and stores the study's ranking. Returns the ranking. */
+async function storePriority(tx: AuditedTx, studyInstanceUid: string, ranked: ReturnType<Prioritise>, audits: PlannedAudits | undefined): Promise<ReturnType<Prioritise>> {
+  const { priority, why, whyZh, detail } = ranked;
+  await tx.query(
+    `with appended as (${auditInsert('$6')})
+     update studies set priority = $2, why = $3, triage = $4, why_zh = $5 where study_instance_uid = $1`,
+    [studyInstanceUid, priority, why, detail === undefined ? null : JSON.stringify(detail), whyZh, audits?.rows ?? '[]']);
+  return ranked;
 }
 
 /**
- * When consent no longer allows AI on the instance (asked under the audit lock, so a refusal
- * is either before this or after it): settles the model as answered without its findings —
- * the instance says why, one `ai.withheld` record (keyed per instance and model) — and returns
- * the study. Undefined when the findings may be stored; NotFoundError for an unknown instance.
+ * Whether recording an instance leaves every input of triage as it was, so that the priority
+ * stored by the study's last change is still what prioritise (a pure function of the snapshot)
+ * answers: the study already had an instance (`any` stays true) and the new one awaits no
+ * model (`queued` unchanged). A new instance is never failed and adds no finding, leader or
+ * assessment, so the rest of the snapshot cannot change.
  */
-async function withheldFindings(tx: AuditedTx, prioritise: Prioritise, sopInstanceUid: string, modelKey: string, actor: string): Promise<string | undefined> {
-  const { rows: [instance] } = await tx.query<{ study: string; withheld: string | null }>(
-    `select i.study_instance_uid as study, coalesce(i.ai_withheld, consent_withheld(s.site_id, s.patient_id, 'ai-processing')) as withheld
-       from instances i join studies s on s.study_instance_uid = i.study_instance_uid where i.sop_instance_uid = $1`, [sopInstanceUid]);
-  if (!instance) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
-  if (instance.withheld === null) return undefined;
+export const unchangedForTriage = (before: StudySnapshot, newInstanceQueued: boolean) => before.instances.any && !newInstanceQueued;
+
+/** What triage reads of a study (StudySnapshot), as `studySnapshotColumns` selects it. */
+interface SnapshotRow {
+  any: boolean;
+  queued: boolean;
+  failed: { sop_instance_uid: string; error_code: string | null } | null;
+  findings: SnapshotFindingRow[];
+  clinical: unknown;
+}
+
+/** Select-list columns of a SnapshotRow for the study in `studyParam`. */
+const studySnapshotColumns = (studyParam: string) =>
+  `exists (select 1 from instances where study_instance_uid = ${studyParam}) as any,
+   exists (select 1 from instances where study_instance_uid = ${studyParam} and status = 'queued') as queued,
+   (select json_build_object('sop_instance_uid', sop_instance_uid, 'error_code', error_code)
+      from instances where study_instance_uid = ${studyParam} and status = 'failed' limit 1) as failed,
+   (select coalesce(json_agg(json_build_object('label', f.label, 'display', f.display, 'probability', f.probability, 'positive', f.positive,
+             'refer', f.refer, 'operating_point', f.operating_point, 'model', f.model, 'applicability', f.applicability)), '[]')
+      from study_finding_leaders l join ${CLINICAL_FINDINGS} f on f.id = l.finding_id where l.study_instance_uid = ${studyParam}) as findings,
+   (select clinical from study_clinical where study_instance_uid = ${studyParam}) as clinical`;
+
+const snapshotOf = (study: SnapshotRow): StudySnapshot => ({
+  instances: {
+    any: study.any,
+    queued: study.queued,
+    ...(study.failed && { failed: { sopInstanceUid: study.failed.sop_instance_uid, errorCode: optional(study.failed.error_code) } }),
+  },
+  findings: study.findings.map((r) => ({
+    label: r.label, display: r.display, probability: r.probability, positive: r.positive, refer: r.refer, operatingPoint: r.operating_point, model: r.model,
+    applicability: optional(r.applicability),
+  })),
+  clinical: study.clinical ?? undefined,
+});
+
+/**
+ * When consent no longer allows AI on the instance (recordFindings asked, under the audit
+ * lock): settles the model as answered without its findings — the instance says why, one
+ * `ai.withheld` record (keyed per instance and model) — and returns the study.
+ */
+async function withheldFindings(tx: AuditedTx, prioritise: Prioritise, sopInstanceUid: string, instance: { study: string; withheld: string }, modelKey: string, actor: string): Promise<string> {
   const dropped: AuditEntry = {
     actor, action: 'ai.withheld', entityType: 'instance', entityId: sopInstanceUid,
     payload: { model: modelKey, reason: instance.withheld, findingsDropped: true },
