@@ -43,6 +43,12 @@ export function j2kSize(bytes: Uint8Array): DeclaredSize | undefined {
   return { width: view.getUint32(8) - view.getUint32(16), height: view.getUint32(12) - view.getUint32(20), componentCount: view.getUint16(40) };
 }
 
+/** Whether a JPEG 2000 codestream's first component is signed (SIZ's Ssiz, bit 7); undefined when there is no SIZ to read. */
+export function j2kSigned(bytes: Uint8Array): boolean | undefined {
+  if (!j2kSize(bytes) || bytes.length <= 42) return undefined;
+  return (bytes[42] & 0x80) !== 0;
+}
+
 const [COD, COC, SOT, SOD, EOC] = [0xff52, 0xff53, 0xff90, 0xff93, 0xffd9];
 
 /**

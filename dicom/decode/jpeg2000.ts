@@ -1,5 +1,5 @@
 import { lazyModule, quietModule, runEmscriptenDecoder, type Decoder } from './emscripten.ts';
-import { j2kReducibleLevels, j2kSize } from './codestream.ts';
+import { j2kReducibleLevels, j2kSigned, j2kSize } from './codestream.ts';
 import type { FrameDecoder } from './types.ts';
 
 const openjpeg = lazyModule(async () => (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(quietModule));
@@ -25,7 +25,11 @@ function waveletDecoder(codec: string, create: () => Promise<Decoder>): FrameDec
     encapsulated: true,
     async decode(frame) {
       const decoder = await create();
-      const level = Math.min(frame.maxLevel ?? 0, j2kReducibleLevels(frame.bytes));
+      // A codestream whose sign is not Pixel Representation's comes out reinterpreted (shapeFrame):
+      // its levels average the codec's values, which across the wrap are not the stored values'
+      // averages, so the frame is reduced from the full decode instead.
+      const signAgrees = j2kSigned(frame.bytes) === (frame.image.pixelRepresentation === 1);
+      const level = signAgrees ? Math.min(frame.maxLevel ?? 0, j2kReducibleLevels(frame.bytes)) : 0;
       const { bytes, bytesPerSample } = runEmscriptenDecoder(codec, decoder, frame, j2kSize(frame.bytes), () => null, level);
       const { photometricInterpretation, samplesPerPixel } = frame.image;
       const colourTransformed = samplesPerPixel === 3 && photometricInterpretation.startsWith('YBR_');

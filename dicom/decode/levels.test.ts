@@ -16,7 +16,7 @@ import { j2kReducibleLevels } from './codestream.ts';
 import { encapsulatedFrame } from './frames.ts';
 import { decodeFrame, type DecodedFrame } from './index.ts';
 import { htj2k } from './jpeg2000.ts';
-import { sizeAtLevel } from './reduce.ts';
+import { reduceFrame, sizeAtLevel } from './reduce.ts';
 import { shapeFrame } from './shape.ts';
 
 const parseFile = (file: string) => parseDicom(new Uint8Array(fs.readFileSync(file)));
@@ -170,6 +170,16 @@ describe('JPEG 2000 at a reduced resolution, against opj_decompress -r', () => {
     const reduced = await decodeAtLevel(instance, 1);
     expect([reduced.columns, reduced.rows, reduced.scale]).toEqual([151, 102, 2]);
     expect(reduced.pixels[0]).toBe(Math.round((full.pixels[0] + full.pixels[1] + full.pixels[301] + full.pixels[302]) / 4));
+  });
+
+  it('when the codestream is unsigned and Pixel Representation signed (pydicom\'s J2K_pixelrep_mismatch.dcm), then a reduced frame is the box average of the full decode, not the pyramid\'s wrapped values', async () => {
+    const instance = parseFile(`${sharedData}/dicom/pydicom-testfiles/test_files/J2K_pixelrep_mismatch.dcm`);
+    const full = await decodeFrame(instance, 0);
+    for (const level of [2, 3]) {
+      const reduced = await decodeAtLevel(instance, level);
+      expect(reduced.scale).toBe(2 ** level);
+      expect(Array.from(reduced.pixels)).toEqual(Array.from(reduceFrame(full, level).pixels));
+    }
   });
 
   it('when atLeast is larger than the image, then the frame is full resolution', async () => {
