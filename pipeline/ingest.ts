@@ -83,11 +83,11 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   const image = meta.image;
   requireValidUids(meta);
   if (uploader.intoStudy !== undefined && meta.studyInstanceUid !== uploader.intoStudy) throw new NotInTargetStudyError(meta, uploader.intoStudy);
-  // Checked before any job starts; the write checks again, in its transaction, for a race.
-  const filed = await deps.store.studyFiling(meta.studyInstanceUid);
+  // Both asked in one read before any job starts, and again by the write, in its transaction: the
+  // study's site (refused if another's, for a race), and the patient's consent (under the lock a
+  // consent change takes). No job is queued for a patient whose consent keeps AI away.
+  const { filed, withheld: aiWithheld } = await deps.store.filingAndConsent(meta.studyInstanceUid, uploader.siteId, meta.patientId, image ? 'ai-processing' : undefined);
   if (filed !== undefined && filed.siteId !== uploader.siteId) throw new StudyOfAnotherSiteError(meta);
-  // No job is queued for a patient whose consent keeps AI away; the write asks again, under the lock a consent change takes.
-  const aiWithheld = image ? await deps.store.consentWithheld(uploader.siteId, meta.patientId, 'ai-processing') : undefined;
   // Clinical, canary and shadow models all read the image, each in its own job marked with its run's deployment;
   // only clinical runs are waited for (`pendingModels`): a study's AI is done when its clinical models have answered.
   const runs = aiWithheld || !image ? [] : deps.registry.forStudy(meta.modality, { studyInstanceUid: meta.studyInstanceUid, siteId: uploader.siteId })

@@ -27,12 +27,6 @@ interface ConsentRow {
 
 /** The consent reads and writes, each given the store's context first (bindContext). */
 export const consentAccess = {
-  /** Why `purpose` is not allowed for this patient at this site, or undefined when it is: what ingest asks before queuing AI. */
-  async consentWithheld({ db }: StoreContext, siteId: string, patientId: string | undefined, purpose: ConsentPurpose): Promise<WithheldCode | undefined> {
-    const { rows: [row] } = await db.query<{ withheld: WithheldCode | null }>('select consent_withheld($1, $2, $3) as withheld', [siteId, patientId ?? null, purpose]);
-    return optional(row.withheld);
-  },
-
   /** The patient's consent at `siteId` for every purpose. NotFoundError for a site outside `scope`. */
   async patientConsent({ db }: StoreContext, siteId: string, patientId: string, scope: SiteScope): Promise<PatientConsent> {
     requireSiteInScope(siteId, scope);

@@ -4,6 +4,7 @@
  * exists at another clinic is itself patient information.
  */
 import { isLevelAbove, type NewSite, type Site, type SiteChange, type SiteLevel } from '../contract/sites.ts';
+import type { ConsentPurpose, WithheldCode } from '../contract/consent.ts';
 import { appendAudit, auditedTransaction } from './audit.ts';
 import type { Queryable } from './db.ts';
 import { InvalidReferenceError, NotFoundError, optional, type StoreContext } from './shared.ts';
@@ -67,6 +68,19 @@ export const siteAccess = {
   async studyFiling({ db }: StoreContext, studyInstanceUid: string): Promise<{ siteId: string; priority: number } | undefined> {
     const { rows: [row] } = await db.query<{ site_id: string; priority: number }>('select site_id, priority from studies where study_instance_uid = $1', [studyInstanceUid]);
     return row && { siteId: row.site_id, priority: Number(row.priority) };
+  },
+
+  /**
+   * What ingest asks before queuing an instance's jobs, in one round trip: the study's filing
+   * (as studyFiling answers it) and, when `purpose` is given (an image), why consent withholds
+   * it from the patient at `siteId` (consent_withheld), or undefined when it is allowed.
+   */
+  async filingAndConsent({ db }: StoreContext, studyInstanceUid: string, siteId: string, patientId: string | undefined, purpose?: ConsentPurpose): Promise<{ filed?: { siteId: string; priority: number }; withheld?: WithheldCode }> {
+    const { rows: [row] } = await db.query<{ site_id: string | null; priority: number | null; withheld: WithheldCode | null }>(
+      `select (select site_id from studies where study_instance_uid = $1) as site_id, (select priority from studies where study_instance_uid = $1) as priority,
+              case when $4::text is null then null else consent_withheld($2, $3, $4) end as withheld`,
+      [studyInstanceUid, siteId, patientId ?? null, purpose ?? null]);
+    return { filed: row.site_id === null ? undefined : { siteId: row.site_id, priority: Number(row.priority) }, withheld: optional(row.withheld) };
   },
 
   /**
