@@ -26,6 +26,18 @@ describe('blob store', () => {
     expect(filesUnder(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
+  // The shard folder is created only when the write finds it missing (store/blobs.ts writeCreatingFolder).
+  it.each([['677 kB', 677_000], ['6 MB', 6_000_000]])('when a %s blob goes into a store folder not yet made, or into a shard folder removed since, then the folders are made and it is stored whole', async (_, size) => {
+    const root = path.join(dir, `fresh-${size}`, 'blobs');
+    const fresh = createBlobStore(root);
+    const bytes = new Uint8Array(size).map((_, i) => (i * 13 + size) % 241);
+    const sha256 = await fresh.put(bytes);
+    fs.rmSync(path.join(root, sha256.slice(0, 2)), { recursive: true });
+    expect(await fresh.put(bytes)).toBe(sha256);
+    expect(Buffer.from(await fresh.get(sha256)).equals(Buffer.from(bytes))).toBe(true);
+    expect(filesUnder(root)).toEqual([path.join(sha256.slice(0, 2), sha256.slice(2, 4), sha256)]);
+  });
+
   it('when a store reads synchronously (as a worker does), then it returns the same bytes', async () => {
     const bytes = new Uint8Array(300_000).map((_, i) => i % 249);
     const sha256 = await blobs.put(bytes);
