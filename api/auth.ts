@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { Role, User } from '../contract/identity.ts';
-import type { SessionLifetime } from '../store/users.ts';
+import type { SessionLifetime, SignedInUser } from '../store/users.ts';
 import { audiencesFor, type CdsClientClaims } from './cds-hooks/clients.ts';
 import type { ApiDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
@@ -56,22 +56,17 @@ export function authentication(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config' |
   };
 }
 
-/** Who signed in, before their site scope is known. */
-type SignIn = Omit<Authenticated, 'scope' | 'readsFor'>;
+/**
+ * The site scope of a user the store found signing in (see Authenticated.scope). Every way of
+ * signing in (a token, a session, a provider's or CDS client's JWT, a DIMSE peer's AE title, a
+ * password) reads the user and the sites they read for in one statement (store/users.ts): a
+ * request makes one round trip before its handler.
+ */
+export const siteScope = ({ user, readsFor }: SignedInUser): Pick<Authenticated, 'user' | 'scope' | 'readsFor'> =>
+  ({ user, scope: [...user.sites, ...readsFor], readsFor });
 
-/** Every way of signing in gets its scope here, in one query, once per request. */
+/** Who is asking, by the first credential the request carries: a CDS client's or the provider's JWT, Lantern's token, the session cookie. */
 async function resolve(c: Context, deps: Pick<ApiDeps, 'store' | 'oidc' | 'config' | 'cdsClients'>, lifetime: SessionLifetime): Promise<Authenticated | undefined> {
-  const signedIn = await signIn(c, deps, lifetime);
-  return signedIn && { ...signedIn, ...await siteScope(deps.store, signedIn.user) };
-}
-
-/** The site scope of a user (see Authenticated.scope): for the HTTP sign-ins above and a DIMSE peer's account. */
-export async function siteScope(store: Pick<ApiDeps['store'], 'sitesReadFor'>, user: User): Promise<Pick<Authenticated, 'scope' | 'readsFor'>> {
-  const readsFor = await store.sitesReadFor(user.sites);
-  return { scope: [...user.sites, ...readsFor], readsFor };
-}
-
-async function signIn(c: Context, deps: Pick<ApiDeps, 'store' | 'oidc' | 'config' | 'cdsClients'>, lifetime: SessionLifetime): Promise<SignIn | undefined> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
   // A JWT of a configured CDS client, or any JWT sent to /cds-services when no provider takes access tokens.
   if (bearer && deps.cdsClients && bearer.split('.').length === 3 && (deps.cdsClients.claims(bearer) || (!deps.oidc?.acceptsAccessTokens && CDS_PATH.test(c.req.path)))) {
@@ -80,27 +75,27 @@ async function signIn(c: Context, deps: Pick<ApiDeps, 'store' | 'oidc' | 'config
   // Lantern's own tokens are one base64url word; a JWT has three, joined by dots.
   if (bearer && deps.oidc?.acceptsAccessTokens && bearer.split('.').length === 3) return providerToken(deps, bearer);
   if (bearer) {
-    const user = await deps.store.userForToken(bearer);
-    if (!user) throw new ApiError(401, 'UNAUTHENTICATED', 'the bearer token is unknown or expired');
-    return { user, via: 'token', stillValid: async () => Boolean(await deps.store.userForToken(bearer)) };
+    const signedIn = await deps.store.userForToken(bearer);
+    if (!signedIn) throw new ApiError(401, 'UNAUTHENTICATED', 'the bearer token is unknown or expired');
+    return { ...siteScope(signedIn), via: 'token', stillValid: async () => Boolean(await deps.store.userForToken(bearer)) };
   }
   const cookie = getCookie(c, SESSION_COOKIE);
   if (!cookie) return undefined;
   const session = await deps.store.sessionFor(cookie, lifetime);
   return session && {
-    user: session.user, via: 'session', csrfToken: session.csrfToken, sessionToken: cookie, expiresAt: session.expiresAt,
+    ...siteScope(session), via: 'session', csrfToken: session.csrfToken, sessionToken: cookie, expiresAt: session.expiresAt,
     // Asked by an open stream, not by the user: it must not renew the idle timeout.
     stillValid: async () => Boolean(await deps.store.sessionFor(cookie, lifetime, false)),
   };
 }
 
 /** The user a provider's access token speaks for, with the roles it carries (else those of their last sign-in). */
-async function providerToken(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config'>, token: string): Promise<SignIn> {
+async function providerToken(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config'>, token: string): Promise<Authenticated> {
   const { identity, expiresAt } = await deps.oidc!.verifyAccessToken(token);
   const outcome = await deps.store.userFromProvider(identity, deps.config.oidc?.provisionUsers ?? false);
   if ('refused' in outcome) throw refusal(outcome.refused, identity.username);
   return {
-    user: outcome.user, via: 'provider-token', expiresAt: expiresAt.toISOString(),
+    ...siteScope(outcome), via: 'provider-token', expiresAt: expiresAt.toISOString(),
     stillValid: async () => Date.now() < expiresAt.getTime() && !('refused' in await deps.store.userFromProvider({ ...identity, roles: undefined }, false)),
   };
 }
@@ -111,14 +106,14 @@ const CDS_PATH = /^\/cds-services(\/|$)/;
  * The account a CDS client acts as, once its JWT verifies for the URL called (api/cds-hooks/clients.ts).
  * Only on the CDS Hooks routes: an EHR signs its own tokens, so its key must open nothing else.
  */
-async function cdsClient(c: Context, deps: Pick<ApiDeps, 'store' | 'cdsClients'>, token: string): Promise<SignIn> {
+async function cdsClient(c: Context, deps: Pick<ApiDeps, 'store' | 'cdsClients'>, token: string): Promise<Authenticated> {
   if (!CDS_PATH.test(c.req.path)) throw new ApiError(401, 'CDS_CLIENT_TOKEN_OUT_OF_SCOPE', 'a CDS client\'s JWT is accepted on /cds-services only');
   const { username, claims, expiresAt } = await deps.cdsClients!.verify(token, audiencesFor(c.req.url));
-  const user = await deps.store.cdsClientUser(username);
-  if (!user) throw new ApiError(401, 'CDS_CLIENT_USER_UNKNOWN', `the CDS client ${claims.iss} acts as account ${username}, which does not exist or is disabled`);
+  const account = await deps.store.activeUser(username);
+  if (!account) throw new ApiError(401, 'CDS_CLIENT_USER_UNKNOWN', `the CDS client ${claims.iss} acts as account ${username}, which does not exist or is disabled`);
   return {
-    user, via: 'cds-client', cdsClient: claims, expiresAt: expiresAt.toISOString(),
-    stillValid: async () => Date.now() < expiresAt.getTime() && Boolean(await deps.store.cdsClientUser(username)),
+    ...siteScope(account), via: 'cds-client', cdsClient: claims, expiresAt: expiresAt.toISOString(),
+    stillValid: async () => Date.now() < expiresAt.getTime() && Boolean(await deps.store.activeUser(username)),
   };
 }
 

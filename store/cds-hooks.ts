@@ -2,11 +2,9 @@
  * CDS Hooks: the cards Lantern issued for a hook call, the feedback clinicians gave on them,
  * and what the patient-view service reads of a patient's studies here. Migration 018.
  */
-import type { User } from '../contract/identity.ts';
 import { appendAudit, auditedTransaction } from './audit.ts';
 import { NotFoundError, type StoreContext } from './shared.ts';
 import { sitesParam, type SiteScope } from './sites.ts';
-import { userFromRow, type UserRow } from './users.ts';
 import { CLINICAL_FINDINGS } from './clinical-findings.ts';
 
 /** One card as remembered for feedback. */
@@ -62,12 +60,6 @@ export interface PatientStudy {
 
 /** The CDS Hooks reads and writes, each given the store's context first (bindContext). */
 export const cdsHooksAccess = {
-  /** The enabled account a configured CDS client acts as; undefined when it does not exist or is disabled. */
-  async cdsClientUser({ db }: StoreContext, username: string): Promise<User | undefined> {
-    const { rows: [row] } = await db.query<UserRow>('select * from users where username = $1 and disabled_at is null', [username]);
-    return row ? userFromRow(row) : undefined;
-  },
-
   /**
    * The latest studies (at most `limit`) whose Patient ID is one of `patientIds`, within
    * `scope`, with their findings and each finding's latest decision: one query.

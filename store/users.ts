@@ -54,6 +54,28 @@ export interface UserRow {
 
 export const userFromRow = (row: UserRow): User => ({ username: row.username, displayName: row.display_name, roles: row.roles, sites: row.sites });
 
+/**
+ * A user as signing in finds them, with the sites their own sites read for (site_reading, direct
+ * only, in id order, without their own): with `user.sites`, the scope of what they read.
+ */
+export interface SignedInUser {
+  user: User;
+  readsFor: string[];
+}
+
+/**
+ * Select-list columns of a signed-in user: every column of the users row `u` and its `reads_for`.
+ * Every sign-in reads the user and their scope in this one statement, so a request pays one
+ * round trip before its handler; a disabled user or a changed site_reading is seen on the next one.
+ */
+const SIGNED_IN_COLUMNS = `u.*, array(
+  select distinct r.read_site_id from site_reading r
+   where r.reader_site_id = any(u.sites) and not (r.read_site_id = any(u.sites)) order by 1) as reads_for`;
+
+type SignedInRow = UserRow & { reads_for: string[] };
+
+const signedInFromRow = (row: SignedInRow): SignedInUser => ({ user: userFromRow(row), readsFor: row.reads_for });
+
 /** How long a browser session lives: renewed by use up to `idleMinutes`, never past `absoluteHours`. */
 export interface SessionLifetime {
   idleMinutes: number;
@@ -65,6 +87,8 @@ export interface SessionRecord {
   csrfToken: string;
   expiresAt: string;
 }
+
+export type LiveSession = SessionRecord & SignedInUser;
 
 /** The identity writes and reads, each given the store's context first (bindContext). */
 export const userAccess = {
@@ -84,10 +108,10 @@ export const userAccess = {
     });
   },
 
-  /** The user of this name unless disabled: whom a DIMSE peer's calling AE title speaks for (api/dimse). */
-  async activeUser({ db }: StoreContext, username: string): Promise<User | undefined> {
-    const { rows: [row] } = await db.query<UserRow>('select * from users where username = $1 and disabled_at is null', [username]);
-    return row ? userFromRow(row) : undefined;
+  /** The user of this name unless disabled: whom a DIMSE peer's calling AE title (api/dimse) or a CDS client's JWT speaks for. */
+  async activeUser({ db }: StoreContext, username: string): Promise<SignedInUser | undefined> {
+    const { rows: [row] } = await db.query<SignedInRow>(`select ${SIGNED_IN_COLUMNS} from users u where u.username = $1 and u.disabled_at is null`, [username]);
+    return row && signedInFromRow(row);
   },
 
   async countUsers({ db }: StoreContext): Promise<number> {
@@ -101,12 +125,12 @@ export const userAccess = {
   },
 
   /** The user whose password this is, or undefined (unknown user, disabled, wrong password: not told apart). */
-  async checkPassword({ db }: StoreContext, username: string, password: string): Promise<User | undefined> {
-    const { rows: [row] } = await db.query<UserRow>('select * from users where username = $1 and disabled_at is null', [username]);
+  async checkPassword({ db }: StoreContext, username: string, password: string): Promise<SignedInUser | undefined> {
+    const { rows: [row] } = await db.query<SignedInRow>(`select ${SIGNED_IN_COLUMNS} from users u where u.username = $1 and u.disabled_at is null`, [username]);
     // An unknown name costs a hash too, so timing does not tell which names exist.
     const stored = row?.password_hash ?? (await (dummyHash ??= hashPassword(randomBytes(16).toString('hex'))));
     const matches = await passwordMatches(password, stored);
-    return row && matches ? userFromRow(row) : undefined;
+    return row && matches ? signedInFromRow(row) : undefined;
   },
 
   /**
@@ -132,17 +156,17 @@ export const userAccess = {
    * for a check that is not the user's doing (an open event stream asking whether its session
    * still holds), which must not keep an unattended screen signed in.
    */
-  async sessionFor({ db }: StoreContext, token: string, lifetime: SessionLifetime, renew = true): Promise<SessionRecord | undefined> {
-    const { rows: [row] } = await db.query<UserRow & { csrf_token: string; expires_at: Date }>(
+  async sessionFor({ db }: StoreContext, token: string, lifetime: SessionLifetime, renew = true): Promise<LiveSession | undefined> {
+    const { rows: [row] } = await db.query<SignedInRow & { csrf_token: string; expires_at: Date }>(
       `with live as (
-         select u.*, s.token_hash, s.csrf_token, s.expires_at, s.last_seen_at as seen from sessions s join users u on u.username = s.username
+         select ${SIGNED_IN_COLUMNS}, s.token_hash, s.csrf_token, s.expires_at, s.last_seen_at as seen from sessions s join users u on u.username = s.username
           where s.token_hash = $1 and u.disabled_at is null
             and s.expires_at > now() and s.last_seen_at > now() - make_interval(mins => $2)),
        renewed as (
          update sessions set last_seen_at = now()
           where $3::boolean and token_hash in (select token_hash from live where seen < now() - interval '${RENEW_AFTER_SECONDS} seconds'))
        select * from live`, [secretHash(token), lifetime.idleMinutes, renew]);
-    return row ? { user: userFromRow(row), csrfToken: row.csrf_token, expiresAt: iso(row.expires_at) } : undefined;
+    return row && { ...signedInFromRow(row), csrfToken: row.csrf_token, expiresAt: iso(row.expires_at) };
   },
 
   /** Contract: the session row goes and `session.ended` is audited, in one transaction; an unknown cookie changes nothing. */
@@ -164,11 +188,12 @@ export const userAccess = {
     return { token: value, expiresAt: iso(expiresAt) };
   },
 
-  async userForToken({ db }: StoreContext, token: string): Promise<User | undefined> {
-    const { rows: [row] } = await db.query<UserRow>(
-      `select u.* from api_tokens t join users u on u.username = t.username
+  /** The user of a live API token (not revoked, not expired, user not disabled). */
+  async userForToken({ db }: StoreContext, token: string): Promise<SignedInUser | undefined> {
+    const { rows: [row] } = await db.query<SignedInRow>(
+      `select ${SIGNED_IN_COLUMNS} from api_tokens t join users u on u.username = t.username
         where t.token_hash = $1 and t.expires_at > now() and u.disabled_at is null`, [secretHash(token)]);
-    return row ? userFromRow(row) : undefined;
+    return row && signedInFromRow(row);
   },
 
   /**
@@ -181,34 +206,35 @@ export const userAccess = {
    * (a token that does not carry them) the stored roles stand and an unknown subject is refused.
    */
   async userFromProvider({ db }: StoreContext, identity: ProviderIdentity, provision: boolean): Promise<ProviderSignIn> {
-    const { rows: [known] } = await db.query<UserRow & { disabled_at: Date | null }>(
-      'select * from users where oidc_issuer = $1 and oidc_subject = $2', [identity.issuer, identity.subject]);
+    const { rows: [known] } = await db.query<SignedInRow & { disabled_at: Date | null }>(
+      `select ${SIGNED_IN_COLUMNS} from users u where u.oidc_issuer = $1 and u.oidc_subject = $2`, [identity.issuer, identity.subject]);
     if (known?.disabled_at) return { refused: 'USER_DISABLED' };
     if (known) {
       const roles = identity.roles ?? known.roles;
-      if (sameSet(roles, known.roles) && identity.displayName === known.display_name) return { user: userFromRow(known) };
+      if (sameSet(roles, known.roles) && identity.displayName === known.display_name) return signedInFromRow(known);
       return auditedTransaction(db, async (tx) => {
-        const { rows: [row] } = await tx.query<UserRow>('update users set roles = $2, display_name = $3 where username = $1 returning *', [known.username, roles, identity.displayName]);
+        const { rows: [row] } = await tx.query<SignedInRow>(
+          `update users u set roles = $2, display_name = $3 where u.username = $1 returning ${SIGNED_IN_COLUMNS}`, [known.username, roles, identity.displayName]);
         await appendAudit(tx, { actor: row.username, action: 'user.updated', entityType: 'user', entityId: row.username, payload: { displayName: row.display_name, roles, issuer: identity.issuer } });
-        return { user: userFromRow(row) };
+        return signedInFromRow(row);
       });
     }
     if (!provision || !identity.roles) return { refused: 'USER_UNKNOWN' };
     const roles = identity.roles;
     return auditedTransaction(db, async (tx): Promise<ProviderSignIn> => {
-      const { rows: [row] } = await tx.query<UserRow>(
-        'insert into users (username, display_name, roles, oidc_issuer, oidc_subject) values ($1, $2, $3, $4, $5) on conflict do nothing returning *',
+      const { rows: [row] } = await tx.query<SignedInRow>(
+        `insert into users as u (username, display_name, roles, oidc_issuer, oidc_subject) values ($1, $2, $3, $4, $5) on conflict do nothing returning ${SIGNED_IN_COLUMNS}`,
         [identity.username, identity.displayName, roles, identity.issuer, identity.subject]);
       if (!row) {
         // Either the name is another account's, or a second sign-in of the same person has just created it.
-        const { rows: [raced] } = await tx.query<UserRow>('select * from users where oidc_issuer = $1 and oidc_subject = $2', [identity.issuer, identity.subject]);
-        return raced ? { user: userFromRow(raced) } : { refused: 'USERNAME_TAKEN' };
+        const { rows: [raced] } = await tx.query<SignedInRow>(`select ${SIGNED_IN_COLUMNS} from users u where u.oidc_issuer = $1 and u.oidc_subject = $2`, [identity.issuer, identity.subject]);
+        return raced ? signedInFromRow(raced) : { refused: 'USERNAME_TAKEN' };
       }
       await appendAudit(tx, {
         actor: row.username, action: 'user.created', entityType: 'user', entityId: row.username,
         payload: { displayName: row.display_name, roles, issuer: identity.issuer, subject: identity.subject },
       });
-      return { user: userFromRow(row) };
+      return signedInFromRow(row);
     });
   },
 };
@@ -223,7 +249,7 @@ export interface ProviderIdentity {
   roles?: Role[];
 }
 
-export type ProviderSignIn = { user: User } | { refused: 'USER_UNKNOWN' | 'USER_DISABLED' | 'USERNAME_TAKEN' };
+export type ProviderSignIn = SignedInUser | { refused: 'USER_UNKNOWN' | 'USER_DISABLED' | 'USERNAME_TAKEN' };
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 

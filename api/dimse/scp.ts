@@ -55,12 +55,12 @@ export async function startDimseScp(deps: DimseScpDeps): Promise<DimseScp> {
   async function authorize(peer: DimsePeer): Promise<PeerAccount | undefined> {
     const setting = settings.peers.find((p) => p.aeTitle === peer.callingAeTitle && (!p.address || p.address === plainAddress(peer.address)));
     if (!setting) return undefined;
-    const user = await deps.store.activeUser(setting.username);
-    if (!user) {
+    const account = await deps.store.activeUser(setting.username);
+    if (!account) {
       logger.warn({ callingAe: peer.callingAeTitle, username: setting.username }, 'DIMSE: the AE title names a user that does not exist or is disabled');
       return undefined;
     }
-    return { user, scope: (await siteScope(deps.store, user)).scope };
+    return siteScope(account);
   }
 
   async function store(received: ReceivedInstance, { user }: PeerAccount): Promise<DimseStatus> {

@@ -31,8 +31,7 @@ describe('GET /v1/models with shadow and canary versions loaded', () => {
       config: { maxUploadBytes: 1 << 20, viewerDir: models, sessionIdleMinutes: 30, sessionAbsoluteHours: 12 },
       registry,
       store: {
-        userForToken: async (t: string) => (t === token ? { username: 'dr-wang', displayName: 'Dr Wang', roles: ['radiologist'], sites: ['main'] } : undefined),
-        sitesReadFor: async () => [],
+        userForToken: async (t: string) => (t === token ? { user: { username: 'dr-wang', displayName: 'Dr Wang', roles: ['radiologist'], sites: ['main'] }, readsFor: [] } : undefined),
       },
     } as unknown as ApiDeps);
   });

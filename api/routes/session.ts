@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { deleteCookie } from 'hono/cookie';
 import { loginRequest, passwordChange, session, tokenAnswer, tokenList, tokenParams, tokenRequest, type Session } from '../../contract/identity.ts';
 import { ACCESS } from '../access.ts';
-import { announceSignOut, isTls, SESSION_COOKIE, setSessionCookie, siteScope } from '../auth.ts';
+import { announceSignOut, isTls, SESSION_COOKIE, setSessionCookie } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { mount } from '../route.ts';
@@ -24,11 +24,11 @@ export function sessionRoutes(deps: ApiDeps) {
     responses: { 200: { description: 'Signed in.', json: session } },
     errors: { 401: 'UNAUTHENTICATED: unknown user or wrong password (not told apart).' },
   }, async (c, { body }) => {
-    const user = await deps.store.checkPassword(body.username, body.password);
-    if (!user) throw new ApiError(401, 'UNAUTHENTICATED', 'unknown user or wrong password');
-    const started = await deps.store.startSession(user, lifetime);
+    const signedIn = await deps.store.checkPassword(body.username, body.password);
+    if (!signedIn) throw new ApiError(401, 'UNAUTHENTICATED', 'unknown user or wrong password');
+    const started = await deps.store.startSession(signedIn.user, lifetime);
     setSessionCookie(c, started.token, started.expiresAt);
-    return c.json({ user: { ...user, readsFor: [...(await siteScope(deps.store, user)).readsFor] }, csrfToken: started.csrfToken, expiresAt: started.expiresAt } satisfies Session);
+    return c.json({ user: { ...signedIn.user, readsFor: signedIn.readsFor }, csrfToken: started.csrfToken, expiresAt: started.expiresAt } satisfies Session);
   });
 
   mount(app, {

@@ -122,8 +122,7 @@ async function appOver(modelsDir: string) {
     registry,
     store: {
       recordCalculation: (actor: string, calculation: { inputs: never }) => audits.push({ actor, inputs: calculation.inputs }),
-      userForToken: async (token: string) => (token === zhouToken ? { username: 'dr-zhou', displayName: 'Dr Zhou', roles: ['grassroots-doctor'], sites: ['main'] } : undefined),
-      sitesReadFor: async () => [],
+      userForToken: async (token: string) => (token === zhouToken ? { user: { username: 'dr-zhou', displayName: 'Dr Zhou', roles: ['grassroots-doctor'], sites: ['main'] }, readsFor: [] } : undefined),
     },
     blobs: untouched('blobs'), readAssist: untouched('readAssist'), redis: untouched('redis'),
     instanceWrites: untouched('instanceWrites'), frameDecoder: untouched('frameDecoder'), events: untouched('events'),
