@@ -5,11 +5,8 @@
  * card's chain and, at load, runs it on a synthetic frame to check that what it makes fits
  * the graph's input. docs/models.md says how a card declares one.
  */
-import type { ImageAttributes } from '../../dicom/attributes.ts';
-import type { DecodedFrame } from '../../dicom/decode/index.ts';
 import { compileChain } from './chain.ts';
 import { namedChains } from './chains.ts';
-import type { ModelImage } from './image.ts';
 
 export { compileChain, type Chain } from './chain.ts';
 export { namedChains } from './chains.ts';
@@ -24,10 +21,3 @@ export function namedChain(key: string, size: [number, number]) {
   const at = key.lastIndexOf('@');
   return compileChain({ id: key.slice(0, at), version: key.slice(at + 1), size });
 }
-
-export type Preprocessor = (frame: DecodedFrame, image: ImageAttributes, size: [number, number]) => Promise<ModelImage>;
-
-/** The named chains as one function each (frame, attributes, size), as training recipes call them. */
-export const preprocessors: Readonly<Record<string, Preprocessor>> = Object.fromEntries(Object.keys(namedChains).map((key) => [
-  key, (frame: DecodedFrame, image: ImageAttributes, size: [number, number]) => namedChain(key, size).run(frame, image),
-]));
