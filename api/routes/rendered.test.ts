@@ -31,7 +31,7 @@ describe('WADO-RS rendered at a viewport', () => {
   const png = async (query: string) => {
     const response = await fetch(`${url()}${query}`, { headers: { ...api.authorization, accept: 'image/png' } });
     expect(response.status).toBe(200);
-    return { cacheControl: response.headers.get('cache-control'), bytes: new Uint8Array(await response.arrayBuffer()) };
+    return { cacheControl: response.headers.get('cache-control'), serverTiming: response.headers.get('server-timing'), bytes: new Uint8Array(await response.arrayBuffer()) };
   };
 
   beforeAll(async () => {
@@ -60,6 +60,8 @@ describe('WADO-RS rendered at a viewport', () => {
     const reduced = await png('?viewport=460,489');
     const full = await png('');
     expect(reduced.cacheControl).toMatch(/^private\b/);
+    // What the server spent, for a client's resource timing to tell from the rest of its wait.
+    expect(reduced.serverTiming).toMatch(/^decode;dur=\d+\.\d, render;dur=\d+\.\d$/);
     expect(await sharp(reduced.bytes).metadata()).toMatchObject({ width: 460, height: 488, channels: 1 });
     // sharp writes raw pixels as sRGB unless told otherwise: one grey channel each.
     const actual = await sharp(reduced.bytes).extractChannel(0).raw().toBuffer();

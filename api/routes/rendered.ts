@@ -22,7 +22,9 @@ import { mount } from '../route.ts';
  * it to fit inside that box (at most MAX_VIEWPORT each way), and only the resolution that box
  * needs is decoded (a JPEG 2000 level, dicom/decode): a viewer's first look at a 1841 × 1955 film
  * costs a fraction of the full decode. The pixel work is sharp's (its own threads); the
- * windowing is one table read per pixel of the (possibly reduced) frame.
+ * windowing is one table read per pixel of the (possibly reduced) frame. `Server-Timing` says
+ * what the decode (blob read included) and the rendering took, so a client's resource timing
+ * tells the server's part of its wait from the rest (the viewer's first-pixels benchmark splits it so).
  */
 
 const MAX_VIEWPORT = 4096;
@@ -39,6 +41,7 @@ type RenderedQuery = z.infer<typeof renderedQuery>;
 const RENDERED_RESPONSE = {
   description: 'The frame as an 8-bit consumer image.',
   media: { type: 'image/jpeg', schema: { type: 'string', contentMediaType: 'image/jpeg' } },
+  headers: { 'server-timing': 'decode;dur=ms (the frame read and decoded), render;dur=ms (windowed, resized and encoded).' },
 };
 
 /** JPEG unless the client prefers PNG; 406 when it accepts neither. */
@@ -93,7 +96,9 @@ export function renderedRoutes(deps: ApiDeps) {
     const image = instance.image!;
     const size = query.viewport ? fittedSize(image, query.viewport) : undefined;
     const smaller = size && size.columns < image.columns && size.rows < image.rows;
+    const started = performance.now();
     const frame = await frames.decoded(instance, number, smaller ? { atLeast: size } : {});
+    const decoded = performance.now();
     const { pixels, channels } = eightBit(frame, instance, query);
     // Grey stays one channel (sharp would otherwise write three).
     let picture = sharp(pixels, { raw: { width: frame.columns, height: frame.rows, channels } }).toColourspace(channels === 1 ? 'b-w' : 'srgb');
@@ -101,7 +106,8 @@ export function renderedRoutes(deps: ApiDeps) {
     if (size) picture = picture.resize(size.columns, size.rows, { fit: 'fill' });
     const quality = query.quality ? Math.min(100, Math.max(1, Number(query.quality))) : 90;
     const bytes = await (type === 'image/png' ? picture.png() : picture.jpeg({ quality })).toBuffer();
-    return c.body(new Uint8Array(bytes), 200, { 'content-type': type, 'cache-control': 'private, max-age=3600' });
+    const timing = `decode;dur=${(decoded - started).toFixed(1)}, render;dur=${(performance.now() - decoded).toFixed(1)}`;
+    return c.body(new Uint8Array(bytes), 200, { 'content-type': type, 'cache-control': 'private, max-age=3600', 'server-timing': timing });
   }
 
   /** The instance at that path of the user's sites, as the frames route finds it. */

@@ -5,10 +5,12 @@
  * first pixels were drawn (the server's reduced rendering) and when the full frame was drawn.
  * Every load is a fresh copy of the study (the API keeps a few decoded frames; a copy is never
  * among them) with the browser's cache off; the first load, which pays for the decoder thread's
- * start and the codec's compilation, is left out. The figure is first ÷ full at p50 and p95.
+ * start and the codec's compilation, is left out. The figure is first ÷ full at p50 and p95;
+ * where the first look's time goes is split from Chromium's resource timing of the rendered
+ * request and the route's Server-Timing (api/routes/rendered.ts).
  */
 import { performance } from 'node:perf_hooks';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { ensureViewerBuilt } from '../../scripts/ensure-deps.mjs';
 import { apiClient } from '../../test/support/api-client.ts';
 import { launchChromium, pixelMarks, signedInPage } from '../../test/support/browser.ts';
@@ -32,6 +34,12 @@ export interface ViewerFirstPixels {
    * the full frame took before there was a preview, the decoder being idle by then.
    */
   fromRequest: { first: Summary; full: Summary; fullAlone: Summary };
+  /**
+   * The first look's time (ms, p50 each): from the image request until the rendered request is
+   * sent; the wait for its first byte, of which the server's decoding (blob read included) and
+   * rendering (window, resize, JPEG); its transfer; and decoding the picture and drawing it.
+   */
+  firstLook: { toSend: number; wait: number; decode: number; render: number; transfer: number; draw: number; kilobytes: number };
   /** The same from the page's navigation (page, sign-in check and study answer included). */
   fromNavigation: { first: Summary; full: Summary };
   /** First ÷ full from the image request: the figure. */
@@ -59,12 +67,14 @@ export async function measureViewerFirstPixels(options: { study: string; loads: 
     await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
 
     const samples = { first: [] as number[], full: [] as number[], fullAlone: [] as number[], navFirst: [] as number[], navFull: [] as number[] };
+    const look = { toSend: [] as number[], wait: [] as number[], decode: [] as number[], render: [] as number[], transfer: [] as number[], draw: [] as number[], kilobytes: [] as number[] };
     let reducedFirst = 0;
     const bar = progressBar('viewer first pixels (Chromium)', options.loads + 1);
     for (const [i, stored] of body.stored.entries()) {
       await page.goto('about:blank');
       await page.goto(`${stack.baseUrl}/#/study/${stored.studyInstanceUid}`);
       const marks = await pixelMarks(page, stored.sopInstanceUid);
+      const rendered = await renderedTiming(page, stored.sopInstanceUid);
       bar.tick(i + 1);
       if (i === 0) continue;
       samples.first.push(marks.first - marks.requested);
@@ -73,6 +83,15 @@ export async function measureViewerFirstPixels(options: { study: string; loads: 
       samples.navFirst.push(marks.first);
       samples.navFull.push(marks.full);
       if (marks.firstResolution === 'reduced') reducedFirst++;
+      if (rendered) {
+        look.toSend.push(rendered.requestStart - marks.requested);
+        look.wait.push(rendered.responseStart - rendered.requestStart);
+        look.decode.push(rendered.decode);
+        look.render.push(rendered.render);
+        look.transfer.push(rendered.responseEnd - rendered.responseStart);
+        look.draw.push(marks.first - rendered.responseEnd);
+        look.kilobytes.push(rendered.bytes / 1000);
+      }
     }
     bar.done();
     if (pageErrors.length) throw new Error(`the viewer threw: ${pageErrors.join('; ')}`);
@@ -82,6 +101,7 @@ export async function measureViewerFirstPixels(options: { study: string; loads: 
       loads: options.loads,
       reducedFirst,
       fromRequest,
+      firstLook: Object.fromEntries(Object.entries(look).map(([part, values]) => [part, values.length ? summarise(values).p50 : NaN])) as ViewerFirstPixels['firstLook'],
       fromNavigation,
       ratio: { p50: ratio(fromRequest.first.p50, fromRequest.full.p50), p95: ratio(fromRequest.first.p95, fromRequest.full.p95) },
       ratioToFullAlone: { p50: ratio(fromRequest.first.p50, fromRequest.fullAlone.p50), p95: ratio(fromRequest.first.p95, fromRequest.fullAlone.p95) },
@@ -92,6 +112,20 @@ export async function measureViewerFirstPixels(options: { study: string; loads: 
     await browser.close();
     await stack.stop();
   }
+}
+
+/** The rendered request's resource timing and the route's Server-Timing parts (ms); null if the page made none. */
+function renderedTiming(page: Page, sopInstanceUid: string) {
+  // No named functions inside: tsx's keepNames would wrap them in a helper the page does not have.
+  return page.evaluate((uid) => {
+    const entry = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((e) => e.name.includes(`/instances/${uid}/frames/1/rendered`));
+    if (!entry) return null;
+    const server = Object.fromEntries(entry.serverTiming.map((t) => [t.name, t.duration]));
+    return {
+      requestStart: entry.requestStart, responseStart: entry.responseStart, responseEnd: entry.responseEnd, bytes: entry.encodedBodySize,
+      decode: server.decode ?? NaN, render: server.render ?? NaN,
+    };
+  }, sopInstanceUid);
 }
 
 /** `npx tsx benchmarks/figures/viewer-first-pixels.ts [study.dcm] [loads]`: this figure alone, as JSON. */

@@ -6,10 +6,17 @@
 import * as cornerstone from 'cornerstone-core';
 import type { CornerstoneImage } from 'cornerstone-core';
 import type { ImageAttributes } from '../api.ts';
-import type { ImageInfo } from './image-view.ts';
+import type { ImageInfo, VoiWindow } from './image-view.ts';
 
 /** Pixels sampled for the value distribution: enough for stable percentiles, cheap to sort. */
 const QUANTILE_SAMPLES = 65_536;
+/**
+ * The share of pixels a window made for an image without one leaves out at each end: the
+ * server's rule (0.5th..99.5th percentiles, dicom/pixels.ts), so the first look, which the
+ * server renders, has the full frame's contrast. Min–max would let a collimator edge or a
+ * burnt-in label flatten the anatomy, and the picture would change when the full frame lands.
+ */
+const UNWINDOWED_TAIL = 0.005;
 
 const SCHEME = 'lantern';
 /** Images waiting for cornerstone to ask for them by imageId; removed once handed over. */
@@ -80,6 +87,14 @@ function sortedSample(values: ArrayLike<number>, slope: number, intercept: numbe
   return sample.sort();
 }
 
+/** The window over `sample`'s (sorted) values from its UNWINDOWED_TAIL quantile to its 1 − UNWINDOWED_TAIL quantile. */
+function percentileWindow(sample: Float64Array): VoiWindow {
+  const quantile = (q: number) => sample[Math.round(q * (sample.length - 1))];
+  const low = quantile(UNWINDOWED_TAIL);
+  const width = Math.max(quantile(1 - UNWINDOWED_TAIL) - low, 1);
+  return { center: low + width / 2, width };
+}
+
 function buildImage(imageId: string, attrs: ImageAttributes, pixels: ArrayBuffer): { image: CornerstoneImage; info: ImageInfo } {
   const { rows, columns } = attrs;
   const values = storedValues(attrs, pixels);
@@ -108,19 +123,15 @@ function buildImage(imageId: string, attrs: ImageAttributes, pixels: ArrayBuffer
   }
   const slope = attrs.rescaleSlope || 1;
   const intercept = attrs.rescaleIntercept || 0;
-  let windowCenter = attrs.windowCenter;
-  let windowWidth = attrs.windowWidth;
-  if (windowCenter === undefined || windowWidth === undefined || !(windowWidth > 0)) {
-    // No window in the header: span the values actually present (in modality units).
-    const lo = Math.min(min * slope + intercept, max * slope + intercept);
-    const hi = Math.max(min * slope + intercept, max * slope + intercept);
-    windowWidth = Math.max(hi - lo, 1);
-    windowCenter = lo + windowWidth / 2;
-  }
   const sample = color ? new Float64Array([0, 255]) : sortedSample(values, slope, intercept);
+  const { windowCenter: center, windowWidth: width } = attrs;
+  // A width under 1 is no window, for the server too.
+  const headerWindow = center !== undefined && width !== undefined && width >= 1 ? { center, width } : undefined;
+  const defaultWindow = headerWindow ?? percentileWindow(sample);
   const monochrome1 = attrs.photometricInterpretation === 'MONOCHROME1';
   const info: ImageInfo = {
-    defaultWindow: { center: windowCenter, width: windowWidth },
+    defaultWindow,
+    defaultBasis: headerWindow ? 'dicom' : 'percentile',
     displayQuantile(q) {
       const fromLow = monochrome1 ? 1 - q : q;
       const i = Math.round(Math.min(1, Math.max(0, fromLow)) * (sample.length - 1));
@@ -134,8 +145,8 @@ function buildImage(imageId: string, attrs: ImageAttributes, pixels: ArrayBuffer
     maxPixelValue: max,
     slope,
     intercept,
-    windowCenter,
-    windowWidth,
+    windowCenter: defaultWindow.center,
+    windowWidth: defaultWindow.width,
     getPixelData: () => data,
     rows,
     columns,

@@ -24,8 +24,9 @@ export interface VoiWindow {
 
 /** What window presets need to know about the image on show. */
 export interface ImageInfo {
-  /** The window the DICOM header declares, else one spanning the values present. */
+  /** The window the DICOM header declares, else one over the 0.5th..99.5th percentiles of the values (the server's rule). */
   defaultWindow: VoiWindow;
+  defaultBasis: 'dicom' | 'percentile';
   /**
    * The value (in modality units) below which fraction `q` of the pixels lie, counting from
    * the darkest as displayed: for MONOCHROME1 that is from the highest stored value down.

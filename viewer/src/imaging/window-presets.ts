@@ -40,7 +40,7 @@ export function windowPresets(modality: string | undefined, info: ImageInfo): Wi
   for (const [n, rule] of RULES.entries()) {
     const key = String(n + 1);
     if (rule.id === 'default') {
-      presets.push({ id: 'default', key, window: info.defaultWindow, basis: 'dicom' });
+      presets.push({ id: 'default', key, window: info.defaultWindow, basis: info.defaultBasis });
     } else if (info.color) {
       continue;
     } else if (modality === 'CT' && rule.hu) {
