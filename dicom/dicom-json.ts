@@ -50,9 +50,18 @@ interface DcmjsReader {
     };
     ReadBufferStream: new (buffer: ArrayBuffer, littleEndian?: boolean | null, options?: { noCopy: boolean }) => unknown;
     DicomMetaDictionary: { nameMap: Record<string, { tag: string } | undefined> };
+    ValueRepresentation: { createByTypeString(type: string): DcmjsValueRepresentation };
   };
 }
-const { DicomMessage, ReadBufferStream, DicomMetaDictionary } = (dcmjs as unknown as DcmjsReader).data;
+/** One of dcmjs's value representations: how its reader pads, splits and formats a value. */
+interface DcmjsValueRepresentation {
+  type: string;
+  padByte: number;
+  applyFormatting(value: unknown): unknown;
+  dropPadByte(values: string[]): string[];
+  convertToString?(value: unknown): string;
+}
+const { DicomMessage, ReadBufferStream, DicomMetaDictionary, ValueRepresentation } = (dcmjs as unknown as DcmjsReader).data;
 
 const IMPLICIT_LITTLE = '1.2.840.10008.1.2';
 const EXPLICIT_BIG = '1.2.840.10008.1.2.2';
@@ -94,6 +103,75 @@ export function bulkValueOf(bytes: Uint8Array, transferSyntaxUid: string, hasPar
   const element = dict && findElement(dict, steps[steps.length - 1]);
   const chunks = (element?.Value ?? []).filter(isBinary).map(bytesOf);
   return chunks.length ? new Uint8Array(Buffer.concat(chunks)) : undefined;
+}
+
+/**
+ * The DICOM JSON of a data set as dcmjs writes it (a denaturalised data set: tag → `{ vr, Value }`),
+ * equal to `dicomJsonOf` of the bytes written, without reading them back: each value becomes
+ * what dcmjs's reader would give for it (text joined at backslashes, padded to even length,
+ * unpadded, split and trimmed as the VR's reader does; DS and IS as numbers, FL at single
+ * precision, PN as its groups, an empty number as the reader's default), then the same model
+ * rules as dicomJsonOf. Undefined when the data set has a VR whose reading is not modelled
+ * here (AT, UV, SV, OV and the like): the caller reads the written bytes instead.
+ */
+export function dicomJsonOfWritten(dict: Record<string, unknown>): InstanceDicomJson | undefined {
+  const read = asRead(dict as DcmjsDict);
+  return read && withinCap(datasetOf(read, ''));
+}
+
+const NUMBER_VRS = new Set(['FD', 'SL', 'SS', 'UL', 'US']);
+/** Binary values dcmjs reads back as the one buffer it wrote (UN is not: its reader re-reads it in the dictionary's VR). */
+const BINARY_VRS_WRITTEN = new Set(['OB', 'OW', 'OF', 'OD', 'OL']);
+/** Text VRs dcmjs writes as one string with values joined by backslashes, and reads back split (LT is read whole). */
+const TEXT_VRS_WRITTEN = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
+const PADDED_READS = new Set(['UI', 'PN']);
+const SPLIT_WHEN_READ = new Set(['CS', 'DS', 'IS']);
+
+function asRead(dict: DcmjsDict): DcmjsDict | undefined {
+  const read: DcmjsDict = {};
+  for (const [tag, element] of Object.entries(dict)) {
+    const vr = element.vr ?? 'UN';
+    const values = element.Value === undefined ? [] : Array.isArray(element.Value) ? element.Value : [element.Value];
+    const Value = tag.toUpperCase() === '00080005' && values.length > 0 ? ['ISO_IR 192'] : valuesAsRead(vr, values);
+    if (!Value) return undefined;
+    read[tag] = { vr, Value };
+  }
+  return read;
+}
+
+function valuesAsRead(vr: string, values: unknown[]): unknown[] | undefined {
+  if (vr === 'SQ') {
+    const items = values.map((item) => asRead(item as DcmjsDict));
+    return items.every((item) => item !== undefined) ? items : undefined;
+  }
+  if (BINARY_VRS_WRITTEN.has(vr)) return values;
+  // An empty fixed-length number reads as the VR's default, 0.
+  if (vr === 'FL') return values.length ? values.map((v) => Math.fround(Number(v))) : [0];
+  if (NUMBER_VRS.has(vr)) return values.length ? values.map(Number) : [0];
+  if (!TEXT_VRS_WRITTEN.has(vr)) return undefined;
+  return textAsRead(ValueRepresentation.createByTypeString(vr), values);
+}
+
+/** A text element as dcmjs writes (one string, padded to an even byte length) and then reads it (DicomMessage._readTag). */
+function textAsRead(representation: DcmjsValueRepresentation, values: unknown[]): unknown[] {
+  const { type } = representation;
+  const text = type === 'PN' ? personNameText(values)
+    : values.map((v) => (representation.convertToString ? representation.convertToString(v) : String(v ?? ''))).join('\\');
+  const padded = Buffer.byteLength(text) % 2 ? `${text}${String.fromCharCode(representation.padByte)}` : text;
+  let raw: string | string[] = PADDED_READS.has(type) && padded.endsWith(String.fromCharCode(representation.padByte)) ? padded.slice(0, -1) : padded;
+  if (SPLIT_WHEN_READ.has(type) || (type === 'UI' && raw.includes('\\'))) raw = representation.dropPadByte(raw.split('\\'));
+  const formatted = representation.applyFormatting(raw);
+  if (typeof formatted === 'string' && type !== 'LT') return representation.dropPadByte(formatted.split('\\'));
+  return Array.isArray(formatted) ? formatted : [formatted];
+}
+
+/** Person names as dcmjs writes them (its pnObjectToString): groups joined by `=` without trailing ones, values by backslashes. */
+function personNameText(values: unknown[]): string {
+  return values.filter(Boolean).map((v) => {
+    if (typeof v === 'string' || v instanceof String) return String(v);
+    const { Alphabetic = '', Ideographic = '', Phonetic = '' } = v as Record<string, string | undefined>;
+    return [Alphabetic, Ideographic, Phonetic].join('=').replace(/=*$/, '');
+  }).join('\\');
 }
 
 const findElement = (dict: DcmjsDict, tag: string) => dict[tag] ?? dict[tag.toLowerCase()];

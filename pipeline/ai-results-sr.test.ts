@@ -13,11 +13,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readableDicomJson } from '../dicom/dicom-json.ts';
 import { parseDicom } from '../dicom/parse.ts';
-import { decisionSrUid, findingsSrUid } from '../dicom/sr/ai-results-sr.ts';
+import { decisionSr, decisionSrUid, findingsSr, findingsSrUid } from '../dicom/sr/ai-results-sr.ts';
+import { COPIED_TAGS, sourceImage, storedSourceImage } from '../dicom/sr/source-attributes.ts';
 import { AI_RESULTS_SR_QUEUE } from '../queue/ai-results-sr.ts';
 import { RESULTS_QUEUE, type ResultJob } from '../queue/jobs.ts';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
@@ -27,7 +29,7 @@ import { migrate } from '../store/migrate.ts';
 import { ALL_SITES, createStore, type Store } from '../store/store.ts';
 import { finding, newInstance } from '../store/test-fixtures.ts';
 import { startOrthanc, type Orthanc } from '../test/support/orthanc.ts';
-import { files } from '../test/support/shared-data.ts';
+import { files, sharedData } from '../test/support/shared-data.ts';
 import { waitFor } from '../test/support/stack.ts';
 import { createAiResultsSr } from './ai-results-sr.ts';
 import { createInstanceWrites } from './instance-writes.ts';
@@ -58,6 +60,25 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     const file = path.join(dir, `${Math.random().toString(36).slice(2)}.dcm`);
     fs.writeFileSync(file, bytes);
     return spawnSync('dsrdump', ['+Pc', file], { encoding: 'utf8' });
+  };
+
+  /** A film recorded as ingest records it (pipeline/ingest.ts): identity and size from Lantern's parser, and its DICOM JSON; its blob stored only if asked. */
+  const recordAsIngested = async (bytes: Uint8Array, { blob }: { blob: boolean }) => {
+    const { meta, transferSyntaxUid, hasPart10Header } = parseDicom(bytes);
+    await store.recordInstance(newInstance({
+      study: { studyInstanceUid: meta.studyInstanceUid, patientName: meta.patientName, modality: meta.image ? meta.modality : undefined },
+      seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, sopClassUid: meta.sopClassUid, transferSyntaxUid, modality: meta.modality,
+      blobSha256: blob ? await blobs.put(bytes) : createHash('sha256').update(bytes).digest('hex'), byteSize: bytes.byteLength, image: meta.image, pendingModels: [],
+      dicomJson: readableDicomJson(bytes, transferSyntaxUid, hasPart10Header) ?? undefined,
+    }), 'test');
+    return meta;
+  };
+  /** The chest film as another study whose patient is named in Chinese, in UTF-8 (dcmtk's dcmodify, new UIDs). */
+  const chineseNamedChest = () => {
+    const file = path.join(dir, 'chinese-named.dcm');
+    fs.writeFileSync(file, chest);
+    execFileSync('dcmodify', ['-nb', '-gst', '-gse', '-gin', '-m', '(0008,0005)=ISO_IR 192', '-m', '(0010,0010)=李^雷', file]);
+    return new Uint8Array(fs.readFileSync(file));
   };
 
   beforeAll(async () => {
@@ -160,7 +181,55 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     expect(await auditOf(decisionSrUid(first.id))).toHaveLength(1);
   });
 
-  it('when an SR cannot be written when its findings are stored (the film\'s blob is not there yet), then it is queued and written on a retry', async () => {
+  it('when ingest stored a film\'s DICOM JSON, then its SR is written from the store alone — the film\'s blob is never read — byte for byte the SR its blob gives', async () => {
+    const film = chineseNamedChest();
+    const filmMeta = await recordAsIngested(film, { blob: false });
+    await store.recordFindings(filmMeta.sopInstanceUid, [finding(filmMeta.sopInstanceUid, 0.7)], 'model:test');
+    await aiResultsSr.afterFindings(filmMeta.sopInstanceUid, `${model.id}@${model.version}`);
+    const row = await stored(findingsSrUid(filmMeta.sopInstanceUid, model));
+    const subject = await store.aiResultsSubject(filmMeta.sopInstanceUid, `${model.id}@${model.version}`);
+    const fromBlob = findingsSr({ source: sourceImage(film), model, findings: subject.findings, createdAt: subject.createdAt });
+    expect(Buffer.compare(Buffer.from(await blobs.get(row.blob_sha256)), Buffer.from(fromBlob.bytes))).toBe(0);
+    expect(dsrdump(fromBlob.bytes).stdout).toMatch(/Patient +: 李\^雷/);
+  });
+
+  it('when the stored DICOM JSON is read for the test films, then each gives the same SR bytes as the film itself, and a JSON that left a copied attribute out is not used', async () => {
+    const charsets = path.join(sharedData, 'dicom/pydicom-testfiles/charset_files');
+    const films = {
+      'a chest film without a Part 10 header': files.chestRaw,
+      'a CT image': files.ct,
+      // Patient names in UTF-8 (alphabetic and ideographic), ISO 2022 Japanese (three groups) and ISO 2022 GB2312 (read by Lantern's own decoder).
+      'chrX1 (UTF-8)': path.join(charsets, 'chrX1.dcm'),
+      'chrH31 (ISO 2022 Japanese)': path.join(charsets, 'chrH31.dcm'),
+      'chrGB2312 (ISO 2022 Chinese)': path.join(sharedData, 'dicom/fo-dicom/files/charset/chrGB2312.dcm'),
+    };
+    const review = { id: '7', createdAt: '2026-12-04T09:00:00.000Z', reviewer: { name: 'Li Wei', login: 'dr.li' } };
+    for (const [what, file] of Object.entries(films)) {
+      const bytes = new Uint8Array(fs.readFileSync(file));
+      const filmMeta = await recordAsIngested(bytes, { blob: false });
+      const subject = await store.aiResultsSubject(filmMeta.sopInstanceUid, `${model.id}@${model.version}`, COPIED_TAGS);
+      const { copied, ...identity } = subject.source;
+      expect(copied, what).not.toBeNull();
+      const [fromStore, fromBlob] = [storedSourceImage({ ...identity, copied: copied! }), sourceImage(bytes)];
+      const input = { model, findings: [finding(filmMeta.sopInstanceUid, 0.7)], createdAt: '2026-12-04T08:00:00.000Z' };
+      expect(Buffer.from(findingsSr({ ...input, source: fromStore }).bytes).equals(Buffer.from(findingsSr({ ...input, source: fromBlob }).bytes)), what).toBe(true);
+      const decision = (source: typeof fromStore) => decisionSr({
+        ...input, source, review, decisions: new Map([[input.findings[0].id, { decision: 'accept', reviewerName: 'Li Wei' }]]), organization: 'Lantern site main',
+        predecessor: { sopInstanceUid: findingsSrUid(filmMeta.sopInstanceUid, model), seriesInstanceUid: '1.2.3' }, position: 1,
+      }).bytes;
+      expect(Buffer.from(decision(fromStore)).equals(Buffer.from(decision(fromBlob))), what).toBe(true);
+    }
+    // A stored JSON that had to leave the patient's name out (too large) is not copied from: the blob is read instead.
+    const raw = new Uint8Array(fs.readFileSync(files.chestRaw));
+    const { transferSyntaxUid, hasPart10Header } = parseDicom(raw);
+    const json = readableDicomJson(raw, transferSyntaxUid, hasPart10Header)!;
+    delete json.dataset['00100010'];
+    const trimmed = newInstance({ blobSha256: await blobs.put(raw), dicomJson: { dataset: json.dataset, omitted: ['00100010'] }, pendingModels: [] });
+    await store.recordInstance(trimmed, 'test');
+    expect((await store.aiResultsSubject(trimmed.sopInstanceUid, `${model.id}@${model.version}`, COPIED_TAGS)).source.copied).toBeNull();
+  });
+
+  it('when the film\'s blob is not there yet when its SR job runs (and no DICOM JSON was stored), then the job is retried and the SR written once it is', async () => {
     const film = new Uint8Array(fs.readFileSync(files.crModalityLut));
     const filmMeta = parseDicom(film).meta;
     await store.recordInstance(newInstance({
@@ -171,7 +240,7 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     await aiResultsSr.afterFindings(filmMeta.sopInstanceUid, `${model.id}@${model.version}`);
     const uid = findingsSrUid(filmMeta.sopInstanceUid, model);
     expect(await instanceRow(uid)).toBeUndefined();
-    const [queued] = (await aiResultsSr.queue.getJobs(['delayed', 'waiting', 'active', 'failed'])).filter((j) => j.data.kind === 'findings');
+    const [queued] = (await aiResultsSr.queue.getJobs(['delayed', 'waiting', 'active', 'failed'])).filter((j) => j.data.kind === 'findings' && j.data.sopInstanceUid === filmMeta.sopInstanceUid);
     expect(queued.data).toEqual({ kind: 'findings', sopInstanceUid: filmMeta.sopInstanceUid, modelKey: `${model.id}@${model.version}` });
     await blobs.put(film);
     expect((await stored(uid)).modality).toBe('SR');

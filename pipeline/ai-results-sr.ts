@@ -1,15 +1,16 @@
 import { Queue, Worker } from 'bullmq';
 import { aiResultsSrJob } from '../contract/ai-results-sr.ts';
-import { dicomJsonOf } from '../dicom/dicom-json.ts';
 import { REVIEW_REASONS } from '../contract/reading.ts';
 import { decisionSr, decisionSrUid, findingsSr, findingsSrUid, aiResultsSeriesUid, type WrittenSr } from '../dicom/sr/ai-results-sr.ts';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../dicom/sr/dcmjs-io.ts';
-import { AI_RESULTS_SERIES, COMPREHENSIVE_SR } from '../dicom/sr/measurement-report.ts';
+import { AI_RESULTS_SERIES, COMPREHENSIVE_SR, type SourceImage } from '../dicom/sr/measurement-report.ts';
+import { COPIED_TAGS, sourceImage, storedSourceImage } from '../dicom/sr/source-attributes.ts';
 import { logger, uidHash } from '../log.ts';
 import { AI_RESULTS_SR_QUEUE, AI_RESULTS_SR_RETRY, aiResultsSrJobId, type AiResultsSrJob } from '../queue/ai-results-sr.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { REQUEST_REDIS_WAIT_MS } from '../queue/enqueue.ts';
 import { stopWorkerWithin } from '../queue/worker-stop.ts';
+import type { AiResultsSubject } from '../store/ai-results.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import { parseJob } from './job-contract.ts';
@@ -17,6 +18,8 @@ import type { ResultsPush } from './results-push.ts';
 
 /** Finished jobs are kept this long: a second request for the same document within it adds nothing. */
 const KEEP = { age: 7 * 24 * 3600, count: 100_000 };
+/** Jobs run at once: a push waiting on a slow archive (up to 30 s, results-push.ts) holds one slot, and documents are written in the others. */
+const WORKER_CONCURRENCY = 4;
 
 export interface AiResultsSrOptions {
   redisUrl: string;
@@ -35,13 +38,19 @@ export interface AiResultsSrOptions {
  * record whose actor is the model or the clinician — so QIDO-RS and WADO-RS serve it, and then
  * pushed to the destination if one is configured.
  *
- * Runs in the API role (it needs the store). A document is written as soon as what it records
- * is committed — in the result job, in the review request — so whoever sees the findings or the
- * decision next sees its SR too; one that cannot be written then goes to its own BullMQ queue
- * and is retried with backoff, as are the pushes, so a failure or a destination that is down
- * delays only itself. Documents are read from the store, and their UIDs and bytes derive from
- * what they record: written twice, they are stored once (idempotent on SOP Instance UID, one
- * blob by hash).
+ * Runs in the API role (it needs the store). Contract:
+ * - findings: the result job (results-consumer.ts) commits the findings, then queues their
+ *   document here and completes once Redis has the job — never before, so there are no
+ *   findings without a document written or queued. This module's worker writes it moments
+ *   later: the findings (and the worklist event at their commit) never wait for their SR.
+ * - a review: its document is written in the review request, before the answer, so whoever
+ *   sees the decision next sees its SR; one that cannot be written then is queued without
+ *   waiting for Redis (a review is never held by its SR), and reconcile() asks again for any lost.
+ * - every document: its UID and bytes derive from what it records, read from the store when
+ *   it is written, so written twice it is stored once (idempotent on SOP Instance UID, one blob
+ *   by hash); a queued job's id derives from what it is about, so asked for twice it is queued once.
+ *   A write that fails is retried with backoff on the queue, as are the pushes: a failure, or a
+ *   destination that is down, delays only itself.
  */
 export function createAiResultsSr(options: AiResultsSrOptions) {
   const { store, blobs } = options;
@@ -67,7 +76,7 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
       byteSize: sr.bytes.byteLength,
       pendingModels: [],
       // What QIDO-RS and WADO-RS metadata answer for it, like any received instance's.
-      dicomJson: dicomJsonOf(sr.bytes, EXPLICIT_VR_LITTLE_ENDIAN, true),
+      dicomJson: sr.dicomJson,
     }, actor);
     logger.info({ sr: uidHash(sr.sopInstanceUid), status }, 'AI results SR stored');
     if (!options.push) return;
@@ -77,11 +86,17 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
     await Promise.race([queued, new Promise((resolve) => setTimeout(resolve, REQUEST_REDIS_WAIT_MS).unref())]);
   }
 
+  /** The analysed image from what ingest stored; from its blob (read and parsed whole) only when no usable DICOM JSON was stored. */
+  async function sourceOf(subject: AiResultsSubject): Promise<SourceImage> {
+    const { copied, ...identity } = subject.source;
+    return copied ? storedSourceImage({ ...identity, copied }) : sourceImage(await blobs.get(subject.blobSha256));
+  }
+
   /** The preliminary document of a model's findings on an image; none when consent left no findings. */
   async function writeFindings(sopInstanceUid: string, modelKey: string): Promise<void> {
-    const subject = await store.aiResultsSubject(sopInstanceUid, modelKey);
+    const subject = await store.aiResultsSubject(sopInstanceUid, modelKey, COPIED_TAGS);
     if (subject.findings.length === 0) return;
-    const sr = findingsSr({ source: await blobs.get(subject.blobSha256), model: subject.findings[0].model, findings: subject.findings, createdAt: subject.createdAt });
+    const sr = findingsSr({ source: await sourceOf(subject), model: subject.findings[0].model, findings: subject.findings, createdAt: subject.createdAt });
     await storeSr(sr, subject, `model:${modelKey}`);
   }
 
@@ -94,7 +109,7 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
     // Person names from the accounts (a login like dr.li is not a name); a reviewer without an account keeps the login.
     const nameOf = (login: string) => subject.reviewerNames.get(login) ?? login;
     const sr = decisionSr({
-      source: await blobs.get(subject.blobSha256),
+      source: await sourceOf(subject),
       model,
       findings: subject.findings,
       createdAt: subject.createdAt,
@@ -115,15 +130,13 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
     await storeSr(sr, subject, subject.review.reviewer);
   }
 
-  /** Writes a document; if that fails, hands it to the queue (retried with backoff), waiting for Redis to take it or not. */
-  async function writeOrQueue(job: Extract<AiResultsSrJob, { kind: 'findings' | 'review' }>, write: () => Promise<void>, queueing: 'wait' | 'no-wait'): Promise<void> {
+  /** Writes a review's document; if that fails, hands it to the queue (retried with backoff) without waiting for Redis. */
+  async function writeReviewOrQueue(reviewId: string): Promise<void> {
     try {
-      await write();
+      await writeReview(reviewId);
     } catch (error) {
-      logger.warn({ err: error, job: job.kind }, 'AI results SR not written; queued to be retried');
-      const queued = add(job);
-      if (queueing === 'wait') await queued;
-      else queued.catch((failure) => logger.error({ err: failure, job: job.kind }, 'AI results SR not queued; reconciliation asks again'));
+      logger.warn({ err: error, job: 'review' }, 'AI results SR not written; queued to be retried');
+      add({ kind: 'review', reviewId }).catch((failure) => logger.error({ err: failure, job: 'review' }, 'AI results SR not queued; reconciliation asks again'));
     }
   }
 
@@ -133,29 +146,28 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
     else if (data.kind === 'review') await writeReview(data.reviewId);
     // A push queued under an earlier configuration is dropped when no destination is set now.
     else if (options.push) await options.push(await blobs.get(data.blobSha256));
-  }, { connection, prefix: options.prefix, concurrency: 1, autorun: true });
+  }, { connection, prefix: options.prefix, concurrency: WORKER_CONCURRENCY, autorun: true });
   worker.on('failed', (job, error) => logger.warn({ job: job?.name, attempts: job?.attemptsMade, err: error }, 'AI results SR job failed (retried while attempts remain)'));
   worker.on('error', (error) => logger.error({ err: error }, 'AI results SR worker error'));
 
   return {
     queue,
     /**
-     * Writes the preliminary document of a model's findings on an image, now (the results
-     * consumer calls it once they are stored, so the study has its SR when the result job
-     * completes); if that fails, queues it for retries and resolves once it is queued.
+     * Queues the preliminary document of a model's findings on an image, for this module's
+     * worker to write, and resolves once Redis has the job (the results consumer calls it once
+     * the findings are committed, and completes the result job after it).
      */
-    afterFindings: (sopInstanceUid: string, modelKey: string) => writeOrQueue({ kind: 'findings', sopInstanceUid, modelKey }, () => writeFindings(sopInstanceUid, modelKey), 'wait'),
+    afterFindings: (sopInstanceUid: string, modelKey: string) => add({ kind: 'findings', sopInstanceUid, modelKey }),
     /**
      * Writes the document of a committed review, now (so the reviewer's answer comes after it);
      * if that fails, queues it without waiting for Redis: a review is never held by its SR.
      */
-    afterReview: (reviewId: string) => writeOrQueue({ kind: 'review', reviewId }, () => writeReview(reviewId), 'no-wait'),
+    afterReview: writeReviewOrQueue,
     /**
      * Asks for the documents of the last week's reviews that are not stored (a review commits
      * before its document; an API process stopped in between, or a write that failed while
      * Redis was away, leaves one without). Run at start and whenever Redis comes back.
-     * Findings need no such pass: their result job completes only once the document is
-     * written or queued.
+     * Findings need no such pass: their result job completes only once the document is queued.
      */
     async reconcile(): Promise<number> {
       const ids = await store.reviewsSince(new Date(Date.now() - KEEP.age * 1000));

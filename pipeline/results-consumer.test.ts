@@ -2,13 +2,15 @@
  * The results consumer against a real redis-server and PGlite: a result that overtakes
  * its instance's database write (ingest starts the job before the write commits) waits
  * for the write and is persisted once; one whose instance never arrives is retried, not
- * lost, and lands when a re-upload records the instance.
+ * lost, and lands when a re-upload records the instance; a clinical result completes once
+ * its findings are committed and their SR is queued, and is retried if the SR cannot be.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AI_RESULTS_SR_QUEUE, aiResultsSrJobId, type AiResultsSrJob } from '../queue/ai-results-sr.ts';
 import { RESULTS_QUEUE, type ResultJob } from '../queue/jobs.ts';
 import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
 import { openDatabase } from '../store/db.ts';
@@ -85,6 +87,37 @@ describe('results consumer', () => {
     await store.recordInstance(input, 'test');
     await job.waitUntilFinished(events, 10_000);
     expect(await findingIds(input.sopInstanceUid)).toEqual([finding(input.sopInstanceUid).id]);
+  });
+
+  it('when a clinical result\'s findings are committed, then its job completes once their SR is queued (no worker writes it here), and a result whose SR cannot be queued is retried', async () => {
+    const srPrefix = `${prefix}-sr`;
+    const srQueue = new Queue<AiResultsSrJob>(AI_RESULTS_SR_QUEUE, { connection: { url: redis.url }, prefix: srPrefix });
+    let refusals = 1;
+    const queueSr = async (sopInstanceUid: string, modelKey: string) => {
+      // Redis refuses the first time (down for a moment): the findings are committed, but the job must not complete.
+      if (refusals-- > 0) throw new Error('Redis is away');
+      const job: AiResultsSrJob = { kind: 'findings', sopInstanceUid, modelKey };
+      await srQueue.add(job.kind, job, { jobId: aiResultsSrJobId(job) });
+    };
+    const srConsumer = createResultsConsumer({ redisUrl: redis.url, prefix: srPrefix, store, instanceWrites, onFindings: queueSr });
+    const srResults = new Queue<ResultJob>(RESULTS_QUEUE, { connection: { url: redis.url }, prefix: srPrefix });
+    const srEvents = new QueueEvents(RESULTS_QUEUE, { connection: { url: redis.url }, prefix: srPrefix });
+    try {
+      await srEvents.waitUntilReady();
+      const input = newInstance();
+      await store.recordInstance(input, 'test');
+      const job = await srResults.add('findings', findingsFor(input.sopInstanceUid), { jobId: `sr-${input.sopInstanceUid}`, attempts: 5, backoff: { type: 'fixed', delay: 100 } });
+      await job.waitUntilFinished(srEvents, 10_000);
+      expect((await srResults.getJob(job.id!))!.attemptsMade).toBe(2);
+      expect(await findingIds(input.sopInstanceUid)).toEqual([finding(input.sopInstanceUid).id]);
+      const sr = await srQueue.getJob(aiResultsSrJobId({ kind: 'findings', sopInstanceUid: input.sopInstanceUid, modelKey: 'pneumonia-cxr@1.0.0' }));
+      expect(await sr?.getState()).toBe('waiting');
+    } finally {
+      await srEvents.close();
+      await srResults.close();
+      await srConsumer.stop();
+      await srQueue.close();
+    }
   });
 
   it('when a result breaks the contract, then it fails at once with the reason, unretried, and writes nothing', async () => {

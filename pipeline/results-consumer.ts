@@ -15,10 +15,16 @@ import { parseJob } from './job-contract.ts';
  * process); one still being written here is awaited first. A result that breaks the
  * contract (contract/jobs.ts) fails at once, visibly, and writes nothing: retrying it
  * cannot mend it.
+ *
+ * A clinical result job completes once its findings are committed (the worklist event fires
+ * at that commit) and their DICOM SR is queued (`onFindings`): "finding persisted" waits for
+ * Redis to take the SR's job, not for the SR, which its own queue's worker writes
+ * (pipeline/ai-results-sr.ts). If the SR cannot be queued the job fails and is retried, so no
+ * findings are left without their SR written or queued.
  */
 export function createResultsConsumer(options: {
   redisUrl: string; prefix: string; store: Store; instanceWrites: Pick<InstanceWrites, 'settled'>;
-  /** After a model's findings are stored: writes (or queues) their DICOM SR (pipeline/ai-results-sr.ts). A failure retries the result, whose store write is idempotent. */
+  /** After a model's findings are committed: queues their DICOM SR (pipeline/ai-results-sr.ts), resolving once Redis has it. A failure retries the result, whose store write is idempotent. */
   onFindings?: (sopInstanceUid: string, modelKey: string) => Promise<void>;
 }) {
   const connection = redisConnection(options.redisUrl);

@@ -20,6 +20,22 @@ export interface AiResultsSubject {
   findings: Finding[];
   /** When they were stored: the preliminary document's content time. */
   createdAt: string;
+  /**
+   * The image as ingest recorded it (dicom/sr/source-attributes.ts StoredSource): its identity
+   * and size, and of its stored DICOM JSON the attributes asked for (`copiedTags`) that it has.
+   * `copied` is null when none were asked for, none was stored, or it left one of them out
+   * (too large): the document then reads them from the image's blob.
+   */
+  source: {
+    studyInstanceUid: string;
+    seriesInstanceUid: string;
+    sopInstanceUid: string;
+    sopClassUid: string;
+    modality?: string;
+    rows?: number;
+    columns?: number;
+    copied: Record<string, unknown> | null;
+  };
 }
 
 export interface ReviewSubject extends AiResultsSubject {
@@ -39,11 +55,22 @@ export interface ReviewSubject extends AiResultsSubject {
 const MODEL_KEY = `(f.model->>'id') || '@' || (f.model->>'version')`;
 
 export const aiResultsReads = {
-  /** One model's findings on one image (`modelKey` = id@version). NotFoundError if the image is not stored. */
-  async aiResultsSubject({ db }: StoreContext, sopInstanceUid: string, modelKey: string): Promise<AiResultsSubject> {
-    const { rows: [instance] } = await db.query<{ study_instance_uid: string; site_id: string; blob_sha256: string }>(
-      `select i.study_instance_uid, s.site_id, i.blob_sha256 from instances i join studies s on s.study_instance_uid = i.study_instance_uid
-        where i.sop_instance_uid = $1`, [sopInstanceUid]);
+  /**
+   * One model's findings on one image (`modelKey` = id@version), with the image as ingest
+   * recorded it and the `copiedTags` attributes of its stored DICOM JSON. NotFoundError if the
+   * image is not stored.
+   */
+  async aiResultsSubject({ db }: StoreContext, sopInstanceUid: string, modelKey: string, copiedTags?: readonly string[]): Promise<AiResultsSubject> {
+    const { rows: [instance] } = await db.query<{
+      study_instance_uid: string; site_id: string; blob_sha256: string; series_instance_uid: string; sop_class_uid: string;
+      modality: string | null; rows: number | null; columns: number | null; copied: Record<string, unknown> | null;
+    }>(
+      `select i.study_instance_uid, s.site_id, i.blob_sha256, i.series_instance_uid, i.sop_class_uid, i.modality,
+              (i.image ->> 'rows')::int as rows, (i.image ->> 'columns')::int as columns,
+              case when $2::text[] is null or i.dicom_json is null or coalesce(i.dicom_json_omitted && $2::text[], false) then null
+                   else coalesce((select jsonb_object_agg(k, i.dicom_json -> k) from unnest($2::text[]) k where i.dicom_json ? k), '{}'::jsonb) end as copied
+         from instances i join studies s on s.study_instance_uid = i.study_instance_uid
+        where i.sop_instance_uid = $1`, [sopInstanceUid, copiedTags ?? null]);
     if (!instance) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
     const { rows } = await db.query<FindingRow>(`select f.* from ${CLINICAL_FINDINGS} f where f.sop_instance_uid = $1 and ${MODEL_KEY} = $2 order by f.id`, [sopInstanceUid, modelKey]);
     const findings = rows.map(findingFromRow);
@@ -53,6 +80,16 @@ export const aiResultsReads = {
       blobSha256: instance.blob_sha256,
       findings,
       createdAt: findings.map((f) => f.createdAt).sort().at(-1) ?? iso(new Date(0)),
+      source: {
+        studyInstanceUid: instance.study_instance_uid,
+        seriesInstanceUid: instance.series_instance_uid,
+        sopInstanceUid,
+        sopClassUid: instance.sop_class_uid,
+        modality: instance.modality ?? undefined,
+        rows: instance.rows ?? undefined,
+        columns: instance.columns ?? undefined,
+        copied: instance.copied,
+      },
     };
   },
 

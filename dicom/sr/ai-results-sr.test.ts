@@ -10,9 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FindingInput, ModelProvenance } from '../../contract/findings.ts';
-import { files } from '../../test/support/shared-data.ts';
-import { decisionSr, findingsSr, findingsSrUid } from './ai-results-sr.ts';
+import type { DicomJsonDataset } from '../../contract/dicomweb-query.ts';
+import { files, sharedData } from '../../test/support/shared-data.ts';
+import { dicomJsonOf } from '../dicom-json.ts';
+import { decisionSr, findingsSr, findingsSrUid, type WrittenSr } from './ai-results-sr.ts';
+import { EXPLICIT_VR_LITTLE_ENDIAN } from './dcmjs-io.ts';
 import { heatmapHotRegion } from './heatmap-region.ts';
+import { sourceImage } from './source-attributes.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-sr-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -57,7 +61,19 @@ const declined: FindingInput = {
   operatingPoint: { name: 'youden', threshold: 0.5 }, model, timingMs: {},
   applicability: { applicable: false, reason: { code: 'age', text: 'patient age 64 y outside 1–5 y', textZh: '年龄不符' }, caveats: [] },
 };
-const chest = new Uint8Array(fs.readFileSync(files.chestJ2k));
+/** A real film whose patient's name has alphabetic, ideographic and phonetic groups in ISO 2022 Japanese (pydicom's test file). */
+const japaneseNamed = path.join(sharedData, 'dicom/pydicom-testfiles/charset_files/chrH31.dcm');
+const chest = sourceImage(new Uint8Array(fs.readFileSync(files.chestJ2k)));
+
+/** Li Wei's override of the pneumonia finding (poor image quality, with a comment), superseding `predecessor`. */
+const overridden = (predecessor: WrittenSr, findings = [pneumonia, declined]) => decisionSr({
+  source: chest, model, findings, createdAt: '2026-12-03T08:00:00.123Z',
+  review: { id: '42', createdAt: '2026-12-03T08:05:10.000Z', reviewer: { name: 'Li Wei', login: 'dr.li' } },
+  decisions: new Map([[pneumonia.id, { decision: 'override', reason: { code: 'poor-image-quality', display: 'Poor image quality: not assessable' }, comment: 'rotated film', reviewerName: 'Li Wei' }]]),
+  organization: 'Lantern site main',
+  predecessor: { sopInstanceUid: predecessor.sopInstanceUid, seriesInstanceUid: predecessor.seriesInstanceUid },
+  position: 1,
+});
 
 describe('AI results as DICOM SR (TID 1500)', () => {
   it('when a model reports on a real chest film, then the preliminary SR reads in dsrdump as a TID 1500 report with the device, algorithm, coded finding, probability, operating point and region, and dciodvfy finds no error', () => {
@@ -109,14 +125,7 @@ describe('AI results as DICOM SR (TID 1500)', () => {
 
   it('when a clinician overrides, then a new SR records the decision, the person and the reason, is verified and complete, and names the preliminary one as its predecessor', () => {
     const source = findingsSr({ source: chest, model, findings: [pneumonia], createdAt: '2026-12-03T08:00:00.123Z' });
-    const sr = decisionSr({
-      source: chest, model, findings: [pneumonia, declined], createdAt: '2026-12-03T08:00:00.123Z',
-      review: { id: '42', createdAt: '2026-12-03T08:05:10.000Z', reviewer: { name: 'Li Wei', login: 'dr.li' } },
-      decisions: new Map([[pneumonia.id, { decision: 'override', reason: { code: 'poor-image-quality', display: 'Poor image quality: not assessable' }, comment: 'rotated film', reviewerName: 'Li Wei' }]]),
-      organization: 'Lantern site main',
-      predecessor: { sopInstanceUid: source.sopInstanceUid, seriesInstanceUid: source.seriesInstanceUid },
-      position: 1,
-    });
+    const sr = overridden(source);
     expect(sr.sopInstanceUid).not.toBe(source.sopInstanceUid);
     expect(sr.seriesInstanceUid).toBe(source.seriesInstanceUid);
     const { tree, errors } = dsrdump(sr.bytes);
@@ -151,7 +160,7 @@ describe('AI results as DICOM SR (TID 1500)', () => {
   });
 
   it('when the source has no Part 10 header, then the SR still copies its patient and study and validates', () => {
-    const raw = new Uint8Array(fs.readFileSync(files.chestRaw));
+    const raw = sourceImage(new Uint8Array(fs.readFileSync(files.chestRaw)));
     const sr = findingsSr({ source: raw, model, findings: [{ ...pneumonia, heatmap: undefined }], createdAt: '2026-12-03T08:00:00.000Z' });
     const { tree, errors } = dsrdump(sr.bytes);
     expect(errors).toBe('');
@@ -165,14 +174,50 @@ describe('AI results as DICOM SR (TID 1500)', () => {
   });
 
   it('when the patient\'s name is in Chinese, then the SR says UTF-8 and carries the name as the film has it', () => {
-    const film = writeTemp(chest);
-    execFileSync('dcmodify', ['-nb', '-m', '(0008,0005)=ISO_IR 192', '-m', '(0010,0010)=李^雷', film]);
-    const sr = findingsSr({ source: new Uint8Array(fs.readFileSync(film)), model, findings: [pneumonia], createdAt: '2026-12-03T08:00:00.000Z' });
+    const sr = findingsSr({ source: sourceImage(chineseNamedChest()), model, findings: [pneumonia], createdAt: '2026-12-03T08:00:00.000Z' });
     expect(execFileSync('dcmdump', ['-q', '+P', '0008,0005', writeTemp(sr.bytes)], { encoding: 'utf8' })).toContain('[ISO_IR 192]');
     const { tree, errors } = dsrdump(sr.bytes);
     expect(errors).toBe('');
     expect(tree).toMatch(/Patient +: 李\^雷/);
     expect(dciodvfy(sr.bytes).errors).toEqual([]);
+  });
+
+  it('when a document is written, then its DICOM JSON, made from the data set written, is what reading the written bytes back gives — but for UTF-8 text inside items, which it keeps', () => {
+    const createdAt = '2026-12-03T08:00:00.123Z';
+    const asciiReason: FindingInput = { ...declined, applicability: { applicable: false, reason: { code: 'age', text: 'patient age 64 y outside 1-5 y', textZh: '年龄不符' }, caveats: [] } };
+    // A region off whole pixels: GraphicData (FL) reads back at single precision.
+    const fractional: FindingInput = { ...pneumonia, heatmap: { ...pneumonia.heatmap!, region: { left: 0, top: 57, size: 1840 } } };
+    const preliminary = findingsSr({ source: chest, model, findings: [fractional, asciiReason], createdAt });
+    const long: FindingInput = { ...pneumonia, id: 'finding-long', label: 'pleural_thickening_left', display: 'Pleural thickening', probability: 0.3, positive: false, refer: true, heatmap: undefined };
+    const documents = {
+      'findings, applicable and not applicable': preliminary,
+      'a clinician\'s decision': overridden(preliminary, [pneumonia, asciiReason]),
+      'a long local code in the refer band, from a film without a Part 10 header': findingsSr({ source: sourceImage(new Uint8Array(fs.readFileSync(files.chestRaw))), model, findings: [long], createdAt }),
+      'a patient named in Chinese (UTF-8)': findingsSr({ source: sourceImage(chineseNamedChest()), model, findings: [pneumonia], createdAt }),
+      'a patient named in three groups (ISO 2022 Japanese)': findingsSr({ source: sourceImage(new Uint8Array(fs.readFileSync(japaneseNamed))), model, findings: [asciiReason], createdAt }),
+    };
+    for (const [what, sr] of Object.entries(documents)) expect(sr.dicomJson, what).toStrictEqual(dicomJsonOf(sr.bytes, EXPLICIT_VR_LITTLE_ENDIAN, true));
+    // What the comparison covers: person names as groups, DS as numbers, FL at single precision, nested items.
+    const json = preliminary.dicomJson.dataset;
+    expect(json['00100010']).toEqual({ vr: 'PN', Value: [{ Alphabetic: 'CompressedSamples^RG1' }] });
+    const content = (item: DicomJsonDataset) => (item['0040A730'] as { Value: DicomJsonDataset[] }).Value;
+    const [group] = content(content(json)[8]);
+    expect(content(group).map((item) => item['0040A040'])).toContainEqual({ vr: 'CS', Value: ['SCOORD'] });
+    const region = heatmapHotRegion(fractional.heatmap!, chest)!;
+    expect(region.some((v) => Math.fround(v) !== v)).toBe(true);
+    expect(content(group).find((item) => item['00700022'])!['00700022']).toEqual({ vr: 'FL', Value: region.map(Math.fround) });
+    expect(content(group).find((item) => item['0040A300'])!['0040A300']).toMatchObject({ Value: [{ '0040A30A': { vr: 'DS', Value: [0.812346] }, '0040A161': { vr: 'FD', Value: [0.8123456789] } }] });
+    expect(documents['a patient named in three groups (ISO 2022 Japanese)'].dicomJson.dataset['00100010']).toEqual({ vr: 'PN', Value: [{ Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎', Phonetic: 'やまだ^たろう' }] });
+
+    // dcmjs 0.51 reads each item of a sequence with a fresh stream that decodes text as Latin-1, whatever the
+    // Specific Character Set: read back, the en dash of "1–5 y" is mojibake. The JSON made from the data set has it as written.
+    // (So this also shows each kind of document took the path from its data set, not a read-back.)
+    const dashed = findingsSr({ source: chest, model, findings: [pneumonia, declined], createdAt });
+    const misread = new TextDecoder('latin1').decode(Buffer.from('1–5 y'));
+    for (const sr of [dashed, overridden(dashed)]) {
+      expect(JSON.stringify(sr.dicomJson)).toContain('outside 1–5 y');
+      expect(JSON.stringify(sr.dicomJson).replaceAll('1–5 y', misread)).toBe(JSON.stringify(dicomJsonOf(sr.bytes, EXPLICIT_VR_LITTLE_ENDIAN, true)));
+    }
   });
 
   it('when a heatmap is flat, or its box lies outside the image, then there is no region to point at', () => {
@@ -184,6 +229,13 @@ describe('AI results as DICOM SR (TID 1500)', () => {
     expect(heatmapHotRegion(clipped, { rows: 100, columns: 100 })).toEqual([70, 0, 100, 0, 100, 100, 70, 100, 70, 0]);
   });
 });
+
+/** The chest film with its patient's name in Chinese, in UTF-8 (dcmtk's dcmodify). */
+function chineseNamedChest(): Uint8Array {
+  const film = writeTemp(new Uint8Array(fs.readFileSync(files.chestJ2k)));
+  execFileSync('dcmodify', ['-nb', '-m', '(0008,0005)=ISO_IR 192', '-m', '(0010,0010)=李^雷', film]);
+  return new Uint8Array(fs.readFileSync(film));
+}
 
 function writeTemp(bytes: Uint8Array): string {
   const file = path.join(dir, `${Math.random().toString(36).slice(2)}.dcm`);

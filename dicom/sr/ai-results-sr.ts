@@ -1,7 +1,7 @@
 import type { FindingInput, ModelProvenance } from '../../contract/findings.ts';
-import { writePart10 } from './dcmjs-io.ts';
-import { measurementReport, type ClinicianDecision } from './measurement-report.ts';
-import { sourceImage } from './source-attributes.ts';
+import { dicomJsonOf, dicomJsonOfWritten, type InstanceDicomJson } from '../dicom-json.ts';
+import { EXPLICIT_VR_LITTLE_ENDIAN, writePart10 } from './dcmjs-io.ts';
+import { measurementReport, type AiResultsReport, type ClinicianDecision, type SourceImage } from './measurement-report.ts';
 import { derivedUid } from './uid.ts';
 
 /**
@@ -14,11 +14,13 @@ export interface WrittenSr {
   sopInstanceUid: string;
   seriesInstanceUid: string;
   bytes: Uint8Array;
+  /** What QIDO-RS and WADO-RS metadata answer for it: dicomJsonOf(bytes), made from the data set written. */
+  dicomJson: InstanceDicomJson;
 }
 
 export interface FindingsSrInput {
-  /** The analysed image's bytes, as stored. */
-  source: Uint8Array;
+  /** The analysed image (source-attributes.ts: from what ingest stored, or from its bytes). */
+  source: SourceImage;
   model: ModelProvenance;
   findings: FindingInput[];
   /** When the findings were stored (ISO 8601): the document's content time. */
@@ -55,14 +57,12 @@ const withTracking = (findings: FindingInput[]) => findings.map((f) => ({ ...f, 
 
 /** The preliminary document: what the model found, unverified, awaiting a clinician. */
 export function findingsSr(input: FindingsSrInput): WrittenSr {
-  const source = sourceImage(input.source);
-  const sopInstanceUid = findingsSrUid(source.sopInstanceUid, input.model);
-  const seriesInstanceUid = aiResultsSeriesUid(source.studyInstanceUid);
-  const bytes = writePart10(measurementReport({
-    sopInstanceUid, seriesInstanceUid, instanceNumber: 1, contentTime: input.createdAt, source, model: input.model,
+  const { source } = input;
+  return written({
+    sopInstanceUid: findingsSrUid(source.sopInstanceUid, input.model), seriesInstanceUid: aiResultsSeriesUid(source.studyInstanceUid),
+    instanceNumber: 1, contentTime: input.createdAt, source, model: input.model,
     findings: withTracking(input.findings), deviceObserverUid: deviceObserverUid(input.model),
-  }));
-  return { sopInstanceUid, seriesInstanceUid, bytes };
+  });
 }
 
 /**
@@ -71,16 +71,24 @@ export function findingsSr(input: FindingsSrInput): WrittenSr {
  * with a claim is decided; partial until then.
  */
 export function decisionSr(input: DecisionSrInput): WrittenSr {
-  const source = sourceImage(input.source);
-  const sopInstanceUid = decisionSrUid(input.review.id);
-  const seriesInstanceUid = aiResultsSeriesUid(source.studyInstanceUid);
+  const { source } = input;
   const complete = input.findings.every((f) => f.probability === null || input.decisions.has(f.id));
-  const bytes = writePart10(measurementReport({
-    sopInstanceUid, seriesInstanceUid, instanceNumber: input.position + 1, contentTime: input.review.createdAt, source, model: input.model,
+  return written({
+    sopInstanceUid: decisionSrUid(input.review.id), seriesInstanceUid: aiResultsSeriesUid(source.studyInstanceUid),
+    instanceNumber: input.position + 1, contentTime: input.review.createdAt, source, model: input.model,
     findings: withTracking(input.findings), deviceObserverUid: deviceObserverUid(input.model),
     decisions: input.decisions,
     verification: { reviewerName: input.review.reviewer.name, login: input.review.reviewer.login, organization: input.organization, complete },
     predecessor: input.predecessor,
-  }));
-  return { sopInstanceUid, seriesInstanceUid, bytes };
+  });
+}
+
+function written(report: AiResultsReport): WrittenSr {
+  const { bytes, written: dataset } = writePart10(measurementReport(report));
+  return {
+    sopInstanceUid: report.sopInstanceUid,
+    seriesInstanceUid: report.seriesInstanceUid,
+    bytes,
+    dicomJson: dicomJsonOfWritten(dataset) ?? dicomJsonOf(bytes, EXPLICIT_VR_LITTLE_ENDIAN, true),
+  };
 }

@@ -26,8 +26,12 @@ export function naturalize(json: Record<string, unknown>): Record<string, unknow
   return named;
 }
 
-/** A naturalised data set as a Part 10 file in explicit VR little endian. */
-export function writePart10(dataset: Record<string, unknown> & { SOPClassUID: string; SOPInstanceUID: string }): Uint8Array {
+/**
+ * A naturalised data set as a Part 10 file in explicit VR little endian, and the data set as
+ * dcmjs encoded it (tag → `{ vr, Value }`), from which its DICOM JSON is made without reading
+ * the bytes back (dicom-json.ts dicomJsonOfWritten).
+ */
+export function writePart10(dataset: Record<string, unknown> & { SOPClassUID: string; SOPInstanceUID: string }): { bytes: Uint8Array; written: Record<string, unknown> } {
   const meta = data.DicomMetaDictionary.denaturalizeDataset({
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
     MediaStorageSOPClassUID: dataset.SOPClassUID,
@@ -38,5 +42,5 @@ export function writePart10(dataset: Record<string, unknown> & { SOPClassUID: st
   });
   const file = new data.DicomDict(meta);
   file.dict = data.DicomMetaDictionary.denaturalizeDataset(dataset);
-  return new Uint8Array(file.write());
+  return { bytes: new Uint8Array(file.write()), written: file.dict };
 }
