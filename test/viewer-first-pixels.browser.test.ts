@@ -128,6 +128,9 @@ describe('viewer: the first look at a large film', () => {
     const preview = await canvasStats(page, 'image-preview');
     expect([preview.width, preview.height]).toEqual([pane.width, pane.height]);
     expect(preview.sd).toBeGreaterThan(10);
+    // It was asked at the pyramid level just coarser than the pane: this pane fits the film at about 1:3, so 1:4.
+    const asked = await page.evaluate((uid) => performance.getEntriesByType('resource').find((e) => e.name.includes(`/instances/${uid}/frames/1/rendered`))?.name, film.sopInstanceUid);
+    expect(new URL(asked!).searchParams.get('viewport')).toBe('461,489');
     expect(await page.getByTestId('image-preview').isHidden()).toBe(true);
     expect((await canvasStats(page)).sd).toBeGreaterThan(10);
     // The full frame sits at the fit the preview was drawn at: nothing moved when it landed.
