@@ -160,6 +160,19 @@ describe('calculation audits that must not be lost', () => {
     expect((await store.listAudit({ limit: 10 })).map((r) => r.payload.inputs)).toEqual([{ age: 70 }]);
   });
 
+  it('when two API processes record calculations in turn, then each is chained onto the other\'s last record, never onto its own, and the chain verifies', async () => {
+    const [first, second] = [await sealedStore(), await sealedStore()];
+    for (let i = 0; i < 3; i += 1) {
+      await first.store.recordCalculation('Dr Wu', calculation(30 + i));
+      await second.store.recordCalculation('Dr Li', calculation(40 + i));
+      await second.store.recordCalculation('Dr Li', calculation(50 + i));
+    }
+    const trail = await first.store.listAudit({ limit: 20 });
+    expect(trail.map((r) => r.seq).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(trail.map((r) => (r.payload.inputs as { age: number }).age).sort((a, b) => a - b)).toEqual([30, 31, 32, 40, 41, 42, 50, 51, 52]);
+    expect(await first.store.verifyAudit()).toMatchObject({ intact: true, checked: 9 });
+  });
+
   it('when the store closes with records it cannot write, then they are spooled and the next store writes them once', async () => {
     const first = await sealedStore({ auditWaitMs: 50 });
     first.control.fail = true;

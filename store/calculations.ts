@@ -14,12 +14,17 @@
  * start. A record the database refuses on its own (while the others of its batch commit)
  * is quarantined: the others are written, it is recorded escaped as `audit.unstorable`,
  * its caller gets an error and `auditStatus()` turns degraded.
+ *
+ * A commit is three round trips (begin with the chain's lock, one statement, commit) when no
+ * other writer appended since this store's last one, four otherwise (chainAppender). Over 300
+ * lines: the queue, the retries, the spool and the chain head are one writer's state.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from './canonical-json.ts';
-import { appendAudits, auditedTransaction, checkAuditEntry, type AuditEntry } from './audit.ts';
+import { auditChainColumns, auditedTransaction, auditInsert, auditKeys, checkAuditEntry, planAudits, type AuditChainState, type AuditEntry, type PlannedAudits } from './audit.ts';
+import type { Database } from './db.ts';
 import { AuditUnavailableError, type StoreContext } from './shared.ts';
 
 /** Records of the same event-loop turn share a transaction; later ones queue behind the commit in flight. */
@@ -62,7 +67,10 @@ interface Waiting {
 export function calculationAudits({ db, options }: StoreContext) {
   const waitMs = options.auditWaitMs ?? 2_000;
   const spoolFile = options.auditSpoolFile;
+  const append = chainAppender(db);
   const pending: Waiting[] = readSpool(spoolFile);
+  /** Whether the spool file holds records read at start: removed once they are written, not looked for on every commit. */
+  let spooled = pending.length > 0;
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
   let retryMs: number = RETRY_MS[0];
@@ -83,7 +91,7 @@ export function calculationAudits({ db, options }: StoreContext) {
   /** Writes one batch; on failure finds the record at fault, one transaction each, and writes the rest. */
   async function write(batch: Waiting[]): Promise<Waiting[]> {
     try {
-      await auditedTransaction(db, (tx) => appendAudits(tx, batch.map((w) => w.entry)));
+      await append(batch.map((w) => w.entry));
       batch.forEach((w) => w.settle?.resolve());
       return [];
     } catch (error) {
@@ -95,7 +103,7 @@ export function calculationAudits({ db, options }: StoreContext) {
     const retry: Waiting[] = [];
     for (const waiting of batch) {
       try {
-        await auditedTransaction(db, (tx) => appendAudits(tx, [waiting.entry]));
+        await append([waiting.entry]);
         waiting.settle?.resolve();
       } catch (error) {
         if (!refusesThisRecord(error) || !(await databaseAnswers()) || !(await quarantine(waiting, error))) retry.push(waiting);
@@ -110,14 +118,14 @@ export function calculationAudits({ db, options }: StoreContext) {
   async function quarantine(waiting: Waiting, error: unknown): Promise<boolean> {
     const { entry } = waiting;
     try {
-      await auditedTransaction(db, (tx) => appendAudits(tx, [{
+      await append([{
         actor: 'lantern',
         action: 'audit.unstorable',
         entityType: 'audit',
         entityId: entry.idempotencyKey ?? 'unkeyed',
         payload: { record: canonicalJson(entry), error: (error as Error).message },
         idempotencyKey: entry.idempotencyKey && `unstorable:${entry.idempotencyKey}`,
-      }]));
+      }]);
     } catch {
       return false;
     }
@@ -140,7 +148,10 @@ export function calculationAudits({ db, options }: StoreContext) {
       if (retry.length === 0) {
         failing = false;
         retryMs = RETRY_MS[0];
-        if (spoolFile && pending.length === 0) fs.rmSync(spoolFile, { force: true });
+        if (spooled && pending.length === 0) {
+          fs.rmSync(spoolFile!, { force: true });
+          spooled = false;
+        }
       } else {
         failing = true;
         schedule(retryMs);
@@ -227,6 +238,44 @@ export function calculationAudits({ db, options }: StoreContext) {
       pending.forEach((w) => w.settle?.reject(new AuditUnavailableError('the store closed before the audit record was written')));
     },
   };
+}
+
+/**
+ * Appends entries to the audit chain in an audited transaction, as audit.ts appendAudits does but
+ * a round trip shorter when nobody else has appended since this store's last commit (a risk
+ * answer waits for its record: begin, one statement, commit). The entries are chained onto the
+ * head this store last committed and inserted by the statement that reads the chain state, only
+ * if that head is still the chain's head and no entry is stored yet (under the lock it cannot move
+ * in between); otherwise that statement inserts nothing and the entries are chained onto the
+ * state it read. The head is kept only from a committed append.
+ */
+function chainAppender(db: Database): (entries: AuditEntry[]) => Promise<void> {
+  let head: AuditChainState['last'] = null;
+  return async (entries) => {
+    head = await auditedTransaction(db, async (tx) => {
+      const guess = planAudits({ existing: null, last: head }, entries);
+      const { rows: [state] } = await tx.query<AuditChainState & { appended: boolean }>(
+        `with state as (select ${auditChainColumns('$1')}),
+              guessed as (select (last->>'hash') is not distinct from $3::text and existing is null as holds from state),
+              appended as (${auditInsert(`(case when (select holds from guessed) then $2::text else '[]' end)`)})
+         select state.*, guessed.holds as appended from state, guessed`, [auditKeys(entries), guess.rows, head?.hash ?? null]);
+      if (state.appended) return headAfter(guess, state);
+      const planned = planAudits(state, entries);
+      if (planned.added > 0) await tx.query(auditInsert('$1'), [planned.rows]);
+      return headAfter(planned, state);
+    }).catch((error: unknown) => {
+      // A commit that failed, or whose outcome is unknown, leaves no head to trust.
+      head = null;
+      throw error;
+    });
+  };
+}
+
+/** The chain's head once `planned` is inserted onto `state`: its newest record, or the state's head when every entry was stored already. */
+function headAfter(planned: PlannedAudits, state: AuditChainState): AuditChainState['last'] {
+  if (planned.added === 0) return state.last;
+  const newest = planned.records.reduce((top, r) => (r.seq > top.seq ? r : top));
+  return { seq: newest.seq, hash: newest.hash };
 }
 
 /**
