@@ -1,7 +1,7 @@
 /**
- * The study writes rank a study without re-reading it when they need not: recordInstance reads
- * the snapshot with its own writes and skips re-ranking for an object that changes nothing
- * triage reads (an AI results SR). Proved against a prioritiser that answers every part of the
+ * The study writes rank a study without re-reading it: recordInstance and recordFindings read
+ * the snapshot in their own statements and add what their writes change, and recordInstance
+ * skips re-ranking for an object that changes nothing triage reads (an AI results SR). Proved against a prioritiser that answers every part of the
  * snapshot in its "why", so any part a write missed would show: after every write the stored
  * ranking is exactly what a fresh re-ranking (reprioritise) stores.
  */
@@ -11,7 +11,7 @@ import type { Database } from './db.ts';
 import { ALL_SITES, type Store } from './store.ts';
 import { reprioritise } from './studies.ts';
 import { databaseBackends, openMigratedStore } from './test-backends.ts';
-import { finding, newInstance } from './test-fixtures.ts';
+import { finding, newInstance, notApplicableFinding } from './test-fixtures.ts';
 import type { NewInstance, Prioritise } from './types.ts';
 
 /** Every input of triage, in the answer: the snapshot itself is the "why". */
@@ -59,6 +59,35 @@ describe.each(databaseBackends({ inMemory: true }))('study ranking on $name', (b
       expect(await rankedAsFresh(study)).toEqual(answered);
     }
     expect((await store.listAudit({ limit: 10, entityId: sr(film, 2).sopInstanceUid })).map((a) => a.action)).toEqual(['instance.received']);
+    expect(await store.verifyAudit()).toMatchObject({ intact: true });
+  });
+
+  it('when two models answer two films, leaders change hands, one declines and a job runs twice, then after each answer the stored ranking is a fresh one', async () => {
+    const first = newInstance({ pendingModels: ['pneumonia-cxr@1.0.0', 'cxr-pneumonia-adult@2.0.0'] });
+    const study = first.study.studyInstanceUid;
+    const second = { ...first, sopInstanceUid: `${study}.1.2` };
+    const adult = (sop: string, probability: number, label = 'pneumonia') => ({
+      ...finding(sop, probability), id: `f-${sop}-adult-${label}`, label, refer: probability > 0.4 && probability < 0.6,
+      model: { ...finding(sop).model, id: 'cxr-pneumonia-adult', version: '2.0.0' },
+    });
+    const declined = (sop: string) => notApplicableFinding(sop, { code: 'age', text: 'adult', textZh: '成人' });
+    await store.recordInstance(first, 'test');
+    await store.recordInstance(second, 'test');
+    const answers: [string, ReturnType<typeof finding>[]][] = [
+      [first.sopInstanceUid, [declined(first.sopInstanceUid)]],
+      [first.sopInstanceUid, [adult(first.sopInstanceUid, 0.45), adult(first.sopInstanceUid, 0.2, 'effusion')]],
+      [second.sopInstanceUid, [declined(second.sopInstanceUid)]],
+      [second.sopInstanceUid, [adult(second.sopInstanceUid, 0.48), adult(second.sopInstanceUid, 0.3, 'effusion')]],
+      [first.sopInstanceUid, [adult(first.sopInstanceUid, 0.45), adult(first.sopInstanceUid, 0.2, 'effusion')]],
+    ];
+    for (const [sop, findings] of answers) {
+      await store.recordFindings(sop, findings, 'worker');
+      await rankedAsFresh(study);
+    }
+    const snapshot = JSON.parse((await ranking(study)).why);
+    expect(snapshot.instances).toEqual({ any: true, queued: false });
+    expect(snapshot.findings.map((f: { label: string; probability: number | null }) => [f.label, f.probability]))
+      .toEqual([['effusion', 0.3], ['pneumonia', 0.48], ['pneumonia', null]]);
     expect(await store.verifyAudit()).toMatchObject({ intact: true });
   });
 

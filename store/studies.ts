@@ -118,11 +118,12 @@ export const studyWrites = {
    * the instance says why, and one `ai.withheld` record (keyed) replaces the findings' records.
    * A finding in the refer band, or an image no model could read, at a grassroots site whose
    * consultation policy routes on low confidence opens the study's case in the same transaction
-   * (consultations.ts routeLowConfidence; once per study). Round trips (5): begin with the audit
+   * (consultations.ts routeLowConfidence; once per study). Round trips (4): begin with the audit
    * lock; the consent check, instance and findings (written only when consent allows), the chain
-   * state and where the site's policy routes a case; the study's snapshot; the audit records with
-   * its priority; commit. Withheld, the findings' statement writes nothing and withheldFindings
-   * settles the instance instead; routing reads the findings again only for an unread image.
+   * state, where the site's policy routes a case and the study's snapshot as the writes leave it
+   * (AFTER_FINDINGS); the audit records with its priority; commit. Withheld, the findings'
+   * statement writes nothing and withheldFindings settles the instance instead; routing reads
+   * the findings again only for an unread image.
    */
   async recordFindings({ db, options }: StoreContext, sopInstanceUid: string, findings: FindingInput[], actor: string): Promise<void> {
     const created = findingCreatedAudits(sopInstanceUid, findings, actor);
@@ -131,7 +132,7 @@ export const studyWrites = {
     let routed: ConsultationChange | undefined;
     const studyInstanceUid = await auditedTransaction(db, async (tx) => {
       // Consent is asked under the audit lock, so a refusal is either before this or after it.
-      const { rows: [written] } = await tx.query<{ study: string | null; withheld: string | null; route: LowConfidenceRoute | null } & AuditChainState>(
+      const { rows: [written] } = await tx.query<{ study: string | null; withheld: string | null; route: LowConfidenceRoute | null } & AuditChainState & SnapshotRow>(
         `with consent as (
            select i.study_instance_uid as study, coalesce(i.ai_withheld, consent_withheld(s.site_id, s.patient_id, 'ai-processing')) as withheld
              from instances i join studies s on s.study_instance_uid = i.study_instance_uid where i.sop_instance_uid = $1
@@ -139,7 +140,7 @@ export const studyWrites = {
            update instances set pending_models = array_remove(pending_models, $4),
                   status = case when status = 'failed' then 'failed'
                                 when cardinality(array_remove(pending_models, $4)) = 0 then 'done' else 'queued' end
-            where sop_instance_uid = $1 and exists (select 1 from consent where withheld is null) returning study_instance_uid
+            where sop_instance_uid = $1 and exists (select 1 from consent where withheld is null) returning study_instance_uid, status
          ), stored as (
            insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive, refer,
              operating_point, model, timing_ms, heatmap, applicability, input_stats)
@@ -147,13 +148,15 @@ export const studyWrites = {
              f.operating_point, f.model, f.timing_ms, f.heatmap, f.applicability, f.input_stats
              from instance, json_populate_recordset(null::findings, $2::json) f
            on conflict (id) do nothing
+           returning id
          ), leaders as (${FINDING_LEADERS_UPSERT})
          select (select study from consent) as study, (select withheld from consent) as withheld,
-                ${auditChainColumns('$3')}, ${lowConfidenceRouteColumn('(select study from consent)')}`,
+                ${auditChainColumns('$3')}, ${lowConfidenceRouteColumn('(select study from consent)')},
+                ${studySnapshotColumns('(select study from consent)', AFTER_FINDINGS)}`,
         [sopInstanceUid, JSON.stringify(columns), auditKeys(created), modelKey]);
       if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
       if (written.withheld !== null) return withheldFindings(tx, options.prioritise, sopInstanceUid, { study: written.study, withheld: written.withheld }, modelKey, actor);
-      const { detail } = await reprioritise(tx, options.prioritise, written.study, planAudits(written, created));
+      const { detail } = await storePriority(tx, written.study, options.prioritise(snapshotOf(written)), planAudits(written, created));
       routed = await routeLowConfidence(tx, sopInstanceUid, written.study, findings, written.route ?? undefined, detail);
       return written.study;
     });
@@ -267,16 +270,59 @@ interface SnapshotRow {
   clinical: unknown;
 }
 
-/** Select-list columns of a SnapshotRow for the study in `studyParam`. */
-const studySnapshotColumns = (studyParam: string) =>
-  `exists (select 1 from instances where study_instance_uid = ${studyParam}) as any,
-   exists (select 1 from instances where study_instance_uid = ${studyParam} and status = 'queued') as queued,
+/**
+ * Where studySnapshotColumns reads whether an image awaits AI and the study's finding leaders
+ * (model_key, label, claim, finding_id) with their findings: the tables, or (AFTER_FINDINGS)
+ * what the writes of the statement it is part of leave in them.
+ */
+interface SnapshotSources {
+  queued: (study: string) => string;
+  leaders: (study: string) => string;
+  /** The clinical finding whose id is `id` (a leader's: the rows are joined laterally, each one index probe). */
+  finding: (id: string) => string;
+}
+
+const TABLES: SnapshotSources = {
+  queued: (study) => `exists (select 1 from instances where study_instance_uid = ${study} and status = 'queued')`,
+  leaders: (study) => `(select model_key, label, claim, finding_id from study_finding_leaders where study_instance_uid = ${study})`,
+  finding: (id) => `(select * from ${CLINICAL_FINDINGS} c where c.id = ${id})`,
+};
+
+/**
+ * recordFindings' statement sees the tables as they were before it (one statement, one
+ * snapshot), so its own writes are added from what they return: the instance's new status
+ * (`instance`), the leaders its upsert inserted or replaced (`leaders`), and the findings it
+ * inserted (`stored`, from `$2`: a finding already stored is read from the table, and one a shadow run
+ * stored under the same id is not clinical and not inserted). Whether an image failed, the assessment
+ * and `any` (the instance is the study's) cannot change there. studies.test.ts proves the result equal
+ * to a fresh read.
+ */
+const AFTER_FINDINGS: SnapshotSources = {
+  queued: (study) => `(exists (select 1 from instances where study_instance_uid = ${study} and status = 'queued' and sop_instance_uid <> $1)
+                       or exists (select 1 from instance where status = 'queued'))`,
+  leaders: (study) => `(select o.model_key, o.label, o.claim, o.finding_id from study_finding_leaders o
+                         where o.study_instance_uid = ${study}
+                           and not exists (select 1 from leaders n where n.model_key = o.model_key and n.label = o.label and n.claim = o.claim)
+                        union all select model_key, label, claim, finding_id from leaders)`,
+  finding: (id) => `(${TABLES.finding(id)}
+                      union all select * from json_populate_recordset(null::findings, $2::json) j where j.id = ${id} and j.id in (select id from stored))`,
+};
+
+/**
+ * Select-list columns of a SnapshotRow for the study `study` (a parameter or an expression).
+ * Leaders in key order: triage's answer may depend on the order of its findings (the first
+ * "not applicable" reason it names), so every read gives the same one.
+ */
+const studySnapshotColumns = (study: string, sources: SnapshotSources = TABLES) =>
+  `exists (select 1 from instances where study_instance_uid = ${study}) as any,
+   ${sources.queued(study)} as queued,
    (select json_build_object('sop_instance_uid', sop_instance_uid, 'error_code', error_code)
-      from instances where study_instance_uid = ${studyParam} and status = 'failed' limit 1) as failed,
+      from instances where study_instance_uid = ${study} and status = 'failed' limit 1) as failed,
    (select coalesce(json_agg(json_build_object('label', f.label, 'display', f.display, 'probability', f.probability, 'positive', f.positive,
-             'refer', f.refer, 'operating_point', f.operating_point, 'model', f.model, 'applicability', f.applicability)), '[]')
-      from study_finding_leaders l join ${CLINICAL_FINDINGS} f on f.id = l.finding_id where l.study_instance_uid = ${studyParam}) as findings,
-   (select clinical from study_clinical where study_instance_uid = ${studyParam}) as clinical`;
+             'refer', f.refer, 'operating_point', f.operating_point, 'model', f.model, 'applicability', f.applicability)
+             order by l.model_key, l.label, l.claim), '[]')
+      from ${sources.leaders(study)} l join lateral ${sources.finding('l.finding_id')} f on true) as findings,
+   (select clinical from study_clinical where study_instance_uid = ${study}) as clinical`;
 
 const snapshotOf = (study: SnapshotRow): StudySnapshot => ({
   instances: {
@@ -317,6 +363,7 @@ async function withheldFindings(tx: AuditedTx, prioritise: Prioritise, sopInstan
  * per (model, label, claim) the most probable finding — the one triage would pick among
  * them — or, claiming nothing, the first. Reads the statement's `instance` and `$2`
  * (findings) and `$4` (model key); a second run with the same findings changes nothing.
+ * Returns the leaders it inserted or replaced (AFTER_FINDINGS).
  */
 const FINDING_LEADERS_UPSERT = `
   insert into study_finding_leaders (study_instance_uid, model_key, label, claim, finding_id, probability)
@@ -326,7 +373,8 @@ const FINDING_LEADERS_UPSERT = `
             from instance, json_populate_recordset(null::findings, $2::json) f) f
    order by f.label, f.claim, f.probability desc nulls last, f.id
   on conflict (study_instance_uid, model_key, label, claim) do update set finding_id = excluded.finding_id, probability = excluded.probability
-   where excluded.probability > study_finding_leaders.probability`;
+   where excluded.probability > study_finding_leaders.probability
+  returning model_key, label, claim, finding_id`;
 
 /** The columns of a finding that triage reads (reprioritise). */
 type SnapshotFindingRow = Pick<FindingRow, 'label' | 'display' | 'probability' | 'positive' | 'refer' | 'operating_point' | 'model' | 'applicability'>;
