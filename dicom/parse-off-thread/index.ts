@@ -62,9 +62,10 @@ export function createOffThreadParser(options: OffThreadParserOptions): OffThrea
     const { worker, ready } = thread;
     await ready;
     const id = nextId++;
-    // The thread gets its own buffer: the caller's bytes may be a view into a larger one.
+    // The thread gets its own buffer: the caller's bytes may be a view into a larger one (copied with
+    // Uint8Array's slice: a Buffer's slice is a view, whose .buffer is the whole larger one).
     const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
-      ? bytes.buffer : bytes.slice().buffer as ArrayBuffer;
+      ? bytes.buffer : Uint8Array.prototype.slice.call(bytes).buffer as ArrayBuffer;
     const reply = await new Promise<ParseReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (waiter?.id !== id) return;

@@ -27,6 +27,15 @@ describe('off-thread parser', () => {
     expect(Buffer.compare(parsed.bytes, copy)).toBe(0);
   });
 
+  it('when the bytes are a Node Buffer viewing part of a larger buffer, then that part is parsed and the caller keeps its bytes', async () => {
+    const file = fs.readFileSync(path.join(sharedDataDir, 'dicom/fo-dicom/files/CR-MONO1-10-chest'));
+    const shared = Buffer.concat([Buffer.alloc(13, 0xff), file, Buffer.alloc(7, 0xff)]);
+    const view = shared.subarray(13, 13 + file.byteLength);
+    const parsed = await parser.parse(view);
+    expect(parsed.meta).toEqual(parseDicom(file).meta);
+    expect(view.equals(file)).toBe(true);
+  });
+
   it('when an object breaks a limit on the thread, then the same DicomLimitError comes back, naming the setting', async () => {
     const failure = parser.parse(manyElements(root, 60_000));
     await expect(failure).rejects.toBeInstanceOf(DicomLimitError);

@@ -58,7 +58,8 @@ export function createOffThreadDecoder(): OffThreadDecoder {
       await ready;
       const id = nextId++;
       // A private copy is transferred: the caller's bytes may be a view into a shared buffer.
-      const copy = bytes.slice().buffer as ArrayBuffer;
+      // Uint8Array's slice, not Buffer's (a Buffer's slice is a view: its .buffer is the whole shared memory).
+      const copy = Uint8Array.prototype.slice.call(bytes).buffer as ArrayBuffer;
       return new Promise<DecodedFrame>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         worker.postMessage({ id, bytes: copy, frameIndex, options } satisfies DecodeRequest, [copy]);

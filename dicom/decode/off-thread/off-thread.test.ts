@@ -36,6 +36,18 @@ describe('off-thread frame decoder', () => {
       .equals(Buffer.from(inProcess.pixels.buffer, inProcess.pixels.byteOffset, inProcess.pixels.byteLength))).toBe(true);
   });
 
+  it('when the bytes are a Node Buffer viewing part of a larger buffer, then the frame is decoded from that part and the caller keeps its bytes', async () => {
+    const file = read('dicom/fo-dicom/files/CR-MONO1-10-chest');
+    // How blob reads and multipart bodies hand bytes over: a Buffer at an offset into memory it shares.
+    const shared = Buffer.concat([Buffer.alloc(13, 0xff), file, Buffer.alloc(7, 0xff)]);
+    const view = shared.subarray(13, 13 + file.byteLength);
+    const [offThread, inProcess] = await Promise.all([decoder.decode(view, 0), decodeFrame(parseDicom(file), 0)]);
+    expect(Buffer.from(offThread.pixels.buffer, offThread.pixels.byteOffset, offThread.pixels.byteLength)
+      .equals(Buffer.from(inProcess.pixels.buffer, inProcess.pixels.byteOffset, inProcess.pixels.byteLength))).toBe(true);
+    expect(shared.byteLength).toBe(file.byteLength + 20);
+    expect(view.equals(file)).toBe(true);
+  });
+
   it('when several requests queue, then each gets its own frame', async () => {
     const files = ['dicom/pydicom-data/files/RG1_J2KI.dcm', 'dicom/fo-dicom/files/CR-MONO1-10-chest', 'dicom/cornerstone-wadoloader/testImages/CTImage.dcm'];
     const frames = await Promise.all(files.map((f) => decoder.decode(read(f), 0)));
