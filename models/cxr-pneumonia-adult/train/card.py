@@ -20,6 +20,10 @@ DRIVES_PRIORITY_NOTE = (
     "Shown to radiologists as an AI-assisted hint, but it does not move worklist priority. Its internal test AUROC (0.896) is mostly available without reading the lungs (a borders-only model reaches 0.827, global intensity statistics 0.796, the NIH follow-up index alone 0.73; the heatmaps peak in the border on 91 of 130 test films), the data are a 50/50 case-control selection with noisy text-mined labels, and it has not been tested on films from any other source. A triage order driven by a projection or marker detector would be noise. Set to true only after an external validation on consecutive adult films shows the ranking holds."
 )
 
+# Written after the serving decode became reduced (issue 16); the figures are in evaluation/metrics-under-reduction.md.
+REDUCED_DECODE_LIMITATION = "Reduced decode: Lantern decodes a JPEG 2000 / HTJ2K film at the coarsest pyramid level that keeps at least 2x the model's 224 px (level 2 for a 1841x1955 CR) and box-averages other syntaxes alike; the card's figures were measured on full-resolution 320 px films. On the test split re-encoded as DICOM and upsampled 4x to 1280 px (so decoded at level 1), AUROC did not move (paired difference -0.0002, 95% CI -0.005 to 0.004) and PSI against full decode was 0.079 (stable), but JPEG 2000's reduced level raised probabilities by 0.019 on average (120 of 130 films higher, max 0.106; 2 calls flipped); box-averaged copies moved by at most 0.026 with no call flipped (evaluation/metrics-under-reduction.md). The upsampled copies hold no detail beyond 320 px, so this tests the decode filters, not what a coarser level drops from a real full-resolution film. A card that must see full resolution declares preprocessing.decode = \"full\"."
+SERVED_PIXELS_NOTE = "2026-12-04: prepare.ts and evaluate.py re-run so the DICOM sets are decoded as the worker serves them (the chain's reduced resolution level, commit 2734692), not at full resolution; 4 of 52 frames changed, no flag flipped; threshold and graph unchanged (ood.py not re-run)"
+
 
 def r4(v):
     return None if v is None else round(float(v), 4)
@@ -86,7 +90,8 @@ def main() -> None:
         "task": "read-assist",
         "title": "Pneumonia on adult frontal chest radiographs (NIH ChestX-ray14, 224 px)",
         "titleZh": "成人正位胸片肺炎提示（NIH ChestX-ray14，224 像素）",
-        "deployment": "serve",
+        # How Lantern runs this version (inference/deployment.ts), not an output of the recipe.
+        "deployment": "clinical",
         # Lantern's decision after reading the shortcut analysis, not an output of the recipe.
         "drivesPriority": False,
         "drivesPriorityNote": DRIVES_PRIORITY_NOTE,
@@ -150,6 +155,7 @@ def main() -> None:
                 "thresholdSweep": [{k: r4(x) for k, x in row.items()} for row in o["thresholdSweep"]["rows"]],
                 "thresholdSweepNote": o["thresholdSweep"]["note"],
                 "details": "evaluation/ood.json, evaluation/ood-histograms.png, train/ood-summary.json (recipe train/ood.py, design comparison)",
+                "servedPixels": SERVED_PIXELS_NOTE,
             },
         },
         "weights": {"file": "model.onnx", "sha256": sha256(MODEL_DIR / "model.onnx")},
@@ -205,6 +211,7 @@ def main() -> None:
                         "study regardless; the output is not a diagnosis and must not be used to rule pneumonia in or out, or to "
                         "defer or skip a read."),
         "limitations": [
+            REDUCED_DECODE_LIMITATION,
             ("Noisy labels: NIH's labels were text-mined from reports. Of the 21 NIH 'Pneumonia' films that Google's expert "
              "panel (Majkowska et al. 2020) also read, only 11 had airspace opacity; of 18 'No Finding' films, 2 had it "
              "(69% agreement). Roughly half the positive training labels may lack the radiographic sign the model is meant to find."),
