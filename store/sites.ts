@@ -83,16 +83,6 @@ export const siteAccess = {
     return { filed: row.site_id === null ? undefined : { siteId: row.site_id, priority: Number(row.priority) }, withheld: optional(row.withheld) };
   },
 
-  /**
-   * The sites that any of `sites` reads for (site_reading, direct only), besides `sites`
-   * themselves, in id order: with them, a user's scope. One query, asked once per request.
-   */
-  async sitesReadFor({ db }: StoreContext, sites: readonly string[]): Promise<string[]> {
-    const { rows } = await db.query<{ id: string }>(
-      'select distinct read_site_id as id from site_reading where reader_site_id = any($1) and not (read_site_id = any($1)) order by id', [sites]);
-    return rows.map((r) => r.id);
-  },
-
   async listSites({ db }: StoreContext): Promise<Site[]> {
     const { rows } = await db.query<SiteRow>(`${SITE_SELECT} order by s.id`);
     return rows.map(siteFromRow);
