@@ -30,6 +30,12 @@ export function naturalize(json: Record<string, unknown>): Record<string, unknow
  * A naturalised data set as a Part 10 file in explicit VR little endian, and the data set as
  * dcmjs encoded it (tag → `{ vr, Value }`), from which its DICOM JSON is made without reading
  * the bytes back (dicom-json.ts dicomJsonOfWritten).
+ *
+ * About 6 ms for an AI results SR (7 kB: 275 elements, 70 items, 5 levels deep) on an idle
+ * core, all inside dcmjs's writer: it builds a WriteBufferStream per element (babel class
+ * fields, a SplitDataView and a TextEncoder each: ~40% of the time), copies each value's
+ * arguments, and copies every item's bytes once per enclosing sequence. Nothing written is
+ * large or there by mistake, and denaturalising is ~0.4 ms; cutting the rest means another encoder.
  */
 export function writePart10(dataset: Record<string, unknown> & { SOPClassUID: string; SOPInstanceUID: string }): { bytes: Uint8Array; written: Record<string, unknown> } {
   const meta = data.DicomMetaDictionary.denaturalizeDataset({
