@@ -51,6 +51,17 @@ export function auditedTransaction<T>(db: Database, work: (tx: AuditedTx) => Pro
   return db.transaction((tx) => work(tx as AuditedTx), { advisoryLock: AUDIT_LOCK });
 }
 
+const CHAIN_HEAD = 'select seq, hash from audit order by seq desc limit 1';
+
+/**
+ * auditedTransaction that also reads the chain's head in the round trip of its `begin` (after
+ * the lock): a write that plans its records before its first statement can append them in it
+ * (recordInstance). `head` is AuditChainState's `last`.
+ */
+export function auditedTransactionAtHead<T>(db: Database, work: (tx: AuditedTx, head: AuditChainState['last']) => Promise<T>): Promise<T> {
+  return db.transaction((tx, [head]) => work(tx as AuditedTx, (head as AuditChainState['last'] | undefined) ?? null), { advisoryLock: AUDIT_LOCK, firstRead: CHAIN_HEAD });
+}
+
 /** What planning an append needs to know of the chain: its head, and the records already stored under the entries' keys. */
 export interface AuditChainState {
   existing: AuditRow[] | null;
@@ -67,7 +78,7 @@ export const auditKeys = (entries: AuditEntry[]) => entries.map((e) => e.idempot
  */
 export const auditChainColumns = (keysParam: string) =>
   `(select json_agg(a) from audit a where idempotency_key = any(${keysParam}::text[])) as existing,
-   (select row_to_json(l) from (select seq, hash from audit order by seq desc limit 1) l) as last`;
+   (select row_to_json(l) from (${CHAIN_HEAD}) l) as last`;
 
 /** Records to append, chained onto a state read under the lock; `rows` is what `auditInsert` writes. */
 export interface PlannedAudits {

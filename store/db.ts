@@ -16,11 +16,16 @@ export interface Queryable {
 export interface TransactionOptions {
   /** Takes this transaction-scoped advisory lock in the same round trip as `begin`. */
   advisoryLock?: number;
+  /**
+   * A statement without parameters run in the same round trip as `begin` (after the lock, so it
+   * reads under it); its rows are `work`'s second argument.
+   */
+  firstRead?: string;
 }
 
 export interface Database extends Queryable {
-  /** Runs `work` in one transaction: commits if it resolves, rolls back if it throws. */
-  transaction<T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** Runs `work` in one transaction: commits if it resolves, rolls back if it throws. `firstRows`: what options.firstRead read, else []. */
+  transaction<T>(work: (tx: Queryable, firstRows: Record<string, unknown>[]) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
   readonly kind: 'pglite' | 'postgres';
 }
@@ -54,7 +59,8 @@ async function openPglite(dir: string): Promise<Database> {
     query: (sql, params) => db.query(sql, params) as never,
     transaction: (work, options) => db.transaction(async (tx) => {
       if (options?.advisoryLock !== undefined) await tx.query('select pg_advisory_xact_lock($1)', [options.advisoryLock]);
-      return work({ query: (sql, params) => tx.query(sql, params) as never });
+      const first = options?.firstRead === undefined ? [] : (await tx.query<Record<string, unknown>>(options.firstRead)).rows;
+      return work({ query: (sql, params) => tx.query(sql, params) as never }, first);
     }),
     close: () => db.close(),
   };
@@ -82,8 +88,9 @@ async function openPostgres(url: string, schema: string | undefined, poolMax: nu
       const lost = (error: Error) => logger.warn({ err: error }, 'database connection lost in a transaction');
       client.on('error', lost);
       try {
-        await client.query(beginStatement(options));
-        const result = await work({ query: (sql, params) => client.query(statement(sql, params)) as never });
+        const begun = await client.query(beginStatement(options)) as pg.QueryResult | pg.QueryResult[];
+        const first = options?.firstRead === undefined ? [] : (Array.isArray(begun) ? begun.at(-1)!.rows : begun.rows);
+        const result = await work({ query: (sql, params) => client.query(statement(sql, params)) as never }, first);
         await client.query('commit');
         return result;
       } catch (error) {
@@ -98,10 +105,9 @@ async function openPostgres(url: string, schema: string | undefined, poolMax: nu
   };
 }
 
-/** `begin`, and the advisory lock in the same simple-protocol message: one round trip. */
+/** `begin`, the advisory lock and the first read in the same simple-protocol message: one round trip. */
 function beginStatement(options: TransactionOptions | undefined): string {
   const lock = options?.advisoryLock;
-  if (lock === undefined) return 'begin';
-  if (!Number.isSafeInteger(lock)) throw new Error(`advisory lock key must be an integer, got ${lock}`);
-  return `begin; select pg_advisory_xact_lock(${lock})`;
+  if (lock !== undefined && !Number.isSafeInteger(lock)) throw new Error(`advisory lock key must be an integer, got ${lock}`);
+  return ['begin', lock === undefined ? undefined : `select pg_advisory_xact_lock(${lock})`, options?.firstRead].filter(Boolean).join('; ');
 }

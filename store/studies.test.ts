@@ -6,7 +6,7 @@
  * ranking is exactly what a fresh re-ranking (reprioritise) stores.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditedTransaction } from './audit.ts';
+import { appendAudits, auditedTransaction } from './audit.ts';
 import type { Database } from './db.ts';
 import { ALL_SITES, type Store } from './store.ts';
 import { reprioritise } from './studies.ts';
@@ -88,6 +88,19 @@ describe.each(databaseBackends({ inMemory: true }))('study ranking on $name', (b
     expect(snapshot.instances).toEqual({ any: true, queued: false });
     expect(snapshot.findings.map((f: { label: string; probability: number | null }) => [f.label, f.probability]))
       .toEqual([['effusion', 0.3], ['pneumonia', 0.48], ['pneumonia', null]]);
+    expect(await store.verifyAudit()).toMatchObject({ intact: true });
+  });
+
+  it('when films, SRs and other records are written at once, then each instance has one record and the chain, planned on the head read with the lock, verifies', async () => {
+    const films = Array.from({ length: 6 }, () => newInstance());
+    await Promise.all([
+      ...films.flatMap((film, n) => [store.recordInstance(film, 'test'), store.recordInstance(sr(film, n), 'ai-results'), store.recordInstance(film, 'test')]),
+      ...films.map((film) => auditedTransaction(db, (tx) => appendAudits(tx, [{ actor: 'test', action: 'test.noted', entityType: 'study', entityId: film.study.studyInstanceUid, payload: {} }]))),
+    ]);
+    for (const [n, film] of films.entries()) {
+      for (const sop of [film.sopInstanceUid, sr(film, n).sopInstanceUid]) expect((await store.listAudit({ limit: 5, entityId: sop })).map((a) => a.action)).toEqual(['instance.received']);
+      await rankedAsFresh(film.study.studyInstanceUid);
+    }
     expect(await store.verifyAudit()).toMatchObject({ intact: true });
   });
 

@@ -7,7 +7,7 @@
  * the ranking (the snapshot triage reads, reprioritise) stays beside the writes that read it
  * in their own statements and must keep it exact (studies.test.ts).
  */
-import { appendAudit, auditChainColumns, auditedTransaction, auditInsert, auditKeys, planAudits, type AuditChainState, type AuditEntry, type AuditedTx, type PlannedAudits } from './audit.ts';
+import { appendAudit, auditChainColumns, auditedTransaction, auditedTransactionAtHead, auditInsert, auditKeys, planAudits, type AuditChainState, type AuditEntry, type AuditedTx, type PlannedAudits } from './audit.ts';
 import type { ConsultationChange } from '../contract/consultations.ts';
 import { announceConsultation, lowConfidenceRouteColumn, routeLowConfidence, type LowConfidenceRoute } from './consultations.ts';
 import { InvalidReferenceError, NotFoundError, optional, type StoreContext } from './shared.ts';
@@ -28,14 +28,15 @@ export const studyWrites = {
    * allow AI processing (asked again here, under the audit lock a consent change also takes)
    * is stored with no pending models and `ai_withheld` saying why. A new instance gets one audit
    * record `instance.received`. Returns the study's priority, for the instance's jobs.
-   * Round trips (4): begin with the audit lock; the rows with the chain state and the study's
-   * triage snapshot as it was; the audit record with the study's new priority; commit. An
-   * instance that awaits no model, in a study that already had one (an AI results SR, a film
-   * consent withholds), changes nothing triage reads (`unchangedForTriage`): its audit record
-   * is appended alone and the study keeps the priority its last change stored.
+   * Round trips (4): begin with the audit lock and the chain's head; the rows and the audit
+   * record (planned on that head, appended only with a new instance) with the study's triage
+   * snapshot as it was; the study's new priority; commit. An instance that awaits no model, in
+   * a study that already had one (an AI results SR, a film consent withholds), changes nothing
+   * triage reads (`unchangedForTriage`): the study keeps the priority its last change stored,
+   * and the transaction commits after the rows (3 round trips).
    */
   async recordInstance({ db, options }: StoreContext, input: NewInstance, actor: string): Promise<{ status: 'stored' | 'duplicate'; priority: number }> {
-    const outcome = await auditedTransaction(db, async (tx) => {
+    const outcome = await auditedTransactionAtHead(db, async (tx, head) => {
       const s = input.study;
       const received: AuditEntry = {
         actor,
@@ -48,10 +49,12 @@ export const studyWrites = {
         },
         idempotencyKey: `instance.received:${input.sopInstanceUid}`,
       };
+      // Chained onto the head read with the lock; appended by the statement only if it stores the instance.
+      const audits = planAudits({ existing: null, last: head }, [received]);
       // Study and series are created if new, then the instance; a duplicate's study priority comes along.
       // Series and instance are not written into a study filed under another site.
       // The snapshot columns see the study before this statement's writes (one statement, one snapshot).
-      const { rows: [written] } = await tx.query<{ stored: string | null; stored_status: string | null; priority: number | null; foreign_site: boolean } & AuditChainState & SnapshotRow>(
+      const { rows: [written] } = await tx.query<{ stored: string | null; stored_status: string | null; priority: number | null; foreign_site: boolean } & SnapshotRow>(
         `with foreign_study as (
            select 1 from studies where study_instance_uid = $1 and site_id <> $23
          ), study as (
@@ -77,28 +80,26 @@ export const studyWrites = {
              from consent where not exists (select 1 from foreign_study)
            on conflict (sop_instance_uid) do nothing
            returning sop_instance_uid, status
+         ), appended as (
+           ${auditInsert('$21')} where exists (select 1 from instance) and not exists (select 1 from audit where idempotency_key = $26)
          )
          select (select sop_instance_uid from instance) as stored, (select status from instance) as stored_status,
                 (select priority from studies where study_instance_uid = $1) as priority,
                 exists (select 1 from foreign_study) as foreign_site,
-                ${auditChainColumns('$21')}, ${studySnapshotColumns('$1')}`,
+                ${studySnapshotColumns('$1')}`,
         [s.studyInstanceUid, s.patientId, s.patientName, s.patientSex, s.patientAge, s.studyDate, s.studyDescription,
           s.accessionNumber, s.modality,
           input.seriesInstanceUid, input.modality, input.seriesNumber, input.bodyPart,
           input.sopInstanceUid, input.sopClassUid, input.transferSyntaxUid, input.blobSha256, input.byteSize,
-          input.image ? JSON.stringify(input.image) : null, input.pendingModels.length > 0 ? 'queued' : 'done', auditKeys([received]), input.pendingModels,
-          input.siteId, input.dicomJson ? JSON.stringify(input.dicomJson.dataset) : null, input.dicomJson?.omitted ?? null]);
+          input.image ? JSON.stringify(input.image) : null, input.pendingModels.length > 0 ? 'queued' : 'done', audits.rows, input.pendingModels,
+          input.siteId, input.dicomJson ? JSON.stringify(input.dicomJson.dataset) : null, input.dicomJson?.omitted ?? null, received.idempotencyKey]);
       if (written.foreign_site) throw new InvalidReferenceError('studyInstanceUid', `study ${s.studyInstanceUid} is filed under another site`);
       if (written.stored === null) return { status: 'duplicate' as const, priority: Number(written.priority) };
-      const audits = planAudits(written, [received]);
       const before = snapshotOf(written);
       const queued = written.stored_status === 'queued';
-      if (unchangedForTriage(before, queued)) {
-        await tx.query(auditInsert('$1'), [audits.rows]);
-        return { status: 'stored' as const, priority: Number(written.priority) };
-      }
+      if (unchangedForTriage(before, queued)) return { status: 'stored' as const, priority: Number(written.priority) };
       const after: StudySnapshot = { ...before, instances: { ...before.instances, any: true, queued: before.instances.queued || queued } };
-      const { priority } = await storePriority(tx, s.studyInstanceUid, options.prioritise(after), audits);
+      const { priority } = await storePriority(tx, s.studyInstanceUid, options.prioritise(after), undefined);
       return { status: 'stored' as const, priority };
     });
     if (outcome.status === 'stored') options.onChange?.({ studyInstanceUid: input.study.studyInstanceUid, change: 'received' });
