@@ -101,7 +101,7 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
   }
 
   async function writeReview(reviewId: string): Promise<void> {
-    const subject = await store.reviewSubject(reviewId);
+    const subject = await store.reviewSubject(reviewId, COPIED_TAGS);
     // The document it supersedes is written first (a no-op when it is stored), so the chain it names exists.
     await writeFindings(subject.sourceSopInstanceUid, subject.modelKey);
     const model = subject.findings[0].model;

@@ -105,13 +105,13 @@ export const aiResultsReads = {
     return rows.map((r) => String(r.id));
   },
 
-  /** A review and what its document records. NotFoundError for an unknown review. */
-  async reviewSubject(context: StoreContext, reviewId: string): Promise<ReviewSubject> {
+  /** A review and what its document records (`copiedTags` as for aiResultsSubject). NotFoundError for an unknown review. */
+  async reviewSubject(context: StoreContext, reviewId: string, copiedTags?: readonly string[]): Promise<ReviewSubject> {
     const { db } = context;
     const { rows: [row] } = await db.query<ReviewRow & { sop_instance_uid: string; model_key: string }>(
       `select r.*, f.sop_instance_uid, ${MODEL_KEY} as model_key from reviews r join ${CLINICAL_FINDINGS} f on f.id = r.finding_id where r.id = $1`, [reviewId]);
     if (!row) throw new NotFoundError(`review ${reviewId} does not exist`);
-    const subject = await aiResultsReads.aiResultsSubject(context, row.sop_instance_uid, row.model_key);
+    const subject = await aiResultsReads.aiResultsSubject(context, row.sop_instance_uid, row.model_key, copiedTags);
     // Reviews of this image and model up to this one, oldest first: the latest per finding is its decision.
     const { rows: reviews } = await db.query<ReviewRow>(
       `select r.* from reviews r join ${CLINICAL_FINDINGS} f on f.id = r.finding_id
