@@ -231,8 +231,8 @@ export const newStudyPriority = (prioritise: Prioritise) => prioritise({ instanc
 /**
  * Re-reads one study, then stores its priority and "why" with `audits` (planned under the
  * chain lock, if any) appended in the same statement. Called by every transaction that
- * changes what triage sees, after its own writes (recordInstance reads the snapshot with its
- * writes instead: what an insert changes in it is known).
+ * changes what triage sees, after its own writes (recordInstance and recordFindings read the
+ * snapshot in their own statements instead, adding what their writes change).
  *
  * What it reads is bounded whatever the study's size (migration 011): three index probes
  * on its images and its findings' leaders (one per model, label and claim), so receiving
@@ -258,7 +258,9 @@ async function storePriority(tx: AuditedTx, studyInstanceUid: string, ranked: Re
  * stored by the study's last change is still what prioritise (a pure function of the snapshot)
  * answers: the study already had an instance (`any` stays true) and the new one awaits no
  * model (`queued` unchanged). A new instance is never failed and adds no finding, leader or
- * assessment, so the rest of the snapshot cannot change.
+ * assessment, so the rest of the snapshot cannot change. The one input outside the snapshot is
+ * the triage policy loaded at start: a study last ranked under an earlier policy keeps that
+ * ranking through such an instance, as it does until anything it reads changes.
  */
 export const unchangedForTriage = (before: StudySnapshot, newInstanceQueued: boolean) => before.instances.any && !newInstanceQueued;
 
