@@ -35,13 +35,14 @@ afterEach(async () => {
 
 /** A store over the test's PGlite (its chain emptied) with its key and checkpoints in a fresh folder; `fail` makes every query fail while true. */
 async function sealedStore(options: Partial<StoreOptions> = {}, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-audit-'))) {
-  const control = { fail: false, conflicts: 0 };
+  const control = { fail: false, conflicts: 0, lostAnswers: 0 };
   const conflict = () => Object.assign(new Error('could not serialize access'), { code: '40001' });
   const flaky: Database = {
     kind: db.kind,
     query: (sql, params) => (control.fail ? Promise.reject(new Error('connection refused')) : db.query(sql, params)),
     transaction: (work, o) => (control.fail ? Promise.reject(new Error('connection refused'))
-      : control.conflicts-- > 0 ? Promise.reject(conflict()) : db.transaction(work, o)),
+      : control.conflicts-- > 0 ? Promise.reject(conflict())
+        : db.transaction(work, o).then((result) => (control.lostAnswers-- > 0 ? Promise.reject(Object.assign(new Error('connection lost'), { code: '08006' })) : result))),
     close: async () => undefined,
   };
   const seal: AuditSeal = { key: openAuditKey(path.join(dir, 'signing-key.pem')), checkpointFile: path.join(dir, 'checkpoints.jsonl'), intervalMs: 0 };
@@ -147,6 +148,15 @@ describe('calculation audits that must not be lost', () => {
     await Promise.all([store.recordCalculation('Dr Wu', calculation(50)), store.recordCalculation('Dr Li', calculation(51))]);
     expect(store.auditStatus()).toMatchObject({ state: 'ok', records: { pending: 0, quarantined: 0 } });
     expect((await store.listAudit({ limit: 10 })).map((r) => r.action)).toEqual(['risk.calculated', 'risk.calculated']);
+  });
+
+  it('when a commit lands but its answer is lost, then the retry finds the records and writes no second one', async () => {
+    const { store, control } = await sealedStore();
+    control.lostAnswers = 1;
+    await Promise.all([store.recordCalculation('Dr Wu', calculation(50)), store.recordCalculation('Dr Li', calculation(51))]);
+    await store.recordCalculation('Dr Wu', calculation(52));
+    expect((await store.listAudit({ limit: 10 })).map((r) => r.payload.inputs)).toEqual([{ age: 52 }, { age: 51 }, { age: 50 }]);
+    expect(await store.verifyAudit()).toMatchObject({ intact: true, checked: 3 });
   });
 
   it('when the database is down, then the answer fails within the wait, health is degraded, and the record is written once it returns', async () => {

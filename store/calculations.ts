@@ -15,15 +15,13 @@
  * is quarantined: the others are written, it is recorded escaped as `audit.unstorable`,
  * its caller gets an error and `auditStatus()` turns degraded.
  *
- * A commit is three round trips (begin with the chain's lock, one statement, commit) when no
- * other writer appended since this store's last one, four otherwise (chainAppender). Over 300
- * lines: the queue, the retries, the spool and the chain head are one writer's state.
+ * A commit is three round trips: begin with the chain's lock and head, one statement, commit (appendToChain).
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from './canonical-json.ts';
-import { auditChainColumns, auditedTransaction, auditInsert, auditKeys, checkAuditEntry, planAudits, type AuditChainState, type AuditEntry, type PlannedAudits } from './audit.ts';
+import { auditChainColumns, auditedTransactionAtHead, auditInsert, auditKeys, checkAuditEntry, planAudits, type AuditChainState, type AuditEntry } from './audit.ts';
 import type { Database } from './db.ts';
 import { AuditUnavailableError, type StoreContext } from './shared.ts';
 
@@ -67,7 +65,6 @@ interface Waiting {
 export function calculationAudits({ db, options }: StoreContext) {
   const waitMs = options.auditWaitMs ?? 2_000;
   const spoolFile = options.auditSpoolFile;
-  const append = chainAppender(db);
   const pending: Waiting[] = readSpool(spoolFile);
   /** Whether the spool file holds records read at start: removed once they are written, not looked for on every commit. */
   let spooled = pending.length > 0;
@@ -91,7 +88,7 @@ export function calculationAudits({ db, options }: StoreContext) {
   /** Writes one batch; on failure finds the record at fault, one transaction each, and writes the rest. */
   async function write(batch: Waiting[]): Promise<Waiting[]> {
     try {
-      await append(batch.map((w) => w.entry));
+      await appendToChain(db, batch.map((w) => w.entry));
       batch.forEach((w) => w.settle?.resolve());
       return [];
     } catch (error) {
@@ -103,7 +100,7 @@ export function calculationAudits({ db, options }: StoreContext) {
     const retry: Waiting[] = [];
     for (const waiting of batch) {
       try {
-        await append([waiting.entry]);
+        await appendToChain(db, [waiting.entry]);
         waiting.settle?.resolve();
       } catch (error) {
         if (!refusesThisRecord(error) || !(await databaseAnswers()) || !(await quarantine(waiting, error))) retry.push(waiting);
@@ -118,7 +115,7 @@ export function calculationAudits({ db, options }: StoreContext) {
   async function quarantine(waiting: Waiting, error: unknown): Promise<boolean> {
     const { entry } = waiting;
     try {
-      await append([{
+      await appendToChain(db, [{
         actor: 'lantern',
         action: 'audit.unstorable',
         entityType: 'audit',
@@ -241,41 +238,23 @@ export function calculationAudits({ db, options }: StoreContext) {
 }
 
 /**
- * Appends entries to the audit chain in an audited transaction, as audit.ts appendAudits does but
- * a round trip shorter when nobody else has appended since this store's last commit (a risk
- * answer waits for its record: begin, one statement, commit). The entries are chained onto the
- * head this store last committed and inserted by the statement that reads the chain state, only
- * if that head is still the chain's head and no entry is stored yet (under the lock it cannot move
- * in between); otherwise that statement inserts nothing and the entries are chained onto the
- * state it read. The head is kept only from a committed append.
+ * Appends entries to the audit chain as audit.ts appendAudits does, a round trip shorter (a risk
+ * answer waits for its record): begin with the chain's lock and head (auditedTransactionAtHead),
+ * one statement, commit. The entries are chained onto that head and inserted by the statement
+ * that reads which of their keys are stored, only if none is; when one is (a retry after a commit
+ * whose answer was lost), it inserts nothing and they are chained again around what is stored.
  */
-function chainAppender(db: Database): (entries: AuditEntry[]) => Promise<void> {
-  let head: AuditChainState['last'] = null;
-  return async (entries) => {
-    head = await auditedTransaction(db, async (tx) => {
-      const guess = planAudits({ existing: null, last: head }, entries);
-      const { rows: [state] } = await tx.query<AuditChainState & { appended: boolean }>(
-        `with state as (select ${auditChainColumns('$1')}),
-              guessed as (select (last->>'hash') is not distinct from $3::text and existing is null as holds from state),
-              appended as (${auditInsert(`(case when (select holds from guessed) then $2::text else '[]' end)`)})
-         select state.*, guessed.holds as appended from state, guessed`, [auditKeys(entries), guess.rows, head?.hash ?? null]);
-      if (state.appended) return headAfter(guess, state);
-      const planned = planAudits(state, entries);
-      if (planned.added > 0) await tx.query(auditInsert('$1'), [planned.rows]);
-      return headAfter(planned, state);
-    }).catch((error: unknown) => {
-      // A commit that failed, or whose outcome is unknown, leaves no head to trust.
-      head = null;
-      throw error;
-    });
-  };
-}
-
-/** The chain's head once `planned` is inserted onto `state`: its newest record, or the state's head when every entry was stored already. */
-function headAfter(planned: PlannedAudits, state: AuditChainState): AuditChainState['last'] {
-  if (planned.added === 0) return state.last;
-  const newest = planned.records.reduce((top, r) => (r.seq > top.seq ? r : top));
-  return { seq: newest.seq, hash: newest.hash };
+async function appendToChain(db: Database, entries: AuditEntry[]): Promise<void> {
+  await auditedTransactionAtHead(db, async (tx, head) => {
+    const planned = planAudits({ existing: null, last: head }, entries);
+    const { rows: [{ existing }] } = await tx.query<AuditChainState>(
+      `with state as (select ${auditChainColumns('$1')}),
+            appended as (${auditInsert(`(case when (select existing from state) is null then $2::text else '[]' end)`)})
+       select * from state`, [auditKeys(entries), planned.rows]);
+    if (!existing) return;
+    const rest = planAudits({ existing, last: head }, entries);
+    if (rest.added > 0) await tx.query(auditInsert('$1'), [rest.rows]);
+  });
 }
 
 /**
