@@ -1,13 +1,22 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DicomJsonDataset } from '../contract/dicomweb-query.ts';
+import type { FindingInput, ModelProvenance } from '../contract/findings.ts';
 import { buildCr, buildPart10 } from '../test/support/dicom-builder.ts';
 import { files } from '../test/support/shared-data.ts';
 import { DICOM_JSON_MAX_CHARS, dicomJsonOf, servedPixelModule } from './dicom-json.ts';
 import { DEFAULT_DICOM_LIMITS } from './limits.ts';
 import { createOffThreadParser } from './parse-off-thread/index.ts';
 import { parseDicom } from './parse.ts';
+import { decisionSr } from './sr/ai-results-sr.ts';
+import { sourceImage } from './sr/source-attributes.ts';
 import { sharedDataDir } from './test-data.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-dicom-json-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const jsonOf = (bytes: Uint8Array) => {
   const parsed = parseDicom(bytes);
@@ -15,15 +24,69 @@ const jsonOf = (bytes: Uint8Array) => {
 };
 const read = (file: string) => new Uint8Array(fs.readFileSync(file));
 
-/** Explicit VR little endian item with a Text Value (0040,A160, UT) of `text`. */
-function textItem(text: string): Uint8Array {
-  const value = new TextEncoder().encode(text.length % 2 ? `${text} ` : text);
-  const element = Buffer.alloc(12 + value.length);
-  element.writeUInt16LE(0x0040, 0); element.writeUInt16LE(0xa160, 2); element.write('UT', 4, 'latin1'); element.writeUInt32LE(value.length, 8);
-  Buffer.from(value).copy(element, 12);
-  const item = Buffer.alloc(8);
-  item.writeUInt16LE(0xfffe, 0); item.writeUInt16LE(0xe000, 2); item.writeUInt32LE(element.length, 4);
-  return Buffer.concat([item, element]);
+/** An explicit VR little endian element with a 4-byte length (CS, UT, SQ: what the items here hold), its value padded with a space. */
+function longElement(tag: number, vr: 'CS' | 'UT' | 'SQ', value: Uint8Array): Buffer {
+  const padded = value.length % 2 ? Buffer.concat([value, Buffer.from(' ')]) : Buffer.from(value);
+  const header = Buffer.alloc(vr === 'CS' ? 8 : 12);
+  header.writeUInt16LE(tag >>> 16, 0); header.writeUInt16LE(tag & 0xffff, 2); header.write(vr, 4, 'latin1');
+  if (vr === 'CS') header.writeUInt16LE(padded.length, 6); else header.writeUInt32LE(padded.length, 8);
+  return Buffer.concat([header, padded]);
+}
+
+/** A sequence item of explicit length holding `elements`. */
+function item(...elements: Buffer[]): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt16LE(0xfffe, 0); header.writeUInt16LE(0xe000, 2); header.writeUInt32LE(elements.reduce((n, e) => n + e.length, 0), 4);
+  return Buffer.concat([header, ...elements]);
+}
+
+const TEXT_VALUE = 0x0040a160;
+const CONTENT_SEQUENCE = 0x0040a730;
+/** An item with a Text Value (0040,A160, UT) of `text` in UTF-8. */
+const textItem = (text: string) => item(longElement(TEXT_VALUE, 'UT', new TextEncoder().encode(text)));
+
+const ENCODED_TEXT_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'UT', 'UC', 'PN']);
+
+/**
+ * The values of the character-set text (PS3.5 6.1.2.3) inside sequence items, in order. A name's
+ * trailing empty components ("李伟^") are left off, as dcm2json writes them: the same name (PS3.5 6.2.1.1).
+ */
+function itemTexts(dataset: DicomJsonDataset, inItem = false): string[] {
+  return Object.values(dataset).flatMap((attribute) => {
+    if (attribute.vr === 'SQ') return ((attribute.Value ?? []) as DicomJsonDataset[]).flatMap((nested) => itemTexts(nested, true));
+    if (!inItem || !ENCODED_TEXT_VRS.has(attribute.vr)) return [];
+    return (attribute.Value ?? []).map((v) => (attribute.vr === 'PN' ? JSON.stringify(v).replace(/\^+"/g, '"') : String(v)));
+  });
+}
+
+/** dcm2json's (dcmtk's) DICOM JSON of `bytes`: the reference peer, which converts the data set's text to UTF-8 first. */
+function dcm2json(bytes: Uint8Array): DicomJsonDataset {
+  const file = path.join(dir, `${Math.random().toString(36).slice(2)}.dcm`);
+  fs.writeFileSync(file, bytes);
+  return JSON.parse(execFileSync('dcm2json', [file], { encoding: 'utf8' })) as DicomJsonDataset;
+}
+
+/** dcmtk's dcmconv re-encoding every text value of `bytes`, and Specific Character Set, to `characterSet`. */
+function reencoded(bytes: Uint8Array, characterSet: string): Uint8Array {
+  const file = path.join(dir, `${Math.random().toString(36).slice(2)}.dcm`);
+  fs.writeFileSync(file, bytes);
+  execFileSync('dcmconv', ['+C', characterSet, file, `${file}.out`]);
+  return new Uint8Array(fs.readFileSync(`${file}.out`));
+}
+
+/** Li Wei (李伟) of 兰亭医院 overrides a pneumonia finding on a real chest film, in a comment of his own: Chinese text deep in the content tree, as Lantern writes it (UTF-8). */
+function chineseDecisionSr(): Uint8Array {
+  const model: ModelProvenance = { id: 'cxr-pneumonia-adult', version: '1.0.0', weightsSha256: 'c0ffee'.padEnd(64, '0'), preprocessing: 'grey-square@1' };
+  const pneumonia: FindingInput = {
+    id: 'finding-pneumonia', label: 'pneumonia', display: 'Pneumonia', probability: 0.81, positive: true, refer: false,
+    operatingPoint: { name: 'sens-0.90', threshold: 0.42 }, model, timingMs: {},
+  };
+  return decisionSr({
+    source: sourceImage(read(files.chestJ2k)), model, findings: [pneumonia], createdAt: '2026-12-03T08:00:00.000Z',
+    review: { id: '42', createdAt: '2026-12-03T08:05:10.000Z', reviewer: { name: '李伟', login: 'dr.li' } },
+    decisions: new Map([[pneumonia.id, { decision: 'override', reason: { code: 'poor-image-quality', display: 'Poor image quality: not assessable' }, comment: '图像旋转，无法评估', reviewerName: '李伟' }]]),
+    organization: '兰亭医院', predecessor: { sopInstanceUid: '1.2.826.0.1.3680043.10.1.97.3', seriesInstanceUid: '1.2.826.0.1.3680043.10.1.97.2' }, position: 1,
+  }).bytes;
 }
 
 describe('DICOM JSON of an instance (PS3.18 F.2)', () => {
@@ -58,6 +121,39 @@ describe('DICOM JSON of an instance (PS3.18 F.2)', () => {
     const { dataset } = jsonOf(read(path.join(sharedDataDir, 'dicom/fo-dicom/files/charset/chrGB2312.dcm')));
     expect(dataset['00100010']).toEqual({ vr: 'PN', Value: [{ Alphabetic: 'Zhang^XiaoDong', Ideographic: '张^小东' }] });
     expect(dataset['00080005']).toEqual({ vr: 'CS', Value: ['ISO_IR 192'] });
+  });
+
+  it('when an SR\'s content tree has Chinese text in UTF-8, or the same SR in GB18030, then the text inside its items reads as dcm2json reads it', () => {
+    const utf8 = chineseDecisionSr();
+    const gb18030 = reencoded(utf8, 'GB18030');
+    expect(parseDicom(gb18030).dataSet.string('x00080005')).toBe('GB18030');
+    for (const bytes of [utf8, gb18030]) {
+      const texts = itemTexts(jsonOf(bytes).dataset);
+      expect(texts).toEqual(itemTexts(dcm2json(bytes)));
+      expect(texts).toEqual(expect.arrayContaining(['兰亭医院', '{"Alphabetic":"李伟"}', '图像旋转，无法评估']));
+    }
+  });
+
+  it('when an item has its own Specific Character Set, then its text and its items\' text read in that set, and its sibling\'s in the data set\'s', () => {
+    // Bytes as GB18030 and Latin-1 encode them (no stock encoder writes GB18030): 图像旋转, 无法评估, Größe.
+    const gb = (hex: string) => Buffer.from(hex, 'hex');
+    const rotated = gb('cdbccff1d0fdd7aa');
+    const notAssessable = gb('cedeb7a8c6c0b9c0');
+    expect([rotated, notAssessable].map((b) => new TextDecoder('gb18030').decode(b))).toEqual(['图像旋转', '无法评估']);
+    const uid = '1.2.826.0.1.3680043.10.1.96';
+    const tree = Buffer.concat([
+      item(longElement(0x00080005, 'CS', Buffer.from('GB18030')), longElement(TEXT_VALUE, 'UT', rotated),
+        longElement(CONTENT_SEQUENCE, 'SQ', item(longElement(TEXT_VALUE, 'UT', notAssessable)))),
+      item(longElement(TEXT_VALUE, 'UT', Buffer.from('Größe', 'latin1'))),
+    ]);
+    const bytes = buildPart10('1.2.840.10008.1.2.1', '1.2.840.10008.5.1.4.1.1.88.22', `${uid}.3`, [
+      { tag: 0x00080005, vr: 'CS', value: 'ISO_IR 100' },
+      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.88.22' },
+      { tag: 0x00080018, vr: 'UI', value: `${uid}.3` },
+      { tag: 0x0040a730, vr: 'SQ', value: new Uint8Array(tree) },
+    ]);
+    // dcm2json 3.6.7 reads the whole data set in its own set (here: 图像旋转 as "Í¼ÏñÐý×ª"); PS3.5 has an item's own set apply to it and what it holds, as pydicom 3 reads it.
+    expect(itemTexts(dicomJsonOf(bytes, '1.2.840.10008.1.2.1', true).dataset)).toEqual(['图像旋转', '无法评估', 'Größe']);
   });
 
   it('when a hostile SR\'s content tree is over the cap, then its identifiers stay, the tree is left out and named', () => {

@@ -18,6 +18,9 @@ import { parseDicom } from './parse.ts';
  * content tree) keeps its identifying attributes; the largest others are left out until it
  * fits, and their tags are returned in `omitted` so the metadata answer can say so (a
  * Warning header) and the client can retrieve the instance itself for them.
+ *
+ * Over 300 lines because reading a stored object, modelling that read for a data set Lantern
+ * writes (dicomJsonOfWritten) and working around dcmjs's reader share the dcmjs internals typed here.
  */
 
 /** Binary values up to this many bytes are inlined; larger ones become a BulkDataURI. */
@@ -48,10 +51,19 @@ interface DcmjsReader {
       readFile(buffer: ArrayBuffer, options: { ignoreErrors: boolean; noCopy: boolean; untilTag: null; includeUntilTagValue: boolean }): { dict: DcmjsDict };
       _read(stream: unknown, syntax: string, options: { ignoreErrors: boolean; untilTag: null; includeUntilTagValue: boolean; stopOnGreaterTag: boolean }): DcmjsDict;
     };
-    ReadBufferStream: new (buffer: ArrayBuffer, littleEndian?: boolean | null, options?: { noCopy: boolean }) => unknown;
+    ReadBufferStream: {
+      new (buffer: ArrayBuffer, littleEndian?: boolean | null, options?: { noCopy: boolean }): DcmjsReadStream;
+      prototype: DcmjsReadStream;
+    };
     DicomMetaDictionary: { nameMap: Record<string, { tag: string } | undefined> };
     ValueRepresentation: { createByTypeString(type: string): DcmjsValueRepresentation };
   };
+}
+/** dcmjs's read stream: `more` cuts the next bytes off as a stream of their own (a sequence item). */
+interface DcmjsReadStream {
+  decoder: TextDecoder;
+  setDecoder(decoder: TextDecoder): void;
+  more(length: number): DcmjsReadStream;
 }
 /** One of dcmjs's value representations: how its reader pads, splits and formats a value. */
 interface DcmjsValueRepresentation {
@@ -177,13 +189,13 @@ function personNameText(values: unknown[]): string {
 const findElement = (dict: DcmjsDict, tag: string) => dict[tag] ?? dict[tag.toLowerCase()];
 
 function readDict(bytes: Uint8Array, transferSyntaxUid: string, hasPart10Header: boolean): DcmjsDict {
-  const read = (ignoreErrors: boolean) => {
+  const read = (ignoreErrors: boolean) => readingItemsInTheirCharacterSet(() => {
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     return hasPart10Header
       ? DicomMessage.readFile(buffer, { ignoreErrors, noCopy: true, untilTag: null, includeUntilTagValue: false }).dict
       : DicomMessage._read(new ReadBufferStream(buffer, null, { noCopy: true }), bareSyntax(transferSyntaxUid),
         { ignoreErrors, untilTag: null, includeUntilTagValue: false, stopOnGreaterTag: false });
-  };
+  });
   try {
     return read(false);
   } catch (error) {
@@ -191,6 +203,32 @@ function readDict(bytes: Uint8Array, transferSyntaxUid: string, hasPart10Header:
     // strict read; read leniently for the structure, then take the text from Lantern's own decoder.
     if (/multiple character sets/i.test(describeThrown(error))) return withLanternText(read(true), bytes);
     throw new DicomError(`dcmjs could not read the data set for its DICOM JSON: ${describeThrown(error)}`, 'DICOM_JSON_FAILED', { cause: error });
+  }
+}
+
+/**
+ * Runs a dcmjs read whose sequence items decode text in the character set of the data set that
+ * holds them (PS3.5 §7.5.3), as dcm2json does. dcmjs 0.51 reads each item from a stream of its own
+ * (`more`) that starts out Latin-1 whatever Specific Character Set said (dcmjs-org/dcmjs#503, #508),
+ * so an SR's content tree came out as mojibake: here an item's stream starts with its parent's
+ * decoder instead. An item with its own Specific Character Set still switches its stream (dcmjs's
+ * _read does), for itself and the items inside it. Reads are synchronous, so no other read in this
+ * thread runs while `more` is replaced.
+ */
+function readingItemsInTheirCharacterSet<T>(read: () => T): T {
+  const streams = ReadBufferStream.prototype;
+  const own = Object.getOwnPropertyDescriptor(streams, 'more');
+  const cut = streams.more;
+  streams.more = function more(this: DcmjsReadStream, length: number) {
+    const item = cut.call(this, length);
+    item.setDecoder(this.decoder);
+    return item;
+  };
+  try {
+    return read();
+  } finally {
+    if (own) Object.defineProperty(streams, 'more', own);
+    else delete (streams as Partial<DcmjsReadStream>).more;
   }
 }
 
