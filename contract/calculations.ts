@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { applicability } from './findings.ts';
 import { triageResult } from './studies.ts';
 
 /**
@@ -60,9 +61,24 @@ export const scoreAnswer = z.object({
   /** Each row of the table that gave points, and why. */
   terms: z.array(z.object({ term: z.string(), display: z.string(), displayZh: z.string().optional(), points: z.number(), because: z.string() })),
   redFlags: z.array(z.string()).optional(),
+  /** For a score whose card declares a population gate: applicable, with what could not be checked (e.g. `AGE_NOT_RECORDED`). */
+  applicability: applicability.pick({ applicable: true, caveats: true }).extend({ applicable: z.literal(true) }).optional(),
 }).meta({ id: 'ScoreAnswer' });
 
-export const calculationAnswer = z.union([riskAnswer, scoreAnswer]).meta({ id: 'CalculationAnswer' });
+/**
+ * A score whose card's population does not cover the patient (NEWS2 for a child): no score, no
+ * band, the reason instead, as a read-assist model declines an image. It never reaches triage.
+ */
+export const scoreNotApplicable = z.object({
+  model: modelReference,
+  outcome: z.string(),
+  applicability: z.object({ applicable: z.literal(false), reason: applicability.shape.reason.unwrap(), caveats: applicability.shape.caveats }),
+  inputs: calculation.inputs,
+  aiAssisted: z.string(),
+  timingMs: z.number(),
+}).meta({ id: 'ScoreNotApplicable' });
+
+export const calculationAnswer = z.union([riskAnswer, scoreAnswer, scoreNotApplicable]).meta({ id: 'CalculationAnswer' });
 
 /** An imaging finding from elsewhere, for a patient without a study here. */
 const externalFinding = z.object({
@@ -89,6 +105,8 @@ export const triageAnswer = z.object({
   /** The policy's answer and the policy card that gave it. */
   triage: triageResult.extend({ policy: modelReference.partial({ title: true }) }),
   scores: z.record(z.string(), scoreAnswer),
+  /** Scores asked for whose card's population does not cover the patient: not in the triage, each with its reason. */
+  notApplicable: z.record(z.string(), scoreNotApplicable).optional(),
   risks: z.record(z.string(), riskAnswer),
   /** Present when the assessment was stored on this study. */
   studyInstanceUid: z.string().optional(),
@@ -99,6 +117,7 @@ export type ModelReference = z.infer<typeof modelReference>;
 export type RangeWarning = z.infer<typeof rangeWarning>;
 export type RiskAnswer = z.infer<typeof riskAnswer>;
 export type ScoreAnswer = z.infer<typeof scoreAnswer>;
+export type ScoreNotApplicable = z.infer<typeof scoreNotApplicable>;
 export type CalculationAnswer = z.infer<typeof calculationAnswer>;
 export type TriageRequest = z.input<typeof triageRequest>;
 export type TriageAnswer = z.infer<typeof triageAnswer>;

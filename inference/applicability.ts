@@ -37,7 +37,6 @@ export function checkPopulation(meta: PopulationFacts, image: Partial<Pick<Image
   const bodyPart = upper(meta.bodyPartExamined);
   const sex = upper(meta.patientSex);
   const imageTypes = (meta.imageType ?? []).map((t) => t.toUpperCase());
-  const [minAge, maxAge] = p.ageYears;
   const checks: Check[] = [
     {
       code: 'MODALITY', value: meta.modality,
@@ -72,12 +71,7 @@ export function checkPopulation(meta: PopulationFacts, image: Partial<Pick<Image
       outside: (v: string) => ({ en: `view ${v} is not ${p.views.join('/')}`, zh: `投照体位 ${v} 不是 ${p.views.join('/')}` }),
       missing: { policy: p.whenMissing.view, en: 'view position not recorded', zh: '未记录投照体位' },
     },
-    {
-      code: 'AGE', value: age,
-      accepted: (a: number) => a >= minAge && a <= maxAge,
-      outside: (a: number) => ({ en: `patient age ${formatAge(a)} outside ${minAge}–${maxAge} y`, zh: `患者年龄 ${formatAgeZh(a)} 不在 ${minAge}–${maxAge} 岁之内` }),
-      missing: { policy: p.whenMissing.age, en: 'patient age not recorded', zh: '未记录患者年龄' },
-    },
+    ageCheck(age, p.ageYears, p.whenMissing.age),
     ...(p.sexes ? [{
       code: 'SEX' as const, value: sex,
       accepted: (s: string) => (p.sexes as string[]).includes(s),
@@ -85,7 +79,29 @@ export function checkPopulation(meta: PopulationFacts, image: Partial<Pick<Image
       missing: { policy: p.whenMissing.sex, en: 'patient sex not recorded', zh: '未记录患者性别' },
     }] : []),
   ];
+  return verdict(checks);
+}
 
+/**
+ * Does a score's card cover this patient? The age gate of a read-assist card, read from the
+ * score's `age` input instead of the DICOM header: same codes, same wording, same
+ * `whenMissing` (e.g. home readings that carry no birth date).
+ */
+export function checkScorePopulation(ageYears: number | undefined, gate: Pick<Population, 'ageYears'> & { whenMissing: Pick<Population['whenMissing'], 'age'> }): Applicability {
+  return verdict([ageCheck(ageYears, gate.ageYears, gate.whenMissing.age)]);
+}
+
+function ageCheck(age: number | undefined, [minAge, maxAge]: [number, number], whenMissing: 'run-flagged' | 'not-applicable'): Check {
+  return {
+    code: 'AGE', value: age,
+    accepted: (a: number) => a >= minAge && a <= maxAge,
+    outside: (a: number) => ({ en: `patient age ${formatAge(a)} outside ${minAge}–${maxAge} y`, zh: `患者年龄 ${formatAgeZh(a)} 不在 ${minAge}–${maxAge} 岁之内` }),
+    missing: { policy: whenMissing, en: 'patient age not recorded', zh: '未记录患者年龄' },
+  };
+}
+
+/** Outside any check: not applicable, every reason named; else applicable with what could not be checked. */
+function verdict(checks: Check[]): Applicability {
   const outside: ApplicabilityNote[] = [];
   const caveats: ApplicabilityNote[] = [];
   for (const check of checks) {

@@ -1,8 +1,8 @@
-import type { RiskAnswer, ScoreAnswer, TriageAnswer } from '../contract/calculations.ts';
+import type { RiskAnswer, ScoreAnswer, ScoreNotApplicable, TriageAnswer } from '../contract/calculations.ts';
 import { InputValidationError } from './features.ts';
 import { isRiskModel, isScoreModel, type ModelRegistry } from './registry.ts';
 import { evaluateRisk, modelReference } from './risk.ts';
-import { evaluateScoreModel } from './score.ts';
+import { evaluateScoreModel, isNotApplicable } from './score.ts';
 import type { ClinicalAssessment } from './triage.ts';
 import { triage, type TriageInput } from './triage-policy/evaluate.ts';
 import { answerFacts } from './triage-policy/fact-values.ts';
@@ -31,6 +31,8 @@ export interface AssessmentRefusal {
 
 export interface Assessment {
   scores: Record<string, ScoreAnswer>;
+  /** Scores whose card's population does not cover the patient: answered with the reason, never in the facts. */
+  notApplicable: Record<string, ScoreNotApplicable>;
   risks: Record<string, RiskAnswer>;
   refused: AssessmentRefusal[];
   /** The triage facts of every answer given: what the policy reads and a study stores. */
@@ -40,6 +42,7 @@ export interface Assessment {
 /** Evaluates every model named; a model whose inputs are refused is listed in `refused`, the others still answer. */
 export async function assess(registry: Pick<ModelRegistry, 'latest' | 'models'>, request: AssessmentRequest): Promise<Assessment> {
   const scores: Record<string, ScoreAnswer> = {};
+  const notApplicable: Record<string, ScoreNotApplicable> = {};
   const risks: Record<string, RiskAnswer> = {};
   const refused: AssessmentRefusal[] = [];
   for (const [group, inputs] of [['scores', request.scores], ['risks', request.risks]] as const) {
@@ -51,7 +54,11 @@ export async function assess(registry: Pick<ModelRegistry, 'latest' | 'models'>,
         continue;
       }
       try {
-        if (isScoreModel(model)) scores[modelId] = evaluateScoreModel(model, input);
+        if (isScoreModel(model)) {
+          const answer = evaluateScoreModel(model, input);
+          if (isNotApplicable(answer)) notApplicable[modelId] = answer;
+          else scores[modelId] = answer;
+        }
         else if (isRiskModel(model)) risks[modelId] = await evaluateRisk(model, input);
       } catch (error) {
         if (!(error instanceof InputValidationError)) throw error;
@@ -65,7 +72,7 @@ export async function assess(registry: Pick<ModelRegistry, 'latest' | 'models'>,
     scoreInputs: Object.fromEntries(Object.entries(scores).map(([modelId, answer]) =>
       [modelId, Object.fromEntries(Object.entries(answer.inputs).map(([name, input]) => [name, input.value]))])),
   };
-  return { scores, risks, refused, clinical };
+  return { scores, notApplicable, risks, refused, clinical };
 }
 
 /** The refusals as one InputValidationError naming `<group>.<model>.<field>`, as the triage route answers them. */

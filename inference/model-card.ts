@@ -220,19 +220,34 @@ const riskCard = z.object({
   ...triageVisible,
 }).passthrough();
 
+/**
+ * The part of a read-assist `population` a score can check from its own inputs: the patient's
+ * age, from the card's feature `age`. Outside `ageYears` the score is "not applicable" with the
+ * reason (inference/applicability.ts, the same check and wording as for an image); an age not
+ * given is handled as `whenMissing.age` says.
+ */
+const scorePopulationGate = population.pick({ ageYears: true }).extend({ whenMissing: z.object({ age: population.shape.whenMissing.shape.age }) });
+
+export type ScorePopulationGate = z.infer<typeof scorePopulationGate>;
+
 /** A published points table, evaluated declaratively (no weights). `scoring` is read by inference/scores. */
 const scoreCard = z.object({
   ...common,
   task: z.literal('score'),
   outcome: z.string(),
   population: z.string(),
+  populationGate: scorePopulationGate.optional(),
   features: z.array(featureSpec).min(1),
   scoring: z.record(z.string(), z.unknown()),
   bands: z.array(band).min(1),
   source: provenance,
   metrics: z.array(cardMetric).default([]),
   ...triageVisible,
-}).passthrough();
+}).passthrough().superRefine((card, ctx) => {
+  if (card.populationGate && !card.features.some((f) => f.name === 'age' && f.kind === 'number')) {
+    ctx.addIssue({ code: 'custom', path: ['populationGate'], message: 'a population gate reads the age: the card needs a number feature "age" (in years)' });
+  }
+});
 
 /** The triage policy: fuses findings, scores and risk into priority, level and reasons. `policy` is read by inference/triage-policy. */
 const triageCard = z.object({

@@ -243,6 +243,26 @@ describe('hints page: vitals and risk factors in, triage, scores and risks out',
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
+  it('when the patient is a child, then NEWS2 says it is not applicable and why, gives no score, and the triage does not use it; an adult with no age gets NEWS2 with the caveat', async () => {
+    const page = await openHints({ width: 1280, height: 720 });
+    await fill(page, { ...NEWS2_HIGH, age: '12' });
+    await calculate(page);
+    expect(await result(page, 'news2').count()).toBe(0);
+    const declined = page.locator('[data-testid="not-applicable"][data-model="news2"]');
+    expect(await declined.getAttribute('data-code')).toBe('OUTSIDE_POPULATION_AGE');
+    expect(await declined.getByTestId('not-applicable-reason').textContent()).toBe('patient age 12 y outside 16–120 y');
+    expect(await page.getByTestId('triage-reason').allTextContents()).not.toContainEqual(expect.stringContaining('NEWS2'));
+    await screenshotShows(page, join(shots, 'en-1280-news2-child.png'), declined);
+
+    await page.getByTestId('field-age').fill('');
+    await calculate(page);
+    const news2 = result(page, 'news2');
+    expect(await figure(news2, 'score-value')).toBe(8);
+    expect(await news2.getByTestId('caveat').getAttribute('data-code')).toBe('AGE_NOT_RECORDED');
+    expect(await news2.getByTestId('caveat').textContent()).toBe('Not checked: patient age not recorded.');
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
   it('when the doctor switches to Chinese with the keyboard, then the page and the clinical text are Chinese and the patient is kept', async () => {
     const page = await openHints({ width: 1280, height: 720 });
     await fill(page, NEWS2_HIGH);

@@ -183,6 +183,8 @@ describe('CDS Hooks 2.0', () => {
     it('then NEWS2, qSOFA and CURB-65 are what the published tables give for the chart, and what Lantern\'s own calculator gives', async () => {
       const scores = byTopic(answer.cards, 'score');
       expect(scores.find((c) => c.summary.startsWith('NEWS2 6:'))).toMatchObject({ indicator: 'warning' });
+      // The chart's Patient.birthDate (1950) reaches NEWS2's age gate: an adult, nothing left unchecked.
+      expect(scores.find((c) => c.summary.startsWith('NEWS2 6:'))?.detail).not.toMatch(/age not recorded/);
       expect(scores.find((c) => c.summary.startsWith('qSOFA 1:'))).toMatchObject({ indicator: 'info' });
       expect(scores.find((c) => c.summary.startsWith('CURB-65 3:'))).toMatchObject({ indicator: 'critical' });
       for (const [id, input] of Object.entries(FORM)) {
@@ -270,12 +272,23 @@ describe('CDS Hooks 2.0', () => {
 
     it('when the patient is a child, then CURB-65 (adults) says it is not calculated and why, and the adult risk score warns it is outside its validated ages', async () => {
       const { body } = await patientView(chart({ patient: { resourceType: 'Patient', id: 'pat-1', gender: 'male', birthDate: '2018-01-15' } }));
+      // NEWS2 (adults, 16 and over): not applicable, so no NEWS2 score card and nothing of NEWS2 in the triage.
+      const [news2] = byTopic(body.cards, 'not-calculated').filter((c) => c.summary.startsWith('NEWS2 not calculated'));
+      expect(news2.detail).toMatch(/- patient age 8 y outside 16–120 y/);
+      expect(byTopic(body.cards, 'score').filter((c) => c.summary.startsWith('NEWS2'))).toEqual([]);
+      expect(byTopic(body.cards, 'triage')[0].detail).not.toMatch(/NEWS2/);
       const [curb] = byTopic(body.cards, 'not-calculated').filter((c) => c.summary.startsWith('CURB-65 not calculated'));
       expect(curb.indicator).toBe('warning');
       expect(curb.detail).toMatch(/Age: 8 years is outside the possible range 18–120 years/);
       const cdrs = byTopic(body.cards, 'score').find((c) => c.source.label.includes('Chinese Diabetes'));
       expect(cdrs?.summary).toContain('(outside validated range)');
       expect(cdrs?.detail).toMatch(/⚠ .*outside the range the model was validated on/);
+    });
+
+    it('when the Patient has no birth date, then NEWS2 is calculated with the caveat that the age could not be checked', async () => {
+      const { body } = await patientView(chart({ patient: { resourceType: 'Patient', id: 'pat-1', gender: 'male' } }));
+      const news2 = byTopic(body.cards, 'score').find((c) => c.summary.startsWith('NEWS2 6:'));
+      expect(news2?.detail).toMatch(/- ⚠ patient age not recorded/);
     });
 
     it('when the prefetched Patient is not context.patientId, then 422 names it and nothing is issued', async () => {

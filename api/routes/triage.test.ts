@@ -116,23 +116,24 @@ const zhouToken = 'zhou-token';
 async function appOver(modelsDir: string) {
   const registry = await loadModelRegistry(modelsDir, { threads: 1 });
   registries.push(registry);
-  const audits: { actor: string; inputs: { clinical: { facts: Record<string, unknown> } } }[] = [];
+  const audits: { actor: string; inputs: { clinical: { facts: Record<string, unknown> } }; result?: unknown }[] = [];
   const deps = {
     config: { maxUploadBytes: 1 << 20, viewerDir: modelsDir, sessionIdleMinutes: 30, sessionAbsoluteHours: 12 },
     registry,
     store: {
-      recordCalculation: (actor: string, calculation: { inputs: never }) => audits.push({ actor, inputs: calculation.inputs }),
+      recordCalculation: (actor: string, calculation: { inputs: never; result: unknown }) => audits.push({ actor, inputs: calculation.inputs, result: calculation.result }),
       userForToken: async (token: string) => (token === zhouToken ? { user: { username: 'dr-zhou', displayName: 'Dr Zhou', roles: ['grassroots-doctor'], sites: ['main'] }, readsFor: [] } : undefined),
     },
     blobs: untouched('blobs'), readAssist: untouched('readAssist'), redis: untouched('redis'),
     instanceWrites: untouched('instanceWrites'), frameDecoder: untouched('frameDecoder'), events: untouched('events'),
   } as unknown as ApiDeps;
   const app = createApp(deps);
-  const post = async (body: unknown) => {
-    const response = await app.request('/v1/triage', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${zhouToken}` }, body: JSON.stringify(body) });
-    return { status: response.status, body: await response.json() as TriageAnswer };
+  const request = async <T>(route: string, body: unknown) => {
+    const response = await app.request(route, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${zhouToken}` }, body: JSON.stringify(body) });
+    return { status: response.status, body: await response.json() as T };
   };
-  return { post, audits };
+  const post = (body: unknown) => request<TriageAnswer>('/v1/triage', body);
+  return { post, request, audits };
 }
 
 /** A 72-year-old with pneumonia, breathing 32/min, BP 85/50, not confused: CRB-65 3. */
@@ -192,5 +193,41 @@ describe('a policy is checked against the facts the loaded cards declare', () =>
     const file = path.join(root, 'crb65', 'model.json');
     fs.writeFileSync(file, JSON.stringify({ ...crb65Card, triageFacts: [{ name: 'risk', from: 'risk', meaning: 'x' }] }));
     await expect(loadModelRegistry(root, { threads: 1 })).rejects.toThrow(/crb65: triage fact risk is from risk, which a score answer does not have \(it has score, band, redFlags\)/);
+  });
+});
+
+/** NEWS2 is for adults (RCP: 16 and over): its card's population gate, through both calculator routes. */
+describe('NEWS2 outside its card\'s population', () => {
+  /** RISK-EQUATIONS.md §4's second case: NEWS2 8 (high) in an adult. */
+  const sickNews2 = { respiratoryRate: 22, spo2: 94, supplementalOxygen: true, systolicBp: mmHg(105), pulse: 105, consciousness: 'alert', temperature: { value: 38.4, unit: '°C' } };
+
+  it('when a 12-year-old\'s vital signs are triaged, then NEWS2 is not applicable with the reason, is not a score, and the triage is what it is without NEWS2; the audit names the decline', async () => {
+    const app = await appOver(modelsFolder({ withCrb65: false }));
+    const child = await app.post({ scores: { news2: { ...sickNews2, age: 12 } } });
+    expect(child.status).toBe(200);
+    expect(child.body.scores).toEqual({});
+    expect((child.body as unknown as { notApplicable: unknown }).notApplicable).toMatchObject({
+      news2: { model: { id: 'news2' }, applicability: { applicable: false, reason: { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 12 y outside 16–120 y' } } },
+    });
+    expect(child.body.triage).toMatchObject({ level: 'IV', priority: 0 });
+    expect(app.audits.at(-1)).toMatchObject({ inputs: { clinical: { facts: {} }, notApplicable: { news2: 'OUTSIDE_POPULATION_AGE' } } });
+
+    const adult = await app.post({ scores: { news2: { ...sickNews2, age: 16 } } });
+    expect(adult.body.scores.news2).toMatchObject({ score: 8, band: { label: 'high' }, applicability: { applicable: true, caveats: [] } });
+    expect(adult.body.triage.reasons.map((r) => r.text)).toContainEqual(expect.stringContaining('NEWS2 8'));
+  });
+
+  it('when NEWS2 is asked alone (POST /v1/risk/news2), then a child gets 200 "not applicable" with no score, an adult without an age gets the score with the caveat, and each is audited as such', async () => {
+    const app = await appOver(modelsFolder({ withCrb65: false }));
+    const child = await app.request<Record<string, unknown>>('/v1/risk/news2', { ...sickNews2, age: 9 });
+    expect(child.status).toBe(200);
+    expect(child.body).not.toHaveProperty('score');
+    expect(child.body.applicability).toMatchObject({ applicable: false, reason: { code: 'OUTSIDE_POPULATION_AGE', textZh: '患者年龄 9 岁 不在 16–120 岁之内' } });
+    expect(app.audits.at(-1)?.result).toEqual({ notApplicable: 'OUTSIDE_POPULATION_AGE' });
+
+    const unknownAge = await app.request<Record<string, unknown>>('/v1/risk/news2', { ...sickNews2, spo2: 97, spo2Scale: '2' });
+    // SpO2 97 % on oxygen: 0 on Scale 1, 3 on Scale 2 (prescribed target 88–92 %), so 8 − 1 (94 % on Scale 1) + 3.
+    expect(unknownAge.body).toMatchObject({ score: 10, applicability: { applicable: true, caveats: [{ code: 'AGE_NOT_RECORDED' }] }, inputs: { spo2Scale: { value: '2' } } });
+    expect(app.audits.at(-1)).toMatchObject({ inputs: { spo2Scale: { value: '2' } }, result: { score: 10, band: 'high', caveats: ['AGE_NOT_RECORDED'] } });
   });
 });

@@ -22,10 +22,10 @@ export function triageRoutes(deps: ApiDeps) {
     summary: 'Fuse a patient\'s scores, risks and imaging findings into a priority, a triage level and reasons',
     description: 'With `studyInstanceUid` the assessment is stored on the study, which re-orders the worklist and the AI queue. Audited.',
     body: triageRequest,
-    responses: { 200: { description: 'The triage, with each score and risk computed.', json: triageAnswer } },
+    responses: { 200: { description: 'The triage, with each score and risk computed; a score whose card\'s population does not cover the patient (NEWS2 under 16) is in `notApplicable` with its reason and takes no part in the triage.', json: triageAnswer } },
     errors: { 404: 'No such study.', 422: 'VALIDATION_FAILED: an unknown model or a bad input, each named.', 503: 'AUDIT_UNAVAILABLE: the answer\'s audit record could not be written in time (it is retried).' },
   }, async (c, { body, auth }) => {
-    const { scores, risks, refused, clinical } = await assess(deps.registry, body);
+    const { scores, notApplicable, risks, refused, clinical } = await assess(deps.registry, body);
     if (refused.length > 0) throw refusalError(refused);
     const policy = deps.registry.triagePolicy;
     const actor = auth.user.username;
@@ -35,11 +35,13 @@ export function triageRoutes(deps: ApiDeps) {
       result = studyTriage.parse((await recordStudyAssessment(deps, body.studyInstanceUid, clinical, actor, auth.scope)).detail);
     } else {
       result = triageOf(deps.registry, clinical, body.findings);
-      await deps.store.recordCalculation(actor, { kind: 'triage', model: modelReference(policy), inputs: { clinical, findings: body.findings }, result });
+      const declined = Object.fromEntries(Object.entries(notApplicable).map(([id, answer]) => [id, answer.applicability.reason.code]));
+      await deps.store.recordCalculation(actor, { kind: 'triage', model: modelReference(policy), inputs: { clinical, findings: body.findings, ...(Object.keys(declined).length ? { notApplicable: declined } : {}) }, result });
     }
     return c.json({
       triage: result,
       scores,
+      ...(Object.keys(notApplicable).length ? { notApplicable } : {}),
       risks,
       ...(body.studyInstanceUid ? { studyInstanceUid: body.studyInstanceUid } : {}),
       aiAssisted: policy.card.aiAssisted,

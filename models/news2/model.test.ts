@@ -5,11 +5,16 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { InputValidationError } from '../../inference/features.ts';
+import type { ScoreModel } from '../../inference/registry.ts';
+import { evaluateScoreModel, isNotApplicable } from '../../inference/score.ts';
 import { evaluateScore } from '../../inference/scores/evaluate.ts';
 import { maxScore } from '../../inference/scores/table.ts';
 import { loadScoreCard, toCanonical } from '../../inference/scores/test-support.ts';
 
-const card = loadScoreCard(dirname(fileURLToPath(import.meta.url)));
+const dir = dirname(fileURLToPath(import.meta.url));
+const card = loadScoreCard(dir);
+const model: ScoreModel = { card, dir, key: `news2@${card.version}`, sha256: 'card' };
 
 const normal = { respiratoryRate: 16, spo2: 97, spo2Scale: '1', supplementalOxygen: false, systolicBp: 125, pulse: 72, consciousness: 'alert', temperature: 37.0 };
 type Obs = typeof normal;
@@ -83,13 +88,23 @@ describe('NEWS2', () => {
     expect(points({ supplementalOxygen: true }, 'airOrOxygen')).toBe(2);
   });
 
-  it('when SpO2 is on Scale 2, then high saturations score only on oxygen: 93 on air → 0, 93 on O2 → 1, 95 on O2 → 2, 97 on O2 → 3', () => {
-    const s2 = (spo2: number, supplementalOxygen: boolean) => points({ spo2, spo2Scale: '2', supplementalOxygen }, 'spo2');
-    for (const [s, p] of [[83, 3], [84, 2], [85, 2], [86, 1], [87, 1], [88, 0], [92, 0]]) {
-      expect([s, s2(s, true), s2(s, false)]).toEqual([s, p, p]);
+  // RCP NEWS2 Chart 1, SpO2 Scale 2 (target 88–92 %, only when prescribed), written out from the
+  // chart rather than from the card: ≤83 → 3, 84–85 → 2, 86–87 → 1, 88–92 → 0, ≥93 on air → 0,
+  // 93–94 on oxygen → 1, 95–96 on oxygen → 2, ≥97 on oxygen → 3. Both sides of every edge, on air
+  // and on oxygen; a value between two chart rows falls in the higher row, as for every parameter.
+  it.each([
+    // SpO2, on air, on oxygen
+    [40, 3, 3], [83, 3, 3], [83.5, 2, 2], [84, 2, 2], [85, 2, 2], [86, 1, 1], [87, 1, 1], [88, 0, 0], [90, 0, 0], [92, 0, 0],
+    [92.5, 0, 1], [93, 0, 1], [94, 0, 1], [95, 0, 2], [96, 0, 2], [97, 0, 3], [100, 0, 3],
+  ] as const)('when SpO2 is %d % on Scale 2, then it scores %d on air and %d on oxygen (RCP chart)', (spo2, onAir, onOxygen) => {
+    const s2 = (supplementalOxygen: boolean) => points({ spo2, spo2Scale: '2', supplementalOxygen }, 'spo2');
+    expect([s2(false), s2(true)]).toEqual([onAir, onOxygen]);
+  });
+
+  it('when the same saturations are on Scale 1, then they score as Scale 1 whatever the oxygen (88 → 3, 93 → 2, 97 → 0)', () => {
+    for (const supplementalOxygen of [false, true]) {
+      expect([88, 93, 97].map((spo2) => points({ spo2, spo2Scale: '1', supplementalOxygen }, 'spo2'))).toEqual([3, 2, 0]);
     }
-    expect([s2(93, false), s2(97, false), s2(100, false)]).toEqual([0, 0, 0]);
-    expect([s2(93, true), s2(94, true), s2(95, true), s2(96, true), s2(97, true)]).toEqual([1, 1, 2, 2, 3]);
   });
 
   it('when consciousness is new confusion, voice, pain or unresponsive, then it scores 3; alert scores 0', () => {
@@ -110,5 +125,65 @@ describe('NEWS2', () => {
     expect(rr).toMatchObject({ term: 'respiratoryRate', display: 'Respiration rate', displayZh: '呼吸频率', points: 2 });
     expect(rr.because).toBe('respiratoryRate 22 in 21–24 → 2 points');
     expect(score({ spo2: 97, spo2Scale: '2', supplementalOxygen: true }).terms[1].because).toMatch(/≥97 on oxygen.*spo2Scale 2.*→ 3 points/);
+  });
+});
+
+/** What a request body gets back: through the card's inputs (units, defaults) and its population gate. */
+describe('NEWS2 requests: the adult population and the SpO2 scale as inputs', () => {
+  const body = { ...normal, systolicBp: { value: 125, unit: 'mmHg' }, temperature: { value: 37.0, unit: '°C' } };
+  const ask = (extra: Record<string, unknown>) => evaluateScoreModel(model, { ...body, ...extra });
+
+  it('when the patient is 15, then NEWS2 is not applicable with the reason in both languages, and there is no score or band', () => {
+    const answer = ask({ age: 15 });
+    expect(isNotApplicable(answer)).toBe(true);
+    expect(answer.applicability).toEqual({
+      applicable: false,
+      reason: { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 15 y outside 16–120 y', textZh: '患者年龄 15 岁 不在 16–120 岁之内' },
+      caveats: [],
+    });
+    expect(answer).not.toHaveProperty('score');
+    expect(answer).not.toHaveProperty('band');
+    expect(answer.inputs.age).toEqual({ value: 15, unit: 'years' });
+  });
+
+  it('when a sick child would score high, then it is still not applicable: the gate comes before the table', () => {
+    expect(isNotApplicable(ask({ age: 6, respiratoryRate: 30, pulse: 140 }))).toBe(true);
+    expect(isNotApplicable(ask({ age: 15.9 }))).toBe(true);
+  });
+
+  it('when the patient is 16 or older, then NEWS2 is scored with nothing left unchecked', () => {
+    for (const age of [16, 45, 120]) {
+      const answer = ask({ age });
+      expect(answer).toMatchObject({ score: 0, band: { label: 'low' }, applicability: { applicable: true, caveats: [] } });
+    }
+  });
+
+  it('when the age is not given (home readings carry no birth date), then NEWS2 is scored with the caveat that the age is unknown', () => {
+    const answer = ask({});
+    expect(answer).toMatchObject({ score: 0, applicability: { applicable: true, caveats: [{ code: 'AGE_NOT_RECORDED', text: 'patient age not recorded', textZh: '未记录患者年龄' }] } });
+  });
+
+  it('when the age is impossible, then the request is refused by name (422), not declined', () => {
+    expect(() => ask({ age: 130 })).toThrow(InputValidationError);
+  });
+
+  it('when spo2Scale is not given, then Scale 1 is used and the answer says so (88 % on oxygen → 3)', () => {
+    const answer = ask({ spo2: 88, supplementalOxygen: true });
+    if (isNotApplicable(answer)) throw new Error('declined');
+    expect(answer.inputs.spo2Scale).toEqual({ value: '1' });
+    expect(answer.terms.find((t) => t.term === 'spo2')).toMatchObject({ points: 3, because: expect.stringMatching(/Scale 1.*spo2Scale 1/) });
+  });
+
+  it('when spo2Scale 2 is prescribed, then the same 88 % on oxygen scores 0, and the answer records scale 2', () => {
+    const answer = ask({ spo2: 88, supplementalOxygen: true, spo2Scale: '2', age: 70 });
+    if (isNotApplicable(answer)) throw new Error('declined');
+    expect(answer.inputs.spo2Scale).toEqual({ value: '2' });
+    expect(answer.terms.find((t) => t.term === 'spo2')).toMatchObject({ points: 0, because: expect.stringMatching(/88–92 \(Scale 2\).*spo2Scale 2/) });
+    expect(answer.score).toBe(2);
+  });
+
+  it('when spo2Scale is anything but 1 or 2, then the request is refused by name', () => {
+    expect(() => ask({ spo2Scale: '3' })).toThrow(/spo2Scale: expected one of 1, 2/);
+    expect(() => ask({ spo2Scale: 2 })).toThrow(/spo2Scale/);
   });
 });

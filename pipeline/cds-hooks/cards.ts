@@ -102,6 +102,7 @@ export function scoreCard(ctx: CardContext, answer: ScoreAnswer, bands: readonly
       ...answer.terms.map((t) => `- ${t.display}: ${t.points} (${t.because})`),
       ...(answer.redFlags?.length ? ['', `Red flags: ${answer.redFlags.join(', ')}`] : []),
       ...warningLines(answer),
+      ...(answer.applicability?.caveats ?? []).map((c) => `- ⚠ ${c.text}`),
       '', 'From the record:', ...evidenceLines(evidence),
       '', `*Calculated by Lantern (AI-assisted decision support): ${answer.aiAssisted}* ${provenance(answer.model)}`,
     ].join('\n'),

@@ -77,6 +77,10 @@ export async function patientView(deps: Deps, call: HookCall): Promise<{ respons
   for (const answer of Object.values(assessment.risks)) cards.push(riskCard(ctx, answer, evidence.get(answer.model.id) ?? []));
   const describe = (model: ScoreModel | RiskModel) => ({ id: model.card.id, title: model.card.title, population: model.card.population });
   for (const { model, problems } of unreadable) cards.push(notCalculatedCard(ctx, describe(model), problems));
+  for (const declined of Object.values(assessment.notApplicable)) {
+    const model = models.find((m) => m.card.id === declined.model.id)!;
+    cards.push(notCalculatedCard(ctx, describe(model), [declined.applicability.reason.text]));
+  }
   for (const refusal of assessment.refused) {
     const model = models.find((m) => m.card.id === refusal.modelId)!;
     const display = (field: string) => model.card.features.find((f) => f.name === field)?.display ?? field;

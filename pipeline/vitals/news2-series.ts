@@ -2,7 +2,7 @@ import type { EscalationLevel, EscalationReason, VitalParameter } from '../../co
 import type { FeatureSpec } from '../../inference/model-card.ts';
 import type { ScoreModel } from '../../inference/registry.ts';
 import type { ClinicalAssessment } from '../../inference/triage.ts';
-import { evaluateScoreModel } from '../../inference/score.ts';
+import { evaluateScoreModel, isNotApplicable } from '../../inference/score.ts';
 import type { EvaluatedPoint, SeriesReadingRow, VitalsRules } from '../../store/vitals.ts';
 import { vitalFeatures } from './observations.ts';
 
@@ -81,6 +81,9 @@ export function news2Series(model: ScoreModel, readings: readonly SeriesReading[
     const inputs = inputsAt(readings, at);
     if (!inputs) continue;
     const answer = evaluateScoreModel(model, news2Body(features, inputs));
+    // Home readings carry no birth date, so the card's age gate cannot decline them: NEWS2 is
+    // computed with the caveat that the age is unknown (the card's populationGate, whenMissing).
+    if (isNotApplicable(answer)) throw new Error(`NEWS2 declined a home reading set: ${answer.applicability.reason.text}`);
     const points = Object.fromEntries(answer.terms.map((t) => [t.term, t.points]));
     series.push({
       at, score: answer.score, band: answer.band.label, points, inputs, model: { id: model.card.id, version: model.card.version },

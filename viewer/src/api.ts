@@ -27,7 +27,7 @@ export type { Session, SignInOptions, User } from '../../contract/identity.ts';
 import type { Session, SignInOptions } from '../../contract/identity.ts';
 import type { Site } from '../../contract/sites.ts';
 export type { Site } from '../../contract/sites.ts';
-export type { ModelReference, RangeWarning, RiskAnswer, ScoreAnswer, TriageAnswer } from '../../contract/calculations.ts';
+export type { ModelReference, RangeWarning, RiskAnswer, ScoreAnswer, ScoreNotApplicable, TriageAnswer } from '../../contract/calculations.ts';
 import type { TriageAnswer } from '../../contract/calculations.ts';
 import type { ConsultationEvent } from '../../contract/consultations.ts';
 export type { Band as ModelBand, CardMetric as ModelMetric } from '../../contract/models.ts';

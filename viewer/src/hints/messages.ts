@@ -51,6 +51,8 @@ export const msg = defineMessages({
     outsidePopulation: (field: string, value: string, validated: string) =>
       `${field} "${value}" is outside the population the model was validated on (${validated}).`,
     notCalculated: 'Not calculated',
+    notApplicable: 'Not applicable: the patient is outside the population this score was made for. No score is given, and the triage above does not count it: judge these measurements clinically.',
+    notChecked: (what: string) => `Not checked: ${what}.`,
     missing: (fields: string) => `Missing: ${fields}`,
     model: (title: string, version: string) => `${title} · v${version}`,
     fieldIssue: (apiText: string) => apiText,
@@ -100,6 +102,8 @@ export const msg = defineMessages({
     outsideRange: (field: string, value: string, range: string) => `${field} ${value} 超出模型的验证范围（${range}），结果为外推值。`,
     outsidePopulation: (field: string, value: string, validated: string) => `${field}“${value}”不在模型的验证人群内（${validated}）。`,
     notCalculated: '未计算',
+    notApplicable: '不适用：患者不在此评分的适用人群内，不给出评分，上方分诊也未计入此项：请结合临床判断这些测量值。',
+    notChecked: (what: string) => `未能核对：${what}。`,
     missing: (fields: string) => `缺少：${fields}`,
     model: (title: string, version: string) => `${title} · v${version}`,
     // The API explains in English only: say it in Chinese first.

@@ -4,7 +4,7 @@
  * beside the number they qualify, and the models that could not be calculated with what
  * they still need. Clinical text is the API's, in the reader's language.
  */
-import type { ModelCard, RangeWarning, RiskAnswer, ScoreAnswer, TriageAnswer, TriageLevel } from '../api.ts';
+import type { ModelCard, RangeWarning, RiskAnswer, ScoreAnswer, ScoreNotApplicable, TriageAnswer, TriageLevel } from '../api.ts';
 import { h } from '../dom.ts';
 import { clinical, locale } from '../i18n.ts';
 import { num } from '../format.ts';
@@ -70,7 +70,7 @@ function band(model: ModelCard | undefined, b: ScoreAnswer['band']): HTMLElement
   return h('p', { class: `hint-band sev-${bandSeverity(model, b.label)}`, testid: 'band', 'data-band': b.label }, clinical(b.display, b.displayZh));
 }
 
-function provenance(a: ScoreAnswer | RiskAnswer): HTMLElement {
+function provenance(a: Pick<ScoreAnswer | RiskAnswer | ScoreNotApplicable, 'model'>): HTMLElement {
   return h('p', { class: 'muted small hint-provenance', title: `sha256 ${a.model.sha256}` }, msg().model(a.model.id, a.model.version));
 }
 
@@ -108,8 +108,28 @@ function answerCard(modelId: string, a: ScoreAnswer | RiskAnswer, model: ModelCa
 function scoreCard(modelId: string, a: ScoreAnswer, model: ModelCard | undefined, fields: FormField[]): HTMLElement {
   return answerCard(modelId, a, model, fields, {
     figure: { testid: 'score-value', value: a.score, text: String(a.score) },
+    note: notChecked(a),
     explanation: [pointsTable(a), redFlags(a)],
   });
+}
+
+/** What the score's population gate could not check (an age not given): said above the band, not hidden. */
+function notChecked(a: ScoreAnswer): HTMLElement | null {
+  const caveats = a.applicability?.caveats ?? [];
+  if (!caveats.length) return null;
+  return h('ul', { class: 'hint-warnings', role: 'note' }, caveats.map((c) => h('li', { testid: 'caveat', 'data-code': c.code }, msg().notChecked(clinical(c.text, c.textZh)))));
+}
+
+/** A score that declined the patient (NEWS2 under 16): the reason, no figure, no band. */
+function notApplicableCard(modelId: string, a: ScoreNotApplicable, model: ModelCard | undefined): HTMLElement {
+  return h(
+    'article',
+    { class: 'hint-card', testid: 'not-applicable', 'data-model': modelId, 'data-code': a.applicability.reason.code },
+    h('header', { class: 'hint-card-head' }, h('h3', {}, titleOf(model, a.model.title))),
+    h('p', { class: 'hint-band' }, msg().notApplicable),
+    h('p', { testid: 'not-applicable-reason' }, clinical(a.applicability.reason.text, a.applicability.reason.textZh)),
+    provenance(a),
+  );
 }
 
 function pointsTable(a: ScoreAnswer): HTMLElement {
@@ -212,6 +232,7 @@ export function renderResult(answer: TriageAnswer, models: ModelCard[], fields: 
     h('p', { class: 'hint-ai', testid: 'ai-assisted', role: 'note' }, h('span', { class: 'chip-ai' }, 'AI'), ` ${m.aiAssisted}`),
     triageCard(answer.triage),
     ...order(Object.keys(answer.scores)).map((id) => scoreCard(id, answer.scores[id], card(id), fields)),
+    ...order(Object.keys(answer.notApplicable ?? {})).map((id) => notApplicableCard(id, answer.notApplicable![id], card(id))),
     ...order(Object.keys(answer.risks)).map((id) => riskCard(id, answer.risks[id], card(id), fields)),
     notReady.length
       ? h(
