@@ -1,7 +1,8 @@
 /**
  * The population gate, attribute by attribute, on real films' parsed attributes (RG1: a
  * 64-year-old woman's PA chest CR; CR-MONO1-10-chest: a PA chest CR that records no age),
- * with one attribute changed or removed per case, against the shipped cards.
+ * with one attribute changed or removed per case, against the shipped cards; and the same age
+ * check as a score card's population gate reads it from the score's inputs (NEWS2: adults).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { repoRoot } from '../config.ts';
 import type { InstanceMeta } from '../dicom/attributes.ts';
 import { parseDicom, requirePixelData } from '../dicom/parse.ts';
 import { files } from '../test/support/shared-data.ts';
-import { checkPopulation, outOfDistributionReason, patientAgeYears } from './applicability.ts';
+import { checkPopulation, checkScorePopulation, outOfDistributionReason, patientAgeYears } from './applicability.ts';
 import { modelCardSchema, type ReadAssistCard } from './model-card.ts';
 
 const card = (id: string) => modelCardSchema.parse(JSON.parse(fs.readFileSync(path.join(repoRoot, 'models', id, 'model.json'), 'utf8'))) as ReadAssistCard;
@@ -105,6 +106,35 @@ describe('the population gate', () => {
     expect(verdict.reason?.code).toBe('OUTSIDE_POPULATION_VIEW');
     expect(verdict.reason?.text).toBe('view LL is not AP/PA; patient age 2 y outside 18–100 y');
     expect(verdict.reason?.textZh).toContain('；');
+  });
+});
+
+describe('a score card\'s population gate (the age from its inputs, not a DICOM header)', () => {
+  const adultsOnly = (age: 'run-flagged' | 'not-applicable') => ({ ageYears: [16, 120] as [number, number], whenMissing: { age } });
+
+  it('when the age is the same as a film\'s, then the verdict is the image gate\'s, word for word', () => {
+    const child = checkScorePopulation(3, adultsOnly('run-flagged'));
+    expect(child).toEqual({ applicable: false, reason: { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 3 y outside 16–120 y', textZh: '患者年龄 3 岁 不在 16–120 岁之内' }, caveats: [] });
+    const film = checkPopulation({ ...rg1.meta, patientAge: '003Y', patientBirthDate: undefined }, rg1.image, withPopulation({ ageYears: [16, 120] }));
+    expect(child.reason).toEqual(film.reason);
+  });
+
+  it('when there is no age, then whenMissing decides: run-flagged answers with the caveat, not-applicable declines', () => {
+    expect(checkScorePopulation(undefined, adultsOnly('run-flagged'))).toEqual({ applicable: true, caveats: [{ code: 'AGE_NOT_RECORDED', text: 'patient age not recorded', textZh: '未记录患者年龄' }] });
+    expect(checkScorePopulation(undefined, adultsOnly('not-applicable'))).toMatchObject({ applicable: false, reason: { code: 'AGE_NOT_RECORDED' } });
+  });
+
+  it('when the age is on either edge, then it is inside (inclusive, as ageYears is for images)', () => {
+    for (const age of [16, 120]) expect(checkScorePopulation(age, adultsOnly('run-flagged'))).toEqual({ applicable: true, caveats: [] });
+    expect(checkScorePopulation(15.99, adultsOnly('run-flagged')).applicable).toBe(false);
+  });
+
+  it('when a score card declares a gate but no age input, then the card is refused at load, naming the field', () => {
+    const news2 = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models', 'news2', 'model.json'), 'utf8'));
+    const withoutAge = { ...news2, features: news2.features.filter((f: { name: string }) => f.name !== 'age') };
+    const parsed = modelCardSchema.safeParse(withoutAge);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues).toContainEqual(expect.objectContaining({ path: ['populationGate'], message: expect.stringMatching(/needs a number feature "age"/) }));
   });
 });
 
