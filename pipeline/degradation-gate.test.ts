@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Queue, QueueEvents } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../config.ts';
@@ -21,6 +22,7 @@ import { degradationStepStore } from '../queue/latency.ts';
 import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { sharedData } from '../test/support/shared-data.ts';
+import { createDegradationGate } from './degradation-gate.ts';
 import { createReadAssistWorker } from './read-assist-worker.ts';
 
 const prefix = 'degradation-gate-test';
@@ -112,4 +114,23 @@ describe('read-assist worker under the degradation ladder', () => {
     const result = await resultOf(job.data.sopInstanceUid);
     expect(result!.kind === 'findings' && result!.findings[0].heatmap).toBeTruthy();
   }, 40_000);
+
+  it('when the step changes, then every job planned `refreshMs` or more after the change is planned by it, however often jobs came between', async () => {
+    await setStep(0);
+    const refreshMs = 300;
+    const gate = createDegradationGate({ redis, prefix, registry, refreshMs, deferMs: 60_000 });
+    const levelIv = { priority: bullmqPriority(10), data: { deployment: 'clinical' } } as Job<{ deployment?: string }>;
+    expect((await gate.plan(levelIv)).step).toBe(0);
+    await setStep(3);
+    const changedAt = Date.now();
+    // A steady flow meanwhile: jobs inside the window may still see the old step, and renew it in the background.
+    while (Date.now() - changedAt < refreshMs) {
+      expect([0, 3]).toContain((await gate.plan(levelIv)).step);
+      await sleep(20);
+    }
+    const plan = await gate.plan(levelIv);
+    expect(plan.step).toBe(3);
+    expect(plan.deferUntil).toBeGreaterThan(Date.now());
+    await setStep(0);
+  });
 });

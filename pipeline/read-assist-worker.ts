@@ -38,6 +38,13 @@ const KEEP_DONE = { age: 7 * 24 * 3600, count: 100_000 };
  * failure result; anything else is retried with backoff, and reported as a failure
  * only after the last attempt. Results go to the results queue under a job id derived
  * from this job's id, so a job run twice hands back one result.
+ *
+ * A job's Redis round trips, each needed: BullMQ's moveToActive (taking the job and its lock),
+ * the hand-back (the result must be queued before the job completes: at-least-once), and
+ * moveToCompleted, which fetches the next job in the same script. The degradation step is read
+ * in the background (pipeline/degradation-gate.ts), and the blob read once, uncopied. Locks are
+ * renewed only every `lockDurationMs / 2`, longer than a job takes, and an idle worker blocks
+ * on the queue's marker, woken by the next add, so BullMQ's drain delay adds no latency.
  */
 export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
   const connection = redisConnection(options.redisUrl);
