@@ -156,6 +156,23 @@ describe('DICOM JSON of an instance (PS3.18 F.2)', () => {
     expect(itemTexts(dicomJsonOf(bytes, '1.2.840.10008.1.2.1', true).dataset)).toEqual(['图像旋转', '无法评估', 'Größe']);
   });
 
+  it('when a data set uses ISO 2022 code extensions (which dcmjs refuses), then the text inside its items is read by Lantern\'s decoder too', () => {
+    // 图像旋转 in GB2312 (ISO 2022 IR 58): the escape designating it to G1, then its bytes with the high bit set.
+    const rotated = Buffer.from('1b242941cdbccff1d0fdd7aa', 'hex');
+    const uid = '1.2.826.0.1.3680043.10.1.95';
+    const bytes = buildPart10('1.2.840.10008.1.2.1', '1.2.840.10008.5.1.4.1.1.88.22', `${uid}.3`, [
+      { tag: 0x00080005, vr: 'CS', value: '\\ISO 2022 IR 58' },
+      { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.88.22' },
+      { tag: 0x00080018, vr: 'UI', value: `${uid}.3` },
+      { tag: 0x0020000d, vr: 'UI', value: `${uid}.1` },
+      { tag: 0x0020000e, vr: 'UI', value: `${uid}.2` },
+      { tag: 0x0040a730, vr: 'SQ', value: new Uint8Array(item(longElement(TEXT_VALUE, 'UT', rotated))) },
+    ]);
+    const texts = itemTexts(jsonOf(bytes).dataset);
+    expect(texts).toEqual(['图像旋转']);
+    expect(texts).toEqual(itemTexts(dcm2json(bytes)));
+  });
+
   it('when a hostile SR\'s content tree is over the cap, then its identifiers stay, the tree is left out and named', () => {
     const uid = '1.2.826.0.1.3680043.10.1.99';
     const tree = Buffer.concat(Array.from({ length: 2500 }, () => textItem('x'.repeat(600))));

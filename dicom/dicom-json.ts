@@ -1,4 +1,5 @@
 import dcmjs from 'dcmjs';
+import type { DataSet } from 'dicom-parser';
 import type { DicomJsonAttribute, DicomJsonDataset } from '../contract/dicomweb-query.ts';
 import type { ImageAttributes } from './attributes.ts';
 import { textDecoderFor } from './charset.ts';
@@ -235,25 +236,37 @@ function readingItemsInTheirCharacterSet<T>(read: () => T): T {
 const TEXT_VRS = new Set(['PN', 'LO', 'SH', 'ST', 'LT', 'UT', 'UC']);
 
 /**
- * The data set's top-level text values decoded by dicom/charset.ts (which strips ISO 2022
- * escapes of G1 sets), replacing what dcmjs decoded with only the first character set; person
- * names split into their alphabetic, ideographic and phonetic groups. Text inside sequences keeps
- * dcmjs's reading.
+ * The data set's text values decoded by dicom/charset.ts (which strips ISO 2022 escapes of G1
+ * sets), replacing what dcmjs decoded with only the first character set; person names split into
+ * their alphabetic, ideographic and phonetic groups. Items are decoded alike, in their own
+ * Specific Character Set if they have one (PS3.5 7.5).
  */
 function withLanternText(dict: DcmjsDict, bytes: Uint8Array): DcmjsDict {
   const { dataSet } = parseDicom(bytes);
-  const decode = textDecoderFor(dataSet.string('x00080005'));
+  decodeText(dict, dataSet, undefined);
+  return dict;
+}
+
+function decodeText(dict: DcmjsDict, dataSet: DataSet, inherited: string | undefined): void {
+  const characterSet = dataSet.string('x00080005') ?? inherited;
+  const decode = textDecoderFor(characterSet);
   for (const [key, element] of Object.entries(dict)) {
     const own = dataSet.elements[`x${key.toLowerCase()}`];
-    if (!element.vr || !TEXT_VRS.has(element.vr) || !own || own.length <= 0) continue;
+    if (!own || !element.vr) continue;
+    if (element.vr === 'SQ') {
+      // dcmjs leaves out empty items, the parser does not: pair them only when they are the same items.
+      const items = element.Value ?? [];
+      if (own.items?.length === items.length) own.items.forEach((item, i) => item.dataSet && decodeText(items[i] as DcmjsDict, item.dataSet, characterSet));
+      continue;
+    }
+    if (!TEXT_VRS.has(element.vr) || own.length <= 0) continue;
     const text = decode(dataSet.byteArray.subarray(own.dataOffset, own.dataOffset + own.length)).split('\0', 1)[0];
     const values = element.vr === 'LT' || element.vr === 'ST' || element.vr === 'UT' ? [text] : text.split('\\').map((v) => v.trim());
     element.Value = element.vr === 'PN'
       ? values.map((v) => Object.fromEntries(['Alphabetic', 'Ideographic', 'Phonetic'].map((group, i) => [group, v.split('=')[i] ?? ''])))
       : values;
   }
-  dict['00080005'] = { vr: 'CS', Value: ['ISO_IR 192'] };
-  return dict;
+  if (dict['00080005']) dict['00080005'] = { vr: 'CS', Value: ['ISO_IR 192'] };
 }
 
 /** A bare data set's syntax as dcmjs reads it: encapsulated ones are explicit little endian. */
