@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { applicabilityNote } from './findings.ts';
 import { siteId } from './sites.ts';
 
 /**
@@ -162,6 +163,8 @@ export const patientVitals = z.object({
   /** The NEWS2 card's scoring per parameter (SpO2 on Scale 1). */
   bands: z.array(parameterBands),
   thresholds: z.object({ urgent: z.number(), emergency: z.number() }),
+  /** What the NEWS2 card's population gate could not check for home readings: `AGE_NOT_RECORDED` (no birth date comes with them). */
+  caveats: z.array(applicabilityNote),
   aiAssisted: z.string(),
 }).meta({ id: 'PatientVitals' });
 export type PatientVitals = z.infer<typeof patientVitals>;

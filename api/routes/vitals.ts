@@ -4,7 +4,7 @@ import {
   type PatientVitals, type StudyHomeVitals, type VitalAlert,
 } from '../../contract/vitals.ts';
 import { studyParams } from '../../contract/dicomweb.ts';
-import { CARRY_FORWARD_MINUTES, NEWS2_THRESHOLDS, scoringBands } from '../../pipeline/vitals/news2-series.ts';
+import { CARRY_FORWARD_MINUTES, homeReadingCaveats, NEWS2_THRESHOLDS, scoringBands } from '../../pipeline/vitals/news2-series.ts';
 import { jsonReadings, news2Model } from '../../pipeline/vitals/observations.ts';
 import type { AlertRecord } from '../../store/vitals.ts';
 import { ACCESS } from '../access.ts';
@@ -101,7 +101,7 @@ export function vitalsRoutes(deps: ApiDeps) {
     const model = news2Model(deps.registry);
     return c.json({
       patientKey: params.patientKey, siteId: found.siteId, observations: found.observations, news2: found.news2, alerts: found.alerts.map(present),
-      carryForwardMinutes: CARRY_FORWARD_MINUTES, bands: scoringBands(model), thresholds: NEWS2_THRESHOLDS, aiAssisted: model.card.aiAssisted,
+      carryForwardMinutes: CARRY_FORWARD_MINUTES, bands: scoringBands(model), thresholds: NEWS2_THRESHOLDS, caveats: homeReadingCaveats(model), aiAssisted: model.card.aiAssisted,
     } satisfies PatientVitals);
   });
   return app;

@@ -2,6 +2,8 @@ import type { EscalationLevel, EscalationReason, VitalParameter } from '../../co
 import type { FeatureSpec } from '../../inference/model-card.ts';
 import type { ScoreModel } from '../../inference/registry.ts';
 import type { ClinicalAssessment } from '../../inference/triage.ts';
+import type { ApplicabilityNote } from '../../contract/findings.ts';
+import { checkScorePopulation } from '../../inference/applicability.ts';
 import { evaluateScoreModel, isNotApplicable } from '../../inference/score.ts';
 import type { EvaluatedPoint, SeriesReadingRow, VitalsRules } from '../../store/vitals.ts';
 import { vitalFeatures } from './observations.ts';
@@ -91,6 +93,14 @@ export function news2Series(model: ScoreModel, readings: readonly SeriesReading[
     });
   }
   return series;
+}
+
+/**
+ * What every home NEWS2 point leaves unchecked of the card's population: readings carry no birth
+ * date, so the age gate answers as its `whenMissing` says (NEWS2: scored, `AGE_NOT_RECORDED`).
+ */
+export function homeReadingCaveats(model: ScoreModel): ApplicabilityNote[] {
+  return model.card.populationGate ? checkScorePopulation(undefined, model.card.populationGate).caveats : [];
 }
 
 /** Canonical inputs as the NEWS2 card's request body: numbers with the card's canonical unit, as the card asks of a number with several units. */
