@@ -28,8 +28,8 @@ export interface DegradationGateOptions {
  * of that is renewed in the background while the job goes on with it, so a steady flow of jobs
  * never waits on Redis for the step; only a job after a quiet spell longer than `refreshMs` (or
  * the first, or every job when `refreshMs` is 0) waits for one round trip. Awaiting the read every
- * `refreshMs` put a round trip on one job in about thirteen at one study per 150 ms, and under
- * load that round trip took 27–63 ms (issue 16's hops).
+ * `refreshMs` put that round trip on one study in about thirteen at 150 ms a study, and on a
+ * loaded machine it took tens of milliseconds (up to ~100 ms in issue 16's measurements).
  */
 export function createDegradationGate(options: DegradationGateOptions) {
   const steps = degradationStepStore(options.redis, options.prefix);
