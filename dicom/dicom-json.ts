@@ -209,12 +209,12 @@ function readDict(bytes: Uint8Array, transferSyntaxUid: string, hasPart10Header:
 
 /**
  * Runs a dcmjs read whose sequence items decode text in the character set of the data set that
- * holds them (PS3.5 §7.5.3), as dcm2json does. dcmjs 0.51 reads each item from a stream of its own
+ * holds them, unless they have their own (PS3.5 §7.5). dcmjs 0.51 reads each item from a stream of its own
  * (`more`) that starts out Latin-1 whatever Specific Character Set said (dcmjs-org/dcmjs#503, #508),
  * so an SR's content tree came out as mojibake: here an item's stream starts with its parent's
  * decoder instead. An item with its own Specific Character Set still switches its stream (dcmjs's
- * _read does), for itself and the items inside it. Reads are synchronous, so no other read in this
- * thread runs while `more` is replaced.
+ * _read does), for itself and the items inside it (pydicom reads them so; dcm2json 3.6.7 ignores an
+ * item's own set). Reads are synchronous, so no other read in this thread runs while `more` is replaced.
  */
 function readingItemsInTheirCharacterSet<T>(read: () => T): T {
   const streams = ReadBufferStream.prototype;
@@ -239,7 +239,7 @@ const TEXT_VRS = new Set(['PN', 'LO', 'SH', 'ST', 'LT', 'UT', 'UC']);
  * The data set's text values decoded by dicom/charset.ts (which strips ISO 2022 escapes of G1
  * sets), replacing what dcmjs decoded with only the first character set; person names split into
  * their alphabetic, ideographic and phonetic groups. Items are decoded alike, in their own
- * Specific Character Set if they have one (PS3.5 7.5).
+ * Specific Character Set if they have one (PS3.5 §7.5).
  */
 function withLanternText(dict: DcmjsDict, bytes: Uint8Array): DcmjsDict {
   const { dataSet } = parseDicom(bytes);
