@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Queue, QueueEvents } from 'bullmq';
 import { parseDicom } from '../../dicom/parse.ts';
+import { AI_RESULTS_SR_QUEUE } from '../../queue/ai-results-sr.ts';
 import { READ_ASSIST_QUEUE, readAssistJobId, RESULTS_QUEUE, resultJobId } from '../../queue/jobs.ts';
 import { apiClient } from '../../test/support/api-client.ts';
 import type { Stack } from '../../test/support/stack.ts';
@@ -25,18 +26,49 @@ function persistedWatcher(events: QueueEvents) {
   return (sop: string, modelKey: string) => new Promise<void>((resolve) => waiting.set(resultJobId(readAssistJobId(sop, modelKey)), resolve));
 }
 
+/** Past this, a job still pending (a retry's backoff, say) no longer holds the next measurement back. */
+const QUIET_DEADLINE_MS = 10_000;
+
+/**
+ * Resolves once no job of the image path is waiting, running or delayed in any of its queues
+ * (read-assist, results, AI results SR) — the stack has finished what its uploads started —
+ * with the ms it took, or `QUIET_DEADLINE_MS` if it did not happen by then.
+ */
+function quietWatcher(redisUrl: string) {
+  const queues = [READ_ASSIST_QUEUE, RESULTS_QUEUE, AI_RESULTS_SR_QUEUE].map((name) => new Queue(name, { connection: { url: redisUrl }, prefix: 'lantern' }));
+  const pending = async () => (await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'prioritized', 'active', 'delayed'))))
+    .reduce((sum, counts) => sum + Object.values(counts).reduce((a, b) => a + b, 0), 0);
+  return {
+    async untilQuiet(pollMs = 1): Promise<number> {
+      const start = performance.now();
+      while (await pending() > 0) {
+        if (performance.now() - start > QUIET_DEADLINE_MS) break;
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+      }
+      return performance.now() - start;
+    },
+    close: () => Promise.all(queues.map((q) => q.close())),
+  };
+}
+
 export interface EndToEnd {
   total: Summary;
   ingest: Summary;
   stages: Record<string, Summary>;
   samples: Record<string, number[]>;
+  /** After each finding was persisted, until the stack was quiet again (its AI results SRs written): not part of the total. */
+  afterPersisted: { summary: Summary; values: number[] };
 }
 
 /**
- * Upload → finding persisted on an idle queue, one study at a time: STOW-RS request,
+ * Upload → finding persisted on an idle stack, one study at a time: STOW-RS request,
  * then wait for the results job to complete (no polling). The stages add up to the
  * total: the worker's own ones come from the finding's timing, the hops between
  * processes from the two jobs' BullMQ timestamps (ms, one clock: one machine).
+ * Before the next upload the stack is let finish what the study started after its finding
+ * (the AI results SRs, the other model's result): that time is reported on its own, and a
+ * study is never measured against the previous one's leftovers, nor is whatever runs beside
+ * the stack between chunks (the in-process reference).
  */
 export async function measureEndToEnd(stack: Stack, copies: Uint8Array[], modelKey: string): Promise<EndToEnd> {
   const api = apiClient(stack.baseUrl, stack.token);
@@ -44,9 +76,11 @@ export async function measureEndToEnd(stack: Stack, copies: Uint8Array[], modelK
   const events = new QueueEvents(RESULTS_QUEUE, { connection, prefix: 'lantern' });
   const readAssistJobs = new Queue(READ_ASSIST_QUEUE, { connection, prefix: 'lantern' });
   const resultJobs = new Queue(RESULTS_QUEUE, { connection, prefix: 'lantern' });
+  const quiet = quietWatcher(stack.redisUrl);
   await events.waitUntilReady();
   const persisted = persistedWatcher(events);
   const samples: Record<string, number[]> = { total: [], ingest: [] };
+  const afterPersisted: number[] = [];
   const add = (stage: string, value: number) => (samples[stage] ??= []).push(value);
   const bar = progressBar('end to end (idle queue)', copies.length);
   try {
@@ -73,21 +107,27 @@ export async function measureEndToEnd(stack: Stack, copies: Uint8Array[], modelK
       add('result pickup', result!.processedOn! - result!.timestamp);
       add('persist', result!.finishedOn! - result!.processedOn!);
       add('delivery', startedAt + total - result!.finishedOn!);
+      afterPersisted.push(await quiet.untilQuiet());
       bar.tick(i + 1);
     }
   } finally {
     bar.done();
-    await Promise.all([events.close(), readAssistJobs.close(), resultJobs.close()]);
+    await Promise.all([events.close(), readAssistJobs.close(), resultJobs.close(), quiet.close()]);
   }
   const { total, ingest, ...stages } = samples;
-  return { total: summarise(total), ingest: summarise(ingest), stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, summarise(v)])), samples };
+  return {
+    total: summarise(total), ingest: summarise(ingest), stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, summarise(v)])), samples,
+    afterPersisted: { summary: summarise(afterPersisted), values: afterPersisted },
+  };
 }
 
 export interface Saturation {
   images: number;
-  /** From releasing the queue, every study already in it, to the last persisted finding: the pool's own rate. */
+  /** From releasing the queue, every study already in it, until every job the studies started is done (their AI results SRs too): the pool's own rate. */
   seconds: number;
   imagesPerSecond: number;
+  /** The same to the last persisted finding (the SRs written after it left out). */
+  toLastFinding: { seconds: number; imagesPerSecond: number };
   /** From the first upload to the last persisted finding, the uploads (one at a time) included. */
   withIngest: { seconds: number; imagesPerSecond: number };
   eventLoop: { p50Ms: number; p99Ms: number; maxMs: number; samples: number };
@@ -97,14 +137,17 @@ export interface Saturation {
  * Many studies at once: one warm-up study per worker (a fresh worker's first compiles the
  * codec), then the read-assist queue is paused, every study uploaded, and the queue released,
  * so the workers find it deep from the first job to the last — the uploads, one at a time,
- * would otherwise pace a pipeline faster than they are. Meanwhile the API's own event-loop
- * delay is recorded (reset before the uploads, read after the last finding).
+ * would otherwise pace a pipeline faster than they are. The time runs until every job the
+ * studies started is done (the AI results SRs are written after the findings); the time to the
+ * last finding is reported too. Meanwhile the API's own event-loop delay is recorded (reset
+ * before the uploads, read after the last job).
  */
 export async function measureSaturation(stack: Stack, copies: Uint8Array[], modelKey: string, workers: number): Promise<Saturation> {
   const api = apiClient(stack.baseUrl, stack.token);
   const connection = { url: stack.redisUrl };
   const events = new QueueEvents(RESULTS_QUEUE, { connection, prefix: 'lantern' });
   const readAssistJobs = new Queue(READ_ASSIST_QUEUE, { connection, prefix: 'lantern' });
+  const quiet = quietWatcher(stack.redisUrl);
   await events.waitUntilReady();
   const persisted = persistedWatcher(events);
   const upload = async (bytes: Uint8Array) => {
@@ -116,12 +159,14 @@ export async function measureSaturation(stack: Stack, copies: Uint8Array[], mode
   let finished = 0;
   let start = 0;
   let released = 0;
+  let lastFinding = 0;
   try {
     await Promise.all(warmUps.map(async (bytes) => {
       const done = persisted(parseSop(bytes), modelKey);
       await upload(bytes);
       await done;
     }));
+    await quiet.untilQuiet();
     await api.json('/health/event-loop?reset=true');
     await readAssistJobs.pause();
     start = performance.now();
@@ -130,10 +175,12 @@ export async function measureSaturation(stack: Stack, copies: Uint8Array[], mode
     released = performance.now();
     await readAssistJobs.resume();
     await Promise.all(done);
+    lastFinding = performance.now();
+    await quiet.untilQuiet(5);
   } finally {
     bar.done();
     await readAssistJobs.resume();
-    await Promise.all([events.close(), readAssistJobs.close()]);
+    await Promise.all([events.close(), readAssistJobs.close(), quiet.close()]);
   }
   const end = performance.now();
   const { body: eventLoop } = await api.json<Saturation['eventLoop']>('/health/event-loop');
@@ -144,6 +191,7 @@ export async function measureSaturation(stack: Stack, copies: Uint8Array[], mode
     images: measured.length,
     seconds: round(seconds),
     imagesPerSecond: ratio(measured.length, seconds),
+    toLastFinding: { seconds: round((lastFinding - released) / 1000), imagesPerSecond: ratio(measured.length, (lastFinding - released) / 1000) },
     withIngest: { seconds: round(withIngest), imagesPerSecond: ratio(measured.length, withIngest) },
     eventLoop,
   };
