@@ -116,9 +116,10 @@ export async function measureViewerFirstPixels(options: { study: string; loads: 
 
 /** The rendered request's resource timing and the route's Server-Timing parts (ms); null if the page made none. */
 function renderedTiming(page: Page, sopInstanceUid: string) {
-  // No named functions inside: tsx's keepNames would wrap them in a helper the page does not have.
+  // No named functions inside: tsx's keepNames would wrap them in a helper the page does not have;
+  // and the page's own `globalThis.performance`: this module imports Node's, which vitest renames.
   return page.evaluate((uid) => {
-    const entry = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((e) => e.name.includes(`/instances/${uid}/frames/1/rendered`));
+    const entry = (globalThis.performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((e) => e.name.includes(`/instances/${uid}/frames/1/rendered`));
     if (!entry) return null;
     const server = Object.fromEntries(entry.serverTiming.map((t) => [t.name, t.duration]));
     return {
