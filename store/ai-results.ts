@@ -27,6 +27,7 @@ export interface AiResultsSubject {
    * (too large): the document then reads them from the image's blob.
    */
   source: {
+    // The shape of dicom/sr's SourceIdentity, spelt out: the store does not import dicom/.
     studyInstanceUid: string;
     seriesInstanceUid: string;
     sopInstanceUid: string;

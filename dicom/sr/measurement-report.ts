@@ -32,8 +32,8 @@ export const AI_RESULTS_SERIES = { number: 7001, description: 'Lantern AI result
 
 const AI_NOTICE = 'AI-assisted result from Lantern: for a clinician to confirm or override; not a diagnosis.';
 
-/** The analysed image: its identity, size and the patient/study attributes the SR copies. */
-export interface SourceImage {
+/** The analysed image's identity and size. */
+export interface SourceIdentity {
   studyInstanceUid: string;
   seriesInstanceUid: string;
   sopInstanceUid: string;
@@ -41,6 +41,10 @@ export interface SourceImage {
   modality?: string;
   rows?: number;
   columns?: number;
+}
+
+/** The analysed image: its identity, size and the patient/study attributes the SR copies. */
+export interface SourceImage extends SourceIdentity {
   /** Patient and study module values by keyword, as the source has them (source-attributes.ts). */
   attributes: Record<string, unknown>;
 }

@@ -1,7 +1,7 @@
 import { dicomJsonOf } from '../dicom-json.ts';
 import { parseDicom } from '../parse.ts';
 import { naturalize } from './dcmjs-io.ts';
-import type { SourceImage } from './measurement-report.ts';
+import type { SourceIdentity, SourceImage } from './measurement-report.ts';
 
 /**
  * The Patient, Clinical Trial Subject, General Study and Patient Study attributes an SR about
@@ -19,14 +19,7 @@ export const COPIED_TAGS = [
  * sourceImage reads them) and, of the DICOM JSON it stored, the COPIED_TAGS attributes the
  * image has — complete: a stored JSON that left one of them out is not one to copy from.
  */
-export interface StoredSource {
-  studyInstanceUid: string;
-  seriesInstanceUid: string;
-  sopInstanceUid: string;
-  sopClassUid: string;
-  modality?: string;
-  rows?: number;
-  columns?: number;
+export interface StoredSource extends SourceIdentity {
   copied: Record<string, unknown>;
 }
 
