@@ -82,6 +82,16 @@ describe('study priority with the population gate', () => {
     expect((old.detail as { reasons: { code: string }[] }).reasons.map((r) => r.code)).toEqual(['qsofa-positive', 'news2-red-score', 'news2-score', 'qsofa-score', 'chronic-risk']);
   });
 
+  it('when the stored assessment says NEWS2 declined a child, then the study is level III and its why says so after the AI state, in both languages', () => {
+    const child = { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 9 y outside 16–120 y', textZh: '患者年龄 9 岁 不在 16–120 岁之内' };
+    const ranked = prioritise({ instances: { any: true, queued: true }, findings: [], clinical: { facts: {}, notApplicable: { news2: child } } });
+    expect(ranked.why).toBe('awaiting AI read · NEWS2 (National Early Warning Score 2) not calculated: patient age 9 y outside 16–120 y');
+    expect(ranked.whyZh).toBe('等待 AI 阅片 · 国家早期预警评分2（NEWS2）未计算：患者年龄 9 岁 不在 16–120 岁之内');
+    expect(ranked.detail).toMatchObject({ level: 'III', priority: 26, reasons: [{ code: 'news2-not-calculated' }] });
+    // A stored list that is not one (hand-edited, corrupt) is not read as declined scores.
+    expect(prioritise({ instances: done, findings: [], clinical: { facts: {}, notApplicable: { news2: 'OUTSIDE_POPULATION_AGE' } } }).detail).toMatchObject({ level: 'IV' });
+  });
+
   it('when a stored assessment names a model this process does not load, then that model moves nothing', () => {
     const none = prioritise({ instances: done, findings: [] });
     expect(prioritise({ instances: done, findings: [], clinical: { sofa: { score: 12 }, facts: undefined } }).priority).toBe(none.priority);

@@ -1,14 +1,25 @@
+import type { ScoreNotApplicable } from '../contract/calculations.ts';
 import type { ApplicabilityNote } from '../contract/findings.ts';
 import type { Prioritise } from '../contract/studies.ts';
 import { labelNamesZh } from './label-names.ts';
 import type { LoadedModel, ModelRegistry } from './registry.ts';
 import { triage } from './triage-policy/evaluate.ts';
-import { readAssessment } from './triage-policy/fact-values.ts';
+import { readAssessment, type ClinicalAssessment } from './triage-policy/fact-values.ts';
 import { factCatalogue } from './triage-policy/facts.ts';
 import { checkPolicy } from './triage-policy/policy.ts';
 
 /** What the triage route stores as a study's bedside assessment: the triage facts of its scores and risks. */
 export type { ClinicalAssessment } from './triage-policy/fact-values.ts';
+
+/**
+ * An assessment with the scores asked for whose card declined the patient (NEWS2 under 16), by
+ * model id with the card's reason: what the policy reads (a reason saying so, first) and what a
+ * study stores and its `study.assessed` audit record keeps, so both paths say it alike.
+ */
+export function withDeclinedScores(clinical: ClinicalAssessment, notApplicable: Record<string, ScoreNotApplicable>): ClinicalAssessment {
+  const declined = Object.entries(notApplicable).map(([modelId, answer]) => [modelId, answer.applicability.reason] as const);
+  return declined.length ? { ...clinical, notApplicable: Object.fromEntries(declined) } : clinical;
+}
 
 /** How the AI pipeline's state reads in the "why", in both languages. */
 const PIPELINE = {
@@ -29,8 +40,10 @@ const PIPELINE = {
  * why, one whose only answers come from models that may not drive priority), without
  * changing the clinical priority.
  *
- * The stored assessment is read in either form (`readAssessment`): today's triage facts, or the
- * answers by model id that studies assessed before triage facts hold, converted with the cards.
+ * The stored assessment is read in either form (`readAssessment`): today's triage facts with the
+ * scores whose card declined the patient (each a reason, first, as `POST /v1/triage` without a
+ * study gives it), or the answers by model id that studies assessed before triage facts hold,
+ * converted with the cards.
  */
 export function createStudyPrioritiser(registry: Pick<ModelRegistry, 'triagePolicy' | 'models'>): Prioritise {
   const policy = registry.triagePolicy;
@@ -42,7 +55,7 @@ export function createStudyPrioritiser(registry: Pick<ModelRegistry, 'triagePoli
     const applicable = findings.filter((f) => f.probability !== null && f.applicability?.applicable !== false);
     const driving = applicable.filter((f) => drives(f.model));
     const result = triage(policy.card, {
-      facts: readAssessment(clinical, facts),
+      ...readAssessment(clinical, facts),
       findings: driving.map((f) => ({ ...f, probability: f.probability!, modelId: f.model.id, displayZh: nameZh(f.model, f.label) })),
     }, facts);
     const advisory = driving.length === 0 ? [...new Set(applicable.map((f) => f.model.id))].join(', ') : '';

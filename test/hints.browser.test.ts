@@ -243,7 +243,7 @@ describe('hints page: vitals and risk factors in, triage, scores and risks out',
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
-  it('when the patient is a child, then NEWS2 says it is not applicable and why, gives no score, and the triage does not use it; an adult with no age gets NEWS2 with the caveat', async () => {
+  it('when the patient is a child, then NEWS2 says it is not applicable and why, gives no score, and the triage says first, in both languages, that NEWS2 was not calculated and is not non-urgent; an adult with no age gets NEWS2 with the caveat', async () => {
     const page = await openHints({ width: 1280, height: 720 });
     await fill(page, { ...NEWS2_HIGH, age: '12' });
     await calculate(page);
@@ -251,8 +251,16 @@ describe('hints page: vitals and risk factors in, triage, scores and risks out',
     const declined = page.locator('[data-testid="not-applicable"][data-model="news2"]');
     expect(await declined.getAttribute('data-code')).toBe('OUTSIDE_POPULATION_AGE');
     expect(await declined.getByTestId('not-applicable-reason').textContent()).toBe('patient age 12 y outside 16–120 y');
-    expect(await page.getByTestId('triage-reason').allTextContents()).not.toContainEqual(expect.stringContaining('NEWS2'));
+    // RR 22 on oxygen and pulse 105 were scored by nothing: the triage names that first and does not rank the child IV on them.
+    const firstReason = page.getByTestId('triage-reason').first();
+    expect(await firstReason.getAttribute('data-code')).toBe('news2-not-calculated');
+    expect(await firstReason.textContent()).toMatch(/^NEWS2 \(National Early Warning Score 2\) not calculated: patient age 12 y outside 16–120 y\. .*assess them clinically.*PEWS/);
+    expect(await page.getByTestId('triage').getAttribute('data-level')).toBe('III');
     await screenshotShows(page, join(shots, 'en-1280-news2-child.png'), declined);
+    await page.getByTestId('lang-zh').click();
+    await expect.poll(() => firstReason.textContent()).toMatch(/^国家早期预警评分2（NEWS2）未计算：患者年龄 12 岁 不在 16–120 岁之内。.*请结合临床评估/);
+    await page.getByTestId('lang-en').click();
+    await expect.poll(() => firstReason.textContent()).toMatch(/^NEWS2 \(National Early Warning Score 2\) not calculated/);
 
     await page.getByTestId('field-age').fill('');
     await calculate(page);

@@ -118,6 +118,21 @@ describe('smart triage', () => {
     }
   });
 
+  it('when a child\'s abnormal vital signs are attached to a study, then NEWS2 declines them and the worklist row says so in both languages at level III, and the study.assessed audit names the decline', async () => {
+    const [study] = (await api.stow([withFreshUids(fs.readFileSync(files.chestJ2k), 43)])).body.stored!;
+    const { status, body } = await post({ studyInstanceUid: study.studyInstanceUid, scores: { news2: { ...sickNews2, age: 9 } } });
+    expect(status).toBe(200);
+    expect(body.scores).toEqual({});
+    expect(body.triage).toMatchObject({ level: 'III', reasons: [{ code: 'news2-not-calculated' }] });
+
+    const row = (await api.worklist()).find((i) => i.studyInstanceUid === study.studyInstanceUid)!;
+    expect(row.why).toBe('awaiting AI read · NEWS2 (National Early Warning Score 2) not calculated: patient age 9 y outside 16–120 y');
+    expect(row.whyZh).toBe('等待 AI 阅片 · 国家早期预警评分2（NEWS2）未计算：患者年龄 9 岁 不在 16–120 岁之内');
+    expect(row.triage).toMatchObject({ level: 'III', reasons: [{ code: 'news2-not-calculated', text: expect.stringContaining('assess them clinically'), textZh: expect.stringContaining('请结合临床评估') }] });
+    const assessed = (await api.audit(`?entityId=${study.studyInstanceUid}`)).find((a) => a.action === 'study.assessed');
+    expect(assessed?.payload).toMatchObject({ clinical: { facts: {}, notApplicable: { news2: { code: 'OUTSIDE_POPULATION_AGE' } } }, why: row.why });
+  });
+
   it('when inputs are wrong, then 422 names each field by score, and nothing is stored', async () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const before = (await api.audit('?limit=1000')).length;

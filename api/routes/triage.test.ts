@@ -201,7 +201,7 @@ describe('NEWS2 outside its card\'s population', () => {
   /** RISK-EQUATIONS.md §4's second case: NEWS2 8 (high) in an adult. */
   const sickNews2 = { respiratoryRate: 22, spo2: 94, supplementalOxygen: true, systolicBp: mmHg(105), pulse: 105, consciousness: 'alert', temperature: { value: 38.4, unit: '°C' } };
 
-  it('when a 12-year-old\'s vital signs are triaged, then NEWS2 is not applicable with the reason, is not a score, and the triage is what it is without NEWS2; the audit names the decline', async () => {
+  it('when a 12-year-old\'s abnormal vital signs are triaged, then NEWS2 is not applicable with the reason and is not a score; the triage says so first, in both languages, and is not non-urgent; the audit names the decline', async () => {
     const app = await appOver(modelsFolder({ withCrb65: false }));
     const child = await app.post({ scores: { news2: { ...sickNews2, age: 12 } } });
     expect(child.status).toBe(200);
@@ -209,12 +209,28 @@ describe('NEWS2 outside its card\'s population', () => {
     expect((child.body as unknown as { notApplicable: unknown }).notApplicable).toMatchObject({
       news2: { model: { id: 'news2' }, applicability: { applicable: false, reason: { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 12 y outside 16–120 y' } } },
     });
-    expect(child.body.triage).toMatchObject({ level: 'IV', priority: 0 });
-    expect(app.audits.at(-1)).toMatchObject({ inputs: { clinical: { facts: {} }, notApplicable: { news2: 'OUTSIDE_POPULATION_AGE' } } });
+    // RR 22 on oxygen and pulse 105 were scored by nothing: level IV would present them as reassuring.
+    expect(child.body.triage).toMatchObject({
+      level: 'III', priority: 26,
+      why: 'NEWS2 (National Early Warning Score 2) not calculated: patient age 12 y outside 16–120 y',
+      whyZh: '国家早期预警评分2（NEWS2）未计算：患者年龄 12 岁 不在 16–120 岁之内',
+    });
+    expect(child.body.triage.reasons.map((r) => r.code)).toEqual(['news2-not-calculated']);
+    expect(child.body.triage.reasons[0].text).toMatch(/^NEWS2 \(National Early Warning Score 2\) not calculated: patient age 12 y outside 16–120 y\. .*assess them clinically.*PEWS/);
+    expect(child.body.triage.reasons[0].textZh).toMatch(/^国家早期预警评分2（NEWS2）未计算：患者年龄 12 岁 不在 16–120 岁之内。.*请结合临床评估.*PEWS/);
+    expect(app.audits.at(-1)).toMatchObject({ inputs: { clinical: { facts: {}, notApplicable: { news2: { code: 'OUTSIDE_POPULATION_AGE' } } } }, result: { level: 'III' } });
+
+    // With a score that did compute, that score's rule still decides the level, and the declined one is still named first.
+    const septic = await app.post({ scores: { news2: { ...sickNews2, age: 12 }, qsofa: { respiratoryRate: 24, systolicBp: mmHg(95), gcs: 14 } } });
+    expect(septic.body.triage.level).toBe('II');
+    expect(septic.body.triage.reasons.map((r) => r.code).slice(0, 2)).toEqual(['news2-not-calculated', 'qsofa-positive']);
+    expect(septic.body.triage.why).toBe('NEWS2 (National Early Warning Score 2) not calculated: patient age 12 y outside 16–120 y · qSOFA 3');
 
     const adult = await app.post({ scores: { news2: { ...sickNews2, age: 16 } } });
     expect(adult.body.scores.news2).toMatchObject({ score: 8, band: { label: 'high' }, applicability: { applicable: true, caveats: [] } });
     expect(adult.body.triage.reasons.map((r) => r.text)).toContainEqual(expect.stringContaining('NEWS2 8'));
+    expect(adult.body.triage.reasons.map((r) => r.code)).not.toContain('news2-not-calculated');
+    expect(app.audits.at(-1)?.inputs.clinical).not.toHaveProperty('notApplicable');
   });
 
   it('when NEWS2 is asked alone (POST /v1/risk/news2), then a child gets 200 "not applicable" with no score, an adult without an age gets the score with the caveat, and each is audited as such', async () => {

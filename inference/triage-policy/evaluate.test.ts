@@ -7,7 +7,7 @@ import { assessedBefore, type AssessedBefore } from './test-support.ts';
 /** Two toy score cards that declare the facts the toy policy reads. */
 const toyScore = (id: string, mention: string, facts: string[]) => ({
   card: {
-    id, version: '1.0.0', task: 'score' as const,
+    id, title: id.toUpperCase(), titleZh: `${id.toUpperCase()}评分`, version: '1.0.0', task: 'score' as const,
     scoring: { terms: [{ term: 'x', display: 'x', feature: 'x', map: { a: 0 } }] },
     bands: [{ label: 'low', display: 'low', below: 5 }, { label: 'high', display: 'high' }],
     triageFacts: facts.map((name) => ({ name, from: name, meaning: `${id} ${name}` })),
@@ -25,6 +25,7 @@ const levels = [
   { level: 'I', display: 'I', displayZh: 'Ⅰ级', priority: [80, 100], targetMinutes: 0, aiResultTargetMinutes: 2 },
 ];
 const nothing = { text: 'nothing', textZh: '无', why: 'quiet', whyZh: '平稳' };
+const notCalculated = { level: 'III', floor: 22, text: '{score} not calculated: {reason}', textZh: '{score}未计算：{reason}', why: 'no {score}', whyZh: '无{score}' };
 const policy = (over: Record<string, unknown> = {}): TriageCardLike => ({
   id: 'toy',
   policy: {
@@ -36,6 +37,7 @@ const policy = (over: Record<string, unknown> = {}): TriageCardLike => ({
     ],
     contributions: [{ code: 'n2', fact: 'news2.score', per: 2, max: 6, text: 'NEWS2 +{points}', textZh: 'NEWS2 +{points}' }],
     nothing,
+    notCalculated,
     news2Band: 'news2.band',
     ...over,
   },
@@ -105,6 +107,32 @@ describe('triage', () => {
     expect(triage(policy({ rules, contributions: [] }), { news2: { score: 5, band: 'medium' } }).reasons.map((x) => x.code)).toEqual(['weak']);
   });
 
+  const child = { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 9 y outside 16–120 y', textZh: '患者年龄 9 岁 不在 16–120 岁之内' };
+
+  it('when a score asked for was declined and nothing else holds, then its reason (both languages) replaces "nothing" and the level is notCalculated\'s', () => {
+    const r = triage(policy(), { notApplicable: { news2: child } });
+    expect(r).toMatchObject({ level: 'III', priority: 22 });
+    expect(r.reasons).toEqual([{ code: 'news2-not-calculated', text: 'NEWS2 not calculated: patient age 9 y outside 16–120 y', textZh: 'NEWS2评分未计算：患者年龄 9 岁 不在 16–120 岁之内', weight: 22 }]);
+    expect([r.why, r.whyZh]).toEqual(['no NEWS2', '无NEWS2评分']);
+  });
+
+  it('when a declined score comes with stronger reasons, then it is still the first reason and leads the why; the level and priority are the stronger ones', () => {
+    const r = triage(policy(), { notApplicable: { news2: child }, qsofa: { score: 1 }, findings: [f('nodule', 0.9, true)] });
+    expect(r).toMatchObject({ level: 'II', priority: 50 });
+    expect(r.reasons.map((x) => x.code)).toEqual(['news2-not-calculated', 'big-nodule', 'any-finding']);
+    expect(r.why).toBe('no NEWS2 · nodule p=0.90');
+  });
+
+  it('when a declined score adds to contributions, then the priority is its floor plus them, clamped into its level', () => {
+    const declined = triage(policy({ contributions: [{ code: 'q', fact: 'qsofa.score', per: 10, max: 40, text: 'qSOFA +{points}', textZh: 'qSOFA +{points}' }] }), { notApplicable: { news2: child }, qsofa: { score: 2 } });
+    expect(declined).toMatchObject({ level: 'III', priority: 42, why: 'no NEWS2 · qSOFA 2' });
+    expect(declined.reasons.map((x) => x.code)).toEqual(['news2-not-calculated', 'q']);
+  });
+
+  it('when the declined score is one no loaded card gives facts for, then the policy could never have read it and nothing changes', () => {
+    expect(triage(policy(), { notApplicable: { 'paediatric-score': child } })).toEqual(triage(policy(), {}));
+  });
+
   it('when a probability is not a number, then that finding is ignored rather than poisoning the max', () => {
     const r = triage(policy(), { findings: [f('nodule', Number.NaN, true)] });
     expect(r.level).toBe('IV');
@@ -125,6 +153,9 @@ describe('checkPolicy refuses a policy that breaks the contract, naming the prob
     ['subsumedBy naming no rule', { rules: [{ ...rule, subsumedBy: ['ghost'] }] }, /rule r is subsumed by ghost, which is not a rule/],
     ['no nothing text', { nothing: undefined }, /nothing/],
     ['no Chinese why for nothing', { nothing: { text: 'n', textZh: 'n', why: 'n' } }, /nothing\.whyZh/],
+    ['no notCalculated', { notCalculated: undefined }, /notCalculated/],
+    ['a notCalculated floor outside its level', { notCalculated: { ...notCalculated, floor: 60 } }, /notCalculated floor 60 lies outside level III's range \[20,50\]/],
+    ['a notCalculated text quoting a fact it did not compute', { notCalculated: { ...notCalculated, why: 'no {news2.score}' } }, /notCalculated\.why: unknown placeholder \{news2\.score\}; known: \{score\} \{reason\}/],
     ['a level without a reading target', { levels: [levels[0], { ...levels[1], targetMinutes: undefined }, levels[2], levels[3]] }, /levels\.1\.targetMinutes/],
     ['a more urgent level with a longer target', { levels: [levels[0], levels[1], { ...levels[2], targetMinutes: 60 }, levels[3]] }, /level II may wait 60 min, longer than the less urgent III \(30 min\)/],
     ['a level without an AI result target', { levels: [levels[0], { ...levels[1], aiResultTargetMinutes: undefined }, levels[2], levels[3]] }, /levels\.1\.aiResultTargetMinutes/],

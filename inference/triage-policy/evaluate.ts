@@ -1,8 +1,8 @@
 import type { TriageLevel, TriageReason, TriageResult } from '../../contract/studies.ts';
 import { evaluateCondition, type Evaluation } from '../rules/conditions.ts';
-import { resolveFacts, thresholdOf, type FactValues, type ResolvedFacts } from './fact-values.ts';
+import { resolveFacts, thresholdOf, type DeclinedScores, type FactValues, type ResolvedFacts } from './fact-values.ts';
 import type { FactCatalogue } from './facts.ts';
-import { checkPolicy, findingStatus, STATUS_RANK, type Finding, type PolicyCondition, type TriageCardLike } from './policy.ts';
+import { checkPolicy, findingStatus, STATUS_RANK, type Finding, type PolicyCondition, type TriageCardLike, type TriagePolicy } from './policy.ts';
 import { fillBoth, fillIn, whyLine, type Lang, type Mention, type TextContext } from './reason-text.ts';
 
 /**
@@ -13,6 +13,8 @@ import { fillBoth, fillIn, whyLine, type Lang, type Mention, type TextContext } 
 export interface TriageInput {
   /** Triage facts by `<source>.<fact>` (facts.ts): what the scores and risks gave. */
   facts?: FactValues;
+  /** Scores asked for whose card declined the patient, with the card's reason: in no fact, so named first. */
+  notApplicable?: DeclinedScores;
   findings?: Finding[];
 }
 
@@ -31,6 +33,14 @@ export function triage(card: TriageCardLike, input: TriageInput, catalogue: Fact
   let level = 0;
   let floor = 0;
   const reasons: (TriageReason & { mentions: Mention[] })[] = [];
+
+  // Measurements given for a score that declined the patient are in no rule: without this, a child
+  // with a fast respiratory rate on oxygen would read as level IV, as if the vital signs were reassuring.
+  const declined = notCalculated(policy, input.notApplicable ?? {}, ctx);
+  if (declined.length) {
+    level = levelIndex(policy.notCalculated.level);
+    floor = declined[0].weight;
+  }
   const held = new Map(policy.rules.map((rule) => [rule.code, holds(rule.when, ctx)]));
   for (const rule of policy.rules) {
     const result = held.get(rule.code)!;
@@ -59,14 +69,17 @@ export function triage(card: TriageCardLike, input: TriageInput, catalogue: Fact
   const [lo, hi] = chosen.priority;
   const priority = round1(Math.min(hi, Math.max(lo, floor + added)));
 
-  const nothingHeld = ![...held.values()].some((r) => r.ok);
+  const ruleHeld = [...held.values()].some((r) => r.ok);
+  const nothingHeld = !ruleHeld && declined.length === 0;
   if (nothingHeld) reasons.push({ code: 'nothing', ...fillBoth(policy.nothing, ctx, []), weight: 0, mentions: [] });
-  const ordered = [...reasons.sort((a, b) => b.weight - a.weight), ...contributionReasons.sort((a, b) => b.weight - a.weight)];
+  // A declined score comes first whatever its weight: every other reason was weighed without its measurements.
+  const ordered = [...declined, ...reasons.sort((a, b) => b.weight - a.weight), ...contributionReasons.sort((a, b) => b.weight - a.weight)];
 
-  // The worklist line names what drove the level; contributions only when no rule held.
-  const whyIn = (lang: Lang) => (nothingHeld
-    ? whyLine(ordered, ctx, lang, fillIn(lang === 'en' ? policy.nothing.why : policy.nothing.whyZh, ctx, [], lang))
-    : whyLine(reasons, ctx, lang, undefined));
+  // The worklist line names what drove the level, led by what could not be scored; contributions only when no rule held.
+  const whyIn = (lang: Lang) => whyLine(ruleHeld ? reasons : ordered, ctx, lang, [
+    ...declined.map((d) => d.why[lang]),
+    ...(nothingHeld ? [fillIn(lang === 'en' ? policy.nothing.why : policy.nothing.whyZh, ctx, [], lang)] : []),
+  ]);
   const news2Band = policy.news2Band ? facts.get(policy.news2Band)?.text : undefined;
   return {
     priority,
@@ -74,13 +87,36 @@ export function triage(card: TriageCardLike, input: TriageInput, catalogue: Fact
     levelDisplay: chosen.display,
     levelDisplayZh: chosen.displayZh,
     ...(news2Band !== undefined ? { news2Band } : {}),
-    reasons: ordered.map(({ mentions: _m, ...r }) => r),
+    reasons: ordered.map(({ code, text, textZh, weight }) => ({ code, text, textZh, weight })),
     why: whyIn('en'),
     whyZh: whyIn('zh'),
   };
 }
 
 type Ctx = TextContext & { findings: Finding[] };
+
+/**
+ * One reason per declined score the policy would have read (a card declaring triage facts), in
+ * both languages with the card's title and reason; a score no policy reads changes nothing here.
+ */
+function notCalculated(policy: TriagePolicy, declined: DeclinedScores, ctx: Ctx) {
+  const template = policy.notCalculated;
+  const weight = template.floor ?? policy.levels.find((l) => l.level === template.level)!.priority[0];
+  return Object.entries(declined).flatMap(([modelId, reason]) => {
+    const title = ctx.catalogue.sources.get(modelId)?.title;
+    if (!title) return [];
+    const en = { score: title.en, reason: reason.text };
+    const zh = { score: title.zh, reason: reason.textZh };
+    return [{
+      code: `${modelId}-not-calculated`,
+      text: fillIn(template.text, ctx, [], 'en', en),
+      textZh: fillIn(template.textZh, ctx, [], 'zh', zh),
+      weight,
+      mentions: [] as Mention[],
+      why: { en: fillIn(template.why, ctx, [], 'en', en), zh: fillIn(template.whyZh, ctx, [], 'zh', zh) },
+    }];
+  });
+}
 
 /** The built-in `finding` facts, from the findings themselves. */
 function addFindingFacts(facts: ResolvedFacts, findings: Finding[]): void {

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { applicabilityNote } from '../../contract/findings.ts';
 import { evaluateCondition, type Scalar } from '../rules/conditions.ts';
 import type { FactCatalogue, FactDef } from './facts.ts';
 
@@ -19,6 +21,8 @@ export type FactValues = Record<string, number | string>;
  */
 export interface ClinicalAssessment {
   facts: FactValues;
+  /** The scores asked for whose card declined the patient, with the card's reason (`DeclinedScores`). */
+  notApplicable?: DeclinedScores;
   /**
    * Each score's inputs in its card's canonical unit (`news2.temperature` in °C), kept beside the
    * facts so the measurements behind an assessment can be counted (surveillance: fever, tachypnoea);
@@ -26,6 +30,13 @@ export interface ClinicalAssessment {
    */
   scoreInputs?: Record<string, Record<string, number | boolean | string>>;
 }
+
+/**
+ * Scores asked for whose card declined the patient (NEWS2 under 16), by model id, with the card's
+ * reason: their measurements were given but are in no fact, and the policy says so (`notCalculated`).
+ */
+export type DeclinedScores = Record<string, z.infer<typeof applicabilityNote>>;
+const declinedScores = z.record(z.string(), applicabilityNote);
 
 /** One answer's outputs, as the route has them or an older assessment stored them. */
 export type AnswerOutputs = Record<string, unknown>;
@@ -60,11 +71,22 @@ function normaliseOutputs(answer: AnswerOutputs): Record<string, number | string
   return out;
 }
 
-/** The assessment's fact values, from the stored form of today or of before triage facts. */
-export function readAssessment(stored: unknown, catalogue: FactCatalogue): FactValues {
-  if (!stored || typeof stored !== 'object') return {};
+/**
+ * What the policy reads of a stored assessment: its fact values, from the stored form of today or
+ * of before triage facts, and the scores it declined (none before scores could decline).
+ */
+export function readAssessment(stored: unknown, catalogue: FactCatalogue): { facts: FactValues; notApplicable?: DeclinedScores } {
+  if (!stored || typeof stored !== 'object') return { facts: {} };
   const record = stored as Record<string, unknown>;
-  if (record.facts && typeof record.facts === 'object' && !Array.isArray(record.facts)) return record.facts as FactValues;
+  if (record.facts && typeof record.facts === 'object' && !Array.isArray(record.facts)) {
+    const declined = declinedScores.safeParse(record.notApplicable);
+    return { facts: record.facts as FactValues, ...(declined.success ? { notApplicable: declined.data } : {}) };
+  }
+  return { facts: factsAssessedBefore(record, catalogue) };
+}
+
+/** The facts of an assessment stored before triage facts: answers by model id, risks as a list. */
+function factsAssessedBefore(record: Record<string, unknown>, catalogue: FactCatalogue): FactValues {
   const values: FactValues = {};
   for (const [id, answer] of Object.entries(record)) {
     if (id === 'risks' && Array.isArray(answer)) {

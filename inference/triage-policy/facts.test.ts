@@ -5,7 +5,7 @@ import { factCatalogue, TriageFactError, type FactSourceCard } from './facts.ts'
 const bands = [{ label: 'low', display: 'low', below: 0.1 }, { label: 'high', display: 'high' }];
 const risk = (id: string, over: Partial<FactSourceCard> = {}) => ({
   card: {
-    id, version: '1.0.0', task: 'risk', bands,
+    id, title: id, version: '1.0.0', task: 'risk', bands,
     triageFacts: [{ name: 'risk', from: 'risk', pool: 'risk', meaning: `${id} risk` }, { name: 'band', from: 'band', meaning: 'band' }],
     ...(over.triageFacts ? {} : { triageMention: { text: `${id} {risk} ({band})` } }),
     ...over,
@@ -24,7 +24,7 @@ describe('triage facts', () => {
   it('when a model declares no facts, or one nobody loaded is named, then it gives none', () => {
     const catalogue = factCatalogue([risk('a', { triageFacts: [] })]);
     expect(answerFacts(catalogue, 'a', { risk: 0.5 })).toEqual({});
-    expect(readAssessment({ ghost: { score: 9 }, risks: [{ modelId: 'a', risk: 0.5, band: 'high' }] }, catalogue)).toEqual({});
+    expect(readAssessment({ ghost: { score: 9 }, risks: [{ modelId: 'a', risk: 0.5, band: 'high' }] }, catalogue)).toEqual({ facts: {} });
   });
 
   it('when two versions of a model are loaded, then the newest card says what triage reads', () => {
@@ -35,7 +35,7 @@ describe('triage facts', () => {
   });
 
   it.each([
-    ['a pool mixing units', [risk('a'), { card: { id: 'n', version: '1.0.0', task: 'score', scoring: { terms: [{ term: 'x', display: 'x', feature: 'x', map: { a: 0 } }] }, bands, triageFacts: [{ name: 'score', from: 'score', pool: 'risk', meaning: 'x' }] } as FactSourceCard }], /joins pool risk with unit points .* the pool is in probability/],
+    ['a pool mixing units', [risk('a'), { card: { id: 'n', title: 'n', version: '1.0.0', task: 'score', scoring: { terms: [{ term: 'x', display: 'x', feature: 'x', map: { a: 0 } }] }, bands, triageFacts: [{ name: 'score', from: 'score', pool: 'risk', meaning: 'x' }] } as FactSourceCard }], /joins pool risk with unit points .* the pool is in probability/],
     ['a pool named like a model', [risk('a'), risk('risk', { triageFacts: [{ name: 'x', from: 'risk', meaning: 'x' }] })], /pool risk is named like a model/],
     ['a model named like the built-in finding source', [risk('finding', { triageFacts: [{ name: 'x', from: 'risk', meaning: 'x' }] })], /the id finding is reserved/],
     ['a mention naming no fact', [risk('a', { triageMention: { text: 'A {percent}' } })], /triageMention uses \{percent\}, which is not one of the card's triage facts/],

@@ -80,6 +80,8 @@ export type TriageMention = z.infer<typeof triageMentionSchema>;
 export type FactSourceCard = {
   id: string;
   version: string;
+  title: string;
+  titleZh?: string;
   triageFacts?: TriageFactSpec[];
   triageMention?: TriageMention;
   bands: { label: string; display: string; displayZh?: string; below?: number }[];
@@ -123,6 +125,8 @@ export interface FactSource {
   kind: 'model' | 'pool' | 'finding';
   /** Models: the "why" text over the model's own fact names. */
   mention?: TriageMention;
+  /** Models: the card's title, naming a score the policy could not read because its card declined the patient. */
+  title?: { en: string; zh: string };
   facts: string[];
 }
 
@@ -205,7 +209,10 @@ export function factCatalogue(models: readonly { card: { task: string } }[]): Fa
     const defs = checkTriageFacts(card);
     if (!defs.length) continue;
     if (sources.has(card.id)) throw new TriageFactError(card.id, `the id ${card.id} is reserved for a triage fact source`);
-    sources.set(card.id, { id: card.id, kind: 'model', mention: card.triageMention ?? { text: `${card.id} {${defs[0].name}}` }, facts: defs.map((d) => d.key) });
+    sources.set(card.id, {
+      id: card.id, kind: 'model', mention: card.triageMention ?? { text: `${card.id} {${defs[0].name}}` }, facts: defs.map((d) => d.key),
+      title: { en: card.title, zh: card.titleZh ?? card.title },
+    });
     for (const d of defs) facts.set(d.key, d);
   }
   for (const d of [...facts.values()]) {

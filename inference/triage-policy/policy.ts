@@ -32,6 +32,9 @@ import type { FactCatalogue } from './facts.ts';
  *     { "code": "news2-score", "fact": "news2.score", "per": 1, "max": 10, "text": "…", "textZh": "…" }
  *   ],
  *   "nothing": { "text": "…", "textZh": "…", "why": "no urgent finding or score", "whyZh": "…" },  // when no rule holds
+ *   "notCalculated": {               // a score asked for whose card declined the patient (NEWS2 under 16)
+ *     "level": "III", "floor": 26,   // as a rule's: its measurements were given but are in no rule
+ *     "text": "{score}: not calculated — {reason}. …", "textZh": "…", "why": "{score} not calculated: {reason}", "whyZh": "…" },
  *   "news2Band": "news2.band"        // optional: the band fact the result reports as news2Band
  * }
  * ```
@@ -58,11 +61,13 @@ import type { FactCatalogue } from './facts.ts';
  * negative → refer → positive, one more finding or risk) must never lower the priority. The schema
  * only allows what keeps that true: comparisons are `ge`/`gt` only, `atLeast` statuses, `per`
  * and `max` ≥ 0. Then every rule's truth and every contribution is non-decreasing in severity;
- *   level    = the highest level of the rules that hold (else the first level),
- *   raw      = max(floors of the rules that hold, 0) + Σ contributions,
+ *   level    = the highest level of the rules that hold and, when a score was declined,
+ *              of `notCalculated` (else the first level),
+ *   raw      = max(floors of those, 0) + Σ contributions,
  *   priority = raw clamped into the level's range, rounded to 0.1.
  * With contiguous ranges a higher level's floor is ≥ a lower level's ceiling, so the clamp is
- * monotone too, and sorting a worklist by priority never contradicts the levels.
+ * monotone too, and sorting a worklist by priority never contradicts the levels. A declined score
+ * only adds a level and a floor to those maxima, so one more declined score never lowers anything.
  */
 
 const LEVELS = triageLevel.options;
@@ -121,8 +126,24 @@ export const policySchema = z.object({
     text: template,
     textZh: template,
   }).strict()).default([]),
-  /** The reason when no rule holds, and the start of the worklist line then. */
+  /** The reason when no rule holds and no score was declined, and the start of the worklist line then. */
   nothing: z.object({ text: template, textZh: template, why: template, whyZh: template }).strict(),
+  /**
+   * A score asked for whose card declined the patient (NEWS2 under 16): its measurements were
+   * given but could not be scored, so they are in no rule. One reason per such score, listed
+   * first and leading the worklist line, and a minimum level and floor like a rule's, so that
+   * unscored measurements never read as a reassuring level. Placeholders: `{score}` (the card's
+   * title) and `{reason}` (the card's reason for declining).
+   */
+  notCalculated: z.object({
+    level: z.enum(LEVELS),
+    floor: z.number().min(0).max(100).optional(),
+    text: template,
+    textZh: template,
+    why: template,
+    whyZh: template,
+    rationale: z.string().optional(),
+  }).strict(),
   /** The band fact whose label the result reports as `news2Band` (the worklist shows it), e.g. `news2.band`. */
   news2Band: z.string().min(1).optional(),
 }).strict().superRefine((p, ctx) => {
@@ -151,17 +172,21 @@ export const policySchema = z.object({
     if (codes.has(r.code)) ctx.addIssue({ code: 'custom', path: ['rules'], message: `code ${r.code} is used twice` });
     codes.add(r.code);
   });
+  const checkLevel = (path: (string | number)[], name: string, r: { level: string; floor?: number }) => {
+    const level = p.levels.find((l) => l.level === r.level);
+    if (!level) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'level'], message: `${name} sets level ${r.level}, which the policy's levels do not define` });
+    } else if (r.floor !== undefined && (r.floor < level.priority[0] || r.floor > level.priority[1])) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'floor'], message: `${name} floor ${r.floor} lies outside level ${r.level}'s range [${level.priority}]` });
+    }
+  };
   p.rules.forEach((r, i) => {
     for (const code of r.subsumedBy ?? []) {
       if (!p.rules.some((x) => x.code === code)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'subsumedBy'], message: `rule ${r.code} is subsumed by ${code}, which is not a rule` });
     }
-    const level = p.levels.find((l) => l.level === r.level);
-    if (!level) {
-      ctx.addIssue({ code: 'custom', path: ['rules', i, 'level'], message: `rule ${r.code} sets level ${r.level}, which the policy's levels do not define` });
-    } else if (r.floor !== undefined && (r.floor < level.priority[0] || r.floor > level.priority[1])) {
-      ctx.addIssue({ code: 'custom', path: ['rules', i, 'floor'], message: `rule ${r.code} floor ${r.floor} lies outside level ${r.level}'s range [${level.priority}]` });
-    }
+    checkLevel(['rules', i], `rule ${r.code}`, r);
   });
+  checkLevel(['notCalculated'], 'notCalculated', p.notCalculated);
 });
 
 export type TriagePolicy = z.infer<typeof policySchema>;
@@ -214,6 +239,9 @@ export function checkPolicy(card: TriageCardLike, catalogue?: FactCatalogue): Tr
   return policy;
 }
 
+/** What a `notCalculated` text may say: the declined score and the card's reason, nothing it did not compute. */
+const NOT_CALCULATED_PLACEHOLDERS: ReadonlySet<string> = new Set(['score', 'reason']);
+
 /** Every fact, band label and placeholder the policy names that the loaded cards do not declare. */
 function policyFactProblems(policy: TriagePolicy, catalogue: FactCatalogue): string[] {
   const problems: string[] = [];
@@ -227,9 +255,9 @@ function policyFactProblems(policy: TriagePolicy, catalogue: FactCatalogue): str
     }
   };
   const placeholders = new Set(['finding', 'points', ...catalogue.sources.keys(), ...knownFacts]);
-  const checkText = (where: string, text: string) => {
+  const checkText = (where: string, text: string, known: ReadonlySet<string> = placeholders) => {
     for (const [, name] of text.matchAll(/\{([\w.]+)\}/g)) {
-      if (!placeholders.has(name)) problems.push(`${where}: unknown placeholder {${name}}; known: ${[...placeholders].map((p) => `{${p}}`).join(' ')}`);
+      if (!known.has(name)) problems.push(`${where}: unknown placeholder {${name}}; known: ${[...known].map((p) => `{${p}}`).join(' ')}`);
     }
   };
   policy.rules.forEach((r, i) => {
@@ -242,7 +270,10 @@ function policyFactProblems(policy: TriagePolicy, catalogue: FactCatalogue): str
     checkText(`contributions.${i}.text`, c.text);
     checkText(`contributions.${i}.textZh`, c.textZh);
   });
-  for (const key of ['text', 'textZh', 'why', 'whyZh'] as const) checkText(`nothing.${key}`, policy.nothing[key]);
+  for (const key of ['text', 'textZh', 'why', 'whyZh'] as const) {
+    checkText(`nothing.${key}`, policy.nothing[key]);
+    checkText(`notCalculated.${key}`, policy.notCalculated[key], NOT_CALCULATED_PLACEHOLDERS);
+  }
   if (policy.news2Band) {
     checkFact('news2Band', policy.news2Band);
     if (catalogue.facts.get(policy.news2Band) && !catalogue.facts.get(policy.news2Band)!.bands) problems.push(`news2Band: ${policy.news2Band} is not a band fact`);

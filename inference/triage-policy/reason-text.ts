@@ -44,9 +44,9 @@ export const fillBoth = (t: { text: string; textZh: string }, ctx: TextContext, 
   textZh: fillIn(t.textZh, ctx, mentions, 'zh', extra),
 });
 
-/** The facts behind the reasons, in reason order, each once: "pneumonia p=0.91 · NEWS2 7 (high)". */
-export function whyLine(reasons: { mentions: Mention[] }[], ctx: TextContext, lang: Lang, lead: string | undefined): string {
-  const parts: string[] = lead ? [lead] : [];
+/** `leads`, then the facts behind the reasons, in reason order, each once: "pneumonia p=0.91 · NEWS2 7 (high)". */
+export function whyLine(reasons: { mentions: Mention[] }[], ctx: TextContext, lang: Lang, leads: string[]): string {
+  const parts: string[] = [...leads];
   const add = (s: string | undefined) => { if (s && !parts.includes(s)) parts.push(s); };
   for (const r of reasons) {
     for (const m of r.mentions) add(m.kind === 'finding' ? findingText(m.finding, lang) : mentionText(ctx.catalogue, ctx.facts, m.source, lang));

@@ -24,8 +24,9 @@ export function shippedFactCatalogue(): FactCatalogue {
 
 /**
  * A patient described as a study assessed before triage facts stored it (scores by model id,
- * `risks` as a list), turned into the policy's input exactly as the prioritiser reads such a study.
+ * `risks` as a list), turned into the policy's input exactly as the prioritiser reads such a study;
+ * `notApplicable` (scores declined) as today's assessments store it.
  */
-export type AssessedBefore = Record<string, unknown> & { findings?: TriageInput['findings'] };
-export const assessedBefore = ({ findings, ...clinical }: AssessedBefore, catalogue: FactCatalogue): TriageInput =>
-  ({ facts: readAssessment(clinical, catalogue), ...(findings ? { findings } : {}) });
+export type AssessedBefore = Record<string, unknown> & Pick<TriageInput, 'findings' | 'notApplicable'>;
+export const assessedBefore = ({ findings, notApplicable, ...clinical }: AssessedBefore, catalogue: FactCatalogue): TriageInput =>
+  ({ ...readAssessment(clinical, catalogue), ...(notApplicable ? { notApplicable } : {}), ...(findings ? { findings } : {}) });

@@ -28,6 +28,8 @@ const pneumonia = (probability: number, positive = true, refer = false) => ({
   label: 'pneumonia', display: 'Pneumonia', probability, positive, refer, modelId: 'pneumonia-cxr@1.0.0',
 });
 const LEVEL_RANK = { IV: 0, III: 1, II: 2, I: 3 } as const;
+/** NEWS2's reason for declining a 9-year-old, as its card gives it (inference/applicability.ts). */
+const underSixteen = { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 9 y outside 16–120 y', textZh: '患者年龄 9 岁 不在 16–120 岁之内' };
 
 describe('triage policy: realistic cases', () => {
   it('when a radiograph shows pneumonia p=0.91 and NEWS2 is 7 (high), then level II with both in the why', () => {
@@ -114,6 +116,27 @@ describe('triage policy: realistic cases', () => {
     expect(higher.why).toBe('no urgent finding or score · pneumonia p=0.80 (negative)');
   });
 
+  it('when NEWS2 was asked for a child and declined, then the first reason says so in both languages and the level is III, not IV', () => {
+    const r = triage(card, { notApplicable: { news2: underSixteen } });
+    expect(r).toMatchObject({ level: 'III', priority: 26 });
+    expect(r.reasons.map((x) => x.code)).toEqual(['news2-not-calculated']);
+    expect(r.reasons[0].text).toBe('NEWS2 (National Early Warning Score 2) not calculated: patient age 9 y outside 16–120 y. The measurements given for it are in no score here, so this level does not reflect them: assess them clinically, with a score made for this patient (for a child, a paediatric early warning score such as PEWS)');
+    expect(r.reasons[0].textZh).toMatch(/^国家早期预警评分2（NEWS2）未计算：患者年龄 9 岁 不在 16–120 岁之内。.*PEWS/);
+    expect(r.why).toBe('NEWS2 (National Early Warning Score 2) not calculated: patient age 9 y outside 16–120 y');
+    expect(r.whyZh).toBe('国家早期预警评分2（NEWS2）未计算：患者年龄 9 岁 不在 16–120 岁之内');
+  });
+
+  it('when NEWS2 was declined for a child with evidence of illness, then that evidence sets the level and the declined score is still the first reason', () => {
+    const refer = triage(card, { findings: [pneumonia(0.6, false, true)], notApplicable: { news2: underSixteen } });
+    expect(refer).toMatchObject({ level: 'III', priority: 29.2 });
+    expect(refer.reasons.map((x) => x.code).slice(0, 2)).toEqual(['news2-not-calculated', 'finding-refer']);
+    expect(refer.why).toBe('NEWS2 (National Early Warning Score 2) not calculated: patient age 9 y outside 16–120 y · pneumonia indeterminate p=0.60');
+    const septic = triage(card, { findings: [pneumonia(0.95)], qsofa: { score: 2 }, notApplicable: { news2: underSixteen } });
+    expect(septic.level).toBe('II');
+    expect(septic.reasons[0].code).toBe('news2-not-calculated');
+    expect(septic.reasons[1].code).toBe('pneumonia-qsofa-positive');
+  });
+
   it('when a chronic CVD risk is high, then it nudges the priority a little but never changes the level', () => {
     const base = triage(card, { findings: [pneumonia(0.2, false)] });
     const risky = triage(card, { findings: [pneumonia(0.2, false)], risks: [{ modelId: 'pce-ascvd', risk: 0.35, band: 'high' }] });
@@ -173,12 +196,13 @@ describe('triage policy: priority is monotone', () => {
     if (random() < 0.5) input.qsofa = { score: int(4) };
     if (random() < 0.5) input.curb65 = { score: int(6) };
     if (random() < 0.4) input.risks = [{ modelId: 'pce-ascvd', risk: random() * 0.5, band: 'x' }];
+    if (random() < 0.2) input.notApplicable = { news2: underSixteen };
     return input;
   };
   /** One step that makes the picture no less severe. */
   const worsen = (input: TriageInput): [string, TriageInput] => {
     const next: TriageInput = structuredClone(input);
-    switch (int(8)) {
+    switch (int(9)) {
       case 0: next.news2 = { score: Math.min(20, (next.news2?.score ?? 0) + 1 + int(5)), band: next.news2?.band ?? 'x', ...(next.news2?.redFlags ? { redFlags: next.news2.redFlags } : {}) }; return ['NEWS2 up', next];
       case 1: next.news2 = { score: next.news2?.score ?? 0, band: next.news2?.band ?? 'x', redFlags: ['r'] }; return ['red score', next];
       case 2: next.qsofa = { score: Math.min(3, (next.qsofa?.score ?? 0) + 1) }; return ['qSOFA up', next];
@@ -194,6 +218,7 @@ describe('triage policy: priority is monotone', () => {
         if (f && !f.positive) { if (f.refer) { f.refer = false; f.positive = true; } else f.refer = true; }
         return ['status up', next];
       }
+      case 7: next.notApplicable = { news2: underSixteen }; return ['a score declined', next];
       default: next.risks = [...(next.risks ?? []), { modelId: 'china-par', risk: random(), band: 'x' }]; return ['one more risk', next];
     }
   };
