@@ -272,11 +272,13 @@ describe('CDS Hooks 2.0', () => {
 
     it('when the patient is a child, then CURB-65 (adults) says it is not calculated and why, and the adult risk score warns it is outside its validated ages', async () => {
       const { body } = await patientView(chart({ patient: { resourceType: 'Patient', id: 'pat-1', gender: 'male', birthDate: '2018-01-15' } }));
-      // NEWS2 (adults, 16 and over): not applicable, so no NEWS2 score card and nothing of NEWS2 in the triage.
+      // NEWS2 (adults, 16 and over): not applicable, so no NEWS2 score card; the triage names it first and is never non-urgent for it.
       const [news2] = byTopic(body.cards, 'not-calculated').filter((c) => c.summary.startsWith('NEWS2 not calculated'));
       expect(news2.detail).toMatch(/- patient age 8 y outside 16–120 y/);
       expect(byTopic(body.cards, 'score').filter((c) => c.summary.startsWith('NEWS2'))).toEqual([]);
-      expect(byTopic(body.cards, 'triage')[0].detail).not.toMatch(/NEWS2/);
+      const [triage] = byTopic(body.cards, 'triage');
+      expect(triage.detail).toMatch(/NEWS2 \(National Early Warning Score 2\) not calculated: patient age 8 y outside 16–120 y/);
+      expect(triage.summary).not.toMatch(/\bIV\b/);
       const [curb] = byTopic(body.cards, 'not-calculated').filter((c) => c.summary.startsWith('CURB-65 not calculated'));
       expect(curb.indicator).toBe('warning');
       expect(curb.detail).toMatch(/Age: 8 years is outside the possible range 18–120 years/);

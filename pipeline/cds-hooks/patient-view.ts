@@ -1,5 +1,6 @@
 import { patientViewContext, type CdsResponse, type CdsService } from '../../contract/cds-hooks.ts';
 import { assess, triageOf } from '../../inference/assess.ts';
+import { withDeclinedScores } from '../../inference/triage.ts';
 import { isRiskModel, isScoreModel, type ModelRegistry, type RiskModel, type ScoreModel } from '../../inference/registry.ts';
 import type { Store } from '../../store/store.ts';
 import { InvalidReferenceError } from '../../store/store.ts';
@@ -66,9 +67,10 @@ export async function patientView(deps: Deps, call: HookCall): Promise<{ respons
   const ctx: CardContext = { origin: call.origin, serviceId: PATIENT_VIEW_SERVICE.id, hookInstance: request.hookInstance, actor: call.actor, patientId };
   const cards: Issued[] = [];
   const answers = [...Object.values(assessment.scores), ...Object.values(assessment.risks)];
-  if (answers.length) {
+  // A score declined for this patient (NEWS2 under 16) is named by the triage, which then never reads non-urgent.
+  if (answers.length || Object.keys(assessment.notApplicable).length) {
     const policy = deps.registry.triagePolicy;
-    cards.push(triageCard(ctx, triageOf(deps.registry, assessment.clinical), { title: policy.card.title, sha256: policy.sha256, aiAssisted: policy.card.aiAssisted }));
+    cards.push(triageCard(ctx, triageOf(deps.registry, withDeclinedScores(assessment.clinical, assessment.notApplicable)), { title: policy.card.title, sha256: policy.sha256, aiAssisted: policy.card.aiAssisted }));
   }
   for (const answer of Object.values(assessment.scores)) {
     const model = models.find((m) => m.card.id === answer.model.id)!;

@@ -51,7 +51,7 @@ export const msg = defineMessages({
     outsidePopulation: (field: string, value: string, validated: string) =>
       `${field} "${value}" is outside the population the model was validated on (${validated}).`,
     notCalculated: 'Not calculated',
-    notApplicable: 'Not applicable: the patient is outside the population this score was made for. No score is given, and the triage above does not count it: judge these measurements clinically.',
+    notApplicable: 'Not applicable: the patient is outside the population this score was made for. No score is given; the triage above names it and does not rank the patient non-urgent on these measurements: judge them clinically.',
     notChecked: (what: string) => `Not checked: ${what}.`,
     missing: (fields: string) => `Missing: ${fields}`,
     model: (title: string, version: string) => `${title} · v${version}`,
@@ -102,7 +102,7 @@ export const msg = defineMessages({
     outsideRange: (field: string, value: string, range: string) => `${field} ${value} 超出模型的验证范围（${range}），结果为外推值。`,
     outsidePopulation: (field: string, value: string, validated: string) => `${field}“${value}”不在模型的验证人群内（${validated}）。`,
     notCalculated: '未计算',
-    notApplicable: '不适用：患者不在此评分的适用人群内，不给出评分，上方分诊也未计入此项：请结合临床判断这些测量值。',
+    notApplicable: '不适用：患者不在此评分的适用人群内，不给出评分；上方分诊会注明此项，且不会因这些测量值将患者列为非紧急：请结合临床判断。',
     notChecked: (what: string) => `未能核对：${what}。`,
     missing: (fields: string) => `缺少：${fields}`,
     model: (title: string, version: string) => `${title} · v${version}`,
