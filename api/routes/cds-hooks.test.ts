@@ -270,7 +270,7 @@ describe('CDS Hooks 2.0', () => {
       expect(card.detail).toMatch(/SpO2: 0\.95 % is outside the possible range 40–100 %/);
     });
 
-    it('when the patient is a child, then CURB-65 (adults) says it is not calculated and why, and the adult risk score warns it is outside its validated ages', async () => {
+    it('when the patient is a child, then NEWS2 and CURB-65 (adults) say they are not applicable and why, the triage names both, and the adult risk score warns it is outside its validated ages', async () => {
       const { body } = await patientView(chart({ patient: { resourceType: 'Patient', id: 'pat-1', gender: 'male', birthDate: '2018-01-15' } }));
       // NEWS2 (adults, 16 and over): not applicable, so no NEWS2 score card; the triage names it first and is never non-urgent for it.
       const [news2] = byTopic(body.cards, 'not-calculated').filter((c) => c.summary.startsWith('NEWS2 not calculated'));
@@ -279,9 +279,14 @@ describe('CDS Hooks 2.0', () => {
       const [triage] = byTopic(body.cards, 'triage');
       expect(triage.detail).toMatch(/NEWS2 \(National Early Warning Score 2\) not calculated: patient age 8 y outside 16–120 y/);
       expect(triage.summary).not.toMatch(/\bIV\b/);
+      // CURB-65 (adults, 18 and over; 1.1.0): an 8-year-old's age is possible, so not a refusal of the record but the score's own population.
       const [curb] = byTopic(body.cards, 'not-calculated').filter((c) => c.summary.startsWith('CURB-65 not calculated'));
       expect(curb.indicator).toBe('warning');
-      expect(curb.detail).toMatch(/Age: 8 years is outside the possible range 18–120 years/);
+      expect(curb.summary).toBe('CURB-65 not calculated: patient age 8 y outside 18–120 y');
+      expect(curb.detail).toMatch(/- patient age 8 y outside 18–120 y/);
+      expect(curb.detail).not.toMatch(/possible range/);
+      expect(byTopic(body.cards, 'score').filter((c) => c.summary.startsWith('CURB-65'))).toEqual([]);
+      expect(triage.detail).toMatch(/CURB-65 \(community-acquired pneumonia severity\) not calculated: patient age 8 y outside 18–120 y/);
       const cdrs = byTopic(body.cards, 'score').find((c) => c.source.label.includes('Chinese Diabetes'));
       expect(cdrs?.summary).toContain('(outside validated range)');
       expect(cdrs?.detail).toMatch(/⚠ .*outside the range the model was validated on/);

@@ -247,3 +247,71 @@ describe('NEWS2 outside its card\'s population', () => {
     expect(app.audits.at(-1)).toMatchObject({ inputs: { spo2Scale: { value: '2' } }, result: { score: 10, band: 'high', caveats: ['AGE_NOT_RECORDED'] } });
   });
 });
+
+/**
+ * CURB-65 and FINDRISC are for adults (their cards' gate: 18 and over). A child's age is possible, so
+ * it is not refused (422): the score answers "not applicable" with the reason, and CURB-65, which the
+ * policy reads, is named first by the triage; FINDRISC, which no rule reads, changes no triage.
+ */
+describe('CURB-65 and FINDRISC outside their cards\' population', () => {
+  /** RISK-EQUATIONS.md §6's third case without the age point: confused, urea 9, RR 31, 85/50 → 4 at 18. */
+  const severeCurb65 = { confusion: true, urea: { value: 9, unit: 'mmol/L' }, respiratoryRate: 31, systolicBp: mmHg(85), diastolicBp: mmHg(50) };
+  /** RISK-EQUATIONS.md §8's first case without the age points: 6 at 18, flagged outside the validated 35–64. */
+  const findrisc = { sex: 'male', bmi: 27, waist: { value: 96, unit: 'cm' }, physicallyActive: false, dailyVegetables: true, antihypertensives: false, highGlucoseHistory: false, familyHistory: 'none' };
+  type Declined = { notApplicable?: Record<string, { model: { id: string }; applicability: unknown }> };
+
+  it('when a 17-year-old\'s pneumonia is triaged, then CURB-65 is not applicable with the reason, the triage names it first in both languages and is not non-urgent, and the audit names the decline; at 18 it is scored', async () => {
+    const app = await appOver(modelsFolder({ withCrb65: false }));
+    const child = await app.post({ scores: { curb65: { ...severeCurb65, age: 17 } } });
+    expect(child.status).toBe(200);
+    expect(child.body.scores).toEqual({});
+    expect((child.body as TriageAnswer & Declined).notApplicable).toMatchObject({
+      curb65: { model: { id: 'curb65' }, applicability: { applicable: false, reason: { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 17 y outside 18–120 y', textZh: '患者年龄 17 岁 不在 18–120 岁之内' } } },
+    });
+    expect(child.body.triage).toMatchObject({
+      level: 'III', priority: 26,
+      why: 'CURB-65 (community-acquired pneumonia severity) not calculated: patient age 17 y outside 18–120 y',
+      whyZh: 'CURB-65社区获得性肺炎严重程度评分未计算：患者年龄 17 岁 不在 18–120 岁之内',
+    });
+    expect(child.body.triage.reasons.map((r) => r.code)).toEqual(['curb65-not-calculated']);
+    expect(app.audits.at(-1)).toMatchObject({ inputs: { clinical: { facts: {}, notApplicable: { curb65: { code: 'OUTSIDE_POPULATION_AGE' } } } }, result: { level: 'III' } });
+
+    const adult = await app.post({ scores: { curb65: { ...severeCurb65, age: 18 } } });
+    expect(adult.body.scores.curb65).toMatchObject({ score: 4, band: { label: 'high' }, applicability: { applicable: true, caveats: [] } });
+    expect(adult.body.triage).toMatchObject({ level: 'II' });
+    expect(adult.body.triage.reasons[0].code).toBe('curb65-severe');
+    expect(app.audits.at(-1)?.inputs.clinical).not.toHaveProperty('notApplicable');
+  });
+
+  it('when a child\'s FINDRISC is asked with the triage, then it is not applicable with the reason, and the triage, which reads no FINDRISC fact, is unchanged; the audit still names the decline', async () => {
+    const app = await appOver(modelsFolder({ withCrb65: false }));
+    const child = await app.post({ scores: { findrisc: { ...findrisc, age: 12 } } });
+    expect(child.status).toBe(200);
+    expect((child.body as TriageAnswer & Declined).notApplicable?.findrisc.applicability).toMatchObject({ applicable: false, reason: { text: 'patient age 12 y outside 18–120 y' } });
+    expect(child.body.triage).toMatchObject({ level: 'IV', why: 'no urgent finding or score' });
+    expect(app.audits.at(-1)).toMatchObject({ inputs: { clinical: { notApplicable: { findrisc: { code: 'OUTSIDE_POPULATION_AGE' } } } } });
+  });
+
+  it.each([
+    ['curb65', { ...severeCurb65, age: 8 }, '患者年龄 8 岁 不在 18–120 岁之内'],
+    ['findrisc', { ...findrisc, age: 12 }, '患者年龄 12 岁 不在 18–120 岁之内'],
+  ])('when %s is asked alone (POST /v1/risk) for a child, then 200 "not applicable" with the reason and no score, audited as such; an impossible age is still refused', async (id, child, reasonZh) => {
+    const app = await appOver(modelsFolder({ withCrb65: false }));
+    const declined = await app.request<Record<string, unknown>>(`/v1/risk/${id}`, child);
+    expect(declined.status).toBe(200);
+    expect(declined.body).not.toHaveProperty('score');
+    expect(declined.body).toMatchObject({ model: { id, version: '1.1.0' }, applicability: { applicable: false, reason: { code: 'OUTSIDE_POPULATION_AGE', textZh: reasonZh } } });
+    expect(app.audits.at(-1)?.result).toEqual({ notApplicable: 'OUTSIDE_POPULATION_AGE' });
+
+    const impossible = await app.request<{ error: { code: string; details: { field: string; message: string }[] } }>(`/v1/risk/${id}`, { ...child, age: 130 });
+    expect(impossible.status).toBe(422);
+    expect(impossible.body.error.details).toEqual([{ field: 'age', message: expect.stringContaining('outside the possible range 0–120 years') }]);
+  });
+
+  it('when the adult is at the boundary (18), then POST /v1/risk scores both, FINDRISC flagged outside its validated ages', async () => {
+    const app = await appOver(modelsFolder({ withCrb65: false }));
+    expect((await app.request(`/v1/risk/curb65`, { ...severeCurb65, age: 18 })).body).toMatchObject({ score: 4, applicability: { applicable: true } });
+    expect((await app.request(`/v1/risk/findrisc`, { ...findrisc, age: 18 })).body).toMatchObject({ score: 6, withinValidatedRange: false, applicability: { applicable: true } });
+    expect(app.audits.at(-1)?.result).toMatchObject({ score: 6, warnings: ['OUTSIDE_VALIDATED_RANGE'] });
+  });
+});

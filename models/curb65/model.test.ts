@@ -1,12 +1,17 @@
-/** CURB-65 against RISK-EQUATIONS.md section 6, through the generic score evaluator. */
+/** CURB-65 against RISK-EQUATIONS.md section 6, through the generic score evaluator, and the card's adult population. */
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { InputValidationError } from '../../inference/features.ts';
+import type { ScoreModel } from '../../inference/registry.ts';
+import { evaluateScoreModel, isNotApplicable } from '../../inference/score.ts';
 import { evaluateScore } from '../../inference/scores/evaluate.ts';
 import { maxScore } from '../../inference/scores/table.ts';
 import { loadScoreCard, toCanonical } from '../../inference/scores/test-support.ts';
 
-const card = loadScoreCard(dirname(fileURLToPath(import.meta.url)));
+const dir = dirname(fileURLToPath(import.meta.url));
+const card = loadScoreCard(dir);
+const model: ScoreModel = { card, dir, key: `curb65@${card.version}`, sha256: 'card' };
 const base = { confusion: false, urea: 5, respiratoryRate: 18, systolicBp: 130, diastolicBp: 80, age: 50 };
 const score = (o: Partial<typeof base>) => evaluateScore(card, { ...base, ...o });
 
@@ -65,5 +70,41 @@ describe('CURB-65', () => {
     expect(moderate.display).toMatch(/13\.0 %/);
     expect(score({ age: 70, urea: 8, confusion: true }).band.display).toMatch(/ICU/);
     expect(maxScore(card)).toBe(5);
+  });
+});
+
+/** What a request body gets back: the card's inputs and its population gate (adults, 18 and over). */
+describe('CURB-65 requests: adults only', () => {
+  const body = { ...base, urea: { value: 5, unit: 'mmol/L' }, systolicBp: { value: 130, unit: 'mmHg' }, diastolicBp: { value: 80, unit: 'mmHg' } };
+  const ask = (extra: Record<string, unknown>) => evaluateScoreModel(model, { ...body, ...extra });
+  const refusedFields = (extra: Record<string, unknown>) => {
+    try { ask(extra); } catch (error) { if (error instanceof InputValidationError) return error.issues.map((i) => i.field); throw error; }
+    throw new Error('answered');
+  };
+
+  it('when the patient is 8, then CURB-65 is not applicable with the reason in both languages, and there is no score or band', () => {
+    const answer = ask({ age: 8 });
+    expect(answer.applicability).toEqual({
+      applicable: false,
+      reason: { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 8 y outside 18–120 y', textZh: '患者年龄 8 岁 不在 18–120 岁之内' },
+      caveats: [],
+    });
+    expect(answer).not.toHaveProperty('score');
+    expect(answer).not.toHaveProperty('band');
+    expect(answer.inputs.age).toEqual({ value: 8, unit: 'years' });
+  });
+
+  it('when a child would score severe, then it is still not applicable: the gate comes before the table', () => {
+    expect(isNotApplicable(ask({ age: 12, confusion: true, urea: { value: 9, unit: 'mmol/L' }, respiratoryRate: 31, systolicBp: { value: 85, unit: 'mmHg' } }))).toBe(true);
+    expect(isNotApplicable(ask({ age: 17.9 }))).toBe(true);
+  });
+
+  it('when the patient is 18 or older, then CURB-65 is scored with nothing left unchecked', () => {
+    expect(ask({ age: 18 })).toMatchObject({ score: 0, band: { label: 'low' }, applicability: { applicable: true, caveats: [] }, withinValidatedRange: true });
+    expect(ask({ age: 120 })).toMatchObject({ score: 1, applicability: { applicable: true, caveats: [] } });
+  });
+
+  it('when the age is impossible or not given, then the request is refused by name (422), not declined: the age is scored', () => {
+    for (const age of [130, -1, undefined]) expect(refusedFields({ age })).toEqual(['age']);
   });
 });

@@ -1,12 +1,20 @@
-/** FINDRISC (8-item form with family history, max 26) against RISK-EQUATIONS.md section 8, through the generic evaluator. */
+/**
+ * FINDRISC (8-item form with family history, max 26) against RISK-EQUATIONS.md section 8, through
+ * the generic evaluator, and the card's two age limits: adults (the gate) and 35–64 (validated).
+ */
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { InputValidationError } from '../../inference/features.ts';
+import type { ScoreModel } from '../../inference/registry.ts';
+import { evaluateScoreModel, isNotApplicable } from '../../inference/score.ts';
 import { evaluateScore } from '../../inference/scores/evaluate.ts';
 import { maxScore } from '../../inference/scores/table.ts';
 import { loadScoreCard } from '../../inference/scores/test-support.ts';
 
-const card = loadScoreCard(dirname(fileURLToPath(import.meta.url)));
+const dir = dirname(fileURLToPath(import.meta.url));
+const card = loadScoreCard(dir);
+const model: ScoreModel = { card, dir, key: `findrisc@${card.version}`, sha256: 'card' };
 const man50 = {
   age: 50, sex: 'male', bmi: 27, waist: 96, physicallyActive: false, dailyVegetables: true,
   antihypertensives: false, highGlucoseHistory: false, familyHistory: 'none',
@@ -64,5 +72,39 @@ describe('FINDRISC (8-item form)', () => {
 
   it('when the card names its version, then it says 8-item with family history, maximum 26', () => {
     expect(card.title).toMatch(/8-item.*family history.*26/);
+  });
+});
+
+/** What a request body gets back: under 18 not applicable; 18 and over scored, flagged outside 35–64. */
+describe('FINDRISC requests: adults, validated 35–64', () => {
+  const ask = (extra: Record<string, unknown>) => evaluateScoreModel(model, { ...man50, waist: { value: 96, unit: 'cm' }, ...extra });
+  const refusedFields = (extra: Record<string, unknown>) => {
+    try { ask(extra); } catch (error) { if (error instanceof InputValidationError) return error.issues.map((i) => i.field); throw error; }
+    throw new Error('answered');
+  };
+
+  it('when the patient is 12, then FINDRISC is not applicable with the reason in both languages, and there is no score, band or range warning', () => {
+    const answer = ask({ age: 12 });
+    expect(answer.applicability).toEqual({
+      applicable: false,
+      reason: { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 12 y outside 18–120 y', textZh: '患者年龄 12 岁 不在 18–120 岁之内' },
+      caveats: [],
+    });
+    expect(answer).not.toHaveProperty('score');
+    expect(answer).not.toHaveProperty('warnings');
+    expect(isNotApplicable(ask({ age: 17 }))).toBe(true);
+  });
+
+  it('when the patient is an adult outside 35–64, then FINDRISC is scored and flagged; inside it, scored unflagged', () => {
+    const young = ask({ age: 18 });
+    if (isNotApplicable(young)) throw new Error('declined');
+    expect(young).toMatchObject({ score: 6, withinValidatedRange: false, applicability: { applicable: true, caveats: [] } });
+    expect(young.warnings.map((w) => [w.feature, w.code])).toEqual([['age', 'OUTSIDE_VALIDATED_RANGE']]);
+    for (const age of [35, 64]) expect(ask({ age })).toMatchObject({ withinValidatedRange: true, applicability: { applicable: true } });
+    expect(ask({ age: 65 })).toMatchObject({ score: 10, withinValidatedRange: false });
+  });
+
+  it('when the age is impossible or not given, then the request is refused by name (422), not declined', () => {
+    for (const age of [130, -1, undefined]) expect(refusedFields({ age })).toEqual(['age']);
   });
 });
