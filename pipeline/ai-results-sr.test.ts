@@ -6,9 +6,9 @@
  * result comes); a clinician's review becomes a verified SR naming the preliminary one as
  * its predecessor (audited as the clinician); each is pushed over STOW-RS to Orthanc, which
  * lists the SR series, or by C-STORE to another Orthanc; an unreachable destination is
- * retried and holds nothing else up.
+ * retried, and one that takes the connection and never answers holds no SR's writing up.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -20,7 +20,7 @@ import { readableDicomJson } from '../dicom/dicom-json.ts';
 import { parseDicom } from '../dicom/parse.ts';
 import { decisionSr, decisionSrUid, findingsSr, findingsSrUid } from '../dicom/sr/ai-results-sr.ts';
 import { COPIED_TAGS, sourceImage, storedSourceImage } from '../dicom/sr/source-attributes.ts';
-import { AI_RESULTS_SR_QUEUE } from '../queue/ai-results-sr.ts';
+import { AI_RESULTS_PUSH_QUEUE, AI_RESULTS_SR_QUEUE, aiResultsSrJobId, type AiResultsPushJob } from '../queue/ai-results-sr.ts';
 import { RESULTS_QUEUE, type ResultJob } from '../queue/jobs.ts';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
 import { createBlobStore } from '../store/blobs.ts';
@@ -73,12 +73,33 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     }), 'test');
     return meta;
   };
-  /** The chest film as another study whose patient is named in Chinese, in UTF-8 (dcmtk's dcmodify, new UIDs). */
-  const chineseNamedChest = () => {
-    const file = path.join(dir, 'chinese-named.dcm');
+  /** The chest film as another study (dcmtk's dcmodify, new UIDs), with `changes` (dcmodify's `-m` arguments). */
+  const chestAsAnotherStudy = (...changes: string[]) => {
+    const file = path.join(dir, `${randomUUID()}.dcm`);
     fs.writeFileSync(file, chest);
-    execFileSync('dcmodify', ['-nb', '-gst', '-gse', '-gin', '-m', '(0008,0005)=ISO_IR 192', '-m', '(0010,0010)=李^雷', file]);
+    execFileSync('dcmodify', ['-nb', '-gst', '-gse', '-gin', ...changes.flatMap((change) => ['-m', change]), file]);
     return new Uint8Array(fs.readFileSync(file));
+  };
+  /** A film of another study with a finding of the test's model, recorded as ingest records it; its SOP Instance UID. */
+  const filmWithFinding = async () => {
+    const { sopInstanceUid } = await recordAsIngested(chestAsAnotherStudy(), { blob: false });
+    await store.recordFindings(sopInstanceUid, [finding(sopInstanceUid, 0.7)], 'model:test');
+    return sopInstanceUid;
+  };
+  /** An archive that takes connections and never answers: each push to it waits out its 30 s (results-push.ts). */
+  const silentArchive = async () => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => { sockets.push(socket); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    return {
+      sockets,
+      push: resultsPush({ kind: 'dicomweb', url: `http://127.0.0.1:${port}/dicom-web` }),
+      close: () => {
+        sockets.forEach((s) => s.destroy());
+        server.close();
+      },
+    };
   };
 
   beforeAll(async () => {
@@ -160,7 +181,7 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     const srs = series.filter((i) => sops.includes(i['00080018'].Value[0]));
     expect(srs.map((i) => i['00080060']?.Value[0])).toEqual(['SR', 'SR']);
     expect(new Set(srs.map((i) => i['0020000E'].Value[0])).size).toBe(1);
-    const pushes = (await aiResultsSr.queue.getJobs(['completed', 'failed', 'delayed'])).filter((j) => j.data.kind === 'push');
+    const pushes = await aiResultsSr.pushQueue.getJobs(['completed', 'failed', 'delayed']);
     expect(pushes.map((j) => [j.finishedOn !== undefined && !j.failedReason, j.attemptsMade])).toEqual([[true, 1], [true, 1]]);
     const seriesList = await orthanc.rest<Record<string, { Value: string[] }>[]>('GET', `/dicom-web/studies/${meta.studyInstanceUid}/series`);
     expect(seriesList.map((s) => s['0008103E']?.Value[0])).toContain('Lantern AI results (AI-assisted, not a diagnosis)');
@@ -182,7 +203,7 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
   });
 
   it('when ingest stored a film\'s DICOM JSON, then its SR is written from the store alone — the film\'s blob is never read — byte for byte the SR its blob gives', async () => {
-    const film = chineseNamedChest();
+    const film = chestAsAnotherStudy('(0008,0005)=ISO_IR 192', '(0010,0010)=李^雷');
     const filmMeta = await recordAsIngested(film, { blob: false });
     await store.recordFindings(filmMeta.sopInstanceUid, [finding(filmMeta.sopInstanceUid, 0.7)], 'model:test');
     await aiResultsSr.afterFindings(filmMeta.sopInstanceUid, `${model.id}@${model.version}`);
@@ -262,25 +283,79 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     }
   });
 
+  it('when pushes wait on an archive that takes the connection and never answers, then the next findings\' SRs are written all the same, while the first push still waits', async () => {
+    const archive = await silentArchive();
+    const blocked = createAiResultsSr({ redisUrl: redis.url, prefix: `${prefix}-blocked`, store, blobs, push: archive.push });
+    const modelKey = `${model.id}@${model.version}`;
+    try {
+      const films = [];
+      for (let i = 0; i < 5; i++) films.push(await filmWithFinding());
+      await blocked.afterFindings(films[0], modelKey);
+      await stored(findingsSrUid(films[0], model));
+      await waitFor(async () => (archive.sockets.length > 0 ? true : undefined), 'the first push to reach the silent archive');
+      // Three more, so four pushes are owed, as many as documents are written at once: when pushes shared the writing's
+      // queue, they took every slot for 30 s and the next document waited for them.
+      for (const sop of films.slice(1, 4)) await blocked.afterFindings(sop, modelKey);
+      await Promise.all(films.slice(1, 4).map((sop) => stored(findingsSrUid(sop, model))));
+
+      await blocked.afterFindings(films[4], modelKey);
+      await stored(findingsSrUid(films[4], model));
+      // Written while the first push is still in its first attempt: the only push running, the only connection the archive took.
+      const [active, ...others] = await blocked.pushQueue.getJobs(['active']);
+      expect(others).toEqual([]);
+      expect([active.data.sopInstanceUid, active.attemptsMade]).toEqual([findingsSrUid(films[0], model), 0]);
+      expect(archive.sockets).toHaveLength(1);
+    } finally {
+      await blocked.stop(200);
+      archive.close();
+    }
+  });
+
   it('when the archive takes the connection but never answers, then stopping does not wait for the push: the job is left for the next start', async () => {
-    const sockets: net.Socket[] = [];
-    const silent = net.createServer((socket) => { sockets.push(socket); });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as net.AddressInfo;
-    const hanging = createAiResultsSr({ redisUrl: redis.url, prefix: `${prefix}-silent`, store, blobs, push: resultsPush({ kind: 'dicomweb', url: `http://127.0.0.1:${port}/dicom-web` }) });
+    const archive = await silentArchive();
+    const hanging = createAiResultsSr({ redisUrl: redis.url, prefix: `${prefix}-silent`, store, blobs, push: archive.push });
     try {
       await hanging.afterFindings(meta.sopInstanceUid, `${model.id}@${model.version}`);
-      await waitFor(async () => (sockets.length > 0 ? true : undefined), 'the push to reach the silent archive');
-      expect((await hanging.queue.getJobs(['active'])).map((j) => j.data.kind)).toEqual(['push']);
+      await waitFor(async () => (archive.sockets.length > 0 ? true : undefined), 'the push to reach the silent archive');
+      expect((await hanging.pushQueue.getJobs(['active'])).map((j) => j.data.kind)).toEqual(['push']);
       // The push would wait 30 s for an answer; the stop's grace is 200 ms (and this test's own limit 5 s).
       await hanging.stop(200);
     } finally {
-      sockets.forEach((s) => s.destroy());
-      silent.close();
+      archive.close();
     }
-    const queue = new Queue(AI_RESULTS_SR_QUEUE, { connection: { url: redis.url }, prefix: `${prefix}-silent` });
+    const queue = new Queue(AI_RESULTS_PUSH_QUEUE, { connection: { url: redis.url }, prefix: `${prefix}-silent` });
     expect((await queue.getJobs(['active', 'wait', 'delayed', 'failed'])).map((j) => j.data.kind)).toContain('push');
     await queue.close();
+  });
+
+  it('when an earlier Lantern left pushes waiting in the SR queue, then they are moved to the push queue under their id and pushed — or dropped when no destination is set now', async () => {
+    const source = chestAsAnotherStudy();
+    const { sopInstanceUid } = parseDicom(source).meta;
+    const sr = findingsSr({ source: sourceImage(source), model, findings: [finding(sopInstanceUid, 0.7)], createdAt: '2026-12-04T08:00:00.000Z' });
+    const left: AiResultsPushJob = { kind: 'push', sopInstanceUid: sr.sopInstanceUid, blobSha256: await blobs.put(sr.bytes) };
+    // As the earlier Lantern queued it: in the SR queue, under the push's id, with the push's retries.
+    const leaveIn = async (queuePrefix: string) => {
+      const old = new Queue(AI_RESULTS_SR_QUEUE, { connection: { url: redis.url }, prefix: queuePrefix });
+      await old.add('push', left, { jobId: aiResultsSrJobId(left), attempts: 18, backoff: { type: 'exponential', delay: 1000 } });
+      await waitFor(async () => ((await old.getJob(aiResultsSrJobId(left)))?.finishedOn ? true : undefined), 'the SR queue to take the push left in it');
+      await old.close();
+    };
+
+    await leaveIn(prefix);
+    const found = await waitFor(async () => {
+      const ids = await orthanc.rest<string[]>('POST', '/tools/find', { Level: 'Instance', Query: { SOPInstanceUID: sr.sopInstanceUid } });
+      return ids.length > 0 ? ids : undefined;
+    }, 'Orthanc to receive the push left in the SR queue', 30_000);
+    expect(found).toHaveLength(1);
+    expect(await (await aiResultsSr.pushQueue.getJob(aiResultsSrJobId(left)))?.getState()).toBe('completed');
+
+    const unconfigured = createAiResultsSr({ redisUrl: redis.url, prefix: `${prefix}-none`, store, blobs });
+    try {
+      await leaveIn(`${prefix}-none`);
+      expect(await unconfigured.pushQueue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed')).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
+    } finally {
+      await unconfigured.stop();
+    }
   });
 
   it('when the destination is unreachable, then the push is retried and the SR is stored all the same', async () => {
@@ -298,8 +373,8 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
       await failing.afterFindings(other.sopInstanceUid, `${model.id}@${model.version}`);
       await stored(findingsSrUid(other.sopInstanceUid, model));
       const push = await waitFor(async () => {
-        const jobs = await failing.queue.getJobs(['delayed', 'failed', 'waiting', 'active']);
-        return jobs.find((j) => j.data.kind === 'push' && j.attemptsMade >= 1);
+        const jobs = await failing.pushQueue.getJobs(['delayed', 'failed', 'waiting', 'active']);
+        return jobs.find((j) => j.attemptsMade >= 1);
       }, 'the push to fail once and wait for its retry', 30_000);
       expect(push.failedReason).toMatch(/fetch failed|ECONNREFUSED/);
       expect(await push.getState()).toBe('delayed');

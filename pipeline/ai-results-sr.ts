@@ -1,12 +1,12 @@
 import { Queue, Worker } from 'bullmq';
-import { aiResultsSrJob } from '../contract/ai-results-sr.ts';
+import { aiResultsPushJob, aiResultsSrJob } from '../contract/ai-results-sr.ts';
 import { REVIEW_REASONS } from '../contract/reading.ts';
 import { decisionSr, decisionSrUid, findingsSr, findingsSrUid, aiResultsSeriesUid, type WrittenSr } from '../dicom/sr/ai-results-sr.ts';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../dicom/sr/dcmjs-io.ts';
 import { AI_RESULTS_SERIES, COMPREHENSIVE_SR, type SourceImage } from '../dicom/sr/measurement-report.ts';
 import { COPIED_TAGS, sourceImage, storedSourceImage } from '../dicom/sr/source-attributes.ts';
 import { logger, uidHash } from '../log.ts';
-import { AI_RESULTS_SR_QUEUE, AI_RESULTS_SR_RETRY, aiResultsSrJobId, type AiResultsSrJob } from '../queue/ai-results-sr.ts';
+import { AI_RESULTS_PUSH_QUEUE, AI_RESULTS_SR_QUEUE, AI_RESULTS_SR_RETRY, aiResultsSrJobId, type AiResultsPushJob, type AiResultsSrJob } from '../queue/ai-results-sr.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { REQUEST_REDIS_WAIT_MS } from '../queue/enqueue.ts';
 import { stopWorkerWithin } from '../queue/worker-stop.ts';
@@ -18,8 +18,14 @@ import type { ResultsPush } from './results-push.ts';
 
 /** Finished jobs are kept this long: a second request for the same document within it adds nothing. */
 const KEEP = { age: 7 * 24 * 3600, count: 100_000 };
-/** Jobs run at once: a push waiting on a slow archive (up to 30 s, results-push.ts) holds one slot, and documents are written in the others. */
-const WORKER_CONCURRENCY = 4;
+/** Documents written at once. */
+const WRITE_CONCURRENCY = 4;
+/**
+ * Pushes run one at a time: they all go to one destination, where a second push would only
+ * wait beside the first when it is slow (up to 30 s, results-push.ts), and a healthy one
+ * takes each in milliseconds.
+ */
+const PUSH_CONCURRENCY = 1;
 
 export interface AiResultsSrOptions {
   redisUrl: string;
@@ -51,14 +57,22 @@ export interface AiResultsSrOptions {
  *   by hash); a queued job's id derives from what it is about, so asked for twice it is queued once.
  *   A write that fails is retried with backoff on the queue, as are the pushes: a failure, or a
  *   destination that is down, delays only itself.
+ * - pushes: queued once their document is stored, on a queue of their own with its own worker,
+ *   so pushes waiting on a slow or silent archive never hold the writing of the next document.
  */
 export function createAiResultsSr(options: AiResultsSrOptions) {
   const { store, blobs } = options;
   const connection = redisConnection(options.redisUrl);
   const queue = new Queue<AiResultsSrJob>(AI_RESULTS_SR_QUEUE, { connection, prefix: options.prefix });
-  const optionsOf = (job: AiResultsSrJob) => ({ jobId: aiResultsSrJobId(job), removeOnComplete: KEEP, removeOnFail: KEEP, ...AI_RESULTS_SR_RETRY[job.kind] });
+  // A connection of its own, so that stopping one queue's worker (queue/worker-stop.ts) drops only that one's.
+  const pushConnection = redisConnection(options.redisUrl);
+  const pushQueue = new Queue<AiResultsPushJob>(AI_RESULTS_PUSH_QUEUE, { connection: pushConnection, prefix: options.prefix });
+  const optionsOf = (job: AiResultsSrJob | AiResultsPushJob) => ({ jobId: aiResultsSrJobId(job), removeOnComplete: KEEP, removeOnFail: KEEP, ...AI_RESULTS_SR_RETRY[job.kind] });
   const add = async (job: AiResultsSrJob) => {
     await queue.add(job.kind, job, optionsOf(job));
+  };
+  const addPush = async (job: AiResultsPushJob) => {
+    await pushQueue.add(job.kind, job, optionsOf(job));
   };
 
   async function storeSr(sr: WrittenSr, subject: { studyInstanceUid: string; siteId: string }, actor: string): Promise<void> {
@@ -81,7 +95,7 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
     logger.info({ sr: uidHash(sr.sopInstanceUid), status }, 'AI results SR stored');
     if (!options.push) return;
     // In a request, Redis is waited for briefly (queue/enqueue.ts): the command stays with ioredis until Redis is back.
-    const queued = add({ kind: 'push', sopInstanceUid: sr.sopInstanceUid, blobSha256 });
+    const queued = addPush({ kind: 'push', sopInstanceUid: sr.sopInstanceUid, blobSha256 });
     queued.catch((error) => logger.error({ err: error, sr: uidHash(sr.sopInstanceUid) }, 'AI results SR push not queued'));
     await Promise.race([queued, new Promise((resolve) => setTimeout(resolve, REQUEST_REDIS_WAIT_MS).unref())]);
   }
@@ -140,18 +154,27 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
     }
   }
 
-  const worker = new Worker<AiResultsSrJob>(AI_RESULTS_SR_QUEUE, async (job) => {
+  const worker = new Worker(AI_RESULTS_SR_QUEUE, async (job) => {
     const data = parseJob(aiResultsSrJob, job.data, 'AI results SR job');
     if (data.kind === 'findings') await writeFindings(data.sopInstanceUid, data.modelKey);
     else if (data.kind === 'review') await writeReview(data.reviewId);
+    // A push queued here before pushes had their own queue is moved there (its id kept, so it is added once);
+    // without a destination now it is dropped, as the push worker drops one.
+    else if (options.push) await addPush(data);
+  }, { connection, prefix: options.prefix, concurrency: WRITE_CONCURRENCY, autorun: true });
+  const pushWorker = new Worker(AI_RESULTS_PUSH_QUEUE, async (job) => {
+    const data = parseJob(aiResultsPushJob, job.data, 'AI results push job');
     // A push queued under an earlier configuration is dropped when no destination is set now.
-    else if (options.push) await options.push(await blobs.get(data.blobSha256));
-  }, { connection, prefix: options.prefix, concurrency: WORKER_CONCURRENCY, autorun: true });
-  worker.on('failed', (job, error) => logger.warn({ job: job?.name, attempts: job?.attemptsMade, err: error }, 'AI results SR job failed (retried while attempts remain)'));
-  worker.on('error', (error) => logger.error({ err: error }, 'AI results SR worker error'));
+    if (options.push) await options.push(await blobs.get(data.blobSha256));
+  }, { connection: pushConnection, prefix: options.prefix, concurrency: PUSH_CONCURRENCY, autorun: true });
+  for (const w of [worker, pushWorker]) {
+    w.on('failed', (job, error) => logger.warn({ queue: w.name, job: job?.name, attempts: job?.attemptsMade, err: error }, 'AI results SR job failed (retried while attempts remain)'));
+    w.on('error', (error) => logger.error({ queue: w.name, err: error }, 'AI results SR worker error'));
+  }
 
   return {
     queue,
+    pushQueue,
     /**
      * Queues the preliminary document of a model's findings on an image, for this module's
      * worker to write, and resolves once Redis has the job (the results consumer calls it once
@@ -181,8 +204,15 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
       }
       return missing.length;
     },
-    /** Lets the job in hand finish for up to `graceMs` (a push may wait 30 s on a slow archive), then drops it to the next start. */
-    stop: (graceMs = 5_000) => stopWorkerWithin(worker, queue, connection, graceMs),
+    /**
+     * Lets the jobs in hand finish for up to `graceMs`, then drops them to the next start: the
+     * writing first, so the pushes it queued reach Redis on a connection still open, then the
+     * pushes (one may wait 30 s on a slow archive). At most twice `graceMs` in all.
+     */
+    async stop(graceMs = 5_000): Promise<void> {
+      await stopWorkerWithin(worker, queue, connection, graceMs);
+      await stopWorkerWithin(pushWorker, pushQueue, pushConnection, graceMs);
+    },
   };
 }
 

@@ -7,8 +7,9 @@ export type { ResultsDestination } from '../contract/ai-results-sr.ts';
 /**
  * Sending a written AI results SR to the hospital's archive (config.ts
  * LANTERN_RESULTS_DESTINATION). One attempt per call: it resolves when the destination took
- * the object, and throws otherwise; the AI results SR queue retries with backoff, so a
- * destination that is down delays the copy there and nothing else.
+ * the object, and throws otherwise; the AI results push queue (pipeline/ai-results-sr.ts)
+ * retries with backoff, apart from the SR writing, so a destination that is down or silent
+ * delays the copy there and nothing else.
  */
 export type ResultsPush = (bytes: Uint8Array) => Promise<void>;
 

@@ -97,10 +97,10 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     push: config.resultsDestination && resultsPush(config.resultsDestination),
   });
   const results = createResultsConsumer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, store, instanceWrites, onFindings: aiResultsSr.afterFindings });
-  // The results queue's depth is exported beside the read-assist queue's; each stored result is counted per model.
+  // The depths of the results queue and the AI results SR queues (writing, pushes) are exported beside the read-assist queue's; each stored result is counted per model.
   const resultsQueue = new Queue(RESULTS_QUEUE, { connection: redis, prefix: config.queuePrefix });
   // Drift scores are read at scrape time, when `modelDrift` below exists.
-  const metrics = createApiMetrics({ processMetrics: true, queues: [resultsQueue], driftScores: () => modelDrift.currentScores() });
+  const metrics = createApiMetrics({ processMetrics: true, queues: [resultsQueue, aiResultsSr.queue, aiResultsSr.pushQueue], driftScores: () => modelDrift.currentScores() });
   results.worker.on('completed', (job) => metrics.models.record(job.data));
   const surveillance = registry.surveillancePolicy && createSurveillance({ store, policy: registry.surveillancePolicy, timeZone: config.timeZone, clinicalModels: clinicalModelIds(registry.models) });
   const surveillanceSchedule = surveillance && scheduleSurveillance({ redisUrl: config.redisUrl, prefix: config.queuePrefix, surveillance });

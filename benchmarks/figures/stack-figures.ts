@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Queue, QueueEvents } from 'bullmq';
 import { parseDicom } from '../../dicom/parse.ts';
-import { AI_RESULTS_SR_QUEUE } from '../../queue/ai-results-sr.ts';
+import { AI_RESULTS_PUSH_QUEUE, AI_RESULTS_SR_QUEUE } from '../../queue/ai-results-sr.ts';
 import { READ_ASSIST_QUEUE, readAssistJobId, RESULTS_QUEUE, resultJobId } from '../../queue/jobs.ts';
 import { apiClient } from '../../test/support/api-client.ts';
 import type { Stack } from '../../test/support/stack.ts';
@@ -31,11 +31,11 @@ const QUIET_DEADLINE_MS = 10_000;
 
 /**
  * Resolves once no job of the image path is waiting, running or delayed in any of its queues
- * (read-assist, results, AI results SR) — the stack has finished what its uploads started —
+ * (read-assist, results, AI results SR and its pushes) — the stack has finished what its uploads started —
  * with the ms it took, or `QUIET_DEADLINE_MS` if it did not happen by then.
  */
 function quietWatcher(redisUrl: string) {
-  const queues = [READ_ASSIST_QUEUE, RESULTS_QUEUE, AI_RESULTS_SR_QUEUE].map((name) => new Queue(name, { connection: { url: redisUrl }, prefix: 'lantern' }));
+  const queues = [READ_ASSIST_QUEUE, RESULTS_QUEUE, AI_RESULTS_SR_QUEUE, AI_RESULTS_PUSH_QUEUE].map((name) => new Queue(name, { connection: { url: redisUrl }, prefix: 'lantern' }));
   const pending = async () => (await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'prioritized', 'active', 'delayed'))))
     .reduce((sum, counts) => sum + Object.values(counts).reduce((a, b) => a + b, 0), 0);
   return {
