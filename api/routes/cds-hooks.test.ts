@@ -255,6 +255,7 @@ describe('CDS Hooks 2.0', () => {
       expect(card.indicator).toBe('warning');
       expect(card.summary).toContain('"K"');
       expect(card.detail).toContain('"Cel" or "[degF]"');
+      expect(card.detail).toMatch(/correct the record \(value or unit\)/);
       expect(byTopic(body.cards, 'score').some((c) => c.summary.startsWith('NEWS2'))).toBe(false);
       expect(byTopic(body.cards, 'score').some((c) => c.summary.startsWith('qSOFA 1:'))).toBe(true);
     });
@@ -275,6 +276,9 @@ describe('CDS Hooks 2.0', () => {
       // NEWS2 (adults, 16 and over): not applicable, so no NEWS2 score card; the triage names it first and is never non-urgent for it.
       const [news2] = byTopic(body.cards, 'not-calculated').filter((c) => c.summary.startsWith('NEWS2 not calculated'));
       expect(news2.detail).toMatch(/- patient age 8 y outside 16–120 y/);
+      // Nothing in the record to correct: the card says to assess clinically instead.
+      expect(news2.detail).toMatch(/outside the population the score was made for: assess clinically/);
+      expect(news2.detail).not.toMatch(/correct the record/);
       expect(byTopic(body.cards, 'score').filter((c) => c.summary.startsWith('NEWS2'))).toEqual([]);
       const [triage] = byTopic(body.cards, 'triage');
       expect(triage.detail).toMatch(/NEWS2 \(National Early Warning Score 2\) not calculated: patient age 8 y outside 16–120 y/);

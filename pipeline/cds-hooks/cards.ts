@@ -160,12 +160,19 @@ export function triageCard(ctx: CardContext, triage: TriageAnswer['triage'], pol
   return { card, issued: issuedOf(card, 'triage', model) };
 }
 
+/** What the closing line of a not-calculated card tells the clinician to do, by why the model did not answer. */
+const NOT_CALCULATED_NEXT = {
+  record: '*Lantern gives no score rather than a wrong one: correct the record (value or unit) and open the chart again.*',
+  population: '*Lantern gives no score for a patient outside the population the score was made for: assess clinically, with a score made for this patient.*',
+};
+
 /**
- * A model that could not answer for a reason in the record the clinician can act on: a unit
- * the card does not take, a value outside what is possible, a patient outside the population
- * the card accepts. A warning, never silence.
+ * A model that could not answer: for a reason in the record the clinician can act on (`record`:
+ * a unit the card does not take, a value outside what is possible), or because the patient is
+ * outside the population the card declares (`population`: nothing in the record to correct).
+ * A warning, never silence.
  */
-export function notCalculatedCard(ctx: CardContext, model: { id: string; title: string; population: string }, problems: string[]): Issued {
+export function notCalculatedCard(ctx: CardContext, model: { id: string; title: string; population: string }, problems: string[], why: keyof typeof NOT_CALCULATED_NEXT): Issued {
   const card: CdsCard = {
     uuid: uuidOf(ctx, `not-calculated|${model.id}`),
     summary: summaryOf(`${model.title.split(' (')[0]} not calculated: ${problems[0]}`),
@@ -174,7 +181,7 @@ export function notCalculatedCard(ctx: CardContext, model: { id: string; title: 
       `**${model.title} was not calculated** (not applicable to what the record says):`, '',
       ...problems.map((p) => `- ${p}`),
       '', `The model is declared for: ${model.population}`,
-      '', '*Lantern gives no score rather than a wrong one: correct the record (value or unit) and open the chart again.*',
+      '', NOT_CALCULATED_NEXT[why],
     ].join('\n'),
     source: { label: `Lantern · ${model.title}`, url: modelUrl(ctx, model.id), topic: topic('not-calculated', 'Not calculated') },
   };

@@ -78,15 +78,15 @@ export async function patientView(deps: Deps, call: HookCall): Promise<{ respons
   }
   for (const answer of Object.values(assessment.risks)) cards.push(riskCard(ctx, answer, evidence.get(answer.model.id) ?? []));
   const describe = (model: ScoreModel | RiskModel) => ({ id: model.card.id, title: model.card.title, population: model.card.population });
-  for (const { model, problems } of unreadable) cards.push(notCalculatedCard(ctx, describe(model), problems));
+  for (const { model, problems } of unreadable) cards.push(notCalculatedCard(ctx, describe(model), problems, 'record'));
   for (const declined of Object.values(assessment.notApplicable)) {
     const model = models.find((m) => m.card.id === declined.model.id)!;
-    cards.push(notCalculatedCard(ctx, describe(model), [declined.applicability.reason.text]));
+    cards.push(notCalculatedCard(ctx, describe(model), [declined.applicability.reason.text], 'population'));
   }
   for (const refusal of assessment.refused) {
     const model = models.find((m) => m.card.id === refusal.modelId)!;
     const display = (field: string) => model.card.features.find((f) => f.name === field)?.display ?? field;
-    cards.push(notCalculatedCard(ctx, describe(model), refusal.issues.map((i) => `${display(i.field)}: ${i.message}`)));
+    cards.push(notCalculatedCard(ctx, describe(model), refusal.issues.map((i) => `${display(i.field)}: ${i.message}`), 'record'));
   }
 
   const studies = await deps.store.patientStudies(patientIds(patient, patientId), call.sites);
