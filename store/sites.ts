@@ -60,19 +60,14 @@ async function requireParentAbove(db: Queryable, parentId: string, level: SiteLe
 /** The site reads and writes, each given the store's context first (bindContext). */
 export const siteAccess = {
   /** The site a study belongs to, or undefined for a study not (yet) stored. */
-  async studySite(context: StoreContext, studyInstanceUid: string): Promise<string | undefined> {
-    return (await siteAccess.studyFiling(context, studyInstanceUid))?.siteId;
-  },
-
-  /** A stored study's site and the priority triage ranks it at (what its next instance's jobs are queued at), or undefined for a study not (yet) stored. */
-  async studyFiling({ db }: StoreContext, studyInstanceUid: string): Promise<{ siteId: string; priority: number } | undefined> {
-    const { rows: [row] } = await db.query<{ site_id: string; priority: number }>('select site_id, priority from studies where study_instance_uid = $1', [studyInstanceUid]);
-    return row && { siteId: row.site_id, priority: Number(row.priority) };
+  async studySite({ db }: StoreContext, studyInstanceUid: string): Promise<string | undefined> {
+    const { rows: [row] } = await db.query<{ site_id: string }>('select site_id from studies where study_instance_uid = $1', [studyInstanceUid]);
+    return row?.site_id;
   },
 
   /**
    * What ingest asks before queuing an instance's jobs, in one round trip: the study's filing
-   * (as studyFiling answers it) and, when `purpose` is given (an image), why consent withholds
+   * (its site, and the priority triage ranks it at: what its next instance's jobs are queued at) and, when `purpose` is given (an image), why consent withholds
    * it from the patient at `siteId` (consent_withheld), or undefined when it is allowed.
    */
   async filingAndConsent({ db }: StoreContext, studyInstanceUid: string, siteId: string, patientId: string | undefined, purpose?: ConsentPurpose): Promise<{ filed?: { siteId: string; priority: number }; withheld?: WithheldCode }> {
