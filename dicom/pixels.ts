@@ -1,3 +1,4 @@
+import { UNWINDOWED_PERCENTILES } from '../contract/display-window.ts';
 import type { ImageAttributes } from './attributes.ts';
 import type { DecodedFrame } from './decode/index.ts';
 import { UnsupportedTransferSyntaxError } from './errors.ts';
@@ -29,8 +30,6 @@ export interface ModalityTable {
 }
 
 const GREYSCALE = new Set(['MONOCHROME1', 'MONOCHROME2']);
-const LOW_PERCENTILE = 0.005;
-const HIGH_PERCENTILE = 0.995;
 const HISTOGRAM_BINS = 65_536;
 const U16_MAX = 65_535;
 
@@ -141,7 +140,7 @@ export function percentileWindow(each: (visit: (value: number, count: number) =>
       }
       return max;
     };
-    [low, high] = [valueAt(LOW_PERCENTILE), valueAt(HIGH_PERCENTILE)];
+    [low, high] = [valueAt(UNWINDOWED_PERCENTILES.low), valueAt(UNWINDOWED_PERCENTILES.high)];
   }
   // Chosen so that the linear VOI function maps `low` to 0 and `high` to 1 exactly.
   return { center: (low + high) / 2 + 0.5, width: Math.max(1, high - low + 1) };

@@ -5,18 +5,12 @@
  */
 import * as cornerstone from 'cornerstone-core';
 import type { CornerstoneImage } from 'cornerstone-core';
+import { UNWINDOWED_PERCENTILES } from '../../../contract/display-window.ts';
 import type { ImageAttributes } from '../api.ts';
 import type { ImageInfo, VoiWindow } from './image-view.ts';
 
 /** Pixels sampled for the value distribution: enough for stable percentiles, cheap to sort. */
 const QUANTILE_SAMPLES = 65_536;
-/**
- * The share of pixels a window made for an image without one leaves out at each end: the
- * server's rule (0.5th..99.5th percentiles, dicom/pixels.ts), so the first look, which the
- * server renders, has the full frame's contrast. Min–max would let a collimator edge or a
- * burnt-in label flatten the anatomy, and the picture would change when the full frame lands.
- */
-const UNWINDOWED_TAIL = 0.005;
 
 const SCHEME = 'lantern';
 /** Images waiting for cornerstone to ask for them by imageId; removed once handed over. */
@@ -87,11 +81,15 @@ function sortedSample(values: ArrayLike<number>, slope: number, intercept: numbe
   return sample.sort();
 }
 
-/** The window over `sample`'s (sorted) values from its UNWINDOWED_TAIL quantile to its 1 − UNWINDOWED_TAIL quantile. */
+/**
+ * The window over `sample`'s (sorted) values by the server's rule for an image without one
+ * (contract/display-window.ts), so the first look, which the server renders, has the full
+ * frame's contrast: min–max would change the picture when the full frame lands.
+ */
 function percentileWindow(sample: Float64Array): VoiWindow {
   const quantile = (q: number) => sample[Math.round(q * (sample.length - 1))];
-  const low = quantile(UNWINDOWED_TAIL);
-  const width = Math.max(quantile(1 - UNWINDOWED_TAIL) - low, 1);
+  const low = quantile(UNWINDOWED_PERCENTILES.low);
+  const width = Math.max(quantile(UNWINDOWED_PERCENTILES.high) - low, 1);
   return { center: low + width / 2, width };
 }
 
