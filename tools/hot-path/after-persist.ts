@@ -8,8 +8,6 @@
  *
  *   npx tsx tools/hot-path/after-persist.ts [uploadsPerPause=20]
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
@@ -21,11 +19,11 @@ import { READ_ASSIST_QUEUE, readAssistJobId, RESULTS_QUEUE, resultJobId } from '
 import { apiClient } from '../../test/support/api-client.ts';
 import { files } from '../../test/support/shared-data.ts';
 import { startStack } from '../../test/support/stack.ts';
+import { cpuMs, stackProcesses } from './stack-cpu.ts';
 
 const perPause = Number(process.argv[2] ?? 20);
 const PAUSES_MS = [0, 10, 25, 50, 100, 200];
 const WINDOW_MS = 40;
-const TICK_MS = 1000 / 100;
 
 const stack = await startStack({ workers: 1, env: { LANTERN_RATE_LIMIT: '0' } });
 const connection = { url: stack.redisUrl };
@@ -35,16 +33,7 @@ try {
   const modelKey = await modelKeyOf(stack.baseUrl);
   const api = apiClient(stack.baseUrl, stack.token);
   await measureEndToEnd(stack, studyCopies(files.chestJ2k, 3, 90_000), modelKey);
-  // `lantern start` is the API role; its children are named by their role (`lantern.mjs db`, `lantern.mjs worker`).
-  const processes: Record<string, number> = { api: stack.process.pid! };
-  for (const line of execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(stack.process.pid)]).toString().trim().split('\n')) {
-    const [pid, , , role] = line.trim().split(/\s+/);
-    if (role) processes[role] = Number(pid);
-  }
-  const cpuTicks = () => Object.fromEntries(Object.entries(processes).map(([role, pid]) => {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return [role, Number(fields[11]) + Number(fields[12])];
-  }));
+  const processes = stackProcesses(stack.process.pid!);
   /** Uploads one copy and resolves once its finding is persisted (the results job finished). */
   const uploadAndPersist = async (bytes: Uint8Array) => {
     const jobId = readAssistJobId(parseDicom(bytes).meta.sopInstanceUid, modelKey);
@@ -63,17 +52,17 @@ try {
   }
   loads.push(os.loadavg()[0]);
 
-  const cpuMs = { afterPersist: {} as Record<string, number>, later: {} as Record<string, number> };
+  const windowMs = { afterPersist: {} as Record<string, number>, later: {} as Record<string, number> };
   const addWindow = async (into: Record<string, number>) => {
-    const before = cpuTicks();
+    const before = cpuMs(processes);
     await sleep(WINDOW_MS);
-    for (const [role, ticks] of Object.entries(cpuTicks())) into[role] = (into[role] ?? 0) + (ticks - before[role]) * TICK_MS;
+    for (const [role, ms] of Object.entries(cpuMs(processes))) into[role] = (into[role] ?? 0) + ms - before[role];
   };
   for (const bytes of studyCopies(files.chestJ2k, perPause, 100_000)) {
     await uploadAndPersist(bytes);
-    await addWindow(cpuMs.afterPersist);
+    await addWindow(windowMs.afterPersist);
     await sleep(200);
-    await addWindow(cpuMs.later);
+    await addWindow(windowMs.later);
   }
   loads.push(os.loadavg()[0]);
 
@@ -85,7 +74,7 @@ try {
   }
   console.log(`| process | CPU ms per study in the ${WINDOW_MS} ms after its finding is persisted | … ${WINDOW_MS} ms, 240 ms later |\n|---|---|---|`);
   for (const role of Object.keys(processes)) {
-    console.log(`| ${role} | ${(cpuMs.afterPersist[role] / perPause).toFixed(1)} | ${(cpuMs.later[role] / perPause).toFixed(1)} |`);
+    console.log(`| ${role} | ${(windowMs.afterPersist[role] / perPause).toFixed(1)} | ${(windowMs.later[role] / perPause).toFixed(1)} |`);
   }
 } finally {
   await Promise.all([readAssistJobs.close(), resultJobs.close()]);

@@ -8,39 +8,21 @@
  *   npx tsx tools/hot-path/cpu-split.mts [studies=30] [workers=2]
  *   PRELOAD=$PWD/tools/hot-path/count-queries.cjs QUERY_COUNT_DIR=/tmp/q npx tsx tools/hot-path/cpu-split.mts 30 1
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { studyCopies } from '../../benchmarks/figures/pipeline.ts';
 import { measureEndToEnd, measureSaturation, modelKeyOf } from '../../benchmarks/figures/stack-figures.ts';
 import { files } from '../../test/support/shared-data.ts';
 import { startStack } from '../../test/support/stack.ts';
+import { cpuMs, stackProcesses } from './stack-cpu.ts';
 
 const studies = Number(process.argv[2] ?? 30);
 const workers = Number(process.argv[3] ?? 2);
 const countingQueries = process.env.PRELOAD?.includes('count-queries');
 const extra = process.env.PRELOAD ? { NODE_OPTIONS: `--require ${process.env.PRELOAD}` } : {};
 const stack = await startStack({ workers, env: { LANTERN_RATE_LIMIT: '0', ...extra } });
-const tree = (root: number): Record<string, number> => {
-  const found: Record<string, number> = {};
-  for (const line of execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(root)]).toString().trim().split('\n')) {
-    const [pid, ...args] = line.trim().split(/\s+/);
-    const role = args.find((a) => ['db', 'worker', 'redis-server'].some((r) => a.includes(r))) ?? args.join(' ').slice(0, 30);
-    let name = role;
-    let k = 1;
-    while (found[name]) name = `${role}#${++k}`;
-    found[name] = Number(pid);
-  }
-  return found;
-};
-const processes: Record<string, number> = { api: stack.process.pid!, ...tree(stack.process.pid!) };
-const ticks = () => Object.fromEntries(Object.entries(processes).map(([role, pid]) => {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return [role, (Number(fields[11]) + Number(fields[12])) * 10];
-  } catch { return [role, 0]; }
-}));
+const processes = stackProcesses(stack.process.pid!);
+const ticks = () => cpuMs(processes);
 const report = (label: string, before: Record<string, number>, n: number, seconds: number) => {
   const after = ticks();
   const rows = Object.keys(processes).map((r) => `${r} ${((after[r] - before[r]) / n).toFixed(1)}`);
