@@ -135,7 +135,7 @@ function heatmapOf(output: ort.Tensor, index: number, input: ModelImage) {
 }
 
 /** One finding per label that says the model does not answer here, and why: no probability, no call, no heatmap. */
-function notApplicableFindings(sopInstanceUid: string, model: ReadAssistModel, applicability: Applicability, timingMs: Record<string, number>): FindingInput[] {
+export function notApplicableFindings(sopInstanceUid: string, model: ReadAssistModel, applicability: Applicability, timingMs: Record<string, number>): FindingInput[] {
   return model.card.labels.map((label) => ({
     id: findingId(sopInstanceUid, model.key, label.id),
     label: label.id,
