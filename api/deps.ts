@@ -31,8 +31,11 @@ export interface ApiDeps {
   events: StudyEvents;
   /** The hospital's OpenID Connect provider, when `config.oidc` names one (built from it by the API role). */
   oidc?: OidcClient;
-  /** Writes AI results as DICOM SR into the study (pipeline/ai-results-sr.ts): a review asks for its document. Absent: none are written. */
-  aiResultsSr?: Pick<AiResultsSr, 'afterReview'>;
+  /**
+   * Writes AI results as DICOM SR into the study (pipeline/ai-results-sr.ts): a review asks for its document, and
+   * ingest for that of a model answered from the header alone (pipeline/ingest.ts). Absent: none are written.
+   */
+  aiResultsSr?: Pick<AiResultsSr, 'afterReview' | 'afterFindings'>;
   /** The EHRs trusted to call the CDS Hooks services with a signed JWT (`config.cdsClientsFile`; api/cds-hooks/clients.ts). */
   cdsClients?: CdsClients;
   /** Multi-point surveillance (pipeline/surveillance.ts), when the models folder ships a surveillance policy. */

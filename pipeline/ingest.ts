@@ -3,13 +3,19 @@ import { parseDicom, type ParsedInstance } from '../dicom/parse.ts';
 import { requireValidUids } from '../dicom/uid.ts';
 import { readableDicomJson } from '../dicom/dicom-json.ts';
 import { logger, uidHash } from '../log.ts';
+import { checkPopulation } from '../inference/applicability.ts';
+import { notApplicableFindings } from '../inference/read-assist.ts';
 import type { ModelRegistry } from '../inference/registry.ts';
 import { REQUEST_REDIS_WAIT_MS, type ReadAssistQueue } from '../queue/enqueue.ts';
+import type { QueuedModel, ReadAssistJob } from '../queue/jobs.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from './instance-writes.ts';
 import type { StoredInstance } from '../contract/dicomweb.ts';
 import type { InstanceMeta } from '../dicom/attributes.ts';
+import type { AiResultsSr } from './ai-results-sr.ts';
+import type { ModelMetrics } from './model-metrics.ts';
+import { recordRunFindings, type RunFindings } from './record-findings.ts';
 
 /**
  * One received DICOM object, through the whole ingest path:
@@ -17,6 +23,16 @@ import type { InstanceMeta } from '../dicom/attributes.ts';
  * → enqueue one read-assist job per applicable model (none when the patient's consent
  * withholds AI processing: the instance is stored, marked withheld), and meanwhile record
  * study/series/instance (idempotent on SOP Instance UID).
+ *
+ * A model whose card's population the header alone rules out (the children's model on an adult's
+ * film: inference/applicability.ts checkPopulation, the gate the worker applies before any decode)
+ * gets no job: its "not applicable" findings — the same rows a worker run would write, ids derived
+ * from instance, model and label — are recorded here once the instance row has committed and the
+ * other models' jobs are queued, audited as the model, their SR queued (pipeline/record-findings.ts,
+ * as the results consumer does). Until then the model is pending like any other: if that write
+ * fails, the ordinary job is queued at once and the worker answers; if the process dies first, the
+ * reconciler (pipeline/reconcile.ts) queues it at the next start. The upload's answer does not wait
+ * for it.
  *
  * An object without Pixel Data (SR, KOS, PR, …) is stored as received and recorded in its
  * study and series with no image: nothing is queued for it, and it does not name the study's
@@ -38,6 +54,10 @@ export interface IngestDeps {
   registry: Pick<ModelRegistry, 'forStudy'>;
   readAssist: ReadAssistQueue;
   instanceWrites: InstanceWrites;
+  /** Queues the DICOM SR of findings answered at ingest, as the results consumer queues a worker's (pipeline/ai-results-sr.ts). Absent: none is queued. */
+  aiResultsSr?: Pick<AiResultsSr, 'afterFindings'>;
+  /** Counts a run answered at ingest once stored, as the API counts a worker's result (pipeline/model-metrics.ts): no stage timings, it had none. */
+  metrics?: { models: Pick<ModelMetrics, 'record'> };
   /**
    * Parses and validates the bytes; the API passes its off-thread parser (dicom/parse-off-thread),
    * so no upload is parsed on its event loop. Default: in-process, within the default limits.
@@ -90,10 +110,21 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   if (filed !== undefined && filed.siteId !== uploader.siteId) throw new StudyOfAnotherSiteError(meta);
   // Clinical, canary and shadow models all read the image, each in its own job marked with its run's deployment;
   // only clinical runs are waited for (`pendingModels`): a study's AI is done when its clinical models have answered.
-  const runs = aiWithheld || !image ? [] : deps.registry.forStudy(meta.modality, { studyInstanceUid: meta.studyInstanceUid, siteId: uploader.siteId })
-    .map(({ model, deployment }) => ({ modelKey: model.key, deployment }));
-  const models = runs.filter((r) => r.deployment === 'clinical').map((r) => r.modelKey);
-  const shadowModels = runs.filter((r) => r.deployment === 'shadow').map((r) => r.modelKey);
+  const runs: QueuedModel[] = [];
+  const answered: RunFindings[] = [];
+  if (image && !aiWithheld) {
+    for (const { model, deployment } of deps.registry.forStudy(meta.modality, { studyInstanceUid: meta.studyInstanceUid, siteId: uploader.siteId })) {
+      // The worker's first gate (inference/read-assist.ts), before any decode: what the header alone decides is decided here.
+      const population = checkPopulation(meta, image, model.card);
+      if (population.applicable) runs.push({ modelKey: model.key, deployment });
+      else answered.push({ sopInstanceUid: meta.sopInstanceUid, modelKey: model.key, deployment, findings: notApplicableFindings(meta.sopInstanceUid, model, population, {}) });
+    }
+  }
+  // A clinical model answered here is pending too until its findings commit: a write lost before then is the reconciler's to queue.
+  const clinical = (run: QueuedModel) => run.deployment === 'clinical';
+  const queuedModels = runs.filter(clinical).map((r) => r.modelKey);
+  const models = [...queuedModels, ...answered.filter(clinical).map((r) => r.modelKey)];
+  const shadowModels = [...runs, ...answered].filter((r) => r.deployment === 'shadow').map((r) => r.modelKey);
   const blobSha256 = await deps.blobs.put(bytes);
   // The off-thread parser has read it already; an in-process parse (tests, the CLI's checks) reads it here.
   const readThere = 'dicomJson' in instance ? instance.dicomJson : undefined;
@@ -126,8 +157,9 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
     dicomJson,
   }, uploader.actor));
   let status: StoredInstance['status'];
+  let priority: number;
+  const job = { sopInstanceUid: meta.sopInstanceUid, studyInstanceUid: meta.studyInstanceUid, blobSha256 };
   if (runs.length > 0) {
-    const job = { sopInstanceUid: meta.sopInstanceUid, studyInstanceUid: meta.studyInstanceUid, blobSha256 };
     // Queued at the study's rank as stored (a new study's if it is new): a film of a study already
     // ranked urgent is never visible to workers at a lower rank, where under a flood it would lose
     // its turn to the work queued before it. Re-ranked if the write changes the study's priority.
@@ -136,14 +168,40 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
     // Awaited through `queuing` below; caught here so that a failed write leaves no unhandled rejection.
     queued.catch(() => undefined);
     const written = await recorded;
-    const queuing = queued.then(() => (written.priority !== queuedAt ? deps.readAssist.reprioritise(meta.sopInstanceUid, models, written.priority) : undefined));
+    const queuing = queued.then(() => (written.priority !== queuedAt ? deps.readAssist.reprioritise(meta.sopInstanceUid, queuedModels, written.priority) : undefined));
     if (!await deps.readAssist.within(queuing, REQUEST_REDIS_WAIT_MS)) {
       logger.warn({ instance: uidHash(meta.sopInstanceUid), models }, 'Redis is unavailable: the instance is stored, its jobs are queued when Redis returns');
     }
     status = written.status;
+    priority = written.priority;
   } else {
-    status = (await recorded).status;
+    ({ status, priority } = await recorded);
   }
-  logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, shadowModels, aiWithheld }, 'instance ingested');
+  // After the row commits and the other models' jobs are queued (theirs is the path a clinician waits on). A duplicate's
+  // first upload answered them, or left them pending for the reconciler.
+  if (answered.length > 0 && status === 'stored') void answerAtIngest(deps, answered, job, priority);
+  logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, shadowModels, answeredAtIngest: answered.map((r) => r.modelKey), aiWithheld }, 'instance ingested');
   return { studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, sopClassUid: meta.sopClassUid, status };
+}
+
+/**
+ * Records the runs answered from the header alone, as a worker's results are recorded. Never throws:
+ * a run whose answer cannot be recorded (a database error, the store closing) gets its ordinary job
+ * instead, at once, and the worker writes the same rows; the reconciler would queue it only at the
+ * next start or Redis reconnect, leaving the study waiting until then. If that fails too, the model
+ * stays pending and the reconciler queues it then.
+ */
+async function answerAtIngest(deps: IngestDeps, answered: RunFindings[], job: Omit<ReadAssistJob, 'modelKey' | 'deployment'>, priority: number): Promise<void> {
+  const recordDeps = { store: deps.store, onFindings: deps.aiResultsSr?.afterFindings };
+  for (const run of answered) {
+    try {
+      await recordRunFindings(recordDeps, run);
+    } catch (error) {
+      logger.warn({ err: error, instance: uidHash(run.sopInstanceUid), model: run.modelKey }, 'a run answered at ingest was not recorded; its job is queued for a worker instead');
+      await deps.readAssist.enqueue(job, [{ modelKey: run.modelKey, deployment: run.deployment }], priority)
+        .catch((failure: unknown) => logger.error({ err: failure, instance: uidHash(run.sopInstanceUid), model: run.modelKey }, 'nor could its job be queued; reconciliation queues it'));
+      continue;
+    }
+    deps.metrics?.models.record({ kind: 'findings', ...run });
+  }
 }

@@ -113,7 +113,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
   const app = createApp({ config, store, blobs, aiResultsSr, registry, readAssist, redis, events, instanceWrites, frameDecoder, oidc, cdsClients, deidentifyKey, surveillance, metrics, latency });
 
   // Before HTTP: a DIMSE port already taken fails the start with nothing listening yet.
-  const dimse = config.dimse && await startDimseScp({ config: { ...config, dimse: config.dimse }, store, blobs, registry, readAssist, instanceWrites });
+  const dimse = config.dimse && await startDimseScp({ config: { ...config, dimse: config.dimse }, store, blobs, registry, readAssist, instanceWrites, aiResultsSr, metrics });
   const tls = tlsServing(config);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, ...tls.serveOptions });
   const http = drainableServer(server as Server, (request) => request.url?.startsWith('/v1/events') ?? false);
