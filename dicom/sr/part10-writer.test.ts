@@ -9,10 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { files } from '../../test/support/shared-data.ts';
 import { dicomJsonOf, dicomJsonOfWritten } from '../dicom-json.ts';
+import { decisionSr, findingsSr } from './ai-results-sr.ts';
 import { EXPLICIT_VR_LITTLE_ENDIAN, fileMetaOf, writeDenaturalisedWithDcmjs, writePart10, writePart10WithDcmjs } from './dcmjs-io.ts';
 import { encodePart10, type DenaturalisedDataset, type FileMeta } from './part10-writer.ts';
-import { testReports } from './test-reports.ts';
+import { sourceImage } from './source-attributes.ts';
+import { declined, model, pneumonia, testReports } from './test-reports.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-part10-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -44,6 +47,19 @@ describe('the lean Part 10 encoder, held to dcmjs', () => {
       // The GB18030-labelled one is not an SR Lantern writes (its UTF-8 text reads back as mojibake: see below).
       if (dataset.SpecificCharacterSet !== 'GB18030') expect(dicomJsonOfWritten(written.written), what).toStrictEqual(dicomJsonOf(written.bytes, EXPLICIT_VR_LITTLE_ENDIAN, true));
     }
+  });
+
+  it('when findingsSr and decisionSr write the first two documents, then theirs are the bytes dcmjs writes for the reports here (the reports are theirs)', () => {
+    const chest = sourceImage(new Uint8Array(fs.readFileSync(files.chestJ2k)));
+    const preliminary = findingsSr({ source: chest, model, findings: [pneumonia, declined], createdAt: '2026-12-03T08:00:00.123Z' });
+    expect(same(preliminary.bytes, writePart10WithDcmjs(reports['findings, applicable (with a region) and not applicable']).bytes)).toBe(true);
+    const decision = decisionSr({
+      source: chest, model, findings: [pneumonia, declined], createdAt: '2026-12-03T08:00:00.123Z',
+      review: { id: '42', createdAt: '2026-12-03T08:05:10.000Z', reviewer: { name: 'Li Wei', login: 'dr.li' } },
+      decisions: new Map([[pneumonia.id, { decision: 'override', reason: { code: 'poor-image-quality', display: 'Poor image quality: not assessable' }, comment: 'rotated film', reviewerName: 'Li Wei' }]]),
+      organization: 'Lantern site main', predecessor: { sopInstanceUid: preliminary.sopInstanceUid, seriesInstanceUid: preliminary.seriesInstanceUid }, position: 1,
+    });
+    expect(same(decision.bytes, writePart10WithDcmjs(reports['a clinician\'s override with reason and comment, complete']).bytes)).toBe(true);
   });
 
   it('when the SRs are written by the lean encoder, then dciodvfy finds no error in any of them', () => {

@@ -86,7 +86,7 @@ const KINDS: Record<string, Kind> = {
  * an element this encoder does not model (see above): write it with dcmjs then.
  */
 export function encodePart10(dataset: DenaturalisedDataset, meta: FileMeta): Uint8Array | undefined {
-  const out = new Output(8192);
+  const out = new Output(16384);
   try {
     out.zeros(128);
     out.ascii('DICM');
