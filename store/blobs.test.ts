@@ -38,6 +38,39 @@ describe('blob store', () => {
     expect(filesUnder(root)).toEqual([path.join(sha256.slice(0, 2), sha256.slice(2, 4), sha256)]);
   });
 
+  // Staged (store/blobs.ts `stage`): written while the caller waits for something else, named only on commit.
+  it.each([['677 kB', 677_000], ['6 MB', 6_000_000]])('when a %s blob is staged, then nothing is under its name until commit, which names it whole and answers its SHA-256', async (_, size) => {
+    const root = path.join(dir, `staged-${size}`);
+    const store = createBlobStore(root);
+    const bytes = new Uint8Array(size).map((_, i) => (i * 17 + size) % 239);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const staged = store.stage(bytes);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(filesUnder(root).filter((name) => !name.endsWith('.tmp'))).toEqual([]);
+    expect(await staged.commit()).toBe(sha256);
+    expect(await staged.commit()).toBe(sha256);
+    await staged.discard();
+    expect(filesUnder(root)).toEqual([path.join(sha256.slice(0, 2), sha256.slice(2, 4), sha256)]);
+    expect(Buffer.from(await store.get(sha256)).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('when a staged blob is discarded, at once or once written, then no file is left; when it is stored already, then commit leaves the stored file as it was', async () => {
+    const root = path.join(dir, 'discarded');
+    const store = createBlobStore(root);
+    const bytes = new Uint8Array(677_000).map((_, i) => (i * 5) % 233);
+    await store.stage(bytes).discard();
+    const written = store.stage(bytes);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await written.discard();
+    expect(fs.existsSync(root) ? filesUnder(root) : []).toEqual([]);
+    const sha256 = await store.put(bytes);
+    const stored = path.join(root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+    const firstWrite = fs.statSync(stored).mtimeMs;
+    expect(await store.stage(bytes).commit()).toBe(sha256);
+    expect(fs.statSync(stored).mtimeMs).toBe(firstWrite);
+    expect(filesUnder(root)).toEqual([path.join(sha256.slice(0, 2), sha256.slice(2, 4), sha256)]);
+  });
+
   it('when a store reads synchronously (as a worker does), then it returns the same bytes', async () => {
     const bytes = new Uint8Array(300_000).map((_, i) => i % 249);
     const sha256 = await blobs.put(bytes);

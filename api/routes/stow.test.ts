@@ -4,7 +4,9 @@
  * multipart forms RFC 2046 allows, `POST /studies/{study}`, objects without pixels, and the
  * real `dicomweb-client` package (OHIF's) storing through it.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import { api as dicomweb } from 'dicomweb-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +49,9 @@ describe('STOW-RS', () => {
     expect(response.headers.get('content-type')).toBe('application/dicom+json');
     return storeInstancesResponse.parse(await response.json());
   };
+  /** Every file under the blob folder (temporary ones too), by name. */
+  const blobFiles = () => fs.readdirSync(api.config.blobDir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => fs.statSync(path.join(api.config.blobDir, name)).isFile()).map((name) => path.basename(name));
   const studyOf = (uid: string) => api.client.json<{ study: { status: string; priority: number; modality?: string }; instances: { sopInstanceUid: string; status: string; image?: unknown; modality?: string }[] }>(`/v1/studies/${uid}`);
 
   beforeAll(async () => {
@@ -190,6 +195,18 @@ describe('STOW-RS', () => {
       expect(failed['00081150']?.Value).toEqual(['1.2.840.10008.5.1.4.1.1.1']);
       const stray = failed['00091002'].Value![0].match(/belongs to study ([0-9.]+)/)![1];
       expect((await studyOf(stray)).status).toBe(404);
+    });
+
+    it('when parts are refused after their bytes began to be stored (another study, not DICOM), then they leave no blob, not even a temporary one; the held part\'s blob is named', async () => {
+      const target = (await api.client.stow([newFilm()])).body.stored![0].studyInstanceUid;
+      const inside = reportIn(target);
+      const elsewhere = newFilm();
+      const notDicom = new Uint8Array(4096).fill(0x41);
+      const before = blobFiles();
+      const response = await post(`/dicomweb/studies/${target}`, multipart([elsewhere, inside, notDicom]), 'multipart/related; type="application/dicom"; boundary=lantern-test-boundary');
+      expect(response.status).toBe(202);
+      const added = blobFiles().filter((name) => !before.includes(name));
+      expect(added).toEqual([createHash('sha256').update(inside).digest('hex')]);
     });
 
     it('when the path holds no UID, then 422 before the body is read', async () => {
