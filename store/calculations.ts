@@ -15,18 +15,21 @@
  * is quarantined: the others are written, it is recorded escaped as `audit.unstorable`,
  * its caller gets an error and `auditStatus()` turns degraded.
  *
- * A commit is three round trips: begin with the chain's lock and head, one statement, commit (appendToChain).
+ * A commit is one round trip on PostgreSQL (and PGlite served over the wire protocol, which
+ * `lantern start` runs): the chain's lock and one statement in one message, planned on the head
+ * this store last committed (appendOnKnownHead). When another writer moved the head meanwhile, or
+ * the head is not known yet (the first commit, a retry), it is three: begin with the lock and the
+ * head, one statement, commit (appendToChain).
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { canonicalJson } from './canonical-json.ts';
-import { auditChainColumns, auditedTransactionAtHead, auditInsert, auditKeys, checkAuditEntry, planAudits, type AuditChainState, type AuditEntry } from './audit.ts';
+import { auditChainColumns, auditedTransactionAtHead, auditInsert, auditKeys, checkAuditEntry, planAudits, type AuditChainState, type AuditEntry, type PlannedAudits } from './audit.ts';
 import type { Database } from './db.ts';
 import { AuditUnavailableError, type StoreContext } from './shared.ts';
 
-/** Records of the same event-loop turn share a transaction; later ones queue behind the commit in flight. */
-const GROUP_COMMIT_MS = 0;
 /** Retry backoff after a failed commit: doubles from the first to the last. */
 const RETRY_MS = [250, 30_000] as const;
 /** How long after a quarantined record the audit stays degraded: someone must look. */
@@ -68,7 +71,8 @@ export function calculationAudits({ db, options }: StoreContext) {
   const pending: Waiting[] = readSpool(spoolFile);
   /** Whether the spool file holds records read at start: removed once they are written, not looked for on every commit. */
   let spooled = pending.length > 0;
-  let timer: NodeJS.Timeout | undefined;
+  /** The next flush: at the end of this event-loop turn (setImmediate), or a retry's backoff (setTimeout). */
+  let timer: { cancel(): void } | undefined;
   let flushing: Promise<void> = Promise.resolve();
   let retryMs: number = RETRY_MS[0];
   let failing = false;
@@ -76,19 +80,49 @@ export function calculationAudits({ db, options }: StoreContext) {
   let lastQuarantineAt = 0;
   let lastError: { message: string; at: string } | undefined;
   let closed = false;
+  /** The chain's head as this store's last commit left it: what the next commit is planned on; undefined when not known. */
+  let head: ChainHead | undefined;
+
+  /** Appends entries in one round trip when the head is known and still holds, else as appendToChain does. */
+  async function append(entries: AuditEntry[]): Promise<void> {
+    try {
+      for (let tries = 0; head !== undefined && db.kind === 'postgres' && tries < 2; tries++) {
+        const outcome = await appendOnKnownHead(db, entries, head);
+        head = outcome.head;
+        if (outcome.appended) return;
+      }
+      head = await appendToChain(db, entries);
+    } catch (error) {
+      // A failed or ambiguous commit says nothing certain about the head: the next one reads it.
+      head = undefined;
+      throw error;
+    }
+  }
 
   const report = (error: unknown) => {
     lastError = { message: (error as Error).message ?? String(error), at: new Date().toISOString() };
     options.onAuditError?.(error);
   };
+  /**
+   * Records of the same event-loop turn share a transaction (a flush on setImmediate runs after the
+   * turn's I/O callbacks; setTimeout's 0 would be 1 ms or more later, which a risk answer waits);
+   * later ones queue behind the commit in flight, and a retry's backoff is kept.
+   */
   const schedule = (ms: number) => {
-    if (!closed) timer ??= setTimeout(flush, ms);
+    if (closed || timer) return;
+    if (ms === 0) {
+      const immediate = setImmediate(flush);
+      timer = { cancel: () => clearImmediate(immediate) };
+    } else {
+      const timeout = setTimeout(flush, ms);
+      timer = { cancel: () => clearTimeout(timeout) };
+    }
   };
 
   /** Writes one batch; on failure finds the record at fault, one transaction each, and writes the rest. */
   async function write(batch: Waiting[]): Promise<Waiting[]> {
     try {
-      await appendToChain(db, batch.map((w) => w.entry));
+      await append(batch.map((w) => w.entry));
       batch.forEach((w) => w.settle?.resolve());
       return [];
     } catch (error) {
@@ -100,7 +134,7 @@ export function calculationAudits({ db, options }: StoreContext) {
     const retry: Waiting[] = [];
     for (const waiting of batch) {
       try {
-        await appendToChain(db, [waiting.entry]);
+        await append([waiting.entry]);
         waiting.settle?.resolve();
       } catch (error) {
         if (!refusesThisRecord(error) || !(await databaseAnswers()) || !(await quarantine(waiting, error))) retry.push(waiting);
@@ -115,7 +149,7 @@ export function calculationAudits({ db, options }: StoreContext) {
   async function quarantine(waiting: Waiting, error: unknown): Promise<boolean> {
     const { entry } = waiting;
     try {
-      await appendToChain(db, [{
+      await append([{
         actor: 'lantern',
         action: 'audit.unstorable',
         entityType: 'audit',
@@ -135,7 +169,7 @@ export function calculationAudits({ db, options }: StoreContext) {
 
   /** Appends every waiting record; what failed for want of a database waits for the next try, with backoff. */
   function flush(): Promise<void> {
-    clearTimeout(timer);
+    timer?.cancel();
     timer = undefined;
     flushing = flushing.then(async () => {
       const batch = pending.splice(0);
@@ -165,7 +199,7 @@ export function calculationAudits({ db, options }: StoreContext) {
     if (closed) return Promise.reject(new AuditUnavailableError('the store is closing'));
     return new Promise<void>((resolve, reject) => {
       pending.push({ entry, settle: { resolve, reject } });
-      schedule(GROUP_COMMIT_MS);
+      schedule(0);
     });
   }
 
@@ -224,7 +258,7 @@ export function calculationAudits({ db, options }: StoreContext) {
         if (pending.length === 0 || Date.now() + wait > deadline) break;
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      clearTimeout(timer);
+      timer?.cancel();
       if (pending.length === 0) return;
       if (spoolFile) {
         writeSpool(spoolFile, pending.map((w) => w.entry));
@@ -237,24 +271,69 @@ export function calculationAudits({ db, options }: StoreContext) {
   };
 }
 
+/** The chain's last record (AuditChainState's `last`): null for an empty chain. */
+type ChainHead = AuditChainState['last'];
+
+/** The head after `planned` was appended on `state`: its last new record, else the head as it was. */
+const headAfter = (planned: PlannedAudits, last: ChainHead): ChainHead => {
+  const record = planned.added > 0 ? planned.records.at(-1)! : undefined;
+  return record ? { seq: record.seq, hash: record.hash } : last;
+};
+
 /**
  * Appends entries to the audit chain as audit.ts appendAudits does, a round trip shorter (a risk
  * answer waits for its record): begin with the chain's lock and head (auditedTransactionAtHead),
  * one statement, commit. The entries are chained onto that head and inserted by the statement
  * that reads which of their keys are stored, only if none is; when one is (a retry after a commit
  * whose answer was lost), it inserts nothing and they are chained again around what is stored.
+ * Resolves with the chain's head after the commit.
  */
-async function appendToChain(db: Database, entries: AuditEntry[]): Promise<void> {
-  await auditedTransactionAtHead(db, async (tx, head) => {
-    const planned = planAudits({ existing: null, last: head }, entries);
+async function appendToChain(db: Database, entries: AuditEntry[]): Promise<ChainHead> {
+  return auditedTransactionAtHead(db, async (tx, last) => {
+    const planned = planAudits({ existing: null, last }, entries);
     const { rows: [{ existing }] } = await tx.query<AuditChainState>(
       `with state as (select ${auditChainColumns('$1')}),
             appended as (${auditInsert(`(case when (select existing from state) is null then $2::text else '[]' end)`)})
        select * from state`, [auditKeys(entries), planned.rows]);
-    if (!existing) return;
-    const rest = planAudits({ existing, last: head }, entries);
+    if (!existing) return headAfter(planned, last);
+    const rest = planAudits({ existing, last }, entries);
     if (rest.added > 0) await tx.query(auditInsert('$1'), [rest.rows]);
+    return headAfter(rest, last);
   });
+}
+
+/**
+ * The chain's advisory lock as audit.ts auditedTransaction takes it (its key, AUDIT_LOCK there):
+ * every appender queues on the same lock, so the chain never forks.
+ */
+const CHAIN_LOCK = 'select pg_advisory_xact_lock(7301002)';
+
+/**
+ * Appends entries planned on `head`, the chain's head as this store last committed it, in one
+ * round trip: one simple-protocol message of two statements, which PostgreSQL runs as one
+ * transaction (committed before it answers; rolled back whole on an error, leaving the
+ * connection clean): the chain's lock, then the statement that reads the chain's state under
+ * it (its own snapshot, taken after the lock) and inserts the entries only if the head is still
+ * `head` and none of their keys is stored. Otherwise it inserts nothing and answers the state
+ * it read: `appended` false, with the head it found, for the caller to plan again.
+ *
+ * A simple-protocol message takes no parameters: the keys and rows are sent as literals,
+ * escaped by pg's escapeLiteral (quotes and backslashes; the rows are JSON text, whose
+ * JSON.stringify has escaped every control character and unpaired surrogate).
+ */
+async function appendOnKnownHead(db: Database, entries: AuditEntry[], head: ChainHead): Promise<{ appended: boolean; head: ChainHead | undefined }> {
+  const planned = planAudits({ existing: null, last: head }, entries);
+  const keys = `array(select json_array_elements_text(${pg.escapeLiteral(JSON.stringify(auditKeys(entries)))}::json))`;
+  const rows = `(case when (select existing from state) is null and (select last->>'hash' from state) is not distinct from ${head ? pg.escapeLiteral(head.hash) : 'null'}
+                 then ${pg.escapeLiteral(planned.rows)} else '[]' end)`;
+  const answer = await db.query(`${CHAIN_LOCK};
+    with state as (select ${auditChainColumns(keys)}),
+         appended as (${auditInsert(rows)})
+    select * from state`) as unknown as { rows: AuditChainState[] }[] | { rows: AuditChainState[] };
+  const [{ existing, last }] = (Array.isArray(answer) ? answer.at(-1)! : answer).rows;
+  if (existing === null && (last?.hash ?? null) === (head?.hash ?? null)) return { appended: true, head: headAfter(planned, head) };
+  // Another writer appended (or an entry is stored already): plan again on what was found.
+  return { appended: false, head: existing === null ? last : undefined };
 }
 
 /**
