@@ -134,7 +134,10 @@ export const studyWrites = {
     const studyInstanceUid = await auditedTransaction(db, async (tx) => {
       // Consent is asked under the audit lock, so a refusal is either before this or after it.
       const { rows: [written] } = await tx.query<{ study: string | null; withheld: string | null; route: LowConfidenceRoute | null } & AuditChainState & SnapshotRow>(
-        `with consent as (
+        `with given as materialized (
+           -- The findings as rows, parsed once (heatmaps included) for the three places that read them.
+           select * from json_populate_recordset(null::findings, $2::json)
+         ), consent as (
            select i.study_instance_uid as study, coalesce(i.ai_withheld, consent_withheld(s.site_id, s.patient_id, 'ai-processing')) as withheld
              from instances i join studies s on s.study_instance_uid = i.study_instance_uid where i.sop_instance_uid = $1
          ), instance as (
@@ -147,7 +150,7 @@ export const studyWrites = {
              operating_point, model, timing_ms, heatmap, applicability, input_stats)
            select f.id, $1, instance.study_instance_uid, f.label, f.display, f.probability, f.positive, f.refer,
              f.operating_point, f.model, f.timing_ms, f.heatmap, f.applicability, f.input_stats
-             from instance, json_populate_recordset(null::findings, $2::json) f
+             from instance, given f
            on conflict (id) do nothing
            returning id
          ), leaders as (${FINDING_LEADERS_UPSERT})
@@ -295,7 +298,7 @@ const TABLES: SnapshotSources = {
  * recordFindings' statement sees the tables as they were before it (one statement, one
  * snapshot), so its own writes are added from what they return: the instance's new status
  * (`instance`), the leaders its upsert inserted or replaced (`leaders`), and the findings it
- * inserted (`stored`, from `$2`: a finding already stored is read from the table, and one a shadow run
+ * inserted (`stored`, from `given`: a finding already stored is read from the table, and one a shadow run
  * stored under the same id is not clinical and not inserted). Whether an image failed, the assessment
  * and `any` (the instance is the study's) cannot change there. studies.test.ts proves the result equal
  * to a fresh read.
@@ -308,7 +311,7 @@ const AFTER_FINDINGS: SnapshotSources = {
                            and not exists (select 1 from leaders n where n.model_key = o.model_key and n.label = o.label and n.claim = o.claim)
                         union all select model_key, label, claim, finding_id from leaders)`,
   finding: (id) => `(${TABLES.finding(id)}
-                      union all select * from json_populate_recordset(null::findings, $2::json) j where j.id = ${id} and j.id in (select id from stored))`,
+                      union all select * from given j where j.id = ${id} and j.id in (select id from stored))`,
 };
 
 /**
@@ -364,8 +367,8 @@ async function withheldFindings(tx: AuditedTx, prioritise: Prioritise, sopInstan
 /**
  * The body of recordFindings' CTE that keeps the study's finding leaders (migration 011):
  * per (model, label, claim) the most probable finding — the one triage would pick among
- * them — or, claiming nothing, the first. Reads the statement's `instance` and `$2`
- * (findings) and `$4` (model key); a second run with the same findings changes nothing.
+ * them — or, claiming nothing, the first. Reads the statement's `instance` and `given`
+ * (the findings, `$2`, as rows) and `$4` (model key); a second run with the same findings changes nothing.
  * Returns the leaders it inserted or replaced (AFTER_FINDINGS).
  */
 const FINDING_LEADERS_UPSERT = `
@@ -373,7 +376,7 @@ const FINDING_LEADERS_UPSERT = `
   select distinct on (f.label, f.claim) f.study, $4, f.label, f.claim, f.id, f.probability
     from (select instance.study_instance_uid as study, f.id, f.label, f.probability,
                  finding_claim(f.probability, f.positive, f.refer, f.applicability) as claim
-            from instance, json_populate_recordset(null::findings, $2::json) f) f
+            from instance, given f) f
    order by f.label, f.claim, f.probability desc nulls last, f.id
   on conflict (study_instance_uid, model_key, label, claim) do update set finding_id = excluded.finding_id, probability = excluded.probability
    where excluded.probability > study_finding_leaders.probability
