@@ -2,11 +2,17 @@ import { Worker } from 'node:worker_threads';
 import { DicomError, DicomLimitError, InvalidDicomError } from '../errors.ts';
 import { LIMIT_SETTINGS, overLimit, type DicomLimits } from '../limits.ts';
 import type { ParsedInstance } from '../parse.ts';
-import type { ParseReply, ParseRequest } from './protocol.ts';
+import type { ParsedAttributes, ParseReply, ParseRequest } from './protocol.ts';
+
+export type { ParsedAttributes } from './protocol.ts';
 
 export interface OffThreadParser {
-  /** Parses and validates `bytes` on the parsing thread, within the parser's limits; the bytes come back in the answer. */
-  parse(bytes: Uint8Array): Promise<ParsedInstance>;
+  /**
+   * Parses and validates `bytes` on the parsing thread, within the parser's limits; the bytes come back in the answer.
+   * `onParsed` is called with the attributes as soon as the object is found valid, before its DICOM JSON
+   * has been read (the answer then still follows: with it, or with a refusal such as the deadline's).
+   */
+  parse(bytes: Uint8Array, options?: { onParsed?: (parsed: ParsedAttributes) => void }): Promise<ParsedInstance>;
   close(): Promise<void>;
 }
 
@@ -27,7 +33,7 @@ export interface OffThreadParserOptions {
 export function createOffThreadParser(options: OffThreadParserOptions): OffThreadParser {
   const { limits } = options;
   let thread: { worker: Worker; ready: Promise<void> } | undefined;
-  let waiter: { id: number; resolve: (reply: ParseReply) => void; reject: (error: Error) => void } | undefined;
+  let waiter: Waiter | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   let nextId = 1;
   let closed = false;
@@ -40,6 +46,12 @@ export function createOffThreadParser(options: OffThreadParserOptions): OffThrea
     });
     worker.on('message', (reply: ParseReply | { ready: true }) => {
       if (!('id' in reply) || reply.id !== waiter?.id) return;
+      if (!reply.end) {
+        waiter.parsed = reply.parsed;
+        // The caller's own work: its failure must not stop the parse's answer.
+        try { waiter.onParsed?.(reply.parsed); } catch { /* the caller sees its own error when it awaits its work */ }
+        return;
+      }
       const current = waiter;
       waiter = undefined;
       current.resolve(reply);
@@ -56,7 +68,7 @@ export function createOffThreadParser(options: OffThreadParserOptions): OffThrea
     return { worker, ready };
   };
 
-  const parseOne = async (bytes: Uint8Array): Promise<ParsedInstance> => {
+  const parseOne = async (bytes: Uint8Array, onParsed?: (parsed: ParsedAttributes) => void): Promise<ParsedInstance> => {
     if (closed) throw new Error('the DICOM parser is closed');
     thread ??= start();
     const { worker, ready } = thread;
@@ -66,7 +78,8 @@ export function createOffThreadParser(options: OffThreadParserOptions): OffThrea
     // Uint8Array's slice: a Buffer's slice is a view, whose .buffer is the whole larger one).
     const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
       ? bytes.buffer : Uint8Array.prototype.slice.call(bytes).buffer as ArrayBuffer;
-    const reply = await new Promise<ParseReply>((resolve, reject) => {
+    let current: Waiter | undefined;
+    const reply = await new Promise<ParseEnd>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (waiter?.id !== id) return;
         waiter = undefined;
@@ -74,20 +87,21 @@ export function createOffThreadParser(options: OffThreadParserOptions): OffThrea
         void worker.terminate();
         reject(overLimit('parseDeadlineMs', limits, `parsing took longer than ${limits.parseDeadlineMs} ms`));
       }, limits.parseDeadlineMs);
-      waiter = {
+      waiter = current = {
         id,
+        onParsed,
         resolve: (r) => { clearTimeout(timer); resolve(r); },
         reject: (e) => { clearTimeout(timer); reject(e); },
       };
       worker.postMessage({ id, bytes: own, limits } satisfies ParseRequest, [own]);
     });
     if (reply.error) throw rebuild(reply.error);
-    return { ...reply.parsed!, bytes: new Uint8Array(reply.bytes) };
+    return { ...current!.parsed!, dicomJson: reply.dicomJson, bytes: new Uint8Array(reply.bytes) };
   };
 
   return {
-    parse(bytes) {
-      const result = queue.then(() => parseOne(bytes));
+    parse(bytes, options) {
+      const result = queue.then(() => parseOne(bytes, options?.onParsed));
       queue = result.catch(() => undefined);
       return result;
     },
@@ -98,6 +112,17 @@ export function createOffThreadParser(options: OffThreadParserOptions): OffThrea
       await current?.worker.terminate();
     },
   };
+}
+
+type ParseEnd = Extract<ParseReply, { end: true }>;
+
+/** The parse being answered: its id, the attributes once said, and where its end goes. */
+interface Waiter {
+  id: number;
+  onParsed?: (parsed: ParsedAttributes) => void;
+  parsed?: ParsedAttributes;
+  resolve: (reply: ParseEnd) => void;
+  reject: (error: Error) => void;
 }
 
 /** The thread's refusal rebuilt as the same typed error, so callers map it as if thrown here. */

@@ -1,6 +1,6 @@
 /**
  * The parsing thread answers as parseDicom does in-process (the same attributes, the same
- * typed refusals, the bytes handed back), and a parse past its deadline is stopped, refused
+ * typed refusals, the bytes handed back; the attributes told first when asked), and a parse past its deadline is stopped, refused
  * with DICOM_PARSE_DEADLINE, and the next parse runs on a fresh thread.
  */
 import fs from 'node:fs';
@@ -25,6 +25,21 @@ describe('off-thread parser', () => {
     const parsed = await parser.parse(bytes);
     expect(parsed.meta).toEqual(parseDicom(copy).meta);
     expect(Buffer.compare(parsed.bytes, copy)).toBe(0);
+  });
+
+  it('when the caller asks to hear of the attributes first, then it gets them before the answer, which adds the DICOM JSON; a refused object is never announced', async () => {
+    const bytes = new Uint8Array(fs.readFileSync(path.join(sharedDataDir, 'dicom/pydicom-data/files/RG1_J2KI.dcm')));
+    const expected = parseDicom(bytes.slice()).meta;
+    const heard: string[] = [];
+    const parsing = parser.parse(bytes, { onParsed: ({ meta }) => heard.push(meta.sopInstanceUid) });
+    parsing.then(() => heard.push('answer'), () => heard.push('refused'));
+    const parsed = await parsing;
+    expect(heard).toEqual([expected.sopInstanceUid, 'answer']);
+    expect(parsed.meta).toEqual(expected);
+    expect(parsed.dicomJson?.dataset['00080018']).toEqual({ vr: 'UI', Value: [expected.sopInstanceUid] });
+    const refused: string[] = [];
+    await expect(parser.parse(new Uint8Array(300), { onParsed: () => refused.push('announced') })).rejects.toBeInstanceOf(InvalidDicomError);
+    expect(refused).toEqual([]);
   });
 
   it('when the bytes are a Node Buffer viewing part of a larger buffer, then that part is parsed and the caller keeps its bytes', async () => {
