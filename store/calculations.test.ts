@@ -127,6 +127,8 @@ describe.skipIf(!postgresUrl)('calculation audits on PostgreSQL, beside another 
     await store.recordCalculation('Dr Wu', calculation(90));
     let release!: () => void;
     const held = new Promise<void>((resolve) => { release = resolve; });
+    // Run first at clean-up: a failed expectation must not leave the other transaction holding the lock.
+    cleanUps.push(async () => release());
     let locked!: () => void;
     const lockTaken = new Promise<void>((resolve) => { locked = resolve; });
     // The other writer holds the lock from its begin and appends only later, as a study's write does.

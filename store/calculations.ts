@@ -16,15 +16,14 @@
  * its caller gets an error and `auditStatus()` turns degraded.
  *
  * A commit is one round trip on PostgreSQL (and PGlite served over the wire protocol, which
- * `lantern start` runs): the chain's lock and one statement in one message, planned on the head
- * this store last committed (appendOnKnownHead). When another writer moved the head meanwhile, or
+ * `lantern start` runs): one statement that takes the chain's lock and appends, planned on the
+ * head this store last committed (appendOnKnownHead). When another writer moved the head meanwhile, or
  * the head is not known yet (the first commit, a retry), it is three: begin with the lock and the
  * head, one statement, commit (appendToChain).
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { canonicalJson } from './canonical-json.ts';
 import { auditChainColumns, auditedTransactionAtHead, auditInsert, auditKeys, checkAuditEntry, planAudits, type AuditChainState, type AuditEntry, type PlannedAudits } from './audit.ts';
 import type { Database } from './db.ts';
@@ -303,38 +302,41 @@ async function appendToChain(db: Database, entries: AuditEntry[]): Promise<Chain
 }
 
 /**
- * The chain's advisory lock as audit.ts auditedTransaction takes it (its key, AUDIT_LOCK there):
- * every appender queues on the same lock, so the chain never forks.
- */
-const CHAIN_LOCK = 'select pg_advisory_xact_lock(7301002)';
-
-/**
  * Appends entries planned on `head`, the chain's head as this store last committed it, in one
- * round trip: one simple-protocol message of two statements, which PostgreSQL runs as one
- * transaction (committed before it answers; rolled back whole on an error, leaving the
- * connection clean): the chain's lock, then the statement that reads the chain's state under
- * it (its own snapshot, taken after the lock) and inserts the entries only if the head is still
- * `head` and none of their keys is stored. Otherwise it inserts nothing and answers the state
- * it read: `appended` false, with the head it found, for the caller to plan again.
+ * round trip: one statement, its own transaction, that takes the chain's lock (audit.ts
+ * auditedTransaction's key, AUDIT_LOCK there: every appender queues on it), reads the chain's
+ * state and inserts the entries only if the head is still `head` and none of their keys is
+ * stored; otherwise it inserts nothing and answers the state it read (`appended` false, with
+ * the head it found, for the caller to plan again). A parameterised statement, so a served
+ * PGlite (named statements) plans it once.
  *
- * A simple-protocol message takes no parameters: the keys and rows are sent as literals,
- * escaped by pg's escapeLiteral (quotes and backslashes; the rows are JSON text, whose
- * JSON.stringify has escaped every control character and unpaired surrogate).
+ * The state is read in the statement's snapshot, taken before it waited for the lock: when
+ * another appender committed meanwhile, the head read is older than the chain's, the entries'
+ * first seq is already stored, and the primary key refuses the insert (23505 on audit_pkey)
+ * rather than fork the chain; `appended` false, head unknown. The lock is taken before any row
+ * is inserted (the rows are chosen from the state that takes it), so an appender holding it is
+ * never refused on our account.
  */
 async function appendOnKnownHead(db: Database, entries: AuditEntry[], head: ChainHead): Promise<{ appended: boolean; head: ChainHead | undefined }> {
   const planned = planAudits({ existing: null, last: head }, entries);
-  const keys = `array(select json_array_elements_text(${pg.escapeLiteral(JSON.stringify(auditKeys(entries)))}::json))`;
-  const rows = `(case when (select existing from state) is null and (select last->>'hash' from state) is not distinct from ${head ? pg.escapeLiteral(head.hash) : 'null'}
-                 then ${pg.escapeLiteral(planned.rows)} else '[]' end)`;
-  const answer = await db.query(`${CHAIN_LOCK};
-    with state as (select ${auditChainColumns(keys)}),
-         appended as (${auditInsert(rows)})
-    select * from state`) as unknown as { rows: AuditChainState[] }[] | { rows: AuditChainState[] };
-  const [{ existing, last }] = (Array.isArray(answer) ? answer.at(-1)! : answer).rows;
+  let state: AuditChainState;
+  try {
+    ({ rows: [state] } = await db.query<AuditChainState>(
+      `with state as (select pg_advisory_xact_lock(${CHAIN_LOCK_KEY}) as locked, ${auditChainColumns('$1')}),
+            appended as (${auditInsert(`(case when (select existing from state) is null and (select last->>'hash' from state) is not distinct from $3 then $2::text else '[]' end)`)})
+       select existing, last from state`, [auditKeys(entries), planned.rows, head?.hash ?? null]));
+  } catch (error) {
+    if ((error as { code?: string; constraint?: string }).code === '23505' && (error as { constraint?: string }).constraint === 'audit_pkey') return { appended: false, head: undefined };
+    throw error;
+  }
+  const { existing, last } = state;
   if (existing === null && (last?.hash ?? null) === (head?.hash ?? null)) return { appended: true, head: headAfter(planned, head) };
   // Another writer appended (or an entry is stored already): plan again on what was found.
   return { appended: false, head: existing === null ? last : undefined };
 }
+
+/** audit.ts's AUDIT_LOCK: the advisory lock every appender of the chain takes. */
+const CHAIN_LOCK_KEY = 7_301_002;
 
 /**
  * Whether an error is the database refusing this record's content (data, constraint, a
