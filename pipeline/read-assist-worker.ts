@@ -1,11 +1,10 @@
-import { DelayedError, FlowProducer, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { readAssistJob } from '../contract/jobs.ts';
 import { DicomError } from '../dicom/errors.ts';
 import type { DicomLimits } from '../dicom/limits.ts';
 import { readAssist } from '../inference/read-assist.ts';
 import type { ModelRegistry } from '../inference/registry.ts';
 import { logger } from '../log.ts';
-import { AI_RESULTS_SR_QUEUE, AI_RESULTS_SR_RETRY, aiResultsSrJobId, type AiResultsSrJob } from '../queue/ai-results-sr.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { READ_ASSIST_QUEUE, RESULTS_QUEUE, resultJobId, type ReadAssistJob, type ResultJob } from '../queue/jobs.ts';
 import type { BlobStore } from '../store/blobs.ts';
@@ -28,46 +27,8 @@ export interface ReadAssistWorkerOptions {
   degradation?: { refreshMs: number; deferMs: number };
 }
 
-/** How long persisted job records are kept, so a re-added id is recognised as done (the AI results SR queue keeps its jobs as long). */
+/** How long persisted job records are kept, so a re-added id is recognised as done. */
 const KEEP_DONE = { age: 7 * 24 * 3600, count: 100_000 };
-
-/**
- * Whether a result's findings get a DICOM SR (pipeline/ai-results-sr.ts): a clinical or canary
- * run's do; a shadow run's are kept for model teams only, and a failure has none.
- */
-export const resultHasSr = (result: ResultJob): result is Extract<ResultJob, { kind: 'findings' }> => result.kind === 'findings' && result.deployment !== 'shadow';
-
-/**
- * How a worker hands a run's result back: onto the results queue under an id derived from the
- * read-assist job's (`readAssistJobId`), so a job run twice hands back one result.
- *
- * A result whose findings get an SR is added with the SR's job as its parent, waiting on it
- * (one MULTI): BullMQ moves the SR's job to its queue in the script that completes the result
- * job, after the results consumer has committed the findings, so the consumer adds nothing
- * (one Redis round trip less on the finding's path) and no findings are left without their SR
- * queued. A result that fails for good releases it too (it then finds whatever was committed, or
- * nothing). Both ids are the ones they had when each was added on its own: each is added once.
- */
-export function createHandBack(connection: ConnectionOptions, prefix: string) {
-  const results = new Queue<ResultJob>(RESULTS_QUEUE, { connection, prefix });
-  const flows = new FlowProducer({ connection, prefix });
-  return {
-    async handBack(readAssistJobId: string, result: ResultJob): Promise<void> {
-      const opts: JobsOptions = { jobId: resultJobId(readAssistJobId), removeOnComplete: KEEP_DONE, removeOnFail: KEEP_DONE, attempts: 10, backoff: { type: 'exponential', delay: 500 } };
-      if (!resultHasSr(result)) {
-        await results.add(result.kind, result, opts);
-        return;
-      }
-      const sr: AiResultsSrJob = { kind: 'findings', sopInstanceUid: result.sopInstanceUid, modelKey: result.modelKey };
-      await flows.add({
-        name: sr.kind, queueName: AI_RESULTS_SR_QUEUE, data: sr,
-        opts: { jobId: aiResultsSrJobId(sr), removeOnComplete: KEEP_DONE, removeOnFail: KEEP_DONE, ...AI_RESULTS_SR_RETRY.findings },
-        children: [{ name: result.kind, queueName: RESULTS_QUEUE, data: result, opts: { ...opts, ignoreDependencyOnFailure: true } }],
-      });
-    },
-    close: () => Promise.all([results.close(), flows.close()]).then(() => undefined),
-  };
-}
 
 /**
  * A worker process's consumer of read-assist jobs.
@@ -79,8 +40,7 @@ export function createHandBack(connection: ConnectionOptions, prefix: string) {
  * from this job's id, so a job run twice hands back one result.
  *
  * A job's Redis round trips, each needed: BullMQ's moveToActive (taking the job and its lock),
- * the hand-back (the result must be queued before the job completes: at-least-once; with its
- * SR's job as its parent when it has one, in the same MULTI), and
+ * the hand-back (the result must be queued before the job completes: at-least-once), and
  * moveToCompleted, which fetches the next job in the same script. The degradation step is read
  * in the background (pipeline/degradation-gate.ts), and the blob read once, uncopied. Locks are
  * renewed only every `lockDurationMs / 2`, longer than a job takes, and an idle worker blocks
@@ -88,8 +48,9 @@ export function createHandBack(connection: ConnectionOptions, prefix: string) {
  */
 export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
   const connection = redisConnection(options.redisUrl);
-  const handBacks = createHandBack(connection, options.prefix);
-  const handBack = (job: Job<ReadAssistJob>, result: ResultJob) => handBacks.handBack(job.id!, result);
+  const results = new Queue<ResultJob>(RESULTS_QUEUE, { connection, prefix: options.prefix });
+  const handBack = (job: Job<ReadAssistJob>, result: ResultJob) =>
+    results.add(result.kind, result, { jobId: resultJobId(job.id!), removeOnComplete: KEEP_DONE, removeOnFail: KEEP_DONE, attempts: 10, backoff: { type: 'exponential', delay: 500 } });
 
   const failure = (job: Job<ReadAssistJob>, code: string, message: string): ResultJob => {
     const [id, version] = job.data.modelKey.split('@');
@@ -162,7 +123,7 @@ export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
       const closed = worker.close();
       const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
       if (await Promise.race([closed.then(() => 'closed' as const), timer]) === 'timeout') await worker.close(true);
-      await handBacks.close();
+      await results.close();
       await connection.quit();
     },
   };

@@ -3,9 +3,7 @@
  * its instance's database write (ingest starts the job before the write commits) waits
  * for the write and is persisted once; one whose instance never arrives is retried, not
  * lost, and lands when a re-upload records the instance; a clinical result completes once
- * its findings are committed and their SR is queued, and is retried if the SR cannot be; one
- * handed back with its SR's job as its parent (the worker's hand-back) has the SR's job queued
- * by its completion, not before, once however often it is handed back.
+ * its findings are committed and their SR is queued, and is retried if the SR cannot be.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,7 +18,6 @@ import { migrate } from '../store/migrate.ts';
 import { createStore, type Store } from '../store/store.ts';
 import { finding, newInstance } from '../store/test-fixtures.ts';
 import { createInstanceWrites } from './instance-writes.ts';
-import { createHandBack } from './read-assist-worker.ts';
 import { createResultsConsumer } from './results-consumer.ts';
 
 const prefix = 'results-test';
@@ -122,53 +119,6 @@ describe('results consumer', () => {
       await srQueue.close();
     }
   });
-
-  it('when a worker hands a clinical result back (twice) with its SR\'s job as parent, then the SR\'s job waits through the result\'s retries, is queued by its completion, once, and the consumer adds none', async () => {
-    const flowPrefix = `${prefix}-flow`;
-    const connection = { url: redis.url };
-    const queuedHere: string[] = [];
-    const flowConsumer = createResultsConsumer({
-      redisUrl: redis.url, prefix: flowPrefix, store, instanceWrites,
-      onFindings: async (sopInstanceUid) => { queuedHere.push(sopInstanceUid); },
-    });
-    const handBacks = createHandBack(connection, flowPrefix);
-    const srQueue = new Queue<AiResultsSrJob>(AI_RESULTS_SR_QUEUE, { connection, prefix: flowPrefix });
-    const flowResults = new Queue<ResultJob>(RESULTS_QUEUE, { connection, prefix: flowPrefix });
-    const flowEvents = new QueueEvents(RESULTS_QUEUE, { connection, prefix: flowPrefix });
-    try {
-      await flowEvents.waitUntilReady();
-      // Not recorded yet: the result is retried until it is.
-      const input = newInstance();
-      const result = findingsFor(input.sopInstanceUid);
-      const srId = aiResultsSrJobId({ kind: 'findings', sopInstanceUid: input.sopInstanceUid, modelKey: result.kind === 'findings' ? result.modelKey : '' });
-      await handBacks.handBack(`ra-${input.sopInstanceUid}`, result);
-      await handBacks.handBack(`ra-${input.sopInstanceUid}`, result);
-      expect(await srQueue.getJobCountByTypes('waiting-children')).toBe(1);
-      const resultJob = (await flowResults.getJobs(['waiting', 'prioritized', 'active', 'delayed']))[0];
-      for (let i = 0; i < 100 && (await flowResults.getJob(resultJob.id!))!.attemptsMade < 1; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect((await flowResults.getJob(resultJob.id!))!.attemptsMade).toBeGreaterThanOrEqual(1);
-      expect(await (await srQueue.getJob(srId))!.getState()).toBe('waiting-children');
-
-      await store.recordInstance(input, 'test');
-      await resultJob.waitUntilFinished(flowEvents, 10_000);
-      expect(await findingIds(input.sopInstanceUid)).toEqual([finding(input.sopInstanceUid).id]);
-      expect(await (await srQueue.getJob(srId))!.getState()).toBe('waiting');
-      expect(queuedHere).toEqual([]);
-
-      // Handed back again once done (a worker ran the job twice): nothing new is queued or run.
-      const attempts = (await flowResults.getJob(resultJob.id!))!.attemptsMade;
-      await handBacks.handBack(`ra-${input.sopInstanceUid}`, result);
-      expect(await srQueue.getJobCounts('waiting', 'waiting-children', 'active', 'completed')).toEqual({ waiting: 1, 'waiting-children': 0, active: 0, completed: 0 });
-      expect(await flowResults.getJobCounts('waiting', 'active', 'completed')).toEqual({ waiting: 0, active: 0, completed: 1 });
-      expect((await flowResults.getJob(resultJob.id!))!.attemptsMade).toBe(attempts);
-    } finally {
-      await flowEvents.close();
-      await flowResults.close();
-      await srQueue.close();
-      await handBacks.close();
-      await flowConsumer.stop();
-    }
-  }, 20_000);
 
   it('when a result breaks the contract, then it fails at once with the reason, unretried, and writes nothing', async () => {
     const input = newInstance();

@@ -1,7 +1,6 @@
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { resultJob } from '../contract/jobs.ts';
 import { logger, uidHash } from '../log.ts';
-import { AI_RESULTS_SR_QUEUE, aiResultsSrJobId } from '../queue/ai-results-sr.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { RESULTS_QUEUE, type ResultJob } from '../queue/jobs.ts';
 import type { Store } from '../store/store.ts';
@@ -18,23 +17,17 @@ import { parseJob } from './job-contract.ts';
  * cannot mend it.
  *
  * A clinical result job completes once its findings are committed (the worklist event fires
- * at that commit) and their DICOM SR is queued, so no findings are left without their SR written
- * or queued; the SR itself is written by its own queue's worker (pipeline/ai-results-sr.ts).
- * A worker hands the SR's job back with the result, as its parent (pipeline/read-assist-worker.ts):
- * BullMQ queues it in the script that completes this job, so nothing is added here. A result
- * handed back alone (by a worker from before that) has its SR queued here (`onFindings`) before
- * it completes; if that fails the job is retried.
+ * at that commit) and their DICOM SR is queued (`onFindings`): "finding persisted" waits for
+ * Redis to take the SR's job, not for the SR, which its own queue's worker writes
+ * (pipeline/ai-results-sr.ts). If the SR cannot be queued the job fails and is retried, so no
+ * findings are left without their SR written or queued.
  */
 export function createResultsConsumer(options: {
   redisUrl: string; prefix: string; store: Store; instanceWrites: Pick<InstanceWrites, 'settled'>;
-  /** After a model's findings are committed, for a result whose SR's job is not its parent: queues their DICOM SR (pipeline/ai-results-sr.ts), resolving once Redis has it. A failure retries the result, whose store write is idempotent. */
+  /** After a model's findings are committed: queues their DICOM SR (pipeline/ai-results-sr.ts), resolving once Redis has it. A failure retries the result, whose store write is idempotent. */
   onFindings?: (sopInstanceUid: string, modelKey: string) => Promise<void>;
 }) {
   const connection = redisConnection(options.redisUrl);
-  const srQueueKey = `${options.prefix}:${AI_RESULTS_SR_QUEUE}`;
-  /** Whether the job's parent is its SR's job, which BullMQ queues when this job completes. */
-  const srIsParent = (job: Job<ResultJob>, { sopInstanceUid, modelKey }: { sopInstanceUid: string; modelKey: string }) =>
-    job.parent?.queueKey === srQueueKey && job.parent.id === aiResultsSrJobId({ kind: 'findings', sopInstanceUid, modelKey });
   const worker = new Worker<ResultJob>(RESULTS_QUEUE, async (job) => {
     const result = parseJob(resultJob, job.data, 'result');
     await options.instanceWrites.settled(result.sopInstanceUid);
@@ -45,7 +38,7 @@ export function createResultsConsumer(options: {
       if (shadow) await options.store.recordShadowFindings(result.sopInstanceUid, result.findings, actor);
       else {
         await options.store.recordFindings(result.sopInstanceUid, result.findings, actor);
-        if (!srIsParent(job, result)) await options.onFindings?.(result.sopInstanceUid, result.modelKey);
+        await options.onFindings?.(result.sopInstanceUid, result.modelKey);
       }
     } else {
       const actor = `model:${result.model.id}@${result.model.version}`;
