@@ -6,6 +6,7 @@ import { RESULTS_QUEUE, type ResultJob } from '../queue/jobs.ts';
 import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from './instance-writes.ts';
 import { parseJob } from './job-contract.ts';
+import { recordRunFindings } from './record-findings.ts';
 
 /**
  * Persists what workers hand back. Runs beside the store (in the API role), so the
@@ -33,14 +34,9 @@ export function createResultsConsumer(options: {
     await options.instanceWrites.settled(result.sopInstanceUid);
     // A shadow run's result is kept for model teams only: no SR, no status, no triage (store/deployments.ts).
     const shadow = result.deployment === 'shadow';
-    if (result.kind === 'findings') {
-      const actor = `model:${result.modelKey}`;
-      if (shadow) await options.store.recordShadowFindings(result.sopInstanceUid, result.findings, actor);
-      else {
-        await options.store.recordFindings(result.sopInstanceUid, result.findings, actor);
-        await options.onFindings?.(result.sopInstanceUid, result.modelKey);
-      }
-    } else {
+    // The same writes as a run answered at ingest (pipeline/record-findings.ts): the SR is queued once the findings commit.
+    if (result.kind === 'findings') await recordRunFindings({ store: options.store, onFindings: options.onFindings }, result);
+    else {
       const actor = `model:${result.model.id}@${result.model.version}`;
       if (shadow) await options.store.recordShadowFailure(result.sopInstanceUid, result.model, result.error, actor);
       else await options.store.recordInferenceFailure(result.sopInstanceUid, result.model, result.error, actor);
