@@ -3,8 +3,9 @@ import type { ImageAttributes, InstanceMeta } from '../dicom/attributes.ts';
 import type { OutOfDistribution, Population } from './model-card.ts';
 
 /**
- * Does a read-assist model's card cover this image? Checked in the worker before any
- * pixel is decoded (DICOM attributes against the card's `population`), then after the
+ * Does a read-assist model's card cover this image? Checked at ingest, where a run the header
+ * alone rules out gets its answer without a job (pipeline/ingest.ts), and in the worker before
+ * any pixel is decoded (DICOM attributes against the card's `population`), then after the
  * run (the graph's out-of-distribution score against the card's threshold). Outside
  * either, the finding is "not applicable" with its reason in English and Chinese, never
  * a probability. An attribute the image does not carry is handled as the card's

@@ -9,7 +9,7 @@
  * Imaging Measurements, its Device Observer Name/Manufacturer codes are off by one
  * (121013 is the name), Predecessor Documents crash (`previousVersions`), and Content
  * Date/Time are "now" (a re-run would write other bytes). So the tree is built here from
- * plain items, and dcmjs only encodes it (dcmjs-io.ts).
+ * plain items, encoded by part10-writer.ts (dcmjs's bytes; dcmjs itself for what it does not model: dcmjs-io.ts).
  *
  * The tree, per PS3.16:
  *   CONTAINER Imaging Measurement Report (TID 1500)
