@@ -35,8 +35,8 @@ export function auditHash(prevHash: string, record: Omit<AuditRecord, 'hash' | '
   return createHash('sha256').update(prevHash).update('\n').update(header).update('\n').update(payloadText).digest('hex');
 }
 
-/** Arbitrary constant shared by every appender: the chain has one writer at a time. */
-const AUDIT_LOCK = 7_301_002;
+/** Arbitrary constant shared by every appender (auditedTransaction here, calculations.ts's one-statement append): the chain has one writer at a time. */
+export const AUDIT_LOCK = 7_301_002;
 
 declare const auditLockHeld: unique symbol;
 /** A transaction holding the audit chain's lock since its first statement: the only place records are appended. */

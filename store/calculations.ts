@@ -25,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from './canonical-json.ts';
-import { auditChainColumns, auditedTransactionAtHead, auditInsert, auditKeys, checkAuditEntry, planAudits, type AuditChainState, type AuditEntry, type PlannedAudits } from './audit.ts';
+import { AUDIT_LOCK, auditChainColumns, auditedTransactionAtHead, auditInsert, auditKeys, checkAuditEntry, planAudits, type AuditChainState, type AuditEntry, type PlannedAudits } from './audit.ts';
 import type { Database } from './db.ts';
 import { AuditUnavailableError, type StoreContext } from './shared.ts';
 
@@ -322,7 +322,7 @@ async function appendOnKnownHead(db: Database, entries: AuditEntry[], head: Chai
   let state: AuditChainState;
   try {
     ({ rows: [state] } = await db.query<AuditChainState>(
-      `with state as (select pg_advisory_xact_lock(${CHAIN_LOCK_KEY}) as locked, ${auditChainColumns('$1')}),
+      `with state as (select pg_advisory_xact_lock(${AUDIT_LOCK}) as locked, ${auditChainColumns('$1')}),
             appended as (${auditInsert(`(case when (select existing from state) is null and (select last->>'hash' from state) is not distinct from $3 then $2::text else '[]' end)`)})
        select existing, last from state`, [auditKeys(entries), planned.rows, head?.hash ?? null]));
   } catch (error) {
@@ -334,9 +334,6 @@ async function appendOnKnownHead(db: Database, entries: AuditEntry[], head: Chai
   // Another writer appended (or an entry is stored already): plan again on what was found.
   return { appended: false, head: existing === null ? last : undefined };
 }
-
-/** audit.ts's AUDIT_LOCK: the advisory lock every appender of the chain takes. */
-const CHAIN_LOCK_KEY = 7_301_002;
 
 /**
  * Whether an error is the database refusing this record's content (data, constraint, a
