@@ -7,6 +7,10 @@ import { DEFAULT_SITE } from '../../contract/sites.ts';
 import { startApiRole, type ApiRole } from '../../roles/api.ts';
 import { loadConfig, repoRoot, type LanternConfig } from '../../config.ts';
 import { startPrivateRedis } from '../../queue/redis-server.ts';
+import { Queue } from 'bullmq';
+import { findingsSrUid } from '../../dicom/sr/ai-results-sr.ts';
+import { READ_ASSIST_QUEUE, readAssistJobId } from '../../queue/jobs.ts';
+import { waitFor } from './stack.ts';
 import type { ApplicabilityNote, FindingInput } from '../../store/types.ts';
 import { apiClient } from './api-client.ts';
 import { withFreshUids } from './dicom-builder.ts';
@@ -26,15 +30,26 @@ export interface TestApi extends ApiRole {
   signIn(username: string, roles: Role[], sites?: string[]): Promise<{ client: ReturnType<typeof apiClient>; token: string }>;
   /**
    * Uploads a real radiograph as a new study (fresh UIDs) over STOW-RS, as `by` (default
-   * `tester`; the study is filed under its first site); its AI job waits, as no worker runs.
+   * `tester`; the study is filed under its first site); its AI jobs wait, as no worker runs. Resolves once the
+   * models its header rules out are answered at ingest and their SRs stored (answeredAtIngest).
    */
   addStudy(file?: string, by?: ReturnType<typeof apiClient>): Promise<{ studyInstanceUid: string; sopInstanceUid: string }>;
+  /**
+   * Waits until the models the instance's header rules out (the children's model on a film that records no age) have
+   * been answered at ingest, moments after the upload's answer (pipeline/ingest.ts), and the AI results SR of every
+   * model's findings on it is stored in the study (the API role's SR worker writes it). Resolves with those SRs'
+   * SOP Instance UIDs. addStudy waits for it; a test uploading by hand calls it, so that it starts from a study where
+   * nothing more happens by itself (no worker runs here).
+   */
+  answeredAtIngest(sopInstanceUid: string): Promise<string[]>;
   /**
    * Persists a read-assist model's finding (default pneumonia-cxr, its first label) exactly as
    * the results consumer does when a worker hands it back; positive above the card's operating point.
    * With `notApplicable`, the finding the worker writes when the image is outside the card's population.
-   * Every other model served for CR declines the image ("not applicable"), so the instance is
-   * settled as it would be once all its jobs have answered.
+   * Every other model served for CR that has not answered yet declines the image ("not applicable"), so the
+   * instance is settled as it would be once all its jobs have answered; a model answered at ingest (the
+   * children's model on a film that records no age) keeps that answer. Asked for such a model, the finding is
+   * recorded beside its answer: one no worker would write, made up for the test. No SR is written for these.
    */
   addFinding(sopInstanceUid: string, finding: { probability: number; model?: string; notApplicable?: ApplicabilityNote }): Promise<FindingInput>;
 }
@@ -90,6 +105,17 @@ export async function startTestApi(overrides: Partial<LanternConfig> = {}): Prom
     return { client: apiClient(role.url, token), token };
   };
   const { client, token } = await signIn('tester', [...ROLES]);
+  const readAssist = new Queue(READ_ASSIST_QUEUE, { connection: { url: redis.url }, prefix: config.queuePrefix });
+  /** See TestApi.answeredAtIngest: every model still pending has its job (so the others were answered), every model that answered has its SR. */
+  const answeredAtIngest = (sopInstanceUid: string) => waitFor(async () => {
+    const { rows: [instance] } = await role.store.db.query<{ pending: string[] }>('select pending_models as pending from instances where sop_instance_uid = $1', [sopInstanceUid]);
+    if (!instance) throw new Error(`instance ${sopInstanceUid} is not stored`);
+    for (const key of instance.pending) if (!await readAssist.getJob(readAssistJobId(sopInstanceUid, key))) return undefined;
+    const { rows } = await role.store.db.query<{ model: { id: string; version: string; weightsSha256: string; preprocessing: string } }>(
+      `select distinct on (model->>'id', model->>'version') model from findings where sop_instance_uid = $1`, [sopInstanceUid]);
+    const documents = rows.map((r) => findingsSrUid(sopInstanceUid, r.model));
+    return (await role.store.storedInstances(documents)).length === documents.length ? documents : undefined;
+  }, 'the models answered at ingest, and their SRs', 20_000);
   return {
     ...role,
     config: { ...config, redisUrl: redis.url },
@@ -97,22 +123,28 @@ export async function startTestApi(overrides: Partial<LanternConfig> = {}): Prom
     token,
     authorization: { authorization: `Bearer ${token}` },
     signIn,
+    answeredAtIngest,
     async addStudy(file = files.chestRaw, by = client) {
       const { status, body } = await by.stow([withFreshUids(fs.readFileSync(file), ++studies)]);
       const stored = body.stored?.[0];
       if (status !== 200 || !stored) throw new Error(`upload failed: ${status} ${JSON.stringify(body)}`);
+      await answeredAtIngest(stored.sopInstanceUid);
       return { studyInstanceUid: stored.studyInstanceUid, sopInstanceUid: stored.sopInstanceUid };
     },
     async addFinding(sopInstanceUid, { probability, model = 'pneumonia-cxr', notApplicable }) {
       const c = card(model);
       const made = findingOf(sopInstanceUid, c, probability, notApplicable);
-      for (const other of servedForCr().filter((c) => c.id !== model)) {
+      const { rows } = await role.store.db.query<{ id: string }>(`select distinct model->>'id' as id from findings where sop_instance_uid = $1`, [sopInstanceUid]);
+      const answered = new Set(rows.map((r) => r.id));
+      // A model answered at ingest (its header gate) keeps its answer.
+      for (const other of servedForCr().filter((c) => c.id !== model && !answered.has(c.id))) {
         await role.store.recordFindings(sopInstanceUid, [findingOf(sopInstanceUid, other, 0, declinedInTest)], `model:${other.id}@${other.version}`);
       }
       await role.store.recordFindings(sopInstanceUid, [made], `model:${c.id}@${c.version}`);
       return made;
     },
     async stop() {
+      await readAssist.close();
       await role.stop();
       await redis.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
