@@ -252,6 +252,9 @@ describe('STOW-RS', () => {
     it('when an SR arrives with a film of its study, then both are stored and listed, the SR with no image and nothing queued, and the study\'s status, priority and modality are the film\'s', async () => {
       const filmBytes = newFilm();
       const filmAnswer = (await api.client.stow([filmBytes])).body.stored![0];
+      // The film records no age: the children's model is answered at ingest and its AI results SR stored in the study.
+      const aiSrs = await api.answeredAtIngest(filmAnswer.sopInstanceUid);
+      expect(aiSrs).toHaveLength(1);
       const before = (await studyOf(filmAnswer.studyInstanceUid)).body.study;
       const sr = reportIn(filmAnswer.studyInstanceUid);
       const { status, body } = await api.client.stow([sr]);
@@ -260,7 +263,8 @@ describe('STOW-RS', () => {
       expect(body.stored![0].sopClassUid).toBe(COMPREHENSIVE_SR);
 
       const after = (await studyOf(filmAnswer.studyInstanceUid)).body;
-      expect(after.instances.map((i) => i.sopInstanceUid).sort()).toEqual([filmAnswer.sopInstanceUid, srSop].sort());
+      expect(after.instances.map((i) => i.sopInstanceUid).sort()).toEqual([filmAnswer.sopInstanceUid, srSop, ...aiSrs].sort());
+      expect(after.instances.filter((i) => i.image !== undefined).map((i) => i.sopInstanceUid)).toEqual([filmAnswer.sopInstanceUid]);
       const listed = after.instances.find((i) => i.sopInstanceUid === srSop)!;
       expect(listed).toMatchObject({ status: 'done', modality: 'SR' });
       expect(listed.image).toBeUndefined();
@@ -297,23 +301,35 @@ describe('STOW-RS', () => {
 
     it('when it stores a film and its SR with storeInstances, then both are stored and its answer is the DICOM JSON response', async () => {
       const image = newFilm();
-      const studyUid = (await api.client.stow([image])).body.stored![0].studyInstanceUid;
+      const first = (await api.client.stow([image])).body.stored![0];
+      const studyUid = first.studyInstanceUid;
       const datasets = [withFreshUids(film, ++n, { studyInstanceUid: studyUid }), reportIn(studyUid)]
         .map((bytes) => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
       const answer = JSON.parse(await client().storeInstances({ datasets, request: { instance: fetchXhr() } }) as string) as StoreInstancesResponse;
-      expect(answer['00081199']!.Value!.map((i) => i['00081150'].Value![0]).sort()).toEqual(['1.2.840.10008.5.1.4.1.1.1', COMPREHENSIVE_SR]);
-      expect((await studyOf(studyUid)).body.instances).toHaveLength(3);
+      const stored = answer['00081199']!.Value!;
+      expect(stored.map((i) => i['00081150'].Value![0]).sort()).toEqual(['1.2.840.10008.5.1.4.1.1.1', COMPREHENSIVE_SR]);
+      const sopOf = (sopClass: string) => stored.find((i) => i['00081150'].Value![0] === sopClass)!['00081155'].Value![0];
+      // Both films record no age: the children's model is answered at ingest on each, and its AI results SR stored.
+      const filmSops = [first.sopInstanceUid, sopOf('1.2.840.10008.5.1.4.1.1.1')];
+      const aiSrs = (await Promise.all(filmSops.map((sop) => api.answeredAtIngest(sop)))).flat();
+      expect(aiSrs).toHaveLength(2);
+      const { instances } = (await studyOf(studyUid)).body;
+      expect(instances.map((i) => i.sopInstanceUid).sort()).toEqual([...filmSops, sopOf(COMPREHENSIVE_SR), ...aiSrs].sort());
+      expect(instances.filter((i) => i.image !== undefined).map((i) => i.sopInstanceUid).sort()).toEqual([...filmSops].sort());
     });
 
     it('when it stores into a named study an instance of another, then the call fails with 409 and nothing is stored', async () => {
-      const target = (await api.client.stow([newFilm()])).body.stored![0].studyInstanceUid;
+      const targetFilm = (await api.client.stow([newFilm()])).body.stored![0];
+      const target = targetFilm.studyInstanceUid;
+      const aiSrs = await api.answeredAtIngest(targetFilm.sopInstanceUid);
       const other = newFilm();
       const datasets = [other.buffer.slice(other.byteOffset, other.byteOffset + other.byteLength) as ArrayBuffer];
       const failure = await client().storeInstances({ datasets, studyInstanceUID: target, request: { instance: fetchXhr() } }).then(() => undefined, (error: { status: number; response: string }) => error);
       expect(failure?.status).toBe(409);
       const [failed] = (JSON.parse(failure!.response) as StoreInstancesResponse)['00081198']!.Value!;
       expect(failed['00081197'].Value).toEqual([0xc409]);
-      expect((await studyOf(target)).body.instances).toHaveLength(1);
+      // The study holds what it held: its film and the AI results SR of the model answered at ingest.
+      expect((await studyOf(target)).body.instances.map((i) => i.sopInstanceUid).sort()).toEqual([targetFilm.sopInstanceUid, ...aiSrs].sort());
     });
   });
 });
