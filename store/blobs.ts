@@ -55,53 +55,45 @@ export function createBlobStore(dir: string, options: BlobStoreOptions = {}) {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
     return path.join(dir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   };
-  return {
-    /** Writes atomically (temp file + rename): a crash never leaves a half file under a valid name. */
-    async put(bytes: Uint8Array): Promise<string> {
+  /**
+   * `put` in two steps, for a caller with other work to wait for first: the hash and the write
+   * start now (run it while that work runs: the API stages an upload while its parse runs on
+   * another thread, taking ~1 ms of hash and write off the upload's way to its job), the
+   * name is given only by `commit`, so an upload refused meanwhile is `discard`ed and leaves
+   * nothing (a crash leaves at most a `.tmp` file, as one during `put` does). `bytes` must not
+   * change until `commit` or `discard` has resolved.
+   */
+  const stage = (bytes: Uint8Array): StagedBlob => {
+    const steps = bytes.byteLength <= SYNC_WRITE_MAX_BYTES ? syncSteps : asyncSteps;
+    const written = (async () => {
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const target = pathOf(sha256);
-      const steps = bytes.byteLength <= SYNC_WRITE_MAX_BYTES ? syncSteps : asyncSteps;
-      if (await steps.exists(target)) return sha256;
+      if (await steps.exists(target)) return { sha256, target, temp: undefined };
       const temp = `${target}.${randomUUID()}.tmp`;
       await writeCreatingFolder(steps, temp, bytes);
-      await steps.rename(temp, target);
-      return sha256;
-    },
-    /**
-     * `put` in two steps, for a caller with other work to wait for first: the hash and the write
-     * start now (run it while that work runs: the API stages an upload while its parse runs on
-     * another thread, taking ~1 ms of hash and write off the upload's way to its job), the
-     * name is given only by `commit`, so an upload refused meanwhile is `discard`ed and leaves
-     * nothing (a crash leaves at most a `.tmp` file, as one during `put` does). `bytes` must not
-     * change until `commit` or `discard` has resolved.
-     */
-    stage(bytes: Uint8Array): StagedBlob {
-      const steps = bytes.byteLength <= SYNC_WRITE_MAX_BYTES ? syncSteps : asyncSteps;
-      const written = (async () => {
-        const sha256 = createHash('sha256').update(bytes).digest('hex');
-        const target = pathOf(sha256);
-        if (await steps.exists(target)) return { sha256, target, temp: undefined };
-        const temp = `${target}.${randomUUID()}.tmp`;
-        await writeCreatingFolder(steps, temp, bytes);
-        return { sha256, target, temp };
-      })();
-      written.catch(() => undefined);
-      let committed: Promise<string> | undefined;
-      return {
-        commit() {
-          committed ??= written.then(async ({ sha256, target, temp }) => {
-            if (temp) await steps.rename(temp, target);
-            return sha256;
-          });
-          return committed;
-        },
-        async discard() {
-          if (committed) return;
-          const done = await written.catch(() => undefined);
-          if (!committed && done?.temp) await fs.rm(done.temp, { force: true });
-        },
-      };
-    },
+      return { sha256, target, temp };
+    })();
+    written.catch(() => undefined);
+    let committed: Promise<string> | undefined;
+    return {
+      commit() {
+        committed ??= written.then(async ({ sha256, target, temp }) => {
+          if (temp) await steps.rename(temp, target);
+          return sha256;
+        });
+        return committed;
+      },
+      async discard() {
+        if (committed) return;
+        const done = await written.catch(() => undefined);
+        if (!committed && done?.temp) await fs.rm(done.temp, { force: true });
+      },
+    };
+  };
+  return {
+    /** Writes atomically (temp file + rename): a crash never leaves a half file under a valid name. */
+    put: (bytes: Uint8Array): Promise<string> => stage(bytes).commit(),
+    stage,
     /**
      * The file's bytes, read once and not copied: a plain Uint8Array over the memory the read
      * filled (`new Uint8Array(buffer)` would copy it: 677 kB per radiograph, twice per CR study
