@@ -110,6 +110,12 @@ describe('consent to AI processing', () => {
 
   it('when the refusal comes while the jobs wait, then they leave the queue, the study leaves "pending" at once, and what a job already running hands back is dropped, audited', async () => {
     const stored = await upload('PW04', mainDoctor);
+    // Before the refusal, ingest answered the children's model from the header (no age recorded): its "not applicable"
+    // findings and their SR are recorded, as a worker's answer that came before the refusal would be; they stay.
+    await api.answeredAtIngest(stored.sopInstanceUid);
+    const atIngest = (await mainDoctor.study(stored.studyInstanceUid)).body.findings;
+    expect(atIngest.length).toBeGreaterThan(0);
+    expect(atIngest.every((f) => f.model.id === 'pneumonia-cxr' && f.applicability?.applicable === false)).toBe(true);
     expect((await mainDoctor.study(stored.studyInstanceUid)).body.study.status).toBe('pending');
     const [taken] = await jobsFor(stored.sopInstanceUid);
     expect(taken).toBeDefined();
@@ -129,9 +135,11 @@ describe('consent to AI processing', () => {
     }, 'the results consumer to persist the answer', 20_000);
     expect(dropped).toEqual([expect.objectContaining({ actor: `model:${taken.data.modelKey}`, payload: { model: taken.data.modelKey, reason: 'patient-refused', findingsDropped: true } })]);
     const { body: view } = await mainDoctor.study(stored.studyInstanceUid);
-    expect(view.findings).toEqual([]);
+    expect(view.findings).toEqual(atIngest);
     expect(view.study.status).toBe('ready');
-    expect((await auditOf('finding.created')).filter((r) => r.payload.sopInstanceUid === stored.sopInstanceUid)).toEqual([]);
+    // Only the findings answered at ingest, before the refusal, were created; none of the job's.
+    expect((await auditOf('finding.created')).filter((r) => r.payload.sopInstanceUid === stored.sopInstanceUid).map((r) => [r.entityId, r.actor]).sort())
+      .toEqual(atIngest.map((f) => [f.id, `model:${f.model.id}@${f.model.version}`]).sort());
   });
 
   it('when a site makes AI opt-in, then a patient without a grant gets no AI (images already waiting included); with a grant, AI runs', async () => {
@@ -211,6 +219,8 @@ describe('sharing outside the site', () => {
     const shared = await upload('PS09', mainDoctor);
     const refusedSharing = await upload('PS10', mainDoctor);
     const undecided = await upload('PS11', mainDoctor);
+    // Each film's study holds its AI results SR too (the children's model, answered at ingest: no age recorded).
+    for (const { sopInstanceUid } of [shared, refusedSharing, undecided]) expect(await api.answeredAtIngest(sopInstanceUid)).toHaveLength(1);
     expect((await record(mainDoctor, { patientId: 'PS09', purpose: 'sharing', decision: 'granted' })).status).toBe(200);
     expect((await record(mainDoctor, { patientId: 'PS10', purpose: 'sharing', decision: 'refused' })).status).toBe(200);
 
@@ -219,10 +229,12 @@ describe('sharing outside the site', () => {
       blobDir: api.config.blobDir, out, studies: [shared, refusedSharing, undecided].map((s) => s.studyInstanceUid),
       burnedInAnnotation: 'flag', retainLongitudinalModifiedDates: true, sharing: await api.store.sharingDecisions(ALL_SITES),
     });
-    expect(manifest.instances).toHaveLength(1);
-    expect(manifest.withheld).toEqual({ 'patient-refused': 1, 'no-consent-recorded': 1 });
-    const exported = parseDicom(new Uint8Array(fs.readFileSync(path.join(out, manifest.instances[0].path))));
-    expect(exported.meta.patientId).toBe(manifest.instances[0].patient);
+    // Per instance: the shared patient's film and AI results SR are exported, the others' two each counted.
+    expect(manifest.instances).toHaveLength(2);
+    expect(manifest.withheld).toEqual({ 'patient-refused': 2, 'no-consent-recorded': 2 });
+    const exported = manifest.instances.map((i) => parseDicom(new Uint8Array(fs.readFileSync(path.join(out, i.path)))));
+    expect(exported.map((e) => e.meta.modality).sort()).toEqual(['CR', 'SR']);
+    exported.forEach((e, i) => expect(e.meta.patientId).toBe(manifest.instances[i].patient));
     expect(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')).not.toMatch(/PS1[01]/);
   });
 

@@ -216,11 +216,13 @@ describe('a site\'s consultation policy', () => {
     const [routed, ...more] = await casesOf(unread.studyInstanceUid);
     expect(more).toEqual([]);
     expect(routed).toMatchObject({ origin: 'ai-low-confidence', askedBy: 'policy:town-t', urgency: 'routine' });
-    // Every model declined it (addFinding has the others decline with their own reason): the question gives one of them.
-    expect(routed.question).toMatch(/not applicable \((not a chest film|declined in this test)\)/);
-    expect(routed.question).toMatch(/不适用（(非胸部影像|本测试中不适用)）/);
+    // Every model declined it: the children's model at ingest, as the film records no patient age (pipeline/ingest.ts),
+    // the others in addFinding, each with its own reason. The question gives one of them.
+    expect(routed.question).toMatch(/not applicable \((patient age not recorded|not a chest film|declined in this test)\)/);
+    expect(routed.question).toMatch(/不适用（(未记录患者年龄|非胸部影像|本测试中不适用)）/);
+    // Read by the model that reads this film (the adult model: the children's model declined it at ingest, no age recorded).
     const read = await api.addStudy(undefined, users.township.client);
-    await api.addFinding(read.sopInstanceUid, { probability: 0.95 });
+    await api.addFinding(read.sopInstanceUid, { probability: 0.95, model: 'cxr-pneumonia-adult' });
     expect(await casesOf(read.studyInstanceUid)).toEqual([]);
   });
 });

@@ -39,8 +39,12 @@ describe('GET /v1/events', () => {
       await client.next();
       const { studyInstanceUid, sopInstanceUid } = await api.addStudy();
       expect(await client.nextStudyEvent()).toEqual({ studyInstanceUid, change: 'received' });
+      // The film records no patient age: the children's model is answered "not applicable" at ingest, from the header
+      // (pipeline/ingest.ts), then the API's SR worker stores its AI results SR in the study (addStudy waits for both).
+      expect(await client.nextStudyEvent()).toEqual({ studyInstanceUid, change: 'finding' });
+      expect(await client.nextStudyEvent()).toEqual({ studyInstanceUid, change: 'received' });
       const finding = await api.addFinding(sopInstanceUid, { probability: 0.5 });
-      // One per model the CR was queued for: the paediatric model's and the adult model's answers.
+      // One per finding addFinding records: the one it is given, and the adult model's answer (its job's).
       expect(await client.nextStudyEvent()).toEqual({ studyInstanceUid, change: 'finding' });
       expect(await client.nextStudyEvent()).toEqual({ studyInstanceUid, change: 'finding' });
       expect((await post(`/v1/findings/${finding.id}/review`, { decision: 'override' })).status).toBe(422);

@@ -19,6 +19,8 @@ describe('QIDO-RS', () => {
   let ct: string;
   let chest: string;
   let elsewhere: string;
+  /** The AI results SRs stored in the chest study: the children's model is answered at ingest, the film recording no age. */
+  let chestAiSrs: string[];
 
   const qido = async (path: string, headers: Record<string, string> = api.authorization) => {
     const response = await fetch(`${api.url}${path}`, { headers });
@@ -29,9 +31,16 @@ describe('QIDO-RS', () => {
     api = await startTestApi();
     const stored = (await api.client.stow([files.ct, files.chestJ2k])).body.stored!;
     [ct, chest] = stored.map((s) => s.studyInstanceUid);
+    // No model reads CT; the chest film's header rules out the children's model, answered at ingest with its SR.
+    const [ctAiSrs, chestSrs] = await Promise.all(stored.map((s) => api.answeredAtIngest(s.sopInstanceUid)));
+    expect(ctAiSrs).toEqual([]);
+    chestAiSrs = chestSrs;
+    expect(chestAiSrs).toHaveLength(1);
     await api.store.createSite({ id: 'north', name: 'North', level: 'village' }, 'test');
     const north = await api.signIn('north-reader', ['radiologist'], ['north']);
-    elsewhere = (await north.client.stow([withFreshUids(fs.readFileSync(files.chestRaw), 901)])).body.stored![0].studyInstanceUid;
+    const north1 = (await north.client.stow([withFreshUids(fs.readFileSync(files.chestRaw), 901)])).body.stored![0];
+    elsewhere = north1.studyInstanceUid;
+    await api.answeredAtIngest(north1.sopInstanceUid);
   }, 120_000);
   afterAll(() => api?.stop());
 
@@ -46,7 +55,8 @@ describe('QIDO-RS', () => {
       expect(rg1, tag).toHaveProperty(tag);
     }
     expect(first(rg1, '00081190')).toBe(`${api.url}/dicomweb/studies/${chest}`);
-    expect(rg1['00201208']).toEqual({ vr: 'IS', Value: [1] });
+    // Number of Study Related Instances: the film and the AI results SR of the model answered at ingest.
+    expect(rg1['00201208']).toEqual({ vr: 'IS', Value: [1 + chestAiSrs.length] });
   });
 
   it('when OHIF\'s keys come by keyword or by tag, with wildcards, ranges and lists, then only matching studies come back', async () => {
@@ -120,9 +130,13 @@ describe('QIDO-RS', () => {
       const studies = await client().searchForStudies(viaFetch({ queryParams: { PatientID: '9RG1' } })) as Dataset[];
       expect(studies.map((d) => first(d, '0020000D'))).toEqual([chest]);
       const series = await client().searchForSeries(viaFetch({ studyInstanceUID: chest })) as Dataset[];
-      expect(series.map((d) => first(d, '00080060'))).toEqual(['CR']);
-      const instances = await client().searchForInstances(viaFetch({ studyInstanceUID: chest, seriesInstanceUID: String(first(series[0], '0020000E')) })) as Dataset[];
+      // The film's series, and the AI results series holding the SR of the model answered at ingest.
+      expect(series.map((d) => first(d, '00080060')).sort()).toEqual(['CR', 'SR']);
+      const seriesOf = (modality: string) => String(first(series.find((d) => first(d, '00080060') === modality)!, '0020000E'));
+      const instances = await client().searchForInstances(viaFetch({ studyInstanceUID: chest, seriesInstanceUID: seriesOf('CR') })) as Dataset[];
       expect(instances).toHaveLength(1);
+      const srs = await client().searchForInstances(viaFetch({ studyInstanceUID: chest, seriesInstanceUID: seriesOf('SR') })) as Dataset[];
+      expect(srs.map((d) => first(d, '00080018'))).toEqual(chestAiSrs);
       expect(await client().searchForStudies(viaFetch({ queryParams: { PatientName: 'nobody*' } }))).toEqual([]);
     });
   });

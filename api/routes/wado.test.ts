@@ -45,6 +45,8 @@ function parts(contentType: string, body: Uint8Array): { headers: Record<string,
 describe('WADO-RS', () => {
   let api: TestApi;
   const stored: Record<string, { study: string; series: string; sop: string }> = {};
+  /** The AI results SRs stored in each film's study by ingest's answer (api.answeredAtIngest). */
+  const aiSrs: Record<string, string[]> = {};
   let htj2kCodestream: Uint8Array;
   const url = (name: string) => `${api.url}/dicomweb/studies/${stored[name].study}/series/${stored[name].series}/instances/${stored[name].sop}`;
   const get = async (target: string, accept?: string) => {
@@ -65,6 +67,9 @@ describe('WADO-RS', () => {
       const s = body.stored![i];
       stored[name] = { study: s.studyInstanceUid, series: s.seriesInstanceUid, sop: s.sopInstanceUid };
     });
+    // A model the header rules out (the children's model on a chest film that records no age) is answered at ingest
+    // and its AI results SR stored in the study: waited for, so that nothing changes under the tests.
+    for (const name of Object.keys(stored)) aiSrs[name] = await api.answeredAtIngest(stored[name].sop);
   }, 120_000);
   afterAll(() => api?.stop());
 
@@ -148,7 +153,12 @@ describe('WADO-RS', () => {
     expect(part.headers['content-type']).toBe('application/dicom; transfer-syntax=1.2.840.10008.1.2.4.91');
     expect(sha(part.bytes)).toBe(sha(fs.readFileSync(files.chestJ2k)));
     const study = await get(`${api.url}/dicomweb/studies/${stored.raw.study}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
-    expect(parts(study.type, study.bytes)).toHaveLength(1);
+    // The film as received, and the AI results SR of the children's model, answered at ingest (no age recorded).
+    expect(aiSrs.raw).toHaveLength(1);
+    const studyParts = parts(study.type, study.bytes);
+    expect(studyParts).toHaveLength(2);
+    expect(studyParts.map((p) => sha(p.bytes))).toContain(sha(fs.readFileSync(files.chestRaw)));
+    expect(studyParts.filter((p) => Buffer.from(p.bytes).includes(aiSrs.raw[0]))).toHaveLength(1);
     const transcode = await get(url('chest'), 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1');
     expect(transcode.status).toBe(406);
   });
