@@ -27,7 +27,7 @@ import { createBlobStore } from '../store/blobs.ts';
 import { openDatabase } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { ALL_SITES, createStore, type Store } from '../store/store.ts';
-import { finding, newInstance } from '../store/test-fixtures.ts';
+import { finding, newInstance, notApplicableFinding } from '../store/test-fixtures.ts';
 import { startOrthanc, type Orthanc } from '../test/support/orthanc.ts';
 import { files, sharedData } from '../test/support/shared-data.ts';
 import { waitFor } from '../test/support/stack.ts';
@@ -200,6 +200,56 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     expect(dump.stdout).not.toContain('Overridden by clinician');
     // The review already written is not written again.
     expect(await auditOf(decisionSrUid(first.id))).toHaveLength(1);
+  });
+
+  it('when a process stopped between recording findings answered at ingest and queueing their SR, then reconciliation queues it under the id afterFindings uses and it is written — and nothing for findings whose SR is stored, or for shadow findings', async () => {
+    const modelKey = `${model.id}@${model.version}`;
+    // Answered at ingest from the header (not applicable), committed; the process stopped before afterFindings.
+    const { sopInstanceUid: lost } = await recordAsIngested(chestAsAnotherStudy(), { blob: false });
+    await store.recordFindings(lost, [notApplicableFinding(lost, { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 64 y outside 1–5 y', textZh: '患者年龄 64 岁 不在 1–5 岁之内' })], `model:${modelKey}`);
+    // Findings whose SR was written (by an API process with its own queue, so this one holds no job for it).
+    const written = await filmWithFinding();
+    const elsewhere = createAiResultsSr({ redisUrl: redis.url, prefix: `${prefix}-elsewhere`, store, blobs });
+    try {
+      await elsewhere.afterFindings(written, modelKey);
+      await stored(findingsSrUid(written, model));
+    } finally {
+      await elsewhere.stop();
+    }
+    // A shadow run's findings: kept for model teams, never a document.
+    const { sopInstanceUid: shadowed } = await recordAsIngested(chestAsAnotherStudy(), { blob: false });
+    const shadowModel = { ...model, version: '2.0.0-shadow' };
+    await store.recordShadowFindings(shadowed, [{ ...finding(shadowed, 0.9), id: `s-${shadowed}`, model: shadowModel }], `model:${shadowModel.id}@${shadowModel.version}`);
+
+    const jobsOf = async (sop: string) => (await aiResultsSr.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'])).filter((j) => j.data.kind === 'findings' && j.data.sopInstanceUid === sop);
+    expect(await jobsOf(lost)).toEqual([]);
+    expect(await aiResultsSr.reconcile()).toBe(1);
+    const row = await stored(findingsSrUid(lost, model));
+    expect(row.modality).toBe('SR');
+    expect(await auditOf(findingsSrUid(lost, model))).toEqual([{ actor: `model:${modelKey}`, action: 'instance.received' }]);
+    expect((await jobsOf(lost)).map((j) => [j.id, j.data])).toEqual([[aiResultsSrJobId({ kind: 'findings', sopInstanceUid: lost, modelKey }), { kind: 'findings', sopInstanceUid: lost, modelKey }]]);
+    expect(await jobsOf(written)).toEqual([]);
+    expect(await jobsOf(shadowed)).toEqual([]);
+    expect(await instanceRow(findingsSrUid(shadowed, shadowModel))).toBeUndefined();
+    // Once written, a second pass asks for nothing.
+    expect(await aiResultsSr.reconcile()).toBe(0);
+    expect(await auditOf(findingsSrUid(lost, model))).toHaveLength(1);
+  });
+
+  it('when the last week\'s clinical findings are read a page at a time, then each image and model comes once, in the order recorded, without shadow findings or older ones', async () => {
+    const since = new Date();
+    const films = [await filmWithFinding(), await filmWithFinding(), await filmWithFinding()];
+    const { sopInstanceUid: shadowed } = await recordAsIngested(chestAsAnotherStudy(), { blob: false });
+    await store.recordShadowFindings(shadowed, [{ ...finding(shadowed, 0.9), id: `s-${shadowed}`, model: { ...model, version: '2.0.0-shadow' } }], 'model:test');
+    const seen: string[] = [];
+    let page = await store.findingsSince(since, 1);
+    for (let pages = 1; ; pages++) {
+      seen.push(...page.subjects.map((s) => `${s.sopInstanceUid} ${s.model.id}@${s.model.version}`));
+      if (!page.next) break;
+      expect(pages).toBeLessThan(10);
+      page = await store.findingsSince(since, 1, page.next);
+    }
+    expect(seen).toEqual(films.map((sop) => `${sop} ${model.id}@${model.version}`));
   });
 
   it('when ingest stored a film\'s DICOM JSON, then its SR is written from the store alone — the film\'s blob is never read — byte for byte the SR its blob gives', async () => {

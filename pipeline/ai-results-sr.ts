@@ -10,7 +10,7 @@ import { AI_RESULTS_PUSH_QUEUE, AI_RESULTS_SR_QUEUE, AI_RESULTS_SR_RETRY, aiResu
 import { redisConnection } from '../queue/connection.ts';
 import { REQUEST_REDIS_WAIT_MS } from '../queue/enqueue.ts';
 import { stopWorkerWithin } from '../queue/worker-stop.ts';
-import type { AiResultsSubject } from '../store/ai-results.ts';
+import type { AiResultsSubject, FindingsPage } from '../store/ai-results.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import { parseJob } from './job-contract.ts';
@@ -18,6 +18,8 @@ import type { ResultsPush } from './results-push.ts';
 
 /** Finished jobs are kept this long: a second request for the same document within it adds nothing. */
 const KEEP = { age: 7 * 24 * 3600, count: 100_000 };
+/** Findings read, and jobs added, at a time by reconcile(). */
+const RECONCILE_PAGE = 500;
 /** Documents written at once. */
 const WRITE_CONCURRENCY = 4;
 /**
@@ -46,9 +48,11 @@ export interface AiResultsSrOptions {
  *
  * Runs in the API role (it needs the store). Contract:
  * - findings: the result job (results-consumer.ts) commits the findings, then queues their
- *   document here and completes once Redis has the job — never before, so there are no
- *   findings without a document written or queued. This module's worker writes it moments
- *   later: the findings (and the worklist event at their commit) never wait for their SR.
+ *   document here and completes once Redis has the job — never before, so a crash in between
+ *   is retried with the job. Findings answered at ingest (a model the header rules out) are
+ *   committed, then their document queued, by the ingest request, which no job retries:
+ *   reconcile() asks again for any lost. This module's worker writes it moments later: the
+ *   findings (and the worklist event at their commit) never wait for their SR.
  * - a review: its document is written in the review request, before the answer, so whoever
  *   sees the decision next sees its SR; one that cannot be written then is queued without
  *   waiting for Redis (a review is never held by its SR), and reconcile() asks again for any lost.
@@ -187,22 +191,38 @@ export function createAiResultsSr(options: AiResultsSrOptions) {
      */
     afterReview: writeReviewOrQueue,
     /**
-     * Asks for the documents of the last week's reviews that are not stored (a review commits
-     * before its document; an API process stopped in between, or a write that failed while
-     * Redis was away, leaves one without). Run at start and whenever Redis comes back.
-     * Findings need no such pass: their result job completes only once the document is queued.
+     * Asks for the documents of the last week's findings and reviews that are not stored, and
+     * resolves with how many it asked for (each under its job's id, so one already queued, or
+     * finished within KEEP, is not queued again). A review commits before its document; an API
+     * process stopped in between, or a write that failed while Redis was away, leaves one without.
+     * Findings answered at ingest (pipeline/record-findings.ts) commit before their document is
+     * queued, with no job to retry them: a process stopped in between leaves them without. (A
+     * worker's findings have that job: the result completes only once their document is queued.)
+     * Clinical findings only, a page at a time; shadow findings have no document. Run at start and
+     * whenever Redis comes back.
      */
     async reconcile(): Promise<number> {
-      const ids = await store.reviewsSince(new Date(Date.now() - KEEP.age * 1000));
+      const since = new Date(Date.now() - KEEP.age * 1000);
+      const queueAll = async (jobs: AiResultsSrJob[]) => {
+        if (jobs.length > 0) await queue.addBulk(jobs.map((job) => ({ name: job.kind, data: job, opts: optionsOf(job) })));
+      };
+      let asked = 0;
+      let after: FindingsPage['next'];
+      do {
+        const page = await store.findingsSince(since, RECONCILE_PAGE, after);
+        const stored = new Set(await store.storedInstances(page.subjects.map((s) => findingsSrUid(s.sopInstanceUid, s.model))));
+        const missing = page.subjects.filter((s) => !stored.has(findingsSrUid(s.sopInstanceUid, s.model)));
+        await queueAll(missing.map((s) => ({ kind: 'findings', sopInstanceUid: s.sopInstanceUid, modelKey: `${s.model.id}@${s.model.version}` })));
+        asked += missing.length;
+        after = page.next;
+      } while (after);
+      const ids = await store.reviewsSince(since);
       const stored = new Set(await store.storedInstances(ids.map(decisionSrUid)));
       const missing = ids.filter((id) => !stored.has(decisionSrUid(id)));
-      for (let i = 0; i < missing.length; i += 500) {
-        await queue.addBulk(missing.slice(i, i + 500).map((reviewId) => {
-          const job: AiResultsSrJob = { kind: 'review', reviewId };
-          return { name: job.kind, data: job, opts: optionsOf(job) };
-        }));
+      for (let i = 0; i < missing.length; i += RECONCILE_PAGE) {
+        await queueAll(missing.slice(i, i + RECONCILE_PAGE).map((reviewId) => ({ kind: 'review', reviewId })));
       }
-      return missing.length;
+      return asked + missing.length;
     },
     /**
      * Lets the jobs in hand finish for up to `graceMs`, then drops them to the next start: the

@@ -4,7 +4,7 @@
  * decisions made so far on those findings and the review before it. Reads only: the
  * documents are stored as instances of the study (studies.ts recordInstance).
  */
-import type { Review } from '../contract/findings.ts';
+import type { ModelProvenance, Review } from '../contract/findings.ts';
 import { reviewFromRow, type ReviewRow } from './reviews.ts';
 import { iso, NotFoundError, type StoreContext } from './shared.ts';
 import { findingFromRow, type FindingRow } from './study-reads.ts';
@@ -53,6 +53,12 @@ export interface ReviewSubject extends AiResultsSubject {
   reviewerNames: Map<string, string>;
 }
 
+/** A page of findingsSince. */
+export interface FindingsPage {
+  subjects: { sopInstanceUid: string; model: ModelProvenance }[];
+  next?: { at: string; id: string };
+}
+
 const MODEL_KEY = `(f.model->>'id') || '@' || (f.model->>'version')`;
 
 export const aiResultsReads = {
@@ -98,6 +104,24 @@ export const aiResultsReads = {
   async storedInstances({ db }: StoreContext, sopInstanceUids: string[]): Promise<string[]> {
     const { rows } = await db.query<{ sop_instance_uid: string }>('select sop_instance_uid from instances where sop_instance_uid = any($1)', [sopInstanceUids]);
     return rows.map((r) => r.sop_instance_uid);
+  },
+
+  /**
+   * The images and models of the clinical findings recorded since `since` (`after` the previous page's
+   * `next`), at most `limit` findings a page, in the order they were recorded: those whose
+   * preliminary SR a stopped process may never have queued. One (image, model) appears once a page,
+   * and may appear again on the next. `next` is absent on the last page. One range scan of
+   * findings_clinical_created (migration 026).
+   */
+  async findingsSince({ db }: StoreContext, since: Date, limit: number, after?: FindingsPage['next']): Promise<FindingsPage> {
+    const { rows } = await db.query<{ id: string; at: string; sop_instance_uid: string; model: ModelProvenance }>(
+      `select f.id, f.created_at::text as at, f.sop_instance_uid, f.model from ${CLINICAL_FINDINGS} f
+        where (f.created_at, f.id) > ($1::timestamptz, $2::text) order by f.created_at, f.id limit $3`,
+      // The cursor's time is PostgreSQL's own text of it: a JavaScript Date would drop the microseconds.
+      [after?.at ?? since.toISOString(), after?.id ?? '', limit]);
+    const subjects = new Map(rows.map((r) => [`${r.sop_instance_uid} ${r.model.id}@${r.model.version}`, { sopInstanceUid: r.sop_instance_uid, model: r.model }]));
+    const last = rows.at(-1);
+    return { subjects: [...subjects.values()], next: rows.length === limit && last ? { at: last.at, id: last.id } : undefined };
   },
 
   /** Reviews recorded since `since`, oldest first: those whose SR request a stopped API process may have lost. */
