@@ -62,9 +62,12 @@ describe('de-identified studies for model teams', () => {
   const uploads = [fs.readFileSync(files.chestJ2k), fs.readFileSync(files.crJ2k1760), fs.readFileSync(files.chestRaw), IDENTIFIED, BURNED_IN].map((b) => new Uint8Array(b));
   const identifiers = new Set(uploads.flatMap(identifiersOf));
   const stored: { studyInstanceUid: string; sopInstanceUid: string }[] = [];
+  let aiSrs = 0;
 
   const list = async () => (await team.client.json<{ items: Summary[] }>('/v1/research/studies')).body.items;
   const detail = (uid: string) => team.client.json<Detail>(`/v1/research/studies/${uid}`);
+  /** A study's film (each holds one, beside the AI results SRs of the models answered at ingest). */
+  const filmOf = (d: Detail) => d.instances.find((i) => i.image !== undefined)!;
   const leaks = (json: unknown) => [...identifiers].filter((value) => JSON.stringify(json).includes(value));
 
   beforeAll(async () => {
@@ -76,6 +79,13 @@ describe('de-identified studies for model teams', () => {
     expect(status).toBe(200);
     expect(body.failed).toEqual([]);
     stored.push(...body.stored!);
+    // None of these films records an age the children's model covers: it is answered at ingest (another model too, where
+    // the header rules it out), each answer's AI results SR stored in the study.
+    for (const { sopInstanceUid } of stored) {
+      const srs = await api.answeredAtIngest(sopInstanceUid);
+      expect(srs.length).toBeGreaterThanOrEqual(1);
+      aiSrs += srs.length;
+    }
     const finding = await api.addFinding(stored[3].sopInstanceUid, { probability: 0.95 });
     const radiologist = await api.signIn('dr.wu', ['radiologist']);
     const review = await radiologist.client.review(finding.id, { decision: 'override', reasonCode: 'false-positive', comment: 'Jane Doe, PID-4711-X: old scarring' });
@@ -106,7 +116,7 @@ describe('de-identified studies for model teams', () => {
     const withDecision = body.findings.find((f) => f.decisions.length === 1)!;
     expect(withDecision.model).toMatchObject({ id: 'pneumonia-cxr', weightsSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(withDecision.decisions[0]).toMatchObject({ decision: 'override', reasonCode: 'false-positive', reader: expect.stringMatching(/^READER-[0-9A-F]{12}$/) });
-    expect(withDecision.sopInstanceUid).toBe(body.instances[0].sopInstanceUid);
+    expect(withDecision.sopInstanceUid).toBe(filmOf(body).sopInstanceUid);
     // The made-up study's date 2024-01-15 moved by the patient's whole-day offset, one to ten years back.
     const shiftedDays = (Date.parse('2024-01-15') - Date.parse(`${body.study.studyDate!.slice(0, 4)}-${body.study.studyDate!.slice(4, 6)}-${body.study.studyDate!.slice(6)}`)) / 86_400_000;
     expect(shiftedDays).toBeGreaterThanOrEqual(366);
@@ -122,14 +132,18 @@ describe('de-identified studies for model teams', () => {
 
   it('when it reads a frame, then it gets the pixels the clinical route serves; an image with burned-in text is refused (409)', async () => {
     const bodies = await Promise.all((await list()).map(async (i) => (await detail(i.pseudonymousUid)).body));
-    const identified = bodies.find((d) => d.findings.length > 0)!;
-    const frame = await fetch(new URL(`${identified.instances[0].framesUrl}/1`, api.url), { headers: { authorization: `Bearer ${team.token}` } });
+    // Each study: its film, and the AI results SRs of the models answered at ingest, which have no image; the identified
+    // study also the SR of dr.wu's decision (written before the review's answer).
+    for (const d of bodies) expect(d.instances.filter((i) => i.image !== undefined)).toHaveLength(1);
+    expect(bodies.flatMap((d) => d.instances.filter((i) => i.image === undefined))).toHaveLength(aiSrs + 1);
+    const identified = bodies.find((d) => d.findings.some((f) => f.decisions.length > 0))!;
+    const frame = await fetch(new URL(`${filmOf(identified).framesUrl}/1`, api.url), { headers: { authorization: `Bearer ${team.token}` } });
     expect(frame.status).toBe(200);
     const clinical = await fetch(new URL(`/dicomweb/studies/${stored[3].studyInstanceUid}/series/1.2.826.0.1.3680043.8.498.7731.2/instances/${stored[3].sopInstanceUid}/frames/1`, api.url), { headers: api.authorization });
     expect(Buffer.from(await frame.arrayBuffer())).toEqual(Buffer.from(await clinical.arrayBuffer()));
 
-    const burned = bodies.find((d) => d.instances[0].image?.bitsAllocated === 8 && d.instances[0].image.rows === 8)!;
-    const refused = await team.client.json<{ error: { code: string } }>(`${burned.instances[0].framesUrl}/1`);
+    const burned = bodies.find((d) => filmOf(d).image?.bitsAllocated === 8 && filmOf(d).image?.rows === 8)!;
+    const refused = await team.client.json<{ error: { code: string } }>(`${filmOf(burned).framesUrl}/1`);
     expect(refused).toMatchObject({ status: 409, body: { error: { code: 'BURNED_IN_ANNOTATION' } } });
     expect((await team.client.json(`/v1/research/studies/${identified.study.pseudonymousUid}/instances/2.25.1/frames/1`)).status).toBe(404);
     expect((await team.client.json('/v1/research/studies/2.25.12345/instances/2.25.1/frames/1')).status).toBe(404);
