@@ -100,6 +100,9 @@ describe('viewer: the first look at a large film', () => {
   it('when the reader opens RG1, then a reduced rendering is drawn first and the 1841 × 1955 frame replaces it at the same fit', async () => {
     const { api, page, pageErrors } = reader;
     const film = (await api.client.stow([withFreshUids(fs.readFileSync(files.chestJ2k), 41)])).body.stored![0];
+    // The film records no age: the children's model is answered at ingest and its SR stored, a change the open study
+    // would take up; waited for, so that the first look is timed on a study that does not change meanwhile.
+    await api.answeredAtIngest(film.sopInstanceUid);
     // Every text the image status shows while visible, in order (a preview may stand for a moment only).
     await page.addInitScript(() => {
       const seen: string[] = [];
@@ -141,6 +144,9 @@ describe('viewer: the first look at a large film', () => {
   it('when the film\'s header has no window, then the first look has the contrast the full frame opens with (both over the 0.5–99.5th percentiles)', async () => {
     const { api, page, pageErrors } = reader;
     const film = (await api.client.stow([withFreshUids(withoutWindow(fs.readFileSync(files.chestJ2k)), 42)])).body.stored![0];
+    // The film records no age: the children's model is answered at ingest and its SR stored, a change the open study
+    // would take up; waited for, so that the first look is timed on a study that does not change meanwhile.
+    await api.answeredAtIngest(film.sopInstanceUid);
     const instance = await api.store.getInstance(film.sopInstanceUid, ALL_SITES);
     expect([instance.image!.windowCenter, instance.image!.windowWidth]).toEqual([undefined, undefined]);
 
