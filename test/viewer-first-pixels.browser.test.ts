@@ -134,6 +134,11 @@ describe('viewer: the first look at a large film', () => {
     // It was asked at the pyramid level just coarser than the pane: this pane fits the film at about 1:3, so 1:4.
     const asked = await page.evaluate((uid) => performance.getEntriesByType('resource').find((e) => e.name.includes(`/instances/${uid}/frames/1/rendered`))?.name, film.sopInstanceUid);
     expect(new URL(asked!).searchParams.get('viewport')).toBe('461,489');
+    // Opened once, though two parts of the screen ask for it as the study opens: the study screen, and the findings
+    // panel, whose selected finding (the gate's answer) brings its film up. Opened twice, the full frame came first.
+    const frameRequests = await page.evaluate((uid) => performance.getEntriesByType('resource').map((e) => e.name).filter((name) => name.includes(`/instances/${uid}/frames/1`)), film.sopInstanceUid);
+    expect(frameRequests.filter((name) => name.includes('/frames/1/rendered'))).toHaveLength(1);
+    expect(frameRequests.filter((name) => !name.includes('/frames/1/rendered'))).toHaveLength(1);
     expect(await page.getByTestId('image-preview').isHidden()).toBe(true);
     expect((await canvasStats(page)).sd).toBeGreaterThan(10);
     // The full frame sits at the fit the preview was drawn at: nothing moved when it landed.

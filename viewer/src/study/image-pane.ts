@@ -174,6 +174,8 @@ interface PaneState {
   /** For the image on show. */
   presets: WindowPreset[];
   shown?: DisplayableInstance;
+  /** The image being opened, until its full frame is drawn (or its opening fails). */
+  opening?: { instance: DisplayableInstance; done: Promise<void> };
   heatmapId?: string;
   destroyed: boolean;
 }
@@ -219,6 +221,21 @@ async function showInstance(state: PaneState, instance: DisplayableInstance): Pr
     status.dataset.error = 'true';
     status.textContent = m.failed(errorText(err));
   }
+}
+
+/**
+ * Opens `instance`, or joins its opening if it is being opened: the study screen and the
+ * findings panel (whose selected finding brings its image up) both ask for the first image as a
+ * study opens, and a second opening would request the preview and the full frame again and draw
+ * the full frame first. Once drawn, or failed, asking again opens it again (a retry).
+ */
+function show(state: PaneState, instance: DisplayableInstance): Promise<void> {
+  if (state.opening?.instance === instance) return state.opening.done;
+  const done = showInstance(state, instance).finally(() => {
+    if (state.opening?.done === done) state.opening = undefined;
+  });
+  state.opening = { instance, done };
+  return done;
 }
 
 function applyPreset(state: PaneState, key: string): void {
@@ -268,7 +285,7 @@ export function createImagePane(options: ImagePaneOptions): ImagePane {
   const pane: ImagePane = {
     element: state.els.element,
     current: () => state.shown,
-    show: (instance) => showInstance(state, instance),
+    show: (instance) => show(state, instance),
     applyPreset: (key) => applyPreset(state, key),
     zoom: (factor) => zoom(state, factor),
     pan: (dx, dy) => state.view?.panBy(dx, dy),
@@ -285,6 +302,6 @@ export function createImagePane(options: ImagePaneOptions): ImagePane {
     },
   };
 
-  renderInstancePicker(state.els, options.instances, (inst) => void showInstance(state, inst), options.more);
+  renderInstancePicker(state.els, options.instances, (inst) => void show(state, inst), options.more);
   return pane;
 }
