@@ -12,7 +12,7 @@ import { apiClient } from './support/api-client.ts';
 import { dcmtk } from './support/dcmtk.ts';
 import { withFreshUids } from './support/dicom-builder.ts';
 import { files } from './support/shared-data.ts';
-import { startStack } from './support/stack.ts';
+import { startStack, waitFor } from './support/stack.ts';
 
 describe('lantern start with the DIMSE SCP', () => {
   it('when LANTERN_DIMSE_PORT and a peer are set, then the banner names the SCP, storescu files a film the API serves, and stopping closes the port', async () => {
@@ -31,7 +31,14 @@ describe('lantern start with the DIMSE SCP', () => {
       const { meta } = parseDicom(bytes);
       const { status, body } = await apiClient(stack.baseUrl, stack.token).study(meta.studyInstanceUid);
       expect(status).toBe(200);
-      expect(body.instances.map((i) => i.sopInstanceUid)).toEqual([meta.sopInstanceUid]);
+      // The film, and the AI results SR of the children's model, answered at ingest (no age recorded) a moment later.
+      const client = apiClient(stack.baseUrl, stack.token);
+      const instances = await waitFor(async () => {
+        const listed = (await client.study(meta.studyInstanceUid)).body.instances;
+        return listed.length === 2 ? listed : undefined;
+      }, 'the AI results SR', 30_000);
+      expect(instances.filter((i) => i.image !== undefined).map((i) => i.sopInstanceUid)).toEqual([meta.sopInstanceUid]);
+      expect(instances.filter((i) => i.image === undefined)).toHaveLength(1);
     } finally {
       await stack.stop();
       fs.rmSync(path.dirname(film), { recursive: true, force: true });

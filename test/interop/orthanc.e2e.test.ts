@@ -62,9 +62,12 @@ describe('Orthanc ↔ Lantern over DICOMweb', () => {
     expect(job.State, JSON.stringify(job)).toBe('Success');
     expect(job.Content.InstancesCount).toBe('2');
 
+    // And the AI results SR of the children's model, answered at ingest (no age recorded).
+    const aiSrs = await api.answeredAtIngest(tag(image, 'x00080018'));
+    expect(aiSrs).toHaveLength(1);
     const { status, body } = await api.client.study(study.uid);
     expect(status).toBe(200);
-    expect(body.instances.map((i) => i.sopInstanceUid).sort()).toEqual([tag(image, 'x00080018'), tag(sr, 'x00080018')].sort());
+    expect(body.instances.map((i) => i.sopInstanceUid).sort()).toEqual([tag(image, 'x00080018'), tag(sr, 'x00080018'), ...aiSrs].sort());
   });
 
   it('when Orthanc queries Lantern (QIDO-RS studies, series, instances) and reads the series metadata (WADO-RS), then it finds the study, its series and its instance with their UIDs and the image described', async () => {
@@ -79,9 +82,10 @@ describe('Orthanc ↔ Lantern over DICOMweb', () => {
     expect(studies[0]['00080061'].Value, 'ModalitiesInStudy').toBe('CR');
     expect(studies[0]['00100010'].Value, 'PatientName').toBe('CompressedSamples^RG1');
 
-    const series = await qido(`/studies/${studyInstanceUid}/series`);
-    expect(series).toHaveLength(1);
-    expect(series[0]['00080060'].Value).toBe('CR');
+    // The film's series, and the AI results series (the SR of the model answered at ingest; addStudy waited for it).
+    const all = await qido(`/studies/${studyInstanceUid}/series`);
+    expect(all.map((s) => s['00080060'].Value).sort()).toEqual(['CR', 'SR']);
+    const series = all.filter((s) => s['00080060'].Value === 'CR');
     const seriesUid = series[0]['0020000E'].Value!;
 
     const instances = await qido(`/studies/${studyInstanceUid}/series/${seriesUid}/instances`);
@@ -121,9 +125,13 @@ describe('Orthanc → Lantern over DIMSE', () => {
     expect(sent).toMatchObject({ FailedInstancesCount: 0, InstancesCount: 1 });
 
     const studyUid = tag(image, 'x0020000d');
+    // And the AI results SR of the children's model, answered at ingest (no age recorded).
+    const aiSrs = await api.answeredAtIngest(tag(image, 'x00080018'));
     const { status, body } = await api.client.study(studyUid);
     expect(status).toBe(200);
-    expect(body.instances.map((i) => i.sopInstanceUid)).toEqual([tag(image, 'x00080018')]);
+    expect(body.instances.filter((i) => i.image !== undefined).map((i) => i.sopInstanceUid)).toEqual([tag(image, 'x00080018')]);
+    expect(body.instances.filter((i) => i.image === undefined).map((i) => i.sopInstanceUid)).toEqual(aiSrs);
+    expect(aiSrs).toHaveLength(1);
   });
 
   it('when Orthanc looks for a patient\'s studies on Lantern (C-FIND, study level), then it finds the study Lantern holds', async () => {
