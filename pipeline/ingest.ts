@@ -29,9 +29,7 @@ import { recordRunFindings, type RunFindings } from './record-findings.ts';
  * gets no job: its "not applicable" findings — the same rows a worker run would write, ids derived
  * from instance, model and label — are recorded here once the instance row has committed and the
  * other models' jobs are queued, audited as the model, their SR queued (pipeline/record-findings.ts,
- * as the results consumer does), a moment later when the film has jobs (GATED_ANSWER_DELAY_MS:
- * nobody waits on that answer, and its writes beside the film's decode slowed the finding a
- * clinician waits for). Until then the model is pending like any other: if that write
+ * as the results consumer does). Until then the model is pending like any other: if that write
  * fails, the ordinary job is queued at once and the worker answers; if the process dies first, the
  * reconciler (pipeline/reconcile.ts) queues it at the next start. The upload's answer does not wait
  * for it.
@@ -179,26 +177,12 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   } else {
     ({ status, priority } = await recorded);
   }
-  // After the row commits and the other models' jobs are queued (theirs is the path a clinician waits on), and after
-  // their run when there are any. A duplicate's first upload answered them, or left them pending for the reconciler.
-  if (answered.length > 0 && status === 'stored') {
-    const answer = () => void answerAtIngest(deps, answered, job, priority);
-    if (runs.length > 0) setTimeout(answer, GATED_ANSWER_DELAY_MS).unref();
-    else answer();
-  }
+  // After the row commits and the other models' jobs are queued (theirs is the path a clinician waits on). A duplicate's
+  // first upload answered them, or left them pending for the reconciler.
+  if (answered.length > 0 && status === 'stored') void answerAtIngest(deps, answered, job, priority);
   logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, shadowModels, answeredAtIngest: answered.map((r) => r.modelKey), aiWithheld }, 'instance ingested');
   return { studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, sopClassUid: meta.sopClassUid, status };
 }
-
-/**
- * How long the answers ingest gives from the header wait when the film also has jobs. Nobody waits
- * on a "not applicable", but its writes (a findings transaction, then its SR) ran beside the decode
- * of the film's other model and took CPU from it (the worker runs at nice 10): worker decode p50
- * +4–10 ms, end to end p95 99 → 131–137 ms (benchmarks/results/2026-12-04/serving-2). Longer than an
- * idle stack's study end to end (p99 ~150 ms); under a deep queue the answers run beside other work
- * anyway. A process stopped meanwhile leaves the model pending: the reconciler queues its job.
- */
-const GATED_ANSWER_DELAY_MS = 250;
 
 /**
  * Records the runs answered from the header alone, as a worker's results are recorded. Never throws:
