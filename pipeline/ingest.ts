@@ -8,7 +8,7 @@ import { notApplicableFindings } from '../inference/read-assist.ts';
 import type { ModelRegistry } from '../inference/registry.ts';
 import { REQUEST_REDIS_WAIT_MS, type ReadAssistQueue } from '../queue/enqueue.ts';
 import type { QueuedModel, ReadAssistJob } from '../queue/jobs.ts';
-import type { BlobStore } from '../store/blobs.ts';
+import type { BlobStore, StagedBlob } from '../store/blobs.ts';
 import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from './instance-writes.ts';
 import type { StoredInstance } from '../contract/dicomweb.ts';
@@ -62,7 +62,7 @@ export interface IngestDeps {
    * Parses and validates the bytes; the API passes its off-thread parser (dicom/parse-off-thread),
    * so no upload is parsed on its event loop. Default: in-process, within the default limits.
    */
-  parse?: (bytes: Uint8Array) => Promise<ParsedInstance>;
+  parse?: (bytes: Uint8Array, options?: { onParsed?: (parsed: Pick<ParsedInstance, 'meta'>) => void }) => Promise<ParsedInstance>;
 }
 
 /** Who sends an instance in: the audited actor, and the site a new study is filed under. */
@@ -96,9 +96,31 @@ export class NotInTargetStudyError extends InstanceRefusedError {
   }
 }
 
+/**
+ * While `deps.parse` runs on its thread, ingest's next steps start beside it: the bytes are hashed
+ * and written under a temporary name (store/blobs.ts `stage`; the thread parses a copy, 0.1 ms of a
+ * radiograph, as it takes its bytes over), and the filing and consent question is asked as soon as
+ * the thread has found the object valid, while it still reads the DICOM JSON (`onParsed`). The blob
+ * is named only once the instance passed every check below, and a refused one leaves no file.
+ */
 export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, uploader: Uploader): Promise<StoredInstance> {
-  const instance = deps.parse ? await deps.parse(bytes) : parseDicom(bytes);
-  bytes = instance.bytes;
+  let filing: ReturnType<Store['filingAndConsent']> | undefined;
+  const askFiling = (meta: InstanceMeta) =>
+    (filing ??= deps.store.filingAndConsent(meta.studyInstanceUid, uploader.siteId, meta.patientId, meta.image ? 'ai-processing' : undefined));
+  const parsing = deps.parse?.(Uint8Array.prototype.slice.call(bytes), { onParsed: ({ meta }) => void askFiling(meta).catch(() => undefined) });
+  parsing?.catch(() => undefined);
+  // After the parse has been handed to its thread, so that hashing does not hold it back.
+  if (parsing) await new Promise((resolve) => setImmediate(resolve));
+  const staged = deps.blobs.stage(bytes);
+  try {
+    return await ingestStaged(deps, await (parsing ?? parseDicom(bytes)), bytes, uploader, { askFiling, blob: staged });
+  } finally {
+    await staged.discard();
+  }
+}
+
+async function ingestStaged(deps: IngestDeps, instance: ParsedInstance, bytes: Uint8Array, uploader: Uploader,
+  ahead: { askFiling: (meta: InstanceMeta) => ReturnType<Store['filingAndConsent']>; blob: StagedBlob }): Promise<StoredInstance> {
   const meta = instance.meta;
   const image = meta.image;
   requireValidUids(meta);
@@ -106,7 +128,7 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   // Both asked in one read before any job starts, and again by the write, in its transaction: the
   // study's site (refused if another's, for a race), and the patient's consent (under the lock a
   // consent change takes). No job is queued for a patient whose consent keeps AI away.
-  const { filed, withheld: aiWithheld } = await deps.store.filingAndConsent(meta.studyInstanceUid, uploader.siteId, meta.patientId, image ? 'ai-processing' : undefined);
+  const { filed, withheld: aiWithheld } = await ahead.askFiling(meta);
   if (filed !== undefined && filed.siteId !== uploader.siteId) throw new StudyOfAnotherSiteError(meta);
   // Clinical, canary and shadow models all read the image, each in its own job marked with its run's deployment;
   // only clinical runs are waited for (`pendingModels`): a study's AI is done when its clinical models have answered.
@@ -125,7 +147,7 @@ export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, upload
   const queuedModels = runs.filter(clinical).map((r) => r.modelKey);
   const models = [...queuedModels, ...answered.filter(clinical).map((r) => r.modelKey)];
   const shadowModels = [...runs, ...answered].filter((r) => r.deployment === 'shadow').map((r) => r.modelKey);
-  const blobSha256 = await deps.blobs.put(bytes);
+  const blobSha256 = await ahead.blob.commit();
   // The off-thread parser has read it already; an in-process parse (tests, the CLI's checks) reads it here.
   const readThere = 'dicomJson' in instance ? instance.dicomJson : undefined;
   const dicomJson = (readThere === undefined ? readableDicomJson(bytes, instance.transferSyntaxUid, instance.hasPart10Header) : readThere) ?? undefined;

@@ -6,13 +6,11 @@ import { stowAnswer, storeInstancesResponse as storeInstancesResponseSchema, typ
 import { dicomwebStudyPath } from '../../contract/dicomweb-query.ts';
 import { DicomError } from '../../dicom/errors.ts';
 import { dicomLimits } from '../../dicom/limits.ts';
-import { createOffThreadParser, type ParsedAttributes } from '../../dicom/parse-off-thread/index.ts';
-import type { StagedBlob } from '../../store/blobs.ts';
-import type { Store } from '../../store/store.ts';
+import { createOffThreadParser } from '../../dicom/parse-off-thread/index.ts';
 import type { ApiDeps } from '../deps.ts';
 import { acceptedRanges, DICOM_JSON, dicomwebRoot } from '../dicomweb-answer.ts';
 import { ApiError } from '../errors.ts';
-import { ingestInstance, type Uploader } from '../../pipeline/ingest.ts';
+import { ingestInstance } from '../../pipeline/ingest.ts';
 import { componentRef, mount, type ResponseSpec } from '../route.ts';
 import { receiveDicomBody } from '../stow-body.ts';
 import { refusedPart, storeInstancesResponse, stowStatus, type RefusedPart } from '../stow-answer.ts';
@@ -55,58 +53,6 @@ export function stowRoutes(deps: ApiDeps) {
   // Uploads are parsed on their own thread, within the configured limits: never on the event loop that answers everyone else.
   const parser = createOffThreadParser({ limits: dicomLimits(deps.config.dicomLimits) });
 
-  /**
-   * Ingest's dependencies for one request, with what ingest would otherwise do one step after
-   * another started while the parse runs on its thread:
-   * - the blob: the thread parses a copy (0.1 ms for a radiograph) while these bytes are hashed and
-   *   written under a temporary name (store/blobs.ts `stage`), named only when ingest stores them —
-   *   after the parse, the filing and the consent checks, as an ordinary put is; the parse answers
-   *   with these bytes, so ingest's put finds its stage;
-   * - the filing and consent statement: sent as soon as the thread has found the object valid, while
-   *   it reads the DICOM JSON; ingest gets that answer when it asks the same question (it still
-   *   awaits it before any job), and asks the database itself otherwise.
-   * `settle` after each part: a part refused (or failed) before ingest stored it leaves no blob.
-   */
-  function aheadOfIngest(uploader: Uploader) {
-    const staged = new Map<Uint8Array, StagedBlob>();
-    const filings = new Map<string, ReturnType<Store['filingAndConsent']>>();
-    const filingAndConsent = (...question: Parameters<Store['filingAndConsent']>) => {
-      const key = JSON.stringify(question);
-      const asked = filings.get(key);
-      filings.delete(key);
-      return asked ?? deps.store.filingAndConsent(...question);
-    };
-    const askEarly = ({ meta }: ParsedAttributes) => {
-      // The question pipeline/ingest.ts asks next, in its words.
-      const question: Parameters<Store['filingAndConsent']> = [meta.studyInstanceUid, uploader.siteId, meta.patientId, meta.image ? 'ai-processing' : undefined];
-      const answer = deps.store.filingAndConsent(...question);
-      answer.catch(() => undefined);
-      filings.set(JSON.stringify(question), answer);
-    };
-    const parse = async (bytes: Uint8Array) => {
-      const parsing = parser.parse(Uint8Array.prototype.slice.call(bytes), { onParsed: askEarly });
-      parsing.catch(() => undefined);
-      await new Promise<void>((resolve) => setImmediate(() => {
-        staged.set(bytes, deps.blobs.stage(bytes));
-        resolve();
-      }));
-      return { ...await parsing, bytes };
-    };
-    return {
-      deps: {
-        ...deps,
-        parse,
-        blobs: { ...deps.blobs, put: (bytes: Uint8Array) => staged.get(bytes)?.commit() ?? deps.blobs.put(bytes) },
-        store: Object.assign(Object.create(deps.store) as Store, { filingAndConsent }),
-      },
-      async settle(bytes: Uint8Array) {
-        await staged.get(bytes)?.discard();
-        staged.delete(bytes);
-        filings.clear();
-      },
-    };
-  }
-
   async function store(c: Context, actor: { username: string; sites: string[] }, addressedStudy?: string): Promise<Response> {
     const answerType = negotiate(c);
     if (addressedStudy !== undefined) {
@@ -119,20 +65,17 @@ export function stowRoutes(deps: ApiDeps) {
     const parts = await receiveDicomBody(c.req.header('content-type') ?? '', body, {
       maxUploadBytes: deps.config.maxUploadBytes, maxParts: MAX_PARTS, spoolDir: path.join(deps.config.dataDir ?? os.tmpdir(), 'tmp'),
     });
-    const uploader: Uploader = { actor: actor.username, siteId: actor.sites[0], intoStudy: addressedStudy };
-    const ahead = aheadOfIngest(uploader);
+    const ingestDeps = { ...deps, parse: parser.parse };
+    const uploader = { actor: actor.username, siteId: actor.sites[0], intoStudy: addressedStudy };
     const held: StoredInstance[] = [];
     const refused: RefusedPart[] = [];
     try {
       for (let index = 0; index < parts.count; index++) {
-        const bytes = await parts.read(index);
         try {
-          held.push(await ingestInstance(ahead.deps, bytes, uploader));
+          held.push(await ingestInstance(ingestDeps, await parts.read(index), uploader));
         } catch (error) {
           if (!(error instanceof DicomError)) throw error;
           refused.push(refusedPart(index, error));
-        } finally {
-          await ahead.settle(bytes);
         }
       }
     } finally {
