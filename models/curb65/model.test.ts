@@ -2,12 +2,12 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { InputValidationError } from '../../inference/features.ts';
 import type { ScoreModel } from '../../inference/registry.ts';
 import { evaluateScoreModel, isNotApplicable } from '../../inference/score.ts';
 import { evaluateScore } from '../../inference/scores/evaluate.ts';
 import { maxScore } from '../../inference/scores/table.ts';
 import { loadScoreCard, toCanonical } from '../../inference/scores/test-support.ts';
+import { refusedFields } from '../../test/support/refused-fields.ts';
 
 const dir = dirname(fileURLToPath(import.meta.url));
 const card = loadScoreCard(dir);
@@ -77,10 +77,6 @@ describe('CURB-65', () => {
 describe('CURB-65 requests: adults only', () => {
   const body = { ...base, urea: { value: 5, unit: 'mmol/L' }, systolicBp: { value: 130, unit: 'mmHg' }, diastolicBp: { value: 80, unit: 'mmHg' } };
   const ask = (extra: Record<string, unknown>) => evaluateScoreModel(model, { ...body, ...extra });
-  const refusedFields = (extra: Record<string, unknown>) => {
-    try { ask(extra); } catch (error) { if (error instanceof InputValidationError) return error.issues.map((i) => i.field); throw error; }
-    throw new Error('answered');
-  };
 
   it('when the patient is 8, then CURB-65 is not applicable with the reason in both languages, and there is no score or band', () => {
     const answer = ask({ age: 8 });
@@ -105,6 +101,6 @@ describe('CURB-65 requests: adults only', () => {
   });
 
   it('when the age is impossible or not given, then the request is refused by name (422), not declined: the age is scored', () => {
-    for (const age of [130, -1, undefined]) expect(refusedFields({ age })).toEqual(['age']);
+    for (const age of [130, -1, undefined]) expect(refusedFields(() => ask({ age }))).toEqual(['age']);
   });
 });

@@ -5,12 +5,12 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { InputValidationError } from '../../inference/features.ts';
 import type { ScoreModel } from '../../inference/registry.ts';
 import { evaluateScoreModel, isNotApplicable } from '../../inference/score.ts';
 import { evaluateScore } from '../../inference/scores/evaluate.ts';
 import { maxScore } from '../../inference/scores/table.ts';
 import { loadScoreCard } from '../../inference/scores/test-support.ts';
+import { refusedFields } from '../../test/support/refused-fields.ts';
 
 const dir = dirname(fileURLToPath(import.meta.url));
 const card = loadScoreCard(dir);
@@ -78,10 +78,6 @@ describe('FINDRISC (8-item form)', () => {
 /** What a request body gets back: under 18 not applicable; 18 and over scored, flagged outside 35–64. */
 describe('FINDRISC requests: adults, validated 35–64', () => {
   const ask = (extra: Record<string, unknown>) => evaluateScoreModel(model, { ...man50, waist: { value: 96, unit: 'cm' }, ...extra });
-  const refusedFields = (extra: Record<string, unknown>) => {
-    try { ask(extra); } catch (error) { if (error instanceof InputValidationError) return error.issues.map((i) => i.field); throw error; }
-    throw new Error('answered');
-  };
 
   it('when the patient is 12, then FINDRISC is not applicable with the reason in both languages, and there is no score, band or range warning', () => {
     const answer = ask({ age: 12 });
@@ -105,6 +101,6 @@ describe('FINDRISC requests: adults, validated 35–64', () => {
   });
 
   it('when the age is impossible or not given, then the request is refused by name (422), not declined', () => {
-    for (const age of [130, -1, undefined]) expect(refusedFields({ age })).toEqual(['age']);
+    for (const age of [130, -1, undefined]) expect(refusedFields(() => ask({ age }))).toEqual(['age']);
   });
 });
