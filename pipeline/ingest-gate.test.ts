@@ -69,7 +69,8 @@ describe('a population gate the header alone decides is answered at ingest', () 
   let consumer: ReturnType<typeof createResultsConsumer>;
   let worker: ReturnType<typeof createReadAssistWorker>;
   const connections: ReturnType<typeof redisConnection>[] = [];
-  const instanceWrites = createInstanceWrites();
+  // Held answers wait for their film's result only (never the timer, so the order below is the mechanism's).
+  const instanceWrites = createInstanceWrites({ holdMs: 60_000 });
   const metricsRegistry = new Registry();
   const metrics = { models: createModelMetrics(metricsRegistry) };
   let deps: IngestDeps;
@@ -145,8 +146,12 @@ describe('a population gate the header alone decides is answered at ingest', () 
     expect(await auditOf(declined.id)).toEqual([['finding.created', `model:${CHILDREN}`]]);
     expect(await srQueue.getJob(aiResultsSrJobId({ kind: 'findings', sopInstanceUid: sop, modelKey: CHILDREN }))).toBeDefined();
 
-    // The adult model's run completes the instance; the children's model never had a job.
-    await answeredBy(sop, 'cxr-pneumonia-adult');
+    // The adult model's run completes the instance; the children's model never had a job. Its answer was
+    // written after the adult model's finding, not beside the decode that finding waited on.
+    const [adultFinding] = await answeredBy(sop, 'cxr-pneumonia-adult');
+    const createdAt = async (findingId: string) => Number((await store.db.query<{ seq: string }>(
+      `select seq from audit where entity_id = $1 and action = 'finding.created'`, [findingId])).rows[0].seq);
+    expect(await createdAt(declined.id)).toBeGreaterThan(await createdAt(adultFinding.id));
     await waitFor(async () => ((await instanceOf(sop)).status === 'done' ? true : undefined), 'the instance done');
     expect((await instanceOf(sop)).pending_models).toEqual([]);
     expect(await job(sop, CHILDREN)).toBeUndefined();
@@ -233,6 +238,8 @@ describe('a population gate the header alone decides is answered at ingest', () 
     await store.recordConsent({ siteId: DEFAULT_SITE, patientId, purpose: 'ai-processing', decision: 'refused' }, 'tester', ALL_SITES);
     release();
     await waitFor(async () => ((await auditOf(sop)).some(([action]) => action === 'ai.withheld') ? true : undefined), 'the withheld record');
-    expect((await findingsOf(sop)).filter((f) => f.model.id === 'pneumonia-cxr')).toEqual([]);
+    // Both models answered (the children's after the adult's result): neither kept a finding.
+    await waitFor(async () => ((await instanceOf(sop)).pending_models.length === 0 ? true : undefined), 'both models answered');
+    expect(await findingsOf(sop)).toEqual([]);
   }, 60_000);
 });

@@ -29,7 +29,9 @@ import { recordRunFindings, type RunFindings } from './record-findings.ts';
  * gets no job: its "not applicable" findings — the same rows a worker run would write, ids derived
  * from instance, model and label — are recorded here once the instance row has committed and the
  * other models' jobs are queued, audited as the model, their SR queued (pipeline/record-findings.ts,
- * as the results consumer does). Until then the model is pending like any other: if that write
+ * as the results consumer does); while a clinical model of the same film runs, once its result is
+ * persisted (at most a moment later: pipeline/instance-writes.ts `answer`), so that these writes
+ * do not take the CPU its decode needs. Until then the model is pending like any other: if that write
  * fails, the ordinary job is queued at once and the worker answers; if the process dies first, the
  * reconciler (pipeline/reconcile.ts) queues it at the next start. The upload's answer does not wait
  * for it.
@@ -201,7 +203,8 @@ async function ingestStaged(deps: IngestDeps, instance: ParsedInstance, bytes: U
   }
   // After the row commits and the other models' jobs are queued (theirs is the path a clinician waits on). A duplicate's
   // first upload answered them, or left them pending for the reconciler.
-  if (answered.length > 0 && status === 'stored') void answerAtIngest(deps, answered, job, priority);
+  // Held while a clinical model of the film decodes (pipeline/instance-writes.ts answer).
+  if (answered.length > 0 && status === 'stored') deps.instanceWrites.answer(meta.sopInstanceUid, () => answerAtIngest(deps, answered, job, priority), { hold: queuedModels.length > 0 });
   logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, shadowModels, answeredAtIngest: answered.map((r) => r.modelKey), aiWithheld }, 'instance ingested');
   return { studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, sopClassUid: meta.sopClassUid, status };
 }

@@ -24,7 +24,7 @@ import { recordRunFindings } from './record-findings.ts';
  * findings are left without their SR written or queued.
  */
 export function createResultsConsumer(options: {
-  redisUrl: string; prefix: string; store: Store; instanceWrites: Pick<InstanceWrites, 'settled'>;
+  redisUrl: string; prefix: string; store: Store; instanceWrites: Pick<InstanceWrites, 'settled' | 'resultPersisted'>;
   /** After a model's findings are committed: queues their DICOM SR (pipeline/ai-results-sr.ts), resolving once Redis has it. A failure retries the result, whose store write is idempotent. */
   onFindings?: (sopInstanceUid: string, modelKey: string) => Promise<void>;
 }) {
@@ -43,6 +43,10 @@ export function createResultsConsumer(options: {
     }
     logger.info({ instance: uidHash(result.sopInstanceUid), kind: result.kind, deployment: result.deployment }, 'result persisted');
   }, { connection, prefix: options.prefix, concurrency: 1, autorun: true });
+  // Once the job has completed (the finding is persisted and announced), the film's answers ingest held (pipeline/instance-writes.ts) are written.
+  worker.on('completed', (job) => {
+    if (job.data.deployment === 'clinical') options.instanceWrites.resultPersisted(job.data.sopInstanceUid);
+  });
   worker.on('error', (error) => logger.error({ err: error }, 'results consumer error'));
   const queue = new Queue<ResultJob>(RESULTS_QUEUE, { connection, prefix: options.prefix });
   return {

@@ -148,6 +148,8 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
       await Promise.all([http.close(HTTP_GRACE_MS), dimse?.close()]);
       await results.drain(RESULTS_DRAIN_MS);
       await results.stop();
+      // The answers ingest held for results that will not come now are written while the store and the SR queue are open.
+      await instanceWrites.flush();
       await aiResultsSr.stop();
       await surveillanceSchedule?.stop();
       await modelDriftSchedule.stop();

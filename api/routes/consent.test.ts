@@ -42,6 +42,8 @@ const lookup = (by: Client, body: Record<string, unknown>) => post<PatientConsen
 async function upload(patientId: string, by: Client) {
   const { status, body } = await by.stow([withPatientId(withFreshUids(fs.readFileSync(files.chestJ2k), 700 + ++uploads), patientId)]);
   expect(status).toBe(200);
+  // Each test starts from a study where nothing more happens by itself: the answers ingest holds (no worker runs here) are written.
+  await api.answeredAtIngest(body.stored![0].sopInstanceUid);
   return body.stored![0];
 }
 
