@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.ts';
-import type { Database, Queryable } from './db.ts';
+import type { Database, Queryable, TransactionQueryable } from './db.ts';
 import { UnstorableTextError } from './shared.ts';
 
 export interface AuditEntry {
@@ -40,7 +40,7 @@ export const AUDIT_LOCK = 7_301_002;
 
 declare const auditLockHeld: unique symbol;
 /** A transaction holding the audit chain's lock since its first statement: the only place records are appended. */
-export type AuditedTx = Queryable & { readonly [auditLockHeld]: true };
+export type AuditedTx = TransactionQueryable & { readonly [auditLockHeld]: true };
 
 /**
  * Runs `work` in a transaction that takes the audit chain's advisory lock in the same
@@ -49,6 +49,15 @@ export type AuditedTx = Queryable & { readonly [auditLockHeld]: true };
  */
 export function auditedTransaction<T>(db: Database, work: (tx: AuditedTx) => Promise<T>): Promise<T> {
   return db.transaction((tx) => work(tx as AuditedTx), { advisoryLock: AUDIT_LOCK });
+}
+
+/**
+ * auditedTransaction whose first statement (`first`, with its parameters) is sent in the round
+ * trip of its `begin`, behind the lock, so it reads and writes under it: `work` gets its rows
+ * (recordFindings, whose first statement needs nothing the transaction reads).
+ */
+export function auditedTransactionFrom<Row, T>(db: Database, first: { sql: string; params: unknown[] }, work: (tx: AuditedTx, firstRows: Row[]) => Promise<T>): Promise<T> {
+  return db.transaction((tx, rows) => work(tx as AuditedTx, rows as Row[]), { advisoryLock: AUDIT_LOCK, firstRead: first });
 }
 
 const CHAIN_HEAD = 'select seq, hash from audit order by seq desc limit 1';

@@ -17,15 +17,27 @@ export interface TransactionOptions {
   /** Takes this transaction-scoped advisory lock in the same round trip as `begin`. */
   advisoryLock?: number;
   /**
-   * A statement without parameters run in the same round trip as `begin` (after the lock, so it
-   * reads under it); its rows are `work`'s second argument.
+   * A statement run in the same round trip as `begin` (after the lock, so it reads under it,
+   * in a snapshot of its own); its rows are `work`'s second argument. A string is a statement
+   * without parameters, sent in begin's own message; with parameters it is sent behind it
+   * (pipelined, store/db.ts openPostgres), and a failure rolls the transaction back as any other.
    */
-  firstRead?: string;
+  firstRead?: string | { sql: string; params: unknown[] };
+}
+
+/** A transaction's connection, as `work` is given it. */
+export interface TransactionQueryable extends Queryable {
+  /**
+   * Runs `sql` as the transaction's last statement with the commit sent behind it: one round
+   * trip for both. Resolves once both are done; nothing may be queried after it. Absent on a
+   * wrapper that does not pass it on: then `query` it, and the commit follows `work` as usual.
+   */
+  last?<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
 }
 
 export interface Database extends Queryable {
   /** Runs `work` in one transaction: commits if it resolves, rolls back if it throws. `firstRows`: what options.firstRead read, else []. */
-  transaction<T>(work: (tx: Queryable, firstRows: Record<string, unknown>[]) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  transaction<T>(work: (tx: TransactionQueryable, firstRows: Record<string, unknown>[]) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
   readonly kind: 'pglite' | 'postgres';
 }
@@ -59,8 +71,11 @@ async function openPglite(dir: string): Promise<Database> {
     query: (sql, params) => db.query(sql, params) as never,
     transaction: (work, options) => db.transaction(async (tx) => {
       if (options?.advisoryLock !== undefined) await tx.query('select pg_advisory_xact_lock($1)', [options.advisoryLock]);
-      const first = options?.firstRead === undefined ? [] : (await tx.query<Record<string, unknown>>(options.firstRead)).rows;
-      return work({ query: (sql, params) => tx.query(sql, params) as never }, first);
+      const read = options?.firstRead;
+      const first = read === undefined ? [] : (await (typeof read === 'string' ? tx.query<Record<string, unknown>>(read) : tx.query<Record<string, unknown>>(read.sql, read.params))).rows;
+      // In process there is no round trip to save: the commit follows work.
+      const query = (sql: string, params?: unknown[]) => tx.query(sql, params) as never;
+      return work({ query, last: query }, first);
     }),
     close: () => db.close(),
   };
@@ -69,7 +84,10 @@ async function openPglite(dir: string): Promise<Database> {
 async function openPostgres(url: string, schema: string | undefined, poolMax: number, namedStatements: boolean): Promise<Database> {
   if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
   // The startup option applies search_path before any query on every pooled connection.
-  const pool = new pg.Pool({ connectionString: url, max: poolMax, options: schema ? `-c search_path=${schema}` : undefined });
+  // Pipeline mode: a query is written without waiting for the answer to the one before, each with its own
+  // Sync. Only a transaction issues two at once (its first read behind begin, its commit behind its last
+  // statement); everything else waits for each answer as before.
+  const pool = new pg.Pool({ connectionString: url, max: poolMax, options: schema ? `-c search_path=${schema}` : undefined, pipeline: true });
   // An idle connection the server drops (a restart) is discarded by the pool; unheard, its error would end the process.
   pool.on('error', (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'));
   if (schema) await pool.query(`create schema if not exists ${schema}`);
@@ -87,11 +105,26 @@ async function openPostgres(url: string, schema: string | undefined, poolMax: nu
       // Checked out, the client has no pool listener: a connection lost between two statements would end the process.
       const lost = (error: Error) => logger.warn({ err: error }, 'database connection lost in a transaction');
       client.on('error', lost);
+      let committed = false;
       try {
-        const begun = await client.query(beginStatement(options)) as pg.QueryResult | pg.QueryResult[];
-        const first = options?.firstRead === undefined ? [] : (Array.isArray(begun) ? begun.at(-1)!.rows : begun.rows);
-        const result = await work({ query: (sql, params) => client.query(statement(sql, params)) as never }, first);
-        await client.query('commit');
+        const read = options?.firstRead;
+        const begin = client.query(beginStatement(options)) as Promise<pg.QueryResult | pg.QueryResult[]>;
+        // With parameters the first read goes behind begin without waiting for it (the pool is in pipeline mode).
+        const firstRead = typeof read === 'object' ? client.query(statement(read.sql, read.params)) : undefined;
+        const [begun, readRows] = await settleAll(begin, firstRead);
+        const first = read === undefined ? [] : readRows ? readRows.rows : (Array.isArray(begun) ? begun.at(-1)!.rows : begun.rows);
+        const query = (sql: string, params?: unknown[]) => {
+          if (committed) return Promise.reject(new Error('a statement after the transaction\'s last one'));
+          return client.query(statement(sql, params)) as never;
+        };
+        const last = async (sql: string, params?: unknown[]) => {
+          const answer = query(sql, params);
+          committed = true;
+          const [rows] = await settleAll(answer, client.query('commit'));
+          return rows as never;
+        };
+        const result = await work({ query, last }, first);
+        if (!committed) await client.query('commit');
         return result;
       } catch (error) {
         await client.query('rollback').catch(() => undefined);
@@ -105,9 +138,21 @@ async function openPostgres(url: string, schema: string | undefined, poolMax: nu
   };
 }
 
+/**
+ * Waits for both answers of two statements sent together, then resolves with them or rejects with
+ * the earlier one's failure: neither is left unawaited, so neither rejects unheard.
+ */
+async function settleAll<A, B>(a: Promise<A>, b: Promise<B> | undefined): Promise<[A, B | undefined]> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === 'rejected') throw x.reason;
+  if (y.status === 'rejected') throw y.reason;
+  return [x.value, y.value];
+}
+
 /** `begin`, the advisory lock and the first read in the same simple-protocol message: one round trip. */
 function beginStatement(options: TransactionOptions | undefined): string {
   const lock = options?.advisoryLock;
   if (lock !== undefined && !Number.isSafeInteger(lock)) throw new Error(`advisory lock key must be an integer, got ${lock}`);
-  return ['begin', lock === undefined ? undefined : `select pg_advisory_xact_lock(${lock})`, options?.firstRead].filter(Boolean).join('; ');
+  const read = typeof options?.firstRead === 'string' ? options.firstRead : undefined;
+  return ['begin', lock === undefined ? undefined : `select pg_advisory_xact_lock(${lock})`, read].filter(Boolean).join('; ');
 }

@@ -7,7 +7,7 @@
  * the ranking (the snapshot triage reads, reprioritise) stays beside the writes that read it
  * in their own statements and must keep it exact (studies.test.ts).
  */
-import { appendAudit, auditChainColumns, auditedTransaction, auditedTransactionAtHead, auditInsert, auditKeys, planAudits, type AuditChainState, type AuditEntry, type AuditedTx, type PlannedAudits } from './audit.ts';
+import { appendAudit, auditChainColumns, auditedTransaction, auditedTransactionAtHead, auditedTransactionFrom, auditInsert, auditKeys, planAudits, type AuditChainState, type AuditEntry, type AuditedTx, type PlannedAudits } from './audit.ts';
 import type { ConsultationChange } from '../contract/consultations.ts';
 import { announceConsultation, lowConfidenceRouteColumn, routeLowConfidence, type LowConfidenceRoute } from './consultations.ts';
 import { InvalidReferenceError, NotFoundError, optional, type StoreContext } from './shared.ts';
@@ -131,9 +131,10 @@ export const studyWrites = {
     const columns = findingColumns(findings);
     const modelKey = modelKeyOf(findings);
     let routed: ConsultationChange | undefined;
-    const studyInstanceUid = await auditedTransaction(db, async (tx) => {
-      // Consent is asked under the audit lock, so a refusal is either before this or after it.
-      const { rows: [written] } = await tx.query<{ study: string | null; withheld: string | null; route: LowConfidenceRoute | null } & AuditChainState & SnapshotRow>(
+    // Consent is asked under the audit lock, so a refusal is either before this or after it: the
+    // statement is sent behind begin and the lock, in their round trip (auditedTransactionFrom).
+    const statement = {
+      sql:
         `with given as materialized (
            -- The findings as rows, parsed once (heatmaps included) for the three places that read them.
            select * from json_populate_recordset(null::findings, $2::json)
@@ -157,10 +158,14 @@ export const studyWrites = {
          select (select study from consent) as study, (select withheld from consent) as withheld,
                 ${auditChainColumns('$3')}, ${lowConfidenceRouteColumn('(select study from consent)')},
                 ${studySnapshotColumns('(select study from consent)', AFTER_FINDINGS)}`,
-        [sopInstanceUid, JSON.stringify(columns), auditKeys(created), modelKey]);
+      params: [sopInstanceUid, JSON.stringify(columns), auditKeys(created), modelKey],
+    };
+    type Written = { study: string | null; withheld: string | null; route: LowConfidenceRoute | null } & AuditChainState & SnapshotRow;
+    const studyInstanceUid = await auditedTransactionFrom<Written, string>(db, statement, async (tx, [written]) => {
       if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
       if (written.withheld !== null) return withheldFindings(tx, options.prioritise, sopInstanceUid, { study: written.study, withheld: written.withheld }, modelKey, actor);
-      const { detail } = await storePriority(tx, written.study, options.prioritise(snapshotOf(written)), planAudits(written, created));
+      // Without a route nothing follows the ranking: the commit goes with it.
+      const { detail } = await storePriority(tx, written.study, options.prioritise(snapshotOf(written)), planAudits(written, created), { last: !written.route });
       routed = await routeLowConfidence(tx, sopInstanceUid, written.study, findings, written.route ?? undefined, detail);
       return written.study;
     });
@@ -246,10 +251,13 @@ export async function reprioritise(tx: AuditedTx, prioritise: Prioritise, studyI
   return storePriority(tx, studyInstanceUid, prioritise(snapshotOf(study)), audits);
 }
 
-/** One statement: appends `audits` and stores the study's ranking. Returns the ranking. */
-async function storePriority(tx: AuditedTx, studyInstanceUid: string, ranked: ReturnType<Prioritise>, audits: PlannedAudits | undefined): Promise<ReturnType<Prioritise>> {
+/**
+ * One statement: appends `audits` and stores the study's ranking. Returns the ranking.
+ * `last`: the transaction's last statement, sent with its commit (TransactionQueryable.last).
+ */
+async function storePriority(tx: AuditedTx, studyInstanceUid: string, ranked: ReturnType<Prioritise>, audits: PlannedAudits | undefined, options: { last?: boolean } = {}): Promise<ReturnType<Prioritise>> {
   const { priority, why, whyZh, detail } = ranked;
-  await tx.query(
+  await (options.last && tx.last ? tx.last.bind(tx) : tx.query.bind(tx))(
     `with appended as (${auditInsert('$6')})
      update studies set priority = $2, why = $3, triage = $4, why_zh = $5 where study_instance_uid = $1`,
     [studyInstanceUid, priority, why, detail === undefined ? null : JSON.stringify(detail), whyZh, audits?.rows ?? '[]']);
