@@ -28,9 +28,9 @@ export const studyWrites = {
    * allow AI processing (asked again here, under the audit lock a consent change also takes)
    * is stored with no pending models and `ai_withheld` saying why. A new instance gets one audit
    * record `instance.received`. Returns the study's priority, for the instance's jobs.
-   * Round trips (4): begin with the audit lock and the chain's head; the rows and the audit
+   * Round trips (3): begin with the audit lock and the chain's head; the rows and the audit
    * record (planned on that head, appended only with a new instance) with the study's triage
-   * snapshot as it was; the study's new priority; commit. An instance that awaits no model, in
+   * snapshot as it was; the study's new priority, the commit sent behind it. An instance that awaits no model, in
    * a study that already had one (an AI results SR, a film consent withholds), changes nothing
    * triage reads (`unchangedForTriage`): the study keeps the priority its last change stored,
    * and the transaction commits after the rows (3 round trips).
@@ -99,7 +99,8 @@ export const studyWrites = {
       const queued = written.stored_status === 'queued';
       if (unchangedForTriage(before, queued)) return { status: 'stored' as const, priority: Number(written.priority) };
       const after: StudySnapshot = { ...before, instances: { ...before.instances, any: true, queued: before.instances.queued || queued } };
-      const { priority } = await storePriority(tx, s.studyInstanceUid, options.prioritise(after), undefined);
+      // The transaction's last statement: the commit goes with it.
+      const { priority } = await storePriority(tx, s.studyInstanceUid, options.prioritise(after), undefined, { last: true });
       return { status: 'stored' as const, priority };
     });
     if (outcome.status === 'stored') options.onChange?.({ studyInstanceUid: input.study.studyInstanceUid, change: 'received' });
@@ -119,12 +120,14 @@ export const studyWrites = {
    * the instance says why, and one `ai.withheld` record (keyed) replaces the findings' records.
    * A finding in the refer band, or an image no model could read, at a grassroots site whose
    * consultation policy routes on low confidence opens the study's case in the same transaction
-   * (consultations.ts routeLowConfidence; once per study). Round trips (4): begin with the audit
-   * lock; the consent check, instance and findings (written only when consent allows), the chain
-   * state, where the site's policy routes a case and the study's snapshot as the writes leave it
-   * (AFTER_FINDINGS); the audit records with its priority; commit. Withheld, the findings'
-   * statement writes nothing and withheldFindings settles the instance instead; routing reads
-   * the findings again only for an unread image.
+   * (consultations.ts routeLowConfidence; once per study). Round trips (2): begin with the audit
+   * lock and, sent behind them (run once the lock is held, in a snapshot of its own), the consent
+   * check, instance and findings (written only when consent allows), the chain state, where the
+   * site's policy routes a case and the study's snapshot as the writes leave it (AFTER_FINDINGS);
+   * the audit records with its priority, the commit sent behind them. A routed case's statements
+   * come between, then the commit; withheld, the findings' statement writes nothing and
+   * withheldFindings settles the instance instead; routing reads the findings again only for an
+   * unread image.
    */
   async recordFindings({ db, options }: StoreContext, sopInstanceUid: string, findings: FindingInput[], actor: string): Promise<void> {
     const created = findingCreatedAudits(sopInstanceUid, findings, actor);
@@ -198,7 +201,7 @@ export const studyWrites = {
          select (select study_instance_uid from instances where sop_instance_uid = $1) as study, ${auditChainColumns('$4')}`,
         [sopInstanceUid, error.code, error.message, auditKeys([failed]), `${model.id}@${model.version}`]);
       if (!written.study) throw new NotFoundError(`instance ${sopInstanceUid} is not stored`);
-      await reprioritise(tx, options.prioritise, written.study, planAudits(written, [failed]));
+      await reprioritise(tx, options.prioritise, written.study, planAudits(written, [failed]), { last: true });
       return written.study;
     });
     options.onChange?.({ studyInstanceUid, change: 'failure' });
@@ -244,11 +247,12 @@ export const newStudyPriority = (prioritise: Prioritise) => prioritise({ instanc
  *
  * What it reads is bounded whatever the study's size (migration 011): three index probes
  * on its images and its findings' leaders (one per model, label and claim), so receiving
- * the 10,000th image of a CT costs what the first did.
+ * the 10,000th image of a CT costs what the first did. `last`: the caller's transaction ends with
+ * it, and its commit is sent with the ranking (TransactionQueryable.last).
  */
-export async function reprioritise(tx: AuditedTx, prioritise: Prioritise, studyInstanceUid: string, audits?: PlannedAudits): Promise<ReturnType<Prioritise>> {
+export async function reprioritise(tx: AuditedTx, prioritise: Prioritise, studyInstanceUid: string, audits?: PlannedAudits, options: { last?: boolean } = {}): Promise<ReturnType<Prioritise>> {
   const { rows: [study] } = await tx.query<SnapshotRow>(`select ${studySnapshotColumns('$1')}`, [studyInstanceUid]);
-  return storePriority(tx, studyInstanceUid, prioritise(snapshotOf(study)), audits);
+  return storePriority(tx, studyInstanceUid, prioritise(snapshotOf(study)), audits, options);
 }
 
 /**
@@ -368,7 +372,7 @@ async function withheldFindings(tx: AuditedTx, prioritise: Prioritise, sopInstan
               status = case when status = 'failed' then 'failed' when cardinality(array_remove(pending_models, $3)) = 0 then 'done' else 'queued' end
         where sop_instance_uid = $1
      ) select ${auditChainColumns('$4')}`, [sopInstanceUid, instance.withheld, modelKey, auditKeys([dropped])]);
-  await reprioritise(tx, prioritise, instance.study, planAudits(state, [dropped]));
+  await reprioritise(tx, prioritise, instance.study, planAudits(state, [dropped]), { last: true });
   return instance.study;
 }
 

@@ -1,7 +1,8 @@
 /**
- * recordFindings alone, over PGlite served in its own process (what `lantern start` runs):
- * N films recorded, then each film's findings (one finding with a 28×28 heatmap, as the adult
- * model hands back) timed, p50 / p95 / mean, as one JSON line. Arms alternate between checkouts.
+ * The store's writes on the image hot path alone, over PGlite served in its own process (what
+ * `lantern start` runs): N films recorded (recordInstance, each a new study awaiting one model),
+ * then each film's findings (recordFindings, one finding with a 28×28 heatmap, as the adult model
+ * hands back), each call timed: p50 / p95 / mean of each, as one JSON line. Arms alternate between checkouts.
  *
  *   npx tsx tools/hot-path/persist-bench.ts [films=200] [label]
  */
@@ -32,16 +33,24 @@ if (process.argv[2] === 'serve') {
     const modelKey = `${finding('x').model.id}@${finding('x').model.version}`;
     const heatmap = { width: 28, height: 28, data: Array.from({ length: 784 }, (_, i) => Math.abs(Math.sin(i)) ** 3), region: { left: 0, top: 0, size: 2048 } };
     const instances = Array.from({ length: films }, () => newInstance({ pendingModels: [modelKey] }));
-    for (const film of instances) await store.recordInstance(film, 'bench');
+    const received: number[] = [];
+    for (const film of instances) {
+      const started = performance.now();
+      await store.recordInstance(film, 'bench');
+      received.push(performance.now() - started);
+    }
     const times: number[] = [];
     for (const film of instances) {
       const started = performance.now();
       await store.recordFindings(film.sopInstanceUid, [{ ...finding(film.sopInstanceUid, 0.7), heatmap }], `model:${modelKey}`);
       times.push(performance.now() - started);
     }
-    const warm = times.slice(Math.min(20, films / 4)).sort((a, b) => a - b);
-    const at = (q: number) => +warm[Math.min(warm.length - 1, Math.floor(q * warm.length))].toFixed(3);
-    console.log(JSON.stringify({ label, films, p50: at(0.5), p95: at(0.95), mean: +(warm.reduce((a, b) => a + b, 0) / warm.length).toFixed(3), load: os.loadavg()[0].toFixed(2) }));
+    const figures = (all: number[]) => {
+      const warm = all.slice(Math.min(20, films / 4)).sort((a, b) => a - b);
+      const at = (q: number) => +warm[Math.min(warm.length - 1, Math.floor(q * warm.length))].toFixed(3);
+      return { p50: at(0.5), p95: at(0.95), mean: +(warm.reduce((a, b) => a + b, 0) / warm.length).toFixed(3) };
+    };
+    console.log(JSON.stringify({ label, films, recordFindings: figures(times), recordInstance: figures(received), load: os.loadavg()[0].toFixed(2) }));
     await store.close();
   } finally {
     await db.close().catch(() => undefined);
