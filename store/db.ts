@@ -108,9 +108,11 @@ async function openPostgres(url: string, schema: string | undefined, poolMax: nu
       let committed = false;
       try {
         const read = options?.firstRead;
-        const begin = client.query(beginStatement(options)) as Promise<pg.QueryResult | pg.QueryResult[]>;
         // With parameters the first read goes behind begin without waiting for it (the pool is in pipeline mode).
-        const firstRead = typeof read === 'object' ? client.query(statement(read.sql, read.params)) : undefined;
+        const [begin, firstRead] = inOneWrite(client, () => [
+          client.query(beginStatement(options)) as Promise<pg.QueryResult | pg.QueryResult[]>,
+          typeof read === 'object' ? client.query(statement(read.sql, read.params)) : undefined,
+        ] as const);
         const [begun, readRows] = await settleAll(begin, firstRead);
         const first = read === undefined ? [] : readRows ? readRows.rows : (Array.isArray(begun) ? begun.at(-1)!.rows : begun.rows);
         const query = (sql: string, params?: unknown[]) => {
@@ -118,9 +120,9 @@ async function openPostgres(url: string, schema: string | undefined, poolMax: nu
           return client.query(statement(sql, params)) as never;
         };
         const last = async (sql: string, params?: unknown[]) => {
-          const answer = query(sql, params);
+          const [answer, commit] = inOneWrite(client, () => [query(sql, params), client.query('commit')] as const);
           committed = true;
-          const [rows] = await settleAll(answer, client.query('commit'));
+          const [rows] = await settleAll(answer, commit);
           return rows as never;
         };
         const result = await work({ query, last }, first);
@@ -136,6 +138,21 @@ async function openPostgres(url: string, schema: string | undefined, poolMax: nu
     },
     close: () => pool.end(),
   };
+}
+
+/**
+ * Runs `send`, whose queries pg writes to the socket as each is submitted, with the socket corked:
+ * they leave in one write, so a served PGlite (store/pglite-server.ts) gets them as one batch and
+ * executes them in one call, answering in one write.
+ */
+function inOneWrite<T>(client: pg.PoolClient, send: () => T): T {
+  const { stream } = (client as unknown as pg.Client).connection;
+  stream.cork();
+  try {
+    return send();
+  } finally {
+    stream.uncork();
+  }
 }
 
 /**
