@@ -83,4 +83,24 @@ describe('a STOW-RS body on its way to ingest', () => {
     expect(read.map((bytes) => Buffer.from(bytes).toString('hex'))).toEqual(parts.map((bytes) => Buffer.from(bytes).toString('hex')));
     expect(spooled).toBeUndefined();
   });
+
+  it('when the close delimiter is split between two chunks at any byte, then the part comes back whole and is held, never spooled', async () => {
+    const part = partBytes(7, 3000);
+    const body = Buffer.concat(pieces([part]));
+    const close = body.lastIndexOf(`\r\n--${boundary}--`);
+    for (let split = close - 2; split <= body.length; split++) {
+      const dir = spoolDir();
+      const { read, spooled } = await receive([body.subarray(0, split), body.subarray(split)], dir);
+      expect(Buffer.compare(read[0], part), `split at ${split}`).toBe(0);
+      expect(spooled, `split at ${split}`).toBeUndefined();
+    }
+  });
+
+  it('when a body with a preamble and an epilogue arrives a byte at a time, then its parts come back whole and in order', async () => {
+    const parts = [partBytes(8, 300), partBytes(9, 200)];
+    const body = Buffer.concat([Buffer.from('a preamble\r\n'), ...pieces(parts), Buffer.from('an epilogue\r\n')]);
+    const { read, left } = await receive(Array.from(body, (byte) => Uint8Array.of(byte)), spoolDir());
+    expect(read.map((bytes) => Buffer.from(bytes).toString('hex'))).toEqual(parts.map((bytes) => Buffer.from(bytes).toString('hex')));
+    expect(left).toEqual([]);
+  });
 });
