@@ -32,30 +32,9 @@ async function writeCreatingFolder(steps: FileSteps, file: string, bytes: Uint8A
     await steps.writeFile(file, bytes);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    await turn();
     await steps.mkdir(path.dirname(file), { recursive: true });
-    await turn();
     await steps.writeFile(file, bytes);
   }
-}
-
-/**
- * Hashed this much at a time, the event loop turning between slices (`turn`), as between the
- * synchronous file steps: the API stages an upload while its parse runs on another thread, and
- * the parse's first answer (the object is valid: ask its filing and consent, pipeline/ingest.ts)
- * is handled within a slice (~0.1 ms) instead of after the whole hash and write (1–1.5 ms of a
- * 677 kB radiograph, more on a busy machine): the question reaches the database that much sooner.
- */
-const HASH_SLICE_BYTES = 128 * 1024;
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-async function sha256Of(bytes: Uint8Array): Promise<string> {
-  const hash = createHash('sha256');
-  for (let at = 0; at < bytes.byteLength; at += HASH_SLICE_BYTES) {
-    if (at > 0) await turn();
-    hash.update(bytes.subarray(at, at + HASH_SLICE_BYTES));
-  }
-  return hash.digest('hex');
 }
 
 export interface BlobStoreOptions {
@@ -87,8 +66,7 @@ export function createBlobStore(dir: string, options: BlobStoreOptions = {}) {
   const stage = (bytes: Uint8Array): StagedBlob => {
     const steps = bytes.byteLength <= SYNC_WRITE_MAX_BYTES ? syncSteps : asyncSteps;
     const written = (async () => {
-      const sha256 = await sha256Of(bytes);
-      await turn();
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
       const target = pathOf(sha256);
       if (await steps.exists(target)) return { sha256, target, temp: undefined };
       const temp = `${target}.${randomUUID()}.tmp`;
