@@ -16,6 +16,9 @@ export async function modelKeyOf(baseUrl: string): Promise<string> {
   return `${model.id}@${model.version}`;
 }
 
+/** Past this, a finding never persisted fails the measurement, naming its job, instead of holding the bench for ever. */
+const PERSISTED_DEADLINE_MS = 120_000;
+
 /** Resolves when the result of `sop`'s read-assist job has been persisted (the results job completed). */
 function persistedWatcher(events: QueueEvents) {
   const waiting = new Map<string, () => void>();
@@ -23,7 +26,18 @@ function persistedWatcher(events: QueueEvents) {
     waiting.get(jobId)?.();
     waiting.delete(jobId);
   });
-  return (sop: string, modelKey: string) => new Promise<void>((resolve) => waiting.set(resultJobId(readAssistJobId(sop, modelKey)), resolve));
+  return (sop: string, modelKey: string) => new Promise<void>((resolve, reject) => {
+    const jobId = resultJobId(readAssistJobId(sop, modelKey));
+    const deadline = setTimeout(() => {
+      waiting.delete(jobId);
+      reject(new Error(`result job ${jobId} did not complete within ${PERSISTED_DEADLINE_MS / 1000} s`));
+    }, PERSISTED_DEADLINE_MS);
+    deadline.unref();
+    waiting.set(jobId, () => {
+      clearTimeout(deadline);
+      resolve();
+    });
+  });
 }
 
 /** Past this, a job still pending (a retry's backoff, say) no longer holds the next measurement back. */
