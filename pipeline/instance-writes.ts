@@ -11,11 +11,11 @@
  * children's model on an adult's film) are written — findings transaction, then their SR —
  * after a clinical result of the same film is persisted here, not beside the film's decode: on
  * two cores those writes took the CPU the worker decodes on, and delayed the finding a
- * clinician waits for (benchmarks/results/2026-12-05: decode p50 +4–10 ms, end to end p95
- * +30 ms). They wait at most `holdMs`: a film whose job waits in a deep queue, or an API with
- * no worker, gets them then. At most `maxHeld` wait; past that they are written at once. A
- * held answer lost with the process is the model still pending: the reconciler queues its job
- * at the next start, as for a write that failed.
+ * clinician waits for (decode p50 +4–10 ms when they came in: benchmarks/results/2026-12-04/
+ * serving-2; −3 ms once held: 2026-12-05/serving-3). They wait at most `holdMs`: a film whose
+ * job waits in a deep queue, or an API with no worker, gets them then. At most `maxHeld` wait;
+ * past that they are written at once. A held answer lost with the process is the model still
+ * pending: the reconciler queues its job at the next start, as for a write that failed.
  */
 export interface InstanceWritesOptions {
   /** How long an answer waits for its film's result at most (ms). */
