@@ -218,6 +218,27 @@ describe('a population gate the header alone decides is answered at ingest', () 
     await waitFor(async () => ((await instanceOf(sop)).status === 'done' ? true : undefined), 'the instance done');
   }, 60_000);
 
+  it('when Redis loses a film\'s job while its gated answer is held, then the reconciler queues the lost job and none for the held model', async () => {
+    await worker.worker.pause();
+    let sop: string;
+    try {
+      ({ sopInstanceUid: sop } = await ingestInstance(deps, chestFilm('060Y'), uploader));
+      await (await job(sop, ADULT))!.remove();
+      const reconciler = createReconciler({ store, readAssist: readAssistQueue, answeringHere: instanceWrites.answeringHere });
+      expect(await reconciler.run()).toBeGreaterThanOrEqual(1);
+      expect(await job(sop, ADULT)).toBeDefined();
+      expect(await job(sop, CHILDREN)).toBeUndefined();
+      expect((await instanceOf(sop)).pending_models.sort()).toEqual([ADULT, CHILDREN]);
+    } finally {
+      worker.worker.resume();
+    }
+    // The re-queued job's result releases the held answer: both answered, the children's model never had a job.
+    await answeredBy(sop, 'cxr-pneumonia-adult');
+    await answeredBy(sop, 'pneumonia-cxr');
+    await waitFor(async () => ((await instanceOf(sop)).status === 'done' ? true : undefined), 'the instance done');
+    expect(await job(sop, CHILDREN)).toBeUndefined();
+  }, 60_000);
+
   it('when the patient\'s consent withholds AI, then nothing is answered at ingest either: no findings, no jobs', async () => {
     const patientId = `REFUSED${Date.now()}`;
     await store.recordConsent({ siteId: DEFAULT_SITE, patientId, purpose: 'ai-processing', decision: 'refused' }, 'tester', ALL_SITES);

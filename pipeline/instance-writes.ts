@@ -33,8 +33,13 @@ export function createInstanceWrites(options: Partial<InstanceWritesOptions> = {
   const held = new Map<string, () => void>();
   /** The answers running (held or not), for `flush`. */
   const answering = new Set<Promise<void>>();
-  const run = (answer: () => Promise<void>) => {
-    const running = answer().finally(() => answering.delete(running));
+  /** Per instance, the models whose answer is held or being written here: not work lost (`answeringHere`). */
+  const answeringModels = new Map<string, readonly string[]>();
+  const run = (sopInstanceUid: string, answer: () => Promise<void>) => {
+    const running = answer().finally(() => {
+      answering.delete(running);
+      answeringModels.delete(sopInstanceUid);
+    });
     answering.add(running);
   };
   return {
@@ -50,23 +55,35 @@ export function createInstanceWrites(options: Partial<InstanceWritesOptions> = {
       await inFlight.get(sopInstanceUid);
     },
     /**
-     * Runs `answer` (which must not throw: ingest's answerAtIngest falls back to a job itself) once a
-     * clinical result of the instance is persisted here (`resultPersisted`), or after `holdMs`; at once
-     * with `hold: false` or when `maxHeld` answers wait already.
+     * Runs `answer` of `models` (which must not throw: ingest's answerAtIngest falls back to a job itself)
+     * once a clinical result of the instance is persisted here (`resultPersisted`), or after `holdMs`; at
+     * once with `hold: false` or when `maxHeld` answers wait already.
      */
-    answer(sopInstanceUid: string, answer: () => Promise<void>, { hold }: { hold: boolean }): void {
-      if (!hold || held.size >= maxHeld || held.has(sopInstanceUid)) {
-        run(answer);
+    answer(sopInstanceUid: string, models: readonly string[], answer: () => Promise<void>, { hold }: { hold: boolean }): void {
+      if (answeringModels.has(sopInstanceUid)) {
+        run(sopInstanceUid, answer);
+        return;
+      }
+      answeringModels.set(sopInstanceUid, models);
+      if (!hold || held.size >= maxHeld) {
+        run(sopInstanceUid, answer);
         return;
       }
       const release = () => {
         clearTimeout(timer);
         held.delete(sopInstanceUid);
-        run(answer);
+        run(sopInstanceUid, answer);
       };
       const timer = setTimeout(release, holdMs);
       timer.unref();
       held.set(sopInstanceUid, release);
+    },
+    /**
+     * Whether the model's answer on the instance is held or being written here: the reconciler
+     * (pipeline/reconcile.ts) must not take it for work Redis lost and queue a job for it.
+     */
+    answeringHere(sopInstanceUid: string, modelKey: string): boolean {
+      return answeringModels.get(sopInstanceUid)?.includes(modelKey) ?? false;
     },
     /** A clinical result of the instance has been persisted: its held answers are written now. */
     resultPersisted(sopInstanceUid: string): void {

@@ -14,7 +14,11 @@ import type { Store } from '../store/store.ts';
  * worker or another API process adds nothing twice. Run at the API's start and whenever
  * its Redis connection comes back; passes asked for while one runs are folded into one more.
  */
-export function createReconciler(deps: { store: Pick<Store, 'instancesAwaitingModels'>; readAssist: ReadAssistQueue }) {
+export function createReconciler(deps: {
+  store: Pick<Store, 'instancesAwaitingModels'>; readAssist: ReadAssistQueue;
+  /** A model whose answer this process holds or is writing (pipeline/instance-writes.ts): pending, and no job lost. */
+  answeringHere?: (sopInstanceUid: string, modelKey: string) => boolean;
+}) {
   let running: Promise<number> | undefined;
   let again = false;
 
@@ -26,6 +30,7 @@ export function createReconciler(deps: { store: Pick<Store, 'instancesAwaitingMo
       for (const instance of page) {
         const missing: string[] = [];
         for (const modelKey of instance.pendingModels) {
+          if (deps.answeringHere?.(instance.sopInstanceUid, modelKey)) continue;
           if (!await deps.readAssist.queue.getJob(readAssistJobId(instance.sopInstanceUid, modelKey))) missing.push(modelKey);
         }
         if (missing.length === 0) continue;

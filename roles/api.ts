@@ -127,7 +127,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
 
   // Work stored but never queued (Redis died between the two) is queued again now and whenever Redis comes back;
   // so are the SR requests of recent reviews (pipeline/ai-results-sr.ts reconcile).
-  const reconciler = createReconciler({ store, readAssist });
+  const reconciler = createReconciler({ store, readAssist, answeringHere: instanceWrites.answeringHere });
   const reconcile = () => {
     void reconciler.run().catch((error) => logger.error({ err: error }, 'reconciliation failed; it runs again when Redis reconnects'));
     void aiResultsSr.reconcile().catch((error) => logger.error({ err: error }, 'AI results SR reconciliation failed; it runs again when Redis reconnects'));
