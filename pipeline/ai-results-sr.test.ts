@@ -181,7 +181,11 @@ describe('AI results as DICOM SR, stored in the study and pushed', () => {
     const srs = series.filter((i) => sops.includes(i['00080018'].Value[0]));
     expect(srs.map((i) => i['00080060']?.Value[0])).toEqual(['SR', 'SR']);
     expect(new Set(srs.map((i) => i['0020000E'].Value[0])).size).toBe(1);
-    const pushes = await aiResultsSr.pushQueue.getJobs(['completed', 'failed', 'delayed']);
+    // Orthanc lists an SR once it has answered the push, a moment before BullMQ marks the push's job finished.
+    const pushes = await waitFor(async () => {
+      const finished = await aiResultsSr.pushQueue.getJobs(['completed', 'failed', 'delayed']);
+      return finished.length >= sops.length ? finished : undefined;
+    }, 'both pushes to finish', 10_000);
     expect(pushes.map((j) => [j.finishedOn !== undefined && !j.failedReason, j.attemptsMade])).toEqual([[true, 1], [true, 1]]);
     const seriesList = await orthanc.rest<Record<string, { Value: string[] }>[]>('GET', `/dicom-web/studies/${meta.studyInstanceUid}/series`);
     expect(seriesList.map((s) => s['0008103E']?.Value[0])).toContain('Lantern AI results (AI-assisted, not a diagnosis)');
