@@ -204,8 +204,9 @@ async function ingestStaged(deps: IngestDeps, instance: ParsedInstance, bytes: U
   // After the row commits and the other models' jobs are queued (theirs is the path a clinician waits on). A duplicate's
   // first upload answered them, or left them pending for the reconciler.
   // Held while a clinical model of the film decodes (pipeline/instance-writes.ts answer).
-  if (answered.length > 0 && status === 'stored') deps.instanceWrites.answer(meta.sopInstanceUid, answered.map((r) => r.modelKey), () => answerAtIngest(deps, answered, job, priority), { hold: queuedModels.length > 0 });
-  logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, shadowModels, answeredAtIngest: answered.map((r) => r.modelKey), aiWithheld }, 'instance ingested');
+  const answeredModels = answered.map((r) => r.modelKey);
+  if (answered.length > 0 && status === 'stored') deps.instanceWrites.answer(meta.sopInstanceUid, answeredModels, () => answerAtIngest(deps, answered, job, priority), { hold: queuedModels.length > 0 });
+  logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, shadowModels, answeredAtIngest: answeredModels, aiWithheld }, 'instance ingested');
   return { studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, sopClassUid: meta.sopClassUid, status };
 }
 

@@ -2,7 +2,7 @@
  * The store's writes on the image hot path alone, over PGlite served in its own process (what
  * `lantern start` runs): N films recorded (recordInstance, each a new study awaiting one model),
  * then each film's findings (recordFindings, one finding with a 28×28 heatmap, as the adult model
- * hands back), each call timed: p50 / p95 / mean of each, as one JSON line. Arms alternate between checkouts.
+ * hands back), each call timed: the summary of each (benchmarks/stats.ts), as one JSON line. Arms alternate between checkouts.
  *
  *   npx tsx tools/hot-path/persist-bench.ts [films=200] [label]
  */
@@ -21,6 +21,7 @@ if (process.argv[2] === 'serve') {
   const { migrate } = await import('../../store/migrate.ts');
   const { createStore } = await import('../../store/store.ts');
   const { finding, newInstance } = await import('../../store/test-fixtures.ts');
+  const { summarise } = await import('../../benchmarks/stats.ts');
   const films = Number(process.argv[2] ?? 200);
   const label = process.argv[3] ?? '';
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'persist-bench-'));
@@ -45,11 +46,8 @@ if (process.argv[2] === 'serve') {
       await store.recordFindings(film.sopInstanceUid, [{ ...finding(film.sopInstanceUid, 0.7), heatmap }], `model:${modelKey}`);
       times.push(performance.now() - started);
     }
-    const figures = (all: number[]) => {
-      const warm = all.slice(Math.min(20, films / 4)).sort((a, b) => a - b);
-      const at = (q: number) => +warm[Math.min(warm.length - 1, Math.floor(q * warm.length))].toFixed(3);
-      return { p50: at(0.5), p95: at(0.95), mean: +(warm.reduce((a, b) => a + b, 0) / warm.length).toFixed(3) };
-    };
+    // The first calls warm the session and the statement plans: left out.
+    const figures = (all: number[]) => summarise(all.slice(Math.min(20, films / 4)));
     console.log(JSON.stringify({ label, films, recordFindings: figures(times), recordInstance: figures(received), load: os.loadavg()[0].toFixed(2) }));
     await store.close();
   } finally {
