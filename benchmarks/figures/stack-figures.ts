@@ -154,9 +154,10 @@ export interface Saturation {
  * would otherwise pace a pipeline faster than they are. The time runs until every job the
  * studies started is done (the AI results SRs are written after the findings); the time to the
  * last finding is reported too. Meanwhile the API's own event-loop delay is recorded (reset
- * before the uploads, read after the last job).
+ * before the uploads, read after the last job). `onReleased` is called as the queue is released,
+ * where the timed window starts (tools/hot-path/cpu-split.mts reads the CPU there).
  */
-export async function measureSaturation(stack: Stack, copies: Uint8Array[], modelKey: string, workers: number): Promise<Saturation> {
+export async function measureSaturation(stack: Stack, copies: Uint8Array[], modelKey: string, workers: number, onReleased?: () => void): Promise<Saturation> {
   const api = apiClient(stack.baseUrl, stack.token);
   const connection = { url: stack.redisUrl };
   const events = new QueueEvents(RESULTS_QUEUE, { connection, prefix: 'lantern' });
@@ -187,6 +188,7 @@ export async function measureSaturation(stack: Stack, copies: Uint8Array[], mode
     const done = measured.map((bytes) => persisted(parseSop(bytes), modelKey).then(() => bar.tick(++finished)));
     for (const bytes of measured) await upload(bytes);
     released = performance.now();
+    onReleased?.();
     await readAssistJobs.resume();
     await Promise.all(done);
     lastFinding = performance.now();

@@ -1,13 +1,16 @@
 /**
  * Where a study's CPU goes, per process of a real `lantern start`: RG1 studies end to end one
  * at a time (idle queue), then a saturation run (queue held, released), each with the CPU
- * every process used (/proc/<pid>/stat, 10 ms ticks) divided by the studies. PRELOAD names a
+ * every process used (/proc/<pid>/stat, 10 ms ticks; the test stack's redis-server too) divided by
+ * the studies, and the same from the queue's release only (the window the bench's pool figure times).
+ * The release and the end are printed in monotonic µs, the clock of a .cpuprofile's samples. PRELOAD names a
  * script every process of the stack preloads: tools/hot-path/count-queries.cjs (whose counts
  * are cut at each phase: only the idle phase's are written) or cpu-profile.cjs.
  *
  *   npx tsx tools/hot-path/cpu-split.mts [studies=30] [workers=2]
  *   PRELOAD=$PWD/tools/hot-path/count-queries.cjs QUERY_COUNT_DIR=/tmp/q npx tsx tools/hot-path/cpu-split.mts 30 1
  */
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { studyCopies } from '../../benchmarks/figures/pipeline.ts';
@@ -21,7 +24,9 @@ const workers = Number(process.argv[3] ?? 2);
 const countingQueries = process.env.PRELOAD?.includes('count-queries');
 const extra = process.env.PRELOAD ? { NODE_OPTIONS: `--require ${process.env.PRELOAD}` } : {};
 const stack = await startStack({ workers, env: { LANTERN_RATE_LIMIT: '0', ...extra } });
-const processes = stackProcesses(stack.process.pid!);
+const redisPort = stack.testRedis?.port;
+const redisPid = redisPort && execFileSync('pgrep', ['-f', `redis-server .*:${redisPort}`]).toString().trim().split('\n')[0];
+const processes = { ...stackProcesses(stack.process.pid!), ...(redisPid && { redis: Number(redisPid) }) };
 const ticks = () => cpuMs(processes);
 const report = (label: string, before: Record<string, number>, n: number, seconds: number) => {
   const after = ticks();
@@ -42,8 +47,12 @@ try {
   if (countingQueries) { process.kill(stack.process.pid!, 'SIGUSR2'); await sleep(300); }
   before = ticks();
   t = performance.now();
-  const sat = await measureSaturation(stack, studyCopies(files.chestJ2k, workers + studies * 2, 92_000), modelKey, workers);
+  let atRelease = before;
+  let released = 0;
+  const sat = await measureSaturation(stack, studyCopies(files.chestJ2k, workers + studies * 2, 92_000), modelKey, workers, () => { atRelease = ticks(); released = performance.now(); console.log('released at monotonic µs', process.hrtime.bigint() / 1000n); });
   report('saturation (uploads included)', before, studies * 2 + workers, (performance.now() - t) / 1000);
+  console.log('window ends at monotonic µs', process.hrtime.bigint() / 1000n);
+  report('saturation, from the release (the pool figure\'s window)', atRelease, studies * 2, (performance.now() - released) / 1000);
   console.log('  saturation img/s', sat.imagesPerSecond.toFixed(2));
 } finally {
   await stack.stop();
