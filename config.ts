@@ -32,6 +32,13 @@ export interface LanternConfig {
    * change made by another process fails once ("cached plan must not change result type").
    */
   databaseNamedStatements: boolean;
+  /**
+   * This API is its database's only writer, so it keeps token sign-ins between requests
+   * (store/sign-in-cache.ts): one database round trip less per request. Not from the environment:
+   * `npm start` turns it on for its private PGlite server, which serves this API alone; an in-process
+   * PGlite has it always. Off for PostgreSQL, where other API processes may revoke a token.
+   */
+  databaseSoleWriter: boolean;
   /** Where PGlite, the private redis and stored DICOM live. Env `LANTERN_DATA_DIR`, default `<repo>/var`. */
   dataDir: string;
   /** Content-addressed DICOM store; must be shared by API and workers. Env `LANTERN_BLOB_DIR`, default `<dataDir>/blobs`. */
@@ -428,6 +435,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseUrl: env.DATABASE_URL || undefined,
     databasePoolMax: integer(env, 'LANTERN_DB_POOL_MAX', 10, 1),
     databaseNamedStatements: false,
+    databaseSoleWriter: false,
     dataDir,
     blobDir: path.resolve(env.LANTERN_BLOB_DIR || path.join(dataDir, 'blobs')),
     modelsDir: path.resolve(env.LANTERN_MODELS_DIR || path.join(repoRoot, 'models')),

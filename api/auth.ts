@@ -60,7 +60,8 @@ export function authentication(deps: Pick<ApiDeps, 'store' | 'oidc' | 'config' |
  * The site scope of a user the store found signing in (see Authenticated.scope). Every way of
  * signing in (a token, a session, a provider's or CDS client's JWT, a DIMSE peer's AE title, a
  * password) reads the user and the sites they read for in one statement (store/users.ts): a
- * request makes one round trip before its handler.
+ * request makes at most one round trip before its handler (none for a Lantern token whose sign-in the
+ * store keeps: store/sign-in-cache.ts).
  */
 export const siteScope = ({ user, readsFor }: SignedInUser): Pick<Authenticated, 'user' | 'scope' | 'readsFor'> =>
   ({ user, scope: [...user.sites, ...readsFor], readsFor });

@@ -68,6 +68,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     databaseUrl: config.databaseUrl,
     databasePoolMax: config.databasePoolMax,
     databaseNamedStatements: config.databaseNamedStatements,
+    soleWriter: config.databaseSoleWriter,
     dataDir: config.dataDir,
     prioritise: createStudyPrioritiser(registry),
     onChange: events.emit,

@@ -158,7 +158,7 @@ async function startParts(base: LanternConfig, parts: Parts, stopping: () => boo
   if (stopping()) return;
   // The private PGlite is one session: one pooled connection keeps transactions apart.
   const privateDb = !base.databaseUrl;
-  const config = { ...base, redisUrl: redisUrl!, databaseUrl, databasePoolMax: privateDb ? 1 : base.databasePoolMax, databaseNamedStatements: privateDb };
+  const config = { ...base, redisUrl: redisUrl!, databaseUrl, databasePoolMax: privateDb ? 1 : base.databasePoolMax, databaseNamedStatements: privateDb, databaseSoleWriter: privateDb };
   parts.api = await startApiRole(config);
   if (stopping()) return;
   const workerEnv = { REDIS_URL: config.redisUrl, LANTERN_DATA_DIR: config.dataDir, LANTERN_BLOB_DIR: config.blobDir, LANTERN_MODELS_DIR: config.modelsDir };

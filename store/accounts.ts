@@ -5,7 +5,8 @@
  * are in users.ts.)
  */
 import type { TokenInfo, User, UserChange } from '../contract/identity.ts';
-import { appendAudit, auditedTransaction } from './audit.ts';
+import { appendAudit } from './audit.ts';
+import { accessChangingTransaction } from './sign-in-cache.ts';
 import { iso, NotFoundError, type StoreContext } from './shared.ts';
 import { requireSites } from './sites.ts';
 import { hashPassword, passwordMatches, secretHash, userFromRow, type UserRow } from './users.ts';
@@ -21,8 +22,8 @@ export const accountCare = {
    * disabled user; deleting them makes re-enabling not revive them). NotFoundError for an
    * unknown user; InvalidReferenceError for an unknown site.
    */
-  async updateUser({ db }: StoreContext, username: string, change: UserChange, actor: string): Promise<User> {
-    return auditedTransaction(db, async (tx) => {
+  async updateUser(context: StoreContext, username: string, change: UserChange, actor: string): Promise<User> {
+    return accessChangingTransaction(context, async (tx) => {
       if (change.sites) await requireSites(tx, change.sites);
       const { rows: [row] } = await tx.query<UserRow>(
         `update users set display_name = coalesce($2, display_name), roles = coalesce($3, roles), sites = coalesce($4, sites),
@@ -45,11 +46,12 @@ export const accountCare = {
    * `user.password-changed`. False (nothing written) when the current password is wrong or
    * the account has none (signs in through the identity provider).
    */
-  async changePassword({ db }: StoreContext, username: string, current: string, next: string, keepSessionToken?: string): Promise<boolean> {
+  async changePassword(context: StoreContext, username: string, current: string, next: string, keepSessionToken?: string): Promise<boolean> {
+    const { db } = context;
     const { rows: [row] } = await db.query<{ password_hash: string | null }>('select password_hash from users where username = $1 and disabled_at is null', [username]);
     if (!row?.password_hash || !(await passwordMatches(current, row.password_hash))) return false;
     const hash = await hashPassword(next);
-    await auditedTransaction(db, async (tx) => {
+    await accessChangingTransaction(context, async (tx) => {
       await tx.query('update users set password_hash = $2 where username = $1', [username, hash]);
       await tx.query('delete from sessions where username = $1 and token_hash is distinct from $2', [username, keepSessionToken ? secretHash(keepSessionToken) : null]);
       await appendAudit(tx, { actor: username, action: 'user.password-changed', entityType: 'user', entityId: username, payload: {} });
@@ -64,8 +66,8 @@ export const accountCare = {
   },
 
   /** Contract: one transaction; the user's token with this id goes and `token.revoked` (its name) is audited. False if the user has no such token. */
-  async revokeApiToken({ db }: StoreContext, username: string, tokenId: string): Promise<boolean> {
-    return auditedTransaction(db, async (tx) => {
+  async revokeApiToken(context: StoreContext, username: string, tokenId: string): Promise<boolean> {
+    return accessChangingTransaction(context, async (tx) => {
       const { rows: [revoked] } = await tx.query<{ name: string }>(
         'delete from api_tokens where username = $1 and left(token_hash, $3) = $2 returning name', [username, tokenId, TOKEN_ID_LENGTH]);
       if (!revoked) return false;

@@ -37,6 +37,8 @@ export async function openStore(options: OpenStoreOptions) {
   await migrate(db);
   return createStore(db, {
     ...options,
+    // A PGlite in this process is no one else's.
+    soleWriter: options.soleWriter || !options.databaseUrl,
     auditSpoolFile: path.join(auditDir, 'calculations-spool.jsonl'),
     auditSeal: {
       key,

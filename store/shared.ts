@@ -1,6 +1,7 @@
 /** What every aggregate of the store shares: its options, the typed errors its writes throw, and row-mapping helpers. */
 import type { AuditSeal } from './audit-anchor.ts';
 import type { Database } from './db.ts';
+import type { SignInCache } from './sign-in-cache.ts';
 import type { ConsultationChange } from '../contract/consultations.ts';
 import type { Prioritise, StudyChange } from './types.ts';
 
@@ -54,6 +55,12 @@ export interface StoreOptions {
   onChange?: (change: StudyChange) => void;
   /** Called after a consultation step has committed (store/consultations.ts): how the asker sees the answer live. Must not throw. */
   onConsultation?: (change: ConsultationChange) => void;
+  /**
+   * This store is its database's only writer (PGlite in this process, or `npm start`'s private
+   * PGlite server, which serves this API alone): token sign-ins are then kept between requests
+   * (store/sign-in-cache.ts). Default false.
+   */
+  soleWriter?: boolean;
 }
 
 export const iso = (value: Date | string) => new Date(value).toISOString();
@@ -63,6 +70,8 @@ export const optional = <T>(value: T | null) => value ?? undefined;
 export interface StoreContext {
   db: Database;
   options: StoreOptions;
+  /** Token sign-ins kept between requests; a write that changes users, tokens or site reading calls its `changed` once committed. */
+  signIns: SignInCache;
 }
 
 type Bound<F> = { [K in keyof F]: F[K] extends (context: StoreContext, ...args: infer A) => infer R ? (...args: A) => R : never };

@@ -6,6 +6,7 @@
 import { isLevelAbove, type NewSite, type Site, type SiteChange, type SiteLevel } from '../contract/sites.ts';
 import type { ConsentPurpose, WithheldCode } from '../contract/consent.ts';
 import { appendAudit, auditedTransaction } from './audit.ts';
+import { accessChangingTransaction } from './sign-in-cache.ts';
 import type { Queryable } from './db.ts';
 import { InvalidReferenceError, NotFoundError, optional, type StoreContext } from './shared.ts';
 
@@ -116,8 +117,8 @@ export const siteAccess = {
    * and audits nothing. An unknown `siteId` → NotFoundError; an unknown site in the list, or
    * the site itself → InvalidReferenceError on `readsFor`, nothing written.
    */
-  async setSitesReadFor({ db }: StoreContext, siteId: string, readsFor: readonly string[], actor: string): Promise<Site> {
-    return auditedTransaction(db, async (tx) => {
+  async setSitesReadFor(context: StoreContext, siteId: string, readsFor: readonly string[], actor: string): Promise<Site> {
+    return accessChangingTransaction(context, async (tx) => {
       // Locks the site's row: two admins setting its list at once apply one after the other, each audit's `before` true.
       const { rows: [found] } = await tx.query('select id from sites where id = $1 for update', [siteId]);
       if (!found) throw new NotFoundError(`site ${siteId} does not exist`);

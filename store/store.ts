@@ -30,6 +30,7 @@ import { accountCare } from './accounts.ts';
 import { userAccess } from './users.ts';
 import { vitalsAccess } from './vitals.ts';
 import { degradationAudit } from './degradation.ts';
+import { signInCache } from './sign-in-cache.ts';
 
 export { ALL_SITES, type SiteScope } from './sites.ts';
 export { ConsultationRefusedError, type ConsultationActor } from './consultations.ts';
@@ -38,7 +39,7 @@ export { AuditBrokenError, AuditUnavailableError, InvalidReferenceError, NotAppl
 export type Store = ReturnType<typeof createStore>;
 
 export function createStore(db: Database, options: StoreOptions) {
-  const context: StoreContext = { db, options };
+  const context: StoreContext = { db, options, signIns: signInCache(options.soleWriter ?? false) };
   const { close: closeCalculations, calculationAuditStatus, appendLater, ...calculations } = calculationAudits(context);
   const { close: closeReads, ...readAudit } = readAudits(context, { appendLater, unwritten: () => calculationAuditStatus().pending });
   const reads = bindContext(context, { ...studyWrites, ...reviewWrites, ...studyReads, ...studyIndex, ...agreementReads, ...modelComparisonReads, ...userAccess, ...accountCare, ...siteAccess, ...consentAccess, ...consultationAccess, ...aiResultsReads, ...fhirReads, ...cdsHooksAccess, ...surveillanceAccess, ...vitalsAccess, ...modelDriftAccess, ...deploymentAccess, ...degradationAudit });

@@ -19,15 +19,18 @@ export interface DatabaseBackend {
   cleanUp?: (db: Database) => Promise<unknown>;
   /** After close: the server the backend started. */
   afterClose?: () => Promise<unknown>;
+  /** The store is the database's only writer, as Lantern runs PGlite (StoreOptions.soleWriter). */
+  soleWriter: boolean;
 }
 
 /** `postgresPoolMax: 1` when a test reads that backend's own statistics. */
 export function databaseBackends(options: { inMemory: boolean; postgresPoolMax?: number }): DatabaseBackend[] {
   let served: PgliteServer | undefined;
   const backends: DatabaseBackend[] = [
-    ...(options.inMemory ? [{ name: 'PGlite', open: () => openDatabase({ pgliteDir: 'memory://' }) }] : []),
+    ...(options.inMemory ? [{ name: 'PGlite', open: () => openDatabase({ pgliteDir: 'memory://' }), soleWriter: true }] : []),
     {
       name: 'PGlite served over the wire protocol',
+      soleWriter: true,
       open: async () => {
         served = await servePglite(fs.mkdtempSync(path.join(os.tmpdir(), 'lantern-served-')));
         return openDatabase({ databaseUrl: served.url, poolMax: 1, namedStatements: true });
@@ -40,6 +43,7 @@ export function databaseBackends(options: { inMemory: boolean; postgresPoolMax?:
     const schema = `t_${randomUUID().replace(/-/g, '')}`;
     backends.push({
       name: 'PostgreSQL',
+      soleWriter: false,
       open: () => openDatabase({ databaseUrl: postgresUrl, schema, ...(options.postgresPoolMax ? { poolMax: options.postgresPoolMax } : {}) }),
       cleanUp: (db) => db.query(`drop schema ${schema} cascade`),
     });
@@ -53,7 +57,7 @@ export async function openMigratedStore(backend: DatabaseBackend, options: Store
   await migrate(db);
   return {
     db,
-    store: createStore(db, options),
+    store: createStore(db, { soleWriter: backend.soleWriter, ...options }),
     close: async () => {
       await backend.cleanUp?.(db);
       await db.close();

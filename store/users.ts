@@ -6,6 +6,7 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Role, User } from '../contract/identity.ts';
 import { appendAudit, auditedTransaction } from './audit.ts';
+import { accessChangingTransaction } from './sign-in-cache.ts';
 import { iso, type StoreContext } from './shared.ts';
 import { requireSites } from './sites.ts';
 
@@ -66,7 +67,8 @@ export interface SignedInUser {
 /**
  * Select-list columns of a signed-in user: every column of the users row `u` and its `reads_for`.
  * Every sign-in reads the user and their scope in this one statement, so a request pays one
- * round trip before its handler; a disabled user or a changed site_reading is seen on the next one.
+ * round trip before its handler (a token's, where the store keeps it, only the first time:
+ * store/sign-in-cache.ts); a disabled user or a changed site_reading is seen on the next one.
  */
 const SIGNED_IN_COLUMNS = `u.*, array(
   select distinct r.read_site_id from site_reading r
@@ -96,9 +98,9 @@ export const userAccess = {
    * Contract: one transaction; the user row and its audit record (`user.created`, actor = who
    * created it). A taken name → false, nothing written; a site that does not exist → InvalidReferenceError.
    */
-  async createUser({ db }: StoreContext, user: User & { password: string }, actor: string): Promise<boolean> {
+  async createUser(context: StoreContext, user: User & { password: string }, actor: string): Promise<boolean> {
     const passwordHash = await hashPassword(user.password);
-    return auditedTransaction(db, async (tx) => {
+    return accessChangingTransaction(context, async (tx) => {
       await requireSites(tx, user.sites);
       const inserted = await tx.query('insert into users (username, display_name, roles, sites, password_hash) values ($1, $2, $3, $4, $5) on conflict do nothing returning username',
         [user.username, user.displayName, user.roles, user.sites, passwordHash]);
@@ -178,22 +180,25 @@ export const userAccess = {
   },
 
   /** Contract: one transaction; the token's hash and `token.created` (its name, never its value). */
-  async createApiToken({ db }: StoreContext, user: User, name: string, days: number): Promise<{ token: string; expiresAt: string }> {
+  async createApiToken(context: StoreContext, user: User, name: string, days: number): Promise<{ token: string; expiresAt: string }> {
     const { value, hash } = newSecret();
     const expiresAt = new Date(Date.now() + days * 86_400_000);
-    await auditedTransaction(db, async (tx) => {
+    await accessChangingTransaction(context, async (tx) => {
       await tx.query('insert into api_tokens (token_hash, username, name, expires_at) values ($1, $2, $3, $4)', [hash, user.username, name, expiresAt]);
       await appendAudit(tx, { actor: user.username, action: 'token.created', entityType: 'user', entityId: user.username, payload: { name, expiresAt: iso(expiresAt) } });
     });
     return { token: value, expiresAt: iso(expiresAt) };
   },
 
-  /** The user of a live API token (not revoked, not expired, user not disabled). */
-  async userForToken({ db }: StoreContext, token: string): Promise<SignedInUser | undefined> {
-    const { rows: [row] } = await db.query<SignedInRow>(
-      `select ${SIGNED_IN_COLUMNS} from api_tokens t join users u on u.username = t.username
-        where t.token_hash = $1 and t.expires_at > now() and u.disabled_at is null`, [secretHash(token)]);
-    return row && signedInFromRow(row);
+  /** The user of a live API token (not revoked, not expired, user not disabled); kept between requests where the store may (store/sign-in-cache.ts). */
+  async userForToken({ db, signIns }: StoreContext, token: string): Promise<SignedInUser | undefined> {
+    const hash = secretHash(token);
+    return signIns.lookup(hash, async () => {
+      const { rows: [row] } = await db.query<SignedInRow & { token_expires_at: Date }>(
+        `select ${SIGNED_IN_COLUMNS}, t.expires_at as token_expires_at from api_tokens t join users u on u.username = t.username
+          where t.token_hash = $1 and t.expires_at > now() and u.disabled_at is null`, [hash]);
+      return row && { signedIn: signedInFromRow(row), expiresAt: new Date(row.token_expires_at).getTime() };
+    });
   },
 
   /**
@@ -205,14 +210,15 @@ export const userAccess = {
    * a user name another account holds is refused, nothing written. Without `identity.roles`
    * (a token that does not carry them) the stored roles stand and an unknown subject is refused.
    */
-  async userFromProvider({ db }: StoreContext, identity: ProviderIdentity, provision: boolean): Promise<ProviderSignIn> {
+  async userFromProvider(context: StoreContext, identity: ProviderIdentity, provision: boolean): Promise<ProviderSignIn> {
+    const { db } = context;
     const { rows: [known] } = await db.query<SignedInRow & { disabled_at: Date | null }>(
       `select ${SIGNED_IN_COLUMNS} from users u where u.oidc_issuer = $1 and u.oidc_subject = $2`, [identity.issuer, identity.subject]);
     if (known?.disabled_at) return { refused: 'USER_DISABLED' };
     if (known) {
       const roles = identity.roles ?? known.roles;
       if (sameSet(roles, known.roles) && identity.displayName === known.display_name) return signedInFromRow(known);
-      return auditedTransaction(db, async (tx) => {
+      return accessChangingTransaction(context, async (tx) => {
         const { rows: [row] } = await tx.query<SignedInRow>(
           `update users u set roles = $2, display_name = $3 where u.username = $1 returning ${SIGNED_IN_COLUMNS}`, [known.username, roles, identity.displayName]);
         await appendAudit(tx, { actor: row.username, action: 'user.updated', entityType: 'user', entityId: row.username, payload: { displayName: row.display_name, roles, issuer: identity.issuer } });
@@ -221,7 +227,7 @@ export const userAccess = {
     }
     if (!provision || !identity.roles) return { refused: 'USER_UNKNOWN' };
     const roles = identity.roles;
-    return auditedTransaction(db, async (tx): Promise<ProviderSignIn> => {
+    return accessChangingTransaction(context, async (tx): Promise<ProviderSignIn> => {
       const { rows: [row] } = await tx.query<SignedInRow>(
         `insert into users as u (username, display_name, roles, oidc_issuer, oidc_subject) values ($1, $2, $3, $4, $5) on conflict do nothing returning ${SIGNED_IN_COLUMNS}`,
         [identity.username, identity.displayName, roles, identity.issuer, identity.subject]);
