@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import type { LanternConfig } from '../config.ts';
+import { enableNativeJpeg2000 } from '../dicom/decode/jpeg2000.ts';
 import { loadModelRegistry } from '../inference/registry.ts';
 import { logger } from '../log.ts';
 import { createBlobStore } from '../store/blobs.ts';
@@ -23,6 +24,9 @@ export async function startWorkerRole(config: LanternConfig & { redisUrl: string
   // One worker process per core: libvips' own thread pool would make workers fight for cores.
   sharp.concurrency(config.vipsThreads);
   const registry = await loadModelRegistry(config.modelsDir, { threads: config.ortThreads });
+  // JPEG 2000 through the machine's OpenJPEG where it is installed (dicom/decode/openjpeg-native), started now so the first study does not wait for it.
+  const openJpeg = config.jpeg2000Native ? enableNativeJpeg2000() : undefined;
+  const jpeg2000 = await openJpeg?.start() ? 'native OpenJPEG' : 'OpenJPEG (WebAssembly)';
   const worker = createReadAssistWorker({
     redisUrl: config.redisUrl,
     prefix: config.queuePrefix,
@@ -38,13 +42,14 @@ export async function startWorkerRole(config: LanternConfig & { redisUrl: string
   // This process's memory and event loop reach the API's /metrics through Redis (it has no HTTP port).
   const metricsRedis = redisConnection(config.redisUrl);
   const metrics = publishWorkerMetrics({ redis: metricsRedis, prefix: config.queuePrefix, onError: (error) => logger.warn({ err: error }, 'could not publish worker metrics') });
-  logger.info({ models: registry.models.map((m) => m.key), concurrency: config.workerConcurrency }, 'worker ready');
+  logger.info({ models: registry.models.map((m) => m.key), concurrency: config.workerConcurrency, jpeg2000 }, 'worker ready');
   return {
     async stop() {
       metrics.stop();
       await worker.stop(config.shutdownGraceSeconds * 1000);
       await metricsRedis.quit();
       await registry.close();
+      openJpeg?.close();
     },
   };
 }

@@ -1,0 +1,129 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { logger } from '../../../log.ts';
+
+/** A decoded codestream as the sidecar answers it (./sidecar.mjs): little-endian, interleaved, 1 or 2 bytes a sample. */
+export interface NativeSamples {
+  width: number;
+  height: number;
+  components: number;
+  precision: number;
+  signed: boolean;
+  samples: Uint8Array;
+}
+
+export interface NativeOpenJpeg {
+  /** Starts the sidecar now rather than at the first decode; resolves whether native decoding is available. */
+  start(): Promise<boolean>;
+  /** The codestream at resolution level `level`; undefined when the native library cannot answer it (the caller decodes it itself). */
+  decode(codestream: Uint8Array, level: number): Promise<NativeSamples | undefined>;
+  close(): void;
+}
+
+/** `answer`, with the sidecar's channel keeping this process alive until it settles. */
+function held<T>(child: ChildProcess, answer: Promise<T>): Promise<T> {
+  child.channel?.ref();
+  return answer.finally(() => child.channel?.unref());
+}
+
+/** A decode not answered by then ends the sidecar: the caller's own decoder takes the codestream. */
+const DECODE_DEADLINE_MS = 20_000;
+
+type Answer = NativeSamples & { id: number; error?: undefined } | { id: number; error: string };
+
+/**
+ * JPEG 2000 decoded by the machine's OpenJPEG (Debian's libopenjp2, the bench's native
+ * reference) in a sidecar process: RG1 at the adult model's level in ~17 ms, where the
+ * WebAssembly build of the same library takes ~29 ms, with the same pixels (the tests compare
+ * them) — on the path a lone study waits on. Native code is not sandboxed: a codestream that
+ * crashes the library ends the sidecar, not its caller, and every decode it cannot answer (the
+ * library or koffi missing, a refusal, a crash, the deadline) resolves undefined, so the caller
+ * decodes it with the sandboxed WebAssembly build, whose result or typed error is then the answer.
+ * One decode at a time, in order; the sidecar starts on first use and again after a crash; if it
+ * cannot start (no libopenjp2), it is not tried again in this process.
+ */
+export function createNativeOpenJpeg(options: { library?: string } = {}): NativeOpenJpeg {
+  let sidecar: { child: ChildProcess; ready: Promise<boolean> } | undefined;
+  let unavailable = false;
+  let closed = false;
+  let queue: Promise<unknown> = Promise.resolve();
+  let nextId = 1;
+  const waiting = new Map<number, (answer: Answer | undefined) => void>();
+
+  const start = () => {
+    const child = fork(fileURLToPath(new URL('./sidecar.mjs', import.meta.url)), [options.library ?? 'libopenjp2.so.7'], {
+      // No TypeScript loader or preload of the parent's: a bare Node process.
+      execArgv: [], env: { ...process.env, NODE_OPTIONS: '' }, serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const ready = new Promise<boolean>((resolve) => {
+      child.once('message', (hello: { ready: boolean; error?: string }) => {
+        if (!hello.ready) {
+          unavailable = true;
+          logger.warn({ reason: hello.error }, 'native OpenJPEG is not available: JPEG 2000 is decoded with its WebAssembly build');
+        }
+        resolve(hello.ready);
+      });
+      child.once('exit', () => resolve(false));
+    });
+    child.on('message', (answer: Answer | { ready: boolean }) => {
+      if (!('id' in answer)) return;
+      waiting.get(answer.id)?.(answer);
+      waiting.delete(answer.id);
+    });
+    child.on('exit', (code, signal) => {
+      if (sidecar?.child === child) sidecar = undefined;
+      if (waiting.size > 0) logger.warn({ code, signal }, 'the native OpenJPEG sidecar stopped during a decode: that codestream is decoded in WebAssembly');
+      for (const settle of waiting.values()) settle(undefined);
+      waiting.clear();
+    });
+    // Idle, the sidecar keeps no process alive; while it is asked something, its channel does (held).
+    child.unref();
+    child.channel?.unref();
+    return { child, ready: held(child, ready) };
+  };
+
+  const decodeNow = async (codestream: Uint8Array, level: number): Promise<NativeSamples | undefined> => {
+    if (unavailable || closed) return undefined;
+    sidecar ??= start();
+    const { child, ready } = sidecar;
+    if (!await ready) return undefined;
+    const id = nextId++;
+    const answer = await held(child, new Promise<Answer | undefined>((resolve) => {
+      const deadline = setTimeout(() => {
+        waiting.delete(id);
+        logger.warn({ ms: DECODE_DEADLINE_MS }, 'native OpenJPEG did not answer in time: the sidecar is stopped and the codestream decoded in WebAssembly');
+        child.kill('SIGKILL');
+        resolve(undefined);
+      }, DECODE_DEADLINE_MS);
+      deadline.unref();
+      const settle = (settled: Answer | undefined) => {
+        clearTimeout(deadline);
+        waiting.delete(id);
+        resolve(settled);
+      };
+      waiting.set(id, settle);
+      child.send({ id, codestream, level }, (error) => {
+        if (error) settle(undefined);
+      });
+    }));
+    return answer && answer.error === undefined ? answer : undefined;
+  };
+
+  return {
+    async start() {
+      if (unavailable || closed) return false;
+      sidecar ??= start();
+      return sidecar.ready;
+    },
+    decode(codestream, level) {
+      const result = queue.then(() => decodeNow(codestream, level));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    close() {
+      closed = true;
+      sidecar?.child.kill();
+      sidecar = undefined;
+    },
+  };
+}
