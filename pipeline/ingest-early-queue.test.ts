@@ -33,7 +33,7 @@ import { createInstanceWrites } from './instance-writes.ts';
 
 const ADULT = 'cxr-pneumonia-adult@1.0.0';
 const uploader = { actor: 'tester', siteId: DEFAULT_SITE };
-/** Long enough for the job on a busy machine; today's ingest, which queued nothing before the DICOM JSON, never gets there. */
+/** Long enough for the job on a busy machine; an ingest that queues nothing before the DICOM JSON is read never gets there. */
 const SEEN_WITHIN_MS = 5_000;
 
 describe('an upload\'s jobs are queued before its DICOM JSON is read', () => {
