@@ -9,7 +9,7 @@ import type { ModelRegistry } from '../inference/registry.ts';
 import { REQUEST_REDIS_WAIT_MS, type ReadAssistQueue } from '../queue/enqueue.ts';
 import type { QueuedModel, ReadAssistJob } from '../queue/jobs.ts';
 import type { BlobStore, StagedBlob } from '../store/blobs.ts';
-import { ALL_SITES, NotFoundError, type Store } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
 import type { InstanceWrites } from './instance-writes.ts';
 import type { StoredInstance } from '../contract/dicomweb.ts';
 import type { InstanceMeta } from '../dicom/attributes.ts';
@@ -40,14 +40,11 @@ import { recordRunFindings, type RunFindings } from './record-findings.ts';
  * study and series with no image: nothing is queued for it, and it does not name the study's
  * modality (an SR pushed before its films would otherwise file a CR study as "SR").
  *
- * The jobs start before the row commits, and before the off-thread parse has read the DICOM JSON
- * the row stores (its second phase: `ingestInstance`), so that decoding overlaps both (see
- * pipeline/instance-writes.ts for how a result waits for them). Job ids are derived, so a duplicate
+ * The jobs start before the row commits so that decoding overlaps the write (see
+ * pipeline/instance-writes.ts for how a result waits for it). Job ids are derived, so a duplicate
  * upload adds no work while BullMQ keeps the finished job (7 days), and at most an
- * idempotent re-read after that. If the DICOM JSON is not read (the parse deadline, the parsing
- * thread stopped) or the write fails, the upload is refused as it was when the jobs waited for
- * both, and its jobs still waiting are removed (`withdrawJobs`); one a worker has started finishes,
- * and its result is retried until a re-upload records the instance. A Redis that is down or stalled
+ * idempotent re-read after that. If the write fails the upload fails; the started job's
+ * result is retried until a re-upload records the instance. A Redis that is down or stalled
  * does not hold the upload (queue/enqueue.ts `within`): the committed instance is answered
  * at once and its jobs are added when Redis returns (the held commands, and the reconciler
  * at every reconnect and start).
@@ -65,9 +62,7 @@ export interface IngestDeps {
   metrics?: { models: Pick<ModelMetrics, 'record'> };
   /**
    * Parses and validates the bytes; the API passes its off-thread parser (dicom/parse-off-thread),
-   * so no upload is parsed on its event loop. `onParsed`, when the object is found valid, lets the jobs
-   * be queued before the answer, which adds the DICOM JSON; a parser that never calls it answers both at
-   * once. Default: in-process, within the default limits.
+   * so no upload is parsed on its event loop. Default: in-process, within the default limits.
    */
   parse?: (bytes: Uint8Array, options?: { onParsed?: (parsed: Pick<ParsedInstance, 'meta'>) => void }) => Promise<ParsedInstance>;
 }
@@ -106,75 +101,36 @@ export class NotInTargetStudyError extends InstanceRefusedError {
 /**
  * While `deps.parse` runs on its thread, ingest's next steps start beside it: the bytes are hashed
  * and written under a temporary name (store/blobs.ts `stage`; the thread parses a copy, 0.1 ms of a
- * radiograph, as it takes its bytes over). Once the thread has found the object valid (`onParsed`),
- * while it still reads the DICOM JSON (about 1 ms of RG1), the filing and consent question is asked,
- * the blob named and the jobs queued: only the instance row waits for the DICOM JSON. That question
- * takes about as long (0.7–1.1 ms on PGlite in process), so the jobs gain only what the DICOM JSON
- * outlasts it (p50 ~0.1 ms on RG1; more for an object whose DICOM JSON takes longer). The
- * blob is named only once the instance passed every check that needs no DICOM JSON, and one refused
- * before then leaves no file (one refused later keeps it, as one whose write failed always did: the
- * same bytes may be a recorded instance's).
+ * radiograph, as it takes its bytes over), and the filing and consent question is asked as soon as
+ * the thread has found the object valid, while it still reads the DICOM JSON (`onParsed`). The blob
+ * is named only once the instance passed every check below, and a refused one leaves no file.
  */
 export async function ingestInstance(deps: IngestDeps, bytes: Uint8Array, uploader: Uploader): Promise<StoredInstance> {
-  const parsing = deps.parse && parseOffThread(deps.parse, bytes);
+  let filing: ReturnType<Store['filingAndConsent']> | undefined;
+  const askFiling = (meta: InstanceMeta) =>
+    (filing ??= deps.store.filingAndConsent(meta.studyInstanceUid, uploader.siteId, meta.patientId, meta.image ? 'ai-processing' : undefined));
+  const parsing = deps.parse?.(Uint8Array.prototype.slice.call(bytes), { onParsed: ({ meta }) => void askFiling(meta).catch(() => undefined) });
+  parsing?.catch(() => undefined);
   // After the parse has been handed to its thread, so that hashing does not hold it back.
   if (parsing) await new Promise((resolve) => setImmediate(resolve));
   const staged = deps.blobs.stage(bytes);
-  const phases = parsing ?? parseHere(bytes);
   try {
-    return await ingestStaged(deps, phases, bytes, uploader, staged);
-  } catch (error) {
-    // As when the whole parse came first: an object the parse refuses is refused for that, whatever else failed beside it.
-    await phases.whole;
-    throw error;
+    return await ingestStaged(deps, await (parsing ?? parseDicom(bytes)), bytes, uploader, { askFiling, blob: staged });
   } finally {
     await staged.discard();
   }
 }
 
-/**
- * A parse in its two phases: the attributes, as soon as the object is found valid (all that the
- * checks and the jobs need), then the whole, which adds the DICOM JSON only the instance row needs.
- * A refusal rejects the whole, and the attributes too unless they were said before it.
- */
-interface Parsing {
-  attributes: Promise<Pick<ParsedInstance, 'meta'>>;
-  whole: Promise<ParsedInstance>;
-}
-
-function parseOffThread(parse: NonNullable<IngestDeps['parse']>, bytes: Uint8Array): Parsing {
-  let said!: (attributes: Pick<ParsedInstance, 'meta'>) => void;
-  const announced = new Promise<Pick<ParsedInstance, 'meta'>>((resolve) => { said = resolve; });
-  const whole = parse(Uint8Array.prototype.slice.call(bytes), { onParsed: said });
-  // A parser that never says the attributes first (the DIMSE SCP hands over an object it parsed before) gives both at once.
-  const attributes = Promise.race([announced, whole]);
-  // Awaited once the blob is staged, and the whole only once the jobs are queued: a refusal meanwhile is no unhandled rejection.
-  whole.catch(() => undefined);
-  attributes.catch(() => undefined);
-  return { attributes, whole };
-}
-
-/** In-process (tests, the CLI's checks): both phases at once; the DICOM JSON is read when the row is written (`dicomJsonOf`). */
-function parseHere(bytes: Uint8Array): Parsing {
-  const whole = (async () => parseDicom(bytes))();
-  return { attributes: whole, whole };
-}
-
-/** The off-thread parser has read it already; an in-process parse is read here. Null (unreadable by dcmjs) is stored as none. */
-function dicomJsonOf(instance: ParsedInstance, bytes: Uint8Array) {
-  const readThere = 'dicomJson' in instance ? instance.dicomJson : undefined;
-  return (readThere === undefined ? readableDicomJson(bytes, instance.transferSyntaxUid, instance.hasPart10Header) : readThere) ?? undefined;
-}
-
-async function ingestStaged(deps: IngestDeps, parsing: Parsing, bytes: Uint8Array, uploader: Uploader, staged: StagedBlob): Promise<StoredInstance> {
-  const { meta } = await parsing.attributes;
+async function ingestStaged(deps: IngestDeps, instance: ParsedInstance, bytes: Uint8Array, uploader: Uploader,
+  ahead: { askFiling: (meta: InstanceMeta) => ReturnType<Store['filingAndConsent']>; blob: StagedBlob }): Promise<StoredInstance> {
+  const meta = instance.meta;
   const image = meta.image;
   requireValidUids(meta);
   if (uploader.intoStudy !== undefined && meta.studyInstanceUid !== uploader.intoStudy) throw new NotInTargetStudyError(meta, uploader.intoStudy);
   // Both asked in one read before any job starts, and again by the write, in its transaction: the
   // study's site (refused if another's, for a race), and the patient's consent (under the lock a
   // consent change takes). No job is queued for a patient whose consent keeps AI away.
-  const { filed, withheld: aiWithheld } = await deps.store.filingAndConsent(meta.studyInstanceUid, uploader.siteId, meta.patientId, image ? 'ai-processing' : undefined);
+  const { filed, withheld: aiWithheld } = await ahead.askFiling(meta);
   if (filed !== undefined && filed.siteId !== uploader.siteId) throw new StudyOfAnotherSiteError(meta);
   // Clinical, canary and shadow models all read the image, each in its own job marked with its run's deployment;
   // only clinical runs are waited for (`pendingModels`): a study's AI is done when its clinical models have answered.
@@ -193,17 +149,11 @@ async function ingestStaged(deps: IngestDeps, parsing: Parsing, bytes: Uint8Arra
   const queuedModels = runs.filter(clinical).map((r) => r.modelKey);
   const models = [...queuedModels, ...answered.filter(clinical).map((r) => r.modelKey)];
   const shadowModels = [...runs, ...answered].filter((r) => r.deployment === 'shadow').map((r) => r.modelKey);
-  const blobSha256 = await staged.commit();
-  const job = { sopInstanceUid: meta.sopInstanceUid, studyInstanceUid: meta.studyInstanceUid, blobSha256 };
-  // Queued at the study's rank as stored (a new study's if it is new): a film of a study already
-  // ranked urgent is never visible to workers at a lower rank, where under a flood it would lose
-  // its turn to the work queued before it. Re-ranked if the write changes the study's priority.
-  const queuedAt = filed?.priority ?? deps.store.newStudyPriority;
-  const queued = runs.length > 0 ? deps.readAssist.enqueue(job, runs, queuedAt) : undefined;
-  // Awaited through `queuing` below; caught here so that a refused upload leaves no unhandled rejection.
-  queued?.catch(() => undefined);
-  // Tracked from before the DICOM JSON is read: a result back sooner than the row waits for both (pipeline/instance-writes.ts).
-  const recorded = deps.instanceWrites.track(meta.sopInstanceUid, parsing.whole.then((instance) => deps.store.recordInstance({
+  const blobSha256 = await ahead.blob.commit();
+  // The off-thread parser has read it already; an in-process parse (tests, the CLI's checks) reads it here.
+  const readThere = 'dicomJson' in instance ? instance.dicomJson : undefined;
+  const dicomJson = (readThere === undefined ? readableDicomJson(bytes, instance.transferSyntaxUid, instance.hasPart10Header) : readThere) ?? undefined;
+  const recorded = deps.instanceWrites.track(meta.sopInstanceUid, deps.store.recordInstance({
     study: {
       studyInstanceUid: meta.studyInstanceUid,
       patientId: meta.patientId,
@@ -228,17 +178,28 @@ async function ingestStaged(deps: IngestDeps, parsing: Parsing, bytes: Uint8Arra
     pendingModels: models,
     aiWithheld,
     siteId: uploader.siteId,
-    dicomJson: dicomJsonOf(instance, bytes),
-  }, uploader.actor)));
-  const { status, priority } = await recorded.catch(async (error: unknown) => {
-    if (queued) await withdrawJobs(deps, meta.sopInstanceUid, runs.map((r) => r.modelKey), queued);
-    throw error;
-  });
-  if (queued) {
-    const queuing = queued.then(() => (priority !== queuedAt ? deps.readAssist.reprioritise(meta.sopInstanceUid, queuedModels, priority) : undefined));
+    dicomJson,
+  }, uploader.actor));
+  let status: StoredInstance['status'];
+  let priority: number;
+  const job = { sopInstanceUid: meta.sopInstanceUid, studyInstanceUid: meta.studyInstanceUid, blobSha256 };
+  if (runs.length > 0) {
+    // Queued at the study's rank as stored (a new study's if it is new): a film of a study already
+    // ranked urgent is never visible to workers at a lower rank, where under a flood it would lose
+    // its turn to the work queued before it. Re-ranked if the write changes the study's priority.
+    const queuedAt = filed?.priority ?? deps.store.newStudyPriority;
+    const queued = deps.readAssist.enqueue(job, runs, queuedAt);
+    // Awaited through `queuing` below; caught here so that a failed write leaves no unhandled rejection.
+    queued.catch(() => undefined);
+    const written = await recorded;
+    const queuing = queued.then(() => (written.priority !== queuedAt ? deps.readAssist.reprioritise(meta.sopInstanceUid, queuedModels, written.priority) : undefined));
     if (!await deps.readAssist.within(queuing, REQUEST_REDIS_WAIT_MS)) {
       logger.warn({ instance: uidHash(meta.sopInstanceUid), models }, 'Redis is unavailable: the instance is stored, its jobs are queued when Redis returns');
     }
+    status = written.status;
+    priority = written.priority;
+  } else {
+    ({ status, priority } = await recorded);
   }
   // After the row commits and the other models' jobs are queued (theirs is the path a clinician waits on). A duplicate's
   // first upload answered them, or left them pending for the reconciler.
@@ -247,32 +208,6 @@ async function ingestStaged(deps: IngestDeps, parsing: Parsing, bytes: Uint8Arra
   if (answered.length > 0 && status === 'stored') deps.instanceWrites.answer(meta.sopInstanceUid, answeredModels, () => answerAtIngest(deps, answered, job, priority), { hold: queuedModels.length > 0 });
   logger.info({ instance: uidHash(meta.sopInstanceUid), status, models, shadowModels, answeredAtIngest: answeredModels, aiWithheld }, 'instance ingested');
   return { studyInstanceUid: meta.studyInstanceUid, seriesInstanceUid: meta.seriesInstanceUid, sopInstanceUid: meta.sopInstanceUid, sopClassUid: meta.sopClassUid, status };
-}
-
-/**
- * Takes back the jobs of an upload refused after they were queued (its DICOM JSON not read: the
- * parse deadline, the parsing thread stopped; or its row refused or not written), so that no worker
- * decodes a film that was refused. Best effort; never throws; Redis is waited for at most
- * REQUEST_REDIS_WAIT_MS, so the refusal is answered as it was before the jobs were queued early.
- *   1. If the instance is recorded (an earlier upload of the same film), the jobs are that row's work
- *      (ids are derived: this upload's enqueue added nothing): they stay. If the store cannot tell, they stay too.
- *   2. Once the enqueue has settled (a failed one may have added some), each job still waiting is
- *      removed (queue/enqueue.ts `withdraw`). One running finishes; its result is retried until a
- *      re-upload records the instance, as after a failed write.
- * A concurrent upload of the same film that records it after step 1 shares the job removed in step 2:
- * its model stays pending until the reconciler queues it (the next start or Redis reconnect).
- */
-async function withdrawJobs(deps: IngestDeps, sopInstanceUid: string, modelKeys: string[], queued: Promise<unknown>): Promise<void> {
-  const instance = uidHash(sopInstanceUid);
-  const recordedBefore = await deps.store.getInstance(sopInstanceUid, ALL_SITES).then(() => true, (error: unknown) => {
-    if (!(error instanceof NotFoundError)) logger.warn({ err: error, instance }, 'the refused upload\'s jobs stay: the store could not say whether the instance is recorded');
-    return !(error instanceof NotFoundError);
-  });
-  if (recordedBefore) return;
-  const withdrawal = queued.catch(() => undefined).then(() => deps.readAssist.withdraw(sopInstanceUid, modelKeys)).then(
-    (removed) => logger.info({ instance, withdrawn: removed, queued: modelKeys.length }, 'the refused upload\'s waiting jobs were withdrawn'),
-    (error: unknown) => logger.warn({ err: error, instance }, 'the refused upload\'s jobs could not be withdrawn; their results are retried until a re-upload records the instance'));
-  await deps.readAssist.within(withdrawal, REQUEST_REDIS_WAIT_MS);
 }
 
 /**

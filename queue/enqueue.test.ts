@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadAssistQueue, type ReadAssistQueue } from './enqueue.ts';
-import { READ_ASSIST_QUEUE, readAssistJobId } from './jobs.ts';
+import { readAssistJobId } from './jobs.ts';
 import { startPrivateRedis, type PrivateRedis } from './redis-server.ts';
 
 describe('read-assist jobs and their deployment marker', () => {
@@ -37,23 +36,5 @@ describe('read-assist jobs and their deployment marker', () => {
     expect(clinical.priority).toBeLessThan(shadow.priority);
     // BullMQ's own order: what a worker takes next.
     expect((await readAssist.queue.getJobs(['prioritized'], 0, -1, true)).map((j) => j.data.deployment)).toEqual(['clinical', 'shadow']);
-  });
-
-  it('when an instance\'s jobs are withdrawn, then those waiting are removed and one a worker has taken runs on', async () => {
-    const base = { sopInstanceUid: '1.2.3.1', studyInstanceUid: '1.2.3', blobSha256: 'b'.repeat(64) };
-    const models = ['first@1.0.0', 'second@1.0.0'];
-    await readAssist.enqueue(base, models.map((modelKey) => ({ modelKey, deployment: 'clinical' as const })), 50);
-    // Taken as a worker takes it: moved to active under its lock.
-    const taker = new Worker(READ_ASSIST_QUEUE, null, { connection, prefix: 'enqueue-test' });
-    try {
-      const taken = (await taker.getNextJob('taker'))!;
-      expect(taken.data.sopInstanceUid).toBe(base.sopInstanceUid);
-      expect(await readAssist.withdraw(base.sopInstanceUid, models)).toBe(1);
-      expect(await (await readAssist.queue.getJob(taken.id!))!.getState()).toBe('active');
-      const other = models.find((m) => m !== taken.data.modelKey)!;
-      expect(await readAssist.queue.getJob(readAssistJobId(base.sopInstanceUid, other))).toBeUndefined();
-    } finally {
-      await taker.close(true);
-    }
   });
 });

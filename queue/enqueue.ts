@@ -18,12 +18,6 @@ export function createReadAssistQueue(options: { connection: Redis; prefix: stri
   // Set when a request's wait ran out on a connected Redis, cleared when any work completes: a
   // stalled Redis costs one wait, not one per part of a 100-part upload.
   let stalled = false;
-  /** The instance's job of the model while it waits for a worker; not one running, done or failed. */
-  const waitingJob = async (sopInstanceUid: string, modelKey: string) => {
-    const job = await queue.getJob(readAssistJobId(sopInstanceUid, modelKey));
-    const state = await job?.getState();
-    return state === 'prioritized' || state === 'waiting' ? job : undefined;
-  };
   return {
     queue,
     /**
@@ -43,20 +37,11 @@ export function createReadAssistQueue(options: { connection: Redis; prefix: stri
      * patient's film is read sooner). Jobs already running or done are left alone; shadow jobs stay behind.
      */
     async reprioritise(sopInstanceUid: string, modelKeys: string[], triagePriority: number): Promise<void> {
-      for (const modelKey of modelKeys) await (await waitingJob(sopInstanceUid, modelKey))?.changePriority({ priority: bullmqPriority(triagePriority) });
-    },
-    /**
-     * Removes an instance's jobs (`modelKeys`) that still wait for a worker, for an upload refused after
-     * they were queued; returns how many went. Jobs running, done or failed stay, and so does one a worker
-     * takes between the look and the removal (BullMQ removes no locked job).
-     */
-    async withdraw(sopInstanceUid: string, modelKeys: string[]): Promise<number> {
-      let removed = 0;
       for (const modelKey of modelKeys) {
-        const job = await waitingJob(sopInstanceUid, modelKey);
-        if (job) removed += await queue.remove(job.id!);
+        const job = await queue.getJob(readAssistJobId(sopInstanceUid, modelKey));
+        const state = await job?.getState();
+        if (state === 'prioritized' || state === 'waiting') await job!.changePriority({ priority: bullmqPriority(triagePriority) });
       }
-      return removed;
     },
     /**
      * Whether `work` (commands to this queue's Redis) finished within `waitMs` — not waiting at

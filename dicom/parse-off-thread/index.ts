@@ -10,9 +10,7 @@ export interface OffThreadParser {
   /**
    * Parses and validates `bytes` on the parsing thread, within the parser's limits; the bytes come back in the answer.
    * `onParsed` is called with the attributes as soon as the object is found valid, before its DICOM JSON
-   * has been read (the answer then still follows: with it, or with a refusal such as the deadline's or a
-   * stopped thread's). Ingest queues the object's jobs on it (pipeline/ingest.ts), so a caller that acts
-   * on the attributes must undo what it did if the answer is then a refusal.
+   * has been read (the answer then still follows: with it, or with a refusal such as the deadline's).
    */
   parse(bytes: Uint8Array, options?: { onParsed?: (parsed: ParsedAttributes) => void }): Promise<ParsedInstance>;
   close(): Promise<void>;

@@ -9,7 +9,7 @@ parentPort!.on('message', ({ id, bytes, limits }: ParseRequest) => {
   try {
     const { transferSyntaxUid, hasPart10Header, meta } = parseDicom(new Uint8Array(bytes), limits);
     // Said at once: reading the DICOM JSON takes longer than the parse (1–4 ms of a radiograph, most of it
-    // dcmjs walking the Pixel Data), and only the instance row needs it: ingest queues the jobs meanwhile.
+    // dcmjs walking the Pixel Data), and what the caller does with the attributes need not wait for it.
     parentPort!.postMessage({ id, parsed: { transferSyntaxUid, hasPart10Header, meta } } satisfies ParseReply);
     reply = { id, end: true, bytes, dicomJson: readableDicomJson(new Uint8Array(bytes), transferSyntaxUid, hasPart10Header) };
   } catch (error) {
