@@ -30,15 +30,11 @@ export function encapsulatedFrame(instance: DicomInstance, pixelData: Element, f
   const frames = instance.meta.image!.numberOfFrames;
   const fragments = pixelData.fragments ?? [];
   try {
-    if (frames === 1) {
-      return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixelData, 0, fragments.length);
-    }
+    if (frames === 1) return joinedFragments(dataSet.byteArray, fragments);
     if (pixelData.basicOffsetTable?.length === frames) {
       return dicomParser.readEncapsulatedImageFrame(dataSet, pixelData, frameIndex);
     }
-    if (fragments.length === frames) {
-      return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, pixelData, frameIndex, 1);
-    }
+    if (fragments.length === frames) return joinedFragments(dataSet.byteArray, fragments.slice(frameIndex, frameIndex + 1));
     const offsets = dicomParser.createJPEGBasicOffsetTable(dataSet, pixelData);
     return dicomParser.readEncapsulatedImageFrame(dataSet, pixelData, frameIndex, offsets);
   } catch (thrown) {
@@ -47,4 +43,26 @@ export function encapsulatedFrame(instance: DicomInstance, pixelData: Element, f
       { code: 'INVALID_PIXEL_DATA', cause: thrown },
     );
   }
+}
+
+/**
+ * The fragments' bytes end to end: a view of the one fragment (no copy), else one new array.
+ * dicom-parser's readEncapsulatedPixelDataFromFragments copies byte by byte in JavaScript (3.7 ms
+ * of RG1's 675 kB, on the path a lone study waits on); a fragment's `position` is where its bytes
+ * start, and its length was cut to the file's end when the file was shorter.
+ */
+function joinedFragments(byteArray: Uint8Array, fragments: readonly { position: number; length: number }[]): Uint8Array {
+  if (fragments.length === 0) throw new Error('Pixel Data holds no fragment');
+  const views = fragments.map(({ position, length }) => {
+    if (position + length > byteArray.length) throw new Error(`a fragment runs past the end of the data (${position} + ${length} > ${byteArray.length})`);
+    return byteArray.subarray(position, position + length);
+  });
+  if (views.length === 1) return views[0];
+  const joined = new Uint8Array(views.reduce((sum, view) => sum + view.length, 0));
+  let at = 0;
+  for (const view of views) {
+    joined.set(view, at);
+    at += view.length;
+  }
+  return joined;
 }

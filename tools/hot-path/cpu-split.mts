@@ -26,7 +26,8 @@ const extra = process.env.PRELOAD ? { NODE_OPTIONS: `--require ${process.env.PRE
 const stack = await startStack({ workers, env: { LANTERN_RATE_LIMIT: '0', ...extra } });
 const redisPort = stack.testRedis?.port;
 const redisPid = redisPort && execFileSync('pgrep', ['-f', `redis-server .*:${redisPort}`]).toString().trim().split('\n')[0];
-const processes = { ...stackProcesses(stack.process.pid!), ...(redisPid && { redis: Number(redisPid) }) };
+// Listed once the warm-up study has run: by then every worker has started its sidecar.
+let processes: Record<string, number> = {};
 const ticks = () => cpuMs(processes);
 const report = (label: string, before: Record<string, number>, n: number, seconds: number) => {
   const after = ticks();
@@ -35,9 +36,10 @@ const report = (label: string, before: Record<string, number>, n: number, second
   console.log(`${label}: CPU ms per study — ${rows.join(' · ')} · total ${total.toFixed(1)} (wall ${(seconds * 1000 / n).toFixed(1)} ms per study, load ${os.loadavg()[0].toFixed(1)})`);
 };
 try {
-  console.log('processes', processes);
   const modelKey = await modelKeyOf(stack.baseUrl);
   await measureEndToEnd(stack, studyCopies(files.chestJ2k, 3, 90_000), modelKey);
+  processes = { ...stackProcesses(stack.process.pid!), ...(redisPid && { redis: Number(redisPid) }) };
+  console.log('processes', processes);
   if (countingQueries) { process.kill(stack.process.pid!, 'SIGUSR2'); await sleep(300); }
   let before = ticks();
   let t = performance.now();
