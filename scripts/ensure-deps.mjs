@@ -26,6 +26,8 @@ const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdi
 const SYSTEM_NEEDS = {
   start: [
     { pkg: 'redis-server', present: () => Boolean(process.env.REDIS_URL) || has('redis-server') },
+    // Optional: workers decode JPEG 2000 with it where it is (dicom/decode/openjpeg-native), else with its WebAssembly build.
+    { pkg: 'libopenjp2-7', optional: true, present: () => spawnSync('sh', ['-c', 'ldconfig -p | grep -q libopenjp2.so.7']).status === 0 },
   ],
   test: [
     { pkg: 'redis-server', present: () => has('redis-server') },
@@ -46,10 +48,13 @@ const SYSTEM_NEEDS = {
  * CI); otherwise names the command to run and exits, rather than failing later and obscurely.
  */
 export function ensureSystemPackages(purpose) {
-  const missing = SYSTEM_NEEDS[purpose].filter((need) => !need.present()).map((need) => need.pkg);
+  const absent = SYSTEM_NEEDS[purpose].filter((need) => !need.present());
+  const asRoot = process.getuid?.() === 0 && has('apt-get');
+  // An optional package is installed when it can be; without it Lantern runs, slower where it says.
+  const missing = absent.filter((need) => asRoot || !need.optional).map((need) => need.pkg);
   if (missing.length === 0) return;
   const install = `apt-get install -y ${missing.join(' ')}`;
-  if (process.getuid?.() === 0 && has('apt-get')) {
+  if (asRoot) {
     console.log(`lantern: installing ${missing.join(', ')} from Debian packages…`);
     execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(' ')} >/dev/null`], { stdio: 'inherit' });
     return;
