@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { MaxFileSizeExceededError, MaxPartsExceededError, MaxTotalSizeExceededError, MultipartParseError, MultipartParser } from '@remix-run/multipart-parser';
+import { joinedBytes } from '../dicom/bytes.ts';
 import { readAtMost } from './body-limit.ts';
 import { ApiError, payloadTooLarge } from './errors.ts';
 
@@ -129,24 +130,13 @@ export async function receiveDicomBody(contentType: string, body: ReadableStream
     count: held.length,
     async read(index) {
       const part = held[index];
-      if (Array.isArray(part)) return joined(part);
+      if (Array.isArray(part)) return joinedBytes(part);
       const bytes = new Uint8Array(part.length);
       await spool!.handle.read(bytes, 0, part.length, part.offset);
       return bytes;
     },
     dispose,
   };
-}
-
-/** The chunks as one buffer of their own (not Buffer.concat's, which may be a slice of a shared pool). */
-function joined(chunks: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
 }
 
 class UploadTooLarge extends Error {}

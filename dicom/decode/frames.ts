@@ -1,5 +1,6 @@
 import dicomParser from 'dicom-parser';
 import type { Element } from 'dicom-parser';
+import { joinedBytes } from '../bytes.ts';
 import { describeThrown, InvalidDicomError } from '../errors.ts';
 import { nativeFrameBytes, type DicomInstance } from '../parse.ts';
 
@@ -57,12 +58,5 @@ function joinedFragments(byteArray: Uint8Array, fragments: readonly { position: 
     if (position + length > byteArray.length) throw new Error(`a fragment runs past the end of the data (${position} + ${length} > ${byteArray.length})`);
     return byteArray.subarray(position, position + length);
   });
-  if (views.length === 1) return views[0];
-  const joined = new Uint8Array(views.reduce((sum, view) => sum + view.length, 0));
-  let at = 0;
-  for (const view of views) {
-    joined.set(view, at);
-    at += view.length;
-  }
-  return joined;
+  return views.length === 1 ? views[0] : joinedBytes(views);
 }

@@ -1,3 +1,4 @@
+import { joinedBytes } from '../../dicom/bytes.ts';
 import { parseDicom } from '../../dicom/parse.ts';
 /**
  * Writes small DICOM Part-10 files byte by byte (explicit VR little endian meta, dataset
@@ -40,7 +41,7 @@ function encapsulated(fragments: Uint8Array[]): Uint8Array {
   const end = new DataView(new ArrayBuffer(8));
   end.setUint16(0, 0xfffe, true);
   end.setUint16(2, 0xe0dd, true);
-  return concat([...item(new Uint8Array(0)), ...fragments.flatMap((f) => item(padded(f, 0))), new Uint8Array(end.buffer)]);
+  return joinedBytes([...item(new Uint8Array(0)), ...fragments.flatMap((f) => item(padded(f, 0))), new Uint8Array(end.buffer)]);
 }
 
 function encode(element: Element): Uint8Array {
@@ -54,17 +55,7 @@ function encode(element: Element): Uint8Array {
   const undefinedLength = Array.isArray(element.value);
   if (long) header.setUint32(8, undefinedLength ? 0xffffffff : body.length, true);
   else header.setUint16(6, body.length, true);
-  return concat([new Uint8Array(header.buffer), body]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return joinedBytes([new Uint8Array(header.buffer), body]);
 }
 
 /** A Part-10 file: preamble, DICM, file meta group (with its length), then `elements` in tag order. */
@@ -76,10 +67,10 @@ export function buildPart10(transferSyntaxUid: string, sopClassUid: string, sopI
     { tag: 0x00020010, vr: 'UI', value: transferSyntaxUid },
     { tag: 0x00020012, vr: 'UI', value: '1.2.826.0.1.3680043.10.1' },
   ].map(encode);
-  const meta = concat(metaElements);
+  const meta = joinedBytes(metaElements);
   const groupLength = encode({ tag: 0x00020000, vr: 'UL', value: meta.length });
-  const dataset = concat([...elements].sort((a, b) => a.tag - b.tag).map(encode));
-  return concat([new Uint8Array(128), new TextEncoder().encode('DICM'), groupLength, meta, dataset]);
+  const dataset = joinedBytes([...elements].sort((a, b) => a.tag - b.tag).map(encode));
+  return joinedBytes([new Uint8Array(128), new TextEncoder().encode('DICM'), groupLength, meta, dataset]);
 }
 
 export interface GreyImage {
