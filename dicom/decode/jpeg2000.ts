@@ -45,6 +45,7 @@ function waveletDecoder(codec: string, create: () => Promise<Decoder>, decodeNat
       const signAgrees = j2kSigned(frame.bytes) === (frame.image.pixelRepresentation === 1);
       const level = signAgrees ? Math.min(frame.maxLevel ?? 0, j2kReducibleLevels(frame.bytes)) : 0;
       const declared = j2kSize(frame.bytes);
+      // Before any codec sees it (runEmscriptenDecoder asks again for its other callers): a codestream of another size is not this image.
       checkDeclaredSize(codec, frame.image, declared);
       const nativeSamples = await decodeNatively?.(frame, level);
       const { bytes, bytesPerSample } = nativeSamples
