@@ -70,6 +70,14 @@ export interface LanternConfig {
    * keeps every decode in the sandboxed WebAssembly build (dicom/decode/openjpeg-native). Default on.
    */
   jpeg2000Native: boolean;
+  /**
+   * Threads one native JPEG 2000 decode may use (OpenJPEG's code-block threads). Env
+   * `LANTERN_DECODE_THREADS`, default 2 (1 on a one-core machine): on 2 cores a lone RG1 study's
+   * decode went 19.3–20.0 → 15.1–17.0 ms and its end to end 51.7–59.9 → 48.6–51.8 ms (p50), while two
+   * saturated workers did 30.4–33.8 img/s against 30.0–36.0 with one thread (4 alternating rounds
+   * of tools/hot-path/cpu-split.mts; benchmarks/results/2026-12-05/serving-4).
+   */
+  decodeThreads: number;
   /** Largest accepted upload in bytes. Env `LANTERN_MAX_UPLOAD_BYTES`, default 512 MiB. */
   maxUploadBytes: number;
   /**
@@ -452,6 +460,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ortThreads,
     vipsThreads: integer(env, 'LANTERN_VIPS_THREADS', ortThreads, 1),
     jpeg2000Native: env.LANTERN_JPEG2000_NATIVE !== '0',
+    decodeThreads: integer(env, 'LANTERN_DECODE_THREADS', Math.min(2, os.availableParallelism()), 1),
     maxUploadBytes: integer(env, 'LANTERN_MAX_UPLOAD_BYTES', 512 * 1024 * 1024, 1),
     maxJsonBodyBytes: integer(env, 'LANTERN_MAX_JSON_BYTES', 1024 * 1024, 1),
     dicomLimits: Object.fromEntries(Object.entries(LIMIT_SETTINGS).map(([key, name]) =>

@@ -25,7 +25,7 @@ export async function startWorkerRole(config: LanternConfig & { redisUrl: string
   sharp.concurrency(config.vipsThreads);
   const registry = await loadModelRegistry(config.modelsDir, { threads: config.ortThreads });
   // JPEG 2000 through the machine's OpenJPEG where it is installed (dicom/decode/openjpeg-native), started now so the first study does not wait for it.
-  const openJpeg = config.jpeg2000Native ? enableNativeJpeg2000() : undefined;
+  const openJpeg = config.jpeg2000Native ? enableNativeJpeg2000(config.decodeThreads) : undefined;
   const jpeg2000 = await openJpeg?.start() ? 'native OpenJPEG' : 'OpenJPEG (WebAssembly)';
   const worker = createReadAssistWorker({
     redisUrl: config.redisUrl,

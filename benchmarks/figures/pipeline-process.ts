@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { repoRoot } from '../../config.ts';
+import { loadConfig, repoRoot } from '../../config.ts';
 import { enableNativeJpeg2000 } from '../../dicom/decode/jpeg2000.ts';
 import { readAssist } from '../../inference/read-assist.ts';
 import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
@@ -17,7 +17,7 @@ import { MODEL_ID, studyCopies, type ChunkMessage, type ChunkRequest, type Nativ
 const threads = Number(process.argv[2]);
 // The worker's settings (roles/worker.ts): its libvips threads and its JPEG 2000 decoder (native OpenJPEG where installed).
 sharp.concurrency(threads);
-const openJpeg = enableNativeJpeg2000();
+const openJpeg = enableNativeJpeg2000(loadConfig().decodeThreads);
 await openJpeg.start();
 const model = await loadModel(path.join(repoRoot, 'models', MODEL_ID), { threads }) as ReadAssistModel;
 let warm = false;

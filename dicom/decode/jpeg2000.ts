@@ -14,9 +14,9 @@ const openjph = lazyModule(async () => (await import('@cornerstonejs/codec-openj
  */
 let native: NativeOpenJpeg | undefined;
 
-/** Decodes JPEG 2000 with the machine's OpenJPEG in a sidecar process where it can (the worker role's composition root calls it). */
-export function enableNativeJpeg2000(): NativeOpenJpeg {
-  native ??= createNativeOpenJpeg();
+/** Decodes JPEG 2000 with the machine's OpenJPEG in a sidecar process where it can, on `threads` threads a decode (the worker role's composition root calls it). */
+export function enableNativeJpeg2000(threads = 1): NativeOpenJpeg {
+  native ??= createNativeOpenJpeg({ threads });
   return native;
 }
 

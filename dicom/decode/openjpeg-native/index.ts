@@ -42,7 +42,7 @@ type Answer = NativeSamples & { id: number; error?: undefined } | { id: number; 
  * One decode at a time, in order; the sidecar starts on first use and again after a crash; if it
  * cannot start (no libopenjp2), it is not tried again in this process.
  */
-export function createNativeOpenJpeg(options: { library?: string } = {}): NativeOpenJpeg {
+export function createNativeOpenJpeg(options: { library?: string; threads?: number } = {}): NativeOpenJpeg {
   let sidecar: { child: ChildProcess; ready: Promise<boolean> } | undefined;
   let unavailable = false;
   let closed = false;
@@ -51,7 +51,7 @@ export function createNativeOpenJpeg(options: { library?: string } = {}): Native
   const waiting = new Map<number, (answer: Answer | undefined) => void>();
 
   const start = () => {
-    const child = fork(fileURLToPath(new URL('./sidecar.mjs', import.meta.url)), [options.library ?? 'libopenjp2.so.7'], {
+    const child = fork(fileURLToPath(new URL('./sidecar.mjs', import.meta.url)), [options.library ?? 'libopenjp2.so.7', String(options.threads ?? 1)], {
       // No TypeScript loader or preload of the parent's: a bare Node process.
       execArgv: [], env: { ...process.env, NODE_OPTIONS: '' }, serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });

@@ -57,6 +57,19 @@ describe('native OpenJPEG', () => {
       .equals(Buffer.from(wasm.pixels.buffer, wasm.pixels.byteOffset, wasm.pixels.byteLength))).toBe(true);
   });
 
+  it('when a decode runs on two threads, then its pixels are the one-thread decode\'s', async () => {
+    const twoThreads = createNativeOpenJpeg({ threads: 2 });
+    try {
+      for (const [name, instance, level] of cases) {
+        const [one, two] = [await native.decode(codestreamOf(instance), level), await twoThreads.decode(codestreamOf(instance), level)];
+        expect(two, name).toBeDefined();
+        expect(Buffer.from(two!.samples).equals(Buffer.from(one!.samples)), name).toBe(true);
+      }
+    } finally {
+      twoThreads.close();
+    }
+  });
+
   it('when the codestream is cut short, then the library refuses it and the caller gets the WebAssembly build\'s typed error', async () => {
     const instance = parseFile(files.chestJ2k);
     const whole = codestreamOf(instance);

@@ -13,8 +13,9 @@ const OPJ_CODEC_J2K = 0;
 /** Generous room for opj_dparameters_t (about 20 kB in OpenJPEG 2.5), filled by the library itself. */
 const PARAMETERS_BYTES = 64 * 1024;
 
-// The library to load: Debian's libopenjp2-7 unless the caller names another.
+// The library to load (Debian's libopenjp2-7 unless the caller names another) and the threads a decode may use.
 const library = process.argv[2] ?? 'libopenjp2.so.7';
+const threads = Number(process.argv[3] ?? 1);
 /** Answers the parent while it listens; one that has gone away needs no answer (and this process ends on disconnect). */
 const reply = (message) => {
   if (process.connected) process.send(message, (error) => error && process.exit(0));
@@ -43,6 +44,7 @@ const opj = {
   createDecompress: lib.func('void *opj_create_decompress(int format)'),
   setDefaultParameters: lib.func('void opj_set_default_decoder_parameters(void *parameters)'),
   setupDecoder: lib.func('int opj_setup_decoder(void *codec, void *parameters)'),
+  setThreads: lib.func('int opj_codec_set_threads(void *codec, int threads)'),
   streamCreate: lib.func('void *opj_stream_create(size_t bufferSize, int isInput)'),
   setRead: lib.func('void opj_stream_set_read_function(void *stream, opj_read_fn *fn)'),
   setSkip: lib.func('void opj_stream_set_skip_function(void *stream, opj_skip_fn *fn)'),
@@ -89,6 +91,8 @@ function decode(codestream, level) {
     opj.setDefaultParameters(parameters);
     parameters.writeUInt32LE(level, 0);
     if (!opj.setupDecoder(codec, parameters)) throw new Error('opj_setup_decoder refused the parameters');
+    // Code-blocks decoded on `threads` threads (one: none started).
+    if (threads > 1) opj.setThreads(codec, threads);
     opj.setRead(stream, read);
     opj.setSkip(stream, skip);
     opj.setSeek(stream, seek);
