@@ -21,6 +21,8 @@ export interface ChunkSamples {
   stageSamples: Record<string, number[]>;
   /** The read-assist pipeline's decoded frame: original pixels per decoded pixel (DecodedFrame.scale). */
   decodedScale?: number;
+  /** The CPU the chunk's images used, in ms: every thread of the reference process and its JPEG 2000 sidecar. */
+  cpuMs?: number;
 }
 
 /** What the reference process measures for one chunk (see pipeline-process.ts). */
