@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildCr } from '../../../test/support/dicom-builder.ts';
 import { files, sharedData } from '../../../test/support/shared-data.ts';
 import { PixelDecodeError } from '../../errors.ts';
+import { runFuzz } from '../../fuzz.ts';
 import { parseDicom, requirePixelData, type DicomInstance } from '../../parse.ts';
 import { encapsulatedFrame } from '../frames.ts';
 import { decodeFrame, type DecodedFrame } from '../index.ts';
@@ -92,6 +93,17 @@ describe('native OpenJPEG', () => {
     expect(await native.decode(codestreamOf(instance), 2)).toBeDefined();
     expect(sidecars()).not.toContain(before);
   });
+
+  it('when 600 mutants of JPEG 2000 files are decoded natively first, then each ends in success or a typed DicomError, in bounded time, and the caller lives on', async () => {
+    const seeds = [files.chestJ2k, `${sharedData}/dicom/pydicom-testfiles/test_files/JPEG2000.dcm`, `${sharedData}/dicom/pydicom-data/files/US1_J2KR.dcm`]
+      .map((file) => ({ name: file.split('/').pop()!, bytes: new Uint8Array(fs.readFileSync(file)) }));
+    const report = await runFuzz(seeds, 600, { decode: true, rngBase: 16 });
+    expect(report.untyped).toEqual([]);
+    expect(report.accepted).toBeGreaterThan(0);
+    // Bounded, not tight: a stall would be the sidecar's 20 s deadline or worse.
+    expect(report.slowestMs).toBeLessThan(5000);
+    expect(await native.decode(codestreamOf(parseFile(files.chestJ2k)), 2), 'native decoding still answers after the campaign').toBeDefined();
+  }, 120_000);
 
   it('when the library is missing, then it is not tried again and every decode is left to WebAssembly', async () => {
     const without = createNativeOpenJpeg({ library: 'libopenjp2-not-here.so.7' });
