@@ -8,16 +8,19 @@ import fs from 'node:fs';
 
 const TICK_MS = 10;
 
-/** CPU ms used so far by each of `processes` (0 for one that has gone). */
+/** CPU ms process `pid` has used so far (0 once it has gone). */
+export function cpuMsOf(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU ms used so far by each of `processes`. */
 export function cpuMs(processes: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(processes).map(([role, pid]) => {
-    try {
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return [role, (Number(fields[11]) + Number(fields[12])) * TICK_MS];
-    } catch {
-      return [role, 0];
-    }
-  }));
+  return Object.fromEntries(Object.entries(processes).map(([role, pid]) => [role, cpuMsOf(pid)]));
 }
 
 /** The pids and commands of `pid`'s children as `ps` lists them now. */

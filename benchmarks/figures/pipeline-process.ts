@@ -11,7 +11,7 @@ import { loadConfig, repoRoot } from '../../config.ts';
 import { enableNativeJpeg2000 } from '../../dicom/decode/jpeg2000.ts';
 import { readAssist } from '../../inference/read-assist.ts';
 import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
-import { childrenOf, cpuMs } from '../process-cpu.ts';
+import { childrenOf, cpuMsOf } from '../process-cpu.ts';
 import { nativeRun } from './native-reference.ts';
 import { MODEL_ID, studyCopies, type ChunkMessage, type ChunkRequest, type NativeRequest } from './pipeline.ts';
 
@@ -34,7 +34,9 @@ async function pipelineChunk({ file, count, offset }: ChunkRequest) {
   let decodedScale: number | undefined;
   // The copies are made before the CPU count starts: making them is not the pipeline's work.
   const copies = studyCopies(file, count, offset);
-  const cpuAtStart = cpuUsedMs();
+  // Listed before the count starts: spawning `ps` is not the pipeline's work.
+  const children = childrenOf(process.pid).map((child) => child.pid);
+  const cpuAtStart = cpuUsedMs(children);
   for (const [i, bytes] of copies.entries()) {
     const start = performance.now();
     const { findings } = await readAssist(bytes, model);
@@ -44,14 +46,13 @@ async function pipelineChunk({ file, count, offset }: ChunkRequest) {
     decodedScale = findings[0].model.decodeScale;
     send({ progress: i + 1 });
   }
-  return { samples, stageSamples, decodedScale, cpuMs: cpuUsedMs() - cpuAtStart };
+  return { samples, stageSamples, decodedScale, cpuMs: cpuUsedMs(children) - cpuAtStart };
 }
 
-/** CPU ms used so far by this process (all its threads) and its children (the sidecar decoding JPEG 2000 on threads of its own). */
-function cpuUsedMs(): number {
+/** CPU ms used so far by this process (all its threads) and `children` (the sidecar decoding JPEG 2000 on threads of its own). */
+function cpuUsedMs(children: number[]): number {
   const own = process.cpuUsage();
-  const children = Object.values(cpuMs(Object.fromEntries(childrenOf(process.pid).map((c) => [String(c.pid), c.pid])))).reduce((a, b) => a + b, 0);
-  return (own.user + own.system) / 1000 + children;
+  return (own.user + own.system) / 1000 + children.reduce((sum, pid) => sum + cpuMsOf(pid), 0);
 }
 
 async function nativeChunk({ native, count }: NativeRequest) {

@@ -44,13 +44,12 @@ function waveletDecoder(codec: string, create: () => Promise<Decoder>, decodeNat
       // averages, so the frame is reduced from the full decode instead.
       const signAgrees = j2kSigned(frame.bytes) === (frame.image.pixelRepresentation === 1);
       const level = signAgrees ? Math.min(frame.maxLevel ?? 0, j2kReducibleLevels(frame.bytes)) : 0;
-      const declared = j2kSize(frame.bytes);
-      // Before any codec sees it (runEmscriptenDecoder asks again for its other callers): a codestream of another size is not this image.
-      checkDeclaredSize(codec, frame.image, declared);
+      // Before any codec sees it: a codestream of another size is not this image.
+      checkDeclaredSize(codec, frame.image, j2kSize(frame.bytes));
       const nativeSamples = await decodeNatively?.(frame, level);
       const { bytes, bytesPerSample } = nativeSamples
         ? fromNative(codec, frame, level, nativeSamples)
-        : runEmscriptenDecoder(codec, await create(), frame, declared, () => null, level);
+        : runEmscriptenDecoder(codec, await create(), frame, undefined, () => null, level);
       const { photometricInterpretation, samplesPerPixel } = frame.image;
       const colourTransformed = samplesPerPixel === 3 && photometricInterpretation.startsWith('YBR_');
       return {
