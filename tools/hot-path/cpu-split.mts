@@ -5,7 +5,8 @@
  * the studies, and the same from the queue's release only (the window the bench's pool figure times).
  * The release and the end are printed in monotonic µs, the clock of a .cpuprofile's samples. PRELOAD names a
  * script every process of the stack preloads: tools/hot-path/count-queries.cjs (whose counts
- * are cut at each phase: only the idle phase's are written) or cpu-profile.cjs.
+ * are cut at each phase: only the idle phase's are written) or cpu-profile.cjs. STACK_MODELS_DIR
+ * serves another models folder (LANTERN_MODELS_DIR), e.g. one without the children's model.
  *
  *   npx tsx tools/hot-path/cpu-split.mts [studies=30] [workers=2]
  *   PRELOAD=$PWD/tools/hot-path/count-queries.cjs QUERY_COUNT_DIR=/tmp/q npx tsx tools/hot-path/cpu-split.mts 30 1
@@ -23,7 +24,8 @@ const studies = Number(process.argv[2] ?? 30);
 const workers = Number(process.argv[3] ?? 2);
 const countingQueries = process.env.PRELOAD?.includes('count-queries');
 const extra = process.env.PRELOAD ? { NODE_OPTIONS: `--require ${process.env.PRELOAD}` } : {};
-const stack = await startStack({ workers, env: { LANTERN_RATE_LIMIT: '0', ...extra } });
+const models = process.env.STACK_MODELS_DIR ? { LANTERN_MODELS_DIR: process.env.STACK_MODELS_DIR } : {};
+const stack = await startStack({ workers, env: { LANTERN_RATE_LIMIT: '0', ...extra, ...models } });
 const redisPort = stack.testRedis?.port;
 const redisPid = redisPort && execFileSync('pgrep', ['-f', `redis-server .*:${redisPort}`]).toString().trim().split('\n')[0];
 // Listed once the warm-up study has run: by then every worker has started its sidecar.
