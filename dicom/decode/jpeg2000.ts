@@ -10,7 +10,8 @@ const openjph = lazyModule(async () => (await import('@cornerstonejs/codec-openj
 
 /**
  * Native OpenJPEG, once a role that decodes for models has enabled it (enableNativeJpeg2000):
- * tried first, with this module's WebAssembly build as its fallback (openjpeg-native/index.ts).
+ * tried first, with this module's WebAssembly build as its fallback — except past its deadline,
+ * which fails the decode (openjpeg-native/index.ts).
  */
 let native: NativeOpenJpeg | undefined;
 

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { logger } from '../../../log.ts';
+import { PixelDecodeError } from '../../errors.ts';
 
 /** A decoded codestream as the sidecar answers it (./sidecar.mjs): little-endian, interleaved, 1 or 2 bytes a sample. */
 export interface NativeSamples {
@@ -15,7 +16,10 @@ export interface NativeSamples {
 export interface NativeOpenJpeg {
   /** Starts the sidecar now rather than at the first decode; resolves whether native decoding is available. */
   start(): Promise<boolean>;
-  /** The codestream at resolution level `level`; undefined when the native library cannot answer it (the caller decodes it itself). */
+  /**
+   * The codestream at resolution level `level`; undefined when the native library cannot answer it
+   * (the caller decodes it itself). Rejects with PixelDecodeError `DECODE_TIMEOUT` past the deadline.
+   */
   decode(codestream: Uint8Array, level: number): Promise<NativeSamples | undefined>;
   close(): void;
 }
@@ -26,7 +30,12 @@ function held<T>(child: ChildProcess, answer: Promise<T>): Promise<T> {
   return answer.finally(() => child.channel?.unref());
 }
 
-/** A decode not answered by then ends the sidecar: the caller's own decoder takes the codestream. */
+/**
+ * A decode not answered by then ends the sidecar and fails, typed: the WebAssembly build of the
+ * same library would most likely run the same loop, on the caller's thread and with no deadline,
+ * and a worker stuck there holds its job until BullMQ hands it to the next worker, which sticks too.
+ * RG1 at full resolution decodes in ~0.3 s: the deadline is ~60 times that.
+ */
 const DECODE_DEADLINE_MS = 20_000;
 
 type Answer = NativeSamples & { id: number; error?: undefined } | { id: number; error: string };
@@ -37,12 +46,14 @@ type Answer = NativeSamples & { id: number; error?: undefined } | { id: number; 
  * WebAssembly build of the same library takes ~29 ms, with the same pixels (the tests compare
  * them) — on the path a lone study waits on. Native code is not sandboxed: a codestream that
  * crashes the library ends the sidecar, not its caller, and every decode it cannot answer (the
- * library or koffi missing, a refusal, a crash, the deadline) resolves undefined, so the caller
- * decodes it with the sandboxed WebAssembly build, whose result or typed error is then the answer.
+ * library or koffi missing, a refusal, a crash) resolves undefined, so the caller decodes it with
+ * the sandboxed WebAssembly build, whose result or typed error is then the answer. One not answered
+ * within `deadlineMs` (DECODE_DEADLINE_MS) ends the sidecar and fails with a typed error instead.
  * One decode at a time, in order; the sidecar starts on first use and again after a crash; if it
  * cannot start (no libopenjp2), it is not tried again in this process.
  */
-export function createNativeOpenJpeg(options: { library?: string; threads?: number } = {}): NativeOpenJpeg {
+export function createNativeOpenJpeg(options: { library?: string; threads?: number; deadlineMs?: number } = {}): NativeOpenJpeg {
+  const deadlineMs = options.deadlineMs ?? DECODE_DEADLINE_MS;
   let sidecar: { child: ChildProcess; ready: Promise<boolean> } | undefined;
   let unavailable = false;
   let closed = false;
@@ -88,13 +99,15 @@ export function createNativeOpenJpeg(options: { library?: string; threads?: numb
     const { child, ready } = sidecar;
     if (!await ready) return undefined;
     const id = nextId++;
-    const answer = await held(child, new Promise<Answer | undefined>((resolve) => {
+    const answer = await held(child, new Promise<Answer | undefined>((resolve, reject) => {
       const deadline = setTimeout(() => {
         waiting.delete(id);
-        logger.warn({ ms: DECODE_DEADLINE_MS }, 'native OpenJPEG did not answer in time: the sidecar is stopped and the codestream decoded in WebAssembly');
+        logger.warn({ ms: deadlineMs }, 'native OpenJPEG did not answer in time: the sidecar is stopped and the decode fails');
+        // The next decode starts a sidecar of its own rather than meet this one on its way out.
+        if (sidecar?.child === child) sidecar = undefined;
         child.kill('SIGKILL');
-        resolve(undefined);
-      }, DECODE_DEADLINE_MS);
+        reject(new PixelDecodeError(`OpenJPEG did not decode the JPEG 2000 codestream within ${deadlineMs / 1000} s`, { code: 'DECODE_TIMEOUT' }));
+      }, deadlineMs);
       deadline.unref();
       const settle = (settled: Answer | undefined) => {
         clearTimeout(deadline);

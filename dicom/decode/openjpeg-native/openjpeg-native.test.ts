@@ -3,7 +3,7 @@
  * tests' libopenjp2-tools brings): the same pixels as the WebAssembly build at every level asked,
  * colour and signed data included; a codestream the library refuses, a sidecar that dies in a
  * decode, and a library that is missing all end in the WebAssembly build's answer, so the caller
- * never sees the difference — only the time.
+ * never sees the difference — only the time. A decode past its deadline ends in a typed failure.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,6 +25,13 @@ const codestreamOf = (instance: DicomInstance) => encapsulatedFrame(instance, in
 /** The pids of this process's sidecars, as the OS lists them. */
 const sidecars = () => execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)]).toString().split('\n')
   .filter((line) => line.includes('sidecar.mjs')).map((line) => Number(line.trim().split(/\s+/)[0]));
+/** Polls `done` every 10 ms for up to 5 s. */
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let tries = 0; !done(); tries++) {
+    if (tries > 500) throw new Error('not within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 // Every WebAssembly answer is taken before this file enables the native decoder (module state: one per test file).
 const cases: [string, DicomInstance, number][] = [
@@ -92,6 +99,25 @@ describe('native OpenJPEG', () => {
     expect(Buffer.from(decoded.pixels.buffer).equals(Buffer.from(inWebAssembly.get('RG1 lossy, the adult model\'s level 2')!.pixels.buffer))).toBe(true);
     expect(await native.decode(codestreamOf(instance), 2)).toBeDefined();
     expect(sidecars()).not.toContain(before);
+  });
+
+  it('when a decode outlasts its deadline (as on a codestream that loops the library), then the sidecar is stopped and the decode fails, typed, without the WebAssembly build running the same loop', async () => {
+    // RG1 at full resolution takes 0.3–0.4 s on one thread here: past a 100 ms deadline, which starts once the sidecar is up.
+    const impatient = createNativeOpenJpeg({ deadlineMs: 100 });
+    try {
+      const sidecarsBefore = new Set(sidecars());
+      expect(await impatient.start()).toBe(true);
+      const [before] = sidecars().filter((pid) => !sidecarsBefore.has(pid));
+      const codestream = codestreamOf(parseFile(files.chestJ2k));
+      const failure = await impatient.decode(codestream, 0).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(PixelDecodeError);
+      expect((failure as PixelDecodeError).code).toBe('DECODE_TIMEOUT');
+      await waitUntil(() => !sidecars().includes(before));
+      // A level-3 decode takes ~10 ms: the next one has a sidecar of its own, and answers.
+      expect(await impatient.decode(codestream, 3)).toBeDefined();
+    } finally {
+      impatient.close();
+    }
   });
 
   it('when 600 mutants of JPEG 2000 files are decoded natively first, then each ends in success or a typed DicomError, in bounded time, and the caller lives on', async () => {
