@@ -14,12 +14,10 @@ import { measureEndToEnd, modelKeyOf } from '../../benchmarks/figures/stack-figu
 import { ratio, summarise } from '../../benchmarks/stats.ts';
 import { files } from '../../test/support/shared-data.ts';
 import { startStack, type Stack } from '../../test/support/stack.ts';
+import { armsFromArgs } from './arms.ts';
 
 const [rounds = 8, chunk = 5] = process.argv.slice(2, 4).map(Number);
-const armEnvs: [string, Record<string, string>][] = [['default', {}], ...process.argv.slice(4).map((spec): [string, Record<string, string>] => {
-  const [name, pairs = ''] = spec.split(/:(.*)/s);
-  return [name, Object.fromEntries(pairs.split(',').filter(Boolean).map((pair) => pair.split(/=(.*)/s).slice(0, 2)))];
-})];
+const armEnvs = armsFromArgs(process.argv.slice(4));
 const env = { LANTERN_RATE_LIMIT: '0' };
 const arms: { name: string; stack: Stack; samples: Record<string, number[]> }[] = [];
 const loads = [os.loadavg()[0]];
