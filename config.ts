@@ -75,8 +75,7 @@ export interface LanternConfig {
    * `LANTERN_DECODE_THREADS`, default 2 (1 on a one-core machine): on 2 cores a lone RG1 study's
    * decode went 19.3–20.0 → 15.1–17.0 ms and its end to end 51.7–59.9 → 48.6–51.8 ms (p50), while two
    * saturated workers did 30.4–33.8 img/s against 30.0–36.0 with one thread (4 alternating rounds
-   * of tools/hot-path/cpu-split.mts; benchmarks/results/2026-12-05/serving-4). A job from a backlog
-   * decodes on one thread all the same (pipeline/read-assist-worker.ts BACKLOG_WAIT_MS).
+   * of tools/hot-path/cpu-split.mts; benchmarks/results/2026-12-05/serving-4).
    */
   decodeThreads: number;
   /** Largest accepted upload in bytes. Env `LANTERN_MAX_UPLOAD_BYTES`, default 512 MiB. */

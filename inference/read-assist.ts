@@ -16,8 +16,6 @@ export interface ReadAssistOptions {
    * findings need are fetched, and each finding carries a caveat saying its heatmap was skipped.
    */
   skipHeatmaps?: boolean;
-  /** Threads the image's decode may use (DecodeOptions.threads); absent: the decoder's setting. */
-  decodeThreads?: number;
 }
 
 /** The caveat of a finding made without its heatmap: the viewer shows it with the finding. */
@@ -58,7 +56,7 @@ export async function readAssist(bytes: Uint8Array, model: ReadAssistModel, limi
   const sopInstanceUid = instance.meta.sopInstanceUid;
   if (!population.applicable) return { sopInstanceUid, findings: notApplicableFindings(sopInstanceUid, model, population, timingMs) };
 
-  const frame = await timed('decode', () => decodeFrame(instance, 0, { ...model.chain.decode, threads: options.decodeThreads }));
+  const frame = await timed('decode', () => decodeFrame(instance, 0, model.chain.decode));
   const input = await timed('preprocess', () => model.chain.run(frame, image));
   const outputs = await timed('inference', () => (options.skipHeatmaps ? model.session.run(feedsFor(model, input), outputsWithoutHeatmaps(model)) : model.session.run(feedsFor(model, input))));
   const findings = await timed('postprocess', () => {

@@ -27,16 +27,6 @@ export interface ReadAssistWorkerOptions {
   degradation?: { refreshMs: number; deferMs: number };
 }
 
-/**
- * A job that waited longer than this in the queue was queued behind others, so every worker is busy:
- * its decode takes one thread and leaves the other cores to them. A lone study waits 1–12 ms here
- * (the bench's queue wait, p50–p95), and gets the configured threads (LANTERN_DECODE_THREADS).
- * Measured on 2 cores with 2 workers at saturation (tools/hot-path/saturation-arms.mts): with one
- * decode thread instead of two, the API's event-loop p99 9.2–11.6 ms instead of 13.7–14.5, and
- * 31.6–33.4 images/s instead of 30.0–31.5; idle, two threads decode a lone study ~6 ms sooner.
- */
-const BACKLOG_WAIT_MS = 25;
-
 /** How long persisted job records are kept, so a re-added id is recognised as done. */
 const KEEP_DONE = { age: 7 * 24 * 3600, count: 100_000 };
 
@@ -86,11 +76,10 @@ export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
       throw new UnrecoverableError((error as Error).message);
     }
     const bytes = await options.blobs.get(job.data.blobSha256);
-    // Time the job waited in the queue: part of what a clinician waits for, so it is in every finding's timing.
-    const queueWait = Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp);
     try {
-      const decodeThreads = queueWait > BACKLOG_WAIT_MS ? 1 : undefined;
-      const { findings } = await readAssist(bytes, model, options.dicomLimits, { skipHeatmaps: plan?.skipHeatmaps, decodeThreads });
+      const { findings } = await readAssist(bytes, model, options.dicomLimits, { skipHeatmaps: plan?.skipHeatmaps });
+      // Time the job waited in the queue: part of what a clinician waits for, so it is in every finding's timing.
+      const queueWait = Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp);
       for (const finding of findings) finding.timingMs = { queueWait, ...finding.timingMs };
       // The run's deployment travels with its findings: the store keeps a shadow run's away from clinicians.
       await handBack(job, { kind: 'findings', sopInstanceUid: job.data.sopInstanceUid, modelKey: model.key, deployment, findings });

@@ -19,11 +19,6 @@ export interface DecodeOptions {
    * frame (reduce.ts). Absent: full resolution.
    */
   atLeast?: { columns: number; rows: number };
-  /**
-   * Threads the decode may use, where its decoder can use more than one (native JPEG 2000:
-   * OpenJPEG's code-block threads). Absent: the decoder's own setting (LANTERN_DECODE_THREADS).
-   */
-  threads?: number;
 }
 
 export interface DecodedFrame {
@@ -93,6 +88,6 @@ export async function decodeFrame(instance: DicomInstance, frameIndex: number, o
     ? encapsulatedFrame(instance, pixelData, frameIndex)
     : nativeFrame(instance, pixelData, frameIndex);
   const maxLevel = coarsestLevel(image, options.atLeast);
-  const raw = await decoder.decode({ bytes, image, pixelVr: pixelData.vr, maxLevel, threads: options.threads });
+  const raw = await decoder.decode({ bytes, image, pixelVr: pixelData.vr, maxLevel });
   return reduceFrame(shapeFrame(raw, image), maxLevel - (raw.level ?? 0));
 }

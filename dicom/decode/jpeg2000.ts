@@ -22,7 +22,7 @@ export function enableNativeJpeg2000(threads = 1): NativeOpenJpeg {
 }
 
 /** JPEG 2000 (.4.90 lossless, .4.91 lossy) via OpenJPEG: native where enabled and present, else its WebAssembly build. */
-export const jpeg2000 = waveletDecoder('OpenJPEG', async () => new (await openjpeg()).J2KDecoder(), (frame, level) => native?.decode(frame.bytes, level, frame.threads));
+export const jpeg2000 = waveletDecoder('OpenJPEG', async () => new (await openjpeg()).J2KDecoder(), (frame, level) => native?.decode(frame.bytes, level));
 
 /**
  * High-Throughput JPEG 2000 (.4.201 lossless, .4.202 lossless RPCL, .4.203) via OpenJPH: the

@@ -12,8 +12,6 @@ export interface EncodedFrame {
    * the pyramid (JPEG 2000) decodes at a level up to this; the rest are box-averaged after it.
    */
   maxLevel?: number;
-  /** Threads the decode may use (DecodeOptions.threads); absent: the decoder's own setting. */
-  threads?: number;
 }
 
 /**

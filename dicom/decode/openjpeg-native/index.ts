@@ -17,11 +17,10 @@ export interface NativeOpenJpeg {
   /** Starts the sidecar now rather than at the first decode; resolves whether native decoding is available. */
   start(): Promise<boolean>;
   /**
-   * The codestream at resolution level `level`, on `threads` threads (default: the sidecar's); undefined
-   * when the native library cannot answer it (the caller decodes it itself). Rejects with
-   * PixelDecodeError `DECODE_TIMEOUT` past the deadline.
+   * The codestream at resolution level `level`; undefined when the native library cannot answer it
+   * (the caller decodes it itself). Rejects with PixelDecodeError `DECODE_TIMEOUT` past the deadline.
    */
-  decode(codestream: Uint8Array, level: number, threads?: number): Promise<NativeSamples | undefined>;
+  decode(codestream: Uint8Array, level: number): Promise<NativeSamples | undefined>;
   close(): void;
 }
 
@@ -94,7 +93,7 @@ export function createNativeOpenJpeg(options: { library?: string; threads?: numb
     return { child, ready: held(child, ready) };
   };
 
-  const decodeNow = async (codestream: Uint8Array, level: number, threads: number | undefined): Promise<NativeSamples | undefined> => {
+  const decodeNow = async (codestream: Uint8Array, level: number): Promise<NativeSamples | undefined> => {
     if (unavailable || closed) return undefined;
     sidecar ??= start();
     const { child, ready } = sidecar;
@@ -116,7 +115,7 @@ export function createNativeOpenJpeg(options: { library?: string; threads?: numb
         resolve(settled);
       };
       waiting.set(id, settle);
-      child.send({ id, codestream, level, threads }, (error) => {
+      child.send({ id, codestream, level }, (error) => {
         if (error) settle(undefined);
       });
     }));
@@ -129,8 +128,8 @@ export function createNativeOpenJpeg(options: { library?: string; threads?: numb
       sidecar ??= start();
       return sidecar.ready;
     },
-    decode(codestream, level, threads) {
-      const result = queue.then(() => decodeNow(codestream, level, threads));
+    decode(codestream, level) {
+      const result = queue.then(() => decodeNow(codestream, level));
       queue = result.catch(() => undefined);
       return result;
     },

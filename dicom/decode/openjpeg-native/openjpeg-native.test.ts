@@ -78,27 +78,6 @@ describe('native OpenJPEG', () => {
     }
   });
 
-  it('when a decode asks for its own number of threads, then the sidecar decodes on that many, with the same pixels', async () => {
-    const instance = parseFile(files.chestJ2k);
-    const codestream = codestreamOf(instance);
-    await native.start();
-    const [sidecar] = sidecars();
-    const threadsOf = () => Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${sidecar}/status`, 'utf8'))![1]);
-    /** The most threads the sidecar had while it decoded RG1 at full resolution (a few hundred ms). */
-    const peakWhileDecoding = async (threads: number) => {
-      let peak = 0;
-      const decoding = native.decode(codestream, 0, threads);
-      const sampler = setInterval(() => { peak = Math.max(peak, threadsOf()); }, 2);
-      const decoded = await decoding.finally(() => clearInterval(sampler));
-      return { peak, samples: decoded!.samples };
-    };
-    const idle = threadsOf();
-    const [one, four] = [await peakWhileDecoding(1), await peakWhileDecoding(4)];
-    expect(one.peak, 'one thread: the decode starts none').toBe(idle);
-    expect(four.peak, 'four threads: OpenJPEG starts four').toBe(idle + 4);
-    expect(Buffer.from(four.samples).equals(Buffer.from(one.samples))).toBe(true);
-  });
-
   it('when the codestream is cut short, then the library refuses it and the caller gets the WebAssembly build\'s typed error', async () => {
     const instance = parseFile(files.chestJ2k);
     const whole = codestreamOf(instance);

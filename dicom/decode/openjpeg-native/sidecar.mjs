@@ -4,7 +4,7 @@
 // the worker that asked. Plain JavaScript so that it starts without a TypeScript loader.
 //
 // Protocol (process.send, advanced serialisation): { ready: true } | { ready: false, error } once at
-// start; then per request { id, codestream, level, threads? } the answer { id, width, height, components,
+// start; then per request { id, codestream, level } the answer { id, width, height, components,
 // precision, signed, samples } (samples little-endian, interleaved, 1 byte each up to 8 bits of
 // precision, else 2) or { id, error }.
 import koffi from 'koffi';
@@ -13,7 +13,7 @@ const OPJ_CODEC_J2K = 0;
 /** Generous room for opj_dparameters_t (about 20 kB in OpenJPEG 2.5), filled by the library itself. */
 const PARAMETERS_BYTES = 64 * 1024;
 
-// The library to load (Debian's libopenjp2-7 unless the caller names another) and the threads a decode may use unless its request says.
+// The library to load (Debian's libopenjp2-7 unless the caller names another) and the threads a decode may use.
 const library = process.argv[2] ?? 'libopenjp2.so.7';
 const threads = Number(process.argv[3] ?? 1);
 /** Answers the parent while it listens; one that has gone away needs no answer (and this process ends on disconnect). */
@@ -80,8 +80,8 @@ const seek = koffi.register((to) => {
 }, koffi.pointer(SeekFn));
 const parameters = Buffer.alloc(PARAMETERS_BYTES);
 
-/** Decodes resolution level `level` (cp_reduce, the first field of opj_dparameters_t) with every quality layer, on `threads` threads. */
-function decode(codestream, level, threads) {
+/** Decodes resolution level `level` (cp_reduce, the first field of opj_dparameters_t) with every quality layer. */
+function decode(codestream, level) {
   source = codestream;
   position = 0;
   const codec = opj.createDecompress(OPJ_CODEC_J2K);
@@ -132,9 +132,9 @@ function samplesOf(image) {
   };
 }
 
-process.on('message', ({ id, codestream, level, threads: asked }) => {
+process.on('message', ({ id, codestream, level }) => {
   try {
-    reply({ id, ...decode(codestream, level, asked ?? threads) });
+    reply({ id, ...decode(codestream, level) });
   } catch (error) {
     reply({ id, error: error.message });
   }
