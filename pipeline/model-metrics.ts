@@ -9,8 +9,12 @@ export type JobOutcome = 'completed' | 'not-applicable' | 'invalid-input' | 'mod
 /** One finding's call: not applicable first (it makes no call), then positive, then in the refer band, else negative. */
 export type FindingResult = 'not-applicable' | 'positive' | 'refer' | 'negative';
 
-/** The failure codes the worker hands back that are not the image's fault (pipeline/read-assist-worker.ts); every other code is a dicom/ rejection. */
-const NOT_THE_INPUT: Record<string, JobOutcome> = { MODEL_NOT_LOADED: 'model-not-loaded', INFERENCE_FAILED: 'failed' };
+/**
+ * The failure codes the worker hands back that are not (or not known to be) the image's fault
+ * (pipeline/read-assist-worker.ts): a job that stopped its workers may have met a crash of the
+ * machine's as well as its own. Every other code is a dicom/ rejection.
+ */
+const NOT_THE_INPUT: Record<string, JobOutcome> = { MODEL_NOT_LOADED: 'model-not-loaded', INFERENCE_FAILED: 'failed', WORKER_STOPPED: 'failed' };
 
 /** Seconds per stage of one image: parse and postprocess take about a millisecond, an ONNX run tens to hundreds. */
 const STAGE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../config.ts';
 import { rleBomb } from '../dicom/hostile-files.ts';
@@ -68,6 +68,44 @@ describe('read-assist worker', () => {
     const [handedBack] = await results.getJobs(['waiting', 'prioritized', 'delayed']);
     expect(handedBack.data).toMatchObject({ kind: 'failure', sopInstanceUid: '1.2.4', error: { code: 'MODEL_NOT_LOADED' } });
   });
+
+  it('when a job stops the workers that take it (a crash, a hang) twice, then the next worker fails it unrun and hands back a visible WORKER_STOPPED failure', async () => {
+    // A queue of its own: the suite's worker must not take the job first.
+    const stallPrefix = `${prefix}-stall`;
+    const connection = { url: redis.url };
+    const queue = new Queue(READ_ASSIST_QUEUE, { connection, prefix: stallPrefix });
+    const handedBack = new Queue(RESULTS_QUEUE, { connection, prefix: stallPrefix });
+    const model = registry.models.find((m) => m.card.task === 'read-assist')!;
+    const data = { sopInstanceUid: '1.2.5', studyInstanceUid: '1.2', blobSha256: 'b'.repeat(64), modelKey: model.key, deployment: 'clinical' } satisfies ReadAssistJob;
+    await queue.add('read', data, { jobId: 'stops-workers-1', attempts: 5 });
+    // Each of these takes the job and is then stopped without finishing it, as a worker that crashed or hung
+    // on it: its lock (300 ms) lapses, and the next one's stall check takes the job back.
+    for (let stopped = 0; stopped < 2; stopped++) {
+      let taken!: () => void;
+      const running = new Promise<void>((resolve) => { taken = resolve; });
+      const doomed = new Worker(READ_ASSIST_QUEUE, () => { taken(); return new Promise(() => undefined); },
+        { connection, prefix: stallPrefix, lockDuration: 300, stalledInterval: 150 });
+      await running;
+      await doomed.close(true);
+    }
+    const next = createReadAssistWorker({ redisUrl: redis.url, prefix: stallPrefix, registry, blobs, concurrency: 1, lockDurationMs: 300, dicomLimits: dicomLimits() });
+    next.start();
+    try {
+      const failed = await new Promise<string>((resolve) => next.worker.once('failed', (_job, error) => resolve(error.message)));
+      expect(failed).toMatch(/stalled more than allowable limit/);
+      let result;
+      for (let tries = 0; !result && tries < 100; tries++) {
+        [result] = await handedBack.getJobs(['waiting', 'prioritized', 'delayed']);
+        if (!result) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(result?.data).toMatchObject({ kind: 'failure', sopInstanceUid: '1.2.5', error: { code: 'WORKER_STOPPED' } });
+      expect((await queue.getJob('stops-workers-1'))!.attemptsStarted, 'not run a third time').toBe(3);
+    } finally {
+      await next.stop(1000);
+      await queue.close();
+      await handedBack.close();
+    }
+  }, 30_000);
 
   it('when a job\'s image would decode past the frame budget, then it fails at once as DICOM_FRAME_TOO_LARGE, unretried, handed back as a visible failure, and memory stays flat', async () => {
     const root = '1.2.826.0.1.3680043.10.996.1';

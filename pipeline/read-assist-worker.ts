@@ -36,7 +36,9 @@ const KEEP_DONE = { age: 7 * 24 * 3600, count: 100_000 };
  * Errors decide what happens next: input the dicom/ layer rejects (DicomError) and a
  * model this worker does not have fail at once (UnrecoverableError) with a visible
  * failure result; anything else is retried with backoff, and reported as a failure
- * only after the last attempt. Results go to the results queue under a job id derived
+ * only after the last attempt. A job that stopped its workers (a crash or a hang: its lock
+ * lapsed) more often than BullMQ's maxStalledCount allows is reported as WORKER_STOPPED,
+ * not run again. Results go to the results queue under a job id derived
  * from this job's id, so a job run twice hands back one result.
  *
  * A job's Redis round trips, each needed: BullMQ's moveToActive (taking the job and its lock),
@@ -102,10 +104,18 @@ export function createReadAssistWorker(options: ReadAssistWorkerOptions) {
 
   worker.on('failed', (job, error) => {
     if (!job) return;
+    // A job whose workers stopped under it (crashed, hung, were killed) more often than BullMQ's
+    // maxStalledCount allows is failed as it is taken again, unrun (its `deferredFailure`). No
+    // result came back from those runs: unless one is handed back here, its model stays pending for ever.
+    const stoppedItsWorkers = Boolean(job.deferredFailure);
     const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    logger.warn({ jobId: job.id, attempt: job.attemptsMade, final, reason: error.message }, 'read-assist job failed');
-    if (final && !(error instanceof UnrecoverableError)) {
-      void handBack(job, failure(job, 'INFERENCE_FAILED', error.message)).catch((e) => logger.error({ err: e }, 'could not hand back a failure'));
+    logger.warn({ jobId: job.id, attempt: job.attemptsMade, final, stoppedItsWorkers, reason: error.message }, 'read-assist job failed');
+    const handedBackAlready = error instanceof UnrecoverableError && !stoppedItsWorkers;
+    if (final && !handedBackAlready) {
+      const result = stoppedItsWorkers
+        ? failure(job, 'WORKER_STOPPED', `the image stopped the workers that read it (${job.deferredFailure}); it is not read again`)
+        : failure(job, 'INFERENCE_FAILED', error.message);
+      void handBack(job, result).catch((e) => logger.error({ err: e }, 'could not hand back a failure'));
     }
   });
   worker.on('error', (error) => logger.error({ err: error }, 'read-assist worker error'));
