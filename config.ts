@@ -93,6 +93,13 @@ export interface LanternConfig {
   /** How long a worker's claim on a job lasts without renewal; a killed worker's job is re-run after about this long. Env `LANTERN_JOB_LOCK_MS`, default 30000. */
   jobLockMs: number;
   /**
+   * A worker whose event loop has not turned for this long (stuck in synchronous code: a codec
+   * looping on a hostile image) ends itself, and `lantern start` starts another (roles/event-loop-watchdog.ts).
+   * Env `LANTERN_WORKER_STALL_SECONDS`, default 120 (RG1's slowest decode, WebAssembly at full
+   * resolution, takes under a second); 0: no watch.
+   */
+  workerStallSeconds: number;
+  /**
    * The latency promise's degradation ladder (queue/degradation.ts, docs/operations.md): `enabled`
    * (env `LANTERN_DEGRADATION`, `on` (default) or `off`: off, the queue is still measured for
    * `/ready` but no step is taken); `checkMs`, how often the API measures the queue and decides (env
@@ -467,6 +474,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       [key, integer(env, name, DEFAULT_DICOM_LIMITS[key as keyof DicomLimits], key === 'parseDeadlineMs' ? 0 : 1)])) as unknown as DicomLimits,
     queuePrefix: env.LANTERN_QUEUE_PREFIX || 'lantern',
     jobLockMs: integer(env, 'LANTERN_JOB_LOCK_MS', 30_000, 1000),
+    workerStallSeconds: integer(env, 'LANTERN_WORKER_STALL_SECONDS', 120, 0),
     degradation: {
       enabled: onOff(env, 'LANTERN_DEGRADATION', true),
       checkMs: integer(env, 'LANTERN_DEGRADATION_CHECK_MS', 2000, 100),

@@ -4,6 +4,7 @@ import { enableNativeJpeg2000 } from '../dicom/decode/jpeg2000.ts';
 import { loadModelRegistry } from '../inference/registry.ts';
 import { logger } from '../log.ts';
 import { createBlobStore } from '../store/blobs.ts';
+import { watchEventLoop } from './event-loop-watchdog.ts';
 import { lowerCpuPriority } from '../queue/cpu-priority.ts';
 import { createReadAssistWorker } from '../pipeline/read-assist-worker.ts';
 import { publishWorkerMetrics } from '../pipeline/worker-metrics.ts';
@@ -39,12 +40,15 @@ export async function startWorkerRole(config: LanternConfig & { redisUrl: string
     degradation: config.degradation.enabled ? { refreshMs: config.degradation.checkMs, deferMs: config.degradation.holdSeconds * 1000 } : undefined,
   });
   worker.start();
+  // From here on: loading and warming the models above may hold the loop for long, and legitimately.
+  const watchdog = config.workerStallSeconds > 0 ? watchEventLoop(config.workerStallSeconds * 1000) : undefined;
   // This process's memory and event loop reach the API's /metrics through Redis (it has no HTTP port).
   const metricsRedis = redisConnection(config.redisUrl);
   const metrics = publishWorkerMetrics({ redis: metricsRedis, prefix: config.queuePrefix, onError: (error) => logger.warn({ err: error }, 'could not publish worker metrics') });
   logger.info({ models: registry.models.map((m) => m.key), concurrency: config.workerConcurrency, jpeg2000 }, 'worker ready');
   return {
     async stop() {
+      await watchdog?.stop();
       metrics.stop();
       await worker.stop(config.shutdownGraceSeconds * 1000);
       await metricsRedis.quit();
