@@ -1,7 +1,7 @@
 /**
  * The CPU processes have used so far, read from /proc (user + system, 10 ms ticks), for figures that
- * divide it by the work done: the bench's in-process reference (its JPEG 2000 sidecar included) and
- * the hot-path tools' per-process split of a running stack (tools/hot-path/stack-cpu.ts).
+ * divide it by the work done: the bench's in-process reference (its JPEG 2000 sidecar included), the
+ * pool's split between workers and serving side, and the hot-path tools' per-process split of a stack.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,4 +30,43 @@ export function childrenOf(pid: number): { pid: number; args: string[] }[] {
     const [child, ...args] = line.trim().split(/\s+/);
     return { pid: Number(child), args };
   }) : [];
+}
+
+/**
+ * The processes of a running `lantern start`: the API role (`api`) and the children it forks, named
+ * by their role (`db`, `worker`, `worker#2`, …, a redis-server it runs as `redis`, any other by its
+ * command), a worker's JPEG 2000 sidecar as `worker/sidecar`; and the redis-server listening on
+ * `redisPort` (a test stack's, which the test process runs) as `redis`.
+ */
+export function stackProcesses(apiPid: number, redisPort?: number): Record<string, number> {
+  const found: Record<string, number> = { api: apiPid };
+  for (const { pid, args } of childrenOf(apiPid)) {
+    const role = args[0]?.includes('redis-server') ? 'redis' : args.find((a) => a === 'db' || a === 'worker') ?? args.join(' ').slice(0, 30);
+    let name = role;
+    for (let k = 2; found[name]; k++) name = `${role}#${k}`;
+    found[name] = pid;
+    // A worker's own children (its JPEG 2000 sidecar: dicom/decode/openjpeg-native) count as its CPU too.
+    for (const sidecar of childrenOf(pid)) found[`${name}/sidecar`] = sidecar.pid;
+  }
+  if (redisPort !== undefined && !found.redis) {
+    const [pid] = spawnSync('pgrep', ['-f', `redis-server .*:${redisPort}`]).stdout.toString().trim().split('\n');
+    if (pid) found.redis = Number(pid);
+  }
+  return found;
+}
+
+/** CPU per study of a stack, in the groups a pool figure is read by: the workers (sidecars included) and the serving side. */
+export interface StackCpuPerStudy {
+  workers: number;
+  api: number;
+  database: number;
+  redis: number;
+}
+
+/** What each group of `processes` used between the readings `before` and `after`, per study. */
+export function cpuPerStudy(before: Record<string, number>, after: Record<string, number>, studies: number): StackCpuPerStudy {
+  const groupOf = (name: string): keyof StackCpuPerStudy => (name.startsWith('worker') ? 'workers' : name.startsWith('db') ? 'database' : name === 'redis' ? 'redis' : 'api');
+  const split: StackCpuPerStudy = { workers: 0, api: 0, database: 0, redis: 0 };
+  for (const name of Object.keys(before)) split[groupOf(name)] += (after[name] - before[name]) / studies;
+  return Object.fromEntries(Object.entries(split).map(([k, v]) => [k, Math.round(v * 10) / 10])) as unknown as StackCpuPerStudy;
 }

@@ -34,6 +34,9 @@ describe('npm run bench on a tiny budget', () => {
     expect(decodeRatio.levels.every((level) => Number.isInteger(level) && level >= 0)).toBe(true);
     expect(figures.riskApiRatio.p50).toBeCloseTo(details.api.risk.p50 / details.api.bare.p50, 2);
     expect(figures.eventLoopLagUnderSaturation.p99Ms).toBeGreaterThanOrEqual(0);
+    // The pool's CPU split comes from the stack's own processes: the workers decoded every film in the window.
+    expect(details.saturation.cpuMsPerStudy.workers).toBeGreaterThan(0);
+    expect(Object.keys(details.saturation.cpuMsPerStudy).sort()).toEqual(['api', 'database', 'redis', 'workers']);
     expect(figures.bullmqNoop.n).toBeGreaterThan(0);
     expect(figures.viewerFirstPixels.ratio.p50).toBeCloseTo(figures.viewerFirstPixels.fromRequest.first.p50 / figures.viewerFirstPixels.fromRequest.full.p50, 2);
     const stageNames = ['upload → queued', 'queue wait', 'parse', 'decode', 'preprocess', 'inference', 'postprocess', 'worker: blob read, hand back', 'result pickup', 'persist', 'delivery'];

@@ -5,6 +5,7 @@ import { AI_RESULTS_PUSH_QUEUE, AI_RESULTS_SR_QUEUE } from '../../queue/ai-resul
 import { READ_ASSIST_QUEUE, readAssistJobId, RESULTS_QUEUE, resultJobId } from '../../queue/jobs.ts';
 import { apiClient } from '../../test/support/api-client.ts';
 import type { Stack } from '../../test/support/stack.ts';
+import { cpuMs, cpuPerStudy, stackProcesses, type StackCpuPerStudy } from '../process-cpu.ts';
 import { progressBar } from '../progress.ts';
 import { ratio, summarise, type Summary } from '../stats.ts';
 import { MODEL_ID } from './pipeline.ts';
@@ -145,6 +146,8 @@ export interface Saturation {
   /** From the first upload to the last persisted finding, the uploads (one at a time) included. */
   withIngest: { seconds: number; imagesPerSecond: number };
   eventLoop: { p50Ms: number; p99Ms: number; maxMs: number; samples: number };
+  /** CPU ms per study in the timed window, workers (their sidecars too) and serving side apart (/proc, 10 ms ticks). */
+  cpuMsPerStudy: StackCpuPerStudy;
 }
 
 /**
@@ -154,7 +157,7 @@ export interface Saturation {
  * would otherwise pace a pipeline faster than they are. The time runs until every job the
  * studies started is done (the AI results SRs are written after the findings); the time to the
  * last finding is reported too. Meanwhile the API's own event-loop delay is recorded (reset
- * before the uploads, read after the last job). `onReleased` is called as the queue is released,
+ * before the uploads, read after the last job), and the CPU each process of the stack uses in the window. `onReleased` is called as the queue is released,
  * where the timed window starts (tools/hot-path/cpu-split.mts reads the CPU there).
  */
 export async function measureSaturation(stack: Stack, copies: Uint8Array[], modelKey: string, workers: number, onReleased?: () => void): Promise<Saturation> {
@@ -175,6 +178,8 @@ export async function measureSaturation(stack: Stack, copies: Uint8Array[], mode
   let start = 0;
   let released = 0;
   let lastFinding = 0;
+  let processes: Record<string, number> = {};
+  let cpuAtRelease: Record<string, number> = {};
   try {
     await Promise.all(warmUps.map(async (bytes) => {
       const done = persisted(parseSop(bytes), modelKey);
@@ -187,6 +192,9 @@ export async function measureSaturation(stack: Stack, copies: Uint8Array[], mode
     start = performance.now();
     const done = measured.map((bytes) => persisted(parseSop(bytes), modelKey).then(() => bar.tick(++finished)));
     for (const bytes of measured) await upload(bytes);
+    // Listed after the warm-ups: by then every worker has started its decoding sidecar.
+    processes = stackProcesses(stack.process.pid!, stack.testRedis?.port);
+    cpuAtRelease = cpuMs(processes);
     released = performance.now();
     onReleased?.();
     await readAssistJobs.resume();
@@ -199,6 +207,7 @@ export async function measureSaturation(stack: Stack, copies: Uint8Array[], mode
     await Promise.all([events.close(), readAssistJobs.close(), quiet.close()]);
   }
   const end = performance.now();
+  const cpuMsPerStudy = cpuPerStudy(cpuAtRelease, cpuMs(processes), measured.length);
   const { body: eventLoop } = await api.json<Saturation['eventLoop']>('/health/event-loop');
   const seconds = (end - released) / 1000;
   const withIngest = (end - start) / 1000;
@@ -210,6 +219,7 @@ export async function measureSaturation(stack: Stack, copies: Uint8Array[], mode
     toLastFinding: { seconds: round((lastFinding - released) / 1000), imagesPerSecond: ratio(measured.length, (lastFinding - released) / 1000) },
     withIngest: { seconds: round(withIngest), imagesPerSecond: ratio(measured.length, withIngest) },
     eventLoop,
+    cpuMsPerStudy,
   };
 }
 

@@ -19,7 +19,7 @@ import { READ_ASSIST_QUEUE, readAssistJobId, RESULTS_QUEUE, resultJobId } from '
 import { apiClient } from '../../test/support/api-client.ts';
 import { files } from '../../test/support/shared-data.ts';
 import { startStack } from '../../test/support/stack.ts';
-import { cpuMs, stackProcesses } from './stack-cpu.ts';
+import { cpuMs, stackProcesses } from '../../benchmarks/process-cpu.ts';
 
 const perPause = Number(process.argv[2] ?? 20);
 const PAUSES_MS = [0, 10, 25, 50, 100, 200];

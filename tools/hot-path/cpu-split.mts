@@ -11,14 +11,13 @@
  *   npx tsx tools/hot-path/cpu-split.mts [studies=30] [workers=2]
  *   PRELOAD=$PWD/tools/hot-path/count-queries.cjs QUERY_COUNT_DIR=/tmp/q npx tsx tools/hot-path/cpu-split.mts 30 1
  */
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { studyCopies } from '../../benchmarks/figures/pipeline.ts';
 import { measureEndToEnd, measureSaturation, modelKeyOf } from '../../benchmarks/figures/stack-figures.ts';
 import { files } from '../../test/support/shared-data.ts';
 import { startStack } from '../../test/support/stack.ts';
-import { cpuMs, stackProcesses } from './stack-cpu.ts';
+import { cpuMs, stackProcesses } from '../../benchmarks/process-cpu.ts';
 
 const studies = Number(process.argv[2] ?? 30);
 const workers = Number(process.argv[3] ?? 2);
@@ -26,8 +25,6 @@ const countingQueries = process.env.PRELOAD?.includes('count-queries');
 const extra = process.env.PRELOAD ? { NODE_OPTIONS: `--require ${process.env.PRELOAD}` } : {};
 const models = process.env.STACK_MODELS_DIR ? { LANTERN_MODELS_DIR: process.env.STACK_MODELS_DIR } : {};
 const stack = await startStack({ workers, env: { LANTERN_RATE_LIMIT: '0', ...extra, ...models } });
-const redisPort = stack.testRedis?.port;
-const redisPid = redisPort && execFileSync('pgrep', ['-f', `redis-server .*:${redisPort}`]).toString().trim().split('\n')[0];
 // Listed once the warm-up study has run: by then every worker has started its sidecar.
 let processes: Record<string, number> = {};
 const ticks = () => cpuMs(processes);
@@ -40,7 +37,7 @@ const report = (label: string, before: Record<string, number>, n: number, second
 try {
   const modelKey = await modelKeyOf(stack.baseUrl);
   await measureEndToEnd(stack, studyCopies(files.chestJ2k, 3, 90_000), modelKey);
-  processes = { ...stackProcesses(stack.process.pid!), ...(redisPid && { redis: Number(redisPid) }) };
+  processes = stackProcesses(stack.process.pid!, stack.testRedis?.port);
   console.log('processes', processes);
   if (countingQueries) { process.kill(stack.process.pid!, 'SIGUSR2'); await sleep(300); }
   let before = ticks();
