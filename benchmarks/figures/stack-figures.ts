@@ -157,8 +157,9 @@ export interface Saturation {
  * would otherwise pace a pipeline faster than they are. The time runs until every job the
  * studies started is done (the AI results SRs are written after the findings); the time to the
  * last finding is reported too. Meanwhile the API's own event-loop delay is recorded (reset
- * before the uploads, read after the last job), and the CPU each process of the stack uses in the window. `onReleased` is called as the queue is released,
- * where the timed window starts (tools/hot-path/cpu-split.mts reads the CPU there).
+ * before the uploads, read after the last job), and the CPU each process of the stack uses in
+ * the window. `onReleased` is called as the queue is released, where the timed window starts
+ * (tools/hot-path/cpu-split.mts reads the CPU there).
  */
 export async function measureSaturation(stack: Stack, copies: Uint8Array[], modelKey: string, workers: number, onReleased?: () => void): Promise<Saturation> {
   const api = apiClient(stack.baseUrl, stack.token);
