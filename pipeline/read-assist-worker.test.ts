@@ -19,6 +19,7 @@ import { loadModelRegistry, type ModelRegistry } from '../inference/registry.ts'
 import { READ_ASSIST_QUEUE, RESULTS_QUEUE, type ReadAssistJob } from '../queue/jobs.ts';
 import { startPrivateRedis, type PrivateRedis } from '../queue/redis-server.ts';
 import { createBlobStore } from '../store/blobs.ts';
+import { waitFor } from '../test/support/stack.ts';
 import { createReadAssistWorker } from './read-assist-worker.ts';
 
 const prefix = 'read-assist-worker-test';
@@ -93,12 +94,8 @@ describe('read-assist worker', () => {
     try {
       const failed = await new Promise<string>((resolve) => next.worker.once('failed', (_job, error) => resolve(error.message)));
       expect(failed).toMatch(/stalled more than allowable limit/);
-      let result;
-      for (let tries = 0; !result && tries < 100; tries++) {
-        [result] = await handedBack.getJobs(['waiting', 'prioritized', 'delayed']);
-        if (!result) await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      expect(result?.data).toMatchObject({ kind: 'failure', sopInstanceUid: '1.2.5', error: { code: 'WORKER_STOPPED' } });
+      const result = await waitFor(async () => (await handedBack.getJobs(['waiting', 'prioritized', 'delayed']))[0], 'the failure handed back', 5_000);
+      expect(result.data).toMatchObject({ kind: 'failure', sopInstanceUid: '1.2.5', error: { code: 'WORKER_STOPPED' } });
       expect((await queue.getJob('stops-workers-1'))!.attemptsStarted, 'not run a third time').toBe(3);
     } finally {
       await next.stop(1000);

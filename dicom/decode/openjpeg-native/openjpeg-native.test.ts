@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildCr } from '../../../test/support/dicom-builder.ts';
 import { files, sharedData } from '../../../test/support/shared-data.ts';
+import { waitFor } from '../../../test/support/stack.ts';
 import { PixelDecodeError } from '../../errors.ts';
 import { runFuzz } from '../../fuzz.ts';
 import { parseDicom, requirePixelData, type DicomInstance } from '../../parse.ts';
@@ -25,13 +26,6 @@ const codestreamOf = (instance: DicomInstance) => encapsulatedFrame(instance, in
 /** The pids of this process's sidecars, as the OS lists them. */
 const sidecars = () => execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)]).toString().split('\n')
   .filter((line) => line.includes('sidecar.mjs')).map((line) => Number(line.trim().split(/\s+/)[0]));
-/** Polls `done` every 10 ms for up to 5 s. */
-async function waitUntil(done: () => boolean): Promise<void> {
-  for (let tries = 0; !done(); tries++) {
-    if (tries > 500) throw new Error('not within 5 s');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 // Every WebAssembly answer is taken before this file enables the native decoder (module state: one per test file).
 const cases: [string, DicomInstance, number][] = [
@@ -112,7 +106,7 @@ describe('native OpenJPEG', () => {
       const failure = await impatient.decode(codestream, 0).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(PixelDecodeError);
       expect((failure as PixelDecodeError).code).toBe('DECODE_TIMEOUT');
-      await waitUntil(() => !sidecars().includes(before));
+      await waitFor(async () => (sidecars().includes(before) ? undefined : true), 'the timed-out sidecar to end', 5_000);
       // A level-3 decode takes ~10 ms: the next one has a sidecar of its own, and answers.
       expect(await impatient.decode(codestream, 3)).toBeDefined();
     } finally {
