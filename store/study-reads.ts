@@ -1,8 +1,10 @@
 /**
  * What readers see of a study: the worklist, one study's detail, an instance. The study,
  * instance and AI finding rows and their mappers live here; the writes are in studies.ts.
- * Past 300 lines because the worklist's status SQL, its bounded hydration and the paged
- * study read share these row types and mappers; splitting them would export the rows.
+ * Past 300 lines because the worklist, its bounded hydration and the paged study read share
+ * these row types and mappers; splitting them would export the rows. A study's status is
+ * stored, kept by the database (migration 027 study_status), so the worklist orders by it
+ * through an index.
  */
 import { aiWithheldNotice, type AiWithheld, type WithheldCode } from '../contract/consent.ts';
 import { INSTANCE_PAGE, type ImageAttributes } from '../contract/studies.ts';
@@ -53,25 +55,13 @@ export const studyReads = {
 
   /** Studies that still need a human first, in triage order; then reviewed ones. Filters apply before the limit. */
   async getWorklist({ db }: StoreContext, filter: WorklistFilter, limit = 200): Promise<WorklistItem[]> {
-    const ranges = filter.priorityRanges;
-    const studies = await db.query<StudyRow>(
-      `select * from (select s.*, ${STUDY_STATUS_SQL} as status from studies s ${filter.shareableOnly ? SHARING.joins : ''}
-          where ($6::text[] is null or s.site_id = any($6)) ${filter.shareableOnly ? `and ${SHARING.withheld} is null` : ''}) s
-        where ($1::text[] is null or s.status = any($1))
-          and ($2::text[] is null or s.modality = any($2)
-               or exists (select 1 from series r where r.study_instance_uid = s.study_instance_uid and r.modality = any($2)))
-          and ($3::float8[] is null or exists (
-               select 1 from unnest($3::float8[], $4::float8[]) as band(lo, hi)
-                where (band.lo is null or s.priority >= band.lo) and (band.hi is null or s.priority < band.hi)))
-        order by s.status = 'reviewed', s.priority desc, s.received_at asc
-        limit $5`,
-      [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min ?? null) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit, sitesParam(filter.sites)]);
-    return hydrate(db, studies.rows);
+    const { sql, params } = worklistStatement(filter, limit);
+    return hydrate(db, (await db.query<StudyRow>(sql, params)).rows);
   },
 
   /** The study, if it exists within `scope` (a study of another site does not exist for the caller). */
   async getStudy({ db }: StoreContext, studyInstanceUid: string, scope: SiteScope): Promise<StudyDetail> {
-    const studies = await db.query<StudyRow>(`select s.*, ${STUDY_STATUS_SQL} as status from studies s
+    const studies = await db.query<StudyRow>(`select s.* from studies s
       where study_instance_uid = $1 and ($2::text[] is null or s.site_id = any($2))`, [studyInstanceUid, sitesParam(scope)]);
     if (!studies.rows[0]) throw new NotFoundError(`study ${studyInstanceUid} does not exist`);
     const [item] = await hydrate(db, studies.rows);
@@ -143,7 +133,7 @@ async function instancePage(db: Queryable, studyInstanceUid: string, after?: str
   return { instances: shown.map(instanceFromRow), ...(rows.length > limit && last && { after: encodeCursor(last.cursor, last.sop_instance_uid) }) };
 }
 
-/** Attaches findings (with their latest review), errors and a derived status to study rows. */
+/** Attaches findings (with their latest review) and errors to study rows. */
 async function hydrate(db: Queryable, studies: StudyRow[]): Promise<WorklistItem[]> {
   if (studies.length === 0) return [];
   const uids = studies.map((s) => s.study_instance_uid);
@@ -190,20 +180,6 @@ function decodeCursor(cursor: string): [string, string] {
   throw new InvalidReferenceError('after', 'after is not a cursor this server gave: pass the `after` of the previous page');
 }
 
-/**
- * A study's status, in SQL so the worklist filters and orders by it before its limit
- * (`s` is the studies row): pending while any image waits for AI; without findings that
- * make a claim ("not applicable" ones make none), failed if the AI could not read an
- * image, else ready for a human read; reviewed once every claim has a decision.
- */
-const STUDY_STATUS_SQL = `case
-  when exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.status = 'queued') then 'pending'
-  when not exists (select 1 from ${CLINICAL_FINDINGS} f where f.study_instance_uid = s.study_instance_uid and f.probability is not null)
-    then case when exists (select 1 from instances i where i.study_instance_uid = s.study_instance_uid and i.status = 'failed') then 'failed' else 'ready' end
-  when exists (select 1 from ${CLINICAL_FINDINGS} f where f.study_instance_uid = s.study_instance_uid and f.probability is not null
-                 and not exists (select 1 from reviews r where r.finding_id = f.id)) then 'ready'
-  else 'reviewed' end`;
-
 interface StudyRow {
   study_instance_uid: string;
   patient_id: string | null;
@@ -241,6 +217,28 @@ interface SeriesRow {
   instances: number;
   queued: number;
   failed: number;
+}
+
+/**
+ * The worklist's page of studies: ordered by the stored status and triage, so that with no
+ * filter that rules most studies out it reads the page through studies_worklist (migration
+ * 027), not every study. Exported for the test that holds it to that.
+ */
+export function worklistStatement(filter: WorklistFilter, limit: number): { sql: string; params: unknown[] } {
+  const ranges = filter.priorityRanges;
+  return {
+    sql: `select s.* from studies s ${filter.shareableOnly ? SHARING.joins : ''}
+      where ($6::text[] is null or s.site_id = any($6)) ${filter.shareableOnly ? `and ${SHARING.withheld} is null` : ''}
+        and ($1::text[] is null or s.status = any($1))
+        and ($2::text[] is null or s.modality = any($2)
+             or exists (select 1 from series r where r.study_instance_uid = s.study_instance_uid and r.modality = any($2)))
+        and ($3::float8[] is null or exists (
+             select 1 from unnest($3::float8[], $4::float8[]) as band(lo, hi)
+              where (band.lo is null or s.priority >= band.lo) and (band.hi is null or s.priority < band.hi)))
+      order by s.status = 'reviewed', s.priority desc, s.received_at asc
+      limit $5`,
+    params: [filter.statuses ?? null, filter.modalities ?? null, ranges?.map((r) => r.min ?? null) ?? null, ranges?.map((r) => r.max ?? null) ?? null, limit, sitesParam(filter.sites)],
+  };
 }
 
 /** A page of a study's instances; `after` is the next page's cursor, absent on the last. */
