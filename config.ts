@@ -39,6 +39,12 @@ export interface LanternConfig {
    * PGlite has it always. Off for PostgreSQL, where other API processes may revoke a token.
    */
   databaseSoleWriter: boolean;
+  /**
+   * Minutes between passes that analyse and vacuum the tables that are due, as PostgreSQL's
+   * autovacuum would (store/upkeep.ts), when the database runs no autovacuum of its own (the
+   * embedded PGlite). Env `LANTERN_DB_UPKEEP_MINUTES`, default 10; 0 turns it off.
+   */
+  databaseUpkeepMinutes: number;
   /** Where PGlite, the private redis and stored DICOM live. Env `LANTERN_DATA_DIR`, default `<repo>/var`. */
   dataDir: string;
   /** Content-addressed DICOM store; must be shared by API and workers. Env `LANTERN_BLOB_DIR`, default `<dataDir>/blobs`. */
@@ -457,6 +463,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databasePoolMax: integer(env, 'LANTERN_DB_POOL_MAX', 10, 1),
     databaseNamedStatements: false,
     databaseSoleWriter: false,
+    databaseUpkeepMinutes: integer(env, 'LANTERN_DB_UPKEEP_MINUTES', 10, 0),
     dataDir,
     blobDir: path.resolve(env.LANTERN_BLOB_DIR || path.join(dataDir, 'blobs')),
     modelsDir: path.resolve(env.LANTERN_MODELS_DIR || path.join(repoRoot, 'models')),

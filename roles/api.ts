@@ -32,6 +32,7 @@ import { createDegradationController, levelBands } from '../pipeline/degradation
 import { RESULTS_QUEUE } from '../queue/jobs.ts';
 import { createBlobStore } from '../store/blobs.ts';
 import { openStore } from '../store/open.ts';
+import { startUpkeep } from '../store/upkeep.ts';
 import { ensureFirstAdmin } from './first-admin.ts';
 import type { Store } from '../store/store.ts';
 import { tlsServing } from './tls.ts';
@@ -82,6 +83,8 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
     readAuditWindowMs: config.readAuditWindowSeconds * 1000,
   });
   await ensureFirstAdmin(store, config.dataDir);
+  // The embedded PGlite has no autovacuum: its tables are analysed and vacuumed here, or every plan is made blind.
+  const upkeep = await startUpkeep(store.db, config.databaseUpkeepMinutes * 60_000);
   await recordDeploymentStates(store, registry);
   const readAssist = createReadAssistQueue({ connection: redis, prefix: config.queuePrefix });
   // The latency promise: measures the queue per triage level for /ready and, unless turned off, steps the degradation ladder (audited).
@@ -160,6 +163,7 @@ export async function startApiRole(config: LanternConfig & { redisUrl: string })
       await resultsQueue.close();
       await events.close();
       await redis.quit();
+      await upkeep.stop();
       await store.close();
       await registry.close();
     },
