@@ -52,6 +52,8 @@ export const reviewWrites = {
           studyInstanceUid: f.study_instance_uid,
         },
       });
+      // A decision may complete the study's reads: its stored status (migration 027) follows.
+      await tx.query('update studies set status = study_status($1) where study_instance_uid = $1', [f.study_instance_uid]);
       if (review.decision === 'override') routed = await routeDisagreement(tx, f, review);
       return { review, studyInstanceUid: f.study_instance_uid };
     });

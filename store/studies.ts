@@ -240,10 +240,11 @@ export const studyWrites = {
 export const newStudyPriority = (prioritise: Prioritise) => prioritise({ instances: { any: true, queued: true }, findings: [] }).priority;
 
 /**
- * Re-reads one study, then stores its priority and "why" with `audits` (planned under the
- * chain lock, if any) appended in the same statement. Called by every transaction that
- * changes what triage sees, after its own writes (recordInstance and recordFindings read the
- * snapshot in their own statements instead, adding what their writes change).
+ * Re-reads one study, then stores its priority and "why" (and its status, migration 027) with
+ * `audits` (planned under the chain lock, if any) appended in the same statement. Called by every
+ * transaction that changes what triage sees, after its own writes (recordInstance and
+ * recordFindings read the snapshot in their own statements instead, adding what their writes
+ * change). A write that moves a study's status must end with it too: a review does its own.
  *
  * What it reads is bounded whatever the study's size (migration 011): three index probes
  * on its images and its findings' leaders (one per model, label and claim), so receiving
@@ -256,14 +257,15 @@ export async function reprioritise(tx: AuditedTx, prioritise: Prioritise, studyI
 }
 
 /**
- * One statement: appends `audits` and stores the study's ranking. Returns the ranking.
+ * One statement: appends `audits` and stores the study's ranking, and its status computed afresh
+ * (study_status, migration 027: the statement sees the transaction's earlier writes). Returns the ranking.
  * `last`: the transaction's last statement, sent with its commit (TransactionQueryable.last).
  */
 async function storePriority(tx: AuditedTx, studyInstanceUid: string, ranked: ReturnType<Prioritise>, audits: PlannedAudits | undefined, options: { last?: boolean } = {}): Promise<ReturnType<Prioritise>> {
   const { priority, why, whyZh, detail } = ranked;
   await (options.last && tx.last ? tx.last.bind(tx) : tx.query.bind(tx))(
     `with appended as (${auditInsert('$6')})
-     update studies set priority = $2, why = $3, triage = $4, why_zh = $5 where study_instance_uid = $1`,
+     update studies set priority = $2, why = $3, triage = $4, why_zh = $5, status = study_status($1) where study_instance_uid = $1`,
     [studyInstanceUid, priority, why, detail === undefined ? null : JSON.stringify(detail), whyZh, audits?.rows ?? '[]']);
   return ranked;
 }

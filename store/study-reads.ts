@@ -3,8 +3,8 @@
  * instance and AI finding rows and their mappers live here; the writes are in studies.ts.
  * Past 300 lines because the worklist, its bounded hydration and the paged study read share
  * these row types and mappers; splitting them would export the rows. A study's status is
- * stored, kept by the database (migration 027 study_status), so the worklist orders by it
- * through an index.
+ * stored (migration 027 study_status, kept by the writes: studies.ts storePriority, reviews.ts),
+ * so the worklist orders by it through an index.
  */
 import { aiWithheldNotice, type AiWithheld, type WithheldCode } from '../contract/consent.ts';
 import { INSTANCE_PAGE, type ImageAttributes } from '../contract/studies.ts';

@@ -1,8 +1,9 @@
 /**
- * A study's status is stored and kept by the database (migration 027): after every kind of
- * write that moves a study — an image received, findings, a failure, a review, a patient
- * refusing AI — the stored status is what study_status() computes afresh, and the worklist
- * reads its page through its index instead of every study.
+ * A study's status is stored (migration 027), kept by the writes that rank a study and by a
+ * review: after every kind of write that moves a study — an image received, an AI results SR,
+ * findings, a failure, a review, a patient refusing AI — the stored status is what
+ * study_status() computes afresh, and the worklist reads its page through its index instead of
+ * every study.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from './db.ts';
@@ -44,6 +45,9 @@ describe.each(databaseBackends({ inMemory: true }))('stored study status on $nam
     expect(await statusOf(study)).toBe('pending');
     const [made] = [finding(first.sopInstanceUid, 0.9)];
     await store.recordFindings(first.sopInstanceUid, [made], 'model:pneumonia-cxr@1.0.0');
+    expect(await statusOf(study)).toBe('ready');
+    // The AI results SR is received like an image with nothing for AI to do: the study stays where it was.
+    await store.recordInstance({ ...first, sopInstanceUid: `${study}.9.1`, seriesInstanceUid: `${study}.9`, modality: 'SR', pendingModels: [] }, 'model:pneumonia-cxr@1.0.0');
     expect(await statusOf(study)).toBe('ready');
     await store.recordReview(made.id, { decision: 'accept', reviewer: 'dr-li' }, ALL_SITES);
     expect(await statusOf(study)).toBe('reviewed');

@@ -3,7 +3,7 @@
  * findings, its AI results SR received — on an in-process PGlite already holding 20,000
  * studies: ms per study, seven rounds of 100. `root` is the tree whose store is measured, so a
  * worktree of an earlier commit can be run against this one (`git worktree add /tmp/before REV`).
- * NOINDEX=1 drops the worklist's index first, NOTRIG=1 the stored status's triggers (migration 027).
+ * NOINDEX=1 drops the worklist's index (migration 027) first.
  *
  *   npx tsx tools/hot-path/study-writes.ts [root=this tree]
  */
@@ -18,11 +18,6 @@ const { newInstance, finding } = await import(`${root}/store/test-fixtures.ts`);
 const db = await openDatabase({ pgliteDir: 'memory://' });
 await migrate(db);
 if (process.env.NOINDEX) await db.query('drop index studies_worklist');
-if (process.env.NOTRIG) {
-  for (const trigger of ['instances_inserted_status on instances', 'instances_updated_status on instances', 'findings_inserted_status on findings', 'findings_updated_status on findings', 'reviews_inserted_status on reviews']) {
-    await db.query(`drop trigger ${trigger}`);
-  }
-}
 const store = createStore(db, { soleWriter: true, prioritise: () => ({ priority: Math.random(), why: 'x', whyZh: 'x' }) });
 await db.query(`insert into studies (study_instance_uid, priority, received_at) select 's' || g, random(), now() - g * interval '1 second' from generate_series(1, 20000) g`);
 const rounds: number[] = [];
@@ -37,5 +32,5 @@ for (let round = 0; round < 7; round++) {
   rounds.push((performance.now() - started) / 100);
 }
 const sorted = [...rounds].sort((a, b) => a - b);
-console.log(`${root}${process.env.NOINDEX ? ' NOINDEX' : ''}${process.env.NOTRIG ? ' NOTRIG' : ''}: ms per study (image, findings, SR), median of rounds ${sorted[3].toFixed(2)}; rounds ${rounds.map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`${root}${process.env.NOINDEX ? ' NOINDEX' : ''}: ms per study (image, findings, SR), median of rounds ${sorted[3].toFixed(2)}; rounds ${rounds.map((x) => x.toFixed(2)).join(' ')}`);
 process.exit(0);
