@@ -43,7 +43,7 @@ describe.each(databaseBackends({ inMemory: true }))('stored study status on $nam
     const study = first.study.studyInstanceUid;
     await store.recordInstance(first, 'test');
     expect(await statusOf(study)).toBe('pending');
-    const [made] = [finding(first.sopInstanceUid, 0.9)];
+    const made = finding(first.sopInstanceUid, 0.9);
     await store.recordFindings(first.sopInstanceUid, [made], 'model:pneumonia-cxr@1.0.0');
     expect(await statusOf(study)).toBe('ready');
     // The AI results SR is received like an image with nothing for AI to do: the study stays where it was.
