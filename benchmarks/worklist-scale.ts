@@ -14,22 +14,23 @@ import { migrate } from '../store/migrate.ts';
 import { ALL_SITES, createStore } from '../store/store.ts';
 import { worklistStatement } from '../store/study-reads.ts';
 import type { WorklistFilter } from '../store/types.ts';
+import { unranked } from '../store/test-fixtures.ts';
 import { upkeepPass } from '../store/upkeep.ts';
 import { summarise } from './stats.ts';
 
 const [studies = 20_000, reads = 9] = process.argv.slice(2).filter((a) => !a.startsWith('--')).map(Number);
 const db = await openDatabase({ pgliteDir: 'memory://' });
 await migrate(db);
-const store = createStore(db, { soleWriter: true, prioritise: () => ({ priority: 0, why: '', whyZh: '' }) });
+const store = createStore(db, { soleWriter: true, prioritise: unranked });
 let started = performance.now();
-const series = (sql: string) => db.query(sql.replace('$n', String(studies)));
-await series(`insert into studies (study_instance_uid, priority, received_at) select 's' || g, random(), now() - g * interval '1 second' from generate_series(1, $n) g`);
-await series(`insert into series (series_instance_uid, study_instance_uid, modality) select 'r' || g, 's' || g, 'CR' from generate_series(1, $n) g`);
-await series(`insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid, transfer_syntax_uid, blob_sha256, byte_size, status)
+const insertRows = (sql: string) => db.query(sql.replace('$n', String(studies)));
+await insertRows(`insert into studies (study_instance_uid, priority, received_at) select 's' || g, random(), now() - g * interval '1 second' from generate_series(1, $n) g`);
+await insertRows(`insert into series (series_instance_uid, study_instance_uid, modality) select 'r' || g, 's' || g, 'CR' from generate_series(1, $n) g`);
+await insertRows(`insert into instances (sop_instance_uid, series_instance_uid, study_instance_uid, sop_class_uid, transfer_syntax_uid, blob_sha256, byte_size, status)
   select 'i' || g, 'r' || g, 's' || g, '1.2', '1.2', 'x', 1, case when g % 10 = 0 then 'queued' else 'done' end from generate_series(1, $n) g`);
-await series(`insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive, operating_point, model, timing_ms)
+await insertRows(`insert into findings (id, sop_instance_uid, study_instance_uid, label, display, probability, positive, operating_point, model, timing_ms)
   select 'f' || g, 'i' || g, 's' || g, 'p', 'P', random(), true, '{}', '{"id":"m","version":"1"}', '{}' from generate_series(1, $n) g where g % 10 <> 0`);
-await series(`insert into reviews (finding_id, decision, reviewer) select 'f' || g, 'accept', 'dr' from generate_series(1, $n) g where g % 10 > 3`);
+await insertRows(`insert into reviews (finding_id, decision, reviewer) select 'f' || g, 'accept', 'dr' from generate_series(1, $n) g where g % 10 > 3`);
 // Written past the store, so their status is computed as migration 027 does for the studies it finds.
 await db.query('update studies set status = study_status(study_instance_uid)');
 console.log(`${studies} studies written in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -7,10 +7,9 @@ import { files } from '../test/support/shared-data.ts';
 import type { Database } from './db.ts';
 import { findInstances, findSeries, findStudies, wildcardPattern } from './dicom-query.ts';
 import { databaseBackends, openMigratedStore } from './test-backends.ts';
+import { unranked } from './test-fixtures.ts';
 import { ALL_SITES, type Store } from './store.ts';
 import type { NewInstance } from './types.ts';
-
-const prioritise = () => ({ priority: 0, why: '', whyZh: '' });
 
 /** A real file as ingest would record it, its DICOM JSON computed from its bytes; `site` files a new study. */
 function recorded(file: string, site = DEFAULT_SITE): NewInstance {
@@ -44,7 +43,7 @@ describe.each(databaseBackends({ inMemory: false }))('DICOM query matching on $n
   const raw = recorded(files.chestRaw);
 
   beforeAll(async () => {
-    ({ db, store, close } = await openMigratedStore(backend, { prioritise }));
+    ({ db, store, close } = await openMigratedStore(backend, { prioritise: unranked }));
     await db.query(`insert into sites (id, name, level) values ('north', 'North', 'village') on conflict do nothing`);
     for (const instance of [ct, chest]) await store.recordInstance(instance, 'test');
     await store.recordInstance({ ...raw, siteId: 'north' }, 'test');

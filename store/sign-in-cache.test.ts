@@ -14,8 +14,7 @@ import type { Database } from './db.ts';
 import { signInCache } from './sign-in-cache.ts';
 import { createStore, type Store } from './store.ts';
 import { databaseBackends, openMigratedStore } from './test-backends.ts';
-
-const prioritise = () => ({ priority: 0, why: '', whyZh: '' });
+import { unranked } from './test-fixtures.ts';
 
 describe.each(databaseBackends({ inMemory: false }))('token sign-ins on $name', (backend) => {
   let db: Database;
@@ -32,7 +31,7 @@ describe.each(databaseBackends({ inMemory: false }))('token sign-ins on $name', 
   const elsewhere = (username: string) => db.query(`update users set roles = '{admin}' where username = $1`, [username]);
 
   beforeAll(async () => {
-    ({ db, store, close } = await openMigratedStore(backend, { prioritise }));
+    ({ db, store, close } = await openMigratedStore(backend, { prioritise: unranked }));
   });
   afterAll(() => close?.());
 
@@ -77,7 +76,7 @@ describe.each(databaseBackends({ inMemory: false }))('token sign-ins on $name', 
   });
 
   it('when a second store on the same database is not the sole writer, then it keeps nothing', async () => {
-    const shared = createStore(db, { prioritise, soleWriter: false });
+    const shared = createStore(db, { prioritise: unranked, soleWriter: false });
     const { username, token } = await newUser();
     expect((await shared.userForToken(token))?.user.roles).toEqual(['radiologist']);
     await elsewhere(username);

@@ -1,8 +1,11 @@
-/** Store inputs for tests: a new CR instance with unique UIDs, and a model's finding on it; and the audit chain re-hashed as an attacker would. */
+/** Store inputs for tests: a new CR instance with unique UIDs, and a model's finding on it; a triage policy that ranks nothing; and the audit chain re-hashed as an attacker would. */
 import { DEFAULT_SITE } from '../contract/sites.ts';
 import { auditHash } from './audit.ts';
 import type { Queryable } from './db.ts';
-import type { ApplicabilityNote, FindingInput, NewInstance } from './types.ts';
+import type { ApplicabilityNote, FindingInput, NewInstance, Prioritise } from './types.ts';
+
+/** For a store whose test is not about triage: every study ranks 0, with no reason. */
+export const unranked: Prioritise = () => ({ priority: 0, why: '', whyZh: '' });
 
 export function newInstance(overrides: Partial<NewInstance> = {}): NewInstance {
   const study = `1.2.826.0.1.${Date.now()}.${Math.floor(Math.random() * 1e6)}`;

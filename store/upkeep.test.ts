@@ -7,16 +7,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from './db.ts';
 import { databaseBackends, openMigratedStore } from './test-backends.ts';
+import { unranked } from './test-fixtures.ts';
 import { runsAutovacuum, upkeepPass } from './upkeep.ts';
-
-const prioritise = () => ({ priority: 0, why: '', whyZh: '' });
 
 describe.each(databaseBackends({ inMemory: true }))('database upkeep on $name', (backend) => {
   let db: Database;
   let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    ({ db, close } = await openMigratedStore(backend, { prioritise }));
+    ({ db, close } = await openMigratedStore(backend, { prioritise: unranked }));
   });
   afterAll(() => close?.());
 
