@@ -113,20 +113,20 @@ describe('a score card\'s population gate (the age from its inputs, not a DICOM 
   const adultsOnly = (age: 'run-flagged' | 'not-applicable') => ({ ageYears: [16, 120] as [number, number], whenMissing: { age } });
 
   it('when the age is the same as a film\'s, then the verdict is the image gate\'s, word for word', () => {
-    const child = checkScorePopulation(3, adultsOnly('run-flagged'));
+    const child = checkScorePopulation({ age: 3 }, adultsOnly('run-flagged'));
     expect(child).toEqual({ applicable: false, reason: { code: 'OUTSIDE_POPULATION_AGE', text: 'patient age 3 y outside 16–120 y', textZh: '患者年龄 3 岁 不在 16–120 岁之内' }, caveats: [] });
     const film = checkPopulation({ ...rg1.meta, patientAge: '003Y', patientBirthDate: undefined }, rg1.image, withPopulation({ ageYears: [16, 120] }));
     expect(child.reason).toEqual(film.reason);
   });
 
   it('when there is no age, then whenMissing decides: run-flagged answers with the caveat, not-applicable declines', () => {
-    expect(checkScorePopulation(undefined, adultsOnly('run-flagged'))).toEqual({ applicable: true, caveats: [{ code: 'AGE_NOT_RECORDED', text: 'patient age not recorded', textZh: '未记录患者年龄' }] });
-    expect(checkScorePopulation(undefined, adultsOnly('not-applicable'))).toMatchObject({ applicable: false, reason: { code: 'AGE_NOT_RECORDED' } });
+    expect(checkScorePopulation({}, adultsOnly('run-flagged'))).toEqual({ applicable: true, caveats: [{ code: 'AGE_NOT_RECORDED', text: 'patient age not recorded', textZh: '未记录患者年龄' }] });
+    expect(checkScorePopulation({}, adultsOnly('not-applicable'))).toMatchObject({ applicable: false, reason: { code: 'AGE_NOT_RECORDED' } });
   });
 
   it('when the age is on either edge, then it is inside (inclusive, as ageYears is for images)', () => {
-    for (const age of [16, 120]) expect(checkScorePopulation(age, adultsOnly('run-flagged'))).toEqual({ applicable: true, caveats: [] });
-    expect(checkScorePopulation(15.99, adultsOnly('run-flagged')).applicable).toBe(false);
+    for (const age of [16, 120]) expect(checkScorePopulation({ age }, adultsOnly('run-flagged'))).toEqual({ applicable: true, caveats: [] });
+    expect(checkScorePopulation({ age: 15.99 }, adultsOnly('run-flagged')).applicable).toBe(false);
   });
 
   it('when a score card declares a gate but no age input, then the card is refused at load, naming the field', () => {
@@ -135,6 +135,57 @@ describe('a score card\'s population gate (the age from its inputs, not a DICOM 
     const parsed = modelCardSchema.safeParse(withoutAge);
     expect(parsed.success).toBe(false);
     expect(parsed.error!.issues).toContainEqual(expect.objectContaining({ path: ['populationGate'], message: expect.stringMatching(/needs a number feature "age"/) }));
+  });
+});
+
+describe('a score card\'s pregnancy gate (NEWS2: not validated in pregnancy)', () => {
+  const gate = (pregnancy: 'run-flagged' | 'not-applicable' = 'run-flagged') => ({
+    ageYears: [16, 120] as [number, number],
+    excludesPregnancy: { possibleAgeYears: [10, 55] as [number, number], instead: 'an obstetric chart (MEOWS)', insteadZh: '产科早期预警评分（MEOWS）' },
+    whenMissing: { age: 'run-flagged' as const, pregnancy },
+  });
+  const notRecorded = { code: 'PREGNANCY_NOT_RECORDED', text: 'pregnancy not recorded', textZh: '未记录是否妊娠' };
+
+  it('when the patient is pregnant, then the score declines, naming what to use instead in both languages', () => {
+    expect(checkScorePopulation({ age: 30, sex: 'female', pregnant: 'yes' }, gate())).toEqual({
+      applicable: false,
+      reason: {
+        code: 'OUTSIDE_POPULATION_PREGNANCY',
+        text: 'the patient is pregnant, a population this score was not validated in: use an obstetric chart (MEOWS)',
+        textZh: '患者妊娠，本评分未在妊娠人群中验证：请使用产科早期预警评分（MEOWS）',
+      },
+      caveats: [],
+    });
+  });
+
+  it('when a pregnancy is recorded whatever the sex or age says, then it still declines: the record of a pregnancy wins', () => {
+    for (const patient of [{ sex: 'male', pregnant: 'yes' }, { age: 60, pregnant: 'yes' }]) expect(checkScorePopulation(patient, gate()).applicable).toBe(false);
+  });
+
+  it('when the patient is not pregnant, then nothing is left unchecked', () => {
+    expect(checkScorePopulation({ age: 30, sex: 'female', pregnant: 'no' }, gate())).toEqual({ applicable: true, caveats: [] });
+  });
+
+  it('when pregnancy is not recorded where one is possible, then whenMissing decides: a caveat, or a decline', () => {
+    for (const patient of [{ age: 30, sex: 'female' }, { age: 30 }, { sex: 'female' }, { age: 55 }]) {
+      expect(checkScorePopulation(patient, gate())).toEqual({ applicable: true, caveats: patient.age === undefined ? [expect.objectContaining({ code: 'AGE_NOT_RECORDED' }), notRecorded] : [notRecorded] });
+    }
+    expect(checkScorePopulation({ age: 30 }, gate('not-applicable'))).toMatchObject({ applicable: false, reason: { code: 'PREGNANCY_NOT_RECORDED' } });
+  });
+
+  it('when pregnancy is not recorded where none is possible (a man, an age outside the card\'s), then it is not asked', () => {
+    for (const patient of [{ age: 30, sex: 'male' }, { sex: 'male' }, { age: 56, sex: 'female' }, { age: 80 }]) {
+      expect(checkScorePopulation(patient, gate('not-applicable'))).toEqual({ applicable: true, caveats: patient.age === undefined ? [expect.objectContaining({ code: 'AGE_NOT_RECORDED' })] : [] });
+    }
+  });
+
+  it('when a card excludes pregnancy without a "pregnant" input or without saying what an unrecorded one does, then it is refused at load', () => {
+    const news2 = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models', 'news2', 'model.json'), 'utf8'));
+    const withoutInput = { ...news2, features: news2.features.filter((f: { name: string }) => f.name !== 'pregnant') };
+    expect(modelCardSchema.safeParse(withoutInput).error!.issues).toContainEqual(expect.objectContaining({ path: ['populationGate', 'excludesPregnancy'], message: expect.stringMatching(/enum feature "pregnant"/) }));
+    const silent = { ...news2, populationGate: { ...news2.populationGate, whenMissing: { age: 'run-flagged' } } };
+    expect(modelCardSchema.safeParse(silent).error!.issues).toContainEqual(expect.objectContaining({ path: ['populationGate', 'whenMissing', 'pregnancy'] }));
+    expect(modelCardSchema.safeParse(news2).success).toBe(true);
   });
 });
 

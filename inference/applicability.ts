@@ -1,6 +1,6 @@
 import type { Applicability, ApplicabilityNote } from '../contract/findings.ts';
 import type { ImageAttributes, InstanceMeta } from '../dicom/attributes.ts';
-import type { OutOfDistribution, Population } from './model-card.ts';
+import type { OutOfDistribution, Population, ScorePopulationGate } from './model-card.ts';
 
 /**
  * Does a read-assist model's card cover this image? Checked at ingest, where a run the header
@@ -15,7 +15,7 @@ import type { OutOfDistribution, Population } from './model-card.ts';
 
 interface Check {
   /** The attribute's code suffix: OUTSIDE_POPULATION_<code>, <code>_NOT_RECORDED. */
-  code: 'MODALITY' | 'BODY_PART' | 'VIEW' | 'AGE' | 'SEX' | 'PHOTOMETRIC' | 'BIT_DEPTH' | 'IMAGE_TYPE';
+  code: 'MODALITY' | 'BODY_PART' | 'VIEW' | 'AGE' | 'SEX' | 'PHOTOMETRIC' | 'BIT_DEPTH' | 'IMAGE_TYPE' | 'PREGNANCY';
   /** What the image says, or undefined when it does not say. */
   value: string | number | undefined;
   accepted: (value: never) => boolean;
@@ -83,13 +83,36 @@ export function checkPopulation(meta: PopulationFacts, image: Partial<Pick<Image
   return verdict(checks);
 }
 
+/** What a score's population gate reads of its inputs (canonical values; each absent when not given). */
+export interface ScorePatient {
+  age?: number;
+  sex?: string;
+  pregnant?: string;
+}
+
 /**
  * Does a score's card cover this patient? The age gate of a read-assist card, read from the
  * score's `age` input instead of the DICOM header: same codes, same wording, same
- * `whenMissing` (e.g. home readings that carry no birth date).
+ * `whenMissing` (e.g. home readings that carry no birth date); and, where the card excludes
+ * pregnancy, its `pregnant` input.
  */
-export function checkScorePopulation(ageYears: number | undefined, gate: Pick<Population, 'ageYears'> & { whenMissing: Pick<Population['whenMissing'], 'age'> }): Applicability {
-  return verdict([ageCheck(ageYears, gate.ageYears, gate.whenMissing.age)]);
+export function checkScorePopulation(patient: ScorePatient, gate: ScorePopulationGate): Applicability {
+  return verdict([ageCheck(patient.age, gate.ageYears, gate.whenMissing.age), ...(gate.excludesPregnancy ? pregnancyCheck(patient, gate) : [])]);
+}
+
+/**
+ * "yes" declines, naming what to use instead. Not given, it is asked only where a pregnancy is
+ * possible: a caveat on every man's or every 80-year-old's NEWS2 would teach clinicians to skip the caveats.
+ */
+function pregnancyCheck({ age, sex, pregnant }: ScorePatient, gate: ScorePopulationGate): Check[] {
+  const { possibleAgeYears: [from, to], instead, insteadZh } = gate.excludesPregnancy!;
+  if (pregnant === undefined && (sex === 'male' || (age !== undefined && (age < from || age > to)))) return [];
+  return [{
+    code: 'PREGNANCY', value: pregnant,
+    accepted: (p: string) => p === 'no',
+    outside: () => ({ en: `the patient is pregnant, a population this score was not validated in: use ${instead}`, zh: `患者妊娠，本评分未在妊娠人群中验证：请使用${insteadZh}` }),
+    missing: { policy: gate.whenMissing.pregnancy ?? 'run-flagged', en: 'pregnancy not recorded', zh: '未记录是否妊娠' },
+  }];
 }
 
 function ageCheck(age: number | undefined, [minAge, maxAge]: [number, number], whenMissing: 'run-flagged' | 'not-applicable'): Check {

@@ -225,8 +225,21 @@ const riskCard = z.object({
  * age, from the card's feature `age`. Outside `ageYears` the score is "not applicable" with the
  * reason (inference/applicability.ts, the same check and wording as for an image); an age not
  * given is handled as `whenMissing.age` says.
+ *
+ * `excludesPregnancy`: a score not validated in pregnancy (NEWS2) reads the card's feature
+ * `pregnant` ("yes"/"no"): "yes" declines with the reason and what to use instead. Not given, it is
+ * handled as `whenMissing.pregnancy` says, but only where a pregnancy is possible: not for a patient
+ * the card's `sex` input says is male, nor at an age outside `possibleAgeYears`.
  */
-const scorePopulationGate = population.pick({ ageYears: true }).extend({ whenMissing: z.object({ age: population.shape.whenMissing.shape.age }) });
+const scorePopulationGate = population.pick({ ageYears: true }).extend({
+  excludesPregnancy: z.object({
+    possibleAgeYears: z.tuple([z.number().min(0), z.number().max(150)]),
+    /** What to use in pregnancy, named in the reason: e.g. an obstetric early-warning chart. */
+    instead: z.string().min(1),
+    insteadZh: z.string().min(1),
+  }).optional(),
+  whenMissing: z.object({ age: population.shape.whenMissing.shape.age, pregnancy: population.shape.whenMissing.shape.age.optional() }),
+});
 
 export type ScorePopulationGate = z.infer<typeof scorePopulationGate>;
 
@@ -244,8 +257,16 @@ const scoreCard = z.object({
   metrics: z.array(cardMetric).default([]),
   ...triageVisible,
 }).passthrough().superRefine((card, ctx) => {
-  if (card.populationGate && !card.features.some((f) => f.name === 'age' && f.kind === 'number')) {
+  const gate = card.populationGate;
+  if (gate && !card.features.some((f) => f.name === 'age' && f.kind === 'number')) {
     ctx.addIssue({ code: 'custom', path: ['populationGate'], message: 'a population gate reads the age: the card needs a number feature "age" (in years)' });
+  }
+  if (gate?.excludesPregnancy) {
+    const pregnant = card.features.find((f) => f.name === 'pregnant');
+    if (pregnant?.kind !== 'enum' || [...(pregnant.values ?? [])].sort().join() !== 'no,yes') {
+      ctx.addIssue({ code: 'custom', path: ['populationGate', 'excludesPregnancy'], message: 'a gate that excludes pregnancy reads it: the card needs an enum feature "pregnant" with the values "yes" and "no"' });
+    }
+    if (!gate.whenMissing.pregnancy) ctx.addIssue({ code: 'custom', path: ['populationGate', 'whenMissing', 'pregnancy'], message: 'say what an unrecorded pregnancy does: run-flagged or not-applicable' });
   }
 });
 

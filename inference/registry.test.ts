@@ -33,7 +33,7 @@ afterEach(() => {
 describe('model registry', () => {
   it('when the shipped models load, then each is keyed id@version, warmed up, and only served models are routed by modality', async () => {
     const registry = await loadModelRegistry(shipped, { threads: 1 });
-    expect(registry.models.map((m) => m.key)).toEqual(expect.arrayContaining(['pneumonia-cxr@1.1.0', 'cxr-pneumonia-adult@1.0.0', 'nih-cxr-abnormal@1.1.0', 'pce-ascvd@1.0.1', 'news2@1.1.0', 'curb65@1.1.0', 'findrisc@1.1.0', 'qsofa@1.0.0']));
+    expect(registry.models.map((m) => m.key)).toEqual(expect.arrayContaining(['pneumonia-cxr@1.1.0', 'cxr-pneumonia-adult@1.0.0', 'nih-cxr-abnormal@1.1.0', 'pce-ascvd@1.0.1', 'news2@1.2.0', 'curb65@1.1.0', 'findrisc@1.1.0', 'qsofa@1.0.0']));
     expect(registry.forModality('CR').map((m) => m.card.id).sort()).toEqual(['cxr-pneumonia-adult', 'pneumonia-cxr']);
     expect(registry.triagePolicy.card.id).toBe('triage-policy');
     expect(registry.forModality('CT')).toEqual([]);

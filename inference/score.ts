@@ -19,7 +19,7 @@ export function evaluateScoreModel(model: ScoreModel, body: unknown): ScoreAnswe
   const { values, described, warnings } = canonicalInputs(card.features, body);
   const common = { model: modelReference(model), outcome: card.outcome, inputs: described, aiAssisted: card.aiAssisted };
   const timingMs = () => Math.round((performance.now() - start) * 1000) / 1000;
-  const gate = card.populationGate && checkScorePopulation(values.age as number | undefined, card.populationGate);
+  const gate = card.populationGate && checkScorePopulation({ age: values.age as number | undefined, sex: values.sex as string | undefined, pregnant: values.pregnant as string | undefined }, card.populationGate);
   if (gate && !gate.applicable) return { ...common, applicability: { applicable: false, reason: gate.reason!, caveats: gate.caveats }, timingMs: timingMs() };
   const result = evaluateScore(card, values);
   return {

@@ -226,11 +226,26 @@ describe('NEWS2 outside its card\'s population', () => {
     expect(septic.body.triage.reasons.map((r) => r.code).slice(0, 2)).toEqual(['news2-not-calculated', 'qsofa-positive']);
     expect(septic.body.triage.why).toBe('NEWS2 (National Early Warning Score 2) not calculated: patient age 12 y outside 16–120 y · qSOFA 3');
 
-    const adult = await app.post({ scores: { news2: { ...sickNews2, age: 16 } } });
+    const adult = await app.post({ scores: { news2: { ...sickNews2, age: 16, sex: 'male' } } });
     expect(adult.body.scores.news2).toMatchObject({ score: 8, band: { label: 'high' }, applicability: { applicable: true, caveats: [] } });
     expect(adult.body.triage.reasons.map((r) => r.text)).toContainEqual(expect.stringContaining('NEWS2 8'));
     expect(adult.body.triage.reasons.map((r) => r.code)).not.toContain('news2-not-calculated');
     expect(app.audits.at(-1)?.inputs.clinical).not.toHaveProperty('notApplicable');
+  });
+
+  it('when a pregnant woman\'s abnormal vital signs are triaged, then NEWS2 is not applicable, naming an obstetric chart; the triage says so first and is not non-urgent; the audit names the decline', async () => {
+    const app = await appOver(modelsFolder({ withCrb65: false }));
+    const pregnant = await app.post({ scores: { news2: { ...sickNews2, age: 31, sex: 'female', pregnant: 'yes' } } });
+    expect(pregnant.status).toBe(200);
+    expect(pregnant.body.scores).toEqual({});
+    expect(pregnant.body.triage).toMatchObject({ level: 'III', why: expect.stringMatching(/^NEWS2 \(National Early Warning Score 2\) not calculated: the patient is pregnant.*MEOWS/) });
+    expect(pregnant.body.triage.reasons.map((r) => r.code)).toEqual(['news2-not-calculated']);
+    expect(app.audits.at(-1)).toMatchObject({ inputs: { clinical: { notApplicable: { news2: { code: 'OUTSIDE_POPULATION_PREGNANCY' } } } }, result: { level: 'III' } });
+
+    const notPregnant = await app.post({ scores: { news2: { ...sickNews2, age: 31, sex: 'female', pregnant: 'no' } } });
+    expect(notPregnant.body.scores.news2).toMatchObject({ score: 8, applicability: { applicable: true, caveats: [] } });
+    const unknown = await app.post({ scores: { news2: { ...sickNews2, age: 31, sex: 'female' } } });
+    expect(unknown.body.scores.news2).toMatchObject({ score: 8, applicability: { applicable: true, caveats: [{ code: 'PREGNANCY_NOT_RECORDED' }] } });
   });
 
   it('when NEWS2 is asked alone (POST /v1/risk/news2), then a child gets 200 "not applicable" with no score, an adult without an age gets the score with the caveat, and each is audited as such', async () => {
@@ -243,8 +258,8 @@ describe('NEWS2 outside its card\'s population', () => {
 
     const unknownAge = await app.request<Record<string, unknown>>('/v1/risk/news2', { ...sickNews2, spo2: 97, spo2Scale: '2' });
     // SpO2 97 % on oxygen: 0 on Scale 1, 3 on Scale 2 (prescribed target 88–92 %), so 8 − 1 (94 % on Scale 1) + 3.
-    expect(unknownAge.body).toMatchObject({ score: 10, applicability: { applicable: true, caveats: [{ code: 'AGE_NOT_RECORDED' }] }, inputs: { spo2Scale: { value: '2' } } });
-    expect(app.audits.at(-1)).toMatchObject({ inputs: { spo2Scale: { value: '2' } }, result: { score: 10, band: 'high', caveats: ['AGE_NOT_RECORDED'] } });
+    expect(unknownAge.body).toMatchObject({ score: 10, applicability: { applicable: true, caveats: [{ code: 'AGE_NOT_RECORDED' }, { code: 'PREGNANCY_NOT_RECORDED' }] }, inputs: { spo2Scale: { value: '2' } } });
+    expect(app.audits.at(-1)).toMatchObject({ inputs: { spo2Scale: { value: '2' } }, result: { score: 10, band: 'high', caveats: ['AGE_NOT_RECORDED', 'PREGNANCY_NOT_RECORDED'] } });
   });
 });
 

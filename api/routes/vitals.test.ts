@@ -90,8 +90,11 @@ describe('home vital signs routes', () => {
     expect(body.news2[1].inputs.pulse.carried).toBe(true);
     expect(body.news2[1].inputs.respiratoryRate.carried).toBe(false);
     expect(body.thresholds).toEqual({ urgent: 5, emergency: 7 });
-    // Home readings carry no birth date: NEWS2 is scored, and the trend says the age was not checked.
-    expect(body.caveats).toEqual([{ code: 'AGE_NOT_RECORDED', text: 'patient age not recorded', textZh: '未记录患者年龄' }]);
+    // Home readings carry no birth date and no pregnancy status: NEWS2 is scored, and the trend says neither was checked.
+    expect(body.caveats).toEqual([
+      { code: 'AGE_NOT_RECORDED', text: 'patient age not recorded', textZh: '未记录患者年龄' },
+      { code: 'PREGNANCY_NOT_RECORDED', text: 'pregnancy not recorded', textZh: '未记录是否妊娠' },
+    ]);
     expect(body.bands.find((b) => b.parameter === 'respiratoryRate')!.bands.map((b) => b.upTo)).toEqual([8, 11, 20, 24, undefined]);
     expect(body.carryForwardMinutes.pulse).toBe(60);
 

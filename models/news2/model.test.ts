@@ -151,16 +151,38 @@ describe('NEWS2 requests: the adult population and the SpO2 scale as inputs', ()
     expect(isNotApplicable(ask({ age: 15.9 }))).toBe(true);
   });
 
-  it('when the patient is 16 or older, then NEWS2 is scored with nothing left unchecked', () => {
-    for (const age of [16, 45, 120]) {
-      const answer = ask({ age });
+  it('when the patient is 16 or older and not pregnant (or cannot be), then NEWS2 is scored with nothing left unchecked', () => {
+    for (const patient of [{ age: 16, sex: 'male' }, { age: 45, pregnant: 'no' }, { age: 45, sex: 'female', pregnant: 'no' }, { age: 120 }]) {
+      const answer = ask(patient);
       expect(answer).toMatchObject({ score: 0, band: { label: 'low' }, applicability: { applicable: true, caveats: [] } });
     }
   });
 
-  it('when the age is not given (home readings carry no birth date), then NEWS2 is scored with the caveat that the age is unknown', () => {
+  it('when neither age nor pregnancy is given (home readings carry neither), then NEWS2 is scored with both caveats', () => {
     const answer = ask({});
-    expect(answer).toMatchObject({ score: 0, applicability: { applicable: true, caveats: [{ code: 'AGE_NOT_RECORDED', text: 'patient age not recorded', textZh: '未记录患者年龄' }] } });
+    expect(answer).toMatchObject({ score: 0, applicability: { applicable: true, caveats: [
+      { code: 'AGE_NOT_RECORDED', text: 'patient age not recorded', textZh: '未记录患者年龄' },
+      { code: 'PREGNANCY_NOT_RECORDED', text: 'pregnancy not recorded', textZh: '未记录是否妊娠' },
+    ] } });
+  });
+
+  it('when the patient is pregnant, then NEWS2 is not applicable, naming MEOWS, even with a score that would be high: the gate comes before the table', () => {
+    const answer = ask({ age: 29, sex: 'female', pregnant: 'yes', respiratoryRate: 26, pulse: 135 });
+    expect(isNotApplicable(answer)).toBe(true);
+    expect(answer.applicability).toMatchObject({ applicable: false, reason: { code: 'OUTSIDE_POPULATION_PREGNANCY', text: expect.stringMatching(/pregnant.*obstetric early-warning chart \(e\.g\. MEOWS\)/), textZh: expect.stringContaining('MEOWS') } });
+    expect(answer).not.toHaveProperty('score');
+    expect(answer.inputs.pregnant).toEqual({ value: 'yes' });
+  });
+
+  it('when a woman of 30 gives no pregnancy status, then NEWS2 is scored with that caveat; a man of 30, or a woman of 70, gets none', () => {
+    expect(ask({ age: 30, sex: 'female' }).applicability!.caveats.map((c) => c.code)).toEqual(['PREGNANCY_NOT_RECORDED']);
+    expect(ask({ age: 30, sex: 'male' }).applicability!.caveats).toEqual([]);
+    expect(ask({ age: 70, sex: 'female' }).applicability!.caveats).toEqual([]);
+  });
+
+  it('when pregnancy is anything but yes or no, then the request is refused by name', () => {
+    expect(() => ask({ pregnant: true })).toThrow(/pregnant/);
+    expect(() => ask({ pregnant: 'maybe' })).toThrow(/pregnant: expected one of no, yes/);
   });
 
   it('when the age is impossible, then the request is refused by name (422), not declined', () => {

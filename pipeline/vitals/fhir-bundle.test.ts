@@ -8,7 +8,7 @@ import { readVitalsBundle } from './fhir-bundle.ts';
 import { vitalFeatures } from './observations.ts';
 
 const dir = path.join(repoRoot, 'models', 'news2');
-const features = vitalFeatures({ card: loadScoreCard(dir), dir, key: 'news2@1.1.0', sha256: 'card' } as ScoreModel);
+const features = vitalFeatures({ card: loadScoreCard(dir), dir, key: 'news2@1.2.0', sha256: 'card' } as ScoreModel);
 const LOINC = 'http://loinc.org';
 const vitalSigns = [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }];
 const subject = { identifier: { value: 'P-100' } };

@@ -6,7 +6,7 @@ import { loadScoreCard } from '../../inference/scores/test-support.ts';
 import { episodeAlerts, escalationOf, inputsAt, news2Series, withNews2, type SeriesReading } from './news2-series.ts';
 
 const dir = path.join(repoRoot, 'models', 'news2');
-const model: ScoreModel = { card: loadScoreCard(dir), dir, key: 'news2@1.1.0', sha256: 'card' };
+const model: ScoreModel = { card: loadScoreCard(dir), dir, key: 'news2@1.2.0', sha256: 'card' };
 const t0 = Date.parse('2026-12-01T08:00:00Z');
 const at = (minutes: number) => new Date(t0 + minutes * 60_000);
 const well = { respiratoryRate: 16, spo2: 97, supplementalOxygen: false, systolicBp: 125, pulse: 72, consciousness: 'alert', temperature: 37.0 } as const;

@@ -83,8 +83,8 @@ export function news2Series(model: ScoreModel, readings: readonly SeriesReading[
     const inputs = inputsAt(readings, at);
     if (!inputs) continue;
     const answer = evaluateScoreModel(model, news2Body(features, inputs));
-    // Home readings carry no birth date, so the card's age gate cannot decline them: NEWS2 is
-    // computed with the caveat that the age is unknown (the card's populationGate, whenMissing).
+    // Home readings carry no birth date and no pregnancy status, so the card's gate cannot decline
+    // them: NEWS2 is computed with the caveats that both are unknown (the card's populationGate, whenMissing).
     if (isNotApplicable(answer)) throw new Error(`NEWS2 declined a home reading set: ${answer.applicability.reason.text}`);
     const points = Object.fromEntries(answer.terms.map((t) => [t.term, t.points]));
     series.push({
@@ -96,11 +96,12 @@ export function news2Series(model: ScoreModel, readings: readonly SeriesReading[
 }
 
 /**
- * What every home NEWS2 point leaves unchecked of the card's population: readings carry no birth
- * date, so the age gate answers as its `whenMissing` says (NEWS2: scored, `AGE_NOT_RECORDED`).
+ * What every home NEWS2 point leaves unchecked of the card's population: readings carry neither a
+ * birth date nor a pregnancy status, so the gate answers as its `whenMissing` says (NEWS2: scored,
+ * `AGE_NOT_RECORDED` and `PREGNANCY_NOT_RECORDED`).
  */
 export function homeReadingCaveats(model: ScoreModel): ApplicabilityNote[] {
-  return model.card.populationGate ? checkScorePopulation(undefined, model.card.populationGate).caveats : [];
+  return model.card.populationGate ? checkScorePopulation({}, model.card.populationGate).caveats : [];
 }
 
 /** Canonical inputs as the NEWS2 card's request body: numbers with the card's canonical unit, as the card asks of a number with several units. */

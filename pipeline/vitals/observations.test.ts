@@ -7,7 +7,7 @@ import { loadScoreCard } from '../../inference/scores/test-support.ts';
 import { checkReadings, type RawReading } from './observations.ts';
 
 const dir = path.join(repoRoot, 'models', 'news2');
-const model: ScoreModel = { card: loadScoreCard(dir), dir, key: 'news2@1.1.0', sha256: 'card' };
+const model: ScoreModel = { card: loadScoreCard(dir), dir, key: 'news2@1.2.0', sha256: 'card' };
 const now = new Date('2026-12-01T12:00:00Z');
 const reading = (parameter: RawReading['parameter'], value: unknown, unit?: string, at = '2026-12-01T11:00:00Z'): RawReading =>
   ({ parameter, value, unit, at, deviceId: 'watch-1', source: 'json', field: `observations.${parameter}` });

@@ -23,7 +23,7 @@ const SECTIONS: { id: SectionId; keys: string[] }[] = [
     id: 'vitals',
     keys: ['respiratoryRate', 'spo2', 'spo2Scale', 'supplementalOxygen', 'systolicBp', 'diastolicBp', 'pulse', 'consciousness', 'temperature', 'gcs'],
   },
-  { id: 'patient', keys: ['age', 'sex', 'race', 'bmi', 'waist', 'north', 'urban'] },
+  { id: 'patient', keys: ['age', 'sex', 'pregnant', 'race', 'bmi', 'waist', 'north', 'urban'] },
   { id: 'labs', keys: ['totalCholesterol', 'hdlCholesterol', 'urea', 'glucose2hOgtt'] },
   {
     id: 'history',
