@@ -303,6 +303,59 @@ describe('CDS Hooks 2.0', () => {
       expect(news2?.detail).toMatch(/- ⚠ patient age not recorded/);
     });
 
+    describe('a woman of 32 whose chart may record a pregnancy (LOINC 82810-3, the pregnancy prefetch)', () => {
+      const woman = { resourceType: 'Patient', id: 'pat-1', gender: 'female', birthDate: '1994-05-01' };
+      const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+      /** A pregnancy status as US Core records it: social history, answered with a LOINC or SNOMED CT code. */
+      const status = (system: 'http://loinc.org' | 'http://snomed.info/sct', code: string, effectiveDateTime = daysAgo(30)) => bundle({
+        resourceType: 'Observation', id: `pregnancy-${code}`, status: 'final', subject: { reference: 'Patient/pat-1' }, effectiveDateTime,
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'social-history' }] }],
+        code: loinc('82810-3'), valueCodeableConcept: { coding: [{ system, code }] },
+      });
+      const news2Cards = async (pregnancy: Record<string, unknown> | null) => {
+        const { status: code, body } = await patientView({ ...chart({ patient: woman }), pregnancy });
+        expect(code).toBe(200);
+        return { body, scored: byTopic(body.cards, 'score').find((c) => c.summary.startsWith('NEWS2')), declined: byTopic(body.cards, 'not-calculated').find((c) => c.summary.startsWith('NEWS2 not calculated')) };
+      };
+
+      it('then discovery asks for the latest pregnancy status, and the statuses this test sends are valid FHIR R4', async () => {
+        const { body } = await call<{ services: { id: string; prefetch: Record<string, string> }[] }>('/cds-services');
+        expect(body.services.find((s) => s.id === SERVICE)?.prefetch.pregnancy).toBe('Observation?patient={{context.patientId}}&code=http://loinc.org|82810-3&_sort=-date&_count=1');
+        for (const resource of [status('http://snomed.info/sct', '77386006'), status('http://loinc.org', 'LA26683-5'), woman]) expect(fhirProblems(resource)).toEqual([]);
+      });
+
+      it('when she is pregnant (SNOMED CT 77386006 or LOINC LA15173-0), then NEWS2 is not applicable, naming an obstetric chart, and the triage names it', async () => {
+        for (const [system, code] of [['http://snomed.info/sct', '77386006'], ['http://loinc.org', 'LA15173-0']] as const) {
+          const { body, scored, declined } = await news2Cards(status(system, code));
+          expect(scored).toBeUndefined();
+          expect(declined?.detail).toMatch(/the patient is pregnant, a population this score was not validated in: use an obstetric early-warning chart \(e\.g\. MEOWS\)/);
+          const [triage] = byTopic(body.cards, 'triage');
+          expect(triage.detail).toMatch(/NEWS2 \(National Early Warning Score 2\) not calculated: the patient is pregnant/);
+          expect(triage.summary).not.toMatch(/\bIV\b/);
+        }
+      });
+
+      it('when she is not pregnant, then NEWS2 is calculated with nothing left unchecked', async () => {
+        const { scored } = await news2Cards(status('http://loinc.org', 'LA26683-5'));
+        expect(scored?.summary).toMatch(/^NEWS2 6:/);
+        expect(scored?.detail).not.toMatch(/not recorded/);
+      });
+
+      it('when her status is unknown, older than 42 weeks, or not in the chart, then NEWS2 is calculated with the caveat that pregnancy could not be checked', async () => {
+        for (const pregnancy of [status('http://loinc.org', 'LA4489-6'), status('http://snomed.info/sct', '77386006', daysAgo(43 * 7)), null]) {
+          const { scored, declined } = await news2Cards(pregnancy);
+          expect(declined).toBeUndefined();
+          expect(scored?.detail).toMatch(/- ⚠ pregnancy not recorded/);
+        }
+      });
+
+      it('when her status is answered with a code Lantern does not read, then NEWS2 is not calculated and the card names the code, never a guess', async () => {
+        const { scored, declined } = await news2Cards(status('http://snomed.info/sct', '289908002'));
+        expect(scored).toBeUndefined();
+        expect(declined?.detail).toMatch(/pregnancy status \(82810-3.*\) is answered with http:\/\/snomed\.info\/sct\|289908002, which Lantern does not read as pregnant or not pregnant/);
+      });
+    });
+
     it('when the prefetched Patient is not context.patientId, then 422 names it and nothing is issued', async () => {
       const { status, body } = await patientView(chart({ patient: { resourceType: 'Patient', id: 'someone-else', birthDate: '1990-01-01' } }));
       expect(status).toBe(422);

@@ -65,6 +65,22 @@ const CONSCIOUSNESS_ANSWERS: Partial<Record<Code, 'alert' | 'confusion' | 'voice
 const OXYGEN_FLOW: Code = `${LOINC}|3151-8`;
 const OXYGEN_FRACTION: Code = `${LOINC}|3150-0`;
 
+/**
+ * Pregnancy status (LOINC 82810-3, as US Core and IPS record it), answered with LOINC or SNOMED CT
+ * codes. The latest "unknown" reads as not recorded, so the score that excludes pregnancy says it could not check.
+ */
+const PREGNANCY_STATUS: Code = `${LOINC}|82810-3`;
+const PREGNANCY_ANSWERS: Partial<Record<Code, 'yes' | 'no' | 'unknown'>> = {
+  [`${LOINC}|LA15173-0`]: 'yes', [`${SNOMED}|77386006`]: 'yes',
+  [`${LOINC}|LA26683-5`]: 'no', [`${SNOMED}|60001007`]: 'no',
+  [`${LOINC}|LA4489-6`]: 'unknown', [`${SNOMED}|261665006`]: 'unknown',
+};
+/**
+ * A pregnancy status older than the longest pregnancy (42 weeks) no longer says whether the patient
+ * is pregnant now, either way; nor does one with no date. Either reads as not recorded.
+ */
+const PREGNANCY_STATUS_CURRENT_MS = 42 * 7 * 24 * 3600_000;
+
 /** A value read from the record, with where it came from (shown on the card). */
 export interface RecordValue {
   value: number | boolean | string;
@@ -145,6 +161,8 @@ export function readPatientRecord(patient: Json | undefined, observations: Json[
     }
   }
 
+  const pregnancy = values.get('pregnant');
+  if (pregnancy && (pregnancy.value === 'unknown' || !(on.getTime() - Date.parse(pregnancy.at) <= PREGNANCY_STATUS_CURRENT_MS))) values.delete('pregnant');
   return { values: new Map([...values].map(([k, { at: _at, ...v }]) => [k, v])), unreadable, otherSubject };
 }
 
@@ -188,6 +206,13 @@ function readPart(code: Code, part: Json, label: string, reference: string | und
     const value = { source: `ACVPU ${level} — ${label}`, reference };
     // CURB-65's confusion: new confusion or worse (a response only to voice or pain, or none).
     return [{ feature: 'consciousness', value: { ...value, value: level } }, { feature: 'confusion', value: { ...value, value: level !== 'alert' } }];
+  }
+  if (code === PREGNANCY_STATUS) {
+    const answers = codesOf(part.valueCodeableConcept);
+    const status = answers.map((a) => PREGNANCY_ANSWERS[a]).find(Boolean);
+    if (!status) return [{ feature: 'pregnant', problem: `pregnancy status (${label}) is answered with ${answers.join(', ') || 'no code'}, which Lantern does not read as pregnant or not pregnant` }];
+    // "unknown" is kept as read, so that it supersedes an older status, and dropped once the latest is chosen.
+    return [{ feature: 'pregnant', value: { value: status, source: `pregnancy status ${status} — ${label}`, reference } }];
   }
   if (code === OXYGEN_FLOW || code === OXYGEN_FRACTION) {
     const quantity = part.valueQuantity as Json | undefined;

@@ -26,6 +26,7 @@ export const PATIENT_VIEW_SERVICE = {
     vitals: 'Observation?patient={{context.patientId}}&category=vital-signs&_sort=-date&_count=100',
     labs: 'Observation?patient={{context.patientId}}&category=laboratory&_sort=-date&_count=100',
     assessments: 'Observation?patient={{context.patientId}}&category=survey&_sort=-date&_count=50',
+    pregnancy: 'Observation?patient={{context.patientId}}&code=http://loinc.org|82810-3&_sort=-date&_count=1',
   },
   usageRequirements: 'The EHR signs each call with a JWT from a key Lantern is configured to trust (LANTERN_CDS_CLIENTS), or sends a Lantern bearer token of a clinical user. '
     + '`patient` and `vitals` must be prefetched (Lantern does not call fhirServer); studies are matched by the Patient\'s id and identifiers against DICOM Patient ID.',
