@@ -266,8 +266,35 @@ describe('hints page: vitals and risk factors in, triage, scores and risks out',
     await calculate(page);
     const news2 = result(page, 'news2');
     expect(await figure(news2, 'score-value')).toBe(8);
-    expect(await news2.getByTestId('caveat').getAttribute('data-code')).toBe('AGE_NOT_RECORDED');
-    expect(await news2.getByTestId('caveat').textContent()).toBe('Not checked: patient age not recorded.');
+    // Neither the age nor a pregnancy is given, and nothing says one is impossible: both are named as unchecked.
+    const caveats = news2.getByTestId('caveat');
+    expect(await caveats.evaluateAll((els) => els.map((el) => el.getAttribute('data-code')))).toEqual(['AGE_NOT_RECORDED', 'PREGNANCY_NOT_RECORDED']);
+    expect(await caveats.allTextContents()).toEqual(['Not checked: patient age not recorded.', 'Not checked: pregnancy not recorded.']);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('when the patient is pregnant, then NEWS2 says it is not applicable and names an obstetric chart, and the triage says first that NEWS2 was not calculated; not pregnant, it is scored with nothing unchecked', async () => {
+    const page = await openHints({ width: 1280, height: 720 });
+    await fill(page, { ...NEWS2_HIGH, age: '29', sex: 'female', pregnant: 'yes' });
+    await calculate(page);
+    expect(await result(page, 'news2').count()).toBe(0);
+    const declined = page.locator('[data-testid="not-applicable"][data-model="news2"]');
+    expect(await declined.getAttribute('data-code')).toBe('OUTSIDE_POPULATION_PREGNANCY');
+    expect(await declined.getByTestId('not-applicable-reason').textContent()).toBe('the patient is pregnant, a population this score was not validated in: use an obstetric early-warning chart (e.g. MEOWS)');
+    const firstReason = page.getByTestId('triage-reason').first();
+    expect(await firstReason.getAttribute('data-code')).toBe('news2-not-calculated');
+    expect(await page.getByTestId('triage').getAttribute('data-level')).toBe('III');
+    await screenshotShows(page, join(shots, 'en-1280-news2-pregnant.png'), declined);
+    await page.getByTestId('lang-zh').click();
+    await expect.poll(() => declined.getByTestId('not-applicable-reason').textContent()).toBe('患者妊娠，本评分未在妊娠人群中验证：请使用产科早期预警评分（如 MEOWS）');
+    expect(await page.getByTestId('field-pregnant').locator('option:checked').textContent()).toBe('是');
+    await page.getByTestId('lang-en').click();
+
+    await fill(page, { pregnant: 'no' });
+    await calculate(page);
+    const news2 = result(page, 'news2');
+    expect(await figure(news2, 'score-value')).toBe(8);
+    expect(await news2.getByTestId('caveat').count()).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
