@@ -129,6 +129,10 @@ describe('home vital signs: the alert strip on the worklist and the patient\'s t
       const text = await page.locator('#screen').textContent();
       if (lang === 'zh') for (const word of ['呼吸频率', '血氧饱和度', '心率', '收缩压', '体温', '意识', 'NEWS2 趋势', '7 危急']) expect(text).toContain(word);
       else for (const word of ['Respiratory rate', 'SpO2', 'Heart rate', 'Systolic BP', 'Temperature', 'NEWS2 over time', '7 emergency']) expect(text).toContain(word);
+      // Home readings carry neither a birth date nor a pregnancy status: one line says neither was checked, and why.
+      const caveats = page.getByTestId('news2-caveats');
+      expect(await caveats.getAttribute('data-codes')).toBe('AGE_NOT_RECORDED PREGNANCY_NOT_RECORDED');
+      expect(await caveats.textContent()).toMatch(lang === 'zh' ? /^未能核对：未记录患者年龄；未记录是否妊娠。.*不适用于孕妇/ : /^Not checked: patient age not recorded; pregnancy not recorded\. .*not for pregnancy/);
 
       const png = await page.screenshot({ path: join(shots, `patient-vitals-${lang}.png`), fullPage: true });
       expect((await pngStats(png)).colours).toBeGreaterThan(30);

@@ -7,7 +7,7 @@ export const msg = defineMessages({
     title: 'Home vital signs',
     /** The NEWS2 card's own statement (English only on the card). */
     aiNote: (fromCard: string) => fromCard,
-    notChecked: (what: string) => `Not checked: ${what}. NEWS2 is for adults (16 and over) and not for pregnancy; home readings say neither the age nor a pregnancy.`,
+    notChecked: (what: string[]) => `Not checked: ${what.join('; ')}. NEWS2 is for adults (16 and over) and not for pregnancy; home readings say neither the age nor a pregnancy.`,
     patient: (id: string) => `Patient ${id}`,
     loading: 'loading…',
     unavailable: (detail: string) => `Vital signs unavailable (${detail}).`,
@@ -42,7 +42,7 @@ export const msg = defineMessages({
   zh: {
     title: '居家生命体征',
     aiNote: (_fromCard: string) => '依据已发布的评分表计算：供临床医师判读，并非诊断。',
-    notChecked: (what: string) => `未能核对：${what}。NEWS2 适用于成人（16 岁及以上），不适用于孕妇；居家读数既不含年龄，也不含是否妊娠。`,
+    notChecked: (what: string[]) => `未能核对：${what.join('；')}。NEWS2 适用于成人（16 岁及以上），不适用于孕妇；居家读数既不含年龄，也不含是否妊娠。`,
     patient: (id: string) => `患者 ${id}`,
     loading: '加载中…',
     unavailable: (detail: string) => `无法获取生命体征（${detail}）。`,

@@ -79,7 +79,8 @@ function render(root: HTMLElement, v: PatientVitals): void {
     root,
     h('div', { class: 'screen-head' }, h('h1', {}, m.title), patientId ? h('span', { class: 'muted', testid: 'vitals-patient' }, m.patient(patientId)) : null),
     h('p', { class: 'muted small ai-note' }, h('span', { class: 'chip-ai' }, 'NEWS2'), ' ', m.aiNote(v.aiAssisted)),
-    ...v.caveats.map((c) => h('p', { class: 'muted small', testid: 'news2-caveat', 'data-code': c.code }, m.notChecked(clinical(c.text, c.textZh)))),
+    // One line for what the gate could not check (the age, a pregnancy), and the reason once.
+    v.caveats.length ? h('p', { class: 'muted small', testid: 'news2-caveats', 'data-codes': v.caveats.map((c) => c.code).join(' ') }, m.notChecked(v.caveats.map((c) => clinical(c.text, c.textZh)))) : null,
     h('ul', { class: 'vitals-legend small muted' },
       h('li', {}, h('span', { class: 'legend-dot dot-measured' }), m.legendMeasured),
       h('li', {}, h('span', { class: 'legend-dot dot-carried' }), m.legendCarried),
