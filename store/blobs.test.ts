@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createBlobStore } from './blobs.ts';
 
 describe('blob store', () => {
@@ -77,6 +77,51 @@ describe('blob store', () => {
     const workerBlobs = createBlobStore(dir, { readSynchronously: true });
     expect(Buffer.from(await workerBlobs.get(sha256)).equals(Buffer.from(bytes))).toBe(true);
     await expect(workerBlobs.get('a'.repeat(64))).rejects.toThrow(/ENOENT/);
+  });
+
+  /**
+   * What a power cut would keep: every flush to the disk while `work` ran, as [call, path]. A
+   * radiograph's bytes through node:fs's fdatasync, a larger upload's and every folder's through the
+   * FileHandle opened; the paths are read from /proc while the descriptor is open.
+   */
+  async function flushedDuring(work: () => Promise<unknown>): Promise<[string, string][]> {
+    const flushed: [string, string][] = [];
+    const where = (fd: number) => fs.readlinkSync(`/proc/self/fd/${fd}`);
+    const handle = await fs.promises.open(dir, 'r');
+    const fileHandle = Object.getPrototypeOf(handle) as { datasync(): Promise<void>; sync(): Promise<void> };
+    await handle.close();
+    const spies = [
+      vi.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: (error: null) => void) => {
+        flushed.push(['fdatasync', where(fd)]);
+        done(null);
+      }) as typeof fs.fdatasync),
+      vi.spyOn(fileHandle, 'datasync').mockImplementation(async function (this: { fd: number }) { flushed.push(['fdatasync', where(this.fd)]); }),
+      vi.spyOn(fileHandle, 'sync').mockImplementation(async function (this: { fd: number }) { flushed.push(['fsync', where(this.fd)]); }),
+    ];
+    try {
+      await work();
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    return flushed;
+  }
+
+  it.each([['677 kB', 677_000], ['6 MB', 6_000_000]])('when a %s blob is committed into a new store, then its bytes, its name and its new folders are on the disk before commit answers; stored again, nothing is flushed', async (_, size) => {
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(dir, 'durable-')));
+    const store = createBlobStore(root);
+    const bytes = new Uint8Array(size).map((_, i) => (i * 19 + size) % 227);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const shard = path.join(root, sha256.slice(0, 2), sha256.slice(2, 4));
+    const flushed = await flushedDuring(() => store.put(bytes));
+    expect(flushed).toEqual([
+      // The shard's folders, made for this blob, recorded in the folders above them.
+      ['fsync', path.dirname(shard)],
+      ['fsync', root],
+      // The bytes under their temporary name, then the name they are renamed to.
+      ['fdatasync', expect.stringMatching(new RegExp(`^${shard}/${sha256}\\.[0-9a-f-]{36}\\.tmp$`))],
+      ['fsync', shard],
+    ]);
+    expect(await flushedDuring(() => store.put(bytes))).toEqual([]);
   });
 
   it('when a name is not a SHA-256, then get refuses it rather than read outside the store', async () => {

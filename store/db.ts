@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
 import { logger } from '../log.ts';
+import { createDurablePglite } from './pglite-durable.ts';
 
 /**
  * The one database surface Lantern uses. PGlite (embedded default) and PostgreSQL
@@ -65,7 +65,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 async function openPglite(dir: string): Promise<Database> {
   if (!dir.startsWith('memory://')) fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const db = await PGlite.create(dir);
+  const db = await createDurablePglite(dir);
   return {
     kind: 'pglite',
     query: (sql, params) => db.query(sql, params) as never,

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { logger } from '../log.ts';
+import { createDurablePglite } from './pglite-durable.ts';
 import { AUTH_TIMEOUT_MS, authenticationFailed, passwordMatches, passwordRequest, pglitePassword, readPassword, restrictToOwner } from './pglite-auth.ts';
 
 export interface PgliteServer {
@@ -34,7 +35,7 @@ const TERMINATE = 0x58; // 'X'
  */
 export async function servePglite(dir: string, port = 0): Promise<PgliteServer> {
   fs.mkdirSync(dir, { recursive: true });
-  const db = await PGlite.create(dir);
+  const db = await createDurablePglite(dir);
   // After create: PGlite initialises only an empty folder.
   restrictToOwner(dir);
   const password = pglitePassword(dir);
