@@ -185,6 +185,7 @@ export const surveillanceEvidence = z.object({
 }).extend(detectionVerdict.partial().shape);
 
 export const SURVEILLANCE_ALERT_SCOPES = ['site', 'group', 'multi-point'] as const;
+export const SURVEILLANCE_ALERT_STATUSES = ['open', 'acknowledged', 'withdrawn'] as const;
 
 export const surveillanceAlert = z.object({
   id: z.string(),
@@ -198,13 +199,16 @@ export const surveillanceAlert = z.object({
   method: detectorMethod,
   sites: z.array(z.string()),
   evidence: surveillanceEvidence,
-  status: z.enum(['open', 'acknowledged']),
+  /** `withdrawn`: its day no longer alarms on recomputed counts (see `withdrawal`). */
+  status: z.enum(SURVEILLANCE_ALERT_STATUSES),
   raisedAt: z.string(),
   acknowledgement: z.object({ by: z.string(), at: z.string(), note: z.string() }).optional(),
+  /** When and why a later run withdrew it: that run's day, and (one site's or group's alert) the verdict on the alert's day with the counts it recomputed. */
+  withdrawal: z.object({ at: z.string(), runDay: calendarDate, reason: z.string(), verdict: detectionVerdict.optional() }).optional(),
 }).meta({ id: 'SurveillanceAlert' });
 
 export const surveillanceAlertsQuery = z.object({
-  status: z.enum(['open', 'acknowledged']).optional(),
+  status: z.enum(SURVEILLANCE_ALERT_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 }).strict();
 
@@ -227,6 +231,8 @@ export const surveillanceRunSummary = z.object({
   signals: z.number().int(),
   /** Alerts raised by this run; a second run of the same day raises none. */
   raised: z.array(z.string()),
+  /** Open alerts of the days re-judged (this day and the EVIDENCE window before it) that no longer alarm: withdrawn by this run. */
+  withdrawn: z.array(z.string()),
 }).meta({ id: 'SurveillanceRunSummary' });
 
 export type SurveillanceSeries = z.infer<typeof surveillanceSeries>;

@@ -24,7 +24,7 @@ export function scheduleSurveillance(options: { redisUrl: string; prefix: string
   scheduled.catch((error) => logger.error({ err: error }, 'surveillance: the daily run could not be scheduled; it is scheduled again at the next start'));
   const worker = new Worker<SurveillanceJob>(SURVEILLANCE_QUEUE, async (job) => {
     const summary = await surveillance.run(job.data.day ?? localDate(surveillance.timeZone, -1));
-    logger.info({ day: summary.day, signals: summary.signals, raised: summary.raised.length }, 'surveillance run done');
+    logger.info({ day: summary.day, signals: summary.signals, raised: summary.raised.length, withdrawn: summary.withdrawn.length }, 'surveillance run done');
     return summary;
   }, { connection, prefix: options.prefix, concurrency: 1 });
   worker.on('failed', (job, error) => logger.error({ err: error, attempt: job?.attemptsMade }, 'surveillance run failed'));

@@ -14,7 +14,7 @@ import {
 import { dayNumber } from '../inference/surveillance/series.ts';
 import type { LoadedModel } from '../inference/registry.ts';
 import { ALL_SITES, type SiteScope, type Store } from '../store/store.ts';
-import { DENOMINATOR_SIGNALS, type CountRow, type SurveillanceAlertInput } from '../store/surveillance.ts';
+import { DENOMINATOR_SIGNALS, type CountRow, type SurveillanceAlertInput, type SurveillanceWithdrawal } from '../store/surveillance.ts';
 
 /**
  * What a case is. Fever: a temperature of 38.0 °C or more (the common clinical and
@@ -72,6 +72,8 @@ export interface SurveillanceRunSummary {
   signals: number;
   /** Alerts raised by this run (a second run of the same day raises none). */
   raised: string[];
+  /** Open alerts this run withdrew: their day no longer alarms on the recomputed counts. */
+  withdrawn: string[];
 }
 
 /** One site's series of one signal, as the screen draws it. */
@@ -138,24 +140,40 @@ export function createSurveillance(options: SurveillanceOptions) {
      * policy's methods need (idempotent), then each signal with a case in that history is
      * judged at every site, for each neighbour group's sum, and by the several-points rule; an
      * alarm on `day` becomes an alert whose id derives from policy version, signal, scope, day
-     * and method, so a second run raises nothing new. Alerts are raised in one audited transaction.
+     * and method, so a second run raises nothing new. The days of this policy's open alerts in
+     * the EVIDENCE_DAYS before `day` (and `day` itself) are judged again on the recomputed
+     * counts: an open alert whose day no longer alarms is withdrawn, with the verdict that says
+     * so. Raising and withdrawing are each one audited transaction.
      */
     async run(day = localDate(options.timeZone, -1), requestedBy?: string): Promise<SurveillanceRunSummary> {
       dayNumber(day);
-      const from = addDays(day, -history);
+      const recheckFrom = addDays(day, -EVIDENCE_DAYS);
+      // History enough for the earliest day judged again, not only for `day`.
+      const from = addDays(recheckFrom, -history);
       const countsWritten = await store.recomputeSurveillanceCounts({ from, to: day }, {
         timeZone: options.timeZone, clinicalModels: options.clinicalModels, ...CASE_DEFINITIONS,
       });
+      const open = await store.openSurveillanceAlerts({ policyId: card.id, policyVersion: card.version, from: recheckFrom, to: day });
+      const judgedDays = new Set([day, ...open.map((a) => a.day)]);
       const sites = await store.listSites();
       const groups = [...groupsByParent(sites)].filter(([, members]) => members.length >= 2);
       const signals = (await store.surveillanceSignals({ from, to: day }, ALL_SITES)).map((s) => s.signal);
       const seriesOf = await loadSeries(signals, from, day, ALL_SITES);
-      const alerts: SurveillanceAlertInput[] = [];
-      const alertOf = (signal: string, method: string, scopeKind: SurveillanceAlertInput['scopeKind'], scopeId: string, alertSites: readonly string[], evidence: Record<string, unknown>): SurveillanceAlertInput => ({
-        id: alertId(policy.key, signal, scopeKind, scopeId, day, method), policyId: card.id, policyVersion: card.version,
-        signal, scopeKind, scopeId, day, method, sites: alertSites,
+      /** Every alarm on a judged day, and the verdict of every site's and group's judged day, by alert id. */
+      const alarms: SurveillanceAlertInput[] = [];
+      const verdicts = new Map<string, DetectionDay>();
+      const alertOf = (signal: string, method: string, scopeKind: SurveillanceAlertInput['scopeKind'], scopeId: string, alarmDay: string, alertSites: readonly string[], evidence: Record<string, unknown>): SurveillanceAlertInput => ({
+        id: alertId(policy.key, signal, scopeKind, scopeId, alarmDay, method), policyId: card.id, policyVersion: card.version,
+        signal, scopeKind, scopeId, day: alarmDay, method, sites: alertSites,
         evidence: { measure: policyFor(card, signal).measure, denominator: denominatorOf(signal), ...(requestedBy && { requestedBy }), ...evidence },
       });
+      /** One series' verdicts on the judged days: each remembered, each alarm an alert. */
+      const judge = (signal: string, method: DetectorMethod, scopeKind: 'site' | 'group', scopeId: string, alertSites: readonly string[], series: DailySeries, days: DetectionDay[]) => {
+        for (const verdictDay of days.filter((d) => judgedDays.has(d.date))) {
+          verdicts.set(alertId(policy.key, signal, scopeKind, scopeId, verdictDay.date, method), verdictDay);
+          if (verdictDay.alarm) alarms.push(alertOf(signal, method, scopeKind, scopeId, verdictDay.date, alertSites, { ...verdict(verdictDay), series: window(series, verdictDay.date) }));
+        }
+      };
 
       for (const signal of signals) {
         const entry = policyFor(card, signal);
@@ -166,33 +184,31 @@ export function createSurveillance(options: SurveillanceOptions) {
           for (const { method, params } of entry.methods) {
             const days = detect(series, method, params);
             judged.set(method, (judged.get(method) ?? new Map()).set(site.id, days));
-            const today = days[days.length - 1];
-            if (today.alarm) alerts.push(alertOf(signal, method, 'site', site.id, [site.id], { ...verdict(today), series: window(series, day) }));
+            judge(signal, method, 'site', site.id, [site.id], series, days);
           }
         }
         for (const [parent, members] of groups) {
           if (entry.aggregate) {
             const summed = aggregateSeries(members.map((m) => seriesOf(m, signal)));
-            for (const { method, params } of entry.methods) {
-              const days = detect(summed, method, params);
-              const today = days[days.length - 1];
-              if (today.alarm) alerts.push(alertOf(signal, method, 'group', parent, members, { ...verdict(today), series: window(summed, day) }));
-            }
+            for (const { method, params } of entry.methods) judge(signal, method, 'group', parent, members, summed, detect(summed, method, params));
           }
           const rule = entry.multiPoint;
           if (!rule) continue;
           const perSite = new Map([...(judged.get(rule.method) ?? [])].filter(([site]) => members.includes(site)));
-          for (const raised of multiPoint(perSite, rule).filter((a) => a.date === day)) {
-            alerts.push(alertOf(signal, rule.method, 'multi-point', parent, raised.sites, {
+          for (const raised of multiPoint(perSite, rule).filter((a) => judgedDays.has(a.date))) {
+            alarms.push(alertOf(signal, rule.method, 'multi-point', parent, raised.date, raised.sites, {
               rule: { minSites: rule.minSites, withinDays: rule.withinDays }, from: raised.from,
               siteAlarms: raised.alarms.map(({ site, day: alarmDay }) => ({ site, ...verdict(alarmDay) })),
-              siteSeries: Object.fromEntries(raised.sites.map((site) => [site, window(seriesOf(site, signal), day)])),
+              siteSeries: Object.fromEntries(raised.sites.map((site) => [site, window(seriesOf(site, signal), raised.date)])),
             }));
           }
         }
       }
-      const raised = await store.raiseSurveillanceAlerts(alerts, SURVEILLANCE_ACTOR);
-      return { day, policy: policy.key, from, countsWritten, signals: signals.length, raised };
+      const raised = await store.raiseSurveillanceAlerts(alarms.filter((a) => a.day === day), SURVEILLANCE_ACTOR);
+      const stillAlarming = new Set(alarms.map((a) => a.id));
+      const withdrawals = new Map(open.filter((a) => !stillAlarming.has(a.id)).map((a) => [a.id, withdrawalOf(a, day, verdicts.get(a.id))]));
+      const withdrawn = await store.withdrawSurveillanceAlerts(withdrawals, SURVEILLANCE_ACTOR);
+      return { day, policy: policy.key, from, countsWritten, signals: signals.length, raised, withdrawn };
     },
 
     /** Each site's series of `signal` over [from, to] within `scope`, with the display method's baseline and alarms. */
@@ -244,6 +260,18 @@ function alertId(policyKey: string, signal: string, kind: string, scopeId: strin
 }
 
 const verdict = (d: DetectionDay) => ({ date: d.date, statistic: d.statistic, threshold: d.threshold, baseline: d.baseline });
+
+/** Why an open alert is withdrawn by the run of `runDay`: its day's verdict now, when its site or group was judged at all. */
+function withdrawalOf(alert: SurveillanceAlertInput, runDay: string, now: DetectionDay | undefined): SurveillanceWithdrawal {
+  const where = `${alert.signal}, ${alert.scopeKind} ${alert.scopeId}, ${alert.day} (${alert.method})`;
+  const why = alert.scopeKind === 'multi-point' ? 'too few of its sites alarm together now'
+    : !now ? 'no case is left in its history'
+    : now.untested ? `it can no longer be tested (${now.untested})`
+    : `its statistic is ${round(now.statistic)}, not above the threshold ${round(now.threshold)}`;
+  return { runDay, reason: `${where} no longer alarms on the counts recomputed by the run of ${runDay}: ${why}.`, ...(now && { verdict: verdict(now) }) };
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
 
 /** The last EVIDENCE_DAYS of a series, ending on `day`. */
 function window(series: DailySeries, day: string): DailySeries {

@@ -5,6 +5,7 @@
  * each acknowledgement audited in its transaction. What counts as a case (fever threshold, which
  * models are clinical) is decided by the caller (pipeline/surveillance.ts): no clinical rule here.
  */
+import type { SurveillanceAlert } from '../contract/surveillance.ts';
 import { appendAudits, auditedTransaction, type AuditEntry } from './audit.ts';
 import type { Queryable } from './db.ts';
 import { iso, NotFoundError, optional, type StoreContext } from './shared.ts';
@@ -33,6 +34,8 @@ export interface CountRow {
   count: number;
 }
 
+export type SurveillanceAlertStatus = SurveillanceAlert['status'];
+
 export interface SurveillanceAlertInput {
   id: string;
   policyId: string;
@@ -48,9 +51,17 @@ export interface SurveillanceAlertInput {
 }
 
 export interface SurveillanceAlertRecord extends SurveillanceAlertInput {
-  status: 'open' | 'acknowledged';
+  status: SurveillanceAlertStatus;
   raisedAt: string;
   acknowledgement?: { by: string; at: string; note: string };
+  withdrawal?: SurveillanceWithdrawal & { at: string };
+}
+
+/** Why a run withdraws an open alert (contract/surveillance.ts `withdrawal`, less the time the store sets). */
+export interface SurveillanceWithdrawal {
+  runDay: string;
+  reason: string;
+  verdict?: Record<string, unknown>;
 }
 
 /**
@@ -208,8 +219,44 @@ export const surveillanceAccess = {
     });
   },
 
+  /**
+   * Withdraws open alerts whose day no longer alarms (actor `system:surveillance` or the admin who ran the detection).
+   *
+   * Contract: one audited transaction; an alert still open becomes `withdrawn` with when and why,
+   * and gets one `surveillance.alert-withdrawn` record keyed by its id; one acknowledged (or
+   * withdrawn) meanwhile is left as it is. Returns the ids withdrawn now.
+   */
+  async withdrawSurveillanceAlerts({ db }: StoreContext, withdrawals: ReadonlyMap<string, SurveillanceWithdrawal>, actor: string): Promise<string[]> {
+    if (withdrawals.size === 0) return [];
+    return auditedTransaction(db, async (tx) => {
+      const { rows } = await tx.query<AlertRow>(
+        `update surveillance_alerts a set status = 'withdrawn', withdrawn_at = now(), withdrawal = w.withdrawal
+           from jsonb_each($1::jsonb) w (id, withdrawal)
+          where a.id = w.id and a.status = 'open'
+          returning ${ALERT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}`,
+        [JSON.stringify(Object.fromEntries(withdrawals))]);
+      if (rows.length > 0) {
+        await appendAudits(tx, rows.map((row) => ({
+          actor, action: 'surveillance.alert-withdrawn', entityType: 'surveillance-alert', entityId: row.id,
+          payload: { signal: row.signal, day: row.day, scope: { kind: row.scope_kind, id: row.scope_id }, method: row.method, ...withdrawals.get(row.id) },
+          idempotencyKey: `surveillance.alert-withdrawn:${row.id}`,
+        })));
+      }
+      return rows.map((row) => row.id);
+    });
+  },
+
+  /** The open alerts of one policy version on days in [from, to]: what a run judges again. */
+  async openSurveillanceAlerts({ db }: StoreContext, query: { policyId: string; policyVersion: string; from: string; to: string }): Promise<SurveillanceAlertRecord[]> {
+    const { rows } = await db.query<AlertRow>(
+      `select ${ALERT_COLUMNS} from surveillance_alerts
+        where status = 'open' and policy_id = $1 and policy_version = $2 and day between $3::date and $4::date`,
+      [query.policyId, query.policyVersion, query.from, query.to]);
+    return rows.map(alertOf);
+  },
+
   /** Alerts touching a site in `scope` (one of its sites, or the parent of its group), newest day first; `status` filters. */
-  async listSurveillanceAlerts({ db }: StoreContext, query: { status?: 'open' | 'acknowledged'; limit: number }, scope: SiteScope): Promise<SurveillanceAlertRecord[]> {
+  async listSurveillanceAlerts({ db }: StoreContext, query: { status?: SurveillanceAlertStatus; limit: number }, scope: SiteScope): Promise<SurveillanceAlertRecord[]> {
     const { rows } = await db.query<AlertRow>(
       `select ${ALERT_COLUMNS} from surveillance_alerts
         where ($1::text is null or status = $1) and ($2::text[] is null or sites && $2::text[] or scope_id = any($2))
@@ -241,7 +288,7 @@ export const surveillanceAccess = {
   },
 };
 
-const ALERT_COLUMNS = 'id, policy_id, policy_version, signal, scope_kind, scope_id, day::text as day, method, sites, evidence, status, raised_at, acknowledged_by, acknowledged_at, acknowledgement_note';
+const ALERT_COLUMNS = 'id, policy_id, policy_version, signal, scope_kind, scope_id, day::text as day, method, sites, evidence, status, raised_at, acknowledged_by, acknowledged_at, acknowledgement_note, withdrawn_at, withdrawal';
 
 interface AlertRow {
   id: string;
@@ -259,6 +306,8 @@ interface AlertRow {
   acknowledged_by: string | null;
   acknowledged_at: Date | string | null;
   acknowledgement_note: string | null;
+  withdrawn_at: Date | string | null;
+  withdrawal: SurveillanceWithdrawal | null;
 }
 
 function alertOf(row: AlertRow): SurveillanceAlertRecord {
@@ -266,6 +315,7 @@ function alertOf(row: AlertRow): SurveillanceAlertRecord {
     id: row.id, policyId: row.policy_id, policyVersion: row.policy_version, signal: row.signal, scopeKind: row.scope_kind, scopeId: row.scope_id,
     day: row.day, method: row.method, sites: row.sites, evidence: row.evidence, status: row.status, raisedAt: iso(row.raised_at),
     ...(row.acknowledged_by && { acknowledgement: { by: row.acknowledged_by, at: iso(row.acknowledged_at!), note: optional(row.acknowledgement_note) ?? '' } }),
+    ...(row.withdrawal && { withdrawal: { ...row.withdrawal, at: iso(row.withdrawn_at!) } }),
   };
 }
 

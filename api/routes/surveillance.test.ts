@@ -151,4 +151,52 @@ describe('/v1/surveillance', () => {
     expect(await api.client.audit('?action=surveillance.alert-acknowledged')).toEqual(before);
     expect((await alerts(doctorA, '?status=open')).map((a) => a.id)).toContain(open.id);
   });
+
+  /** Re-records one clinic's febrile assessments of a day as afebrile, as a corrected bedside assessment would. */
+  const correctFevers = (site: string, day: string) => api.store.db.query(
+    `update study_clinical c set clinical = jsonb_set(jsonb_set(c.clinical, '{scoreInputs,news2,temperature}', '36.8'), '{scoreInputs,news2,respiratoryRate}', '16')
+       from studies s where s.study_instance_uid = c.study_instance_uid and s.site_id = $1 and (s.received_at at time zone 'Asia/Shanghai')::date = $2::date`, [site, day]);
+  const run = async (date: string) => (await api.client.json<SurveillanceRunSummary>('/v1/surveillance/run', post({ date }))).body;
+
+  it('when one clinic\'s febrile assessments are corrected and the day is run again, then the open alerts that no longer alarm are withdrawn with the verdict, audited; the others stay as they were', async () => {
+    const officer = (await api.signIn('officer-county', ['radiologist'], ['county', 'town-a', 'town-b', 'town-c'])).client;
+    const before = await alerts(officer);
+    await correctFevers('town-b', DAY);
+    const again = await run(DAY);
+    expect(again.raised).toEqual([]);
+    const after = new Map((await alerts(officer)).map((a) => [a.id, a]));
+    const expected = before.filter((a) => a.status === 'open' && (a.sites.includes('town-b') && a.scopeKind !== 'group')).map((a) => a.id);
+    expect(expected.length).toBeGreaterThanOrEqual(2);
+    expect(again.withdrawn.slice().sort()).toEqual(expect.arrayContaining(expected.slice().sort()));
+    for (const id of again.withdrawn) {
+      const alert = after.get(id)!;
+      expect(alert.status).toBe('withdrawn');
+      expect(alert.withdrawal).toMatchObject({ runDay: DAY, reason: expect.stringMatching(new RegExp(`^(fever|tachypnoea), .* ${DAY} .* no longer alarms on the counts recomputed by the run of ${DAY}: `)) });
+      if (alert.scopeKind === 'site') expect(alert.withdrawal!.verdict!.statistic).toBeLessThanOrEqual(alert.withdrawal!.verdict!.threshold);
+      // The evidence it was raised on is kept.
+      expect(alert.evidence).toEqual(before.find((a) => a.id === id)!.evidence);
+    }
+    // Town A still alarms: its alerts stay open, or acknowledged as the doctor left one.
+    for (const alert of before.filter((a) => a.scopeKind === 'site' && a.scopeId === 'town-a')) expect(after.get(alert.id)!.status).toBe(alert.status);
+    const audit = await api.client.audit('?action=surveillance.alert-withdrawn&limit=200');
+    expect(audit.map((r) => [r.actor, r.entityId]).sort()).toEqual(again.withdrawn.map((id) => ['system:surveillance', id]).sort());
+    expect((await alerts(officer, '?status=withdrawn')).map((a) => a.id).sort()).toEqual(again.withdrawn.slice().sort());
+    expect((await run(DAY)).withdrawn).toEqual([]);
+  });
+
+  it('when a later day is run after another correction, then the earlier day\'s open alerts are judged again and withdrawn; the one a doctor acknowledged stays acknowledged', async () => {
+    const officer = (await api.signIn('officer-county', ['radiologist'], ['county', 'town-a', 'town-b', 'town-c'])).client;
+    const before = (await alerts(officer)).filter((a) => a.sites.includes('town-a') && a.day === DAY);
+    const acknowledged = before.filter((a) => a.status === 'acknowledged');
+    expect(acknowledged).toHaveLength(1);
+    await correctFevers('town-a', DAY);
+    const next = await run(addDays(DAY, 1));
+    const stillOpen = before.filter((a) => a.status === 'open').map((a) => a.id);
+    expect(stillOpen.length).toBeGreaterThan(0);
+    expect(next.withdrawn).toEqual(expect.arrayContaining(stillOpen));
+    const after = new Map((await alerts(officer)).map((a) => [a.id, a]));
+    for (const id of stillOpen) expect(after.get(id)!.withdrawal!.runDay).toBe(addDays(DAY, 1));
+    expect(after.get(acknowledged[0].id)).toMatchObject({ status: 'acknowledged', acknowledgement: { by: 'dr-town-a' } });
+    expect(after.get(acknowledged[0].id)).not.toHaveProperty('withdrawal');
+  });
 });

@@ -91,7 +91,7 @@ export function surveillanceRoutes(deps: ApiDeps) {
   mount(app, {
     method: 'post', path: '/v1/surveillance/run', operationId: 'runSurveillance', access: ACCESS.admin, tag,
     summary: 'Run the detection for one local day now (default yesterday); the daily schedule does the same',
-    description: 'Idempotent: counts are recomputed, and an alert already raised for the same policy version, signal, scope, day and method is not raised again.',
+    description: 'Idempotent: counts are recomputed, and an alert already raised for the same policy version, signal, scope, day and method is not raised again. Open alerts of this day and the 28 days before it are judged again on the recomputed counts; one whose day no longer alarms is withdrawn, with the verdict, and audited.',
     body: surveillanceRunRequest,
     responses: { 200: { description: 'What the run did.', json: surveillanceRunSummary } },
     errors: { 422: 'VALIDATION_FAILED: not a calendar date, or a day after today.', 503: 'SURVEILLANCE_OFF' },
