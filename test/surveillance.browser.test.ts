@@ -143,4 +143,25 @@ describe('surveillance screen: small multiples per clinic, alarms marked, alerts
     await page.context().close();
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  it('when a clinic\'s fevers are corrected and the detection runs again, then its open alerts move to the withdrawn list, saying why in either language', async () => {
+    // Township B's febrile assessments of today, re-recorded afebrile (as a corrected bedside assessment would be).
+    await api.store.db.query(
+      `update study_clinical c set clinical = jsonb_set(jsonb_set(c.clinical, '{scoreInputs,news2,temperature}', '36.8'), '{scoreInputs,news2,respiratoryRate}', '16')
+         from studies s where s.study_instance_uid = c.study_instance_uid and s.site_id = 'town-b' and (s.received_at at time zone $2)::date = $1::date`, [today, ZONE]);
+    const run = await api.client.json<{ withdrawn: string[] }>('/v1/surveillance/run', post({ date: today }));
+    expect(run.body.withdrawn.length).toBeGreaterThan(0);
+    const page = await openScreen({ width: 1280, height: 800 });
+    const withdrawn = page.getByTestId('surv-alerts-withdrawn');
+    const id = run.body.withdrawn[0];
+    const note = withdrawn.locator(`[data-alert-id="${id}"] [data-testid="withdrawn-note"]`);
+    await note.waitFor({ state: 'attached' });
+    expect(await note.textContent()).toMatch(new RegExp(`^Withdrawn .+: on the counts recomputed by the run of ${today}, this day no longer alarms`));
+    expect(await withdrawn.getByTestId('surv-alert').count()).toBe(run.body.withdrawn.length);
+    for (const gone of run.body.withdrawn) expect(await page.locator(`[data-testid="surv-alerts"] [data-alert-id="${gone}"]`).count()).toBe(0);
+    await page.getByTestId('lang-zh').click();
+    await expect.poll(() => note.textContent()).toMatch(new RegExp(`^已于 .+ 撤销：按 ${today} 运行时重新计算的计数，该日不再报警`));
+    await page.context().close();
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });

@@ -41,6 +41,13 @@ function verdictText(v: Verdict, observed: number | undefined): string {
   ].filter(Boolean).join(' · ');
 }
 
+/** Why a later run withdrew the alert: composed from its fields, so it reads in either language. */
+function withdrawalNote(w: NonNullable<SurveillanceAlert['withdrawal']>): HTMLElement {
+  const m = msg();
+  const now = w.verdict ? ` ${m.statisticNow(w.verdict.statistic, w.verdict.threshold)}.` : '';
+  return h('p', { class: 'small muted', testid: 'withdrawn-note' }, `${m.withdrawnOn(dateTime(w.at), w.runDay)}${now}`);
+}
+
 /** `expanded`: the evidence shows unfolded (the first few open alerts; the rest fold so the list stays readable). */
 export function alertCard(alert: SurveillanceAlert, siteName: (id: string) => string, onChanged: () => void, expanded = false): HTMLElement {
   const m = msg();
@@ -81,7 +88,7 @@ export function alertCard(alert: SurveillanceAlert, siteName: (id: string) => st
     h('details', { open: expanded }, h('summary', {}, m.evidence), evidence),
     alert.acknowledgement
       ? h('p', { class: 'small muted', testid: 'ack-done' }, m.acknowledgedBy(alert.acknowledgement.by, dateTime(alert.acknowledgement.at), alert.acknowledgement.note))
-      : form,
+      : alert.withdrawal ? withdrawalNote(alert.withdrawal) : form,
   );
 }
 

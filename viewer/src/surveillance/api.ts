@@ -17,7 +17,7 @@ export function getSeries(q: { signal: string; from: string; to: string }, signa
   return json<SurveillanceSeries>(`/v1/surveillance/series${query(q)}`, { signal });
 }
 
-export async function getAlerts(status: 'open' | 'acknowledged' | undefined, signal?: AbortSignal): Promise<SurveillanceAlert[]> {
+export async function getAlerts(status: SurveillanceAlert['status'] | undefined, signal?: AbortSignal): Promise<SurveillanceAlert[]> {
   return (await json<{ items: SurveillanceAlert[] }>(`/v1/surveillance/alerts${query({ status, limit: '100' })}`, { signal })).items;
 }
 

@@ -55,6 +55,7 @@ export function mountSurveillance(root: HTMLElement, _ctx: AppContext): () => vo
   const charts = h('div', { testid: 'surv-charts', 'aria-live': 'polite' });
   const alertList = h('div', { class: 'surv-alerts', testid: 'surv-alerts' });
   const acknowledgedList = h('div', { class: 'surv-alerts', testid: 'surv-alerts-acknowledged' });
+  const withdrawnList = h('div', { class: 'surv-alerts', testid: 'surv-alerts-withdrawn' });
   let sites = new Map<string, Site>();
   let signals: SignalItem[] = [];
 
@@ -77,11 +78,12 @@ export function mountSurveillance(root: HTMLElement, _ctx: AppContext): () => vo
   }
 
   async function showAlerts(): Promise<void> {
-    const [open, done] = await Promise.all([getAlerts('open', controller.signal), getAlerts('acknowledged', controller.signal)]);
+    const [open, done, withdrawn] = await Promise.all((['open', 'acknowledged', 'withdrawn'] as const).map((status) => getAlerts(status, controller.signal)));
     const siteName = (id: string) => sites.get(id)?.name ?? id;
     const refresh = () => void showAlerts().catch(fail);
     replaceChildren(alertList, open.length ? open.map((a, i) => alertCard(a, siteName, refresh, i < EXPANDED_ALERTS)) : h('p', { class: 'muted', testid: 'surv-no-alerts' }, m.noAlerts));
     replaceChildren(acknowledgedList, done.map((a) => alertCard(a, siteName, refresh)));
+    replaceChildren(withdrawnList, withdrawn.map((a) => alertCard(a, siteName, refresh)));
   }
 
   signalSelect.addEventListener('change', () => {
@@ -104,6 +106,7 @@ export function mountSurveillance(root: HTMLElement, _ctx: AppContext): () => vo
     h('h2', { class: 'surv-alerts-head' }, m.alerts, ' · ', m.openAlerts),
     alertList,
     h('details', { class: 'surv-acknowledged' }, h('summary', {}, m.acknowledgedAlerts), acknowledgedList),
+    h('details', { class: 'surv-acknowledged' }, h('summary', {}, m.withdrawnAlerts), withdrawnList),
   );
 
   void (async () => {
