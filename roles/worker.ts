@@ -26,7 +26,8 @@ export async function startWorkerRole(config: LanternConfig & { redisUrl: string
   sharp.concurrency(config.vipsThreads);
   const registry = await loadModelRegistry(config.modelsDir, { threads: config.ortThreads });
   // JPEG 2000 through the machine's OpenJPEG where it is installed (dicom/decode/openjpeg-native), started now so the first study does not wait for it.
-  const openJpeg = config.jpeg2000Native ? enableNativeJpeg2000(config.decodeThreads) : undefined;
+  // The native decoder's sandbox hides where patient data and the keys live (dicom/decode/openjpeg-native/sandbox.ts).
+  const openJpeg = config.jpeg2000Native ? enableNativeJpeg2000({ threads: config.decodeThreads, hidden: [config.dataDir, config.blobDir] }) : undefined;
   const jpeg2000 = await openJpeg?.start() ? 'native OpenJPEG' : 'OpenJPEG (WebAssembly)';
   const worker = createReadAssistWorker({
     redisUrl: config.redisUrl,

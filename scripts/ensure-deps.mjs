@@ -19,15 +19,15 @@ const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdi
  * Redis (unless REDIS_URL names one); `npm test` also needs Chromium for the viewer tests,
  * a CJK font for the Chinese screens, Debian's python3-onnx for the FLOP benchmark's
  * generated ResNet graph, and dcmtk and dicom3tools to read and validate de-identified
- * DICOM, Orthanc for the interoperability tests, and OpenJPEG's opj_decompress as the bench's native
- * JPEG 2000 reference. Nothing is downloaded but Debian packages
+ * DICOM, Orthanc for the interoperability tests, OpenJPEG's opj_decompress as the bench's native
+ * JPEG 2000 reference, and bubblewrap, the native decoder's sandbox. Nothing is downloaded but Debian packages
  * (and, for the tests, OHIF's published build from the npm registry: ensureOhifBuild).
  */
 const SYSTEM_NEEDS = {
   start: [
     { pkg: 'redis-server', present: () => Boolean(process.env.REDIS_URL) || has('redis-server') },
-    // Optional: workers decode JPEG 2000 with it where it is (dicom/decode/openjpeg-native), else with its WebAssembly build.
-    { pkg: 'libopenjp2-7', optional: true, present: () => spawnSync('sh', ['-c', 'ldconfig -p | grep -q libopenjp2.so.7']).status === 0 },
+    // Optional: workers decode JPEG 2000 with it, inside bubblewrap's sandbox, where both are (dicom/decode/openjpeg-native), else with its WebAssembly build.
+    { pkg: 'libopenjp2-7 bubblewrap', optional: true, present: () => has('bwrap') && spawnSync('sh', ['-c', 'ldconfig -p | grep -q libopenjp2.so.7']).status === 0 },
   ],
   test: [
     { pkg: 'redis-server', present: () => has('redis-server') },
@@ -40,6 +40,8 @@ const SYSTEM_NEEDS = {
     { pkg: 'orthanc orthanc-dicomweb', present: () => has('Orthanc') && fs.existsSync('/usr/share/orthanc/plugins/libOrthancDicomWeb.so') },
     // Native OpenJPEG, the bench's reference for decoding JPEG 2000 (benchmarks/figures/native-reference.ts).
     { pkg: 'libopenjp2-tools', present: () => has('opj_decompress') },
+    // The native decoder's sandbox (dicom/decode/openjpeg-native/sandbox.ts).
+    { pkg: 'bubblewrap', present: () => has('bwrap') },
   ],
 };
 

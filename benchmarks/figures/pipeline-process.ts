@@ -18,7 +18,8 @@ import { MODEL_ID, studyCopies, type ChunkMessage, type ChunkRequest, type Nativ
 const threads = Number(process.argv[2]);
 // The worker's settings (roles/worker.ts): its libvips threads and its JPEG 2000 decoder (native OpenJPEG where installed).
 sharp.concurrency(threads);
-const openJpeg = enableNativeJpeg2000(loadConfig().decodeThreads);
+const config = loadConfig();
+const openJpeg = enableNativeJpeg2000({ threads: config.decodeThreads, hidden: [config.dataDir, config.blobDir] });
 await openJpeg.start();
 const model = await loadModel(path.join(repoRoot, 'models', MODEL_ID), { threads }) as ReadAssistModel;
 let warm = false;

@@ -15,9 +15,13 @@ const openjph = lazyModule(async () => (await import('@cornerstonejs/codec-openj
  */
 let native: NativeOpenJpeg | undefined;
 
-/** Decodes JPEG 2000 with the machine's OpenJPEG in a sidecar process where it can, on `threads` threads a decode (the worker role's composition root calls it). */
-export function enableNativeJpeg2000(threads = 1): NativeOpenJpeg {
-  native ??= createNativeOpenJpeg({ threads });
+/**
+ * Decodes JPEG 2000 with the machine's OpenJPEG in a sandboxed sidecar process where it can, on
+ * `threads` threads a decode, with the folders `hidden` out of its sight (the worker role's
+ * composition root calls it with the data folder and the blob store).
+ */
+export function enableNativeJpeg2000(options: { threads?: number; hidden?: readonly string[] } = {}): NativeOpenJpeg {
+  native ??= createNativeOpenJpeg({ threads: options.threads, sandbox: { hidden: options.hidden ?? [] } });
   return native;
 }
 

@@ -1,7 +1,8 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { logger } from '../../../log.ts';
 import { PixelDecodeError } from '../../errors.ts';
+import { forkSandboxed, type SandboxOptions } from './sandbox.ts';
 
 /** A decoded codestream as the sidecar answers it (./sidecar.mjs): little-endian, interleaved, 1 or 2 bytes a sample. */
 export interface NativeSamples {
@@ -44,15 +45,18 @@ type Answer = NativeSamples & { id: number; error?: undefined } | { id: number; 
  * JPEG 2000 decoded by the machine's OpenJPEG (Debian's libopenjp2, the bench's native
  * reference) in a sidecar process: RG1 at the adult model's level in ~17 ms, where the
  * WebAssembly build of the same library takes ~29 ms, with the same pixels (the tests compare
- * them) — on the path a lone study waits on. Native code is not sandboxed: a codestream that
- * crashes the library ends the sidecar, not its caller, and every decode it cannot answer (the
- * library or koffi missing, a refusal, a crash) resolves undefined, so the caller decodes it with
- * the sandboxed WebAssembly build, whose result or typed error is then the answer. One not answered
- * within `deadlineMs` (DECODE_DEADLINE_MS) ends the sidecar and fails with a typed error instead.
- * One decode at a time, in order; the sidecar starts on first use and again after a crash; if it
- * cannot start (no libopenjp2), it is not tried again in this process.
+ * them) — on the path a lone study waits on. Native code has no WebAssembly VM around it, so the
+ * sidecar runs only in a sandbox (./sandbox.ts: read-only, no network, the patient-data folders
+ * `hidden`); without bubblewrap it is not run, and JPEG 2000 is decoded in WebAssembly. A
+ * codestream that crashes the library ends the sidecar, not its caller, and every decode it
+ * cannot answer (no sandbox, the library or koffi missing, a refusal, a crash) resolves undefined,
+ * so the caller decodes it with the WebAssembly build, whose result or typed error is then the
+ * answer. One not answered within `deadlineMs` (DECODE_DEADLINE_MS) ends the sidecar and fails
+ * with a typed error instead. One decode at a time, in order; the sidecar starts on first use and
+ * again after a crash; if it cannot start (no sandbox, no libopenjp2, a sandbox that ends before
+ * its first word), it is not tried again in this process.
  */
-export function createNativeOpenJpeg(options: { library?: string; threads?: number; deadlineMs?: number } = {}): NativeOpenJpeg {
+export function createNativeOpenJpeg(options: { library?: string; threads?: number; deadlineMs?: number; sandbox?: SandboxOptions } = {}): NativeOpenJpeg {
   const deadlineMs = options.deadlineMs ?? DECODE_DEADLINE_MS;
   let sidecar: { child: ChildProcess; ready: Promise<boolean> } | undefined;
   let unavailable = false;
@@ -61,20 +65,31 @@ export function createNativeOpenJpeg(options: { library?: string; threads?: numb
   let nextId = 1;
   const waiting = new Map<number, (answer: Answer | undefined) => void>();
 
-  const start = () => {
-    const child = fork(fileURLToPath(new URL('./sidecar.mjs', import.meta.url)), [options.library ?? 'libopenjp2.so.7', String(options.threads ?? 1)], {
-      // No TypeScript loader or preload of the parent's: a bare Node process.
-      execArgv: [], env: { ...process.env, NODE_OPTIONS: '' }, serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
+  const notAvailable = (reason: string) => {
+    unavailable = true;
+    logger.warn({ reason }, 'native OpenJPEG is not available: JPEG 2000 is decoded with its WebAssembly build');
+  };
+
+  const start = (): { child: ChildProcess; ready: Promise<boolean> } | undefined => {
+    // A bare Node process: no TypeScript loader or preload of the parent's, no environment but PATH (sandbox.ts).
+    const child = forkSandboxed(fileURLToPath(new URL('./sidecar.mjs', import.meta.url)), [options.library ?? 'libopenjp2.so.7', String(options.threads ?? 1)],
+      options.sandbox ?? { hidden: [] });
+    if (!child) {
+      notAvailable('bubblewrap (/usr/bin/bwrap, Debian package bubblewrap) is not installed, and the native decoder runs only in its sandbox');
+      return undefined;
+    }
     const ready = new Promise<boolean>((resolve) => {
+      let spoke = false;
       child.once('message', (hello: { ready: boolean; error?: string }) => {
-        if (!hello.ready) {
-          unavailable = true;
-          logger.warn({ reason: hello.error }, 'native OpenJPEG is not available: JPEG 2000 is decoded with its WebAssembly build');
-        }
+        spoke = true;
+        if (!hello.ready) notAvailable(hello.error ?? 'the sidecar refused to start');
         resolve(hello.ready);
       });
-      child.once('exit', () => resolve(false));
+      // Ended before its first word: the sandbox cannot be made here (bubblewrap says why on stderr). A later end is a decode's crash.
+      child.once('exit', (code, signal) => {
+        if (!spoke && !closed) notAvailable(`the sandboxed sidecar ended before it started (${signal ?? `exit code ${code}`})`);
+        resolve(false);
+      });
     });
     child.on('message', (answer: Answer | { ready: boolean }) => {
       if (!('id' in answer)) return;
@@ -96,6 +111,7 @@ export function createNativeOpenJpeg(options: { library?: string; threads?: numb
   const decodeNow = async (codestream: Uint8Array, level: number): Promise<NativeSamples | undefined> => {
     if (unavailable || closed) return undefined;
     sidecar ??= start();
+    if (!sidecar) return undefined;
     const { child, ready } = sidecar;
     if (!await ready) return undefined;
     const id = nextId++;
@@ -126,7 +142,7 @@ export function createNativeOpenJpeg(options: { library?: string; threads?: numb
     async start() {
       if (unavailable || closed) return false;
       sidecar ??= start();
-      return sidecar.ready;
+      return sidecar?.ready ?? false;
     },
     decode(codestream, level) {
       const result = queue.then(() => decodeNow(codestream, level));
