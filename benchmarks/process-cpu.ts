@@ -33,9 +33,17 @@ export function childrenOf(pid: number): { pid: number; args: string[] }[] {
 }
 
 /**
+ * Every process under `pid`, children first: a JPEG 2000 sidecar runs two levels down, inside
+ * bubblewrap's sandbox (bwrap, its init, then the sidecar: dicom/decode/openjpeg-native/sandbox.ts).
+ */
+export function descendantsOf(pid: number): number[] {
+  return childrenOf(pid).flatMap((child) => [child.pid, ...descendantsOf(child.pid)]);
+}
+
+/**
  * The processes of a running `lantern start`: the API role (`api`) and the children it forks, named
  * by their role (`db`, `worker`, `worker#2`, …, a redis-server it runs as `redis`, any other by its
- * command), a worker's JPEG 2000 sidecar as `worker/sidecar`; and the redis-server listening on
+ * command), the processes under a worker (its sandboxed JPEG 2000 sidecar) as `worker/sidecar`, `worker/sidecar#2`, …; and the redis-server listening on
  * `redisPort` (a test stack's, which the test process runs) as `redis`.
  */
 export function stackProcesses(apiPid: number, redisPort?: number): Record<string, number> {
@@ -45,8 +53,8 @@ export function stackProcesses(apiPid: number, redisPort?: number): Record<strin
     let name = role;
     for (let k = 2; found[name]; k++) name = `${role}#${k}`;
     found[name] = pid;
-    // A worker's own children (its JPEG 2000 sidecar: dicom/decode/openjpeg-native) count as its CPU too.
-    for (const sidecar of childrenOf(pid)) found[`${name}/sidecar`] = sidecar.pid;
+    // What a worker runs under it (its sandboxed JPEG 2000 sidecar: dicom/decode/openjpeg-native) counts as its CPU too.
+    for (const [k, sidecar] of descendantsOf(pid).entries()) found[`${name}/sidecar${k === 0 ? '' : `#${k + 1}`}`] = sidecar;
   }
   if (redisPort !== undefined && !found.redis) {
     const [pid] = spawnSync('pgrep', ['-f', `redis-server .*:${redisPort}`]).stdout.toString().trim().split('\n');

@@ -11,7 +11,7 @@ import { loadConfig, repoRoot } from '../../config.ts';
 import { enableNativeJpeg2000 } from '../../dicom/decode/jpeg2000.ts';
 import { readAssist } from '../../inference/read-assist.ts';
 import { loadModel, type ReadAssistModel } from '../../inference/registry.ts';
-import { childrenOf, cpuMsOf } from '../process-cpu.ts';
+import { cpuMsOf, descendantsOf } from '../process-cpu.ts';
 import { nativeRun } from './native-reference.ts';
 import { MODEL_ID, studyCopies, type ChunkMessage, type ChunkRequest, type NativeRequest } from './pipeline.ts';
 
@@ -36,7 +36,7 @@ async function pipelineChunk({ file, count, offset }: ChunkRequest) {
   // The copies are made before the CPU count starts: making them is not the pipeline's work.
   const copies = studyCopies(file, count, offset);
   // Listed before the count starts: spawning `ps` is not the pipeline's work.
-  const children = childrenOf(process.pid).map((child) => child.pid);
+  const children = descendantsOf(process.pid);
   const cpuAtStart = cpuUsedMs(children);
   for (const [i, bytes] of copies.entries()) {
     const start = performance.now();
@@ -50,7 +50,7 @@ async function pipelineChunk({ file, count, offset }: ChunkRequest) {
   return { samples, stageSamples, decodedScale, cpuMs: cpuUsedMs(children) - cpuAtStart };
 }
 
-/** CPU ms used so far by this process (all its threads) and `children` (the sidecar decoding JPEG 2000 on threads of its own). */
+/** CPU ms used so far by this process (all its threads) and `children` (the sandboxed sidecar decoding JPEG 2000 on threads of its own, and bubblewrap's processes around it). */
 function cpuUsedMs(children: number[]): number {
   const own = process.cpuUsage();
   return (own.user + own.system) / 1000 + children.reduce((sum, pid) => sum + cpuMsOf(pid), 0);
