@@ -5,8 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 /**
- * Up to this size a blob is written with synchronous calls: on the page cache that is
- * about a millisecond, less than the four thread-pool round trips of the asynchronous
+ * Up to this size a blob is written with synchronous calls (its flush to the disk waits in the
+ * thread pool): on the page cache that is about a millisecond, less than the four thread-pool round trips of the asynchronous
  * calls (in situ, a 677 kB radiograph: p50 2.1–2.8 → 1.2–1.6 ms, q75 3.8–10 → 1.4–1.9 ms,
  * on the way to its job being queued). Larger uploads are written asynchronously, so the
  * API's event loop is never held for long.
@@ -70,8 +70,8 @@ async function syncFolder(dir: string): Promise<void> {
 /**
  * Writes `file`, creating its shard folder only when the write finds it missing (ENOENT): once
  * the store holds a few thousand blobs nearly every folder exists, and an unconditional
- * recursive mkdir cost the API ~2.5 ms of CPU per upload (issue 16's profile). A folder it
- * creates is made durable in the folders above it (the shard's two levels and the store's root).
+ * recursive mkdir cost the API ~2.5 ms of CPU per upload (issue 16's profile). The folders it
+ * creates are made durable where they are named: the shard in its first level, that in the root.
  */
 async function writeCreatingFolder(steps: FileSteps, file: string, bytes: Uint8Array): Promise<void> {
   try {
