@@ -60,7 +60,10 @@ describe('the native decoder\'s sandbox (bubblewrap)', () => {
   });
 
   it('when code runs inside it, then it can write nothing, read nothing of the data folder, reach no service of this machine, see no secret of the environment, nor its parent', async () => {
-    const inside = await probeWith((args) => forkSandboxed(probe, args, { hidden: [dataDir] }));
+    // A blob store elsewhere, not made yet when the worker starts its sidecar: it is made, and hidden.
+    const laterBlobs = path.join(dir, 'blobs-not-made-yet');
+    const inside = await probeWith((args) => forkSandboxed(probe, args, { hidden: [dataDir, laterBlobs] }));
+    expect(fs.existsSync(laterBlobs)).toBe(true);
     expect(inside).toMatchObject({ write: 'EROFS', secret: 'ENOENT', network: 'ECONNREFUSED', parent: 'ESRCH' });
     // PATH, and the working folder's name bubblewrap sets.
     expect((inside.env as string[]).filter((name) => name !== 'PWD')).toEqual(['PATH']);

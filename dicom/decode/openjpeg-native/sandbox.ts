@@ -6,7 +6,7 @@ import path from 'node:path';
 export const BWRAP = '/usr/bin/bwrap';
 
 export interface SandboxOptions {
-  /** Folders replaced by empty ones inside: where patient data and keys live (the data folder, the blob store). */
+  /** Folders replaced by empty ones inside (made first if missing): where patient data and keys live (the data folder, the blob store). */
   hidden: readonly string[];
   /** bubblewrap's path (tests name one that is not there). */
   bwrap?: string;
@@ -26,8 +26,10 @@ export interface SandboxOptions {
 export function forkSandboxed(module: string, args: readonly string[], options: SandboxOptions): ChildProcess | undefined {
   const bwrap = options.bwrap ?? BWRAP;
   if (!fs.existsSync(bwrap)) return undefined;
-  // An empty folder can only be laid over one that exists (the root is read-only), and never over the root itself.
-  const hidden = [...new Set(options.hidden.map((dir) => path.resolve(dir)))].filter((dir) => dir !== '/' && fs.existsSync(dir));
+  // An empty folder can only be laid over one that exists (the root is read-only inside), so a folder
+  // not made yet (a blob store before its first upload) is made now; never over the root itself.
+  const hidden = [...new Set(options.hidden.map((dir) => path.resolve(dir)))].filter((dir) => dir !== '/');
+  for (const dir of hidden) fs.mkdirSync(dir, { recursive: true });
   const sandbox = [
     '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc',
     ...hidden.flatMap((dir) => ['--tmpfs', dir]),
