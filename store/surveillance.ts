@@ -229,11 +229,12 @@ export const surveillanceAccess = {
   async withdrawSurveillanceAlerts({ db }: StoreContext, withdrawals: ReadonlyMap<string, SurveillanceWithdrawal>, actor: string): Promise<string[]> {
     if (withdrawals.size === 0) return [];
     return auditedTransaction(db, async (tx) => {
-      const { rows } = await tx.query<AlertRow>(
+      // What the audit record names; qualified, as `id` and `withdrawal` are the joined set's names too.
+      const { rows } = await tx.query<Pick<AlertRow, 'id' | 'signal' | 'day' | 'scope_kind' | 'scope_id' | 'method'>>(
         `update surveillance_alerts a set status = 'withdrawn', withdrawn_at = now(), withdrawal = w.withdrawal
            from jsonb_each($1::jsonb) w (id, withdrawal)
           where a.id = w.id and a.status = 'open'
-          returning ${ALERT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}`,
+          returning a.id, a.signal, a.day::text as day, a.scope_kind, a.scope_id, a.method`,
         [JSON.stringify(Object.fromEntries(withdrawals))]);
       if (rows.length > 0) {
         await appendAudits(tx, rows.map((row) => ({
